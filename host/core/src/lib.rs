@@ -1,0 +1,4 @@
+pub mod abi;
+pub mod component;
+pub mod runtime;
+pub mod world;

@@ -1,0 +1,180 @@
+//! The call driver: one store and instance per call, fuel and memory limits,
+//! arguments lowered in, the export run as a resumable call whose capability
+//! imports are served asynchronously, the result lifted out, post-return.
+
+use super::error::{CallError, HostStop, classify};
+use super::imports::PendingCall;
+use super::{CallState, Component, Limits, Runtime};
+use crate::abi::{Allocator, Lifter, Lowerer, Val};
+use crate::world::WorldFunc;
+use wasmi::{Func, Memory, ResumableCall, Store, StoreLimitsBuilder};
+
+/// Serves the capability calls of a running guest. Futures need not be
+/// `Send`: on Workers they hold JavaScript values.
+#[allow(async_fn_in_trait)]
+pub trait HostCalls {
+    /// Serves one call of `func` with lifted `args`; `Ok(None)` for functions
+    /// without a result. An `Err` aborts the guest call.
+    async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError>;
+}
+
+/// The guest's memory and allocator, for lowering values into it.
+struct Guest<'s> {
+    store: &'s mut Store<CallState>,
+    memory: Memory,
+    realloc: Option<Func>,
+    limits: &'s Limits,
+}
+
+impl Allocator for Guest<'_> {
+    type Error = CallError;
+
+    fn realloc(&mut self, size: u32, align: u32) -> Result<u32, CallError> {
+        let realloc = self.realloc.ok_or_else(|| CallError::MissingExport("cabi_realloc".into()))?;
+        let args = [0, 0, align as i32, size as i32].map(wasmi::Val::I32);
+        let mut out = [wasmi::Val::I32(0)];
+        realloc
+            .call(&mut *self.store, &args, &mut out)
+            .map_err(|e| classify(e, self.limits.fuel, self.limits.memory_bytes))?;
+        Ok(out[0].i32().unwrap_or(0) as u32)
+    }
+
+    fn memory(&mut self) -> &mut [u8] {
+        self.memory.data_mut(&mut *self.store)
+    }
+}
+
+impl Runtime {
+    /// Calls export function `name` of the server interface with `args` in a
+    /// fresh instance, serving capability calls through `host`.
+    pub async fn call<H: HostCalls>(
+        &self,
+        component: &Component,
+        name: &str,
+        args: &[Val],
+        limits: &Limits,
+        host: &mut H,
+    ) -> Result<Option<Val>, CallError> {
+        let func_def = self.world.export(name).ok_or_else(|| CallError::MissingExport(name.into()))?;
+        let classify = |e| classify(e, limits.fuel, limits.memory_bytes);
+        let store_limits = StoreLimitsBuilder::new()
+            .memory_size(limits.memory_bytes)
+            .memories(1)
+            .tables(1)
+            .table_elements(100_000)
+            .instances(1)
+            .trap_on_grow_failure(true)
+            .build();
+        let state = CallState { limits: store_limits, memory: None, import_bytes: limits.import_bytes, pending: None };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limits);
+        store.set_fuel(limits.fuel).map_err(|e| CallError::Internal(e.to_string()))?;
+
+        let instance = self.linker.instantiate_and_start(&mut store, &component.module).map_err(classify)?;
+        let memory = instance
+            .get_memory(&store, &component.memory)
+            .ok_or_else(|| CallError::MissingExport(component.memory.clone()))?;
+        store.data_mut().memory = Some(memory);
+        let realloc = component.realloc.as_deref().and_then(|n| instance.get_func(&store, n));
+        let export_name = func_def.export_name();
+        let func = instance.get_func(&store, &export_name).ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
+        let sig = &func_def.sig;
+
+        let mut guest = Guest { store: &mut store, memory, realloc, limits };
+        let inputs = if sig.indirect_params() {
+            let tuple = sig.params_tuple();
+            let mut lowerer = Lowerer::new(&mut guest);
+            let ptr = lowerer.alloc(tuple.size(), tuple.align())?;
+            lowerer.store(&tuple, &Val::Record(args.to_vec()), ptr)?;
+            vec![wasmi::Val::I32(ptr as i32)]
+        } else {
+            let mut flat = Vec::new();
+            let mut lowerer = Lowerer::new(&mut guest);
+            for (ty, val) in sig.params.iter().zip(args) {
+                lowerer.lower_flat(ty, val, &mut flat)?;
+            }
+            flat
+        };
+
+        let (_, result_types) = sig.export_core_type();
+        let mut outputs: Vec<wasmi::Val> = result_types.iter().map(|_| wasmi::Val::I32(0)).collect();
+        if let Some(first) = result_types.first() {
+            outputs[0] = zero(*first);
+        }
+        let mut state = func.call_resumable(&mut store, &inputs, &mut outputs).map_err(classify)?;
+        let mut host_calls = 0u32;
+        loop {
+            let trap = match state {
+                ResumableCall::Finished => break,
+                ResumableCall::OutOfFuel(_) => return Err(CallError::FuelExhausted { limit: limits.fuel }),
+                ResumableCall::HostTrap(trap) => trap,
+            };
+            let pending = match (trap.host_error().downcast_ref::<HostStop>(), store.data_mut().pending.take()) {
+                (Some(HostStop::Suspend), Some(pending)) => pending,
+                (Some(HostStop::Fault(e)), _) => return Err(e.clone().into()),
+                _ => return Err(CallError::Internal(trap.host_error().to_string())),
+            };
+            host_calls += 1;
+            if host_calls > limits.host_calls {
+                return Err(CallError::TooManyHostCalls { limit: limits.host_calls });
+            }
+            let resume_with = self.serve(pending, host, &mut Guest { store: &mut store, memory, realloc, limits }).await?;
+            state = trap.resume(&mut store, &resume_with, &mut outputs).map_err(classify)?;
+        }
+
+        let result = match &sig.result {
+            None => None,
+            Some(ty) => {
+                let mut lifter = Lifter::new(memory.data(&store), limits.output_bytes);
+                Some(if sig.result_in_memory() {
+                    let ptr = outputs.first().and_then(wasmi::Val::i32).unwrap_or(0) as u32;
+                    lifter.load(ty, ptr)?
+                } else {
+                    lifter.lift_flat(ty, &mut outputs.iter().cloned())?
+                })
+            }
+        };
+        if let Some(post) = component.prepared.options.post_return.get(&export_name) {
+            if let Some(post) = instance.get_func(&store, post) {
+                post.call(&mut store, &outputs, &mut []).map_err(classify)?;
+            }
+        }
+        Ok(result)
+    }
+
+    /// Serves one capability call and lowers its result: into the guest's
+    /// return area, or as the core values the import returns.
+    async fn serve<H: HostCalls>(
+        &self,
+        pending: PendingCall,
+        host: &mut H,
+        guest: &mut Guest<'_>,
+    ) -> Result<Vec<wasmi::Val>, CallError> {
+        let func = &self.world.imports[pending.import];
+        let result = host.call(func, pending.args).await?;
+        let mut lowerer = Lowerer::new(guest);
+        match (&func.sig.result, result, pending.retptr) {
+            (None, None, _) => Ok(vec![]),
+            (Some(ty), Some(val), Some(retptr)) => {
+                lowerer.store(ty, &val, retptr)?;
+                Ok(vec![])
+            }
+            (Some(ty), Some(val), None) => {
+                let mut flat = Vec::new();
+                lowerer.lower_flat(ty, &val, &mut flat)?;
+                Ok(flat)
+            }
+            _ => Err(CallError::Internal(format!("capability {}#{} returned the wrong shape", func.interface, func.name))),
+        }
+    }
+}
+
+fn zero(t: crate::abi::FlatType) -> wasmi::Val {
+    use crate::abi::FlatType;
+    match t {
+        FlatType::I32 => wasmi::Val::I32(0),
+        FlatType::I64 => wasmi::Val::I64(0),
+        FlatType::F32 => wasmi::Val::F32(wasmi::F32::from_bits(0)),
+        FlatType::F64 => wasmi::Val::F64(wasmi::F64::from_bits(0)),
+    }
+}

@@ -1,0 +1,62 @@
+//! Bounds on what one call into a guest may use. Every allocation a guest
+//! can drive on the host is covered by one of these.
+
+/// Per-call limits, normally taken from the server's grant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel for one call: roughly one unit per executed wasm instruction,
+    /// including `cabi_realloc` and post-return.
+    pub fuel: u64,
+    /// Largest linear memory the guest may have, in bytes.
+    pub memory_bytes: usize,
+    /// Bytes the host lifts out of the guest for the call's result.
+    pub output_bytes: u64,
+    /// Bytes the host lifts out of the guest as the arguments of one
+    /// capability call (a KV value, an HTTP body).
+    pub import_bytes: u64,
+    /// Capability calls one guest call may make.
+    pub host_calls: u32,
+}
+
+impl Limits {
+    /// Defaults for a trusted-but-bounded guest: 100M fuel (tens of ms to
+    /// a second of interpretation), 64 MiB memory, 4 MiB output and 8 MiB per
+    /// capability call, 1000 capability calls.
+    pub const DEFAULT: Limits = Limits {
+        fuel: 100_000_000,
+        memory_bytes: 64 << 20,
+        output_bytes: 4 << 20,
+        import_bytes: 8 << 20,
+        host_calls: 1000,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Limits fixed when the runtime is built (engine-wide).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineLimits {
+    /// Nested wasm calls before a stack-overflow trap.
+    pub max_recursion_depth: usize,
+    /// Value-stack cells of one call before a stack-overflow trap.
+    pub max_stack_height: usize,
+    /// Largest component accepted at load, in bytes.
+    pub max_component_bytes: usize,
+    /// Compiled modules kept in the cache (least recently loaded go first).
+    pub module_cache_entries: usize,
+}
+
+impl Default for EngineLimits {
+    fn default() -> Self {
+        EngineLimits {
+            max_recursion_depth: 1024,
+            max_stack_height: 1 << 20,
+            max_component_bytes: 16 << 20,
+            module_cache_entries: 256,
+        }
+    }
+}

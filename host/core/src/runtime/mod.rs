@@ -1,0 +1,154 @@
+//! The component runtime: loads components into compiled wasmi modules and
+//! runs calls into them, one fresh store and instance per call.
+
+mod call;
+mod error;
+mod imports;
+mod limits;
+
+pub use call::HostCalls;
+pub use error::CallError;
+pub use limits::{EngineLimits, Limits};
+
+use crate::component::{Digest, LoadError, PreparedComponent, prepare};
+use crate::world::HostWorld;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use wasmi::{CompilationMode, Config, EnforcedLimits, Engine, ExternType, Linker, Module};
+
+/// State of one call, owned by its store.
+pub(crate) struct CallState {
+    limits: wasmi::StoreLimits,
+    memory: Option<wasmi::Memory>,
+    import_bytes: u64,
+    pending: Option<imports::PendingCall>,
+}
+
+/// A loaded component: prepared, compiled and checked against the world.
+#[derive(Debug)]
+pub struct Component {
+    pub prepared: PreparedComponent,
+    module: Module,
+    memory: String,
+    realloc: Option<String>,
+}
+
+impl Component {
+    pub fn digest(&self) -> Digest {
+        self.prepared.digest
+    }
+}
+
+/// Runs components. Cheap to share; one per process is enough.
+pub struct Runtime {
+    engine: Engine,
+    world: Arc<HostWorld>,
+    linker: Linker<CallState>,
+    limits: EngineLimits,
+    cache: Mutex<ModuleCache>,
+}
+
+#[derive(Default)]
+struct ModuleCache {
+    by_digest: HashMap<Digest, Arc<Component>>,
+    order: VecDeque<Digest>,
+}
+
+impl Runtime {
+    pub fn new(limits: EngineLimits) -> Result<Runtime, crate::world::WorldError> {
+        let mut config = Config::default();
+        config
+            .consume_fuel(true)
+            .compilation_mode(CompilationMode::LazyTranslation)
+            .enforced_limits(EnforcedLimits::strict())
+            .set_max_recursion_depth(limits.max_recursion_depth)
+            .set_max_stack_height(limits.max_stack_height)
+            // Components made from wasm32 guests use one memory and no tail
+            // calls; refusing both keeps the attack surface small.
+            .wasm_multi_memory(false)
+            .wasm_tail_call(false)
+            .floats(true);
+        let engine = Engine::new(&config);
+        let world = Arc::new(HostWorld::load()?);
+        let linker = imports::linker(&engine, &world);
+        Ok(Runtime { engine, world, linker, limits, cache: Mutex::default() })
+    }
+
+    pub fn world(&self) -> &HostWorld {
+        &self.world
+    }
+
+    /// Validates, prepares and compiles a component, or returns the cached
+    /// one with the same digest.
+    pub fn load(&self, bytes: &[u8]) -> Result<Arc<Component>, LoadError> {
+        let digest = Digest::of(bytes);
+        if let Some(hit) = self.cached(&digest) {
+            return Ok(hit);
+        }
+        let prepared = prepare(bytes, &self.world, self.limits.max_component_bytes)?;
+        self.load_prepared(prepared)
+    }
+
+    /// Compiles an already prepared component (for example one read back
+    /// from storage by its digest).
+    pub fn load_prepared(&self, prepared: PreparedComponent) -> Result<Arc<Component>, LoadError> {
+        if let Some(hit) = self.cached(&prepared.digest) {
+            return Ok(hit);
+        }
+        let module = Module::new(&self.engine, &prepared.core_module)
+            .map_err(|e| LoadError::Compile(e.to_string()))?;
+        let memory = prepared.options.memory.clone().unwrap_or_else(|| "memory".into());
+        self.check_core(&module, &memory)?;
+        let realloc = prepared.options.realloc.clone().or_else(|| {
+            module.get_export("cabi_realloc").map(|_| "cabi_realloc".to_owned())
+        });
+        let component = Arc::new(Component { prepared, module, memory, realloc });
+        self.insert(component.clone());
+        Ok(component)
+    }
+
+    /// Checks the core module's imports and exports against the world's
+    /// canonical-ABI signatures.
+    fn check_core(&self, module: &Module, memory: &str) -> Result<(), LoadError> {
+        for import in module.imports() {
+            let (module_name, name) = (import.module(), import.name());
+            let Some((_, func)) = self.world.import(module_name, name) else {
+                return Err(LoadError::ForbiddenImport(format!("{module_name}#{name}")));
+            };
+            let want = imports::func_type(func.sig.import_core_type());
+            match import.ty() {
+                ExternType::Func(ty) if *ty == want => {}
+                _ => return Err(LoadError::ImportSignature { module: module_name.into(), name: name.into() }),
+            }
+        }
+        for func in &self.world.exports {
+            let name = func.export_name();
+            let want = imports::func_type(func.sig.export_core_type());
+            match module.get_export(&name) {
+                Some(ExternType::Func(ty)) if ty == want => {}
+                _ => return Err(LoadError::ExportSignature(name)),
+            }
+        }
+        match module.get_export(memory) {
+            Some(ExternType::Memory(_)) => Ok(()),
+            _ => Err(LoadError::ExportSignature(memory.to_owned())),
+        }
+    }
+
+    fn cached(&self, digest: &Digest) -> Option<Arc<Component>> {
+        self.cache.lock().ok()?.by_digest.get(digest).cloned()
+    }
+
+    fn insert(&self, component: Arc<Component>) {
+        let Ok(mut cache) = self.cache.lock() else { return };
+        let digest = component.digest();
+        if cache.by_digest.insert(digest, component).is_none() {
+            cache.order.push_back(digest);
+        }
+        while cache.order.len() > self.limits.module_cache_entries {
+            if let Some(old) = cache.order.pop_front() {
+                cache.by_digest.remove(&old);
+            }
+        }
+    }
+}
