@@ -1,4 +1,18 @@
+//! The platform-neutral core of SMCP: it runs tenants' MCP servers as
+//! WebAssembly components on wasmi and serves their capability calls through
+//! traits that each platform implements once.
+//!
+//! Layers, each using only those above it:
+//! - [`abi`]: the canonical ABI (layout, checked lift and lower);
+//! - [`world`]: the host's WIT world and its signatures;
+//! - [`component`]: validating and preparing uploaded components;
+//! - [`runtime`]: fuel- and memory-bounded calls, resumable on capability calls;
+//! - [`capabilities`]: grants and backend traits, one module per interface;
+//! - [`server`]: the MCP server interface as typed calls.
+
 pub mod abi;
+pub mod capabilities;
 pub mod component;
 pub mod runtime;
+pub mod server;
 pub mod world;

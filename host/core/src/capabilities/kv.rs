@@ -1,0 +1,90 @@
+//! `smcp:mcp/kv`: key-value storage under the server's own prefix.
+
+use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
+use crate::abi::{AbiError, Val};
+
+/// A page of keys from [`KvStore::list`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct KeyPage {
+    pub keys: Vec<String>,
+    /// The last key of this page when more may follow.
+    pub cursor: Option<String>,
+}
+
+/// A platform's key-value store. Keys arrive fully prefixed; the store only
+/// stores. `list` must return only keys starting with `prefix`, in order,
+/// after `cursor` (exclusive) when given.
+pub trait KvStore {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>>;
+    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>>;
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>>;
+    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>>;
+}
+
+/// Checks a guest key: non-empty, bounded, printable.
+pub(crate) fn check_key(key: &str, max: usize) -> Result<(), CapabilityError> {
+    if key.is_empty() {
+        return Err(CapabilityError::InvalidInput("empty key".into()));
+    }
+    if key.len() > max {
+        return Err(CapabilityError::InvalidInput(format!("key longer than {max} bytes")));
+    }
+    if key.chars().any(char::is_control) {
+        return Err(CapabilityError::InvalidInput("key contains control characters".into()));
+    }
+    Ok(())
+}
+
+pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
+    let Some(grant) = &host.grant.kv else {
+        return Ok(to_result(Err(CapabilityError::Denied("kv is not granted to this server".into()))));
+    };
+    let store = host.backends.kv;
+    let prefix = format!("{}kv/", host.scope.prefix());
+    let scoped = |key: &str| -> Result<String, CapabilityError> {
+        check_key(key, grant.max_key_bytes)?;
+        Ok(format!("{prefix}{key}"))
+    };
+    let result = match name {
+        "get" => {
+            let [key] = args(args_in)?;
+            match scoped(&key.into_string()?) {
+                Ok(key) => store.get(&key).await.map(|v| Some(Val::from_option(v, Val::Bytes))),
+                Err(e) => Err(e),
+            }
+        }
+        "set" => {
+            let [key, value, ttl] = args(args_in)?;
+            let value = value.into_bytes()?;
+            let ttl = ttl.into_option()?.map(|t| t.as_u32()).transpose()?;
+            match scoped(&key.into_string()?) {
+                Ok(_) if value.len() > grant.max_value_bytes => {
+                    Err(CapabilityError::TooLarge(format!("values are limited to {} bytes", grant.max_value_bytes)))
+                }
+                Ok(key) => store.set(&key, value, ttl).await.map(|()| None),
+                Err(e) => Err(e),
+            }
+        }
+        "delete" => {
+            let [key] = args(args_in)?;
+            match scoped(&key.into_string()?) {
+                Ok(key) => store.delete(&key).await.map(|()| None),
+                Err(e) => Err(e),
+            }
+        }
+        "list-keys" => {
+            let [list_prefix, cursor, limit] = args(args_in)?;
+            let full_prefix = format!("{prefix}{}", list_prefix.into_string()?);
+            let cursor = cursor.into_opt_string()?.map(|c| format!("{prefix}{c}"));
+            let limit = limit.as_u32()?.clamp(1, grant.max_list);
+            store.list(&full_prefix, cursor.as_deref(), limit).await.map(|page| {
+                let strip = |k: String| k.strip_prefix(&prefix).map(str::to_owned).unwrap_or_default();
+                let keys = page.keys.into_iter().map(strip).map(Val::String).collect();
+                let cursor = page.cursor.map(strip);
+                Some(Val::Record(vec![Val::List(keys), Val::from_option(cursor, Val::String)]))
+            })
+        }
+        _ => return Err(AbiError::HostMismatch("unknown kv function")),
+    };
+    Ok(to_result(result))
+}

@@ -1,0 +1,204 @@
+//! In-memory backends for tests and examples. Not for production: nothing
+//! persists, and the HTTP client answers from a fixed table instead of the
+//! network.
+
+use super::http::{HttpClient, HttpRequest, HttpResponse};
+use super::kv::{KeyPage, KvStore};
+use super::objects::{ObjectMeta, ObjectPage, ObjectStore};
+use super::{CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
+
+type Res<T> = Result<T, CapabilityError>;
+
+/// Keys of `map` under `prefix` after `cursor`, at most `limit`.
+fn page<V>(map: &BTreeMap<String, V>, prefix: &str, cursor: Option<&str>, limit: u32) -> (Vec<String>, Option<String>) {
+    let start = match cursor {
+        Some(c) => Bound::Excluded(c.to_owned()),
+        None => Bound::Included(prefix.to_owned()),
+    };
+    let mut keys: Vec<String> = map
+        .range((start, Bound::Unbounded))
+        .map(|(k, _)| k)
+        .take_while(|k| k.starts_with(prefix))
+        .take(limit as usize + 1)
+        .cloned()
+        .collect();
+    let more = keys.len() > limit as usize;
+    keys.truncate(limit as usize);
+    let cursor = if more { keys.last().cloned() } else { None };
+    (keys, cursor)
+}
+
+/// A key-value store in a map; TTLs are measured on `clock`.
+pub struct MemoryKv<'c> {
+    entries: RefCell<BTreeMap<String, (Vec<u8>, Option<u64>)>>,
+    clock: &'c dyn Clock,
+}
+
+impl<'c> MemoryKv<'c> {
+    pub fn new(clock: &'c dyn Clock) -> Self {
+        MemoryKv { entries: RefCell::default(), clock }
+    }
+
+    /// Every stored key, prefix included: what a test checks scoping with.
+    pub fn raw_keys(&self) -> Vec<String> {
+        self.entries.borrow().keys().cloned().collect()
+    }
+
+    fn live(&self, expiry: Option<u64>) -> bool {
+        expiry.is_none_or(|e| e > self.clock.now_ms())
+    }
+}
+
+impl KvStore for MemoryKv<'_> {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<Vec<u8>>>> {
+        let found = self.entries.borrow().get(key).filter(|(_, exp)| self.live(*exp)).map(|(v, _)| v.clone());
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<u32>) -> LocalFuture<'a, Res<()>> {
+        let expiry = ttl.map(|t| self.clock.now_ms() + u64::from(t) * 1000);
+        self.entries.borrow_mut().insert(key.to_owned(), (value, expiry));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<()>> {
+        self.entries.borrow_mut().remove(key);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Res<KeyPage>> {
+        let (keys, cursor) = page(&self.entries.borrow(), prefix, cursor, limit);
+        Box::pin(async move { Ok(KeyPage { keys, cursor }) })
+    }
+}
+
+/// An object store in a map.
+pub struct MemoryObjects<'c> {
+    objects: RefCell<BTreeMap<String, (ObjectMeta, Vec<u8>)>>,
+    clock: &'c dyn Clock,
+}
+
+impl<'c> MemoryObjects<'c> {
+    pub fn new(clock: &'c dyn Clock) -> Self {
+        MemoryObjects { objects: RefCell::default(), clock }
+    }
+
+    pub fn raw_keys(&self) -> Vec<String> {
+        self.objects.borrow().keys().cloned().collect()
+    }
+}
+
+impl ObjectStore for MemoryObjects<'_> {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<(ObjectMeta, Vec<u8>)>>> {
+        let found = self.objects.borrow().get(key).cloned();
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn put<'a>(&'a self, key: &'a str, body: Vec<u8>, content_type: Option<String>) -> LocalFuture<'a, Res<ObjectMeta>> {
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: body.len() as u64,
+            etag: blake3::hash(&body).to_hex()[..32].to_owned(),
+            content_type,
+            uploaded_ms: self.clock.now_ms(),
+        };
+        self.objects.borrow_mut().insert(key.to_owned(), (meta.clone(), body));
+        Box::pin(async move { Ok(meta) })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<()>> {
+        self.objects.borrow_mut().remove(key);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn head<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<ObjectMeta>>> {
+        let found = self.objects.borrow().get(key).map(|(m, _)| m.clone());
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Res<ObjectPage>> {
+        let objects = self.objects.borrow();
+        let (keys, cursor) = page(&objects, prefix, cursor, limit);
+        let objects = keys.iter().filter_map(|k| objects.get(k).map(|(m, _)| m.clone())).collect();
+        Box::pin(async move { Ok(ObjectPage { objects, cursor }) })
+    }
+}
+
+/// Answers requests from a table of URL → response and records what it was
+/// asked, so tests can check what a guest sent. Unknown URLs get a 404.
+#[derive(Default)]
+pub struct TableHttp {
+    pub responses: HashMap<String, HttpResponse>,
+    pub requests: RefCell<Vec<HttpRequest>>,
+}
+
+impl HttpClient for TableHttp {
+    fn fetch(&self, request: HttpRequest) -> LocalFuture<'_, Res<HttpResponse>> {
+        let mut response = self.responses.get(request.url.as_str()).cloned().unwrap_or(HttpResponse {
+            status: 404,
+            headers: vec![],
+            body: b"not found".to_vec(),
+        });
+        response.body.truncate(request.max_response_bytes);
+        self.requests.borrow_mut().push(request);
+        Box::pin(async move { Ok(response) })
+    }
+}
+
+/// Secrets in a map keyed by (tenant, server, name).
+#[derive(Default)]
+pub struct MemorySecrets {
+    pub values: HashMap<(String, String, String), String>,
+}
+
+impl SecretStore for MemorySecrets {
+    fn get<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str) -> LocalFuture<'a, Res<Option<String>>> {
+        let found = self.values.get(&(tenant.to_owned(), server.to_owned(), name.to_owned())).cloned();
+        Box::pin(async move { Ok(found) })
+    }
+}
+
+/// Log lines kept in memory.
+#[derive(Default)]
+pub struct MemoryLog {
+    pub lines: RefCell<Vec<(String, String, LogLevel, String)>>,
+}
+
+impl LogSink for MemoryLog {
+    fn write(&self, tenant: &str, server: &str, level: LogLevel, message: &str) {
+        self.lines.borrow_mut().push((tenant.to_owned(), server.to_owned(), level, message.to_owned()));
+    }
+}
+
+/// A clock that only moves when told to.
+pub struct ManualClock(pub Cell<u64>);
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+/// Deterministic bytes from blake3 in XOF mode: reproducible tests, not
+/// secrecy.
+pub struct SeededRandom {
+    seed: [u8; 32],
+    counter: Cell<u64>,
+}
+
+impl SeededRandom {
+    pub fn new(seed: u64) -> Self {
+        SeededRandom { seed: *blake3::hash(&seed.to_le_bytes()).as_bytes(), counter: Cell::new(0) }
+    }
+}
+
+impl Random for SeededRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        let n = self.counter.get();
+        self.counter.set(n + 1);
+        blake3::Hasher::new_keyed(&self.seed).update(&n.to_le_bytes()).finalize_xof().fill(buf);
+    }
+}

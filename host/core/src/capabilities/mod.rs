@@ -1,0 +1,90 @@
+//! Capabilities: what a guest can reach, one module per WIT interface.
+//!
+//! Each module holds the platform's backend trait (implemented once per
+//! platform), the grant checks, and the dispatch from lifted WIT values to
+//! the backend. The host, never the guest, adds the tenant's key prefix.
+
+mod error;
+pub mod grant;
+pub mod http;
+pub mod kv;
+#[cfg(any(test, feature = "memory-backends"))]
+pub mod memory;
+pub mod objects;
+pub mod simple;
+
+pub use error::CapabilityError;
+pub use grant::Grant;
+pub use simple::{Clock, LogLevel, LogSink, Notification, Notifier, Random, SecretStore};
+
+use crate::abi::{AbiError, Val};
+use crate::runtime::{CallError, HostCalls};
+use crate::world::WorldFunc;
+use core::future::Future;
+use core::pin::Pin;
+
+/// A boxed future without a `Send` bound (Workers' futures are not `Send`).
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// The platform's implementations, shared by every call.
+#[derive(Clone, Copy)]
+pub struct Backends<'a> {
+    pub kv: &'a dyn kv::KvStore,
+    pub objects: &'a dyn objects::ObjectStore,
+    pub http: &'a dyn http::HttpClient,
+    pub secrets: &'a dyn SecretStore,
+    pub clock: &'a dyn Clock,
+    pub random: &'a dyn Random,
+    pub log: &'a dyn LogSink,
+}
+
+/// Who a call runs for: every key is stored under this scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub tenant: String,
+    pub server: String,
+}
+
+impl Scope {
+    /// The storage prefix of this server, ending in `/`.
+    pub fn prefix(&self) -> String {
+        format!("t/{}/s/{}/", self.tenant, self.server)
+    }
+}
+
+/// Serves one guest call's capability imports under a grant and a scope.
+pub struct CallHost<'a> {
+    pub backends: Backends<'a>,
+    pub grant: &'a Grant,
+    pub scope: &'a Scope,
+    /// Receives progress and log notifications for the MCP client.
+    pub notifier: &'a mut dyn Notifier,
+}
+
+impl HostCalls for CallHost<'_> {
+    async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {
+        let result = match func.short.as_str() {
+            "kv" => kv::dispatch(self, &func.name, args).await,
+            "objects" => objects::dispatch(self, &func.name, args).await,
+            "http" => http::dispatch(self, &func.name, args).await,
+            _ => simple::dispatch(self, &func.short, &func.name, args).await,
+        };
+        result.map_err(|e| match e {
+            AbiError::HostMismatch(what) => CallError::Internal(format!("{}#{}: {what}", func.interface, func.name)),
+            other => CallError::Abi(other),
+        })
+    }
+}
+
+/// `result<T, capability-error>` as a value.
+pub(crate) fn to_result(result: Result<Option<Val>, CapabilityError>) -> Option<Val> {
+    Some(match result {
+        Ok(v) => Val::ok(v),
+        Err(e) => Val::err(Some(e.to_val())),
+    })
+}
+
+/// Takes exactly `N` lifted arguments.
+pub(crate) fn args<const N: usize>(args: Vec<Val>) -> Result<[Val; N], AbiError> {
+    args.try_into().map_err(|_| AbiError::HostMismatch("argument count"))
+}

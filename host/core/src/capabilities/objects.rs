@@ -1,0 +1,96 @@
+//! `smcp:mcp/objects`: R2-like object storage under the server's prefix.
+
+use super::kv::check_key;
+use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
+use crate::abi::{AbiError, Val};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+    pub content_type: Option<String>,
+    pub uploaded_ms: u64,
+}
+
+impl ObjectMeta {
+    fn to_val(&self, prefix: &str) -> Val {
+        Val::Record(vec![
+            Val::string(self.key.strip_prefix(prefix).unwrap_or_default()),
+            Val::U64(self.size),
+            Val::string(&self.etag),
+            Val::from_option(self.content_type.clone(), Val::String),
+            Val::U64(self.uploaded_ms),
+        ])
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectPage {
+    pub objects: Vec<ObjectMeta>,
+    pub cursor: Option<String>,
+}
+
+/// A platform's object store. Keys arrive fully prefixed; `list` follows the
+/// same rules as [`super::kv::KvStore::list`].
+pub trait ObjectStore {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<(ObjectMeta, Vec<u8>)>, CapabilityError>>;
+    fn put<'a>(&'a self, key: &'a str, body: Vec<u8>, content_type: Option<String>) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>>;
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>>;
+    fn head<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<ObjectMeta>, CapabilityError>>;
+    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>>;
+}
+
+pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
+    let Some(grant) = &host.grant.objects else {
+        return Ok(to_result(Err(CapabilityError::Denied("objects is not granted to this server".into()))));
+    };
+    let store = host.backends.objects;
+    let prefix = format!("{}objects/", host.scope.prefix());
+    let scoped = |key: &str| -> Result<String, CapabilityError> {
+        check_key(key, grant.max_key_bytes)?;
+        Ok(format!("{prefix}{key}"))
+    };
+    let result = match name {
+        "get" | "head" | "delete" => {
+            let [key] = args(args_in)?;
+            match (scoped(&key.into_string()?), name) {
+                (Err(e), _) => Err(e),
+                (Ok(key), "get") => store.get(&key).await.map(|found| {
+                    Some(Val::from_option(found, |(meta, body)| {
+                        Val::Record(vec![meta.to_val(&prefix), Val::Bytes(body)])
+                    }))
+                }),
+                (Ok(key), "head") => {
+                    store.head(&key).await.map(|found| Some(Val::from_option(found, |m| m.to_val(&prefix))))
+                }
+                (Ok(key), _) => store.delete(&key).await.map(|()| None),
+            }
+        }
+        "put" => {
+            let [key, body, content_type] = args(args_in)?;
+            let body = body.into_bytes()?;
+            let content_type = content_type.into_opt_string()?;
+            match scoped(&key.into_string()?) {
+                Ok(_) if body.len() > grant.max_object_bytes => {
+                    Err(CapabilityError::TooLarge(format!("objects are limited to {} bytes", grant.max_object_bytes)))
+                }
+                Ok(key) => store.put(&key, body, content_type).await.map(|m| Some(m.to_val(&prefix))),
+                Err(e) => Err(e),
+            }
+        }
+        "list-objects" => {
+            let [list_prefix, cursor, limit] = args(args_in)?;
+            let full_prefix = format!("{prefix}{}", list_prefix.into_string()?);
+            let cursor = cursor.into_opt_string()?.map(|c| format!("{prefix}{c}"));
+            let limit = limit.as_u32()?.clamp(1, grant.max_list);
+            store.list(&full_prefix, cursor.as_deref(), limit).await.map(|page| {
+                let objects = page.objects.iter().map(|m| m.to_val(&prefix)).collect();
+                let cursor = page.cursor.map(|c| c.strip_prefix(&prefix).unwrap_or_default().to_owned());
+                Some(Val::Record(vec![Val::List(objects), Val::from_option(cursor, Val::String)]))
+            })
+        }
+        _ => return Err(AbiError::HostMismatch("unknown objects function")),
+    };
+    Ok(to_result(result))
+}

@@ -1,0 +1,117 @@
+//! The small capabilities: secrets, operator logs, clock, randomness and
+//! notifications to the MCP client.
+
+use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
+use crate::abi::{AbiError, Val};
+
+/// The server's secrets, decrypted by the platform. Names are checked
+/// against the grant before the store is asked.
+pub trait SecretStore {
+    fn get<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str) -> LocalFuture<'a, Result<Option<String>, CapabilityError>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Operator-facing logs from guests.
+pub trait LogSink {
+    fn write(&self, tenant: &str, server: &str, level: LogLevel, message: &str);
+}
+
+pub trait Clock {
+    /// Milliseconds since the Unix epoch.
+    fn now_ms(&self) -> u64;
+}
+
+pub trait Random {
+    /// Fills `buf` from a cryptographically secure source.
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// A notification for the client of the current call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notification {
+    Progress { progress: f64, total: Option<f64>, message: Option<String> },
+    /// MCP log level name (`debug` … `emergency`), logger and JSON data.
+    Log { level: &'static str, logger: Option<String>, data: serde_json::Value },
+}
+
+/// Where a call's notifications go (the protocol engine's stream).
+pub trait Notifier {
+    fn notify(&mut self, notification: Notification);
+}
+
+/// Longest log message kept; longer ones are cut.
+pub const MAX_LOG_BYTES: usize = 16 << 10;
+/// Most random bytes one call returns.
+pub const MAX_RANDOM_BYTES: u32 = 65536;
+const MCP_LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+
+pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
+    let scope = host.scope;
+    match (interface, name) {
+        ("secrets", "get") => {
+            let [secret] = args(args_in)?;
+            let secret = secret.into_string()?;
+            let result = if host.grant.secrets.iter().any(|s| *s == secret) {
+                host.backends.secrets.get(&scope.tenant, &scope.server, &secret).await
+            } else {
+                Err(CapabilityError::Denied(format!("secret `{secret}` is not granted to this server")))
+            };
+            Ok(to_result(result.map(|v| Some(Val::from_option(v, Val::String)))))
+        }
+        ("log", "write") => {
+            let [level, message] = args(args_in)?;
+            let level = [LogLevel::Debug, LogLevel::Info, LogLevel::Warn, LogLevel::Error]
+                .get(level.into_enum()? as usize)
+                .copied()
+                .ok_or(AbiError::HostMismatch("log level"))?;
+            let message = message.into_string()?;
+            host.backends.log.write(&scope.tenant, &scope.server, level, truncate(&message, MAX_LOG_BYTES));
+            Ok(None)
+        }
+        ("clock", "now-ms") => Ok(Some(Val::U64(host.backends.clock.now_ms()))),
+        ("random", "bytes") => {
+            let [len] = args(args_in)?;
+            let mut buf = vec![0; len.as_u32()?.min(MAX_RANDOM_BYTES) as usize];
+            host.backends.random.fill(&mut buf);
+            Ok(Some(Val::Bytes(buf)))
+        }
+        ("notify", "progress") => {
+            let [progress, total, message] = args(args_in)?;
+            host.notifier.notify(Notification::Progress {
+                progress: progress.as_f64()?,
+                total: total.into_option()?.map(|t| t.as_f64()).transpose()?,
+                message: message.into_opt_string()?.map(|m| truncate(&m, MAX_LOG_BYTES).to_owned()),
+            });
+            Ok(None)
+        }
+        ("notify", "log") => {
+            let [level, logger, data] = args(args_in)?;
+            let level = MCP_LOG_LEVELS.get(level.into_enum()? as usize).copied().ok_or(AbiError::HostMismatch("level"))?;
+            let data = data.into_string()?;
+            // Broken JSON from the guest is passed on as a string, not dropped.
+            let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data));
+            host.notifier.notify(Notification::Log { level, logger: logger.into_opt_string()?, data });
+            Ok(None)
+        }
+        _ => Err(AbiError::HostMismatch("unknown capability function")),
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub fn truncate(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,164 @@
+//! The MCP server a component provides, as typed async calls. Each call runs
+//! in a fresh instance of the component (see [`Runtime::call`]).
+
+mod types;
+
+pub use types::*;
+
+use crate::abi::Val;
+use crate::runtime::{CallError, Component, HostCalls, Limits, Runtime};
+use serde_json::Value;
+
+/// Why a server call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ServerError {
+    /// The guest did not finish: a limit, a trap, an ABI violation.
+    #[error(transparent)]
+    Call(#[from] CallError),
+    /// The guest finished with output MCP cannot carry.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// Unknown tool, resource or prompt.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request's parameters do not fit.
+    #[error("invalid params: {0}")]
+    InvalidParams(String),
+    /// The guest reported a failure of its own.
+    #[error("server error: {0}")]
+    Internal(String),
+}
+
+/// The client's answer to one of a tool's input requests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputResponse {
+    pub key: String,
+    pub response: Value,
+}
+
+/// One hosted server: a loaded component and the limits its calls run under.
+pub struct Server<'a> {
+    pub runtime: &'a Runtime,
+    pub component: &'a Component,
+    pub limits: Limits,
+}
+
+impl Server<'_> {
+    async fn call<H: HostCalls>(&self, host: &mut H, name: &str, args: &[Val]) -> Result<Val, ServerError> {
+        let result = self.runtime.call(self.component, name, args, &self.limits, host).await?;
+        result.ok_or_else(|| CallError::Internal(format!("{name} returned nothing")).into())
+    }
+
+    /// Calls an export that returns `result<T, server-error>`.
+    async fn call_fallible<H: HostCalls>(&self, host: &mut H, name: &str, args: &[Val]) -> Result<Val, ServerError> {
+        match self.call(host, name, args).await?.into_result().map_err(OutputError::from)? {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(CallError::Internal(format!("{name} returned no value")).into()),
+            Err(error) => Err(server_error(error)?),
+        }
+    }
+
+    pub async fn list_tools<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Tool>, ServerError> {
+        let list = self.call(host, "list-tools", &[]).await?;
+        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(Tool::from_val).collect::<Result<_, _>>()?)
+    }
+
+    /// Runs a tool. `arguments` must be a JSON object; `responses` and
+    /// `state` are empty on a first call and set when retrying after
+    /// [`ToolOutcome::InputRequired`].
+    pub async fn call_tool<H: HostCalls>(
+        &self,
+        host: &mut H,
+        name: &str,
+        arguments: &Value,
+        responses: &[InputResponse],
+        state: Option<&str>,
+    ) -> Result<ToolOutcome, ServerError> {
+        if !arguments.is_object() {
+            return Err(ServerError::InvalidParams("tool arguments must be a JSON object".into()));
+        }
+        let responses = responses
+            .iter()
+            .map(|r| Val::Record(vec![Val::string(&r.key), Val::string(r.response.to_string())]))
+            .collect();
+        let args = [
+            Val::string(name),
+            Val::string(arguments.to_string()),
+            Val::List(responses),
+            Val::from_option(state, Val::string),
+        ];
+        let outcome = self.call_fallible(host, "call-tool", &args).await?;
+        Ok(ToolOutcome::from_val(outcome)?)
+    }
+
+    pub async fn list_resources<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Resource>, ServerError> {
+        let list = self.call(host, "list-resources", &[]).await?;
+        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(Resource::from_val).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn list_resource_templates<H: HostCalls>(&self, host: &mut H) -> Result<Vec<ResourceTemplate>, ServerError> {
+        let list = self.call(host, "list-resource-templates", &[]).await?;
+        Ok(list
+            .into_list()
+            .map_err(OutputError::from)?
+            .into_iter()
+            .map(ResourceTemplate::from_val)
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub async fn read_resource<H: HostCalls>(&self, host: &mut H, uri: &str) -> Result<Vec<ResourceContents>, ServerError> {
+        let list = self.call_fallible(host, "read-resource", &[Val::string(uri)]).await?;
+        Ok(list
+            .into_list()
+            .map_err(OutputError::from)?
+            .into_iter()
+            .map(ResourceContents::from_val)
+            .collect::<Result<_, _>>()?)
+    }
+
+    pub async fn list_prompts<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Prompt>, ServerError> {
+        let list = self.call(host, "list-prompts", &[]).await?;
+        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(Prompt::from_val).collect::<Result<_, _>>()?)
+    }
+
+    pub async fn get_prompt<H: HostCalls>(
+        &self,
+        host: &mut H,
+        name: &str,
+        arguments: &[(String, String)],
+    ) -> Result<PromptResult, ServerError> {
+        let arguments =
+            arguments.iter().map(|(k, v)| Val::Record(vec![Val::string(k), Val::string(v)])).collect();
+        let result = self.call_fallible(host, "get-prompt", &[Val::string(name), Val::List(arguments)]).await?;
+        Ok(PromptResult::from_val(result)?)
+    }
+
+    pub async fn complete<H: HostCalls>(
+        &self,
+        host: &mut H,
+        reference: &CompletionRef,
+        argument: (&str, &str),
+        context: &[(String, String)],
+    ) -> Result<Completion, ServerError> {
+        let reference = match reference {
+            CompletionRef::Prompt(name) => Val::Variant(0, Some(Box::new(Val::string(name)))),
+            CompletionRef::ResourceTemplate(uri) => Val::Variant(1, Some(Box::new(Val::string(uri)))),
+        };
+        let context = context.iter().map(|(k, v)| Val::Record(vec![Val::string(k), Val::string(v)])).collect();
+        let request =
+            Val::Record(vec![reference, Val::string(argument.0), Val::string(argument.1), Val::List(context)]);
+        let result = self.call_fallible(host, "complete", &[request]).await?;
+        Ok(Completion::from_val(result)?)
+    }
+}
+
+/// Maps the guest's `server-error` onto [`ServerError`].
+fn server_error(error: Option<Val>) -> Result<ServerError, OutputError> {
+    let (case, message) = error.ok_or(crate::abi::AbiError::HostMismatch("server-error"))?.into_variant()?;
+    let message = message.ok_or(crate::abi::AbiError::HostMismatch("server-error"))?.into_string()?;
+    Ok(match case {
+        0 => ServerError::NotFound(message),
+        1 => ServerError::InvalidParams(message),
+        _ => ServerError::Internal(message),
+    })
+}
