@@ -9,6 +9,7 @@ use super::{CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, Secr
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
+use std::rc::Rc;
 
 type Res<T> = Result<T, CapabilityError>;
 
@@ -32,13 +33,13 @@ fn page<V>(map: &BTreeMap<String, V>, prefix: &str, cursor: Option<&str>, limit:
 }
 
 /// A key-value store in a map; TTLs are measured on `clock`.
-pub struct MemoryKv<'c> {
+pub struct MemoryKv {
     entries: RefCell<BTreeMap<String, (Vec<u8>, Option<u64>)>>,
-    clock: &'c dyn Clock,
+    clock: Rc<dyn Clock>,
 }
 
-impl<'c> MemoryKv<'c> {
-    pub fn new(clock: &'c dyn Clock) -> Self {
+impl MemoryKv {
+    pub fn new(clock: Rc<dyn Clock>) -> Self {
         MemoryKv { entries: RefCell::default(), clock }
     }
 
@@ -52,7 +53,7 @@ impl<'c> MemoryKv<'c> {
     }
 }
 
-impl KvStore for MemoryKv<'_> {
+impl KvStore for MemoryKv {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<Vec<u8>>>> {
         let found = self.entries.borrow().get(key).filter(|(_, exp)| self.live(*exp)).map(|(v, _)| v.clone());
         Box::pin(async move { Ok(found) })
@@ -76,13 +77,13 @@ impl KvStore for MemoryKv<'_> {
 }
 
 /// An object store in a map.
-pub struct MemoryObjects<'c> {
+pub struct MemoryObjects {
     objects: RefCell<BTreeMap<String, (ObjectMeta, Vec<u8>)>>,
-    clock: &'c dyn Clock,
+    clock: Rc<dyn Clock>,
 }
 
-impl<'c> MemoryObjects<'c> {
-    pub fn new(clock: &'c dyn Clock) -> Self {
+impl MemoryObjects {
+    pub fn new(clock: Rc<dyn Clock>) -> Self {
         MemoryObjects { objects: RefCell::default(), clock }
     }
 
@@ -91,7 +92,7 @@ impl<'c> MemoryObjects<'c> {
     }
 }
 
-impl ObjectStore for MemoryObjects<'_> {
+impl ObjectStore for MemoryObjects {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<(ObjectMeta, Vec<u8>)>>> {
         let found = self.objects.borrow().get(key).cloned();
         Box::pin(async move { Ok(found) })

@@ -68,7 +68,9 @@ impl Runtime {
         let state = CallState { limits: store_limits, memory: None, import_bytes: limits.import_bytes, pending: None };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        store.set_fuel(limits.fuel).map_err(|e| CallError::Internal(e.to_string()))?;
+        if self.limits.metering {
+            store.set_fuel(limits.fuel).map_err(|e| CallError::Internal(e.to_string()))?;
+        }
 
         let instance = self.linker.instantiate_and_start(&mut store, &component.module).map_err(classify)?;
         let memory = instance

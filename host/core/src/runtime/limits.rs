@@ -48,6 +48,9 @@ pub struct EngineLimits {
     pub max_component_bytes: usize,
     /// Compiled modules kept in the cache (least recently loaded go first).
     pub module_cache_entries: usize,
+    /// Meter fuel. Only benchmarks turn this off, to measure its cost:
+    /// without it an endless loop never stops.
+    pub metering: bool,
 }
 
 impl Default for EngineLimits {
@@ -57,6 +60,7 @@ impl Default for EngineLimits {
             max_stack_height: 1 << 20,
             max_component_bytes: 16 << 20,
             module_cache_entries: 256,
+            metering: true,
         }
     }
 }

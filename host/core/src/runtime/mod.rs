@@ -58,7 +58,7 @@ impl Runtime {
     pub fn new(limits: EngineLimits) -> Result<Runtime, crate::world::WorldError> {
         let mut config = Config::default();
         config
-            .consume_fuel(true)
+            .consume_fuel(limits.metering)
             .compilation_mode(CompilationMode::LazyTranslation)
             .enforced_limits(EnforcedLimits::strict())
             .set_max_recursion_depth(limits.max_recursion_depth)
