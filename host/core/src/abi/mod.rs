@@ -47,3 +47,6 @@ pub enum AbiError {
 pub(crate) fn align_to(offset: u32, align: u32) -> u32 {
     offset.div_ceil(align) * align
 }
+
+#[cfg(test)]
+mod tests;
