@@ -1,0 +1,48 @@
+//! Messages to the MCP client making the current call (always granted;
+//! dropped when the client cannot receive them).
+
+use serde::Serialize;
+
+use crate::bindings::smcp::mcp::notify as host;
+
+/// MCP log levels (RFC 5424), lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Notice,
+    Warning,
+    Error,
+    Critical,
+    Alert,
+    Emergency,
+}
+
+impl From<LogLevel> for host::LogLevel {
+    fn from(level: LogLevel) -> Self {
+        match level {
+            LogLevel::Debug => Self::Debug,
+            LogLevel::Info => Self::Info,
+            LogLevel::Notice => Self::Notice,
+            LogLevel::Warning => Self::Warning,
+            LogLevel::Error => Self::Error,
+            LogLevel::Critical => Self::Critical,
+            LogLevel::Alert => Self::Alert,
+            LogLevel::Emergency => Self::Emergency,
+        }
+    }
+}
+
+/// A `notifications/progress` for the current call: `progress` so far, of
+/// `total` when known.
+pub fn progress(progress: f64, total: Option<f64>, message: Option<&str>) {
+    host::progress(progress, total, message);
+}
+
+/// A `notifications/message` whose data is `data` as JSON. Values that
+/// cannot be serialized are sent as their error message.
+pub fn log<T: Serialize + ?Sized>(level: LogLevel, logger: Option<&str>, data: &T) {
+    let json = serde_json::to_string(data)
+        .unwrap_or_else(|e| serde_json::to_string(&format!("unserializable log data: {e}")).unwrap_or_default());
+    host::log(level.into(), logger, &json);
+}

@@ -1,0 +1,79 @@
+//! JSON Schemas derived from Rust types with schemars, in the form MCP
+//! wants: JSON Schema 2020-12 (MCP's default dialect, so no `$schema` key
+//! is needed), object schemas for tool arguments and structured output.
+//! The `title` schemars fills in from the Rust type's name is dropped: it
+//! means nothing to a model (an explicit `#[schemars(title = ..)]` stays).
+
+use std::borrow::Cow;
+
+use schemars::generate::SchemaSettings;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+
+/// The schema of `T` as accepted from clients (deserialize contract):
+/// what a tool's `inputSchema` or an elicitation's `requestedSchema` needs.
+pub fn input_schema<T: JsonSchema + ?Sized>() -> String {
+    render::<T>(SchemaSettings::draft2020_12().for_deserialize())
+}
+
+/// The schema of `T` as produced by the server (serialize contract): a
+/// tool's `outputSchema`.
+pub fn output_schema<T: JsonSchema + ?Sized>() -> String {
+    render::<T>(SchemaSettings::draft2020_12().for_serialize())
+}
+
+fn render<T: JsonSchema + ?Sized>(settings: SchemaSettings) -> String {
+    let mut schema = settings.with(|s| s.meta_schema = None).into_generator().into_root_schema_for::<T>();
+    if schema.get("title").and_then(|t| t.as_str()) == Some(&T::schema_name()) {
+        schema.remove("title");
+    }
+    // A `Schema` is a JSON value; serializing it cannot fail.
+    serde_json::to_string(schema.as_value()).unwrap_or_else(|_| String::from("{}"))
+}
+
+/// The arguments of a tool that takes none: any object, schema
+/// `{"type":"object"}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct NoArgs {}
+
+impl JsonSchema for NoArgs {
+    fn schema_name() -> Cow<'static, str> {
+        "NoArgs".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "object" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    #[derive(serde::Deserialize, JsonSchema)]
+    #[allow(dead_code)]
+    struct AddArgs {
+        /// First addend.
+        a: f64,
+        b: f64,
+        #[serde(default)]
+        note: Option<String>,
+    }
+
+    #[test]
+    fn input_schema_is_an_object_schema() {
+        let schema: Value = serde_json::from_str(&input_schema::<AddArgs>()).unwrap();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["properties"]["a"]["type"], "number");
+        assert_eq!(schema["properties"]["a"]["description"], "First addend.");
+        assert_eq!(schema["required"], json!(["a", "b"]));
+        assert!(schema.get("$schema").is_none());
+        assert!(schema.get("title").is_none());
+    }
+
+    #[test]
+    fn no_args_is_an_empty_object() {
+        assert_eq!(input_schema::<NoArgs>(), r#"{"type":"object"}"#);
+        let _: NoArgs = serde_json::from_str(r#"{"anything": 1}"#).unwrap();
+    }
+}

@@ -1,0 +1,52 @@
+//! The trait a hosted MCP server implements.
+
+use crate::completion::{Completion, CompletionRequest};
+use crate::error::ServerError;
+use crate::prompt::{Prompt, PromptArgs, PromptResult};
+use crate::resource::{Resource, ResourceContents, ResourceTemplate};
+use crate::tool::Tools;
+
+/// An MCP server. Only [`tools`](Self::tools) is required; everything else
+/// defaults to "none" (empty lists, not-found errors).
+///
+/// Every method is an associated function without `self`: the host runs
+/// each call in a fresh instance, so there is no state to keep between
+/// calls (use [`kv`](crate::kv) or [`objects`](crate::objects) for that).
+/// Wire the type to the host with [`export_server!`](crate::export_server).
+pub trait McpServer {
+    /// The server's tools. Called for every `list-tools` and `call-tool`,
+    /// so keep it cheap: build the list, do no work.
+    fn tools() -> Tools;
+
+    /// Every concrete resource.
+    fn resources() -> Vec<Resource> {
+        Vec::new()
+    }
+
+    /// Every resource template.
+    fn resource_templates() -> Vec<ResourceTemplate> {
+        Vec::new()
+    }
+
+    /// The contents at `uri`: a listed resource or a template match.
+    fn read_resource(uri: &str) -> Result<Vec<ResourceContents>, ServerError> {
+        Err(ServerError::not_found(format!("unknown resource `{uri}`")))
+    }
+
+    /// Every prompt.
+    fn prompts() -> Vec<Prompt> {
+        Vec::new()
+    }
+
+    /// The prompt `name` filled in with `arguments`.
+    fn get_prompt(name: &str, arguments: &PromptArgs) -> Result<PromptResult, ServerError> {
+        let _ = arguments;
+        Err(ServerError::not_found(format!("unknown prompt `{name}`")))
+    }
+
+    /// Completion values for a prompt argument or template variable.
+    fn complete(request: &CompletionRequest) -> Result<Completion, ServerError> {
+        let _ = request;
+        Err(ServerError::not_found("this server offers no completions"))
+    }
+}
