@@ -1,0 +1,25 @@
+//! The inputs of a guest build, for `cargo:rerun-if-changed`.
+//!
+//! Directories are fine to list (cargo scans them), but never one that
+//! contains a target directory: the build itself changes it.
+
+use std::path::{Path, PathBuf};
+
+/// Sources and manifests under `root` that the guests are built from.
+pub(crate) fn inputs(root: &Path) -> Vec<PathBuf> {
+    let mut paths = vec![root.join("wit")];
+    let sdk = root.join("guest-sdk");
+    paths.extend(["Cargo.toml", "src"].map(|p| sdk.join(p)));
+    let guests = root.join("guests");
+    paths.extend(["Cargo.toml", "Cargo.lock", "wat"].map(|p| guests.join(p)));
+    if let Ok(entries) = std::fs::read_dir(&guests) {
+        let mut crates: Vec<PathBuf> =
+            entries.flatten().map(|e| e.path()).filter(|p| p.join("Cargo.toml").is_file()).collect();
+        crates.sort();
+        for dir in crates {
+            paths.extend(["Cargo.toml", "src", "wit", "build.rs"].map(|p| dir.join(p)));
+        }
+    }
+    paths.retain(|p| p.exists());
+    paths
+}
