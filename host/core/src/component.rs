@@ -7,7 +7,7 @@
 //! instantiates the main module alone and supplies its imports itself, so the
 //! shims never run.
 
-use crate::world::{HostWorld, SERVER_INTERFACE};
+use crate::world::{HostWorld, SERVER_INTERFACE, TYPES_INTERFACE};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use wasmparser::{
@@ -82,7 +82,8 @@ pub struct PreparedComponent {
     pub size: usize,
     /// The main core module, the only code that runs.
     pub core_module: Vec<u8>,
-    /// Interfaces the component imports, fully qualified, sorted.
+    /// Capability interfaces the component imports, fully qualified, sorted
+    /// (the types-only interface, which grants nothing, is left out).
     pub imports: Vec<String>,
     /// Interfaces the component exports, fully qualified, sorted.
     pub exports: Vec<String>,
@@ -133,7 +134,7 @@ fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<Strin
     for (key, item) in &world.imports {
         let name = name_of(key);
         match item {
-            WorldItem::Interface { id, .. } if host.may_import(&name) => {
+            WorldItem::Interface { id, .. } if name != TYPES_INTERFACE && host.may_import(&name) => {
                 for function in resolve.interfaces[*id].functions.keys() {
                     if host.import(&name, function).is_none() {
                         return Err(LoadError::UnknownFunction { interface: name, function: function.clone() });
@@ -143,6 +144,7 @@ fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<Strin
             }
             // Types used by an interface are imported alongside it and grant nothing.
             WorldItem::Type { .. } => {}
+            WorldItem::Interface { .. } if name == TYPES_INTERFACE => {}
             _ => return Err(LoadError::ForbiddenImport(name)),
         }
     }
@@ -172,24 +174,31 @@ impl CoreGraph {
     fn parse(bytes: &[u8]) -> Result<CoreGraph, LoadError> {
         let invalid = |e: wasmparser::BinaryReaderError| LoadError::Invalid(e.to_string());
         let mut graph = CoreGraph::default();
-        let mut depth = 0usize;
+        // Nested sections, innermost last: core modules are outlined and
+        // skipped; nested components may only re-export (wit-component wraps
+        // each exported interface in one) and must hold no code.
+        let mut nesting: Vec<bool> = Vec::new(); // true: a nested component
         for payload in Parser::new(0).parse_all(bytes) {
             let payload = payload.map_err(invalid)?;
-            if depth > 0 {
-                // Inside a nested core module: only its end matters here.
-                if let Payload::End(_) = payload {
-                    depth -= 1;
+            if let Some(&in_component) = nesting.last() {
+                match payload {
+                    Payload::End(_) => {
+                        nesting.pop();
+                    }
+                    Payload::ModuleSection { .. } if in_component => {
+                        return Err(LoadError::Unsupported("a nested component with core code".into()));
+                    }
+                    Payload::ComponentSection { .. } => nesting.push(true),
+                    _ => {}
                 }
                 continue;
             }
             match payload {
                 Payload::ModuleSection { unchecked_range, .. } => {
                     graph.modules.push(unchecked_range.start as usize..unchecked_range.end as usize);
-                    depth += 1;
+                    nesting.push(false);
                 }
-                Payload::ComponentSection { .. } => {
-                    return Err(LoadError::Unsupported("nested components".into()));
-                }
+                Payload::ComponentSection { .. } => nesting.push(true),
                 Payload::InstanceSection(reader) => {
                     for instance in reader {
                         graph.instances.push(match instance.map_err(invalid)? {

@@ -1,0 +1,100 @@
+//! The sandbox benchmark: `cargo bench -p smcp-tests --bench sandbox`.
+//!
+//! Reports, from one run on this machine:
+//! - load: validate + prepare + compile of each example component (µs);
+//! - per call: fresh store + instance + `noop` tool call, warm (p50, p99);
+//! - fuel overhead: a compute-heavy call with fuel metering on vs off.
+//!
+//! `cargo test` runs this file too, as a quick smoke run with few iterations.
+
+use serde_json::json;
+use smcp_core::capabilities::Grant;
+use smcp_core::runtime::{EngineLimits, Limits, Runtime};
+use smcp_tests::{Env, block_on, component_bytes};
+use std::time::{Duration, Instant};
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn main() {
+    // `cargo test` passes no `--bench`: run a tiny smoke version then.
+    let full = std::env::args().any(|a| a == "--bench");
+    let scale = if full { 1 } else { 100 };
+
+    println!("== load (validate + prepare + compile), cache off");
+    let uncached = Runtime::new(EngineLimits { module_cache_entries: 0, ..Default::default() }).unwrap();
+    for name in ["calc", "notes", "files", "fetcher"] {
+        let bytes = component_bytes(name);
+        let runs = 200 / scale + 2;
+        let mut times: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                uncached.load(&bytes).expect("loads");
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        println!(
+            "{name:>8}: {:>7} bytes  p50 {:>8.1} µs  p99 {:>8.1} µs  ({:.2} µs/KiB)",
+            bytes.len(),
+            micros(percentile(&times, 0.5)),
+            micros(percentile(&times, 0.99)),
+            micros(percentile(&times, 0.5)) / (bytes.len() as f64 / 1024.0)
+        );
+    }
+
+    println!("== per call: fresh instance + `noop` tool, warm");
+    let runtime = Runtime::new(EngineLimits::default()).unwrap();
+    let calc = runtime.load(&component_bytes("calc")).unwrap();
+    let mut env = Env::new("bench", "calc", Grant::default());
+    let args = json!({});
+    let calls = 20_000 / scale;
+    let mut one_call = |env: &mut Env| {
+        let server = env.server(&runtime, &calc);
+        let mut host = env.host();
+        let start = Instant::now();
+        block_on(server.call_tool(&mut host, "noop", &args, &[], None)).expect("noop runs");
+        start.elapsed()
+    };
+    for _ in 0..calls / 10 {
+        one_call(&mut env);
+    }
+    let mut times: Vec<Duration> = (0..calls).map(|_| one_call(&mut env)).collect();
+    times.sort();
+    let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+    println!("   calls {calls}: p50 {:.1} µs  p99 {:.1} µs  (target p99 < 15 µs)", micros(p50), micros(p99));
+
+    println!("== fuel metering overhead: `fib` (n = 25) with fuel on and off");
+    let unmetered = Runtime::new(EngineLimits { metering: false, ..Default::default() }).unwrap();
+    let calc_unmetered = unmetered.load(&component_bytes("calc")).unwrap();
+    let fib_args = json!({ "n": 25 });
+    let limits = Limits { fuel: u64::MAX / 2, ..Limits::DEFAULT };
+    let time_fib = |rt: &Runtime, component| {
+        let mut env = Env::new("bench", "calc", Grant { limits, ..Grant::default() });
+        let server = smcp_core::server::Server { runtime: rt, component, limits };
+        let runs = 30 / scale.min(10) + 3;
+        let mut times: Vec<Duration> = (0..runs)
+            .map(|_| {
+                let mut host = env.host();
+                let start = Instant::now();
+                block_on(server.call_tool(&mut host, "fib", &fib_args, &[], None)).expect("fib runs");
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        percentile(&times, 0.5)
+    };
+    let metered = time_fib(&runtime, &calc);
+    let free = time_fib(&unmetered, &calc_unmetered);
+    println!(
+        "   with fuel {:.2} ms, without {:.2} ms: overhead {:+.1}% (target < 10%)",
+        metered.as_secs_f64() * 1e3,
+        free.as_secs_f64() * 1e3,
+        (metered.as_secs_f64() / free.as_secs_f64() - 1.0) * 100.0
+    );
+}

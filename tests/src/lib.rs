@@ -1,0 +1,104 @@
+//! Test harness: the guests built from `guests/` by build.rs, a runtime, and
+//! in-memory backends wired as a platform would wire real ones.
+
+use smcp_core::capabilities::memory::{
+    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
+};
+use smcp_core::capabilities::{Backends, CallHost, Grant, Notification, Notifier, Scope};
+use smcp_core::runtime::{Component, EngineLimits, Runtime};
+use smcp_core::server::Server;
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// Paths of the components build.rs made, by guest name.
+pub mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// Reads a built component by guest name (e.g. `"calc"`).
+pub fn component_bytes(name: &str) -> Vec<u8> {
+    let path = guests::ALL
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no guest named {name}; built: {:?}", guests::ALL))
+        .1;
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
+}
+
+pub fn runtime() -> Runtime {
+    Runtime::new(EngineLimits::default()).expect("host world parses")
+}
+
+/// Loads a guest into `runtime`, panicking with the load error.
+pub fn load(runtime: &Runtime, name: &str) -> Arc<Component> {
+    runtime.load(&component_bytes(name)).unwrap_or_else(|e| panic!("loading {name}: {e}"))
+}
+
+/// Notifications a call sent, in order.
+#[derive(Default)]
+pub struct Collected(pub Vec<Notification>);
+
+impl Notifier for Collected {
+    fn notify(&mut self, notification: Notification) {
+        self.0.push(notification);
+    }
+}
+
+/// In-memory backends, one set per test.
+pub struct Env {
+    pub clock: Rc<ManualClock>,
+    pub kv: MemoryKv,
+    pub objects: MemoryObjects,
+    pub http: TableHttp,
+    pub secrets: MemorySecrets,
+    pub log: MemoryLog,
+    pub random: SeededRandom,
+    pub scope: Scope,
+    pub grant: Grant,
+    pub notes: Collected,
+}
+
+impl Env {
+    pub fn new(tenant: &str, server: &str, grant: Grant) -> Env {
+        let clock = Rc::new(ManualClock(1_700_000_000_000.into()));
+        Env {
+            kv: MemoryKv::new(clock.clone()),
+            objects: MemoryObjects::new(clock.clone()),
+            clock,
+            http: TableHttp::default(),
+            secrets: MemorySecrets::default(),
+            log: MemoryLog::default(),
+            random: SeededRandom::new(7),
+            scope: Scope { tenant: tenant.into(), server: server.into() },
+            grant,
+            notes: Collected::default(),
+        }
+    }
+
+    /// The capability host for one call.
+    pub fn host(&mut self) -> CallHost<'_> {
+        CallHost {
+            backends: Backends {
+                kv: &self.kv,
+                objects: &self.objects,
+                http: &self.http,
+                secrets: &self.secrets,
+                clock: &*self.clock,
+                random: &self.random,
+                log: &self.log,
+            },
+            grant: &self.grant,
+            scope: &self.scope,
+            notifier: &mut self.notes,
+        }
+    }
+
+    pub fn server<'a>(&self, runtime: &'a Runtime, component: &'a Component) -> Server<'a> {
+        Server { runtime, component, limits: self.grant.limits }
+    }
+}
+
+/// Runs a future to completion on this thread (guest calls are not `Send`).
+pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    futures::executor::block_on(future)
+}
