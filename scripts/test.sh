@@ -11,5 +11,8 @@ ensure_wasm_toolchain
 echo "==> cargo test (builds the guests, then runs unit and end-to-end tests)"
 cargo test --workspace --all-targets
 
+echo "==> the guest SDK's own tests"
+cargo test --manifest-path guest-sdk/Cargo.toml
+
 echo "==> the core builds for wasm32-unknown-unknown"
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-core" wasm_cargo build -p smcp-core --release

@@ -31,20 +31,29 @@ fn main() {
     for name in ["calc", "notes", "files", "fetcher"] {
         let bytes = component_bytes(name);
         let runs = 200 / scale + 2;
-        let mut times: Vec<Duration> = (0..runs)
-            .map(|_| {
-                let start = Instant::now();
-                uncached.load(&bytes).expect("loads");
-                start.elapsed()
-            })
-            .collect();
-        times.sort();
+        let (mut total, mut prepare, mut compile) = (vec![], vec![], vec![]);
+        for _ in 0..runs {
+            let start = Instant::now();
+            let prepared = smcp_core::component::prepare(&bytes, uncached.world(), 16 << 20).expect("prepares");
+            let prepared_at = Instant::now();
+            uncached.load_prepared(prepared).expect("compiles");
+            prepare.push(prepared_at - start);
+            compile.push(prepared_at.elapsed());
+            total.push(start.elapsed());
+        }
+        let p50 = |v: &mut Vec<Duration>| {
+            v.sort();
+            micros(percentile(v, 0.5))
+        };
+        total.sort();
         println!(
-            "{name:>8}: {:>7} bytes  p50 {:>8.1} µs  p99 {:>8.1} µs  ({:.2} µs/KiB)",
+            "{name:>8}: {:>7} bytes  p50 {:>7.1} µs  p99 {:>7.1} µs  (prepare {:.1} + compile {:.1}; {:.2} µs/KiB)",
             bytes.len(),
-            micros(percentile(&times, 0.5)),
-            micros(percentile(&times, 0.99)),
-            micros(percentile(&times, 0.5)) / (bytes.len() as f64 / 1024.0)
+            micros(percentile(&total, 0.5)),
+            micros(percentile(&total, 0.99)),
+            p50(&mut prepare),
+            p50(&mut compile),
+            micros(percentile(&total, 0.5)) / (bytes.len() as f64 / 1024.0)
         );
     }
 
@@ -54,7 +63,7 @@ fn main() {
     let mut env = Env::new("bench", "calc", Grant::default());
     let args = json!({});
     let calls = 20_000 / scale;
-    let mut one_call = |env: &mut Env| {
+    let one_call = |env: &mut Env| {
         let server = env.server(&runtime, &calc);
         let mut host = env.host();
         let start = Instant::now();
@@ -69,28 +78,28 @@ fn main() {
     let (p50, p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
     println!("   calls {calls}: p50 {:.1} µs  p99 {:.1} µs  (target p99 < 15 µs)", micros(p50), micros(p99));
 
-    println!("== fuel metering overhead: `fib` (n = 25) with fuel on and off");
+    let n = if full { 1_000_000 } else { 25 };
+    println!("== fuel metering overhead: `fib` (n = {n}) with fuel on and off");
     let unmetered = Runtime::new(EngineLimits { metering: false, ..Default::default() }).unwrap();
     let calc_unmetered = unmetered.load(&component_bytes("calc")).unwrap();
-    let fib_args = json!({ "n": 25 });
+    let fib_args = json!({ "n": n });
     let limits = Limits { fuel: u64::MAX / 2, ..Limits::DEFAULT };
-    let time_fib = |rt: &Runtime, component| {
-        let mut env = Env::new("bench", "calc", Grant { limits, ..Grant::default() });
-        let server = smcp_core::server::Server { runtime: rt, component, limits };
-        let runs = 30 / scale.min(10) + 3;
-        let mut times: Vec<Duration> = (0..runs)
-            .map(|_| {
-                let mut host = env.host();
-                let start = Instant::now();
-                block_on(server.call_tool(&mut host, "fib", &fib_args, &[], None)).expect("fib runs");
-                start.elapsed()
-            })
-            .collect();
-        times.sort();
-        percentile(&times, 0.5)
-    };
-    let metered = time_fib(&runtime, &calc);
-    let free = time_fib(&unmetered, &calc_unmetered);
+    // Alternate metered and unmetered runs so that drift hits both alike.
+    let mut env = Env::new("bench", "calc", Grant { limits, ..Grant::default() });
+    let metered_server = smcp_core::server::Server { runtime: &runtime, component: &calc, limits };
+    let free_server = smcp_core::server::Server { runtime: &unmetered, component: &calc_unmetered, limits };
+    let (mut with_fuel, mut without) = (vec![], vec![]);
+    for _ in 0..(60 / scale.min(20) + 3) {
+        for (server, times) in [(&metered_server, &mut with_fuel), (&free_server, &mut without)] {
+            let mut host = env.host();
+            let start = Instant::now();
+            block_on(server.call_tool(&mut host, "fib", &fib_args, &[], None)).expect("fib runs");
+            times.push(start.elapsed());
+        }
+    }
+    with_fuel.sort();
+    without.sort();
+    let (metered, free) = (percentile(&with_fuel, 0.5), percentile(&without, 0.5));
     println!(
         "   with fuel {:.2} ms, without {:.2} ms: overhead {:+.1}% (target < 10%)",
         metered.as_secs_f64() * 1e3,

@@ -106,9 +106,7 @@ pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<Prepa
     if !Parser::is_component(bytes) {
         return Err(LoadError::NotAComponent);
     }
-    Validator::new_with_features(WasmFeatures::default())
-        .validate_all(bytes)
-        .map_err(|e| LoadError::Invalid(e.to_string()))?;
+    validate_structure(bytes)?;
     let (imports, exports) = check_world(bytes, world)?;
     let graph = CoreGraph::parse(bytes)?;
     let (main_module, options) = graph.main_module()?;
@@ -120,6 +118,18 @@ pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<Prepa
         exports,
         options,
     })
+}
+
+/// Validates everything but function bodies. The main module's bodies are
+/// validated by wasmi when it compiles them (under the runtime's stricter
+/// feature set); the shim modules' bodies never run.
+fn validate_structure(bytes: &[u8]) -> Result<(), LoadError> {
+    let invalid = |e: wasmparser::BinaryReaderError| LoadError::Invalid(e.to_string());
+    let mut validator = Validator::new_with_features(WasmFeatures::default());
+    for payload in Parser::new(0).parse_all(bytes) {
+        validator.payload(&payload.map_err(invalid)?).map_err(invalid)?;
+    }
+    Ok(())
 }
 
 /// Recovers the component's WIT world and checks it against the host's.
