@@ -58,9 +58,13 @@ impl Server<'_> {
         }
     }
 
+    /// Converts each element of a returned list.
+    fn each<T>(list: Val, convert: fn(Val) -> Result<T, OutputError>) -> Result<Vec<T>, ServerError> {
+        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(convert).collect::<Result<_, _>>()?)
+    }
+
     pub async fn list_tools<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Tool>, ServerError> {
-        let list = self.call(host, "list-tools", &[]).await?;
-        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(Tool::from_val).collect::<Result<_, _>>()?)
+        Self::each(self.call(host, "list-tools", &[]).await?, Tool::from_val)
     }
 
     /// Runs a tool. `arguments` must be a JSON object; `responses` and
@@ -92,33 +96,19 @@ impl Server<'_> {
     }
 
     pub async fn list_resources<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Resource>, ServerError> {
-        let list = self.call(host, "list-resources", &[]).await?;
-        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(Resource::from_val).collect::<Result<_, _>>()?)
+        Self::each(self.call(host, "list-resources", &[]).await?, Resource::from_val)
     }
 
     pub async fn list_resource_templates<H: HostCalls>(&self, host: &mut H) -> Result<Vec<ResourceTemplate>, ServerError> {
-        let list = self.call(host, "list-resource-templates", &[]).await?;
-        Ok(list
-            .into_list()
-            .map_err(OutputError::from)?
-            .into_iter()
-            .map(ResourceTemplate::from_val)
-            .collect::<Result<_, _>>()?)
+        Self::each(self.call(host, "list-resource-templates", &[]).await?, ResourceTemplate::from_val)
     }
 
     pub async fn read_resource<H: HostCalls>(&self, host: &mut H, uri: &str) -> Result<Vec<ResourceContents>, ServerError> {
-        let list = self.call_fallible(host, "read-resource", &[Val::string(uri)]).await?;
-        Ok(list
-            .into_list()
-            .map_err(OutputError::from)?
-            .into_iter()
-            .map(ResourceContents::from_val)
-            .collect::<Result<_, _>>()?)
+        Self::each(self.call_fallible(host, "read-resource", &[Val::string(uri)]).await?, ResourceContents::from_val)
     }
 
     pub async fn list_prompts<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Prompt>, ServerError> {
-        let list = self.call(host, "list-prompts", &[]).await?;
-        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(Prompt::from_val).collect::<Result<_, _>>()?)
+        Self::each(self.call(host, "list-prompts", &[]).await?, Prompt::from_val)
     }
 
     pub async fn get_prompt<H: HostCalls>(
