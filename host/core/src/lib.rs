@@ -13,6 +13,7 @@
 pub mod abi;
 pub mod capabilities;
 pub mod component;
+pub mod mcp;
 pub mod runtime;
 pub mod server;
 pub mod world;

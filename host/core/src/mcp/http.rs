@@ -1,0 +1,76 @@
+//! Platform-neutral HTTP request and response types: the front ends (the
+//! native server, the Worker) convert to and from these and nothing else.
+
+/// An HTTP request as the engine sees it. Header names are lowercase.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub method: String,
+    /// The path without the query, e.g. `/t/acme/s/notes/mcp`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// The first value of header `name` (lowercase), trimmed.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim())
+    }
+}
+
+/// One server-sent event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub data: String,
+}
+
+/// A response body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Empty,
+    /// `application/json`.
+    Json(Vec<u8>),
+    /// `text/event-stream`: every event, in order. The stream ends after the last.
+    Sse(Vec<SseEvent>),
+}
+
+impl Body {
+    /// The body as bytes on the wire.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            Body::Empty => Vec::new(),
+            Body::Json(bytes) => bytes.clone(),
+            Body::Sse(events) => {
+                let mut out = String::new();
+                for event in events {
+                    if let Some(id) = &event.id {
+                        out.push_str(&format!("id: {id}\n"));
+                    }
+                    for line in event.data.split('\n') {
+                        out.push_str(&format!("data: {line}\n"));
+                    }
+                    out.push('\n');
+                }
+                out.into_bytes()
+            }
+        }
+    }
+
+    pub fn content_type(&self) -> Option<&'static str> {
+        match self {
+            Body::Empty => None,
+            Body::Json(_) => Some("application/json"),
+            Body::Sse(_) => Some("text/event-stream"),
+        }
+    }
+}
+
+/// An HTTP response from the engine. `headers` excludes Content-Type, which
+/// follows from the body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+}

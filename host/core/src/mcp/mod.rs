@@ -1,0 +1,12 @@
+//! The MCP protocol engine: MCP over Streamable HTTP for every hosted
+//! server, in both protocol eras, on one endpoint per server
+//! (`/t/{tenant}/s/{server}/mcp`). Guests only answer server-interface
+//! calls; everything protocol is here, so every hosted server is as
+//! compliant as the host.
+
+mod engine;
+pub mod http;
+pub mod jsonrpc;
+pub mod version;
+
+pub use engine::{Engine, EngineConfig, Hosted};
