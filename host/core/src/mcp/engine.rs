@@ -1,18 +1,24 @@
-//! The engine: routes a request to its hosted server and speaks MCP.
+//! The engine: HTTP-level checks (Host, Origin, CORS, methods, sizes,
+//! content types), routing to the hosted server, and the era split.
 
+use super::dispatch::{Call, LOG_LEVELS, RpcFailure};
 use super::http::{Body, Request, Response};
+use super::jsonrpc::{self, BAD_REQUEST, error_response, result_response};
+use super::{current, legacy};
 use crate::capabilities::{Backends, Grant};
 use crate::runtime::{Component, Runtime};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 /// Operator settings of the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Values of `Host` accepted (DNS-rebinding protection), e.g.
-    /// `localhost:8080`; `host` without a port matches any port.
+    /// Accepted `Host` values (DNS-rebinding protection): `name` matches
+    /// any port, `name:port` only that port.
     pub allowed_hosts: Vec<String>,
-    /// Values of `Origin` accepted when the header is present.
+    /// Accepted `Origin` values when the header is present, same matching
+    /// (`http://localhost` matches `http://localhost:8080`).
     pub allowed_origins: Vec<String>,
     /// Larger POST bodies get 413.
     pub max_body_bytes: usize,
@@ -40,6 +46,10 @@ pub struct Engine {
     servers: RwLock<HashMap<(String, String), Hosted>>,
 }
 
+const ALLOW_HEADERS: &str =
+    "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenticate";
+
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
         Engine { runtime, config, servers: RwLock::default() }
@@ -58,9 +68,164 @@ impl Engine {
         format!("/t/{tenant}/s/{server}/mcp")
     }
 
+    fn lookup(&self, path: &str) -> Option<Hosted> {
+        let rest = path.strip_prefix("/t/")?;
+        let (tenant, rest) = rest.split_once("/s/")?;
+        let server = rest.strip_suffix("/mcp")?;
+        if tenant.contains('/') || server.contains('/') {
+            return None;
+        }
+        self.servers.read().ok()?.get(&(tenant.to_owned(), server.to_owned())).cloned()
+    }
+
     /// Answers one HTTP request. Never panics on anything a client sends.
     pub async fn handle(&self, request: Request, backends: Backends<'_>) -> Response {
-        let _ = (&request, backends);
-        Response { status: 404, headers: vec![], body: Body::Empty }
+        let origin = request.header("origin").map(str::to_owned);
+        let mut response = self.answer(&request, backends).await;
+        // CORS on every answer, errors included, for allowed origins only.
+        if let Some(origin) = origin.filter(|o| matches_allowed(o, &self.config.allowed_origins)) {
+            response.headers.push(("access-control-allow-origin".into(), origin));
+            response.headers.push(("access-control-expose-headers".into(), EXPOSE_HEADERS.into()));
+            response.headers.push(("vary".into(), "origin".into()));
+        }
+        response
+    }
+
+    async fn answer(&self, request: &Request, backends: Backends<'_>) -> Response {
+        let host_ok = request.header("host").is_some_and(|h| matches_allowed(h, &self.config.allowed_hosts));
+        if !host_ok {
+            return error(403, BAD_REQUEST, "Forbidden: Host not allowed");
+        }
+        if let Some(origin) = request.header("origin") {
+            if !matches_allowed(origin, &self.config.allowed_origins) {
+                return error(403, BAD_REQUEST, "Forbidden: Origin not allowed");
+            }
+        }
+        let Some(hosted) = self.lookup(&request.path) else {
+            return error(404, BAD_REQUEST, "Not Found: no MCP server at this path");
+        };
+        match request.method.as_str() {
+            "POST" => self.post(request, &hosted, backends).await,
+            "DELETE" => legacy::delete(self, request, &hosted, backends).await,
+            "OPTIONS" => Response {
+                status: 204,
+                headers: vec![
+                    ("access-control-allow-methods".into(), "POST, DELETE, OPTIONS".into()),
+                    ("access-control-allow-headers".into(), ALLOW_HEADERS.into()),
+                    ("access-control-max-age".into(), "600".into()),
+                ],
+                body: Body::Empty,
+            },
+            // No standalone stream: every message goes on its request's stream.
+            _ => method_not_allowed(),
+        }
+    }
+
+    async fn post(&self, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+        if request.body.len() > self.config.max_body_bytes {
+            return error(413, BAD_REQUEST, "Payload Too Large");
+        }
+        let content_type = request.header("content-type").unwrap_or_default();
+        if !content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
+            return error(415, BAD_REQUEST, "Unsupported Media Type: Content-Type must be application/json");
+        }
+        let accept = request.header("accept").unwrap_or_default();
+        let accepts = |t: &str| accept.contains(t) || accept.contains("*/*");
+        if !(accepts("application/json") && accepts("text/event-stream")) {
+            return error(406, BAD_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream");
+        }
+        let incoming = match jsonrpc::parse(&request.body) {
+            Ok(incoming) => incoming,
+            Err(e) => return json_response(400, vec![], &e.response()),
+        };
+        if current::is_current(request, &incoming) {
+            current::post(self, request, hosted, backends, incoming).await
+        } else {
+            legacy::post(self, request, hosted, backends, incoming).await
+        }
+    }
+
+    /// Runs one request message and frames the answer: JSON, or SSE when
+    /// notifications precede the response.
+    pub(crate) async fn run(&self, call: &Call<'_>, id: &Value, method: &str, params: &serde_json::Map<String, Value>, current: bool) -> (u16, Vec<Value>, Value) {
+        let (result, notifications) = call.dispatch(method, params).await;
+        match result {
+            Ok(mut result) => {
+                if current {
+                    current::decorate(self, method, &mut result);
+                }
+                (200, notifications, result_response(id, result))
+            }
+            Err(RpcFailure { code, message, data, status }) => {
+                let status = if current { status } else { 200 };
+                (status, notifications, error_response(id, code, &message, data))
+            }
+        }
+    }
+
+    pub(crate) fn log_level_index(level: &str) -> Option<usize> {
+        LOG_LEVELS.iter().position(|l| *l == level)
+    }
+}
+
+/// True when `value` (a Host or an Origin) matches an allowed entry:
+/// exactly, or the entry has no port and `value` adds one.
+fn matches_allowed(value: &str, allowed: &[String]) -> bool {
+    allowed.iter().any(|entry| {
+        value.eq_ignore_ascii_case(entry)
+            || value
+                .get(..entry.len())
+                .filter(|prefix| prefix.eq_ignore_ascii_case(entry))
+                .and_then(|_| value[entry.len()..].strip_prefix(':'))
+                .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+pub(crate) fn json_response(status: u16, headers: Vec<(String, String)>, body: &Value) -> Response {
+    Response { status, headers, body: Body::Json(body.to_string().into_bytes()) }
+}
+
+pub(crate) fn error(status: u16, code: i64, message: &str) -> Response {
+    json_response(status, vec![], &error_response(&Value::Null, code, message, None))
+}
+
+pub(crate) fn method_not_allowed() -> Response {
+    let mut response = error(405, BAD_REQUEST, "Method Not Allowed");
+    response.headers.push(("allow".into(), "POST, DELETE, OPTIONS".into()));
+    response
+}
+
+/// A response to one request: JSON, or an SSE stream when notifications
+/// come first.
+pub(crate) fn framed(status: u16, headers: Vec<(String, String)>, notifications: Vec<Value>, response: Value) -> Response {
+    if notifications.is_empty() {
+        return json_response(status, headers, &response);
+    }
+    let events = notifications
+        .into_iter()
+        .chain([response])
+        .map(|m| super::http::SseEvent { id: None, data: m.to_string() })
+        .collect();
+    Response { status, headers, body: Body::Sse(events) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_allowed;
+
+    #[test]
+    fn host_and_origin_matching() {
+        let allowed = vec!["localhost".to_string(), "http://127.0.0.1".to_string(), "api.test:443".to_string()];
+        assert!(matches_allowed("localhost", &allowed));
+        assert!(matches_allowed("localhost:8080", &allowed));
+        assert!(matches_allowed("LOCALHOST:1", &allowed));
+        assert!(matches_allowed("http://127.0.0.1:3000", &allowed));
+        assert!(matches_allowed("api.test:443", &allowed));
+        assert!(!matches_allowed("api.test:444", &allowed));
+        assert!(!matches_allowed("localhost.evil.com", &allowed));
+        assert!(!matches_allowed("localhost:80x", &allowed));
+        assert!(!matches_allowed("localhost:", &allowed));
+        assert!(!matches_allowed("evil.example.com", &allowed));
+        assert!(!matches_allowed("http://127.0.0.1.evil:80", &allowed));
     }
 }

@@ -4,9 +4,13 @@
 //! calls; everything protocol is here, so every hosted server is as
 //! compliant as the host.
 
+mod current;
+mod dispatch;
 mod engine;
 pub mod http;
 pub mod jsonrpc;
+mod legacy;
+mod state;
 pub mod version;
 
 pub use engine::{Engine, EngineConfig, Hosted};

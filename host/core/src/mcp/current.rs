@@ -1,0 +1,140 @@
+//! The current era (2026-07-28): stateless requests carrying their version
+//! and client capabilities in `_meta`, checked against the `MCP-Protocol-Version`,
+//! `Mcp-Method` and `Mcp-Name` headers.
+
+use super::dispatch::Call;
+use super::engine::{Engine, Hosted, framed, json_response};
+use super::http::{Body, Request, Response};
+use super::jsonrpc::{HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, result_response};
+use super::version::{self, CURRENT, Era, SUPPORTED};
+use crate::capabilities::Backends;
+use base64::Engine as _;
+use serde_json::{Value, json};
+
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
+const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
+/// Methods of the legacy era that 2026-07-28 removed.
+const REMOVED: [&str; 6] = ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "notifications/initialized"];
+/// Results clients may cache, and for how long.
+const CACHEABLE: [&str; 5] = ["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"];
+const LIST_TTL_MS: u64 = 60_000;
+
+/// True when a POST belongs to the current era: it carries `_meta`'s
+/// protocol version, or a version header that is not a legacy one (and no
+/// legacy session).
+pub(crate) fn is_current(request: &Request, incoming: &Incoming) -> bool {
+    let meta_version = match incoming {
+        Incoming::Single(Message::Request { params: Some(p), .. } | Message::Notification { params: Some(p), .. }) => {
+            p.get("_meta").and_then(|m| m.get(META_VERSION)).is_some()
+        }
+        _ => false,
+    };
+    let header = request.header("mcp-protocol-version");
+    meta_version || (header.is_some_and(|h| !version::is_legacy(h)) && request.header("mcp-session-id").is_none())
+}
+
+fn reject(status: u16, id: &Value, code: i64, message: &str, data: Option<Value>) -> Response {
+    json_response(status, vec![], &error_response(id, code, message, data))
+}
+
+/// Decodes a header value sent as `=?base64?…?=` when it was not plain ASCII.
+fn header_value(raw: &str) -> Option<String> {
+    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
+        Some(encoded) => base64::engine::general_purpose::STANDARD.decode(encoded).ok().and_then(|b| String::from_utf8(b).ok()),
+        None => Some(raw.to_owned()),
+    }
+}
+
+pub(crate) async fn post(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>, incoming: Incoming) -> Response {
+    let (id, method, params) = match incoming {
+        Incoming::Single(Message::Request { id, method, params }) => (id, method, params.unwrap_or_default()),
+        Incoming::Single(Message::Notification { .. }) => return Response { status: 202, headers: vec![], body: Body::Empty },
+        _ => return reject(400, &Value::Null, INVALID_REQUEST, "Invalid Request: send one request per POST; clients must not POST responses", None),
+    };
+    // Checks in the order the conformance fixture uses: header present,
+    // `_meta` complete, header matches `_meta`, version supported.
+    let Some(header_version) = request.header("mcp-protocol-version") else {
+        return reject(400, &id, HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version header is required", None);
+    };
+    let meta = params.get("_meta").and_then(Value::as_object);
+    let meta_version = meta.and_then(|m| m.get(META_VERSION)).and_then(Value::as_str);
+    let capabilities = meta.and_then(|m| m.get(META_CAPABILITIES)).filter(|c| c.is_object());
+    let (Some(meta_version), Some(capabilities)) = (meta_version, capabilities) else {
+        let message = format!("Invalid params: _meta must carry {META_VERSION} and {META_CAPABILITIES}");
+        return reject(400, &id, INVALID_PARAMS, &message, None);
+    };
+    if header_version != meta_version {
+        let message = format!("Header mismatch: MCP-Protocol-Version header value '{header_version}' does not match body value '{meta_version}'");
+        return reject(400, &id, HEADER_MISMATCH, &message, None);
+    }
+    if meta_version != CURRENT {
+        let data = json!({ "supported": SUPPORTED, "requested": meta_version });
+        return reject(400, &id, UNSUPPORTED_VERSION, "Unsupported protocol version", Some(data));
+    }
+    match request.header("mcp-method").and_then(header_value) {
+        Some(m) if m == method => {}
+        Some(m) => return reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Method header value '{m}' does not match body value '{method}'"), None),
+        None => return reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Method header is required", None),
+    }
+    let named = match method.as_str() {
+        "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str),
+        "resources/read" => params.get("uri").and_then(Value::as_str),
+        _ => None,
+    };
+    if let Some(body_name) = named {
+        match request.header("mcp-name").and_then(header_value) {
+            Some(n) if n == body_name => {}
+            Some(n) => return reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Name header value '{n}' does not match body value '{body_name}'"), None),
+            None => return reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Name header is required", None),
+        }
+    }
+    if REMOVED.contains(&method.as_str()) {
+        return reject(404, &id, METHOD_NOT_FOUND, &format!("Method not found: {method} is not part of {CURRENT}"), None);
+    }
+    let log_level = match meta.and_then(|m| m.get(META_LOG_LEVEL)) {
+        None => None,
+        Some(level) => match level.as_str().and_then(Engine::log_level_index) {
+            Some(index) => Some(index),
+            None => return reject(400, &id, INVALID_PARAMS, "Invalid params: unknown log level", None),
+        },
+    };
+    if method == "server/discover" {
+        let mut result = json!({
+            "supportedVersions": SUPPORTED,
+            "capabilities": super::legacy::capabilities(),
+            "ttlMs": 3_600_000,
+            "cacheScope": "public",
+        });
+        decorate(engine, &method, &mut result);
+        return json_response(200, vec![], &result_response(&id, result));
+    }
+    let call = Call {
+        engine,
+        hosted,
+        backends,
+        era: Era::Current,
+        progress_token: meta.and_then(|m| m.get("progressToken")).cloned(),
+        log_level,
+        client_capabilities: capabilities.clone(),
+    };
+    let (status, notifications, response) = engine.run(&call, &id, &method, &params, true).await;
+    framed(status, vec![], notifications, response)
+}
+
+/// Adds what every 2026-07-28 result carries: `resultType`, the server's
+/// identity, and caching hints on cacheable results.
+pub(crate) fn decorate(engine: &Engine, method: &str, result: &mut Value) {
+    let Some(object) = result.as_object_mut() else { return };
+    let complete = object.get("resultType").is_none_or(|t| t == "complete");
+    object.entry("resultType").or_insert(json!("complete"));
+    object.insert(
+        "_meta".into(),
+        json!({ "io.modelcontextprotocol/serverInfo": { "name": engine.config.server_name, "version": engine.config.server_version } }),
+    );
+    if complete && CACHEABLE.contains(&method) {
+        let (ttl, scope) = if method == "resources/read" { (0, "private") } else { (LIST_TTL_MS, "public") };
+        object.insert("ttlMs".into(), json!(ttl));
+        object.insert("cacheScope".into(), json!(scope));
+    }
+}

@@ -1,0 +1,320 @@
+//! MCP methods served from the guest's server interface, shared by both
+//! eras: the era decides only framing (sessions, `_meta`, `resultType`).
+
+use super::engine::{Engine, Hosted};
+use super::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY};
+use super::state;
+use super::version::Era;
+use crate::capabilities::{Backends, CallHost, Notification, Notifier, Scope};
+use crate::server::{CompletionRef, InputRequest, InputResponse, Server, ServerError, ToolOutcome};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use serde_json::{Map, Value, json};
+
+/// MCP log levels, lowest first.
+pub const LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+/// Items per page of a list result.
+pub const PAGE_SIZE: usize = 100;
+
+/// What one request may use and send.
+pub struct Call<'a> {
+    pub engine: &'a Engine,
+    pub hosted: &'a Hosted,
+    pub backends: Backends<'a>,
+    pub era: Era,
+    /// From `_meta.progressToken`.
+    pub progress_token: Option<Value>,
+    /// Index into [`LOG_LEVELS`]: log notifications at or above it are sent.
+    pub log_level: Option<usize>,
+    /// The client's declared capabilities (current era: per request).
+    pub client_capabilities: Value,
+}
+
+/// A JSON-RPC error with the HTTP status the current era wants for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RpcFailure {
+    pub code: i64,
+    pub message: String,
+    pub data: Option<Value>,
+    pub status: u16,
+}
+
+impl RpcFailure {
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        RpcFailure { code, message: message.into(), data: None, status: 200 }
+    }
+
+    pub fn data(mut self, data: Value) -> Self {
+        self.data = Some(data);
+        self
+    }
+
+    pub fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+}
+
+/// Collects the notifications a running tool sends, filtered as the
+/// protocol demands.
+struct Collect<'a> {
+    progress_token: &'a Option<Value>,
+    log_level: Option<usize>,
+    out: Vec<Value>,
+}
+
+impl Notifier for Collect<'_> {
+    fn notify(&mut self, notification: Notification) {
+        match notification {
+            Notification::Progress { progress, total, message } => {
+                if let Some(token) = self.progress_token {
+                    let mut params = json!({ "progressToken": token, "progress": progress });
+                    if let Some(total) = total {
+                        params["total"] = json!(total);
+                    }
+                    if let Some(message) = message {
+                        params["message"] = json!(message);
+                    }
+                    self.out.push(super::jsonrpc::notification("notifications/progress", params));
+                }
+            }
+            Notification::Log { level, logger, data } => {
+                let rank = LOG_LEVELS.iter().position(|l| *l == level).unwrap_or(0);
+                if self.log_level.is_some_and(|min| rank >= min) {
+                    let mut params = json!({ "level": level, "data": data });
+                    if let Some(logger) = logger {
+                        params["logger"] = json!(logger);
+                    }
+                    self.out.push(super::jsonrpc::notification("notifications/message", params));
+                }
+            }
+        }
+    }
+}
+
+impl Call<'_> {
+    fn scope(&self) -> Scope {
+        Scope { tenant: self.hosted.tenant.clone(), server: self.hosted.server.clone() }
+    }
+
+    /// Runs `method`; returns its result or error, and the notifications
+    /// to send before it.
+    pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, Vec<Value>) {
+        let scope = self.scope();
+        let mut collect = Collect { progress_token: &self.progress_token, log_level: self.log_level, out: vec![] };
+        let mut host = CallHost { backends: self.backends, grant: &self.hosted.grant, scope: &scope, notifier: &mut collect };
+        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
+        let result = self.method(&server, &mut host, method, params).await;
+        drop(host);
+        (result, collect.out)
+    }
+
+    async fn method(
+        &self,
+        server: &Server<'_>,
+        host: &mut CallHost<'_>,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> Result<Value, RpcFailure> {
+        let cursor = params.get("cursor").map(|c| c.as_str().ok_or_else(|| invalid("`cursor` must be a string"))).transpose()?;
+        match method {
+            "tools/list" => {
+                let tools = server.list_tools(host).await.map_err(|e| self.failure(e))?;
+                page("tools", to_values(&tools), cursor)
+            }
+            "tools/call" => self.call_tool(server, host, params).await,
+            "resources/list" => {
+                let resources = server.list_resources(host).await.map_err(|e| self.failure(e))?;
+                page("resources", to_values(&resources), cursor)
+            }
+            "resources/templates/list" => {
+                let templates = server.list_resource_templates(host).await.map_err(|e| self.failure(e))?;
+                page("resourceTemplates", to_values(&templates), cursor)
+            }
+            "resources/read" => {
+                let uri = string_param(params, "uri")?;
+                match server.read_resource(host, uri).await {
+                    Ok(contents) => Ok(json!({ "contents": contents })),
+                    Err(ServerError::NotFound(message)) => Err(self.resource_not_found(uri, message)),
+                    Err(e) => Err(self.failure(e)),
+                }
+            }
+            "prompts/list" => {
+                let prompts = server.list_prompts(host).await.map_err(|e| self.failure(e))?;
+                page("prompts", to_values(&prompts), cursor)
+            }
+            "prompts/get" => {
+                let name = string_param(params, "name")?;
+                let arguments = match params.get("arguments") {
+                    None | Some(Value::Null) => vec![],
+                    Some(Value::Object(args)) => args
+                        .iter()
+                        .map(|(k, v)| Ok((k.clone(), v.as_str().ok_or_else(|| invalid("prompt arguments must be strings"))?.to_owned())))
+                        .collect::<Result<_, RpcFailure>>()?,
+                    Some(_) => return Err(invalid("`arguments` must be an object")),
+                };
+                let result = server.get_prompt(host, name, &arguments).await.map_err(|e| self.failure(e))?;
+                Ok(serde_json::to_value(result).unwrap_or_default())
+            }
+            "completion/complete" => {
+                let reference = params.get("ref").ok_or_else(|| invalid("`ref` is required"))?;
+                let reference = match (reference["type"].as_str(), reference["name"].as_str(), reference["uri"].as_str()) {
+                    (Some("ref/prompt"), Some(name), _) => CompletionRef::Prompt(name.to_owned()),
+                    (Some("ref/resource"), _, Some(uri)) => CompletionRef::ResourceTemplate(uri.to_owned()),
+                    _ => return Err(invalid("`ref` must be a ref/prompt with a name or a ref/resource with a uri")),
+                };
+                let argument = params.get("argument").ok_or_else(|| invalid("`argument` is required"))?;
+                let (Some(name), Some(value)) = (argument["name"].as_str(), argument["value"].as_str()) else {
+                    return Err(invalid("`argument` needs string `name` and `value`"));
+                };
+                let context: Vec<(String, String)> = params
+                    .get("context")
+                    .and_then(|c| c["arguments"].as_object())
+                    .map(|args| args.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+                    .unwrap_or_default();
+                let completion = server.complete(host, &reference, (name, value), &context).await.map_err(|e| self.failure(e))?;
+                Ok(json!({ "completion": completion }))
+            }
+            _ => Err(RpcFailure::new(METHOD_NOT_FOUND, format!("Method not found: {method}")).status(404)),
+        }
+    }
+
+    async fn call_tool(&self, server: &Server<'_>, host: &mut CallHost<'_>, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
+        let name = string_param(params, "name")?;
+        let arguments = match params.get("arguments") {
+            None | Some(Value::Null) => json!({}),
+            Some(args @ Value::Object(_)) => args.clone(),
+            Some(_) => return Err(invalid("`arguments` must be an object")),
+        };
+        let scope = format!("{}/{}/{name}", self.hosted.tenant, self.hosted.server);
+        let now = self.backends.clock.now_ms();
+        let guest_state = match params.get("requestState") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(token)) => Some(
+                state::open(&self.engine.config.state_key, &scope, token, now).map_err(invalid)?,
+            ),
+            Some(_) => return Err(invalid("`requestState` must be a string")),
+        };
+        let responses: Vec<InputResponse> = match params.get("inputResponses") {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Object(map)) => {
+                map.iter().map(|(k, v)| InputResponse { key: k.clone(), response: v.clone() }).collect()
+            }
+            Some(_) => return Err(invalid("`inputResponses` must be an object")),
+        };
+        let outcome = server.call_tool(host, name, &arguments, &responses, guest_state.as_deref()).await;
+        match outcome {
+            Ok(ToolOutcome::Complete(result)) => Ok(serde_json::to_value(result).unwrap_or_default()),
+            Ok(ToolOutcome::InputRequired { requests, state: guest_state }) => {
+                if self.era == Era::Legacy {
+                    // Legacy clients would need a server-to-client request on
+                    // this call's stream; not served yet.
+                    let message = "this tool needs input from the client; use protocol version 2026-07-28";
+                    return Ok(json!({ "content": [{ "type": "text", "text": message }], "isError": true }));
+                }
+                self.input_required(requests, &scope, &guest_state, now)
+            }
+            Err(ServerError::NotFound(message)) => Err(invalid(format!("Unknown tool: {name} ({message})"))),
+            Err(ServerError::InvalidParams(message)) => Err(invalid(message)),
+            // The guest failed inside the tool: the model sees it as a tool error.
+            Err(e) => Ok(json!({ "content": [{ "type": "text", "text": e.to_string() }], "isError": true })),
+        }
+    }
+
+    fn input_required(
+        &self,
+        requests: Vec<(String, InputRequest)>,
+        scope: &str,
+        guest_state: &str,
+        now: u64,
+    ) -> Result<Value, RpcFailure> {
+        let mut input_requests = Map::new();
+        let mut missing = Map::new();
+        for (key, request) in requests {
+            let (capability, method, params) = match request {
+                InputRequest::Elicitation { message, requested_schema } => (
+                    "elicitation",
+                    "elicitation/create",
+                    json!({ "mode": "form", "message": message, "requestedSchema": requested_schema }),
+                ),
+                InputRequest::Sampling(params) => ("sampling", "sampling/createMessage", params),
+            };
+            if self.client_capabilities.get(capability).is_none() {
+                missing.insert(capability.to_owned(), json!({}));
+            }
+            input_requests.insert(key, json!({ "method": method, "params": params }));
+        }
+        if !missing.is_empty() {
+            return Err(RpcFailure::new(super::jsonrpc::MISSING_CLIENT_CAPABILITY, "Missing required client capability")
+                .data(json!({ "requiredCapabilities": missing }))
+                .status(400));
+        }
+        let token = state::seal(&self.engine.config.state_key, scope, guest_state, now);
+        Ok(json!({ "resultType": "input_required", "inputRequests": input_requests, "requestState": token }))
+    }
+
+    fn resource_not_found(&self, uri: &str, message: String) -> RpcFailure {
+        let code = if self.era == Era::Legacy { RESOURCE_NOT_FOUND_LEGACY } else { INVALID_PARAMS };
+        RpcFailure::new(code, format!("Resource not found: {message}")).data(json!({ "uri": uri }))
+    }
+
+    /// A server call that failed outside a tool.
+    fn failure(&self, error: ServerError) -> RpcFailure {
+        match error {
+            ServerError::NotFound(m) | ServerError::InvalidParams(m) => invalid(m),
+            other => RpcFailure::new(INTERNAL_ERROR, other.to_string()),
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> RpcFailure {
+    RpcFailure::new(INVALID_PARAMS, message)
+}
+
+fn string_param<'p>(params: &'p Map<String, Value>, name: &str) -> Result<&'p str, RpcFailure> {
+    params.get(name).and_then(Value::as_str).ok_or_else(|| invalid(format!("`{name}` must be a string")))
+}
+
+fn to_values<T: serde::Serialize>(items: &[T]) -> Vec<Value> {
+    items.iter().map(|i| serde_json::to_value(i).unwrap_or_default()).collect()
+}
+
+/// One page of `items` under `field`, after the opaque `cursor`.
+fn page(field: &str, items: Vec<Value>, cursor: Option<&str>) -> Result<Value, RpcFailure> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => B64
+            .decode(c)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.strip_prefix("offset:").and_then(|n| n.parse::<usize>().ok()))
+            .filter(|n| *n <= items.len())
+            .ok_or_else(|| invalid("invalid cursor"))?,
+    };
+    let end = (start + PAGE_SIZE).min(items.len());
+    let mut result = json!({ field: items[start..end] });
+    if end < items.len() {
+        result["nextCursor"] = json!(B64.encode(format!("offset:{end}")));
+    }
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_are_opaque_and_checked() {
+        let items: Vec<Value> = (0..250).map(|i| json!(i)).collect();
+        let first = page("tools", items.clone(), None).unwrap();
+        assert_eq!(first["tools"].as_array().unwrap().len(), 100);
+        let next = first["nextCursor"].as_str().unwrap();
+        let second = page("tools", items.clone(), Some(next)).unwrap();
+        assert_eq!(second["tools"][0], 100);
+        let third = page("tools", items.clone(), second["nextCursor"].as_str()).unwrap();
+        assert_eq!(third["tools"].as_array().unwrap().len(), 50);
+        assert!(third.get("nextCursor").is_none());
+        assert!(page("tools", items.clone(), Some("nonsense")).is_err());
+        assert!(page("tools", items, Some(&B64.encode("offset:999"))).is_err());
+    }
+}
