@@ -93,6 +93,19 @@ impl Env {
         }
     }
 
+    /// The backends as a platform would hand them to the engine.
+    pub fn backends(&self) -> Backends<'_> {
+        Backends {
+            kv: &self.kv,
+            objects: &self.objects,
+            http: &self.http,
+            secrets: &self.secrets,
+            clock: &*self.clock,
+            random: &self.random,
+            log: &self.log,
+        }
+    }
+
     pub fn server<'a>(&self, runtime: &'a Runtime, component: &'a Component) -> Server<'a> {
         Server { runtime, component, limits: self.grant.limits }
     }
