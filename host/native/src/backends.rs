@@ -1,0 +1,168 @@
+//! The small backends of the native host and [`Storage`], the full set
+//! wired for one data directory.
+
+use crate::kv::RedbKv;
+use crate::objects::FsObjects;
+use smcp_core::capabilities::http::{HttpClient, HttpRequest, HttpResponse};
+use smcp_core::capabilities::{Backends, CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+/// Milliseconds since the Unix epoch by the system clock (0 before it).
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// The system's wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        unix_ms()
+    }
+}
+
+/// The operating system's cryptographically secure random source.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl Random for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        // The trait cannot fail; a host whose OS source fails must not hand
+        // out predictable bytes, so this is fatal.
+        if let Err(e) = getrandom::fill(buf) {
+            panic!("the operating system's random source failed: {e}");
+        }
+    }
+}
+
+/// Guests' operator logs as tracing events (target `smcp::guest`) with
+/// `tenant` and `server` fields.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingLog;
+
+impl LogSink for TracingLog {
+    fn write(&self, tenant: &str, server: &str, level: LogLevel, message: &str) {
+        match level {
+            LogLevel::Debug => tracing::debug!(target: "smcp::guest", tenant, server, "{message}"),
+            LogLevel::Info => tracing::info!(target: "smcp::guest", tenant, server, "{message}"),
+            LogLevel::Warn => tracing::warn!(target: "smcp::guest", tenant, server, "{message}"),
+            LogLevel::Error => tracing::error!(target: "smcp::guest", tenant, server, "{message}"),
+        }
+    }
+}
+
+/// A secret store with no secrets: every lookup finds nothing. Secrets
+/// arrive with deployment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSecrets;
+
+impl SecretStore for NoSecrets {
+    fn get<'a>(
+        &'a self,
+        _: &'a str,
+        _: &'a str,
+        _: &'a str,
+    ) -> LocalFuture<'a, Result<Option<String>, CapabilityError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// Outbound HTTP is not wired on this host yet: every fetch a grant allows
+/// answers `unavailable`. A real client (no redirects, private addresses
+/// refused after resolution, response size and time limits) replaces this
+/// in a later issue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoOutboundHttp;
+
+/// What [`NoOutboundHttp`] answers.
+pub const NO_OUTBOUND_HTTP: &str = "outbound HTTP is not configured on this host yet";
+
+impl HttpClient for NoOutboundHttp {
+    fn fetch(&self, _: HttpRequest) -> LocalFuture<'_, Result<HttpResponse, CapabilityError>> {
+        Box::pin(async { Err(CapabilityError::Unavailable(NO_OUTBOUND_HTTP.into())) })
+    }
+}
+
+/// Every backend of the native host, on one data directory:
+/// `<dir>/kv.redb` and `<dir>/objects/`.
+pub struct Storage {
+    pub kv: RedbKv,
+    pub objects: FsObjects,
+    pub http: NoOutboundHttp,
+    pub secrets: NoSecrets,
+    pub clock: SystemClock,
+    pub random: OsRandom,
+    pub log: TracingLog,
+    pub data_dir: PathBuf,
+}
+
+impl Storage {
+    /// Opens (creating if needed) the stores under `data_dir`. Fails if
+    /// another process has them open.
+    pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
+        crate::store::create_private_dir(data_dir)?;
+        let clock: Rc<dyn Clock> = Rc::new(SystemClock);
+        Ok(Storage {
+            kv: RedbKv::open(&data_dir.join("kv.redb"), clock.clone())?,
+            objects: FsObjects::open(&data_dir.join("objects"), clock)?,
+            http: NoOutboundHttp,
+            secrets: NoSecrets,
+            clock: SystemClock,
+            random: OsRandom,
+            log: TracingLog,
+            data_dir: data_dir.to_path_buf(),
+        })
+    }
+
+    /// The backends as the engine takes them.
+    pub fn backends(&self) -> Backends<'_> {
+        Backends {
+            kv: &self.kv,
+            objects: &self.objects,
+            http: &self.http,
+            secrets: &self.secrets,
+            clock: &self.clock,
+            random: &self.random,
+            log: &self.log,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stubs_answer_as_documented() {
+        let request = HttpRequest {
+            method: "GET",
+            url: "https://example.com/".parse().unwrap(),
+            headers: vec![],
+            body: None,
+            timeout_ms: 1000,
+            max_response_bytes: 1000,
+        };
+        let result = futures::executor::block_on(NoOutboundHttp.fetch(request));
+        assert_eq!(result, Err(CapabilityError::Unavailable(NO_OUTBOUND_HTTP.into())));
+        assert_eq!(futures::executor::block_on(NoSecrets.get("t", "s", "n")), Ok(None));
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        OsRandom.fill(&mut a);
+        OsRandom.fill(&mut b);
+        assert_ne!(a, b);
+        assert!(SystemClock.now_ms() > 1_600_000_000_000);
+    }
+
+    #[test]
+    fn storage_opens_once_per_directory() {
+        let dir = crate::testutil::TempDir::new("storage-lock");
+        let storage = Storage::open(dir.path()).unwrap();
+        assert!(Storage::open(dir.path()).is_err(), "redb's lock keeps a second opener out");
+        drop(storage);
+        Storage::open(dir.path()).unwrap();
+    }
+}

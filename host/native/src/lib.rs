@@ -1,0 +1,27 @@
+//! The native SMCP host: serves the MCP servers it hosts over HTTP on one
+//! thread with tokio and hyper, with storage on local disk.
+//!
+//! - [`serve`] starts the server from a [`Config`] (inside a
+//!   [`tokio::task::LocalSet`]); [`spawn`] runs it on a thread of its own.
+//! - [`Storage`] wires the backends: [`RedbKv`] and [`FsObjects`] on disk,
+//!   the system clock and random source, guest logs to `tracing`, and
+//!   stubs for secrets and outbound HTTP until those land.
+//! - [`dev`] builds and hosts the example guests for `smcp serve --dev`.
+
+mod backends;
+pub mod dev;
+mod kv;
+mod objects;
+mod server;
+pub mod state_key;
+mod store;
+#[cfg(test)]
+mod testutil;
+
+pub use backends::{NO_OUTBOUND_HTTP, NoOutboundHttp, NoSecrets, OsRandom, Storage, SystemClock, TracingLog, unix_ms};
+pub use kv::RedbKv;
+pub use objects::{FsObjects, etag_of};
+pub use server::{
+    Background, Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_SHUTDOWN_GRACE, Endpoint, Running, Shutdown,
+    engine_config, serve, spawn, to_hyper,
+};

@@ -1,0 +1,449 @@
+//! The HTTP front end: hyper 1 over tokio on one thread.
+//!
+//! The engine's futures are not `Send` (they borrow the backends, which
+//! need not be thread-safe), so everything runs on a current-thread runtime
+//! inside a [`tokio::task::LocalSet`], one local task per connection.
+//! Blocking disk work of the stores goes to tokio's blocking pool.
+
+use crate::backends::Storage;
+use crate::dev::{DEV_TENANT, DevGuests};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderName, HeaderValue};
+use hyper::{HeaderMap, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use smcp_core::mcp::http::{Body, Request, Response};
+use smcp_core::mcp::{Engine, EngineConfig, Hosted};
+use smcp_core::runtime::{EngineLimits, Runtime};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Where `smcp serve` listens unless told otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// Largest request body accepted by default: 4 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
+/// How long in-flight connections get to finish after a shutdown request.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// A client has this long to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// … and this long to send its body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bytes of an oversized body read and thrown away so that the client,
+/// still sending, sees the 413 instead of a reset connection. Past this the
+/// connection is simply closed.
+const DRAIN_LIMIT: u64 = 16 << 20;
+/// Idle sessions of the legacy transport expire after this long.
+const SESSION_TTL_SECONDS: u32 = 3600;
+
+/// What [`serve`] runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Holds the stores (`kv.redb`, `objects/`) and `state.key`.
+    pub data_dir: PathBuf,
+    /// `Host` values accepted besides `localhost`, `127.0.0.1` and `[::1]`
+    /// (any port); `name:port` pins a port.
+    pub allowed_hosts: Vec<String>,
+    /// Larger request bodies get 413 without reaching the engine.
+    pub max_body_bytes: usize,
+    /// How long open connections may finish after shutdown is triggered.
+    pub shutdown_grace: Duration,
+    /// Guests to build and host under tenant `dev`; none when `None`.
+    pub dev: Option<DevGuests>,
+}
+
+impl Config {
+    /// Defaults: [`DEFAULT_LISTEN`], no extra hosts, 4 MiB bodies, 10 s
+    /// grace, no dev guests.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            listen: DEFAULT_LISTEN.parse().expect("a valid default address"),
+            data_dir: data_dir.into(),
+            allowed_hosts: Vec::new(),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            dev: None,
+        }
+    }
+}
+
+/// One hosted MCP server's endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub tenant: String,
+    pub server: String,
+    /// `/t/{tenant}/s/{server}/mcp`.
+    pub path: String,
+}
+
+impl Endpoint {
+    pub fn url(&self, addr: SocketAddr) -> String {
+        format!("http://{addr}{}", self.path)
+    }
+}
+
+/// Asks a running server to stop: it stops accepting at once and gives
+/// open connections [`Config::shutdown_grace`] to finish. Cheap to clone,
+/// usable from any thread.
+#[derive(Debug, Clone)]
+pub struct Shutdown(Arc<watch::Sender<bool>>);
+
+impl Shutdown {
+    pub fn trigger(&self) {
+        self.0.send_replace(true);
+    }
+}
+
+/// A server started by [`serve`].
+pub struct Running {
+    addr: SocketAddr,
+    endpoints: Vec<Endpoint>,
+    data_dir: PathBuf,
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// The address actually bound (with the real port when 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// Waits until the server has stopped (after a shutdown was triggered
+    /// and the connections finished or the grace ran out).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.map_err(|e| anyhow::anyhow!("the server task failed: {e}"))
+    }
+}
+
+/// Everything a request needs.
+struct App {
+    engine: Engine,
+    storage: Storage,
+    max_body_bytes: usize,
+}
+
+/// Opens the data directory, builds and hosts the dev guests if asked,
+/// binds, and starts accepting on a local task.
+///
+/// Must be called from within a [`tokio::task::LocalSet`] on a runtime with
+/// IO and time enabled; [`spawn`] does that on a thread of its own.
+pub async fn serve(config: Config) -> anyhow::Result<Running> {
+    let storage = Storage::open(&config.data_dir)?;
+    let state_key = crate::state_key::load_or_create(&config.data_dir)?;
+    let runtime = Arc::new(Runtime::new(EngineLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))?);
+
+    // Bind before the (possibly long) guest build so a taken port fails fast;
+    // connections wait in the backlog until the accept loop starts.
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("listening on {}: {e}", config.listen))?;
+    let addr = listener.local_addr()?;
+
+    let engine = Engine::new(runtime.clone(), engine_config(&config, addr.port(), state_key));
+    let mut endpoints = Vec::new();
+    match &config.dev {
+        Some(dev) => {
+            let (dev, data_dir) = (dev.clone(), config.data_dir.clone());
+            tracing::info!(guests = ?dev.names, "dev mode: building guests");
+            let started = Instant::now();
+            let built = tokio::task::spawn_blocking(move || dev.build(&data_dir)).await??;
+            tracing::info!(seconds = started.elapsed().as_secs_f32(), "dev mode: guests built");
+            for (name, bytes) in built {
+                let component = runtime.load(&bytes).map_err(|e| anyhow::anyhow!("loading guest {name}: {e}"))?;
+                let grant = crate::dev::grant_for(&name);
+                engine.host(Hosted { tenant: DEV_TENANT.into(), server: name.clone(), component, grant });
+                endpoints.push(Endpoint {
+                    tenant: DEV_TENANT.into(),
+                    path: Engine::endpoint(DEV_TENANT, &name),
+                    server: name,
+                });
+            }
+        }
+        None => tracing::info!("no servers hosted: deployment is not available yet (--dev hosts the example guests)"),
+    }
+
+    let app = Rc::new(App { engine, storage, max_body_bytes: config.max_body_bytes });
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::task::spawn_local(accept_loop(listener, app, rx, config.shutdown_grace));
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
+    Ok(Running { addr, endpoints, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
+}
+
+/// The engine's settings for a server listening on `port`.
+pub fn engine_config(config: &Config, port: u16, state_key: [u8; 32]) -> EngineConfig {
+    let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
+    allowed_hosts.extend(config.allowed_hosts.iter().cloned());
+    // The engine documents port-less matching for hosts only, so origins
+    // are given in full, with the port actually bound.
+    let allowed_origins =
+        ["localhost", "127.0.0.1", "[::1]"].iter().map(|host| format!("http://{host}:{port}")).collect();
+    EngineConfig {
+        allowed_hosts,
+        allowed_origins,
+        max_body_bytes: config.max_body_bytes,
+        session_ttl_seconds: SESSION_TTL_SECONDS,
+        server_name: "smcp".into(),
+        server_version: env!("CARGO_PKG_VERSION").into(),
+        state_key,
+    }
+}
+
+async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Receiver<bool>, grace: Duration) {
+    let graceful = GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.keep_alive(true).timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => break,
+            accepted = listener.accept() => accepted,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors and the like: back off, go on.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request| handle(app.clone(), request));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::task::spawn_local(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    let open = graceful.count();
+    tracing::info!(open_connections = open, "shutting down: no longer accepting");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("all connections closed"),
+        () = tokio::time::sleep(grace) => tracing::warn!(grace_seconds = grace.as_secs(), "connections still open after the grace period; closing them"),
+    }
+}
+
+/// Serves one request and logs it: method, path (never the query), status
+/// and duration. Bodies and headers are never logged.
+async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = respond(&app, request).await;
+    tracing::info!(
+        target: "smcp::access",
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        ms = %format_args!("{:.1}", started.elapsed().as_secs_f64() * 1000.0),
+        "request"
+    );
+    Ok(response)
+}
+
+async fn respond(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&parts.headers, body, app.max_body_bytes)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(BodyError::TooLarge)) => {
+            return plain(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!("request body larger than {} bytes\n", app.max_body_bytes),
+            );
+        }
+        Ok(Err(BodyError::Broken)) => return plain(StatusCode::BAD_REQUEST, "request body could not be read\n".into()),
+        Err(_) => return plain(StatusCode::REQUEST_TIMEOUT, "request body took too long\n".into()),
+    };
+    let mut headers = Vec::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        // hyper's names are lowercase already; values may be any bytes.
+        headers.push((name.as_str().to_ascii_lowercase(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
+    }
+    let request =
+        Request { method: parts.method.as_str().to_owned(), path: parts.uri.path().to_owned(), headers, body };
+    let call = app.engine.handle(request, app.storage.backends());
+    match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(call)).await {
+        Ok(response) => to_hyper(response),
+        Err(_) => {
+            tracing::error!("the engine panicked on a request");
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
+        }
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads the whole body, keeping at most `max` bytes in memory.
+async fn read_body(headers: &HeaderMap, mut body: Incoming, max: usize) -> Result<Vec<u8>, BodyError> {
+    let max = max as u64;
+    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+    if let Some(length) = declared
+        && length > max
+    {
+        let expects_continue =
+            headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        // Not reading the body means hyper never sends `100 Continue`: a
+        // client that waits for it gets the 413 without sending anything.
+        if expects_continue || length > max + DRAIN_LIMIT {
+            return Err(BodyError::TooLarge);
+        }
+    }
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(max) as usize);
+    let mut seen: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| BodyError::Broken)?;
+        let Ok(data) = frame.into_data() else { continue };
+        seen += data.len() as u64;
+        if seen > max {
+            // Over the cap: keep nothing, drain a bounded amount.
+            buf = Vec::new();
+            if seen > max + DRAIN_LIMIT {
+                return Err(BodyError::TooLarge);
+            }
+            continue;
+        }
+        buf.extend_from_slice(&data);
+    }
+    if seen > max { Err(BodyError::TooLarge) } else { Ok(buf) }
+}
+
+/// A short plain-text answer of the front end itself; the connection is
+/// closed after it.
+fn plain(status: StatusCode, message: String) -> hyper::Response<Full<Bytes>> {
+    let mut response = hyper::Response::new(Full::new(Bytes::from(message)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// Headers the front end owns: the engine's values are dropped.
+const OWN_HEADERS: [&str; 7] =
+    ["content-type", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te"];
+
+/// The engine's response on the wire.
+pub fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(response.body.to_bytes())));
+    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or_else(|_| {
+        tracing::error!(status = response.status, "the engine answered an invalid status");
+        StatusCode::INTERNAL_SERVER_ERROR
+    });
+    let headers = out.headers_mut();
+    for (name, value) in &response.headers {
+        if OWN_HEADERS.iter().any(|own| name.eq_ignore_ascii_case(own)) {
+            continue;
+        }
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            (Ok(name), Ok(value)) => {
+                headers.append(name, value);
+            }
+            _ => tracing::warn!(header = %name, "dropped a malformed response header from the engine"),
+        }
+    }
+    if let Some(content_type) = response.body.content_type() {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    if matches!(response.body, Body::Sse(_)) {
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        }
+        headers.insert(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
+    }
+    out
+}
+
+/// A server running on a thread of its own (its own runtime and
+/// `LocalSet`): for tests and embedding.
+pub struct Background {
+    pub addr: SocketAddr,
+    pub endpoints: Vec<Endpoint>,
+    pub shutdown: Shutdown,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Background {
+    /// Triggers shutdown and waits for the server's thread to end.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.shutdown.trigger();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}
+
+/// Runs [`serve`] on a new thread and returns once it is accepting (or
+/// failed to start).
+pub fn spawn(config: Config) -> anyhow::Result<Background> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new().name("smcp-server".into()).spawn(move || {
+        let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                let _ = ready_tx.send(Err(anyhow::Error::from(e)));
+                return;
+            }
+        };
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async move {
+            match serve(config).await {
+                Ok(running) => {
+                    let _ = ready_tx.send(Ok((running.addr, running.endpoints.clone(), running.shutdown_handle())));
+                    if let Err(e) = running.wait().await {
+                        tracing::error!(error = %e, "server stopped with an error");
+                    }
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            }
+        });
+    })?;
+    match ready_rx.recv() {
+        Ok(Ok((addr, endpoints, shutdown))) => Ok(Background { addr, endpoints, shutdown, thread: Some(thread) }),
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = thread.join();
+            Err(anyhow::anyhow!("the server thread ended before it was ready"))
+        }
+    }
+}

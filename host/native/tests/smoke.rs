@@ -1,0 +1,201 @@
+//! End to end: the real server on 127.0.0.1 with an ephemeral port, the
+//! calc guest built from `guests/` and hosted, real HTTP over loopback.
+//!
+//! Only the front end's own behaviour is asserted (body limits, routing of
+//! unknown paths, keep-alive, shutdown); MCP itself is the engine's tests'.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use smcp_native::dev::DevGuests;
+use smcp_native::{Background, Config};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const MIB: usize = 1 << 20;
+
+/// A data directory removed at the end of the test.
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new(name: &str) -> DataDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        DataDir(std::env::temp_dir().join(format!("smcp-smoke-{name}-{}-{nanos}", std::process::id())))
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `<target>/wasm-guests`, beside this test's own build, as tests/build.rs
+/// does: the wasm build is shared and stays warm.
+fn guest_target_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    // <target>/<profile>/deps/<test binary>
+    Some(exe.ancestors().nth(3)?.join("wasm-guests"))
+}
+
+fn start(dir: &DataDir) -> Background {
+    let mut config = Config::new(&dir.0);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut dev = DevGuests::only(&["calc"]);
+    dev.target_dir = guest_target_dir();
+    config.dev = Some(dev);
+    smcp_native::spawn(config).expect("the server starts")
+}
+
+/// Sends one request on a fresh connection and returns status and body.
+async fn send<B>(addr: SocketAddr, request: hyper::Request<B>) -> (u16, hyper::HeaderMap, Bytes)
+where
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.expect("a response");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, body)
+}
+
+fn post(addr: SocketAddr, path: &str, body: Vec<u8>) -> hyper::Request<Full<Bytes>> {
+    hyper::Request::post(path)
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn limits_routing_keep_alive_and_shutdown() {
+    let dir = DataDir::new("main");
+    let server = start(&dir);
+    let addr = server.addr;
+    assert!(addr.ip().is_loopback() && addr.port() != 0);
+    assert_eq!(server.endpoints.len(), 1);
+    assert_eq!(server.endpoints[0].path, "/t/dev/s/calc/mcp");
+    let mcp = server.endpoints[0].path.clone();
+    let rt = runtime();
+
+    rt.block_on(async {
+        // 5 MiB with a Content-Length: refused without reaching the engine.
+        let started = Instant::now();
+        let (status, headers, body) = send(addr, post(addr, &mcp, vec![b'x'; 5 * MIB])).await;
+        assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
+        assert_eq!(headers.get("connection").map(|v| v.as_bytes()), Some(&b"close"[..]));
+        eprintln!("5 MiB POST -> 413 in {:?}", started.elapsed());
+
+        // 5 MiB streamed in chunks without a length: the same.
+        let chunks = (0..80).map(|_| Ok::<_, std::convert::Infallible>(Frame::data(Bytes::from(vec![b'y'; 64 << 10]))));
+        let streamed = hyper::Request::post(mcp.as_str())
+            .header("host", addr.to_string())
+            .body(StreamBody::new(futures::stream::iter(chunks)))
+            .unwrap();
+        let (status, _, _) = send(addr, streamed).await;
+        assert_eq!(status, 413);
+
+        // Exactly the limit is not too large (what the engine says of it is
+        // the engine's business).
+        let (status, _, _) = send(addr, post(addr, &mcp, vec![b' '; 4 * MIB])).await;
+        assert_ne!(status, 413);
+
+        // Unknown paths are 404, whatever the method.
+        for path in ["/", "/nope", "/t/dev/s/nosuch/mcp", "/t/dev/s/calc", "/t/other/s/calc/mcp"] {
+            let (status, _, _) =
+                send(addr, post(addr, path, br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#.to_vec())).await;
+            assert_eq!(status, 404, "POST {path}");
+        }
+        let get =
+            hyper::Request::get("/unknown").header("host", addr.to_string()).body(Full::<Bytes>::default()).unwrap();
+        assert_eq!(send(addr, get).await.0, 404);
+    });
+
+    // Keep-alive: several requests on one connection.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    for _ in 0..3 {
+        write!(stream, "GET /nope HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+        let head = read_head(&mut stream);
+        assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+        let length: usize = header_value(&head, "content-length").map_or(0, |v| v.parse().unwrap());
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).unwrap();
+    }
+
+    // A client that waits for `100 Continue` gets the 413 instead and never
+    // has to send its body.
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        stream,
+        "POST {mcp} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        5 * MIB
+    )
+    .unwrap();
+    let head = read_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+
+    // Shutdown: an idle keep-alive connection does not hold it up, and
+    // nothing is accepted afterwards.
+    let idle = TcpStream::connect(addr).unwrap();
+    let started = Instant::now();
+    server.stop();
+    let took = started.elapsed();
+    eprintln!("shutdown with an idle connection open took {took:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(), "still accepting after shutdown");
+    drop(idle);
+
+    // The data directory holds what the host made.
+    assert!(dir.0.join("state.key").is_file());
+    assert!(dir.0.join("kv.redb").is_file());
+    assert!(dir.0.join("objects").is_dir());
+}
+
+#[test]
+fn restarts_on_the_same_data_dir_keep_the_state_key() {
+    let dir = DataDir::new("restart");
+    let mut config = Config::new(&dir.0);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let server = smcp_native::spawn(config.clone()).unwrap();
+    assert!(server.endpoints.is_empty(), "without dev guests nothing is hosted");
+    let key = std::fs::read(dir.0.join("state.key")).unwrap();
+    // A second server on the same directory is refused while the first runs.
+    assert!(smcp_native::spawn(config.clone()).is_err());
+    server.stop();
+    let server = smcp_native::spawn(config).unwrap();
+    assert_eq!(std::fs::read(dir.0.join("state.key")).unwrap(), key);
+    server.stop();
+}
+
+/// Reads a response's status line and headers.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(stream.read(&mut byte).unwrap(), 1, "connection closed mid-response: {head:?}");
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap()
+}
+
+fn header_value<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+    head.lines().find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
