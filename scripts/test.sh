@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_rust
 ensure_wasm_toolchain
+ensure_clients
 
 echo "==> the core builds for wasm32-unknown-unknown"
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-core" wasm_cargo build -p smcp-core --release
