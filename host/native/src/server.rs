@@ -160,7 +160,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("listening on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
 
-    let engine = Engine::new(runtime.clone(), engine_config(&config, addr.port(), state_key));
+    let engine = Engine::new(runtime.clone(), engine_config(&config, state_key));
     let mut endpoints = Vec::new();
     match &config.dev {
         Some(dev) => {
@@ -190,14 +190,13 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     Ok(Running { addr, endpoints, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
 }
 
-/// The engine's settings for a server listening on `port`.
-pub fn engine_config(config: &Config, port: u16, state_key: [u8; 32]) -> EngineConfig {
+/// The engine's settings: loopback names (any port) and `config`'s
+/// extra hosts, loopback origins (any port), limits and `state_key`.
+pub fn engine_config(config: &Config, state_key: [u8; 32]) -> EngineConfig {
     let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
     allowed_hosts.extend(config.allowed_hosts.iter().cloned());
-    // The engine documents port-less matching for hosts only, so origins
-    // are given in full, with the port actually bound.
-    let allowed_origins =
-        ["localhost", "127.0.0.1", "[::1]"].iter().map(|host| format!("http://{host}:{port}")).collect();
+    // An entry without a port matches any port, for hosts and origins alike.
+    let allowed_origins = ["http://localhost", "http://127.0.0.1", "http://[::1]"].map(String::from).to_vec();
     EngineConfig {
         allowed_hosts,
         allowed_origins,
@@ -445,5 +444,52 @@ pub fn spawn(config: Config) -> anyhow::Result<Background> {
             let _ = thread.join();
             Err(anyhow::anyhow!("the server thread ended before it was ready"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_settings() {
+        let mut config = Config::new("/nowhere");
+        config.allowed_hosts.push("mcp.example.test".into());
+        config.max_body_bytes = 1234;
+        let engine = engine_config(&config, [7; 32]);
+        assert_eq!(engine.allowed_hosts, ["localhost", "127.0.0.1", "[::1]", "mcp.example.test"]);
+        assert_eq!(engine.allowed_origins, ["http://localhost", "http://127.0.0.1", "http://[::1]"]);
+        assert_eq!((engine.max_body_bytes, engine.session_ttl_seconds), (1234, 3600));
+        assert_eq!((engine.server_name.as_str(), engine.server_version.as_str()), ("smcp", env!("CARGO_PKG_VERSION")));
+        assert_eq!(engine.state_key, [7; 32]);
+    }
+
+    #[test]
+    fn responses_on_the_wire() {
+        let sse = Response {
+            status: 200,
+            headers: vec![
+                ("mcp-session-id".into(), "abc".into()),
+                ("content-length".into(), "999".into()),
+                ("bad header".into(), "x".into()),
+                ("x-bad-value".into(), "a\r\nb".into()),
+            ],
+            body: Body::Sse(vec![smcp_core::mcp::http::SseEvent { id: Some("1".into()), data: "{}".into() }]),
+        };
+        let out = to_hyper(sse);
+        assert_eq!(out.status(), StatusCode::OK);
+        let h = out.headers();
+        assert_eq!(h["content-type"], "text/event-stream");
+        assert_eq!(h["cache-control"], "no-cache");
+        assert_eq!(h["x-accel-buffering"], "no");
+        assert_eq!(h["mcp-session-id"], "abc");
+        assert!(h.get("content-length").is_none() && h.get("x-bad-value").is_none() && h.len() == 4);
+
+        let json = to_hyper(Response { status: 202, headers: vec![], body: Body::Json(b"{}".to_vec()) });
+        assert_eq!(json.status().as_u16(), 202);
+        assert_eq!(json.headers()["content-type"], "application/json");
+        let empty = to_hyper(Response { status: 1000, headers: vec![], body: Body::Empty });
+        assert_eq!(empty.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(empty.headers().get("content-type").is_none());
     }
 }

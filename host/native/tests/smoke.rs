@@ -182,6 +182,50 @@ fn restarts_on_the_same_data_dir_keep_the_state_key() {
     server.stop();
 }
 
+#[test]
+fn shutdown_lets_requests_in_flight_finish_within_the_grace() {
+    let dir = DataDir::new("grace");
+    let mut config = Config::new(&dir.0);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.shutdown_grace = Duration::from_secs(2);
+    let server = smcp_native::spawn(config.clone()).unwrap();
+    let addr = server.addr;
+
+    // A request whose body is half sent when shutdown starts.
+    let mut in_flight = TcpStream::connect(addr).unwrap();
+    in_flight.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        in_flight,
+        "POST /nope HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: 10\r\n\r\n12345"
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let stopping = std::thread::spawn(move || server.stop());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(), "no new connections once stopping");
+    // The request still completes, and the connection closes after it.
+    in_flight.write_all(b"67890").unwrap();
+    let head = read_head(&mut in_flight);
+    assert!(head.starts_with("HTTP/1.1 404"), "{head}");
+    assert_eq!(header_value(&head, "connection"), Some("close"));
+    stopping.join().unwrap();
+    let took = started.elapsed();
+    eprintln!("shutdown with a request in flight took {took:?}");
+    assert!(took < Duration::from_secs(2), "it waited for the grace instead of the request: {took:?}");
+
+    // A request that never completes is cut off when the grace runs out.
+    let server = smcp_native::spawn(config).unwrap();
+    let mut stuck = TcpStream::connect(server.addr).unwrap();
+    write!(stuck, "POST /nope HTTP/1.1\r\nHost: {}\r\nContent-Length: 10\r\n\r\n123", server.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    server.stop();
+    let took = started.elapsed();
+    eprintln!("shutdown with a stuck request took {took:?}");
+    assert!(took >= Duration::from_millis(1900) && took < Duration::from_secs(4), "{took:?}");
+}
+
 /// Reads a response's status line and headers.
 fn read_head(stream: &mut TcpStream) -> String {
     let mut head = Vec::new();
