@@ -1,0 +1,178 @@
+//! The official Rust MCP SDK (`rmcp`) as a client of the real native server
+//! over loopback: its Streamable HTTP client transport (reqwest, plain
+//! HTTP), once with the legacy `initialize` lifecycle and once in the
+//! 2026-07-28 era (`server/discover`, then self-contained requests with
+//! `_meta` and the `Mcp-Method`/`Mcp-Name` headers).
+//!
+//! Each run lists and calls calc's tools, reads a resource and gets a
+//! prompt, then stores and reads back a note on notes.
+
+use rmcp::model::{
+    CallToolRequestParams, GetPromptRequestParams, JsonObject, ProtocolVersion, ReadResourceRequestParams,
+    ResourceContents,
+};
+use rmcp::service::{ClientLifecycleMode, RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientServiceExt, ServiceExt};
+use serde_json::json;
+use smcp_native::dev::DevGuests;
+use smcp_native::{Background, Config};
+use std::path::PathBuf;
+
+type Client = RunningService<RoleClient, ()>;
+
+#[test]
+fn legacy_initialize() {
+    let (server, _data) = start();
+    runtime().block_on(async {
+        let calc = connect(&server, "calc", Era::Legacy).await;
+        let info = calc.peer_info().expect("initialized");
+        assert_eq!(info.protocol_version, ProtocolVersion::V_2025_11_25);
+        assert_eq!(info.server_info.as_ref().map(|s| s.name.as_str()), Some("smcp"));
+        exercise_calc(&calc).await;
+        calc.cancel().await.unwrap();
+
+        let notes = connect(&server, "notes", Era::Legacy).await;
+        exercise_notes(&notes, "rmcp").await;
+        notes.cancel().await.unwrap();
+    });
+    server.stop();
+}
+
+#[test]
+fn era_2026_07_28() {
+    let (server, _data) = start();
+    runtime().block_on(async {
+        let calc = connect(&server, "calc", Era::Current).await;
+        let info = calc.peer_info().expect("discovered");
+        assert_eq!(info.protocol_version, ProtocolVersion::V_2026_07_28);
+        exercise_calc(&calc).await;
+        calc.cancel().await.unwrap();
+
+        let notes = connect(&server, "notes", Era::Current).await;
+        exercise_notes(&notes, "rmcp-2026").await;
+        notes.cancel().await.unwrap();
+    });
+    server.stop();
+}
+
+#[derive(Clone, Copy)]
+enum Era {
+    /// `initialize`, then the session header on every request.
+    Legacy,
+    /// `server/discover` pinned to 2026-07-28, no session.
+    Current,
+}
+
+async fn connect(server: &Background, name: &str, era: Era) -> Client {
+    let url = format!("http://127.0.0.1:{}/t/dev/s/{name}/mcp", server.addr.port());
+    let transport = StreamableHttpClientTransport::from_uri(url);
+    let client = match era {
+        Era::Legacy => ().serve(transport).await,
+        Era::Current => {
+            let lifecycle = ClientLifecycleMode::Discover { preferred_versions: vec![ProtocolVersion::V_2026_07_28] };
+            ().serve_with_lifecycle(transport, lifecycle).await
+        }
+    };
+    client.unwrap_or_else(|e| panic!("connecting to {name}: {e}"))
+}
+
+async fn exercise_calc(calc: &Client) {
+    let tools = calc.list_tools(None).await.expect("tools/list").tools;
+    for name in ["add", "noop"] {
+        let tool = tools.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name} is listed"));
+        assert_eq!(tool.input_schema.get("type"), Some(&json!("object")), "{name}: {:?}", tool.input_schema);
+    }
+
+    let sum = calc.call_tool(call("add", json!({"a": 2, "b": 40}))).await.expect("add");
+    assert_ne!(sum.is_error, Some(true), "{sum:?}");
+    assert_eq!(sum.structured_content, Some(json!({"sum": 42.0})));
+
+    let noop = calc.call_tool(call("noop", json!({}))).await.expect("noop");
+    assert_eq!(text_of(&noop.content), "ok");
+
+    let about = calc.read_resource(ReadResourceRequestParams::new("calc://about")).await.expect("resources/read");
+    match about.contents.as_slice() {
+        [ResourceContents::TextResourceContents { uri, text, .. }] => {
+            assert_eq!(uri, "calc://about");
+            assert_eq!(text, "calc: a pure-compute SMCP test server.");
+        }
+        other => panic!("calc://about: {other:?}"),
+    }
+
+    let prompt = calc
+        .get_prompt(GetPromptRequestParams::new("explain").with_arguments(object(json!({"topic": "fibonacci"}))))
+        .await
+        .expect("prompts/get");
+    let first = prompt.messages.first().expect("a message");
+    let text = first.content.as_text().map(|t| t.text.as_str());
+    assert_eq!(text, Some("Explain fibonacci in simple terms."));
+}
+
+async fn exercise_notes(notes: &Client, id: &str) {
+    let put = notes.call_tool(call("put_note", json!({"id": id, "text": "hi"}))).await.expect("put_note");
+    assert_ne!(put.is_error, Some(true), "{put:?}");
+    let got = notes.call_tool(call("get_note", json!({"id": id}))).await.expect("get_note");
+    assert_ne!(got.is_error, Some(true), "{got:?}");
+    assert_eq!(text_of(&got.content), "hi");
+}
+
+fn call(name: &'static str, arguments: serde_json::Value) -> CallToolRequestParams {
+    CallToolRequestParams::new(name).with_arguments(object(arguments))
+}
+
+fn object(value: serde_json::Value) -> JsonObject {
+    match value {
+        serde_json::Value::Object(map) => map,
+        other => panic!("not an object: {other}"),
+    }
+}
+
+/// The text of a result's only content block.
+fn text_of(content: &[rmcp::model::ContentBlock]) -> &str {
+    match content {
+        [block] => &block.as_text().expect("text content").text,
+        other => panic!("expected one content block: {other:?}"),
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+/// The native server on an ephemeral loopback port, hosting calc and notes.
+fn start() -> (Background, DataDir) {
+    let data = DataDir::new();
+    let mut config = Config::new(&data.0);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut dev = DevGuests::only(&["calc", "notes"]);
+    dev.target_dir = guest_target_dir();
+    config.dev = Some(dev);
+    let server = smcp_native::spawn(config).expect("the server starts");
+    (server, data)
+}
+
+/// `<target>/wasm-guests`, beside this test's own build, as the other
+/// tests do: the wasm build is shared and stays warm.
+fn guest_target_dir() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    // <target>/<profile>/deps/<test binary>
+    Some(exe.ancestors().nth(3)?.join("wasm-guests"))
+}
+
+/// A data directory removed at the end of the test.
+struct DataDir(PathBuf);
+
+impl DataDir {
+    fn new() -> DataDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let thread = format!("{:?}", std::thread::current().id()).replace(['(', ')'], "");
+        DataDir(std::env::temp_dir().join(format!("smcp-rmcp-{}-{thread}-{nanos}", std::process::id())))
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
