@@ -12,8 +12,15 @@ ensure_clients
 echo "==> the core builds for wasm32-unknown-unknown"
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-core" wasm_cargo build -p smcp-core --release
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
 echo "==> the guest SDK's own tests"
-cargo test --manifest-path guest-sdk/Cargo.toml
+cargo test --manifest-path guest-sdk/Cargo.toml 2>&1 | tee -a "$log"
 
 echo "==> cargo test (builds the guests, then runs unit and end-to-end tests)"
-cargo test --workspace --all-targets
+cargo test --workspace --all-targets 2>&1 | tee -a "$log"
+
+# One closing line over every test binary above.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "Total: %d passed, %d failed\n", p, f }' "$log"

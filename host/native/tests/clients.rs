@@ -15,8 +15,8 @@ fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
 }
 
-fn start() -> (Background, String, tempdir::Dir) {
-    let data = tempdir::Dir::new();
+fn start() -> (Background, String, tempfile::TempDir) {
+    let data = tempfile::Builder::new().prefix("smcp-clients-").tempdir().unwrap();
     let mut config = Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.dev = Some(DevGuests::only(&["calc", "notes"]));
@@ -47,29 +47,4 @@ fn python_client() {
     let (server, base, _data) = start();
     run(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, 3);
     server.stop();
-}
-
-/// A temporary directory removed on drop (no extra crate for it).
-mod tempdir {
-    pub struct Dir(std::path::PathBuf);
-
-    impl Dir {
-        pub fn new() -> Dir {
-            let unique = format!("smcp-clients-{}-{:?}", std::process::id(), std::thread::current().id());
-            let path = std::env::temp_dir().join(unique.replace(['(', ')'], ""));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Dir(path)
-        }
-
-        pub fn path(&self) -> &std::path::Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }

@@ -17,18 +17,11 @@ use std::time::{Duration, Instant};
 const MIB: usize = 1 << 20;
 
 /// A data directory removed at the end of the test.
-struct DataDir(PathBuf);
+struct DataDir(tempfile::TempDir);
 
 impl DataDir {
     fn new(name: &str) -> DataDir {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-        DataDir(std::env::temp_dir().join(format!("smcp-smoke-{name}-{}-{nanos}", std::process::id())))
-    }
-}
-
-impl Drop for DataDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        DataDir(tempfile::Builder::new().prefix(&format!("smcp-smoke-{name}-")).tempdir().unwrap())
     }
 }
 
@@ -41,7 +34,7 @@ fn guest_target_dir() -> Option<PathBuf> {
 }
 
 fn start(dir: &DataDir) -> Background {
-    let mut config = Config::new(&dir.0);
+    let mut config = Config::new(dir.0.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(&["calc"]);
     dev.target_dir = guest_target_dir();
@@ -161,31 +154,31 @@ fn limits_routing_keep_alive_and_shutdown() {
     drop(idle);
 
     // The data directory holds what the host made.
-    assert!(dir.0.join("state.key").is_file());
-    assert!(dir.0.join("kv.redb").is_file());
-    assert!(dir.0.join("objects").is_dir());
+    assert!(dir.0.path().join("state.key").is_file());
+    assert!(dir.0.path().join("kv.redb").is_file());
+    assert!(dir.0.path().join("objects").is_dir());
 }
 
 #[test]
 fn restarts_on_the_same_data_dir_keep_the_state_key() {
     let dir = DataDir::new("restart");
-    let mut config = Config::new(&dir.0);
+    let mut config = Config::new(dir.0.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     let server = smcp_native::spawn(config.clone()).unwrap();
     assert!(server.endpoints.is_empty(), "without dev guests nothing is hosted");
-    let key = std::fs::read(dir.0.join("state.key")).unwrap();
+    let key = std::fs::read(dir.0.path().join("state.key")).unwrap();
     // A second server on the same directory is refused while the first runs.
     assert!(smcp_native::spawn(config.clone()).is_err());
     server.stop();
     let server = smcp_native::spawn(config).unwrap();
-    assert_eq!(std::fs::read(dir.0.join("state.key")).unwrap(), key);
+    assert_eq!(std::fs::read(dir.0.path().join("state.key")).unwrap(), key);
     server.stop();
 }
 
 #[test]
 fn shutdown_lets_requests_in_flight_finish_within_the_grace() {
     let dir = DataDir::new("grace");
-    let mut config = Config::new(&dir.0);
+    let mut config = Config::new(dir.0.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.shutdown_grace = Duration::from_secs(2);
     let server = smcp_native::spawn(config.clone()).unwrap();
