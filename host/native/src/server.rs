@@ -32,6 +32,9 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
 /// How long in-flight connections get to finish after a shutdown request.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Longest a request may take end to end (guest calls, storage, outbound
+/// HTTP); past it the client gets 504.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// A client has this long to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// … and this long to send its body.
@@ -284,8 +287,15 @@ async fn respond(app: &App, request: hyper::Request<Incoming>) -> hyper::Respons
     let request =
         Request { method: parts.method.as_str().to_owned(), path: parts.uri.path().to_owned(), headers, body };
     let call = app.engine.handle(request, app.storage.backends());
+    // Fuel bounds a guest's computing; this bounds the whole request,
+    // including the storage and network calls it waits on.
+    let call = tokio::time::timeout(REQUEST_TIMEOUT, call);
     match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(call)).await {
-        Ok(response) => to_hyper(response),
+        Ok(Ok(response)) => to_hyper(response),
+        Ok(Err(_)) => {
+            tracing::warn!(timeout_s = REQUEST_TIMEOUT.as_secs(), "request timed out");
+            plain(StatusCode::GATEWAY_TIMEOUT, "the request took too long\n".into())
+        }
         Err(_) => {
             tracing::error!("the engine panicked on a request");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())

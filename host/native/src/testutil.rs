@@ -2,7 +2,7 @@
 
 use smcp_core::capabilities::Clock;
 use std::cell::Cell;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 
 /// A directory removed when dropped, named for the test that made it.

@@ -33,7 +33,7 @@ impl<'m> Lifter<'m> {
     }
 
     fn range(&self, ptr: u32, len: u64, align: u32) -> Res<core::ops::Range<usize>> {
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(AbiError::Misaligned { ptr, align });
         }
         let end = u64::from(ptr) + len;

@@ -42,7 +42,7 @@ impl<'a, A: Allocator> Lowerer<'a, A> {
 
     /// The byte range `[ptr, ptr + len)`, checked against memory and `align`.
     fn checked(&mut self, ptr: u32, len: u32, align: u32) -> Result<core::ops::Range<usize>, AbiError> {
-        if ptr % align != 0 {
+        if !ptr.is_multiple_of(align) {
             return Err(AbiError::Misaligned { ptr, align });
         }
         let memory_size = self.alloc.memory().len();

@@ -47,7 +47,7 @@ impl Gen {
     fn value(&mut self, ty: &AbiType, depth: u32) -> Val {
         let n = self.next();
         match ty {
-            AbiType::Bool => Val::Bool(n % 2 == 0),
+            AbiType::Bool => Val::Bool(n.is_multiple_of(2)),
             AbiType::U8 => Val::U8(n as u8),
             AbiType::S8 => Val::S8(n as i8),
             AbiType::U16 => Val::U16(n as u16),
@@ -120,7 +120,7 @@ fn lifting_random_bytes_never_panics() {
             }
             // Small pointers and lengths now and then, so some lifts go deep.
             for i in (0..bytes.len()).step_by(4) {
-                if generator.next() % 3 == 0 {
+                if generator.next().is_multiple_of(3) {
                     bytes[i..i + 4].copy_from_slice(&((generator.next() % 64) as u32).to_le_bytes());
                 }
             }

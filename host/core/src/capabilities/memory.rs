@@ -4,7 +4,7 @@
 
 use super::http::{HttpClient, HttpRequest, HttpResponse};
 use super::kv::{KeyPage, KvStore};
-use super::objects::{ObjectMeta, ObjectPage, ObjectStore};
+use super::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
 use super::{CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
@@ -33,8 +33,11 @@ fn page<V>(map: &BTreeMap<String, V>, prefix: &str, cursor: Option<&str>, limit:
 }
 
 /// A key-value store in a map; TTLs are measured on `clock`.
+/// A value and its expiry (ms since the epoch).
+type Entry = (Vec<u8>, Option<u64>);
+
 pub struct MemoryKv {
-    entries: RefCell<BTreeMap<String, (Vec<u8>, Option<u64>)>>,
+    entries: RefCell<BTreeMap<String, Entry>>,
     clock: Rc<dyn Clock>,
 }
 
@@ -78,7 +81,7 @@ impl KvStore for MemoryKv {
 
 /// An object store in a map.
 pub struct MemoryObjects {
-    objects: RefCell<BTreeMap<String, (ObjectMeta, Vec<u8>)>>,
+    objects: RefCell<BTreeMap<String, StoredObject>>,
     clock: Rc<dyn Clock>,
 }
 
@@ -93,7 +96,7 @@ impl MemoryObjects {
 }
 
 impl ObjectStore for MemoryObjects {
-    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<(ObjectMeta, Vec<u8>)>>> {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<StoredObject>>> {
         let found = self.objects.borrow().get(key).cloned();
         Box::pin(async move { Ok(found) })
     }

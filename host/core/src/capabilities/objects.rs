@@ -31,10 +31,13 @@ pub struct ObjectPage {
     pub cursor: Option<String>,
 }
 
+/// An object's metadata and body.
+pub type StoredObject = (ObjectMeta, Vec<u8>);
+
 /// A platform's object store. Keys arrive fully prefixed; `list` follows the
 /// same rules as [`super::kv::KvStore::list`].
 pub trait ObjectStore {
-    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<(ObjectMeta, Vec<u8>)>, CapabilityError>>;
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<StoredObject>, CapabilityError>>;
     fn put<'a>(&'a self, key: &'a str, body: Vec<u8>, content_type: Option<String>) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>>;
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>>;
     fn head<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<ObjectMeta>, CapabilityError>>;

@@ -58,7 +58,7 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &st
         ("secrets", "get") => {
             let [secret] = args(args_in)?;
             let secret = secret.into_string()?;
-            let result = if host.grant.secrets.iter().any(|s| *s == secret) {
+            let result = if host.grant.secrets.contains(&secret) {
                 host.backends.secrets.get(&scope.tenant, &scope.server, &secret).await
             } else {
                 Err(CapabilityError::Denied(format!("secret `{secret}` is not granted to this server")))

@@ -105,7 +105,6 @@ impl Call<'_> {
         let mut host = CallHost { backends: self.backends, grant: &self.hosted.grant, scope: &scope, notifier: &mut collect };
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
         let result = self.method(&server, &mut host, method, params).await;
-        drop(host);
         (result, collect.out)
     }
 

@@ -96,11 +96,10 @@ impl Engine {
         if !host_ok {
             return error(403, BAD_REQUEST, "Forbidden: Host not allowed");
         }
-        if let Some(origin) = request.header("origin") {
-            if !matches_allowed(origin, &self.config.allowed_origins) {
+        if let Some(origin) = request.header("origin")
+            && !matches_allowed(origin, &self.config.allowed_origins) {
                 return error(403, BAD_REQUEST, "Forbidden: Origin not allowed");
             }
-        }
         let Some(hosted) = self.lookup(&request.path) else {
             return error(404, BAD_REQUEST, "Not Found: no MCP server at this path");
         };

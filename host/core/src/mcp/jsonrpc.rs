@@ -88,11 +88,10 @@ fn message(value: Value) -> Result<Message, RpcError> {
     if obj.get("jsonrpc") != Some(&Value::String("2.0".into())) {
         return Err(invalid(reply_id, "`jsonrpc` must be \"2.0\""));
     }
-    if let Some(id) = &id {
-        if !valid_id(id) {
+    if let Some(id) = &id
+        && !valid_id(id) {
             return Err(invalid(Value::Null, "`id` must be a string or an integer"));
         }
-    }
     let params = match obj.remove("params") {
         None => None,
         Some(Value::Object(params)) => Some(params),

@@ -52,23 +52,21 @@ pub(crate) fn capabilities() -> Value {
 }
 
 pub(crate) async fn post(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>, incoming: Incoming) -> Response {
-    if let Incoming::Single(Message::Request { id, method, params }) = &incoming {
-        if method == "initialize" {
+    if let Incoming::Single(Message::Request { id, method, params }) = &incoming
+        && method == "initialize" {
             return initialize(engine, hosted, backends, id, params.as_ref()).await;
         }
-    }
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required");
     };
     let Some(mut session) = load(backends, hosted, session_id).await else {
         return error(404, SESSION_NOT_FOUND, "Session not found");
     };
-    if let Some(header) = request.header("mcp-protocol-version") {
-        if !version::is_legacy(header) {
+    if let Some(header) = request.header("mcp-protocol-version")
+        && !version::is_legacy(header) {
             let message = format!("Bad Request: Unsupported protocol version: {header} (supported: {})", LEGACY.join(", "));
             return error(400, BAD_REQUEST, &message);
         }
-    }
     let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
     let messages = match incoming {
         Incoming::Single(message) => vec![message],

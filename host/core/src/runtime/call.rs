@@ -136,11 +136,10 @@ impl Runtime {
                 })
             }
         };
-        if let Some(post) = component.prepared.options.post_return.get(&export_name) {
-            if let Some(post) = instance.get_func(&store, post) {
+        if let Some(post) = component.prepared.options.post_return.get(&export_name)
+            && let Some(post) = instance.get_func(&store, post) {
                 post.call(&mut store, &outputs, &mut []).map_err(classify)?;
             }
-        }
         Ok(result)
     }
 
