@@ -15,6 +15,7 @@ serve options:
   --listen ADDR          address to listen on (default 127.0.0.1:8787)
   --data-dir DIR         where state is kept (default $XDG_DATA_HOME/smcp or ~/.local/share/smcp)
   --dev                  build the example guests and host them under tenant `dev`
+  --dev-guests A,B       like --dev, with these guests of guests/ (e.g. calc,conformance)
   --allowed-host HOST    also accept this Host header (repeatable; HOST:PORT pins a port)
   --max-body-bytes N     largest request body accepted (default 4194304)
 
@@ -74,6 +75,14 @@ fn parse_serve(args: &[String]) -> Result<Config, String> {
                 config.max_body_bytes = v.parse().map_err(|_| format!("--max-body-bytes: `{v}` is not a number"))?;
             }
             "--dev" if inline.is_none() => config.dev = Some(DevGuests::examples()),
+            "--dev-guests" => {
+                let v = value()?;
+                let names: Vec<&str> = v.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+                if names.is_empty() || names.iter().any(|n| !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
+                    return Err(format!("--dev-guests: `{v}` is not a comma-separated list of guest names"));
+                }
+                config.dev = Some(DevGuests::only(&names));
+            }
             "--help" | "-h" => return Err("help".into()),
             other => return Err(format!("unknown option `{other}`")),
         }
