@@ -17,14 +17,30 @@ pub const SERVER_INTERFACE: &str = "smcp:mcp/server@0.1.0";
 /// An interface of types only: importing it grants nothing.
 pub const TYPES_INTERFACE: &str = "smcp:mcp/types@0.1.0";
 
-/// Parameters and result of a WIT function, lowered to ABI types.
+/// Parameters and result of a WIT function, lowered to ABI types, with
+/// the ABI decisions that follow from them made once (calls consult them on
+/// every invocation).
 #[derive(Debug, Clone)]
 pub struct FuncSig {
     pub params: Vec<AbiType>,
     pub result: Option<AbiType>,
+    indirect_params: bool,
+    result_in_memory: bool,
+    export_results: Vec<FlatType>,
 }
 
 impl FuncSig {
+    pub fn new(params: Vec<AbiType>, result: Option<AbiType>) -> FuncSig {
+        let flat_params: usize = params.iter().map(|p| p.flat().len()).sum();
+        let result_in_memory = result.as_ref().is_some_and(|r| r.flat().len() > MAX_FLAT_RESULTS);
+        let export_results = match &result {
+            Some(_) if result_in_memory => vec![FlatType::I32],
+            Some(r) => r.flat(),
+            None => vec![],
+        };
+        FuncSig { params, result, indirect_params: flat_params > MAX_FLAT_PARAMS, result_in_memory, export_results }
+    }
+
     /// Flat parameter types before any spilling to memory.
     pub fn flat_params(&self) -> Vec<FlatType> {
         self.params.iter().flat_map(AbiType::flat).collect()
@@ -32,12 +48,12 @@ impl FuncSig {
 
     /// True when the parameters travel in memory behind one pointer.
     pub fn indirect_params(&self) -> bool {
-        self.flat_params().len() > MAX_FLAT_PARAMS
+        self.indirect_params
     }
 
     /// True when the result travels in memory (a return area).
     pub fn result_in_memory(&self) -> bool {
-        self.result.as_ref().is_some_and(|r| r.flat().len() > MAX_FLAT_RESULTS)
+        self.result_in_memory
     }
 
     /// The parameters as one tuple, the shape they have in memory.
@@ -61,12 +77,12 @@ impl FuncSig {
 
     /// Core signature of the function as the guest exports it.
     pub fn export_core_type(&self) -> (Vec<FlatType>, Vec<FlatType>) {
-        let results = match &self.result {
-            Some(_) if self.result_in_memory() => vec![FlatType::I32],
-            Some(r) => r.flat(),
-            None => vec![],
-        };
-        (self.core_params(), results)
+        (self.core_params(), self.export_results.clone())
+    }
+
+    /// Core result types of the exported function.
+    pub fn export_results(&self) -> &[FlatType] {
+        &self.export_results
     }
 
     fn core_params(&self) -> Vec<FlatType> {
@@ -86,18 +102,9 @@ pub struct WorldFunc {
     pub short: String,
     pub name: String,
     pub sig: FuncSig,
-}
-
-impl WorldFunc {
-    /// The core export name wit-component gives an exported function.
-    pub fn export_name(&self) -> String {
-        format!("{}#{}", self.interface, self.name)
-    }
-
-    /// The core export name of its post-return function.
-    pub fn post_return_name(&self) -> String {
-        format!("cabi_post_{}", self.export_name())
-    }
+    /// The core export name wit-component gives it when exported:
+    /// `interface#name`.
+    pub export_name: String,
 }
 
 /// Every import and export function of world `mcp-server`.
@@ -148,10 +155,11 @@ impl HostWorld {
                         .collect::<Result<_, _>>()?;
                     let result = func.result.as_ref().map(|t| abi_type(&resolve, t)).transpose()?;
                     out.push(WorldFunc {
+                        export_name: format!("{interface}#{}", func.name),
                         interface: interface.clone(),
                         short: short.clone(),
                         name: func.name.clone(),
-                        sig: FuncSig { params, result },
+                        sig: FuncSig::new(params, result),
                     });
                 }
             }

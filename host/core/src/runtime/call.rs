@@ -78,8 +78,8 @@ impl Runtime {
             .ok_or_else(|| CallError::MissingExport(component.memory.clone()))?;
         store.data_mut().memory = Some(memory);
         let realloc = component.realloc.as_deref().and_then(|n| instance.get_func(&store, n));
-        let export_name = func_def.export_name();
-        let func = instance.get_func(&store, &export_name).ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
+        let export_name = &func_def.export_name;
+        let func = instance.get_func(&store, export_name).ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
         let sig = &func_def.sig;
 
         let mut guest = Guest { store: &mut store, memory, realloc, limits };
@@ -98,11 +98,7 @@ impl Runtime {
             flat
         };
 
-        let (_, result_types) = sig.export_core_type();
-        let mut outputs: Vec<wasmi::Val> = result_types.iter().map(|_| wasmi::Val::I32(0)).collect();
-        if let Some(first) = result_types.first() {
-            outputs[0] = zero(*first);
-        }
+        let mut outputs: Vec<wasmi::Val> = sig.export_results().iter().map(|t| zero(*t)).collect();
         let mut state = func.call_resumable(&mut store, &inputs, &mut outputs).map_err(classify)?;
         let mut host_calls = 0u32;
         loop {
@@ -136,7 +132,7 @@ impl Runtime {
                 })
             }
         };
-        if let Some(post) = component.prepared.options.post_return.get(&export_name)
+        if let Some(post) = component.prepared.options.post_return.get(export_name)
             && let Some(post) = instance.get_func(&store, post) {
                 post.call(&mut store, &outputs, &mut []).map_err(classify)?;
             }

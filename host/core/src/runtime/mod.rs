@@ -122,11 +122,11 @@ impl Runtime {
             }
         }
         for func in &self.world.exports {
-            let name = func.export_name();
+            let name = &func.export_name;
             let want = imports::func_type(func.sig.export_core_type());
-            match module.get_export(&name) {
+            match module.get_export(name) {
                 Some(ExternType::Func(ty)) if ty == want => {}
-                _ => return Err(LoadError::ExportSignature(name)),
+                _ => return Err(LoadError::ExportSignature(name.clone())),
             }
         }
         match module.get_export(memory) {
