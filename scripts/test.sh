@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what the tests need, then runs them all: a wasm32 build of the core
-# (which the Cloudflare Worker embeds), the guest SDK's own tests, and the
-# workspace's tests, which build every guest in guests/ from source.
+# (which the Cloudflare Worker embeds), the guest SDK's and guests' own tests,
+# and the workspace's tests, which build every guest in guests/ from source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -17,6 +17,9 @@ trap 'rm -f "$log"' EXIT
 
 echo "==> the guest SDK's own tests"
 cargo test --manifest-path guest-sdk/Cargo.toml 2>&1 | tee -a "$log"
+
+echo "==> the guests' own unit tests (natively)"
+cargo test --manifest-path guests/Cargo.toml --workspace 2>&1 | tee -a "$log"
 
 echo "==> cargo test (builds the guests, then runs unit and end-to-end tests)"
 cargo test --workspace --all-targets 2>&1 | tee -a "$log"

@@ -3,10 +3,13 @@
 //! guests as they are in the tree.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf();
+    // At run time, not `env!`: a build script compiled for another clone
+    // sharing this target directory must build this clone's guests.
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let root = manifest_dir.parent().expect("tests/ has a parent").to_path_buf();
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     let mut opts = smcp_guest_build::BuildOptions::new(&root, out_dir.join("components"));
     // OUT_DIR is <target>/<profile>/build/<pkg>/out: keep the wasm build

@@ -1,10 +1,10 @@
-//! What a tool handler can learn about the call it serves beyond its
-//! arguments: the answers to its input requests and its state.
+//! What a tool or prompt handler can learn about the call it serves beyond
+//! its arguments: the answers to its input requests and its state.
 
 use serde::de::DeserializeOwned;
 
 use crate::error::ToolError;
-use crate::input::{Elicitation, Sampled};
+use crate::input::{Elicitation, Root, Sampled};
 
 /// The call being served. On a first call there are no responses and no
 /// state; after [`InputRequired`](crate::InputRequired) the host calls the
@@ -57,5 +57,10 @@ impl<'a> ToolCall<'a> {
     /// The model's answer to the sampling request with this key.
     pub fn sampling(&self, key: &str) -> Result<Option<Sampled>, ToolError> {
         self.response(key).map(Sampled::from_json).transpose()
+    }
+
+    /// The client's roots, answering the `list_roots` request with this key.
+    pub fn roots(&self, key: &str) -> Result<Option<Vec<Root>>, ToolError> {
+        self.response(key).map(Root::list_from_json).transpose()
     }
 }

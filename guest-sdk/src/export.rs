@@ -67,8 +67,15 @@ impl<S: McpServer> Guest for Export<S> {
         S::prompts().into_iter().map(Into::into).collect()
     }
 
-    fn get_prompt(name: String, arguments: Vec<(String, String)>) -> Result<wire::PromptResult, wire::ServerError> {
-        Ok(S::get_prompt(&name, &PromptArgs(arguments))?.into())
+    fn get_prompt(
+        name: String,
+        arguments: Vec<(String, String)>,
+        responses: Vec<wire::InputResponse>,
+        state: Option<String>,
+    ) -> Result<wire::PromptOutcome, wire::ServerError> {
+        let responses: Vec<(String, String)> = responses.into_iter().map(|r| (r.key, r.response)).collect();
+        let call = ToolCall::new(&name, &responses, state.as_deref());
+        Ok(S::get_prompt_with_input(&name, &PromptArgs(arguments), &call)?.into())
     }
 
     fn complete(request: wire::CompletionRequest) -> Result<wire::CompletionResult, wire::ServerError> {

@@ -16,6 +16,8 @@ pub enum InputRequest {
     Elicitation { message: String, requested_schema: String },
     /// Ask the client's model: MCP `sampling/createMessage` params as JSON.
     Sampling(String),
+    /// Ask for the client's roots (MCP `roots/list`).
+    Roots,
 }
 
 /// The tool cannot finish until the client answers these requests.
@@ -69,6 +71,37 @@ impl InputRequired {
     pub fn sample(mut self, key: impl Into<String>, request: &SamplingRequest) -> Self {
         self.requests.push((key.into(), InputRequest::Sampling(request.to_json())));
         self
+    }
+}
+
+impl InputRequired {
+    /// Asks for the client's roots; read them with
+    /// [`ToolCall::roots`](crate::ToolCall::roots).
+    pub fn list_roots(mut self, key: impl Into<String>) -> Self {
+        self.requests.push((key.into(), InputRequest::Roots));
+        self
+    }
+}
+
+/// One of the client's roots: a `file://` URI it lets servers work in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Root {
+    pub uri: String,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RawRoots {
+    roots: Vec<Root>,
+}
+
+impl Root {
+    /// Parses an MCP `ListRootsResult` (`{"roots": [{"uri": .., "name": ..}]}`).
+    pub fn list_from_json(json: &str) -> Result<Vec<Root>, ToolError> {
+        let raw: RawRoots =
+            serde_json::from_str(json).map_err(|e| ToolError::new(format!("malformed roots response: {e}")))?;
+        Ok(raw.roots)
     }
 }
 
@@ -248,6 +281,15 @@ mod tests {
         assert_eq!(s.stop_reason.as_deref(), Some("endTurn"));
         let many = r#"{"role":"assistant","content":[{"type":"image"},{"type":"text","text":"yo"}]}"#;
         assert_eq!(Sampled::from_json(many).unwrap().text.as_deref(), Some("yo"));
+    }
+
+    #[test]
+    fn roots_answers() {
+        let roots = Root::list_from_json(r#"{"roots":[{"uri":"file:///a","name":"A"},{"uri":"file:///b"}]}"#).unwrap();
+        assert_eq!(roots.len(), 2);
+        assert_eq!(roots[0].name.as_deref(), Some("A"));
+        assert_eq!(roots[1].name, None);
+        assert!(Root::list_from_json(r#"{"roots":7}"#).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Prompts: templates of messages a client can fill in and show its user.
 
 use crate::content::Content;
+use crate::input::InputRequired;
 use crate::error::ServerError;
 
 /// A prompt, as listed to clients.
@@ -119,5 +120,25 @@ impl PromptResult {
     pub fn message(mut self, message: PromptMessage) -> Self {
         self.messages.push(message);
         self
+    }
+}
+
+/// What a prompt request produces: the filled-in prompt, or a request for
+/// input from the client first (see [`McpServer::get_prompt_with_input`](crate::McpServer::get_prompt_with_input)).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PromptOutcome {
+    Complete(PromptResult),
+    InputRequired(InputRequired),
+}
+
+impl From<PromptResult> for PromptOutcome {
+    fn from(result: PromptResult) -> Self {
+        Self::Complete(result)
+    }
+}
+
+impl From<InputRequired> for PromptOutcome {
+    fn from(request: InputRequired) -> Self {
+        Self::InputRequired(request)
     }
 }

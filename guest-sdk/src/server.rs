@@ -2,7 +2,8 @@
 
 use crate::completion::{Completion, CompletionRequest};
 use crate::error::ServerError;
-use crate::prompt::{Prompt, PromptArgs, PromptResult};
+use crate::call::ToolCall;
+use crate::prompt::{Prompt, PromptArgs, PromptOutcome, PromptResult};
 use crate::resource::{Resource, ResourceContents, ResourceTemplate};
 use crate::tool::Tools;
 
@@ -42,6 +43,15 @@ pub trait McpServer {
     fn get_prompt(name: &str, arguments: &PromptArgs) -> Result<PromptResult, ServerError> {
         let _ = arguments;
         Err(ServerError::not_found(format!("unknown prompt `{name}`")))
+    }
+
+    /// Like [`get_prompt`](Self::get_prompt), for prompts that need input
+    /// from the client first: return [`InputRequired`](crate::InputRequired)
+    /// and read the answers from `call` on the retry. By default it calls
+    /// `get_prompt`.
+    fn get_prompt_with_input(name: &str, arguments: &PromptArgs, call: &ToolCall) -> Result<PromptOutcome, ServerError> {
+        let _ = call;
+        Ok(Self::get_prompt(name, arguments)?.into())
     }
 
     /// Completion values for a prompt argument or template variable.

@@ -7,7 +7,7 @@ use crate::completion::{Completion, CompletionRef, CompletionRequest};
 use crate::content::{CallResult, Content, Outcome};
 use crate::error::ServerError;
 use crate::input::{InputRequest, InputRequired};
-use crate::prompt::{Prompt, PromptArgument, PromptMessage, PromptResult, Role};
+use crate::prompt::{Prompt, PromptArgument, PromptMessage, PromptOutcome, PromptResult, Role};
 use crate::resource::{Resource, ResourceBody, ResourceContents, ResourceLink, ResourceTemplate};
 use crate::tool::{Annotations, ToolInfo};
 
@@ -69,6 +69,7 @@ impl From<InputRequest> for wire::InputRequest {
                 Self::Elicitation(wire::ElicitationRequest { message, requested_schema })
             }
             InputRequest::Sampling(params) => Self::Sampling(params),
+            InputRequest::Roots => Self::Roots,
         }
     }
 }
@@ -146,6 +147,15 @@ impl From<PromptArgument> for wire::PromptArgument {
 impl From<PromptResult> for wire::PromptResult {
     fn from(p: PromptResult) -> Self {
         Self { description: p.description, messages: p.messages.into_iter().map(Into::into).collect() }
+    }
+}
+
+impl From<PromptOutcome> for wire::PromptOutcome {
+    fn from(o: PromptOutcome) -> Self {
+        match o {
+            PromptOutcome::Complete(p) => Self::Complete(p.into()),
+            PromptOutcome::InputRequired(r) => Self::InputRequired(r.into()),
+        }
     }
 }
 

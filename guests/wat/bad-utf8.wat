@@ -89,7 +89,7 @@
   (func (export "smcp:mcp/server@0.1.0#list-resource-templates") (result i32) (i32.const 0x1f0))
   (func (export "smcp:mcp/server@0.1.0#read-resource") (param i32 i32) (result i32) (i32.const 0x1a0))
   (func (export "smcp:mcp/server@0.1.0#list-prompts") (result i32) (i32.const 0x180))
-  (func (export "smcp:mcp/server@0.1.0#get-prompt") (param i32 i32 i32 i32) (result i32) (i32.const 0x1c0))
+  (func (export "smcp:mcp/server@0.1.0#get-prompt") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32) (i32.const 0x1c0))
   (func (export "smcp:mcp/server@0.1.0#complete")
     (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32) (i32.const 0x1e0))
 

@@ -109,7 +109,7 @@
   (func (export "smcp:mcp/server@0.1.0#list-prompts") (result i32)
     (call $empty (i32.const 0x1a0)))
 
-  (func (export "smcp:mcp/server@0.1.0#get-prompt") (param i32 i32 i32 i32) (result i32)
+  (func (export "smcp:mcp/server@0.1.0#get-prompt") (param i32 i32 i32 i32 i32 i32 i32 i32 i32) (result i32)
     (call $not_found (i32.const 0x1b0)))
 
   (func (export "smcp:mcp/server@0.1.0#complete")

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 use smcp_core::capabilities::grant::{HttpGrant, KvGrant, ObjectsGrant};
 use smcp_core::capabilities::http::HttpResponse;
 use smcp_core::capabilities::{Grant, LogLevel, Notification};
-use smcp_core::server::{CallToolResult, CompletionRef, ContentBlock, InputRequest, InputResponse, ServerError, ToolOutcome};
+use smcp_core::server::{
+    CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome, ServerError, ToolOutcome,
+};
 use smcp_tests::{Env, block_on, load, runtime};
 
 /// Calls `tool` and expects a finished result.
@@ -94,10 +96,11 @@ fn calc_resources_prompts_and_completion() {
     let prompts = block_on(server.list_prompts(&mut env.host())).unwrap();
     assert_eq!(prompts[0].name, "explain");
     assert!(prompts[0].arguments[0].required);
-    let prompt = block_on(server.get_prompt(&mut env.host(), "explain", &[("topic".into(), "fibonacci".into())])).unwrap();
+    let prompt = block_on(server.get_prompt(&mut env.host(), "explain", &[("topic".into(), "fibonacci".into())], &[], None));
+    let Ok(PromptOutcome::Complete(prompt)) = prompt else { panic!("{prompt:?}") };
     assert_eq!(prompt.messages[0].role, "user");
     assert_eq!(prompt.messages[0].content, ContentBlock::text("Explain fibonacci in simple terms."));
-    let missing_arg = block_on(server.get_prompt(&mut env.host(), "explain", &[]));
+    let missing_arg = block_on(server.get_prompt(&mut env.host(), "explain", &[], &[], None));
     assert!(matches!(missing_arg, Err(ServerError::InvalidParams(_))), "{missing_arg:?}");
 
     let topics = block_on(server.complete(&mut env.host(), &CompletionRef::Prompt("explain".into()), ("topic", "fi"), &[])).unwrap();
@@ -113,7 +116,7 @@ fn input_required_round_trip() {
     let mut env = Env::new("acme", "calc", Grant::default());
     let server = env.server(&rt, &calc);
     let first = block_on(server.call_tool(&mut env.host(), "greet", &json!({}), &[], None)).unwrap();
-    let ToolOutcome::InputRequired { requests, state } = first else { panic!("greet asks first: {first:?}") };
+    let ToolOutcome::InputRequired(InputRequired { requests, state }) = first else { panic!("greet asks first: {first:?}") };
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].0, "name");
     let InputRequest::Elicitation { message, requested_schema } = &requests[0].1 else { panic!() };
@@ -125,7 +128,7 @@ fn input_required_round_trip() {
     assert_eq!(text(&result), "Hello, Ada!");
 
     let first = block_on(server.call_tool(&mut env.host(), "ask_model", &json!({"question": "Capital of France?"}), &[], None)).unwrap();
-    let ToolOutcome::InputRequired { requests, state } = first else { panic!("{first:?}") };
+    let ToolOutcome::InputRequired(InputRequired { requests, state }) = first else { panic!("{first:?}") };
     let InputRequest::Sampling(params) = &requests[0].1 else { panic!() };
     assert_eq!(params["maxTokens"], 100);
     let sampled = json!({"role": "assistant", "content": {"type": "text", "text": "Paris."}, "model": "m"});

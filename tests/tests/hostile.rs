@@ -106,7 +106,7 @@ fn lying_realloc_is_an_error() {
     bad_realloc(block_on(server.call_tool(&mut env.host(), "x", &json!({}), &[], None)).map(drop), "out of bounds");
     // The prompt's argument list gets a misaligned pointer.
     let args = [("a".to_string(), "b".to_string())];
-    bad_realloc(block_on(server.get_prompt(&mut env.host(), "p", &args)).map(drop), "misaligned");
+    bad_realloc(block_on(server.get_prompt(&mut env.host(), "p", &args, &[], None)).map(drop), "misaligned");
     still_serves(&rt, "hostile-loop");
 }
 
@@ -123,7 +123,7 @@ fn invalid_utf8_is_an_error() {
     invalid("call-tool", block_on(server.call_tool(&mut env.host(), "x", &json!({}), &[], None)).map(drop));
     invalid("list-prompts", block_on(server.list_prompts(&mut env.host())).map(drop));
     invalid("read-resource", block_on(server.read_resource(&mut env.host(), "bad://utf8")).map(drop));
-    invalid("get-prompt", block_on(server.get_prompt(&mut env.host(), "p", &[])).map(drop));
+    invalid("get-prompt", block_on(server.get_prompt(&mut env.host(), "p", &[], &[], None)).map(drop));
     let reference = CompletionRef::Prompt("p".into());
     invalid("complete", block_on(server.complete(&mut env.host(), &reference, ("a", ""), &[])).map(drop));
     assert_eq!(block_on(server.list_resources(&mut env.host())), Ok(vec![]));

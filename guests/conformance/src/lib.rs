@@ -12,8 +12,8 @@ mod mrtr;
 mod tools;
 
 use smcp_guest::{
-    Completion, CompletionRequest, McpServer, Prompt, PromptArgs, PromptResult, Resource, ResourceContents,
-    ResourceTemplate, ServerError, Tools,
+    Completion, CompletionRequest, McpServer, Prompt, PromptArgs, PromptOutcome, PromptResult, Resource,
+    ResourceContents, ResourceTemplate, ServerError, ToolCall, Tools,
 };
 
 struct Conformance;
@@ -46,6 +46,7 @@ impl McpServer for Conformance {
             // input-required-result-* (SEP-2322).
             .tool(mrtr::elicitation())
             .tool(mrtr::sampling())
+            .tool(mrtr::list_roots())
             .tool(mrtr::request_state())
             .tool(mrtr::multiple_inputs())
             .tool(mrtr::multi_round())
@@ -66,11 +67,20 @@ impl McpServer for Conformance {
     }
 
     fn prompts() -> Vec<Prompt> {
-        catalog::prompts()
+        let mut prompts = catalog::prompts();
+        prompts.push(mrtr::prompt());
+        prompts
     }
 
     fn get_prompt(name: &str, arguments: &PromptArgs) -> Result<PromptResult, ServerError> {
         catalog::get_prompt(name, arguments)
+    }
+
+    fn get_prompt_with_input(name: &str, arguments: &PromptArgs, call: &ToolCall) -> Result<PromptOutcome, ServerError> {
+        if name == mrtr::prompt().name {
+            return Ok(mrtr::get_prompt(call));
+        }
+        Ok(catalog::get_prompt(name, arguments)?.into())
     }
 
     fn complete(request: &CompletionRequest) -> Result<Completion, ServerError> {
@@ -102,6 +112,6 @@ mod tests {
             let schema: serde_json::Value = serde_json::from_str(&info.input_schema).unwrap();
             assert_eq!(schema["type"], "object", "{name}");
         }
-        assert_eq!(names.len(), 25);
+        assert_eq!(names.len(), 26);
     }
 }

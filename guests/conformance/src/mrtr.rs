@@ -10,16 +10,15 @@
 //!   answers of earlier rounds; the host seals it into `requestState` and
 //!   rejects a tampered one with a JSON-RPC error before the guest runs.
 //!
-//! Not here: `test_input_required_result_list_roots` (the host's
-//! `input-request` has no `roots/list`) and the prompt
-//! `test_input_required_result_prompt` (`get-prompt` cannot return
-//! input-required).
+//! The prompt `test_input_required_result_prompt` (non-tool-request) is
+//! [`prompt`], served through `get-prompt`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use smcp_guest::{
-    CallResult, Elicitation, InputRequired, NoArgs, Outcome, SamplingRequest, Tool, ToolCall, ToolResult,
+    CallResult, Elicitation, InputRequired, NoArgs, Outcome, Prompt, PromptMessage, PromptOutcome, PromptResult,
+    SamplingRequest, Tool, ToolCall, ToolResult,
 };
 
 #[derive(Deserialize, JsonSchema)]
@@ -98,6 +97,47 @@ pub fn sampling() -> Tool {
     .description("MRTR: asks the client's model through a sampling input request (SEP-2322)")
 }
 
+/// The client's root count for `key`; a malformed answer counts as missing.
+fn root_count(call: &ToolCall<'_>, key: &str) -> Option<usize> {
+    call.roots(key).ok().flatten().map(|roots| roots.len())
+}
+
+/// `test_input_required_result_list_roots` (basic-list-roots).
+pub fn list_roots() -> Tool {
+    Tool::with_call("test_input_required_result_list_roots", |_: NoArgs, call: &ToolCall<'_>| -> ToolResult<Outcome> {
+        match root_count(call, "roots_request") {
+            Some(count) => complete(format!("Found {count} root(s)")),
+            None => Ok(InputRequired::new().list_roots("roots_request").into()),
+        }
+    })
+    .description("MRTR: asks for the client's roots through a roots/list input request (SEP-2322)")
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct Context {
+    context: String,
+}
+
+/// The prompt `test_input_required_result_prompt` (non-tool-request): an
+/// elicitation for the context, then the prompt.
+pub fn prompt() -> Prompt {
+    Prompt::new("test_input_required_result_prompt").description("MRTR: prompt that requires elicitation input")
+}
+
+pub fn get_prompt(call: &ToolCall<'_>) -> PromptOutcome {
+    match answer::<Context>(call, "user_context") {
+        Some(Elicitation::Accept(Context { context })) => {
+            PromptResult::new(vec![PromptMessage::user(format!("Prompt with context: {context}"))]).into()
+        }
+        Some(Elicitation::Decline | Elicitation::Cancel) => {
+            PromptResult::new(vec![PromptMessage::user("Prompt without context")]).into()
+        }
+        None => InputRequired::new()
+            .elicit_with_schema("user_context", "What context should the prompt use?", one_field_schema("context", "string"))
+            .into(),
+    }
+}
+
 /// The state of [`request_state`] and [`tampered_state`].
 #[derive(Serialize, Deserialize, PartialEq)]
 struct Awaiting {
@@ -143,12 +183,12 @@ pub fn tampered_state() -> Tool {
 struct Gathered {
     name: Option<String>,
     greeting: Option<String>,
+    roots: Option<usize>,
 }
 
 /// `test_input_required_result_multiple_inputs` (multiple-input-requests):
-/// an elicitation and a sampling in one round, re-asking only what is still
-/// missing. The suite also wants a `roots/list` request, which the host's
-/// interface cannot express, so its first check fails on that alone.
+/// an elicitation, a sampling and a roots request in one round, re-asking
+/// only what is still missing.
 pub fn multiple_inputs() -> Tool {
     Tool::with_call(
         "test_input_required_result_multiple_inputs",
@@ -162,8 +202,11 @@ pub fn multiple_inputs() -> Tool {
             if let Some(text) = sampled(call, "greeting") {
                 gathered.greeting = Some(text);
             }
-            if let Gathered { name: Some(name), greeting: Some(greeting) } = &gathered {
-                return complete(format!("Name: {name}; Greeting: {greeting}; Roots: not requested"));
+            if let Some(count) = root_count(call, "client_roots") {
+                gathered.roots = Some(count);
+            }
+            if let Gathered { name: Some(name), greeting: Some(greeting), roots: Some(roots) } = &gathered {
+                return complete(format!("Name: {name}; Greeting: {greeting}; Roots: {roots}"));
             }
             let mut ask = InputRequired::new();
             if gathered.name.is_none() {
@@ -171,6 +214,9 @@ pub fn multiple_inputs() -> Tool {
             }
             if gathered.greeting.is_none() {
                 ask = ask.sample("greeting", &SamplingRequest::new(50).user("Generate a greeting"));
+            }
+            if gathered.roots.is_none() {
+                ask = ask.list_roots("client_roots");
             }
             Ok(ask.state_json(&gathered)?.into())
         },
@@ -306,13 +352,32 @@ mod tests {
     fn multiple_inputs_keeps_earlier_answers() {
         let tool = multiple_inputs();
         let ask = asked(run(&tool, &[], None));
-        assert_eq!(keys(&ask), ["user_name", "greeting"]);
-        // Only the name: asks for the greeting alone, remembering the name.
+        assert_eq!(keys(&ask), ["user_name", "greeting", "client_roots"]);
+        // Only the name: asks for the rest alone, remembering the name.
         let ask = asked(run(&tool, &[("user_name", ALICE)], Some(&ask.state)));
-        assert_eq!(keys(&ask), ["greeting"]);
+        assert_eq!(keys(&ask), ["greeting", "client_roots"]);
         let hi = r#"{"role":"assistant","content":{"type":"text","text":"Hello there!"},"model":"m"}"#;
-        let done = text(run(&tool, &[("greeting", hi)], Some(&ask.state)));
-        assert_eq!(done, "Name: Alice; Greeting: Hello there!; Roots: not requested");
+        let roots = r#"{"roots":[{"uri":"file:///a"},{"uri":"file:///b","name":"B"}]}"#;
+        let done = text(run(&tool, &[("greeting", hi), ("client_roots", roots)], Some(&ask.state)));
+        assert_eq!(done, "Name: Alice; Greeting: Hello there!; Roots: 2");
+    }
+
+    #[test]
+    fn list_roots_counts() {
+        let tool = list_roots();
+        let ask = asked(run(&tool, &[], None));
+        assert!(matches!(ask.requests[..], [(ref k, InputRequest::Roots)] if k == "roots_request"));
+        assert_eq!(text(run(&tool, &[("roots_request", r#"{"roots":[]}"#)], None)), "Found 0 root(s)");
+    }
+
+    #[test]
+    fn prompt_asks_for_context() {
+        let none: Vec<(String, String)> = vec![];
+        let first = get_prompt(&ToolCall::new("p", &none, None));
+        assert!(matches!(first, PromptOutcome::InputRequired(ref r) if r.requests[0].0 == "user_context"));
+        let answer = vec![("user_context".to_owned(), r#"{"action":"accept","content":{"context":"tests"}}"#.to_owned())];
+        let PromptOutcome::Complete(result) = get_prompt(&ToolCall::new("p", &answer, None)) else { panic!() };
+        assert_eq!(result.messages[0].content.as_text(), Some("Prompt with context: tests"));
     }
 
     #[test]

@@ -124,9 +124,14 @@ impl BuiltGuest {
     }
 }
 
-/// The repository root when this crate is used from inside it (its
-/// manifest sits at `<root>/host/guest-build`).
+/// The repository root: the nearest directory at or above the current
+/// one holding `guests/Cargo.toml` and `wit/`, else the checkout this crate
+/// was compiled from (its manifest sits at `<root>/host/guest-build`).
 pub fn default_workspace_root() -> PathBuf {
+    let is_root = |dir: &Path| dir.join("guests/Cargo.toml").is_file() && dir.join("wit").is_dir();
+    if let Some(found) = std::env::current_dir().ok().and_then(|cwd| cwd.ancestors().find(|d| is_root(d)).map(Path::to_path_buf)) {
+        return found;
+    }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
     here.parent().and_then(Path::parent).unwrap_or(here).to_path_buf()
 }

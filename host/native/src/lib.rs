@@ -15,6 +15,7 @@ mod objects;
 mod server;
 pub mod state_key;
 mod store;
+mod wire;
 #[cfg(test)]
 mod testutil;
 
@@ -23,5 +24,6 @@ pub use kv::RedbKv;
 pub use objects::{FsObjects, etag_of};
 pub use server::{
     Background, Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_SHUTDOWN_GRACE, Endpoint, Running, Shutdown,
-    engine_config, serve, spawn, to_hyper,
+    engine_config, serve, spawn,
 };
+pub use wire::to_hyper;

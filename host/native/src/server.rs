@@ -7,14 +7,15 @@
 
 use crate::backends::Storage;
 use crate::dev::{DEV_TENANT, DevGuests};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use crate::wire::{BodyError, WireBody, plain, read_body, to_hyper};
+use futures::FutureExt;
+use hyper::StatusCode;
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderName, HeaderValue};
-use hyper::{HeaderMap, StatusCode};
+use std::panic::AssertUnwindSafe;
+use futures::channel::oneshot;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use smcp_core::mcp::http::{Body, Request, Response};
+use smcp_core::mcp::http::Request;
 use smcp_core::mcp::{Engine, EngineConfig, Hosted};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::convert::Infallible;
@@ -32,17 +33,16 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
 /// How long in-flight connections get to finish after a shutdown request.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
-/// Longest a request may take end to end (guest calls, storage, outbound
-/// HTTP); past it the client gets 504.
+/// Longest a request may take to answer or start streaming (guest calls,
+/// storage, outbound HTTP); past it the client gets 504.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest a streamed exchange may last, waiting on the client's answers
+/// (a person filling in an elicitation) included.
+pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 /// A client has this long to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// … and this long to send its body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(60);
-/// Bytes of an oversized body read and thrown away so that the client,
-/// still sending, sees the 413 instead of a reset connection. Past this the
-/// connection is simply closed.
-const DRAIN_LIMIT: u64 = 16 << 20;
 /// Idle sessions of the legacy transport expire after this long.
 const SESSION_TTL_SECONDS: u32 = 3600;
 
@@ -250,7 +250,7 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
 
 /// Serves one request and logs it: method, path (never the query), status
 /// and duration. Bodies and headers are never logged.
-async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper::Response<WireBody>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
@@ -266,7 +266,7 @@ async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper
     Ok(response)
 }
 
-async fn respond(app: &App, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Response<WireBody> {
     let (parts, body) = request.into_parts();
     let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&parts.headers, body, app.max_body_bytes)).await {
         Ok(Ok(body)) => body,
@@ -286,106 +286,33 @@ async fn respond(app: &App, request: hyper::Request<Incoming>) -> hyper::Respons
     }
     let request =
         Request { method: parts.method.as_str().to_owned(), path: parts.uri.path().to_owned(), headers, body };
-    let call = app.engine.handle(request, app.storage.backends());
-    // Fuel bounds a guest's computing; this bounds the whole request,
-    // including the storage and network calls it waits on.
-    let call = tokio::time::timeout(REQUEST_TIMEOUT, call);
-    match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(call)).await {
+    // The exchange runs on a task of its own: a streamed response's events
+    // keep coming after the head has been returned to hyper.
+    let (head_tx, head_rx) = oneshot::channel();
+    let exchange_app = app.clone();
+    let exchange = tokio::task::spawn_local(async move {
+        let app = exchange_app;
+        let work = app.engine.handle_streaming(request, app.storage.backends(), head_tx);
+        // Fuel bounds a guest's computing; this bounds the whole exchange,
+        // including the storage and network calls and client answers it
+        // waits on.
+        let work = tokio::time::timeout(EXCHANGE_TIMEOUT, AssertUnwindSafe(work).catch_unwind());
+        match work.await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => tracing::error!("the engine panicked on a request"),
+            Err(_) => tracing::warn!(timeout_s = EXCHANGE_TIMEOUT.as_secs(), "a streamed exchange timed out"),
+        }
+    });
+    match tokio::time::timeout(REQUEST_TIMEOUT, head_rx).await {
         Ok(Ok(response)) => to_hyper(response),
-        Ok(Err(_)) => {
+        // The exchange ended without a response: it panicked.
+        Ok(Err(_)) => plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into()),
+        Err(_) => {
+            exchange.abort();
             tracing::warn!(timeout_s = REQUEST_TIMEOUT.as_secs(), "request timed out");
             plain(StatusCode::GATEWAY_TIMEOUT, "the request took too long\n".into())
         }
-        Err(_) => {
-            tracing::error!("the engine panicked on a request");
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n".into())
-        }
     }
-}
-
-enum BodyError {
-    TooLarge,
-    Broken,
-}
-
-/// Reads the whole body, keeping at most `max` bytes in memory.
-async fn read_body(headers: &HeaderMap, mut body: Incoming, max: usize) -> Result<Vec<u8>, BodyError> {
-    let max = max as u64;
-    let declared = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
-    if let Some(length) = declared
-        && length > max
-    {
-        let expects_continue =
-            headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-        // Not reading the body means hyper never sends `100 Continue`: a
-        // client that waits for it gets the 413 without sending anything.
-        if expects_continue || length > max + DRAIN_LIMIT {
-            return Err(BodyError::TooLarge);
-        }
-    }
-    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(max) as usize);
-    let mut seen: u64 = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| BodyError::Broken)?;
-        let Ok(data) = frame.into_data() else { continue };
-        seen += data.len() as u64;
-        if seen > max {
-            // Over the cap: keep nothing, drain a bounded amount.
-            buf = Vec::new();
-            if seen > max + DRAIN_LIMIT {
-                return Err(BodyError::TooLarge);
-            }
-            continue;
-        }
-        buf.extend_from_slice(&data);
-    }
-    if seen > max { Err(BodyError::TooLarge) } else { Ok(buf) }
-}
-
-/// A short plain-text answer of the front end itself; the connection is
-/// closed after it.
-fn plain(status: StatusCode, message: String) -> hyper::Response<Full<Bytes>> {
-    let mut response = hyper::Response::new(Full::new(Bytes::from(message)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
-}
-
-/// Headers the front end owns: the engine's values are dropped.
-const OWN_HEADERS: [&str; 7] =
-    ["content-type", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te"];
-
-/// The engine's response on the wire.
-pub fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
-    let mut out = hyper::Response::new(Full::new(Bytes::from(response.body.to_bytes())));
-    *out.status_mut() = StatusCode::from_u16(response.status).unwrap_or_else(|_| {
-        tracing::error!(status = response.status, "the engine answered an invalid status");
-        StatusCode::INTERNAL_SERVER_ERROR
-    });
-    let headers = out.headers_mut();
-    for (name, value) in &response.headers {
-        if OWN_HEADERS.iter().any(|own| name.eq_ignore_ascii_case(own)) {
-            continue;
-        }
-        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
-            (Ok(name), Ok(value)) => {
-                headers.append(name, value);
-            }
-            _ => tracing::warn!(header = %name, "dropped a malformed response header from the engine"),
-        }
-    }
-    if let Some(content_type) = response.body.content_type() {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    }
-    if matches!(response.body, Body::Sse(_)) {
-        if !headers.contains_key(header::CACHE_CONTROL) {
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        }
-        headers.insert(HeaderName::from_static("x-accel-buffering"), HeaderValue::from_static("no"));
-    }
-    out
 }
 
 /// A server running on a thread of its own (its own runtime and
@@ -472,34 +399,5 @@ mod tests {
         assert_eq!((engine.max_body_bytes, engine.session_ttl_seconds), (1234, 3600));
         assert_eq!((engine.server_name.as_str(), engine.server_version.as_str()), ("smcp", env!("CARGO_PKG_VERSION")));
         assert_eq!(engine.state_key, [7; 32]);
-    }
-
-    #[test]
-    fn responses_on_the_wire() {
-        let sse = Response {
-            status: 200,
-            headers: vec![
-                ("mcp-session-id".into(), "abc".into()),
-                ("content-length".into(), "999".into()),
-                ("bad header".into(), "x".into()),
-                ("x-bad-value".into(), "a\r\nb".into()),
-            ],
-            body: Body::Sse(vec![smcp_core::mcp::http::SseEvent { id: Some("1".into()), data: "{}".into() }]),
-        };
-        let out = to_hyper(sse);
-        assert_eq!(out.status(), StatusCode::OK);
-        let h = out.headers();
-        assert_eq!(h["content-type"], "text/event-stream");
-        assert_eq!(h["cache-control"], "no-cache");
-        assert_eq!(h["x-accel-buffering"], "no");
-        assert_eq!(h["mcp-session-id"], "abc");
-        assert!(h.get("content-length").is_none() && h.get("x-bad-value").is_none() && h.len() == 4);
-
-        let json = to_hyper(Response { status: 202, headers: vec![], body: Body::Json(b"{}".to_vec()) });
-        assert_eq!(json.status().as_u16(), 202);
-        assert_eq!(json.headers()["content-type"], "application/json");
-        let empty = to_hyper(Response { status: 1000, headers: vec![], body: Body::Empty });
-        assert_eq!(empty.status(), StatusCode::INTERNAL_SERVER_ERROR);
-        assert!(empty.headers().get("content-type").is_none());
     }
 }

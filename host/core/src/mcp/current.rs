@@ -3,7 +3,8 @@
 //! `Mcp-Method` and `Mcp-Name` headers.
 
 use super::dispatch::Call;
-use super::engine::{Engine, Hosted, framed, json_response};
+use super::engine::{Engine, Hosted, json_response};
+use super::exchange::{Answer, Exchange};
 use super::http::{Body, Request, Response};
 use super::jsonrpc::{HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, result_response};
 use super::version::{self, CURRENT, Era, SUPPORTED};
@@ -46,36 +47,56 @@ fn header_value(raw: &str) -> Option<String> {
     }
 }
 
-pub(crate) async fn post(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>, incoming: Incoming) -> Response {
+pub(crate) async fn post(
+    engine: &Engine,
+    request: &Request,
+    hosted: &Hosted,
+    backends: Backends<'_>,
+    incoming: Incoming,
+    exchange: &Exchange<'_>,
+) -> Answer {
+    checked(engine, request, hosted, backends, incoming, exchange).await.unwrap_or_else(Answer::Now)
+}
+
+/// The request's answer, or `Err` with a response to send at once (a
+/// rejection, or an answer that needs no guest).
+async fn checked(
+    engine: &Engine,
+    request: &Request,
+    hosted: &Hosted,
+    backends: Backends<'_>,
+    incoming: Incoming,
+    exchange: &Exchange<'_>,
+) -> Result<Answer, Response> {
     let (id, method, params) = match incoming {
         Incoming::Single(Message::Request { id, method, params }) => (id, method, params.unwrap_or_default()),
-        Incoming::Single(Message::Notification { .. }) => return Response { status: 202, headers: vec![], body: Body::Empty },
-        _ => return reject(400, &Value::Null, INVALID_REQUEST, "Invalid Request: send one request per POST; clients must not POST responses", None),
+        Incoming::Single(Message::Notification { .. }) => return Err(Response { status: 202, headers: vec![], body: Body::Empty }),
+        _ => return Err(reject(400, &Value::Null, INVALID_REQUEST, "Invalid Request: send one request per POST; clients must not POST responses", None)),
     };
     // Checks in the order the conformance fixture uses: header present,
     // `_meta` complete, header matches `_meta`, version supported.
     let Some(header_version) = request.header("mcp-protocol-version") else {
-        return reject(400, &id, HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version header is required", None);
+        return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version header is required", None));
     };
     let meta = params.get("_meta").and_then(Value::as_object);
     let meta_version = meta.and_then(|m| m.get(META_VERSION)).and_then(Value::as_str);
     let capabilities = meta.and_then(|m| m.get(META_CAPABILITIES)).filter(|c| c.is_object());
     let (Some(meta_version), Some(capabilities)) = (meta_version, capabilities) else {
         let message = format!("Invalid params: _meta must carry {META_VERSION} and {META_CAPABILITIES}");
-        return reject(400, &id, INVALID_PARAMS, &message, None);
+        return Err(reject(400, &id, INVALID_PARAMS, &message, None));
     };
     if header_version != meta_version {
         let message = format!("Header mismatch: MCP-Protocol-Version header value '{header_version}' does not match body value '{meta_version}'");
-        return reject(400, &id, HEADER_MISMATCH, &message, None);
+        return Err(reject(400, &id, HEADER_MISMATCH, &message, None));
     }
     if meta_version != CURRENT {
         let data = json!({ "supported": SUPPORTED, "requested": meta_version });
-        return reject(400, &id, UNSUPPORTED_VERSION, "Unsupported protocol version", Some(data));
+        return Err(reject(400, &id, UNSUPPORTED_VERSION, "Unsupported protocol version", Some(data)));
     }
     match request.header("mcp-method").and_then(header_value) {
         Some(m) if m == method => {}
-        Some(m) => return reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Method header value '{m}' does not match body value '{method}'"), None),
-        None => return reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Method header is required", None),
+        Some(m) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Method header value '{m}' does not match body value '{method}'"), None)),
+        None => return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Method header is required", None)),
     }
     let named = match method.as_str() {
         "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str),
@@ -85,18 +106,18 @@ pub(crate) async fn post(engine: &Engine, request: &Request, hosted: &Hosted, ba
     if let Some(body_name) = named {
         match request.header("mcp-name").and_then(header_value) {
             Some(n) if n == body_name => {}
-            Some(n) => return reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Name header value '{n}' does not match body value '{body_name}'"), None),
-            None => return reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Name header is required", None),
+            Some(n) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Name header value '{n}' does not match body value '{body_name}'"), None)),
+            None => return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Name header is required", None)),
         }
     }
     if REMOVED.contains(&method.as_str()) {
-        return reject(404, &id, METHOD_NOT_FOUND, &format!("Method not found: {method} is not part of {CURRENT}"), None);
+        return Err(reject(404, &id, METHOD_NOT_FOUND, &format!("Method not found: {method} is not part of {CURRENT}"), None));
     }
     let log_level = match meta.and_then(|m| m.get(META_LOG_LEVEL)) {
         None => None,
         Some(level) => match level.as_str().and_then(Engine::log_level_index) {
             Some(index) => Some(index),
-            None => return reject(400, &id, INVALID_PARAMS, "Invalid params: unknown log level", None),
+            None => return Err(reject(400, &id, INVALID_PARAMS, "Invalid params: unknown log level", None)),
         },
     };
     if method == "server/discover" {
@@ -107,7 +128,7 @@ pub(crate) async fn post(engine: &Engine, request: &Request, hosted: &Hosted, ba
             "cacheScope": "public",
         });
         decorate(engine, &method, &mut result);
-        return json_response(200, vec![], &result_response(&id, result));
+        return Err(json_response(200, vec![], &result_response(&id, result)));
     }
     let call = Call {
         engine,
@@ -117,9 +138,10 @@ pub(crate) async fn post(engine: &Engine, request: &Request, hosted: &Hosted, ba
         progress_token: meta.and_then(|m| m.get("progressToken")).cloned(),
         log_level,
         client_capabilities: capabilities.clone(),
+        exchange,
     };
-    let (status, notifications, response) = engine.run(&call, &id, &method, &params, true).await;
-    framed(status, vec![], notifications, response)
+    let (status, response) = engine.run(&call, &id, &method, &params).await;
+    Ok(exchange.finish(status, response))
 }
 
 /// Adds what every 2026-07-28 result carries: `resultType`, the server's

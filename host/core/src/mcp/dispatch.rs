@@ -2,11 +2,12 @@
 //! eras: the era decides only framing (sessions, `_meta`, `resultType`).
 
 use super::engine::{Engine, Hosted};
+use super::exchange::{AskError, Exchange};
 use super::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY};
 use super::state;
 use super::version::Era;
 use crate::capabilities::{Backends, CallHost, Notification, Notifier, Scope};
-use crate::server::{CompletionRef, InputRequest, InputResponse, Server, ServerError, ToolOutcome};
+use crate::server::{CompletionRef, InputRequired, InputResponse, Outcome, Server, ServerError};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value, json};
@@ -15,6 +16,8 @@ use serde_json::{Map, Value, json};
 pub const LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 /// Items per page of a list result.
 pub const PAGE_SIZE: usize = 100;
+/// Most rounds of input a legacy call may ask for before it must finish.
+pub const MAX_INPUT_ROUNDS: usize = 8;
 
 /// What one request may use and send.
 pub struct Call<'a> {
@@ -28,6 +31,8 @@ pub struct Call<'a> {
     pub log_level: Option<usize>,
     /// The client's declared capabilities (current era: per request).
     pub client_capabilities: Value,
+    /// Where notifications (and legacy requests to the client) go.
+    pub exchange: &'a Exchange<'a>,
 }
 
 /// A JSON-RPC error with the HTTP status the current era wants for it.
@@ -55,12 +60,12 @@ impl RpcFailure {
     }
 }
 
-/// Collects the notifications a running tool sends, filtered as the
-/// protocol demands.
+/// Passes the notifications a running tool sends to the exchange,
+/// filtered as the protocol demands.
 struct Collect<'a> {
     progress_token: &'a Option<Value>,
     log_level: Option<usize>,
-    out: Vec<Value>,
+    exchange: &'a Exchange<'a>,
 }
 
 impl Notifier for Collect<'_> {
@@ -75,7 +80,7 @@ impl Notifier for Collect<'_> {
                     if let Some(message) = message {
                         params["message"] = json!(message);
                     }
-                    self.out.push(super::jsonrpc::notification("notifications/progress", params));
+                    self.exchange.send(super::jsonrpc::notification("notifications/progress", params));
                 }
             }
             Notification::Log { level, logger, data } => {
@@ -85,7 +90,7 @@ impl Notifier for Collect<'_> {
                     if let Some(logger) = logger {
                         params["logger"] = json!(logger);
                     }
-                    self.out.push(super::jsonrpc::notification("notifications/message", params));
+                    self.exchange.send(super::jsonrpc::notification("notifications/message", params));
                 }
             }
         }
@@ -97,15 +102,13 @@ impl Call<'_> {
         Scope { tenant: self.hosted.tenant.clone(), server: self.hosted.server.clone() }
     }
 
-    /// Runs `method`; returns its result or error, and the notifications
-    /// to send before it.
-    pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, Vec<Value>) {
+    /// Runs `method`; its notifications go to the exchange as they come.
+    pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
         let scope = self.scope();
-        let mut collect = Collect { progress_token: &self.progress_token, log_level: self.log_level, out: vec![] };
+        let mut collect = Collect { progress_token: &self.progress_token, log_level: self.log_level, exchange: self.exchange };
         let mut host = CallHost { backends: self.backends, grant: &self.hosted.grant, scope: &scope, notifier: &mut collect };
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
-        let result = self.method(&server, &mut host, method, params).await;
-        (result, collect.out)
+        self.method(&server, &mut host, method, params).await
     }
 
     async fn method(
@@ -152,8 +155,7 @@ impl Call<'_> {
                         .collect::<Result<_, RpcFailure>>()?,
                     Some(_) => return Err(invalid("`arguments` must be an object")),
                 };
-                let result = server.get_prompt(host, name, &arguments).await.map_err(|e| self.failure(e))?;
-                Ok(serde_json::to_value(result).unwrap_or_default())
+                self.interactive(server, host, Target::Prompt { name, arguments }, params).await
             }
             "completion/complete" => {
                 let reference = params.get("ref").ok_or_else(|| invalid("`ref` is required"))?;
@@ -185,71 +187,91 @@ impl Call<'_> {
             Some(args @ Value::Object(_)) => args.clone(),
             Some(_) => return Err(invalid("`arguments` must be an object")),
         };
-        let scope = format!("{}/{}/{name}", self.hosted.tenant, self.hosted.server);
-        let now = self.backends.clock.now_ms();
-        let guest_state = match params.get("requestState") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(token)) => Some(
-                state::open(&self.engine.config.state_key, &scope, token, now).map_err(invalid)?,
-            ),
-            Some(_) => return Err(invalid("`requestState` must be a string")),
-        };
-        let responses: Vec<InputResponse> = match params.get("inputResponses") {
-            None | Some(Value::Null) => vec![],
-            Some(Value::Object(map)) => {
-                map.iter().map(|(k, v)| InputResponse { key: k.clone(), response: v.clone() }).collect()
-            }
-            Some(_) => return Err(invalid("`inputResponses` must be an object")),
-        };
-        let outcome = server.call_tool(host, name, &arguments, &responses, guest_state.as_deref()).await;
-        match outcome {
-            Ok(ToolOutcome::Complete(result)) => Ok(serde_json::to_value(result).unwrap_or_default()),
-            Ok(ToolOutcome::InputRequired { requests, state: guest_state }) => {
-                if self.era == Era::Legacy {
-                    // Legacy clients would need a server-to-client request on
-                    // this call's stream; not served yet.
-                    let message = "this tool needs input from the client; use protocol version 2026-07-28";
-                    return Ok(json!({ "content": [{ "type": "text", "text": message }], "isError": true }));
-                }
-                self.input_required(requests, &scope, &guest_state, now)
-            }
-            Err(ServerError::NotFound(message)) => Err(invalid(format!("Unknown tool: {name} ({message})"))),
-            Err(ServerError::InvalidParams(message)) => Err(invalid(message)),
-            // The guest failed inside the tool: the model sees it as a tool error.
-            Err(e) => Ok(json!({ "content": [{ "type": "text", "text": e.to_string() }], "isError": true })),
-        }
+        self.interactive(server, host, Target::Tool { name, arguments }, params).await
     }
 
-    fn input_required(
-        &self,
-        requests: Vec<(String, InputRequest)>,
-        scope: &str,
-        guest_state: &str,
-        now: u64,
-    ) -> Result<Value, RpcFailure> {
-        let mut input_requests = Map::new();
-        let mut missing = Map::new();
-        for (key, request) in requests {
-            let (capability, method, params) = match request {
-                InputRequest::Elicitation { message, requested_schema } => (
-                    "elicitation",
-                    "elicitation/create",
-                    json!({ "mode": "form", "message": message, "requestedSchema": requested_schema }),
-                ),
-                InputRequest::Sampling(params) => ("sampling", "sampling/createMessage", params),
-            };
-            if self.client_capabilities.get(capability).is_none() {
-                missing.insert(capability.to_owned(), json!({}));
+    /// Runs a tool or prompt that may need input from the client. In the
+    /// current era an input request becomes an `InputRequiredResult` whose
+    /// `requestState` the host seals; a legacy session's client is asked on
+    /// the call's stream and the guest called again with its answers.
+    async fn interactive(&self, server: &Server<'_>, host: &mut CallHost<'_>, target: Target<'_>, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
+        let scope = format!("{}/{}/{}", self.hosted.tenant, self.hosted.server, target.label());
+        let now = self.backends.clock.now_ms();
+        let mut state = match params.get("requestState") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(token)) if self.era == Era::Current => {
+                Some(state::open(&self.engine.config.state_key, &scope, token, now).map_err(invalid)?)
             }
-            input_requests.insert(key, json!({ "method": method, "params": params }));
+            Some(_) => return Err(invalid("`requestState` must be a string from this server's input_required result")),
+        };
+        let mut responses: Vec<InputResponse> = match params.get("inputResponses") {
+            None | Some(Value::Null) => vec![],
+            Some(Value::Object(map)) => map.iter().map(|(k, v)| InputResponse { key: k.clone(), response: v.clone() }).collect(),
+            Some(_) => return Err(invalid("`inputResponses` must be an object")),
+        };
+        for _ in 0..MAX_INPUT_ROUNDS {
+            let required = match target.invoke(server, host, &responses, state.as_deref()).await {
+                Ok(Outcome::Complete(result)) => return Ok(result),
+                Ok(Outcome::InputRequired(required)) => required,
+                Err(e) => return target.failure(self, e),
+            };
+            let missing = self.missing_capabilities(&required);
+            if self.era == Era::Current {
+                if !missing.is_empty() {
+                    return Err(RpcFailure::new(super::jsonrpc::MISSING_CLIENT_CAPABILITY, "Missing required client capability")
+                        .data(json!({ "requiredCapabilities": missing }))
+                        .status(400));
+                }
+                return Ok(self.input_required(&required, &scope, now));
+            }
+            if !missing.is_empty() {
+                let names: Vec<&String> = missing.keys().collect();
+                return target.failure(self, ServerError::Internal(format!("needs client capabilities the session did not declare: {names:?}")));
+            }
+            let requests = required.requests.iter().map(|(key, request)| {
+                let (_, method, params) = request.to_mcp();
+                (key.clone(), method, params)
+            });
+            responses = match self.exchange.ask(requests.collect()).await {
+                Ok(responses) => responses,
+                Err(AskError::Unsupported) => {
+                    return target.failure(self, ServerError::Internal("needs input from the client, which this connection cannot ask for".into()));
+                }
+                Err(AskError::Busy) => return Err(RpcFailure::new(INTERNAL_ERROR, "the host is waiting on too many client answers; try again")),
+                Err(AskError::Refused(error)) => {
+                    let message = error.get("message").and_then(Value::as_str).unwrap_or("no message");
+                    return target.failure(self, ServerError::Internal(format!("the client refused the input request: {message}")));
+                }
+                Err(AskError::Gone) => return Err(RpcFailure::new(INTERNAL_ERROR, "the stream ended before the client answered")),
+            };
+            state = Some(required.state);
         }
-        if !missing.is_empty() {
-            return Err(RpcFailure::new(super::jsonrpc::MISSING_CLIENT_CAPABILITY, "Missing required client capability")
-                .data(json!({ "requiredCapabilities": missing }))
-                .status(400));
-        }
-        let token = state::seal(&self.engine.config.state_key, scope, guest_state, now);
-        Ok(json!({ "resultType": "input_required", "inputRequests": input_requests, "requestState": token }))
+        target.failure(self, ServerError::Internal(format!("asked for input more than {MAX_INPUT_ROUNDS} times")))
+    }
+
+    /// The capabilities `required` needs that the client did not declare.
+    fn missing_capabilities(&self, required: &InputRequired) -> Map<String, Value> {
+        required
+            .requests
+            .iter()
+            .map(|(_, request)| request.to_mcp().0)
+            .filter(|capability| self.client_capabilities.get(*capability).is_none())
+            .map(|capability| (capability.to_owned(), json!({})))
+            .collect()
+    }
+
+    /// 2026-07-28's `InputRequiredResult`, its state sealed for this target.
+    fn input_required(&self, required: &InputRequired, scope: &str, now: u64) -> Value {
+        let input_requests: Map<String, Value> = required
+            .requests
+            .iter()
+            .map(|(key, request)| {
+                let (_, method, params) = request.to_mcp();
+                (key.clone(), json!({ "method": method, "params": params }))
+            })
+            .collect();
+        let token = state::seal(&self.engine.config.state_key, scope, &required.state, now);
+        json!({ "resultType": "input_required", "inputRequests": input_requests, "requestState": token })
     }
 
     fn resource_not_found(&self, uri: &str, message: String) -> RpcFailure {
@@ -262,6 +284,54 @@ impl Call<'_> {
         match error {
             ServerError::NotFound(m) | ServerError::InvalidParams(m) => invalid(m),
             other => RpcFailure::new(INTERNAL_ERROR, other.to_string()),
+        }
+    }
+}
+
+/// What [`Call::interactive`] runs.
+enum Target<'p> {
+    Tool { name: &'p str, arguments: Value },
+    Prompt { name: &'p str, arguments: Vec<(String, String)> },
+}
+
+impl Target<'_> {
+    /// Names the target in sealed state, so a tool's state is no good to
+    /// a prompt of the same name.
+    fn label(&self) -> String {
+        match self {
+            Target::Tool { name, .. } => format!("tool:{name}"),
+            Target::Prompt { name, .. } => format!("prompt:{name}"),
+        }
+    }
+
+    async fn invoke(
+        &self,
+        server: &Server<'_>,
+        host: &mut CallHost<'_>,
+        responses: &[InputResponse],
+        state: Option<&str>,
+    ) -> Result<Outcome<Value>, ServerError> {
+        let to_value = |v: Result<Value, serde_json::Error>| v.unwrap_or_default();
+        Ok(match self {
+            Target::Tool { name, arguments } => match server.call_tool(host, name, arguments, responses, state).await? {
+                Outcome::Complete(result) => Outcome::Complete(to_value(serde_json::to_value(result))),
+                Outcome::InputRequired(required) => Outcome::InputRequired(required),
+            },
+            Target::Prompt { name, arguments } => match server.get_prompt(host, name, arguments, responses, state).await? {
+                Outcome::Complete(result) => Outcome::Complete(to_value(serde_json::to_value(result))),
+                Outcome::InputRequired(required) => Outcome::InputRequired(required),
+            },
+        })
+    }
+
+    /// How a failure of the guest reaches the client: a tool's own failure
+    /// is a tool result the model sees; everything else is a JSON-RPC error.
+    fn failure(&self, call: &Call<'_>, error: ServerError) -> Result<Value, RpcFailure> {
+        match (self, error) {
+            (Target::Tool { name, .. }, ServerError::NotFound(message)) => Err(invalid(format!("Unknown tool: {name} ({message})"))),
+            (Target::Tool { .. }, ServerError::InvalidParams(message)) => Err(invalid(message)),
+            (Target::Tool { .. }, e) => Ok(json!({ "content": [{ "type": "text", "text": e.to_string() }], "isError": true })),
+            (Target::Prompt { .. }, e) => Err(call.failure(e)),
         }
     }
 }

@@ -2,9 +2,12 @@
 //! content types), routing to the hosted server, and the era split.
 
 use super::dispatch::{Call, LOG_LEVELS, RpcFailure};
+use super::exchange::{Answer, Exchange};
 use super::http::{Body, Request, Response};
 use super::jsonrpc::{self, BAD_REQUEST, error_response, result_response};
+use super::streams::Streams;
 use super::{current, legacy};
+use futures_channel::oneshot;
 use crate::capabilities::{Backends, Grant};
 use crate::runtime::{Component, Runtime};
 use serde_json::Value;
@@ -44,15 +47,19 @@ pub struct Engine {
     pub runtime: Arc<Runtime>,
     pub config: EngineConfig,
     servers: RwLock<HashMap<(String, String), Hosted>>,
+    /// Legacy sessions' streams, pending client requests and requests in flight.
+    pub(crate) streams: Streams,
 }
 
 const ALLOW_HEADERS: &str =
     "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+/// GET only resumes a legacy stream (with `Last-Event-ID`).
+const ALLOWED_METHODS: &str = "POST, GET, DELETE, OPTIONS";
 const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenticate";
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -78,88 +85,121 @@ impl Engine {
         self.servers.read().ok()?.get(&(tenant.to_owned(), server.to_owned())).cloned()
     }
 
-    /// Answers one HTTP request. Never panics on anything a client sends.
+    /// Answers one HTTP request with a complete response: notifications
+    /// are collected into an SSE body, and tools that need input from a
+    /// legacy client cannot ask for it. For tests and callers that cannot
+    /// stream; front ends use [`handle_streaming`](Self::handle_streaming).
+    /// Never panics on anything a client sends.
     pub async fn handle(&self, request: Request, backends: Backends<'_>) -> Response {
+        let exchange = Exchange::buffered(self, backends);
+        match self.answer(&request, backends, &exchange).await {
+            Answer::Now(response) => self.with_cors(&request, response),
+            // A buffered exchange never streams.
+            Answer::Streamed => error(500, BAD_REQUEST, "Internal error: unexpected stream"),
+        }
+    }
+
+    /// Answers one HTTP request, sending the response head on `head` as
+    /// soon as it is known: a JSON response at the end, or an SSE stream
+    /// as soon as the first message precedes the answer, whose events
+    /// follow as they happen. Resolves when the exchange is over; dropping
+    /// the future abandons it (the stream then ends). Never panics on
+    /// anything a client sends.
+    pub async fn handle_streaming(&self, request: Request, backends: Backends<'_>, head: oneshot::Sender<Response>) {
         let origin = request.header("origin").map(str::to_owned);
-        let mut response = self.answer(&request, backends).await;
-        // CORS on every answer, errors included, for allowed origins only.
+        let exchange = Exchange::streaming(self, backends, head, origin);
+        if let Answer::Now(response) = self.answer(&request, backends, &exchange).await {
+            exchange.send_head(response);
+        }
+    }
+
+    fn with_cors(&self, request: &Request, response: Response) -> Response {
+        self.with_cors_from(request.header("origin"), response)
+    }
+
+    /// CORS on every answer, errors included, for allowed origins only.
+    pub(crate) fn with_cors_from(&self, origin: Option<&str>, mut response: Response) -> Response {
         if let Some(origin) = origin.filter(|o| matches_allowed(o, &self.config.allowed_origins)) {
-            response.headers.push(("access-control-allow-origin".into(), origin));
+            response.headers.push(("access-control-allow-origin".into(), origin.to_owned()));
             response.headers.push(("access-control-expose-headers".into(), EXPOSE_HEADERS.into()));
             response.headers.push(("vary".into(), "origin".into()));
         }
         response
     }
 
-    async fn answer(&self, request: &Request, backends: Backends<'_>) -> Response {
+    async fn answer(&self, request: &Request, backends: Backends<'_>, exchange: &Exchange<'_>) -> Answer {
         let host_ok = request.header("host").is_some_and(|h| matches_allowed(h, &self.config.allowed_hosts));
         if !host_ok {
-            return error(403, BAD_REQUEST, "Forbidden: Host not allowed");
+            return error(403, BAD_REQUEST, "Forbidden: Host not allowed").into();
         }
         if let Some(origin) = request.header("origin")
-            && !matches_allowed(origin, &self.config.allowed_origins) {
-                return error(403, BAD_REQUEST, "Forbidden: Origin not allowed");
-            }
+            && !matches_allowed(origin, &self.config.allowed_origins)
+        {
+            return error(403, BAD_REQUEST, "Forbidden: Origin not allowed").into();
+        }
         let Some(hosted) = self.lookup(&request.path) else {
-            return error(404, BAD_REQUEST, "Not Found: no MCP server at this path");
+            return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
         };
         match request.method.as_str() {
-            "POST" => self.post(request, &hosted, backends).await,
-            "DELETE" => legacy::delete(self, request, &hosted, backends).await,
+            "POST" => self.post(request, &hosted, backends, exchange).await,
+            "DELETE" => legacy::delete(request, &hosted, backends).await.into(),
+            // Only to resume a legacy stream; there is no standalone stream.
+            "GET" if request.header("last-event-id").is_some() => legacy::resume(self, request, &hosted, backends).await.into(),
             "OPTIONS" => Response {
                 status: 204,
                 headers: vec![
-                    ("access-control-allow-methods".into(), "POST, DELETE, OPTIONS".into()),
+                    ("access-control-allow-methods".into(), ALLOWED_METHODS.into()),
                     ("access-control-allow-headers".into(), ALLOW_HEADERS.into()),
                     ("access-control-max-age".into(), "600".into()),
                 ],
                 body: Body::Empty,
-            },
-            // No standalone stream: every message goes on its request's stream.
-            _ => method_not_allowed(),
+            }
+            .into(),
+            _ => method_not_allowed().into(),
         }
     }
 
-    async fn post(&self, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+    async fn post(&self, request: &Request, hosted: &Hosted, backends: Backends<'_>, exchange: &Exchange<'_>) -> Answer {
         if request.body.len() > self.config.max_body_bytes {
-            return error(413, BAD_REQUEST, "Payload Too Large");
+            return error(413, BAD_REQUEST, "Payload Too Large").into();
         }
         let content_type = request.header("content-type").unwrap_or_default();
         if !content_type.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json") {
-            return error(415, BAD_REQUEST, "Unsupported Media Type: Content-Type must be application/json");
+            return error(415, BAD_REQUEST, "Unsupported Media Type: Content-Type must be application/json").into();
         }
         let accept = request.header("accept").unwrap_or_default();
         let accepts = |t: &str| accept.contains(t) || accept.contains("*/*");
         if !(accepts("application/json") && accepts("text/event-stream")) {
-            return error(406, BAD_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream");
+            return error(406, BAD_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream").into();
         }
         let incoming = match jsonrpc::parse(&request.body) {
             Ok(incoming) => incoming,
-            Err(e) => return json_response(400, vec![], &e.response()),
+            Err(e) => return json_response(400, vec![], &e.response()).into(),
         };
         if current::is_current(request, &incoming) {
-            current::post(self, request, hosted, backends, incoming).await
+            current::post(self, request, hosted, backends, incoming, exchange).await
         } else {
-            legacy::post(self, request, hosted, backends, incoming).await
+            legacy::post(self, request, hosted, backends, incoming, exchange).await
         }
     }
 
-    /// Runs one request message and frames the answer: JSON, or SSE when
-    /// notifications precede the response.
-    pub(crate) async fn run(&self, call: &Call<'_>, id: &Value, method: &str, params: &serde_json::Map<String, Value>, current: bool) -> (u16, Vec<Value>, Value) {
-        let (result, notifications) = call.dispatch(method, params).await;
-        match result {
+    /// Runs one request message (its notifications go out on the call's
+    /// exchange): the HTTP status and the JSON-RPC response.
+    pub(crate) async fn run(&self, call: &Call<'_>, id: &Value, method: &str, params: &serde_json::Map<String, Value>) -> (u16, Value) {
+        let current = call.era == super::version::Era::Current;
+        let (status, message) = match call.dispatch(method, params).await {
             Ok(mut result) => {
                 if current {
                     current::decorate(self, method, &mut result);
                 }
-                (200, notifications, result_response(id, result))
+                (200, result_response(id, result))
             }
             Err(RpcFailure { code, message, data, status }) => {
                 let status = if current { status } else { 200 };
-                (status, notifications, error_response(id, code, &message, data))
+                (status, error_response(id, code, &message, data))
             }
-        }
+        };
+        (status, message)
     }
 
     pub(crate) fn log_level_index(level: &str) -> Option<usize> {
@@ -190,22 +230,8 @@ pub(crate) fn error(status: u16, code: i64, message: &str) -> Response {
 
 pub(crate) fn method_not_allowed() -> Response {
     let mut response = error(405, BAD_REQUEST, "Method Not Allowed");
-    response.headers.push(("allow".into(), "POST, DELETE, OPTIONS".into()));
+    response.headers.push(("allow".into(), ALLOWED_METHODS.into()));
     response
-}
-
-/// A response to one request: JSON, or an SSE stream when notifications
-/// come first.
-pub(crate) fn framed(status: u16, headers: Vec<(String, String)>, notifications: Vec<Value>, response: Value) -> Response {
-    if notifications.is_empty() {
-        return json_response(status, headers, &response);
-    }
-    let events = notifications
-        .into_iter()
-        .chain([response])
-        .map(|m| super::http::SseEvent { id: None, data: m.to_string() })
-        .collect();
-    Response { status, headers, body: Body::Sse(events) }
 }
 
 #[cfg(test)]

@@ -26,34 +26,44 @@ pub struct SseEvent {
 }
 
 /// A response body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Body {
     Empty,
     /// `application/json`.
     Json(Vec<u8>),
     /// `text/event-stream`: every event, in order. The stream ends after the last.
     Sse(Vec<SseEvent>),
+    /// `text/event-stream` whose events are still being produced: the
+    /// stream ends when the sender is dropped.
+    Stream(EventStream),
+}
+
+/// The events of a streamed response, as they come.
+pub type EventStream = futures_channel::mpsc::UnboundedReceiver<SseEvent>;
+
+impl SseEvent {
+    /// The event on the wire.
+    pub fn to_wire(&self) -> String {
+        let mut out = String::new();
+        if let Some(id) = &self.id {
+            out.push_str(&format!("id: {id}\n"));
+        }
+        for line in self.data.split('\n') {
+            out.push_str(&format!("data: {line}\n"));
+        }
+        out.push('\n');
+        out
+    }
 }
 
 impl Body {
-    /// The body as bytes on the wire.
+    /// The body as bytes on the wire; a [`Body::Stream`] gives only what
+    /// has arrived so far.
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
-            Body::Empty => Vec::new(),
+            Body::Empty | Body::Stream(_) => Vec::new(),
             Body::Json(bytes) => bytes.clone(),
-            Body::Sse(events) => {
-                let mut out = String::new();
-                for event in events {
-                    if let Some(id) = &event.id {
-                        out.push_str(&format!("id: {id}\n"));
-                    }
-                    for line in event.data.split('\n') {
-                        out.push_str(&format!("data: {line}\n"));
-                    }
-                    out.push('\n');
-                }
-                out.into_bytes()
-            }
+            Body::Sse(events) => events.iter().map(SseEvent::to_wire).collect::<String>().into_bytes(),
         }
     }
 
@@ -61,14 +71,14 @@ impl Body {
         match self {
             Body::Empty => None,
             Body::Json(_) => Some("application/json"),
-            Body::Sse(_) => Some("text/event-stream"),
+            Body::Sse(_) | Body::Stream(_) => Some("text/event-stream"),
         }
     }
 }
 
 /// An HTTP response from the engine. `headers` excludes Content-Type, which
 /// follows from the body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,

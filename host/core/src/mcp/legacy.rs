@@ -3,7 +3,10 @@
 //! for 2025-03-26.
 
 use super::dispatch::Call;
-use super::engine::{Engine, Hosted, error, framed, json_response, method_not_allowed};
+use super::engine::{Engine, Hosted, error, json_response, method_not_allowed};
+use super::exchange::{Answer, Exchange, Resumable, answer_key};
+use super::streams::ResumeError;
+use futures_util::future::Either;
 use super::http::{Body, Request, Response};
 use super::jsonrpc::{BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, result_response};
 use super::version::{self, Era, LEGACY};
@@ -51,68 +54,151 @@ pub(crate) fn capabilities() -> Value {
     })
 }
 
-pub(crate) async fn post(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>, incoming: Incoming) -> Response {
+pub(crate) async fn post(
+    engine: &Engine,
+    request: &Request,
+    hosted: &Hosted,
+    backends: Backends<'_>,
+    incoming: Incoming,
+    exchange: &Exchange<'_>,
+) -> Answer {
     if let Incoming::Single(Message::Request { id, method, params }) = &incoming
-        && method == "initialize" {
-            return initialize(engine, hosted, backends, id, params.as_ref()).await;
-        }
+        && method == "initialize"
+    {
+        return initialize(engine, hosted, backends, id, params.as_ref()).await.into();
+    }
     let Some(session_id) = request.header(SESSION_HEADER) else {
-        return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+        return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required").into();
     };
     let Some(mut session) = load(backends, hosted, session_id).await else {
-        return error(404, SESSION_NOT_FOUND, "Session not found");
+        return error(404, SESSION_NOT_FOUND, "Session not found").into();
     };
     if let Some(header) = request.header("mcp-protocol-version")
-        && !version::is_legacy(header) {
-            let message = format!("Bad Request: Unsupported protocol version: {header} (supported: {})", LEGACY.join(", "));
-            return error(400, BAD_REQUEST, &message);
-        }
+        && !version::is_legacy(header)
+    {
+        let message = format!("Bad Request: Unsupported protocol version: {header} (supported: {})", LEGACY.join(", "));
+        return error(400, BAD_REQUEST, &message).into();
+    }
     let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
+    let stream_key = format!("{}/{}/{session_id}", hosted.tenant, hosted.server);
+    exchange.set_session(headers.clone(), Resumable { session: stream_key.clone(), prime: session.version == "2025-11-25" });
     let messages = match incoming {
+        Incoming::Single(Message::Request { id, method, params }) => {
+            let params = params.unwrap_or_default();
+            return request_in_flight(engine, hosted, backends, &mut session, session_id, &stream_key, exchange, id, &method, params).await;
+        }
         Incoming::Single(message) => vec![message],
         Incoming::Batch(_) if session.version != "2025-03-26" => {
-            return error(400, INVALID_REQUEST, "Invalid Request: batches are only allowed in protocol version 2025-03-26");
+            return error(400, INVALID_REQUEST, "Invalid Request: batches are only allowed in protocol version 2025-03-26").into();
         }
         Incoming::Batch(messages) => messages,
     };
-    let batch = messages.len() > 1;
     let mut responses = Vec::new();
-    let mut notifications = Vec::new();
     for message in messages {
-        let Message::Request { id, method, params } = message else { continue };
-        let params = params.unwrap_or_default();
-        let response = match method.as_str() {
-            "initialize" => error_response(&id, INVALID_REQUEST, "initialize must not be batched", None),
-            "ping" | "resources/subscribe" | "resources/unsubscribe" => result_response(&id, json!({})),
-            "logging/setLevel" => match params.get("level").and_then(Value::as_str).and_then(Engine::log_level_index) {
-                Some(level) => {
-                    session.log_level = Some(level);
-                    save(engine, backends, hosted, session_id, &session).await;
-                    result_response(&id, json!({}))
-                }
-                None => error_response(&id, INVALID_PARAMS, "unknown log level", None),
-            },
-            _ => {
-                let call = Call {
-                    engine,
-                    hosted,
-                    backends,
-                    era: Era::Legacy,
-                    progress_token: params.get("_meta").and_then(|m| m.get("progressToken")).cloned(),
-                    log_level: session.log_level,
-                    client_capabilities: session.capabilities.clone(),
-                };
-                let (_, sent, response) = engine.run(&call, &id, &method, &params, false).await;
-                notifications.extend(sent);
-                response
+        match message {
+            Message::Request { id, method, params } => {
+                // Each batched request on its own buffered exchange: a batch
+                // answers with one JSON array, so nothing streams.
+                let buffered = Exchange::buffered(engine, backends);
+                let params = params.unwrap_or_default();
+                let (_, response) = answer_request(engine, hosted, backends, &mut session, session_id, &buffered, &id, &method, &params).await;
+                responses.push(response);
             }
-        };
-        responses.push(response);
+            Message::Notification { method, params } => notification(engine, &stream_key, &method, params.as_ref()),
+            Message::Response { id, result } => {
+                engine.streams.answer(&answer_key(&stream_key, &id), result);
+            }
+        }
     }
-    match (responses.len(), batch) {
-        (0, _) => Response { status: 202, headers, body: Body::Empty },
-        (_, true) => json_response(200, headers, &Value::Array(responses)),
-        (_, false) => framed(200, headers, notifications, responses.remove(0)),
+    if responses.is_empty() {
+        return Response { status: 202, headers, body: Body::Empty }.into();
+    }
+    json_response(200, headers, &Value::Array(responses)).into()
+}
+
+/// Runs one request, cancellable by `notifications/cancelled` while it runs.
+#[allow(clippy::too_many_arguments)]
+async fn request_in_flight(
+    engine: &Engine,
+    hosted: &Hosted,
+    backends: Backends<'_>,
+    session: &mut Session,
+    session_id: &str,
+    stream_key: &str,
+    exchange: &Exchange<'_>,
+    id: Value,
+    method: &str,
+    params: Map<String, Value>,
+) -> Answer {
+    let key = answer_key(stream_key, &id);
+    let signal = engine.streams.start(key.clone());
+    // Only a real cancellation counts: a replaced registration (a reused
+    // request id) drops the sender, and that must not stop this request.
+    let cancelled = core::pin::pin!(async {
+        if signal.await.is_err() {
+            core::future::pending::<()>().await;
+        }
+    });
+    let run = core::pin::pin!(answer_request(engine, hosted, backends, session, session_id, exchange, &id, method, &params));
+    let outcome = futures_util::future::select(run, cancelled).await;
+    engine.streams.end(&key);
+    match outcome {
+        Either::Left(((status, response), _)) => exchange.finish(status, response),
+        // Cancelled: no answer, as the protocol asks. The stream, if open,
+        // ends; otherwise the POST gets an empty event stream.
+        Either::Right(_) => exchange.abandon().unwrap_or_else(|| {
+            let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
+            Response { status: 200, headers, body: Body::Sse(vec![]) }.into()
+        }),
+    }
+}
+
+/// Handles a notification from the client.
+fn notification(engine: &Engine, stream_key: &str, method: &str, params: Option<&Map<String, Value>>) {
+    if method == "notifications/cancelled"
+        && let Some(request_id) = params.and_then(|p| p.get("requestId"))
+    {
+        engine.streams.cancel(&answer_key(stream_key, request_id));
+    }
+}
+
+/// The status and JSON-RPC response of one request.
+#[allow(clippy::too_many_arguments)]
+async fn answer_request(
+    engine: &Engine,
+    hosted: &Hosted,
+    backends: Backends<'_>,
+    session: &mut Session,
+    session_id: &str,
+    exchange: &Exchange<'_>,
+    id: &Value,
+    method: &str,
+    params: &Map<String, Value>,
+) -> (u16, Value) {
+    match method {
+        "initialize" => (200, error_response(id, INVALID_REQUEST, "initialize must not be batched", None)),
+        "ping" | "resources/subscribe" | "resources/unsubscribe" => (200, result_response(id, json!({}))),
+        "logging/setLevel" => match params.get("level").and_then(Value::as_str).and_then(Engine::log_level_index) {
+            Some(level) => {
+                session.log_level = Some(level);
+                save(engine, backends, hosted, session_id, session).await;
+                (200, result_response(id, json!({})))
+            }
+            None => (200, error_response(id, INVALID_PARAMS, "unknown log level", None)),
+        },
+        _ => {
+            let call = Call {
+                engine,
+                hosted,
+                backends,
+                era: Era::Legacy,
+                progress_token: params.get("_meta").and_then(|m| m.get("progressToken")).cloned(),
+                log_level: session.log_level,
+                client_capabilities: session.capabilities.clone(),
+                exchange,
+            };
+            engine.run(&call, id, method, params).await
+        }
     }
 }
 
@@ -136,7 +222,7 @@ async fn initialize(engine: &Engine, hosted: &Hosted, backends: Backends<'_>, id
 }
 
 /// DELETE ends a legacy session; without one there is nothing to delete.
-pub(crate) async fn delete(_engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+pub(crate) async fn delete(request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return method_not_allowed();
     };
@@ -145,4 +231,28 @@ pub(crate) async fn delete(_engine: &Engine, request: &Request, hosted: &Hosted,
     }
     let _ = backends.kv.delete(&session_key(hosted, session_id)).await;
     Response { status: 200, headers: vec![], body: Body::Empty }
+}
+
+/// GET with `Last-Event-ID`: the events of that stream the client missed,
+/// then the rest of the stream if it is still running.
+pub(crate) async fn resume(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+    let Some(session_id) = request.header(SESSION_HEADER) else {
+        return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+    };
+    if load(backends, hosted, session_id).await.is_none() {
+        return error(404, SESSION_NOT_FOUND, "Session not found");
+    }
+    if let Some(accept) = request.header("accept")
+        && !(accept.contains("text/event-stream") || accept.contains("*/*"))
+    {
+        return error(406, BAD_REQUEST, "Not Acceptable: Accept must list text/event-stream");
+    }
+    let stream_key = format!("{}/{}/{session_id}", hosted.tenant, hosted.server);
+    let last_event_id = request.header("last-event-id").unwrap_or_default();
+    let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
+    match engine.streams.resume(&stream_key, last_event_id, backends.clock.now_ms()) {
+        Ok(events) => Response { status: 200, headers, body: Body::Stream(events) },
+        Err(ResumeError::Unknown) => error(400, BAD_REQUEST, "Bad Request: Last-Event-ID names no stream of this session"),
+        Err(ResumeError::Expired) => error(400, BAD_REQUEST, "Bad Request: that stream is past its replay window"),
+    }
 }

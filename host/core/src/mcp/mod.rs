@@ -7,10 +7,12 @@
 mod current;
 mod dispatch;
 mod engine;
+mod exchange;
 pub mod http;
 pub mod jsonrpc;
 mod legacy;
 mod state;
+mod streams;
 pub mod version;
 
 pub use engine::{Engine, EngineConfig, Hosted};

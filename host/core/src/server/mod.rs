@@ -81,18 +81,9 @@ impl Server<'_> {
         if !arguments.is_object() {
             return Err(ServerError::InvalidParams("tool arguments must be a JSON object".into()));
         }
-        let responses = responses
-            .iter()
-            .map(|r| Val::Record(vec![Val::string(&r.key), Val::string(r.response.to_string())]))
-            .collect();
-        let args = [
-            Val::string(name),
-            Val::string(arguments.to_string()),
-            Val::List(responses),
-            Val::from_option(state, Val::string),
-        ];
+        let args = [Val::string(name), Val::string(arguments.to_string()), responses_val(responses), Val::from_option(state, Val::string)];
         let outcome = self.call_fallible(host, "call-tool", &args).await?;
-        Ok(ToolOutcome::from_val(outcome)?)
+        Ok(Outcome::from_val(outcome, CallToolResult::from_val)?)
     }
 
     pub async fn list_resources<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Resource>, ServerError> {
@@ -111,16 +102,21 @@ impl Server<'_> {
         Self::each(self.call(host, "list-prompts", &[]).await?, Prompt::from_val)
     }
 
+    /// Fills in a prompt; like [`call_tool`](Self::call_tool), it may ask
+    /// for input first.
     pub async fn get_prompt<H: HostCalls>(
         &self,
         host: &mut H,
         name: &str,
         arguments: &[(String, String)],
-    ) -> Result<PromptResult, ServerError> {
+        responses: &[InputResponse],
+        state: Option<&str>,
+    ) -> Result<PromptOutcome, ServerError> {
         let arguments =
             arguments.iter().map(|(k, v)| Val::Record(vec![Val::string(k), Val::string(v)])).collect();
-        let result = self.call_fallible(host, "get-prompt", &[Val::string(name), Val::List(arguments)]).await?;
-        Ok(PromptResult::from_val(result)?)
+        let args = [Val::string(name), Val::List(arguments), responses_val(responses), Val::from_option(state, Val::string)];
+        let outcome = self.call_fallible(host, "get-prompt", &args).await?;
+        Ok(Outcome::from_val(outcome, PromptResult::from_val)?)
     }
 
     pub async fn complete<H: HostCalls>(
@@ -140,6 +136,13 @@ impl Server<'_> {
         let result = self.call_fallible(host, "complete", &[request]).await?;
         Ok(Completion::from_val(result)?)
     }
+}
+
+/// `list<input-response>`.
+fn responses_val(responses: &[InputResponse]) -> Val {
+    Val::List(
+        responses.iter().map(|r| Val::Record(vec![Val::string(&r.key), Val::string(r.response.to_string())])).collect(),
+    )
 }
 
 /// Maps the guest's `server-error` onto [`ServerError`].

@@ -193,7 +193,7 @@ impl CallToolResult {
         CallToolResult { content: vec![ContentBlock::text(message)], structured_content: None, is_error: true }
     }
 
-    fn from_val(v: Val) -> Res<CallToolResult> {
+    pub(crate) fn from_val(v: Val) -> Res<CallToolResult> {
         let [content, structured, is_error] = v.into_record()?;
         Ok(CallToolResult {
             content: list(content, ContentBlock::from_val)?,
@@ -210,38 +210,73 @@ pub enum InputRequest {
     Elicitation { message: String, requested_schema: Value },
     /// `sampling/createMessage` params.
     Sampling(Value),
+    /// `roots/list`.
+    Roots,
 }
 
+impl InputRequest {
+    /// The client capability the request needs, the MCP method that asks,
+    /// and its params.
+    pub fn to_mcp(&self) -> (&'static str, &'static str, Value) {
+        match self {
+            InputRequest::Elicitation { message, requested_schema } => (
+                "elicitation",
+                "elicitation/create",
+                serde_json::json!({ "mode": "form", "message": message, "requestedSchema": requested_schema }),
+            ),
+            InputRequest::Sampling(params) => ("sampling", "sampling/createMessage", params.clone()),
+            InputRequest::Roots => ("roots", "roots/list", serde_json::json!({})),
+        }
+    }
+}
+
+/// The guest cannot finish until the client answers `requests`; `state`
+/// comes back unchanged on the retry.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ToolOutcome {
-    Complete(CallToolResult),
-    InputRequired { requests: Vec<(String, InputRequest)>, state: String },
+pub struct InputRequired {
+    pub requests: Vec<(String, InputRequest)>,
+    pub state: String,
 }
 
-impl ToolOutcome {
-    pub(crate) fn from_val(v: Val) -> Res<ToolOutcome> {
+impl InputRequired {
+    fn from_val(v: Val) -> Res<InputRequired> {
+        let [requests, state] = v.into_record()?;
+        let requests = list(requests, |pair| {
+            let [key, request] = pair.into_record()?;
+            let request = match request.into_variant()? {
+                (0, Some(e)) => {
+                    let [message, schema] = e.into_record()?;
+                    InputRequest::Elicitation {
+                        message: message.into_string()?,
+                        requested_schema: json_object("requested-schema", schema.into_string()?)?,
+                    }
+                }
+                (1, Some(params)) => InputRequest::Sampling(json_object("sampling", params.into_string()?)?),
+                (2, None) => InputRequest::Roots,
+                _ => return Err(AbiError::HostMismatch("input-request").into()),
+            };
+            Ok((key.into_string()?, request))
+        })?;
+        Ok(InputRequired { requests, state: state.into_string()? })
+    }
+}
+
+/// A result, or a request for input first (tools and prompts).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome<T> {
+    Complete(T),
+    InputRequired(InputRequired),
+}
+
+pub type ToolOutcome = Outcome<CallToolResult>;
+pub type PromptOutcome = Outcome<PromptResult>;
+
+impl<T> Outcome<T> {
+    pub(crate) fn from_val(v: Val, complete: fn(Val) -> Res<T>) -> Res<Outcome<T>> {
         match v.into_variant()? {
-            (0, Some(result)) => Ok(ToolOutcome::Complete(CallToolResult::from_val(result)?)),
-            (1, Some(input)) => {
-                let [requests, state] = input.into_record()?;
-                let requests = list(requests, |pair| {
-                    let [key, request] = pair.into_record()?;
-                    let request = match request.into_variant()? {
-                        (0, Some(e)) => {
-                            let [message, schema] = e.into_record()?;
-                            InputRequest::Elicitation {
-                                message: message.into_string()?,
-                                requested_schema: json_object("requested-schema", schema.into_string()?)?,
-                            }
-                        }
-                        (1, Some(params)) => InputRequest::Sampling(json_object("sampling", params.into_string()?)?),
-                        _ => return Err(AbiError::HostMismatch("input-request").into()),
-                    };
-                    Ok((key.into_string()?, request))
-                })?;
-                Ok(ToolOutcome::InputRequired { requests, state: state.into_string()? })
-            }
-            _ => Err(AbiError::HostMismatch("tool-outcome").into()),
+            (0, Some(result)) => Ok(Outcome::Complete(complete(result)?)),
+            (1, Some(input)) => Ok(Outcome::InputRequired(InputRequired::from_val(input)?)),
+            _ => Err(AbiError::HostMismatch("outcome").into()),
         }
     }
 }
