@@ -1,5 +1,6 @@
-//! Messages to the MCP client making the current call (always granted;
-//! dropped when the client cannot receive them).
+//! Messages to MCP clients (always granted): progress and logs to the
+//! client making the current call (dropped when it cannot receive them),
+//! list and resource changes to every subscribed client of this server.
 
 use serde::Serialize;
 
@@ -45,4 +46,27 @@ pub fn log<T: Serialize + ?Sized>(level: LogLevel, logger: Option<&str>, data: &
     let json = serde_json::to_string(data)
         .unwrap_or_else(|e| serde_json::to_string(&format!("unserializable log data: {e}")).unwrap_or_default());
     host::log(level.into(), logger, &json);
+}
+
+/// The lists [`list_changed`] announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Tools,
+    Prompts,
+    Resources,
+}
+
+/// Tells subscribed clients that this server's `kind` list changed (for
+/// example, after a tool call created a resource).
+pub fn list_changed(kind: ListKind) {
+    host::list_changed(match kind {
+        ListKind::Tools => host::ListKind::Tools,
+        ListKind::Prompts => host::ListKind::Prompts,
+        ListKind::Resources => host::ListKind::Resources,
+    });
+}
+
+/// Tells the clients subscribed to `uri` that the resource changed.
+pub fn resource_updated(uri: &str) {
+    host::resource_updated(uri);
 }

@@ -43,6 +43,8 @@ impl McpServer for Conformance {
             .tool(ask::missing_capability())
             .tool(tools::streaming_elicitation())
             .tool(tools::logging_tool())
+            .tool(tools::trigger_tool_change())
+            .tool(tools::trigger_prompt_change())
             // input-required-result-* (SEP-2322).
             .tool(mrtr::elicitation())
             .tool(mrtr::sampling())
@@ -112,6 +114,6 @@ mod tests {
             let schema: serde_json::Value = serde_json::from_str(&info.input_schema).unwrap();
             assert_eq!(schema["type"], "object", "{name}");
         }
-        assert_eq!(names.len(), 26);
+        assert_eq!(names.len(), 28);
     }
 }

@@ -206,6 +206,26 @@ pub fn json_schema_2020_12() -> Tool {
     .read_only()
 }
 
+/// `test_trigger_tool_change` (server-stateless subscriptions): tells
+/// subscribers the tool list changed, as a server whose tools depend on
+/// its data would.
+pub fn trigger_tool_change() -> Tool {
+    Tool::new("test_trigger_tool_change", |_: NoArgs| {
+        notify::list_changed(notify::ListKind::Tools);
+        Ok("Mutation triggered")
+    })
+    .description("Announces a tools list change to subscribed clients")
+}
+
+/// `test_trigger_prompt_change`: the same for the prompt list.
+pub fn trigger_prompt_change() -> Tool {
+    Tool::new("test_trigger_prompt_change", |_: NoArgs| {
+        notify::list_changed(notify::ListKind::Prompts);
+        Ok("Mutation triggered")
+    })
+    .description("Announces a prompts list change to subscribed clients")
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::Value;

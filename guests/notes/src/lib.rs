@@ -1,10 +1,15 @@
-//! `notes`: notes kept in kv under `note:<id>` as JSON `{text, created_ms}`.
-//! `new_note` also exercises clock, random, log and notify.
+//! `notes`: notes kept in kv under `note:<id>` as JSON `{text, created_ms}`,
+//! readable as resources `note://{id}`; changing a note tells the clients
+//! subscribed to it. `new_note` also exercises clock, random, log and
+//! notify.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smcp_guest::notify::{self, LogLevel};
-use smcp_guest::{McpServer, Structured, Tool, ToolError, ToolResult, Tools, clock, kv, log, random};
+use smcp_guest::{
+    McpServer, ResourceContents, ResourceTemplate, ServerError, Structured, Tool, ToolError, ToolResult, Tools, clock, kv,
+    log, random,
+};
 
 const PREFIX: &str = "note:";
 /// Most ids `list_notes` returns.
@@ -55,8 +60,16 @@ fn key(id: &str) -> String {
     format!("{PREFIX}{id}")
 }
 
+const TEMPLATE: &str = "note://{id}";
+
+/// Tells subscribed clients that note `id` changed.
+fn changed(id: &str) {
+    notify::resource_updated(&format!("note://{id}"));
+}
+
 fn put_note(a: PutArgs) -> ToolResult<String> {
     kv::set_json(&key(&a.id), &Note { text: a.text, created_ms: clock::now_ms() })?;
+    changed(&a.id);
     Ok(format!("saved note {}", a.id))
 }
 
@@ -74,6 +87,7 @@ fn list_notes(a: ListArgs) -> ToolResult<Structured<Ids>> {
 
 fn delete_note(a: IdArgs) -> ToolResult<String> {
     kv::delete(&key(&a.id))?;
+    changed(&a.id);
     Ok(format!("deleted note {}", a.id))
 }
 
@@ -101,6 +115,19 @@ impl McpServer for Notes {
             .tool(Tool::new("list_notes", list_notes).description("Ids of notes starting with `prefix`.").read_only())
             .tool(Tool::new("delete_note", delete_note).description("Deletes note `id`.").destructive().idempotent())
             .tool(Tool::new("new_note", new_note).description("Saves text under a new random id."))
+    }
+
+    fn resource_templates() -> Vec<ResourceTemplate> {
+        vec![ResourceTemplate::new(TEMPLATE, "note").description("The text of a note.").mime_type("text/plain")]
+    }
+
+    fn read_resource(uri: &str) -> Result<Vec<ResourceContents>, ServerError> {
+        let id = smcp_guest::match_uri_template(TEMPLATE, uri)
+            .and_then(|vars| vars.into_iter().next().map(|(_, id)| id))
+            .ok_or_else(|| ServerError::not_found(format!("no resource `{uri}`")))?;
+        let note: Option<Note> = kv::get_json(&key(&id)).map_err(|e| ServerError::internal(e.to_string()))?;
+        let note = note.ok_or_else(|| ServerError::not_found(format!("no note `{id}`")))?;
+        Ok(vec![ResourceContents::text(uri, note.text).mime_type("text/plain")])
     }
 }
 

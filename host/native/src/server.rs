@@ -240,6 +240,8 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
         });
     }
     drop(listener);
+    // Subscription streams never end on their own.
+    app.engine.shutdown();
     let open = graceful.count();
     tracing::info!(open_connections = open, "shutting down: no longer accepting");
     tokio::select! {

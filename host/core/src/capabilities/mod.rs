@@ -15,7 +15,7 @@ pub mod simple;
 
 pub use error::CapabilityError;
 pub use grant::Grant;
-pub use simple::{Clock, LogLevel, LogSink, Notification, Notifier, Random, SecretStore};
+pub use simple::{Clock, ListKind, LogLevel, LogSink, Notification, Notifier, Random, SecretStore};
 
 use crate::abi::{AbiError, Val};
 use crate::runtime::{CallError, HostCalls};

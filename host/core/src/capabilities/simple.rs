@@ -39,6 +39,29 @@ pub enum Notification {
     Progress { progress: f64, total: Option<f64>, message: Option<String> },
     /// MCP log level name (`debug` … `emergency`), logger and JSON data.
     Log { level: &'static str, logger: Option<String>, data: serde_json::Value },
+    /// The server's `tools`, `prompts` or `resources` list changed.
+    ListChanged(ListKind),
+    /// The resource at this URI changed.
+    ResourceUpdated(String),
+}
+
+/// The lists a server can announce as changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    Tools,
+    Prompts,
+    Resources,
+}
+
+impl ListKind {
+    /// The notification method announcing the change.
+    pub fn method(self) -> &'static str {
+        match self {
+            ListKind::Tools => "notifications/tools/list_changed",
+            ListKind::Prompts => "notifications/prompts/list_changed",
+            ListKind::Resources => "notifications/resources/list_changed",
+        }
+    }
 }
 
 /// Where a call's notifications go (the protocol engine's stream).
@@ -98,6 +121,26 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &st
             // Broken JSON from the guest is passed on as a string, not dropped.
             let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data));
             host.notifier.notify(Notification::Log { level, logger: logger.into_opt_string()?, data });
+            Ok(None)
+        }
+        ("notify", "list-changed") => {
+            let [kind] = args(args_in)?;
+            let kind = match kind.into_enum()? {
+                0 => ListKind::Tools,
+                1 => ListKind::Prompts,
+                2 => ListKind::Resources,
+                _ => return Err(AbiError::HostMismatch("list-kind")),
+            };
+            host.notifier.notify(Notification::ListChanged(kind));
+            Ok(None)
+        }
+        ("notify", "resource-updated") => {
+            let [uri] = args(args_in)?;
+            let uri = uri.into_string()?;
+            // A URI is not a log line, but it is guest output all the same.
+            if uri.len() <= MAX_LOG_BYTES {
+                host.notifier.notify(Notification::ResourceUpdated(uri));
+            }
             Ok(None)
         }
         _ => Err(AbiError::HostMismatch("unknown capability function")),

@@ -5,8 +5,10 @@
 use super::dispatch::Call;
 use super::engine::{Engine, Hosted, json_response};
 use super::exchange::{Answer, Exchange};
+use super::http::SseEvent;
+use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::http::{Body, Request, Response};
-use super::jsonrpc::{HEADER_MISMATCH, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, result_response};
+use super::jsonrpc::{HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, result_response};
 use super::version::{self, CURRENT, Era, SUPPORTED};
 use crate::capabilities::Backends;
 use base64::Engine as _;
@@ -120,6 +122,9 @@ async fn checked(
             None => return Err(reject(400, &id, INVALID_PARAMS, "Invalid params: unknown log level", None)),
         },
     };
+    if method == "subscriptions/listen" {
+        return Ok(listen(engine, hosted, exchange, id, &params).await);
+    }
     if method == "server/discover" {
         let mut result = json!({
             "supportedVersions": SUPPORTED,
@@ -142,6 +147,31 @@ async fn checked(
     };
     let (status, response) = engine.run(&call, &id, &method, &params).await;
     Ok(exchange.finish(status, response))
+}
+
+/// `subscriptions/listen`: acknowledges the filter, then keeps the stream
+/// open for the changes it asked for, until the client goes away or the
+/// host shuts down (then it answers the request, the graceful end).
+async fn listen(engine: &Engine, hosted: &Hosted, exchange: &Exchange<'_>, id: Value, params: &serde_json::Map<String, Value>) -> Answer {
+    let filter = Filter::from_listen(params.get("notifications"));
+    let acknowledgment = listen_acknowledgment(&id, &filter);
+    let Some(sender) = exchange.open_stream() else {
+        return reject(400, &id, INVALID_REQUEST, "Invalid Request: subscriptions/listen needs a streaming connection", None).into();
+    };
+    let _ = sender.unbounded_send(SseEvent { id: None, data: acknowledgment.to_string() });
+    let server = (hosted.tenant.clone(), hosted.server.clone());
+    match engine.subscriptions.listen(server, id.clone(), filter, sender) {
+        Ok(ended) => match ended.await {
+            Ok(()) => {
+                let mut result = listen_completion(&id);
+                decorate(engine, "subscriptions/listen", &mut result);
+                exchange.finish(200, result_response(&id, result))
+            }
+            // The client went away: nobody to answer.
+            Err(_) => exchange.abandon().unwrap_or(Answer::Streamed),
+        },
+        Err(_) => exchange.finish(200, error_response(&id, INTERNAL_ERROR, "too many open subscriptions; try again later", None)),
+    }
 }
 
 /// Adds what every 2026-07-28 result carries: `resultType`, the server's

@@ -3,6 +3,7 @@
 
 use super::engine::{Engine, Hosted};
 use super::exchange::{AskError, Exchange};
+use super::subscriptions::Change;
 use super::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY};
 use super::state;
 use super::version::Era;
@@ -66,6 +67,8 @@ struct Collect<'a> {
     progress_token: &'a Option<Value>,
     log_level: Option<usize>,
     exchange: &'a Exchange<'a>,
+    engine: &'a Engine,
+    server: (String, String),
 }
 
 impl Notifier for Collect<'_> {
@@ -93,6 +96,8 @@ impl Notifier for Collect<'_> {
                     self.exchange.send(super::jsonrpc::notification("notifications/message", params));
                 }
             }
+            Notification::ListChanged(kind) => self.engine.subscriptions.publish(&self.server, &Change::List(kind)),
+            Notification::ResourceUpdated(uri) => self.engine.subscriptions.publish(&self.server, &Change::Resource(uri)),
         }
     }
 }
@@ -105,7 +110,13 @@ impl Call<'_> {
     /// Runs `method`; its notifications go to the exchange as they come.
     pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
         let scope = self.scope();
-        let mut collect = Collect { progress_token: &self.progress_token, log_level: self.log_level, exchange: self.exchange };
+        let mut collect = Collect {
+            progress_token: &self.progress_token,
+            log_level: self.log_level,
+            exchange: self.exchange,
+            engine: self.engine,
+            server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
+        };
         let mut host = CallHost { backends: self.backends, grant: &self.hosted.grant, scope: &scope, notifier: &mut collect };
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
         self.method(&server, &mut host, method, params).await

@@ -6,6 +6,8 @@ use super::exchange::{Answer, Exchange};
 use super::http::{Body, Request, Response};
 use super::jsonrpc::{self, BAD_REQUEST, error_response, result_response};
 use super::streams::Streams;
+use super::subscriptions::{Change, Subscriptions};
+use crate::capabilities::ListKind;
 use super::{current, legacy};
 use futures_channel::oneshot;
 use crate::capabilities::{Backends, Grant};
@@ -49,25 +51,41 @@ pub struct Engine {
     servers: RwLock<HashMap<(String, String), Hosted>>,
     /// Legacy sessions' streams, pending client requests and requests in flight.
     pub(crate) streams: Streams,
+    /// Clients listening for list and resource changes.
+    pub(crate) subscriptions: Subscriptions,
 }
 
 const ALLOW_HEADERS: &str =
     "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
-/// GET only resumes a legacy stream (with `Last-Event-ID`).
+/// GET serves legacy sessions only.
 const ALLOWED_METHODS: &str = "POST, GET, DELETE, OPTIONS";
 const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenticate";
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
     /// server already there.
     pub fn host(&self, hosted: Hosted) {
-        if let Ok(mut servers) = self.servers.write() {
-            servers.insert((hosted.tenant.clone(), hosted.server.clone()), hosted);
+        let key = (hosted.tenant.clone(), hosted.server.clone());
+        let replaced = match self.servers.write() {
+            Ok(mut servers) => servers.insert(key.clone(), hosted).is_some(),
+            Err(_) => false,
+        };
+        // A new component may list anything: every list may have changed.
+        if replaced {
+            for kind in [ListKind::Tools, ListKind::Prompts, ListKind::Resources] {
+                self.subscriptions.publish(&key, &Change::List(kind));
+            }
         }
+    }
+
+    /// Ends every long-lived stream (subscriptions), so that a front end
+    /// shutting down is not held open by them.
+    pub fn shutdown(&self) {
+        self.subscriptions.close_all();
     }
 
     /// The endpoint path of a hosted server.
@@ -142,9 +160,9 @@ impl Engine {
         };
         match request.method.as_str() {
             "POST" => self.post(request, &hosted, backends, exchange).await,
-            "DELETE" => legacy::delete(request, &hosted, backends).await.into(),
-            // Only to resume a legacy stream; there is no standalone stream.
-            "GET" if request.header("last-event-id").is_some() => legacy::resume(self, request, &hosted, backends).await.into(),
+            "DELETE" => legacy::delete(self, request, &hosted, backends).await.into(),
+            // Resumes a legacy stream, or opens a session's standalone stream.
+            "GET" => legacy::get(self, request, &hosted, backends).await.into(),
             "OPTIONS" => Response {
                 status: 204,
                 headers: vec![

@@ -164,6 +164,24 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// Opens the SSE stream now (sending the response head) and returns a
+    /// sender onto it, for events produced elsewhere (subscriptions).
+    /// `None` for buffered and resumable exchanges.
+    pub fn open_stream(&self) -> Option<mpsc::UnboundedSender<SseEvent>> {
+        let Mode::Streaming(streaming) = &self.mode else { return None };
+        if self.resumable.borrow().is_some() {
+            return None;
+        }
+        let mut streaming = streaming.borrow_mut();
+        if streaming.stream.is_none() {
+            streaming.stream = Some(self.open(&mut streaming));
+        }
+        match &streaming.stream {
+            Some(Open::Plain(sender)) => Some(sender.clone()),
+            _ => None,
+        }
+    }
+
     /// Sends the response of a streaming exchange that did not stream.
     pub fn send_head(&self, response: Response) {
         if let Mode::Streaming(streaming) = &self.mode {

@@ -6,6 +6,7 @@ use super::dispatch::Call;
 use super::engine::{Engine, Hosted, error, json_response, method_not_allowed};
 use super::exchange::{Answer, Exchange, Resumable, answer_key};
 use super::streams::ResumeError;
+use super::subscriptions::SubscribeError;
 use futures_util::future::Either;
 use super::http::{Body, Request, Response};
 use super::jsonrpc::{BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, result_response};
@@ -46,9 +47,9 @@ async fn save(engine: &Engine, backends: Backends<'_>, hosted: &Hosted, id: &str
 /// Server capabilities, the same in both eras.
 pub(crate) fn capabilities() -> Value {
     json!({
-        "tools": { "listChanged": false },
-        "resources": { "listChanged": false },
-        "prompts": { "listChanged": false },
+        "tools": { "listChanged": true },
+        "resources": { "subscribe": true, "listChanged": true },
+        "prompts": { "listChanged": true },
         "completions": {},
         "logging": {},
     })
@@ -177,7 +178,18 @@ async fn answer_request(
 ) -> (u16, Value) {
     match method {
         "initialize" => (200, error_response(id, INVALID_REQUEST, "initialize must not be batched", None)),
-        "ping" | "resources/subscribe" | "resources/unsubscribe" => (200, result_response(id, json!({}))),
+        "ping" => (200, result_response(id, json!({}))),
+        "resources/subscribe" | "resources/unsubscribe" => {
+            let Some(uri) = params.get("uri").and_then(Value::as_str) else {
+                return (200, error_response(id, INVALID_PARAMS, "`uri` must be a string", None));
+            };
+            let stream_key = format!("{}/{}/{session_id}", hosted.tenant, hosted.server);
+            if engine.subscriptions.session_uri(&stream_key, uri, method == "resources/subscribe") {
+                (200, result_response(id, json!({})))
+            } else {
+                (200, error_response(id, INVALID_PARAMS, "too many resource subscriptions in this session", None))
+            }
+        }
         "logging/setLevel" => match params.get("level").and_then(Value::as_str).and_then(Engine::log_level_index) {
             Some(level) => {
                 session.log_level = Some(level);
@@ -222,7 +234,7 @@ async fn initialize(engine: &Engine, hosted: &Hosted, backends: Backends<'_>, id
 }
 
 /// DELETE ends a legacy session; without one there is nothing to delete.
-pub(crate) async fn delete(request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+pub(crate) async fn delete(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return method_not_allowed();
     };
@@ -230,14 +242,18 @@ pub(crate) async fn delete(request: &Request, hosted: &Hosted, backends: Backend
         return error(404, SESSION_NOT_FOUND, "Session not found");
     }
     let _ = backends.kv.delete(&session_key(hosted, session_id)).await;
+    engine.subscriptions.end_session(&format!("{}/{}/{session_id}", hosted.tenant, hosted.server));
     Response { status: 200, headers: vec![], body: Body::Empty }
 }
 
-/// GET with `Last-Event-ID`: the events of that stream the client missed,
-/// then the rest of the stream if it is still running.
-pub(crate) async fn resume(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+/// GET: with `Last-Event-ID`, the events of that stream the client missed,
+/// then the rest of the stream if it is still running; without, the
+/// session's standalone stream of list and resource changes (one per
+/// session).
+pub(crate) async fn get(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
     let Some(session_id) = request.header(SESSION_HEADER) else {
-        return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+        // No session, no stream: the current era has no GET.
+        return method_not_allowed();
     };
     if load(backends, hosted, session_id).await.is_none() {
         return error(404, SESSION_NOT_FOUND, "Session not found");
@@ -248,8 +264,15 @@ pub(crate) async fn resume(engine: &Engine, request: &Request, hosted: &Hosted, 
         return error(406, BAD_REQUEST, "Not Acceptable: Accept must list text/event-stream");
     }
     let stream_key = format!("{}/{}/{session_id}", hosted.tenant, hosted.server);
-    let last_event_id = request.header("last-event-id").unwrap_or_default();
     let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
+    let Some(last_event_id) = request.header("last-event-id") else {
+        let server = (hosted.tenant.clone(), hosted.server.clone());
+        return match engine.subscriptions.open_session_stream(server, &stream_key) {
+            Ok(events) => Response { status: 200, headers, body: Body::Stream(events) },
+            Err(SubscribeError::Conflict) => error(409, BAD_REQUEST, "Conflict: this session already has a standalone stream"),
+            Err(SubscribeError::Full) => error(503, BAD_REQUEST, "Service Unavailable: too many open streams"),
+        };
+    };
     match engine.streams.resume(&stream_key, last_event_id, backends.clock.now_ms()) {
         Ok(events) => Response { status: 200, headers, body: Body::Stream(events) },
         Err(ResumeError::Unknown) => error(400, BAD_REQUEST, "Bad Request: Last-Event-ID names no stream of this session"),

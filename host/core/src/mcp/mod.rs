@@ -13,6 +13,7 @@ pub mod jsonrpc;
 mod legacy;
 mod state;
 mod streams;
+mod subscriptions;
 pub mod version;
 
 pub use engine::{Engine, EngineConfig, Hosted};
