@@ -8,7 +8,9 @@
 //! - [`component`]: validating and preparing uploaded components;
 //! - [`runtime`]: fuel- and memory-bounded calls, resumable on capability calls;
 //! - [`capabilities`]: grants and backend traits, one module per interface;
-//! - [`server`]: the MCP server interface as typed calls.
+//! - [`server`]: the MCP server interface as typed calls;
+//! - [`mcp`]: the MCP protocol engine over Streamable HTTP, both eras;
+//! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend.
 
 pub mod abi;
 pub mod capabilities;
@@ -16,4 +18,5 @@ pub mod component;
 pub mod mcp;
 pub mod runtime;
 pub mod server;
+pub mod vault;
 pub mod world;

@@ -21,6 +21,23 @@ pub trait KvStore {
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>>;
 }
 
+/// A shared reference to a store is a store (a vault borrowing the KV
+/// backend, for instance).
+impl<T: KvStore + ?Sized> KvStore for &T {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
+        (**self).get(key)
+    }
+    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        (**self).set(key, value, ttl_seconds)
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        (**self).delete(key)
+    }
+    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+        (**self).list(prefix, cursor, limit)
+    }
+}
+
 /// Checks a guest key: non-empty, bounded, printable.
 pub(crate) fn check_key(key: &str, max: usize) -> Result<(), CapabilityError> {
     if key.is_empty() {
