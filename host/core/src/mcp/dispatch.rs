@@ -102,7 +102,7 @@ impl Call<'_> {
     pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, Vec<Value>) {
         let scope = self.scope();
         let mut collect = Collect { progress_token: &self.progress_token, log_level: self.log_level, out: vec![] };
-        let mut host = CallHost { backends: self.backends, grant: &self.hosted.grant, scope: &scope, notifier: &mut collect };
+        let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut collect);
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
         let result = self.method(&server, &mut host, method, params).await;
         (result, collect.out)

@@ -1,9 +1,18 @@
 //! `smcp:mcp/http`: outbound requests to the hosts the grant allows.
 //!
-//! The policy here needs no network: scheme, host allow-list, header and
-//! size limits. Refusing private addresses after DNS is the backend's job,
-//! since only it resolves names.
+//! The core owns every decision that needs no network, the same on every
+//! platform: the grant's scheme, host, header and size rules
+//! ([`policy`]), redirects re-checked hop by hop ([`redirect`]), and the
+//! per-call request budget. Refusing private addresses after DNS is the
+//! backend's job, since only it resolves names; [`super::net`] holds the
+//! rules it applies.
 
+mod policy;
+mod redirect;
+#[cfg(test)]
+mod tests;
+
+use super::grant::HttpGrant;
 use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
 use crate::abi::{AbiError, Val};
 
@@ -27,16 +36,30 @@ pub struct HttpResponse {
     pub body: Vec<u8>,
 }
 
-/// A platform's HTTP client. It must not follow redirects and must refuse
-/// private, loopback and link-local addresses after resolving the host.
+/// A platform's HTTP client: sends one request and returns its response.
+///
+/// - It must never follow redirects: a 3xx comes back as it is, and the
+///   core decides whether to follow it under the grant.
+/// - It must refuse addresses [`super::net::AddressPolicy`] refuses, both
+///   for IP-literal hosts and for every address a name resolves to, and
+///   connect only to an address it checked.
+/// - It must give up after `timeout_ms` and stop reading a body past
+///   `max_response_bytes` with [`CapabilityError::TooLarge`].
+/// - It must not send through a proxy taken from the environment.
 pub trait HttpClient {
     fn fetch(&self, request: HttpRequest) -> LocalFuture<'_, Result<HttpResponse, CapabilityError>>;
 }
 
-/// Headers a guest may not set: the host owns them.
-const FORBIDDEN_HEADERS: [&str; 6] = ["host", "content-length", "connection", "transfer-encoding", "upgrade", "te"];
+/// What the guest asked for, lifted and not yet checked.
+struct GuestRequest {
+    method: &'static str,
+    url: String,
+    headers: Vec<(String, String)>,
+    body: Option<Vec<u8>>,
+    timeout_ms: Option<u32>,
+}
 
-pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
+pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
     if name != "fetch" {
         return Err(AbiError::HostMismatch("unknown http function"));
     }
@@ -52,13 +75,9 @@ pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>)
         })
         .collect::<Result<Vec<_>, AbiError>>()?;
     let body = body.into_option()?.map(Val::into_bytes).transpose()?;
-    let timeout = timeout.into_option()?.map(|t| t.as_u32()).transpose()?;
-    let url = url.into_string()?;
-    let request = match check(host, method, &url, headers, body, timeout) {
-        Ok(request) => request,
-        Err(e) => return Ok(to_result(Err(e))),
-    };
-    let result = host.backends.http.fetch(request).await.map(|response| {
+    let timeout_ms = timeout.into_option()?.map(|t| t.as_u32()).transpose()?;
+    let request = GuestRequest { method, url: url.into_string()?, headers, body, timeout_ms };
+    let result = fetch(host, request).await.map(|response| {
         let headers = response
             .headers
             .into_iter()
@@ -69,44 +88,42 @@ pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>)
     Ok(to_result(result))
 }
 
-/// Applies the grant to a guest's request.
-fn check(
-    host: &CallHost<'_>,
-    method: &'static str,
-    url: &str,
-    headers: Vec<(String, String)>,
-    body: Option<Vec<u8>>,
-    timeout: Option<u32>,
-) -> Result<HttpRequest, CapabilityError> {
+/// Checks the guest's request, sends it, and follows redirects, each hop
+/// checked like the first and counted against the call's request budget.
+/// The guest's timeout bounds the whole chain, not each hop.
+async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpResponse, CapabilityError> {
     let grant = host.grant.http.as_ref().ok_or_else(|| CapabilityError::Denied("http is not granted to this server".into()))?;
-    let url = url::Url::parse(url).map_err(|e| CapabilityError::InvalidInput(format!("bad URL: {e}")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if grant.allow_insecure => {}
-        other => return Err(CapabilityError::Denied(format!("scheme `{other}` is not allowed"))),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(CapabilityError::InvalidInput("credentials in URLs are not allowed".into()));
-    }
-    let host_name = url.host_str().ok_or_else(|| CapabilityError::InvalidInput("URL has no host".into()))?;
-    if !grant.allows_host(host_name) {
-        return Err(CapabilityError::Denied(format!("host `{host_name}` is not in the grant's allowed hosts")));
-    }
-    for (name, value) in &headers {
-        let lower = name.to_ascii_lowercase();
-        if FORBIDDEN_HEADERS.contains(&lower.as_str()) {
-            return Err(CapabilityError::InvalidInput(format!("header `{name}` is set by the host")));
+    let mut request = policy::check(grant, asked.method, &asked.url, asked.headers, asked.body)?;
+    let timeout_ms = asked.timeout_ms.unwrap_or(grant.timeout_ms).min(grant.timeout_ms);
+    let deadline = host.backends.clock.now_ms().saturating_add(u64::from(timeout_ms));
+    let mut redirects = 0;
+    loop {
+        spend_request(host, grant)?;
+        let left = deadline.saturating_sub(host.backends.clock.now_ms());
+        if left == 0 {
+            return Err(CapabilityError::Unavailable(format!("timed out after {timeout_ms} ms")));
         }
-        if name.is_empty() || name.bytes().any(|b| !b.is_ascii_graphic() || b == b':') || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
-            return Err(CapabilityError::InvalidInput(format!("malformed header `{name}`")));
+        request.timeout_ms = u32::try_from(left).unwrap_or(u32::MAX);
+        let response = host.backends.http.fetch(request.clone()).await?;
+        let Some(location) = redirect::location(&response) else {
+            return Ok(policy::clean_response(response));
+        };
+        if redirects == grant.max_redirects {
+            return Err(CapabilityError::QuotaExceeded(format!("more than {} redirects", grant.max_redirects)));
         }
+        redirects += 1;
+        request = redirect::follow(grant, request, response.status, location)?;
     }
-    Ok(HttpRequest {
-        method,
-        url,
-        headers,
-        body,
-        timeout_ms: timeout.unwrap_or(grant.timeout_ms).min(grant.timeout_ms),
-        max_response_bytes: grant.max_response_bytes,
-    })
+}
+
+/// Counts one request against the grant's per-call budget.
+fn spend_request(host: &mut CallHost<'_>, grant: &HttpGrant) -> Result<(), CapabilityError> {
+    if host.http_requests >= grant.max_requests {
+        return Err(CapabilityError::QuotaExceeded(format!(
+            "at most {} HTTP requests per call (redirects count)",
+            grant.max_requests
+        )));
+    }
+    host.http_requests += 1;
+    Ok(())
 }
