@@ -49,7 +49,7 @@ impl Resolve for CheckedResolver {
             let lookup = tokio::net::lookup_host((host.as_str(), 0)).await.map(Iterator::collect::<Vec<_>>);
             let found = match lookup {
                 Ok(found) => found,
-                Err(e) => return Err(Box::new(Unreachable::NotFound { host, why: e.to_string() }).into()),
+                Err(e) => return Err(Unreachable::NotFound { host, why: e.to_string() }.into()),
             };
             let (allowed, refused) = filter(&policy, port, found);
             if allowed.is_empty() {
@@ -57,7 +57,7 @@ impl Resolve for CheckedResolver {
                     Some(first) => Unreachable::Refused { host, first },
                     None => Unreachable::NotFound { host, why: "no addresses".into() },
                 };
-                return Err(Box::new(error).into());
+                return Err(error.into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })

@@ -104,7 +104,13 @@ async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpRespo
             return Err(CapabilityError::Unavailable(format!("timed out after {timeout_ms} ms")));
         }
         request.timeout_ms = u32::try_from(left).unwrap_or(u32::MAX);
-        let response = host.backends.http.fetch(request.clone()).await?;
+        let response = host.backends.http.fetch(request.clone()).await.map_err(|e| match e {
+            // Say which hop the backend refused: the guest never named it.
+            CapabilityError::Denied(why) if redirects > 0 => {
+                CapabilityError::Denied(format!("redirect to `{}` refused: {why}", redirect::redacted(&request.url)))
+            }
+            other => other,
+        })?;
         let Some(location) = redirect::location(&response) else {
             return Ok(policy::clean_response(response));
         };

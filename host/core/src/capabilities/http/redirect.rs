@@ -54,7 +54,7 @@ pub(super) fn follow(
 }
 
 /// A URL without credentials or query, safe to put in an error.
-fn redacted(url: &url::Url) -> String {
+pub(super) fn redacted(url: &url::Url) -> String {
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
