@@ -182,6 +182,9 @@ fn the_opened_loopback_address_is_fetched_byte_for_byte() {
             assert!(names.contains(&"x-kept") && names.contains(&"content-type"), "{names:?}");
             assert!(!names.contains(&"set-cookie"), "cookies never reach the guest: {names:?}");
         }
+        // TLS to a plain HTTP port fails cleanly (and runs the rustls setup).
+        let tls = fixture.fetch(&format!("https://{}/hello", origin.addr)).await.unwrap_err();
+        assert!(tls.contains("unavailable: could not connect"), "{tls}");
         // The url crate reads 2130706433 as 127.0.0.1: the same opened address.
         let port = origin.addr.port();
         assert_eq!(fixture.fetch(&format!("http://2130706433:{port}/hello")).await.unwrap()["status"], 200);

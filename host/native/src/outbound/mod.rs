@@ -8,7 +8,6 @@
 
 mod resolve;
 
-use bytes::Bytes;
 use resolve::{CheckedResolver, Unreachable};
 use smcp_core::capabilities::http::{HttpClient, HttpRequest, HttpResponse};
 use smcp_core::capabilities::net::AddressPolicy;
@@ -138,7 +137,6 @@ async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8
     }
     let mut body = Vec::with_capacity(declared as usize);
     while let Some(chunk) = response.chunk().await.map_err(to_capability_error)? {
-        let chunk: Bytes = chunk;
         if chunk.len() > max - body.len() {
             return Err(too_large());
         }
@@ -155,26 +153,26 @@ fn invalid(message: &str) -> CapabilityError {
 /// anything else `unavailable` with the deepest cause (never the URL,
 /// which may carry a token in its query).
 fn to_capability_error(error: reqwest::Error) -> CapabilityError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+    use std::error::Error as _;
     let mut deepest = None;
-    while let Some(e) = source {
-        if let Some(unreachable) = e.downcast_ref::<Unreachable>() {
+    let mut next = error.source();
+    while let Some(cause) = next {
+        if let Some(unreachable) = cause.downcast_ref::<Unreachable>() {
             return match unreachable {
                 Unreachable::Refused { .. } => CapabilityError::Denied(unreachable.to_string()),
                 Unreachable::NotFound { .. } => CapabilityError::Unavailable(unreachable.to_string()),
             };
         }
-        deepest = Some(e);
-        source = e.source();
+        deepest = Some(cause.to_string());
+        next = cause.source();
     }
-    if error.is_builder() {
-        return CapabilityError::InvalidInput(format!("request could not be built: {}", error.without_url()));
+    let (builder, connect) = (error.is_builder(), error.is_connect());
+    let cause = deepest.unwrap_or_else(|| error.without_url().to_string());
+    if builder {
+        return CapabilityError::InvalidInput(format!("request could not be built: {cause}"));
     }
-    let kind = if error.is_connect() { "could not connect" } else { "request failed" };
-    match deepest.filter(|e| e.source().is_none() && !std::ptr::addr_eq(*e, &error)) {
-        Some(cause) => CapabilityError::Unavailable(format!("{kind}: {cause}")),
-        None => CapabilityError::Unavailable(format!("{kind}: {}", error.without_url())),
-    }
+    let kind = if connect { "could not connect" } else { "request failed" };
+    CapabilityError::Unavailable(format!("{kind}: {cause}"))
 }
 
 #[cfg(test)]
