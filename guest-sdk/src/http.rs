@@ -1,5 +1,6 @@
 //! Outbound HTTP (needs an `http` grant listing the allowed hosts). The
-//! host refuses private addresses and does not follow redirects.
+//! host refuses private addresses, and follows redirects only to hosts the
+//! grant allows, checking each hop.
 //!
 //! ```ignore
 //! let res = http::Request::get("https://api.example.com/v1/items")

@@ -77,20 +77,16 @@ impl Env {
 
     /// The capability host for one call.
     pub fn host(&mut self) -> CallHost<'_> {
-        CallHost {
-            backends: Backends {
-                kv: &self.kv,
-                objects: &self.objects,
-                http: &self.http,
-                secrets: &self.secrets,
-                clock: &*self.clock,
-                random: &self.random,
-                log: &self.log,
-            },
-            grant: &self.grant,
-            scope: &self.scope,
-            notifier: &mut self.notes,
-        }
+        let backends = Backends {
+            kv: &self.kv,
+            objects: &self.objects,
+            http: &self.http,
+            secrets: &self.secrets,
+            clock: &*self.clock,
+            random: &self.random,
+            log: &self.log,
+        };
+        CallHost::new(backends, &self.grant, &self.scope, &mut self.notes)
     }
 
     /// The backends as a platform would hand them to the engine.

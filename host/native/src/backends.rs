@@ -3,7 +3,8 @@
 
 use crate::kv::RedbKv;
 use crate::objects::FsObjects;
-use smcp_core::capabilities::http::{HttpClient, HttpRequest, HttpResponse};
+use crate::outbound::OutboundHttp;
+use smcp_core::capabilities::net::AddressPolicy;
 use smcp_core::capabilities::{Backends, CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -72,28 +73,13 @@ impl SecretStore for NoSecrets {
     }
 }
 
-/// Outbound HTTP is not wired on this host yet: every fetch a grant allows
-/// answers `unavailable`. A real client (no redirects, private addresses
-/// refused after resolution, response size and time limits) replaces this
-/// in a later issue.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoOutboundHttp;
-
-/// What [`NoOutboundHttp`] answers.
-pub const NO_OUTBOUND_HTTP: &str = "outbound HTTP is not configured on this host yet";
-
-impl HttpClient for NoOutboundHttp {
-    fn fetch(&self, _: HttpRequest) -> LocalFuture<'_, Result<HttpResponse, CapabilityError>> {
-        Box::pin(async { Err(CapabilityError::Unavailable(NO_OUTBOUND_HTTP.into())) })
-    }
-}
-
-/// Every backend of the native host, on one data directory:
-/// `<dir>/kv.redb` and `<dir>/objects/`.
+/// Every backend of the native host, on one data directory
+/// (`<dir>/kv.redb` and `<dir>/objects/`), and outbound HTTP under the
+/// operator's address policy.
 pub struct Storage {
     pub kv: RedbKv,
     pub objects: FsObjects,
-    pub http: NoOutboundHttp,
+    pub http: OutboundHttp,
     pub secrets: NoSecrets,
     pub clock: SystemClock,
     pub random: OsRandom,
@@ -104,13 +90,13 @@ pub struct Storage {
 impl Storage {
     /// Opens (creating if needed) the stores under `data_dir`. Fails if
     /// another process has them open.
-    pub fn open(data_dir: &Path) -> anyhow::Result<Storage> {
+    pub fn open(data_dir: &Path, outbound: AddressPolicy) -> anyhow::Result<Storage> {
         crate::store::create_private_dir(data_dir)?;
         let clock: Rc<dyn Clock> = Rc::new(SystemClock);
         Ok(Storage {
             kv: RedbKv::open(&data_dir.join("kv.redb"), clock.clone())?,
             objects: FsObjects::open(&data_dir.join("objects"), clock)?,
-            http: NoOutboundHttp,
+            http: OutboundHttp::new(outbound)?,
             secrets: NoSecrets,
             clock: SystemClock,
             random: OsRandom,
@@ -139,16 +125,6 @@ mod tests {
 
     #[test]
     fn stubs_answer_as_documented() {
-        let request = HttpRequest {
-            method: "GET",
-            url: "https://example.com/".parse().unwrap(),
-            headers: vec![],
-            body: None,
-            timeout_ms: 1000,
-            max_response_bytes: 1000,
-        };
-        let result = futures::executor::block_on(NoOutboundHttp.fetch(request));
-        assert_eq!(result, Err(CapabilityError::Unavailable(NO_OUTBOUND_HTTP.into())));
         assert_eq!(futures::executor::block_on(NoSecrets.get("t", "s", "n")), Ok(None));
         let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
         OsRandom.fill(&mut a);
@@ -160,9 +136,12 @@ mod tests {
     #[test]
     fn storage_opens_once_per_directory() {
         let dir = crate::testutil::TempDir::new("storage-lock");
-        let storage = Storage::open(dir.path()).unwrap();
-        assert!(Storage::open(dir.path()).is_err(), "redb's lock keeps a second opener out");
+        let storage = Storage::open(dir.path(), AddressPolicy::public_only()).unwrap();
+        assert!(
+            Storage::open(dir.path(), AddressPolicy::public_only()).is_err(),
+            "redb's lock keeps a second opener out"
+        );
         drop(storage);
-        Storage::open(dir.path()).unwrap();
+        Storage::open(dir.path(), AddressPolicy::public_only()).unwrap();
     }
 }

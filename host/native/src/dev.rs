@@ -62,14 +62,14 @@ impl DevGuests {
 }
 
 /// The grant a dev server gets: kv and objects with default limits, and
-/// for `fetcher` HTTPS to `example.com` (refused by the host until
-/// outbound HTTP is wired).
+/// for `fetcher` HTTPS to `example.com` with the default HTTP limits.
 pub fn grant_for(name: &str) -> Grant {
     let http = (name == "fetcher").then(|| HttpGrant {
         allowed_hosts: vec!["example.com".into()],
         allow_insecure: false,
         max_response_bytes: 1 << 20,
         timeout_ms: 10_000,
+        ..HttpGrant::default()
     });
     Grant { kv: Some(KvGrant::default()), objects: Some(ObjectsGrant::default()), http, ..Grant::default() }
 }

@@ -4,14 +4,16 @@
 //! - [`serve`] starts the server from a [`Config`] (inside a
 //!   [`tokio::task::LocalSet`]); [`spawn`] runs it on a thread of its own.
 //! - [`Storage`] wires the backends: [`RedbKv`] and [`FsObjects`] on disk,
-//!   the system clock and random source, guest logs to `tracing`, and
-//!   stubs for secrets and outbound HTTP until those land.
+//!   the system clock and random source, guest logs to `tracing`,
+//!   [`OutboundHttp`] (public addresses only, unless the operator opens
+//!   some), and a stub for secrets until those land.
 //! - [`dev`] builds and hosts the example guests for `smcp serve --dev`.
 
 mod backends;
 pub mod dev;
 mod kv;
 mod objects;
+mod outbound;
 mod server;
 pub mod state_key;
 mod store;
@@ -19,9 +21,10 @@ mod wire;
 #[cfg(test)]
 mod testutil;
 
-pub use backends::{NO_OUTBOUND_HTTP, NoOutboundHttp, NoSecrets, OsRandom, Storage, SystemClock, TracingLog, unix_ms};
+pub use backends::{NoSecrets, OsRandom, Storage, SystemClock, TracingLog, unix_ms};
 pub use kv::RedbKv;
 pub use objects::{FsObjects, etag_of};
+pub use outbound::OutboundHttp;
 pub use server::{
     Background, Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_SHUTDOWN_GRACE, Endpoint, Running, Shutdown,
     engine_config, serve, spawn,

@@ -18,6 +18,9 @@ serve options:
   --dev-guests A,B       like --dev, with these guests of guests/ (e.g. calc,conformance)
   --allowed-host HOST    also accept this Host header (repeatable; HOST:PORT pins a port)
   --max-body-bytes N     largest request body accepted (default 4194304)
+  --allow-private-address ADDR
+                         let guests' outbound HTTP reach this non-public address
+                         (IP:PORT or IP; repeatable; for local development only)
 
 logs go to stderr; RUST_LOG filters them (default info).
 ";
@@ -74,11 +77,17 @@ fn parse_serve(args: &[String]) -> Result<Config, String> {
                 let v = value()?;
                 config.max_body_bytes = v.parse().map_err(|_| format!("--max-body-bytes: `{v}` is not a number"))?;
             }
+            "--allow-private-address" => {
+                let v = value()?;
+                config.open_addresses.push(v.parse().map_err(|e| format!("--allow-private-address: {e}"))?);
+            }
             "--dev" if inline.is_none() => config.dev = Some(DevGuests::examples()),
             "--dev-guests" => {
                 let v = value()?;
                 let names: Vec<&str> = v.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
-                if names.is_empty() || names.iter().any(|n| !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')) {
+                if names.is_empty()
+                    || names.iter().any(|n| !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                {
                     return Err(format!("--dev-guests: `{v}` is not a comma-separated list of guest names"));
                 }
                 config.dev = Some(DevGuests::only(&names));

@@ -15,6 +15,7 @@ use std::panic::AssertUnwindSafe;
 use futures::channel::oneshot;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use smcp_core::capabilities::net::{AddressPolicy, Opening};
 use smcp_core::mcp::http::Request;
 use smcp_core::mcp::{Engine, EngineConfig, Hosted};
 use smcp_core::runtime::{EngineLimits, Runtime};
@@ -62,11 +63,15 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Guests to build and host under tenant `dev`; none when `None`.
     pub dev: Option<DevGuests>,
+    /// Non-public addresses guests' outbound HTTP may reach anyway (local
+    /// development and tests); none by default. Host configuration only:
+    /// a tenant's grant can never open an address.
+    pub open_addresses: Vec<Opening>,
 }
 
 impl Config {
     /// Defaults: [`DEFAULT_LISTEN`], no extra hosts, 4 MiB bodies, 10 s
-    /// grace, no dev guests.
+    /// grace, no dev guests, no non-public address opened.
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         Config {
             listen: DEFAULT_LISTEN.parse().expect("a valid default address"),
@@ -75,6 +80,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             dev: None,
+            open_addresses: Vec::new(),
         }
     }
 }
@@ -153,7 +159,12 @@ struct App {
 /// Must be called from within a [`tokio::task::LocalSet`] on a runtime with
 /// IO and time enabled; [`spawn`] does that on a thread of its own.
 pub async fn serve(config: Config) -> anyhow::Result<Running> {
-    let storage = Storage::open(&config.data_dir)?;
+    if !config.open_addresses.is_empty() {
+        let opened: Vec<String> = config.open_addresses.iter().map(Opening::to_string).collect();
+        tracing::warn!(?opened, "guests' outbound HTTP may reach these non-public addresses");
+    }
+    let outbound = AddressPolicy::with_openings(config.open_addresses.iter().copied());
+    let storage = Storage::open(&config.data_dir, outbound)?;
     let state_key = crate::state_key::load_or_create(&config.data_dir)?;
     let runtime = Arc::new(Runtime::new(EngineLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))?);
 

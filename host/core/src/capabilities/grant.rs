@@ -40,15 +40,34 @@ impl Default for ObjectsGrant {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HttpGrant {
     /// Hosts the server may call: exact names, or `*.example.com` for
-    /// subdomains (not the apex).
+    /// subdomains (not the apex). Redirects are checked against it too.
     pub allowed_hosts: Vec<String>,
     /// Allow plain `http://` (for local development only).
     pub allow_insecure: bool,
     pub max_response_bytes: usize,
+    /// Longest a fetch may take, redirects included.
     pub timeout_ms: u32,
+    /// Redirects followed for one fetch; one more is an error.
+    pub max_redirects: u32,
+    /// Requests sent during one call, every redirect hop counted.
+    pub max_requests: u32,
+}
+
+impl Default for HttpGrant {
+    /// No hosts; 1 MiB responses, 10 s, 5 redirects, 10 requests a call.
+    fn default() -> Self {
+        HttpGrant {
+            allowed_hosts: Vec::new(),
+            allow_insecure: false,
+            max_response_bytes: 1 << 20,
+            timeout_ms: 10_000,
+            max_redirects: 5,
+            max_requests: 10,
+        }
+    }
 }
 
 impl HttpGrant {

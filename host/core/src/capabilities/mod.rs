@@ -10,6 +10,7 @@ pub mod http;
 pub mod kv;
 #[cfg(any(test, feature = "memory-backends"))]
 pub mod memory;
+pub mod net;
 pub mod objects;
 pub mod simple;
 
@@ -59,6 +60,14 @@ pub struct CallHost<'a> {
     pub scope: &'a Scope,
     /// Receives progress and log notifications for the MCP client.
     pub notifier: &'a mut dyn Notifier,
+    /// Outbound HTTP requests sent so far in this call.
+    http_requests: u32,
+}
+
+impl<'a> CallHost<'a> {
+    pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
+        CallHost { backends, grant, scope, notifier, http_requests: 0 }
+    }
 }
 
 impl HostCalls for CallHost<'_> {

@@ -117,7 +117,7 @@ impl Call<'_> {
             engine: self.engine,
             server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
         };
-        let mut host = CallHost { backends: self.backends, grant: &self.hosted.grant, scope: &scope, notifier: &mut collect };
+        let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut collect);
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
         self.method(&server, &mut host, method, params).await
     }
