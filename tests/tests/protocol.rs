@@ -26,7 +26,7 @@ fn engine() -> Engine {
     let engine = Engine::new(rt.clone(), config);
     for name in ["calc", "notes"] {
         let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
-        engine.host(Hosted { tenant: "acme".into(), server: name.into(), component: load(&rt, name), grant });
+        engine.host(Hosted { tenant: "acme".into(), server: name.into(), component: load(&rt, name), grant }).unwrap();
     }
     engine
 }

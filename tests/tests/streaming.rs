@@ -35,9 +35,9 @@ impl Host {
         };
         let engine = Engine::new(rt.clone(), config);
         let component = load(&rt, "conformance");
-        engine.host(Hosted { tenant: "acme".into(), server: "conformance".into(), component, grant: Grant::default() });
+        engine.host(Hosted { tenant: "acme".into(), server: "conformance".into(), component, grant: Grant::default() }).unwrap();
         let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
-        engine.host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant });
+        engine.host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant }).unwrap();
         Host { engine, env: Env::new("acme", "conformance", Grant::default()) }
     }
 

@@ -25,6 +25,10 @@ impl Clock for SystemClock {
     fn now_ms(&self) -> u64 {
         unix_ms()
     }
+
+    fn sleep(&self, ms: u64) -> LocalFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(std::time::Duration::from_millis(ms)))
+    }
 }
 
 /// The operating system's cryptographically secure random source.

@@ -3,7 +3,7 @@
 //! deployment exists.
 
 use smcp_core::capabilities::Grant;
-use smcp_core::capabilities::grant::{HttpGrant, KvGrant, ObjectsGrant};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The tenant dev servers are hosted under.
@@ -23,6 +23,8 @@ pub struct DevGuests {
     /// Cargo's target directory for the wasm build; when unset,
     /// `$CARGO_TARGET_DIR/wasm-guests` or else `<data-dir>/guest-target`.
     pub target_dir: Option<PathBuf>,
+    /// Grants used instead of a guest's `grant.toml` (tests).
+    pub grants: HashMap<String, Grant>,
 }
 
 impl DevGuests {
@@ -37,6 +39,15 @@ impl DevGuests {
             names: names.iter().map(|n| (*n).to_owned()).collect(),
             workspace_root: smcp_guest_build::default_workspace_root(),
             target_dir: None,
+            grants: HashMap::new(),
+        }
+    }
+
+    /// The grant guest `name` is hosted with.
+    pub fn grant(&self, name: &str) -> anyhow::Result<Grant> {
+        match self.grants.get(name) {
+            Some(grant) => Ok(grant.clone()),
+            None => grant_for(&self.workspace_root, name),
         }
     }
 
@@ -61,15 +72,13 @@ impl DevGuests {
     }
 }
 
-/// The grant a dev server gets: kv and objects with default limits, and
-/// for `fetcher` HTTPS to `example.com` with the default HTTP limits.
-pub fn grant_for(name: &str) -> Grant {
-    let http = (name == "fetcher").then(|| HttpGrant {
-        allowed_hosts: vec!["example.com".into()],
-        allow_insecure: false,
-        max_response_bytes: 1 << 20,
-        timeout_ms: 10_000,
-        ..HttpGrant::default()
-    });
-    Grant { kv: Some(KvGrant::default()), objects: Some(ObjectsGrant::default()), http, ..Grant::default() }
+/// The grant of dev guest `name`: `guests/<name>/grant.toml` under
+/// `workspace_root`, or an empty grant (limits only) when there is none.
+pub fn grant_for(workspace_root: &Path, name: &str) -> anyhow::Result<Grant> {
+    let path = workspace_root.join("guests").join(name).join("grant.toml");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Grant::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Grant::default()),
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+    }
 }

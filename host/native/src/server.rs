@@ -178,15 +178,17 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let mut endpoints = Vec::new();
     match &config.dev {
         Some(dev) => {
-            let (dev, data_dir) = (dev.clone(), config.data_dir.clone());
+            let (builder, data_dir) = (dev.clone(), config.data_dir.clone());
             tracing::info!(guests = ?dev.names, "dev mode: building guests");
             let started = Instant::now();
-            let built = tokio::task::spawn_blocking(move || dev.build(&data_dir)).await??;
+            let built = tokio::task::spawn_blocking(move || builder.build(&data_dir)).await??;
             tracing::info!(seconds = started.elapsed().as_secs_f32(), "dev mode: guests built");
             for (name, bytes) in built {
                 let component = runtime.load(&bytes).map_err(|e| anyhow::anyhow!("loading guest {name}: {e}"))?;
-                let grant = crate::dev::grant_for(&name);
-                engine.host(Hosted { tenant: DEV_TENANT.into(), server: name.clone(), component, grant });
+                let grant = dev.grant(&name)?;
+                engine
+                    .host(Hosted { tenant: DEV_TENANT.into(), server: name.clone(), component, grant })
+                    .map_err(|e| anyhow::anyhow!("hosting guest {name}: {e}"))?;
                 endpoints.push(Endpoint {
                     tenant: DEV_TENANT.into(),
                     path: Engine::endpoint(DEV_TENANT, &name),

@@ -1,5 +1,6 @@
 //! `smcp:mcp/kv`: key-value storage under the server's own prefix.
 
+use super::keys::{check_key, check_prefix};
 use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
 use crate::abi::{AbiError, Val};
 
@@ -36,20 +37,6 @@ impl<T: KvStore + ?Sized> KvStore for &T {
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         (**self).list(prefix, cursor, limit)
     }
-}
-
-/// Checks a guest key: non-empty, bounded, printable.
-pub(crate) fn check_key(key: &str, max: usize) -> Result<(), CapabilityError> {
-    if key.is_empty() {
-        return Err(CapabilityError::InvalidInput("empty key".into()));
-    }
-    if key.len() > max {
-        return Err(CapabilityError::InvalidInput(format!("key longer than {max} bytes")));
-    }
-    if key.chars().any(char::is_control) {
-        return Err(CapabilityError::InvalidInput("key contains control characters".into()));
-    }
-    Ok(())
 }
 
 pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
@@ -91,9 +78,16 @@ pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>)
         }
         "list-keys" => {
             let [list_prefix, cursor, limit] = args(args_in)?;
-            let full_prefix = format!("{prefix}{}", list_prefix.into_string()?);
-            let cursor = cursor.into_opt_string()?.map(|c| format!("{prefix}{c}"));
+            let list_prefix = list_prefix.into_string()?;
+            let cursor = cursor.into_opt_string()?;
             let limit = limit.as_u32()?.clamp(1, grant.max_list);
+            let checked = check_prefix(&list_prefix, grant.max_key_bytes)
+                .and_then(|()| cursor.as_deref().map_or(Ok(()), |c| check_key(c, grant.max_key_bytes)));
+            if let Err(e) = checked {
+                return Ok(to_result(Err(e)));
+            }
+            let full_prefix = format!("{prefix}{list_prefix}");
+            let cursor = cursor.map(|c| format!("{prefix}{c}"));
             store.list(&full_prefix, cursor.as_deref(), limit).await.map(|page| {
                 let strip = |k: String| k.strip_prefix(&prefix).map(str::to_owned).unwrap_or_default();
                 let keys = page.keys.into_iter().map(strip).map(Val::String).collect();

@@ -7,6 +7,7 @@
 mod error;
 pub mod grant;
 pub mod http;
+mod keys;
 pub mod kv;
 #[cfg(any(test, feature = "memory-backends"))]
 pub mod memory;

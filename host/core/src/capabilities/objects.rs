@@ -1,6 +1,6 @@
 //! `smcp:mcp/objects`: R2-like object storage under the server's prefix.
 
-use super::kv::check_key;
+use super::keys::{check_key, check_prefix};
 use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
 use crate::abi::{AbiError, Val};
 
@@ -84,9 +84,16 @@ pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>)
         }
         "list-objects" => {
             let [list_prefix, cursor, limit] = args(args_in)?;
-            let full_prefix = format!("{prefix}{}", list_prefix.into_string()?);
-            let cursor = cursor.into_opt_string()?.map(|c| format!("{prefix}{c}"));
+            let list_prefix = list_prefix.into_string()?;
+            let cursor = cursor.into_opt_string()?;
             let limit = limit.as_u32()?.clamp(1, grant.max_list);
+            let checked = check_prefix(&list_prefix, grant.max_key_bytes)
+                .and_then(|()| cursor.as_deref().map_or(Ok(()), |c| check_key(c, grant.max_key_bytes)));
+            if let Err(e) = checked {
+                return Ok(to_result(Err(e)));
+            }
+            let full_prefix = format!("{prefix}{list_prefix}");
+            let cursor = cursor.map(|c| format!("{prefix}{c}"));
             store.list(&full_prefix, cursor.as_deref(), limit).await.map(|page| {
                 let objects = page.objects.iter().map(|m| m.to_val(&prefix)).collect();
                 let cursor = page.cursor.map(|c| c.strip_prefix(&prefix).unwrap_or_default().to_owned());

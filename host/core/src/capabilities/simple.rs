@@ -26,6 +26,14 @@ pub trait LogSink {
 pub trait Clock {
     /// Milliseconds since the Unix epoch.
     fn now_ms(&self) -> u64;
+
+    /// Completes after `ms` milliseconds: what bounds a request's wall
+    /// time. The default never completes (a clock that does not advance,
+    /// as in tests).
+    fn sleep(&self, ms: u64) -> LocalFuture<'_, ()> {
+        let _ = ms;
+        Box::pin(core::future::pending())
+    }
 }
 
 pub trait Random {

@@ -118,8 +118,22 @@ impl Call<'_> {
             server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
         };
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut collect);
-        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
-        self.method(&server, &mut host, method, params).await
+        let limits = self.hosted.grant.limits;
+        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits };
+        let work = core::pin::pin!(self.method(&server, &mut host, method, params));
+        // Fuel bounds computing; this bounds the waiting on capabilities
+        // (and, in legacy sessions, on the client's answers) too.
+        let deadline = self.backends.clock.sleep(limits.wall_time_ms);
+        match futures_util::future::select(work, deadline).await {
+            futures_util::future::Either::Left((result, _)) => result,
+            futures_util::future::Either::Right(_) => {
+                let message = format!("the request took longer than its grant's {} ms of wall time", limits.wall_time_ms);
+                match method {
+                    "tools/call" => Ok(json!({ "content": [{ "type": "text", "text": message }], "isError": true })),
+                    _ => Err(RpcFailure::new(INTERNAL_ERROR, message)),
+                }
+            }
+        }
     }
 
     async fn method(

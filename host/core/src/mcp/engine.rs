@@ -10,6 +10,7 @@ use super::subscriptions::{Change, Subscriptions};
 use crate::capabilities::ListKind;
 use super::{current, legacy};
 use futures_channel::oneshot;
+use crate::capabilities::grant::NotGranted;
 use crate::capabilities::{Backends, Grant};
 use crate::runtime::{Component, Runtime};
 use serde_json::Value;
@@ -67,8 +68,10 @@ impl Engine {
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
-    /// server already there.
-    pub fn host(&self, hosted: Hosted) {
+    /// server already there. Refused when the component imports a
+    /// capability its grant does not give.
+    pub fn host(&self, hosted: Hosted) -> Result<(), NotGranted> {
+        hosted.grant.check_imports(&hosted.component.prepared.imports)?;
         let key = (hosted.tenant.clone(), hosted.server.clone());
         let replaced = match self.servers.write() {
             Ok(mut servers) => servers.insert(key.clone(), hosted).is_some(),
@@ -80,6 +83,7 @@ impl Engine {
                 self.subscriptions.publish(&key, &Change::List(kind));
             }
         }
+        Ok(())
     }
 
     /// Ends every long-lived stream (subscriptions), so that a front end

@@ -16,18 +16,22 @@ pub struct Limits {
     pub import_bytes: u64,
     /// Capability calls one guest call may make.
     pub host_calls: u32,
+    /// Longest one request may spend in the guest and the capability calls
+    /// it waits on, in milliseconds (fuel bounds the computing alone).
+    pub wall_time_ms: u64,
 }
 
 impl Limits {
     /// Defaults for a trusted-but-bounded guest: 100M fuel (tens of ms to
     /// a second of interpretation), 64 MiB memory, 4 MiB output and 8 MiB per
-    /// capability call, 1000 capability calls.
+    /// capability call, 1000 capability calls, 30 s of wall time.
     pub const DEFAULT: Limits = Limits {
         fuel: 100_000_000,
         memory_bytes: 64 << 20,
         output_bytes: 4 << 20,
         import_bytes: 8 << 20,
         host_calls: 1000,
+        wall_time_ms: 30_000,
     };
 }
 

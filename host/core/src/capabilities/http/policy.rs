@@ -23,6 +23,16 @@ pub(super) fn check(
 ) -> Result<HttpRequest, CapabilityError> {
     let url = url::Url::parse(url).map_err(|e| CapabilityError::InvalidInput(format!("bad URL: {e}")))?;
     check_url(grant, &url)?;
+    if let Some(methods) = &grant.methods
+        && !methods.contains(&method)
+    {
+        return Err(CapabilityError::Denied(format!("method {method} is not in the grant's methods ({})", methods.join(", "))));
+    }
+    if let Some(body) = &body
+        && body.len() > grant.max_request_bytes
+    {
+        return Err(CapabilityError::TooLarge(format!("request bodies are limited to {} bytes", grant.max_request_bytes)));
+    }
     for (name, value) in &headers {
         let lower = name.to_ascii_lowercase();
         if HOST_OWNED.contains(&lower.as_str()) || lower.starts_with("proxy-") {

@@ -1,5 +1,11 @@
 //! What a server may touch. Deny by default: a capability missing from the
-//! grant answers `denied` to every call, whatever the component imports.
+//! grant answers `denied` to every call, whatever the component imports,
+//! and a component importing a capability its grant does not mention is
+//! refused when it is hosted ([`Grant::check_imports`]).
+
+mod file;
+
+pub use file::{GRANT_FORMAT_VERSION, GrantFileError, ceilings};
 
 use crate::runtime::Limits;
 
@@ -47,6 +53,9 @@ pub struct HttpGrant {
     pub allowed_hosts: Vec<String>,
     /// Allow plain `http://` (for local development only).
     pub allow_insecure: bool,
+    /// Methods the server may use; `None` allows every method.
+    pub methods: Option<Vec<&'static str>>,
+    pub max_request_bytes: usize,
     pub max_response_bytes: usize,
     /// Longest a fetch may take, redirects included.
     pub timeout_ms: u32,
@@ -57,16 +66,49 @@ pub struct HttpGrant {
 }
 
 impl Default for HttpGrant {
-    /// No hosts; 1 MiB responses, 10 s, 5 redirects, 10 requests a call.
+    /// No hosts; https only, every method; 1 MiB requests and responses,
+    /// 10 s, 5 redirects, 10 requests a call.
     fn default() -> Self {
         HttpGrant {
             allowed_hosts: Vec::new(),
             allow_insecure: false,
+            methods: None,
+            max_request_bytes: 1 << 20,
             max_response_bytes: 1 << 20,
             timeout_ms: 10_000,
             max_redirects: 5,
             max_requests: 10,
         }
+    }
+}
+
+/// A component imports a capability its grant does not give.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the component imports `{interface}`, but its grant has no {section}: add it to the grant or remove the import")]
+pub struct NotGranted {
+    pub interface: String,
+    pub section: &'static str,
+}
+
+impl Grant {
+    /// Effective capability = imported AND granted: every capability
+    /// interface in `imports` (as a component lists them, e.g.
+    /// `smcp:mcp/kv@0.1.0`) must be granted. Logs, clock, randomness and
+    /// notifications are always granted.
+    pub fn check_imports(&self, imports: &[String]) -> Result<(), NotGranted> {
+        for interface in imports {
+            let name = interface.split_once('/').map_or(interface.as_str(), |(_, rest)| rest);
+            let name = name.split_once('@').map_or(name, |(name, _)| name);
+            let section = match name {
+                "kv" if self.kv.is_none() => "[kv] section",
+                "objects" if self.objects.is_none() => "[objects] section",
+                "http" if self.http.is_none() => "[http] section",
+                "secrets" if self.secrets.is_empty() => "[secrets] names",
+                _ => continue,
+            };
+            return Err(NotGranted { interface: interface.clone(), section });
+        }
+        Ok(())
     }
 }
 
@@ -86,6 +128,17 @@ impl HttpGrant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn imports_must_be_granted() {
+        let imports = |names: &[&str]| names.iter().map(|n| format!("smcp:mcp/{n}@0.1.0")).collect::<Vec<_>>();
+        let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
+        assert!(grant.check_imports(&imports(&["kv", "log", "clock", "random", "notify"])).is_ok());
+        let error = grant.check_imports(&imports(&["kv", "http"])).unwrap_err();
+        assert_eq!(error.interface, "smcp:mcp/http@0.1.0");
+        assert!(error.to_string().contains("smcp:mcp/http@0.1.0") && error.to_string().contains("[http] section"), "{error}");
+        assert!(grant.check_imports(&imports(&["secrets"])).unwrap_err().to_string().contains("[secrets] names"));
+    }
 
     #[test]
     fn host_patterns() {

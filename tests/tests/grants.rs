@@ -1,0 +1,104 @@
+//! Grants: the files shipped beside the example guests, and the rule that
+//! a capability is usable only when the component imports it AND the grant
+//! gives it, checked when a server is hosted and again on every call.
+
+use serde_json::json;
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::http::HttpResponse;
+use smcp_core::mcp::{Engine, EngineConfig, Hosted};
+use smcp_core::server::{CallToolResult, ContentBlock, ToolOutcome};
+use smcp_tests::{Env, block_on, load, runtime};
+use std::path::Path;
+use std::sync::Arc;
+
+fn grant_file(guest: &str) -> Grant {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests").join(guest).join("grant.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Grant::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn engine() -> (Engine, Arc<smcp_core::runtime::Runtime>) {
+    let rt = Arc::new(runtime());
+    let config = EngineConfig {
+        allowed_hosts: vec!["localhost".into()],
+        allowed_origins: vec![],
+        max_body_bytes: 1 << 16,
+        session_ttl_seconds: 60,
+        server_name: "t".into(),
+        server_version: "0".into(),
+        state_key: [1; 32],
+    };
+    (Engine::new(rt.clone(), config), rt)
+}
+
+#[test]
+fn shipped_grants_parse_and_cover_their_components() {
+    let (engine, rt) = engine();
+    for guest in ["calc", "notes", "files", "fetcher", "conformance"] {
+        let grant = grant_file(guest);
+        let hosted = Hosted { tenant: "acme".into(), server: guest.into(), component: load(&rt, guest), grant };
+        engine.host(hosted).unwrap_or_else(|e| panic!("{guest}: {e}"));
+    }
+}
+
+#[test]
+fn a_component_importing_what_its_grant_omits_is_refused_at_load() {
+    let (engine, rt) = engine();
+    let cases = [
+        ("notes", "version = 1", "smcp:mcp/kv@0.1.0", "[kv] section"),
+        ("files", "version = 1\n[kv]", "smcp:mcp/objects@0.1.0", "[objects] section"),
+        ("fetcher", "version = 1\n[secrets]\nnames = [\"API_TOKEN\"]", "smcp:mcp/http@0.1.0", "[http] section"),
+        ("fetcher", "version = 1\n[http]\nallowed_hosts = [\"example.com\"]", "smcp:mcp/secrets@0.1.0", "[secrets] names"),
+    ];
+    for (guest, grant, interface, section) in cases {
+        let hosted = Hosted { tenant: "acme".into(), server: guest.into(), component: load(&rt, guest), grant: Grant::from_toml(grant).unwrap() };
+        let error = engine.host(hosted).expect_err(guest).to_string();
+        assert!(error.contains(interface) && error.contains(section), "{guest}: {error}");
+    }
+}
+
+fn call(env: &mut Env, tool: &str, args: serde_json::Value) -> CallToolResult {
+    let rt = runtime();
+    let fetcher = load(&rt, "fetcher");
+    let server = env.server(&rt, &fetcher);
+    match block_on(server.call_tool(&mut env.host(), tool, &args, &[], None)) {
+        Ok(ToolOutcome::Complete(result)) => result,
+        other => panic!("{tool}: {other:?}"),
+    }
+}
+
+fn text(result: &CallToolResult) -> &str {
+    match &result.content[0] {
+        ContentBlock::Text { text } => text,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn every_call_is_held_to_the_grant() {
+    let grant = Grant::from_toml(
+        "version = 1\n[http]\nallowed_hosts = [\"api.example.com\"]\nmethods = [\"GET\"]\nmax_request_bytes = 16\n[secrets]\nnames = [\"API_TOKEN\"]",
+    )
+    .unwrap();
+    let mut env = Env::new("acme", "fetcher", grant);
+    env.http.responses.insert("https://api.example.com/x".into(), HttpResponse { status: 200, headers: vec![], body: b"ok".to_vec() });
+    env.secrets.values.insert(("acme".into(), "fetcher".into(), "OTHER".into()), "nope".into());
+
+    assert!(!call(&mut env, "fetch", json!({ "url": "https://api.example.com/x" })).is_error);
+    let refusals = [
+        (json!({ "url": "https://api.example.com/x", "method": "POST" }), "method POST is not in the grant's methods"),
+        (json!({ "url": "https://other.example.com/x" }), "not in the grant's allowed hosts"),
+        (json!({ "url": "http://api.example.com/x" }), "scheme `http` is not allowed"),
+    ];
+    for (args, expected) in refusals {
+        let result = call(&mut env, "fetch", args.clone());
+        assert!(result.is_error && text(&result).contains(expected), "{args}: {}", text(&result));
+    }
+    // Allowed method but a body over the grant's request limit (a GET with a body is still bounded).
+    let big = call(&mut env, "fetch", json!({ "url": "https://api.example.com/x", "body": "x".repeat(17) }));
+    assert!(big.is_error && text(&big).contains("limited to 16 bytes"), "{}", text(&big));
+    // A secret the grant does not name, though the store has it.
+    let secret = call(&mut env, "fetch_with_secret", json!({ "url": "https://api.example.com/x", "secret": "OTHER" }));
+    assert!(secret.is_error && text(&secret).contains("not granted"), "{}", text(&secret));
+    assert_eq!(env.http.requests.borrow().len(), 1, "refused requests never reach the backend");
+}
