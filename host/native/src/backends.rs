@@ -5,7 +5,8 @@ use crate::kv::RedbKv;
 use crate::objects::FsObjects;
 use crate::outbound::OutboundHttp;
 use smcp_core::capabilities::net::AddressPolicy;
-use smcp_core::capabilities::{Backends, CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
+use smcp_core::capabilities::{Backends, Clock, LocalFuture, LogLevel, LogSink, Random};
+use smcp_core::vault::{Keyring, Vault};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
@@ -61,22 +62,6 @@ impl LogSink for TracingLog {
     }
 }
 
-/// A secret store with no secrets: every lookup finds nothing. Secrets
-/// arrive with deployment.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct NoSecrets;
-
-impl SecretStore for NoSecrets {
-    fn get<'a>(
-        &'a self,
-        _: &'a str,
-        _: &'a str,
-        _: &'a str,
-    ) -> LocalFuture<'a, Result<Option<String>, CapabilityError>> {
-        Box::pin(async { Ok(None) })
-    }
-}
-
 /// Every backend of the native host, on one data directory
 /// (`<dir>/kv.redb` and `<dir>/objects/`), and outbound HTTP under the
 /// operator's address policy.
@@ -84,7 +69,8 @@ pub struct Storage {
     pub kv: RedbKv,
     pub objects: FsObjects,
     pub http: OutboundHttp,
-    pub secrets: NoSecrets,
+    /// Secrets encrypted in `kv.redb` under `vault/`.
+    pub secrets: Vault<RedbKv>,
     pub clock: SystemClock,
     pub random: OsRandom,
     pub log: TracingLog,
@@ -93,15 +79,19 @@ pub struct Storage {
 
 impl Storage {
     /// Opens (creating if needed) the stores under `data_dir`. Fails if
-    /// another process has them open.
-    pub fn open(data_dir: &Path, outbound: AddressPolicy) -> anyhow::Result<Storage> {
+    /// another process has them open. Without `master_keys`, guests'
+    /// secret reads fail as unavailable.
+    pub fn open(data_dir: &Path, outbound: AddressPolicy, master_keys: Option<Keyring>) -> anyhow::Result<Storage> {
         crate::store::create_private_dir(data_dir)?;
         let clock: Rc<dyn Clock> = Rc::new(SystemClock);
+        let kv = RedbKv::open(&data_dir.join("kv.redb"), clock.clone()).map_err(|e| {
+            anyhow::anyhow!("{e:#} (is another smcp process using {}?)", data_dir.display())
+        })?;
         Ok(Storage {
-            kv: RedbKv::open(&data_dir.join("kv.redb"), clock.clone())?,
+            secrets: Vault::new(kv.clone(), master_keys, Box::new(OsRandom)),
+            kv,
             objects: FsObjects::open(&data_dir.join("objects"), clock)?,
             http: OutboundHttp::new(outbound)?,
-            secrets: NoSecrets,
             clock: SystemClock,
             random: OsRandom,
             log: TracingLog,
@@ -129,7 +119,6 @@ mod tests {
 
     #[test]
     fn stubs_answer_as_documented() {
-        assert_eq!(futures::executor::block_on(NoSecrets.get("t", "s", "n")), Ok(None));
         let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
         OsRandom.fill(&mut a);
         OsRandom.fill(&mut b);
@@ -140,12 +129,12 @@ mod tests {
     #[test]
     fn storage_opens_once_per_directory() {
         let dir = crate::testutil::TempDir::new("storage-lock");
-        let storage = Storage::open(dir.path(), AddressPolicy::public_only()).unwrap();
+        let storage = Storage::open(dir.path(), AddressPolicy::public_only(), None).unwrap();
         assert!(
-            Storage::open(dir.path(), AddressPolicy::public_only()).is_err(),
+            Storage::open(dir.path(), AddressPolicy::public_only(), None).is_err(),
             "redb's lock keeps a second opener out"
         );
         drop(storage);
-        Storage::open(dir.path(), AddressPolicy::public_only()).unwrap();
+        Storage::open(dir.path(), AddressPolicy::public_only(), None).unwrap();
     }
 }

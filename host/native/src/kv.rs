@@ -23,6 +23,8 @@ const MAX_SWEEP: usize = 256;
 /// Key-value storage in one redb file. Every write is committed durably
 /// before it returns. Entries with a TTL carry their expiry; once past it
 /// they read as absent and are removed the next time a read meets them.
+/// Clones share the database.
+#[derive(Clone)]
 pub struct RedbKv {
     db: Arc<Database>,
     clock: Rc<dyn Clock>,

@@ -12,6 +12,7 @@
 mod backends;
 pub mod dev;
 mod kv;
+pub mod master_keys;
 mod objects;
 mod outbound;
 mod server;
@@ -21,7 +22,7 @@ mod wire;
 #[cfg(test)]
 mod testutil;
 
-pub use backends::{NoSecrets, OsRandom, Storage, SystemClock, TracingLog, unix_ms};
+pub use backends::{OsRandom, Storage, SystemClock, TracingLog, unix_ms};
 pub use kv::RedbKv;
 pub use objects::{FsObjects, etag_of};
 pub use outbound::OutboundHttp;

@@ -63,6 +63,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// Guests to build and host under tenant `dev`; none when `None`.
     pub dev: Option<DevGuests>,
+    /// The master keys that protect secrets, `id:base64[,…]` with the
+    /// current one first (what `SMCP_MASTER_KEYS` holds).
+    pub master_keys: Option<String>,
     /// Non-public addresses guests' outbound HTTP may reach anyway (local
     /// development and tests); none by default. Host configuration only:
     /// a tenant's grant can never open an address.
@@ -80,6 +83,7 @@ impl Config {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             dev: None,
+            master_keys: None,
             open_addresses: Vec::new(),
         }
     }
@@ -164,7 +168,8 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         tracing::warn!(?opened, "guests' outbound HTTP may reach these non-public addresses");
     }
     let outbound = AddressPolicy::with_openings(config.open_addresses.iter().copied());
-    let storage = Storage::open(&config.data_dir, outbound)?;
+    let master_keys = crate::master_keys::load(&config)?;
+    let storage = Storage::open(&config.data_dir, outbound, master_keys)?;
     let state_key = crate::state_key::load_or_create(&config.data_dir)?;
     let runtime = Arc::new(Runtime::new(EngineLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))?);
 

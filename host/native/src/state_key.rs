@@ -1,15 +1,21 @@
-//! The key of the MAC the engine puts on state it hands to clients:
-//! 32 random bytes in `<data-dir>/state.key`, readable by this user only,
-//! made on first start and kept, so state survives restarts.
+//! Keys the host makes for itself, 32 random bytes in a file of the data
+//! directory, readable by this user only, made on first start and kept:
+//! the key of the MAC the engine puts on state it hands to clients
+//! (`state.key`), and dev mode's master key (`dev-master.key`).
 
 use std::io::Write;
 use std::path::Path;
 
 const FILE: &str = "state.key";
 
-/// Reads the key, or makes and stores a new one if there is none.
+/// Reads the state key, or makes and stores a new one if there is none.
 pub fn load_or_create(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
-    let path = data_dir.join(FILE);
+    load_or_create_named(data_dir, FILE)
+}
+
+/// Reads key file `name`, or makes and stores a new one if there is none.
+pub fn load_or_create_named(data_dir: &Path, name: &str) -> anyhow::Result<[u8; 32]> {
+    let path = data_dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) => {
             let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| {
@@ -20,7 +26,7 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
                 use std::os::unix::fs::PermissionsExt;
                 let mode = std::fs::metadata(&path)?.permissions().mode();
                 if mode & 0o077 != 0 {
-                    tracing::warn!(path = %path.display(), mode = format_args!("{:o}", mode & 0o777), "the state key is readable by others; chmod 600 it");
+                    tracing::warn!(path = %path.display(), mode = format_args!("{:o}", mode & 0o777), "a key file is readable by others; chmod 600 it");
                 }
             }
             Ok(key)
@@ -30,7 +36,7 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
             getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("the OS random source failed: {e}"))?;
             // Written whole under a temporary name, then renamed: a crash
             // never leaves a short key behind.
-            let tmp = data_dir.join(format!("{FILE}.tmp"));
+            let tmp = data_dir.join(format!("{name}.tmp"));
             let _ = std::fs::remove_file(&tmp);
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);
@@ -42,7 +48,7 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
             drop(file);
             std::fs::rename(&tmp, &path)?;
             crate::store::sync_dir(data_dir)?;
-            tracing::info!(path = %path.display(), "created a new state key");
+            tracing::info!(path = %path.display(), "created a new key");
             Ok(key)
         }
         Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),

@@ -129,7 +129,7 @@ impl Fixture {
         let runtime = Runtime::new(EngineLimits::default()).unwrap();
         let component = runtime.load(fetcher_bytes()).expect("the fetcher loads");
         let data = tempfile::Builder::new().prefix("smcp-fetch-").tempdir().unwrap();
-        let storage = Storage::open(data.path(), AddressPolicy::with_openings(opened.iter().copied())).unwrap();
+        let storage = Storage::open(data.path(), AddressPolicy::with_openings(opened.iter().copied()), None).unwrap();
         Fixture { runtime, component, storage, grant: Grant { http: Some(http), ..Grant::default() }, _data: data }
     }
 

@@ -1,0 +1,135 @@
+//! `smcp serve`: runs the host until SIGINT or SIGTERM.
+
+use super::DataDir;
+use smcp_core::capabilities::net::Opening;
+use smcp_native::{Config, Running, dev::DevGuests, master_keys};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+/// Serves the hosted MCP servers over HTTP.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = smcp_native::DEFAULT_LISTEN)]
+    listen: SocketAddr,
+    #[command(flatten)]
+    data: DataDir,
+    /// Build the example guests of guests/ and host them under tenant `dev`.
+    #[arg(long)]
+    dev: bool,
+    /// Like --dev, with these guests of guests/ (e.g. calc,conformance).
+    #[arg(long, value_delimiter = ',', value_parser = guest_name)]
+    dev_guests: Vec<String>,
+    /// Also accept this Host header (repeatable; HOST:PORT pins a port).
+    #[arg(long, value_parser = host_name)]
+    allowed_host: Vec<String>,
+    /// Let guests' outbound HTTP reach this non-public address (IP:PORT or
+    /// IP; repeatable; for local development only).
+    #[arg(long)]
+    allow_private_address: Vec<Opening>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+fn guest_name(name: &str) -> Result<String, String> {
+    let valid = !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid { Ok(name.to_owned()) } else { Err(format!("`{name}` is not a guest name")) }
+}
+
+fn host_name(host: &str) -> Result<String, String> {
+    if host.is_empty() || host.contains(['/', ' ']) { Err(format!("`{host}` is not a host name")) } else { Ok(host.to_ascii_lowercase()) }
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> Config {
+        let mut config = Config::new(self.data.dir());
+        config.listen = self.listen;
+        config.allowed_hosts = self.allowed_host;
+        config.open_addresses = self.allow_private_address;
+        config.max_body_bytes = self.max_body_bytes;
+        config.master_keys = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
+        if !self.dev_guests.is_empty() {
+            let names: Vec<&str> = self.dev_guests.iter().map(String::as_str).collect();
+            config.dev = Some(DevGuests::only(&names));
+        } else if self.dev {
+            config.dev = Some(DevGuests::examples());
+        }
+        config
+    }
+}
+
+pub fn run(config: Config) -> ExitCode {
+
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("smcp: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let result = local.block_on(&runtime, async move {
+        let running = smcp_native::serve(config).await?;
+        print_ready(&running);
+        let shutdown = running.shutdown_handle();
+        tokio::task::spawn_local(async move {
+            let signal = wait_for_signal().await;
+            tracing::info!(signal, "shutting down (again to stop at once)");
+            shutdown.trigger();
+            let signal = wait_for_signal().await;
+            tracing::warn!(signal, "stopping at once");
+            std::process::exit(130);
+        });
+        running.wait().await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("smcp: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The name of the first of SIGINT or SIGTERM to arrive.
+async fn wait_for_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return "SIGINT";
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "SIGINT",
+            _ = term.recv() => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
+fn print_ready(running: &Running) {
+    let addr = running.local_addr();
+    let mut out = format!("\nsmcp {} is ready\n  listening  http://{addr}\n", env!("CARGO_PKG_VERSION"));
+    out.push_str(&format!("  data dir   {}\n", running.data_dir().display()));
+    if running.endpoints().is_empty() {
+        out.push_str("  no MCP servers are hosted yet (deployment comes later; --dev hosts the examples)\n");
+    } else {
+        out.push_str("  MCP servers:\n");
+        let width = running.endpoints().iter().map(|e| e.server.len()).max().unwrap_or(0);
+        for endpoint in running.endpoints() {
+            out.push_str(&format!("    {:width$}  {}\n", endpoint.server, endpoint.url(addr)));
+        }
+    }
+    out.push_str("  Ctrl-C stops the server\n");
+    println!("{out}");
+}

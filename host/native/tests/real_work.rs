@@ -1,0 +1,149 @@
+//! The example guests doing real work through the native server, over
+//! real HTTP on loopback: notes kept in KV survive a restart, files come
+//! back byte for byte, and the fetcher calls a local HTTP server its grant
+//! allows with a secret set by `smcp secrets set`, which the guest uses
+//! but the MCP client never sees.
+
+use serde_json::{Value, json};
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::net::Opening;
+use smcp_native::dev::DevGuests;
+use smcp_native::{Background, Config, spawn};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+
+const MASTER_KEYS: &str = "k1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+
+fn guest_target_dir() -> Option<PathBuf> {
+    Some(std::env::current_exe().ok()?.ancestors().nth(3)?.join("wasm-guests"))
+}
+
+fn start(data: &Path, guests: &[&str], configure: impl FnOnce(&mut Config)) -> Background {
+    let mut config = Config::new(data);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut dev = DevGuests::only(guests);
+    dev.target_dir = guest_target_dir();
+    config.dev = Some(dev);
+    configure(&mut config);
+    spawn(config).expect("server starts")
+}
+
+/// Calls `tool` of `server` with a 2026-07-28 request; returns the result.
+fn call(host: &Background, server: &str, tool: &str, arguments: Value) -> Value {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": arguments,
+        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
+    .to_string();
+    let head = format!(
+        "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\n\
+         mcp-name: {tool}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(host.addr).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (_, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{response}"));
+    let message: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
+    message["result"].clone()
+}
+
+fn text(result: &Value) -> &str {
+    result["content"][0]["text"].as_str().unwrap_or_else(|| panic!("no text in {result}"))
+}
+
+#[test]
+fn notes_survive_a_restart() {
+    let data = tempfile::Builder::new().prefix("smcp-restart-").tempdir().unwrap();
+    let host = start(data.path(), &["notes"], |_| {});
+    let saved = call(&host, "notes", "put_note", json!({ "id": "keep", "text": "written before the restart ✓" }));
+    assert_eq!(saved["isError"], false, "{saved}");
+    host.stop();
+    let host = start(data.path(), &["notes"], |_| {});
+    let read = call(&host, "notes", "get_note", json!({ "id": "keep" }));
+    assert_eq!(text(&read), "written before the restart ✓");
+    host.stop();
+}
+
+#[test]
+fn files_come_back_byte_for_byte() {
+    let data = tempfile::Builder::new().prefix("smcp-files-").tempdir().unwrap();
+    let host = start(data.path(), &["files"], |_| {});
+    // Every kind of character, 300 KB: more than any single buffer.
+    let content: String = (0..20_000).map(|i| char::from_u32(0x20 + (i * 7919) % 0x2f00).unwrap_or('x')).collect::<String>() + "\n\0end";
+    let written = call(&host, "files", "write_file", json!({ "path": "docs/big.txt", "content": content }));
+    assert_eq!(written["isError"], false, "{written}");
+    let read = call(&host, "files", "read_file", json!({ "path": "docs/big.txt" }));
+    assert!(text(&read) == content, "the file changed on the way");
+    let escape = call(&host, "files", "read_file", json!({ "path": "../../etc/passwd" }));
+    assert_eq!(escape["isError"], true, "{escape}");
+    host.stop();
+}
+
+/// A one-request HTTP server on 127.0.0.1 that sends back what it got.
+fn echo_server() -> (u16, mpsc::Receiver<Vec<String>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            lines.push(line.trim_end().to_owned());
+        }
+        let body = "hello from the test server";
+        let mut stream = stream;
+        let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        let _ = tx.send(lines);
+    });
+    (port, rx)
+}
+
+#[test]
+fn the_fetcher_uses_a_secret_the_client_never_sees() {
+    let data = tempfile::Builder::new().prefix("smcp-secret-").tempdir().unwrap();
+    let secret = "tok-4242-do-not-leak";
+    // The operator stores the secret with the CLI, server stopped.
+    let mut set = Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(["secrets", "set", "--tenant", "dev", "--server", "fetcher", "API_TOKEN", "--data-dir"])
+        .arg(data.path())
+        .env("SMCP_MASTER_KEYS", MASTER_KEYS)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin.take().unwrap().write_all(format!("{secret}\n").as_bytes()).unwrap();
+    let done = set.wait_with_output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(!String::from_utf8_lossy(&done.stderr).contains(secret));
+    let stored = std::fs::read(data.path().join("kv.redb")).unwrap();
+    assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()), "the secret is stored encrypted");
+
+    let (port, requests) = echo_server();
+    let grant = Grant::from_toml(
+        "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]",
+    )
+    .unwrap();
+    let host = start(data.path(), &["fetcher"], |config| {
+        config.master_keys = Some(MASTER_KEYS.into());
+        config.open_addresses = vec![format!("127.0.0.1:{port}").parse::<Opening>().unwrap()];
+        config.dev.as_mut().unwrap().grants.insert("fetcher".into(), grant);
+    });
+    let result = call(&host, "fetcher", "fetch_with_secret", json!({ "url": format!("http://127.0.0.1:{port}/echo") }));
+    assert_eq!(result["structuredContent"]["status"], 200, "{result}");
+    assert!(result["structuredContent"]["body"].as_str().unwrap().contains("hello from the test server"));
+    assert!(!result.to_string().contains(secret), "the client saw the secret: {result}");
+    let seen = requests.recv().unwrap();
+    assert!(seen.iter().any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {secret}"))), "{seen:?}");
+    host.stop();
+}
