@@ -69,7 +69,7 @@ impl Env {
             secrets: MemorySecrets::default(),
             log: MemoryLog::default(),
             random: SeededRandom::new(7),
-            scope: Scope { tenant: tenant.into(), server: server.into() },
+            scope: Scope { tenant: tenant.into(), server: server.into(), request: "test".into() },
             grant,
             notes: Collected::default(),
         }

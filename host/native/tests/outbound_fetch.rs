@@ -135,7 +135,7 @@ impl Fixture {
 
     /// Calls the guest's `fetch` tool; returns (is_error, structured or text).
     async fn fetch(&self, url: &str) -> Result<Value, String> {
-        let scope = Scope { tenant: "acme".into(), server: "fetcher".into() };
+        let scope = Scope { tenant: "acme".into(), server: "fetcher".into(), request: "test".into() };
         let mut notifier = Ignore;
         let mut host = CallHost::new(self.storage.backends(), &self.grant, &scope, &mut notifier);
         let server = Server { runtime: &self.runtime, component: &self.component, limits: self.grant.limits };

@@ -172,8 +172,8 @@ pub struct MemoryLog {
 }
 
 impl LogSink for MemoryLog {
-    fn write(&self, tenant: &str, server: &str, level: LogLevel, message: &str) {
-        self.lines.borrow_mut().push((tenant.to_owned(), server.to_owned(), level, message.to_owned()));
+    fn write(&self, scope: &super::Scope, level: LogLevel, message: &str) {
+        self.lines.borrow_mut().push((scope.tenant.clone(), scope.server.clone(), level, message.to_owned()));
     }
 }
 

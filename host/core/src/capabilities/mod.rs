@@ -45,6 +45,8 @@ pub struct Backends<'a> {
 pub struct Scope {
     pub tenant: String,
     pub server: String,
+    /// An id of the MCP request the call serves, for operator logs.
+    pub request: String,
 }
 
 impl Scope {
@@ -63,11 +65,13 @@ pub struct CallHost<'a> {
     pub notifier: &'a mut dyn Notifier,
     /// Outbound HTTP requests sent so far in this call.
     http_requests: u32,
+    /// Operator log lines written (or dropped) so far in this call.
+    log_lines: u32,
 }
 
 impl<'a> CallHost<'a> {
     pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
-        CallHost { backends, grant, scope, notifier, http_requests: 0 }
+        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0 }
     }
 }
 

@@ -18,10 +18,15 @@ pub enum LogLevel {
     Error,
 }
 
-/// Operator-facing logs from guests.
+/// Operator-facing logs from guests, tagged with the call's scope
+/// (tenant, server, request id).
 pub trait LogSink {
-    fn write(&self, tenant: &str, server: &str, level: LogLevel, message: &str);
+    fn write(&self, scope: &super::Scope, level: LogLevel, message: &str);
 }
+
+/// Operator log lines one call may write; past it they are dropped, and
+/// the first drop is reported once.
+pub const MAX_LOG_LINES_PER_CALL: u32 = 100;
 
 pub trait Clock {
     /// Milliseconds since the Unix epoch.
@@ -103,7 +108,15 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &st
                 .copied()
                 .ok_or(AbiError::HostMismatch("log level"))?;
             let message = message.into_string()?;
-            host.backends.log.write(&scope.tenant, &scope.server, level, truncate(&message, MAX_LOG_BYTES));
+            host.log_lines = host.log_lines.saturating_add(1);
+            match host.log_lines.cmp(&(MAX_LOG_LINES_PER_CALL + 1)) {
+                core::cmp::Ordering::Less => host.backends.log.write(scope, level, truncate(&message, MAX_LOG_BYTES)),
+                core::cmp::Ordering::Equal => {
+                    let note = format!("log limit of {MAX_LOG_LINES_PER_CALL} lines per call reached: dropping the rest");
+                    host.backends.log.write(scope, LogLevel::Warn, &note);
+                }
+                core::cmp::Ordering::Greater => {}
+            }
             Ok(None)
         }
         ("clock", "now-ms") => Ok(Some(Val::U64(host.backends.clock.now_ms()))),
@@ -165,4 +178,37 @@ pub fn truncate(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::memory::{ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp};
+    use crate::capabilities::{Backends, Grant, Scope};
+    use std::rc::Rc;
+
+    struct Ignore;
+
+    impl Notifier for Ignore {
+        fn notify(&mut self, _: Notification) {}
+    }
+
+    #[test]
+    fn operator_logs_are_capped_per_call_and_cut_per_line() {
+        let clock = Rc::new(ManualClock(0.into()));
+        let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
+        let (http, secrets, log, random) = (TableHttp::default(), MemorySecrets::default(), MemoryLog::default(), SeededRandom::new(1));
+        let backends = Backends { kv: &kv, objects: &objects, http: &http, secrets: &secrets, clock: &*clock, random: &random, log: &log };
+        let (grant, scope) = (Grant::default(), Scope { tenant: "t".into(), server: "s".into(), request: "r".into() });
+        let mut notifier = Ignore;
+        let mut host = CallHost::new(backends, &grant, &scope, &mut notifier);
+        for i in 0..MAX_LOG_LINES_PER_CALL + 50 {
+            let message = if i == 0 { "x".repeat(MAX_LOG_BYTES * 2) } else { format!("line {i}") };
+            futures::executor::block_on(dispatch(&mut host, "log", "write", vec![Val::Enum(1), Val::String(message)])).unwrap();
+        }
+        let lines = log.lines.borrow();
+        assert_eq!(lines.len() as u32, MAX_LOG_LINES_PER_CALL + 1, "the cap, plus one line saying so");
+        assert_eq!(lines[0].3.len(), MAX_LOG_BYTES);
+        assert!(lines.last().unwrap().3.contains("log limit"));
+    }
 }

@@ -104,7 +104,10 @@ impl Notifier for Collect<'_> {
 
 impl Call<'_> {
     fn scope(&self) -> Scope {
-        Scope { tenant: self.hosted.tenant.clone(), server: self.hosted.server.clone() }
+        let mut id = [0u8; 6];
+        self.backends.random.fill(&mut id);
+        let request = id.iter().map(|b| format!("{b:02x}")).collect();
+        Scope { tenant: self.hosted.tenant.clone(), server: self.hosted.server.clone(), request }
     }
 
     /// Runs `method`; its notifications go to the exchange as they come.

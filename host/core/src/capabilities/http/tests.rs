@@ -35,7 +35,7 @@ impl Env {
             log: MemoryLog::default(),
             random: SeededRandom::new(1),
             grant: Grant { http: Some(http), ..Grant::default() },
-            scope: Scope { tenant: "t".into(), server: "s".into() },
+            scope: Scope { tenant: "t".into(), server: "s".into(), request: "r".into() },
         }
     }
 
