@@ -25,11 +25,17 @@
 //! methods = ["GET", "POST"]      # default: all
 //! timeout_ms = 10_000
 //!
+//! [[http.inject]]     # the host adds this header; the guest never sees it
+//! host = "api.example.com"
+//! header = "authorization"
+//! secret = "API_TOKEN"
+//! prefix = "Bearer "
+//!
 //! [secrets]
 //! names = ["API_TOKEN"]
 //! ```
 
-use super::{Grant, HttpGrant, KvGrant, ObjectsGrant};
+use super::{Grant, HttpGrant, Injection, KvGrant, ObjectsGrant};
 use crate::capabilities::http::METHODS;
 use crate::runtime::Limits;
 use serde::Deserialize;
@@ -120,6 +126,18 @@ struct HttpFile {
     timeout_ms: Option<u64>,
     max_redirects: Option<u64>,
     max_requests: Option<u64>,
+    #[serde(default)]
+    inject: Vec<InjectFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InjectFile {
+    host: String,
+    header: String,
+    secret: String,
+    #[serde(default)]
+    prefix: String,
 }
 
 #[derive(Deserialize)]
@@ -232,8 +250,11 @@ fn http(file: HttpFile) -> Result<HttpGrant, GrantFileError> {
                 .collect::<Result<Vec<_>, _>>()?,
         ),
     };
+    let allowed_hosts: Vec<String> = file.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+    let inject = file.inject.into_iter().map(|rule| injection(rule, &allowed_hosts)).collect::<Result<_, _>>()?;
     Ok(HttpGrant {
-        allowed_hosts: file.allowed_hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        inject,
+        allowed_hosts: allowed_hosts.clone(),
         allow_insecure: schemes.iter().any(|s| s == "http"),
         methods,
         max_request_bytes: usize_of(bounded("http.max_request_bytes", file.max_request_bytes, d.max_request_bytes as u64, ceilings::HTTP_BYTES)?),
@@ -247,6 +268,24 @@ fn http(file: HttpFile) -> Result<HttpGrant, GrantFileError> {
         max_redirects: u32_of(bounded("http.max_redirects", file.max_redirects, u64::from(d.max_redirects), ceilings::REDIRECTS)?),
         max_requests: u32_of(bounded("http.max_requests", file.max_requests, u64::from(d.max_requests), ceilings::HTTP_REQUESTS)?),
     })
+}
+
+fn injection(rule: InjectFile, allowed_hosts: &[String]) -> Result<Injection, GrantFileError> {
+    let invalid = |why: String| GrantFileError::Invalid { field: "http.inject", why };
+    let host = rule.host.to_ascii_lowercase();
+    if !allowed_hosts.contains(&host) {
+        return Err(invalid(format!("host `{}` must be one of allowed_hosts", rule.host)));
+    }
+    let header = rule.header.to_ascii_lowercase();
+    let token = !header.is_empty() && header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    if !token || ["host", "content-length", "transfer-encoding", "connection", "cookie"].contains(&header.as_str()) {
+        return Err(invalid(format!("`{}` is not a header the host can inject", rule.header)));
+    }
+    secrets(SecretsFile { names: vec![rule.secret.clone()] }).map_err(|_| invalid(format!("`{}` is not a secret name", rule.secret)))?;
+    if rule.prefix.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(invalid("the prefix may not hold line breaks".into()));
+    }
+    Ok(Injection { host, header, secret: rule.secret, prefix: rule.prefix })
 }
 
 fn secrets(file: SecretsFile) -> Result<Vec<String>, GrantFileError> {
@@ -278,6 +317,8 @@ mod tests {
         assert_eq!(grant.limits.wall_time_ms, 30_000);
         assert_eq!(grant.http.as_ref().unwrap().methods, Some(vec!["GET", "POST"]));
         assert_eq!(grant.secrets, ["API_TOKEN"]);
+        let inject = &grant.http.as_ref().unwrap().inject[0];
+        assert_eq!((inject.header.as_str(), inject.prefix.as_str()), ("authorization", "Bearer "));
         assert!(grant.kv.is_some() && grant.objects.is_some());
     }
 
@@ -303,6 +344,8 @@ mod tests {
             ("version = 1\n[http]\nschemes = [\"ftp\"]", "`ftp` is not https or http"),
             ("version = 1\n[http]\nmethods = [\"BREW\"]", "`BREW` is not one of"),
             ("version = 1\n[secrets]\nnames = [\"../x\"]", "not a secret name"),
+            ("version = 1\n[http]\n[[http.inject]]\nhost = \"a.com\"\nheader = \"x-key\"\nsecret = \"K\"", "must be one of allowed_hosts"),
+            ("version = 1\n[http]\nallowed_hosts = [\"a.com\"]\n[[http.inject]]\nhost = \"a.com\"\nheader = \"host\"\nsecret = \"K\"", "not a header the host can inject"),
         ];
         for (text, expected) in cases {
             let error = Grant::from_toml(text).unwrap_err().to_string();

@@ -63,6 +63,27 @@ pub struct HttpGrant {
     pub max_redirects: u32,
     /// Requests sent during one call, every redirect hop counted.
     pub max_requests: u32,
+    /// Headers the host adds from secrets, so the guest can call an API
+    /// without ever holding its key.
+    pub inject: Vec<Injection>,
+}
+
+/// A header the host sets on requests to `host` from secret `secret`
+/// (`prefix` + value), on every hop to that host and no other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Injection {
+    /// An entry of `allowed_hosts`: an exact name or `*.domain`.
+    pub host: String,
+    /// Lowercase header name.
+    pub header: String,
+    pub secret: String,
+    pub prefix: String,
+}
+
+impl Injection {
+    pub fn applies_to(&self, host: &str) -> bool {
+        HttpGrant { allowed_hosts: vec![self.host.clone()], ..HttpGrant::default() }.allows_host(host)
+    }
 }
 
 impl Default for HttpGrant {
@@ -78,6 +99,7 @@ impl Default for HttpGrant {
             timeout_ms: 10_000,
             max_redirects: 5,
             max_requests: 10,
+            inject: Vec::new(),
         }
     }
 }

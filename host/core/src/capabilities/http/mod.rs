@@ -104,7 +104,10 @@ async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpRespo
             return Err(CapabilityError::Unavailable(format!("timed out after {timeout_ms} ms")));
         }
         request.timeout_ms = u32::try_from(left).unwrap_or(u32::MAX);
-        let response = host.backends.http.fetch(request.clone()).await.map_err(|e| match e {
+        // Injected headers go on this hop only, and are worked out again
+        // for the next: they never follow a redirect to another host.
+        let outgoing = inject(host, grant, request.clone()).await?;
+        let response = host.backends.http.fetch(outgoing).await.map_err(|e| match e {
             // Say which hop the backend refused: the guest never named it.
             CapabilityError::Denied(why) if redirects > 0 => {
                 CapabilityError::Denied(format!("redirect to `{}` refused: {why}", redirect::redacted(&request.url)))
@@ -123,6 +126,22 @@ async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpRespo
 }
 
 /// Counts one request against the grant's per-call budget.
+/// Adds the grant's injected headers that apply to the request's host.
+async fn inject(host: &CallHost<'_>, grant: &HttpGrant, mut request: HttpRequest) -> Result<HttpRequest, CapabilityError> {
+    let target = request.url.host_str().unwrap_or_default().to_owned();
+    for rule in grant.inject.iter().filter(|rule| rule.applies_to(&target)) {
+        let value = host
+            .backends
+            .secrets
+            .get(&host.scope.tenant, &host.scope.server, &rule.secret)
+            .await?
+            .ok_or_else(|| CapabilityError::Unavailable(format!("secret `{}` for header `{}` is not set", rule.secret, rule.header)))?;
+        request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&rule.header));
+        request.headers.push((rule.header.clone(), format!("{}{value}", rule.prefix)));
+    }
+    Ok(request)
+}
+
 fn spend_request(host: &mut CallHost<'_>, grant: &HttpGrant) -> Result<(), CapabilityError> {
     if host.http_requests >= grant.max_requests {
         return Err(CapabilityError::QuotaExceeded(format!(

@@ -259,3 +259,26 @@ fn no_grant_no_request() {
     env.grant.http = None;
     assert!(denied(env.one(get("https://a.test/"))).contains("not granted"));
 }
+
+#[test]
+fn injected_headers_reach_only_their_host_and_never_the_guest() {
+    use crate::capabilities::grant::Injection;
+    let rule = Injection { host: "a.test".into(), header: "x-api-key".into(), secret: "KEY".into(), prefix: "Key ".into() };
+    let mut env = Env::new(HttpGrant { inject: vec![rule], ..grant() });
+    env.secrets.values.insert(("t".into(), "s".into(), "KEY".into()), "k-123".into());
+    env.redirect("https://a.test/start", 302, "https://b.test/next");
+    env.respond("https://b.test/next", 200, &[], "done");
+    // The guest's own value for the header is replaced, not sent.
+    let got = env.one(post("https://a.test/start", &[("X-Api-Key", "guest-made")])).unwrap();
+    assert_eq!(got.body, b"done");
+    let sent = env.http.requests.borrow();
+    let key = |i: usize| sent[i].headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("x-api-key")).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    assert_eq!(key(0), ["Key k-123"]);
+    // b.test gets the guest's own header, never the secret.
+    assert_eq!(key(1), ["guest-made"], "the injected value followed the redirect to b.test");
+    drop(sent);
+    // Unset secret: the request is not sent.
+    env.secrets.values.clear();
+    let missing = env.one(get("https://a.test/start")).unwrap_err();
+    assert!(matches!(&missing, CapabilityError::Unavailable(m) if m.contains("`KEY`") && !m.contains("k-123")), "{missing:?}");
+}
