@@ -3,13 +3,17 @@
 //! Reports, from one run on this machine:
 //! - load: validate + prepare + compile of each example component (µs);
 //! - per call: fresh store + instance + `noop` tool call, warm (p50, p99);
-//! - fuel overhead: a compute-heavy call with fuel metering on vs off.
+//! - fuel overhead: a compute-heavy call with fuel metering on vs off;
+//! - capability costs: a tool call doing a kv put, a kv get, and an object
+//!   put of 1 MiB (in-memory backends: the host's own cost per capability
+//!   call), as p50 and as a multiple of the `noop` call measured alongside.
 //!
 //! `cargo test` runs this file too, as a quick smoke run with few iterations.
 
 use serde_json::json;
 use smcp_core::capabilities::Grant;
-use smcp_core::runtime::{EngineLimits, Limits, Runtime};
+use smcp_core::capabilities::grant::{KvGrant, ObjectsGrant};
+use smcp_core::runtime::{Component, EngineLimits, Limits, Runtime};
 use smcp_tests::{Env, block_on, component_bytes};
 use std::time::{Duration, Instant};
 
@@ -106,4 +110,35 @@ fn main() {
         free.as_secs_f64() * 1e3,
         (metered.as_secs_f64() / free.as_secs_f64() - 1.0) * 100.0
     );
+
+    println!("== capability costs per tool call (in-memory backends)");
+    let notes = runtime.load(&component_bytes("notes")).unwrap();
+    let files = runtime.load(&component_bytes("files")).unwrap();
+    let grant = Grant { kv: Some(KvGrant::default()), objects: Some(ObjectsGrant { max_object_bytes: 2 << 20, ..ObjectsGrant::default() }), ..Grant::default() };
+    let mut env = Env::new("bench", "cap", grant);
+    let mib: String = "x".repeat(1 << 20);
+    let cases: [(&str, &Component, &str, serde_json::Value); 4] = [
+        ("noop (reference)", &calc, "noop", json!({})),
+        ("kv put (put_note)", &notes, "put_note", json!({ "id": "n", "text": "hello" })),
+        ("kv get (get_note)", &notes, "get_note", json!({ "id": "n" })),
+        ("object put 1 MiB (write_file)", &files, "write_file", json!({ "path": "big", "content": mib })),
+    ];
+    let calls = 4_000 / scale;
+    let mut reference = None;
+    for (label, component, tool, args) in cases {
+        let n = if tool == "write_file" { calls / 20 + 2 } else { calls };
+        let mut times: Vec<Duration> = (0..n)
+            .map(|_| {
+                let server = env.server(&runtime, component);
+                let mut host = env.host();
+                let start = Instant::now();
+                block_on(server.call_tool(&mut host, tool, &args, &[], None)).expect("the tool runs");
+                start.elapsed()
+            })
+            .collect();
+        times.sort();
+        let p50 = micros(percentile(&times, 0.5));
+        let base = *reference.get_or_insert(p50);
+        println!("   {label:<30} p50 {p50:>9.1} µs  p99 {:>9.1} µs  ({:.1}x noop)", micros(percentile(&times, 0.99)), p50 / base);
+    }
 }
