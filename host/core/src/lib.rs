@@ -10,9 +10,11 @@
 //! - [`capabilities`]: grants and backend traits, one module per interface;
 //! - [`server`]: the MCP server interface as typed calls;
 //! - [`mcp`]: the MCP protocol engine over Streamable HTTP, both eras;
-//! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend.
+//! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend;
+//! - [`auth`]: API keys and bearer tokens, roles.
 
 pub mod abi;
+pub mod auth;
 pub mod capabilities;
 pub mod component;
 pub mod mcp;

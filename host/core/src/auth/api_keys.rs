@@ -1,0 +1,220 @@
+//! API keys for services: `smcp_<tenant>_<64 hex digits>`, 256 random
+//! bits. The key is shown once, at creation; the host keeps only a keyed
+//! blake3 hash of it (the hashing key is the host's, so a copy of the store
+//! alone cannot even test guesses), looked up by that hash and compared in
+//! constant time. Records live in the KV backend under
+//! `auth/keys/<tenant>/<hash>`.
+
+use super::{AuthError, Principal, Role};
+use crate::capabilities::kv::KvStore;
+use crate::capabilities::Random;
+use serde::{Deserialize, Serialize};
+
+const PREFIX: &str = "smcp_";
+/// How often `last_used_ms` is written at most: a key used many times a
+/// second must not turn every request into a write.
+const LAST_USED_GRANULARITY_MS: u64 = 60_000;
+
+/// What the host stores about a key (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    pub v: u8,
+    /// Public id: the first 16 hex digits of the hash. Safe to log and show.
+    pub id: String,
+    pub tenant: String,
+    pub role: Role,
+    pub name: String,
+    pub created_ms: u64,
+    pub expires_ms: Option<u64>,
+    pub revoked_ms: Option<u64>,
+    pub last_used_ms: Option<u64>,
+    /// The keyed blake3 hash of the key, hex.
+    pub hash: String,
+}
+
+/// Tenant ids: what may appear in a key and in storage paths.
+pub fn valid_tenant(tenant: &str) -> bool {
+    (1..=63).contains(&tenant.len())
+        && tenant.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !tenant.starts_with('-')
+}
+
+/// The API keys of every tenant, on a KV backend.
+pub struct ApiKeys<'a> {
+    kv: &'a dyn KvStore,
+    hash_key: [u8; 32],
+}
+
+fn record_path(tenant: &str, hash: &str) -> String {
+    format!("auth/keys/{tenant}/{hash}")
+}
+
+/// Splits `smcp_<tenant>_<secret>`; `None` when it is not shaped like one.
+fn parse(key: &str) -> Option<(&str, &str)> {
+    let rest = key.strip_prefix(PREFIX)?;
+    let (tenant, secret) = rest.split_once('_')?;
+    let shaped = valid_tenant(tenant) && secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    shaped.then_some((tenant, secret))
+}
+
+impl<'a> ApiKeys<'a> {
+    /// `hash_key` is the host's secret for hashing keys.
+    pub fn new(kv: &'a dyn KvStore, hash_key: [u8; 32]) -> Self {
+        ApiKeys { kv, hash_key }
+    }
+
+    fn hash(&self, key: &str) -> blake3::Hash {
+        blake3::keyed_hash(&self.hash_key, key.as_bytes())
+    }
+
+    /// Makes a key for `tenant` with `role`; returns the key (to show once)
+    /// and its record.
+    pub async fn create(
+        &self,
+        tenant: &str,
+        role: Role,
+        name: &str,
+        expires_ms: Option<u64>,
+        now_ms: u64,
+        random: &dyn Random,
+    ) -> Result<(String, KeyRecord), AuthError> {
+        if !valid_tenant(tenant) {
+            return Err(AuthError::Malformed("tenant ids are 1-63 of [a-z0-9-], not starting with `-`"));
+        }
+        let mut secret = [0u8; 32];
+        random.fill(&mut secret);
+        let key = format!("{PREFIX}{tenant}_{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let hash = self.hash(&key).to_hex().to_string();
+        let record = KeyRecord {
+            v: 1,
+            id: hash[..16].to_owned(),
+            tenant: tenant.to_owned(),
+            role,
+            name: name.chars().filter(|c| !c.is_control()).take(100).collect(),
+            created_ms: now_ms,
+            expires_ms,
+            revoked_ms: None,
+            last_used_ms: None,
+            hash,
+        };
+        self.store(&record).await?;
+        Ok((key, record))
+    }
+
+    async fn store(&self, record: &KeyRecord) -> Result<(), AuthError> {
+        let bytes = serde_json::to_vec(record).map_err(|e| AuthError::Storage(e.to_string()))?;
+        self.kv.set(&record_path(&record.tenant, &record.hash), bytes, None).await.map_err(|e| AuthError::Storage(e.to_string()))
+    }
+
+    /// The principal a presented key stands for.
+    pub async fn authenticate(&self, presented: &str, now_ms: u64) -> Result<Principal, AuthError> {
+        let (tenant, _) = parse(presented).ok_or(AuthError::Malformed("not an SMCP API key"))?;
+        let hash = self.hash(presented);
+        let stored = self
+            .kv
+            .get(&record_path(tenant, &hash.to_hex()))
+            .await
+            .map_err(|e| AuthError::Storage(e.to_string()))?
+            .ok_or(AuthError::UnknownKey)?;
+        let mut record: KeyRecord = serde_json::from_slice(&stored).map_err(|e| AuthError::Storage(e.to_string()))?;
+        // blake3::Hash compares in constant time.
+        let matches = blake3::Hash::from_hex(&record.hash).is_ok_and(|h| h == hash) && record.tenant == tenant;
+        if !matches {
+            return Err(AuthError::UnknownKey);
+        }
+        if record.revoked_ms.is_some() {
+            return Err(AuthError::Revoked);
+        }
+        if record.expires_ms.is_some_and(|at| now_ms >= at) {
+            return Err(AuthError::Expired);
+        }
+        if record.last_used_ms.is_none_or(|at| now_ms.saturating_sub(at) >= LAST_USED_GRANULARITY_MS) {
+            record.last_used_ms = Some(now_ms);
+            // Best effort: a failed bookkeeping write must not refuse the key.
+            let _ = self.store(&record).await;
+        }
+        Ok(Principal { tenant: record.tenant, id: format!("key:{}", record.id), role: record.role })
+    }
+
+    /// Every key record of `tenant`.
+    pub async fn list(&self, tenant: &str) -> Result<Vec<KeyRecord>, AuthError> {
+        let prefix = format!("auth/keys/{tenant}/");
+        let mut records = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.kv.list(&prefix, cursor.as_deref(), 1000).await.map_err(|e| AuthError::Storage(e.to_string()))?;
+            for path in &page.keys {
+                if let Some(bytes) = self.kv.get(path).await.map_err(|e| AuthError::Storage(e.to_string()))?
+                    && let Ok(record) = serde_json::from_slice::<KeyRecord>(&bytes)
+                {
+                    records.push(record);
+                }
+            }
+            match page.cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok(records),
+            }
+        }
+    }
+
+    /// Revokes key `id` of `tenant`; takes effect on the key's next use.
+    /// `false` when the tenant has no such key.
+    pub async fn revoke(&self, tenant: &str, id: &str, now_ms: u64) -> Result<bool, AuthError> {
+        let Some(mut record) = self.list(tenant).await?.into_iter().find(|r| r.id == id) else { return Ok(false) };
+        if record.revoked_ms.is_none() {
+            record.revoked_ms = Some(now_ms);
+            self.store(&record).await?;
+        }
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::memory::{ManualClock, MemoryKv, SeededRandom};
+    use futures::executor::block_on;
+    use std::rc::Rc;
+
+    #[test]
+    fn keys_are_shown_once_and_stored_as_hashes() {
+        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let keys = ApiKeys::new(&kv, [5; 32]);
+        let random = SeededRandom::new(3);
+        let (key, record) = block_on(keys.create("acme", Role::McpUser, "ci", None, 1000, &random)).unwrap();
+        assert!(key.starts_with("smcp_acme_") && key.len() == "smcp_acme_".len() + 64, "{key}");
+        for path in kv.raw_keys() {
+            let stored = String::from_utf8(block_on(kv.get(&path)).unwrap().unwrap()).unwrap();
+            assert!(!stored.contains(&key[10..]) && !path.contains(&key[10..]), "the key itself is stored");
+        }
+        let who = block_on(keys.authenticate(&key, 2000)).unwrap();
+        assert_eq!(who, Principal { tenant: "acme".into(), id: format!("key:{}", record.id), role: Role::McpUser });
+        // Another host (another hashing key) does not know it.
+        assert_eq!(block_on(ApiKeys::new(&kv, [6; 32]).authenticate(&key, 2000)), Err(AuthError::UnknownKey));
+    }
+
+    #[test]
+    fn every_way_a_key_fails() {
+        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let keys = ApiKeys::new(&kv, [5; 32]);
+        let random = SeededRandom::new(4);
+        let (key, record) = block_on(keys.create("acme", Role::ReadOnly, "", Some(10_000), 0, &random)).unwrap();
+        let wrong_tenant = key.replacen("smcp_acme_", "smcp_beta_", 1);
+        let mut flipped = key.clone();
+        flipped.replace_range(key.len() - 1.., if key.ends_with('0') { "1" } else { "0" });
+        for (presented, error) in [
+            ("", AuthError::Malformed("not an SMCP API key")),
+            ("smcp_acme_short", AuthError::Malformed("not an SMCP API key")),
+            (&key.to_uppercase(), AuthError::Malformed("not an SMCP API key")),
+            (&wrong_tenant, AuthError::UnknownKey),
+            (&flipped, AuthError::UnknownKey),
+        ] {
+            assert_eq!(block_on(keys.authenticate(presented, 1)), Err(error), "{presented}");
+        }
+        assert_eq!(block_on(keys.authenticate(&key, 10_000)), Err(AuthError::Expired));
+        assert!(block_on(keys.revoke("acme", &record.id, 5)).unwrap());
+        assert!(!block_on(keys.revoke("beta", &record.id, 5)).unwrap(), "revocation is per tenant");
+        assert_eq!(block_on(keys.authenticate(&key, 6)), Err(AuthError::Revoked));
+        assert_eq!(block_on(keys.list("acme")).unwrap()[0].revoked_ms, Some(5));
+    }
+}
