@@ -1,7 +1,7 @@
 """Drives the official Python MCP client (`mcp` 2.x) against a running SMCP
 server, in legacy, auto and pinned 2026-07-28 modes:
 
-    python py_client.py <base-url>     (base: http://127.0.0.1:PORT/t/dev/s)
+    SMCP_API_KEY=smcp_... python py_client.py <base-url>   (base: http://127.0.0.1:PORT/t/dev/s)
 
 Prints one line per mode and exits non-zero on failure.
 """
@@ -10,7 +10,18 @@ import asyncio
 import sys
 import traceback
 
+import os
+
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+
+def connect(url: str, mode: str) -> Client:
+    """A client sending the API key from SMCP_API_KEY."""
+    headers = {"Authorization": f"Bearer {os.environ['SMCP_API_KEY']}"}
+    transport = streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
+    return Client(transport, mode=mode)
 
 
 def text(result):
@@ -18,7 +29,7 @@ def text(result):
 
 
 async def check(base: str, mode: str) -> None:
-    async with Client(f"{base}/calc/mcp", mode=mode) as calc:
+    async with connect(f"{base}/calc/mcp", mode) as calc:
         tools = await calc.list_tools()
         assert any(t.name == "add" for t in tools.tools), "calc lists add"
         result = await calc.call_tool("add", {"a": 2, "b": 40})
@@ -28,7 +39,7 @@ async def check(base: str, mode: str) -> None:
         assert about.contents[0].text == "calc: a pure-compute SMCP test server."
         prompt = await calc.get_prompt("explain", {"topic": "fibonacci"})
         assert prompt.messages[0].content.text == "Explain fibonacci in simple terms."
-    async with Client(f"{base}/notes/mcp", mode=mode) as notes:
+    async with connect(f"{base}/notes/mcp", mode) as notes:
         await notes.call_tool("put_note", {"id": f"py-{mode}", "text": f"from python {mode}"})
         got = await notes.call_tool("get_note", {"id": f"py-{mode}"})
         assert text(got) == f"from python {mode}", got

@@ -1,5 +1,5 @@
 // Drives the official TypeScript MCP clients against a running SMCP server:
-//   node ts-clients.mjs <base-url>      (base: http://127.0.0.1:PORT/t/dev/s)
+//   SMCP_API_KEY=smcp_... node ts-clients.mjs <base-url>   (base: http://127.0.0.1:PORT/t/dev/s)
 // Each client (SDK v1; v2 in legacy, auto and pinned 2026-07-28 modes)
 // connects to calc and notes, lists and calls tools, reads a resource and
 // gets a prompt. Prints one line per check and exits non-zero on failure.
@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+import { discoverOAuthProtectedResourceMetadata } from '@modelcontextprotocol/sdk/client/auth.js';
 
 const base = process.argv[2];
-if (!base) throw new Error('usage: node ts-clients.mjs <base-url>');
+const key = process.env.SMCP_API_KEY;
+if (!base || !key) throw new Error('usage: SMCP_API_KEY=<key> node ts-clients.mjs <base-url>');
+const requestInit = { headers: { Authorization: `Bearer ${key}` } };
 
 const clients = {
   'sdk-v1': () => [new ClientV1({ name: 'smcp-e2e', version: '1.0.0' }), TransportV1],
@@ -20,7 +23,7 @@ const clients = {
 
 async function connect(make, server) {
   const [client, Transport] = make();
-  const transport = new Transport(new URL(`${base}/${server}/mcp`));
+  const transport = new Transport(new URL(`${base}/${server}/mcp`), { requestInit });
   await client.connect(transport);
   return { client, transport };
 }
@@ -57,5 +60,18 @@ for (const [name, make] of Object.entries(clients)) {
     console.log(`FAILED ${name}: ${error?.stack ?? error}`);
   }
 }
-console.log(`${Object.keys(clients).length - failed} passed, ${failed} failed`);
+// Without the key: refused, and the SDK's OAuth discovery finds the
+// protected-resource metadata the 401 points to.
+try {
+  const [client, Transport] = clients['sdk-v1']();
+  await assert.rejects(client.connect(new Transport(new URL(`${base}/calc/mcp`))), /401|Unauthorized/);
+  const metadata = await discoverOAuthProtectedResourceMetadata(new URL(`${base}/calc/mcp`));
+  assert.equal(metadata.resource, `${base}/calc/mcp`);
+  assert.deepEqual(metadata.bearer_methods_supported, ['header']);
+  console.log('ok sdk-v1-oauth-discovery');
+} catch (error) {
+  failed += 1;
+  console.log(`FAILED sdk-v1-oauth-discovery: ${error?.stack ?? error}`);
+}
+console.log(`${Object.keys(clients).length + 1 - failed} passed, ${failed} failed`);
 process.exit(failed === 0 ? 0 : 1);

@@ -5,7 +5,7 @@
 use serde_json::json;
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::http::HttpResponse;
-use smcp_core::mcp::{Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::server::{CallToolResult, ContentBlock, ToolOutcome};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;
@@ -27,6 +27,7 @@ fn engine() -> (Engine, Arc<smcp_core::runtime::Runtime>) {
         server_name: "t".into(),
         server_version: "0".into(),
         state_key: [1; 32],
+        auth: AuthSettings { key_hash_key: [2; 32], public_url: "http://localhost".into(), anonymous: vec![] },
     };
     (Engine::new(rt.clone(), config), rt)
 }

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::mcp::http::{Body, Request, Response};
-use smcp_core::mcp::{Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -22,6 +22,12 @@ fn engine() -> Engine {
         server_name: "smcp-test".into(),
         server_version: "0.0.0".into(),
         state_key: [9; 32],
+        // Transport rules, not credentials, are tested here (see auth.rs).
+        auth: AuthSettings {
+            key_hash_key: [2; 32],
+            public_url: "http://localhost:8080".into(),
+            anonymous: vec![("acme".into(), "calc".into()), ("acme".into(), "notes".into())],
+        },
     };
     let engine = Engine::new(rt.clone(), config);
     for name in ["calc", "notes"] {
@@ -47,7 +53,7 @@ impl Client {
             all.retain(|(name, _)| name != k);
             all.push((k.to_string(), v.to_string()));
         }
-        let request = Request { method: method.into(), path: path.into(), headers: all, body: body.to_vec() };
+        let request = Request { method: method.into(), path: path.into(), query: String::new(), headers: all, body: body.to_vec() };
         block_on(self.engine.handle(request, self.env.backends()))
     }
 
@@ -249,7 +255,9 @@ fn bad_input_gets_clear_errors() {
     assert_eq!(send(&vec![b' '; 70 << 10]).status, 413);
     assert_eq!(c.send("POST", CALC, &[("content-type", "text/plain"), json[1]], b"{}").status, 415);
     assert_eq!(c.send("POST", CALC, &[json[0], ("accept", "application/json")], b"{}").status, 406);
-    assert_eq!(c.send("POST", "/t/acme/s/nope/mcp", &json, b"{}").status, 404);
+    // An unknown server of the tenant: credentials are asked for first, so
+    // nothing about the tenant's servers leaks to the unauthenticated.
+    assert_eq!(c.send("POST", "/t/acme/s/nope/mcp", &json, b"{}").status, 401);
     assert_eq!(c.send("POST", "/t/acme/s/calc/mcp/x", &json, b"{}").status, 404);
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::mcp::http::{Body, EventStream, Request, Response, SseEvent};
-use smcp_core::mcp::{Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -32,6 +32,11 @@ impl Host {
             server_name: "smcp-test".into(),
             server_version: "0.0.0".into(),
             state_key: [3; 32],
+            auth: AuthSettings {
+                key_hash_key: [2; 32],
+                public_url: "http://localhost".into(),
+                anonymous: vec![("acme".into(), "conformance".into()), ("acme".into(), "notes".into())],
+            },
         };
         let engine = Engine::new(rt.clone(), config);
         let component = load(&rt, "conformance");
@@ -53,7 +58,7 @@ impl Host {
         ];
         all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let body = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
-        Request { method: method.into(), path: path.into(), headers: all, body }
+        Request { method: method.into(), path: path.into(), query: String::new(), headers: all, body }
     }
 
     async fn send(&self, method: &str, headers: &[(&str, &str)], body: &Value) -> Response {

@@ -82,3 +82,22 @@ pub fn grant_for(workspace_root: &Path, name: &str) -> anyhow::Result<Grant> {
         Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
     }
 }
+
+/// Revokes dev mode's previous admin key of tenant `dev` and makes a new
+/// one: the key a developer copies from the start-up banner.
+pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> anyhow::Result<String> {
+    use smcp_core::auth::Role;
+    use smcp_core::auth::api_keys::ApiKeys;
+    use smcp_core::capabilities::Clock;
+    let keys = ApiKeys::new(&storage.kv, *hash_key);
+    let now = storage.clock.now_ms();
+    let fail = |e: smcp_core::auth::AuthError| anyhow::anyhow!("dev API key: {e}");
+    for old in keys.list(DEV_TENANT).await.map_err(fail)?.into_iter().filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none()) {
+        keys.revoke(DEV_TENANT, &old.id, now).await.map_err(fail)?;
+    }
+    let (key, _) = keys.create(DEV_TENANT, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
+    Ok(key)
+}
+
+/// The name of dev mode's admin key.
+const DEV_KEY_NAME: &str = "dev-mode";

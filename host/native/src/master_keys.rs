@@ -21,6 +21,7 @@ pub fn load(config: &Config) -> anyhow::Result<Option<Keyring>> {
     }
     let dev_key = config.data_dir.join(DEV_KEY_FILE);
     if config.dev.is_some() || dev_key.exists() {
+        crate::store::create_private_dir(&config.data_dir)?;
         let bytes = crate::state_key::load_or_create_named(&config.data_dir, DEV_KEY_FILE)?;
         tracing::warn!(path = %dev_key.display(), "secrets: using the dev master key from the data directory; set {ENV} in production");
         return Ok(Some(Keyring::single("dev", bytes)));

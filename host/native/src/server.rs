@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use smcp_core::capabilities::net::{AddressPolicy, Opening};
 use smcp_core::mcp::http::Request;
-use smcp_core::mcp::{Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -66,6 +66,12 @@ pub struct Config {
     /// The master keys that protect secrets, `id:base64[,…]` with the
     /// current one first (what `SMCP_MASTER_KEYS` holds).
     pub master_keys: Option<String>,
+    /// The URL clients reach this host at (endpoint URLs and token
+    /// audiences are built from it); `http://<listen address>` by default.
+    pub public_url: Option<String>,
+    /// `tenant/server` pairs anyone may use without credentials (local
+    /// test fixtures only).
+    pub anonymous: Vec<(String, String)>,
     /// Non-public addresses guests' outbound HTTP may reach anyway (local
     /// development and tests); none by default. Host configuration only:
     /// a tenant's grant can never open an address.
@@ -84,6 +90,8 @@ impl Config {
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             dev: None,
             master_keys: None,
+            public_url: None,
+            anonymous: Vec::new(),
             open_addresses: Vec::new(),
         }
     }
@@ -120,6 +128,7 @@ impl Shutdown {
 pub struct Running {
     addr: SocketAddr,
     endpoints: Vec<Endpoint>,
+    dev_key: Option<String>,
     data_dir: PathBuf,
     shutdown: Shutdown,
     task: tokio::task::JoinHandle<()>,
@@ -133,6 +142,12 @@ impl Running {
 
     pub fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints
+    }
+
+    /// Dev mode's admin API key for tenant `dev` (made at each start; the
+    /// previous one is revoked).
+    pub fn dev_key(&self) -> Option<&str> {
+        self.dev_key.as_deref()
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -179,8 +194,9 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("listening on {}: {e}", config.listen))?;
     let addr = listener.local_addr()?;
 
-    let engine = Engine::new(runtime.clone(), engine_config(&config, state_key));
+    let engine = Engine::new(runtime.clone(), engine_config(&config, addr, state_key));
     let mut endpoints = Vec::new();
+    let mut dev_key = None;
     match &config.dev {
         Some(dev) => {
             let (builder, data_dir) = (dev.clone(), config.data_dir.clone());
@@ -203,17 +219,24 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         }
         None => tracing::info!("no servers hosted: deployment is not available yet (--dev hosts the example guests)"),
     }
+    if config.dev.is_some() {
+        dev_key = Some(crate::dev::fresh_admin_key(&storage, &engine.config.auth.key_hash_key).await?);
+    }
+    for (tenant, server) in &config.anonymous {
+        tracing::warn!(tenant, server, "anyone may use this server without credentials");
+    }
 
     let app = Rc::new(App { engine, storage, max_body_bytes: config.max_body_bytes });
     let (tx, rx) = watch::channel(false);
     let task = tokio::task::spawn_local(accept_loop(listener, app, rx, config.shutdown_grace));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
-    Ok(Running { addr, endpoints, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
+    Ok(Running { addr, endpoints, dev_key, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
 }
 
 /// The engine's settings: loopback names (any port) and `config`'s
-/// extra hosts, loopback origins (any port), limits and `state_key`.
-pub fn engine_config(config: &Config, state_key: [u8; 32]) -> EngineConfig {
+/// extra hosts, loopback origins (any port), limits, `state_key`, and
+/// authentication (API keys hashed with a key derived from `state_key`).
+pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> EngineConfig {
     let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
     allowed_hosts.extend(config.allowed_hosts.iter().cloned());
     // An entry without a port matches any port, for hosts and origins alike.
@@ -226,6 +249,11 @@ pub fn engine_config(config: &Config, state_key: [u8; 32]) -> EngineConfig {
         server_name: "smcp".into(),
         server_version: env!("CARGO_PKG_VERSION").into(),
         state_key,
+        auth: AuthSettings {
+            key_hash_key: blake3::derive_key("smcp 2026-11 api key hashing", &state_key),
+            public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
+            anonymous: config.anonymous.clone(),
+        },
     }
 }
 
@@ -304,8 +332,13 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Res
         // hyper's names are lowercase already; values may be any bytes.
         headers.push((name.as_str().to_ascii_lowercase(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
     }
-    let request =
-        Request { method: parts.method.as_str().to_owned(), path: parts.uri.path().to_owned(), headers, body };
+    let request = Request {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+    };
     // The exchange runs on a task of its own: a streamed response's events
     // keep coming after the head has been returned to hyper.
     let (head_tx, head_rx) = oneshot::channel();
@@ -340,6 +373,8 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Res
 pub struct Background {
     pub addr: SocketAddr,
     pub endpoints: Vec<Endpoint>,
+    /// See [`Running::dev_key`].
+    pub dev_key: Option<String>,
     pub shutdown: Shutdown,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -380,7 +415,8 @@ pub fn spawn(config: Config) -> anyhow::Result<Background> {
         local.block_on(&runtime, async move {
             match serve(config).await {
                 Ok(running) => {
-                    let _ = ready_tx.send(Ok((running.addr, running.endpoints.clone(), running.shutdown_handle())));
+                    let ready = (running.addr, running.endpoints.clone(), running.dev_key.clone(), running.shutdown_handle());
+                    let _ = ready_tx.send(Ok(ready));
                     if let Err(e) = running.wait().await {
                         tracing::error!(error = %e, "server stopped with an error");
                     }
@@ -392,7 +428,7 @@ pub fn spawn(config: Config) -> anyhow::Result<Background> {
         });
     })?;
     match ready_rx.recv() {
-        Ok(Ok((addr, endpoints, shutdown))) => Ok(Background { addr, endpoints, shutdown, thread: Some(thread) }),
+        Ok(Ok((addr, endpoints, dev_key, shutdown))) => Ok(Background { addr, endpoints, dev_key, shutdown, thread: Some(thread) }),
         Ok(Err(e)) => {
             let _ = thread.join();
             Err(e)
@@ -413,7 +449,7 @@ mod tests {
         let mut config = Config::new("/nowhere");
         config.allowed_hosts.push("mcp.example.test".into());
         config.max_body_bytes = 1234;
-        let engine = engine_config(&config, [7; 32]);
+        let engine = engine_config(&config, "127.0.0.1:8787".parse().unwrap(), [7; 32]);
         assert_eq!(engine.allowed_hosts, ["localhost", "127.0.0.1", "[::1]", "mcp.example.test"]);
         assert_eq!(engine.allowed_origins, ["http://localhost", "http://127.0.0.1", "http://[::1]"]);
         assert_eq!((engine.max_body_bytes, engine.session_ttl_seconds), (1234, 3600));

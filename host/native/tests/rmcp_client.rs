@@ -13,6 +13,7 @@ use rmcp::model::{
 };
 use rmcp::service::{ClientLifecycleMode, RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientServiceExt, ServiceExt};
 use serde_json::json;
 use smcp_native::dev::DevGuests;
@@ -66,7 +67,10 @@ enum Era {
 
 async fn connect(server: &Background, name: &str, era: Era) -> Client {
     let url = format!("http://127.0.0.1:{}/t/dev/s/{name}/mcp", server.addr.port());
-    let transport = StreamableHttpClientTransport::from_uri(url);
+    // rmcp sends this as `Authorization: Bearer <value>`.
+    let key = server.dev_key.clone().expect("dev mode makes a key");
+    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key);
+    let transport = StreamableHttpClientTransport::from_config(config);
     let client = match era {
         Era::Legacy => ().serve(transport).await,
         Era::Current => {

@@ -60,9 +60,10 @@ where
     (status, headers, body)
 }
 
-fn post(addr: SocketAddr, path: &str, body: Vec<u8>) -> hyper::Request<Full<Bytes>> {
+fn post(addr: SocketAddr, key: &str, path: &str, body: Vec<u8>) -> hyper::Request<Full<Bytes>> {
     hyper::Request::post(path)
         .header("host", addr.to_string())
+        .header("authorization", format!("Bearer {key}"))
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(Full::new(Bytes::from(body)))
@@ -82,12 +83,13 @@ fn limits_routing_keep_alive_and_shutdown() {
     assert_eq!(server.endpoints.len(), 1);
     assert_eq!(server.endpoints[0].path, "/t/dev/s/calc/mcp");
     let mcp = server.endpoints[0].path.clone();
+    let key = server.dev_key.clone().expect("dev mode makes a key");
     let rt = runtime();
 
     rt.block_on(async {
         // 5 MiB with a Content-Length: refused without reaching the engine.
         let started = Instant::now();
-        let (status, headers, body) = send(addr, post(addr, &mcp, vec![b'x'; 5 * MIB])).await;
+        let (status, headers, body) = send(addr, post(addr, &key, &mcp, vec![b'x'; 5 * MIB])).await;
         assert_eq!(status, 413, "{}", String::from_utf8_lossy(&body));
         assert_eq!(headers.get("connection").map(|v| v.as_bytes()), Some(&b"close"[..]));
         eprintln!("5 MiB POST -> 413 in {:?}", started.elapsed());
@@ -103,15 +105,20 @@ fn limits_routing_keep_alive_and_shutdown() {
 
         // Exactly the limit is not too large (what the engine says of it is
         // the engine's business).
-        let (status, _, _) = send(addr, post(addr, &mcp, vec![b' '; 4 * MIB])).await;
+        let (status, _, _) = send(addr, post(addr, &key, &mcp, vec![b' '; 4 * MIB])).await;
         assert_ne!(status, 413);
 
-        // Unknown paths are 404, whatever the method.
-        for path in ["/", "/nope", "/t/dev/s/nosuch/mcp", "/t/dev/s/calc", "/t/other/s/calc/mcp"] {
-            let (status, _, _) =
-                send(addr, post(addr, path, br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#.to_vec())).await;
-            assert_eq!(status, 404, "POST {path}");
+        // Unknown paths are 404, whatever the method; another tenant's 403.
+        let ping = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        for (path, expected) in [("/", 404), ("/nope", 404), ("/t/dev/s/nosuch/mcp", 404), ("/t/dev/s/calc", 404), ("/t/other/s/calc/mcp", 403)] {
+            let (status, _, _) = send(addr, post(addr, &key, path, ping.to_vec())).await;
+            assert_eq!(status, expected, "POST {path}");
         }
+        // Without the key, the real endpoint says who to ask.
+        let anonymous = hyper::Request::post(mcp.as_str()).header("host", addr.to_string()).body(Full::new(Bytes::from(&ping[..]))).unwrap();
+        let (status, headers, _) = send(addr, anonymous).await;
+        assert_eq!(status, 401);
+        assert!(headers["www-authenticate"].to_str().unwrap().contains("resource_metadata="));
         let get =
             hyper::Request::get("/unknown").header("host", addr.to_string()).body(Full::<Bytes>::default()).unwrap();
         assert_eq!(send(addr, get).await.0, 404);

@@ -38,6 +38,8 @@ pub enum AuthError {
     InQuery,
     #[error("the token grants no role: none of its scopes is mapped to one")]
     NoRole,
+    #[error("these credentials belong to another tenant")]
+    OtherTenant,
     #[error("storage: {0}")]
     Storage(String),
 }

@@ -10,6 +10,7 @@ use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::http::{Body, Request, Response};
 use super::jsonrpc::{HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, result_response};
 use super::version::{self, CURRENT, Era, SUPPORTED};
+use crate::auth::Principal;
 use crate::capabilities::Backends;
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -53,11 +54,12 @@ pub(crate) async fn post(
     engine: &Engine,
     request: &Request,
     hosted: &Hosted,
+    principal: &Principal,
     backends: Backends<'_>,
     incoming: Incoming,
     exchange: &Exchange<'_>,
 ) -> Answer {
-    checked(engine, request, hosted, backends, incoming, exchange).await.unwrap_or_else(Answer::Now)
+    checked(engine, request, hosted, principal, backends, incoming, exchange).await.unwrap_or_else(Answer::Now)
 }
 
 /// The request's answer, or `Err` with a response to send at once (a
@@ -66,6 +68,7 @@ async fn checked(
     engine: &Engine,
     request: &Request,
     hosted: &Hosted,
+    principal: &Principal,
     backends: Backends<'_>,
     incoming: Incoming,
     exchange: &Exchange<'_>,
@@ -144,7 +147,11 @@ async fn checked(
         log_level,
         client_capabilities: capabilities.clone(),
         exchange,
+        principal,
     };
+    if let Some((role, what)) = call.missing_role(&method, &params).await {
+        return Err(super::auth::insufficient_role(engine, &hosted.tenant, &hosted.server, &id, role, &what));
+    }
     let (status, response) = engine.run(&call, &id, &method, &params).await;
     Ok(exchange.finish(status, response))
 }

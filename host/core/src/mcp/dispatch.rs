@@ -7,6 +7,7 @@ use super::subscriptions::Change;
 use super::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY};
 use super::state;
 use super::version::Era;
+use crate::auth::{Principal, Role};
 use crate::capabilities::{Backends, CallHost, Notification, Notifier, Scope};
 use crate::server::{CompletionRef, InputRequired, InputResponse, Outcome, Server, ServerError};
 use base64::Engine as _;
@@ -34,6 +35,7 @@ pub struct Call<'a> {
     pub client_capabilities: Value,
     /// Where notifications (and legacy requests to the client) go.
     pub exchange: &'a Exchange<'a>,
+    pub principal: &'a Principal,
 }
 
 /// A JSON-RPC error with the HTTP status the current era wants for it.
@@ -108,6 +110,47 @@ impl Call<'_> {
         self.backends.random.fill(&mut id);
         let request = id.iter().map(|b| format!("{b:02x}")).collect();
         Scope { tenant: self.hosted.tenant.clone(), server: self.hosted.server.clone(), request }
+    }
+
+    /// The role `method` needs beyond what the principal has, and what it
+    /// is: only `tools/call` of a tool not annotated read-only needs more
+    /// than read-only.
+    pub async fn missing_role(&self, method: &str, params: &Map<String, Value>) -> Option<(Role, String)> {
+        if method != "tools/call" || self.principal.role >= Role::McpUser {
+            return None;
+        }
+        let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
+        let read_only = self.read_only_tools().await;
+        (!read_only.contains(name)).then(|| (Role::McpUser, format!("calling tool `{name}`, which is not annotated read-only,")))
+    }
+
+    async fn read_only_tools(&self) -> std::sync::Arc<std::collections::BTreeSet<String>> {
+        let digest = self.hosted.component.digest();
+        if let Some(found) = self.engine.read_only_tools.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
+            return found;
+        }
+        let scope = self.scope();
+        let mut ignore = Collect {
+            progress_token: &None,
+            log_level: None,
+            exchange: self.exchange,
+            engine: self.engine,
+            server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
+        };
+        let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut ignore);
+        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
+        // A guest that cannot list its tools has none a read-only caller may use.
+        let tools = server.list_tools(&mut host).await.unwrap_or_default();
+        let set: std::collections::BTreeSet<String> = tools
+            .into_iter()
+            .filter(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
+            .map(|t| t.name)
+            .collect();
+        let set = std::sync::Arc::new(set);
+        if let Ok(mut cache) = self.engine.read_only_tools.lock() {
+            cache.insert(digest, set.clone());
+        }
+        set
     }
 
     /// Runs `method`; its notifications go to the exchange as they come.

@@ -10,6 +10,7 @@ use super::subscriptions::{Change, Subscriptions};
 use crate::capabilities::ListKind;
 use super::{current, legacy};
 use futures_channel::oneshot;
+use crate::auth::{AuthError, Principal};
 use crate::capabilities::grant::NotGranted;
 use crate::capabilities::{Backends, Grant};
 use crate::runtime::{Component, Runtime};
@@ -34,6 +35,7 @@ pub struct EngineConfig {
     pub server_version: String,
     /// Key of the MAC that protects `requestState` handed to clients.
     pub state_key: [u8; 32],
+    pub auth: super::auth::AuthSettings,
 }
 
 /// A server the engine serves: its component and grant.
@@ -54,17 +56,20 @@ pub struct Engine {
     pub(crate) streams: Streams,
     /// Clients listening for list and resource changes.
     pub(crate) subscriptions: Subscriptions,
+    /// The tools annotated read-only, per component: what a read-only
+    /// principal may call.
+    pub(crate) read_only_tools: std::sync::Mutex<HashMap<crate::component::Digest, Arc<std::collections::BTreeSet<String>>>>,
 }
 
 const ALLOW_HEADERS: &str =
-    "content-type, accept, authorization, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+    "content-type, accept, authorization, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
 /// GET serves legacy sessions only.
 const ALLOWED_METHODS: &str = "POST, GET, DELETE, OPTIONS";
 const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenticate";
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -97,13 +102,7 @@ impl Engine {
         format!("/t/{tenant}/s/{server}/mcp")
     }
 
-    fn lookup(&self, path: &str) -> Option<Hosted> {
-        let rest = path.strip_prefix("/t/")?;
-        let (tenant, rest) = rest.split_once("/s/")?;
-        let server = rest.strip_suffix("/mcp")?;
-        if tenant.contains('/') || server.contains('/') {
-            return None;
-        }
+    fn lookup(&self, tenant: &str, server: &str) -> Option<Hosted> {
         self.servers.read().ok()?.get(&(tenant.to_owned(), server.to_owned())).cloned()
     }
 
@@ -159,29 +158,34 @@ impl Engine {
         {
             return error(403, BAD_REQUEST, "Forbidden: Origin not allowed").into();
         }
-        let Some(hosted) = self.lookup(&request.path) else {
+        if let Some(metadata) = super::auth::metadata(self, backends, &request.path).await {
+            return metadata.into();
+        }
+        let Some((tenant, server)) = parse_endpoint(&request.path) else {
+            return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
+        };
+        if request.method == "OPTIONS" {
+            return preflight().into();
+        }
+        // Credentials first: without them, nothing about this tenant leaks.
+        let principal = match super::auth::authenticate(self, backends, request, tenant, server).await {
+            Ok(principal) if principal.tenant == tenant => principal,
+            Ok(_) => return super::auth::refusal(self, tenant, server, &AuthError::OtherTenant).into(),
+            Err(e) => return super::auth::refusal(self, tenant, server, &e).into(),
+        };
+        let Some(hosted) = self.lookup(tenant, server) else {
             return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
         };
         match request.method.as_str() {
-            "POST" => self.post(request, &hosted, backends, exchange).await,
-            "DELETE" => legacy::delete(self, request, &hosted, backends).await.into(),
+            "POST" => self.post(request, &hosted, &principal, backends, exchange).await,
+            "DELETE" => legacy::delete(self, request, &hosted, &principal, backends).await.into(),
             // Resumes a legacy stream, or opens a session's standalone stream.
-            "GET" => legacy::get(self, request, &hosted, backends).await.into(),
-            "OPTIONS" => Response {
-                status: 204,
-                headers: vec![
-                    ("access-control-allow-methods".into(), ALLOWED_METHODS.into()),
-                    ("access-control-allow-headers".into(), ALLOW_HEADERS.into()),
-                    ("access-control-max-age".into(), "600".into()),
-                ],
-                body: Body::Empty,
-            }
-            .into(),
+            "GET" => legacy::get(self, request, &hosted, &principal, backends).await.into(),
             _ => method_not_allowed().into(),
         }
     }
 
-    async fn post(&self, request: &Request, hosted: &Hosted, backends: Backends<'_>, exchange: &Exchange<'_>) -> Answer {
+    async fn post(&self, request: &Request, hosted: &Hosted, principal: &Principal, backends: Backends<'_>, exchange: &Exchange<'_>) -> Answer {
         if request.body.len() > self.config.max_body_bytes {
             return error(413, BAD_REQUEST, "Payload Too Large").into();
         }
@@ -199,9 +203,9 @@ impl Engine {
             Err(e) => return json_response(400, vec![], &e.response()).into(),
         };
         if current::is_current(request, &incoming) {
-            current::post(self, request, hosted, backends, incoming, exchange).await
+            current::post(self, request, hosted, principal, backends, incoming, exchange).await
         } else {
-            legacy::post(self, request, hosted, backends, incoming, exchange).await
+            legacy::post(self, request, hosted, principal, backends, incoming, exchange).await
         }
     }
 
@@ -226,6 +230,28 @@ impl Engine {
 
     pub(crate) fn log_level_index(level: &str) -> Option<usize> {
         LOG_LEVELS.iter().position(|l| *l == level)
+    }
+}
+
+/// `/t/{tenant}/s/{server}/mcp` split into tenant and server.
+pub(crate) fn parse_endpoint(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/t/")?;
+    let (tenant, rest) = rest.split_once("/s/")?;
+    let server = rest.strip_suffix("/mcp")?;
+    let plain = |s: &str| !s.is_empty() && !s.contains('/');
+    (plain(tenant) && plain(server)).then_some((tenant, server))
+}
+
+/// The answer to a CORS preflight.
+fn preflight() -> Response {
+    Response {
+        status: 204,
+        headers: vec![
+            ("access-control-allow-methods".into(), ALLOWED_METHODS.into()),
+            ("access-control-allow-headers".into(), ALLOW_HEADERS.into()),
+            ("access-control-max-age".into(), "600".into()),
+        ],
+        body: Body::Empty,
     }
 }
 

@@ -7,6 +7,8 @@ pub struct Request {
     pub method: String,
     /// The path without the query, e.g. `/t/acme/s/notes/mcp`.
     pub path: String,
+    /// The raw query string without `?` (only checked for credentials).
+    pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }

@@ -11,6 +11,7 @@ use futures_util::future::Either;
 use super::http::{Body, Request, Response};
 use super::jsonrpc::{BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, result_response};
 use super::version::{self, Era, LEGACY};
+use crate::auth::Principal;
 use crate::capabilities::Backends;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -21,6 +22,8 @@ struct Session {
     version: String,
     capabilities: Value,
     log_level: Option<usize>,
+    /// Who opened it: only they may use it.
+    principal: String,
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -29,13 +32,16 @@ fn session_key(hosted: &Hosted, id: &str) -> String {
     format!("sessions/{}/{}/{id}", hosted.tenant, hosted.server)
 }
 
-async fn load(backends: Backends<'_>, hosted: &Hosted, id: &str) -> Option<Session> {
+/// The session `id` of `principal`; another principal's session is as
+/// unknown to it as one that never existed.
+async fn load(backends: Backends<'_>, hosted: &Hosted, principal: &Principal, id: &str) -> Option<Session> {
     // Ids are what `initialize` mints: 32 hex digits, nothing else reaches the store.
     if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let bytes = backends.kv.get(&session_key(hosted, id)).await.ok()??;
-    serde_json::from_slice(&bytes).ok()
+    let session: Session = serde_json::from_slice(&bytes).ok()?;
+    (session.principal == principal.id).then_some(session)
 }
 
 async fn save(engine: &Engine, backends: Backends<'_>, hosted: &Hosted, id: &str, session: &Session) -> bool {
@@ -59,6 +65,7 @@ pub(crate) async fn post(
     engine: &Engine,
     request: &Request,
     hosted: &Hosted,
+    principal: &Principal,
     backends: Backends<'_>,
     incoming: Incoming,
     exchange: &Exchange<'_>,
@@ -66,12 +73,12 @@ pub(crate) async fn post(
     if let Incoming::Single(Message::Request { id, method, params }) = &incoming
         && method == "initialize"
     {
-        return initialize(engine, hosted, backends, id, params.as_ref()).await.into();
+        return initialize(engine, hosted, principal, backends, id, params.as_ref()).await.into();
     }
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required").into();
     };
-    let Some(mut session) = load(backends, hosted, session_id).await else {
+    let Some(mut session) = load(backends, hosted, principal, session_id).await else {
         return error(404, SESSION_NOT_FOUND, "Session not found").into();
     };
     if let Some(header) = request.header("mcp-protocol-version")
@@ -86,7 +93,8 @@ pub(crate) async fn post(
     let messages = match incoming {
         Incoming::Single(Message::Request { id, method, params }) => {
             let params = params.unwrap_or_default();
-            return request_in_flight(engine, hosted, backends, &mut session, session_id, &stream_key, exchange, id, &method, params).await;
+            let target = Target { engine, hosted, principal, backends, session_id };
+            return request_in_flight(&target, &mut session, &stream_key, exchange, id, &method, params).await;
         }
         Incoming::Single(message) => vec![message],
         Incoming::Batch(_) if session.version != "2025-03-26" => {
@@ -102,7 +110,8 @@ pub(crate) async fn post(
                 // answers with one JSON array, so nothing streams.
                 let buffered = Exchange::buffered(engine, backends);
                 let params = params.unwrap_or_default();
-                let (_, response) = answer_request(engine, hosted, backends, &mut session, session_id, &buffered, &id, &method, &params).await;
+                let target = Target { engine, hosted, principal, backends, session_id };
+                let (_, response) = answer_request(&target, &mut session, &buffered, &id, &method, &params).await;
                 responses.push(response);
             }
             Message::Notification { method, params } => notification(engine, &stream_key, &method, params.as_ref()),
@@ -117,20 +126,29 @@ pub(crate) async fn post(
     json_response(200, headers, &Value::Array(responses)).into()
 }
 
+/// What a request of a session is served against.
+struct Target<'a> {
+    engine: &'a Engine,
+    hosted: &'a Hosted,
+    principal: &'a Principal,
+    backends: Backends<'a>,
+    session_id: &'a str,
+}
+
 /// Runs one request, cancellable by `notifications/cancelled` while it runs.
-#[allow(clippy::too_many_arguments)]
 async fn request_in_flight(
-    engine: &Engine,
-    hosted: &Hosted,
-    backends: Backends<'_>,
+    target: &Target<'_>,
     session: &mut Session,
-    session_id: &str,
     stream_key: &str,
     exchange: &Exchange<'_>,
     id: Value,
     method: &str,
     params: Map<String, Value>,
 ) -> Answer {
+    let Target { engine, hosted, session_id, .. } = *target;
+    if let Some((role, what)) = call(target, session, exchange).missing_role(method, &params).await {
+        return super::auth::insufficient_role(engine, &hosted.tenant, &hosted.server, &id, role, &what).into();
+    }
     let key = answer_key(stream_key, &id);
     let signal = engine.streams.start(key.clone());
     // Only a real cancellation counts: a replaced registration (a reused
@@ -140,7 +158,7 @@ async fn request_in_flight(
             core::future::pending::<()>().await;
         }
     });
-    let run = core::pin::pin!(answer_request(engine, hosted, backends, session, session_id, exchange, &id, method, &params));
+    let run = core::pin::pin!(answer_request(target, session, exchange, &id, method, &params));
     let outcome = futures_util::future::select(run, cancelled).await;
     engine.streams.end(&key);
     match outcome {
@@ -163,19 +181,31 @@ fn notification(engine: &Engine, stream_key: &str, method: &str, params: Option<
     }
 }
 
+/// The call context of a session's request.
+fn call<'a>(target: &Target<'a>, session: &Session, exchange: &'a Exchange<'a>) -> Call<'a> {
+    Call {
+        engine: target.engine,
+        hosted: target.hosted,
+        backends: target.backends,
+        era: Era::Legacy,
+        progress_token: None,
+        log_level: session.log_level,
+        client_capabilities: session.capabilities.clone(),
+        exchange,
+        principal: target.principal,
+    }
+}
+
 /// The status and JSON-RPC response of one request.
-#[allow(clippy::too_many_arguments)]
 async fn answer_request(
-    engine: &Engine,
-    hosted: &Hosted,
-    backends: Backends<'_>,
+    target: &Target<'_>,
     session: &mut Session,
-    session_id: &str,
     exchange: &Exchange<'_>,
     id: &Value,
     method: &str,
     params: &Map<String, Value>,
 ) -> (u16, Value) {
+    let Target { engine, hosted, backends, session_id, .. } = *target;
     match method {
         "initialize" => (200, error_response(id, INVALID_REQUEST, "initialize must not be batched", None)),
         "ping" => (200, result_response(id, json!({}))),
@@ -199,29 +229,31 @@ async fn answer_request(
             None => (200, error_response(id, INVALID_PARAMS, "unknown log level", None)),
         },
         _ => {
-            let call = Call {
-                engine,
-                hosted,
-                backends,
-                era: Era::Legacy,
-                progress_token: params.get("_meta").and_then(|m| m.get("progressToken")).cloned(),
-                log_level: session.log_level,
-                client_capabilities: session.capabilities.clone(),
-                exchange,
-            };
+            let mut call = call(target, session, exchange);
+            call.progress_token = params.get("_meta").and_then(|m| m.get("progressToken")).cloned();
+            if let Some((role, what)) = call.missing_role(method, params).await {
+                return (200, error_response(id, INVALID_REQUEST, &format!("Forbidden: {what} needs role {role}"), None));
+            }
             engine.run(&call, id, method, params).await
         }
     }
 }
 
-async fn initialize(engine: &Engine, hosted: &Hosted, backends: Backends<'_>, id: &Value, params: Option<&Map<String, Value>>) -> Response {
+async fn initialize(
+    engine: &Engine,
+    hosted: &Hosted,
+    principal: &Principal,
+    backends: Backends<'_>,
+    id: &Value,
+    params: Option<&Map<String, Value>>,
+) -> Response {
     let requested = params.and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
     let version = version::negotiate_legacy(requested);
     let client_capabilities = params.and_then(|p| p.get("capabilities")).cloned().unwrap_or(json!({}));
     let mut raw = [0u8; 16];
     backends.random.fill(&mut raw);
     let session_id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    let session = Session { version: version.to_owned(), capabilities: client_capabilities, log_level: None };
+    let session = Session { version: version.to_owned(), capabilities: client_capabilities, log_level: None, principal: principal.id.clone() };
     if !save(engine, backends, hosted, &session_id, &session).await {
         return error(503, BAD_REQUEST, "Service Unavailable: cannot store the session");
     }
@@ -234,11 +266,11 @@ async fn initialize(engine: &Engine, hosted: &Hosted, backends: Backends<'_>, id
 }
 
 /// DELETE ends a legacy session; without one there is nothing to delete.
-pub(crate) async fn delete(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+pub(crate) async fn delete(engine: &Engine, request: &Request, hosted: &Hosted, principal: &Principal, backends: Backends<'_>) -> Response {
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return method_not_allowed();
     };
-    if load(backends, hosted, session_id).await.is_none() {
+    if load(backends, hosted, principal, session_id).await.is_none() {
         return error(404, SESSION_NOT_FOUND, "Session not found");
     }
     let _ = backends.kv.delete(&session_key(hosted, session_id)).await;
@@ -250,12 +282,12 @@ pub(crate) async fn delete(engine: &Engine, request: &Request, hosted: &Hosted, 
 /// then the rest of the stream if it is still running; without, the
 /// session's standalone stream of list and resource changes (one per
 /// session).
-pub(crate) async fn get(engine: &Engine, request: &Request, hosted: &Hosted, backends: Backends<'_>) -> Response {
+pub(crate) async fn get(engine: &Engine, request: &Request, hosted: &Hosted, principal: &Principal, backends: Backends<'_>) -> Response {
     let Some(session_id) = request.header(SESSION_HEADER) else {
         // No session, no stream: the current era has no GET.
         return method_not_allowed();
     };
-    if load(backends, hosted, session_id).await.is_none() {
+    if load(backends, hosted, principal, session_id).await.is_none() {
         return error(404, SESSION_NOT_FOUND, "Session not found");
     }
     if let Some(accept) = request.header("accept")

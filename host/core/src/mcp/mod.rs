@@ -4,6 +4,7 @@
 //! calls; everything protocol is here, so every hosted server is as
 //! compliant as the host.
 
+mod auth;
 mod current;
 mod dispatch;
 mod engine;
@@ -16,4 +17,5 @@ mod streams;
 mod subscriptions;
 pub mod version;
 
+pub use auth::{AuthSettings, set_issuers};
 pub use engine::{Engine, EngineConfig, Hosted};

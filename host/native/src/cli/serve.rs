@@ -30,6 +30,21 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// The URL clients reach this host at (endpoint URLs and token
+    /// audiences are built from it) [default: http://<listen address>].
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Let anyone use TENANT/SERVER without credentials (repeatable; for
+    /// local test fixtures such as the conformance suite's only).
+    #[arg(long, value_parser = tenant_server)]
+    anonymous_server: Vec<(String, String)>,
+}
+
+fn tenant_server(value: &str) -> Result<(String, String), String> {
+    match value.split_once('/') {
+        Some((tenant, server)) if !tenant.is_empty() && !server.is_empty() && !server.contains('/') => Ok((tenant.into(), server.into())),
+        _ => Err(format!("`{value}` is not TENANT/SERVER")),
+    }
 }
 
 fn guest_name(name: &str) -> Result<String, String> {
@@ -48,6 +63,8 @@ impl ServeArgs {
         config.allowed_hosts = self.allowed_host;
         config.open_addresses = self.allow_private_address;
         config.max_body_bytes = self.max_body_bytes;
+        config.public_url = self.public_url;
+        config.anonymous = self.anonymous_server;
         config.master_keys = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
         if !self.dev_guests.is_empty() {
             let names: Vec<&str> = self.dev_guests.iter().map(String::as_str).collect();
@@ -121,6 +138,9 @@ fn print_ready(running: &Running) {
     let addr = running.local_addr();
     let mut out = format!("\nsmcp {} is ready\n  listening  http://{addr}\n", env!("CARGO_PKG_VERSION"));
     out.push_str(&format!("  data dir   {}\n", running.data_dir().display()));
+    if let Some(key) = running.dev_key() {
+        out.push_str(&format!("  API key    {key}\n             (admin of tenant `dev`; send it as `Authorization: Bearer <key>`; a new one each start)\n"));
+    }
     if running.endpoints().is_empty() {
         out.push_str("  no MCP servers are hosted yet (deployment comes later; --dev hosts the examples)\n");
     } else {

@@ -1,0 +1,174 @@
+//! Authentication at the endpoint: who sends a request, and the HTTP
+//! answers when nobody (401) or somebody without the right (403) does.
+//! Also the RFC 9728 protected-resource metadata that tells an OAuth
+//! client where to get a token.
+
+use super::engine::{Engine, json_response};
+use super::http::{Request, Response};
+use super::jsonrpc::{BAD_REQUEST, error_response};
+use crate::auth::api_keys::ApiKeys;
+use crate::auth::jwt::{self, Issuer, Verdict};
+use crate::auth::{AuthError, Principal, Role};
+use crate::capabilities::Backends;
+use serde_json::{Value, json};
+
+/// Operator settings of authentication.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// The host's secret for hashing API keys.
+    pub key_hash_key: [u8; 32],
+    /// This host's public base URL (`https://mcp.example.com`): endpoint
+    /// URLs, which are also the JWT audiences, are built from it.
+    pub public_url: String,
+    /// Servers anyone may use as `mcp-user` without credentials. For local
+    /// test fixtures only; empty by default.
+    pub anonymous: Vec<(String, String)>,
+}
+
+const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+/// Query parameters that carry credentials in other APIs: refused, so a
+/// key never sits in URLs, logs and browser history.
+const CREDENTIAL_PARAMS: [&str; 5] = ["api_key", "apikey", "key", "token", "access_token"];
+
+impl AuthSettings {
+    /// The canonical URL of an endpoint (RFC 8707 resource).
+    pub fn resource(&self, tenant: &str, server: &str) -> String {
+        format!("{}{}", self.public_url.trim_end_matches('/'), Engine::endpoint(tenant, server))
+    }
+
+    fn metadata_url(&self, tenant: &str, server: &str) -> String {
+        format!("{}{WELL_KNOWN}{}", self.public_url.trim_end_matches('/'), Engine::endpoint(tenant, server))
+    }
+}
+
+fn tenant_issuers_path(tenant: &str) -> String {
+    format!("auth/tenants/{tenant}/issuers")
+}
+
+/// Stores the token issuers `tenant` trusts.
+pub async fn set_issuers(backends: Backends<'_>, tenant: &str, issuers: &[Issuer]) -> Result<(), AuthError> {
+    let bytes = serde_json::to_vec(issuers).map_err(|e| AuthError::Storage(e.to_string()))?;
+    backends.kv.set(&tenant_issuers_path(tenant), bytes, None).await.map_err(|e| AuthError::Storage(e.to_string()))
+}
+
+async fn issuers(backends: Backends<'_>, tenant: &str) -> Result<Vec<Issuer>, AuthError> {
+    match backends.kv.get(&tenant_issuers_path(tenant)).await.map_err(|e| AuthError::Storage(e.to_string()))? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| AuthError::Storage(e.to_string())),
+        None => Ok(Vec::new()),
+    }
+}
+
+/// The credential a request presents, if any.
+fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
+    let in_query = request.query.split('&').filter_map(|pair| pair.split('=').next()).any(|name| {
+        CREDENTIAL_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
+    });
+    if in_query {
+        return Err(AuthError::InQuery);
+    }
+    if let Some(value) = request.header("authorization") {
+        let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed("expected `Authorization: Bearer <credential>`"))?;
+        if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+            return Err(AuthError::Malformed("expected `Authorization: Bearer <credential>`"));
+        }
+        return Ok(Some(token.trim()));
+    }
+    Ok(request.header("x-api-key").filter(|k| !k.is_empty()))
+}
+
+/// Why the endpoint refused a request: the response to send.
+pub(crate) fn refusal(engine: &Engine, tenant: &str, server: &str, error: &AuthError) -> Response {
+    let settings = &engine.config.auth;
+    let mut challenge = format!("Bearer resource_metadata=\"{}\"", settings.metadata_url(tenant, server));
+    let (status, oauth_error) = match error {
+        AuthError::Missing => (401, None),
+        AuthError::NoRole => (403, Some("insufficient_scope")),
+        AuthError::OtherTenant => (403, None),
+        AuthError::Storage(_) => (503, None),
+        AuthError::Malformed(_) | AuthError::InQuery => (401, Some("invalid_request")),
+        _ => (401, Some("invalid_token")),
+    };
+    if let Some(oauth_error) = oauth_error {
+        challenge.push_str(&format!(", error=\"{oauth_error}\", error_description=\"{}\"", error.to_string().replace('"', "'")));
+    }
+    let message = match status {
+        401 => format!("Unauthorized: {error}"),
+        403 => format!("Forbidden: {error}"),
+        _ => "Service Unavailable: cannot check credentials now".to_owned(),
+    };
+    let mut response = json_response(status, vec![], &error_response(&Value::Null, BAD_REQUEST, &message, None));
+    if status != 503 {
+        response.headers.push(("www-authenticate".into(), challenge));
+    }
+    response
+}
+
+/// 403 for a principal whose role does not allow what it asked.
+pub(crate) fn insufficient_role(engine: &Engine, tenant: &str, server: &str, id: &Value, needed: Role, what: &str) -> Response {
+    let challenge = format!(
+        "Bearer error=\"insufficient_scope\", error_description=\"{what} needs role {needed}\", resource_metadata=\"{}\"",
+        engine.config.auth.metadata_url(tenant, server)
+    );
+    let body = error_response(id, BAD_REQUEST, &format!("Forbidden: {what} needs role {needed}"), None);
+    let mut response = json_response(403, vec![], &body);
+    response.headers.push(("www-authenticate".into(), challenge));
+    response
+}
+
+/// Who sends `request` to `tenant`'s `server`, or the response refusing it.
+pub(crate) async fn authenticate(
+    engine: &Engine,
+    backends: Backends<'_>,
+    request: &Request,
+    tenant: &str,
+    server: &str,
+) -> Result<Principal, AuthError> {
+    let settings = &engine.config.auth;
+    let Some(credential) = credential(request)? else {
+        if settings.anonymous.iter().any(|(t, s)| t == tenant && s == server) {
+            return Ok(Principal { tenant: tenant.to_owned(), id: "anonymous".into(), role: Role::McpUser });
+        }
+        return Err(AuthError::Missing);
+    };
+    let now = backends.clock.now_ms();
+    let principal = if credential.starts_with("smcp_") {
+        ApiKeys::new(backends.kv, settings.key_hash_key).authenticate(credential, now).await?
+    } else if credential.split('.').count() == 3 {
+        let trusted = issuers(backends, tenant).await?;
+        match jwt::verify(credential, tenant, &trusted, &settings.resource(tenant, server), now)? {
+            Verdict::Valid(principal) => principal,
+            // Key refresh from the issuer's JWKS is not wired yet: an
+            // unknown key is refused like a bad one.
+            Verdict::UnknownKey { .. } => return Err(AuthError::InvalidToken("signed with a key this issuer does not have".into())),
+        }
+    } else {
+        return Err(AuthError::Malformed("neither an SMCP API key nor a JWT"));
+    };
+    Ok(principal)
+}
+
+/// The protected-resource metadata (RFC 9728) for `path`, if it asks for
+/// it: `/.well-known/oauth-protected-resource/t/{tenant}/s/{server}/mcp`
+/// describes that endpoint; the root one describes the host.
+pub(crate) async fn metadata(engine: &Engine, backends: Backends<'_>, path: &str) -> Option<Response> {
+    let rest = path.strip_prefix(WELL_KNOWN)?;
+    let settings = &engine.config.auth;
+    let (resource, servers) = match super::engine::parse_endpoint(rest) {
+        Some((tenant, server)) => {
+            let trusted = issuers(backends, tenant).await.unwrap_or_default();
+            (settings.resource(tenant, server), trusted.into_iter().map(|i| i.issuer).collect::<Vec<_>>())
+        }
+        None if rest.is_empty() || rest == "/" => (settings.public_url.trim_end_matches('/').to_owned(), Vec::new()),
+        None => return None,
+    };
+    let body = json!({
+        "resource": resource,
+        "authorization_servers": servers,
+        "bearer_methods_supported": ["header"],
+        "scopes_supported": [],
+        "resource_name": "SMCP hosted MCP server",
+    });
+    let mut response = json_response(200, vec![], &body);
+    response.headers.push(("cache-control".into(), "public, max-age=300".into()));
+    Some(response)
+}
