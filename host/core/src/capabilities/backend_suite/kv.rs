@@ -118,7 +118,7 @@ async fn odd_keys(t: T<'_, '_>) -> Outcome {
     Ok(())
 }
 
-/// Keys whose prefixes nest (`a/` within `a` within ``) and sort around
+/// Keys that are prefixes of each other (`a`, `a/`, `a/b`, `ab`) and sort around
 /// each other, listed under each prefix with every limit.
 async fn list_pages(t: T<'_, '_>) -> Outcome {
     let stored: Vec<String> = ODD_KEYS.iter().map(|k| format!("{}{k}", t.1)).collect();

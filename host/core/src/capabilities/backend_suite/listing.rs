@@ -12,15 +12,23 @@ pub(super) type Keys = (Vec<String>, Option<String>);
 
 /// One `list` call, whichever store answers it.
 pub(super) trait Lister {
-    fn page<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32)
-    -> LocalFuture<'a, Result<Keys, CapabilityError>>;
+    fn page<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<Keys, CapabilityError>>;
 }
 
 pub(super) struct KvLister<'a>(pub &'a dyn KvStore);
 
 impl Lister for KvLister<'_> {
-    fn page<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32)
-    -> LocalFuture<'a, Result<Keys, CapabilityError>> {
+    fn page<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<Keys, CapabilityError>> {
         Box::pin(async move { self.0.list(prefix, cursor, limit).await.map(|p| (p.keys, p.cursor)) })
     }
 }
@@ -28,8 +36,12 @@ impl Lister for KvLister<'_> {
 pub(super) struct ObjectLister<'a>(pub &'a dyn ObjectStore);
 
 impl Lister for ObjectLister<'_> {
-    fn page<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32)
-    -> LocalFuture<'a, Result<Keys, CapabilityError>> {
+    fn page<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<Keys, CapabilityError>> {
         Box::pin(async move {
             let page = self.0.list(prefix, cursor, limit).await?;
             Ok((page.objects.into_iter().map(|m| m.key).collect(), page.cursor))
@@ -111,7 +123,12 @@ pub(super) async fn check_prefix(lister: &dyn Lister, prefix: &str, stored: &[St
 }
 
 /// A cursor that is not itself a key resumes at the next key after it.
-pub(super) async fn check_cursor_between(lister: &dyn Lister, prefix: &str, cursor: &str, stored: &[String]) -> Outcome {
+pub(super) async fn check_cursor_between(
+    lister: &dyn Lister,
+    prefix: &str,
+    cursor: &str,
+    stored: &[String],
+) -> Outcome {
     let want: Vec<String> = expected_under(stored, prefix).into_iter().filter(|k| k.as_str() > cursor).collect();
     let what = format!("list({prefix:?}, cursor {cursor:?}, limit 1000)");
     let (keys, _) = lister.page(prefix, Some(cursor), 1000).await.ctx(&what)?;

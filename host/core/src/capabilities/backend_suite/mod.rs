@@ -21,9 +21,9 @@
 
 mod kv;
 mod listing;
-mod objects;
 #[cfg(test)]
 mod memory_tests;
+mod objects;
 
 pub use kv::{KV_CASES, run_kv, run_kv_case};
 pub use objects::{OBJECT_CASES, run_object_case, run_objects};

@@ -45,7 +45,8 @@ pub async fn run_object_case(target: &ObjectTarget<'_>, case: &str) -> Outcome {
 type T<'t, 'a> = (&'t ObjectTarget<'a>, &'t str);
 
 async fn put(t: T<'_, '_>, key: &str, body: &[u8], content_type: Option<&str>) -> Result<ObjectMeta, String> {
-    let meta = t.0.store.put(key, body.to_vec(), content_type.map(str::to_owned)).await.ctx(format_args!("put {key:?}"))?;
+    let meta =
+        t.0.store.put(key, body.to_vec(), content_type.map(str::to_owned)).await.ctx(format_args!("put {key:?}"))?;
     expect_eq(meta.key.as_str(), key, "the key put returns")?;
     expect_eq(meta.size, body.len() as u64, format_args!("the size put returns for {key:?}"))?;
     expect_eq(meta.content_type.as_deref(), content_type, format_args!("the content type put returns for {key:?}"))?;
