@@ -13,18 +13,27 @@ use std::rc::Rc;
 
 type Res<T> = Result<T, CapabilityError>;
 
-/// Keys of `map` under `prefix` after `cursor`, at most `limit`.
-fn page<V>(map: &BTreeMap<String, V>, prefix: &str, cursor: Option<&str>, limit: u32) -> (Vec<String>, Option<String>) {
+/// Keys of `map` under `prefix` after `cursor` whose values `keep`
+/// accepts, at most `limit`.
+fn page<V>(
+    map: &BTreeMap<String, V>,
+    prefix: &str,
+    cursor: Option<&str>,
+    limit: u32,
+    keep: impl Fn(&V) -> bool,
+) -> (Vec<String>, Option<String>) {
     let start = match cursor {
-        Some(c) => Bound::Excluded(c.to_owned()),
-        None => Bound::Included(prefix.to_owned()),
+        // A cursor before the prefix would stop the listing at the first
+        // key between the two that lacks the prefix: start at the prefix.
+        Some(c) if c >= prefix => Bound::Excluded(c.to_owned()),
+        _ => Bound::Included(prefix.to_owned()),
     };
     let mut keys: Vec<String> = map
         .range((start, Bound::Unbounded))
-        .map(|(k, _)| k)
-        .take_while(|k| k.starts_with(prefix))
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .filter(|(_, v)| keep(v))
+        .map(|(k, _)| k.clone())
         .take(limit as usize + 1)
-        .cloned()
         .collect();
     let more = keys.len() > limit as usize;
     keys.truncate(limit as usize);
@@ -74,7 +83,8 @@ impl KvStore for MemoryKv {
     }
 
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Res<KeyPage>> {
-        let (keys, cursor) = page(&self.entries.borrow(), prefix, cursor, limit);
+        // Expired entries read as absent, so they are not listed either.
+        let (keys, cursor) = page(&self.entries.borrow(), prefix, cursor, limit, |(_, exp)| self.live(*exp));
         Box::pin(async move { Ok(KeyPage { keys, cursor }) })
     }
 }
@@ -125,7 +135,7 @@ impl ObjectStore for MemoryObjects {
 
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Res<ObjectPage>> {
         let objects = self.objects.borrow();
-        let (keys, cursor) = page(&objects, prefix, cursor, limit);
+        let (keys, cursor) = page(&objects, prefix, cursor, limit, |_| true);
         let objects = keys.iter().filter_map(|k| objects.get(k).map(|(m, _)| m.clone())).collect();
         Box::pin(async move { Ok(ObjectPage { objects, cursor }) })
     }

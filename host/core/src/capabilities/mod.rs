@@ -4,6 +4,8 @@
 //! platform), the grant checks, and the dispatch from lifted WIT values to
 //! the backend. The host, never the guest, adds the tenant's key prefix.
 
+#[cfg(any(test, feature = "backend-suite"))]
+pub mod backend_suite;
 mod error;
 pub mod grant;
 pub mod http;
