@@ -52,19 +52,28 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .expect("smcp starts");
-        // The ready banner names the address; keep draining stdout after it.
+        // The ready banner names the address, then dev mode's API key;
+        // keep draining stdout after them.
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
+            let mut addr = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(addr) = line.trim().strip_prefix("listening  http://") {
-                    let _ = tx.send(addr.parse::<SocketAddr>().expect("a socket address"));
+                if let Some(found) = line.trim().strip_prefix("listening  http://") {
+                    addr = Some(found.parse::<SocketAddr>().expect("a socket address"));
+                }
+                if let (Some(addr), Some(key)) = (addr, line.trim().strip_prefix("API key    ")) {
+                    let _ = tx.send((addr, key.to_owned()));
                 }
             }
         });
         // The first start builds the guests.
         match rx.recv_timeout(Duration::from_secs(900)) {
-            Ok(addr) => Server { child, addr },
+            Ok((addr, key)) => {
+                // Each start makes a new key (and revokes the last).
+                *API_KEY.lock().unwrap() = key;
+                Server { child, addr }
+            }
             Err(_) => {
                 let _ = child.kill();
                 panic!("smcp did not report its address: {:?}", child.wait());
@@ -86,6 +95,9 @@ impl Drop for Server {
     }
 }
 
+/// Dev mode's API key of the running server (one server at a time).
+static API_KEY: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
 /// Calls `tool` of `server` (a 2026-07-28 request); `Err` when the server
 /// is gone or the answer is not a whole JSON-RPC response.
 fn call(addr: SocketAddr, server: &str, tool: &str, arguments: Value) -> Result<Value, String> {
@@ -96,7 +108,8 @@ fn call(addr: SocketAddr, server: &str, tool: &str, arguments: Value) -> Result<
     let head = format!(
         "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
          accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\n\
-         mcp-name: {tool}\r\ncontent-length: {}\r\n\r\n",
+         mcp-name: {tool}\r\nauthorization: Bearer {}\r\ncontent-length: {}\r\n\r\n",
+        API_KEY.lock().unwrap(),
         body.len()
     );
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("connect: {e}"))?;
