@@ -14,18 +14,20 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
     match cli.command {
         Command::Serve(args) => cli::serve::run(args.into_config()),
-        Command::Secrets(command) => {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
-            let result = runtime.map_err(anyhow::Error::from).and_then(|rt| {
-                tokio::task::LocalSet::new().block_on(&rt, cli::secrets::run(command))
-            });
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("smcp secrets: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+        Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),
+        Command::Keys(command) => offline("keys", cli::keys::run(command)),
+    }
+}
+
+/// Runs a command that works on a data directory directly.
+fn offline(name: &str, work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let result = runtime.map_err(anyhow::Error::from).and_then(|rt| tokio::task::LocalSet::new().block_on(&rt, work));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smcp {name}: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -250,7 +250,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         server_version: env!("CARGO_PKG_VERSION").into(),
         state_key,
         auth: AuthSettings {
-            key_hash_key: blake3::derive_key("smcp 2026-11 api key hashing", &state_key),
+            key_hash_key: crate::state_key::hash_key_of(&state_key),
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
             anonymous: config.anonymous.clone(),
         },

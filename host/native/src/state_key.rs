@@ -13,6 +13,17 @@ pub fn load_or_create(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
     load_or_create_named(data_dir, FILE)
 }
 
+/// The key API keys are hashed with: derived from the state key, so it is
+/// secret, stable across restarts and never stored on its own.
+pub fn api_key_hash_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
+    Ok(hash_key_of(&load_or_create(data_dir)?))
+}
+
+/// The API key hashing key of a state key.
+pub fn hash_key_of(state_key: &[u8; 32]) -> [u8; 32] {
+    blake3::derive_key("smcp 2026-11 api key hashing", state_key)
+}
+
 /// Reads key file `name`, or makes and stores a new one if there is none.
 pub fn load_or_create_named(data_dir: &Path, name: &str) -> anyhow::Result<[u8; 32]> {
     let path = data_dir.join(name);

@@ -1,5 +1,6 @@
 //! The `smcp` command line (clap): one module per command.
 
+pub mod keys;
 pub mod secrets;
 pub mod serve;
 
@@ -19,6 +20,9 @@ pub enum Command {
     /// Manages tenants' encrypted secrets in a data directory.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
+    /// Manages tenants' API keys in a data directory.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Where state is kept.

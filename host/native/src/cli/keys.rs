@@ -1,0 +1,103 @@
+//! `smcp keys`: API keys of a tenant in a data directory. A new key is
+//! printed once, on stdout; the host keeps only its hash. The data
+//! directory must not be in use by a running server.
+
+use super::DataDir;
+use smcp_core::auth::Role;
+use smcp_core::auth::api_keys::ApiKeys;
+use smcp_core::capabilities::Clock;
+use smcp_core::capabilities::net::AddressPolicy;
+use smcp_native::Storage;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Makes a key and prints it (once).
+    Create {
+        #[arg(long)]
+        tenant: String,
+        /// admin, mcp-user or read-only.
+        #[arg(long, value_parser = role)]
+        role: Role,
+        /// A label to recognise the key by.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Days until it expires; never when unset.
+        #[arg(long)]
+        expires_in_days: Option<u64>,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Lists a tenant's keys (ids, roles, dates; never the keys).
+    List {
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Sets the token issuers a tenant trusts, from a JSON file (see
+    /// docs/auth.md); `[]` trusts none.
+    Issuers {
+        #[arg(long)]
+        tenant: String,
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Revokes a key by id; it fails from its next use.
+    Revoke {
+        #[arg(long)]
+        tenant: String,
+        id: String,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn role(name: &str) -> Result<Role, String> {
+    Role::parse(name).ok_or_else(|| format!("`{name}` is not admin, mcp-user or read-only"))
+}
+
+pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
+    let data = match &command {
+        KeysCommand::Create { data, .. }
+        | KeysCommand::List { data, .. }
+        | KeysCommand::Revoke { data, .. }
+        | KeysCommand::Issuers { data, .. } => data.dir(),
+    };
+    let storage = Storage::open(&data, AddressPolicy::public_only(), None)?;
+    let hash_key = smcp_native::state_key::api_key_hash_key(&data)?;
+    let keys = ApiKeys::new(&storage.kv, hash_key);
+    let now = storage.clock.now_ms();
+    match command {
+        KeysCommand::Create { tenant, role, name, expires_in_days, .. } => {
+            let expires = expires_in_days.map(|days| now + days * 86_400_000);
+            let (key, record) = keys.create(&tenant, role, &name, expires, now, &storage.random).await?;
+            eprintln!("key {} ({role}) of tenant {tenant}; it is shown once:", record.id);
+            println!("{key}");
+        }
+        KeysCommand::List { tenant, .. } => {
+            for record in keys.list(&tenant).await? {
+                let state = match (record.revoked_ms, record.expires_ms) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(at)) if at <= now => "expired",
+                    _ => "active",
+                };
+                println!("{}  {:<9}  {:<8}  {}", record.id, record.role, state, record.name);
+            }
+        }
+        KeysCommand::Issuers { tenant, file, .. } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let issuers: Vec<smcp_core::auth::jwt::Issuer> =
+                serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            smcp_core::mcp::set_issuers(storage.backends(), &tenant, &issuers).await?;
+            eprintln!("tenant {tenant} now trusts {} issuer(s)", issuers.len());
+        }
+        KeysCommand::Revoke { tenant, id, .. } => {
+            if !keys.revoke(&tenant, &id, now).await? {
+                anyhow::bail!("tenant {tenant} has no key {id}");
+            }
+            eprintln!("revoked key {id} of tenant {tenant}");
+        }
+    }
+    Ok(())
+}
