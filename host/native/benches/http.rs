@@ -89,7 +89,10 @@ fn main() {
     assert!(smcp.endpoints.iter().any(|e| e.path == PATH));
     let rmcp = RmcpServer::start();
 
-    let targets = [Target { name: "SMCP", addr: smcp.addr }, Target { name: "rmcp", addr: rmcp.addr }];
+    // SMCP authenticates every request (an API key, as a service would);
+    // rmcp's server has no authentication, so it gets none.
+    let key = smcp.dev_key.clone().expect("dev mode makes a key");
+    let targets = [Target { name: "SMCP", addr: smcp.addr, key: Some(key) }, Target { name: "rmcp", addr: rmcp.addr, key: None }];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 
     println!(
@@ -163,6 +166,8 @@ impl Era {
 struct Target {
     name: &'static str,
     addr: SocketAddr,
+    /// Sent as `Authorization: Bearer`.
+    key: Option<String>,
 }
 
 /// One case's measurements for one server.
@@ -440,11 +445,15 @@ fn result_of(body: &[u8]) -> serde_json::Value {
 }
 
 fn base_request(target: &Target, method: &str) -> hyper::http::request::Builder {
-    hyper::Request::builder()
+    let request = hyper::Request::builder()
         .method(method)
         .uri(PATH)
         .header("host", format!("127.0.0.1:{}", target.addr.port()))
-        .header("accept", "application/json, text/event-stream")
+        .header("accept", "application/json, text/event-stream");
+    match &target.key {
+        Some(key) => request.header("authorization", format!("Bearer {key}")),
+        None => request,
+    }
 }
 
 async fn connect(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
