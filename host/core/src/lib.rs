@@ -11,9 +11,11 @@
 //! - [`server`]: the MCP server interface as typed calls;
 //! - [`mcp`]: the MCP protocol engine over Streamable HTTP, both eras;
 //! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend;
-//! - [`auth`]: API keys and bearer tokens, roles.
+//! - [`auth`]: API keys and bearer tokens, roles;
+//! - [`audit`]: the tamper-evident audit trail.
 
 pub mod abi;
+pub mod audit;
 pub mod auth;
 pub mod capabilities;
 pub mod component;

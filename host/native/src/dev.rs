@@ -92,10 +92,18 @@ pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> a
     let keys = ApiKeys::new(&storage.kv, *hash_key);
     let now = storage.clock.now_ms();
     let fail = |e: smcp_core::auth::AuthError| anyhow::anyhow!("dev API key: {e}");
+    let record = |kind: &str, id: &str| smcp_core::audit::Event {
+        kind: kind.into(),
+        principal: Some("dev-mode".into()),
+        server: None,
+        detail: serde_json::json!({ "key": id }),
+    };
     for old in keys.list(DEV_TENANT).await.map_err(fail)?.into_iter().filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none()) {
         keys.revoke(DEV_TENANT, &old.id, now).await.map_err(fail)?;
+        smcp_core::audit::append(&storage.kv, DEV_TENANT, record("key.revoke", &old.id), now).await?;
     }
-    let (key, _) = keys.create(DEV_TENANT, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
+    let (key, made) = keys.create(DEV_TENANT, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
+    smcp_core::audit::append(&storage.kv, DEV_TENANT, record("key.create", &made.id), now).await?;
     Ok(key)
 }
 

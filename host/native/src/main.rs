@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => cli::serve::run(args.into_config()),
         Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),
         Command::Keys(command) => offline("keys", cli::keys::run(command)),
+        Command::Audit(command) => offline("audit", cli::audit::run(command)),
     }
 }
 

@@ -154,7 +154,34 @@ impl Call<'_> {
     }
 
     /// Runs `method`; its notifications go to the exchange as they come.
+    /// Tool calls are recorded in the audit trail.
     pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
+        let started = self.backends.clock.now_ms();
+        let result = self.run_method(method, params).await;
+        if method == "tools/call" {
+            let outcome = match &result {
+                Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required".to_owned(),
+                Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error".to_owned(),
+                Ok(_) => "ok".to_owned(),
+                Err(e) => format!("rpc_error {}", e.code),
+            };
+            let detail = json!({
+                "tool": params.get("name").and_then(Value::as_str).unwrap_or_default(),
+                "outcome": outcome,
+                "duration_ms": self.backends.clock.now_ms().saturating_sub(started),
+            });
+            let event = crate::audit::Event {
+                kind: "tool.call".into(),
+                principal: Some(self.principal.id.clone()),
+                server: Some(self.hosted.server.clone()),
+                detail,
+            };
+            self.engine.audit(self.backends, &self.hosted.tenant, event).await;
+        }
+        result
+    }
+
+    async fn run_method(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
         let scope = self.scope();
         let mut collect = Collect {
             progress_token: &self.progress_token,

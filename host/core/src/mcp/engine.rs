@@ -59,6 +59,9 @@ pub struct Engine {
     /// The tools annotated read-only, per component: what a read-only
     /// principal may call.
     pub(crate) read_only_tools: std::sync::Mutex<HashMap<crate::component::Digest, Arc<std::collections::BTreeSet<String>>>>,
+    /// The audit trails' writer; the lock serializes appends in this
+    /// process (a chain has one writer).
+    audit: futures_util::lock::Mutex<crate::audit::Trails>,
 }
 
 const ALLOW_HEADERS: &str =
@@ -69,7 +72,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -89,6 +92,13 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Appends `event` to `tenant`'s audit trail. Best effort: a failed
+    /// append does not fail the request it records.
+    pub async fn audit(&self, backends: Backends<'_>, tenant: &str, event: crate::audit::Event) {
+        let mut trails = self.audit.lock().await;
+        let _ = trails.append(backends.kv, tenant, event, backends.clock.now_ms()).await;
     }
 
     /// Ends every long-lived stream (subscriptions), so that a front end
@@ -170,8 +180,16 @@ impl Engine {
         // Credentials first: without them, nothing about this tenant leaks.
         let principal = match super::auth::authenticate(self, backends, request, tenant, server).await {
             Ok(principal) if principal.tenant == tenant => principal,
-            Ok(_) => return super::auth::refusal(self, tenant, server, &AuthError::OtherTenant).into(),
-            Err(e) => return super::auth::refusal(self, tenant, server, &e).into(),
+            refused => {
+                let (who, error) = match refused {
+                    Ok(other) => (Some(other.id), AuthError::OtherTenant),
+                    Err(e) => (None, e),
+                };
+                let detail = serde_json::json!({ "reason": error.to_string(), "method": request.method });
+                let event = crate::audit::Event { kind: "auth.refused".into(), principal: who, server: Some(server.into()), detail };
+                self.audit(backends, tenant, event).await;
+                return super::auth::refusal(self, tenant, server, &error).into();
+            }
         };
         let Some(hosted) = self.lookup(tenant, server) else {
             return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();

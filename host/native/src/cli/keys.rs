@@ -72,6 +72,8 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Create { tenant, role, name, expires_in_days, .. } => {
             let expires = expires_in_days.map(|days| now + days * 86_400_000);
             let (key, record) = keys.create(&tenant, role, &name, expires, now, &storage.random).await?;
+            let detail = serde_json::json!({ "key": record.id, "role": role.name(), "name": record.name, "by": "smcp keys" });
+            record_event(&storage, &tenant, "key.create", detail, now).await;
             eprintln!("key {} ({role}) of tenant {tenant}; it is shown once:", record.id);
             println!("{key}");
         }
@@ -96,8 +98,17 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             if !keys.revoke(&tenant, &id, now).await? {
                 anyhow::bail!("tenant {tenant} has no key {id}");
             }
+            record_event(&storage, &tenant, "key.revoke", serde_json::json!({ "key": id, "by": "smcp keys" }), now).await;
             eprintln!("revoked key {id} of tenant {tenant}");
         }
     }
     Ok(())
+}
+
+/// Records an operator's action in the tenant's audit trail.
+async fn record_event(storage: &Storage, tenant: &str, kind: &str, detail: serde_json::Value, now: u64) {
+    let event = smcp_core::audit::Event { kind: kind.into(), principal: Some("operator".into()), server: None, detail };
+    if let Err(e) = smcp_core::audit::append(&storage.kv, tenant, event, now).await {
+        eprintln!("warning: not recorded in the audit trail: {e}");
+    }
 }

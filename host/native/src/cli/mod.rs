@@ -1,5 +1,6 @@
 //! The `smcp` command line (clap): one module per command.
 
+pub mod audit;
 pub mod keys;
 pub mod secrets;
 pub mod serve;
@@ -23,6 +24,9 @@ pub enum Command {
     /// Manages tenants' API keys in a data directory.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Reads, verifies and prunes tenants' audit trails in a data directory.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Where state is kept.

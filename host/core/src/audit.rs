@@ -1,0 +1,302 @@
+//! The audit trail: per tenant, append-only records of what matters (keys
+//! made and revoked, refused requests, tool calls, deployments), each
+//! chained to the one before by blake3 so that changing, removing or
+//! reordering any record is detected by [`verify`]. Records older than the
+//! retention are pruned from the front; the last pruned record's hash is
+//! kept as the anchor the chain is verified from.
+//!
+//! Records hold no secrets: ids of principals and keys, names of tools,
+//! outcomes, never arguments, keys or tokens.
+//!
+//! An append writes one record; the chain's head is stored every
+//! [`HEAD_EVERY`] records and otherwise recovered by walking forward from
+//! the stored one, so a tool call costs one durable write. The price: the
+//! records after the stored head could be cut off unnoticed (at most
+//! `HEAD_EVERY - 1`); anything before it, and any change, is detected.
+
+use crate::capabilities::CapabilityError;
+use crate::capabilities::kv::KvStore;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// How long records are kept by default: 30 days.
+pub const DEFAULT_RETENTION_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// What happened, as the caller reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// `key.create`, `key.revoke`, `auth.refused`, `tool.call`, …
+    pub kind: String,
+    /// Who did it, when known (`key:<id>`, `jwt:<iss>#<sub>`).
+    pub principal: Option<String>,
+    pub server: Option<String>,
+    /// Kind-specific facts; never secrets.
+    pub detail: Value,
+}
+
+/// A stored record: the event, its place in the chain and its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub seq: u64,
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub event: Event,
+    /// Hash of the record before (hex); zeros for the first.
+    pub prev: String,
+    /// blake3 of `prev` and this record without `hash` (hex).
+    pub hash: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Head {
+    /// Seq of the next record.
+    next: u64,
+    /// Hash of the last record (hex).
+    last: String,
+    /// First seq still kept, and the hash of the record before it.
+    first: u64,
+    anchor: String,
+}
+
+/// Why a chain does not verify: the first record that breaks it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuditError {
+    #[error("record {seq} is broken: {why}")]
+    Broken { seq: u64, why: &'static str },
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl From<CapabilityError> for AuditError {
+    fn from(e: CapabilityError) -> Self {
+        AuditError::Storage(e.to_string())
+    }
+}
+
+/// Appends between two writes of the stored head.
+pub const HEAD_EVERY: u64 = 32;
+
+const ZERO: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+fn record_path(tenant: &str, seq: u64) -> String {
+    format!("audit/{tenant}/r/{seq:020}")
+}
+
+fn head_path(tenant: &str) -> String {
+    format!("audit/{tenant}/head")
+}
+
+/// The hash a record must carry.
+fn hash_of(record: &Record) -> String {
+    let mut unsigned = record.clone();
+    unsigned.hash = String::new();
+    let body = serde_json::to_vec(&unsigned).unwrap_or_default();
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(record.prev.as_bytes()).update(&body);
+    hasher.finalize().to_hex().to_string()
+}
+
+/// The stored head, moved forward over the records appended since.
+async fn head(kv: &dyn KvStore, tenant: &str) -> Result<Head, AuditError> {
+    let mut head = match kv.get(&head_path(tenant)).await? {
+        Some(bytes) => serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: 0, why: "unreadable head" })?,
+        None => Head { next: 0, last: ZERO.into(), first: 0, anchor: ZERO.into() },
+    };
+    // Every stored record counts, whatever it holds: `verify` judges it.
+    while let Some(bytes) = kv.get(&record_path(tenant, head.next)).await? {
+        head.last = serde_json::from_slice::<Record>(&bytes).map(|r| r.hash).unwrap_or_default();
+        head.next += 1;
+    }
+    Ok(head)
+}
+
+async fn put_head(kv: &dyn KvStore, tenant: &str, head: &Head) -> Result<(), AuditError> {
+    let bytes = serde_json::to_vec(head).map_err(|e| AuditError::Storage(e.to_string()))?;
+    Ok(kv.set(&head_path(tenant), bytes, None).await?)
+}
+
+/// The writer of the trails: keeps each tenant's head in memory. One per
+/// process; appends must not run concurrently (the engine serializes them).
+#[derive(Default)]
+pub struct Trails {
+    heads: std::collections::HashMap<String, Head>,
+}
+
+impl Trails {
+    /// Appends `event` to `tenant`'s trail.
+    pub async fn append(&mut self, kv: &dyn KvStore, tenant: &str, event: Event, now_ms: u64) -> Result<Record, AuditError> {
+        let mut head = match self.heads.remove(tenant) {
+            Some(head) => head,
+            None => head(kv, tenant).await?,
+        };
+        let mut record = Record { seq: head.next, at_ms: now_ms, event, prev: head.last.clone(), hash: String::new() };
+        record.hash = hash_of(&record);
+        let bytes = serde_json::to_vec(&record).map_err(|e| AuditError::Storage(e.to_string()))?;
+        kv.set(&record_path(tenant, record.seq), bytes, None).await?;
+        head.next = record.seq + 1;
+        head.last = record.hash.clone();
+        if record.seq % HEAD_EVERY == 0 {
+            put_head(kv, tenant, &head).await?;
+        }
+        self.heads.insert(tenant.to_owned(), head);
+        Ok(record)
+    }
+
+    /// Forgets the cached heads (after pruning elsewhere).
+    pub fn forget(&mut self, tenant: &str) {
+        self.heads.remove(tenant);
+    }
+}
+
+/// Appends `event` to `tenant`'s trail without a cache (tools, tests).
+pub async fn append(kv: &dyn KvStore, tenant: &str, event: Event, now_ms: u64) -> Result<Record, AuditError> {
+    Trails::default().append(kv, tenant, event, now_ms).await
+}
+
+/// Records from `from` on, at most `limit`.
+pub async fn list(kv: &dyn KvStore, tenant: &str, from: u64, limit: u32) -> Result<Vec<Record>, AuditError> {
+    let head = head(kv, tenant).await?;
+    let mut records = Vec::new();
+    for seq in from.max(head.first)..head.next {
+        if records.len() >= limit as usize {
+            break;
+        }
+        let bytes = kv.get(&record_path(tenant, seq)).await?.ok_or(AuditError::Broken { seq, why: "missing" })?;
+        records.push(serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq, why: "unreadable" })?);
+    }
+    Ok(records)
+}
+
+/// Checks `tenant`'s whole chain from its anchor; returns how many records
+/// it holds, or the first broken one.
+pub async fn verify(kv: &dyn KvStore, tenant: &str) -> Result<u64, AuditError> {
+    let head = head(kv, tenant).await?;
+    // Records past a gap: the gap is a deleted record.
+    let past = kv.list(&format!("audit/{tenant}/r/"), Some(&record_path(tenant, head.next)), 1).await?;
+    if !past.keys.is_empty() {
+        return Err(AuditError::Broken { seq: head.next, why: "missing" });
+    }
+    let mut prev = head.anchor.clone();
+    for seq in head.first..head.next {
+        let bytes = kv.get(&record_path(tenant, seq)).await?.ok_or(AuditError::Broken { seq, why: "missing" })?;
+        let record: Record = serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq, why: "unreadable" })?;
+        if record.seq != seq {
+            return Err(AuditError::Broken { seq, why: "out of order" });
+        }
+        if record.prev != prev {
+            return Err(AuditError::Broken { seq, why: "does not follow the record before" });
+        }
+        if hash_of(&record) != record.hash {
+            return Err(AuditError::Broken { seq, why: "altered" });
+        }
+        prev = record.hash;
+    }
+    if prev != head.last {
+        return Err(AuditError::Broken { seq: head.next, why: "the head does not match the last record" });
+    }
+    Ok(head.next - head.first)
+}
+
+/// Removes records older than `retention_ms`, moving the anchor.
+pub async fn prune(kv: &dyn KvStore, tenant: &str, retention_ms: u64, now_ms: u64) -> Result<u64, AuditError> {
+    let mut head = head(kv, tenant).await?;
+    let mut removed = 0;
+    while head.first < head.next {
+        let path = record_path(tenant, head.first);
+        let Some(bytes) = kv.get(&path).await? else { break };
+        let record: Record = serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: head.first, why: "unreadable" })?;
+        if now_ms.saturating_sub(record.at_ms) < retention_ms {
+            break;
+        }
+        head.anchor = record.hash;
+        head.first += 1;
+        put_head(kv, tenant, &head).await?;
+        kv.delete(&path).await?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::memory::{ManualClock, MemoryKv};
+    use futures::executor::block_on;
+    use serde_json::json;
+    use std::rc::Rc;
+
+    fn event(n: u64) -> Event {
+        Event { kind: "tool.call".into(), principal: Some("key:abc".into()), server: Some("notes".into()), detail: json!({ "n": n }) }
+    }
+
+    fn filled(n: u64) -> MemoryKv {
+        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let mut trails = Trails::default();
+        for i in 0..n {
+            block_on(trails.append(&kv, "acme", event(i), i * 1000)).unwrap();
+        }
+        kv
+    }
+
+    fn rewrite(kv: &MemoryKv, seq: u64, change: impl FnOnce(&mut Value)) {
+        let path = record_path("acme", seq);
+        let mut record: Value = serde_json::from_slice(&block_on(kv.get(&path)).unwrap().unwrap()).unwrap();
+        change(&mut record);
+        block_on(kv.set(&path, record.to_string().into_bytes(), None)).unwrap();
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let kv = filled(5);
+        assert_eq!(block_on(verify(&kv, "acme")), Ok(5));
+        assert_eq!(kv.raw_keys().len(), 6, "five records and the head stored once");
+        assert_eq!(block_on(list(&kv, "acme", 3, 10)).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4]);
+        assert_eq!(block_on(verify(&kv, "other")), Ok(0));
+    }
+
+    #[test]
+    fn tampering_names_the_first_broken_record() {
+        let kv = filled(5);
+        rewrite(&kv, 2, |r| r["detail"]["n"] = json!(99));
+        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 2, why: "altered" }));
+
+        // Re-hashing the altered record does not help: the next one no longer follows.
+        let kv = filled(5);
+        rewrite(&kv, 2, |r| {
+            r["detail"]["n"] = json!(99);
+            let mut record: Record = serde_json::from_value(r.clone()).unwrap();
+            record.hash = hash_of(&record);
+            *r = serde_json::to_value(record).unwrap();
+        });
+        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 3, why: "does not follow the record before" }));
+
+        // Swapping two records.
+        let kv = filled(5);
+        let (a, b) = (block_on(kv.get(&record_path("acme", 1))).unwrap().unwrap(), block_on(kv.get(&record_path("acme", 2))).unwrap().unwrap());
+        block_on(kv.set(&record_path("acme", 1), b, None)).unwrap();
+        block_on(kv.set(&record_path("acme", 2), a, None)).unwrap();
+        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 1, why: "out of order" }));
+
+        // Deleting one.
+        let kv = filled(5);
+        block_on(kv.delete(&record_path("acme", 3))).unwrap();
+        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 3, why: "missing" }));
+
+        // Cutting the chain before the stored head (at 32 and 64 here).
+        let kv = filled(70);
+        for seq in 40..70 {
+            block_on(kv.delete(&record_path("acme", seq))).unwrap();
+        }
+        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 40, why: "missing" }));
+    }
+
+    #[test]
+    fn pruning_keeps_the_rest_verifiable() {
+        let kv = filled(6);
+        assert_eq!(block_on(prune(&kv, "acme", 3000, 5000)), Ok(3));
+        assert_eq!(block_on(verify(&kv, "acme")), Ok(3));
+        block_on(append(&kv, "acme", event(9), 9000)).unwrap();
+        assert_eq!(block_on(verify(&kv, "acme")), Ok(4));
+        assert_eq!(block_on(list(&kv, "acme", 0, 10)).unwrap()[0].seq, 3);
+    }
+}

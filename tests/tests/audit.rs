@@ -1,0 +1,94 @@
+//! The audit trail as the engine writes it: tool calls and refused
+//! requests are recorded without secrets, the chain verifies, and
+//! tampering with a record or the order names the first broken record.
+
+use serde_json::{Value, json};
+use smcp_core::audit::{self, AuditError};
+use smcp_core::auth::Role;
+use smcp_core::auth::api_keys::ApiKeys;
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::grant::KvGrant;
+use smcp_core::capabilities::kv::KvStore;
+use smcp_core::mcp::http::{Request, Response};
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
+use smcp_tests::{Env, block_on, load, runtime};
+use std::sync::Arc;
+
+const HASH_KEY: [u8; 32] = [8; 32];
+
+fn setup() -> (Engine, Env) {
+    let rt = Arc::new(runtime());
+    let config = EngineConfig {
+        allowed_hosts: vec!["localhost".into()],
+        allowed_origins: vec![],
+        max_body_bytes: 1 << 16,
+        session_ttl_seconds: 600,
+        server_name: "t".into(),
+        server_version: "0".into(),
+        state_key: [1; 32],
+        auth: AuthSettings { key_hash_key: HASH_KEY, public_url: "http://localhost".into(), anonymous: vec![] },
+    };
+    let engine = Engine::new(rt.clone(), config);
+    let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
+    engine.host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant: grant.clone() }).unwrap();
+    (engine, Env::new("acme", "notes", grant))
+}
+
+fn call(engine: &Engine, env: &Env, key: &str, tool: &str, arguments: Value) -> Response {
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": arguments,
+        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
+    let headers = [
+        ("host", "localhost".to_string()),
+        ("content-type", "application/json".into()),
+        ("accept", "application/json, text/event-stream".into()),
+        ("authorization", format!("Bearer {key}")),
+        ("mcp-protocol-version", "2026-07-28".into()),
+        ("mcp-method", "tools/call".into()),
+        ("mcp-name", tool.into()),
+    ];
+    let headers = headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let request = Request { method: "POST".into(), path: "/t/acme/s/notes/mcp".into(), query: String::new(), headers, body: body.to_string().into_bytes() };
+    block_on(engine.handle(request, env.backends()))
+}
+
+#[test]
+fn tool_calls_and_refusals_are_recorded_and_chained() {
+    let (engine, env) = setup();
+    let (key, record) = block_on(ApiKeys::new(&env.kv, HASH_KEY).create("acme", Role::McpUser, "ci", None, 0, &env.random)).unwrap();
+    assert_eq!(call(&engine, &env, &key, "put_note", json!({ "id": "a", "text": "secret text" })).status, 200);
+    assert_eq!(call(&engine, &env, &key, "get_note", json!({ "id": "missing" })).status, 200);
+    let forged = format!("smcp_acme_{}", "dead".repeat(16));
+    assert_eq!(call(&engine, &env, &forged, "get_note", json!({ "id": "a" })).status, 401);
+
+    let records = block_on(audit::list(&env.kv, "acme", 0, 100)).unwrap();
+    let summary: Vec<(String, Option<String>, Value)> =
+        records.iter().map(|r| (r.event.kind.clone(), r.event.principal.clone(), r.event.detail.get("outcome").cloned().unwrap_or(Value::Null))).collect();
+    let who = Some(format!("key:{}", record.id));
+    assert_eq!(
+        summary,
+        [
+            ("tool.call".to_string(), who.clone(), json!("ok")),
+            ("tool.call".to_string(), who, json!("tool_error")),
+            ("auth.refused".to_string(), None, Value::Null),
+        ]
+    );
+    assert_eq!(records[0].event.detail["tool"], "put_note");
+    assert_eq!(records[2].event.detail["reason"], "unknown API key");
+    let stored = serde_json::to_string(&records).unwrap();
+    for secret in [&key[10..], &forged[10..], "secret text"] {
+        assert!(!stored.contains(secret), "the trail holds a secret or an argument");
+    }
+    assert_eq!(block_on(audit::verify(&env.kv, "acme")), Ok(3));
+
+    // Changing a record, then swapping two: each time the first broken one is named.
+    let path = |seq: u64| format!("audit/acme/r/{seq:020}");
+    let original = block_on(env.kv.get(&path(1))).unwrap().unwrap();
+    let altered = String::from_utf8(original.clone()).unwrap().replace("tool_error", "ok");
+    block_on(env.kv.set(&path(1), altered.into_bytes(), None)).unwrap();
+    assert_eq!(block_on(audit::verify(&env.kv, "acme")), Err(AuditError::Broken { seq: 1, why: "altered" }));
+    block_on(env.kv.set(&path(1), original.clone(), None)).unwrap();
+    let first = block_on(env.kv.get(&path(0))).unwrap().unwrap();
+    block_on(env.kv.set(&path(0), original, None)).unwrap();
+    block_on(env.kv.set(&path(1), first, None)).unwrap();
+    assert_eq!(block_on(audit::verify(&env.kv, "acme")), Err(AuditError::Broken { seq: 0, why: "out of order" }));
+}
