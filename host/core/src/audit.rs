@@ -135,7 +135,7 @@ impl Trails {
         kv.set(&record_path(tenant, record.seq), bytes, None).await?;
         head.next = record.seq + 1;
         head.last = record.hash.clone();
-        if record.seq % HEAD_EVERY == 0 {
+        if record.seq.is_multiple_of(HEAD_EVERY) {
             put_head(kv, tenant, &head).await?;
         }
         self.heads.insert(tenant.to_owned(), head);
