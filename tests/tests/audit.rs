@@ -26,7 +26,7 @@ fn setup() -> (Engine, Env) {
         server_name: "t".into(),
         server_version: "0".into(),
         state_key: [1; 32],
-        auth: AuthSettings { key_hash_key: HASH_KEY, public_url: "http://localhost".into(), anonymous: vec![] },
+        auth: AuthSettings { key_hash_key: HASH_KEY, public_url: "http://localhost".into(), anonymous: vec![], rate: smcp_core::auth::rate::RateLimits::default() },
     };
     let engine = Engine::new(rt.clone(), config);
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };

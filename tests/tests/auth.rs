@@ -10,6 +10,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use smcp_core::auth::Role;
+use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::auth::jwt::Issuer;
 use smcp_core::capabilities::Grant;
@@ -34,6 +35,10 @@ struct Host {
 }
 
 fn host() -> Host {
+    host_with(RateLimits::default())
+}
+
+fn host_with(rate: RateLimits) -> Host {
     let rt = Arc::new(runtime());
     let config = EngineConfig {
         allowed_hosts: vec!["localhost".into()],
@@ -43,7 +48,7 @@ fn host() -> Host {
         server_name: "t".into(),
         server_version: "0".into(),
         state_key: [1; 32],
-        auth: AuthSettings { key_hash_key: HASH_KEY, public_url: "http://localhost:8080".into(), anonymous: vec![] },
+        auth: AuthSettings { key_hash_key: HASH_KEY, public_url: "http://localhost:8080".into(), anonymous: vec![], rate },
     };
     let engine = Engine::new(rt.clone(), config);
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
@@ -276,4 +281,26 @@ fn protected_resource_metadata() {
     let root = at("/.well-known/oauth-protected-resource");
     assert_eq!((root.status, body(&root)["resource"].clone()), (200, json!("http://localhost:8080")));
     assert_eq!(at("/.well-known/oauth-protected-resource/elsewhere").status, 404);
+}
+
+#[test]
+fn rate_limits_per_key_and_per_tenant() {
+    let h = host_with(RateLimits { per_principal: Limit { burst: 3.0, per_second: 1.0 }, per_tenant: Limit { burst: 5.0, per_second: 1.0 } });
+    let (a, _) = h.key("acme", Role::McpUser, None);
+    let (b, _) = h.key("acme", Role::McpUser, None);
+    for _ in 0..3 {
+        assert_eq!(h.call(&a, "get_note", json!({ "id": "x" })).status, 200);
+    }
+    let limited = h.call(&a, "get_note", json!({ "id": "x" }));
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.headers.iter().find(|(k, _)| k == "retry-after").map(|(_, v)| v.as_str()), Some("1"));
+    assert_eq!(body(&limited)["error"]["message"], "Too Many Requests: retry in 1 s");
+    // Another key of the tenant has its own bucket, until the tenant's runs dry.
+    // (A refused request takes nothing from the tenant.)
+    assert_eq!(h.call(&b, "get_note", json!({ "id": "x" })).status, 200);
+    assert_eq!(h.call(&b, "get_note", json!({ "id": "x" })).status, 200);
+    assert_eq!(h.call(&b, "get_note", json!({ "id": "x" })).status, 429, "the tenant's five are spent");
+    // A second later both refill.
+    h.env.clock.0.set(h.env.clock.0.get() + 1000);
+    assert_eq!(h.call(&a, "get_note", json!({ "id": "x" })).status, 200);
 }

@@ -27,7 +27,7 @@ fn engine() -> (Engine, Arc<smcp_core::runtime::Runtime>) {
         server_name: "t".into(),
         server_version: "0".into(),
         state_key: [1; 32],
-        auth: AuthSettings { key_hash_key: [2; 32], public_url: "http://localhost".into(), anonymous: vec![] },
+        auth: AuthSettings { key_hash_key: [2; 32], public_url: "http://localhost".into(), anonymous: vec![], rate: smcp_core::auth::rate::RateLimits::default() },
     };
     (Engine::new(rt.clone(), config), rt)
 }

@@ -27,6 +27,7 @@ fn engine() -> Engine {
             key_hash_key: [2; 32],
             public_url: "http://localhost:8080".into(),
             anonymous: vec![("acme".into(), "calc".into()), ("acme".into(), "notes".into())],
+            rate: smcp_core::auth::rate::RateLimits::default(),
         },
     };
     let engine = Engine::new(rt.clone(), config);

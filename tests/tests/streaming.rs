@@ -36,6 +36,7 @@ impl Host {
                 key_hash_key: [2; 32],
                 public_url: "http://localhost".into(),
                 anonymous: vec![("acme".into(), "conformance".into()), ("acme".into(), "notes".into())],
+                rate: smcp_core::auth::rate::RateLimits::default(),
             },
         };
         let engine = Engine::new(rt.clone(), config);

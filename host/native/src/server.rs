@@ -253,6 +253,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
             key_hash_key: crate::state_key::hash_key_of(&state_key),
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
             anonymous: config.anonymous.clone(),
+            rate: smcp_core::auth::rate::RateLimits::default(),
         },
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod jwt;
+pub mod rate;
 mod role;
 
 pub use role::Role;

@@ -23,6 +23,7 @@ pub struct AuthSettings {
     /// Servers anyone may use as `mcp-user` without credentials. For local
     /// test fixtures only; empty by default.
     pub anonymous: Vec<(String, String)>,
+    pub rate: crate::auth::rate::RateLimits,
 }
 
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
@@ -101,6 +102,23 @@ pub(crate) fn refusal(engine: &Engine, tenant: &str, server: &str, error: &AuthE
         response.headers.push(("www-authenticate".into(), challenge));
     }
     response
+}
+
+/// 429 when `principal` or its tenant is over its rate limit.
+pub(crate) async fn rate_limited(engine: &Engine, backends: Backends<'_>, principal: &Principal) -> Option<Response> {
+    let limits = engine.config.auth.rate;
+    let now = backends.clock.now_ms();
+    let mut buckets = engine.rate.lock().await;
+    let principal_bucket = format!("p/{}/{}", principal.tenant, principal.id);
+    let verdict = match buckets.take(backends.kv, &principal_bucket, limits.per_principal, now).await {
+        Ok(()) => buckets.take(backends.kv, &format!("t/{}", principal.tenant), limits.per_tenant, now).await,
+        refused => refused,
+    };
+    let wait = verdict.err()?;
+    let body = error_response(&Value::Null, BAD_REQUEST, &format!("Too Many Requests: retry in {wait} s"), None);
+    let mut response = json_response(429, vec![], &body);
+    response.headers.push(("retry-after".into(), wait.to_string()));
+    Some(response)
 }
 
 /// 403 for a principal whose role does not allow what it asked.

@@ -62,6 +62,8 @@ pub struct Engine {
     /// The audit trails' writer; the lock serializes appends in this
     /// process (a chain has one writer).
     audit: futures_util::lock::Mutex<crate::audit::Trails>,
+    /// Rate-limit buckets of this process.
+    pub(crate) rate: futures_util::lock::Mutex<crate::auth::rate::Buckets>,
 }
 
 const ALLOW_HEADERS: &str =
@@ -72,7 +74,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default(), rate: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -191,6 +193,9 @@ impl Engine {
                 return super::auth::refusal(self, tenant, server, &error).into();
             }
         };
+        if let Some(limited) = super::auth::rate_limited(self, backends, &principal).await {
+            return limited.into();
+        }
         let Some(hosted) = self.lookup(tenant, server) else {
             return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
         };
