@@ -1,0 +1,108 @@
+//! The per-request cost of authentication: `cargo bench -p smcp-tests --bench auth`.
+//!
+//! The same `tools/call noop` request (calc guest, 2026-07-28, in-memory
+//! backends) through `Engine::handle`, in one run: without credentials
+//! (an anonymous server: the reference), with an API key, and with an
+//! ES256 bearer JWT. Reports p50/p99 and the cost over the reference.
+//! `cargo test` runs it as a quick smoke run.
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use serde_json::json;
+use smcp_core::auth::Role;
+use smcp_core::auth::api_keys::ApiKeys;
+use smcp_core::auth::jwt::Issuer;
+use smcp_core::auth::rate::{Limit, RateLimits};
+use smcp_core::capabilities::Grant;
+use smcp_core::mcp::http::Request;
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted, set_issuers};
+use smcp_tests::{Env, block_on, load, runtime};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const PRIVATE: &str = include_str!("../../host/core/src/auth/testdata/es256-private.pem");
+const JWK: &str = include_str!("../../host/core/src/auth/testdata/es256-jwk.json");
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let calls = if full { 20_000 } else { 200 };
+    let rt = Arc::new(runtime());
+    let unlimited = Limit { burst: 1e12, per_second: 1e12 };
+    let config = EngineConfig {
+        allowed_hosts: vec!["localhost".into()],
+        allowed_origins: vec![],
+        max_body_bytes: 1 << 16,
+        session_ttl_seconds: 600,
+        server_name: "bench".into(),
+        server_version: "0".into(),
+        state_key: [1; 32],
+        auth: AuthSettings {
+            key_hash_key: [3; 32],
+            public_url: "http://localhost".into(),
+            anonymous: vec![("open".into(), "calc".into())],
+            rate: RateLimits { per_principal: unlimited, per_tenant: unlimited },
+        },
+    };
+    let engine = Engine::new(rt.clone(), config);
+    for tenant in ["open", "acme"] {
+        engine.host(Hosted { tenant: tenant.into(), server: "calc".into(), component: load(&rt, "calc"), grant: Grant::default() }).unwrap();
+    }
+    let env = Env::new("acme", "calc", Grant::default());
+    let now = env.clock.0.get();
+    let (key, _) = block_on(ApiKeys::new(&env.kv, [3; 32]).create("acme", Role::McpUser, "bench", None, now, &env.random)).unwrap();
+    let issuer = Issuer {
+        issuer: "https://auth.example.com".into(),
+        algorithms: vec![Algorithm::ES256],
+        keys: JwkSet { keys: vec![serde_json::from_str(JWK).unwrap()] },
+        jwks_uri: None,
+        scopes: vec![("mcp:use".into(), Role::McpUser)],
+    };
+    block_on(set_issuers(env.backends(), "acme", &[issuer])).unwrap();
+    let claims = json!({ "iss": "https://auth.example.com", "sub": "bench", "aud": "http://localhost/t/acme/s/calc/mcp", "exp": now / 1000 + 3600, "scope": "mcp:use" });
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("test-key".into());
+    let token = encode(&header, &claims, &EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap()).unwrap();
+
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "noop", "arguments": {},
+        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
+    .to_string()
+    .into_bytes();
+    let request = |tenant: &str, credential: Option<&str>| {
+        let mut headers: Vec<(String, String)> = [
+            ("host", "localhost"),
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "noop"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        if let Some(credential) = credential {
+            headers.push(("authorization".into(), format!("Bearer {credential}")));
+        }
+        Request { method: "POST".into(), path: format!("/t/{tenant}/s/calc/mcp"), query: String::new(), headers, body: body.clone() }
+    };
+    let cases = [("no credentials (reference)", request("open", None)), ("API key", request("acme", Some(&key))), ("ES256 JWT", request("acme", Some(&token)))];
+    println!("== per request: tools/call noop through Engine::handle, in-memory backends (cases alternate)");
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(calls); cases.len()];
+    for round in 0..calls + calls / 10 {
+        for ((label, request), times) in cases.iter().zip(times.iter_mut()) {
+            let start = Instant::now();
+            let response = block_on(engine.handle(request.clone(), env.backends()));
+            let took = start.elapsed();
+            assert_eq!(response.status, 200, "{label}: {response:?}");
+            if round >= calls / 10 {
+                times.push(took);
+            }
+        }
+    }
+    let mut reference = None;
+    for ((label, _), mut times) in cases.iter().zip(times) {
+        times.sort();
+        let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
+        let base = *reference.get_or_insert(p(0.5));
+        println!("   {label:<28} p50 {:>8.1} µs  p99 {:>8.1} µs  ({:+.1} µs over the reference)", p(0.5), p(0.99), p(0.5) - base);
+    }
+}
