@@ -107,6 +107,30 @@ impl Env {
     }
 }
 
+/// An engine's settings for tests: `localhost` only, 64 KiB bodies, and
+/// authentication with a fixed hashing key, `http://localhost` as the
+/// public URL, `anonymous` servers open to all, default rate limits.
+pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig {
+    smcp_core::mcp::EngineConfig {
+        allowed_hosts: vec!["localhost".into()],
+        allowed_origins: vec!["http://localhost".into()],
+        max_body_bytes: 64 << 10,
+        session_ttl_seconds: 600,
+        server_name: "smcp-test".into(),
+        server_version: "0.0.0".into(),
+        state_key: [9; 32],
+        auth: smcp_core::mcp::AuthSettings {
+            key_hash_key: TEST_HASH_KEY,
+            public_url: "http://localhost".into(),
+            anonymous: anonymous.iter().map(|(t, s)| ((*t).to_owned(), (*s).to_owned())).collect(),
+            rate: smcp_core::auth::rate::RateLimits::default(),
+        },
+    }
+}
+
+/// The API-key hashing key of [`engine_config`].
+pub const TEST_HASH_KEY: [u8; 32] = [4; 32];
+
 /// Runs a future to completion on this thread (guest calls are not `Send`).
 pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)

@@ -10,24 +10,15 @@ use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::capabilities::kv::KvStore;
 use smcp_core::mcp::http::{Request, Response};
-use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{Engine, Hosted};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
-const HASH_KEY: [u8; 32] = [8; 32];
+const HASH_KEY: [u8; 32] = smcp_tests::TEST_HASH_KEY;
 
 fn setup() -> (Engine, Env) {
     let rt = Arc::new(runtime());
-    let config = EngineConfig {
-        allowed_hosts: vec!["localhost".into()],
-        allowed_origins: vec![],
-        max_body_bytes: 1 << 16,
-        session_ttl_seconds: 600,
-        server_name: "t".into(),
-        server_version: "0".into(),
-        state_key: [1; 32],
-        auth: AuthSettings { key_hash_key: HASH_KEY, public_url: "http://localhost".into(), anonymous: vec![], rate: smcp_core::auth::rate::RateLimits::default() },
-    };
+    let config = smcp_tests::engine_config(&[]);
     let engine = Engine::new(rt.clone(), config);
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     engine.host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant: grant.clone() }).unwrap();

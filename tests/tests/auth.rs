@@ -16,7 +16,7 @@ use smcp_core::auth::jwt::Issuer;
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::mcp::http::{Body, Request, Response};
-use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted, set_issuers};
+use smcp_core::mcp::{Engine, Hosted, set_issuers};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -24,7 +24,7 @@ const PRIVATE: &str = include_str!("../../host/core/src/auth/testdata/es256-priv
 const OTHER_PRIVATE: &str = include_str!("../../host/core/src/auth/testdata/other-private.pem");
 const PUBLIC: &str = include_str!("../../host/core/src/auth/testdata/es256-public.pem");
 const JWK: &str = include_str!("../../host/core/src/auth/testdata/es256-jwk.json");
-const HASH_KEY: [u8; 32] = [4; 32];
+const HASH_KEY: [u8; 32] = smcp_tests::TEST_HASH_KEY;
 const ISSUER: &str = "https://auth.example.com";
 const NOTES: &str = "/t/acme/s/notes/mcp";
 const METADATA: &str = "http://localhost:8080/.well-known/oauth-protected-resource/t/acme/s/notes/mcp";
@@ -40,16 +40,9 @@ fn host() -> Host {
 
 fn host_with(rate: RateLimits) -> Host {
     let rt = Arc::new(runtime());
-    let config = EngineConfig {
-        allowed_hosts: vec!["localhost".into()],
-        allowed_origins: vec![],
-        max_body_bytes: 1 << 16,
-        session_ttl_seconds: 600,
-        server_name: "t".into(),
-        server_version: "0".into(),
-        state_key: [1; 32],
-        auth: AuthSettings { key_hash_key: HASH_KEY, public_url: "http://localhost:8080".into(), anonymous: vec![], rate },
-    };
+    let mut config = smcp_tests::engine_config(&[]);
+    config.auth.public_url = "http://localhost:8080".into();
+    config.auth.rate = rate;
     let engine = Engine::new(rt.clone(), config);
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     for (tenant, server) in [("acme", "notes"), ("beta", "notes")] {

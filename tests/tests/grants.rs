@@ -5,7 +5,7 @@
 use serde_json::json;
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::http::HttpResponse;
-use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{Engine, Hosted};
 use smcp_core::server::{CallToolResult, ContentBlock, ToolOutcome};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;
@@ -19,16 +19,7 @@ fn grant_file(guest: &str) -> Grant {
 
 fn engine() -> (Engine, Arc<smcp_core::runtime::Runtime>) {
     let rt = Arc::new(runtime());
-    let config = EngineConfig {
-        allowed_hosts: vec!["localhost".into()],
-        allowed_origins: vec![],
-        max_body_bytes: 1 << 16,
-        session_ttl_seconds: 60,
-        server_name: "t".into(),
-        server_version: "0".into(),
-        state_key: [1; 32],
-        auth: AuthSettings { key_hash_key: [2; 32], public_url: "http://localhost".into(), anonymous: vec![], rate: smcp_core::auth::rate::RateLimits::default() },
-    };
+    let config = smcp_tests::engine_config(&[]);
     (Engine::new(rt.clone(), config), rt)
 }
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::mcp::http::{Body, Request, Response};
-use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{Engine, Hosted};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -14,22 +14,9 @@ const META: &str = "io.modelcontextprotocol/protocolVersion";
 
 fn engine() -> Engine {
     let rt = Arc::new(runtime());
-    let config = EngineConfig {
-        allowed_hosts: vec!["localhost".into(), "127.0.0.1".into()],
-        allowed_origins: vec!["http://localhost".into()],
-        max_body_bytes: 64 << 10,
-        session_ttl_seconds: 600,
-        server_name: "smcp-test".into(),
-        server_version: "0.0.0".into(),
-        state_key: [9; 32],
-        // Transport rules, not credentials, are tested here (see auth.rs).
-        auth: AuthSettings {
-            key_hash_key: [2; 32],
-            public_url: "http://localhost:8080".into(),
-            anonymous: vec![("acme".into(), "calc".into()), ("acme".into(), "notes".into())],
-            rate: smcp_core::auth::rate::RateLimits::default(),
-        },
-    };
+    // Transport rules, not credentials, are tested here (see auth.rs).
+    let mut config = smcp_tests::engine_config(&[("acme", "calc"), ("acme", "notes")]);
+    config.allowed_hosts.push("127.0.0.1".into());
     let engine = Engine::new(rt.clone(), config);
     for name in ["calc", "notes"] {
         let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };

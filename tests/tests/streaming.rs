@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::mcp::http::{Body, EventStream, Request, Response, SseEvent};
-use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{Engine, Hosted};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -24,21 +24,7 @@ struct Host {
 impl Host {
     fn new() -> Host {
         let rt = Arc::new(runtime());
-        let config = EngineConfig {
-            allowed_hosts: vec!["localhost".into()],
-            allowed_origins: vec![],
-            max_body_bytes: 64 << 10,
-            session_ttl_seconds: 600,
-            server_name: "smcp-test".into(),
-            server_version: "0.0.0".into(),
-            state_key: [3; 32],
-            auth: AuthSettings {
-                key_hash_key: [2; 32],
-                public_url: "http://localhost".into(),
-                anonymous: vec![("acme".into(), "conformance".into()), ("acme".into(), "notes".into())],
-                rate: smcp_core::auth::rate::RateLimits::default(),
-            },
-        };
+        let config = smcp_tests::engine_config(&[("acme", "conformance"), ("acme", "notes")]);
         let engine = Engine::new(rt.clone(), config);
         let component = load(&rt, "conformance");
         engine.host(Hosted { tenant: "acme".into(), server: "conformance".into(), component, grant: Grant::default() }).unwrap();

@@ -63,6 +63,12 @@ pub(crate) fn check_prefix(prefix: &str, max: usize) -> Result<(), CapabilityErr
     check_parts(complete.into_iter().flat_map(|c| c.split('/')))
 }
 
+/// A listing's prefix and cursor (a key a previous page returned).
+pub(crate) fn check_listing(prefix: &str, cursor: Option<&str>, max: usize) -> Result<(), CapabilityError> {
+    check_prefix(prefix, max)?;
+    cursor.map_or(Ok(()), |c| check_key(c, max))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! `smcp:mcp/objects`: R2-like object storage under the server's prefix.
 
-use super::keys::{check_key, check_prefix};
+use super::keys::{check_key, check_listing};
 use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
 use crate::abi::{AbiError, Val};
 
@@ -87,9 +87,7 @@ pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>)
             let list_prefix = list_prefix.into_string()?;
             let cursor = cursor.into_opt_string()?;
             let limit = limit.as_u32()?.clamp(1, grant.max_list);
-            let checked = check_prefix(&list_prefix, grant.max_key_bytes)
-                .and_then(|()| cursor.as_deref().map_or(Ok(()), |c| check_key(c, grant.max_key_bytes)));
-            if let Err(e) = checked {
+            if let Err(e) = check_listing(&list_prefix, cursor.as_deref(), grant.max_key_bytes) {
                 return Ok(to_result(Err(e)));
             }
             let full_prefix = format!("{prefix}{list_prefix}");
