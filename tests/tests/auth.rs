@@ -297,3 +297,31 @@ fn rate_limits_per_key_and_per_tenant() {
     h.env.clock.0.set(h.env.clock.0.get() + 1000);
     assert_eq!(h.call(&a, "get_note", json!({ "id": "x" })).status, 200);
 }
+
+#[test]
+fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
+    use smcp_core::capabilities::http::HttpResponse;
+    let mut h = host();
+    // The tenant knows only an old key; the issuer now signs with test-key.
+    let mut old: serde_json::Value = serde_json::from_str(JWK).unwrap();
+    old["kid"] = json!("old-key");
+    let issuer = Issuer {
+        issuer: ISSUER.into(),
+        algorithms: vec![Algorithm::ES256],
+        keys: JwkSet { keys: vec![serde_json::from_value(old).unwrap()] },
+        jwks_uri: Some("https://auth.example.com/jwks".into()),
+        scopes: vec![("mcp:use".into(), Role::McpUser)],
+    };
+    block_on(set_issuers(h.env.backends(), "acme", &[issuer])).unwrap();
+    let jwks = format!("{{\"keys\":[{}]}}", JWK.trim());
+    h.env.http.responses.insert("https://auth.example.com/jwks".into(), HttpResponse { status: 200, headers: vec![], body: jwks.into_bytes() });
+    assert_eq!(h.call(&h.token(json!({})), "get_note", json!({ "id": "x" })).status, 200, "the new key was fetched");
+    assert_eq!(h.env.http.requests.borrow().len(), 1);
+    // A token naming a key the issuer does not publish: one fetch a minute at most.
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some("nobody".into());
+    let claims = json!({ "iss": ISSUER, "sub": "x", "aud": format!("http://localhost:8080{NOTES}"), "exp": h.now_s() + 60, "scope": "mcp:use" });
+    let stranger = encode(&header, &claims, &EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap()).unwrap();
+    refused(&h.call(&stranger, "get_note", json!({})), 401, "Unauthorized: invalid token: signed with a key this issuer does not have", Some("invalid_token"));
+    assert_eq!(h.env.http.requests.borrow().len(), 1, "no refetch within the minute");
+}

@@ -152,18 +152,65 @@ pub(crate) async fn authenticate(
     let principal = if credential.starts_with("smcp_") {
         ApiKeys::new(backends.kv, settings.key_hash_key).authenticate(credential, now).await?
     } else if credential.split('.').count() == 3 {
+        let audience = settings.resource(tenant, server);
         let trusted = issuers(backends, tenant).await?;
-        match jwt::verify(credential, tenant, &trusted, &settings.resource(tenant, server), now)? {
+        match jwt::verify(credential, tenant, &trusted, &audience, now)? {
             Verdict::Valid(principal) => principal,
-            // Key refresh from the issuer's JWKS is not wired yet: an
-            // unknown key is refused like a bad one.
-            Verdict::UnknownKey { .. } => return Err(AuthError::InvalidToken("signed with a key this issuer does not have".into())),
+            // The issuer may have rotated its keys: fetch them again (at
+            // most once a minute per issuer) and retry once.
+            Verdict::UnknownKey { jwks_uri } => {
+                let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
+                let trusted = refresh_keys(engine, backends, tenant, trusted, &jwks_uri, now).await.ok_or_else(unknown)?;
+                match jwt::verify(credential, tenant, &trusted, &audience, now)? {
+                    Verdict::Valid(principal) => principal,
+                    Verdict::UnknownKey { .. } => return Err(unknown()),
+                }
+            }
         }
     } else {
         return Err(AuthError::Malformed("neither an SMCP API key nor a JWT"));
     };
     Ok(principal)
 }
+
+/// Fetches the key set at `jwks_uri` through the outbound HTTP backend
+/// (public addresses only), stores it as the keys of the issuer that
+/// names it, and returns the updated issuers; `None` when refreshed less
+/// than a minute ago or when the fetch fails.
+async fn refresh_keys(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    mut trusted: Vec<Issuer>,
+    jwks_uri: &str,
+    now: u64,
+) -> Option<Vec<Issuer>> {
+    {
+        let mut refreshed = engine.jwks_refreshed.lock().ok()?;
+        if refreshed.get(jwks_uri).is_some_and(|at| now.saturating_sub(*at) < JWKS_REFRESH_MS) {
+            return None;
+        }
+        refreshed.insert(jwks_uri.to_owned(), now);
+    }
+    let request = crate::capabilities::http::HttpRequest {
+        method: "GET",
+        url: url::Url::parse(jwks_uri).ok().filter(|u| u.scheme() == "https")?,
+        headers: vec![("accept".into(), "application/json".into())],
+        body: None,
+        timeout_ms: 5_000,
+        max_response_bytes: 256 << 10,
+    };
+    let response = backends.http.fetch(request).await.ok().filter(|r| r.status == 200)?;
+    let keys: jsonwebtoken::jwk::JwkSet = serde_json::from_slice(&response.body).ok()?;
+    for issuer in trusted.iter_mut().filter(|i| i.jwks_uri.as_deref() == Some(jwks_uri)) {
+        issuer.keys = keys.clone();
+    }
+    set_issuers(backends, tenant, &trusted).await.ok()?;
+    Some(trusted)
+}
+
+/// How often an issuer's key set may be fetched again.
+const JWKS_REFRESH_MS: u64 = 60_000;
 
 /// The protected-resource metadata (RFC 9728) for `path`, if it asks for
 /// it: `/.well-known/oauth-protected-resource/t/{tenant}/s/{server}/mcp`

@@ -64,6 +64,8 @@ pub struct Engine {
     audit: futures_util::lock::Mutex<crate::audit::Trails>,
     /// Rate-limit buckets of this process.
     pub(crate) rate: futures_util::lock::Mutex<crate::auth::rate::Buckets>,
+    /// When each issuer key set was last fetched (ms), by URI.
+    pub(crate) jwks_refreshed: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 const ALLOW_HEADERS: &str =
@@ -74,7 +76,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default(), rate: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default(), rate: Default::default(), jwks_refreshed: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
