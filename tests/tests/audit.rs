@@ -64,6 +64,7 @@ fn tool_calls_and_refusals_are_recorded_and_chained() {
         ]
     );
     assert_eq!(records[0].event.detail["tool"], "put_note");
+    assert!(records[0].event.detail["fuel"].as_u64().is_some_and(|f| f > 1000), "fuel burned is recorded: {}", records[0].event.detail);
     assert_eq!(records[2].event.detail["reason"], "unknown API key");
     let stored = serde_json::to_string(&records).unwrap();
     for secret in [&key[10..], &forged[10..], "secret text"] {

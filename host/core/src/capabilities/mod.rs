@@ -69,15 +69,28 @@ pub struct CallHost<'a> {
     http_requests: u32,
     /// Operator log lines written (or dropped) so far in this call.
     log_lines: u32,
+    /// Fuel the guest calls made with this host have burned.
+    fuel: u64,
 }
 
 impl<'a> CallHost<'a> {
     pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
-        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0 }
+        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0 }
+    }
+}
+
+impl CallHost<'_> {
+    /// Fuel burned by the guest calls made with this host so far.
+    pub fn fuel(&self) -> u64 {
+        self.fuel
     }
 }
 
 impl HostCalls for CallHost<'_> {
+    fn fuel_used(&mut self, fuel: u64) {
+        self.fuel = self.fuel.saturating_add(fuel);
+    }
+
     async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {
         let result = match func.short.as_str() {
             "kv" => kv::dispatch(self, &func.name, args).await,

@@ -157,7 +157,7 @@ impl Call<'_> {
     /// Tool calls are recorded in the audit trail.
     pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
         let started = self.backends.clock.now_ms();
-        let result = self.run_method(method, params).await;
+        let (result, fuel) = self.run_method(method, params).await;
         if method == "tools/call" {
             let outcome = match &result {
                 Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required".to_owned(),
@@ -169,6 +169,7 @@ impl Call<'_> {
                 "tool": params.get("name").and_then(Value::as_str).unwrap_or_default(),
                 "outcome": outcome,
                 "duration_ms": self.backends.clock.now_ms().saturating_sub(started),
+                "fuel": fuel,
             });
             let event = crate::audit::Event {
                 kind: "tool.call".into(),
@@ -181,7 +182,8 @@ impl Call<'_> {
         result
     }
 
-    async fn run_method(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
+    /// Runs `method`: its result, and the fuel its guest calls burned.
+    async fn run_method(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, u64) {
         let scope = self.scope();
         let mut collect = Collect {
             progress_token: &self.progress_token,
@@ -193,20 +195,24 @@ impl Call<'_> {
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut collect);
         let limits = self.hosted.grant.limits;
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits };
-        let work = core::pin::pin!(self.method(&server, &mut host, method, params));
-        // Fuel bounds computing; this bounds the waiting on capabilities
-        // (and, in legacy sessions, on the client's answers) too.
-        let deadline = self.backends.clock.sleep(limits.wall_time_ms);
-        match futures_util::future::select(work, deadline).await {
-            futures_util::future::Either::Left((result, _)) => result,
-            futures_util::future::Either::Right(_) => {
-                let message = format!("the request took longer than its grant's {} ms of wall time", limits.wall_time_ms);
-                match method {
-                    "tools/call" => Ok(json!({ "content": [{ "type": "text", "text": message }], "isError": true })),
-                    _ => Err(RpcFailure::new(INTERNAL_ERROR, message)),
-                }
+        let finished = {
+            let work = core::pin::pin!(self.method(&server, &mut host, method, params));
+            // Fuel bounds computing; this bounds the waiting on capabilities
+            // (and, in legacy sessions, on the client's answers) too.
+            let deadline = self.backends.clock.sleep(limits.wall_time_ms);
+            match futures_util::future::select(work, deadline).await {
+                futures_util::future::Either::Left((result, _)) => Some(result),
+                futures_util::future::Either::Right(_) => None,
             }
-        }
+        };
+        let result = finished.unwrap_or_else(|| {
+            let message = format!("the request took longer than its grant's {} ms of wall time", limits.wall_time_ms);
+            match method {
+                "tools/call" => Ok(json!({ "content": [{ "type": "text", "text": message }], "isError": true })),
+                _ => Err(RpcFailure::new(INTERNAL_ERROR, message)),
+            }
+        });
+        (result, host.fuel())
     }
 
     async fn method(

@@ -16,6 +16,12 @@ pub trait HostCalls {
     /// Serves one call of `func` with lifted `args`; `Ok(None)` for functions
     /// without a result. An `Err` aborts the guest call.
     async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError>;
+
+    /// Told, when a guest call ends, how much fuel it burned (with
+    /// metering on): for accounting and the audit trail.
+    fn fuel_used(&mut self, fuel: u64) {
+        let _ = fuel;
+    }
 }
 
 /// The guest's memory and allocator, for lowering values into it.
@@ -104,7 +110,10 @@ impl Runtime {
         loop {
             let trap = match state {
                 ResumableCall::Finished => break,
-                ResumableCall::OutOfFuel(_) => return Err(CallError::FuelExhausted { limit: limits.fuel }),
+                ResumableCall::OutOfFuel(_) => {
+                    host.fuel_used(limits.fuel);
+                    return Err(CallError::FuelExhausted { limit: limits.fuel });
+                }
                 ResumableCall::HostTrap(trap) => trap,
             };
             let pending = match (trap.host_error().downcast_ref::<HostStop>(), store.data_mut().pending.take()) {
@@ -136,6 +145,9 @@ impl Runtime {
             && let Some(post) = instance.get_func(&store, post) {
                 post.call(&mut store, &outputs, &mut []).map_err(classify)?;
             }
+        if self.limits.metering {
+            host.fuel_used(limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
+        }
         Ok(result)
     }
 
