@@ -94,3 +94,20 @@ fn every_call_is_held_to_the_grant() {
     assert!(secret.is_error && text(&secret).contains("not granted"), "{}", text(&secret));
     assert_eq!(env.http.requests.borrow().len(), 1, "refused requests never reach the backend");
 }
+
+#[test]
+fn per_request_quotas_of_kv_and_objects() {
+    let grant = Grant::from_toml("version = 1\n[kv]\nmax_ops_per_call = 0\n[objects]\nmax_object_bytes = 4096\nmax_bytes_written_per_call = 2048").unwrap();
+    let rt = runtime();
+    let mut env = Env::new("acme", "notes", grant);
+    let notes = load(&rt, "notes");
+    let server = env.server(&rt, &notes);
+    let Ok(ToolOutcome::Complete(put)) = block_on(server.call_tool(&mut env.host(), "put_note", &json!({ "id": "a", "text": "b" }), &[], None)) else { panic!() };
+    assert!(put.is_error && text(&put).contains("at most 0 kv operations per request"), "{}", text(&put));
+    let files = load(&rt, "files");
+    let server = env.server(&rt, &files);
+    let args = json!({ "path": "big", "content": "x".repeat(3000) });
+    let Ok(ToolOutcome::Complete(write)) = block_on(server.call_tool(&mut env.host(), "write_file", &args, &[], None)) else { panic!() };
+    assert!(write.is_error && text(&write).contains("at most 2048 bytes written per request"), "{}", text(&write));
+    assert!(env.kv.raw_keys().is_empty() && env.objects.raw_keys().is_empty());
+}

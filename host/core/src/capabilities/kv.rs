@@ -39,10 +39,15 @@ impl<T: KvStore + ?Sized> KvStore for &T {
     }
 }
 
-pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
+pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
     let Some(grant) = &host.grant.kv else {
         return Ok(to_result(Err(CapabilityError::Denied("kv is not granted to this server".into()))));
     };
+    host.kv_ops = host.kv_ops.saturating_add(1);
+    if host.kv_ops > grant.max_ops_per_call {
+        let quota = format!("at most {} kv operations per request", grant.max_ops_per_call);
+        return Ok(to_result(Err(CapabilityError::QuotaExceeded(quota))));
+    }
     let store = host.backends.kv;
     let prefix = format!("{}kv/", host.scope.prefix());
     let scoped = |key: &str| -> Result<String, CapabilityError> {

@@ -71,11 +71,14 @@ pub struct CallHost<'a> {
     log_lines: u32,
     /// Fuel the guest calls made with this host have burned.
     fuel: u64,
+    /// kv operations and object bytes written so far (grant quotas).
+    kv_ops: u32,
+    object_bytes_written: usize,
 }
 
 impl<'a> CallHost<'a> {
     pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
-        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0 }
+        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, kv_ops: 0, object_bytes_written: 0 }
     }
 }
 

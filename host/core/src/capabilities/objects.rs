@@ -44,7 +44,7 @@ pub trait ObjectStore {
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>>;
 }
 
-pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
+pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
     let Some(grant) = &host.grant.objects else {
         return Ok(to_result(Err(CapabilityError::Denied("objects is not granted to this server".into()))));
     };
@@ -78,7 +78,13 @@ pub(crate) async fn dispatch(host: &CallHost<'_>, name: &str, args_in: Vec<Val>)
                 Ok(_) if body.len() > grant.max_object_bytes => {
                     Err(CapabilityError::TooLarge(format!("objects are limited to {} bytes", grant.max_object_bytes)))
                 }
-                Ok(key) => store.put(&key, body, content_type).await.map(|m| Some(m.to_val(&prefix))),
+                Ok(_) if host.object_bytes_written.saturating_add(body.len()) > grant.max_bytes_written_per_call => Err(
+                    CapabilityError::QuotaExceeded(format!("at most {} bytes written per request", grant.max_bytes_written_per_call)),
+                ),
+                Ok(key) => {
+                    host.object_bytes_written += body.len();
+                    store.put(&key, body, content_type).await.map(|m| Some(m.to_val(&prefix)))
+                }
                 Err(e) => Err(e),
             }
         }

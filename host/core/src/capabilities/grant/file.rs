@@ -72,6 +72,8 @@ pub mod ceilings {
     pub const REDIRECTS: u64 = 20;
     pub const LIST: u64 = 10_000;
     pub const KEY_BYTES: u64 = 4096;
+    pub const KV_OPS: u64 = 100_000;
+    pub const BYTES_WRITTEN: u64 = 1 << 30;
 }
 
 #[derive(Deserialize)]
@@ -103,6 +105,7 @@ struct KvFile {
     max_key_bytes: Option<u64>,
     max_value_bytes: Option<u64>,
     max_list: Option<u64>,
+    max_ops_per_call: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -111,6 +114,7 @@ struct ObjectsFile {
     max_key_bytes: Option<u64>,
     max_object_bytes: Option<u64>,
     max_list: Option<u64>,
+    max_bytes_written_per_call: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -203,6 +207,7 @@ fn kv(file: KvFile) -> Result<KvGrant, GrantFileError> {
         max_key_bytes: usize_of(bounded("kv.max_key_bytes", file.max_key_bytes, d.max_key_bytes as u64, ceilings::KEY_BYTES)?),
         max_value_bytes: usize_of(bounded("kv.max_value_bytes", file.max_value_bytes, d.max_value_bytes as u64, ceilings::VALUE_BYTES)?),
         max_list: u32_of(bounded("kv.max_list", file.max_list, u64::from(d.max_list), ceilings::LIST)?),
+        max_ops_per_call: u32_of(bounded("kv.max_ops_per_call", file.max_ops_per_call, u64::from(d.max_ops_per_call), ceilings::KV_OPS)?),
     })
 }
 
@@ -217,6 +222,12 @@ fn objects(file: ObjectsFile) -> Result<ObjectsGrant, GrantFileError> {
             ceilings::OBJECT_BYTES,
         )?),
         max_list: u32_of(bounded("objects.max_list", file.max_list, u64::from(d.max_list), ceilings::LIST)?),
+        max_bytes_written_per_call: usize_of(bounded(
+            "objects.max_bytes_written_per_call",
+            file.max_bytes_written_per_call,
+            d.max_bytes_written_per_call as u64,
+            ceilings::BYTES_WRITTEN,
+        )?),
     })
 }
 

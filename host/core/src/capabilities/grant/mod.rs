@@ -25,11 +25,13 @@ pub struct KvGrant {
     pub max_value_bytes: usize,
     /// Most keys `list-keys` returns in one page.
     pub max_list: u32,
+    /// kv operations one request may make.
+    pub max_ops_per_call: u32,
 }
 
 impl Default for KvGrant {
     fn default() -> Self {
-        KvGrant { max_key_bytes: 512, max_value_bytes: 1 << 20, max_list: 1000 }
+        KvGrant { max_key_bytes: 512, max_value_bytes: 1 << 20, max_list: 1000, max_ops_per_call: 1000 }
     }
 }
 
@@ -38,11 +40,13 @@ pub struct ObjectsGrant {
     pub max_key_bytes: usize,
     pub max_object_bytes: usize,
     pub max_list: u32,
+    /// Bytes one request may write, all puts together.
+    pub max_bytes_written_per_call: usize,
 }
 
 impl Default for ObjectsGrant {
     fn default() -> Self {
-        ObjectsGrant { max_key_bytes: 1024, max_object_bytes: 4 << 20, max_list: 1000 }
+        ObjectsGrant { max_key_bytes: 1024, max_object_bytes: 4 << 20, max_list: 1000, max_bytes_written_per_call: 64 << 20 }
     }
 }
 
