@@ -125,21 +125,39 @@ pub struct Trails {
 impl Trails {
     /// Appends `event` to `tenant`'s trail.
     pub async fn append(&mut self, kv: &dyn KvStore, tenant: &str, event: Event, now_ms: u64) -> Result<Record, AuditError> {
-        let mut head = match self.heads.remove(tenant) {
-            Some(head) => head,
-            None => head(kv, tenant).await?,
-        };
-        let mut record = Record { seq: head.next, at_ms: now_ms, event, prev: head.last.clone(), hash: String::new() };
-        record.hash = hash_of(&record);
-        let bytes = serde_json::to_vec(&record).map_err(|e| AuditError::Storage(e.to_string()))?;
-        kv.set(&record_path(tenant, record.seq), bytes, None).await?;
-        head.next = record.seq + 1;
-        head.last = record.hash.clone();
-        if record.seq.is_multiple_of(HEAD_EVERY) {
-            put_head(kv, tenant, &head).await?;
+        let mut records = self.append_all(kv, vec![(tenant.to_owned(), event, now_ms)]).await?;
+        records.pop().ok_or(AuditError::Storage("nothing appended".into()))
+    }
+
+    /// Appends events of any tenants, in order, in one write: what a host
+    /// that queues events flushes.
+    pub async fn append_all(&mut self, kv: &dyn KvStore, events: Vec<(String, Event, u64)>) -> Result<Vec<Record>, AuditError> {
+        let mut writes = Vec::new();
+        let mut records = Vec::with_capacity(events.len());
+        for (tenant, event, at_ms) in events {
+            if !self.heads.contains_key(&tenant) {
+                let loaded = head(kv, &tenant).await?;
+                self.heads.insert(tenant.clone(), loaded);
+            }
+            let Some(head) = self.heads.get_mut(&tenant) else { continue };
+            let mut record = Record { seq: head.next, at_ms, event, prev: head.last.clone(), hash: String::new() };
+            record.hash = hash_of(&record);
+            writes.push((record_path(&tenant, record.seq), serde_json::to_vec(&record).map_err(|e| AuditError::Storage(e.to_string()))?));
+            head.next = record.seq + 1;
+            head.last = record.hash.clone();
+            if record.seq.is_multiple_of(HEAD_EVERY) {
+                writes.push((head_path(&tenant), serde_json::to_vec(&*head).map_err(|e| AuditError::Storage(e.to_string()))?));
+            }
+            records.push(record);
         }
-        self.heads.insert(tenant.to_owned(), head);
-        Ok(record)
+        // Bookkeeping durability: a crash may cut the newest records off the
+        // tail (which the stored head bounds), never tear one.
+        if let Err(e) = kv.set_many_relaxed(writes).await {
+            // The cached heads ran ahead of what is stored: reload them.
+            self.heads.clear();
+            return Err(e.into());
+        }
+        Ok(records)
     }
 
     /// Forgets the cached heads (after pruning elsewhere).

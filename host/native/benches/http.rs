@@ -85,6 +85,9 @@ fn main() {
     let mut dev = DevGuests::only(&["calc"]);
     dev.target_dir = guest_target_dir();
     config.dev = Some(dev);
+    // Throughput is measured, not the rate limiter.
+    let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
+    config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
     let smcp = smcp_native::spawn(config).expect("the SMCP server starts");
     assert!(smcp.endpoints.iter().any(|e| e.path == PATH));
     let rmcp = RmcpServer::start();

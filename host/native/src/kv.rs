@@ -112,6 +112,24 @@ fn sweep(db: &Database, keys: &[String], now: u64) {
     }
 }
 
+impl RedbKv {
+    fn write<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>, durability: Durability) -> LocalFuture<'a, Res<()>> {
+        let expiry = ttl_seconds.map(|t| self.clock.now_ms().saturating_add(u64::from(t) * 1000));
+        let (db, key) = (self.db.clone(), key.to_owned());
+        Box::pin(off_thread(move || {
+            let entry = encode(&value, expiry);
+            (|| -> Result<(), redb::Error> {
+                let mut txn = db.begin_write()?;
+                txn.set_durability(durability);
+                txn.open_table(ENTRIES)?.insert(key.as_str(), entry.as_slice())?;
+                txn.commit()?;
+                Ok(())
+            })()
+            .map_err(|e| unavailable("kv set", e))
+        }))
+    }
+}
+
 impl KvStore for RedbKv {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<Vec<u8>>>> {
         let (db, key, now) = (self.db.clone(), key.to_owned(), self.clock.now_ms());
@@ -140,13 +158,28 @@ impl KvStore for RedbKv {
     }
 
     fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Res<()>> {
-        let expiry = ttl_seconds.map(|t| self.clock.now_ms().saturating_add(u64::from(t) * 1000));
-        let (db, key) = (self.db.clone(), key.to_owned());
+        self.write(key, value, ttl_seconds, Durability::Immediate)
+    }
+
+    /// Committed without waiting for the disk: a crash may lose it (redb
+    /// never tears it), the next durable commit makes it durable.
+    fn set_relaxed<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Res<()>> {
+        self.write(key, value, ttl_seconds, Durability::Eventual)
+    }
+
+    /// All in one relaxed transaction.
+    fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Res<()>> {
+        let db = self.db.clone();
         Box::pin(off_thread(move || {
-            let entry = encode(&value, expiry);
             (|| -> Result<(), redb::Error> {
-                let txn = db.begin_write()?;
-                txn.open_table(ENTRIES)?.insert(key.as_str(), entry.as_slice())?;
+                let mut txn = db.begin_write()?;
+                txn.set_durability(Durability::Eventual);
+                {
+                    let mut table = txn.open_table(ENTRIES)?;
+                    for (key, value) in &entries {
+                        table.insert(key.as_str(), encode(value, None).as_slice())?;
+                    }
+                }
                 txn.commit()?;
                 Ok(())
             })()

@@ -72,6 +72,8 @@ pub struct Config {
     /// `tenant/server` pairs anyone may use without credentials (local
     /// test fixtures only).
     pub anonymous: Vec<(String, String)>,
+    /// Requests per principal and per tenant.
+    pub rate_limits: smcp_core::auth::rate::RateLimits,
     /// Non-public addresses guests' outbound HTTP may reach anyway (local
     /// development and tests); none by default. Host configuration only:
     /// a tenant's grant can never open an address.
@@ -92,6 +94,7 @@ impl Config {
             master_keys: None,
             public_url: None,
             anonymous: Vec::new(),
+            rate_limits: Default::default(),
             open_addresses: Vec::new(),
         }
     }
@@ -228,6 +231,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
 
     let app = Rc::new(App { engine, storage, max_body_bytes: config.max_body_bytes });
     let (tx, rx) = watch::channel(false);
+    tokio::task::spawn_local(flush_audit_every(app.clone(), rx.clone()));
     let task = tokio::task::spawn_local(accept_loop(listener, app, rx, config.shutdown_grace));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
     Ok(Running { addr, endpoints, dev_key, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
@@ -253,8 +257,25 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
             key_hash_key: crate::state_key::hash_key_of(&state_key),
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
             anonymous: config.anonymous.clone(),
-            rate: smcp_core::auth::rate::RateLimits::default(),
+            rate: config.rate_limits,
         },
+    }
+}
+
+/// How often queued audit records are written.
+const AUDIT_FLUSH: Duration = Duration::from_millis(50);
+
+/// Writes the engine's queued audit records every [`AUDIT_FLUSH`] until
+/// shutdown (the accept loop writes the last ones).
+async fn flush_audit_every(app: Rc<App>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            () = tokio::time::sleep(AUDIT_FLUSH) => {}
+        }
+        if let Err(e) = app.engine.flush_audit(app.storage.backends()).await {
+            tracing::error!(error = %e, "writing audit records failed");
+        }
     }
 }
 
@@ -294,6 +315,10 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
     tokio::select! {
         () = graceful.shutdown() => tracing::info!("all connections closed"),
         () = tokio::time::sleep(grace) => tracing::warn!(grace_seconds = grace.as_secs(), "connections still open after the grace period; closing them"),
+    }
+    // What the requests that just finished recorded.
+    if let Err(e) = app.engine.flush_audit(app.storage.backends()).await {
+        tracing::error!(error = %e, "writing the last audit records failed");
     }
 }
 

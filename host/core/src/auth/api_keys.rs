@@ -131,7 +131,9 @@ impl<'a> ApiKeys<'a> {
         if record.last_used_ms.is_none_or(|at| now_ms.saturating_sub(at) >= LAST_USED_GRANULARITY_MS) {
             record.last_used_ms = Some(now_ms);
             // Best effort: a failed bookkeeping write must not refuse the key.
-            let _ = self.store(&record).await;
+            if let Ok(bytes) = serde_json::to_vec(&record) {
+                let _ = self.kv.set_relaxed(&record_path(&record.tenant, &record.hash), bytes, None).await;
+            }
         }
         Ok(Principal { tenant: record.tenant, id: format!("key:{}", record.id), role: record.role })
     }

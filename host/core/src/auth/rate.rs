@@ -76,7 +76,7 @@ impl Buckets {
             if let Ok(bytes) = serde_json::to_vec(bucket) {
                 // Best effort, and expiring: an idle bucket is a full one.
                 let ttl = (limit.burst / limit.per_second).ceil() as u32 + 60;
-                let _ = kv.set(&path, bytes, Some(ttl)).await;
+                let _ = kv.set_relaxed(&path, bytes, Some(ttl)).await;
             }
         }
         verdict

@@ -20,6 +20,24 @@ pub trait KvStore {
     fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>>;
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>>;
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>>;
+
+    /// Like `set`, for host bookkeeping that may be lost in a crash but
+    /// never torn (audit records, rate buckets, last-used times): a store
+    /// may skip waiting for the disk. By default a plain `set`.
+    fn set_relaxed<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        self.set(key, value, ttl_seconds)
+    }
+
+    /// Several relaxed writes at once (one transaction where the store has
+    /// them). By default one `set_relaxed` after the other.
+    fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
+        Box::pin(async move {
+            for (key, value) in entries {
+                self.set_relaxed(&key, value, None).await?;
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A shared reference to a store is a store (a vault borrowing the KV
@@ -36,6 +54,12 @@ impl<T: KvStore + ?Sized> KvStore for &T {
     }
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         (**self).list(prefix, cursor, limit)
+    }
+    fn set_relaxed<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        (**self).set_relaxed(key, value, ttl_seconds)
+    }
+    fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
+        (**self).set_many_relaxed(entries)
     }
 }
 

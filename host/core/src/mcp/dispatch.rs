@@ -177,7 +177,7 @@ impl Call<'_> {
                 server: Some(self.hosted.server.clone()),
                 detail,
             };
-            self.engine.audit(self.backends, &self.hosted.tenant, event).await;
+            self.engine.audit(self.backends, &self.hosted.tenant, event);
         }
         result
     }

@@ -62,6 +62,7 @@ pub struct Engine {
     /// The audit trails' writer; the lock serializes appends in this
     /// process (a chain has one writer).
     audit: futures_util::lock::Mutex<crate::audit::Trails>,
+    audit_queue: std::sync::Mutex<Vec<(String, crate::audit::Event, u64)>>,
     /// Rate-limit buckets of this process.
     pub(crate) rate: futures_util::lock::Mutex<crate::auth::rate::Buckets>,
     /// When each issuer key set was last fetched (ms), by URI.
@@ -76,7 +77,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default(), rate: Default::default(), jwks_refreshed: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -100,9 +101,24 @@ impl Engine {
 
     /// Appends `event` to `tenant`'s audit trail. Best effort: a failed
     /// append does not fail the request it records.
-    pub async fn audit(&self, backends: Backends<'_>, tenant: &str, event: crate::audit::Event) {
+    /// Queued in memory and written by [`flush_audit`](Self::flush_audit),
+    /// which front ends call every few tens of milliseconds (and at
+    /// shutdown): one write for many records keeps tool calls fast.
+    pub fn audit(&self, backends: Backends<'_>, tenant: &str, event: crate::audit::Event) {
+        if let Ok(mut queue) = self.audit_queue.lock() {
+            queue.push((tenant.to_owned(), event, backends.clock.now_ms()));
+        }
+    }
+
+    /// Writes the queued audit events; what fails stays lost (and the error
+    /// is returned for the front end to log).
+    pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         let mut trails = self.audit.lock().await;
-        let _ = trails.append(backends.kv, tenant, event, backends.clock.now_ms()).await;
+        let events = self.audit_queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
+        if events.is_empty() {
+            return Ok(0);
+        }
+        trails.append_all(backends.kv, events).await.map(|records| records.len())
     }
 
     /// Ends every long-lived stream (subscriptions), so that a front end
@@ -127,7 +143,10 @@ impl Engine {
     /// Never panics on anything a client sends.
     pub async fn handle(&self, request: Request, backends: Backends<'_>) -> Response {
         let exchange = Exchange::buffered(self, backends);
-        match self.answer(&request, backends, &exchange).await {
+        let answer = self.answer(&request, backends, &exchange).await;
+        // No front end ticks for a buffered caller: write the trail now.
+        let _ = self.flush_audit(backends).await;
+        match answer {
             Answer::Now(response) => self.with_cors(&request, response),
             // A buffered exchange never streams.
             Answer::Streamed => error(500, BAD_REQUEST, "Internal error: unexpected stream"),
@@ -191,7 +210,7 @@ impl Engine {
                 };
                 let detail = serde_json::json!({ "reason": error.to_string(), "method": request.method });
                 let event = crate::audit::Event { kind: "auth.refused".into(), principal: who, server: Some(server.into()), detail };
-                self.audit(backends, tenant, event).await;
+                self.audit(backends, tenant, event);
                 return super::auth::refusal(self, tenant, server, &error).into();
             }
         };

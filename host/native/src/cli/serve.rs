@@ -1,6 +1,7 @@
 //! `smcp serve`: runs the host until SIGINT or SIGTERM.
 
 use super::DataDir;
+use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::capabilities::net::Opening;
 use smcp_native::{Config, Running, dev::DevGuests, master_keys};
 use std::net::SocketAddr;
@@ -38,6 +39,20 @@ pub struct ServeArgs {
     /// local test fixtures such as the conformance suite's only).
     #[arg(long, value_parser = tenant_server)]
     anonymous_server: Vec<(String, String)>,
+    /// Requests each principal may make: BURST/PER_SECOND.
+    #[arg(long, value_parser = limit, default_value = "200/50")]
+    rate_limit_principal: Limit,
+    /// Requests each tenant may take in all: BURST/PER_SECOND.
+    #[arg(long, value_parser = limit, default_value = "1000/250")]
+    rate_limit_tenant: Limit,
+}
+
+fn limit(value: &str) -> Result<Limit, String> {
+    let parsed = value.split_once('/').and_then(|(burst, rate)| Some((burst.parse::<f64>().ok()?, rate.parse::<f64>().ok()?)));
+    match parsed {
+        Some((burst, per_second)) if burst >= 1.0 && per_second > 0.0 => Ok(Limit { burst, per_second }),
+        _ => Err(format!("`{value}` is not BURST/PER_SECOND, e.g. 200/50")),
+    }
 }
 
 fn tenant_server(value: &str) -> Result<(String, String), String> {
@@ -65,6 +80,7 @@ impl ServeArgs {
         config.max_body_bytes = self.max_body_bytes;
         config.public_url = self.public_url;
         config.anonymous = self.anonymous_server;
+        config.rate_limits = RateLimits { per_principal: self.rate_limit_principal, per_tenant: self.rate_limit_tenant };
         config.master_keys = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
         if !self.dev_guests.is_empty() {
             let names: Vec<&str> = self.dev_guests.iter().map(String::as_str).collect();
