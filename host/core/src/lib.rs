@@ -12,7 +12,8 @@
 //! - [`mcp`]: the MCP protocol engine over Streamable HTTP, both eras;
 //! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend;
 //! - [`auth`]: API keys and bearer tokens, roles;
-//! - [`audit`]: the tamper-evident audit trail.
+//! - [`audit`]: the tamper-evident audit trail;
+//! - [`review`]: the auditor's view of a component and its grant.
 
 pub mod abi;
 pub mod audit;
@@ -21,6 +22,7 @@ pub mod capabilities;
 pub mod component;
 pub mod mcp;
 pub mod runtime;
+pub mod review;
 pub mod server;
 pub mod vault;
 pub mod world;

@@ -17,6 +17,19 @@ fn main() -> ExitCode {
         Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),
         Command::Keys(command) => offline("keys", cli::keys::run(command)),
         Command::Audit(command) => offline("audit", cli::audit::run(command)),
+        Command::Inspect(args) => report("inspect", cli::inspect::inspect(args)),
+        Command::Diff(args) => report("diff", cli::inspect::diff(args)),
+    }
+}
+
+/// The exit of a command that ran.
+fn report(name: &str, result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smcp {name}: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

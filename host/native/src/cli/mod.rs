@@ -1,6 +1,7 @@
 //! The `smcp` command line (clap): one module per command.
 
 pub mod audit;
+pub mod inspect;
 pub mod keys;
 pub mod secrets;
 pub mod serve;
@@ -24,6 +25,11 @@ pub enum Command {
     /// Manages tenants' API keys in a data directory.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Shows what a component may touch: its imports and, with a grant,
+    /// what the grant allows for each.
+    Inspect(inspect::InspectArgs),
+    /// Shows the capability difference between two versions of a component.
+    Diff(inspect::DiffArgs),
     /// Reads, verifies and prunes tenants' audit trails in a data directory.
     #[command(subcommand)]
     Audit(audit::AuditCommand),

@@ -1,0 +1,155 @@
+//! The auditor's view of a component: what it imports, what its grant
+//! allows for each import, what is imported but not granted and granted
+//! but not imported; and the difference between two versions. Pure data,
+//! for `smcp inspect` / `smcp diff` and, later, the admin API.
+
+use crate::capabilities::Grant;
+use crate::component::PreparedComponent;
+use crate::world::HostWorld;
+use serde::Serialize;
+
+/// One capability interface of the host's world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Capability {
+    /// e.g. `smcp:mcp/kv@0.1.0`.
+    pub interface: String,
+    /// Its functions, as the host's WIT declares them.
+    pub functions: Vec<String>,
+    pub imported: bool,
+    /// Always granted (log, clock, random, notify) or in the grant.
+    pub granted: bool,
+    /// What the grant allows, in words; empty when not granted.
+    pub allows: Vec<String>,
+}
+
+/// The whole review of one component (and grant).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Review {
+    pub digest: String,
+    pub size: usize,
+    pub exports: Vec<String>,
+    pub capabilities: Vec<Capability>,
+    /// Imported, needing a grant, and not granted: hosting would fail.
+    pub imported_not_granted: Vec<String>,
+    /// Granted but not imported: grants nothing the component can use.
+    pub granted_not_imported: Vec<String>,
+    pub limits: Vec<String>,
+}
+
+fn short(interface: &str) -> &str {
+    let name = interface.split_once('/').map_or(interface, |(_, rest)| rest);
+    name.split_once('@').map_or(name, |(name, _)| name)
+}
+
+/// What `grant` allows for capability `name`, or `None` when it does not
+/// grant it. Capabilities every server has say so.
+fn allows(grant: &Grant, name: &str) -> Option<Vec<String>> {
+    match name {
+        "kv" => grant.kv.as_ref().map(|kv| {
+            vec![
+                "its own key space".into(),
+                format!("values up to {} bytes, keys up to {} bytes", kv.max_value_bytes, kv.max_key_bytes),
+                format!("up to {} operations per request, {} keys per page", kv.max_ops_per_call, kv.max_list),
+            ]
+        }),
+        "objects" => grant.objects.as_ref().map(|o| {
+            vec![
+                "its own object space".into(),
+                format!("objects up to {} bytes, {} bytes written per request", o.max_object_bytes, o.max_bytes_written_per_call),
+            ]
+        }),
+        "http" => grant.http.as_ref().map(|h| {
+            let mut out = vec![
+                format!("hosts: {}", if h.allowed_hosts.is_empty() { "none".into() } else { h.allowed_hosts.join(", ") }),
+                format!("schemes: {}", if h.allow_insecure { "https, http" } else { "https" }),
+                format!("methods: {}", h.methods.as_ref().map_or("all".into(), |m| m.join(", "))),
+                format!(
+                    "up to {} requests per call ({} redirects each), {} bytes out, {} bytes in, {} ms",
+                    h.max_requests, h.max_redirects, h.max_request_bytes, h.max_response_bytes, h.timeout_ms
+                ),
+            ];
+            out.extend(h.inject.iter().map(|i| format!("header `{}` from secret `{}` on requests to {}", i.header, i.secret, i.host)));
+            out
+        }),
+        "secrets" => (!grant.secrets.is_empty()).then(|| vec![format!("names: {}", grant.secrets.join(", "))]),
+        "log" | "clock" | "random" | "notify" => Some(vec!["always granted".into()]),
+        _ => None,
+    }
+}
+
+/// Reviews a prepared component against `grant` (none: what it would need).
+pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&Grant>) -> Review {
+    let empty = Grant::default();
+    let grant_or_empty = grant.unwrap_or(&empty);
+    let capabilities: Vec<Capability> = world
+        .import_interfaces
+        .iter()
+        .map(|interface| {
+            let name = short(interface);
+            let allowed = allows(grant_or_empty, name);
+            Capability {
+                interface: interface.clone(),
+                functions: world.imports.iter().filter(|f| &f.interface == interface).map(|f| f.name.clone()).collect(),
+                imported: component.imports.contains(interface),
+                granted: allowed.is_some(),
+                allows: allowed.unwrap_or_default(),
+            }
+        })
+        .collect();
+    let needs_grant = |c: &&Capability| !matches!(short(&c.interface), "log" | "clock" | "random" | "notify");
+    Review {
+        digest: component.digest.to_string(),
+        size: component.size,
+        exports: component.exports.clone(),
+        imported_not_granted: capabilities.iter().filter(needs_grant).filter(|c| c.imported && !c.granted).map(|c| c.interface.clone()).collect(),
+        granted_not_imported: capabilities.iter().filter(needs_grant).filter(|c| !c.imported && c.granted).map(|c| c.interface.clone()).collect(),
+        limits: {
+            let l = grant_or_empty.limits;
+            vec![format!(
+                "fuel {} per request, memory {} bytes, output {} bytes, {} capability calls, {} ms wall time",
+                l.fuel, l.memory_bytes, l.output_bytes, l.host_calls, l.wall_time_ms
+            )]
+        },
+        capabilities,
+    }
+}
+
+/// What changes from `old` to `new`, in words: imports added or removed,
+/// and grants widened, narrowed or changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Difference {
+    pub imports_added: Vec<String>,
+    pub imports_removed: Vec<String>,
+    /// `interface: before -> after` for every capability whose grant
+    /// changed.
+    pub grants_changed: Vec<String>,
+    pub limits_changed: bool,
+}
+
+impl Difference {
+    pub fn is_empty(&self) -> bool {
+        self.imports_added.is_empty() && self.imports_removed.is_empty() && self.grants_changed.is_empty() && !self.limits_changed
+    }
+}
+
+pub fn difference(old: &Review, new: &Review) -> Difference {
+    let imported = |r: &Review| r.capabilities.iter().filter(|c| c.imported).map(|c| c.interface.clone()).collect::<Vec<_>>();
+    let (before, after) = (imported(old), imported(new));
+    let grants_changed = new
+        .capabilities
+        .iter()
+        .filter_map(|n| {
+            let o = old.capabilities.iter().find(|o| o.interface == n.interface)?;
+            (o.allows != n.allows).then(|| {
+                let words = |c: &Capability| if c.granted { c.allows.join("; ") } else { "not granted".into() };
+                format!("{}: {} -> {}", n.interface, words(o), words(n))
+            })
+        })
+        .collect();
+    Difference {
+        imports_added: after.iter().filter(|i| !before.contains(i)).cloned().collect(),
+        imports_removed: before.iter().filter(|i| !after.contains(i)).cloned().collect(),
+        grants_changed,
+        limits_changed: old.limits != new.limits,
+    }
+}

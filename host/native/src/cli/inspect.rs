@@ -1,0 +1,108 @@
+//! `smcp inspect` and `smcp diff`: what a component may touch, for a
+//! person or (with `--json`) for tools; and what changes between two
+//! versions. Nothing runs: the component is only validated and read.
+
+use smcp_core::capabilities::Grant;
+use smcp_core::review::{self, Review};
+use smcp_core::runtime::{EngineLimits, Runtime};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct InspectArgs {
+    component: PathBuf,
+    /// The grant to review it with (grant.toml).
+    #[arg(long)]
+    grant: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct DiffArgs {
+    old: PathBuf,
+    new: PathBuf,
+    /// The old version's grant.
+    #[arg(long)]
+    old_grant: Option<PathBuf>,
+    /// The new version's grant (default: the old one's).
+    #[arg(long)]
+    new_grant: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
+    let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
+    let limit = EngineLimits::default().max_component_bytes;
+    let prepared = smcp_core::component::prepare(&bytes, runtime.world(), limit)
+        .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))?;
+    let grant = grant
+        .map(|path| {
+            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            Grant::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        })
+        .transpose()?;
+    Ok(review::review(runtime.world(), &prepared, grant.as_ref()))
+}
+
+fn runtime() -> anyhow::Result<Runtime> {
+    Runtime::new(EngineLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))
+}
+
+pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+    let review = read_review(&runtime()?, &args.component, args.grant.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&review)?);
+        return Ok(());
+    }
+    println!("component  {}", args.component.display());
+    println!("digest     blake3:{}  ({} bytes)", review.digest, review.size);
+    println!("exports    {}", review.exports.join(", "));
+    println!("imports:");
+    for capability in review.capabilities.iter().filter(|c| c.imported) {
+        let state = if capability.granted { "granted" } else { "NOT GRANTED" };
+        println!("  {}  [{state}]  ({})", capability.interface, capability.functions.join(", "));
+        for line in &capability.allows {
+            println!("      {line}");
+        }
+    }
+    if args.grant.is_some() {
+        println!("limits     {}", review.limits.join("; "));
+        if !review.imported_not_granted.is_empty() {
+            println!("imported but not granted (hosting fails): {}", review.imported_not_granted.join(", "));
+        }
+        if !review.granted_not_imported.is_empty() {
+            println!("granted but not imported (unused): {}", review.granted_not_imported.join(", "));
+        }
+    }
+    Ok(())
+}
+
+pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
+    let runtime = runtime()?;
+    let old = read_review(&runtime, &args.old, args.old_grant.as_deref())?;
+    let new_grant = args.new_grant.as_deref().or(args.old_grant.as_deref());
+    let new = read_review(&runtime, &args.new, new_grant)?;
+    let difference = review::difference(&old, &new);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&difference)?);
+        return Ok(());
+    }
+    println!("{} -> {}", old.digest, new.digest);
+    if difference.is_empty() {
+        println!("no capability changes");
+    }
+    for added in &difference.imports_added {
+        println!("+ imports {added}");
+    }
+    for removed in &difference.imports_removed {
+        println!("- imports {removed}");
+    }
+    for changed in &difference.grants_changed {
+        println!("~ {changed}");
+    }
+    if difference.limits_changed {
+        println!("~ limits: {} -> {}", old.limits.join("; "), new.limits.join("; "));
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! `smcp inspect` and `smcp diff` on real components built from guests/:
+//! what an auditor reads, as JSON for tools.
+
+use serde_json::Value;
+use smcp_native::dev::DevGuests;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The components of `guests`, in that order.
+fn build(dir: &Path, guests: &[&str]) -> Vec<PathBuf> {
+    let mut dev = DevGuests::only(guests);
+    dev.target_dir = std::env::current_exe().ok().and_then(|e| Some(e.ancestors().nth(3)?.join("wasm-guests")));
+    for (name, bytes) in dev.build(dir).expect("the guests build") {
+        std::fs::write(dir.join(format!("{name}.wasm")), bytes).unwrap();
+    }
+    guests.iter().map(|name| dir.join(format!("{name}.wasm"))).collect()
+}
+
+fn smcp(args: &[&str]) -> (bool, Value, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_smcp")).args(args).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    (output.status.success(), serde_json::from_str(&stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+fn guest_grant(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(name).join("grant.toml").display().to_string()
+}
+
+#[test]
+fn inspect_shows_imports_and_what_the_grant_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(dir.path(), &["fetcher", "notes"]);
+    let (fetcher, notes) = (built[0].display().to_string(), built[1].display().to_string());
+    let (ok, review, stderr) = smcp(&["inspect", &fetcher, "--grant", &guest_grant("fetcher"), "--json"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(review["digest"].as_str().map(str::len), Some(64));
+    let capability = |name: &str| review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == name).cloned().unwrap();
+    let http = capability("smcp:mcp/http@0.1.0");
+    assert_eq!((http["imported"].clone(), http["granted"].clone()), (Value::Bool(true), Value::Bool(true)));
+    assert_eq!(http["functions"], serde_json::json!(["fetch"]));
+    assert!(http["allows"].as_array().unwrap().iter().any(|a| a == "hosts: example.com"), "{http}");
+    assert!(http["allows"].as_array().unwrap().iter().any(|a| a == "methods: GET"), "{http}");
+    assert_eq!(capability("smcp:mcp/kv@0.1.0")["imported"], false);
+    assert_eq!(review["imported_not_granted"], serde_json::json!([]));
+
+    // notes with calc's grant: kv is imported and not granted.
+    let (ok, review, _) = smcp(&["inspect", &notes, "--grant", &guest_grant("calc"), "--json"]);
+    assert!(ok);
+    assert_eq!(review["imported_not_granted"], serde_json::json!(["smcp:mcp/kv@0.1.0"]));
+
+    // Not a component: a clear error, no panic.
+    let (ok, _, stderr) = smcp(&["inspect", &guest_grant("calc")]);
+    assert!(!ok && stderr.contains("not a component this host can run"), "{stderr}");
+}
+
+#[test]
+fn diff_reports_imports_and_widened_grants() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(dir.path(), &["calc", "fetcher"]);
+    let (calc, fetcher) = (built[0].display().to_string(), built[1].display().to_string());
+    let wider = dir.path().join("wider.toml");
+    std::fs::write(&wider, "version = 1\n[http]\nallowed_hosts = [\"example.com\", \"api.other.com\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n").unwrap();
+    let (ok, difference, stderr) =
+        smcp(&["diff", &calc, &fetcher, "--old-grant", &guest_grant("fetcher"), "--new-grant", wider.to_str().unwrap(), "--json"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(difference["imports_added"], serde_json::json!(["smcp:mcp/http@0.1.0", "smcp:mcp/secrets@0.1.0"]));
+    let changed = difference["grants_changed"].as_array().unwrap();
+    assert!(changed.iter().any(|c| c.as_str().unwrap().contains("api.other.com")), "{changed:?}");
+}
