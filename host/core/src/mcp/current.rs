@@ -152,6 +152,11 @@ async fn checked(
     if let Some((role, what)) = call.missing_role(&method, &params).await {
         return Err(super::auth::insufficient_role(engine, &hosted.tenant, &hosted.server, &id, role, &what));
     }
+    if method == "tools/call"
+        && let Err(message) = call.check_param_headers(&params, |name| request.header(name).map(str::to_owned)).await
+    {
+        return Err(reject(400, &id, HEADER_MISMATCH, &message, None));
+    }
     let (status, response) = engine.run(&call, &id, &method, &params).await;
     Ok(exchange.finish(status, response))
 }

@@ -120,13 +120,24 @@ impl Call<'_> {
             return None;
         }
         let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
-        let read_only = self.read_only_tools().await;
-        (!read_only.contains(name)).then(|| (Role::McpUser, format!("calling tool `{name}`, which is not annotated read-only,")))
+        let facts = self.tool_facts().await;
+        (!facts.read_only.contains(name)).then(|| (Role::McpUser, format!("calling tool `{name}`, which is not annotated read-only,")))
     }
 
-    async fn read_only_tools(&self) -> std::sync::Arc<std::collections::BTreeSet<String>> {
+    /// Checks the `Mcp-Param-*` headers of a `tools/call` against its
+    /// arguments (2026-07-28): `Err` with the HeaderMismatch message.
+    pub async fn check_param_headers(&self, params: &Map<String, Value>, header: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+        let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
+        let facts = self.tool_facts().await;
+        let Some(expected) = facts.param_headers.get(name) else { return Ok(()) };
+        let empty = Map::new();
+        let arguments = params.get("arguments").and_then(Value::as_object).unwrap_or(&empty);
+        super::params::check(expected, arguments, header)
+    }
+
+    async fn tool_facts(&self) -> std::sync::Arc<super::params::ToolFacts> {
         let digest = self.hosted.component.digest();
-        if let Some(found) = self.engine.read_only_tools.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
+        if let Some(found) = self.engine.tool_facts.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
             return found;
         }
         let scope = self.scope();
@@ -141,16 +152,11 @@ impl Call<'_> {
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
         // A guest that cannot list its tools has none a read-only caller may use.
         let tools = server.list_tools(&mut host).await.unwrap_or_default();
-        let set: std::collections::BTreeSet<String> = tools
-            .into_iter()
-            .filter(|t| t.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true))
-            .map(|t| t.name)
-            .collect();
-        let set = std::sync::Arc::new(set);
-        if let Ok(mut cache) = self.engine.read_only_tools.lock() {
-            cache.insert(digest, set.clone());
+        let facts = std::sync::Arc::new(super::params::ToolFacts::of(&tools));
+        if let Ok(mut cache) = self.engine.tool_facts.lock() {
+            cache.insert(digest, facts.clone());
         }
-        set
+        facts
     }
 
     /// Runs `method`; its notifications go to the exchange as they come.

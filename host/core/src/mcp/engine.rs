@@ -56,9 +56,8 @@ pub struct Engine {
     pub(crate) streams: Streams,
     /// Clients listening for list and resource changes.
     pub(crate) subscriptions: Subscriptions,
-    /// The tools annotated read-only, per component: what a read-only
-    /// principal may call.
-    pub(crate) read_only_tools: std::sync::Mutex<HashMap<crate::component::Digest, Arc<std::collections::BTreeSet<String>>>>,
+    /// What each component's tools declare (read-only, mirrored headers).
+    pub(crate) tool_facts: std::sync::Mutex<HashMap<crate::component::Digest, Arc<super::params::ToolFacts>>>,
     /// The audit trails' writer; the lock serializes appends in this
     /// process (a chain has one writer).
     audit: futures_util::lock::Mutex<crate::audit::Trails>,
@@ -77,7 +76,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), read_only_tools: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any

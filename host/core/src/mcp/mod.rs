@@ -12,6 +12,7 @@ mod exchange;
 pub mod http;
 pub mod jsonrpc;
 mod legacy;
+mod params;
 mod state;
 mod streams;
 mod subscriptions;
