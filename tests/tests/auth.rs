@@ -130,6 +130,7 @@ fn refused(response: &Response, status: u16, message: &str, oauth_error: Option<
     assert_eq!(got["error"]["code"], -32000);
     let challenge = challenge(response);
     assert!(challenge.starts_with("Bearer "), "{challenge}");
+    assert!(challenge.contains(", scope=\"mcp:"), "the challenge names the tenant's scopes: {challenge}");
     assert!(challenge.contains(&format!("resource_metadata=\"{METADATA}\"")), "{challenge}");
     match oauth_error {
         Some(error) => assert!(challenge.contains(&format!("error=\"{error}\"")), "{challenge}"),
@@ -143,6 +144,7 @@ fn api_key_rejections() {
     let (good, good_id) = h.key("acme", Role::McpUser, None);
     assert_eq!(h.call(&good, "get_note", json!({ "id": "x" })).status, 200);
     let missing = h.send("POST", NOTES, "", &[], &json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }));
+    assert!(challenge(&missing).contains("scope=\"mcp:read mcp:use\""), "{}", challenge(&missing));
     refused(&missing, 401, "Unauthorized: no credentials: send `Authorization: Bearer <key or token>`", None);
     let basic = h.send("POST", NOTES, "", &[("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l")], &json!({}));
     refused(&basic, 401, "Unauthorized: malformed credentials: expected `Authorization: Bearer <credential>`", Some("invalid_request"));
@@ -269,7 +271,7 @@ fn protected_resource_metadata() {
     assert_eq!(
         body(&endpoint),
         json!({ "resource": "http://localhost:8080/t/acme/s/notes/mcp", "authorization_servers": [ISSUER],
-                "bearer_methods_supported": ["header"], "scopes_supported": [], "resource_name": "SMCP hosted MCP server" })
+                "bearer_methods_supported": ["header"], "scopes_supported": ["mcp:read", "mcp:use"], "resource_name": "SMCP hosted MCP server" })
     );
     let root = at("/.well-known/oauth-protected-resource");
     assert_eq!((root.status, body(&root)["resource"].clone()), (200, json!("http://localhost:8080")));

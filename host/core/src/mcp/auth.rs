@@ -78,9 +78,27 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
 }
 
 /// Why the endpoint refused a request: the response to send.
-pub(crate) fn refusal(engine: &Engine, tenant: &str, server: &str, error: &AuthError) -> Response {
+/// The scopes `tenant`'s issuers map to roles: what a client may ask an
+/// authorization server for.
+async fn scopes(backends: Backends<'_>, tenant: &str) -> Vec<String> {
+    let mut scopes: Vec<String> =
+        issuers(backends, tenant).await.unwrap_or_default().into_iter().flat_map(|i| i.scopes.into_iter().map(|(scope, _)| scope)).collect();
+    scopes.sort();
+    scopes.dedup();
+    scopes
+}
+
+pub(crate) async fn refusal(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, error: &AuthError) -> Response {
     let settings = &engine.config.auth;
     let mut challenge = format!("Bearer resource_metadata=\"{}\"", settings.metadata_url(tenant, server));
+    let scopes = scopes(backends, tenant).await;
+    // Scopes are names an admin configured; keep only what a quoted
+    // header parameter can carry.
+    let scopes: Vec<&String> = scopes.iter().filter(|s| s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')).collect();
+    if !scopes.is_empty() {
+        let joined: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
+        challenge.push_str(&format!(", scope=\"{}\"", joined.join(" ")));
+    }
     let (status, oauth_error) = match error {
         AuthError::Missing => (401, None),
         AuthError::NoRole => (403, Some("insufficient_scope")),
@@ -218,19 +236,19 @@ const JWKS_REFRESH_MS: u64 = 60_000;
 pub(crate) async fn metadata(engine: &Engine, backends: Backends<'_>, path: &str) -> Option<Response> {
     let rest = path.strip_prefix(WELL_KNOWN)?;
     let settings = &engine.config.auth;
-    let (resource, servers) = match super::engine::parse_endpoint(rest) {
+    let (resource, servers, scopes_supported) = match super::engine::parse_endpoint(rest) {
         Some((tenant, server)) => {
             let trusted = issuers(backends, tenant).await.unwrap_or_default();
-            (settings.resource(tenant, server), trusted.into_iter().map(|i| i.issuer).collect::<Vec<_>>())
+            (settings.resource(tenant, server), trusted.into_iter().map(|i| i.issuer).collect::<Vec<_>>(), scopes(backends, tenant).await)
         }
-        None if rest.is_empty() || rest == "/" => (settings.public_url.trim_end_matches('/').to_owned(), Vec::new()),
+        None if rest.is_empty() || rest == "/" => (settings.public_url.trim_end_matches('/').to_owned(), Vec::new(), Vec::new()),
         None => return None,
     };
     let body = json!({
         "resource": resource,
         "authorization_servers": servers,
         "bearer_methods_supported": ["header"],
-        "scopes_supported": [],
+        "scopes_supported": scopes_supported,
         "resource_name": "SMCP hosted MCP server",
     });
     let mut response = json_response(200, vec![], &body);

@@ -210,7 +210,7 @@ impl Engine {
                 let detail = serde_json::json!({ "reason": error.to_string(), "method": request.method });
                 let event = crate::audit::Event { kind: "auth.refused".into(), principal: who, server: Some(server.into()), detail };
                 self.audit(backends, tenant, event);
-                return super::auth::refusal(self, tenant, server, &error).into();
+                return super::auth::refusal(self, backends, tenant, server, &error).await.into();
             }
         };
         if let Some(limited) = super::auth::rate_limited(self, backends, &principal).await {
