@@ -131,6 +131,24 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig
 /// The API-key hashing key of [`engine_config`].
 pub const TEST_HASH_KEY: [u8; 32] = [4; 32];
 
+/// Calls `tool` of `component` with `env`'s backends and grant, and
+/// expects a finished result (not input-required, not an error).
+pub fn call_tool(env: &mut Env, runtime: &Runtime, component: &Component, tool: &str, args: &serde_json::Value) -> smcp_core::server::CallToolResult {
+    let server = env.server(runtime, component);
+    match block_on(server.call_tool(&mut env.host(), tool, args, &[], None)) {
+        Ok(smcp_core::server::ToolOutcome::Complete(result)) => result,
+        other => panic!("{tool}: {other:?}"),
+    }
+}
+
+/// The first content block of a result, which must be text.
+pub fn first_text(result: &smcp_core::server::CallToolResult) -> &str {
+    match &result.content[0] {
+        smcp_core::server::ContentBlock::Text { text } => text,
+        other => panic!("not text: {other:?}"),
+    }
+}
+
 /// Runs a future to completion on this thread (guest calls are not `Send`).
 pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)

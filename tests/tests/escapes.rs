@@ -6,8 +6,8 @@
 use serde_json::{Value, json};
 use smcp_core::capabilities::grant::{KvGrant, ObjectsGrant};
 use smcp_core::capabilities::{Grant, Scope};
-use smcp_core::server::{CallToolResult, ContentBlock, ToolOutcome};
-use smcp_tests::{Env, block_on, load, runtime};
+use smcp_core::server::CallToolResult;
+use smcp_tests::{Env, load, runtime};
 
 fn grant() -> Grant {
     Grant {
@@ -19,19 +19,11 @@ fn grant() -> Grant {
 
 fn call(env: &mut Env, guest: &str, tool: &str, args: Value) -> CallToolResult {
     let rt = runtime();
-    let component = load(&rt, guest);
-    let server = env.server(&rt, &component);
-    match block_on(server.call_tool(&mut env.host(), tool, &args, &[], None)) {
-        Ok(ToolOutcome::Complete(result)) => result,
-        other => panic!("{tool}: {other:?}"),
-    }
+    smcp_tests::call_tool(env, &rt, &load(&rt, guest), tool, &args)
 }
 
 fn text(result: &CallToolResult) -> String {
-    match &result.content[0] {
-        ContentBlock::Text { text } => text.clone(),
-        other => panic!("{other:?}"),
-    }
+    smcp_tests::first_text(result).to_owned()
 }
 
 fn act_as(env: &mut Env, tenant: &str, server: &str) {

@@ -12,19 +12,10 @@ use smcp_tests::{Env, block_on, load, runtime};
 
 /// Calls `tool` and expects a finished result.
 fn call(env: &mut Env, rt: &smcp_core::runtime::Runtime, c: &smcp_core::runtime::Component, tool: &str, args: Value) -> CallToolResult {
-    let server = env.server(rt, c);
-    match block_on(server.call_tool(&mut env.host(), tool, &args, &[], None)) {
-        Ok(ToolOutcome::Complete(result)) => result,
-        other => panic!("{tool}: {other:?}"),
-    }
+    smcp_tests::call_tool(env, rt, c, tool, &args)
 }
 
-fn text(result: &CallToolResult) -> &str {
-    match &result.content[0] {
-        ContentBlock::Text { text } => text,
-        other => panic!("not text: {other:?}"),
-    }
-}
+use smcp_tests::first_text as text;
 
 #[test]
 fn calc_lists_its_tools_with_schemas() {

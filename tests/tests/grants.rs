@@ -6,7 +6,7 @@ use serde_json::json;
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::http::HttpResponse;
 use smcp_core::mcp::{Engine, Hosted};
-use smcp_core::server::{CallToolResult, ContentBlock, ToolOutcome};
+use smcp_core::server::{CallToolResult, ToolOutcome};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;
 use std::sync::Arc;
@@ -49,22 +49,13 @@ fn a_component_importing_what_its_grant_omits_is_refused_at_load() {
     }
 }
 
+/// Calls a tool of the fetcher guest.
 fn call(env: &mut Env, tool: &str, args: serde_json::Value) -> CallToolResult {
     let rt = runtime();
-    let fetcher = load(&rt, "fetcher");
-    let server = env.server(&rt, &fetcher);
-    match block_on(server.call_tool(&mut env.host(), tool, &args, &[], None)) {
-        Ok(ToolOutcome::Complete(result)) => result,
-        other => panic!("{tool}: {other:?}"),
-    }
+    smcp_tests::call_tool(env, &rt, &load(&rt, "fetcher"), tool, &args)
 }
 
-fn text(result: &CallToolResult) -> &str {
-    match &result.content[0] {
-        ContentBlock::Text { text } => text,
-        other => panic!("{other:?}"),
-    }
-}
+use smcp_tests::first_text as text;
 
 #[test]
 fn every_call_is_held_to_the_grant() {

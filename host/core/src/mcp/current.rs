@@ -12,7 +12,6 @@ use super::jsonrpc::{HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_RE
 use super::version::{self, CURRENT, Era, SUPPORTED};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
-use base64::Engine as _;
 use serde_json::{Value, json};
 
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -42,12 +41,10 @@ fn reject(status: u16, id: &Value, code: i64, message: &str, data: Option<Value>
     json_response(status, vec![], &error_response(id, code, message, data))
 }
 
-/// Decodes a header value sent as `=?base64?…?=` when it was not plain ASCII.
+/// A header value, decoded when sent as `=?base64?…?=`; `None` when that
+/// encoding is broken.
 fn header_value(raw: &str) -> Option<String> {
-    match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
-        Some(encoded) => base64::engine::general_purpose::STANDARD.decode(encoded).ok().and_then(|b| String::from_utf8(b).ok()),
-        None => Some(raw.to_owned()),
-    }
+    super::params::decode(raw).ok()
 }
 
 pub(crate) async fn post(

@@ -70,8 +70,9 @@ fn header_form(arguments: &Map<String, Value>, path: &[String]) -> Option<String
     }
 }
 
-/// A header value decoded: plain, or `=?base64?…?=` with canonical Base64.
-fn decode(raw: &str) -> Result<String, &'static str> {
+/// A header value decoded: plain, or `=?base64?…?=` with canonical Base64
+/// (for `Mcp-Name` and `Mcp-Param-*` alike).
+pub(crate) fn decode(raw: &str) -> Result<String, &'static str> {
     match raw.strip_prefix("=?base64?").and_then(|r| r.strip_suffix("?=")) {
         Some(encoded) => base64::engine::general_purpose::STANDARD
             .decode(encoded)
