@@ -42,6 +42,8 @@ fn main() {
         server_name: "bench".into(),
         server_version: "0".into(),
         state_key: [1; 32],
+        deployment_recheck_ms: None,
+        max_upload_bytes: 20 << 20,
         auth: AuthSettings {
             key_hash_key: [3; 32],
             public_url: "http://localhost".into(),

@@ -119,6 +119,8 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig
         server_name: "smcp-test".into(),
         server_version: "0.0.0".into(),
         state_key: [9; 32],
+        deployment_recheck_ms: None,
+        max_upload_bytes: 20 << 20,
         auth: smcp_core::mcp::AuthSettings {
             key_hash_key: TEST_HASH_KEY,
             public_url: "http://localhost".into(),

@@ -13,14 +13,20 @@
 //! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend;
 //! - [`auth`]: API keys and bearer tokens, roles;
 //! - [`audit`]: the tamper-evident audit trail;
-//! - [`review`]: the auditor's view of a component and its grant.
+//! - [`review`]: the auditor's view of a component and its grant;
+//! - [`deploy`]: servers, uploaded versions and which one is active;
+//! - [`admin`]: the admin HTTP API over all of it;
+//! - [`metrics`]: per-server counters for operators.
 
 pub mod abi;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod capabilities;
 pub mod component;
+pub mod deploy;
 pub mod mcp;
+pub mod metrics;
 pub mod runtime;
 pub mod review;
 pub mod server;

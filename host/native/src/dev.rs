@@ -2,7 +2,9 @@
 //! under tenant `dev`, so a developer has MCP servers to talk to before
 //! deployment exists.
 
-use smcp_core::capabilities::Grant;
+use smcp_core::auth::{Principal, Role};
+use smcp_core::deploy;
+use smcp_core::mcp::Engine;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -23,8 +25,8 @@ pub struct DevGuests {
     /// Cargo's target directory for the wasm build; when unset,
     /// `$CARGO_TARGET_DIR/wasm-guests` or else `<data-dir>/guest-target`.
     pub target_dir: Option<PathBuf>,
-    /// Grants used instead of a guest's `grant.toml` (tests).
-    pub grants: HashMap<String, Grant>,
+    /// Grant files (TOML) used instead of a guest's `grant.toml` (tests).
+    pub grants: HashMap<String, String>,
 }
 
 impl DevGuests {
@@ -43,11 +45,11 @@ impl DevGuests {
         }
     }
 
-    /// The grant guest `name` is hosted with.
-    pub fn grant(&self, name: &str) -> anyhow::Result<Grant> {
+    /// The grant file guest `name` is hosted with (empty: no grant).
+    pub fn grant(&self, name: &str) -> anyhow::Result<String> {
         match self.grants.get(name) {
             Some(grant) => Ok(grant.clone()),
-            None => grant_for(&self.workspace_root, name),
+            None => grant_text(&self.workspace_root, name),
         }
     }
 
@@ -72,15 +74,31 @@ impl DevGuests {
     }
 }
 
-/// The grant of dev guest `name`: `guests/<name>/grant.toml` under
-/// `workspace_root`, or an empty grant (limits only) when there is none.
-pub fn grant_for(workspace_root: &Path, name: &str) -> anyhow::Result<Grant> {
+/// The grant file of dev guest `name`: `guests/<name>/grant.toml` under
+/// `workspace_root`, or none (limits only) when there is no such file.
+pub fn grant_text(workspace_root: &Path, name: &str) -> anyhow::Result<String> {
     let path = workspace_root.join("guests").join(name).join("grant.toml");
     match std::fs::read_to_string(&path) {
-        Ok(text) => Grant::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Grant::default()),
+        Ok(text) => Ok(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
         Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
     }
+}
+
+/// Deploys guest `name` as server `name` of tenant `dev` through the same
+/// path as the admin API (stored, audited, activated with approval by
+/// `dev-mode`). Unchanged guests are the same deployment as before.
+pub async fn deploy(engine: &Engine, storage: &crate::Storage, name: &str, component: Vec<u8>, grant: String) -> anyhow::Result<()> {
+    let backends = storage.backends();
+    let by = Principal { tenant: DEV_TENANT.into(), id: DEV_KEY_NAME.into(), role: Role::Admin };
+    let fail = |e: smcp_core::deploy::DeployError| anyhow::anyhow!("deploying guest {name}: {e}");
+    deploy::create_server(engine, backends, DEV_TENANT, name, &by).await.map_err(fail)?;
+    let upload = deploy::Upload { component, grant: Some(grant.into_bytes()), digest: None };
+    let uploaded = deploy::upload(engine, backends, DEV_TENANT, name, upload, &by).await.map_err(fail)?;
+    if uploaded.changes.from.as_deref() != Some(uploaded.deployment.id.as_str()) {
+        deploy::activate(engine, backends, DEV_TENANT, name, &uploaded.deployment.id, true, &by).await.map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// Revokes dev mode's previous admin key of tenant `dev` and makes a new

@@ -25,7 +25,7 @@ mod testutil;
 pub use backends::{OsRandom, Storage, SystemClock, TracingLog, unix_ms};
 pub use kv::RedbKv;
 pub use objects::{FsObjects, etag_of};
-pub use outbound::OutboundHttp;
+pub use outbound::{OutboundHttp, admin_client};
 pub use server::{
     Background, Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_SHUTDOWN_GRACE, Endpoint, Running, Shutdown,
     engine_config, serve, spawn,

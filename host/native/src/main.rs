@@ -17,6 +17,9 @@ fn main() -> ExitCode {
         Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),
         Command::Keys(command) => offline("keys", cli::keys::run(command)),
         Command::Audit(command) => offline("audit", cli::audit::run(command)),
+        Command::Deploy(args) => offline("deploy", cli::deploy::deploy(args)),
+        Command::Rollback(args) => offline("rollback", cli::deploy::rollback(args)),
+        Command::Servers(command) => offline("servers", cli::deploy::servers(command)),
         Command::Inspect(args) => report("inspect", cli::inspect::inspect(args)),
         Command::Diff(args) => report("diff", cli::inspect::diff(args)),
     }
@@ -33,7 +36,7 @@ fn report(name: &str, result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-/// Runs a command that works on a data directory directly.
+/// Runs an async command (on a data directory, or against a host).
 fn offline(name: &str, work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let result = runtime.map_err(anyhow::Error::from).and_then(|rt| tokio::task::LocalSet::new().block_on(&rt, work));

@@ -17,7 +17,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use smcp_core::capabilities::net::{AddressPolicy, Opening};
 use smcp_core::mcp::http::Request;
-use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -32,6 +32,9 @@ use tokio::sync::watch;
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// Largest request body accepted by default: 4 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
+/// Largest admin API upload by default: a 16 MiB component (the
+/// runtime's limit) plus its grant and the multipart framing.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = (16 << 20) + (256 << 10);
 /// How long in-flight connections get to finish after a shutdown request.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Longest a request may take to answer or start streaming (guest calls,
@@ -59,6 +62,11 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Larger request bodies get 413 without reaching the engine.
     pub max_body_bytes: usize,
+    /// Largest component upload (admin API request body).
+    pub max_upload_bytes: usize,
+    /// Where Prometheus metrics are served (`/metrics`), unauthenticated:
+    /// an operator's private address; nowhere when `None`.
+    pub metrics_listen: Option<SocketAddr>,
     /// How long open connections may finish after shutdown is triggered.
     pub shutdown_grace: Duration,
     /// Guests to build and host under tenant `dev`; none when `None`.
@@ -89,6 +97,8 @@ impl Config {
             data_dir: data_dir.into(),
             allowed_hosts: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            metrics_listen: None,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
             dev: None,
             master_keys: None,
@@ -173,6 +183,7 @@ struct App {
     engine: Engine,
     storage: Storage,
     max_body_bytes: usize,
+    max_upload_bytes: usize,
 }
 
 /// Opens the data directory, builds and hosts the dev guests if asked,
@@ -208,11 +219,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
             let built = tokio::task::spawn_blocking(move || builder.build(&data_dir)).await??;
             tracing::info!(seconds = started.elapsed().as_secs_f32(), "dev mode: guests built");
             for (name, bytes) in built {
-                let component = runtime.load(&bytes).map_err(|e| anyhow::anyhow!("loading guest {name}: {e}"))?;
-                let grant = dev.grant(&name)?;
-                engine
-                    .host(Hosted { tenant: DEV_TENANT.into(), server: name.clone(), component, grant })
-                    .map_err(|e| anyhow::anyhow!("hosting guest {name}: {e}"))?;
+                crate::dev::deploy(&engine, &storage, &name, bytes, dev.grant(&name)?).await?;
                 endpoints.push(Endpoint {
                     tenant: DEV_TENANT.into(),
                     path: Engine::endpoint(DEV_TENANT, &name),
@@ -220,7 +227,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
                 });
             }
         }
-        None => tracing::info!("no servers hosted: deployment is not available yet (--dev hosts the example guests)"),
+        None => tracing::info!("serving the deployed servers (deploy with `smcp deploy`; --dev hosts the example guests)"),
     }
     if config.dev.is_some() {
         dev_key = Some(crate::dev::fresh_admin_key(&storage, &engine.config.auth.key_hash_key).await?);
@@ -229,7 +236,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         tracing::warn!(tenant, server, "anyone may use this server without credentials");
     }
 
-    let app = Rc::new(App { engine, storage, max_body_bytes: config.max_body_bytes });
+    let app = Rc::new(App { engine, storage, max_body_bytes: config.max_body_bytes, max_upload_bytes: config.max_upload_bytes });
     let (tx, rx) = watch::channel(false);
     tokio::task::spawn_local(flush_audit_every(app.clone(), rx.clone()));
     let task = tokio::task::spawn_local(accept_loop(listener, app, rx, config.shutdown_grace));
@@ -253,6 +260,8 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         server_name: "smcp".into(),
         server_version: env!("CARGO_PKG_VERSION").into(),
         state_key,
+        deployment_recheck_ms: None,
+        max_upload_bytes: config.max_upload_bytes,
         auth: AuthSettings {
             key_hash_key: crate::state_key::hash_key_of(&state_key),
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
@@ -342,13 +351,12 @@ async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper
 
 async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Response<WireBody> {
     let (parts, body) = request.into_parts();
-    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&parts.headers, body, app.max_body_bytes)).await {
+    // Only component uploads may be larger than MCP messages.
+    let limit = if parts.uri.path().starts_with("/admin/") { app.max_upload_bytes } else { app.max_body_bytes };
+    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&parts.headers, body, limit)).await {
         Ok(Ok(body)) => body,
         Ok(Err(BodyError::TooLarge)) => {
-            return plain(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("request body larger than {} bytes\n", app.max_body_bytes),
-            );
+            return plain(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {limit} bytes\n"));
         }
         Ok(Err(BodyError::Broken)) => return plain(StatusCode::BAD_REQUEST, "request body could not be read\n".into()),
         Err(_) => return plain(StatusCode::REQUEST_TIMEOUT, "request body took too long\n".into()),

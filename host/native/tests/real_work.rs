@@ -131,10 +131,7 @@ fn the_fetcher_uses_a_secret_the_client_never_sees() {
     assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()), "the secret is stored encrypted");
 
     let (port, requests) = echo_server();
-    let grant = Grant::from_toml(
-        "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]",
-    )
-    .unwrap();
+    let grant = "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]".to_owned();
     let host = start(data.path(), &["fetcher"], |config| {
         config.master_keys = Some(MASTER_KEYS.into());
         config.open_addresses = vec![format!("127.0.0.1:{port}").parse::<Opening>().unwrap()];

@@ -160,26 +160,38 @@ pub(crate) async fn authenticate(
     server: &str,
 ) -> Result<Principal, AuthError> {
     let settings = &engine.config.auth;
+    if credential(request)?.is_none() && settings.anonymous.iter().any(|(t, s)| t == tenant && s == server) {
+        return Ok(Principal { tenant: tenant.to_owned(), id: "anonymous".into(), role: Role::McpUser });
+    }
+    authenticate_for(engine, backends, request, tenant, &settings.resource(tenant, server)).await
+}
+
+/// Who sends `request` to `tenant`, with JWTs checked for `audience`
+/// (the MCP endpoint's URL, or the admin API's). Never anonymous.
+pub(crate) async fn authenticate_for(
+    engine: &Engine,
+    backends: Backends<'_>,
+    request: &Request,
+    tenant: &str,
+    audience: &str,
+) -> Result<Principal, AuthError> {
+    let settings = &engine.config.auth;
     let Some(credential) = credential(request)? else {
-        if settings.anonymous.iter().any(|(t, s)| t == tenant && s == server) {
-            return Ok(Principal { tenant: tenant.to_owned(), id: "anonymous".into(), role: Role::McpUser });
-        }
         return Err(AuthError::Missing);
     };
     let now = backends.clock.now_ms();
     let principal = if credential.starts_with("smcp_") {
         ApiKeys::new(backends.kv, settings.key_hash_key).authenticate(credential, now).await?
     } else if credential.split('.').count() == 3 {
-        let audience = settings.resource(tenant, server);
         let trusted = issuers(backends, tenant).await?;
-        match jwt::verify(credential, tenant, &trusted, &audience, now)? {
+        match jwt::verify(credential, tenant, &trusted, audience, now)? {
             Verdict::Valid(principal) => principal,
             // The issuer may have rotated its keys: fetch them again (at
             // most once a minute per issuer) and retry once.
             Verdict::UnknownKey { jwks_uri } => {
                 let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
                 let trusted = refresh_keys(engine, backends, tenant, trusted, &jwks_uri, now).await.ok_or_else(unknown)?;
-                match jwt::verify(credential, tenant, &trusted, &audience, now)? {
+                match jwt::verify(credential, tenant, &trusted, audience, now)? {
                     Verdict::Valid(principal) => principal,
                     Verdict::UnknownKey { .. } => return Err(unknown()),
                 }

@@ -145,6 +145,7 @@ async fn checked(
         client_capabilities: capabilities.clone(),
         exchange,
         principal,
+        out_of_fuel: Default::default(),
     };
     if let Some((role, what)) = call.missing_role(&method, &params).await {
         return Err(super::auth::insufficient_role(engine, &hosted.tenant, &hosted.server, &id, role, &what));

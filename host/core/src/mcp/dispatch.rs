@@ -36,6 +36,8 @@ pub struct Call<'a> {
     /// Where notifications (and legacy requests to the client) go.
     pub exchange: &'a Exchange<'a>,
     pub principal: &'a Principal,
+    /// Set when a guest call of this request ran out of fuel (metrics).
+    pub out_of_fuel: core::cell::Cell<bool>,
 }
 
 /// A JSON-RPC error with the HTTP status the current era wants for it.
@@ -184,6 +186,13 @@ impl Call<'_> {
                 detail,
             };
             self.engine.audit(self.backends, &self.hosted.tenant, event);
+            let record = crate::metrics::CallRecord {
+                error: !matches!(outcome.as_str(), "ok" | "input_required"),
+                out_of_fuel: self.out_of_fuel.get(),
+                fuel,
+                ms: self.backends.clock.now_ms().saturating_sub(started),
+            };
+            self.engine.metrics.record(&self.hosted.tenant, &self.hosted.server, record);
         }
         result
     }
@@ -384,6 +393,12 @@ impl Call<'_> {
         json!({ "resultType": "input_required", "inputRequests": input_requests, "requestState": token })
     }
 
+    fn note_fuel(&self, error: &ServerError) {
+        if matches!(error, ServerError::Call(crate::runtime::CallError::FuelExhausted { .. })) {
+            self.out_of_fuel.set(true);
+        }
+    }
+
     fn resource_not_found(&self, uri: &str, message: String) -> RpcFailure {
         let code = if self.era == Era::Legacy { RESOURCE_NOT_FOUND_LEGACY } else { INVALID_PARAMS };
         RpcFailure::new(code, format!("Resource not found: {message}")).data(json!({ "uri": uri }))
@@ -391,6 +406,7 @@ impl Call<'_> {
 
     /// A server call that failed outside a tool.
     fn failure(&self, error: ServerError) -> RpcFailure {
+        self.note_fuel(&error);
         match error {
             ServerError::NotFound(m) | ServerError::InvalidParams(m) => invalid(m),
             other => RpcFailure::new(INTERNAL_ERROR, other.to_string()),
@@ -437,6 +453,7 @@ impl Target<'_> {
     /// How a failure of the guest reaches the client: a tool's own failure
     /// is a tool result the model sees; everything else is a JSON-RPC error.
     fn failure(&self, call: &Call<'_>, error: ServerError) -> Result<Value, RpcFailure> {
+        call.note_fuel(&error);
         match (self, error) {
             (Target::Tool { name, .. }, ServerError::NotFound(message)) => Err(invalid(format!("Unknown tool: {name} ({message})"))),
             (Target::Tool { .. }, ServerError::InvalidParams(message)) => Err(invalid(message)),

@@ -36,6 +36,14 @@ pub struct EngineConfig {
     /// Key of the MAC that protects `requestState` handed to clients.
     pub state_key: [u8; 32],
     pub auth: super::auth::AuthSettings,
+    /// How long a served deployment is trusted before the registry is
+    /// read again to see whether another process activated a different
+    /// one. `None` when this process is the registry's only writer (the
+    /// native server): its own activations update what it serves.
+    pub deployment_recheck_ms: Option<u64>,
+    /// Largest component upload accepted by the admin API (the whole
+    /// request body).
+    pub max_upload_bytes: usize,
 }
 
 /// A server the engine serves: its component and grant.
@@ -47,11 +55,23 @@ pub struct Hosted {
     pub grant: Grant,
 }
 
+/// A server as this process serves it.
+#[derive(Clone)]
+struct Served {
+    hosted: Hosted,
+    /// The deployment it comes from; `None` when hosted directly with
+    /// [`Engine::host`] (tests, embedding), which the registry never
+    /// overrides.
+    deployment: Option<String>,
+    /// When the registry last confirmed it (ms).
+    checked_ms: u64,
+}
+
 /// MCP over Streamable HTTP for every hosted server.
 pub struct Engine {
     pub runtime: Arc<Runtime>,
     pub config: EngineConfig,
-    servers: RwLock<HashMap<(String, String), Hosted>>,
+    servers: RwLock<HashMap<(String, String), Served>>,
     /// Legacy sessions' streams, pending client requests and requests in flight.
     pub(crate) streams: Streams,
     /// Clients listening for list and resource changes.
@@ -66,6 +86,8 @@ pub struct Engine {
     pub(crate) rate: futures_util::lock::Mutex<crate::auth::rate::Buckets>,
     /// When each issuer key set was last fetched (ms), by URI.
     pub(crate) jwks_refreshed: std::sync::Mutex<HashMap<String, u64>>,
+    /// Per-server counters.
+    pub metrics: crate::metrics::Metrics,
 }
 
 const ALLOW_HEADERS: &str =
@@ -76,17 +98,28 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
     /// server already there. Refused when the component imports a
     /// capability its grant does not give.
     pub fn host(&self, hosted: Hosted) -> Result<(), NotGranted> {
+        self.serve(Served { hosted, deployment: None, checked_ms: 0 })
+    }
+
+    /// Serves deployment `id` (see [`crate::deploy`]): requests that
+    /// already started keep the version they started with.
+    pub(crate) fn serve_deployment(&self, hosted: Hosted, id: &str, now_ms: u64) -> Result<(), NotGranted> {
+        self.serve(Served { hosted, deployment: Some(id.to_owned()), checked_ms: now_ms })
+    }
+
+    fn serve(&self, served: Served) -> Result<(), NotGranted> {
+        let hosted = &served.hosted;
         hosted.grant.check_imports(&hosted.component.prepared.imports)?;
         let key = (hosted.tenant.clone(), hosted.server.clone());
         let replaced = match self.servers.write() {
-            Ok(mut servers) => servers.insert(key.clone(), hosted).is_some(),
+            Ok(mut servers) => servers.insert(key.clone(), served).is_some(),
             Err(_) => false,
         };
         // A new component may list anything: every list may have changed.
@@ -131,8 +164,54 @@ impl Engine {
         format!("/t/{tenant}/s/{server}/mcp")
     }
 
-    fn lookup(&self, tenant: &str, server: &str) -> Option<Hosted> {
+    /// Stops serving `server` (deleted).
+    pub(crate) fn unhost(&self, tenant: &str, server: &str) {
+        if let Ok(mut servers) = self.servers.write() {
+            servers.remove(&(tenant.to_owned(), server.to_owned()));
+        }
+    }
+
+    fn cached(&self, tenant: &str, server: &str) -> Option<Served> {
         self.servers.read().ok()?.get(&(tenant.to_owned(), server.to_owned())).cloned()
+    }
+
+    /// The server at `tenant`/`server` as it is to serve this request:
+    /// what this process serves, or the registry's active deployment when
+    /// it serves nothing there yet (or, with
+    /// [`EngineConfig::deployment_recheck_ms`], when what it serves may
+    /// be stale).
+    pub(crate) async fn lookup(&self, backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<Hosted>, crate::deploy::DeployError> {
+        let now = backends.clock.now_ms();
+        let cached = self.cached(tenant, server);
+        if let Some(served) = &cached {
+            let fresh = match (&served.deployment, self.config.deployment_recheck_ms) {
+                (None, _) | (Some(_), None) => true,
+                (Some(_), Some(window)) => now.saturating_sub(served.checked_ms) < window,
+            };
+            if fresh {
+                return Ok(Some(served.hosted.clone()));
+            }
+            // Still the same deployment: trust it for another window.
+            let active = crate::deploy::records::server(backends, tenant, server).await?.and_then(|r| r.active);
+            if active.is_some() && active == served.deployment {
+                let mut renewed = served.clone();
+                renewed.checked_ms = now;
+                let _ = self.serve(renewed);
+                return Ok(Some(served.hosted.clone()));
+            }
+        }
+        match crate::deploy::load_active(self, backends, tenant, server).await? {
+            Some((hosted, id)) => {
+                let _ = self.serve_deployment(hosted.clone(), &id, now);
+                Ok(Some(hosted))
+            }
+            None => {
+                if cached.is_some_and(|c| c.deployment.is_some()) {
+                    self.unhost(tenant, server);
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// Answers one HTTP request with a complete response: notifications
@@ -193,6 +272,9 @@ impl Engine {
         if let Some(metadata) = super::auth::metadata(self, backends, &request.path).await {
             return metadata.into();
         }
+        if let Some(response) = crate::admin::handle(self, request, backends).await {
+            return response.into();
+        }
         let Some((tenant, server)) = parse_endpoint(&request.path) else {
             return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
         };
@@ -216,8 +298,14 @@ impl Engine {
         if let Some(limited) = super::auth::rate_limited(self, backends, &principal).await {
             return limited.into();
         }
-        let Some(hosted) = self.lookup(tenant, server) else {
-            return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
+        let hosted = match self.lookup(backends, tenant, server).await {
+            Ok(Some(hosted)) => hosted,
+            Ok(None) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
+            Err(e) => {
+                let scope = crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: String::new() };
+                backends.log.write(&scope, crate::capabilities::LogLevel::Error, &format!("host: loading the active deployment failed: {e}"));
+                return error(503, BAD_REQUEST, "Service Unavailable: the server could not be loaded").into();
+            }
         };
         match request.method.as_str() {
             "POST" => self.post(request, &hosted, &principal, backends, exchange).await,

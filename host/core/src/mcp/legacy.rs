@@ -193,6 +193,7 @@ fn call<'a>(target: &Target<'a>, session: &Session, exchange: &'a Exchange<'a>) 
         client_capabilities: session.capabilities.clone(),
         exchange,
         principal: target.principal,
+        out_of_fuel: Default::default(),
     }
 }
 

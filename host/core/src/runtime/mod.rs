@@ -74,6 +74,10 @@ impl Runtime {
         Ok(Runtime { engine, world, linker, limits, cache: Mutex::default() })
     }
 
+    pub fn limits(&self) -> &EngineLimits {
+        &self.limits
+    }
+
     pub fn world(&self) -> &HostWorld {
         &self.world
     }

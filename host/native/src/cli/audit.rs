@@ -1,8 +1,10 @@
-//! `smcp audit`: a tenant's audit trail in a data directory: list it,
-//! verify its chain, prune it to the retention. The data directory must not
-//! be in use by a running server.
+//! `smcp audit`: a tenant's audit trail: list it and verify its chain
+//! through a running host's admin API (`--url`, `--key`) or in a data
+//! directory, and prune it to the retention (data directory only; it must
+//! not be in use by a running server).
 
 use super::DataDir;
+use super::remote::Remote;
 use smcp_core::audit;
 use smcp_core::capabilities::Clock;
 use smcp_core::capabilities::net::AddressPolicy;
@@ -12,20 +14,26 @@ use smcp_native::Storage;
 pub enum AuditCommand {
     /// Prints records as JSON lines, oldest first.
     List {
+        /// Defaults to the tenant of --key with --url.
         #[arg(long)]
-        tenant: String,
+        tenant: Option<String>,
         /// First sequence number.
         #[arg(long, default_value_t = 0)]
         from: u64,
         #[arg(long, default_value_t = 1000)]
         limit: u32,
         #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
         data: DataDir,
     },
     /// Checks the chain; names the first broken record and fails if any.
     Verify {
+        /// Defaults to the tenant of --key with --url.
         #[arg(long)]
-        tenant: String,
+        tenant: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
         #[command(flatten)]
         data: DataDir,
     },
@@ -41,17 +49,36 @@ pub enum AuditCommand {
 }
 
 pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
+    match command {
+        AuditCommand::List { tenant, from, limit, remote, .. } if remote.is_set() => {
+            let client = remote.client(tenant.as_deref())?;
+            let page = client.get(&format!("/audit?from={from}&limit={limit}")).await?;
+            for record in page["records"].as_array().into_iter().flatten() {
+                println!("{}", serde_json::to_string(record)?);
+            }
+            return Ok(());
+        }
+        AuditCommand::Verify { tenant, remote, .. } if remote.is_set() => {
+            let client = remote.client(tenant.as_deref())?;
+            let verdict = client.get("/audit/verify").await?;
+            eprintln!("the audit trail of {} is intact: {} record(s)", client.tenant, verdict["records"]);
+            return Ok(());
+        }
+        _ => {}
+    }
+    let tenant_of = |tenant: Option<String>| tenant.ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a running host)"));
     let data = match &command {
         AuditCommand::List { data, .. } | AuditCommand::Verify { data, .. } | AuditCommand::Prune { data, .. } => data.dir(),
     };
     let storage = Storage::open(&data, AddressPolicy::public_only(), None)?;
     match command {
         AuditCommand::List { tenant, from, limit, .. } => {
-            for record in audit::list(&storage.kv, &tenant, from, limit).await? {
+            for record in audit::list(&storage.kv, &tenant_of(tenant)?, from, limit).await? {
                 println!("{}", serde_json::to_string(&record)?);
             }
         }
         AuditCommand::Verify { tenant, .. } => {
+            let tenant = tenant_of(tenant)?;
             let count = audit::verify(&storage.kv, &tenant).await?;
             eprintln!("the audit trail of {tenant} is intact: {count} record(s)");
         }

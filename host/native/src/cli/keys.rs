@@ -1,8 +1,11 @@
-//! `smcp keys`: API keys of a tenant in a data directory. A new key is
-//! printed once, on stdout; the host keeps only its hash. The data
-//! directory must not be in use by a running server.
+//! `smcp keys`: API keys of a tenant, through a running host's admin API
+//! (`--url`, `--key`) or in a data directory (the operator's way to make
+//! a tenant's first admin key; the directory must not be in use by a
+//! running server). A new key is printed once, on stdout; the host keeps
+//! only its hash.
 
 use super::DataDir;
+use super::remote::Remote;
 use smcp_core::auth::Role;
 use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::capabilities::Clock;
@@ -13,8 +16,9 @@ use smcp_native::Storage;
 pub enum KeysCommand {
     /// Makes a key and prints it (once).
     Create {
+        /// Defaults to the tenant of --key with --url.
         #[arg(long)]
-        tenant: String,
+        tenant: Option<String>,
         /// admin, mcp-user or read-only.
         #[arg(long, value_parser = role)]
         role: Role,
@@ -25,12 +29,17 @@ pub enum KeysCommand {
         #[arg(long)]
         expires_in_days: Option<u64>,
         #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
         data: DataDir,
     },
     /// Lists a tenant's keys (ids, roles, dates; never the keys).
     List {
+        /// Defaults to the tenant of --key with --url.
         #[arg(long)]
-        tenant: String,
+        tenant: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
         #[command(flatten)]
         data: DataDir,
     },
@@ -45,9 +54,12 @@ pub enum KeysCommand {
     },
     /// Revokes a key by id; it fails from its next use.
     Revoke {
+        /// Defaults to the tenant of --key with --url.
         #[arg(long)]
-        tenant: String,
+        tenant: Option<String>,
         id: String,
+        #[command(flatten)]
+        remote: Remote,
         #[command(flatten)]
         data: DataDir,
     },
@@ -58,6 +70,12 @@ fn role(name: &str) -> Result<Role, String> {
 }
 
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
+    match &command {
+        KeysCommand::Create { remote, .. } | KeysCommand::List { remote, .. } | KeysCommand::Revoke { remote, .. } if remote.is_set() => {
+            return run_remote(command).await;
+        }
+        _ => {}
+    }
     let data = match &command {
         KeysCommand::Create { data, .. }
         | KeysCommand::List { data, .. }
@@ -70,6 +88,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     let now = storage.clock.now_ms();
     match command {
         KeysCommand::Create { tenant, role, name, expires_in_days, .. } => {
+            let tenant = local_tenant(tenant)?;
             let expires = expires_in_days.map(|days| now + days * 86_400_000);
             let (key, record) = keys.create(&tenant, role, &name, expires, now, &storage.random).await?;
             let detail = serde_json::json!({ "key": record.id, "role": role.name(), "name": record.name, "by": "smcp keys" });
@@ -78,6 +97,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             println!("{key}");
         }
         KeysCommand::List { tenant, .. } => {
+            let tenant = local_tenant(tenant)?;
             for record in keys.list(&tenant).await? {
                 let state = match (record.revoked_ms, record.expires_ms) {
                     (Some(_), _) => "revoked",
@@ -95,12 +115,46 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             eprintln!("tenant {tenant} now trusts {} issuer(s)", issuers.len());
         }
         KeysCommand::Revoke { tenant, id, .. } => {
+            let tenant = local_tenant(tenant)?;
             if !keys.revoke(&tenant, &id, now).await? {
                 anyhow::bail!("tenant {tenant} has no key {id}");
             }
             record_event(&storage, &tenant, "key.revoke", serde_json::json!({ "key": id, "by": "smcp keys" }), now).await;
             eprintln!("revoked key {id} of tenant {tenant}");
         }
+    }
+    Ok(())
+}
+
+fn local_tenant(tenant: Option<String>) -> anyhow::Result<String> {
+    tenant.ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a running host)"))
+}
+
+/// The same commands through a host's admin API.
+async fn run_remote(command: KeysCommand) -> anyhow::Result<()> {
+    use reqwest::Method;
+    match command {
+        KeysCommand::Create { tenant, role, name, expires_in_days, remote, .. } => {
+            let client = remote.client(tenant.as_deref())?;
+            let body = serde_json::json!({ "role": role.name(), "name": name, "expires_in_days": expires_in_days });
+            let made = client.call(Method::POST, "/keys", Some(body)).await?;
+            eprintln!("key {} ({role}) of tenant {}; it is shown once:", made["id"].as_str().unwrap_or_default(), client.tenant);
+            println!("{}", made["key"].as_str().unwrap_or_default());
+        }
+        KeysCommand::List { tenant, remote, .. } => {
+            let client = remote.client(tenant.as_deref())?;
+            for key in client.get("/keys").await?["keys"].as_array().into_iter().flatten() {
+                let state = if key["revoked_ms"].is_null() { "active" } else { "revoked" };
+                let text = |f: &str| key[f].as_str().unwrap_or_default().to_owned();
+                println!("{}  {:<9}  {:<8}  {}", text("id"), text("role"), state, text("name"));
+            }
+        }
+        KeysCommand::Revoke { tenant, id, remote, .. } => {
+            let client = remote.client(tenant.as_deref())?;
+            client.call(Method::DELETE, &format!("/keys/{id}"), None).await?;
+            eprintln!("revoked key {id} of tenant {}", client.tenant);
+        }
+        KeysCommand::Issuers { .. } => unreachable!("issuers are set in a data directory"),
     }
     Ok(())
 }

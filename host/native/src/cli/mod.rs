@@ -1,8 +1,10 @@
 //! The `smcp` command line (clap): one module per command.
 
 pub mod audit;
+pub mod deploy;
 pub mod inspect;
 pub mod keys;
+pub mod remote;
 pub mod secrets;
 pub mod serve;
 
@@ -22,15 +24,23 @@ pub enum Command {
     /// Manages tenants' encrypted secrets in a data directory.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
-    /// Manages tenants' API keys in a data directory.
+    /// Manages a tenant's API keys on a host (--url) or in a data directory.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Uploads a component to a host and activates it.
+    Deploy(deploy::DeployArgs),
+    /// Activates an earlier deployment of a server.
+    Rollback(deploy::RollbackArgs),
+    /// Lists, creates, checks and deletes a tenant's servers on a host.
+    #[command(subcommand)]
+    Servers(deploy::ServersCommand),
     /// Shows what a component may touch: its imports and, with a grant,
     /// what the grant allows for each.
     Inspect(inspect::InspectArgs),
     /// Shows the capability difference between two versions of a component.
     Diff(inspect::DiffArgs),
-    /// Reads, verifies and prunes tenants' audit trails in a data directory.
+    /// Reads and verifies a tenant's audit trail on a host (--url) or in a
+    /// data directory; prunes it in a data directory.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
 }

@@ -110,6 +110,17 @@ fn client(
         .build()
 }
 
+/// A client for the `smcp` command line's calls to a host's admin API:
+/// the same TLS as guests' fetches, no proxy, no redirects (a redirect
+/// would carry the admin key elsewhere).
+pub fn admin_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .tls_backend_preconfigured(tls_config()?)
+        .build()?)
+}
+
 /// rustls on ring with webpki-roots: the same trust on every machine,
 /// whatever the system's store holds.
 fn tls_config() -> anyhow::Result<rustls::ClientConfig> {

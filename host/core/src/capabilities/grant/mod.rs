@@ -4,6 +4,7 @@
 //! refused when it is hosted ([`Grant::check_imports`]).
 
 mod file;
+mod widening;
 
 pub use file::{GRANT_FORMAT_VERSION, GrantFileError, ceilings};
 

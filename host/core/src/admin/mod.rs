@@ -1,0 +1,138 @@
+//! The admin HTTP API (`/admin/v1/…`, JSON; docs/admin-api.md and
+//! docs/openapi.yaml): a tenant's admins manage servers, deployments, API
+//! keys and settings and read the audit trail and metrics; `read-only`
+//! principals may read. Also the operator's `/healthz` and `/readyz`.
+//! Served by both front ends through [`Engine::handle`](crate::mcp::Engine).
+
+mod multipart;
+mod reply;
+mod servers;
+mod tenant;
+
+pub use reply::ApiError;
+
+use crate::auth::{AuthError, Principal, Role};
+use crate::capabilities::Backends;
+use crate::mcp::Engine;
+use crate::mcp::http::{Request, Response};
+use reply::ok;
+use serde_json::json;
+
+const PREFIX: &str = "/admin/v1/tenants/";
+
+/// The URL JWTs for `tenant`'s admin API must name as their audience.
+pub fn audience(public_url: &str, tenant: &str) -> String {
+    format!("{}{PREFIX}{tenant}", public_url.trim_end_matches('/'))
+}
+
+/// Answers `request` when it is for the admin API or a health endpoint;
+/// `None` otherwise.
+pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backends<'_>) -> Option<Response> {
+    match request.path.as_str() {
+        "/healthz" => return Some(reply::json(200, &json!({ "status": "ok" }))),
+        "/readyz" => return Some(ready(backends).await),
+        _ => {}
+    }
+    let rest = request.path.strip_prefix(PREFIX)?;
+    let segments: Vec<&str> = rest.split('/').collect();
+    let tenant = segments[0];
+    if !crate::auth::api_keys::valid_tenant(tenant) {
+        return Some(ApiError::not_found().response());
+    }
+    Some(match route(engine, request, backends, tenant, &segments[1..]).await {
+        Ok(response) | Err(Refused(response)) => response,
+    })
+}
+
+/// An answer given before the route ran (authentication, role, rate).
+struct Refused(Response);
+
+impl From<ApiError> for Refused {
+    fn from(e: ApiError) -> Refused {
+        Refused(e.response())
+    }
+}
+
+async fn route(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str, path: &[&str]) -> Result<Response, Refused> {
+    let principal = authenticate(engine, request, backends, tenant).await?;
+    let writes = !matches!(request.method.as_str(), "GET" | "HEAD");
+    let allowed = match principal.role {
+        Role::Admin => true,
+        Role::ReadOnly => !writes,
+        Role::McpUser => false,
+    };
+    if !allowed {
+        let needed = if writes { "admin" } else { "admin or read-only" };
+        return Err(ApiError::new(403, "forbidden", format!("this needs role {needed}; these credentials have {}", principal.role)).into());
+    }
+    let call = Call { engine, request, backends, tenant, principal: &principal };
+    let reply = match (request.method.as_str(), path) {
+        (_, ["servers", ..]) => servers::route(&call, &path[1..]).await,
+        ("GET", ["metrics"]) => ok(&json!({
+            "latency_buckets_ms": crate::metrics::LATENCY_BUCKETS_MS,
+            "servers": engine.metrics.tenant(tenant),
+        })),
+        (_, ["keys", ..]) => tenant::keys(&call, &path[1..]).await,
+        (_, ["audit", ..]) => tenant::audit(&call, &path[1..]).await,
+        (_, ["settings"]) => tenant::settings(&call).await,
+        _ => Err(ApiError::not_found()),
+    };
+    Ok(reply.unwrap_or_else(|e| e.response()))
+}
+
+/// One admin request, authenticated.
+pub(crate) struct Call<'a> {
+    pub engine: &'a Engine,
+    pub request: &'a Request,
+    pub backends: Backends<'a>,
+    pub tenant: &'a str,
+    pub principal: &'a Principal,
+}
+
+impl Call<'_> {
+    pub fn audit(&self, kind: &str, server: Option<&str>, detail: serde_json::Value) {
+        let event = crate::audit::Event { kind: kind.into(), principal: Some(self.principal.id.clone()), server: server.map(str::to_owned), detail };
+        self.engine.audit(self.backends, self.tenant, event);
+    }
+
+    /// The value of query parameter `name`.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.request.query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
+    }
+}
+
+/// The caller, who must belong to `tenant` and be within its rate limit.
+async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str) -> Result<Principal, Refused> {
+    let audience = audience(&engine.config.auth.public_url, tenant);
+    let refused = match crate::mcp::auth_for(engine, backends, request, tenant, &audience).await {
+        Ok(principal) if principal.tenant == tenant => {
+            if let Some(limited) = crate::mcp::rate_limit(engine, backends, &principal).await {
+                return Err(Refused(limited));
+            }
+            return Ok(principal);
+        }
+        Ok(other) => (Some(other.id), AuthError::OtherTenant),
+        Err(e) => (None, e),
+    };
+    let (who, error) = refused;
+    let detail = json!({ "reason": error.to_string(), "method": request.method, "api": "admin" });
+    engine.audit(backends, tenant, crate::audit::Event { kind: "auth.refused".into(), principal: who, server: None, detail });
+    let (status, code) = match error {
+        AuthError::OtherTenant | AuthError::NoRole => (403, "forbidden"),
+        AuthError::Storage(_) => (503, "storage"),
+        _ => (401, "unauthorized"),
+    };
+    let mut response = ApiError::new(status, code, error.to_string()).response();
+    if status == 401 {
+        response.headers.push(("www-authenticate".into(), "Bearer realm=\"smcp-admin\"".into()));
+    }
+    Err(Refused(response))
+}
+
+/// Ready when the KV backend answers.
+async fn ready(backends: Backends<'_>) -> Response {
+    match backends.kv.get("health/probe").await {
+        Ok(_) => reply::json(200, &json!({ "status": "ready" })),
+        Err(e) => reply::json(503, &json!({ "status": "unavailable", "reason": format!("kv: {e}") })),
+    }
+}

@@ -1,0 +1,112 @@
+//! A tenant's API keys, audit trail and settings.
+
+use super::Call;
+use super::reply::{ApiError, Reply, body_json, flag, json, no_content, ok};
+use crate::auth::Role;
+use crate::auth::api_keys::{ApiKeys, KeyRecord};
+use crate::deploy::records;
+use serde_json::{Value, json};
+
+/// Most audit records one page returns.
+const AUDIT_PAGE: u32 = 1000;
+
+/// A key record without its hash.
+fn key_view(record: &KeyRecord) -> Value {
+    json!({
+        "id": record.id,
+        "role": record.role,
+        "name": record.name,
+        "created_ms": record.created_ms,
+        "expires_ms": record.expires_ms,
+        "revoked_ms": record.revoked_ms,
+        "last_used_ms": record.last_used_ms,
+    })
+}
+
+pub(super) async fn keys(call: &Call<'_>, path: &[&str]) -> Reply {
+    let keys = ApiKeys::new(call.backends.kv, call.engine.config.auth.key_hash_key);
+    let now = call.backends.clock.now_ms();
+    match (call.request.method.as_str(), path) {
+        ("GET", []) => {
+            let list = keys.list(call.tenant).await.map_err(ApiError::storage)?;
+            ok(&json!({ "keys": list.iter().map(key_view).collect::<Vec<_>>() }))
+        }
+        ("POST", []) => {
+            let body = body_json(&call.request.body)?;
+            let role = body.get("role").and_then(Value::as_str).and_then(Role::parse).ok_or_else(|| {
+                ApiError::bad_request("`role` must be admin, mcp-user or read-only")
+            })?;
+            let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
+            let expires = match body.get("expires_in_days") {
+                None | Some(Value::Null) => None,
+                Some(days) => {
+                    let days = days.as_u64().filter(|d| (1..=3650).contains(d)).ok_or_else(|| {
+                        ApiError::bad_request("`expires_in_days` must be a whole number from 1 to 3650")
+                    })?;
+                    Some(now + days * 86_400_000)
+                }
+            };
+            let (key, record) = keys.create(call.tenant, role, name, expires, now, call.backends.random).await.map_err(ApiError::storage)?;
+            call.audit("key.create", None, json!({ "key": record.id, "role": role.name(), "name": record.name }));
+            let mut view = key_view(&record);
+            // Shown once: the host keeps only its hash.
+            view["key"] = Value::String(key);
+            Ok(json(201, &view))
+        }
+        ("DELETE", [id]) => {
+            if !keys.revoke(call.tenant, id, now).await.map_err(ApiError::storage)? {
+                return Err(ApiError::new(404, "key_not_found", format!("tenant has no key `{id}`")));
+            }
+            call.audit("key.revoke", None, json!({ "key": id }));
+            no_content()
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
+    if call.request.method != "GET" {
+        return Err(ApiError::not_found());
+    }
+    // What this process queued is part of the trail the caller asks for.
+    call.engine.flush_audit(call.backends).await.map_err(ApiError::storage)?;
+    match path {
+        [] => {
+            let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+                call.query(name).map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("`{name}` must be a number"))))
+            };
+            let from = number("from", 0)?;
+            let limit = number("limit", u64::from(AUDIT_PAGE))?.min(u64::from(AUDIT_PAGE)) as u32;
+            let records = crate::audit::list(call.backends.kv, call.tenant, from, limit).await.map_err(ApiError::storage)?;
+            let next = records.last().map(|r| r.seq + 1);
+            ok(&json!({ "records": records, "next": next }))
+        }
+        ["verify"] => match crate::audit::verify(call.backends.kv, call.tenant).await {
+            Ok(count) => ok(&json!({ "ok": true, "records": count })),
+            Err(crate::audit::AuditError::Broken { seq, why }) => {
+                let mut error = ApiError::new(409, "audit_broken", format!("the audit chain is broken at record {seq}: {why}"));
+                error.details = Some(json!({ "seq": seq, "why": why }));
+                Err(error)
+            }
+            Err(e) => Err(ApiError::storage(e)),
+        },
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+pub(super) async fn settings(call: &Call<'_>) -> Reply {
+    match call.request.method.as_str() {
+        "GET" => ok(&records::settings(call.backends, call.tenant).await?),
+        "PUT" => {
+            let body = body_json(&call.request.body)?;
+            if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| *k != "require_digest")) {
+                return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
+            }
+            let settings = records::TenantSettings { require_digest: flag(&body, "require_digest")? };
+            records::put_settings(call.backends, call.tenant, &settings).await?;
+            call.audit("settings.change", None, serde_json::to_value(&settings).unwrap_or_default());
+            ok(&settings)
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}

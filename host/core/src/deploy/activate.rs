@@ -1,0 +1,226 @@
+//! Servers' lifecycle: creating one, activating a deployment (deploy and
+//! rollback), deleting; and loading the active deployment to serve it.
+
+use super::records::{self, Activation, Deployment, HISTORY, ServerRecord, component_key, valid_name};
+use super::{Changes, DeployError};
+use crate::audit::Event;
+use crate::auth::Principal;
+use crate::capabilities::{Backends, Grant};
+use crate::component::PreparedComponent;
+use crate::mcp::{Engine, Hosted};
+use serde_json::json;
+
+/// Interfaces every server may import without a grant.
+const ALWAYS_GRANTED: [&str; 4] = ["log", "clock", "random", "notify"];
+
+fn short(interface: &str) -> &str {
+    let name = interface.split_once('/').map_or(interface, |(_, rest)| rest);
+    name.split_once('@').map_or(name, |(name, _)| name)
+}
+
+fn grant_of(deployment: &Deployment) -> Result<Grant, DeployError> {
+    if deployment.grant.trim().is_empty() { Ok(Grant::default()) } else { Ok(Grant::from_toml(&deployment.grant)?) }
+}
+
+/// What `imports` under `grant` changes relative to `from` (none: a
+/// server with nothing deployed, which may do nothing).
+fn changes(from: Option<&Deployment>, imports: &[String], grant: &Grant) -> Result<Changes, DeployError> {
+    let (old_imports, old_grant) = match from {
+        Some(d) => (d.imports.clone(), grant_of(d)?),
+        None => (Vec::new(), Grant::default()),
+    };
+    let imports_added: Vec<String> = imports.iter().filter(|i| !old_imports.contains(i)).cloned().collect();
+    let mut widened: Vec<String> =
+        imports_added.iter().filter(|i| !ALWAYS_GRANTED.contains(&short(i))).map(|i| format!("imports {i}")).collect();
+    widened.extend(grant.widenings_from(&old_grant));
+    Ok(Changes {
+        from: from.map(|d| d.id.clone()),
+        imports_removed: old_imports.iter().filter(|i| !imports.contains(i)).cloned().collect(),
+        imports_added,
+        widened,
+    })
+}
+
+async fn active_deployment(backends: Backends<'_>, tenant: &str, record: &ServerRecord) -> Result<Option<Deployment>, DeployError> {
+    match &record.active {
+        Some(id) => records::deployment(backends, tenant, &record.name, id).await,
+        None => Ok(None),
+    }
+}
+
+/// What activating `component` under `grant` would change on `server`.
+pub(crate) async fn changes_from_active(
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    component: &PreparedComponent,
+    grant: &Grant,
+) -> Result<Changes, DeployError> {
+    let record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+    let active = active_deployment(backends, tenant, &record).await?;
+    changes(active.as_ref(), &component.imports, grant)
+}
+
+/// Creates server `server` of `tenant`; an existing one is returned as
+/// it is (`false`: not created).
+pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, by: &Principal) -> Result<(ServerRecord, bool), DeployError> {
+    if !valid_name(server) {
+        return Err(DeployError::InvalidName(server.into()));
+    }
+    if let Some(existing) = records::server(backends, tenant, server).await? {
+        return Ok((existing, false));
+    }
+    let record = ServerRecord {
+        v: 1,
+        name: server.into(),
+        created_ms: backends.clock.now_ms(),
+        created_by: by.id.clone(),
+        active: None,
+        history: Vec::new(),
+    };
+    records::put_server(backends, tenant, &record).await?;
+    engine.audit(backends, tenant, Event { kind: "server.create".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail: json!({}) });
+    Ok((record, true))
+}
+
+/// Reads deployment `deployment`'s component back from storage and
+/// loads it (a cache hit when this process has run it before).
+async fn hosted(engine: &Engine, backends: Backends<'_>, tenant: &str, deployment: &Deployment) -> Result<Hosted, DeployError> {
+    let missing = || DeployError::ComponentMissing(deployment.id.clone());
+    let (_, bytes) = backends
+        .objects
+        .get(&component_key(tenant, &deployment.digest))
+        .await
+        .map_err(|e| DeployError::Storage(e.to_string()))?
+        .ok_or_else(missing)?;
+    let component = engine.runtime.load(&bytes).map_err(|_| missing())?;
+    if component.prepared.digest.to_hex() != deployment.digest {
+        return Err(missing());
+    }
+    Ok(Hosted { tenant: tenant.into(), server: deployment.server.clone(), component, grant: grant_of(deployment)? })
+}
+
+/// Makes deployment `id` the one `server` serves. Refused, and recorded
+/// in the audit trail, when it widens what the active one may do and
+/// `approve` is false. `kind` is `activate` or `rollback`.
+pub async fn activate(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    id: &str,
+    approve: bool,
+    by: &Principal,
+) -> Result<(ServerRecord, Changes), DeployError> {
+    switch(engine, backends, tenant, server, id, approve, by, "activate").await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn switch(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    id: &str,
+    approve: bool,
+    by: &Principal,
+    kind: &str,
+) -> Result<(ServerRecord, Changes), DeployError> {
+    let mut record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+    let target = records::deployment(backends, tenant, server, id).await?.ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
+    let active = active_deployment(backends, tenant, &record).await?;
+    let changes = changes(active.as_ref(), &target.imports, &grant_of(&target)?)?;
+    let audit = |event: &str, detail: serde_json::Value| {
+        engine.audit(backends, tenant, Event { kind: event.into(), principal: Some(by.id.clone()), server: Some(server.into()), detail })
+    };
+    if changes.requires_approval() && !approve {
+        audit("deploy.refused", json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approval_required", "widens": changes.widened }));
+        return Err(DeployError::ApprovalRequired(Box::new(changes)));
+    }
+    // Everything that can fail comes before the record is written: the
+    // component must load and its grant must cover its imports.
+    let hosted = hosted(engine, backends, tenant, &target).await?;
+    hosted.grant.check_imports(&hosted.component.prepared.imports)?;
+    record.active = Some(target.id.clone());
+    record.history.push(Activation {
+        deployment: target.id.clone(),
+        at_ms: backends.clock.now_ms(),
+        by: by.id.clone(),
+        kind: kind.into(),
+        approved: if approve { changes.widened.clone() } else { Vec::new() },
+    });
+    if record.history.len() > HISTORY {
+        record.history.drain(..record.history.len() - HISTORY);
+    }
+    records::put_server(backends, tenant, &record).await?;
+    engine.serve_deployment(hosted, &target.id, backends.clock.now_ms())?;
+    audit(
+        &format!("deploy.{kind}"),
+        json!({
+            "deployment": target.id,
+            "digest": target.digest,
+            "from": changes.from,
+            "approved_widening": changes.requires_approval(),
+            "widens": changes.widened,
+        }),
+    );
+    Ok((record, changes))
+}
+
+/// Activates `to`, or when `None` the deployment that was active before
+/// the current one.
+pub async fn rollback(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    to: Option<&str>,
+    approve: bool,
+    by: &Principal,
+) -> Result<(ServerRecord, Changes), DeployError> {
+    let record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+    let target = match to {
+        Some(id) => id.to_owned(),
+        None => {
+            let current = record.active.as_deref();
+            // The newest activation before the current one's latest.
+            let mut earlier = record.history.iter().rev().skip_while(|a| Some(a.deployment.as_str()) == current);
+            earlier.next().map(|a| a.deployment.clone()).ok_or(DeployError::NoEarlierDeployment)?
+        }
+    };
+    switch(engine, backends, tenant, server, &target, approve, by, "rollback").await
+}
+
+/// Deletes `server`: it stops being served at once, its deployment
+/// records go, and so do the components no other server of the tenant
+/// uses. The data it stored (kv, objects) stays.
+pub async fn delete_server(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, by: &Principal) -> Result<(), DeployError> {
+    if records::server(backends, tenant, server).await?.is_none() {
+        return Err(DeployError::ServerNotFound(server.into()));
+    }
+    records::delete_key(backends, &records::server_key(tenant, server)).await?;
+    engine.unhost(tenant, server);
+    let deployments = records::deployments(backends, tenant, server).await?;
+    for d in &deployments {
+        records::delete_key(backends, &records::deployment_key(tenant, server, &d.id)).await?;
+    }
+    let in_use = records::digests_in_use(backends, tenant).await?;
+    let mut removed = Vec::new();
+    for d in &deployments {
+        if !in_use.contains(&d.digest) && !removed.contains(&d.digest) {
+            backends.objects.delete(&component_key(tenant, &d.digest)).await.map_err(|e| DeployError::Storage(e.to_string()))?;
+            removed.push(d.digest.clone());
+        }
+    }
+    let detail = json!({ "deployments": deployments.len(), "components_removed": removed.len() });
+    engine.audit(backends, tenant, Event { kind: "server.delete".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail });
+    Ok(())
+}
+
+/// The active deployment of `server` ready to serve, with its id; `None`
+/// when the server does not exist or has nothing active.
+pub async fn load_active(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<(Hosted, String)>, DeployError> {
+    let Some(record) = records::server(backends, tenant, server).await? else { return Ok(None) };
+    let Some(active) = active_deployment(backends, tenant, &record).await? else { return Ok(None) };
+    Ok(Some((hosted(engine, backends, tenant, &active).await?, active.id)))
+}

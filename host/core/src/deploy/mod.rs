@@ -1,0 +1,115 @@
+//! Deployment: tenants' servers, the component versions uploaded for them,
+//! and which one is active. Platform-neutral: records in the KV backend,
+//! component bytes in the object backend (see [`records`]).
+//!
+//! - An upload is checked completely (component, grant, imports against
+//!   the grant, the digest the uploader states) before anything is
+//!   stored; a refused upload stores nothing.
+//! - Activation swaps the served version in one step: a request runs
+//!   entirely on the version it started with.
+//! - A version that imports a capability the active one did not, or whose
+//!   grant allows more, is activated only with an explicit approval,
+//!   which the audit trail records with the approving principal.
+
+mod activate;
+pub mod records;
+mod upload;
+
+pub use activate::{activate, create_server, delete_server, load_active, rollback};
+pub use records::{Activation, Deployment, ServerRecord, TenantSettings};
+pub use upload::{Upload, Uploaded, upload};
+
+use crate::capabilities::grant::GrantFileError;
+use crate::component::LoadError;
+use serde::Serialize;
+
+/// What a deployment changes relative to the active one (or, for a
+/// server's first, relative to nothing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Changes {
+    /// The active deployment compared against; none for the first.
+    pub from: Option<String>,
+    pub imports_added: Vec<String>,
+    pub imports_removed: Vec<String>,
+    /// Everything the new version may do that the active one may not:
+    /// new capability imports and wider grants. Activation needs approval
+    /// when this is not empty.
+    pub widened: Vec<String>,
+}
+
+impl Changes {
+    pub fn requires_approval(&self) -> bool {
+        !self.widened.is_empty()
+    }
+}
+
+/// Why a deployment operation was refused. Each maps to one HTTP status
+/// and a stable `code` for clients.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DeployError {
+    #[error("`{0}` is not a valid name: use 1-63 of [a-z0-9-], not starting with `-`")]
+    InvalidName(String),
+    #[error("tenant has no server `{0}`: create it first (PUT …/servers/{0})")]
+    ServerNotFound(String),
+    #[error("server has no deployment `{0}`")]
+    DeploymentNotFound(String),
+    #[error("this tenant requires uploads to state the component's blake3 digest")]
+    DigestRequired,
+    #[error("the component's blake3 digest is {actual}, not the stated {stated}")]
+    DigestMismatch { stated: String, actual: String },
+    #[error("the upload is missing its `{0}` part")]
+    MissingPart(&'static str),
+    #[error("component is {size} bytes, over the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the component was refused: {0}")]
+    InvalidComponent(#[from] LoadError),
+    #[error("the grant was refused: {0}")]
+    InvalidGrant(#[from] GrantFileError),
+    #[error("the grant was refused: it is not UTF-8 text")]
+    GrantNotText,
+    #[error(transparent)]
+    NotGranted(#[from] crate::capabilities::grant::NotGranted),
+    #[error("activating this deployment widens what the server may do; approve it explicitly: {}", .0.widened.join("; "))]
+    ApprovalRequired(Box<Changes>),
+    #[error("there is no earlier deployment to roll back to")]
+    NoEarlierDeployment,
+    #[error("the stored component of deployment {0} is missing or damaged")]
+    ComponentMissing(String),
+    #[error("storage: {0}")]
+    Storage(String),
+}
+
+impl DeployError {
+    pub fn status(&self) -> u16 {
+        match self {
+            DeployError::ServerNotFound(_) | DeployError::DeploymentNotFound(_) => 404,
+            DeployError::TooLarge { .. } => 413,
+            DeployError::ApprovalRequired(_) | DeployError::NoEarlierDeployment => 409,
+            DeployError::ComponentMissing(_) | DeployError::Storage(_) => 503,
+            _ => 400,
+        }
+    }
+
+    /// A stable identifier of the kind of error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeployError::InvalidName(_) => "invalid_name",
+            DeployError::ServerNotFound(_) => "server_not_found",
+            DeployError::DeploymentNotFound(_) => "deployment_not_found",
+            DeployError::DigestRequired => "digest_required",
+            DeployError::DigestMismatch { .. } => "digest_mismatch",
+            DeployError::MissingPart(_) => "missing_part",
+            DeployError::TooLarge { .. } => "too_large",
+            DeployError::InvalidComponent(LoadError::NotAComponent) => "not_a_component",
+            DeployError::InvalidComponent(LoadError::ForbiddenImport(_) | LoadError::UnknownFunction { .. }) => "forbidden_import",
+            DeployError::InvalidComponent(LoadError::TooLarge { .. }) => "too_large",
+            DeployError::InvalidComponent(_) => "invalid_component",
+            DeployError::InvalidGrant(_) | DeployError::GrantNotText => "invalid_grant",
+            DeployError::NotGranted(_) => "not_granted",
+            DeployError::ApprovalRequired(_) => "approval_required",
+            DeployError::NoEarlierDeployment => "no_earlier_deployment",
+            DeployError::ComponentMissing(_) => "component_missing",
+            DeployError::Storage(_) => "storage",
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! What the host stores about servers and deployments, and where: records
+//! in the KV backend under `deploy/<tenant>/…`, component bytes in the
+//! object backend under `components/<tenant>/<blake3 hex>` (content
+//! addressed: the same bytes are stored once however often they are
+//! deployed). Guests' own data lives under `t/…` and never meets these.
+
+use super::DeployError;
+use crate::capabilities::Backends;
+use serde::{Deserialize, Serialize};
+
+/// A hosted server of a tenant: which deployment is active and how it
+/// got there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRecord {
+    pub v: u8,
+    pub name: String,
+    pub created_ms: u64,
+    pub created_by: String,
+    /// The deployment requests are served by; none before the first
+    /// activation.
+    pub active: Option<String>,
+    /// Activations, oldest first (the last [`HISTORY`] kept).
+    pub history: Vec<Activation>,
+}
+
+/// How many activations a server record keeps.
+pub const HISTORY: usize = 100;
+
+/// One activation (a deploy or a rollback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activation {
+    pub deployment: String,
+    pub at_ms: u64,
+    /// The principal that activated it.
+    pub by: String,
+    /// `activate` or `rollback`.
+    pub kind: String,
+    /// The widenings this activation approved (empty: none needed).
+    pub approved: Vec<String>,
+}
+
+/// One uploaded version of a server: a component and the grant it runs
+/// under. Immutable once stored; its id is derived from both, so the same
+/// component and grant uploaded again is the same deployment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub v: u8,
+    pub id: String,
+    pub server: String,
+    /// blake3 of the component bytes, hex.
+    pub digest: String,
+    pub size: u64,
+    /// The grant file as uploaded (TOML).
+    pub grant: String,
+    /// Capability interfaces the component imports.
+    pub imports: Vec<String>,
+    pub exports: Vec<String>,
+    pub created_ms: u64,
+    pub uploaded_by: String,
+}
+
+/// A tenant's deployment policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSettings {
+    /// Uploads must state the component's blake3 digest, and a mismatch
+    /// is refused (pinning: what was reviewed is what runs).
+    #[serde(default)]
+    pub require_digest: bool,
+}
+
+/// Server names follow the rules of tenant ids: 1-63 of `[a-z0-9-]`, not
+/// starting with `-`. They appear in URLs and storage keys.
+pub fn valid_name(name: &str) -> bool {
+    crate::auth::api_keys::valid_tenant(name)
+}
+
+/// Deployment ids: 16 hex digits.
+pub fn valid_deployment_id(id: &str) -> bool {
+    id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The id of the deployment of `digest` with `grant`.
+pub fn deployment_id(digest: &str, grant: &str) -> String {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(digest.as_bytes()).update(&[0]).update(grant.as_bytes());
+    hasher.finalize().to_hex()[..16].to_owned()
+}
+
+pub(crate) fn server_key(tenant: &str, server: &str) -> String {
+    format!("deploy/{tenant}/servers/{server}")
+}
+
+fn servers_prefix(tenant: &str) -> String {
+    format!("deploy/{tenant}/servers/")
+}
+
+pub(crate) fn deployment_key(tenant: &str, server: &str, id: &str) -> String {
+    format!("deploy/{tenant}/deployments/{server}/{id}")
+}
+
+fn deployments_prefix(tenant: &str, server: &str) -> String {
+    format!("deploy/{tenant}/deployments/{server}/")
+}
+
+fn settings_key(tenant: &str) -> String {
+    format!("deploy/{tenant}/settings")
+}
+
+pub(crate) fn component_key(tenant: &str, digest: &str) -> String {
+    format!("components/{tenant}/{digest}")
+}
+
+fn storage(e: impl std::fmt::Display) -> DeployError {
+    DeployError::Storage(e.to_string())
+}
+
+async fn get_json<T: for<'de> Deserialize<'de>>(backends: Backends<'_>, key: &str) -> Result<Option<T>, DeployError> {
+    match backends.kv.get(key).await.map_err(storage)? {
+        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| DeployError::Storage(format!("{key}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+async fn put_json<T: Serialize>(backends: Backends<'_>, key: &str, value: &T) -> Result<(), DeployError> {
+    let bytes = serde_json::to_vec(value).map_err(storage)?;
+    backends.kv.set(key, bytes, None).await.map_err(storage)
+}
+
+/// Every key under `prefix`, all pages.
+async fn keys_under(backends: Backends<'_>, prefix: &str) -> Result<Vec<String>, DeployError> {
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = backends.kv.list(prefix, cursor.as_deref(), 1000).await.map_err(storage)?;
+        keys.extend(page.keys);
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(keys),
+        }
+    }
+}
+
+pub async fn server(backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<ServerRecord>, DeployError> {
+    get_json(backends, &server_key(tenant, server)).await
+}
+
+pub(crate) async fn put_server(backends: Backends<'_>, tenant: &str, record: &ServerRecord) -> Result<(), DeployError> {
+    put_json(backends, &server_key(tenant, &record.name), record).await
+}
+
+pub async fn servers(backends: Backends<'_>, tenant: &str) -> Result<Vec<ServerRecord>, DeployError> {
+    let mut out = Vec::new();
+    for key in keys_under(backends, &servers_prefix(tenant)).await? {
+        if let Some(record) = get_json(backends, &key).await? {
+            out.push(record);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn deployment(backends: Backends<'_>, tenant: &str, server: &str, id: &str) -> Result<Option<Deployment>, DeployError> {
+    if !valid_deployment_id(id) {
+        return Ok(None);
+    }
+    get_json(backends, &deployment_key(tenant, server, id)).await
+}
+
+pub(crate) async fn put_deployment(backends: Backends<'_>, tenant: &str, deployment: &Deployment) -> Result<(), DeployError> {
+    put_json(backends, &deployment_key(tenant, &deployment.server, &deployment.id), deployment).await
+}
+
+/// A server's deployments, oldest first.
+pub async fn deployments(backends: Backends<'_>, tenant: &str, server: &str) -> Result<Vec<Deployment>, DeployError> {
+    let mut out: Vec<Deployment> = Vec::new();
+    for key in keys_under(backends, &deployments_prefix(tenant, server)).await? {
+        if let Some(record) = get_json(backends, &key).await? {
+            out.push(record);
+        }
+    }
+    out.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+    Ok(out)
+}
+
+pub(crate) async fn delete_key(backends: Backends<'_>, key: &str) -> Result<(), DeployError> {
+    backends.kv.delete(key).await.map_err(storage)
+}
+
+pub async fn settings(backends: Backends<'_>, tenant: &str) -> Result<TenantSettings, DeployError> {
+    Ok(get_json(backends, &settings_key(tenant)).await?.unwrap_or_default())
+}
+
+pub async fn put_settings(backends: Backends<'_>, tenant: &str, settings: &TenantSettings) -> Result<(), DeployError> {
+    put_json(backends, &settings_key(tenant), settings).await
+}
+
+/// Digests of every component a deployment of `tenant` still uses.
+pub(crate) async fn digests_in_use(backends: Backends<'_>, tenant: &str) -> Result<Vec<String>, DeployError> {
+    let mut digests = Vec::new();
+    for key in keys_under(backends, &format!("deploy/{tenant}/deployments/")).await? {
+        if let Some(d) = get_json::<Deployment>(backends, &key).await? {
+            digests.push(d.digest);
+        }
+    }
+    Ok(digests)
+}

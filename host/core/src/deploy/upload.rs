@@ -1,0 +1,111 @@
+//! Uploading a version of a server: check everything, then store the
+//! component (once per digest) and the deployment record.
+
+use super::activate::changes_from_active;
+use super::records::{self, Deployment, component_key, deployment_id};
+use super::{Changes, DeployError};
+use crate::auth::Principal;
+use crate::capabilities::{Backends, Grant};
+use crate::component::Digest;
+use crate::mcp::Engine;
+use crate::review::{self, Review};
+
+/// What an uploader sends.
+#[derive(Debug, Clone, Default)]
+pub struct Upload {
+    pub component: Vec<u8>,
+    /// The grant file (TOML); none grants nothing but the default limits.
+    pub grant: Option<Vec<u8>>,
+    /// The blake3 digest (hex) the uploader says the component has.
+    pub digest: Option<String>,
+}
+
+/// A stored (or already present) deployment, what it may touch, and what
+/// activating it would change.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Uploaded {
+    pub deployment: Deployment,
+    /// False when the same component and grant were uploaded before.
+    pub created: bool,
+    pub review: Review,
+    pub changes: Changes,
+}
+
+/// Checks `upload` and stores it as a deployment of `server`. Nothing is
+/// stored unless every check passes; a failed write removes what the
+/// upload added.
+pub async fn upload(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    upload: Upload,
+    by: &Principal,
+) -> Result<Uploaded, DeployError> {
+    if records::server(backends, tenant, server).await?.is_none() {
+        return Err(DeployError::ServerNotFound(server.to_owned()));
+    }
+    let limit = engine.runtime.limits().max_component_bytes;
+    if upload.component.len() > limit {
+        return Err(DeployError::TooLarge { size: upload.component.len(), limit });
+    }
+    let digest = Digest::of(&upload.component).to_hex();
+    match upload.digest.as_deref().map(|d| d.trim().trim_start_matches("blake3:").to_ascii_lowercase()) {
+        Some(stated) if stated != digest => return Err(DeployError::DigestMismatch { stated, actual: digest }),
+        Some(_) => {}
+        None if records::settings(backends, tenant).await?.require_digest => return Err(DeployError::DigestRequired),
+        None => {}
+    }
+    let grant_text = match upload.grant {
+        Some(bytes) => String::from_utf8(bytes).map_err(|_| DeployError::GrantNotText)?,
+        None => String::new(),
+    };
+    let grant = if grant_text.trim().is_empty() { Grant::default() } else { Grant::from_toml(&grant_text)? };
+    let component = engine.runtime.load(&upload.component)?;
+    let prepared = &component.prepared;
+    grant.check_imports(&prepared.imports)?;
+
+    let id = deployment_id(&digest, &grant_text);
+    let review = review::review(engine.runtime.world(), prepared, Some(&grant));
+    let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
+    if let Some(existing) = records::deployment(backends, tenant, server, &id).await? {
+        return Ok(Uploaded { deployment: existing, created: false, review, changes });
+    }
+
+    let object = component_key(tenant, &digest);
+    let stored_before = backends.objects.head(&object).await.map_err(|e| DeployError::Storage(e.to_string()))?.is_some();
+    if !stored_before {
+        backends
+            .objects
+            .put(&object, upload.component, Some("application/wasm".into()))
+            .await
+            .map_err(|e| DeployError::Storage(e.to_string()))?;
+    }
+    let deployment = Deployment {
+        v: 1,
+        id,
+        server: server.to_owned(),
+        digest: digest.clone(),
+        size: prepared.size as u64,
+        grant: grant_text,
+        imports: prepared.imports.clone(),
+        exports: prepared.exports.clone(),
+        created_ms: backends.clock.now_ms(),
+        uploaded_by: by.id.clone(),
+    };
+    if let Err(e) = records::put_deployment(backends, tenant, &deployment).await {
+        if !stored_before {
+            let _ = backends.objects.delete(&object).await;
+        }
+        return Err(e);
+    }
+    let detail = serde_json::json!({
+        "deployment": deployment.id,
+        "digest": digest,
+        "size": deployment.size,
+        "imports": deployment.imports,
+        "widens": changes.widened,
+    });
+    engine.audit(backends, tenant, crate::audit::Event { kind: "deploy.upload".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail });
+    Ok(Uploaded { deployment, created: true, review, changes })
+}

@@ -1,0 +1,169 @@
+//! `smcp deploy`, `smcp rollback` and `smcp servers`: a tenant's servers
+//! on a running host, through its admin API.
+
+use super::remote::{ApiFailure, Remote};
+use anyhow::anyhow;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct DeployArgs {
+    /// The component to deploy (.wasm).
+    component: PathBuf,
+    /// The server to deploy it as (created when missing).
+    #[arg(long)]
+    server: String,
+    /// Its grant (grant.toml); without one it may use no capability that
+    /// needs a grant.
+    #[arg(long)]
+    grant: Option<PathBuf>,
+    /// The blake3 digest you reviewed (from `smcp inspect`); the host
+    /// refuses the upload when the file differs. Default: the file's own.
+    #[arg(long)]
+    digest: Option<String>,
+    /// Approve a version that may do more than the active one (new
+    /// capability imports, a wider grant). Recorded in the audit trail.
+    #[arg(long)]
+    approve_widening: bool,
+    /// Upload only; do not activate.
+    #[arg(long)]
+    no_activate: bool,
+    /// Defaults to the tenant of the key.
+    #[arg(long)]
+    tenant: Option<String>,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RollbackArgs {
+    #[arg(long)]
+    server: String,
+    /// The deployment to go back to; default: the one active before.
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long)]
+    approve_widening: bool,
+    #[arg(long)]
+    tenant: Option<String>,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum ServersCommand {
+    /// Lists the tenant's servers and their active deployments.
+    List(Target),
+    /// Creates a server (nothing is served until a deployment is active).
+    Create { name: String, #[command(flatten)] target: Target },
+    /// Shows a server with its deployments.
+    Show { name: String, #[command(flatten)] target: Target },
+    /// Loads the active deployment and lists its tools.
+    Health { name: String, #[command(flatten)] target: Target },
+    /// Deletes a server and its deployments (its stored data stays).
+    Delete { name: String, #[command(flatten)] target: Target },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    #[arg(long)]
+    tenant: Option<String>,
+    #[command(flatten)]
+    remote: Remote,
+    /// Print the host's JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
+    let client = args.remote.client(args.tenant.as_deref())?;
+    let component = std::fs::read(&args.component).map_err(|e| anyhow!("{}: {e}", args.component.display()))?;
+    let grant = args.grant.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
+    let digest = args.digest.clone().unwrap_or_else(|| blake3::hash(&component).to_hex().to_string());
+    client.call(Method::PUT, &format!("/servers/{}", args.server), None).await?;
+    let uploaded = client.upload(&args.server, component, grant, &digest).await?;
+    let id = uploaded["deployment"]["id"].as_str().unwrap_or_default().to_owned();
+    let verb = if uploaded["created"] == true { "uploaded" } else { "already uploaded" };
+    eprintln!("{verb} deployment {id} of {} (blake3:{})", args.server, uploaded["deployment"]["digest"].as_str().unwrap_or_default());
+    print_changes(&uploaded["changes"]);
+    if args.no_activate {
+        return Ok(());
+    }
+    let body = json!({ "approve_widening": args.approve_widening });
+    let activated = client.call(Method::POST, &format!("/servers/{}/deployments/{id}/activate", args.server), Some(body)).await?;
+    eprintln!("active: {id}");
+    println!("{}", activated["server"]["endpoint"].as_str().unwrap_or_default());
+    Ok(())
+}
+
+/// What a version changes, one line each; `+` marks what needs approval.
+fn print_changes(changes: &Value) {
+    let list = |field: &str| changes[field].as_array().cloned().unwrap_or_default();
+    for widened in list("widened") {
+        eprintln!("  + {}", widened.as_str().unwrap_or_default());
+    }
+    for removed in list("imports_removed") {
+        eprintln!("  - imports {}", removed.as_str().unwrap_or_default());
+    }
+}
+
+pub async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
+    let client = args.remote.client(args.tenant.as_deref())?;
+    let body = json!({ "to": args.to, "approve_widening": args.approve_widening });
+    match client.call(Method::POST, &format!("/servers/{}/rollback", args.server), Some(body)).await {
+        Ok(done) => {
+            let active = done["server"]["active"].as_str().unwrap_or_default();
+            eprintln!("{} rolled back: active {active}", args.server);
+            print_changes(&done["changes"]);
+            Ok(())
+        }
+        Err(e) => {
+            if let Some(failure) = e.downcast_ref::<ApiFailure>()
+                && failure.code == "approval_required"
+            {
+                print_changes(&failure.body["error"]["details"]);
+            }
+            Err(e)
+        }
+    }
+}
+
+pub async fn servers(command: ServersCommand) -> anyhow::Result<()> {
+    let (target, method, path) = match &command {
+        ServersCommand::List(target) => (target, Method::GET, "/servers".to_owned()),
+        ServersCommand::Create { name, target } => (target, Method::PUT, format!("/servers/{name}")),
+        ServersCommand::Show { name, target } => (target, Method::GET, format!("/servers/{name}/deployments")),
+        ServersCommand::Health { name, target } => (target, Method::GET, format!("/servers/{name}/health")),
+        ServersCommand::Delete { name, target } => (target, Method::DELETE, format!("/servers/{name}")),
+    };
+    let client = target.remote.client(target.tenant.as_deref())?;
+    let answer = client.call(method, &path, None).await?;
+    if target.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    match command {
+        ServersCommand::List(_) => {
+            for server in answer["servers"].as_array().into_iter().flatten() {
+                let active = server["active"].as_str().unwrap_or("(none)");
+                println!("{:<24} {:<16} {}", server["name"].as_str().unwrap_or_default(), active, server["endpoint"].as_str().unwrap_or_default());
+            }
+        }
+        ServersCommand::Create { name, .. } => eprintln!("server {name}: {}", answer["endpoint"].as_str().unwrap_or_default()),
+        ServersCommand::Show { .. } => {
+            let active = answer["active"].as_str();
+            for d in answer["deployments"].as_array().into_iter().flatten() {
+                let id = d["id"].as_str().unwrap_or_default();
+                let mark = if Some(id) == active { "*" } else { " " };
+                println!("{mark} {id}  blake3:{}  {} bytes  by {}", d["digest"].as_str().unwrap_or_default(), d["size"], d["uploaded_by"].as_str().unwrap_or_default());
+            }
+        }
+        ServersCommand::Health { name, .. } => {
+            let tools: Vec<&str> = answer["tools"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            println!("{name}: {} ({} ms), tools: {}", answer["status"].as_str().unwrap_or_default(), answer["ms"], tools.join(", "));
+        }
+        ServersCommand::Delete { name, .. } => eprintln!("deleted server {name}"),
+    }
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! Talking to a host's admin API (`--url`, `--key`): requests, upload
+//! progress, and errors turned into what to do next.
+
+use anyhow::{Context, anyhow};
+use serde_json::Value;
+
+/// Where the admin API is and who calls it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Remote {
+    /// The host's base URL, e.g. http://127.0.0.1:8787.
+    #[arg(long, env = "SMCP_URL")]
+    pub url: Option<String>,
+    /// An admin API key of the tenant (read-only keys may list and read).
+    #[arg(long, env = "SMCP_ADMIN_KEY", hide_env_values = true)]
+    pub key: Option<String>,
+}
+
+/// A connected admin API client for one tenant.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    key: String,
+    pub tenant: String,
+}
+
+impl Remote {
+    pub fn is_set(&self) -> bool {
+        self.url.is_some()
+    }
+
+    /// A client for `tenant`, or the tenant the key belongs to
+    /// (`smcp_<tenant>_…`).
+    pub fn client(&self, tenant: Option<&str>) -> anyhow::Result<Client> {
+        let url = self.url.as_deref().ok_or_else(|| anyhow!("no host: pass --url or set SMCP_URL"))?;
+        let key = self.key.clone().ok_or_else(|| anyhow!("no admin key: pass --key or set SMCP_ADMIN_KEY"))?;
+        let tenant = match tenant {
+            Some(t) => t.to_owned(),
+            None => key
+                .strip_prefix("smcp_")
+                .and_then(|rest| rest.split_once('_'))
+                .map(|(t, _)| t.to_owned())
+                .ok_or_else(|| anyhow!("pass --tenant: it cannot be read from this key"))?,
+        };
+        let base = format!("{}/admin/v1/tenants/{tenant}", url.trim_end_matches('/'));
+        Ok(Client { http: smcp_native::admin_client()?, base, key, tenant })
+    }
+}
+
+impl Client {
+    /// Sends a JSON request (no body when `body` is `None`); the answer's
+    /// JSON, or an error that says what went wrong and what to do.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        self.finish(request).await
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Uploads `component` (with `grant` and the stated `digest`) as a
+    /// deployment of `server`, drawing a progress bar on a terminal.
+    pub async fn upload(&self, server: &str, component: Vec<u8>, grant: Option<Vec<u8>>, digest: &str) -> anyhow::Result<Value> {
+        let total = component.len() as u64;
+        let bar = indicatif::ProgressBar::new(total);
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("uploading {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+        } else {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let chunks: Vec<Vec<u8>> = component.chunks(64 << 10).map(<[u8]>::to_vec).collect();
+        let progress = bar.clone();
+        let stream = futures::stream::iter(chunks.into_iter().map(move |chunk| {
+            progress.inc(chunk.len() as u64);
+            Ok::<_, std::io::Error>(chunk)
+        }));
+        let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), total)
+            .file_name("component.wasm")
+            .mime_str("application/wasm")?;
+        let mut form = reqwest::multipart::Form::new().part("component", part).text("digest", digest.to_owned());
+        if let Some(grant) = grant {
+            form = form.part("grant", reqwest::multipart::Part::bytes(grant).file_name("grant.toml"));
+        }
+        let request = self.http.post(format!("{}/servers/{server}/deployments", self.base)).bearer_auth(&self.key).multipart(form);
+        let result = self.finish(request).await;
+        bar.finish_and_clear();
+        result
+    }
+
+    async fn finish(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        let response = request.send().await.map_err(|e| {
+            anyhow!("cannot reach the host at {}: {e}; is `smcp serve` running there, and is --url right?", self.base)
+        })?;
+        let status = response.status();
+        let bytes = response.bytes().await.context("reading the host's answer")?;
+        if status.is_success() {
+            if bytes.is_empty() {
+                return Ok(Value::Null);
+            }
+            return serde_json::from_slice(&bytes).context("the host's answer is not JSON");
+        }
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        Err(ApiFailure { status: status.as_u16(), code: body["error"]["code"].as_str().unwrap_or_default().to_owned(), body, tenant: self.tenant.clone() }.into())
+    }
+}
+
+/// An error answer of the admin API.
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub status: u16,
+    pub code: String,
+    pub body: Value,
+    tenant: String,
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let message = self.body["error"]["message"].as_str().unwrap_or("(no message)");
+        write!(f, "{message} [{} {}]", self.status, self.code)?;
+        let hint = match (self.status, self.code.as_str()) {
+            (401, _) => format!("the host does not accept this key: pass an admin key of tenant {} with --key or SMCP_ADMIN_KEY", self.tenant),
+            (403, _) => "this key's role may not do this: use a key with role admin".into(),
+            (_, "approval_required") => "review the change (`smcp inspect`, `smcp diff`), then run again with --approve-widening".into(),
+            (_, "digest_mismatch") => "the file is not the one whose digest was stated: check what you reviewed".into(),
+            (_, "digest_required") => "this tenant pins uploads: pass --digest with the blake3 digest from `smcp inspect`".into(),
+            (_, "server_not_found") => "create the server first (`smcp servers create NAME`) or check --server".into(),
+            (_, "invalid_grant" | "not_granted") => "fix the grant file (docs/grants.md) and deploy again".into(),
+            (_, "not_a_component" | "invalid_component" | "forbidden_import") => {
+                "build the guest as a component of the smcp:mcp world (docs/building-guests.md)".into()
+            }
+            (429, _) => "too many requests: wait a moment and retry".into(),
+            _ => String::new(),
+        };
+        if !hint.is_empty() {
+            write!(f, "\n  hint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiFailure {}
