@@ -120,6 +120,51 @@ pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<Prepa
     })
 }
 
+/// A component's WIT world as it declares it, checked against nothing:
+/// what an auditor reads even when the host would refuse to run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
+    pub digest: Digest,
+    pub size: usize,
+    /// Every imported interface with its functions (types-only interfaces
+    /// included).
+    pub imports: Vec<(String, Vec<String>)>,
+    pub exports: Vec<(String, Vec<String>)>,
+}
+
+/// Reads the WIT world of `bytes` without judging it. Fails only when the
+/// bytes are not a decodable component.
+pub fn survey(bytes: &[u8]) -> Result<Survey, LoadError> {
+    if !Parser::is_component(bytes) {
+        return Err(LoadError::NotAComponent);
+    }
+    validate_structure(bytes)?;
+    let (resolve, world_id) = match decode(bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))? {
+        DecodedWasm::Component(resolve, world) => (resolve, world),
+        DecodedWasm::WitPackage(..) => return Err(LoadError::NotAComponent),
+    };
+    let world = &resolve.worlds[world_id];
+    Ok(Survey {
+        digest: Digest::of(bytes),
+        size: bytes.len(),
+        imports: world_items(&resolve, world.imports.iter()),
+        exports: world_items(&resolve, world.exports.iter()),
+    })
+}
+
+/// Interfaces and functions of a world, with their function names, sorted.
+fn world_items<'a>(resolve: &wit_parser::Resolve, items: impl Iterator<Item = (&'a WorldKey, &'a WorldItem)>) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = items
+        .filter_map(|(key, item)| match item {
+            WorldItem::Interface { id, .. } => Some((resolve.name_world_key(key), resolve.interfaces[*id].functions.keys().cloned().collect())),
+            WorldItem::Function(f) => Some((resolve.name_world_key(key), vec![f.name.clone()])),
+            WorldItem::Type { .. } => None,
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 /// Validates everything but function bodies. The main module's bodies are
 /// validated by wasmi when it compiles them (under the runtime's stricter
 /// feature set); the shim modules' bodies never run.

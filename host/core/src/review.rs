@@ -4,7 +4,7 @@
 //! for `smcp inspect` / `smcp diff` and, later, the admin API.
 
 use crate::capabilities::Grant;
-use crate::component::PreparedComponent;
+use crate::component::{LoadError, PreparedComponent};
 use crate::world::HostWorld;
 use serde::Serialize;
 
@@ -34,6 +34,20 @@ pub struct Review {
     /// Granted but not imported: grants nothing the component can use.
     pub granted_not_imported: Vec<String>,
     pub limits: Vec<String>,
+    /// False when the host refuses to run the component at all.
+    pub runnable: bool,
+    /// Why the host refuses it (empty when runnable).
+    pub problems: Vec<String>,
+    /// Imports outside the host's world, with their functions: a
+    /// component declaring any is refused.
+    pub foreign_imports: Vec<ForeignImport>,
+}
+
+/// An import the host's world does not offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForeignImport {
+    pub interface: String,
+    pub functions: Vec<String>,
 }
 
 fn short(interface: &str) -> &str {
@@ -111,7 +125,66 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
             )]
         },
         capabilities,
+        runnable: true,
+        problems: Vec::new(),
+        foreign_imports: Vec::new(),
     }
+}
+
+/// Reviews component bytes: like [`review`] when the host can run them;
+/// otherwise what the component declares (from its WIT world), which of
+/// its imports the host does not offer, and why it is refused. `Err` only
+/// when the bytes are not a decodable component.
+pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Option<&Grant>) -> Result<Review, LoadError> {
+    let refusal = match crate::component::prepare(bytes, world, max_size) {
+        Ok(prepared) => {
+            let mut reviewed = review(world, &prepared, grant);
+            if let Some(grant) = grant
+                && let Err(e) = grant.check_imports(&prepared.imports)
+            {
+                reviewed.runnable = false;
+                reviewed.problems.push(e.to_string());
+            }
+            return Ok(reviewed);
+        }
+        Err(e) => e,
+    };
+    let survey = crate::component::survey(bytes)?;
+    let foreign_imports: Vec<ForeignImport> = survey
+        .imports
+        .iter()
+        .filter(|(interface, _)| interface != crate::world::TYPES_INTERFACE && !world.may_import(interface))
+        .map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() })
+        .collect();
+    let imported: Vec<&String> = survey.imports.iter().map(|(i, _)| i).filter(|i| *i != crate::world::TYPES_INTERFACE).collect();
+    let empty = Grant::default();
+    let grant_or_empty = grant.unwrap_or(&empty);
+    let capabilities = world
+        .import_interfaces
+        .iter()
+        .map(|interface| {
+            let allowed = allows(grant_or_empty, short(interface));
+            Capability {
+                interface: interface.clone(),
+                functions: world.imports.iter().filter(|f| &f.interface == interface).map(|f| f.name.clone()).collect(),
+                imported: imported.contains(&interface),
+                granted: allowed.is_some(),
+                allows: allowed.unwrap_or_default(),
+            }
+        })
+        .collect();
+    Ok(Review {
+        digest: survey.digest.to_string(),
+        size: survey.size,
+        exports: survey.exports.iter().map(|(e, _)| e.clone()).collect(),
+        capabilities,
+        imported_not_granted: Vec::new(),
+        granted_not_imported: Vec::new(),
+        limits: Vec::new(),
+        runnable: false,
+        problems: vec![refusal.to_string()],
+        foreign_imports,
+    })
 }
 
 /// What changes from `old` to `new`, in words: imports added or removed,

@@ -140,6 +140,7 @@ impl Shutdown {
 /// A server started by [`serve`].
 pub struct Running {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     endpoints: Vec<Endpoint>,
     dev_key: Option<String>,
     data_dir: PathBuf,
@@ -151,6 +152,11 @@ impl Running {
     /// The address actually bound (with the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where Prometheus metrics are served, when they are.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     pub fn endpoints(&self) -> &[Endpoint] {
@@ -239,9 +245,18 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let app = Rc::new(App { engine, storage, max_body_bytes: config.max_body_bytes, max_upload_bytes: config.max_upload_bytes });
     let (tx, rx) = watch::channel(false);
     tokio::task::spawn_local(flush_audit_every(app.clone(), rx.clone()));
+    let metrics_addr = match config.metrics_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at).await.map_err(|e| anyhow::anyhow!("metrics listener on {at}: {e}"))?;
+            let bound = listener.local_addr()?;
+            tokio::task::spawn_local(serve_metrics(listener, app.clone(), rx.clone()));
+            Some(bound)
+        }
+        None => None,
+    };
     let task = tokio::task::spawn_local(accept_loop(listener, app, rx, config.shutdown_grace));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
-    Ok(Running { addr, endpoints, dev_key, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
+    Ok(Running { addr, metrics_addr, endpoints, dev_key, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
 }
 
 /// The engine's settings: loopback names (any port) and `config`'s
@@ -285,6 +300,36 @@ async fn flush_audit_every(app: Rc<App>, mut stop: watch::Receiver<bool>) {
         if let Err(e) = app.engine.flush_audit(app.storage.backends()).await {
             tracing::error!(error = %e, "writing audit records failed");
         }
+    }
+}
+
+/// Serves `GET /metrics` (Prometheus text) on the operator's listener
+/// until shutdown.
+async fn serve_metrics(listener: TcpListener, app: Rc<App>, mut stop: watch::Receiver<bool>) {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
+    loop {
+        let accepted = tokio::select! {
+            _ = stop.wait_for(|stop| *stop) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _)) = accepted else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let response = match (request.method().as_str(), request.uri().path()) {
+                ("GET", "/metrics") => {
+                    let mut response = plain(StatusCode::OK, app.engine.metrics.prometheus());
+                    response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
+                    response
+                }
+                _ => plain(StatusCode::NOT_FOUND, "only GET /metrics is served here\n".into()),
+            };
+            async move { Ok::<_, Infallible>(response) }
+        });
+        tokio::task::spawn_local(http.serve_connection(TokioIo::new(stream), service));
     }
 }
 
@@ -409,6 +454,8 @@ pub struct Background {
     pub endpoints: Vec<Endpoint>,
     /// See [`Running::dev_key`].
     pub dev_key: Option<String>,
+    /// See [`Running::metrics_addr`].
+    pub metrics_addr: Option<SocketAddr>,
     pub shutdown: Shutdown,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -449,7 +496,7 @@ pub fn spawn(config: Config) -> anyhow::Result<Background> {
         local.block_on(&runtime, async move {
             match serve(config).await {
                 Ok(running) => {
-                    let ready = (running.addr, running.endpoints.clone(), running.dev_key.clone(), running.shutdown_handle());
+                    let ready = (running.addr, running.endpoints.clone(), running.dev_key.clone(), running.metrics_addr, running.shutdown_handle());
                     let _ = ready_tx.send(Ok(ready));
                     if let Err(e) = running.wait().await {
                         tracing::error!(error = %e, "server stopped with an error");
@@ -462,7 +509,9 @@ pub fn spawn(config: Config) -> anyhow::Result<Background> {
         });
     })?;
     match ready_rx.recv() {
-        Ok(Ok((addr, endpoints, dev_key, shutdown))) => Ok(Background { addr, endpoints, dev_key, shutdown, thread: Some(thread) }),
+        Ok(Ok((addr, endpoints, dev_key, metrics_addr, shutdown))) => {
+            Ok(Background { addr, endpoints, dev_key, metrics_addr, shutdown, thread: Some(thread) })
+        }
         Ok(Err(e)) => {
             let _ = thread.join();
             Err(e)

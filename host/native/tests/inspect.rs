@@ -67,3 +67,36 @@ fn diff_reports_imports_and_widened_grants() {
     let changed = difference["grants_changed"].as_array().unwrap();
     assert!(changed.iter().any(|c| c.as_str().unwrap().contains("api.other.com")), "{changed:?}");
 }
+
+#[test]
+fn inspect_reads_every_example_and_hostile_guest() {
+    let dir = tempfile::tempdir().unwrap();
+    let guests = ["calc", "notes", "files", "fetcher", "conformance", "hostile-loop", "hostile-membomb", "hostile-output", "hostile-recursion", "hostile-import"];
+    let built = build(dir.path(), &guests);
+    for (guest, component) in guests.iter().zip(&built) {
+        let grant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(guest).join("grant.toml");
+        let mut args = vec!["inspect".to_owned(), component.display().to_string(), "--json".to_owned()];
+        if grant.exists() {
+            args.extend(["--grant".to_owned(), grant.display().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, review, stderr) = smcp(&args);
+        assert!(ok, "{guest}: {stderr}");
+        assert_eq!(review["digest"].as_str().map(str::len), Some(64), "{guest}");
+        assert_eq!(review["exports"], serde_json::json!(["smcp:mcp/server@0.1.0"]), "{guest}");
+        if *guest == "hostile-import" {
+            // Flagged by name, with what it would call.
+            assert_eq!(review["runnable"], false);
+            assert_eq!(review["foreign_imports"], serde_json::json!([{ "interface": "evil:fs/files@0.1.0", "functions": ["read"] }]));
+            assert!(review["problems"][0].as_str().unwrap().contains("evil:fs/files@0.1.0"), "{review}");
+        } else {
+            assert_eq!(review["runnable"], true, "{guest}: {review}");
+            assert_eq!(review["foreign_imports"], serde_json::json!([]), "{guest}");
+            assert_eq!(review["imported_not_granted"], serde_json::json!([]), "{guest}: its grant covers its imports");
+        }
+    }
+    // In words for a person, too.
+    let output = Command::new(env!("CARGO_BIN_EXE_smcp")).args(["inspect", built.last().unwrap().to_str().unwrap()]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("REFUSED") && text.contains("evil:fs/files@0.1.0  [NOT IN THE HOST'S WORLD]  (read)"), "{text}");
+}

@@ -34,15 +34,14 @@ pub struct DiffArgs {
 fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
     let limit = EngineLimits::default().max_component_bytes;
-    let prepared = smcp_core::component::prepare(&bytes, runtime.world(), limit)
-        .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))?;
     let grant = grant
         .map(|path| {
             let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Grant::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
         })
         .transpose()?;
-    Ok(review::review(runtime.world(), &prepared, grant.as_ref()))
+    review::review_bytes(runtime.world(), &bytes, limit, grant.as_ref())
+        .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))
 }
 
 fn runtime() -> anyhow::Result<Runtime> {
@@ -58,6 +57,14 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     println!("component  {}", args.component.display());
     println!("digest     blake3:{}  ({} bytes)", review.digest, review.size);
     println!("exports    {}", review.exports.join(", "));
+    if !review.runnable {
+        for problem in &review.problems {
+            println!("REFUSED    {problem}");
+        }
+    }
+    for foreign in &review.foreign_imports {
+        println!("  {}  [NOT IN THE HOST'S WORLD]  ({})", foreign.interface, foreign.functions.join(", "));
+    }
     println!("imports:");
     for capability in review.capabilities.iter().filter(|c| c.imported) {
         let state = if capability.granted { "granted" } else { "NOT GRANTED" };

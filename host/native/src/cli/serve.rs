@@ -31,6 +31,13 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes.
     #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+    /// Largest component upload through the admin API, in bytes.
+    #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_UPLOAD_BYTES)]
+    max_upload_bytes: usize,
+    /// Serve Prometheus metrics at http://ADDR/metrics, without
+    /// authentication: bind it to a private address.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
     /// The URL clients reach this host at (endpoint URLs and token
     /// audiences are built from it) [default: http://<listen address>].
     #[arg(long)]
@@ -78,6 +85,8 @@ impl ServeArgs {
         config.allowed_hosts = self.allowed_host;
         config.open_addresses = self.allow_private_address;
         config.max_body_bytes = self.max_body_bytes;
+        config.max_upload_bytes = self.max_upload_bytes;
+        config.metrics_listen = self.metrics_listen;
         config.public_url = self.public_url;
         config.anonymous = self.anonymous_server;
         config.rate_limits = RateLimits { per_principal: self.rate_limit_principal, per_tenant: self.rate_limit_tenant };
@@ -158,13 +167,17 @@ fn print_ready(running: &Running) {
         out.push_str(&format!("  API key    {key}\n             (admin of tenant `dev`; send it as `Authorization: Bearer <key>`; a new one each start)\n"));
     }
     if running.endpoints().is_empty() {
-        out.push_str("  no MCP servers are hosted yet (deployment comes later; --dev hosts the examples)\n");
+        out.push_str("  serving the servers deployed in the data dir (`smcp deploy`; --dev hosts the examples)\n");
     } else {
         out.push_str("  MCP servers:\n");
         let width = running.endpoints().iter().map(|e| e.server.len()).max().unwrap_or(0);
         for endpoint in running.endpoints() {
             out.push_str(&format!("    {:width$}  {}\n", endpoint.server, endpoint.url(addr)));
         }
+    }
+    out.push_str(&format!("  admin API  http://{addr}/admin/v1/tenants/<tenant>/… (docs/admin-api.md)\n"));
+    if let Some(metrics) = running.metrics_addr() {
+        out.push_str(&format!("  metrics    http://{metrics}/metrics\n"));
     }
     out.push_str("  Ctrl-C stops the server\n");
     println!("{out}");

@@ -1,0 +1,463 @@
+//! Deployment end to end through the real native server over loopback:
+//! the `smcp` command line deploys real components built from guests/,
+//! the official Rust SDK (rmcp) calls them, widening needs approval and
+//! both outcomes land in the audit trail, rollbacks restore the old
+//! behaviour, bad uploads are refused without storing anything, and calls
+//! racing an activation are each answered by exactly one version.
+
+use rmcp::model::{CallToolRequestParams, JsonObject};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use smcp_native::dev::DevGuests;
+use smcp_native::{Background, Config};
+use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const EXAMPLES: [&str; 4] = ["calc", "notes", "files", "fetcher"];
+
+/// A server hosting `guests` in dev mode (tenant `dev`, whose admin key
+/// the tests use), with the built components in `<data>/dev-components`.
+struct Host {
+    server: Background,
+    data: tempfile::TempDir,
+}
+
+impl Host {
+    fn start(guests: &[&str], configure: impl FnOnce(&mut Config)) -> Host {
+        let data = tempfile::Builder::new().prefix("smcp-deploy-").tempdir().unwrap();
+        let mut config = Config::new(data.path());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let mut dev = DevGuests::only(guests);
+        dev.target_dir = guest_target_dir();
+        config.dev = Some(dev);
+        configure(&mut config);
+        Host { server: smcp_native::spawn(config).expect("the server starts"), data }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.addr.port())
+    }
+
+    fn key(&self) -> &str {
+        self.server.dev_key.as_deref().expect("dev mode makes a key")
+    }
+
+    fn component(&self, guest: &str) -> PathBuf {
+        self.data.path().join("dev-components").join(format!("{guest}.component.wasm"))
+    }
+
+    /// Runs `smcp ARGS --url … --key …`: success, stdout, stderr.
+    fn smcp(&self, args: &[&str]) -> (bool, String, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_smcp"))
+            .args(args)
+            .args(["--url", &self.url(), "--key", self.key()])
+            .env_remove("SMCP_URL")
+            .env_remove("SMCP_ADMIN_KEY")
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (output.status.success(), text(&output.stdout), text(&output.stderr))
+    }
+
+    fn deploy(&self, guest: &str, server: &str, grant: Option<&Path>, extra: &[&str]) -> (bool, String, String) {
+        let component = self.component(guest);
+        let mut args = vec!["deploy", component.to_str().unwrap(), "--server", server];
+        if let Some(grant) = grant {
+            args.extend(["--grant", grant.to_str().unwrap()]);
+        }
+        args.extend(extra);
+        self.smcp(&args)
+    }
+
+    /// The tenant's audit records, through the command line.
+    fn audit(&self) -> Vec<Value> {
+        let (ok, out, err) = self.smcp(&["audit", "list"]);
+        assert!(ok, "{err}");
+        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+
+    /// An admin API request with `key`: status and JSON body.
+    fn admin(&self, method: &str, path: &str, key: &str, body: Option<(&str, Vec<u8>)>) -> (u16, Value) {
+        let mut head = format!("{method} /admin/v1/tenants/dev{path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {key}\r\n");
+        let body = match body {
+            Some((content_type, bytes)) => {
+                head.push_str(&format!("content-type: {content_type}\r\ncontent-length: {}\r\n", bytes.len()));
+                bytes
+            }
+            None => {
+                head.push_str("content-length: 0\r\n");
+                Vec::new()
+            }
+        };
+        head.push_str("\r\n");
+        let (status, body) = raw(self.server.addr, head.as_bytes(), &body);
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    fn stop(self) {
+        self.server.stop();
+    }
+}
+
+fn raw(addr: std::net::SocketAddr, head: &[u8], body: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(head).unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
+    let status = std::str::from_utf8(&response[9..12]).unwrap().parse().unwrap();
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    let mut body = response[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
+        data = &data[line_end + 4 + size..];
+    }
+}
+
+/// A multipart/form-data body of `parts` (name, bytes).
+fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "smcp-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, bytes) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn guest_target_dir() -> Option<PathBuf> {
+    Some(std::env::current_exe().ok()?.ancestors().nth(3)?.join("wasm-guests"))
+}
+
+fn grant_file(guest: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(guest).join("grant.toml")
+}
+
+type Client = RunningService<RoleClient, ()>;
+
+async fn connect(host: &Host, server: &str) -> Client {
+    use rmcp::ServiceExt;
+    let url = format!("{}/t/dev/s/{server}/mcp", host.url());
+    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(host.key().to_owned());
+    ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap_or_else(|e| panic!("connecting to {server}: {e}"))
+}
+
+async fn tool_names(client: &Client) -> BTreeSet<String> {
+    client.list_tools(None).await.expect("tools/list").tools.into_iter().map(|t| t.name.to_string()).collect()
+}
+
+async fn call(client: &Client, tool: &'static str, arguments: Value) -> rmcp::model::CallToolResult {
+    let Value::Object(arguments): Value = arguments else { panic!("arguments must be an object") };
+    let params = CallToolRequestParams::new(tool).with_arguments(JsonObject::from_iter(arguments));
+    client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+#[test]
+fn each_example_deploys_with_the_cli_and_answers_an_mcp_client() {
+    let host = Host::start(&EXAMPLES, |_| {});
+    for guest in EXAMPLES {
+        let server = format!("ex-{guest}");
+        let (ok, out, err) = host.deploy(guest, &server, Some(&grant_file(guest)), &["--approve-widening"]);
+        assert!(ok, "deploying {guest}: {err}");
+        assert_eq!(out.trim(), format!("{}/t/dev/s/{server}/mcp", host.url()), "deploy prints the endpoint");
+    }
+    runtime().block_on(async {
+        // Each deployed copy lists what the dev-mode original lists.
+        for guest in EXAMPLES {
+            let original = connect(&host, guest).await;
+            let deployed = connect(&host, &format!("ex-{guest}")).await;
+            assert_eq!(tool_names(&deployed).await, tool_names(&original).await, "{guest}");
+            original.cancel().await.unwrap();
+            deployed.cancel().await.unwrap();
+        }
+        let calc = connect(&host, "ex-calc").await;
+        assert_eq!(call(&calc, "add", json!({ "a": 2, "b": 40 })).await.structured_content, Some(json!({ "sum": 42.0 })));
+        let notes = connect(&host, "ex-notes").await;
+        assert_ne!(call(&notes, "put_note", json!({ "id": "n1", "text": "deployed" })).await.is_error, Some(true));
+        let read = call(&notes, "get_note", json!({ "id": "n1" })).await;
+        assert_eq!(read.content[0].as_text().map(|t| t.text.as_str()), Some("deployed"));
+        let files = connect(&host, "ex-files").await;
+        assert_ne!(call(&files, "write_file", json!({ "path": "a.txt", "content": "bytes" })).await.is_error, Some(true));
+        let back = call(&files, "read_file", json!({ "path": "a.txt" })).await;
+        assert_eq!(back.content[0].as_text().map(|t| t.text.as_str()), Some("bytes"));
+    });
+    // Dev mode stored these same bytes already: one copy each.
+    let (ok, out, _) = host.smcp(&["servers", "list"]);
+    assert!(ok && out.lines().count() == 8, "{out}");
+    host.stop();
+}
+
+#[test]
+fn widening_needs_approval_and_rollback_restores_the_old_version() {
+    let host = Host::start(&["calc", "notes"], |_| {});
+    // calc needs no capability: its first deployment needs no approval.
+    let (ok, _, err) = host.deploy("calc", "app", Some(&grant_file("calc")), &[]);
+    assert!(ok, "{err}");
+
+    // notes imports kv: refused without approval, and calc still answers.
+    let (ok, _, err) = host.deploy("notes", "app", Some(&grant_file("notes")), &[]);
+    assert!(!ok, "a widening deployed without approval");
+    assert!(err.contains("approval_required") && err.contains("imports smcp:mcp/kv@0.1.0") && err.contains("--approve-widening"), "{err}");
+    let calc_tools = runtime().block_on(async {
+        let app = connect(&host, "app").await;
+        let names = tool_names(&app).await;
+        assert!(names.contains("add"), "{names:?}");
+        names
+    });
+
+    // A grant-only widening of the same component is refused too.
+    let wider = host.data.path().join("wider.toml");
+    std::fs::write(&wider, "version = 1\n[limits]\nfuel = 90_000_000\n").unwrap();
+    let (ok, _, err) = host.deploy("calc", "app", Some(&wider), &[]);
+    assert!(!ok && err.contains("limits: fuel raised from 50000000 to 90000000"), "{err}");
+
+    let (ok, _, err) = host.deploy("notes", "app", Some(&grant_file("notes")), &["--approve-widening"]);
+    assert!(ok, "{err}");
+    runtime().block_on(async {
+        let app = connect(&host, "app").await;
+        assert!(tool_names(&app).await.contains("put_note"));
+        assert_ne!(call(&app, "put_note", json!({ "id": "x", "text": "v2" })).await.is_error, Some(true));
+    });
+
+    // Both decisions are in the trail, with who made them and what widened.
+    let records = host.audit();
+    let refused: Vec<&Value> = records.iter().filter(|r| r["kind"] == "deploy.refused").collect();
+    assert_eq!(refused.len(), 2, "{records:?}");
+    assert!(refused[0]["detail"]["widens"].as_array().unwrap().iter().any(|w| w == "imports smcp:mcp/kv@0.1.0"));
+    let approved = records.iter().rev().find(|r| r["kind"] == "deploy.activate").unwrap();
+    assert_eq!(approved["detail"]["approved_widening"], true, "{approved}");
+    assert!(approved["principal"].as_str().unwrap().starts_with("key:"), "{approved}");
+    assert_eq!(approved["server"], "app");
+
+    // Roll back: calc's behaviour again (narrowing needs no approval).
+    let (ok, _, err) = host.smcp(&["rollback", "--server", "app"]);
+    assert!(ok, "{err}");
+    runtime().block_on(async {
+        let app = connect(&host, "app").await;
+        assert_eq!(tool_names(&app).await, calc_tools);
+        assert_eq!(call(&app, "add", json!({ "a": 1, "b": 1 })).await.structured_content, Some(json!({ "sum": 2.0 })));
+    });
+    assert!(host.audit().iter().any(|r| r["kind"] == "deploy.rollback" && r["server"] == "app"));
+    let (ok, _, err) = host.smcp(&["audit", "verify"]);
+    assert!(ok && err.contains("intact"), "{err}");
+    host.stop();
+}
+
+/// Files under the object store: what uploads stored.
+fn stored_objects(data: &Path) -> usize {
+    fn count(dir: &Path) -> usize {
+        std::fs::read_dir(dir).map_or(0, |entries| {
+            entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum()
+        })
+    }
+    count(&data.join("objects").join("blobs"))
+}
+
+#[test]
+fn bad_uploads_are_refused_and_store_nothing() {
+    let host = Host::start(&["calc"], |config| config.max_upload_bytes = 24 << 20);
+    let key = host.key().to_owned();
+    let (status, _) = host.admin("PUT", "/servers/target", &key, None);
+    assert_eq!(status, 201);
+    let calc = std::fs::read(host.component("calc")).unwrap();
+    let built = tempfile::tempdir().unwrap();
+    let mut dev = DevGuests::only(&["hostile-import"]);
+    dev.target_dir = guest_target_dir();
+    let (_, hostile) = dev.build(built.path()).unwrap().remove(0);
+    let core_module = b"\0asm\x01\0\0\0".to_vec();
+    let oversized = {
+        let mut bytes = calc.clone();
+        bytes.resize(17 << 20, 0);
+        bytes
+    };
+    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, u16, &str)> = vec![
+        ("not wasm", vec![("component", b"hello, not wasm".to_vec())], 400, "not_a_component"),
+        ("a core module", vec![("component", core_module)], 400, "not_a_component"),
+        ("truncated bytes", vec![("component", calc[..calc.len() / 2].to_vec())], 400, "invalid_component"),
+        ("over the size limit", vec![("component", oversized)], 413, "too_large"),
+        ("an unknown import", vec![("component", hostile)], 400, "forbidden_import"),
+        ("a grant that fails to parse", vec![("component", calc.clone()), ("grant", b"version = 1\n[kv\n".to_vec())], 400, "invalid_grant"),
+        ("a grant naming an unknown capability", vec![("component", calc.clone()), ("grant", b"version = 1\n[filesystem]\nroot = \"/\"\n".to_vec())], 400, "invalid_grant"),
+        ("a digest mismatch", vec![("component", calc.clone()), ("digest", vec![b'0'; 64])], 400, "digest_mismatch"),
+        ("no component part", vec![("grant", b"version = 1\n".to_vec())], 400, "missing_part"),
+        ("a stray part", vec![("component", calc.clone()), ("script", b"rm -rf /".to_vec())], 400, "bad_request"),
+    ];
+    let before = stored_objects(host.data.path());
+    for (what, parts, status, code) in cases {
+        let parts: Vec<(&str, &[u8])> = parts.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+        let (content_type, body) = multipart(&parts);
+        let (got, answer) = host.admin("POST", "/servers/target/deployments", &key, Some((&content_type, body)));
+        assert_eq!((got, answer["error"]["code"].as_str().unwrap_or_default()), (status, code), "{what}: {answer}");
+        assert!(!answer["error"]["message"].as_str().unwrap_or_default().is_empty(), "{what}: no message");
+        let (_, listed) = host.admin("GET", "/servers/target/deployments", &key, None);
+        assert_eq!(listed["deployments"], json!([]), "{what} left a deployment");
+        assert_eq!(stored_objects(host.data.path()), before, "{what} left an object");
+    }
+    // Pinning: once the tenant requires digests, an upload without one is refused.
+    let (status, _) = host.admin("PUT", "/settings", &key, Some(("application/json", br#"{"require_digest": true}"#.to_vec())));
+    assert_eq!(status, 200);
+    let (content_type, body) = multipart(&[("component", &calc)]);
+    let (status, answer) = host.admin("POST", "/servers/target/deployments", &key, Some((&content_type, body)));
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("digest_required")), "{answer}");
+    // … and one stating the right digest is stored, once however often it comes.
+    let digest = blake3::hash(&calc).to_hex().to_string();
+    let (content_type, body) = multipart(&[("component", &calc), ("digest", digest.as_bytes())]);
+    let (status, first) = host.admin("POST", "/servers/target/deployments", &key, Some((&content_type, body.clone())));
+    assert_eq!(status, 201, "{first}");
+    let (status, again) = host.admin("POST", "/servers/target/deployments", &key, Some((&content_type, body)));
+    assert_eq!((status, again["created"].clone()), (200, json!(false)));
+    assert_eq!(first["deployment"]["id"], again["deployment"]["id"]);
+    assert_eq!(stored_objects(host.data.path()), before, "dev mode had stored calc's bytes already");
+    host.stop();
+}
+
+#[test]
+fn the_admin_api_checks_roles_and_tenants() {
+    let host = Host::start(&["calc"], |_| {});
+    let admin = host.key().to_owned();
+    let make = |role: &str| {
+        let (status, made) = host.admin("POST", "/keys", &admin, Some(("application/json", json!({ "role": role, "name": role }).to_string().into_bytes())));
+        assert_eq!(status, 201, "{made}");
+        made["key"].as_str().unwrap().to_owned()
+    };
+    let (reader, user) = (make("read-only"), make("mcp-user"));
+    assert_eq!(host.admin("GET", "/servers", &reader, None).0, 200);
+    assert_eq!(host.admin("PUT", "/servers/x", &reader, None).0, 403);
+    assert_eq!(host.admin("GET", "/servers", &user, None).0, 403);
+    assert_eq!(host.admin("GET", "/servers", "smcp_dev_0000000000000000000000000000000000000000000000000000000000000000", None).0, 401);
+    // A key of another tenant (made by the operator) cannot read dev's.
+    let (status, body) = raw(
+        host.server.addr,
+        format!("GET /admin/v1/tenants/other/servers HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n").as_bytes(),
+        b"",
+    );
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    let records = host.audit();
+    assert!(records.iter().any(|r| r["kind"] == "key.create" && r["detail"]["role"] == "read-only"));
+    assert!(records.iter().any(|r| r["kind"] == "auth.refused" && r["detail"]["api"] == "admin"));
+    // Keys made through the API never show their secret again.
+    let (_, listed) = host.admin("GET", "/keys", &admin, None);
+    assert!(!listed.to_string().contains(&reader[10..]), "a listed key shows its secret");
+    host.stop();
+}
+
+#[test]
+fn calls_during_activation_see_one_version_or_the_other() {
+    let host = Host::start(&["calc", "notes"], |_| {});
+    let (ok, _, err) = host.deploy("notes", "flip", Some(&grant_file("notes")), &["--approve-widening"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = host.deploy("calc", "flip", Some(&grant_file("calc")), &[]);
+    assert!(ok, "{err}");
+    let (_, listed) = host.admin("GET", "/servers/flip/deployments", host.key(), None);
+    let ids: Vec<String> = listed["deployments"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 2);
+
+    let list_tools = |addr: std::net::SocketAddr, key: &str| -> BTreeSet<String> {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {
+            "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
+        .to_string();
+        let head = format!(
+            "POST /t/dev/s/flip/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
+             accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/list\r\n\
+             authorization: Bearer {key}\r\ncontent-length: {}\r\n\r\n",
+            body.len()
+        );
+        let (status, body) = raw(addr, head.as_bytes(), body.as_bytes());
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let message: Value = serde_json::from_slice(&body).unwrap();
+        message["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let (addr, key) = (host.server.addr, host.key().to_owned());
+    let versions = [list_tools(addr, &key), {
+        host.admin("POST", &format!("/servers/flip/deployments/{}/activate", ids[0]), &key, Some(("application/json", br#"{"approve_widening": true}"#.to_vec())));
+        list_tools(addr, &key)
+    }];
+    assert_ne!(versions[0], versions[1]);
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let callers: Vec<_> = (0..3)
+        .map(|_| {
+            let (stop, key) = (stop.clone(), key.clone());
+            std::thread::spawn(move || {
+                let mut seen = Vec::new();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) || seen.len() < 5 {
+                    seen.push(list_tools(addr, &key));
+                }
+                seen
+            })
+        })
+        .collect();
+    for round in 0..20 {
+        let id = &ids[round % 2];
+        let (status, answer) = host.admin("POST", &format!("/servers/flip/deployments/{id}/activate"), &key, Some(("application/json", br#"{"approve_widening": true}"#.to_vec())));
+        assert_eq!(status, 200, "{answer}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut counts = [0, 0];
+    for caller in callers {
+        for answer in caller.join().unwrap() {
+            let version = versions.iter().position(|v| *v == answer).unwrap_or_else(|| panic!("a mixed answer: {answer:?}"));
+            counts[version] += 1;
+        }
+    }
+    assert!(counts.iter().sum::<usize>() >= 15, "{counts:?}");
+    host.stop();
+}
+
+#[test]
+fn health_and_metrics_for_operators() {
+    let host = Host::start(&["calc", "hostile-loop"], |config| config.metrics_listen = Some("127.0.0.1:0".parse().unwrap()));
+    let (ok, out, err) = host.smcp(&["servers", "health", "calc"]);
+    assert!(ok && out.contains("ok") && out.contains("add"), "{out}{err}");
+    runtime().block_on(async {
+        let calc = connect(&host, "calc").await;
+        for _ in 0..3 {
+            call(&calc, "add", json!({ "a": 1, "b": 2 })).await;
+        }
+        let spin = connect(&host, "hostile-loop").await;
+        assert_eq!(call(&spin, "spin", json!({})).await.is_error, Some(true));
+    });
+    let (status, metrics) = host.admin("GET", "/metrics", host.key(), None);
+    assert_eq!(status, 200);
+    let calc = &metrics["servers"]["calc"];
+    assert_eq!((calc["calls"].as_u64(), calc["errors"].as_u64()), (Some(3), Some(0)), "{metrics}");
+    assert!(calc["fuel_used"].as_u64().unwrap() > 0);
+    assert_eq!(metrics["servers"]["hostile-loop"]["out_of_fuel"], 1, "{metrics}");
+
+    let metrics_addr = host.server.metrics_addr.expect("a metrics listener");
+    let (status, text) = raw(metrics_addr, b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n", b"");
+    let text = String::from_utf8(text).unwrap();
+    assert_eq!(status, 200);
+    assert!(text.contains("smcp_tool_calls_total{tenant=\"dev\",server=\"calc\"} 3"), "{text}");
+    assert!(text.contains("smcp_tool_out_of_fuel_total{tenant=\"dev\",server=\"hostile-loop\"} 1"), "{text}");
+    for probe in ["/healthz", "/readyz"] {
+        let (status, _) = raw(host.server.addr, format!("GET {probe} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").as_bytes(), b"");
+        assert_eq!(status, 200, "{probe}");
+    }
+    host.stop();
+}
