@@ -28,6 +28,13 @@ pub struct ServerMetrics {
     pub latency_ms_sum: u64,
 }
 
+impl ServerMetrics {
+    /// No calls yet.
+    pub fn empty() -> ServerMetrics {
+        ServerMetrics { latency_ms: vec![0; LATENCY_BUCKETS_MS.len() + 1], ..ServerMetrics::default() }
+    }
+}
+
 /// What one call did.
 #[derive(Debug, Clone, Copy)]
 pub struct CallRecord {
@@ -46,10 +53,7 @@ pub struct Metrics {
 impl Metrics {
     pub fn record(&self, tenant: &str, server: &str, call: CallRecord) {
         let Ok(mut servers) = self.servers.lock() else { return };
-        let m = servers.entry((tenant.to_owned(), server.to_owned())).or_default();
-        if m.latency_ms.is_empty() {
-            m.latency_ms = vec![0; LATENCY_BUCKETS_MS.len() + 1];
-        }
+        let m = servers.entry((tenant.to_owned(), server.to_owned())).or_insert_with(ServerMetrics::empty);
         m.calls += 1;
         m.errors += u64::from(call.error);
         m.out_of_fuel += u64::from(call.out_of_fuel);

@@ -1,7 +1,7 @@
 //! The auditor's view of a component: what it imports, what its grant
 //! allows for each import, what is imported but not granted and granted
 //! but not imported; and the difference between two versions. Pure data,
-//! for `smcp inspect` / `smcp diff` and, later, the admin API.
+//! for `smcp inspect` / `smcp diff` and the admin API's upload answers.
 
 use crate::capabilities::Grant;
 use crate::component::{LoadError, PreparedComponent};
@@ -120,8 +120,8 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
         limits: {
             let l = grant_or_empty.limits;
             vec![format!(
-                "fuel {} per request, memory {} bytes, output {} bytes, {} capability calls, {} ms wall time",
-                l.fuel, l.memory_bytes, l.output_bytes, l.host_calls, l.wall_time_ms
+                "fuel {} per request, memory {} bytes, output {} bytes, {} bytes per capability call, {} capability calls, {} ms wall time",
+                l.fuel, l.memory_bytes, l.output_bytes, l.import_bytes, l.host_calls, l.wall_time_ms
             )]
         },
         capabilities,

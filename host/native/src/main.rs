@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Keys(command) => offline("keys", cli::keys::run(command)),
         Command::Audit(command) => offline("audit", cli::audit::run(command)),
         Command::Deploy(args) => offline("deploy", cli::deploy::deploy(args)),
+        Command::Activate(args) => offline("activate", cli::deploy::activate(args)),
         Command::Rollback(args) => offline("rollback", cli::deploy::rollback(args)),
         Command::Servers(command) => offline("servers", cli::deploy::servers(command)),
         Command::Inspect(args) => report("inspect", cli::inspect::inspect(args)),

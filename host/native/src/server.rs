@@ -400,6 +400,10 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Res
     let limit = if parts.uri.path().starts_with("/admin/") { app.max_upload_bytes } else { app.max_body_bytes };
     let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&parts.headers, body, limit)).await {
         Ok(Ok(body)) => body,
+        Ok(Err(BodyError::TooLarge)) if parts.uri.path().starts_with("/admin/") => {
+            let refused = smcp_core::admin::ApiError::new(413, "too_large", format!("uploads are limited to {limit} bytes (--max-upload-bytes)"));
+            return to_hyper(refused.response());
+        }
         Ok(Err(BodyError::TooLarge)) => {
             return plain(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {limit} bytes\n"));
         }

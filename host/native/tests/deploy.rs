@@ -263,6 +263,12 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
         assert_eq!(call(&app, "add", json!({ "a": 1, "b": 1 })).await.structured_content, Some(json!({ "sum": 2.0 })));
     });
     assert!(host.audit().iter().any(|r| r["kind"] == "deploy.rollback" && r["server"] == "app"));
+    // Activating notes' deployment again by id is the same widening: approval again.
+    let notes_id = host.audit().iter().rev().find(|r| r["kind"] == "deploy.activate" && r["detail"]["approved_widening"] == true).unwrap()["detail"]["deployment"].as_str().unwrap().to_owned();
+    let (ok, _, err) = host.smcp(&["activate", &notes_id, "--server", "app"]);
+    assert!(!ok && err.contains("approval_required"), "{err}");
+    let (ok, _, err) = host.smcp(&["activate", &notes_id, "--server", "app", "--approve-widening"]);
+    assert!(ok && err.contains(&format!("app activated: active {notes_id}")), "{err}");
     let (ok, _, err) = host.smcp(&["audit", "verify"]);
     assert!(ok && err.contains("intact"), "{err}");
     host.stop();
@@ -300,6 +306,7 @@ fn bad_uploads_are_refused_and_store_nothing() {
         ("a core module", vec![("component", core_module)], 400, "not_a_component"),
         ("truncated bytes", vec![("component", calc[..calc.len() / 2].to_vec())], 400, "invalid_component"),
         ("over the size limit", vec![("component", oversized)], 413, "too_large"),
+        ("over the upload limit", vec![("component", vec![0; 25 << 20])], 413, "too_large"),
         ("an unknown import", vec![("component", hostile)], 400, "forbidden_import"),
         ("a grant that fails to parse", vec![("component", calc.clone()), ("grant", b"version = 1\n[kv\n".to_vec())], 400, "invalid_grant"),
         ("a grant naming an unknown capability", vec![("component", calc.clone()), ("grant", b"version = 1\n[filesystem]\nroot = \"/\"\n".to_vec())], 400, "invalid_grant"),
@@ -455,9 +462,12 @@ fn health_and_metrics_for_operators() {
     assert_eq!(status, 200);
     assert!(text.contains("smcp_tool_calls_total{tenant=\"dev\",server=\"calc\"} 3"), "{text}");
     assert!(text.contains("smcp_tool_out_of_fuel_total{tenant=\"dev\",server=\"hostile-loop\"} 1"), "{text}");
+    // Probes answer under any Host: orchestrators send the pod's address.
     for probe in ["/healthz", "/readyz"] {
-        let (status, _) = raw(host.server.addr, format!("GET {probe} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").as_bytes(), b"");
+        let (status, _) = raw(host.server.addr, format!("GET {probe} HTTP/1.1\r\nhost: 10.1.2.3:8787\r\nconnection: close\r\n\r\n").as_bytes(), b"");
         assert_eq!(status, 200, "{probe}");
     }
+    let (status, answer) = host.admin("GET", "/servers/nope/health", host.key(), None);
+    assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("server_not_found")), "{answer}");
     host.stop();
 }

@@ -66,6 +66,11 @@ fn diff_reports_imports_and_widened_grants() {
     assert_eq!(difference["imports_added"], serde_json::json!(["smcp:mcp/http@0.1.0", "smcp:mcp/secrets@0.1.0"]));
     let changed = difference["grants_changed"].as_array().unwrap();
     assert!(changed.iter().any(|c| c.as_str().unwrap().contains("api.other.com")), "{changed:?}");
+    // What the host would ask approval for, field by field.
+    let widened = difference["widened"].as_array().unwrap();
+    for expected in ["imports smcp:mcp/http@0.1.0", "http: host api.other.com added", "http: every method allowed"] {
+        assert!(widened.iter().any(|w| w == expected), "{expected} missing from {widened:?}");
+    }
 }
 
 #[test]

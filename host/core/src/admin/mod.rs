@@ -28,11 +28,6 @@ pub fn audience(public_url: &str, tenant: &str) -> String {
 /// Answers `request` when it is for the admin API or a health endpoint;
 /// `None` otherwise.
 pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backends<'_>) -> Option<Response> {
-    match request.path.as_str() {
-        "/healthz" => return Some(reply::json(200, &json!({ "status": "ok" }))),
-        "/readyz" => return Some(ready(backends).await),
-        _ => {}
-    }
     let rest = request.path.strip_prefix(PREFIX)?;
     let segments: Vec<&str> = rest.split('/').collect();
     let tenant = segments[0];
@@ -55,7 +50,7 @@ impl From<ApiError> for Refused {
 
 async fn route(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str, path: &[&str]) -> Result<Response, Refused> {
     let principal = authenticate(engine, request, backends, tenant).await?;
-    let writes = !matches!(request.method.as_str(), "GET" | "HEAD");
+    let writes = request.method != "GET";
     let allowed = match principal.role {
         Role::Admin => true,
         Role::ReadOnly => !writes,
@@ -107,7 +102,10 @@ async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>
     let refused = match crate::mcp::auth_for(engine, backends, request, tenant, &audience).await {
         Ok(principal) if principal.tenant == tenant => {
             if let Some(limited) = crate::mcp::rate_limit(engine, backends, &principal).await {
-                return Err(Refused(limited));
+                // The same 429 and Retry-After, in this API's error format.
+                let mut response = ApiError::new(429, "rate_limited", "too many requests: retry after the time in Retry-After").response();
+                response.headers.extend(limited.headers.into_iter().filter(|(name, _)| name == "retry-after"));
+                return Err(Refused(response));
             }
             return Ok(principal);
         }
@@ -127,6 +125,19 @@ async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>
         response.headers.push(("www-authenticate".into(), "Bearer realm=\"smcp-admin\"".into()));
     }
     Err(Refused(response))
+}
+
+/// `/healthz` (the process answers) and `/readyz` (its storage answers),
+/// for GET; `None` for every other request.
+pub(crate) async fn probe(request: &Request, backends: Backends<'_>) -> Option<Response> {
+    if request.method != "GET" {
+        return None;
+    }
+    match request.path.as_str() {
+        "/healthz" => Some(reply::json(200, &json!({ "status": "ok" }))),
+        "/readyz" => Some(ready(backends).await),
+        _ => None,
+    }
 }
 
 /// Ready when the KV backend answers.

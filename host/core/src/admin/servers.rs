@@ -5,7 +5,6 @@ use super::reply::{ApiError, Reply, body_json, flag, json, no_content, ok};
 use super::{Call, multipart};
 use crate::capabilities::{CallHost, Notification, Notifier, Scope};
 use crate::deploy::{self, DeployError, ServerRecord, records};
-use crate::mcp::Engine;
 use crate::server::Server;
 use serde_json::{Value, json};
 
@@ -44,7 +43,10 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                     ok(&json!({ "server": view(call, &record), "changes": changes }))
                 }
                 ("GET", ["health"]) => health(call, server).await,
-                ("GET", ["metrics"]) => ok(&call.engine.metrics.tenant(call.tenant).remove(*server).unwrap_or_default()),
+                ("GET", ["metrics"]) => {
+                    find(call, server).await?;
+                    ok(&call.engine.metrics.tenant(call.tenant).remove(*server).unwrap_or_else(crate::metrics::ServerMetrics::empty))
+                }
                 _ => Err(ApiError::not_found()),
             }
         }
@@ -106,7 +108,7 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
     let record = find(call, server).await?;
     let started = call.backends.clock.now_ms();
     let Some((hosted, id)) = deploy::load_active(call.engine, call.backends, call.tenant, server).await? else {
-        return Ok(json(503, &json!({ "status": "no_active_deployment", "server": record.name })));
+        return Err(ApiError::new(503, "no_active_deployment", format!("server {} has no active deployment", record.name)));
     };
     let scope = Scope { tenant: call.tenant.into(), server: server.into(), request: "health".into() };
     let mut discard = Discard;
@@ -114,17 +116,20 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
     let guest = Server { runtime: &call.engine.runtime, component: &hosted.component, limits: hosted.grant.limits };
     let listed = guest.list_tools(&mut host).await;
     let ms = call.backends.clock.now_ms().saturating_sub(started);
-    let endpoint = Engine::endpoint(call.tenant, server);
     match listed {
         Ok(tools) => ok(&json!({
             "status": "ok",
             "deployment": id,
             "digest": hosted.component.digest().to_hex(),
-            "endpoint": endpoint,
+            "endpoint": call.engine.config.auth.resource(call.tenant, server),
             "tools": tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
             "ms": ms,
         })),
-        Err(e) => Ok(json(503, &json!({ "status": "failing", "deployment": id, "error": e.to_string(), "ms": ms }))),
+        Err(e) => {
+            let mut error = ApiError::new(503, "unhealthy", format!("deployment {id} failed to list its tools: {e}"));
+            error.details = Some(json!({ "deployment": id, "ms": ms }));
+            Err(error)
+        }
     }
 }
 

@@ -67,6 +67,7 @@ pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str
     if !valid_name(server) {
         return Err(DeployError::InvalidName(server.into()));
     }
+    let _serialized = engine.deploy_lock.lock().await;
     if let Some(existing) = records::server(backends, tenant, server).await? {
         return Ok((existing, false));
     }
@@ -93,7 +94,7 @@ async fn hosted(engine: &Engine, backends: Backends<'_>, tenant: &str, deploymen
         .await
         .map_err(|e| DeployError::Storage(e.to_string()))?
         .ok_or_else(missing)?;
-    let component = engine.runtime.load(&bytes).map_err(|_| missing())?;
+    let component = engine.runtime.load(&bytes).map_err(|e| DeployError::ComponentRefused(deployment.id.clone(), e))?;
     if component.prepared.digest.to_hex() != deployment.digest {
         return Err(missing());
     }
@@ -126,6 +127,9 @@ async fn switch(
     by: &Principal,
     kind: &str,
 ) -> Result<(ServerRecord, Changes), DeployError> {
+    // Two activations interleaving at an await would lose one's history
+    // entry, or leave the served version and the record disagreeing.
+    let _serialized = engine.deploy_lock.lock().await;
     let mut record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
     let target = records::deployment(backends, tenant, server, id).await?.ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
     let active = active_deployment(backends, tenant, &record).await?;
@@ -195,6 +199,7 @@ pub async fn rollback(
 /// records go, and so do the components no other server of the tenant
 /// uses. The data it stored (kv, objects) stays.
 pub async fn delete_server(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, by: &Principal) -> Result<(), DeployError> {
+    let _serialized = engine.deploy_lock.lock().await;
     if records::server(backends, tenant, server).await?.is_none() {
         return Err(DeployError::ServerNotFound(server.into()));
     }

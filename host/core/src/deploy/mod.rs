@@ -75,6 +75,10 @@ pub enum DeployError {
     NoEarlierDeployment,
     #[error("the stored component of deployment {0} is missing or damaged")]
     ComponentMissing(String),
+    /// The stored component no longer loads (a host upgrade that refuses
+    /// what an older host accepted).
+    #[error("the component of deployment {0} no longer loads on this host: {1}")]
+    ComponentRefused(String, LoadError),
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -85,7 +89,7 @@ impl DeployError {
             DeployError::ServerNotFound(_) | DeployError::DeploymentNotFound(_) => 404,
             DeployError::TooLarge { .. } => 413,
             DeployError::ApprovalRequired(_) | DeployError::NoEarlierDeployment => 409,
-            DeployError::ComponentMissing(_) | DeployError::Storage(_) => 503,
+            DeployError::ComponentMissing(_) | DeployError::ComponentRefused(..) | DeployError::Storage(_) => 503,
             _ => 400,
         }
     }
@@ -109,6 +113,7 @@ impl DeployError {
             DeployError::ApprovalRequired(_) => "approval_required",
             DeployError::NoEarlierDeployment => "no_earlier_deployment",
             DeployError::ComponentMissing(_) => "component_missing",
+            DeployError::ComponentRefused(..) => "component_refused",
             DeployError::Storage(_) => "storage",
         }
     }

@@ -88,6 +88,9 @@ pub struct Engine {
     pub(crate) jwks_refreshed: std::sync::Mutex<HashMap<String, u64>>,
     /// Per-server counters.
     pub metrics: crate::metrics::Metrics,
+    /// Serializes this process's changes to the deployment registry
+    /// (read-modify-write of server records).
+    pub(crate) deploy_lock: futures_util::lock::Mutex<()>,
 }
 
 const ALLOW_HEADERS: &str =
@@ -98,7 +101,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -260,6 +263,10 @@ impl Engine {
     }
 
     async fn answer(&self, request: &Request, backends: Backends<'_>, exchange: &Exchange<'_>) -> Answer {
+        // Probes come from load balancers and orchestrators under any Host.
+        if let Some(probe) = crate::admin::probe(request, backends).await {
+            return probe.into();
+        }
         let host_ok = request.header("host").is_some_and(|h| matches_allowed(h, &self.config.allowed_hosts));
         if !host_ok {
             return error(403, BAD_REQUEST, "Forbidden: Host not allowed").into();

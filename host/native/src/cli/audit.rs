@@ -50,15 +50,25 @@ pub enum AuditCommand {
 
 pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
     match command {
-        AuditCommand::List { tenant, from, limit, remote, .. } if remote.is_set() => {
+        AuditCommand::List { tenant, from, limit, remote, data } if remote.chosen_over(&data) => {
             let client = remote.client(tenant.as_deref())?;
-            let page = client.get(&format!("/audit?from={from}&limit={limit}")).await?;
-            for record in page["records"].as_array().into_iter().flatten() {
-                println!("{}", serde_json::to_string(record)?);
+            let (mut from, mut left) = (from, u64::from(limit));
+            // Page by page (the host returns at most 1000 at a time).
+            while left > 0 {
+                let page = client.get(&format!("/audit?from={from}&limit={}", left.min(1000))).await?;
+                let records = page["records"].as_array().cloned().unwrap_or_default();
+                for record in &records {
+                    println!("{}", serde_json::to_string(record)?);
+                }
+                left = left.saturating_sub(records.len() as u64);
+                match page["next"].as_u64() {
+                    Some(next) if !records.is_empty() => from = next,
+                    _ => break,
+                }
             }
             return Ok(());
         }
-        AuditCommand::Verify { tenant, remote, .. } if remote.is_set() => {
+        AuditCommand::Verify { tenant, remote, data } if remote.chosen_over(&data) => {
             let client = remote.client(tenant.as_deref())?;
             let verdict = client.get("/audit/verify").await?;
             eprintln!("the audit trail of {} is intact: {} record(s)", client.tenant, verdict["records"]);
@@ -83,7 +93,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             eprintln!("the audit trail of {tenant} is intact: {count} record(s)");
         }
         AuditCommand::Prune { tenant, days, .. } => {
-            let removed = audit::prune(&storage.kv, &tenant, days * 86_400_000, storage.clock.now_ms()).await?;
+            let removed = audit::prune(&storage.kv, &tenant, days.saturating_mul(86_400_000), storage.clock.now_ms()).await?;
             eprintln!("removed {removed} record(s) older than {days} days");
         }
     }

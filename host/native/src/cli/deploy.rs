@@ -19,7 +19,8 @@ pub struct DeployArgs {
     #[arg(long)]
     grant: Option<PathBuf>,
     /// The blake3 digest you reviewed (from `smcp inspect`); the host
-    /// refuses the upload when the file differs. Default: the file's own.
+    /// refuses the upload when the file differs (tenants that pin uploads
+    /// require it).
     #[arg(long)]
     digest: Option<String>,
     /// Approve a version that may do more than the active one (new
@@ -30,6 +31,20 @@ pub struct DeployArgs {
     #[arg(long)]
     no_activate: bool,
     /// Defaults to the tenant of the key.
+    #[arg(long)]
+    tenant: Option<String>,
+    #[command(flatten)]
+    remote: Remote,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ActivateArgs {
+    /// The deployment to activate (an id from `smcp servers show`).
+    deployment: String,
+    #[arg(long)]
+    server: String,
+    #[arg(long)]
+    approve_widening: bool,
     #[arg(long)]
     tenant: Option<String>,
     #[command(flatten)]
@@ -80,9 +95,8 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let client = args.remote.client(args.tenant.as_deref())?;
     let component = std::fs::read(&args.component).map_err(|e| anyhow!("{}: {e}", args.component.display()))?;
     let grant = args.grant.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
-    let digest = args.digest.clone().unwrap_or_else(|| blake3::hash(&component).to_hex().to_string());
     client.call(Method::PUT, &format!("/servers/{}", args.server), None).await?;
-    let uploaded = client.upload(&args.server, component, grant, &digest).await?;
+    let uploaded = client.upload(&args.server, component, grant, args.digest.as_deref()).await?;
     let id = uploaded["deployment"]["id"].as_str().unwrap_or_default().to_owned();
     let verb = if uploaded["created"] == true { "uploaded" } else { "already uploaded" };
     eprintln!("{verb} deployment {id} of {} (blake3:{})", args.server, uploaded["deployment"]["digest"].as_str().unwrap_or_default());
@@ -108,14 +122,27 @@ fn print_changes(changes: &Value) {
     }
 }
 
+pub async fn activate(args: ActivateArgs) -> anyhow::Result<()> {
+    let client = args.remote.client(args.tenant.as_deref())?;
+    let body = json!({ "approve_widening": args.approve_widening });
+    let path = format!("/servers/{}/deployments/{}/activate", args.server, args.deployment);
+    switch(client.call(Method::POST, &path, Some(body)).await, &args.server, "activated")
+}
+
 pub async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     let client = args.remote.client(args.tenant.as_deref())?;
     let body = json!({ "to": args.to, "approve_widening": args.approve_widening });
-    match client.call(Method::POST, &format!("/servers/{}/rollback", args.server), Some(body)).await {
-        Ok(done) => {
-            let active = done["server"]["active"].as_str().unwrap_or_default();
-            eprintln!("{} rolled back: active {active}", args.server);
-            print_changes(&done["changes"]);
+    switch(client.call(Method::POST, &format!("/servers/{}/rollback", args.server), Some(body)).await, &args.server, "rolled back")
+}
+
+/// Reports an activation or rollback, with the changes that need
+/// approval when it was refused for want of it.
+fn switch(answer: anyhow::Result<Value>, server: &str, done: &str) -> anyhow::Result<()> {
+    match answer {
+        Ok(answer) => {
+            let active = answer["server"]["active"].as_str().unwrap_or_default();
+            eprintln!("{server} {done}: active {active}");
+            print_changes(&answer["changes"]);
             Ok(())
         }
         Err(e) => {

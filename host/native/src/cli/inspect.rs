@@ -34,14 +34,17 @@ pub struct DiffArgs {
 fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
     let limit = EngineLimits::default().max_component_bytes;
-    let grant = grant
-        .map(|path| {
-            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Grant::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-        })
-        .transpose()?;
+    let grant = read_grant(grant)?;
     review::review_bytes(runtime.world(), &bytes, limit, grant.as_ref())
         .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))
+}
+
+fn read_grant(path: Option<&Path>) -> anyhow::Result<Option<Grant>> {
+    path.map(|path| {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Grant::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    })
+    .transpose()
 }
 
 fn runtime() -> anyhow::Result<Runtime> {
@@ -91,8 +94,20 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
     let new_grant = args.new_grant.as_deref().or(args.old_grant.as_deref());
     let new = read_review(&runtime, &args.new, new_grant)?;
     let difference = review::difference(&old, &new);
+    // What the host would ask approval for: new capability imports and
+    // every grant field that allows more (the words above may not show all).
+    let (old_grant, new_grant) = (read_grant(args.old_grant.as_deref())?.unwrap_or_default(), read_grant(new_grant)?.unwrap_or_default());
+    let mut widened: Vec<String> = difference
+        .imports_added
+        .iter()
+        .filter(|i| !["log", "clock", "random", "notify"].iter().any(|free| i.contains(&format!("/{free}@"))))
+        .map(|i| format!("imports {i}"))
+        .collect();
+    widened.extend(new_grant.widenings_from(&old_grant));
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&difference)?);
+        let mut json = serde_json::to_value(&difference)?;
+        json["widened"] = serde_json::json!(widened);
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(());
     }
     println!("{} -> {}", old.digest, new.digest);
@@ -110,6 +125,12 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
     }
     if difference.limits_changed {
         println!("~ limits: {} -> {}", old.limits.join("; "), new.limits.join("; "));
+    }
+    if !widened.is_empty() {
+        println!("activating the new version needs approval (--approve-widening):");
+        for line in &widened {
+            println!("  + {line}");
+        }
     }
     Ok(())
 }

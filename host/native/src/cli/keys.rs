@@ -25,8 +25,8 @@ pub enum KeysCommand {
         /// A label to recognise the key by.
         #[arg(long, default_value = "")]
         name: String,
-        /// Days until it expires; never when unset.
-        #[arg(long)]
+        /// Days until it expires (1 to 3650); never when unset.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=3650))]
         expires_in_days: Option<u64>,
         #[command(flatten)]
         remote: Remote,
@@ -71,7 +71,9 @@ fn role(name: &str) -> Result<Role, String> {
 
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     match &command {
-        KeysCommand::Create { remote, .. } | KeysCommand::List { remote, .. } | KeysCommand::Revoke { remote, .. } if remote.is_set() => {
+        KeysCommand::Create { remote, data, .. } | KeysCommand::List { remote, data, .. } | KeysCommand::Revoke { remote, data, .. }
+            if remote.chosen_over(data) =>
+        {
             return run_remote(command).await;
         }
         _ => {}
@@ -144,7 +146,12 @@ async fn run_remote(command: KeysCommand) -> anyhow::Result<()> {
         KeysCommand::List { tenant, remote, .. } => {
             let client = remote.client(tenant.as_deref())?;
             for key in client.get("/keys").await?["keys"].as_array().into_iter().flatten() {
-                let state = if key["revoked_ms"].is_null() { "active" } else { "revoked" };
+                let now = smcp_native::unix_ms();
+                let state = match (key["revoked_ms"].as_u64(), key["expires_ms"].as_u64()) {
+                    (Some(_), _) => "revoked",
+                    (None, Some(at)) if at <= now => "expired",
+                    _ => "active",
+                };
                 let text = |f: &str| key[f].as_str().unwrap_or_default().to_owned();
                 println!("{}  {:<9}  {:<8}  {}", text("id"), text("role"), state, text("name"));
             }

@@ -29,6 +29,8 @@ pub enum Command {
     Keys(keys::KeysCommand),
     /// Uploads a component to a host and activates it.
     Deploy(deploy::DeployArgs),
+    /// Activates an uploaded deployment of a server.
+    Activate(deploy::ActivateArgs),
     /// Activates an earlier deployment of a server.
     Rollback(deploy::RollbackArgs),
     /// Lists, creates, checks and deletes a tenant's servers on a host.
@@ -54,6 +56,11 @@ pub struct DataDir {
 }
 
 impl DataDir {
+    /// True when `--data-dir` was given.
+    pub fn explicit(&self) -> bool {
+        self.data_dir.is_some()
+    }
+
     pub fn dir(&self) -> PathBuf {
         self.data_dir.clone().unwrap_or_else(|| {
             let base = match std::env::var_os("XDG_DATA_HOME") {

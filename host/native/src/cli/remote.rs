@@ -24,8 +24,10 @@ pub struct Client {
 }
 
 impl Remote {
-    pub fn is_set(&self) -> bool {
-        self.url.is_some()
+    /// True when the command should go to a host: a URL is given and no
+    /// data directory was named explicitly.
+    pub fn chosen_over(&self, data: &super::DataDir) -> bool {
+        self.url.is_some() && !data.explicit()
     }
 
     /// A client for `tenant`, or the tenant the key belongs to
@@ -63,7 +65,7 @@ impl Client {
 
     /// Uploads `component` (with `grant` and the stated `digest`) as a
     /// deployment of `server`, drawing a progress bar on a terminal.
-    pub async fn upload(&self, server: &str, component: Vec<u8>, grant: Option<Vec<u8>>, digest: &str) -> anyhow::Result<Value> {
+    pub async fn upload(&self, server: &str, component: Vec<u8>, grant: Option<Vec<u8>>, digest: Option<&str>) -> anyhow::Result<Value> {
         let total = component.len() as u64;
         let bar = indicatif::ProgressBar::new(total);
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -83,7 +85,10 @@ impl Client {
         let part = reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(stream), total)
             .file_name("component.wasm")
             .mime_str("application/wasm")?;
-        let mut form = reqwest::multipart::Form::new().part("component", part).text("digest", digest.to_owned());
+        let mut form = reqwest::multipart::Form::new().part("component", part);
+        if let Some(digest) = digest {
+            form = form.text("digest", digest.to_owned());
+        }
         if let Some(grant) = grant {
             form = form.part("grant", reqwest::multipart::Part::bytes(grant).file_name("grant.toml"));
         }
