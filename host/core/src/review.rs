@@ -41,9 +41,21 @@ pub struct Review {
     /// Imports outside the host's world, with their functions: a
     /// component declaring any is refused.
     pub foreign_imports: Vec<ForeignImport>,
+    /// The component's WIT world as it declares it: every imported and
+    /// exported interface with its functions (from the bytes; absent when
+    /// reviewed from a prepared component alone).
+    pub world: Option<WorldView>,
 }
 
-/// An import the host's world does not offer.
+/// A component's declared WIT world.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorldView {
+    pub imports: Vec<ForeignImport>,
+    pub exports: Vec<ForeignImport>,
+}
+
+/// An interface and its functions (for `foreign_imports`: one the host's
+/// world does not offer).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ForeignImport {
     pub interface: String,
@@ -128,7 +140,20 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
         runnable: true,
         problems: Vec::new(),
         foreign_imports: Vec::new(),
+        world: None,
     }
+}
+
+/// Adds the world `bytes` declare to a review made from the prepared
+/// component.
+pub fn attach_world(review: &mut Review, bytes: &[u8]) {
+    if let Ok(survey) = crate::component::survey(bytes) {
+        review.world = Some(WorldView { imports: view(&survey.imports), exports: view(&survey.exports) });
+    }
+}
+
+fn view(items: &[(String, Vec<String>)]) -> Vec<ForeignImport> {
+    items.iter().map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() }).collect()
 }
 
 /// Reviews component bytes: like [`review`] when the host can run them;
@@ -139,6 +164,7 @@ pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Opt
     let refusal = match crate::component::prepare(bytes, world, max_size) {
         Ok(prepared) => {
             let mut reviewed = review(world, &prepared, grant);
+            attach_world(&mut reviewed, bytes);
             if let Some(grant) = grant
                 && let Err(e) = grant.check_imports(&prepared.imports)
             {
@@ -184,6 +210,7 @@ pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Opt
         runnable: false,
         problems: vec![refusal.to_string()],
         foreign_imports,
+        world: Some(WorldView { imports: view(&survey.imports), exports: view(&survey.exports) }),
     })
 }
 

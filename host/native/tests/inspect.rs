@@ -89,6 +89,10 @@ fn inspect_reads_every_example_and_hostile_guest() {
         assert!(ok, "{guest}: {stderr}");
         assert_eq!(review["digest"].as_str().map(str::len), Some(64), "{guest}");
         assert_eq!(review["exports"], serde_json::json!(["smcp:mcp/server@0.1.0"]), "{guest}");
+        // The declared world, functions included.
+        let server = &review["world"]["exports"][0];
+        assert_eq!(server["interface"], "smcp:mcp/server@0.1.0", "{guest}");
+        assert!(server["functions"].as_array().unwrap().iter().any(|f| f == "call-tool"), "{guest}: {server}");
         if *guest == "hostile-import" {
             // Flagged by name, with what it would call.
             assert_eq!(review["runnable"], false);
