@@ -370,6 +370,14 @@ fn the_admin_api_checks_roles_and_tenants() {
     // Keys made through the API never show their secret again.
     let (_, listed) = host.admin("GET", "/keys", &admin, None);
     assert!(!listed.to_string().contains(&reader[10..]), "a listed key shows its secret");
+    // Revoked once, refused from then on; revoking again records nothing.
+    let user_id = listed["keys"].as_array().unwrap().iter().find(|k| k["role"] == "mcp-user").unwrap()["id"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        assert_eq!(host.admin("DELETE", &format!("/keys/{user_id}"), &admin, None).0, 204);
+    }
+    assert_eq!(host.admin("DELETE", "/keys/0123456789abcdef", &admin, None).0, 404);
+    let revocations = host.audit().iter().filter(|r| r["kind"] == "key.revoke" && r["detail"]["key"] == user_id.as_str()).count();
+    assert_eq!(revocations, 1);
     host.stop();
 }
 

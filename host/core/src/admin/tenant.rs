@@ -54,10 +54,15 @@ pub(super) async fn keys(call: &Call<'_>, path: &[&str]) -> Reply {
             Ok(json(201, &view))
         }
         ("DELETE", [id]) => {
-            if !keys.revoke(call.tenant, id, now).await.map_err(ApiError::storage)? {
+            let list = keys.list(call.tenant).await.map_err(ApiError::storage)?;
+            let Some(record) = list.iter().find(|r| r.id == *id) else {
                 return Err(ApiError::new(404, "key_not_found", format!("tenant has no key `{id}`")));
+            };
+            // Revoking again changes nothing and records nothing.
+            if record.revoked_ms.is_none() {
+                keys.revoke(call.tenant, id, now).await.map_err(ApiError::storage)?;
+                call.audit("key.revoke", None, json!({ "key": id }));
             }
-            call.audit("key.revoke", None, json!({ "key": id }));
             no_content()
         }
         _ => Err(ApiError::not_found()),
