@@ -58,7 +58,8 @@ pub struct Hosted {
 /// A server as this process serves it.
 #[derive(Clone)]
 struct Served {
-    hosted: Hosted,
+    /// Shared with the requests using it: a request keeps its version.
+    hosted: Arc<Hosted>,
     /// The deployment it comes from; `None` when hosted directly with
     /// [`Engine::host`] (tests, embedding), which the registry never
     /// overrides.
@@ -108,13 +109,13 @@ impl Engine {
     /// server already there. Refused when the component imports a
     /// capability its grant does not give.
     pub fn host(&self, hosted: Hosted) -> Result<(), NotGranted> {
-        self.serve(Served { hosted, deployment: None, checked_ms: 0 })
+        self.serve(Served { hosted: Arc::new(hosted), deployment: None, checked_ms: 0 })
     }
 
     /// Serves deployment `id` (see [`crate::deploy`]): requests that
     /// already started keep the version they started with.
     pub(crate) fn serve_deployment(&self, hosted: Hosted, id: &str, now_ms: u64) -> Result<(), NotGranted> {
-        self.serve(Served { hosted, deployment: Some(id.to_owned()), checked_ms: now_ms })
+        self.serve(Served { hosted: Arc::new(hosted), deployment: Some(id.to_owned()), checked_ms: now_ms })
     }
 
     fn serve(&self, served: Served) -> Result<(), NotGranted> {
@@ -183,29 +184,28 @@ impl Engine {
     /// it serves nothing there yet (or, with
     /// [`EngineConfig::deployment_recheck_ms`], when what it serves may
     /// be stale).
-    pub(crate) async fn lookup(&self, backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<Hosted>, crate::deploy::DeployError> {
+    pub(crate) async fn lookup(&self, backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<Arc<Hosted>>, crate::deploy::DeployError> {
         let now = backends.clock.now_ms();
         let cached = self.cached(tenant, server);
-        if let Some(served) = &cached {
-            let fresh = match (&served.deployment, self.config.deployment_recheck_ms) {
+        if let Some(Served { hosted, deployment, checked_ms }) = &cached {
+            let fresh = match (deployment, self.config.deployment_recheck_ms) {
                 (None, _) | (Some(_), None) => true,
-                (Some(_), Some(window)) => now.saturating_sub(served.checked_ms) < window,
+                (Some(_), Some(window)) => now.saturating_sub(*checked_ms) < window,
             };
             if fresh {
-                return Ok(Some(served.hosted.clone()));
+                return Ok(Some(hosted.clone()));
             }
             // Still the same deployment: trust it for another window.
             let active = crate::deploy::records::server(backends, tenant, server).await?.and_then(|r| r.active);
-            if active.is_some() && active == served.deployment {
-                let mut renewed = served.clone();
-                renewed.checked_ms = now;
-                let _ = self.serve(renewed);
-                return Ok(Some(served.hosted.clone()));
+            if active.is_some() && active == *deployment {
+                self.renew(tenant, server, deployment, now);
+                return Ok(Some(hosted.clone()));
             }
         }
         match crate::deploy::load_active(self, backends, tenant, server).await? {
             Some((hosted, id)) => {
-                let _ = self.serve_deployment(hosted.clone(), &id, now);
+                let hosted = Arc::new(hosted);
+                let _ = self.serve(Served { hosted: hosted.clone(), deployment: Some(id), checked_ms: now });
                 Ok(Some(hosted))
             }
             None => {
@@ -214,6 +214,17 @@ impl Engine {
                 }
                 Ok(None)
             }
+        }
+    }
+
+    /// Marks what is served at `tenant`/`server` as confirmed at `now_ms`,
+    /// if it is still `deployment` (nothing else changes, nobody is told).
+    fn renew(&self, tenant: &str, server: &str, deployment: &Option<String>, now_ms: u64) {
+        if let Ok(mut servers) = self.servers.write()
+            && let Some(served) = servers.get_mut(&(tenant.to_owned(), server.to_owned()))
+            && served.deployment == *deployment
+        {
+            served.checked_ms = now_ms;
         }
     }
 
