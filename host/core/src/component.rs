@@ -88,6 +88,8 @@ pub struct PreparedComponent {
     /// Interfaces the component exports, fully qualified, sorted.
     pub exports: Vec<String>,
     pub options: CanonicalOptions,
+    /// Its world as declared, functions included (what auditors read).
+    pub declared: Declared,
 }
 
 impl PreparedComponent {
@@ -107,7 +109,7 @@ pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<Prepa
         return Err(LoadError::NotAComponent);
     }
     validate_structure(bytes)?;
-    let (imports, exports) = check_world(bytes, world)?;
+    let (imports, exports, declared) = check_world(bytes, world)?;
     let graph = CoreGraph::parse(bytes)?;
     let (main_module, options) = graph.main_module()?;
     Ok(PreparedComponent {
@@ -116,6 +118,7 @@ pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<Prepa
         core_module: bytes[main_module].to_vec(),
         imports,
         exports,
+        declared,
         options,
     })
 }
@@ -126,8 +129,14 @@ pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<Prepa
 pub struct Survey {
     pub digest: Digest,
     pub size: usize,
-    /// Every imported interface with its functions (types-only interfaces
-    /// included).
+    pub declared: Declared,
+}
+
+/// A component's WIT world as it declares it: every imported interface
+/// (types-only ones included) and every export, each with its functions,
+/// sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
     pub imports: Vec<(String, Vec<String>)>,
     pub exports: Vec<(String, Vec<String>)>,
 }
@@ -139,17 +148,20 @@ pub fn survey(bytes: &[u8]) -> Result<Survey, LoadError> {
         return Err(LoadError::NotAComponent);
     }
     validate_structure(bytes)?;
-    let (resolve, world_id) = match decode(bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))? {
-        DecodedWasm::Component(resolve, world) => (resolve, world),
-        DecodedWasm::WitPackage(..) => return Err(LoadError::NotAComponent),
-    };
+    let (resolve, world_id) = decode_world(bytes)?;
+    Ok(Survey { digest: Digest::of(bytes), size: bytes.len(), declared: declared(&resolve, world_id) })
+}
+
+fn decode_world(bytes: &[u8]) -> Result<(wit_parser::Resolve, wit_parser::WorldId), LoadError> {
+    match decode(bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))? {
+        DecodedWasm::Component(resolve, world) => Ok((resolve, world)),
+        DecodedWasm::WitPackage(..) => Err(LoadError::NotAComponent),
+    }
+}
+
+fn declared(resolve: &wit_parser::Resolve, world_id: wit_parser::WorldId) -> Declared {
     let world = &resolve.worlds[world_id];
-    Ok(Survey {
-        digest: Digest::of(bytes),
-        size: bytes.len(),
-        imports: world_items(&resolve, world.imports.iter()),
-        exports: world_items(&resolve, world.exports.iter()),
-    })
+    Declared { imports: world_items(resolve, world.imports.iter()), exports: world_items(resolve, world.exports.iter()) }
 }
 
 /// Interfaces and functions of a world, with their function names, sorted.
@@ -178,11 +190,8 @@ fn validate_structure(bytes: &[u8]) -> Result<(), LoadError> {
 }
 
 /// Recovers the component's WIT world and checks it against the host's.
-fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<String>), LoadError> {
-    let (resolve, world_id) = match decode(bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))? {
-        DecodedWasm::Component(resolve, world) => (resolve, world),
-        DecodedWasm::WitPackage(..) => return Err(LoadError::NotAComponent),
-    };
+fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<String>, Declared), LoadError> {
+    let (resolve, world_id) = decode_world(bytes)?;
     let world = &resolve.worlds[world_id];
     let name_of = |key: &WorldKey| resolve.name_world_key(key);
     let mut imports = Vec::new();
@@ -209,7 +218,7 @@ fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<Strin
     }
     imports.sort();
     exports.sort();
-    Ok((imports, exports))
+    Ok((imports, exports, declared(&resolve, world_id)))
 }
 
 /// The core index spaces of a component, enough to trace each lifted

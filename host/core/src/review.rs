@@ -4,7 +4,7 @@
 //! for `smcp inspect` / `smcp diff` and the admin API's upload answers.
 
 use crate::capabilities::Grant;
-use crate::component::{LoadError, PreparedComponent};
+use crate::component::{Declared, LoadError, PreparedComponent};
 use crate::world::HostWorld;
 use serde::Serialize;
 
@@ -42,9 +42,8 @@ pub struct Review {
     /// component declaring any is refused.
     pub foreign_imports: Vec<ForeignImport>,
     /// The component's WIT world as it declares it: every imported and
-    /// exported interface with its functions (from the bytes; absent when
-    /// reviewed from a prepared component alone).
-    pub world: Option<WorldView>,
+    /// exported interface with its functions.
+    pub world: WorldView,
 }
 
 /// A component's declared WIT world.
@@ -103,25 +102,31 @@ fn allows(grant: &Grant, name: &str) -> Option<Vec<String>> {
     }
 }
 
-/// Reviews a prepared component against `grant` (none: what it would need).
-pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&Grant>) -> Review {
-    let empty = Grant::default();
-    let grant_or_empty = grant.unwrap_or(&empty);
-    let capabilities: Vec<Capability> = world
+/// Every capability interface of the host's world: whether the component
+/// imports it and what `grant` allows for it.
+fn capabilities(world: &HostWorld, grant: &Grant, imported: impl Fn(&str) -> bool) -> Vec<Capability> {
+    world
         .import_interfaces
         .iter()
         .map(|interface| {
-            let name = short(interface);
-            let allowed = allows(grant_or_empty, name);
+            let allowed = allows(grant, short(interface));
             Capability {
                 interface: interface.clone(),
                 functions: world.imports.iter().filter(|f| &f.interface == interface).map(|f| f.name.clone()).collect(),
-                imported: component.imports.contains(interface),
+                // The types-only interface grants nothing; it never counts.
+                imported: interface != crate::world::TYPES_INTERFACE && imported(interface),
                 granted: allowed.is_some(),
                 allows: allowed.unwrap_or_default(),
             }
         })
-        .collect();
+        .collect()
+}
+
+/// Reviews a prepared component against `grant` (none: what it would need).
+pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&Grant>) -> Review {
+    let empty = Grant::default();
+    let grant_or_empty = grant.unwrap_or(&empty);
+    let capabilities = capabilities(world, grant_or_empty, |interface| component.imports.iter().any(|i| i == interface));
     let needs_grant = |c: &&Capability| !matches!(short(&c.interface), "log" | "clock" | "random" | "notify");
     Review {
         digest: component.digest.to_string(),
@@ -140,15 +145,13 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
         runnable: true,
         problems: Vec::new(),
         foreign_imports: Vec::new(),
-        world: None,
+        world: WorldView::of(&component.declared),
     }
 }
 
-/// Adds the world `bytes` declare to a review made from the prepared
-/// component.
-pub fn attach_world(review: &mut Review, bytes: &[u8]) {
-    if let Ok(survey) = crate::component::survey(bytes) {
-        review.world = Some(WorldView { imports: view(&survey.imports), exports: view(&survey.exports) });
+impl WorldView {
+    fn of(declared: &Declared) -> WorldView {
+        WorldView { imports: view(&declared.imports), exports: view(&declared.exports) }
     }
 }
 
@@ -164,7 +167,6 @@ pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Opt
     let refusal = match crate::component::prepare(bytes, world, max_size) {
         Ok(prepared) => {
             let mut reviewed = review(world, &prepared, grant);
-            attach_world(&mut reviewed, bytes);
             if let Some(grant) = grant
                 && let Err(e) = grant.check_imports(&prepared.imports)
             {
@@ -177,32 +179,19 @@ pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Opt
     };
     let survey = crate::component::survey(bytes)?;
     let foreign_imports: Vec<ForeignImport> = survey
+        .declared
         .imports
         .iter()
         .filter(|(interface, _)| interface != crate::world::TYPES_INTERFACE && !world.may_import(interface))
         .map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() })
         .collect();
-    let imported: Vec<&String> = survey.imports.iter().map(|(i, _)| i).filter(|i| *i != crate::world::TYPES_INTERFACE).collect();
     let empty = Grant::default();
-    let grant_or_empty = grant.unwrap_or(&empty);
-    let capabilities = world
-        .import_interfaces
-        .iter()
-        .map(|interface| {
-            let allowed = allows(grant_or_empty, short(interface));
-            Capability {
-                interface: interface.clone(),
-                functions: world.imports.iter().filter(|f| &f.interface == interface).map(|f| f.name.clone()).collect(),
-                imported: imported.contains(&interface),
-                granted: allowed.is_some(),
-                allows: allowed.unwrap_or_default(),
-            }
-        })
-        .collect();
+    let imports = &survey.declared.imports;
+    let capabilities = capabilities(world, grant.unwrap_or(&empty), |interface| imports.iter().any(|(i, _)| i == interface));
     Ok(Review {
         digest: survey.digest.to_string(),
         size: survey.size,
-        exports: survey.exports.iter().map(|(e, _)| e.clone()).collect(),
+        exports: survey.declared.exports.iter().map(|(e, _)| e.clone()).collect(),
         capabilities,
         imported_not_granted: Vec::new(),
         granted_not_imported: Vec::new(),
@@ -210,7 +199,7 @@ pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Opt
         runnable: false,
         problems: vec![refusal.to_string()],
         foreign_imports,
-        world: Some(WorldView { imports: view(&survey.imports), exports: view(&survey.exports) }),
+        world: WorldView::of(&survey.declared),
     })
 }
 

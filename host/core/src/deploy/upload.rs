@@ -66,8 +66,7 @@ pub async fn upload(
     grant.check_imports(&prepared.imports)?;
 
     let id = deployment_id(&digest, &grant_text);
-    let mut review = review::review(engine.runtime.world(), prepared, Some(&grant));
-    review::attach_world(&mut review, &upload.component);
+    let review = review::review(engine.runtime.world(), prepared, Some(&grant));
     let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
     if let Some(existing) = records::deployment(backends, tenant, server, &id).await? {
         return Ok(Uploaded { deployment: existing, created: false, review, changes });

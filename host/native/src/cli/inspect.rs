@@ -60,10 +60,8 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
     println!("component  {}", args.component.display());
     println!("digest     blake3:{}  ({} bytes)", review.digest, review.size);
     println!("exports    {}", review.exports.join(", "));
-    if let Some(world) = &review.world {
-        for export in &world.exports {
-            println!("  {}  ({})", export.interface, export.functions.join(", "));
-        }
+    for export in &review.world.exports {
+        println!("  {}  ({})", export.interface, export.functions.join(", "));
     }
     if !review.runnable {
         for problem in &review.problems {
