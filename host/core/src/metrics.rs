@@ -63,6 +63,12 @@ impl Metrics {
         m.latency_ms_sum = m.latency_ms_sum.saturating_add(call.ms);
     }
 
+    /// One server's counters (zeros before its first call).
+    pub fn server(&self, tenant: &str, server: &str) -> ServerMetrics {
+        let key = (tenant.to_owned(), server.to_owned());
+        self.servers.lock().ok().and_then(|servers| servers.get(&key).cloned()).unwrap_or_else(ServerMetrics::empty)
+    }
+
     /// The counters of `tenant`'s servers, by server name.
     pub fn tenant(&self, tenant: &str) -> BTreeMap<String, ServerMetrics> {
         let Ok(servers) = self.servers.lock() else { return BTreeMap::new() };

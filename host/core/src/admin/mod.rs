@@ -99,8 +99,9 @@ impl Call<'_> {
 /// The caller, who must belong to `tenant` and be within its rate limit.
 async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str) -> Result<Principal, Refused> {
     let audience = audience(&engine.config.auth.public_url, tenant);
-    let refused = match crate::mcp::auth_for(engine, backends, request, tenant, &audience).await {
-        Ok(principal) if principal.tenant == tenant => {
+    let authenticated = crate::mcp::auth_for(engine, backends, request, tenant, &audience).await;
+    let error = match crate::mcp::admit(engine, backends, request, tenant, None, authenticated) {
+        Ok(principal) => {
             if let Some(limited) = crate::mcp::rate_limit(engine, backends, &principal).await {
                 // The same 429 and Retry-After, in this API's error format.
                 let mut response = ApiError::new(429, "rate_limited", "too many requests: retry after the time in Retry-After").response();
@@ -109,12 +110,8 @@ async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>
             }
             return Ok(principal);
         }
-        Ok(other) => (Some(other.id), AuthError::OtherTenant),
-        Err(e) => (None, e),
+        Err(error) => error,
     };
-    let (who, error) = refused;
-    let detail = json!({ "reason": error.to_string(), "method": request.method, "api": "admin" });
-    engine.audit(backends, tenant, crate::audit::Event { kind: "auth.refused".into(), principal: who, server: None, detail });
     let (status, code) = match error {
         AuthError::OtherTenant | AuthError::NoRole => (403, "forbidden"),
         AuthError::Storage(_) => (503, "storage"),

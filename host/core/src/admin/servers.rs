@@ -45,7 +45,7 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                 ("GET", ["health"]) => health(call, server).await,
                 ("GET", ["metrics"]) => {
                     find(call, server).await?;
-                    ok(&call.engine.metrics.tenant(call.tenant).remove(*server).unwrap_or_else(crate::metrics::ServerMetrics::empty))
+                    ok(&call.engine.metrics.server(call.tenant, server))
                 }
                 _ => Err(ApiError::not_found()),
             }

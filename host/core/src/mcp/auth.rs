@@ -151,6 +151,29 @@ pub(crate) fn insufficient_role(engine: &Engine, tenant: &str, server: &str, id:
     response
 }
 
+/// `authenticated` if it is a principal of `tenant`; otherwise the
+/// refusal, recorded in `tenant`'s audit trail (`server`: the MCP server
+/// asked for; none for the admin API).
+pub(crate) fn admit(
+    engine: &Engine,
+    backends: Backends<'_>,
+    request: &Request,
+    tenant: &str,
+    server: Option<&str>,
+    authenticated: Result<Principal, AuthError>,
+) -> Result<Principal, AuthError> {
+    let (who, error) = match authenticated {
+        Ok(principal) if principal.tenant == tenant => return Ok(principal),
+        Ok(other) => (Some(other.id), AuthError::OtherTenant),
+        Err(e) => (None, e),
+    };
+    let api = if server.is_some() { "mcp" } else { "admin" };
+    let detail = json!({ "reason": error.to_string(), "method": request.method, "api": api });
+    let event = crate::audit::Event { kind: "auth.refused".into(), principal: who, server: server.map(str::to_owned), detail };
+    engine.audit(backends, tenant, event);
+    Err(error)
+}
+
 /// Who sends `request` to `tenant`'s `server`, or the response refusing it.
 pub(crate) async fn authenticate(
     engine: &Engine,

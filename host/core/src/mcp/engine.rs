@@ -10,7 +10,7 @@ use super::subscriptions::{Change, Subscriptions};
 use crate::capabilities::ListKind;
 use super::{current, legacy};
 use futures_channel::oneshot;
-use crate::auth::{AuthError, Principal};
+use crate::auth::Principal;
 use crate::capabilities::grant::NotGranted;
 use crate::capabilities::{Backends, Grant};
 use crate::runtime::{Component, Runtime};
@@ -300,18 +300,10 @@ impl Engine {
             return preflight().into();
         }
         // Credentials first: without them, nothing about this tenant leaks.
-        let principal = match super::auth::authenticate(self, backends, request, tenant, server).await {
-            Ok(principal) if principal.tenant == tenant => principal,
-            refused => {
-                let (who, error) = match refused {
-                    Ok(other) => (Some(other.id), AuthError::OtherTenant),
-                    Err(e) => (None, e),
-                };
-                let detail = serde_json::json!({ "reason": error.to_string(), "method": request.method });
-                let event = crate::audit::Event { kind: "auth.refused".into(), principal: who, server: Some(server.into()), detail };
-                self.audit(backends, tenant, event);
-                return super::auth::refusal(self, backends, tenant, server, &error).await.into();
-            }
+        let authenticated = super::auth::authenticate(self, backends, request, tenant, server).await;
+        let principal = match super::auth::admit(self, backends, request, tenant, Some(server), authenticated) {
+            Ok(principal) => principal,
+            Err(error) => return super::auth::refusal(self, backends, tenant, server, &error).await.into(),
         };
         if let Some(limited) = super::auth::rate_limited(self, backends, &principal).await {
             return limited.into();

@@ -19,5 +19,5 @@ mod subscriptions;
 pub mod version;
 
 pub use auth::{AuthSettings, set_issuers};
-pub(crate) use auth::{authenticate_for as auth_for, rate_limited as rate_limit};
+pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit};
 pub use engine::{Engine, EngineConfig, Hosted};
