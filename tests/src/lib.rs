@@ -155,3 +155,26 @@ pub fn first_text(result: &smcp_core::server::CallToolResult) -> &str {
 pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
     futures::executor::block_on(future)
 }
+
+/// A 2026-07-28 POST of `method` with `params` (plus the era's `_meta`)
+/// to `path`, with `credential` as a bearer: headers as a client sends
+/// them, `Mcp-Name` from `params.name` when there is one.
+pub fn current_request(path: &str, credential: &str, method: &str, mut params: serde_json::Value) -> smcp_core::mcp::http::Request {
+    params["_meta"] = serde_json::json!({ "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} });
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+    let mut headers: Vec<(String, String)> = [
+        ("host", "localhost".to_string()),
+        ("content-type", "application/json".into()),
+        ("accept", "application/json, text/event-stream".into()),
+        ("authorization", format!("Bearer {credential}")),
+        ("mcp-protocol-version", "2026-07-28".into()),
+        ("mcp-method", method.into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    if let Some(name) = params["name"].as_str() {
+        headers.push(("mcp-name".into(), name.to_owned()));
+    }
+    smcp_core::mcp::http::Request { method: "POST".into(), path: path.into(), query: String::new(), headers, body: body.to_string().into_bytes() }
+}

@@ -9,7 +9,7 @@ use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::capabilities::kv::KvStore;
-use smcp_core::mcp::http::{Request, Response};
+use smcp_core::mcp::http::Response;
 use smcp_core::mcp::{Engine, Hosted};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
@@ -26,19 +26,7 @@ fn setup() -> (Engine, Env) {
 }
 
 fn call(engine: &Engine, env: &Env, key: &str, tool: &str, arguments: Value) -> Response {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": arguments,
-        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
-    let headers = [
-        ("host", "localhost".to_string()),
-        ("content-type", "application/json".into()),
-        ("accept", "application/json, text/event-stream".into()),
-        ("authorization", format!("Bearer {key}")),
-        ("mcp-protocol-version", "2026-07-28".into()),
-        ("mcp-method", "tools/call".into()),
-        ("mcp-name", tool.into()),
-    ];
-    let headers = headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
-    let request = Request { method: "POST".into(), path: "/t/acme/s/notes/mcp".into(), query: String::new(), headers, body: body.to_string().into_bytes() };
+    let request = smcp_tests::current_request("/t/acme/s/notes/mcp", key, "tools/call", json!({ "name": tool, "arguments": arguments }));
     block_on(engine.handle(request, env.backends()))
 }
 

@@ -50,23 +50,7 @@ fn upload(guest: &str, grant: &str) -> Upload {
 
 /// The names of the tools `engine` serves at acme/app, asked over MCP.
 fn served_tools(engine: &Engine, backends: Backends<'_>, key: &str) -> Vec<String> {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {
-        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
-    let headers = [
-        ("host", "localhost".to_string()),
-        ("content-type", "application/json".into()),
-        ("accept", "application/json, text/event-stream".into()),
-        ("authorization", format!("Bearer {key}")),
-        ("mcp-protocol-version", "2026-07-28".into()),
-        ("mcp-method", "tools/list".into()),
-    ];
-    let request = Request {
-        method: "POST".into(),
-        path: "/t/acme/s/app/mcp".into(),
-        query: String::new(),
-        headers: headers.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
-        body: body.to_string().into_bytes(),
-    };
+    let request = smcp_tests::current_request("/t/acme/s/app/mcp", key, "tools/list", json!({}));
     let response = block_on(engine.handle(request, backends));
     let Body::Json(bytes) = response.body else { panic!("status {}: not JSON", response.status) };
     let message: Value = serde_json::from_slice(&bytes).unwrap();
