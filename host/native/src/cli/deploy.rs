@@ -41,10 +41,20 @@ pub struct DeployArgs {
 pub struct ActivateArgs {
     /// The deployment to activate (an id from `smcp servers show`).
     deployment: String,
+    #[command(flatten)]
+    switch: Switch,
+}
+
+/// Which server to switch, where, and whether a widening is approved.
+#[derive(clap::Args, Debug)]
+pub struct Switch {
     #[arg(long)]
     server: String,
+    /// Approve a version that may do more than the active one (recorded
+    /// in the audit trail).
     #[arg(long)]
     approve_widening: bool,
+    /// Defaults to the tenant of the key.
     #[arg(long)]
     tenant: Option<String>,
     #[command(flatten)]
@@ -53,17 +63,11 @@ pub struct ActivateArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct RollbackArgs {
-    #[arg(long)]
-    server: String,
     /// The deployment to go back to; default: the one active before.
     #[arg(long)]
     to: Option<String>,
-    #[arg(long)]
-    approve_widening: bool,
-    #[arg(long)]
-    tenant: Option<String>,
     #[command(flatten)]
-    remote: Remote,
+    switch: Switch,
 }
 
 #[derive(clap::Subcommand, Debug)]
@@ -123,21 +127,27 @@ fn print_changes(changes: &Value) {
 }
 
 pub async fn activate(args: ActivateArgs) -> anyhow::Result<()> {
-    let client = args.remote.client(args.tenant.as_deref())?;
-    let body = json!({ "approve_widening": args.approve_widening });
-    let path = format!("/servers/{}/deployments/{}/activate", args.server, args.deployment);
-    switch(client.call(Method::POST, &path, Some(body)).await, &args.server, "activated")
+    let path = format!("/servers/{}/deployments/{}/activate", args.switch.server, args.deployment);
+    args.switch.run(&path, json!({}), "activated").await
 }
 
 pub async fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
-    let client = args.remote.client(args.tenant.as_deref())?;
-    let body = json!({ "to": args.to, "approve_widening": args.approve_widening });
-    switch(client.call(Method::POST, &format!("/servers/{}/rollback", args.server), Some(body)).await, &args.server, "rolled back")
+    let path = format!("/servers/{}/rollback", args.switch.server);
+    args.switch.run(&path, json!({ "to": args.to }), "rolled back").await
 }
 
-/// Reports an activation or rollback, with the changes that need
-/// approval when it was refused for want of it.
-fn switch(answer: anyhow::Result<Value>, server: &str, done: &str) -> anyhow::Result<()> {
+impl Switch {
+    /// POSTs `body` (with the approval flag) to `path` and reports the
+    /// outcome, with the changes that need approval when it was refused
+    /// for want of it.
+    async fn run(&self, path: &str, mut body: Value, done: &str) -> anyhow::Result<()> {
+        let client = self.remote.client(self.tenant.as_deref())?;
+        body["approve_widening"] = Value::Bool(self.approve_widening);
+        report(client.call(Method::POST, path, Some(body)).await, &self.server, done)
+    }
+}
+
+fn report(answer: anyhow::Result<Value>, server: &str, done: &str) -> anyhow::Result<()> {
     match answer {
         Ok(answer) => {
             let active = answer["server"]["active"].as_str().unwrap_or_default();
