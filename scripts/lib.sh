@@ -3,6 +3,23 @@
 
 # Builds reuse one target directory outside the clone (CI keeps it warm).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/smcp/target}"
+# Incremental state only pays off while editing; in CI it is gigabytes of cache.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+
+# A warm cache accumulates a copy of every test binary ever built. Past a size
+# (or when the disk runs low) start over: a cold build costs minutes, a full
+# disk fails the run.
+prune_build_cache() {
+  local limit_gib="${SMCP_CACHE_LIMIT_GIB:-20}" dir="$CARGO_TARGET_DIR"
+  [ -d "$dir" ] || return 0
+  local used_kib free_kib
+  used_kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
+  free_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
+  if [ "${used_kib:-0}" -gt $((limit_gib * 1024 * 1024)) ] || [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]; then
+    echo "==> build cache $dir holds $((used_kib / 1024 / 1024)) GiB with $((free_kib / 1024 / 1024)) GiB free: clearing it"
+    rm -rf "$dir"
+  fi
+}
 
 have_rustup_wasm() {
   command -v rustup >/dev/null 2>&1 &&

@@ -10,6 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_rust
+prune_build_cache
 ensure_wasm_toolchain
 if [ "${1:-}" = demo ]; then
   exec cargo run -q -p smcp-tests --example demo

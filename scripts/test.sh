@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 ensure_rust
+prune_build_cache
 ensure_wasm_toolchain
 ensure_clients
 
