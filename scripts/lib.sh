@@ -86,3 +86,78 @@ ensure_clients() {
     "$dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt"
   fi
 }
+
+# --- The Cloudflare Worker (host/worker) -------------------------------------
+
+WORKER_DIR=host/worker
+WORKER_BUILD_VERSION=0.8.7
+# Must equal the wasm-bindgen version host/worker/Cargo.toml pins.
+WASM_BINDGEN_VERSION=0.2.130
+# Cloudflare's limit for a Worker on the free plan, compressed.
+WORKER_GZ_LIMIT=$((3 * 1024 * 1024))
+
+# worker-build and the wasm-bindgen CLI from crates.io, and wrangler and
+# esbuild from npm: worker-build would otherwise download them, which this
+# kind of machine cannot.
+ensure_worker_tools() {
+  if ! worker-build --version 2>/dev/null | grep -q "$WORKER_BUILD_VERSION"; then
+    echo "==> installing worker-build $WORKER_BUILD_VERSION (a few minutes, once)"
+    cargo install -q --locked worker-build --version "$WORKER_BUILD_VERSION"
+  fi
+  if ! "$HOME/.cargo/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+    echo "==> installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
+    cargo install -q --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  fi
+  if [ ! -x "$WORKER_DIR/node_modules/.bin/wrangler" ] || [ "$WORKER_DIR/package-lock.json" -nt "$WORKER_DIR/node_modules/.package-lock.json" ]; then
+    echo "==> installing wrangler and esbuild (npm ci)"
+    npm ci --prefix "$WORKER_DIR" --no-audit --no-fund --loglevel=error
+  fi
+}
+
+# Builds the Worker into host/worker/build/ (shim.mjs and index_bg.wasm),
+# prints the bundle's size raw and gzipped, and fails above Cloudflare's
+# free-plan limit.
+build_worker() {
+  local root="$PWD"
+  export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
+  export ESBUILD_BIN="$root/$WORKER_DIR/node_modules/.bin/esbuild"
+  echo "==> building the Worker (worker-build --release)"
+  if have_rustup_wasm; then
+    (cd "$WORKER_DIR" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/worker" worker-build --release)
+  else
+    # worker-build runs `cargo` and `rustc` from PATH: put Debian's first,
+    # with cargo building std from source for wasm32.
+    local shim lld
+    shim="$(mktemp -d)"
+    lld="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld"
+    cat >"$shim/cargo" <<SHIM
+#!/bin/sh
+if [ "\$1" = build ]; then exec /usr/bin/cargo "\$@" -Zbuild-std=std,panic_abort; fi
+exec /usr/bin/cargo "\$@"
+SHIM
+    chmod +x "$shim/cargo"
+    ln -s /usr/bin/rustc "$shim/rustc"
+    # worker-build checks that the target's folder exists in the sysroot.
+    if [ ! -d /usr/lib/rustlib/wasm32-unknown-unknown/lib ]; then
+      local sudo=""
+      [ "$(id -u)" = 0 ] || sudo="sudo"
+      $sudo mkdir -p /usr/lib/rustlib/wasm32-unknown-unknown/lib
+    fi
+    (cd "$WORKER_DIR" && PATH="$shim:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+      CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$lld" CARGO_TARGET_DIR="$CARGO_TARGET_DIR/worker" \
+      worker-build --release)
+    rm -rf "$shim"
+  fi
+  check_worker_size
+}
+
+check_worker_size() {
+  local raw gz
+  raw=$(cat "$WORKER_DIR"/build/index_bg.wasm "$WORKER_DIR"/build/worker/shim.mjs | wc -c)
+  gz=$(cat "$WORKER_DIR"/build/index_bg.wasm "$WORKER_DIR"/build/worker/shim.mjs | gzip -9 | wc -c)
+  awk -v raw="$raw" -v gz="$gz" 'BEGIN { printf "==> Worker bundle: %d bytes raw (%.2f MiB), %d bytes gzipped (%.2f MiB; limit 3 MiB)\n", raw, raw / 1048576, gz, gz / 1048576 }'
+  if [ "$gz" -gt "$WORKER_GZ_LIMIT" ]; then
+    echo "error: the Worker is over Cloudflare's 3 MiB (gzipped) free-plan limit" >&2
+    return 1
+  fi
+}

@@ -49,6 +49,7 @@ fn main() {
             public_url: "http://localhost".into(),
             anonymous: vec![("open".into(), "calc".into())],
             rate: RateLimits { per_principal: unlimited, per_tenant: unlimited },
+            operator_key_hash: None,
         },
     };
     let engine = Engine::new(rt.clone(), config);

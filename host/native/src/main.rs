@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         Command::Servers(command) => offline("servers", cli::deploy::servers(command)),
         Command::Inspect(args) => report("inspect", cli::inspect::inspect(args)),
         Command::Diff(args) => report("diff", cli::inspect::diff(args)),
+        Command::OperatorKey => cli::keys::operator_key(),
     }
 }
 

@@ -86,6 +86,9 @@ pub struct Config {
     /// development and tests); none by default. Host configuration only:
     /// a tenant's grant can never open an address.
     pub open_addresses: Vec<Opening>,
+    /// The blake3 hash (hex) of the operator key that opens the operator
+    /// API; closed when `None` (`smcp operator-key` makes a key).
+    pub operator_key_hash: Option<String>,
 }
 
 impl Config {
@@ -106,6 +109,7 @@ impl Config {
             anonymous: Vec::new(),
             rate_limits: Default::default(),
             open_addresses: Vec::new(),
+            operator_key_hash: None,
         }
     }
 }
@@ -282,6 +286,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),
             anonymous: config.anonymous.clone(),
             rate: config.rate_limits,
+            operator_key_hash: config.operator_key_hash.clone(),
         },
     }
 }

@@ -21,7 +21,7 @@ pub fn api_key_hash_key(data_dir: &Path) -> anyhow::Result<[u8; 32]> {
 
 /// The API key hashing key of a state key.
 pub fn hash_key_of(state_key: &[u8; 32]) -> [u8; 32] {
-    blake3::derive_key("smcp 2026-11 api key hashing", state_key)
+    smcp_core::auth::api_keys::hash_key_of(state_key)
 }
 
 /// Reads key file `name`, or makes and stores a new one if there is none.

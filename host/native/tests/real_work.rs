@@ -5,7 +5,6 @@
 //! but the MCP client never sees.
 
 use serde_json::{Value, json};
-use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::net::Opening;
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config, spawn};

@@ -1,10 +1,12 @@
 //! The admin HTTP API (`/admin/v1/…`, JSON; docs/admin-api.md and
 //! docs/openapi.yaml): a tenant's admins manage servers, deployments, API
 //! keys and settings and read the audit trail and metrics; `read-only`
-//! principals may read. Also the operator's `/healthz` and `/readyz`.
+//! principals may read. Also the operator's `/healthz` and `/readyz`, and
+//! the operator API ([`operator`]).
 //! Served by both front ends through [`Engine::handle`](crate::mcp::Engine).
 
 mod multipart;
+pub mod operator;
 mod reply;
 mod servers;
 mod tenant;

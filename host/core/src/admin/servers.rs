@@ -43,6 +43,7 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                     ok(&json!({ "server": view(call, &record), "changes": changes }))
                 }
                 ("GET", ["health"]) => health(call, server).await,
+                ("PUT" | "DELETE", ["secrets", name]) => secret(call, server, name).await,
                 ("GET", ["metrics"]) => {
                     find(call, server).await?;
                     ok(&call.engine.metrics.server(call.tenant, server))
@@ -138,4 +139,26 @@ struct Discard;
 
 impl Notifier for Discard {
     fn notify(&mut self, _: Notification) {}
+}
+
+/// `PUT` (body `{"value": "…"}`) or `DELETE` one secret of `server`.
+/// Write-only: no route reads a secret back, and the trail records its
+/// name, never its value.
+async fn secret(call: &Call<'_>, server: &str, name: &str) -> Reply {
+    find(call, server).await?;
+    let secrets = call.backends.secrets;
+    let to_api = |e: crate::capabilities::CapabilityError| match e {
+        crate::capabilities::CapabilityError::InvalidInput(why) => ApiError::bad_request(why),
+        other => ApiError::new(503, "secrets_unavailable", other.to_string()),
+    };
+    if call.request.method == "DELETE" {
+        secrets.delete(call.tenant, server, name).await.map_err(to_api)?;
+        call.audit("secret.delete", Some(server), json!({ "name": name }));
+        return no_content();
+    }
+    let body = body_json(&call.request.body)?;
+    let value = body.get("value").and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("`value` must be a string"))?;
+    secrets.put(call.tenant, server, name, value).await.map_err(to_api)?;
+    call.audit("secret.set", Some(server), json!({ "name": name }));
+    no_content()
 }

@@ -57,6 +57,12 @@ fn parse(key: &str) -> Option<(&str, &str)> {
     shaped.then_some((tenant, secret))
 }
 
+/// The key API keys are hashed with, derived from the host's state key:
+/// secret, stable across restarts and never stored on its own.
+pub fn hash_key_of(state_key: &[u8; 32]) -> [u8; 32] {
+    blake3::derive_key("smcp 2026-11 api key hashing", state_key)
+}
+
 impl<'a> ApiKeys<'a> {
     /// `hash_key` is the host's secret for hashing keys.
     pub fn new(kv: &'a dyn KvStore, hash_key: [u8; 32]) -> Self {

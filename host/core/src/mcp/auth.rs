@@ -24,6 +24,9 @@ pub struct AuthSettings {
     /// test fixtures only; empty by default.
     pub anonymous: Vec<(String, String)>,
     pub rate: crate::auth::rate::RateLimits,
+    /// The blake3 hash (hex) of the operator key, which opens the operator
+    /// API (`/operator/v1/…`); closed when `None`.
+    pub operator_key_hash: Option<String>,
 }
 
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";

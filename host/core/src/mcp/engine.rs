@@ -293,6 +293,9 @@ impl Engine {
         if let Some(response) = crate::admin::handle(self, request, backends).await {
             return response.into();
         }
+        if let Some(response) = crate::admin::operator::handle(self, request, backends).await {
+            return response.into();
+        }
         let Some((tenant, server)) = parse_endpoint(&request.path) else {
             return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
         };

@@ -8,12 +8,14 @@ use base64::engine::general_purpose::STANDARD as B64;
 use zeroize::Zeroizing;
 
 /// A master key: its id and 32 secret bytes (wiped on drop).
+#[derive(Clone)]
 pub struct MasterKey {
     pub id: String,
     pub(crate) bytes: Zeroizing<[u8; 32]>,
 }
 
 /// The master keys, current first.
+#[derive(Clone)]
 pub struct Keyring {
     keys: Vec<MasterKey>,
 }

@@ -241,6 +241,24 @@ impl<K: KvStore> SecretStore for Vault<K> {
             }
         })
     }
+
+    fn put<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str, value: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        Box::pin(async move { Vault::put(self, tenant, server, name, value).await.map_err(write_error) })
+    }
+
+    fn delete<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        Box::pin(async move { Vault::delete(self, tenant, server, name).await.map_err(write_error) })
+    }
+}
+
+/// A vault error as the admin API may show it: names and configuration
+/// problems, never key material.
+fn write_error(e: VaultError) -> CapabilityError {
+    match e {
+        VaultError::InvalidName { .. } => CapabilityError::InvalidInput(e.to_string()),
+        VaultError::Storage(e) => e,
+        other => CapabilityError::Unavailable(other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -173,3 +173,16 @@ async fn record_event(storage: &Storage, tenant: &str, kind: &str, detail: serde
         eprintln!("warning: not recorded in the audit trail: {e}");
     }
 }
+
+/// `smcp operator-key`: a random operator key (shown once) and its hash.
+pub fn operator_key() -> std::process::ExitCode {
+    let mut bytes = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        eprintln!("error: the OS random source failed: {e}");
+        return std::process::ExitCode::FAILURE;
+    }
+    let key = format!("smcpop_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    println!("operator key (keep it secret; it is not stored): {key}");
+    println!("SMCP_OPERATOR_KEY_HASH={}", smcp_core::admin::operator::operator_key_hash(&key));
+    std::process::ExitCode::SUCCESS
+}

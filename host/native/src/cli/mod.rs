@@ -45,6 +45,9 @@ pub enum Command {
     /// data directory; prunes it in a data directory.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Prints a new operator key and the hash to configure
+    /// (SMCP_OPERATOR_KEY_HASH, or the Worker's secret of that name).
+    OperatorKey,
 }
 
 /// Where state is kept.

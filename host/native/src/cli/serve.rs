@@ -52,6 +52,17 @@ pub struct ServeArgs {
     /// Requests each tenant may take in all: BURST/PER_SECOND.
     #[arg(long, value_parser = limit, default_value = "1000/250")]
     rate_limit_tenant: Limit,
+    /// The blake3 hash (hex) of the operator key, which opens the operator
+    /// API (/operator/v1/…); `smcp operator-key` makes a key and its hash.
+    #[arg(long, env = "SMCP_OPERATOR_KEY_HASH", value_parser = key_hash)]
+    operator_key_hash: Option<String>,
+}
+
+fn key_hash(value: &str) -> Result<String, String> {
+    match blake3::Hash::from_hex(value) {
+        Ok(hash) => Ok(hash.to_hex().to_string()),
+        Err(_) => Err("expected 64 hex digits (the output of `smcp operator-key`)".into()),
+    }
 }
 
 fn limit(value: &str) -> Result<Limit, String> {
@@ -89,6 +100,7 @@ impl ServeArgs {
         config.metrics_listen = self.metrics_listen;
         config.public_url = self.public_url;
         config.anonymous = self.anonymous_server;
+        config.operator_key_hash = self.operator_key_hash;
         config.rate_limits = RateLimits { per_principal: self.rate_limit_principal, per_tenant: self.rate_limit_tenant };
         config.master_keys = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
         if !self.dev_guests.is_empty() {

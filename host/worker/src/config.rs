@@ -1,0 +1,102 @@
+//! The Worker's settings, from its vars and secrets (wrangler.toml, `wrangler
+//! secret put`, or `--var` for local runs). docs/worker.md lists them.
+
+use smcp_core::auth::rate::RateLimits;
+use smcp_core::capabilities::net::{AddressPolicy, Opening};
+use smcp_core::mcp::{AuthSettings, EngineConfig};
+use smcp_core::vault::Keyring;
+use worker::Env;
+
+/// Request bodies larger than this get 413 (as on the native host).
+const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Component uploads (multipart, so a little over the runtime's 16 MiB).
+const DEFAULT_MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024 + 256 * 1024;
+/// Other isolates may activate deployments: trust what this one serves for
+/// this long before reading the registry again.
+const DEFAULT_RECHECK_MS: u64 = 5_000;
+const SESSION_TTL_SECONDS: u32 = 3600;
+
+/// Everything an isolate needs besides the per-request bindings.
+pub struct Settings {
+    pub engine: EngineConfig,
+    pub keyring: Option<Keyring>,
+    pub outbound: AddressPolicy,
+    /// `/operator/v1/backend-suite/…` answers (tests only).
+    pub backend_suite: bool,
+}
+
+/// A var or secret, trimmed; `None` when unset or empty.
+fn setting(env: &Env, name: &str) -> Option<String> {
+    let value = env.secret(name).map(|s| s.to_string()).or_else(|_| env.var(name).map(|v| v.to_string())).ok()?;
+    let value = value.trim().to_owned();
+    (!value.is_empty()).then_some(value)
+}
+
+fn list(env: &Env, name: &str) -> Vec<String> {
+    setting(env, name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+}
+
+fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, String> {
+    match setting(env, name) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| format!("{name} must be a number")),
+    }
+}
+
+/// Reads the settings; `origin` (the first request's) is the public URL
+/// when `SMCP_PUBLIC_URL` is unset. Errors name the setting, never a value.
+pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
+    let state_key = setting(env, "SMCP_STATE_KEY").ok_or("SMCP_STATE_KEY is not set (a secret: 64 hex digits)")?;
+    let state_key: [u8; 32] = blake3::Hash::from_hex(&state_key)
+        .map_err(|_| "SMCP_STATE_KEY must be 64 hex digits (`openssl rand -hex 32`)".to_owned())?
+        .into();
+    let keyring = match setting(env, "SMCP_MASTER_KEYS") {
+        Some(spec) => Some(Keyring::parse(&spec).map_err(|e| format!("SMCP_MASTER_KEYS: {e}"))?),
+        None => None,
+    };
+    let public_url = setting(env, "SMCP_PUBLIC_URL").unwrap_or_else(|| origin.to_owned());
+    let public_host = url::Url::parse(&public_url).map_err(|_| "SMCP_PUBLIC_URL is not a URL".to_owned())?;
+    let mut allowed_hosts: Vec<String> = vec!["localhost".into(), "127.0.0.1".into()];
+    if let Some(host) = public_host.host_str() {
+        allowed_hosts.push(host.to_owned());
+    }
+    allowed_hosts.extend(list(env, "SMCP_ALLOWED_HOSTS"));
+    let mut allowed_origins = vec!["http://localhost".to_owned(), "http://127.0.0.1".to_owned()];
+    allowed_origins.push(public_host.origin().ascii_serialization());
+    let anonymous = list(env, "SMCP_ANONYMOUS")
+        .into_iter()
+        .map(|pair| pair.split_once('/').map(|(t, s)| (t.to_owned(), s.to_owned())).ok_or(format!("SMCP_ANONYMOUS: `{pair}` is not TENANT/SERVER")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let openings = list(env, "SMCP_OPEN_ADDRESSES")
+        .iter()
+        .map(|o| o.parse::<Opening>().map_err(|e| format!("SMCP_OPEN_ADDRESSES: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let operator_key_hash = match setting(env, "SMCP_OPERATOR_KEY_HASH") {
+        Some(hash) => Some(blake3::Hash::from_hex(&hash).map_err(|_| "SMCP_OPERATOR_KEY_HASH must be 64 hex digits".to_owned())?.to_hex().to_string()),
+        None => None,
+    };
+    let engine = EngineConfig {
+        allowed_hosts,
+        allowed_origins,
+        max_body_bytes: number(env, "SMCP_MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES)?,
+        session_ttl_seconds: SESSION_TTL_SECONDS,
+        server_name: "smcp".into(),
+        server_version: env!("CARGO_PKG_VERSION").into(),
+        state_key,
+        deployment_recheck_ms: Some(number(env, "SMCP_DEPLOYMENT_RECHECK_MS", DEFAULT_RECHECK_MS)?),
+        max_upload_bytes: number(env, "SMCP_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
+        auth: AuthSettings {
+            key_hash_key: smcp_core::auth::api_keys::hash_key_of(&state_key),
+            public_url,
+            anonymous,
+            rate: RateLimits::default(),
+            operator_key_hash,
+        },
+    };
+    Ok(Settings {
+        engine,
+        keyring,
+        outbound: AddressPolicy::with_openings(openings),
+        backend_suite: setting(env, "SMCP_BACKEND_SUITE").as_deref() == Some("on"),
+    })
+}

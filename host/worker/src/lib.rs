@@ -1,0 +1,207 @@
+//! The SMCP host as a Cloudflare Worker: a thin front end over
+//! `smcp-core`. Requests go through the same engine as on the native
+//! server (auth, routing, protocol, sandbox); this crate only converts
+//! HTTP and provides the Cloudflare backends:
+//!
+//! - [`kv`]: Workers KV for sessions, metadata, rate limits, the audit
+//!   trail, secrets (encrypted) and guests' KV;
+//! - [`objects`]: R2 for components and guests' objects;
+//! - [`fetch`]: the Fetch API for guests' outbound HTTP;
+//! - [`platform`]: clock, randomness and operator logs;
+//! - [`config`]: settings from vars and secrets;
+//! - [`suite`]: the core's backend suite, run inside workerd on request.
+//!
+//! One engine per isolate: compiled components, served deployments and
+//! rate buckets are cached there, keyed by digest and server.
+
+mod config;
+mod fetch;
+mod kv;
+mod objects;
+mod platform;
+mod suite;
+
+use config::Settings;
+use fetch::FetchHttp;
+use futures_channel::oneshot;
+use futures_util::StreamExt;
+use kv::WorkersKv;
+use objects::R2Objects;
+use platform::{ConsoleLog, WorkerClock, WorkerRandom};
+use smcp_core::capabilities::Backends;
+use smcp_core::capabilities::net::AddressPolicy;
+use smcp_core::mcp::http::{Body, Request as CoreRequest, Response as CoreResponse};
+use smcp_core::mcp::Engine;
+use smcp_core::runtime::{EngineLimits, Runtime};
+use smcp_core::vault::Vault;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+use worker::{Context, Env, Headers, Request, Response, event};
+
+/// Binding names (wrangler.toml).
+const KV_BINDING: &str = "SMCP_KV";
+const R2_BINDING: &str = "SMCP_R2";
+
+/// What an isolate keeps between requests.
+struct Isolate {
+    engine: Engine,
+    settings: Settings,
+    outbound: Rc<AddressPolicy>,
+    log: ConsoleLog,
+}
+
+thread_local! {
+    static ISOLATE: RefCell<Option<Rc<Isolate>>> = const { RefCell::new(None) };
+}
+
+/// The isolate's state, made on its first request.
+fn isolate(env: &Env, origin: &str) -> Result<Rc<Isolate>, String> {
+    if let Some(existing) = ISOLATE.with(|i| i.borrow().clone()) {
+        return Ok(existing);
+    }
+    let settings = config::load(env, origin)?;
+    let runtime = Runtime::new(EngineLimits::default()).map_err(|e| format!("host world: {e}"))?;
+    let engine = Engine::new(Arc::new(runtime), settings.engine.clone());
+    let outbound = Rc::new(settings.outbound.clone());
+    let isolate = Rc::new(Isolate { engine, settings, outbound, log: ConsoleLog::default() });
+    ISOLATE.with(|i| *i.borrow_mut() = Some(isolate.clone()));
+    Ok(isolate)
+}
+
+/// The backends of one request (bindings come with each request's env).
+pub(crate) struct Platform {
+    kv: WorkersKv,
+    objects: R2Objects,
+    http: FetchHttp,
+    secrets: Vault<WorkersKv>,
+    clock: WorkerClock,
+    random: WorkerRandom,
+    isolate: Rc<Isolate>,
+}
+
+impl Platform {
+    fn new(env: &Env, isolate: Rc<Isolate>) -> worker::Result<Platform> {
+        let kv = WorkersKv(env.kv(KV_BINDING)?);
+        Ok(Platform {
+            secrets: Vault::new(kv.clone(), isolate.settings.keyring.clone(), Box::new(WorkerRandom)),
+            kv,
+            objects: R2Objects(env.bucket(R2_BINDING)?),
+            http: FetchHttp { policy: isolate.outbound.clone() },
+            clock: WorkerClock,
+            random: WorkerRandom,
+            isolate,
+        })
+    }
+
+    pub(crate) fn backends(&self) -> Backends<'_> {
+        Backends {
+            kv: &self.kv,
+            objects: &self.objects,
+            http: &self.http,
+            secrets: &self.secrets,
+            clock: &self.clock,
+            random: &self.random,
+            log: &self.isolate.log,
+        }
+    }
+}
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let url = request.url()?;
+    let isolate = match isolate(&env, &url.origin().ascii_serialization()) {
+        Ok(isolate) => isolate,
+        Err(why) => {
+            worker::console_error!("smcp: the Worker is misconfigured: {why}");
+            return plain(500, &format!("the host is misconfigured: {why}\n"));
+        }
+    };
+    let platform = Rc::new(Platform::new(&env, isolate.clone())?);
+    let request = match read_request(request, &url, &isolate.engine).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    if let Some(answer) = suite::handle(&isolate.engine, &isolate.settings, &request, &platform).await {
+        return to_worker(answer);
+    }
+    // The exchange runs under `wait_until`, which keeps it going after the
+    // head is returned (SSE streams) and writes the audit records after it.
+    let (head_tx, head_rx) = oneshot::channel();
+    let exchange_isolate = isolate.clone();
+    let exchange_platform = platform.clone();
+    ctx.wait_until(async move {
+        let engine = &exchange_isolate.engine;
+        engine.handle_streaming(request, exchange_platform.backends(), head_tx).await;
+        if let Err(e) = engine.flush_audit(exchange_platform.backends()).await {
+            worker::console_error!("smcp: writing audit records failed: {e}");
+        }
+    });
+    match head_rx.await {
+        Ok(response) => to_worker(response),
+        Err(_) => plain(500, "internal error\n"),
+    }
+}
+
+/// The request as the engine takes it, or the answer to a body over the
+/// limit (per path, as on the native host: uploads may be larger).
+async fn read_request(mut request: Request, url: &worker::Url, engine: &Engine) -> Result<CoreRequest, worker::Result<Response>> {
+    let limit = if url.path().starts_with("/admin/") { engine.config.max_upload_bytes } else { engine.config.max_body_bytes };
+    let headers: Vec<(String, String)> = request.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(url));
+    }
+    let mut body = Vec::new();
+    if let Ok(mut stream) = request.stream() {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| plain(400, &format!("reading the request body failed: {e}\n")))?;
+            if body.len() + chunk.len() > limit {
+                return Err(too_large(url));
+            }
+            body.extend_from_slice(&chunk);
+        }
+    }
+    Ok(CoreRequest {
+        method: request.method().to_string(),
+        path: url.path().to_owned(),
+        query: url.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+    })
+}
+
+/// 413 in the format of the API the path belongs to.
+fn too_large(url: &worker::Url) -> worker::Result<Response> {
+    let body = if url.path().starts_with("/admin/") {
+        serde_json::json!({ "error": { "code": "too_large", "message": "the request body is over this host's limit" } })
+    } else {
+        serde_json::json!({ "jsonrpc": "2.0", "id": null, "error": { "code": -32600, "message": "Payload Too Large" } })
+    };
+    Ok(Response::from_json(&body)?.with_status(413))
+}
+
+fn plain(status: u16, text: &str) -> worker::Result<Response> {
+    Ok(Response::ok(text)?.with_status(status))
+}
+
+/// The engine's response as a Worker response; a streamed body becomes a
+/// `ReadableStream` fed by the exchange.
+fn to_worker(response: CoreResponse) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    if let Some(content_type) = response.body.content_type() {
+        headers.set("content-type", content_type)?;
+    }
+    let out = match response.body {
+        Body::Empty => Response::empty()?,
+        Body::Stream(events) => {
+            headers.set("cache-control", "no-cache")?;
+            Response::from_stream(events.map(|event| Ok::<Vec<u8>, worker::Error>(event.to_wire().into_bytes())))?
+        }
+        body => Response::from_bytes(body.to_bytes())?,
+    };
+    Ok(out.with_status(response.status).with_headers(headers))
+}

@@ -1,0 +1,78 @@
+//! The core's backend suite against Workers KV and R2, inside workerd:
+//! `POST /operator/v1/backend-suite/{kv|objects}/{case}?root=<run id>`
+//! runs one case and answers `{"case", "ok", "failure"}`. Answers only when
+//! the Worker's `SMCP_BACKEND_SUITE` is `on` (test deployments) and the
+//! request carries the operator key. The cases write under
+//! `suite/<run id>/`, a prefix no tenant can reach.
+//!
+//! Time passes for real here: a case that waits a second sleeps a second.
+//! `ttl_expires_values` waits an hour of store time, which no manual clock
+//! can give Workers KV; `kv/ttl_reaches_the_store` checks instead that the
+//! expiry the core asks for is the one Workers KV records.
+
+use crate::Platform;
+use crate::config::Settings;
+use smcp_core::capabilities::LocalFuture;
+use smcp_core::capabilities::backend_suite::{KvTarget, ObjectTarget, TimeControl, run_kv_case, run_object_case};
+use smcp_core::capabilities::kv::KvStore;
+use smcp_core::mcp::Engine;
+use smcp_core::mcp::http::{Body, Request, Response};
+use std::time::Duration;
+
+const PREFIX: &str = "/operator/v1/backend-suite/";
+
+/// Real time: waiting is sleeping.
+struct Sleep;
+
+impl TimeControl for Sleep {
+    fn advance(&self, ms: u64) -> LocalFuture<'_, ()> {
+        Box::pin(worker::Delay::from(Duration::from_millis(ms)))
+    }
+}
+
+pub(crate) async fn handle(engine: &Engine, settings: &Settings, request: &Request, platform: &Platform) -> Option<Response> {
+    let rest = request.path.strip_prefix(PREFIX)?;
+    if !settings.backend_suite || request.method != "POST" || !smcp_core::admin::operator::authorized(engine, request) {
+        return Some(json(404, serde_json::json!({ "error": { "code": "not_found", "message": "no such route" } })));
+    }
+    let run = request.query.split('&').find_map(|p| p.strip_prefix("root=")).unwrap_or("default");
+    if run.is_empty() || !run.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Some(json(400, serde_json::json!({ "error": { "code": "bad_request", "message": "root must be [A-Za-z0-9-]+" } })));
+    }
+    let outcome = match rest.split_once('/') {
+        Some(("kv", "ttl_reaches_the_store")) => ttl_reaches_the_store(platform, run).await,
+        Some(("kv", case)) => {
+            let target = KvTarget { store: &platform.kv, time: &Sleep, root: format!("suite/{run}/kv/") };
+            run_kv_case(&target, case).await
+        }
+        Some(("objects", case)) => {
+            let target = ObjectTarget { store: &platform.objects, time: &Sleep, root: format!("suite/{run}/objects/") };
+            run_object_case(&target, case).await
+        }
+        _ => return Some(json(404, serde_json::json!({ "error": { "code": "not_found", "message": "kv/<case> or objects/<case>" } }))),
+    };
+    Some(json(200, serde_json::json!({ "case": rest, "ok": outcome.is_ok(), "failure": outcome.err() })))
+}
+
+/// A value written with a TTL carries, in Workers KV, the expiry the core
+/// asked for (TTLs under Workers KV's 60 s minimum are raised to it).
+async fn ttl_reaches_the_store(platform: &Platform, run: &str) -> Result<(), String> {
+    let prefix = format!("suite/{run}/kv-ttl/");
+    let now_s = worker::Date::now().as_millis() / 1000;
+    for (name, ttl, expected) in [("hour", Some(3600u32), Some(3600u64)), ("short", Some(5), Some(60)), ("forever", None, None)] {
+        let key = format!("{prefix}{name}");
+        platform.kv.set(&key, b"v".to_vec(), ttl).await.map_err(|e| format!("set {key}: {e}"))?;
+        let listed = platform.kv.0.list().prefix(key.clone()).execute().await.map_err(|e| format!("list {key}: {e}"))?;
+        let found = listed.keys.iter().find(|k| k.name == key).ok_or(format!("{key} is not listed"))?;
+        match (found.expiration, expected) {
+            (None, None) => {}
+            (Some(at), Some(ttl)) if at.abs_diff(now_s + ttl) <= 5 => {}
+            (got, _) => return Err(format!("{key}: expiration {got:?}, expected now + {expected:?} s")),
+        }
+    }
+    Ok(())
+}
+
+fn json(status: u16, body: serde_json::Value) -> Response {
+    Response { status, headers: vec![], body: Body::Json(body.to_string().into_bytes()) }
+}
