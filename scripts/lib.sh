@@ -106,7 +106,7 @@ ensure_worker_tools() {
   fi
   if ! "$HOME/.cargo/bin/wasm-bindgen" --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
     echo "==> installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes, once)"
-    cargo install -q --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    cargo install -q wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
   fi
   if [ ! -x "$WORKER_DIR/node_modules/.bin/wrangler" ] || [ "$WORKER_DIR/package-lock.json" -nt "$WORKER_DIR/node_modules/.package-lock.json" ]; then
     echo "==> installing wrangler and esbuild (npm ci)"

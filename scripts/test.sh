@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Sets up what the tests need, then runs them all: a wasm32 build of the core
-# (which the Cloudflare Worker embeds), the guest SDK's and guests' own tests,
+# Sets up what the tests need, then runs them all: a wasm32 build of the core,
+# the Cloudflare Worker (built, size-checked, then tested in workerd), the guest SDK's and guests' own tests,
 # and the workspace's tests, which build every guest in guests/ from source.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,11 @@ ensure_clients
 
 echo "==> the core builds for wasm32-unknown-unknown"
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-core" wasm_cargo build -p smcp-core --release
+
+# The Worker, which host/native/tests/worker.rs serves in workerd through
+# wrangler dev; the build fails if the bundle is over 3 MiB gzipped.
+ensure_worker_tools
+build_worker
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

