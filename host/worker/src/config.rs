@@ -1,7 +1,7 @@
 //! The Worker's settings, from its vars and secrets (wrangler.toml, `wrangler
 //! secret put`, or `--var` for local runs). docs/worker.md lists them.
 
-use smcp_core::auth::rate::RateLimits;
+use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::capabilities::net::{AddressPolicy, Opening};
 use smcp_core::mcp::{AuthSettings, EngineConfig};
 use smcp_core::vault::Keyring;
@@ -34,6 +34,16 @@ fn setting(env: &Env, name: &str) -> Option<String> {
 
 fn list(env: &Env, name: &str) -> Vec<String> {
     setting(env, name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+}
+
+/// `BURST/PER_SECOND`, as `smcp serve --rate-limit-*` takes it.
+fn limit(env: &Env, name: &str, default: Limit) -> Result<Limit, String> {
+    let Some(value) = setting(env, name) else { return Ok(default) };
+    let parsed = value.split_once('/').and_then(|(b, r)| Some((b.parse::<f64>().ok()?, r.parse::<f64>().ok()?)));
+    match parsed {
+        Some((burst, per_second)) if burst >= 1.0 && per_second > 0.0 => Ok(Limit { burst, per_second }),
+        _ => Err(format!("{name} must be BURST/PER_SECOND, e.g. 200/50")),
+    }
 }
 
 fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, String> {
@@ -89,7 +99,10 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
             key_hash_key: smcp_core::auth::api_keys::hash_key_of(&state_key),
             public_url,
             anonymous,
-            rate: RateLimits::default(),
+            rate: RateLimits {
+                per_principal: limit(env, "SMCP_RATE_LIMIT_PRINCIPAL", RateLimits::default().per_principal)?,
+                per_tenant: limit(env, "SMCP_RATE_LIMIT_TENANT", RateLimits::default().per_tenant)?,
+            },
             operator_key_hash,
         },
     };

@@ -1,0 +1,117 @@
+//! The Worker in workerd (`wrangler dev`, local KV and R2), measured over
+//! loopback HTTP with stateless 2026-07-28 requests, one connection each:
+//!
+//! - per-call latency of a trivial tool (calc `add`) and a KV tool (notes
+//!   `put_note`), warm, p50 and p99, beside `/healthz` (the Worker with no
+//!   engine work) as the reference measured in the same run;
+//! - the first call of a freshly deployed server (component read from R2,
+//!   validated and compiled in a warm isolate);
+//! - fuel per millisecond: hostile-loop's `spin` burns exactly its grant's
+//!   fuel, so (spin latency - trivial latency) / fuel gives the rate at
+//!   which this machine's workerd runs guest code.
+//!
+//! `cargo bench -p smcp-native --bench workerd` (after scripts/worker.sh).
+//! Writes a markdown table to stdout.
+
+#[path = "../tests/workerd/mod.rs"]
+mod workerd;
+
+use serde_json::{Value, json};
+use std::time::Instant;
+use workerd::workerd;
+
+/// Calls per measure with `--bench`; `cargo test` runs a smoke version.
+const CALLS: usize = 200;
+const SMOKE_CALLS: usize = 5;
+const SPIN_FUEL: u64 = 200_000_000;
+
+fn call(tenant: &str, server: &str, key: &str, tool: &str, arguments: Value) -> (f64, Value) {
+    let w = workerd();
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": arguments,
+        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
+    let bearer = format!("Bearer {key}");
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("authorization", bearer.as_str()),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", tool),
+    ];
+    let started = Instant::now();
+    let (status, bytes) = w.try_request("POST", &format!("/t/{tenant}/s/{server}/mcp"), &headers, body.to_string().as_bytes()).unwrap();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
+    (ms, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.5), at(0.99))
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let full = std::env::args().any(|a| a == "--bench");
+    let calls = if full { CALLS } else { SMOKE_CALLS };
+    // Latency is measured, not the rate limiter.
+    unsafe { std::env::set_var("SMCP_WORKERD_EXTRA_VARS", "SMCP_RATE_LIMIT_PRINCIPAL:1000000/1000000 SMCP_RATE_LIMIT_TENANT:1000000/1000000") };
+    let w = workerd();
+    let key = w.key("bench", "admin");
+    w.deploy(&key, "calc", "calc", None);
+    w.deploy(&key, "notes", "notes", None);
+    let spin_grant = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(spin_grant.path(), format!("version = 1\n[limits]\nfuel = {SPIN_FUEL}\nwall_time_ms = 60000\n")).unwrap();
+    w.deploy(&key, "hostile-loop", "spin", Some(spin_grant.path()));
+
+    // Warm up the isolate, the components and V8's tiers.
+    for i in 0..calls.min(50) {
+        call("bench", "calc", &key, "add", json!({ "a": i, "b": 1 }));
+        call("bench", "notes", &key, "put_note", json!({ "id": format!("w{i}"), "text": "x" }));
+    }
+    let healthz: Vec<f64> = (0..calls)
+        .map(|_| {
+            let started = Instant::now();
+            assert_eq!(w.try_request("GET", "/healthz", &[], b"").unwrap().0, 200);
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    let trivial: Vec<f64> = (0..calls).map(|i| call("bench", "calc", &key, "add", json!({ "a": i, "b": 2 })).0).collect();
+    let kv: Vec<f64> = (0..calls).map(|i| call("bench", "notes", &key, "put_note", json!({ "id": format!("n{i}"), "text": "bench" })).0).collect();
+
+    // A server deployed now: its first call loads and compiles it.
+    w.deploy(&key, "calc", "fresh-calc", None);
+    let (first_call, _) = call("bench", "fresh-calc", &key, "add", json!({ "a": 1, "b": 2 }));
+    let (second_call, _) = call("bench", "fresh-calc", &key, "add", json!({ "a": 1, "b": 2 }));
+
+    // Fuel per ms: the first spins run while V8 still tiers up wasmi.
+    let mut spins = Vec::new();
+    for _ in 0..if full { 5 } else { 1 } {
+        let (ms, result) = call("bench", "spin", &key, "spin", json!({}));
+        assert!(result.to_string().contains("fuel"), "spin must end out of fuel: {result}");
+        spins.push(ms);
+    }
+    let (trivial_p50, trivial_p99) = percentiles(trivial);
+    let (kv_p50, kv_p99) = percentiles(kv);
+    let (healthz_p50, healthz_p99) = percentiles(healthz);
+    let fuel_per_ms = |ms: f64| SPIN_FUEL as f64 / (ms - trivial_p50).max(0.001);
+    let best_spin = spins.iter().copied().fold(f64::INFINITY, f64::min);
+
+    println!("## The Worker in workerd (wrangler dev, local KV and R2), {calls} calls each, one connection per call\n");
+    println!("| measure | p50 | p99 | vs /healthz p50 |");
+    println!("|---|---|---|---|");
+    println!("| `/healthz` (no engine work; reference) | {healthz_p50:.2} ms | {healthz_p99:.2} ms | 1.00x |");
+    println!("| trivial tool (calc `add`) | {trivial_p50:.2} ms | {trivial_p99:.2} ms | {:.2}x |", trivial_p50 / healthz_p50);
+    println!("| kv tool (notes `put_note`) | {kv_p50:.2} ms | {kv_p99:.2} ms | {:.2}x |", kv_p50 / healthz_p50);
+    println!("\n| cold | ms |\n|---|---|");
+    println!("| first call of a just-deployed server (R2 read, validate, compile, call) | {first_call:.2} |");
+    println!("| its second call | {second_call:.2} |");
+    println!("\n| fuel | value |\n|---|---|");
+    println!("| spin of {SPIN_FUEL} fuel, first (isolate's first heavy call) | {:.1} ms → {:.0} fuel/ms |", spins[0], fuel_per_ms(spins[0]));
+    println!("| spin, best of {} | {best_spin:.1} ms → {:.0} fuel/ms |", spins.len(), fuel_per_ms(best_spin));
+    println!("\nA Worker CPU limit of L ms allows about L × (fuel/ms) fuel; budget with the first-call rate.");
+}
