@@ -5,7 +5,8 @@
 //!   `put_note`), warm, p50 and p99, beside `/healthz` (the Worker with no
 //!   engine work) as the reference measured in the same run;
 //! - the first call of a freshly deployed server (component read from R2,
-//!   validated and compiled in a warm isolate);
+//!   validated and compiled in a warm isolate), and the first call after
+//!   the isolate starts (wrangler reloads the Worker: a new isolate);
 //! - fuel per millisecond: hostile-loop's `spin` burns exactly its grant's
 //!   fuel, so (spin latency - trivial latency) / fuel gives the rate at
 //!   which this machine's workerd runs guest code.
@@ -88,6 +89,24 @@ fn main() {
     let (first_call, _) = call("bench", "fresh-calc", &key, "add", json!({ "a": 1, "b": 2 }));
     let (second_call, _) = call("bench", "fresh-calc", &key, "add", json!({ "a": 1, "b": 2 }));
 
+    // A new isolate: wrangler reloads the Worker when its script changes.
+    // Its first call builds the engine, reads the registry and the
+    // component, compiles it and runs it.
+    let cold_isolate = {
+        let marker = "Local server updated and ready";
+        let before = w.log().matches(marker).count();
+        let shim = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/build/worker/shim.mjs");
+        std::fs::File::options().append(true).open(&shim).unwrap().set_modified(std::time::SystemTime::now()).unwrap();
+        let waited = Instant::now();
+        while w.log().matches(marker).count() == before {
+            assert!(waited.elapsed().as_secs() < 60, "wrangler did not reload the Worker:\n{}", w.log());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let (first, _) = call("bench", "calc", &key, "add", json!({ "a": 1, "b": 2 }));
+        let (second, _) = call("bench", "calc", &key, "add", json!({ "a": 1, "b": 2 }));
+        (first, second)
+    };
+
     // Fuel per ms: the first spins run while V8 still tiers up wasmi.
     let mut spins = Vec::new();
     for _ in 0..if full { 5 } else { 1 } {
@@ -110,6 +129,8 @@ fn main() {
     println!("\n| cold | ms |\n|---|---|");
     println!("| first call of a just-deployed server (R2 read, validate, compile, call) | {first_call:.2} |");
     println!("| its second call | {second_call:.2} |");
+    println!("| first call after the isolate starts (engine, registry, component, compile, call) | {:.2} |", cold_isolate.0);
+    println!("| the isolate's second call | {:.2} |", cold_isolate.1);
     println!("\n| fuel | value |\n|---|---|");
     println!("| spin of {SPIN_FUEL} fuel, first (isolate's first heavy call) | {:.1} ms → {:.0} fuel/ms |", spins[0], fuel_per_ms(spins[0]));
     println!("| spin, best of {} | {best_spin:.1} ms → {:.0} fuel/ms |", spins.len(), fuel_per_ms(best_spin));

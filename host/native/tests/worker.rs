@@ -2,8 +2,8 @@
 //! through `wrangler dev` with its local KV and R2: the same official MCP
 //! clients and conformance suite as against the native server, deployment
 //! and rollback with the `smcp` command line, auth rejections, capability
-//! escapes, outbound fetch with secrets, and the core's backend suite
-//! against Workers KV and R2.
+//! escapes, hostile guests, outbound fetch with secrets, and the core's
+//! backend suite against Workers KV and R2.
 //!
 //! Not run against the Worker, and why:
 //! - crash.rs (SIGKILL during writes): durability is Workers KV's and R2's,
@@ -334,4 +334,42 @@ fn backend_suite_against_workers_kv_and_r2() {
     assert!(failures.is_empty(), "Cloudflare backends fail the suite:\n{}", failures.join("\n"));
     // Without the operator key the route does not exist.
     assert_eq!(w.json("POST", &format!("/operator/v1/backend-suite/kv/missing?root={run}"), None, None).0, 404);
+}
+
+/// Hostile guests on the Worker: a loop, a memory bomb and a flood of
+/// output each end in a clear error within their limits, and the isolate
+/// keeps serving them and other tenants.
+#[test]
+fn hostile_guests_are_stopped_on_the_worker() {
+    let w = workerd();
+    let key = w.key("hostile", "admin");
+    let grant = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(grant.path(), "version = 1\n[limits]\nfuel = 20_000_000\n").unwrap();
+    for guest in ["hostile-loop", "hostile-membomb", "hostile-output"] {
+        w.deploy(&key, guest, guest, Some(grant.path()));
+    }
+    let bystander = w.key("bystander", "admin");
+    w.deploy(&bystander, "calc", "calc", None);
+    runtime().block_on(async {
+        for (guest, tool, arguments, expected) in [
+            ("hostile-loop", "spin", json!({}), "fuel"),
+            ("hostile-membomb", "grow", json!({}), "memory"),
+            ("hostile-output", "flood", json!({ "mib": 8 }), "output"),
+        ] {
+            let client = connect("hostile", guest, &key).await;
+            let params = CallToolRequestParams::new(tool).with_arguments(JsonObject::from_iter(arguments.as_object().unwrap().clone()));
+            let outcome = match client.call_tool(params).await {
+                Ok(result) => {
+                    assert_eq!(result.is_error, Some(true), "{guest} must fail: {result:?}");
+                    text(&result)
+                }
+                Err(e) => e.to_string(),
+            };
+            assert!(outcome.contains(expected), "{guest}: {outcome}");
+            // The same server, and the isolate, still answer.
+            assert_eq!(text(&call(&client, "ping", json!({})).await), "pong", "{guest}");
+        }
+        let calc = connect("bystander", "calc", &bystander).await;
+        assert_eq!(call(&calc, "add", json!({ "a": 2, "b": 3 })).await.structured_content, Some(json!({ "sum": 5.0 })));
+    });
 }

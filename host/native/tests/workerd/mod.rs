@@ -74,7 +74,7 @@ impl Workerd {
         // Benchmarks add settings (rate limits) this way.
         let extra: Vec<String> = std::env::var("SMCP_WORKERD_EXTRA_VARS").map(|v| v.split(' ').map(str::to_owned).collect()).unwrap_or_default();
         let mut wrangler_cmd = format!(
-            "'{}' '{}' dev --ip 127.0.0.1 --port {port} --persist-to '{}' --log-level info --show-interactive-dev-session=false",
+            "'{}' '{}' dev --ip 127.0.0.1 --port {port} --persist-to '{}' --log-level log --show-interactive-dev-session=false",
             node.display(),
             wrangler.display(),
             state.path().join("store").display()
@@ -222,7 +222,7 @@ pub fn component(guest: &str) -> PathBuf {
     static BUILT: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("smcp-worker-components-").tempdir().unwrap();
-        let mut dev = DevGuests::only(&["calc", "notes", "files", "fetcher", "conformance", "hostile-loop"]);
+        let mut dev = DevGuests::only(&["calc", "notes", "files", "fetcher", "conformance", "hostile-loop", "hostile-membomb", "hostile-output"]);
         dev.target_dir = std::env::current_exe().ok().and_then(|e| Some(e.ancestors().nth(3)?.join("wasm-guests")));
         for (name, bytes) in dev.build(dir.path()).expect("the guests build") {
             std::fs::write(dir.path().join(format!("{name}.wasm")), bytes).unwrap();
