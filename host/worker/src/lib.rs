@@ -5,6 +5,8 @@
 //!
 //! - [`kv`]: Workers KV for sessions, metadata, rate limits, the audit
 //!   trail, secrets (encrypted) and guests' KV;
+//! - [`audit_trail`]: a Durable Object per tenant holding its audit trail,
+//!   so that isolates appending at once cannot overwrite each other;
 //! - [`objects`]: R2 for components and guests' objects;
 //! - [`fetch`]: the Fetch API for guests' outbound HTTP;
 //! - [`platform`]: clock, randomness and operator logs;
@@ -14,6 +16,7 @@
 //! One engine per isolate: compiled components, served deployments and
 //! rate buckets are cached there, keyed by digest and server.
 
+mod audit_trail;
 mod config;
 mod drive;
 mod fetch;
@@ -72,7 +75,10 @@ fn isolate(env: &Env, origin: &str) -> Result<Rc<Isolate>, String> {
 
 /// The backends of one request (bindings come with each request's env).
 pub(crate) struct Platform {
-    kv: WorkersKv,
+    /// Workers KV, with audit trails in their Durable Objects.
+    pub(crate) kv: audit_trail::TrailKv,
+    /// Workers KV alone (the backend suite tests it as it is).
+    pub(crate) plain_kv: WorkersKv,
     objects: R2Objects,
     http: FetchHttp,
     secrets: Vault<WorkersKv>,
@@ -86,7 +92,8 @@ impl Platform {
         let kv = WorkersKv(env.kv(KV_BINDING)?);
         Ok(Platform {
             secrets: Vault::new(kv.clone(), isolate.settings.keyring.clone(), Box::new(WorkerRandom)),
-            kv,
+            kv: audit_trail::TrailKv { kv: kv.clone(), trails: env.durable_object(audit_trail::BINDING)? },
+            plain_kv: kv,
             objects: R2Objects(env.bucket(R2_BINDING)?),
             http: FetchHttp { policy: isolate.outbound.clone() },
             clock: WorkerClock,

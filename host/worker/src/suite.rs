@@ -1,5 +1,5 @@
 //! The core's backend suite against Workers KV and R2, inside workerd:
-//! `POST /operator/v1/backend-suite/{kv|objects}/{case}?root=<run id>`
+//! `POST /operator/v1/backend-suite/{kv|trails|objects}/{case}?root=<run id>`
 //! runs one case and answers `{"case", "ok", "failure"}`. Answers only when
 //! the Worker's `SMCP_BACKEND_SUITE` is `on` (test deployments) and the
 //! request carries the operator key. The cases write under
@@ -41,8 +41,15 @@ pub(crate) async fn handle(engine: &Engine, settings: &Settings, request: &Reque
     }
     let outcome = match rest.split_once('/') {
         Some(("kv", "ttl_reaches_the_store")) => ttl_reaches_the_store(platform, run).await,
+        Some(("trails", "two_writers_keep_one_chain")) => two_writers_keep_one_chain(engine, platform, run).await,
         Some(("kv", case)) => {
-            let target = KvTarget { store: &platform.kv, time: &Sleep, root: format!("suite/{run}/kv/") };
+            let target = KvTarget { store: &platform.plain_kv, time: &Sleep, root: format!("suite/{run}/kv/") };
+            run_kv_case(&target, case).await
+        }
+        // The same cases on the engine's KV with keys in an audit trail's
+        // Durable Object (its storage, not Workers KV).
+        Some(("trails", case)) => {
+            let target = KvTarget { store: &platform.kv, time: &Sleep, root: format!("audit/suite-{run}/kv/") };
             run_kv_case(&target, case).await
         }
         Some(("objects", case)) => {
@@ -61,14 +68,40 @@ async fn ttl_reaches_the_store(platform: &Platform, run: &str) -> Result<(), Str
     let now_s = worker::Date::now().as_millis() / 1000;
     for (name, ttl, expected) in [("hour", Some(3600u32), Some(3600u64)), ("short", Some(5), Some(60)), ("forever", None, None)] {
         let key = format!("{prefix}{name}");
-        platform.kv.set(&key, b"v".to_vec(), ttl).await.map_err(|e| format!("set {key}: {e}"))?;
-        let listed = platform.kv.0.list().prefix(key.clone()).execute().await.map_err(|e| format!("list {key}: {e}"))?;
+        platform.plain_kv.set(&key, b"v".to_vec(), ttl).await.map_err(|e| format!("set {key}: {e}"))?;
+        let listed = platform.plain_kv.0.list().prefix(key.clone()).execute().await.map_err(|e| format!("list {key}: {e}"))?;
         let found = listed.keys.iter().find(|k| k.name == key).ok_or(format!("{key} is not listed"))?;
         match (found.expiration, expected) {
             (None, None) => {}
             (Some(at), Some(ttl)) if at.abs_diff(now_s + ttl) <= 5 => {}
             (got, _) => return Err(format!("{key}: expiration {got:?}, expected now + {expected:?} s")),
         }
+    }
+    Ok(())
+}
+
+/// Two engines (as two isolates would be) append to one tenant's trail in
+/// turn, each with its own cached head: every stale append is refused by
+/// the trail's Durable Object and redone after the other's, so the chain
+/// holds every event once and verifies.
+async fn two_writers_keep_one_chain(engine: &Engine, platform: &Platform, run: &str) -> Result<(), String> {
+    let tenant = format!("suite-{run}-writers");
+    let writers = [Engine::new(engine.runtime.clone(), engine.config.clone()), Engine::new(engine.runtime.clone(), engine.config.clone())];
+    const EVENTS: u64 = 8;
+    for i in 0..EVENTS {
+        let writer = &writers[(i % 2) as usize];
+        let event = smcp_core::audit::Event { kind: "suite.write".into(), principal: None, server: None, detail: serde_json::json!({ "i": i }) };
+        writer.audit(platform.backends(), &tenant, event);
+        let written = writer.flush_audit(platform.backends()).await.map_err(|e| format!("append {i}: {e}"))?;
+        if written != 1 {
+            return Err(format!("append {i} wrote {written} records"));
+        }
+    }
+    let count = smcp_core::audit::verify(&platform.kv, &tenant).await.map_err(|e| format!("verify: {e}"))?;
+    let records = smcp_core::audit::list(&platform.kv, &tenant, 0, 100).await.map_err(|e| format!("list: {e}"))?;
+    let order: Vec<u64> = records.iter().filter_map(|r| r.event.detail["i"].as_u64()).collect();
+    if count != EVENTS || order != (0..EVENTS).collect::<Vec<_>>() {
+        return Err(format!("{count} records verified, events in order {order:?}"));
     }
     Ok(())
 }

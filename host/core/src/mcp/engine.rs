@@ -151,10 +151,30 @@ impl Engine {
     pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         let mut trails = exclusive(&self.audit, backends.clock).await;
         let events = self.audit_queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
-        if events.is_empty() {
-            return Ok(0);
+        // One write per tenant, so that one trail's failure loses only its
+        // own events.
+        let mut by_tenant: Vec<(String, Vec<(String, crate::audit::Event, u64)>)> = Vec::new();
+        for event in events {
+            match by_tenant.iter_mut().find(|(tenant, _)| *tenant == event.0) {
+                Some((_, group)) => group.push(event),
+                None => by_tenant.push((event.0.clone(), vec![event])),
+            }
         }
-        trails.append_all(backends.kv, events).await.map(|records| records.len())
+        let (mut written, mut failure) = (0, None);
+        for (_, group) in by_tenant {
+            // A refused write means another writer moved the trail on (a
+            // Worker's other isolates; the store refuses to overwrite a
+            // record): the heads were reloaded, so one retry appends after it.
+            let result = match trails.append_all(backends.kv, group.clone()).await {
+                Err(_) => trails.append_all(backends.kv, group).await,
+                ok => ok,
+            };
+            match result {
+                Ok(records) => written += records.len(),
+                Err(e) => failure = Some(e),
+            }
+        }
+        failure.map_or(Ok(written), Err)
     }
 
     /// Ends every long-lived stream (subscriptions), so that a front end
