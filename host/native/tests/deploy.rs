@@ -5,10 +5,8 @@
 //! behaviour, bad uploads are refused without storing anything, and calls
 //! racing an activation are each answered by exactly one version.
 
-use rmcp::model::{CallToolRequestParams, JsonObject};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+mod support;
+
 use serde_json::{Value, json};
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config};
@@ -16,7 +14,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use support::{Client, call, tool_names};
 
 const EXAMPLES: [&str; 4] = ["calc", "notes", "files", "fetcher"];
 
@@ -53,15 +51,7 @@ impl Host {
 
     /// Runs `smcp ARGS --url … --key …`: success, stdout, stderr.
     fn smcp(&self, args: &[&str]) -> (bool, String, String) {
-        let output = Command::new(env!("CARGO_BIN_EXE_smcp"))
-            .args(args)
-            .args(["--url", &self.url(), "--key", self.key()])
-            .env_remove("SMCP_URL")
-            .env_remove("SMCP_ADMIN_KEY")
-            .output()
-            .unwrap();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (output.status.success(), text(&output.stdout), text(&output.stderr))
+        support::smcp(&self.url(), self.key(), args)
     }
 
     fn deploy(&self, guest: &str, server: &str, grant: Option<&Path>, extra: &[&str]) -> (bool, String, String) {
@@ -154,23 +144,8 @@ fn grant_file(guest: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(guest).join("grant.toml")
 }
 
-type Client = RunningService<RoleClient, ()>;
-
 async fn connect(host: &Host, server: &str) -> Client {
-    use rmcp::ServiceExt;
-    let url = format!("{}/t/dev/s/{server}/mcp", host.url());
-    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(host.key().to_owned());
-    ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap_or_else(|e| panic!("connecting to {server}: {e}"))
-}
-
-async fn tool_names(client: &Client) -> BTreeSet<String> {
-    client.list_tools(None).await.expect("tools/list").tools.into_iter().map(|t| t.name.to_string()).collect()
-}
-
-async fn call(client: &Client, tool: &'static str, arguments: Value) -> rmcp::model::CallToolResult {
-    let Value::Object(arguments): Value = arguments else { panic!("arguments must be an object") };
-    let params = CallToolRequestParams::new(tool).with_arguments(JsonObject::from_iter(arguments));
-    client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+    support::connect(format!("{}/t/dev/s/{server}/mcp", host.url()), host.key()).await
 }
 
 fn runtime() -> tokio::runtime::Runtime {

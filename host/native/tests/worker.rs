@@ -13,62 +13,29 @@
 //! - bad-upload storage counts (deploy.rs) look at the native data
 //!   directory; the refusals themselves are checked here over the API.
 
+mod support;
 mod workerd;
 
 use rmcp::model::{CallToolRequestParams, JsonObject};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use smcp_core::capabilities::backend_suite::{KV_CASES, OBJECT_CASES};
-use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
+use support::{Client, call, clients_dir, run_client_script, tool_names};
 use workerd::{component, grant_file, workerd};
-
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }
 
-type Client = RunningService<RoleClient, ()>;
-
 async fn connect(tenant: &str, server: &str, key: &str) -> Client {
-    use rmcp::ServiceExt;
-    // rmcp's reqwest has no TLS provider of its own (plain HTTP here).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let url = format!("{}/t/{tenant}/s/{server}/mcp", workerd().url());
-    let config = StreamableHttpClientTransportConfig::with_uri(url).auth_header(key.to_owned());
-    ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap_or_else(|e| panic!("connecting to {server}: {e}"))
-}
-
-async fn tool_names(client: &Client) -> BTreeSet<String> {
-    client.list_tools(None).await.expect("tools/list").tools.into_iter().map(|t| t.name.to_string()).collect()
-}
-
-async fn call(client: &Client, tool: &'static str, arguments: Value) -> rmcp::model::CallToolResult {
-    let Value::Object(arguments): Value = arguments else { panic!("arguments must be an object") };
-    let params = CallToolRequestParams::new(tool).with_arguments(JsonObject::from_iter(arguments));
-    client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+    support::connect(format!("{}/t/{tenant}/s/{server}/mcp", workerd().url()), key).await
 }
 
 fn text(result: &rmcp::model::CallToolResult) -> String {
     result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect()
-}
-
-/// Runs one of tests/clients' scripts, as clients.rs does natively.
-fn run_client_script(program: &Path, script: &str, base: &str, key: &str, clients: usize) {
-    assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
-    let output = Command::new(program).arg(clients_dir().join(script)).arg(base).env("SMCP_API_KEY", key).current_dir(clients_dir()).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{script} against the Worker failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains(&format!("{clients} passed, 0 failed")), "{stdout}");
 }
 
 #[test]

@@ -178,15 +178,7 @@ impl Workerd {
 
     /// Runs `smcp ARGS --url <worker> --key KEY`: success, stdout, stderr.
     pub fn smcp(&self, key: &str, args: &[&str]) -> (bool, String, String) {
-        let output = Command::new(env!("CARGO_BIN_EXE_smcp"))
-            .args(args)
-            .args(["--url", &self.url(), "--key", key])
-            .env_remove("SMCP_URL")
-            .env_remove("SMCP_ADMIN_KEY")
-            .output()
-            .unwrap();
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        (output.status.success(), text(&output.stdout), text(&output.stderr))
+        super::support::smcp(&self.url(), key, args)
     }
 
     /// Deploys example guest `guest` as `server` with its own grant (or

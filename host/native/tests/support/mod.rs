@@ -1,0 +1,64 @@
+//! Helpers the end-to-end tests share, whichever host they run against
+//! (the native server, or the Worker in workerd): the rmcp client, the
+//! official client scripts of tests/clients, and the `smcp` binary.
+
+#![allow(dead_code)]
+
+use rmcp::model::{CallToolRequestParams, JsonObject};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub type Client = RunningService<RoleClient, ()>;
+
+/// An rmcp client of the MCP endpoint at `url`, with API key `key`.
+pub async fn connect(url: String, key: &str) -> Client {
+    use rmcp::ServiceExt;
+    // rmcp's reqwest has no TLS provider of its own (plain HTTP here).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = StreamableHttpClientTransportConfig::with_uri(url.clone()).auth_header(key.to_owned());
+    ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+pub async fn tool_names(client: &Client) -> BTreeSet<String> {
+    client.list_tools(None).await.expect("tools/list").tools.into_iter().map(|t| t.name.to_string()).collect()
+}
+
+/// Calls `tool`; panics if the call fails at the protocol level.
+pub async fn call(client: &Client, tool: &'static str, arguments: Value) -> rmcp::model::CallToolResult {
+    let Value::Object(arguments): Value = arguments else { panic!("arguments must be an object") };
+    let params = CallToolRequestParams::new(tool).with_arguments(JsonObject::from_iter(arguments));
+    client.call_tool(params).await.unwrap_or_else(|e| panic!("{tool}: {e}"))
+}
+
+pub fn clients_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
+}
+
+/// Runs one of tests/clients' scripts against `base` (`…/t/<tenant>/s`)
+/// with API key `key`, and asserts that all `clients` pass.
+pub fn run_client_script(program: &Path, script: &str, base: &str, key: &str, clients: usize) {
+    assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
+    let output = Command::new(program).arg(clients_dir().join(script)).arg(base).env("SMCP_API_KEY", key).current_dir(clients_dir()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{script} failed against {base}:\n{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("{clients} passed, 0 failed")), "{stdout}");
+}
+
+/// Runs `smcp ARGS --url URL --key KEY`: success, stdout, stderr.
+pub fn smcp(url: &str, key: &str, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(args)
+        .args(["--url", url, "--key", key])
+        .env_remove("SMCP_URL")
+        .env_remove("SMCP_ADMIN_KEY")
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
