@@ -44,6 +44,7 @@ fn main() {
         state_key: [1; 32],
         deployment_recheck_ms: None,
         max_upload_bytes: 20 << 20,
+        max_fuel: None,
         auth: AuthSettings {
             key_hash_key: [3; 32],
             public_url: "http://localhost".into(),

@@ -121,6 +121,7 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig
         state_key: [9; 32],
         deployment_recheck_ms: None,
         max_upload_bytes: 20 << 20,
+        max_fuel: None,
         auth: smcp_core::mcp::AuthSettings {
             key_hash_key: TEST_HASH_KEY,
             public_url: "http://localhost".into(),

@@ -281,6 +281,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         state_key,
         deployment_recheck_ms: None,
         max_upload_bytes: config.max_upload_bytes,
+        max_fuel: None,
         auth: AuthSettings {
             key_hash_key: crate::state_key::hash_key_of(&state_key),
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),

@@ -343,4 +343,19 @@ fn hostile_guests_are_stopped_on_the_worker() {
         let calc = connect("bystander", "calc", &bystander).await;
         assert_eq!(call(&calc, "add", json!({ "a": 2, "b": 3 })).await.structured_content, Some(json!({ "sum": 5.0 })));
     });
+    // A grant asking for more fuel than the host's SMCP_MAX_FUEL (300 M)
+    // gets the host's cap.
+    std::fs::write(grant.path(), "version = 1\n[limits]\nfuel = 5_000_000_000\n").unwrap();
+    w.deploy(&key, "hostile-loop", "greedy", Some(grant.path()));
+    runtime().block_on(async {
+        let client = connect("hostile", "greedy", &key).await;
+        let params = CallToolRequestParams::new("spin").with_arguments(JsonObject::new());
+        let outcome = format!("{:?}", client.call_tool(params).await);
+        assert!(outcome.contains("fuel"), "{outcome}");
+    });
+    let (status, metrics) = w.json("GET", "/admin/v1/tenants/hostile/servers/greedy/metrics", Some(&key), None);
+    assert_eq!(status, 200, "{metrics}");
+    let used = metrics["fuel_used"].as_u64().unwrap();
+    assert!(used > 0 && used <= 300_000_000, "the cap bounds the call: {metrics}");
+    assert_eq!(metrics["out_of_fuel"], 1, "{metrics}");
 }

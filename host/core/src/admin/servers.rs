@@ -114,7 +114,7 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
     let scope = Scope { tenant: call.tenant.into(), server: server.into(), request: "health".into() };
     let mut discard = Discard;
     let mut host = CallHost::new(call.backends, &hosted.grant, &scope, &mut discard);
-    let guest = Server { runtime: &call.engine.runtime, component: &hosted.component, limits: hosted.grant.limits };
+    let guest = Server { runtime: &call.engine.runtime, component: &hosted.component, limits: call.engine.limits_of(&hosted.grant) };
     let listed = guest.list_tools(&mut host).await;
     let ms = call.backends.clock.now_ms().saturating_sub(started);
     match listed {

@@ -151,7 +151,7 @@ impl Call<'_> {
             server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
         };
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut ignore);
-        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.hosted.grant.limits };
+        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.engine.limits_of(&self.hosted.grant) };
         // A guest that cannot list its tools has none a read-only caller may use.
         let tools = server.list_tools(&mut host).await.unwrap_or_default();
         let facts = std::sync::Arc::new(super::params::ToolFacts::of(&tools));
@@ -208,7 +208,7 @@ impl Call<'_> {
             server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
         };
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut collect);
-        let limits = self.hosted.grant.limits;
+        let limits = self.engine.limits_of(&self.hosted.grant);
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits };
         let finished = {
             let work = core::pin::pin!(self.method(&server, &mut host, method, params));

@@ -44,6 +44,9 @@ pub struct EngineConfig {
     /// Largest component upload accepted by the admin API (the whole
     /// request body).
     pub max_upload_bytes: usize,
+    /// Fuel no call may exceed, whatever its grant says (the Worker sets
+    /// it from its CPU limit); `None`: the grants decide.
+    pub max_fuel: Option<u64>,
 }
 
 /// A server the engine serves: its component and grant.
@@ -181,6 +184,16 @@ impl Engine {
     /// shutting down is not held open by them.
     pub fn shutdown(&self) {
         self.subscriptions.close_all();
+    }
+
+    /// The limits a call of `grant` runs under: the grant's, with fuel
+    /// capped at [`EngineConfig::max_fuel`].
+    pub fn limits_of(&self, grant: &Grant) -> crate::runtime::Limits {
+        let mut limits = grant.limits;
+        if let Some(max) = self.config.max_fuel {
+            limits.fuel = limits.fuel.min(max);
+        }
+        limits
     }
 
     /// The endpoint path of a hosted server.

@@ -70,6 +70,8 @@ impl Workerd {
             // The fetch tests' local HTTP server.
             "SMCP_OPEN_ADDRESSES:127.0.0.1".to_owned(),
             "SMCP_BACKEND_SUITE:on".to_owned(),
+            // The host's cap over every grant (hostile_guests test).
+            "SMCP_MAX_FUEL:300000000".to_owned(),
         ];
         // Benchmarks add settings (rate limits) this way.
         let extra: Vec<String> = std::env::var("SMCP_WORKERD_EXTRA_VARS").map(|v| v.split(' ').map(str::to_owned).collect()).unwrap_or_default();
