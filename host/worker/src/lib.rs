@@ -5,8 +5,8 @@
 //!
 //! - [`kv`]: Workers KV for sessions, metadata, rate limits, the audit
 //!   trail, secrets (encrypted) and guests' KV;
-//! - [`audit_trail`]: a Durable Object per tenant holding its audit trail,
-//!   so that isolates appending at once cannot overwrite each other;
+//! - [`tenant_store`]: a Durable Object per tenant holding its audit trail
+//!   and deployment registry, strongly consistent across isolates;
 //! - [`objects`]: R2 for components and guests' objects;
 //! - [`fetch`]: the Fetch API for guests' outbound HTTP;
 //! - [`platform`]: clock, randomness and operator logs;
@@ -16,7 +16,6 @@
 //! One engine per isolate: compiled components, served deployments and
 //! rate buckets are cached there, keyed by digest and server.
 
-mod audit_trail;
 mod config;
 mod drive;
 mod fetch;
@@ -24,6 +23,7 @@ mod kv;
 mod objects;
 mod platform;
 mod suite;
+mod tenant_store;
 
 use config::Settings;
 use fetch::FetchHttp;
@@ -75,8 +75,9 @@ fn isolate(env: &Env, origin: &str) -> Result<Rc<Isolate>, String> {
 
 /// The backends of one request (bindings come with each request's env).
 pub(crate) struct Platform {
-    /// Workers KV, with audit trails in their Durable Objects.
-    pub(crate) kv: audit_trail::TrailKv,
+    /// Workers KV, with tenants' audit trails and registries in their
+    /// Durable Objects.
+    pub(crate) kv: tenant_store::TenantKv,
     /// Workers KV alone (the backend suite tests it as it is).
     pub(crate) plain_kv: WorkersKv,
     objects: R2Objects,
@@ -92,7 +93,7 @@ impl Platform {
         let kv = WorkersKv(env.kv(KV_BINDING)?);
         Ok(Platform {
             secrets: Vault::new(kv.clone(), isolate.settings.keyring.clone(), Box::new(WorkerRandom)),
-            kv: audit_trail::TrailKv { kv: kv.clone(), trails: env.durable_object(audit_trail::BINDING)? },
+            kv: tenant_store::TenantKv { kv: kv.clone(), tenants: env.durable_object(tenant_store::BINDING)? },
             plain_kv: kv,
             objects: R2Objects(env.bucket(R2_BINDING)?),
             http: FetchHttp { policy: isolate.outbound.clone() },

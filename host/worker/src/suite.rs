@@ -46,8 +46,8 @@ pub(crate) async fn handle(engine: &Engine, settings: &Settings, request: &Reque
             let target = KvTarget { store: &platform.plain_kv, time: &Sleep, root: format!("suite/{run}/kv/") };
             run_kv_case(&target, case).await
         }
-        // The same cases on the engine's KV with keys in an audit trail's
-        // Durable Object (its storage, not Workers KV).
+        // The same cases on the engine's KV with keys in a tenant's Durable
+        // Object (its storage, not Workers KV).
         Some(("trails", case)) => {
             let target = KvTarget { store: &platform.kv, time: &Sleep, root: format!("audit/suite-{run}/kv/") };
             run_kv_case(&target, case).await
@@ -82,7 +82,7 @@ async fn ttl_reaches_the_store(platform: &Platform, run: &str) -> Result<(), Str
 
 /// Two engines (as two isolates would be) append to one tenant's trail in
 /// turn, each with its own cached head: every stale append is refused by
-/// the trail's Durable Object and redone after the other's, so the chain
+/// the tenant's Durable Object and redone after the other's, so the chain
 /// holds every event once and verifies.
 async fn two_writers_keep_one_chain(engine: &Engine, platform: &Platform, run: &str) -> Result<(), String> {
     let tenant = format!("suite-{run}-writers");
