@@ -250,9 +250,19 @@ fn outbound_fetch_with_a_secret_on_the_worker() {
     let grant = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(grant.path(), "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\", \"127.0.0.2\", \"10.0.0.1\", \"169.254.169.254\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n").unwrap();
     w.deploy(&key, "fetcher", "fetcher", Some(grant.path()));
+    // Set with `smcp secrets set --url`, the value on stdin.
     let secret = "tok-worker-4f1c9a";
-    let (status, body) = w.json("PUT", "/admin/v1/tenants/fetching/servers/fetcher/secrets/API_TOKEN", Some(&key), Some(&json!({ "value": secret })));
-    assert_eq!(status, 204, "{body}");
+    let mut set = Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(["secrets", "set", "--server", "fetcher", "API_TOKEN", "--url", &w.url(), "--key", &key])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    set.stdin.take().unwrap().write_all(format!("{secret}\n").as_bytes()).unwrap();
+    let set = set.wait_with_output().unwrap();
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    // The admin API has no way to read it back.
+    assert_eq!(w.json("GET", "/admin/v1/tenants/fetching/servers/fetcher/secrets/API_TOKEN", Some(&key), None).0, 404);
     let (origin, heads) = echo_server();
     runtime().block_on(async {
         let fetcher = connect("fetching", "fetcher", &key).await;

@@ -1,9 +1,12 @@
-//! `smcp secrets`: tenants' secrets in a data directory, encrypted under
-//! the master keys of `SMCP_MASTER_KEYS`. Values are read from standard
-//! input, never from the command line (where `ps` and shell history would
-//! see them). The data directory must not be in use by a running server.
+//! `smcp secrets`: tenants' secrets, encrypted under the host's master
+//! keys. `set` and `delete` go to a host's admin API with `--url`/`--key`
+//! (any host, the Worker included), or to a data directory (encrypted
+//! under `SMCP_MASTER_KEYS`; it must not be in use by a running server).
+//! Values are read from standard input, never from the command line (where
+//! `ps` and shell history would see them).
 
 use super::DataDir;
+use super::remote::Remote;
 use smcp_core::capabilities::net::AddressPolicy;
 use smcp_core::vault::{Keyring, Vault};
 use smcp_native::{OsRandom, RedbKv, Storage, master_keys};
@@ -16,12 +19,16 @@ pub enum SecretsCommand {
         #[command(flatten)]
         target: Target,
         #[command(flatten)]
+        remote: Remote,
+        #[command(flatten)]
         data: DataDir,
     },
     /// Deletes a secret.
     Delete {
         #[command(flatten)]
         target: Target,
+        #[command(flatten)]
+        remote: Remote,
         #[command(flatten)]
         data: DataDir,
     },
@@ -40,8 +47,9 @@ pub enum SecretsCommand {
 
 #[derive(clap::Args, Debug)]
 pub struct Target {
+    /// Defaults to the tenant of --key with --url.
     #[arg(long)]
-    tenant: String,
+    tenant: Option<String>,
     #[arg(long)]
     server: String,
     /// The secret's name, as the server's grant lists it.
@@ -59,18 +67,45 @@ fn open(data: &DataDir) -> anyhow::Result<Vault<RedbKv>> {
     Ok(Vault::new(storage.kv.clone(), Some(keyring), Box::new(OsRandom)))
 }
 
+fn read_value() -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let mut value = zeroize::Zeroizing::new(String::new());
+    std::io::stdin().read_to_string(&mut value)?;
+    if value.ends_with('\n') {
+        value.pop();
+    }
+    Ok(value)
+}
+
+/// The tenant of a local command, which must be named.
+fn local_tenant(target: &Target) -> anyhow::Result<&str> {
+    target.tenant.as_deref().ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a host)"))
+}
+
 pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {
     match command {
-        SecretsCommand::Set { target, data } => {
-            let mut value = String::new();
-            std::io::stdin().read_to_string(&mut value)?;
-            let value = value.strip_suffix('\n').unwrap_or(&value);
-            open(&data)?.put(&target.tenant, &target.server, &target.name, value).await?;
-            eprintln!("stored secret {} of {}/{}", target.name, target.tenant, target.server);
+        SecretsCommand::Set { target, remote, data } if remote.chosen_over(&data) => {
+            let client = remote.client(target.tenant.as_deref())?;
+            let value = read_value()?;
+            let path = format!("/servers/{}/secrets/{}", target.server, target.name);
+            client.call(reqwest::Method::PUT, &path, Some(serde_json::json!({ "value": value.as_str() }))).await?;
+            eprintln!("stored secret {} of {}/{}", target.name, client.tenant, target.server);
         }
-        SecretsCommand::Delete { target, data } => {
-            open(&data)?.delete(&target.tenant, &target.server, &target.name).await?;
-            eprintln!("deleted secret {} of {}/{}", target.name, target.tenant, target.server);
+        SecretsCommand::Delete { target, remote, data } if remote.chosen_over(&data) => {
+            let client = remote.client(target.tenant.as_deref())?;
+            let path = format!("/servers/{}/secrets/{}", target.server, target.name);
+            client.call(reqwest::Method::DELETE, &path, None).await?;
+            eprintln!("deleted secret {} of {}/{}", target.name, client.tenant, target.server);
+        }
+        SecretsCommand::Set { target, data, .. } => {
+            let value = read_value()?;
+            let tenant = local_tenant(&target)?;
+            open(&data)?.put(tenant, &target.server, &target.name, &value).await?;
+            eprintln!("stored secret {} of {tenant}/{}", target.name, target.server);
+        }
+        SecretsCommand::Delete { target, data, .. } => {
+            let tenant = local_tenant(&target)?;
+            open(&data)?.delete(tenant, &target.server, &target.name).await?;
+            eprintln!("deleted secret {} of {tenant}/{}", target.name, target.server);
         }
         SecretsCommand::Rotate { data } => {
             let report = open(&data)?.rotate().await?;
