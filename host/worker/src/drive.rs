@@ -5,8 +5,9 @@
 //! Worker's code had hung"). The engine's shared state crosses requests:
 //! a legacy session's stream is fed by the POSTs that follow it, and a
 //! tool waiting for a client's answer is woken by the POST that carries
-//! it. With ordinary wakers the POST would poll the waiting request's
-//! future in its own context. Here a wake only sets a flag, and each
+//! it, and the engine's locks (audit, rate buckets, registry) are released
+//! by whichever request holds them. With ordinary wakers the waking
+//! request would poll the waiting request's future in its own context. Here a wake only sets a flag, and each
 //! request polls its own future again on its own timer (backing off to
 //! [`MAX_WAIT_MS`] while idle), so every poll runs in the right context.
 

@@ -146,7 +146,8 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
             worker::console_error!("smcp: writing audit records failed: {e}");
         }
     }));
-    match drive::on_own_timer(head_rx).await {
+    // The head comes from this request's own exchange: an ordinary wake.
+    match head_rx.await {
         Ok(response) => to_worker(response),
         Err(_) => plain(500, "internal error\n"),
     }

@@ -67,7 +67,7 @@ pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str
     if !valid_name(server) {
         return Err(DeployError::InvalidName(server.into()));
     }
-    let _serialized = crate::mcp::exclusive(&engine.deploy_lock, backends.clock).await;
+    let _serialized = engine.deploy_lock.lock().await;
     if let Some(existing) = records::server(backends, tenant, server).await? {
         return Ok((existing, false));
     }
@@ -129,7 +129,7 @@ async fn switch(
 ) -> Result<(ServerRecord, Changes), DeployError> {
     // Two activations interleaving at an await would lose one's history
     // entry, or leave the served version and the record disagreeing.
-    let _serialized = crate::mcp::exclusive(&engine.deploy_lock, backends.clock).await;
+    let _serialized = engine.deploy_lock.lock().await;
     let mut record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
     let target = records::deployment(backends, tenant, server, id).await?.ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
     let active = active_deployment(backends, tenant, &record).await?;
@@ -199,7 +199,7 @@ pub async fn rollback(
 /// records go, and so do the components no other server of the tenant
 /// uses. The data it stored (kv, objects) stays.
 pub async fn delete_server(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, by: &Principal) -> Result<(), DeployError> {
-    let _serialized = crate::mcp::exclusive(&engine.deploy_lock, backends.clock).await;
+    let _serialized = engine.deploy_lock.lock().await;
     if records::server(backends, tenant, server).await?.is_none() {
         return Err(DeployError::ServerNotFound(server.into()));
     }

@@ -72,7 +72,7 @@ pub async fn upload(
         return Ok(Uploaded { deployment: existing, created: false, review, changes });
     }
 
-    let _serialized = crate::mcp::exclusive(&engine.deploy_lock, backends.clock).await;
+    let _serialized = engine.deploy_lock.lock().await;
     let object = component_key(tenant, &digest);
     let stored_before = backends.objects.head(&object).await.map_err(|e| DeployError::Storage(e.to_string()))?.is_some();
     if !stored_before {

@@ -129,7 +129,7 @@ pub(crate) async fn refusal(engine: &Engine, backends: Backends<'_>, tenant: &st
 pub(crate) async fn rate_limited(engine: &Engine, backends: Backends<'_>, principal: &Principal) -> Option<Response> {
     let limits = engine.config.auth.rate;
     let now = backends.clock.now_ms();
-    let mut buckets = super::exclusive(&engine.rate, backends.clock).await;
+    let mut buckets = engine.rate.lock().await;
     let principal_bucket = format!("p/{}/{}", principal.tenant, principal.id);
     let verdict = match buckets.take(backends.kv, &principal_bucket, limits.per_principal, now).await {
         Ok(()) => buckets.take(backends.kv, &format!("t/{}", principal.tenant), limits.per_tenant, now).await,

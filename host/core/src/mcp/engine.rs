@@ -152,7 +152,7 @@ impl Engine {
     /// Writes the queued audit events; what fails stays lost (and the error
     /// is returned for the front end to log).
     pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
-        let mut trails = exclusive(&self.audit, backends.clock).await;
+        let mut trails = self.audit.lock().await;
         let events = self.audit_queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
         // One write per tenant, so that one trail's failure loses only its
         // own events.
@@ -407,28 +407,6 @@ impl Engine {
 
     pub(crate) fn log_level_index(level: &str) -> Option<usize> {
         LOG_LEVELS.iter().position(|l| *l == level)
-    }
-}
-
-/// Takes `mutex`, shared by concurrent requests. On wasm32 (Workers) a
-/// waiter woken by the request releasing the lock would run on behalf of
-/// that request, which workerd refuses (the waiter hangs and is canceled),
-/// so there each waiter polls on a timer of its own.
-pub(crate) async fn exclusive<'a, T>(
-    mutex: &'a futures_util::lock::Mutex<T>,
-    clock: &dyn crate::capabilities::Clock,
-) -> futures_util::lock::MutexGuard<'a, T> {
-    #[cfg(target_arch = "wasm32")]
-    loop {
-        if let Some(guard) = mutex.try_lock() {
-            return guard;
-        }
-        clock.sleep(1).await;
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let _ = clock;
-        mutex.lock().await
     }
 }
 

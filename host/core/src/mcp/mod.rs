@@ -21,4 +21,3 @@ pub mod version;
 pub use auth::{AuthSettings, set_issuers};
 pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit};
 pub use engine::{Engine, EngineConfig, Hosted};
-pub(crate) use engine::exclusive;
