@@ -4,6 +4,7 @@
 use crate::kv::RedbKv;
 use crate::objects::FsObjects;
 use crate::outbound::OutboundHttp;
+use smcp_core::capabilities::log_budget::LogBudget;
 use smcp_core::capabilities::net::AddressPolicy;
 use smcp_core::capabilities::{Backends, Clock, LocalFuture, LogLevel, LogSink, Random, Scope};
 use smcp_core::vault::{Keyring, Vault};
@@ -47,48 +48,16 @@ impl Random for OsRandom {
 }
 
 /// Guests' operator logs as tracing events (target `smcp::guest`) with
-/// `tenant`, `server` and `request` fields. Besides the core's per-call
-/// cap, each server gets a token bucket ([`LOG_BURST`] lines, refilled at
-/// [`LOG_RATE`] a second), so a busy guest cannot flood the host's logs;
-/// what is dropped is counted and reported with the next line that passes.
+/// `tenant`, `server` and `request` fields, within each server's
+/// [`LogBudget`] besides the core's per-call cap.
 #[derive(Default)]
 pub struct TracingLog {
-    buckets: std::cell::RefCell<std::collections::HashMap<(String, String), Bucket>>,
-}
-
-/// Lines a server may log in a burst, and per second after it.
-pub const LOG_BURST: f64 = 200.0;
-pub const LOG_RATE: f64 = 50.0;
-
-struct Bucket {
-    tokens: f64,
-    at: std::time::Instant,
-    dropped: u64,
-}
-
-impl TracingLog {
-    /// Takes a token for `tenant`/`server`: `Some(dropped before)` when
-    /// the line may go out.
-    fn admit(&self, tenant: &str, server: &str) -> Option<u64> {
-        let mut buckets = self.buckets.borrow_mut();
-        let now = std::time::Instant::now();
-        let bucket = buckets
-            .entry((tenant.to_owned(), server.to_owned()))
-            .or_insert(Bucket { tokens: LOG_BURST, at: now, dropped: 0 });
-        bucket.tokens = (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * LOG_RATE).min(LOG_BURST);
-        bucket.at = now;
-        if bucket.tokens < 1.0 {
-            bucket.dropped += 1;
-            return None;
-        }
-        bucket.tokens -= 1.0;
-        Some(std::mem::take(&mut bucket.dropped))
-    }
+    budget: LogBudget,
 }
 
 impl LogSink for TracingLog {
     fn write(&self, scope: &Scope, level: LogLevel, message: &str) {
-        let Some(dropped) = self.admit(&scope.tenant, &scope.server) else { return };
+        let Some(dropped) = self.budget.admit(&scope.tenant, &scope.server, unix_ms()) else { return };
         let (tenant, server, request) = (scope.tenant.as_str(), scope.server.as_str(), scope.request.as_str());
         if dropped > 0 {
             tracing::warn!(target: "smcp::guest", tenant, server, dropped, "guest log lines dropped by the rate limit");
@@ -164,14 +133,6 @@ mod tests {
         OsRandom.fill(&mut b);
         assert_ne!(a, b);
         assert!(SystemClock.now_ms() > 1_600_000_000_000);
-    }
-
-    #[test]
-    fn guest_logs_are_rate_limited_per_server() {
-        let log = TracingLog::default();
-        let admitted = (0..1000).filter(|_| log.admit("t", "noisy").is_some()).count();
-        assert!((LOG_BURST as usize..LOG_BURST as usize + 5).contains(&admitted), "{admitted}");
-        assert_eq!(log.admit("t", "quiet"), Some(0), "other servers are not affected");
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! The small backends on Workers: the clock, randomness and guests'
 //! operator logs.
 
+use smcp_core::capabilities::log_budget::LogBudget;
 use smcp_core::capabilities::{Clock, LocalFuture, LogLevel, LogSink, Random, Scope};
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::time::Duration;
 
 /// `Date.now()`. Inside a request it moves only across I/O (Workers stop
@@ -36,40 +35,17 @@ impl Random for WorkerRandom {
     }
 }
 
-/// Lines a server may log in a burst, and per second after it (as on the
-/// native host).
-const LOG_BURST: f64 = 200.0;
-const LOG_RATE: f64 = 50.0;
-
 /// Guests' operator logs as one JSON object per line on the Worker's
-/// console (`wrangler tail`, Workers Logs), rate-limited per server within
-/// the isolate.
+/// console (`wrangler tail`, Workers Logs), within each server's
+/// [`LogBudget`] in this isolate.
 #[derive(Default)]
 pub struct ConsoleLog {
-    buckets: RefCell<HashMap<(String, String), (f64, u64, u64)>>,
-}
-
-impl ConsoleLog {
-    /// Takes a token: `Some(lines dropped before)` when the line may go out.
-    fn admit(&self, scope: &Scope) -> Option<u64> {
-        let now = worker::Date::now().as_millis();
-        let mut buckets = self.buckets.borrow_mut();
-        let (tokens, at, dropped) =
-            buckets.entry((scope.tenant.clone(), scope.server.clone())).or_insert((LOG_BURST, now, 0));
-        *tokens = (*tokens + now.saturating_sub(*at) as f64 / 1000.0 * LOG_RATE).min(LOG_BURST);
-        *at = now;
-        if *tokens < 1.0 {
-            *dropped += 1;
-            return None;
-        }
-        *tokens -= 1.0;
-        Some(std::mem::take(dropped))
-    }
+    budget: LogBudget,
 }
 
 impl LogSink for ConsoleLog {
     fn write(&self, scope: &Scope, level: LogLevel, message: &str) {
-        let Some(dropped) = self.admit(scope) else { return };
+        let Some(dropped) = self.budget.admit(&scope.tenant, &scope.server, worker::Date::now().as_millis()) else { return };
         let level = match level {
             LogLevel::Debug => "debug",
             LogLevel::Info => "info",

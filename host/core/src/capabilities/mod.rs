@@ -11,6 +11,7 @@ pub mod grant;
 pub mod http;
 mod keys;
 pub mod kv;
+pub mod log_budget;
 #[cfg(any(test, feature = "memory-backends"))]
 pub mod memory;
 pub mod net;
