@@ -11,8 +11,6 @@ use serde_json::{Value, json};
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config};
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use support::{Client, call, tool_names};
 
@@ -95,32 +93,7 @@ impl Host {
 }
 
 fn raw(addr: std::net::SocketAddr, head: &[u8], body: &[u8]) -> (u16, Vec<u8>) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(head).unwrap();
-    stream.write_all(body).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head");
-    let status = std::str::from_utf8(&response[9..12]).unwrap().parse().unwrap();
-    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
-    let mut body = response[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
-    }
-    (status, body)
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[line_end + 2..line_end + 2 + size]);
-        data = &data[line_end + 4 + size..];
-    }
+    support::http1(addr, head, body).expect("an HTTP response")
 }
 
 /// A multipart/form-data body of `parts` (name, bytes).

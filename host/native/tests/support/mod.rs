@@ -10,6 +10,8 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -61,4 +63,37 @@ pub fn smcp(url: &str, key: &str, args: &[&str]) -> (bool, String, String) {
         .unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+/// One HTTP/1.1 exchange on a fresh connection: `head` (ending in a blank
+/// line) and `body` out, the status and the (de-chunked) body back.
+pub fn http1(addr: SocketAddr, head: &[u8], body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(180)))?;
+    stream.write_all(head)?;
+    stream.write_all(body)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response)?;
+    let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(invalid)?;
+    let head = String::from_utf8_lossy(&response[..split]).to_ascii_lowercase();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or_else(invalid)?;
+    let body = response[split + 4..].to_vec();
+    Ok((status, if head.contains("transfer-encoding: chunked") { dechunk(&body)? } else { body }))
+}
+
+/// A chunked body's data; malformed framing is an error.
+fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let invalid = || std::io::Error::from(std::io::ErrorKind::InvalidData);
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or_else(invalid)?;
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).map_err(|_| invalid())?.trim(), 16).map_err(|_| invalid())?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = data.get(line_end + 2..line_end + 2 + size).ok_or_else(invalid)?;
+        out.extend_from_slice(chunk);
+        data = data.get(line_end + 4 + size..).ok_or_else(invalid)?;
+    }
 }

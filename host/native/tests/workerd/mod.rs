@@ -10,8 +10,7 @@
 
 use serde_json::Value;
 use smcp_native::dev::DevGuests;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -131,23 +130,12 @@ impl Workerd {
 
     /// One HTTP/1.1 request: status and body.
     pub fn try_request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port))?;
-        stream.set_read_timeout(Some(Duration::from_secs(180)))?;
         let mut head = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nconnection: close\r\ncontent-length: {}\r\n", self.port, body.len());
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
         head.push_str("\r\n");
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response)?;
-        let split = response.windows(4).position(|w| w == b"\r\n\r\n").ok_or(std::io::ErrorKind::InvalidData)?;
-        let head = String::from_utf8_lossy(&response[..split]).to_string();
-        let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or(std::io::ErrorKind::InvalidData)?;
-        let body = response[split + 4..].to_vec();
-        let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(&body) } else { body };
-        Ok((status, body))
+        super::support::http1(([127, 0, 0, 1], self.port).into(), head.as_bytes(), body)
     }
 
     /// A request whose body is JSON: status and JSON body (Null if none).
@@ -191,20 +179,6 @@ impl Workerd {
         let (ok, _, err) = self.smcp(key, &["deploy", component.to_str().unwrap(), "--server", server, "--grant", grant.to_str().unwrap(), "--approve-widening"]);
         assert!(ok, "deploying {guest} as {server} to the Worker: {err}");
     }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..line_end]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = line_end + 2;
-        out.extend_from_slice(&data[start..(start + size).min(data.len())]);
-        data = &data[(start + size + 2).min(data.len())..];
-    }
-    out
 }
 
 pub fn grant_file(guest: &str) -> PathBuf {
