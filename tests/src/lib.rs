@@ -10,6 +10,8 @@ use smcp_core::server::Server;
 use std::rc::Rc;
 use std::sync::Arc;
 
+pub mod report;
+
 /// Paths of the components build.rs made, by guest name.
 pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));

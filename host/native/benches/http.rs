@@ -1,7 +1,7 @@
 //! The HTTP benchmark: `cargo bench -p smcp-native --bench http`.
 //!
 //! Many `tools/call noop` requests over loopback HTTP/1.1 with keep-alive,
-//! from 1 and from 8 concurrent connections, against
+//! from 1, 16 and 64 concurrent connections (clients), against
 //! - SMCP: the native server hosting the calc guest (`noop` runs in the
 //!   wasm sandbox, a fresh instance per call), and
 //! - rmcp: the official Rust SDK's Streamable HTTP server, in this process
@@ -30,6 +30,10 @@
 //! `cargo test` runs this file too (no `--bench` argument): a smoke run of
 //! a few dozen requests per case.
 
+/// The allocator `smcp` runs with, for both servers alike.
+#[global_allocator]
+static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -38,6 +42,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{tool, tool_router};
 use smcp_native::Config;
+use smcp_tests::report::{Report, Table, num};
 use smcp_native::dev::DevGuests;
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -50,7 +55,7 @@ use std::time::{Duration, Instant};
 const PATH: &str = "/t/dev/s/calc/mcp";
 const LEGACY: &str = "2025-11-25";
 const CURRENT: &str = "2026-07-28";
-const CONNECTIONS: [usize; 2] = [1, 8];
+const CONNECTIONS: [usize; 3] = [1, 16, 64];
 
 /// How much each case runs.
 #[derive(Clone, Copy)]
@@ -114,36 +119,34 @@ fn main() {
         }
     }
 
-    println!();
-    println!(
-        "{:<12} {:>5} | {:>25} | {:>25} | {:>20}",
-        "era", "conns", "SMCP req/s  p50  p99 µs", "rmcp req/s  p50  p99 µs", "SMCP/rmcp rps p50 p99"
+    let mut table = Table::new(
+        "End to end: `tools/call noop` over loopback HTTP/1.1 keep-alive",
+        &["era", "clients", "SMCP req/s", "SMCP p50 µs", "SMCP p99 µs", "rmcp req/s", "rmcp p50 µs", "rmcp p99 µs", "SMCP / rmcp req/s"],
     );
     for (era, connections, smcp, rmcp) in &rows {
-        println!(
-            "{:<12} {:>5} | {} | {} | {:>6.2} {:>6.2} {:>6.2}",
-            era.label(),
-            connections,
-            smcp.columns(),
-            rmcp.columns(),
-            smcp.rps() / rmcp.rps(),
-            smcp.p(0.5).as_secs_f64() / rmcp.p(0.5).as_secs_f64(),
-            smcp.p(0.99).as_secs_f64() / rmcp.p(0.99).as_secs_f64(),
-        );
+        let us = |d: Duration| num(d.as_secs_f64() * 1e6, 0);
+        table.row(vec![
+            era.label().into(),
+            (*connections).into(),
+            num(smcp.rps(), 0),
+            us(smcp.p(0.5)),
+            us(smcp.p(0.99)),
+            num(rmcp.rps(), 0),
+            us(rmcp.p(0.5)),
+            us(rmcp.p(0.99)),
+            num(smcp.rps() / rmcp.rps(), 2),
+        ]);
     }
-    println!();
-    for (era, connections, smcp, rmcp) in &rows {
-        println!(
-            "   {} x{connections}: SMCP {} requests in {:.2?} ({}), rmcp {} in {:.2?} ({})",
-            era.label(),
-            smcp.latencies.len(),
-            smcp.elapsed,
-            smcp.content_type,
-            rmcp.latencies.len(),
-            rmcp.elapsed,
-            rmcp.content_type
-        );
+    table.note(format!(
+        "SMCP: the native host, API key checked and a `tool.call` audit record kept per request, `noop` in a fresh wasm instance; rmcp {RMCP_VERSION}: its Streamable HTTP server, no authentication, `noop` compiled natively."
+    ));
+    table.note("Both servers and the load generator each run on one thread and share the machine's cores; rounds alternate between the servers.");
+    if let Some((_, _, smcp, rmcp)) = rows.first() {
+        table.note(format!("Responses: SMCP {}, rmcp {} (2025-11-25; rmcp has no JSON mode with sessions).", smcp.content_type, rmcp.content_type));
     }
+    let mut report = Report::new("http");
+    report.add(table);
+    report.finish();
 
     rmcp.stop();
     smcp.stop();
@@ -190,15 +193,6 @@ impl Stats {
 
     fn p(&self, p: f64) -> Duration {
         self.latencies[((self.latencies.len() - 1) as f64 * p).round() as usize]
-    }
-
-    fn columns(&self) -> String {
-        format!(
-            "{:>9.0} {:>7.1} {:>7.1}",
-            self.rps(),
-            self.p(0.5).as_secs_f64() * 1e6,
-            self.p(0.99).as_secs_f64() * 1e6
-        )
     }
 }
 

@@ -20,6 +20,7 @@ mod support;
 mod workerd;
 
 use serde_json::{Value, json};
+use smcp_tests::report::{Report, Table, num};
 use std::time::Instant;
 use workerd::workerd;
 
@@ -122,19 +123,28 @@ fn main() {
     let fuel_per_ms = |ms: f64| SPIN_FUEL as f64 / (ms - trivial_p50).max(0.001);
     let best_spin = spins.iter().copied().fold(f64::INFINITY, f64::min);
 
-    println!("## The Worker in workerd (wrangler dev, local KV and R2), {calls} calls each, one connection per call\n");
-    println!("| measure | p50 | p99 | vs /healthz p50 |");
-    println!("|---|---|---|---|");
-    println!("| `/healthz` (no engine work; reference) | {healthz_p50:.2} ms | {healthz_p99:.2} ms | 1.00x |");
-    println!("| trivial tool (calc `add`) | {trivial_p50:.2} ms | {trivial_p99:.2} ms | {:.2}x |", trivial_p50 / healthz_p50);
-    println!("| kv tool (notes `put_note`) | {kv_p50:.2} ms | {kv_p99:.2} ms | {:.2}x |", kv_p50 / healthz_p50);
-    println!("\n| cold | ms |\n|---|---|");
-    println!("| first call of a just-deployed server (R2 read, validate, compile, call) | {first_call:.2} |");
-    println!("| its second call | {second_call:.2} |");
-    println!("| first call after the isolate starts (engine, registry, component, compile, call) | {:.2} |", cold_isolate.0);
-    println!("| the isolate's second call | {:.2} |", cold_isolate.1);
-    println!("\n| fuel | value |\n|---|---|");
-    println!("| spin of {SPIN_FUEL} fuel, first (isolate's first heavy call) | {:.1} ms → {:.0} fuel/ms |", spins[0], fuel_per_ms(spins[0]));
-    println!("| spin, best of {} | {best_spin:.1} ms → {:.0} fuel/ms |", spins.len(), fuel_per_ms(best_spin));
+    let ms = |v: f64| num(v, 2);
+    let mut per_call = Table::new(
+        "The Worker in workerd (wrangler dev, local KV and R2): per call, one connection per call",
+        &["measure", "p50 ms", "p99 ms", "p50 / healthz p50"],
+    );
+    per_call.row(vec!["`/healthz` (no engine work; reference)".into(), ms(healthz_p50), ms(healthz_p99), num(1.0, 2)]);
+    per_call.row(vec!["trivial tool (calc `add`)".into(), ms(trivial_p50), ms(trivial_p99), num(trivial_p50 / healthz_p50, 2)]);
+    per_call.row(vec!["kv tool (notes `put_note`)".into(), ms(kv_p50), ms(kv_p99), num(kv_p50 / healthz_p50, 2)]);
+    per_call.note(format!("{calls} calls each, after warm-up; workerd, the client and wrangler share the machine."));
+    let mut cold = Table::new("The Worker in workerd: cold paths", &["measure", "ms"]);
+    cold.row(vec!["first call of a just-deployed server (R2 read, validate, compile, call)".into(), ms(first_call)]);
+    cold.row(vec!["its second call".into(), ms(second_call)]);
+    cold.row(vec!["first call after the isolate starts (engine, registry, component, compile, call)".into(), ms(cold_isolate.0)]);
+    cold.row(vec!["the isolate's second call".into(), ms(cold_isolate.1)]);
+    let mut fuel = Table::new("The Worker in workerd: fuel per millisecond (wasmi compiled to wasm, in V8)", &["measure", "ms", "fuel per ms"]);
+    fuel.row(vec![format!("spin of {SPIN_FUEL} fuel, first (the isolate's first heavy call)").into(), num(spins[0], 1), num(fuel_per_ms(spins[0]), 0)]);
+    fuel.row(vec![format!("spin, best of {}", spins.len()).into(), num(best_spin, 1), num(fuel_per_ms(best_spin), 0)]);
+    fuel.note("Cloudflare's free plan allows 10 ms of CPU per request: set SMCP_MAX_FUEL from the first row.");
+    let mut report = Report::new("workerd");
+    report.add(per_call);
+    report.add(cold);
+    report.add(fuel);
+    report.finish();
     println!("\nA Worker CPU limit of L ms allows about L × (fuel/ms) fuel; budget with the first-call rate.");
 }

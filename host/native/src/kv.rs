@@ -131,13 +131,18 @@ impl RedbKv {
 }
 
 impl KvStore for RedbKv {
+    /// Read on the caller's thread: a read transaction never waits for a
+    /// writer (redb is MVCC) and a hot key is in redb's page cache, so the
+    /// hop to the blocking pool would cost more than the read (it did: an
+    /// API key lookup per request). Removing an expired entry is a write,
+    /// and goes off the thread.
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Res<Option<Vec<u8>>>> {
-        let (db, key, now) = (self.db.clone(), key.to_owned(), self.clock.now_ms());
-        Box::pin(off_thread(move || {
+        Box::pin(async move {
+            let now = self.clock.now_ms();
             let found = (|| -> Result<Option<Entry>, redb::Error> {
-                let txn = db.begin_read()?;
+                let txn = self.db.begin_read()?;
                 let table = txn.open_table(ENTRIES)?;
-                let Some(raw) = table.get(key.as_str())? else { return Ok(None) };
+                let Some(raw) = table.get(key)? else { return Ok(None) };
                 match decode(raw.value()) {
                     Some((expiry, value)) => Ok(Some((expiry, value.to_vec()))),
                     None => {
@@ -149,12 +154,17 @@ impl KvStore for RedbKv {
             match found {
                 Some((expiry, value)) if live(expiry, now) => Ok(Some(value)),
                 Some(_) => {
-                    sweep(&db, &[key], now);
+                    let (db, key) = (self.db.clone(), key.to_owned());
+                    off_thread(move || {
+                        sweep(&db, &[key], now);
+                        Ok(())
+                    })
+                    .await?;
                     Ok(None)
                 }
                 None => Ok(None),
             }
-        }))
+        })
     }
 
     fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Res<()>> {

@@ -6,12 +6,20 @@ use clap::Parser;
 use cli::{Cli, Command};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(std::io::stderr).init();
+    // Written to stderr by a thread of its own; nothing is dropped (a full
+    // queue makes the logger wait), and what is queued is written when
+    // `_written_at_exit` is dropped.
+    let (stderr, _written_at_exit) =
+        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
+    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(stderr).init();
     match cli.command {
         Command::Serve(args) => cli::serve::run(args.into_config()),
         Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),

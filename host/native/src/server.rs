@@ -293,7 +293,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
 }
 
 /// How often queued audit records are written.
-const AUDIT_FLUSH: Duration = Duration::from_millis(50);
+const AUDIT_FLUSH: Duration = Duration::from_millis(10);
 
 /// Writes the engine's queued audit records every [`AUDIT_FLUSH`] until
 /// shutdown (the accept loop writes the last ones).
@@ -434,7 +434,9 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Res
     let exchange_app = app.clone();
     let exchange = tokio::task::spawn_local(async move {
         let app = exchange_app;
-        let work = app.engine.handle_streaming(request, app.storage.backends(), head_tx);
+        // Boxed where it is made: the engine's future is several KiB, and
+        // each wrapper below would otherwise copy it again.
+        let work = Box::pin(app.engine.handle_streaming(request, app.storage.backends(), head_tx));
         // Fuel bounds a guest's computing; this bounds the whole exchange,
         // including the storage and network calls and client answers it
         // waits on.

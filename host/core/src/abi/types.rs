@@ -58,37 +58,50 @@ impl AbiType {
     }
 
     pub fn size(&self) -> u32 {
-        match self {
-            AbiType::Bool | AbiType::U8 | AbiType::S8 => 1,
-            AbiType::U16 | AbiType::S16 => 2,
-            AbiType::U32 | AbiType::S32 | AbiType::F32 | AbiType::Char => 4,
-            AbiType::U64 | AbiType::S64 | AbiType::F64 => 8,
-            AbiType::String | AbiType::List(_) => 8,
-            AbiType::Record(fields) => {
-                let mut size = 0;
-                for field in fields {
-                    size = align_to(size, field.align()) + field.size();
-                }
-                align_to(size, self.align())
-            }
-            AbiType::Variant(cases) => {
-                let payload = cases.iter().flatten().map(AbiType::size).max().unwrap_or(0);
-                align_to(self.payload_offset() + payload, self.align())
-            }
-            AbiType::Enum(count) => discriminant_size(*count),
-            AbiType::Flags(count) => flags_size(*count),
-        }
+        self.layout().0
     }
 
     pub fn align(&self) -> u32 {
+        self.layout().1
+    }
+
+    /// Size and alignment in one pass over the type: lifting and lowering
+    /// ask for them at every level, and computing each from the other
+    /// recursively made that quadratic in the depth of a type.
+    pub fn layout(&self) -> (u32, u32) {
         match self {
-            AbiType::String | AbiType::List(_) => 4,
-            AbiType::Record(fields) => fields.iter().map(AbiType::align).max().unwrap_or(1),
-            AbiType::Variant(cases) => {
-                let payload = cases.iter().flatten().map(AbiType::align).max().unwrap_or(1);
-                discriminant_size(cases.len() as u32).max(payload)
+            AbiType::Bool | AbiType::U8 | AbiType::S8 => (1, 1),
+            AbiType::U16 | AbiType::S16 => (2, 2),
+            AbiType::U32 | AbiType::S32 | AbiType::F32 | AbiType::Char => (4, 4),
+            AbiType::U64 | AbiType::S64 | AbiType::F64 => (8, 8),
+            AbiType::String | AbiType::List(_) => (8, 4),
+            AbiType::Record(fields) => {
+                let (mut size, mut align) = (0, 1);
+                for field in fields {
+                    let (field_size, field_align) = field.layout();
+                    size = align_to(size, field_align) + field_size;
+                    align = align.max(field_align);
+                }
+                (align_to(size, align), align)
             }
-            other => other.size(),
+            AbiType::Variant(cases) => {
+                let (mut payload_size, mut payload_align) = (0, 1);
+                for (case_size, case_align) in cases.iter().flatten().map(AbiType::layout) {
+                    payload_size = payload_size.max(case_size);
+                    payload_align = payload_align.max(case_align);
+                }
+                let discriminant = discriminant_size(cases.len() as u32);
+                let align = discriminant.max(payload_align);
+                (align_to(align_to(discriminant, payload_align) + payload_size, align), align)
+            }
+            AbiType::Enum(count) => {
+                let size = discriminant_size(*count);
+                (size, size)
+            }
+            AbiType::Flags(count) => {
+                let size = flags_size(*count);
+                (size, size)
+            }
         }
     }
 

@@ -72,6 +72,8 @@ pub struct CallHost<'a> {
     log_lines: u32,
     /// Fuel the guest calls made with this host have burned.
     fuel: u64,
+    /// The largest guest memory of the calls made with this host.
+    memory_peak: u64,
     /// kv operations and object bytes written so far (grant quotas).
     kv_ops: u32,
     object_bytes_written: usize,
@@ -79,7 +81,7 @@ pub struct CallHost<'a> {
 
 impl<'a> CallHost<'a> {
     pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
-        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, kv_ops: 0, object_bytes_written: 0 }
+        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, memory_peak: 0, kv_ops: 0, object_bytes_written: 0 }
     }
 }
 
@@ -88,11 +90,20 @@ impl CallHost<'_> {
     pub fn fuel(&self) -> u64 {
         self.fuel
     }
+
+    /// The largest guest memory (bytes) of the calls made with this host.
+    pub fn memory_peak(&self) -> u64 {
+        self.memory_peak
+    }
 }
 
 impl HostCalls for CallHost<'_> {
     fn fuel_used(&mut self, fuel: u64) {
         self.fuel = self.fuel.saturating_add(fuel);
+    }
+
+    fn memory_used(&mut self, bytes: u64) {
+        self.memory_peak = self.memory_peak.max(bytes);
     }
 
     async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {

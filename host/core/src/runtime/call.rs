@@ -22,6 +22,12 @@ pub trait HostCalls {
     fn fuel_used(&mut self, fuel: u64) {
         let _ = fuel;
     }
+
+    /// Told, when a guest call ends, the size its linear memory reached
+    /// (memories only grow, so this is the call's peak).
+    fn memory_used(&mut self, bytes: u64) {
+        let _ = bytes;
+    }
 }
 
 /// The guest's memory and allocator, for lowering values into it.
@@ -148,6 +154,7 @@ impl Runtime {
         if self.limits.metering {
             host.fuel_used(limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
         }
+        host.memory_used(memory.data_size(&store) as u64);
         Ok(result)
     }
 

@@ -1,0 +1,216 @@
+//! The memory benchmark: `cargo bench -p smcp-native --bench memory`.
+//!
+//! The host's resident memory (VmRSS of its own process) when idle, with
+//! 1,000 open sessions, and with 64 tool calls in flight at once. The host
+//! runs in a child process (this binary again, in server mode) so that the
+//! load generator's memory is not counted.
+//!
+//! In-flight calls are real instances held open: each call is the fetcher
+//! guest fetching from a local origin that answers after half a second, so
+//! all 64 guest instances are alive together, waiting on their fetch.
+//!
+//! `cargo test` runs this file too (no `--bench` argument): 20 sessions and
+//! 4 calls in flight.
+
+use smcp_native::Config;
+use smcp_native::dev::DevGuests;
+use smcp_tests::report::{Report, Table, num};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+
+/// Set in the child: the slow origin's port.
+const SERVE_ENV: &str = "SMCP_MEMORY_BENCH_ORIGIN";
+/// How long the origin takes to answer.
+const ORIGIN_DELAY: Duration = Duration::from_millis(500);
+
+fn main() {
+    if let Ok(port) = std::env::var(SERVE_ENV) {
+        serve(port.parse().expect("a port"));
+        return;
+    }
+    let full = std::env::args().any(|a| a == "--bench");
+    let (sessions, in_flight) = if full { (1000, 64) } else { (20, 4) };
+
+    let origin = slow_origin();
+    let mut host = Host::start(origin);
+    let mut table = Table::new(
+        "Host resident memory (VmRSS of the smcp process)",
+        &["state", "RSS MiB", "over idle MiB", "per item KiB"],
+    );
+    // Warm: every guest loaded and called once.
+    host.call("calc", "noop", "{}");
+    host.call("fetcher", "fetch", &fetch_args(origin));
+    let idle = host.rss_kib();
+    table.row(vec!["idle (calc and fetcher loaded, called once)".into(), num(idle as f64 / 1024.0, 1), num(0.0, 1), serde_json::Value::Null]);
+
+    for _ in 0..sessions {
+        host.open_session();
+    }
+    let with_sessions = host.rss_kib();
+    let over = with_sessions.saturating_sub(idle) as f64;
+    table.row(vec![format!("{sessions} open sessions (2025-11-25)").into(), num(with_sessions as f64 / 1024.0, 1), num(over / 1024.0, 1), num(over / sessions as f64, 1)]);
+
+    let before = host.rss_kib();
+    let peak = host.calls_in_flight(in_flight, origin);
+    let over = peak.saturating_sub(before) as f64;
+    table.row(vec![format!("{in_flight} fetcher calls in flight (peak)").into(), num(peak as f64 / 1024.0, 1), num(over / 1024.0, 1), num(over / in_flight as f64, 1)]);
+    table.note("RSS sampled every 5 ms while the calls are in flight; each call holds a fresh guest instance and its memory until the origin answers.");
+    table.note("Sessions are records in the host's redb store; their cost is the store's page cache, not per-session state in memory.");
+    host.stop();
+
+    let mut report = Report::new("memory");
+    report.add(table);
+    report.finish();
+}
+
+fn fetch_args(origin: u16) -> String {
+    serde_json::json!({ "url": format!("http://127.0.0.1:{origin}/slow") }).to_string()
+}
+
+/// The child: the native host with calc and the fetcher (allowed to reach
+/// the origin), printing `READY <addr> <key>`, until stdin closes.
+fn serve(origin: u16) {
+    let data = tempfile::Builder::new().prefix("smcp-memory-bench-").tempdir().unwrap();
+    let mut config = Config::new(data.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut dev = DevGuests::only(&["calc", "fetcher"]);
+    // Beside the other tests' guest builds: <target>/<profile>/deps/<this binary>.
+    dev.target_dir = std::env::current_exe().ok().and_then(|exe| Some(exe.ancestors().nth(3)?.join("wasm-guests")));
+    let grant = "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\ntimeout_ms = 10000\n[secrets]\nnames = [\"API_TOKEN\"]\n";
+    dev.grants.insert("fetcher".into(), grant.into());
+    config.dev = Some(dev);
+    config.open_addresses = vec![format!("127.0.0.1:{origin}").parse().unwrap()];
+    let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
+    config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
+    let server = smcp_native::spawn(config).expect("the host starts");
+    println!("READY {} {}", server.addr, server.dev_key.clone().expect("dev mode makes a key"));
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    server.stop();
+}
+
+/// An origin that answers every request after [`ORIGIN_DELAY`].
+fn slow_origin() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                std::thread::sleep(ORIGIN_DELAY);
+                let body = "slow hello";
+                let _ = write!(&stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            });
+        }
+    });
+    port
+}
+
+struct Host {
+    child: Child,
+    addr: SocketAddr,
+    key: String,
+}
+
+impl Host {
+    fn start(origin: u16) -> Host {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(SERVE_ENV, origin.to_string())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the host process starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.starts_with("READY ") {
+            line.clear();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "the host exited before it was ready");
+        }
+        let mut words = line.split_whitespace().skip(1);
+        let addr = words.next().unwrap().parse().unwrap();
+        let key = words.next().unwrap().to_owned();
+        Host { child, addr, key }
+    }
+
+    /// Resident memory of the host process, KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    }
+
+    /// One request on a fresh connection; the status, headers and body.
+    fn post(&self, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nconnection: close\r\ncontent-length: {}\r\n",
+            self.addr,
+            self.key,
+            body.len()
+        );
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        stream.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        (status, head.to_owned(), body.to_owned())
+    }
+
+    /// A 2026-07-28 `tools/call`, checked to succeed.
+    fn call(&self, server: &str, tool: &str, arguments: &str) {
+        let body = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{arguments},"_meta":{{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{{}}}}}}}}"#
+        );
+        let headers = [("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", tool)];
+        let (status, _, answer) = self.post(&format!("/t/dev/s/{server}/mcp"), &headers, &body);
+        assert_eq!(status, 200, "{server}/{tool}: {answer}");
+        assert!(answer.contains(r#""isError":false"#), "{server}/{tool}: {answer}");
+    }
+
+    /// A 2025-11-25 session: `initialize` then `notifications/initialized`.
+    fn open_session(&self) {
+        let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"memory-bench","version":"1"}}}"#;
+        let (status, head, body) = self.post("/t/dev/s/calc/mcp", &[], initialize);
+        assert_eq!(status, 200, "initialize: {body}");
+        let session = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id:").map(|v| v.trim().to_owned())).expect("a session id");
+        let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
+        let (status, _, body) = self.post("/t/dev/s/calc/mcp", &headers, initialized);
+        assert_eq!(status, 202, "initialized: {body}");
+    }
+
+    /// `count` fetcher calls at once; the peak RSS while they run.
+    fn calls_in_flight(&self, count: usize, origin: u16) -> u64 {
+        let args = fetch_args(origin);
+        std::thread::scope(|scope| {
+            let calls: Vec<_> = (0..count).map(|_| scope.spawn(|| self.call("fetcher", "fetch", &args))).collect();
+            let mut peak = 0;
+            let started = Instant::now();
+            while calls.iter().any(|c| !c.is_finished()) && started.elapsed() < Duration::from_secs(60) {
+                peak = peak.max(self.rss_kib());
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            for call in calls {
+                call.join().expect("every call succeeds");
+            }
+            peak
+        })
+    }
+
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
