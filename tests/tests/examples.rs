@@ -51,6 +51,24 @@ fn calc_computes() {
 }
 
 #[test]
+fn text_runs_large_libraries_in_the_sandbox() {
+    let rt = runtime();
+    let text_guest = load(&rt, "text");
+    assert!(text_guest.prepared.size > 1 << 20, "the large example is over 1 MiB: {}", text_guest.prepared.size);
+    let mut env = Env::new("acme", "text", Grant::default());
+    let found = call(&mut env, &rt, &text_guest, "find", json!({"pattern": r"\p{Greek}+", "text": "alpha αβγ beta δ"}));
+    assert_eq!(found.structured_content, Some(json!({"matches": ["αβγ", "δ"]})), "Unicode classes work: {found:?}");
+    let replaced = call(&mut env, &rt, &text_guest, "replace", json!({"pattern": r"(\w+)@(\w+)", "text": "ann@example", "replacement": "$2 at $1"}));
+    assert_eq!(text(&replaced), "example at ann");
+    let html = call(&mut env, &rt, &text_guest, "markdown", json!({"markdown": "# Hi\n\n*there*"}));
+    assert_eq!(text(&html), "<h1>Hi</h1>\n<p><em>there</em></p>\n");
+    let invalid = call(&mut env, &rt, &text_guest, "find", json!({"pattern": "(", "text": "x"}));
+    assert!(invalid.is_error && text(&invalid).contains("invalid pattern"), "{invalid:?}");
+    let long = call(&mut env, &rt, &text_guest, "find", json!({"pattern": "a".repeat(2000), "text": "x"}));
+    assert!(long.is_error && text(&long).contains("limited to 1024 bytes"), "{long:?}");
+}
+
+#[test]
 fn tool_errors_are_results_not_failures() {
     let rt = runtime();
     let calc = load(&rt, "calc");
