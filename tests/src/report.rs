@@ -38,9 +38,10 @@ impl Table {
             Value::String(s) => s.clone(),
             Value::Null => "–".into(),
             Value::Number(n) => match n.as_f64() {
-                Some(f) if f.fract() != 0.0 && f.abs() < 10.0 => format!("{f:.2}"),
-                Some(f) if f.fract() != 0.0 => format!("{f:.1}"),
-                _ => n.to_string(),
+                Some(f) if f.fract() == 0.0 => format!("{f:.0}"),
+                Some(f) if f.abs() < 10.0 => format!("{f:.2}"),
+                Some(f) => format!("{f:.1}"),
+                None => n.to_string(),
             },
             other => other.to_string(),
         };

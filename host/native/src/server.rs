@@ -293,7 +293,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
 }
 
 /// How often queued audit records are written.
-const AUDIT_FLUSH: Duration = Duration::from_millis(10);
+const AUDIT_FLUSH: Duration = Duration::from_millis(25);
 
 /// Writes the engine's queued audit records every [`AUDIT_FLUSH`] until
 /// shutdown (the accept loop writes the last ones).
