@@ -9,9 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-ensure_rust
-prune_build_cache
-ensure_wasm_toolchain
+prepare_build
 
 results="$CARGO_TARGET_DIR/bench-results"
 rm -rf "$results"

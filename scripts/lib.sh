@@ -46,6 +46,14 @@ ensure_wasm_toolchain() {
   return 1
 }
 
+# What every script that builds needs first: Rust, room in the build cache,
+# and a way to build for wasm32.
+prepare_build() {
+  ensure_rust
+  prune_build_cache
+  ensure_wasm_toolchain
+}
+
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "error: cargo not found; install Rust from rustup (stable 1.88 or newer)" >&2

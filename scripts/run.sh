@@ -9,9 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-ensure_rust
-prune_build_cache
-ensure_wasm_toolchain
+prepare_build
 if [ "${1:-}" = demo ]; then
   exec cargo run -q -p smcp-tests --example demo
 fi

@@ -5,9 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-ensure_rust
-prune_build_cache
-ensure_wasm_toolchain
+prepare_build
 ensure_clients
 
 echo "==> the core builds for wasm32-unknown-unknown"
