@@ -4,7 +4,7 @@
 use serde_json::json;
 use smcp_core::capabilities::Grant;
 use smcp_core::component::LoadError;
-use smcp_core::runtime::{CallError, Limits, Runtime};
+use smcp_core::runtime::{CallError, EngineLimits, Limits, Runtime};
 use smcp_core::abi::AbiError;
 use smcp_core::server::{CompletionRef, ServerError, ToolOutcome};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
@@ -44,6 +44,30 @@ fn infinite_loop_stops_at_the_fuel_limit() {
     assert_eq!(error, CallError::FuelExhausted { limit: 5_000_000 });
     assert!(error.to_string().contains("ran out of fuel"));
     still_serves(&rt, "hostile-loop");
+}
+
+#[test]
+fn fuel_handed_out_in_slices_is_counted_exactly() {
+    // Long calls get their fuel a slice at a time, yielding in between;
+    // what they burn, and where they stop, must not change.
+    let whole = Runtime::new(EngineLimits { fuel_slice: 0, ..Default::default() }).unwrap();
+    let sliced = Runtime::new(EngineLimits { fuel_slice: 10_000, ..Default::default() }).unwrap();
+    let mut burned = vec![];
+    for rt in [&whole, &sliced] {
+        let calc = load(rt, "calc");
+        let mut env = Env::new("acme", "calc", Grant::default());
+        let server = env.server(rt, &calc);
+        // The first call translates the functions it runs.
+        block_on(server.call_tool(&mut env.host(), "fib", &json!({ "n": 200_000 }), &[], None)).expect("fib runs");
+        let mut host = env.host();
+        let outcome = block_on(server.call_tool(&mut host, "fib", &json!({ "n": 200_000 }), &[], None)).expect("fib runs");
+        assert!(matches!(outcome, ToolOutcome::Complete(ref r) if !r.is_error), "{outcome:?}");
+        burned.push(host.fuel());
+    }
+    assert!(burned[0] > 1_000_000, "fib burns many slices: {burned:?}");
+    assert_eq!(burned[0], burned[1], "the same fuel whole or sliced");
+    let limits = Limits { fuel: 5_000_000, ..Limits::DEFAULT };
+    assert_eq!(fails(&sliced, "hostile-loop", "spin", json!({}), limits), CallError::FuelExhausted { limit: 5_000_000 });
 }
 
 #[test]

@@ -31,6 +31,13 @@ impl Clock for SystemClock {
     fn sleep(&self, ms: u64) -> LocalFuture<'_, ()> {
         Box::pin(tokio::time::sleep(std::time::Duration::from_millis(ms)))
     }
+
+    /// tokio's yield lets the runtime poll its sockets before the caller
+    /// goes on (a plain self-wake would run it again first, for up to 61
+    /// turns of the `LocalSet`).
+    fn pause(&self) -> LocalFuture<'_, ()> {
+        Box::pin(tokio::task::yield_now())
+    }
 }
 
 /// The operating system's cryptographically secure random source.

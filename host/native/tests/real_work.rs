@@ -32,6 +32,12 @@ fn start(data: &Path, guests: &[&str], configure: impl FnOnce(&mut Config)) -> B
 
 /// Calls `tool` of `server` with a 2026-07-28 request; returns the result.
 fn call(host: &Background, server: &str, tool: &str, arguments: Value) -> Value {
+    call_message(host, server, tool, arguments)["result"].clone()
+}
+
+/// Calls `tool` of `server` with a 2026-07-28 request; returns the whole
+/// JSON-RPC message.
+fn call_message(host: &Background, server: &str, tool: &str, arguments: Value) -> Value {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": tool, "arguments": arguments,
         "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
@@ -49,8 +55,7 @@ fn call(host: &Background, server: &str, tool: &str, arguments: Value) -> Value 
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (_, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{response}"));
-    let message: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"));
-    message["result"].clone()
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
 
 fn text(result: &Value) -> &str {
@@ -142,5 +147,31 @@ fn the_fetcher_uses_a_secret_the_client_never_sees() {
     assert!(!result.to_string().contains(secret), "the client saw the secret: {result}");
     let seen = requests.recv().unwrap();
     assert!(seen.iter().any(|h| h.eq_ignore_ascii_case(&format!("authorization: Bearer {secret}"))), "{seen:?}");
+    host.stop();
+}
+
+#[test]
+fn a_guest_burning_its_fuel_does_not_hold_up_other_calls() {
+    let data = tempfile::Builder::new().prefix("smcp-slices-").tempdir().unwrap();
+    let host = start(data.path(), &["calc", "hostile-loop"], |_| {});
+    assert_eq!(text(&call(&host, "calc", "add", json!({ "a": 1, "b": 2 }))), "3");
+    std::thread::scope(|scope| {
+        // The spin burns its whole fuel (seconds in a debug build), one
+        // slice at a time, on the thread that serves every request.
+        let spin = scope.spawn(|| call_message(&host, "hostile-loop", "spin", json!({})));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut answered_while_spinning = 0;
+        while !spin.is_finished() {
+            assert_eq!(text(&call(&host, "calc", "add", json!({ "a": 40, "b": 2 }))), "42");
+            if !spin.is_finished() {
+                answered_while_spinning += 1;
+            }
+        }
+        let spun = spin.join().unwrap();
+        assert!(spun.to_string().contains("fuel"), "the spin ends out of fuel: {spun}");
+        // Served one after the other, at most the call already waiting
+        // when the spin ended would count.
+        assert!(answered_while_spinning >= 10, "only {answered_while_spinning} calls were answered while the spin ran");
+    });
     host.stop();
 }

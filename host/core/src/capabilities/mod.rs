@@ -106,6 +106,10 @@ impl HostCalls for CallHost<'_> {
         self.memory_peak = self.memory_peak.max(bytes);
     }
 
+    async fn pause(&mut self) {
+        self.backends.clock.pause().await
+    }
+
     async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {
         let result = match func.short.as_str() {
             "kv" => kv::dispatch(self, &func.name, args).await,

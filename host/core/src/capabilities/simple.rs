@@ -48,6 +48,13 @@ pub trait Clock {
         let _ = ms;
         Box::pin(core::future::pending())
     }
+
+    /// Lets the executor run other ready work (IO included) before the
+    /// caller goes on: how a long guest call shares its thread. The
+    /// default returns to the executor once.
+    fn pause(&self) -> LocalFuture<'_, ()> {
+        Box::pin(crate::runtime::YieldNow::default())
+    }
 }
 
 pub trait Random {

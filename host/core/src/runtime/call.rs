@@ -28,6 +28,12 @@ pub trait HostCalls {
     fn memory_used(&mut self, bytes: u64) {
         let _ = bytes;
     }
+
+    /// Called between fuel slices of a long guest call, to let the
+    /// executor serve other work first. The default returns to it once.
+    async fn pause(&mut self) {
+        YieldNow::default().await
+    }
 }
 
 /// The guest's memory and allocator, for lowering values into it.
@@ -80,8 +86,14 @@ impl Runtime {
         let state = CallState { limits: store_limits, memory: None, import_bytes: limits.import_bytes, pending: None };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limits);
-        if self.limits.metering {
-            store.set_fuel(limits.fuel).map_err(|e| CallError::Internal(e.to_string()))?;
+        // The call's fuel is handed to the export a slice at a time; what
+        // the host calls into the guest outside it (its allocator while
+        // arguments and capability results are lowered, post-return) cannot
+        // be resumed, so those get all that is left.
+        let mut fuel = FuelSlices::new(limits.fuel, self.limits.fuel_slice);
+        let metering = self.limits.metering;
+        if metering {
+            fuel.refill_all(&mut store)?;
         }
 
         let instance = self.linker.instantiate_and_start(&mut store, &component.module).map_err(classify)?;
@@ -111,14 +123,25 @@ impl Runtime {
         };
 
         let mut outputs: Vec<wasmi::Val> = sig.export_results().iter().map(|t| zero(*t)).collect();
+        if metering {
+            fuel.keep_a_slice(&mut store)?;
+        }
         let mut state = func.call_resumable(&mut store, &inputs, &mut outputs).map_err(classify)?;
         let mut host_calls = 0u32;
         loop {
             let trap = match state {
                 ResumableCall::Finished => break,
-                ResumableCall::OutOfFuel(_) => {
-                    host.fuel_used(limits.fuel);
-                    return Err(CallError::FuelExhausted { limit: limits.fuel });
+                ResumableCall::OutOfFuel(out) => {
+                    let required = out.required_fuel();
+                    if fuel.left + store.get_fuel().unwrap_or(0) < required {
+                        host.fuel_used(limits.fuel);
+                        return Err(CallError::FuelExhausted { limit: limits.fuel });
+                    }
+                    // A slice is spent: let the executor serve others, then go on.
+                    host.pause().await;
+                    fuel.refill_for(&mut store, required)?;
+                    state = out.resume(&mut store, &mut outputs).map_err(classify)?;
+                    continue;
                 }
                 ResumableCall::HostTrap(trap) => trap,
             };
@@ -131,7 +154,13 @@ impl Runtime {
             if host_calls > limits.host_calls {
                 return Err(CallError::TooManyHostCalls { limit: limits.host_calls });
             }
+            if metering {
+                fuel.refill_all(&mut store)?;
+            }
             let resume_with = self.serve(pending, host, &mut Guest { store: &mut store, memory, realloc, limits }).await?;
+            if metering {
+                fuel.keep_a_slice(&mut store)?;
+            }
             state = trap.resume(&mut store, &resume_with, &mut outputs).map_err(classify)?;
         }
 
@@ -149,10 +178,13 @@ impl Runtime {
         };
         if let Some(post) = component.prepared.options.post_return.get(export_name)
             && let Some(post) = instance.get_func(&store, post) {
+                if metering {
+                    fuel.refill_all(&mut store)?;
+                }
                 post.call(&mut store, &outputs, &mut []).map_err(classify)?;
             }
-        if self.limits.metering {
-            host.fuel_used(limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0)));
+        if metering {
+            host.fuel_used(fuel.used(&store));
         }
         host.memory_used(memory.data_size(&store) as u64);
         Ok(result)
@@ -182,6 +214,71 @@ impl Runtime {
             }
             _ => Err(CallError::Internal(format!("capability {}#{} returned the wrong shape", func.interface, func.name))),
         }
+    }
+}
+
+/// A call's fuel, handed to the store a slice at a time.
+struct FuelSlices {
+    /// The call's whole allowance.
+    limit: u64,
+    /// Not yet handed to the store.
+    left: u64,
+    slice: u64,
+}
+
+impl FuelSlices {
+    fn new(limit: u64, slice: u64) -> FuelSlices {
+        FuelSlices { limit, left: limit, slice: if slice == 0 { limit } else { slice } }
+    }
+
+    /// Tops the store up to a slice, or to `required` when one instruction
+    /// needs more (bulk memory operations are charged per byte).
+    fn refill_for(&mut self, store: &mut Store<CallState>, required: u64) -> Result<(), CallError> {
+        let held = store.get_fuel().unwrap_or(0);
+        let add = self.slice.max(required).saturating_sub(held).min(self.left);
+        self.hand(store, held, add)
+    }
+
+    /// Hands the store everything that is left.
+    fn refill_all(&mut self, store: &mut Store<CallState>) -> Result<(), CallError> {
+        let held = store.get_fuel().unwrap_or(0);
+        self.hand(store, held, self.left)
+    }
+
+    /// Takes back what the store holds beyond a slice.
+    fn keep_a_slice(&mut self, store: &mut Store<CallState>) -> Result<(), CallError> {
+        let held = store.get_fuel().unwrap_or(0);
+        let kept = held.min(self.slice);
+        self.left += held - kept;
+        store.set_fuel(kept).map_err(|e| CallError::Internal(e.to_string()))
+    }
+
+    fn hand(&mut self, store: &mut Store<CallState>, held: u64, add: u64) -> Result<(), CallError> {
+        self.left -= add;
+        store.set_fuel(held + add).map_err(|e| CallError::Internal(e.to_string()))
+    }
+
+    /// Fuel burned so far.
+    fn used(&self, store: &Store<CallState>) -> u64 {
+        self.limit.saturating_sub(self.left + store.get_fuel().unwrap_or(0))
+    }
+}
+
+/// Returns `Pending` once, waking itself: the executor runs whatever else
+/// is ready before it polls this again.
+#[derive(Default)]
+pub(crate) struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

@@ -52,6 +52,10 @@ pub struct EngineLimits {
     pub max_component_bytes: usize,
     /// Compiled modules kept in the cache (least recently loaded go first).
     pub module_cache_entries: usize,
+    /// Fuel a guest burns before it yields to the executor (then it goes
+    /// on, within its call's fuel): one long call cannot hold the thread
+    /// that serves every other request.
+    pub fuel_slice: u64,
     /// Meter fuel. Only benchmarks turn this off, to measure its cost:
     /// without it an endless loop never stops.
     pub metering: bool,
@@ -64,6 +68,8 @@ impl Default for EngineLimits {
             max_stack_height: 1 << 20,
             max_component_bytes: 16 << 20,
             module_cache_entries: 256,
+            // About a millisecond of interpretation (docs/benchmarks.md).
+            fuel_slice: 2_000_000,
             metering: true,
         }
     }

@@ -7,6 +7,7 @@ mod imports;
 mod limits;
 
 pub use call::HostCalls;
+pub(crate) use call::YieldNow;
 pub use error::CallError;
 pub use limits::{EngineLimits, Limits};
 
@@ -14,7 +15,7 @@ use crate::component::{Digest, LoadError, PreparedComponent, prepare};
 use crate::world::HostWorld;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use wasmi::{CompilationMode, Config, EnforcedLimits, Engine, ExternType, Linker, Module};
+use wasmi::{CompilationMode, Config, CustomFuelCosts, EnforcedLimits, Engine, ExternType, Linker, Module};
 
 /// State of one call, owned by its store.
 pub(crate) struct CallState {
@@ -67,7 +68,12 @@ impl Runtime {
             // calls; refusing both keeps the attack surface small.
             .wasm_multi_memory(false)
             .wasm_tail_call(false)
-            .floats(true);
+            .floats(true)
+            // Translating a function (once per process; lazily, on its first
+            // call) costs the guest no fuel: wasmi reports running out of
+            // fuel there as an error, not as a call the host can resume, and
+            // calls get their fuel in slices. Validation was done at load.
+            .fuel_cost(CustomFuelCosts { bytes_copied_per_fuel: 64, fuel_per_bytes_translated: 0, fuel_per_bytes_validated: 0 });
         let engine = Engine::new(&config);
         let world = Arc::new(HostWorld::load()?);
         let linker = imports::linker(&engine, &world);
