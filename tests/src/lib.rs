@@ -27,6 +27,13 @@ pub fn component_bytes(name: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
 }
 
+/// `<target>/wasm-guests`, beside the running test or bench binary's own
+/// build (`<target>/<profile>/deps/<binary>`), where build.rs builds the
+/// guests: dev-mode servers started by tests reuse that warm build.
+pub fn guest_target_dir() -> Option<std::path::PathBuf> {
+    Some(std::env::current_exe().ok()?.ancestors().nth(3)?.join("wasm-guests"))
+}
+
 pub fn runtime() -> Runtime {
     Runtime::new(EngineLimits::default()).expect("host world parses")
 }

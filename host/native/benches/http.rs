@@ -88,7 +88,7 @@ fn main() {
     let mut config = Config::new(&data.0);
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(&["calc"]);
-    dev.target_dir = guest_target_dir();
+    dev.target_dir = smcp_tests::guest_target_dir();
     config.dev = Some(dev);
     // Throughput is measured, not the rate limiter.
     let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
@@ -577,14 +577,6 @@ impl RmcpServer {
         self.stop.send_replace(true);
         let _ = self.thread.join();
     }
-}
-
-/// `<target>/wasm-guests`, beside this build, as the tests do: the wasm
-/// build is shared and stays warm.
-fn guest_target_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // <target>/<profile>/deps/<bench binary>
-    Some(exe.ancestors().nth(3)?.join("wasm-guests"))
 }
 
 /// A data directory removed at the end of the run.

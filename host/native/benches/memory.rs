@@ -80,8 +80,7 @@ fn serve(origin: u16) {
     let mut config = Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(&["calc", "fetcher"]);
-    // Beside the other tests' guest builds: <target>/<profile>/deps/<this binary>.
-    dev.target_dir = std::env::current_exe().ok().and_then(|exe| Some(exe.ancestors().nth(3)?.join("wasm-guests")));
+    dev.target_dir = smcp_tests::guest_target_dir();
     let grant = "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\ntimeout_ms = 10000\n[secrets]\nnames = [\"API_TOKEN\"]\n";
     dev.grants.insert("fetcher".into(), grant.into());
     config.dev = Some(dev);

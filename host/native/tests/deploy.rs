@@ -29,7 +29,7 @@ impl Host {
         let mut config = Config::new(data.path());
         config.listen = "127.0.0.1:0".parse().unwrap();
         let mut dev = DevGuests::only(guests);
-        dev.target_dir = guest_target_dir();
+        dev.target_dir = smcp_tests::guest_target_dir();
         config.dev = Some(dev);
         configure(&mut config);
         Host { server: smcp_native::spawn(config).expect("the server starts"), data }
@@ -107,10 +107,6 @@ fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-fn guest_target_dir() -> Option<PathBuf> {
-    Some(std::env::current_exe().ok()?.ancestors().nth(3)?.join("wasm-guests"))
 }
 
 fn grant_file(guest: &str) -> PathBuf {
@@ -241,7 +237,7 @@ fn bad_uploads_are_refused_and_store_nothing() {
     let calc = std::fs::read(host.component("calc")).unwrap();
     let built = tempfile::tempdir().unwrap();
     let mut dev = DevGuests::only(&["hostile-import"]);
-    dev.target_dir = guest_target_dir();
+    dev.target_dir = smcp_tests::guest_target_dir();
     let (_, hostile) = dev.build(built.path()).unwrap().remove(0);
     let core_module = b"\0asm\x01\0\0\0".to_vec();
     let oversized = {

@@ -9,7 +9,7 @@ use std::process::Command;
 /// The components of `guests`, in that order.
 fn build(dir: &Path, guests: &[&str]) -> Vec<PathBuf> {
     let mut dev = DevGuests::only(guests);
-    dev.target_dir = std::env::current_exe().ok().and_then(|e| Some(e.ancestors().nth(3)?.join("wasm-guests")));
+    dev.target_dir = smcp_tests::guest_target_dir();
     for (name, bytes) in dev.build(dir).expect("the guests build") {
         std::fs::write(dir.join(format!("{name}.wasm")), bytes).unwrap();
     }

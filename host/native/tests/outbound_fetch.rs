@@ -34,8 +34,7 @@ fn fetcher_bytes() -> &'static [u8] {
     BYTES.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("smcp-fetch-build-").tempdir().unwrap();
         let mut dev = DevGuests::only(&["fetcher"]);
-        // <target>/<profile>/deps/<test binary> → <target>/wasm-guests, as smoke.rs.
-        dev.target_dir = std::env::current_exe().ok().and_then(|e| Some(e.ancestors().nth(3)?.join("wasm-guests")));
+        dev.target_dir = smcp_tests::guest_target_dir();
         let mut built = dev.build(dir.path()).expect("the fetcher guest builds");
         built.remove(0).1
     })

@@ -10,21 +10,17 @@ use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config, spawn};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 
 const MASTER_KEYS: &str = "k1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
-fn guest_target_dir() -> Option<PathBuf> {
-    Some(std::env::current_exe().ok()?.ancestors().nth(3)?.join("wasm-guests"))
-}
-
 fn start(data: &Path, guests: &[&str], configure: impl FnOnce(&mut Config)) -> Background {
     let mut config = Config::new(data);
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(guests);
-    dev.target_dir = guest_target_dir();
+    dev.target_dir = smcp_tests::guest_target_dir();
     config.dev = Some(dev);
     configure(&mut config);
     spawn(config).expect("server starts")

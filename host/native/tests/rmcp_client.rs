@@ -150,18 +150,10 @@ fn start() -> (Background, DataDir) {
     let mut config = Config::new(&data.0);
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(&["calc", "notes"]);
-    dev.target_dir = guest_target_dir();
+    dev.target_dir = smcp_tests::guest_target_dir();
     config.dev = Some(dev);
     let server = smcp_native::spawn(config).expect("the server starts");
     (server, data)
-}
-
-/// `<target>/wasm-guests`, beside this test's own build, as the other
-/// tests do: the wasm build is shared and stays warm.
-fn guest_target_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // <target>/<profile>/deps/<test binary>
-    Some(exe.ancestors().nth(3)?.join("wasm-guests"))
 }
 
 /// A data directory removed at the end of the test.

@@ -11,7 +11,6 @@ use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const MIB: usize = 1 << 20;
@@ -25,19 +24,11 @@ impl DataDir {
     }
 }
 
-/// `<target>/wasm-guests`, beside this test's own build, as tests/build.rs
-/// does: the wasm build is shared and stays warm.
-fn guest_target_dir() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    // <target>/<profile>/deps/<test binary>
-    Some(exe.ancestors().nth(3)?.join("wasm-guests"))
-}
-
 fn start(dir: &DataDir) -> Background {
     let mut config = Config::new(dir.0.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(&["calc"]);
-    dev.target_dir = guest_target_dir();
+    dev.target_dir = smcp_tests::guest_target_dir();
     config.dev = Some(dev);
     smcp_native::spawn(config).expect("the server starts")
 }

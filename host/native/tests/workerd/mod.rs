@@ -191,7 +191,7 @@ pub fn component(guest: &str) -> PathBuf {
     let dir = BUILT.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("smcp-worker-components-").tempdir().unwrap();
         let mut dev = DevGuests::only(&["calc", "notes", "files", "fetcher", "conformance", "hostile-loop", "hostile-membomb", "hostile-output"]);
-        dev.target_dir = std::env::current_exe().ok().and_then(|e| Some(e.ancestors().nth(3)?.join("wasm-guests")));
+        dev.target_dir = smcp_tests::guest_target_dir();
         for (name, bytes) in dev.build(dir.path()).expect("the guests build") {
             std::fs::write(dir.path().join(format!("{name}.wasm")), bytes).unwrap();
         }
