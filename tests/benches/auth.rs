@@ -51,6 +51,7 @@ fn main() {
             anonymous: vec![("open".into(), "calc".into())],
             rate: RateLimits { per_principal: unlimited, per_tenant: unlimited },
             operator_key_hash: None,
+            oauth: Default::default(),
         },
     };
     let engine = Engine::new(rt.clone(), config);
@@ -66,6 +67,7 @@ fn main() {
         keys: JwkSet { keys: vec![serde_json::from_str(JWK).unwrap()] },
         jwks_uri: None,
         scopes: vec![("mcp:use".into(), Role::McpUser)],
+        leeway_seconds: smcp_core::auth::jwt::LEEWAY_SECONDS,
     };
     block_on(set_issuers(env.backends(), "acme", &[issuer])).unwrap();
     let claims = json!({ "iss": "https://auth.example.com", "sub": "bench", "aud": "http://localhost/t/acme/s/calc/mcp", "exp": now / 1000 + 3600, "scope": "mcp:use" });

@@ -137,6 +137,7 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig
             anonymous: anonymous.iter().map(|(t, s)| ((*t).to_owned(), (*s).to_owned())).collect(),
             rate: smcp_core::auth::rate::RateLimits::default(),
             operator_key_hash: None,
+            oauth: Default::default(),
         },
     }
 }

@@ -56,6 +56,7 @@ fn host_with(rate: RateLimits) -> Host {
         keys: JwkSet { keys: vec![serde_json::from_str(JWK).unwrap()] },
         jwks_uri: None,
         scopes: vec![("mcp:read".into(), Role::ReadOnly), ("mcp:use".into(), Role::McpUser)],
+        leeway_seconds: smcp_core::auth::jwt::LEEWAY_SECONDS,
     };
     block_on(set_issuers(env.backends(), "acme", &[issuer])).unwrap();
     Host { engine, env }
@@ -313,6 +314,7 @@ fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
         keys: JwkSet { keys: vec![serde_json::from_value(old).unwrap()] },
         jwks_uri: Some("https://auth.example.com/jwks".into()),
         scopes: vec![("mcp:use".into(), Role::McpUser)],
+        leeway_seconds: smcp_core::auth::jwt::LEEWAY_SECONDS,
     };
     block_on(set_issuers(h.env.backends(), "acme", &[issuer])).unwrap();
     let jwks = format!("{{\"keys\":[{}]}}", JWK.trim());

@@ -12,6 +12,7 @@
 //! - [`mcp`]: the MCP protocol engine over Streamable HTTP, both eras;
 //! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend;
 //! - [`auth`]: API keys and bearer tokens, roles;
+//! - [`oauth`]: the host's own OAuth 2.1 authorization server for people;
 //! - [`audit`]: the tamper-evident audit trail;
 //! - [`review`]: the auditor's view of a component and its grant;
 //! - [`deploy`]: servers, uploaded versions and which one is active;
@@ -27,6 +28,7 @@ pub mod component;
 pub mod deploy;
 pub mod mcp;
 pub mod metrics;
+pub mod oauth;
 pub mod runtime;
 pub mod review;
 pub mod server;

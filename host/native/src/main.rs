@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Command::Servers(command) => offline("servers", cli::deploy::servers(command)),
         Command::Inspect(args) => report("inspect", cli::inspect::inspect(args)),
         Command::Diff(args) => report("diff", cli::inspect::diff(args)),
+        Command::Users(command) => offline("users", cli::users::run(command)),
+        Command::SigningKeys(command) => offline("signing-keys", cli::users::signing_keys(command)),
         Command::OperatorKey => cli::keys::operator_key(),
     }
 }

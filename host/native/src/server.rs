@@ -89,6 +89,8 @@ pub struct Config {
     /// The blake3 hash (hex) of the operator key that opens the operator
     /// API; closed when `None` (`smcp operator-key` makes a key).
     pub operator_key_hash: Option<String>,
+    /// The host's own OAuth authorization server (token lifetimes).
+    pub oauth: smcp_core::oauth::OAuthSettings,
 }
 
 impl Config {
@@ -110,6 +112,7 @@ impl Config {
             rate_limits: Default::default(),
             open_addresses: Vec::new(),
             operator_key_hash: None,
+            oauth: Default::default(),
         }
     }
 }
@@ -288,6 +291,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
             anonymous: config.anonymous.clone(),
             rate: config.rate_limits,
             operator_key_hash: config.operator_key_hash.clone(),
+            oauth: config.oauth,
         },
     }
 }

@@ -105,6 +105,10 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
                 per_tenant: limit(env, "SMCP_RATE_LIMIT_TENANT", RateLimits::default().per_tenant)?,
             },
             operator_key_hash,
+            oauth: smcp_core::oauth::OAuthSettings {
+                access_ttl_seconds: number(env, "SMCP_OAUTH_ACCESS_TTL_SECONDS", 600u32)?,
+                ..Default::default()
+            },
         },
     };
     Ok(Settings {

@@ -1,11 +1,13 @@
 //! The admin HTTP API (`/admin/v1/…`, JSON; docs/admin-api.md and
 //! docs/openapi.yaml): a tenant's admins manage servers, deployments, API
-//! keys and settings and read the audit trail and metrics; `read-only`
+//! keys, settings, people's accounts and grants, and the authorization
+//! server's signing keys, and read the audit trail and metrics; `read-only`
 //! principals may read. Also the operator's `/healthz` and `/readyz`, and
 //! the operator API ([`operator`]).
 //! Served by both front ends through [`Engine::handle`](crate::mcp::Engine).
 
 mod multipart;
+mod people;
 pub mod operator;
 mod reply;
 mod servers;
@@ -72,6 +74,8 @@ async fn route(engine: &Engine, request: &Request, backends: Backends<'_>, tenan
         (_, ["keys", ..]) => tenant::keys(&call, &path[1..]).await,
         (_, ["audit", ..]) => tenant::audit(&call, &path[1..]).await,
         (_, ["settings"]) => tenant::settings(&call).await,
+        (_, ["users", ..]) => people::users(&call, &path[1..]).await,
+        (_, ["oauth", "keys", ..]) => people::signing_keys(&call, &path[2..]).await,
         _ => Err(ApiError::not_found()),
     };
     Ok(reply.unwrap_or_else(|e| e.response()))

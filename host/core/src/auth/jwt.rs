@@ -28,6 +28,13 @@ pub struct Issuer {
     pub jwks_uri: Option<String>,
     /// Scope → role; a token gets the highest role among its scopes.
     pub scopes: Vec<(String, Role)>,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+}
+
+fn default_leeway() -> u64 {
+    LEEWAY_SECONDS
 }
 
 #[derive(Deserialize)]
@@ -98,10 +105,10 @@ pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now
     let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| invalid(describe(&e)))?;
     let claims = data.claims;
     let now = now_ms / 1000;
-    if claims.exp.saturating_add(LEEWAY_SECONDS) <= now {
+    if claims.exp.saturating_add(issuer.leeway_seconds) <= now {
         return Err(invalid("expired"));
     }
-    if claims.nbf.is_some_and(|nbf| nbf > now + LEEWAY_SECONDS) {
+    if claims.nbf.is_some_and(|nbf| nbf > now + issuer.leeway_seconds) {
         return Err(invalid("not valid yet"));
     }
     let scopes: Vec<String> = match (claims.scope, claims.scp) {
@@ -166,6 +173,7 @@ mod tests {
             keys: JwkSet { keys: vec![serde_json::from_str(JWK).unwrap()] },
             jwks_uri: None,
             scopes: vec![("mcp:read".into(), Role::ReadOnly), ("mcp:use".into(), Role::McpUser)],
+            leeway_seconds: LEEWAY_SECONDS,
         }
     }
 

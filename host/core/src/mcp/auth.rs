@@ -27,6 +27,8 @@ pub struct AuthSettings {
     /// The blake3 hash (hex) of the operator key, which opens the operator
     /// API (`/operator/v1/…`); closed when `None`.
     pub operator_key_hash: Option<String>,
+    /// The host's own authorization server.
+    pub oauth: crate::oauth::OAuthSettings,
 }
 
 const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
@@ -86,6 +88,7 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
 async fn scopes(backends: Backends<'_>, tenant: &str) -> Vec<String> {
     let mut scopes: Vec<String> =
         issuers(backends, tenant).await.unwrap_or_default().into_iter().flat_map(|i| i.scopes.into_iter().map(|(scope, _)| scope)).collect();
+    scopes.extend(crate::oauth::SCOPES.iter().map(|(scope, _)| scope.to_string()));
     scopes.sort();
     scopes.dedup();
     scopes
@@ -208,6 +211,8 @@ pub(crate) async fn authenticate_for(
     let now = backends.clock.now_ms();
     let principal = if credential.starts_with("smcp_") {
         ApiKeys::new(backends.kv, settings.key_hash_key).authenticate(credential, now).await?
+    } else if credential.split('.').count() == 3 && jwt::unverified_issuer(credential).is_ok_and(|iss| iss == own_issuer(engine, tenant)) {
+        own_token(engine, backends, request, credential, tenant, audience, now).await?
     } else if credential.split('.').count() == 3 {
         let trusted = issuers(backends, tenant).await?;
         match jwt::verify(credential, tenant, &trusted, audience, now)? {
@@ -227,6 +232,35 @@ pub(crate) async fn authenticate_for(
         return Err(AuthError::Malformed("neither an SMCP API key nor a JWT"));
     };
     Ok(principal)
+}
+
+fn own_issuer(engine: &Engine, tenant: &str) -> String {
+    crate::oauth::issuer(&engine.config.auth.public_url, tenant)
+}
+
+/// Checks a token of the host's own authorization server: its signature
+/// and claims like any issuer's, then that its grant was not revoked
+/// since (revocation takes effect at once, not when the token expires).
+async fn own_token(
+    engine: &Engine,
+    backends: Backends<'_>,
+    request: &Request,
+    token: &str,
+    tenant: &str,
+    audience: &str,
+    now: u64,
+) -> Result<Principal, AuthError> {
+    let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
+    let issuer = crate::oauth::keys::trusted_issuer(backends, own_issuer(engine, tenant), tenant)
+        .await
+        .map_err(|e| AuthError::Storage(e.description))?
+        .ok_or_else(unknown)?;
+    let Verdict::Valid(principal) = jwt::verify(token, tenant, &[issuer], audience, now)? else { return Err(unknown()) };
+    match crate::oauth::grant_of_token_is_live(engine, backends, request, tenant, token).await {
+        Ok(true) => Ok(principal),
+        Ok(false) => Err(AuthError::InvalidToken("its grant was revoked".into())),
+        Err(e) => Err(AuthError::Storage(e.description)),
+    }
 }
 
 /// Fetches the key set at `jwks_uri` through the outbound HTTP backend
@@ -277,7 +311,10 @@ pub(crate) async fn metadata(engine: &Engine, backends: Backends<'_>, path: &str
     let (resource, servers, scopes_supported) = match super::engine::parse_endpoint(rest) {
         Some((tenant, server)) => {
             let trusted = issuers(backends, tenant).await.unwrap_or_default();
-            (settings.resource(tenant, server), trusted.into_iter().map(|i| i.issuer).collect::<Vec<_>>(), scopes(backends, tenant).await)
+            // The tenant's own identity providers first: clients take the first.
+            let mut servers: Vec<String> = trusted.into_iter().map(|i| i.issuer).collect();
+            servers.push(own_issuer(engine, tenant));
+            (settings.resource(tenant, server), servers, scopes(backends, tenant).await)
         }
         None if rest.is_empty() || rest == "/" => (settings.public_url.trim_end_matches('/').to_owned(), Vec::new(), Vec::new()),
         None => return None,

@@ -95,6 +95,8 @@ pub struct Engine {
     /// Serializes this process's changes to the deployment registry
     /// (read-modify-write of server records).
     pub(crate) deploy_lock: futures_util::lock::Mutex<()>,
+    /// Serializes this process's redemptions of codes and refresh tokens.
+    pub(crate) oauth_lock: futures_util::lock::Mutex<()>,
 }
 
 const ALLOW_HEADERS: &str =
@@ -105,7 +107,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -298,6 +300,11 @@ impl Engine {
 
     /// CORS on every answer, errors included, for allowed origins only.
     pub(crate) fn with_cors_from(&self, origin: Option<&str>, mut response: Response) -> Response {
+        // A response with CORS headers of its own (the authorization
+        // server's, open to every origin) keeps them.
+        if response.headers.iter().any(|(name, _)| name == "access-control-allow-origin") {
+            return response;
+        }
         if let Some(origin) = origin.filter(|o| matches_allowed(o, &self.config.allowed_origins)) {
             response.headers.push(("access-control-allow-origin".into(), origin.to_owned()));
             response.headers.push(("access-control-expose-headers".into(), EXPOSE_HEADERS.into()));
@@ -314,6 +321,12 @@ impl Engine {
         let host_ok = request.header("host").is_some_and(|h| matches_allowed(h, &self.config.allowed_hosts));
         if !host_ok {
             return error(403, BAD_REQUEST, "Forbidden: Host not allowed").into();
+        }
+        // Before the Origin check: the login page posts from this host's
+        // own origin, and clients in browsers call the token endpoint from
+        // theirs. The authorization server checks origins itself.
+        if let Some(response) = crate::oauth::handle(self, request, backends).await {
+            return response.into();
         }
         if let Some(origin) = request.header("origin")
             && !matches_allowed(origin, &self.config.allowed_origins)

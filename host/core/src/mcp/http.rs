@@ -33,6 +33,8 @@ pub enum Body {
     Empty,
     /// `application/json`.
     Json(Vec<u8>),
+    /// `text/html` (the authorization server's login page).
+    Html(Vec<u8>),
     /// `text/event-stream`: every event, in order. The stream ends after the last.
     Sse(Vec<SseEvent>),
     /// `text/event-stream` whose events are still being produced: the
@@ -64,7 +66,7 @@ impl Body {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             Body::Empty | Body::Stream(_) => Vec::new(),
-            Body::Json(bytes) => bytes.clone(),
+            Body::Json(bytes) | Body::Html(bytes) => bytes.clone(),
             Body::Sse(events) => events.iter().map(SseEvent::to_wire).collect::<String>().into_bytes(),
         }
     }
@@ -73,6 +75,7 @@ impl Body {
         match self {
             Body::Empty => None,
             Body::Json(_) => Some("application/json"),
+            Body::Html(_) => Some("text/html; charset=utf-8"),
             Body::Sse(_) | Body::Stream(_) => Some("text/event-stream"),
         }
     }

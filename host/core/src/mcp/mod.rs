@@ -21,3 +21,4 @@ pub mod version;
 pub use auth::{AuthSettings, set_issuers};
 pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit};
 pub use engine::{Engine, EngineConfig, Hosted};
+pub(crate) use engine::parse_endpoint;

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod remote;
 pub mod secrets;
 pub mod serve;
+pub mod users;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,13 @@ pub enum Command {
     /// data directory; prunes it in a data directory.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Manages people's accounts of a tenant and the grants they gave to
+    /// OAuth clients, on a host (--url, --key).
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Lists or rotates the signing keys of a tenant's authorization server.
+    #[command(subcommand)]
+    SigningKeys(users::SigningKeysCommand),
     /// Prints a new operator key and the hash to configure
     /// (SMCP_OPERATOR_KEY_HASH, or the Worker's secret of that name).
     OperatorKey,

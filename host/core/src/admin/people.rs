@@ -1,0 +1,119 @@
+//! The people side of a tenant: local accounts, the grants they gave to
+//! OAuth clients, and the authorization server's signing keys.
+
+use super::Call;
+use super::reply::{ApiError, Reply, body_json, json, no_content, ok};
+use crate::auth::Role;
+use crate::oauth::grants::Grant;
+use crate::oauth::{Ctx, OAuthError, accounts, grants, keys};
+use serde_json::{Value, json};
+
+impl From<OAuthError> for ApiError {
+    fn from(e: OAuthError) -> ApiError {
+        let code = match e.status {
+            503 => "storage",
+            404 => "not_found",
+            409 => "conflict",
+            _ => "bad_request",
+        };
+        ApiError::new(e.status, code, e.description)
+    }
+}
+
+fn grant_view(grant: &Grant) -> Value {
+    json!({
+        "id": grant.id,
+        "client_id": grant.client_id,
+        "client_name": grant.client_name,
+        "resource": grant.resource,
+        "scopes": grant.scopes,
+        "created_ms": grant.created_ms,
+        "refreshed_ms": grant.refreshed_ms,
+        "revoked_ms": grant.revoked_ms,
+        "revoked_reason": grant.revoked_reason,
+    })
+}
+
+fn text<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ApiError::bad_request(format!("`{field}` must be a string"))),
+    }
+}
+
+fn role(body: &Value) -> Result<Option<Role>, ApiError> {
+    text(body, "role")?.map(|r| Role::parse(r).ok_or_else(|| ApiError::bad_request("`role` must be admin, mcp-user or read-only"))).transpose()
+}
+
+/// `/users…`.
+pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
+    let (backends, tenant) = (call.backends, call.tenant);
+    match (call.request.method.as_str(), path) {
+        ("GET", []) => ok(&json!({ "users": accounts::list(backends, tenant).await? })),
+        ("POST", []) => {
+            let body = body_json(&call.request.body)?;
+            let username = text(&body, "username")?.ok_or_else(|| ApiError::bad_request("`username` is required"))?;
+            let password = text(&body, "password")?.ok_or_else(|| ApiError::bad_request("`password` is required"))?;
+            let role = role(&body)?.unwrap_or(Role::McpUser);
+            let view = accounts::create(backends, tenant, username, password, role).await?;
+            call.audit("user.create", None, json!({ "user": view.username, "role": role.name() }));
+            Ok(json(201, &view))
+        }
+        ("PATCH", [name]) => {
+            let body = body_json(&call.request.body)?;
+            let (password, role) = (text(&body, "password")?, role(&body)?);
+            let view = accounts::update(backends, tenant, name, password, role).await?;
+            call.audit("user.update", None, json!({ "user": view.username, "role": view.role.name(), "password_changed": password.is_some() }));
+            ok(&view)
+        }
+        ("DELETE", [name]) => {
+            let ctx = oauth_ctx(call);
+            // Their grants end with them.
+            for mut grant in grants::list(&ctx, name).await? {
+                grants::revoke(&ctx, &mut grant, "the account was removed", Some(call.principal.id.clone())).await?;
+            }
+            if !accounts::delete(backends, tenant, name).await? {
+                return Err(ApiError::new(404, "not_found", format!("no user `{name}`")));
+            }
+            call.audit("user.delete", None, json!({ "user": name }));
+            no_content()
+        }
+        ("GET", [name, "grants"]) => {
+            let list = grants::list(&oauth_ctx(call), name).await?;
+            ok(&json!({ "grants": list.iter().map(grant_view).collect::<Vec<_>>() }))
+        }
+        ("DELETE", [name, "grants", rest @ ..]) => {
+            let ctx = oauth_ctx(call);
+            let mut revoked = 0;
+            for mut grant in grants::list(&ctx, name).await? {
+                if grant.revoked_ms.is_none() && (rest.is_empty() || rest == [grant.id.as_str()]) {
+                    grants::revoke(&ctx, &mut grant, "revoked by an admin", Some(call.principal.id.clone())).await?;
+                    revoked += 1;
+                }
+            }
+            if revoked == 0 && !rest.is_empty() {
+                return Err(ApiError::new(404, "not_found", "no such live grant"));
+            }
+            ok(&json!({ "revoked": revoked }))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// `/oauth/keys…`: the signing keys (public halves) and their rotation.
+pub(super) async fn signing_keys(call: &Call<'_>, path: &[&str]) -> Reply {
+    match (call.request.method.as_str(), path) {
+        ("GET", []) => ok(&json!({ "keys": keys::list(call.backends, call.tenant).await? })),
+        ("POST", ["rotate"]) => {
+            let key = keys::rotate(call.backends, call.tenant).await?;
+            call.audit("oauth.key_rotated", None, json!({ "kid": key.kid }));
+            Ok(json(201, &key))
+        }
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+fn oauth_ctx<'a>(call: &'a Call<'a>) -> Ctx<'a> {
+    Ctx { engine: call.engine, backends: call.backends, request: call.request, tenant: call.tenant }
+}

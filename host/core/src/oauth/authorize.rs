@@ -1,0 +1,252 @@
+//! The authorization endpoint. GET checks the request and shows the
+//! login and consent page; its form POSTs back here with the request,
+//! the person's credentials and a CSRF token bound to a cookie. On
+//! consent the client is sent back with a single-use code and `iss`
+//! (RFC 9207).
+//!
+//! Until the client and its exact redirect URI are known, errors are
+//! shown on a page; after, they go back to the client (RFC 6749 §4.1.2.1).
+
+use super::accounts::{self, LoginError};
+use super::clients::{self, Client};
+use super::form::{Params, cookie};
+use super::grants::{self, Code};
+use super::page::{self, Consent};
+use super::{Ctx, SCOPES, random_token, token_hash};
+use crate::mcp::http::{Body, Response};
+use subtle::ConstantTimeEq;
+
+const CSRF_COOKIE: &str = "smcp_oauth_csrf";
+
+/// A checked authorization request.
+struct AuthRequest {
+    client: Client,
+    redirect_uri: String,
+    state: Option<String>,
+    code_challenge: String,
+    resource: String,
+    server: String,
+    /// The known scopes asked for; empty when none was.
+    scopes: Vec<String>,
+}
+
+enum Refusal {
+    /// The client cannot be trusted with a redirect: tell the person.
+    Page(u16, String),
+    /// Send the client back with an error.
+    Redirect { redirect_uri: String, state: Option<String>, error: &'static str, description: String },
+}
+
+impl Refusal {
+    fn response(self, ctx: &Ctx<'_>) -> Response {
+        match self {
+            Refusal::Page(status, message) => page::error(status, &message),
+            Refusal::Redirect { redirect_uri, state, error, description } => {
+                let mut pairs = vec![("error", error.to_owned()), ("error_description", description)];
+                pairs.extend(state.map(|s| ("state", s)));
+                redirect(&redirect_uri, pairs, &ctx.issuer())
+            }
+        }
+    }
+}
+
+/// 303 to `uri` with `pairs` and `iss` added to its query.
+fn redirect(uri: &str, pairs: Vec<(&str, String)>, issuer: &str) -> Response {
+    let location = match url::Url::parse(uri) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(pairs).append_pair("iss", issuer);
+            url.to_string()
+        }
+        Err(_) => return page::error(400, "the redirect URI is not a URL"),
+    };
+    Response { status: 303, headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())], body: Body::Empty }
+}
+
+fn is_pkce_value(value: &str) -> bool {
+    (43..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+}
+
+async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal> {
+    let client_id = params.get("client_id").ok_or_else(|| Refusal::Page(400, "The request names no client (client_id).".into()))?;
+    let client = clients::find(ctx, client_id).await.map_err(|e| Refusal::Page(400, format!("The client cannot be used: {}.", e.description)))?;
+    let redirect_uri = match params.get("redirect_uri") {
+        Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
+        Some(_) => return Err(Refusal::Page(400, "The redirect URI is not one this client registered.".into())),
+        None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
+        None => return Err(Refusal::Page(400, "The request names no redirect URI (redirect_uri).".into())),
+    };
+    let state = params.get("state").map(str::to_owned);
+    let refuse = |error: &'static str, description: &str| Refusal::Redirect {
+        redirect_uri: redirect_uri.clone(),
+        state: state.clone(),
+        error,
+        description: description.to_owned(),
+    };
+    if params.get("response_type") != Some("code") {
+        return Err(refuse("unsupported_response_type", "response_type must be `code`"));
+    }
+    if params.get("code_challenge_method") != Some("S256") {
+        return Err(refuse("invalid_request", "PKCE is required, with code_challenge_method S256"));
+    }
+    let code_challenge = params.get("code_challenge").filter(|c| is_pkce_value(c)).ok_or_else(|| refuse("invalid_request", "code_challenge is missing or malformed"))?;
+    let resource = params.get("resource").ok_or_else(|| refuse("invalid_target", "`resource` must name the MCP server (RFC 8707)"))?;
+    let server = hosted_server(ctx, resource).await.ok_or_else(|| refuse("invalid_target", "`resource` is not an MCP server of this tenant"))?;
+    let mut scopes: Vec<String> = params.get("scope").unwrap_or_default().split(' ').filter(|s| SCOPES.iter().any(|(k, _)| k == s)).map(str::to_owned).collect();
+    scopes.dedup();
+    Ok(AuthRequest { client, redirect_uri, state, code_challenge: code_challenge.to_owned(), resource: resource.to_owned(), server, scopes })
+}
+
+/// The server `resource` names when it is one of this tenant's hosted
+/// MCP servers: `{public_url}/t/{tenant}/s/{server}/mcp`.
+async fn hosted_server(ctx: &Ctx<'_>, resource: &str) -> Option<String> {
+    let public = ctx.engine.config.auth.public_url.trim_end_matches('/');
+    let (tenant, server) = crate::mcp::parse_endpoint(resource.strip_prefix(public)?)?;
+    if tenant != ctx.tenant {
+        return None;
+    }
+    ctx.engine.lookup(ctx.backends, tenant, server).await.ok()??;
+    Some(server.to_owned())
+}
+
+/// The CSRF token for the form: a MAC of the cookie and the request.
+fn csrf_token(ctx: &Ctx<'_>, cookie: &str, request: &AuthRequest) -> String {
+    let key = blake3::derive_key("smcp 2026-11 oauth csrf", &ctx.engine.config.state_key);
+    let bound = [cookie, &request.client.client_id, &request.redirect_uri, &request.code_challenge].join("\n");
+    blake3::keyed_hash(&key, bound.as_bytes()).to_hex().to_string()
+}
+
+fn hidden_fields(params: &Params) -> Vec<(&'static str, String)> {
+    ["response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "resource", "scope"]
+        .into_iter()
+        .filter_map(|name| params.get(name).map(|v| (name, v.to_owned())))
+        .collect()
+}
+
+fn render(ctx: &Ctx<'_>, request: &AuthRequest, params: &Params, csrf: &str, error: Option<&str>, status: u16) -> Response {
+    let shown: Vec<String> = if request.scopes.is_empty() { vec!["mcp:read".into(), "mcp:use".into()] } else { request.scopes.clone() };
+    let host = url::Url::parse(&request.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| request.redirect_uri.clone());
+    let consent = Consent {
+        tenant: ctx.tenant,
+        client_name: request.client.client_name.as_deref().unwrap_or("An application"),
+        client_id: &request.client.client_id,
+        redirect_host: &host,
+        server: &request.server,
+        scopes: &shown,
+        hidden: &hidden_fields(params),
+        csrf,
+        error,
+        username: params.get("username").unwrap_or_default(),
+    };
+    page::consent(&consent, status)
+}
+
+/// `GET /oauth/{tenant}/authorize`.
+pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
+    let params = match Params::query(ctx.request) {
+        Ok(params) => params,
+        Err(e) => return page::error(400, &e.description),
+    };
+    let request = match validate(ctx, &params).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal.response(ctx),
+    };
+    let cookie_value = cookie(ctx.request, CSRF_COOKIE).filter(|c| c.len() == 43).map(str::to_owned).unwrap_or_else(|| random_token(ctx.backends.random));
+    let mut response = render(ctx, &request, &params, &csrf_token(ctx, &cookie_value, &request), None, 200);
+    let secure = if ctx.engine.config.auth.public_url.starts_with("https:") { "; Secure" } else { "" };
+    let set = format!("{CSRF_COOKIE}={cookie_value}; Path=/oauth/{}/; HttpOnly; SameSite=Strict{secure}", ctx.tenant);
+    response.headers.push(("set-cookie".into(), set));
+    response
+}
+
+/// True when a POST comes from this host's own page: same origin when
+/// the browser says, and the CSRF token matches the cookie.
+fn same_origin_form(ctx: &Ctx<'_>, params: &Params, request: &AuthRequest) -> bool {
+    let public = url::Url::parse(&ctx.engine.config.auth.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    if ctx.request.header("origin").is_some_and(|o| o != public) || ctx.request.header("sec-fetch-site").is_some_and(|s| s != "same-origin") {
+        return false;
+    }
+    let (Some(cookie_value), Some(field)) = (cookie(ctx.request, CSRF_COOKIE), params.get("csrf")) else { return false };
+    bool::from(csrf_token(ctx, cookie_value, request).as_bytes().ct_eq(field.as_bytes()))
+}
+
+/// `POST /oauth/{tenant}/authorize`: the consent form.
+pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
+    let params = match Params::body(ctx.request) {
+        Ok(params) => params,
+        Err(e) => return page::error(400, &e.description),
+    };
+    let request = match validate(ctx, &params).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal.response(ctx),
+    };
+    if !same_origin_form(ctx, &params, &request) {
+        ctx.audit("oauth.csrf_refused", None, serde_json::json!({ "client_id": request.client.client_id }));
+        return page::error(403, "This form did not come from this sign-in page (CSRF check failed). Start the sign-in again from your application.");
+    }
+    let back = |error: &'static str, description: &str| Refusal::Redirect {
+        redirect_uri: request.redirect_uri.clone(),
+        state: request.state.clone(),
+        error,
+        description: description.to_owned(),
+    };
+    match params.get("decision") {
+        Some("allow") => {}
+        Some("deny") => return back("access_denied", "the user denied access").response(ctx),
+        _ => return page::error(400, "The form was sent without a decision."),
+    }
+    let csrf = params.get("csrf").unwrap_or_default();
+    let username = params.get("username").unwrap_or_default().trim().to_ascii_lowercase();
+    let account = match accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await {
+        Ok(account) => account,
+        Err(e) => {
+            let status = match e {
+                LoginError::Wrong => 401,
+                LoginError::Throttled(_) => 429,
+                LoginError::Unavailable(_) => 503,
+            };
+            if status != 503 {
+                ctx.audit("oauth.login_failed", None, serde_json::json!({ "username": username, "reason": e.to_string() }));
+            }
+            return render(ctx, &request, &params, csrf, Some(&e.to_string()), status);
+        }
+    };
+    let allowed: Vec<String> = SCOPES.iter().filter(|(_, role)| *role <= account.role).map(|(s, _)| s.to_string()).collect();
+    let scopes: Vec<String> = if request.scopes.is_empty() {
+        allowed.into_iter().filter(|s| s != "mcp:admin").collect()
+    } else {
+        request.scopes.iter().filter(|s| allowed.contains(s)).cloned().collect()
+    };
+    if scopes.is_empty() {
+        return back("access_denied", "the user's role allows none of the requested scopes").response(ctx);
+    }
+    match issue_code(ctx, &request, &account.username, scopes).await {
+        Ok(code) => {
+            let mut pairs = vec![("code", code)];
+            pairs.extend(request.state.clone().map(|s| ("state", s)));
+            redirect(&request.redirect_uri, pairs, &ctx.issuer())
+        }
+        Err(e) => back("temporarily_unavailable", &e.description).response(ctx),
+    }
+}
+
+async fn issue_code(ctx: &Ctx<'_>, request: &AuthRequest, user: &str, scopes: Vec<String>) -> Result<String, super::OAuthError> {
+    let code = random_token(ctx.backends.random);
+    let ttl = ctx.settings().code_ttl_seconds;
+    let record = Code {
+        client_id: request.client.client_id.clone(),
+        redirect_uri: request.redirect_uri.clone(),
+        code_challenge: request.code_challenge.clone(),
+        resource: request.resource.clone(),
+        scopes: scopes.clone(),
+        user: user.to_owned(),
+        grant_id: random_token(ctx.backends.random)[..22].to_owned(),
+        expires_ms: ctx.now_ms() + u64::from(ttl) * 1000,
+        redeemed: false,
+    };
+    let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), &code));
+    // KV stores keep entries at least a minute; the record says when it ends.
+    grants::store_sealed(ctx, &path, &record, Some(ttl.max(60) * 2)).await?;
+    let detail = serde_json::json!({ "client_id": request.client.client_id, "resource": request.resource, "scopes": scopes });
+    ctx.audit("oauth.consent", Some(format!("user:{user}")), detail);
+    Ok(code)
+}

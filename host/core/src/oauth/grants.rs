@@ -1,0 +1,158 @@
+//! What a person's consent leaves behind, all under `oauth/{tenant}/`:
+//!
+//! - `codes/{hash}`: an authorization code, single use, encrypted;
+//! - `grants/{user}/{id}`: a grant (client, server, scopes, the current
+//!   refresh token's hash), encrypted with the path as associated data;
+//! - `refresh/{hash}`: which grant a refresh token belongs to. Old ones
+//!   are kept until they expire: presenting one that is no longer the
+//!   grant's current token is a reuse, and revokes the grant.
+//!
+//! Codes and tokens are stored only as keyed hashes.
+
+use super::{Ctx, OAuthError};
+use crate::capabilities::Backends;
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// An authorization code's record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Code {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: String,
+    pub resource: String,
+    pub scopes: Vec<String>,
+    pub user: String,
+    /// The grant the first redemption creates, so a second one can
+    /// revoke it (OAuth 2.1 §4.1.3).
+    pub grant_id: String,
+    pub expires_ms: u64,
+    pub redeemed: bool,
+}
+
+/// A grant: one user's consent to one client for one server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: String,
+    pub user: String,
+    pub client_id: String,
+    pub client_name: Option<String>,
+    /// The MCP server URL its tokens are bound to.
+    pub resource: String,
+    pub scopes: Vec<String>,
+    pub created_ms: u64,
+    pub refreshed_ms: Option<u64>,
+    pub revoked_ms: Option<u64>,
+    pub revoked_reason: Option<String>,
+    /// Hash of the one refresh token that is valid now.
+    #[serde(skip_serializing_if = "String::is_empty", default)]
+    pub(crate) refresh: String,
+}
+
+/// A refresh token's record (plain: it holds no secret).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RefreshRecord {
+    pub user: String,
+    pub grant: String,
+}
+
+pub(crate) fn code_path(tenant: &str, hash: &str) -> String {
+    format!("oauth/{tenant}/codes/{hash}")
+}
+
+fn grant_path(tenant: &str, user: &str, id: &str) -> String {
+    format!("oauth/{tenant}/grants/{user}/{id}")
+}
+
+pub(crate) fn refresh_path(tenant: &str, hash: &str) -> String {
+    format!("oauth/{tenant}/refresh/{hash}")
+}
+
+/// Nonce ‖ AES-256-GCM ciphertext, bound to `path`.
+fn seal(backends: Backends<'_>, key: &[u8; 32], path: &str, value: &impl Serialize) -> Result<Vec<u8>, OAuthError> {
+    let plain = zeroize::Zeroizing::new(serde_json::to_vec(value).map_err(OAuthError::storage)?);
+    let mut nonce = [0u8; 12];
+    backends.random.fill(&mut nonce);
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+    let sealed = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: path.as_bytes() }).map_err(|_| OAuthError::unavailable("encryption failed"))?;
+    Ok([nonce.as_slice(), &sealed].concat())
+}
+
+fn open<T: DeserializeOwned>(key: &[u8; 32], path: &str, bytes: &[u8]) -> Result<T, OAuthError> {
+    let corrupt = || OAuthError::unavailable("a stored authorization record failed authentication");
+    if bytes.len() < 12 {
+        return Err(corrupt());
+    }
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+    let plain = cipher.decrypt(Nonce::from_slice(&bytes[..12]), Payload { msg: &bytes[12..], aad: path.as_bytes() }).map_err(|_| corrupt())?;
+    let plain = zeroize::Zeroizing::new(plain);
+    serde_json::from_slice(&plain).map_err(|_| corrupt())
+}
+
+pub(crate) async fn load_sealed<T: DeserializeOwned>(ctx: &Ctx<'_>, path: &str) -> Result<Option<T>, OAuthError> {
+    match ctx.backends.kv.get(path).await.map_err(OAuthError::storage)? {
+        Some(bytes) => open(&ctx.record_key(), path, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn store_sealed(ctx: &Ctx<'_>, path: &str, value: &impl Serialize, ttl_seconds: Option<u32>) -> Result<(), OAuthError> {
+    let bytes = seal(ctx.backends, &ctx.record_key(), path, value)?;
+    ctx.backends.kv.set(path, bytes, ttl_seconds).await.map_err(OAuthError::storage)
+}
+
+pub(crate) async fn load(ctx: &Ctx<'_>, user: &str, id: &str) -> Result<Option<Grant>, OAuthError> {
+    load_sealed(ctx, &grant_path(ctx.tenant, user, id)).await
+}
+
+pub(crate) async fn save(ctx: &Ctx<'_>, grant: &Grant) -> Result<(), OAuthError> {
+    // A grant outlives its last refresh token by nothing: it ends with it.
+    let ttl = ctx.settings().refresh_ttl_seconds;
+    store_sealed(ctx, &grant_path(ctx.tenant, &grant.user, &grant.id), grant, Some(ttl)).await
+}
+
+/// Marks `grant` revoked for `reason` (its tokens stop working at once:
+/// the resource side checks the grant) and records it.
+pub(crate) async fn revoke(ctx: &Ctx<'_>, grant: &mut Grant, reason: &str, by: Option<String>) -> Result<(), OAuthError> {
+    if grant.revoked_ms.is_some() {
+        return Ok(());
+    }
+    grant.revoked_ms = Some(ctx.now_ms());
+    grant.revoked_reason = Some(reason.to_owned());
+    save(ctx, grant).await?;
+    let detail = serde_json::json!({ "grant": grant.id, "user": grant.user, "client_id": grant.client_id, "reason": reason });
+    ctx.audit("oauth.grant_revoked", by, detail);
+    Ok(())
+}
+
+/// `user`'s grants, newest first.
+pub(crate) async fn list(ctx: &Ctx<'_>, user: &str) -> Result<Vec<Grant>, OAuthError> {
+    let prefix = format!("oauth/{}/grants/{user}/", ctx.tenant);
+    let mut grants = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = ctx.backends.kv.list(&prefix, cursor.as_deref(), 1000).await.map_err(OAuthError::storage)?;
+        for key in &page.keys {
+            if let Some(grant) = load_sealed::<Grant>(ctx, key).await? {
+                grants.push(grant);
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    grants.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    Ok(grants)
+}
+
+/// True when grant `id` of `user` exists and is not revoked: what the
+/// resource side asks of every token this host issued.
+pub(crate) async fn is_live(ctx: &Ctx<'_>, user: &str, id: &str) -> Result<bool, OAuthError> {
+    if !super::accounts::valid_username(user) || id.is_empty() || id.contains('/') {
+        return Ok(false);
+    }
+    Ok(load(ctx, user, id).await?.is_some_and(|g| g.revoked_ms.is_none()))
+}

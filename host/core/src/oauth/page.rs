@@ -1,0 +1,128 @@
+//! The login and consent page, and the error page shown when the client
+//! cannot be sent back. Server-rendered HTML with no script: every value
+//! is escaped, the page cannot be framed, and it works without JavaScript.
+
+use crate::mcp::http::{Body, Response};
+
+/// What the consent form shows and carries.
+pub(crate) struct Consent<'a> {
+    pub tenant: &'a str,
+    pub client_name: &'a str,
+    pub client_id: &'a str,
+    pub redirect_host: &'a str,
+    pub server: &'a str,
+    pub scopes: &'a [String],
+    /// The authorization request, re-sent with the form.
+    pub hidden: &'a [(&'static str, String)],
+    pub csrf: &'a str,
+    pub error: Option<&'a str>,
+    pub username: &'a str,
+}
+
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn describe(scope: &str) -> &'static str {
+    match scope {
+        "mcp:read" => "list and read what the server offers, and call its read-only tools",
+        "mcp:use" => "call the server's tools and use its prompts and resources",
+        "mcp:admin" => "everything you may do with the server, as an administrator",
+        _ => "",
+    }
+}
+
+const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}\
+label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
+.actions{display:flex;gap:.75rem;margin-top:1.25rem}button{padding:.6rem 1.2rem;font-size:1rem}\
+[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}";
+
+fn html(status: u16, title: &str, main: &str) -> Response {
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{main}</main></body></html>",
+        escape(title)
+    );
+    let headers = vec![
+        ("cache-control".into(), "no-store".into()),
+        ("content-security-policy".into(), "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".into()),
+        ("x-frame-options".into(), "DENY".into()),
+        ("referrer-policy".into(), "no-referrer".into()),
+        ("x-content-type-options".into(), "nosniff".into()),
+    ];
+    Response { status, headers, body: Body::Html(page.into_bytes()) }
+}
+
+/// The login and consent form.
+pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
+    let scopes: String = c.scopes.iter().map(|s| format!("<li><code>{}</code>: {}</li>", escape(s), describe(s))).collect();
+    let hidden: String =
+        c.hidden.iter().map(|(name, value)| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(value))).collect();
+    let error = c.error.map(|e| format!("<p role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let main = format!(
+        "<h1>Allow access to {server}?</h1>{error}\
+         <p><strong>{client}</strong> (<code>{client_id}</code>) asks to use the MCP server <strong>{server}</strong> of <strong>{tenant}</strong> as you, \
+         and will be sent back to <strong>{host}</strong>.</p>\
+         <p>It asks to:</p><ul>{scopes}</ul>\
+         <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required>\
+         <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+         <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">Sign in and allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></div></form>",
+        server = escape(c.server),
+        client = escape(c.client_name),
+        client_id = escape(c.client_id),
+        tenant = escape(c.tenant),
+        host = escape(c.redirect_host),
+        csrf = escape(c.csrf),
+        username = escape(c.username),
+    );
+    html(status, &format!("Allow access to {}", c.server), &main)
+}
+
+/// A request that cannot go back to the client: said to the person.
+pub(crate) fn error(status: u16, message: &str) -> Response {
+    let main = format!("<h1>This sign-in request cannot be used</h1><p role=\"alert\">{}</p>", escape(message));
+    html(status, "Sign-in error", &main)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_escaped() {
+        let hidden = [("state", "\"><script>x</script>".to_string())];
+        let page = consent(
+            &Consent {
+                tenant: "acme",
+                client_name: "<b>evil</b>",
+                client_id: "c",
+                redirect_host: "app",
+                server: "calc",
+                scopes: &["mcp:use".into()],
+                hidden: &hidden,
+                csrf: "t",
+                error: Some("<i>"),
+                username: "\"",
+            },
+            200,
+        );
+        let Body::Html(bytes) = page.body else { panic!() };
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("<script>") && !text.contains("<b>evil") && !text.contains("<i>"));
+        assert!(text.contains("&lt;b&gt;evil") && text.contains("&quot;&gt;&lt;script&gt;"));
+    }
+}

@@ -1,0 +1,156 @@
+//! `smcp users` and `smcp signing-keys`: people's accounts of a tenant,
+//! the grants they gave to OAuth clients, and the signing keys of the
+//! host's authorization server, through a running host's admin API.
+//! Passwords are read from standard input, never from the command line
+//! (which other users of the machine can see).
+
+use super::remote::Remote;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+#[derive(clap::Subcommand, Debug)]
+pub enum UsersCommand {
+    /// Creates an account; its password is read from standard input.
+    Add {
+        username: String,
+        /// admin, mcp-user or read-only.
+        #[arg(long, default_value = "mcp-user")]
+        role: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Lists the tenant's accounts.
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Changes an account's role, or with --password its password (read
+    /// from standard input).
+    Set {
+        username: String,
+        #[arg(long)]
+        role: Option<String>,
+        #[arg(long)]
+        password: bool,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Removes an account and revokes every grant it gave.
+    Remove {
+        username: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Lists the grants an account gave to OAuth clients.
+    Grants {
+        username: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Revokes one grant of an account, or all of them; their tokens stop
+    /// working at once.
+    Revoke {
+        username: String,
+        /// A grant id (see `smcp users grants`); all grants when absent.
+        grant: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SigningKeysCommand {
+    /// Lists the authorization server's signing keys (public halves).
+    List {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Makes a new current key; the previous one keeps verifying the
+    /// tokens it signed.
+    Rotate {
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    anyhow::ensure!(!password.is_empty(), "no password on standard input");
+    Ok(password)
+}
+
+fn show_grant(grant: &Value) {
+    let state = if grant["revoked_ms"].is_u64() { format!("revoked ({})", grant["revoked_reason"].as_str().unwrap_or_default()) } else { "live".into() };
+    let text = |f: &str| grant[f].as_str().unwrap_or_default().to_owned();
+    let scopes: Vec<&str> = grant["scopes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let client = grant["client_name"].as_str().filter(|s| !s.is_empty()).or(grant["client_id"].as_str()).unwrap_or_default();
+    println!("{}  {client}  {}  [{}]  {state}", text("id"), text("resource"), scopes.join(" "));
+}
+
+pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
+    match command {
+        UsersCommand::Add { username, role, remote } => {
+            let client = remote.client(None)?;
+            let body = json!({ "username": username, "password": read_password()?, "role": role });
+            let made = client.call(Method::POST, "/users", Some(body)).await?;
+            eprintln!("user {} ({}) of tenant {}", made["username"].as_str().unwrap_or_default(), made["role"].as_str().unwrap_or_default(), client.tenant);
+        }
+        UsersCommand::List { remote } => {
+            let client = remote.client(None)?;
+            for user in client.get("/users").await?["users"].as_array().into_iter().flatten() {
+                println!("{:<32}  {}", user["username"].as_str().unwrap_or_default(), user["role"].as_str().unwrap_or_default());
+            }
+        }
+        UsersCommand::Set { username, role, password, remote } => {
+            let client = remote.client(None)?;
+            anyhow::ensure!(role.is_some() || password, "pass --role and/or --password");
+            let mut body = json!({ "role": role });
+            if password {
+                body["password"] = Value::from(read_password()?);
+            }
+            client.call(Method::PATCH, &format!("/users/{username}"), Some(body)).await?;
+            eprintln!("updated user {username}");
+        }
+        UsersCommand::Remove { username, remote } => {
+            let client = remote.client(None)?;
+            client.call(Method::DELETE, &format!("/users/{username}"), None).await?;
+            eprintln!("removed user {username} and revoked its grants");
+        }
+        UsersCommand::Grants { username, remote } => {
+            let client = remote.client(None)?;
+            for grant in client.get(&format!("/users/{username}/grants")).await?["grants"].as_array().into_iter().flatten() {
+                show_grant(grant);
+            }
+        }
+        UsersCommand::Revoke { username, grant, remote } => {
+            let client = remote.client(None)?;
+            let path = match &grant {
+                Some(id) => format!("/users/{username}/grants/{id}"),
+                None => format!("/users/{username}/grants"),
+            };
+            let done = client.call(Method::DELETE, &path, None).await?;
+            eprintln!("revoked {} grant(s) of {username}", done["revoked"].as_u64().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+pub async fn signing_keys(command: SigningKeysCommand) -> anyhow::Result<()> {
+    match command {
+        SigningKeysCommand::List { remote } => {
+            let client = remote.client(None)?;
+            for key in client.get("/oauth/keys").await?["keys"].as_array().into_iter().flatten() {
+                let state = if key["retired_ms"].is_u64() { "retired" } else { "current" };
+                println!("{}  {}", key["kid"].as_str().unwrap_or_default(), state);
+            }
+        }
+        SigningKeysCommand::Rotate { remote } => {
+            let client = remote.client(None)?;
+            let key = client.call(Method::POST, "/oauth/keys/rotate", None).await?;
+            eprintln!("new signing key {}", key["kid"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
