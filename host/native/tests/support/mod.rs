@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod oauth;
+
 use rmcp::model::{CallToolRequestParams, JsonObject};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;

@@ -1,0 +1,347 @@
+//! The host's own OAuth 2.1 authorization server on the native server,
+//! over real HTTP: the conformance suite's `authorization` scenarios, a
+//! whole flow ending in tool calls with the tokens it issues, and every
+//! rejection the server owes a bad or hostile client, each a test.
+
+mod support;
+
+use serde_json::{Value, json};
+use smcp_native::dev::DevGuests;
+use smcp_native::{Background, Config};
+use support::oauth::{self, PASSWORD, Pkce, authorize_url, http, param, sign_in, token};
+
+/// A native server hosting calc and notes under tenant `dev`, with a
+/// user `alice` (mcp-user).
+struct Host {
+    server: Background,
+    _data: tempfile::TempDir,
+}
+
+impl Host {
+    async fn start(configure: impl FnOnce(&mut Config)) -> Host {
+        let data = tempfile::Builder::new().prefix("smcp-oauth-").tempdir().unwrap();
+        let mut config = Config::new(data.path());
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let mut dev = DevGuests::only(&["calc", "notes"]);
+        dev.target_dir = smcp_tests::guest_target_dir();
+        config.dev = Some(dev);
+        configure(&mut config);
+        let host = Host { server: smcp_native::spawn(config).expect("the server starts"), _data: data };
+        oauth::add_user(&http(), &host.base(), "dev", host.key(), "alice", "mcp-user").await;
+        host
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.addr.port())
+    }
+
+    fn key(&self) -> &str {
+        self.server.dev_key.as_deref().unwrap()
+    }
+
+    fn issuer(&self) -> String {
+        format!("{}/oauth/dev", self.base())
+    }
+
+    fn resource(&self, server: &str) -> String {
+        format!("{}/t/dev/s/{server}/mcp", self.base())
+    }
+
+    /// Registers a client and runs the flow to a code: (client id,
+    /// redirect URI, PKCE, code).
+    async fn code(&self) -> (String, String, Pkce, String) {
+        let http = http();
+        let redirect = "http://127.0.0.1:9/callback".to_owned();
+        let client = oauth::register(&http, &self.issuer(), &redirect).await;
+        let pkce = Pkce::new();
+        let url = authorize_url(&self.issuer(), &client, &redirect, &pkce, &self.resource("calc"));
+        let (status, location) = sign_in(&http, &self.issuer(), &url, "alice", PASSWORD).await;
+        assert_eq!(status, 303);
+        let location = location.unwrap();
+        assert_eq!(param(&location, "iss").as_deref(), Some(self.issuer().as_str()), "RFC 9207 iss");
+        assert_eq!(param(&location, "state").as_deref(), Some("st4te"));
+        (client, redirect, pkce, param(&location, "code").unwrap())
+    }
+
+    /// A full flow: the token response.
+    async fn tokens(&self) -> (String, Value) {
+        let (client, redirect, pkce, code) = self.code().await;
+        let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+        let (status, body) = token(&http(), &self.issuer(), &form).await;
+        assert_eq!(status, 200, "{body}");
+        (client, body)
+    }
+
+    async fn refresh(&self, client: &str, refresh_token: &str) -> (u16, Value) {
+        token(&http(), &self.issuer(), &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", client)]).await
+    }
+
+    /// `tools/call` of calc's `add` (or `server`'s) with `token`: status and body.
+    async fn call(&self, server: &str, token: &str) -> (u16, Value) {
+        let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+            "name": "add", "arguments": { "a": 2, "b": 40 },
+            "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
+        let response = http()
+            .post(self.resource(server))
+            .bearer_auth(token)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2026-07-28")
+            .header("mcp-method", "tools/call")
+            .header("mcp-name", "add")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let challenge = response.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+        let mut body: Value = response.json().await.unwrap_or(Value::Null);
+        if let Some(challenge) = challenge {
+            body["www-authenticate"] = Value::from(challenge);
+        }
+        (status, body)
+    }
+
+    async fn audit_kinds(&self) -> Vec<String> {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let (ok, out, err) = support::smcp(&self.base(), self.key(), &["audit", "list"]);
+        assert!(ok, "{err}");
+        out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].as_str().unwrap().to_owned()).collect()
+    }
+}
+
+#[tokio::test]
+async fn the_conformance_suites_authorization_scenarios_pass() {
+    let host = Host::start(|_| {}).await;
+    oauth::conformance_authorization(&host.issuer(), &host.resource("calc"), "alice").await;
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn tokens_call_tools_refresh_rotates_and_revocation_ends_them_at_once() {
+    let host = Host::start(|_| {}).await;
+    let (client, tokens) = host.tokens().await;
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "mcp:use");
+    let access = tokens["access_token"].as_str().unwrap();
+    let (status, body) = host.call("calc", access).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["content"][0]["text"], "42");
+
+    // The token's claims: this issuer, bound to calc, tenant and user.
+    let claims: Value = jsonwebtoken_claims(access);
+    assert_eq!(claims["iss"], host.issuer());
+    assert_eq!(claims["aud"], host.resource("calc"));
+    assert_eq!((claims["sub"].as_str(), claims["tenant"].as_str()), (Some("alice"), Some("dev")));
+
+    // Refresh: a new pair; the old refresh token is spent.
+    let (status, refreshed) = host.refresh(&client, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_ne!(refreshed["refresh_token"], tokens["refresh_token"]);
+    assert_eq!(host.call("calc", refreshed["access_token"].as_str().unwrap()).await.0, 200);
+
+    // The admin lists the grant and revokes it through the CLI: both
+    // access tokens stop working at once, and the refresh token too.
+    let (ok, out, err) = support::smcp(&host.base(), host.key(), &["users", "grants", "alice"]);
+    assert!(ok && out.contains("SMCP test client") && out.contains("live"), "{out}{err}");
+    let (ok, _, err) = support::smcp(&host.base(), host.key(), &["users", "revoke", "alice"]);
+    assert!(ok, "{err}");
+    let (status, body) = host.call("calc", refreshed["access_token"].as_str().unwrap()).await;
+    assert_eq!(status, 401);
+    assert!(body["www-authenticate"].as_str().unwrap().contains("revoked"), "{body}");
+    assert_eq!(host.refresh(&client, refreshed["refresh_token"].as_str().unwrap()).await.0, 400);
+
+    let kinds = host.audit_kinds().await;
+    for kind in ["user.create", "oauth.client_registered", "oauth.consent", "oauth.token_issued", "oauth.token_refreshed", "oauth.grant_revoked"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} missing from {kinds:?}");
+    }
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn signing_keys_rotate_and_old_tokens_still_verify() {
+    let host = Host::start(|_| {}).await;
+    let (_, before) = host.tokens().await;
+    let (ok, _, err) = support::smcp(&host.base(), host.key(), &["signing-keys", "rotate"]);
+    assert!(ok, "{err}");
+    let (_, after) = host.tokens().await;
+    let kid = |t: &Value| jsonwebtoken_header(t["access_token"].as_str().unwrap())["kid"].as_str().unwrap().to_owned();
+    assert_ne!(kid(&before), kid(&after));
+    assert_eq!(host.call("calc", before["access_token"].as_str().unwrap()).await.0, 200);
+    assert_eq!(host.call("calc", after["access_token"].as_str().unwrap()).await.0, 200);
+    let jwks: Value = http().get(format!("{}/jwks", host.issuer())).send().await.unwrap().json().await.unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    host.server.stop();
+}
+
+// Rejections, one test each.
+
+#[tokio::test]
+async fn a_wrong_code_verifier_is_refused() {
+    let host = Host::start(|_| {}).await;
+    let (client, redirect, _, code) = host.code().await;
+    let wrong = Pkce::new();
+    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &wrong.verifier), ("client_id", &client)];
+    let (status, body) = token(&http(), &host.issuer(), &form).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("verifier"));
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn a_reused_code_is_refused_and_revokes_what_it_gave() {
+    let host = Host::start(|_| {}).await;
+    let (client, redirect, pkce, code) = host.code().await;
+    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let (status, first) = token(&http(), &host.issuer(), &form).await;
+    assert_eq!(status, 200);
+    let (status, second) = token(&http(), &host.issuer(), &form).await;
+    assert_eq!((status, second["error"].as_str()), (400, Some("invalid_grant")), "{second}");
+    // The tokens of the first redemption are revoked with the grant.
+    assert_eq!(host.call("calc", first["access_token"].as_str().unwrap()).await.0, 401);
+    assert!(host.audit_kinds().await.iter().any(|k| k == "oauth.code_reused"));
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn a_redirect_uri_one_character_off_is_refused() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(&http, &host.issuer(), redirect).await;
+    let pkce = Pkce::new();
+    // At the authorization endpoint: an error page, never a redirect.
+    let url = authorize_url(&host.issuer(), &client, "http://127.0.0.1:9/callbacK", &pkce, &host.resource("calc"));
+    let (status, cookie, _, page) = oauth::open_page(&http, &url).await;
+    assert_eq!(status, 400);
+    assert!(cookie.is_none() && page.contains("not one this client registered"), "{page}");
+    // At the token endpoint: a code asked for with the right URI, redeemed
+    // with one character off.
+    let (client, redirect, pkce, code) = host.code().await;
+    let off = format!("{redirect}/");
+    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &off), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let (status, body) = token(&http, &host.issuer(), &form).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn a_refresh_token_used_twice_revokes_the_whole_grant() {
+    let host = Host::start(|_| {}).await;
+    let (client, tokens) = host.tokens().await;
+    let old = tokens["refresh_token"].as_str().unwrap();
+    let (status, new) = host.refresh(&client, old).await;
+    assert_eq!(status, 200);
+    // The old one again (a thief, or a confused client): refused, and the
+    // new pair dies with the grant.
+    let (status, body) = host.refresh(&client, old).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(host.refresh(&client, new["refresh_token"].as_str().unwrap()).await.0, 400);
+    assert_eq!(host.call("calc", new["access_token"].as_str().unwrap()).await.0, 401);
+    let kinds = host.audit_kinds().await;
+    assert!(kinds.iter().any(|k| k == "oauth.refresh_reuse") && kinds.iter().any(|k| k == "oauth.grant_revoked"), "{kinds:?}");
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn a_token_for_server_a_is_refused_on_server_b() {
+    let host = Host::start(|_| {}).await;
+    let (_, tokens) = host.tokens().await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(host.call("calc", access).await.0, 200);
+    let (status, body) = host.call("notes", access).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["www-authenticate"].as_str().unwrap().contains("wrong audience"), "{body}");
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn a_consent_post_without_csrf_protection_is_refused() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(&http, &host.issuer(), redirect).await;
+    let url = authorize_url(&host.issuer(), &client, redirect, &Pkce::new(), &host.resource("calc"));
+    let (_, cookie, fields, _) = oauth::open_page(&http, &url).await;
+    let with = |extra: &[(&str, &str)], drop_csrf: bool| {
+        let mut fields: Vec<(String, String)> = fields.iter().filter(|(k, _)| !(drop_csrf && k == "csrf")).cloned().collect();
+        fields.extend([("username", "alice"), ("password", PASSWORD), ("decision", "allow")].iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
+        fields
+    };
+    // No cookie; no field; a field from another cookie: each a 403 page.
+    for (cookie, fields) in [(None, with(&[], false)), (cookie.as_deref(), with(&[], true)), (Some("smcp_oauth_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), with(&[], false))] {
+        let (status, location) = oauth::post_form(&http, &host.issuer(), cookie, &fields).await;
+        assert_eq!((status, location), (403, None));
+    }
+    // A post from another origin, with the right cookie and field.
+    let response = http.post(format!("{}/authorize", host.issuer())).header("origin", "https://evil.example").header("cookie", cookie.clone().unwrap()).form(&with(&[], false)).send().await.unwrap();
+    assert_eq!(response.status(), 403);
+    // The real thing still works.
+    assert_eq!(oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &with(&[], false)).await.0, 303);
+    assert!(host.audit_kinds().await.iter().any(|k| k == "oauth.csrf_refused"));
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn a_client_metadata_document_on_a_private_address_is_refused() {
+    let host = Host::start(|config| config.oauth.allow_http_client_ids = true).await;
+    let http = http();
+    // Something listens there: the refusal is the address policy's, not a
+    // failed connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    for client_id in [format!("https://127.0.0.1:{port}/client.json"), format!("http://127.0.0.1:{port}/client.json"), "https://[::1]/client.json".into(), "https://169.254.169.254/latest/meta-data/client.json".into()] {
+        let url = authorize_url(&host.issuer(), &client_id, "http://127.0.0.1:9/callback", &Pkce::new(), &host.resource("calc"));
+        let (status, _, _, page) = oauth::open_page(&http, &url).await;
+        assert_eq!(status, 400, "{client_id}");
+        assert!(page.contains("client metadata document: cannot be fetched: denied"), "{client_id}: {page}");
+        let form = [("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "http://127.0.0.1:9/callback"), ("code_verifier", "x"), ("client_id", client_id.as_str())];
+        let (status, body) = token(&http, &host.issuer(), &form).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    }
+    drop(listener);
+    host.server.stop();
+}
+
+#[tokio::test]
+async fn logins_are_throttled_and_say_nothing_about_which_names_exist() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(&http, &host.issuer(), redirect).await;
+    let url = authorize_url(&host.issuer(), &client, redirect, &Pkce::new(), &host.resource("calc"));
+    let attempt = |user: &'static str, password: &'static str| {
+        let (http, issuer, url) = (http.clone(), host.issuer(), url.clone());
+        async move {
+            let (_, cookie, mut fields, _) = oauth::open_page(&http, &url).await;
+            fields.extend([("username".into(), user.into()), ("password".into(), password.into()), ("decision".into(), "allow".into())]);
+            let origin = url::Url::parse(&issuer).unwrap().origin().ascii_serialization();
+            let response = http.post(format!("{issuer}/authorize")).header("origin", origin).header("cookie", cookie.unwrap()).form(&fields).send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    let (unknown, wrong) = (attempt("mallory", "guess-guess").await, attempt("alice", "guess-guess").await);
+    assert_eq!((unknown.0, wrong.0), (401, 401));
+    assert!(unknown.1.contains("wrong username or password") && wrong.1.contains("wrong username or password"));
+    for _ in 0..4 {
+        assert_eq!(attempt("alice", "guess-guess").await.0, 401);
+    }
+    // Locked now, even with the right password.
+    let (status, page) = attempt("alice", PASSWORD).await;
+    assert_eq!(status, 429, "{page}");
+    assert!(page.contains("too many failed attempts"));
+    host.server.stop();
+}
+
+fn jwt_part(token: &str, index: usize) -> Value {
+    use base64::Engine as _;
+    let part = token.split('.').nth(index).unwrap();
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn jsonwebtoken_claims(token: &str) -> Value {
+    jwt_part(token, 1)
+}
+
+fn jsonwebtoken_header(token: &str) -> Value {
+    jwt_part(token, 0)
+}

