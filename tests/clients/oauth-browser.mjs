@@ -1,0 +1,112 @@
+// The official TypeScript SDK client, given only an MCP server's URL,
+// against the host's own authorization server: it discovers the server,
+// registers itself, sends a person through the real login and consent page
+// in headless Chromium (Debian's, driven by playwright-core), exchanges the
+// code with PKCE, and calls a tool. Then it waits for its access token to
+// expire and calls again: the SDK must refresh.
+//
+// Usage: node oauth-browser.mjs <mcp url> <username> <password> <seconds to wait>
+// Prints one JSON line per step; exits 1 on any failure.
+
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+
+const [mcpUrl, username, password, waitSeconds] = process.argv.slice(2);
+const report = (step, detail = {}) => console.log(JSON.stringify({ step, ...detail }));
+
+// The redirect target: a loopback server that takes one code.
+let deliverCode;
+const codeArrived = new Promise((resolve) => (deliverCode = resolve));
+const callback = http.createServer((req, res) => {
+  const url = new URL(req.url, 'http://127.0.0.1');
+  res.end('signed in; you can close this page');
+  if (url.pathname === '/callback') deliverCode(url.searchParams);
+});
+await new Promise((resolve) => callback.listen(0, '127.0.0.1', resolve));
+const redirectUrl = `http://127.0.0.1:${callback.address().port}/callback`;
+
+// Headless, with a fresh profile of playwright's making; without the
+// background-networking flags it floods the closed network with requests.
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+
+// Everything the SDK asks an OAuth client application to keep.
+const saved = { tokens: [], client: undefined, verifier: undefined };
+const provider = {
+  get redirectUrl() { return redirectUrl; },
+  get clientMetadata() {
+    return {
+      client_name: 'SMCP browser test (TypeScript SDK)',
+      redirect_uris: [redirectUrl],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  },
+  clientInformation() { return saved.client; },
+  saveClientInformation(info) { saved.client = info; report('registered', { client_id: info.client_id }); },
+  tokens() { return saved.tokens.at(-1); },
+  saveTokens(tokens) { saved.tokens.push(tokens); report('tokens', { count: saved.tokens.length, expires_in: tokens.expires_in, scope: tokens.scope }); },
+  saveCodeVerifier(verifier) { saved.verifier = verifier; },
+  codeVerifier() { return saved.verifier; },
+  async redirectToAuthorization(authorizationUrl) {
+    // A person at the browser: reads the page, signs in, allows.
+    const page = await browser.newPage();
+    await page.goto(authorizationUrl.toString());
+    const heading = await page.locator('h1').innerText();
+    const asks = await page.locator('main').innerText();
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in and allow' }).click();
+    await page.waitForURL((url) => url.toString().startsWith(redirectUrl), { timeout: 10_000 }).catch(async (error) => {
+      throw new Error(`the page did not send us back: ${await page.locator('main').innerText()}`, { cause: error });
+    });
+    report('consented', { heading, names_client: asks.includes('SMCP browser test'), names_scope: asks.includes('mcp:use') });
+    await page.close();
+  },
+};
+
+const connect = async () => {
+  const client = new Client({ name: 'smcp-oauth-browser-test', version: '1.0.0' });
+  await client.connect(new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider }));
+  return client;
+};
+
+let failed = false;
+try {
+  let client;
+  try {
+    client = await connect();
+    throw new Error('connected without signing in');
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError)) throw error;
+    const params = await codeArrived;
+    report('redirected', { has_code: params.has('code'), iss: params.get('iss') });
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+    await transport.finishAuth(params.get('code'));
+    client = await connect();
+  }
+  const tools = await client.listTools();
+  report('listed', { tools: tools.tools.map((t) => t.name) });
+  const first = await client.callTool({ name: 'add', arguments: { a: 2, b: 40 } });
+  report('called', { text: first.content[0].text });
+
+  await new Promise((resolve) => setTimeout(resolve, Number(waitSeconds) * 1000));
+  const again = await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } });
+  report('called after expiry', { text: again.content[0].text, tokens_saved: saved.tokens.length,
+    rotated: saved.tokens.length > 1 && saved.tokens[0].refresh_token !== saved.tokens[1].refresh_token });
+  await client.close();
+} catch (error) {
+  failed = true;
+  report('failed', { error: String(error?.stack ?? error) });
+} finally {
+  await browser.close();
+  callback.close();
+}
+process.exit(failed ? 1 : 0);
