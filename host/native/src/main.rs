@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => report("diff", cli::inspect::diff(args)),
         Command::Users(command) => offline("users", cli::users::run(command)),
         Command::SigningKeys(command) => offline("signing-keys", cli::users::signing_keys(command)),
+        Command::Upstream(command) => offline("upstream", cli::users::upstream(command)),
         Command::OperatorKey => cli::keys::operator_key(),
     }
 }

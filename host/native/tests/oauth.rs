@@ -283,7 +283,7 @@ async fn a_consent_post_without_csrf_protection_is_refused() {
 
 #[tokio::test]
 async fn a_client_metadata_document_on_a_private_address_is_refused() {
-    let host = Host::start(|config| config.oauth.allow_http_client_ids = true).await;
+    let host = Host::start(|config| config.oauth.allow_http_metadata = true).await;
     let http = http();
     // Something listens there: the refusal is the address policy's, not a
     // failed connection.
@@ -377,5 +377,80 @@ async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes(
     assert_eq!(after["rotated"], true, "the SDK refreshed, and got a new refresh token: {after}");
     let kinds = host.audit_kinds().await;
     assert!(kinds.iter().any(|k| k == "oauth.token_refreshed"), "{kinds:?}");
+    host.server.stop();
+}
+
+/// Tenant `dev` lets people sign in through an upstream OpenID Connect
+/// provider: here tenant `corp`'s authorization server on the same host,
+/// which issues ID tokens for `openid`. Bob has an account only at corp;
+/// dev gives newcomers mcp-user. The host is corp's confidential client:
+/// discovery, code exchange and the JWKS all go over real HTTP through the
+/// outbound path (loopback opened for the test).
+#[tokio::test]
+async fn people_sign_in_through_an_upstream_openid_provider() {
+    let operator_key = "smcpop_upstream-test-operator-key";
+    let host = Host::start(|config| {
+        config.oauth.allow_http_metadata = true;
+        config.open_addresses = vec![smcp_core::capabilities::net::Opening::Ip([127, 0, 0, 1].into())];
+        config.operator_key_hash = Some(smcp_core::admin::operator::operator_key_hash(operator_key));
+    })
+    .await;
+    let http = http();
+    let base = host.base();
+    let corp = format!("{base}/oauth/corp");
+    let made: Value = http.post(format!("{base}/operator/v1/tenants/corp/keys")).bearer_auth(operator_key).json(&json!({ "role": "admin" })).send().await.unwrap().json().await.unwrap();
+    let corp_key = made["key"].as_str().unwrap();
+    oauth::add_user(&http, &base, "corp", corp_key, "bob", "mcp-user").await;
+    // The host registers at corp as a confidential client.
+    let registration = json!({ "client_name": "SMCP tenant dev", "redirect_uris": [format!("{}/callback", host.issuer())], "token_endpoint_auth_method": "client_secret_basic" });
+    let registered: Value = http.post(format!("{corp}/register")).json(&registration).send().await.unwrap().json().await.unwrap();
+    let settings = json!({ "issuer": corp, "client_id": registered["client_id"], "client_secret": registered["client_secret"], "default_role": "mcp-user", "name": "Corp SSO" });
+    let set = http.put(format!("{base}/admin/v1/tenants/dev/oauth/upstream")).bearer_auth(host.key()).json(&settings).send().await.unwrap();
+    assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
+    let (ok, shown, err) = support::smcp(&base, host.key(), &["upstream", "show"]);
+    assert!(ok && shown.contains(&format!("{corp}/token")) && !shown.contains(registered["client_secret"].as_str().unwrap()), "{shown}{err}");
+
+    // A client of dev starts; the person picks "Sign in with Corp SSO".
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(&http, &host.issuer(), redirect).await;
+    let pkce = Pkce::new();
+    let (status, cookie, mut fields, page) = oauth::open_page(&http, &authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Sign in with Corp SSO"), "{page}");
+    fields.push(("decision".into(), "upstream".into()));
+    let (status, to_corp) = oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await;
+    assert_eq!(status, 303);
+    let to_corp = to_corp.unwrap();
+    assert!(to_corp.starts_with(&format!("{corp}/authorize?")) && to_corp.contains("scope=openid") && to_corp.contains("nonce="), "{to_corp}");
+
+    // At corp: bob signs in and allows the sign-in.
+    let (status, back) = sign_in(&http, &corp, &to_corp, "bob", PASSWORD).await;
+    assert_eq!(status, 303);
+    let back = back.unwrap();
+    assert!(back.starts_with(&format!("{}/callback?", host.issuer())), "{back}");
+    // Back at dev: signed in as bob; consent without a password.
+    let (status, cookie, mut fields, page) = oauth::open_page(&http, &back).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Signed in as <strong>bob</strong>") && !page.contains("type=\"password\""), "{page}");
+    fields.push(("decision".into(), "allow".into()));
+    let (status, location) = oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await;
+    assert_eq!(status, 303);
+    let code = param(&location.unwrap(), "code").unwrap();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let (status, tokens) = token(&http, &host.issuer(), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(jsonwebtoken_claims(tokens["access_token"].as_str().unwrap())["sub"], "bob");
+    assert_eq!(host.call("calc", tokens["access_token"].as_str().unwrap()).await.1["result"]["content"][0]["text"], "42");
+
+    // The provider's answer is single use; the ticket too.
+    let (status, _, _, page) = oauth::open_page(&http, &back).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("expired or was already used"), "{page}");
+    assert_eq!(oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await.0, 401);
+    // Bob now has a dev account (no password: only the provider signs him in).
+    let (ok, users, _) = support::smcp(&base, host.key(), &["users", "list"]);
+    assert!(ok && users.contains("bob"), "{users}");
+    let kinds = host.audit_kinds().await;
+    assert!(kinds.iter().any(|k| k == "oauth.upstream_set") && kinds.iter().any(|k| k == "oauth.upstream_login"), "{kinds:?}");
     host.server.stop();
 }

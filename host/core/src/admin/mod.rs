@@ -76,6 +76,7 @@ async fn route(engine: &Engine, request: &Request, backends: Backends<'_>, tenan
         (_, ["settings"]) => tenant::settings(&call).await,
         (_, ["users", ..]) => people::users(&call, &path[1..]).await,
         (_, ["oauth", "keys", ..]) => people::signing_keys(&call, &path[2..]).await,
+        (_, ["oauth", "upstream"]) => people::upstream(&call).await,
         _ => Err(ApiError::not_found()),
     };
     Ok(reply.unwrap_or_else(|e| e.response()))

@@ -114,6 +114,26 @@ pub(super) async fn signing_keys(call: &Call<'_>, path: &[&str]) -> Reply {
     }
 }
 
+/// `/oauth/upstream`: the tenant's upstream OpenID Connect provider.
+pub(super) async fn upstream(call: &Call<'_>) -> Reply {
+    let ctx = oauth_ctx(call);
+    match call.request.method.as_str() {
+        "GET" => ok(&json!({ "upstream": crate::oauth::upstream::get(&ctx).await? })),
+        "PUT" => {
+            let body = body_json(&call.request.body)?;
+            let upstream = crate::oauth::upstream::configure(&ctx, &body).await?;
+            call.audit("oauth.upstream_set", None, json!({ "issuer": upstream.issuer, "client_id": upstream.client_id, "default_role": upstream.default_role }));
+            ok(&json!({ "upstream": upstream }))
+        }
+        "DELETE" => {
+            crate::oauth::upstream::remove(&ctx).await?;
+            call.audit("oauth.upstream_removed", None, json!({}));
+            no_content()
+        }
+        _ => Err(ApiError::new(405, "method_not_allowed", "GET, PUT or DELETE")),
+    }
+}
+
 fn oauth_ctx<'a>(call: &'a Call<'a>) -> Ctx<'a> {
     Ctx { engine: call.engine, backends: call.backends, request: call.request, tenant: call.tenant }
 }

@@ -129,7 +129,7 @@ pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now
 
 /// The verification key of `jwk`, refusing one whose family does not fit
 /// `alg` (what stops HS256 signed with a public key).
-fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, AuthError> {
+pub(crate) fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, AuthError> {
     if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
         return Err(invalid("symmetric algorithms are not accepted"));
     }

@@ -24,7 +24,8 @@ pub struct Account {
     pub username: String,
     pub role: Role,
     pub created_ms: u64,
-    /// argon2id PHC string.
+    /// argon2id PHC string; empty for an account that signs in only
+    /// through the tenant's upstream provider (it never verifies).
     password: String,
 }
 
@@ -119,6 +120,14 @@ pub async fn create(backends: Backends<'_>, tenant: &str, username: &str, passwo
     let account = Account { v: 1, username: username.to_owned(), role, created_ms: backends.clock.now_ms(), password: hash_password(backends, password)? };
     put(backends, tenant, &account).await?;
     Ok(account.view())
+}
+
+/// Creates an account for someone the tenant's upstream provider vouched
+/// for: it has no password, so it signs in only through the provider.
+pub async fn create_external(backends: Backends<'_>, tenant: &str, username: &str, role: Role) -> Result<Account, OAuthError> {
+    let account = Account { v: 1, username: username.to_owned(), role, created_ms: backends.clock.now_ms(), password: String::new() };
+    put(backends, tenant, &account).await?;
+    Ok(account)
 }
 
 /// Changes an account's password and/or role.

@@ -24,10 +24,16 @@ struct AuthRequest {
     redirect_uri: String,
     state: Option<String>,
     code_challenge: String,
+    /// The MCP server URL, or for a sign-in only (`openid` without a
+    /// resource) this issuer.
     resource: String,
+    /// The server's name; empty for a sign-in only.
     server: String,
-    /// The known scopes asked for; empty when none was.
+    /// The role scopes asked for; empty when none was.
     scopes: Vec<String>,
+    /// `openid` was asked for: an ID token comes with the first tokens.
+    openid: bool,
+    nonce: Option<String>,
 }
 
 enum Refusal {
@@ -89,11 +95,21 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
         return Err(refuse("invalid_request", "PKCE is required, with code_challenge_method S256"));
     }
     let code_challenge = params.get("code_challenge").filter(|c| is_pkce_value(c)).ok_or_else(|| refuse("invalid_request", "code_challenge is missing or malformed"))?;
-    let resource = params.get("resource").ok_or_else(|| refuse("invalid_target", "`resource` must name the MCP server (RFC 8707)"))?;
-    let server = hosted_server(ctx, resource).await.ok_or_else(|| refuse("invalid_target", "`resource` is not an MCP server of this tenant"))?;
-    let mut scopes: Vec<String> = params.get("scope").unwrap_or_default().split(' ').filter(|s| SCOPES.iter().any(|(k, _)| k == s)).map(str::to_owned).collect();
+    let asked: Vec<&str> = params.get("scope").unwrap_or_default().split(' ').collect();
+    let openid = asked.contains(&"openid");
+    let mut scopes: Vec<String> = asked.into_iter().filter(|s| SCOPES.iter().any(|(k, _)| k == s)).map(str::to_owned).collect();
     scopes.dedup();
-    Ok(AuthRequest { client, redirect_uri, state, code_challenge: code_challenge.to_owned(), resource: resource.to_owned(), server, scopes })
+    let (resource, server) = match params.get("resource") {
+        Some(resource) => {
+            let server = hosted_server(ctx, resource).await.ok_or_else(|| refuse("invalid_target", "`resource` is not an MCP server of this tenant"))?;
+            (resource.to_owned(), server)
+        }
+        // An OpenID sign-in for another application: who, not what.
+        None if openid => (ctx.issuer(), String::new()),
+        None => return Err(refuse("invalid_target", "`resource` must name the MCP server (RFC 8707)")),
+    };
+    let nonce = params.get("nonce").map(str::to_owned);
+    Ok(AuthRequest { client, redirect_uri, state, code_challenge: code_challenge.to_owned(), resource, server, scopes, openid, nonce })
 }
 
 /// The server `resource` names when it is one of this tenant's hosted
@@ -116,14 +132,28 @@ fn csrf_token(ctx: &Ctx<'_>, cookie: &str, request: &AuthRequest) -> String {
 }
 
 fn hidden_fields(params: &Params) -> Vec<(&'static str, String)> {
-    ["response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "resource", "scope"]
+    ["response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "resource", "scope", "nonce"]
         .into_iter()
         .filter_map(|name| params.get(name).map(|v| (name, v.to_owned())))
         .collect()
 }
 
-fn render(ctx: &Ctx<'_>, request: &AuthRequest, params: &Params, csrf: &str, error: Option<&str>, status: u16) -> Response {
-    let shown: Vec<String> = if request.scopes.is_empty() { vec!["mcp:read".into(), "mcp:use".into()] } else { request.scopes.clone() };
+/// How the page was reached: the first time, or back from the upstream
+/// provider with who the person is and their ticket.
+enum Stage<'a> {
+    Login { upstream: Option<String> },
+    SignedIn { username: &'a str, ticket: &'a str },
+}
+
+fn render(ctx: &Ctx<'_>, request: &AuthRequest, params: &Params, csrf: &str, error: Option<&str>, status: u16, stage: &Stage<'_>) -> Response {
+    let mut shown: Vec<String> = match (request.server.is_empty(), request.scopes.is_empty()) {
+        (true, _) => Vec::new(),
+        (false, true) => vec!["mcp:read".into(), "mcp:use".into()],
+        (false, false) => request.scopes.clone(),
+    };
+    if request.openid {
+        shown.push("openid".into());
+    }
     let host = url::Url::parse(&request.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| request.redirect_uri.clone());
     let consent = Consent {
         tenant: ctx.tenant,
@@ -136,8 +166,24 @@ fn render(ctx: &Ctx<'_>, request: &AuthRequest, params: &Params, csrf: &str, err
         csrf,
         error,
         username: params.get("username").unwrap_or_default(),
+        upstream: match stage {
+            Stage::Login { upstream } => upstream.as_deref(),
+            Stage::SignedIn { .. } => None,
+        },
+        signed_in: match stage {
+            Stage::SignedIn { username, ticket } => Some((username, ticket)),
+            Stage::Login { .. } => None,
+        },
     };
     page::consent(&consent, status)
+}
+
+/// The CSRF cookie of this browser, or a new one; and its header.
+fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
+    let value = cookie(ctx.request, CSRF_COOKIE).filter(|c| c.len() == 43).map(str::to_owned).unwrap_or_else(|| random_token(ctx.backends.random));
+    let secure = if ctx.engine.config.auth.public_url.starts_with("https:") { "; Secure" } else { "" };
+    let header = format!("{CSRF_COOKIE}={value}; Path=/oauth/{}/; HttpOnly; SameSite=Strict{secure}", ctx.tenant);
+    (value, ("set-cookie".into(), header))
 }
 
 /// `GET /oauth/{tenant}/authorize`.
@@ -150,12 +196,79 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
         Ok(request) => request,
         Err(refusal) => return refusal.response(ctx),
     };
-    let cookie_value = cookie(ctx.request, CSRF_COOKIE).filter(|c| c.len() == 43).map(str::to_owned).unwrap_or_else(|| random_token(ctx.backends.random));
-    let mut response = render(ctx, &request, &params, &csrf_token(ctx, &cookie_value, &request), None, 200);
-    let secure = if ctx.engine.config.auth.public_url.starts_with("https:") { "; Secure" } else { "" };
-    let set = format!("{CSRF_COOKIE}={cookie_value}; Path=/oauth/{}/; HttpOnly; SameSite=Strict{secure}", ctx.tenant);
-    response.headers.push(("set-cookie".into(), set));
+    let upstream = match super::upstream::get(ctx).await {
+        Ok(upstream) => upstream.map(|u| u.name),
+        Err(e) => return page::error(503, &e.description),
+    };
+    let (cookie_value, set_cookie) = csrf_cookie(ctx);
+    let mut response = render(ctx, &request, &params, &csrf_token(ctx, &cookie_value, &request), None, 200, &Stage::Login { upstream });
+    response.headers.push(set_cookie);
     response
+}
+
+/// `GET /oauth/{tenant}/callback`: back from the upstream provider.
+pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
+    let finished = match Params::query(ctx.request) {
+        Ok(params) => super::upstream::finish(ctx, &params).await,
+        Err(e) => Err(e),
+    };
+    let (params, username) = match finished {
+        Ok(done) => done,
+        Err(e) => {
+            ctx.audit("oauth.upstream_refused", None, serde_json::json!({ "reason": e.description }));
+            return page::error(e.status.max(400), &format!("Signing in through the provider failed: {}", e.description));
+        }
+    };
+    let request = match validate(ctx, &params).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal.response(ctx),
+    };
+    if let Err(e) = external_account(ctx, &username).await {
+        ctx.audit("oauth.upstream_refused", Some(format!("user:{username}")), serde_json::json!({ "reason": e.description }));
+        return page::error(e.status, &e.description);
+    }
+    let ticket = random_token(ctx.backends.random);
+    let record = super::upstream::Ticket {
+        username: username.clone(),
+        client_id: request.client.client_id.clone(),
+        code_challenge: request.code_challenge.clone(),
+        expires_ms: ctx.now_ms() + 600_000,
+    };
+    let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), &ticket));
+    if let Err(e) = grants::store_sealed(ctx, &path, &record, Some(600)).await {
+        return page::error(503, &e.description);
+    }
+    ctx.audit("oauth.upstream_login", Some(format!("user:{username}")), serde_json::json!({ "client_id": request.client.client_id }));
+    let (cookie_value, set_cookie) = csrf_cookie(ctx);
+    let csrf = csrf_token(ctx, &cookie_value, &request);
+    let mut response = render(ctx, &request, &params, &csrf, None, 200, &Stage::SignedIn { username: &username, ticket: &ticket });
+    response.headers.push(set_cookie);
+    response
+}
+
+/// The account of someone the upstream provider vouched for: theirs, or
+/// a new one with the tenant's default role.
+async fn external_account(ctx: &Ctx<'_>, username: &str) -> Result<accounts::Account, super::OAuthError> {
+    if let Some(account) = accounts::get(ctx.backends, ctx.tenant, username).await? {
+        return Ok(account);
+    }
+    let upstream = super::upstream::get(ctx).await?;
+    match upstream.and_then(|u| u.default_role) {
+        Some(role) => accounts::create_external(ctx.backends, ctx.tenant, username, role).await,
+        None => Err(super::OAuthError::new(403, "access_denied", format!("`{username}` has no account in this tenant: ask its admin for one"))),
+    }
+}
+
+/// Redeems the ticket of a consent after an upstream sign-in (single use).
+async fn redeem_ticket(ctx: &Ctx<'_>, ticket: &str, request: &AuthRequest) -> Result<accounts::Account, LoginError> {
+    let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), ticket));
+    let unavailable = |e: super::OAuthError| LoginError::Unavailable(e.description);
+    let record: super::upstream::Ticket = grants::load_sealed(ctx, &path).await.map_err(unavailable)?.ok_or(LoginError::Wrong)?;
+    let _ = ctx.backends.kv.delete(&path).await;
+    if record.client_id != request.client.client_id || record.code_challenge != request.code_challenge || record.expires_ms <= ctx.now_ms() {
+        return Err(LoginError::Wrong);
+    }
+    accounts::get(ctx.backends, ctx.tenant, &record.username).await.map_err(unavailable)?.ok_or(LoginError::Wrong)
 }
 
 /// True when a POST comes from this host's own page: same origin when
@@ -192,11 +305,16 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     match params.get("decision") {
         Some("allow") => {}
         Some("deny") => return back("access_denied", "the user denied access").response(ctx),
+        Some("upstream") => return to_upstream(ctx, &params).await,
         _ => return page::error(400, "The form was sent without a decision."),
     }
     let csrf = params.get("csrf").unwrap_or_default();
     let username = params.get("username").unwrap_or_default().trim().to_ascii_lowercase();
-    let account = match accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await {
+    let login = match params.get("ticket") {
+        Some(ticket) => redeem_ticket(ctx, ticket, &request).await,
+        None => accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await,
+    };
+    let account = match login {
         Ok(account) => account,
         Err(e) => {
             let status = match e {
@@ -207,18 +325,16 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
             if status != 503 {
                 ctx.audit("oauth.login_failed", None, serde_json::json!({ "username": username, "reason": e.to_string() }));
             }
-            return render(ctx, &request, &params, csrf, Some(&e.to_string()), status);
+            if params.get("ticket").is_some() {
+                return page::error(status, "This sign-in expired or was already used. Start again from your application.");
+            }
+            let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
+            return render(ctx, &request, &params, csrf, Some(&e.to_string()), status, &Stage::Login { upstream });
         }
     };
-    let allowed: Vec<String> = SCOPES.iter().filter(|(_, role)| *role <= account.role).map(|(s, _)| s.to_string()).collect();
-    let scopes: Vec<String> = if request.scopes.is_empty() {
-        allowed.into_iter().filter(|s| s != "mcp:admin").collect()
-    } else {
-        request.scopes.iter().filter(|s| allowed.contains(s)).cloned().collect()
-    };
-    if scopes.is_empty() {
+    let Some(scopes) = granted_scopes(&request, account.role) else {
         return back("access_denied", "the user's role allows none of the requested scopes").response(ctx);
-    }
+    };
     match issue_code(ctx, &request, &account.username, scopes).await {
         Ok(code) => {
             let mut pairs = vec![("code", code)];
@@ -226,6 +342,39 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
             redirect(&request.redirect_uri, pairs, &ctx.issuer())
         }
         Err(e) => back("temporarily_unavailable", &e.description).response(ctx),
+    }
+}
+
+/// The scopes `role` gets of what `request` asked: the role scopes it
+/// allows (by default read and use) plus `openid`; `None` when a server
+/// was asked for and the role allows none of its scopes.
+fn granted_scopes(request: &AuthRequest, role: crate::auth::Role) -> Option<Vec<String>> {
+    let allowed: Vec<String> = SCOPES.iter().filter(|(_, r)| *r <= role).map(|(s, _)| s.to_string()).collect();
+    let mut scopes: Vec<String> = match (request.server.is_empty(), request.scopes.is_empty()) {
+        (true, _) => Vec::new(),
+        (false, true) => allowed.into_iter().filter(|s| s != "mcp:admin").collect(),
+        (false, false) => request.scopes.iter().filter(|s| allowed.contains(s)).cloned().collect(),
+    };
+    if !request.server.is_empty() && scopes.is_empty() {
+        return None;
+    }
+    if request.openid {
+        scopes.push("openid".into());
+    }
+    Some(scopes)
+}
+
+/// `decision=upstream`: off to the tenant's provider with this request.
+async fn to_upstream(ctx: &Ctx<'_>, params: &Params) -> Response {
+    let upstream = match super::upstream::get(ctx).await {
+        Ok(Some(upstream)) => upstream,
+        Ok(None) => return page::error(400, "This tenant has no upstream sign-in."),
+        Err(e) => return page::error(503, &e.description),
+    };
+    let request = hidden_fields(params).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    match super::upstream::start(ctx, &upstream, request).await {
+        Ok(location) => Response { status: 303, headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())], body: Body::Empty },
+        Err(e) => page::error(e.status, &e.description),
     }
 }
 
@@ -240,6 +389,7 @@ async fn issue_code(ctx: &Ctx<'_>, request: &AuthRequest, user: &str, scopes: Ve
         scopes: scopes.clone(),
         user: user.to_owned(),
         grant_id: random_token(ctx.backends.random)[..22].to_owned(),
+        nonce: request.nonce.clone(),
         expires_ms: ctx.now_ms() + u64::from(ttl) * 1000,
         redeemed: false,
     };

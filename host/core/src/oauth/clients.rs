@@ -151,7 +151,7 @@ pub(crate) async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, OAuth
 async fn from_document(ctx: &Ctx<'_>, url: &str) -> Result<Client, OAuthError> {
     let refuse = |why: String| OAuthError::invalid_client(format!("client metadata document: {why}"));
     let parsed = url::Url::parse(url).map_err(|_| refuse("client_id is not a URL".into()))?;
-    let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && ctx.settings().allow_http_client_ids);
+    let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && ctx.settings().allow_http_metadata);
     if !scheme_ok || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.path() == "/" || url.len() > MAX_URI_CHARS {
         return Err(refuse("client_id must be an https URL with a path, no fragment and no credentials".into()));
     }

@@ -28,6 +28,9 @@ pub(crate) struct Code {
     /// The grant the first redemption creates, so a second one can
     /// revoke it (OAuth 2.1 §4.1.3).
     pub grant_id: String,
+    /// The OpenID `nonce`, for the ID token.
+    #[serde(default)]
+    pub nonce: Option<String>,
     pub expires_ms: u64,
     pub redeemed: bool,
 }

@@ -114,12 +114,13 @@ async fn current(backends: Backends<'_>, tenant: &str) -> Result<(String, Encodi
     Ok((info.kid, EncodingKey::from_ec_der(der.as_bytes())))
 }
 
-/// `claims` as a JWT signed by `tenant`'s current key (RFC 9068 typ).
-pub async fn sign(backends: Backends<'_>, tenant: &str, claims: &Value) -> Result<String, OAuthError> {
+/// `claims` as a JWT of type `typ` (`at+jwt` for access tokens, RFC
+/// 9068; `JWT` for ID tokens) signed by `tenant`'s current key.
+pub async fn sign(backends: Backends<'_>, tenant: &str, typ: &str, claims: &Value) -> Result<String, OAuthError> {
     let (kid, key) = current(backends, tenant).await?;
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid);
-    header.typ = Some("at+jwt".into());
+    header.typ = Some(typ.into());
     jsonwebtoken::encode(&header, claims, &key).map_err(|_| OAuthError::unavailable("signing the token failed"))
 }
 

@@ -14,7 +14,7 @@ fn document(ctx: &Ctx<'_>) -> Value {
         "revocation_endpoint": format!("{issuer}/revoke"),
         "registration_endpoint": format!("{issuer}/register"),
         "jwks_uri": format!("{issuer}/jwks"),
-        "scopes_supported": SCOPES.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        "scopes_supported": SCOPES.iter().map(|(s, _)| *s).chain(["openid"]).collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
@@ -39,9 +39,8 @@ pub(crate) fn authorization_server(ctx: &Ctx<'_>) -> Response {
 }
 
 /// The OpenID discovery document: the same server, described with the
-/// fields OpenID clients require. It issues no ID tokens of its own
-/// accord; `subject_types_supported` and the signing algorithm describe
-/// its access tokens' subjects and signatures.
+/// fields OpenID clients require. With scope `openid` it issues ID
+/// tokens, so a tenant's accounts can sign in to other applications.
 pub(crate) fn openid(ctx: &Ctx<'_>) -> Response {
     let mut body = document(ctx);
     body["subject_types_supported"] = json!(["public"]);

@@ -11,7 +11,8 @@
 //! - [`accounts`]: a tenant's local users, argon2id, throttled logins;
 //! - [`grants`]: codes, refresh tokens and grants, kept as hashes and
 //!   encrypted records;
-//! - [`keys`]: ES256 signing keys in the secrets store, rotated by id.
+//! - [`keys`]: ES256 signing keys in the secrets store, rotated by id;
+//! - [`upstream`]: signing in through a tenant's OpenID Connect provider.
 //!
 //! Everything is kept in the KV backend under `oauth/{tenant}/`, a prefix
 //! guests cannot reach, so both front ends serve it alike.
@@ -25,6 +26,7 @@ pub mod keys;
 mod metadata;
 mod page;
 mod token;
+pub mod upstream;
 
 use crate::capabilities::{Backends, Random};
 use crate::mcp::Engine;
@@ -42,14 +44,14 @@ pub struct OAuthSettings {
     pub refresh_ttl_seconds: u32,
     /// An authorization code must be redeemed within this.
     pub code_ttl_seconds: u32,
-    /// Accept `http://` client ID metadata document URLs (local testing
-    /// only; the address policy still applies).
-    pub allow_http_client_ids: bool,
+    /// Accept `http://` URLs for client ID metadata documents and upstream
+    /// providers (local testing only; the address policy still applies).
+    pub allow_http_metadata: bool,
 }
 
 impl Default for OAuthSettings {
     fn default() -> OAuthSettings {
-        OAuthSettings { access_ttl_seconds: 600, refresh_ttl_seconds: 30 * 24 * 3600, code_ttl_seconds: 60, allow_http_client_ids: false }
+        OAuthSettings { access_ttl_seconds: 600, refresh_ttl_seconds: 30 * 24 * 3600, code_ttl_seconds: 60, allow_http_metadata: false }
     }
 }
 
@@ -195,7 +197,7 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
     let method = request.method.as_str();
     // Everything but the login page is for clients, some of them running
     // in browsers: open to any origin, as it takes no cookies.
-    let cors = endpoint != "authorize";
+    let cors = endpoint != "authorize" && endpoint != "callback";
     if cors && method == "OPTIONS" {
         return Some(preflight());
     }
@@ -205,6 +207,7 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
         ("GET", "jwks") => metadata::jwks(&ctx).await,
         ("GET", "authorize") => Ok(authorize::show(&ctx).await),
         ("POST", "authorize") => Ok(authorize::submit(&ctx).await),
+        ("GET", "callback") => Ok(authorize::callback(&ctx).await),
         ("POST", "token") => token::exchange(&ctx).await,
         ("POST", "revoke") => token::revoke(&ctx).await,
         ("POST", "register") => clients::register(&ctx).await,
@@ -230,7 +233,7 @@ fn route(path: &str) -> Option<(&str, &str)> {
     let endpoint = match endpoint {
         ".well-known/openid-configuration" => "openid",
         ".well-known/oauth-authorization-server" => "metadata",
-        "authorize" | "token" | "revoke" | "register" | "jwks" => endpoint,
+        "authorize" | "callback" | "token" | "revoke" | "register" | "jwks" => endpoint,
         _ => return None,
     };
     Some((tenant, endpoint))

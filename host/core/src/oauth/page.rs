@@ -17,6 +17,11 @@ pub(crate) struct Consent<'a> {
     pub csrf: &'a str,
     pub error: Option<&'a str>,
     pub username: &'a str,
+    /// The upstream provider's name, for a "Sign in with …" button.
+    pub upstream: Option<&'a str>,
+    /// Set after the upstream provider vouched for the person: who they
+    /// are, and the ticket that proves it (no password asked).
+    pub signed_in: Option<(&'a str, &'a str)>,
 }
 
 pub(crate) fn escape(text: &str) -> String {
@@ -36,6 +41,7 @@ pub(crate) fn escape(text: &str) -> String {
 
 fn describe(scope: &str) -> &'static str {
     match scope {
+        "openid" => "know who you are (your username)",
         "mcp:read" => "list and read what the server offers, and call its read-only tools",
         "mcp:use" => "call the server's tools and use its prompts and resources",
         "mcp:admin" => "everything you may do with the server, as an administrator",
@@ -71,26 +77,46 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
     let hidden: String =
         c.hidden.iter().map(|(name, value)| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(value))).collect();
     let error = c.error.map(|e| format!("<p role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let (who, allow) = match c.signed_in {
+        Some((username, ticket)) => (
+            format!("<p>Signed in as <strong>{}</strong>.</p><input type=\"hidden\" name=\"ticket\" value=\"{}\">", escape(username), escape(ticket)),
+            "Allow",
+        ),
+        None => (
+            format!(
+                "<label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required>\
+                 <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>",
+                escape(c.username)
+            ),
+            "Sign in and allow",
+        ),
+    };
+    let upstream = match (c.upstream, c.signed_in) {
+        (Some(name), None) => format!("<button type=\"submit\" name=\"decision\" value=\"upstream\" formnovalidate>Sign in with {}</button>", escape(name)),
+        _ => String::new(),
+    };
+    let what = if c.server.is_empty() {
+        "to know who you are".to_owned()
+    } else {
+        format!("to use the MCP server <strong>{}</strong> of <strong>{}</strong> as you", escape(c.server), escape(c.tenant))
+    };
+    let title = if c.server.is_empty() { "Sign in?".to_owned() } else { format!("Allow access to {}?", c.server) };
     let main = format!(
-        "<h1>Allow access to {server}?</h1>{error}\
-         <p><strong>{client}</strong> (<code>{client_id}</code>) asks to use the MCP server <strong>{server}</strong> of <strong>{tenant}</strong> as you, \
-         and will be sent back to <strong>{host}</strong>.</p>\
+        "<h1>{heading}</h1>{error}\
+         <p><strong>{client}</strong> (<code>{client_id}</code>) asks {what}, and will be sent back to <strong>{host}</strong>.</p>\
          <p>It asks to:</p><ul>{scopes}</ul>\
          <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-         <label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required>\
-         <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
-         <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">Sign in and allow</button>\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{who}\
+         <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>{upstream}\
          <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></div></form>",
-        server = escape(c.server),
+        heading = escape(&title),
         client = escape(c.client_name),
         client_id = escape(c.client_id),
         tenant = escape(c.tenant),
         host = escape(c.redirect_host),
         csrf = escape(c.csrf),
-        username = escape(c.username),
     );
-    html(status, &format!("Allow access to {}", c.server), &main)
+    html(status, &title, &main)
 }
 
 /// A request that cannot go back to the client: said to the person.
@@ -118,6 +144,8 @@ mod tests {
                 csrf: "t",
                 error: Some("<i>"),
                 username: "\"",
+                upstream: None,
+                signed_in: None,
             },
             200,
         );

@@ -37,15 +37,17 @@ pub(crate) async fn exchange(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
     // Code redemption and refresh rotation are read-modify-write: one at a
     // time in this process.
     let _serial = ctx.engine.oauth_lock.lock().await;
-    let grant = match params.require("grant_type")? {
+    let (grant, id_token) = match params.require("grant_type")? {
         "authorization_code" => redeem_code(ctx, &params, &client).await?,
-        "refresh_token" => refresh(ctx, &params, &client).await?,
+        "refresh_token" => (refresh(ctx, &params, &client).await?, None),
         other => return Err(OAuthError::new(400, "unsupported_grant_type", format!("grant_type `{other}` is not supported"))),
     };
-    issue(ctx, grant, &client).await
+    issue(ctx, grant, &client, id_token).await
 }
 
-async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Grant, OAuthError> {
+/// The grant a code makes, and when `openid` was granted, the nonce of
+/// the ID token to send with the first tokens.
+async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<(Grant, Option<Option<String>>), OAuthError> {
     let code = params.require("code")?;
     let verifier = params.require("code_verifier")?;
     let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), code));
@@ -76,6 +78,7 @@ async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<
     if params.get("resource").is_some_and(|r| r != record.resource) {
         return Err(OAuthError::new(400, "invalid_target", "resource differs from the authorization request's"));
     }
+    let id_token = record.scopes.iter().any(|s| s == "openid").then(|| record.nonce.clone());
     let grant = Grant {
         id: record.grant_id,
         user: record.user,
@@ -89,7 +92,7 @@ async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<
         revoked_reason: None,
         refresh: String::new(),
     };
-    Ok(grant)
+    Ok((grant, id_token))
 }
 
 async fn refresh(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Grant, OAuthError> {
@@ -121,7 +124,7 @@ async fn refresh(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Gran
         grants::revoke(ctx, &mut grant, "the account was removed", None).await?;
         return Err(unknown());
     };
-    grant.scopes.retain(|s| SCOPES.iter().any(|(k, role)| k == s && *role <= account.role));
+    grant.scopes.retain(|s| s == "openid" || SCOPES.iter().any(|(k, role)| k == s && *role <= account.role));
     if let Some(asked) = params.get("scope") {
         let asked: Vec<&str> = asked.split(' ').collect();
         if asked.iter().any(|s| !grant.scopes.iter().any(|g| g == s)) {
@@ -129,16 +132,18 @@ async fn refresh(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Gran
         }
         grant.scopes.retain(|s| asked.contains(&s.as_str()));
     }
-    if grant.scopes.is_empty() {
+    // A grant for a server needs a role scope; a sign-in grant has none.
+    let signs_in_only = grant.resource == ctx.issuer();
+    if grant.scopes.iter().all(|s| s == "openid") && !signs_in_only {
         return Err(OAuthError::new(400, "invalid_scope", "the account's role no longer allows any granted scope"));
     }
     grant.refreshed_ms = Some(ctx.now_ms());
     Ok(grant)
 }
 
-/// Signs an access token for `grant`, rotates its refresh token, and
-/// answers the client.
-async fn issue(ctx: &Ctx<'_>, mut grant: Grant, client: &Client) -> Result<Response, OAuthError> {
+/// Signs an access token for `grant` (and an ID token with `id_token`'s
+/// nonce, if any), rotates its refresh token, and answers the client.
+async fn issue(ctx: &Ctx<'_>, mut grant: Grant, client: &Client, id_token: Option<Option<String>>) -> Result<Response, OAuthError> {
     let now_s = ctx.now_ms() / 1000;
     let ttl = ctx.settings().access_ttl_seconds;
     let scope = grant.scopes.join(" ");
@@ -154,7 +159,25 @@ async fn issue(ctx: &Ctx<'_>, mut grant: Grant, client: &Client) -> Result<Respo
         "exp": now_s + u64::from(ttl),
         "jti": random_token(ctx.backends.random)[..22],
     });
-    let access_token = super::keys::sign(ctx.backends, ctx.tenant, &claims).await?;
+    let access_token = super::keys::sign(ctx.backends, ctx.tenant, "at+jwt", &claims).await?;
+    let id_token = match id_token {
+        Some(nonce) => {
+            let mut claims = json!({
+                "iss": ctx.issuer(),
+                "sub": grant.user,
+                "aud": client.client_id,
+                "preferred_username": grant.user,
+                "tenant": ctx.tenant,
+                "iat": now_s,
+                "exp": now_s + u64::from(ttl),
+            });
+            if let Some(nonce) = nonce {
+                claims["nonce"] = nonce.into();
+            }
+            Some(super::keys::sign(ctx.backends, ctx.tenant, "JWT", &claims).await?)
+        }
+        None => None,
+    };
     let refresh_token = random_token(ctx.backends.random);
     let hash = token_hash(&ctx.hash_key(), &refresh_token);
     let first = grant.refresh.is_empty();
@@ -166,16 +189,17 @@ async fn issue(ctx: &Ctx<'_>, mut grant: Grant, client: &Client) -> Result<Respo
     let kind = if first { "oauth.token_issued" } else { "oauth.token_refreshed" };
     let detail = json!({ "grant": grant.id, "client_id": client.client_id, "resource": grant.resource, "scopes": grant.scopes });
     ctx.audit(kind, Some(format!("user:{}", grant.user)), detail);
-    Ok(json_response(
-        200,
-        &json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": ttl,
-            "refresh_token": refresh_token,
-            "scope": scope,
-        }),
-    ))
+    let mut body = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": ttl,
+        "refresh_token": refresh_token,
+        "scope": scope,
+    });
+    if let Some(id_token) = id_token {
+        body["id_token"] = id_token.into();
+    }
+    Ok(json_response(200, &body))
 }
 
 /// `POST /oauth/{tenant}/revoke` (RFC 7009): ends the grant a refresh

@@ -53,6 +53,9 @@ pub enum Command {
     /// Lists or rotates the signing keys of a tenant's authorization server.
     #[command(subcommand)]
     SigningKeys(users::SigningKeysCommand),
+    /// Sets, shows or removes a tenant's upstream OpenID Connect provider.
+    #[command(subcommand)]
+    Upstream(users::UpstreamCommand),
     /// Prints a new operator key and the hash to configure
     /// (SMCP_OPERATOR_KEY_HASH, or the Worker's secret of that name).
     OperatorKey,

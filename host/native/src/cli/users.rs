@@ -73,6 +73,45 @@ pub enum SigningKeysCommand {
     },
 }
 
+#[derive(clap::Subcommand, Debug)]
+pub enum UpstreamCommand {
+    /// Lets people sign in through an OpenID Connect provider; the client
+    /// secret, if the provider gave one, is read from standard input.
+    Set {
+        /// The provider's issuer URL (its discovery document is read).
+        #[arg(long)]
+        issuer: String,
+        /// The client id the provider registered for this host, whose
+        /// redirect URI is <public URL>/oauth/<tenant>/callback.
+        #[arg(long)]
+        client_id: String,
+        #[arg(long)]
+        client_secret_stdin: bool,
+        /// The ID token claim that names the account.
+        #[arg(long, default_value = "preferred_username")]
+        username_claim: String,
+        /// Give people without an account this role; without it, only
+        /// existing accounts may sign in this way.
+        #[arg(long)]
+        default_role: Option<String>,
+        /// Shown on the button.
+        #[arg(long)]
+        name: Option<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Shows the provider.
+    Show {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Stops signing in through the provider.
+    Remove {
+        #[command(flatten)]
+        remote: Remote,
+    },
+}
+
 fn read_password() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin().read_line(&mut line)?;
@@ -150,6 +189,30 @@ pub async fn signing_keys(command: SigningKeysCommand) -> anyhow::Result<()> {
             let client = remote.client(None)?;
             let key = client.call(Method::POST, "/oauth/keys/rotate", None).await?;
             eprintln!("new signing key {}", key["kid"].as_str().unwrap_or_default());
+        }
+    }
+    Ok(())
+}
+
+pub async fn upstream(command: UpstreamCommand) -> anyhow::Result<()> {
+    match command {
+        UpstreamCommand::Set { issuer, client_id, client_secret_stdin, username_claim, default_role, name, remote } => {
+            let client = remote.client(None)?;
+            let mut body = json!({ "issuer": issuer, "client_id": client_id, "username_claim": username_claim, "default_role": default_role, "name": name });
+            if client_secret_stdin {
+                body["client_secret"] = Value::from(read_password()?);
+            }
+            let set = client.call(Method::PUT, "/oauth/upstream", Some(body)).await?;
+            eprintln!("people of {} may sign in through {}", client.tenant, set["upstream"]["issuer"].as_str().unwrap_or_default());
+        }
+        UpstreamCommand::Show { remote } => {
+            let client = remote.client(None)?;
+            println!("{}", serde_json::to_string_pretty(&client.get("/oauth/upstream").await?["upstream"])?);
+        }
+        UpstreamCommand::Remove { remote } => {
+            let client = remote.client(None)?;
+            client.call(Method::DELETE, "/oauth/upstream", None).await?;
+            eprintln!("removed the upstream provider of {}", client.tenant);
         }
     }
     Ok(())

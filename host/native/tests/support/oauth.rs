@@ -100,7 +100,7 @@ pub async fn sign_in(http: &reqwest::Client, issuer: &str, authorize_url: &str, 
     if status != 200 {
         return (status, None);
     }
-    assert!(page.contains("Allow access to"), "{page}");
+    assert!(page.contains("<form method=\"post\""), "{page}");
     fields.extend([("username".into(), username.into()), ("password".into(), password.into()), ("decision".into(), "allow".into())]);
     post_form(http, issuer, cookie.as_deref(), &fields).await
 }
