@@ -454,3 +454,62 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     assert!(kinds.iter().any(|k| k == "oauth.upstream_set") && kinds.iter().any(|k| k == "oauth.upstream_login"), "{kinds:?}");
     host.server.stop();
 }
+
+/// Serves `document(path)` as JSON to every GET on a loopback port, on a
+/// thread of its own: a client's metadata documents.
+fn serve_documents(document: impl Fn(&str, u16) -> Value + Send + 'static) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let path = line.split(' ').nth(1).unwrap_or("/").to_owned();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = document(&path, port).to_string();
+            let mut stream = stream;
+            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    port
+}
+
+/// A client identified by the URL of its metadata document (no
+/// registration): the host fetches it through the outbound path, shows
+/// its name, and runs the flow; a document naming another client_id is
+/// refused.
+#[tokio::test]
+async fn a_client_metadata_document_identifies_a_client() {
+    let port = serve_documents(|path, port| {
+        let id = if path == "/client.json" { format!("http://127.0.0.1:{port}/client.json") } else { "https://elsewhere.example/client.json".into() };
+        json!({ "client_id": id, "client_name": "Metadata Client", "redirect_uris": ["http://127.0.0.1:9/callback"], "token_endpoint_auth_method": "none" })
+    });
+    let host = Host::start(|config| {
+        config.oauth.allow_http_metadata = true;
+        config.open_addresses = vec![smcp_core::capabilities::net::Opening::Socket(([127, 0, 0, 1], port).into())];
+    })
+    .await;
+    let http = http();
+    let client = format!("http://127.0.0.1:{port}/client.json");
+    let redirect = "http://127.0.0.1:9/callback";
+    let pkce = Pkce::new();
+    let url = authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"));
+    let (_, _, _, page) = oauth::open_page(&http, &url).await;
+    assert!(page.contains("<strong>Metadata Client</strong>"), "{page}");
+    let (status, location) = sign_in(&http, &host.issuer(), &url, "alice", PASSWORD).await;
+    assert_eq!(status, 303);
+    let code = param(&location.unwrap(), "code").unwrap();
+    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let (status, tokens) = token(&http, &host.issuer(), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+
+    let impostor = format!("http://127.0.0.1:{port}/other.json");
+    let (status, _, _, page) = oauth::open_page(&http, &authorize_url(&host.issuer(), &impostor, redirect, &Pkce::new(), &host.resource("calc"))).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("its client_id is not the URL it was fetched from"), "{page}");
+    host.server.stop();
+}
