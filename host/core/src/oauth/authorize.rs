@@ -17,6 +17,8 @@ use crate::mcp::http::{Body, Response};
 use subtle::ConstantTimeEq;
 
 const CSRF_COOKIE: &str = "smcp_oauth_csrf";
+/// Sign-in attempts a tenant takes: 30 at once, then 2 a second.
+const LOGINS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 30.0, per_second: 2.0 };
 
 /// A checked authorization request.
 struct AuthRequest {
@@ -310,6 +312,12 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     }
     let csrf = params.get("csrf").unwrap_or_default();
     let username = params.get("username").unwrap_or_default().trim().to_ascii_lowercase();
+    // Password checks are slow on purpose: bounded per tenant, against
+    // guessing one password across many accounts.
+    if let Err(e) = ctx.throttle("login", LOGINS).await {
+        let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
+        return render(ctx, &request, &params, csrf, Some(&e.description), 429, &Stage::Login { upstream });
+    }
     let login = match params.get("ticket") {
         Some(ticket) => redeem_ticket(ctx, ticket, &request).await,
         None => accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await,

@@ -15,6 +15,8 @@ use subtle::ConstantTimeEq;
 const METADATA_CACHE_SECONDS: u32 = 300;
 const METADATA_MAX_BYTES: usize = 16 << 10;
 const MAX_REDIRECT_URIS: usize = 16;
+/// Registrations a tenant takes: 20 at once, then one every 5 s.
+const REGISTRATIONS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 20.0, per_second: 0.2 };
 const MAX_URI_CHARS: usize = 2000;
 /// Schemes a redirect URI may never use.
 const FORBIDDEN_SCHEMES: [&str; 6] = ["javascript", "data", "file", "vbscript", "about", "blob"];
@@ -103,6 +105,7 @@ fn client_from(metadata: Metadata, client_id: String, created_ms: u64, allow_sec
 
 /// `POST /oauth/{tenant}/register`: registers a client (RFC 7591).
 pub(crate) async fn register(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
+    ctx.throttle("register", REGISTRATIONS).await?;
     let metadata: Metadata = serde_json::from_slice(&ctx.request.body).map_err(|e| invalid_metadata(format!("the body is not client metadata JSON: {e}")))?;
     // Public clients by default: MCP clients are apps without secrets.
     let metadata = Metadata { token_endpoint_auth_method: metadata.token_endpoint_auth_method.clone().or(Some("none".into())), ..metadata };

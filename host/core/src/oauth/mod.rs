@@ -144,6 +144,17 @@ impl Ctx<'_> {
         blake3::derive_key("smcp 2026-11 oauth record encryption", &self.engine.config.state_key)
     }
 
+    /// Takes one request from this tenant's bucket `what`: unauthenticated
+    /// endpoints that write (registration) or hash (logins) are bounded per
+    /// tenant, whoever calls them.
+    pub async fn throttle(&self, what: &str, limit: crate::auth::rate::Limit) -> Result<(), OAuthError> {
+        let mut buckets = self.engine.rate.lock().await;
+        match buckets.take(self.backends.kv, &format!("oauth/{what}/{}", self.tenant), limit, self.now_ms()).await {
+            Ok(()) => Ok(()),
+            Err(wait) => Err(OAuthError::new(429, "slow_down", format!("too many requests: retry in {wait} s"))),
+        }
+    }
+
     pub fn audit(&self, kind: &str, principal: Option<String>, detail: serde_json::Value) {
         let event = crate::audit::Event { kind: kind.into(), principal, server: None, detail };
         self.engine.audit(self.backends, self.tenant, event);
