@@ -8,7 +8,8 @@
 
 use super::{AuthError, Principal, Role};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+pub use jsonwebtoken::Algorithm;
+use jsonwebtoken::{DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
 /// Seconds of clock skew tolerated on `exp` and `nbf`.

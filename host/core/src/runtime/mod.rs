@@ -10,6 +10,8 @@ pub use call::HostCalls;
 pub(crate) use call::YieldNow;
 pub use error::CallError;
 pub use limits::{EngineLimits, Limits};
+/// A core wasm value, as guests return them (what [`crate::abi::lift_flat`] takes).
+pub use wasmi::Val as CoreVal;
 
 use crate::component::{Digest, LoadError, PreparedComponent, prepare};
 use crate::world::HostWorld;

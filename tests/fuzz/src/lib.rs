@@ -1,0 +1,114 @@
+//! What the fuzz targets share: an engine on in-memory backends hosting
+//! real components from guests/ (their directory is `SMCP_FUZZ_GUESTS`,
+//! which scripts/fuzz.sh sets), and the parsing of raw HTTP requests.
+
+use smcp_core::capabilities::Backends;
+use smcp_core::capabilities::grant::Grant;
+use smcp_core::capabilities::memory::{ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp};
+use smcp_core::mcp::http::Request;
+use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
+use smcp_core::runtime::{EngineLimits, Runtime};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// A component built from guests/, by name.
+pub fn guest(name: &str) -> Vec<u8> {
+    let dir = std::env::var("SMCP_FUZZ_GUESTS").expect("SMCP_FUZZ_GUESTS names the built guests' directory (scripts/fuzz.sh sets it)");
+    let path = format!("{dir}/{name}.component.wasm");
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Drops the notifications of a call.
+pub struct Ignore;
+
+impl smcp_core::capabilities::Notifier for Ignore {
+    fn notify(&mut self, _: smcp_core::capabilities::Notification) {}
+}
+
+/// In-memory backends; the clock stands still.
+pub struct Platform {
+    kv: MemoryKv,
+    objects: MemoryObjects,
+    http: TableHttp,
+    secrets: MemorySecrets,
+    log: MemoryLog,
+    clock: Rc<ManualClock>,
+    random: SeededRandom,
+}
+
+impl Platform {
+    pub fn new() -> Platform {
+        let clock = Rc::new(ManualClock(1_800_000_000_000.into()));
+        Platform {
+            kv: MemoryKv::new(clock.clone()),
+            objects: MemoryObjects::new(clock.clone()),
+            http: TableHttp::default(),
+            secrets: MemorySecrets::default(),
+            log: MemoryLog::default(),
+            clock,
+            random: SeededRandom::new(1),
+        }
+    }
+
+    pub fn backends(&self) -> Backends<'_> {
+        Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
+    }
+}
+
+/// An engine hosting calc, notes and the conformance fixture under tenant
+/// `dev`, all open without credentials, so requests reach past
+/// authentication into the protocol.
+pub fn engine() -> Engine {
+    let runtime = Arc::new(Runtime::new(EngineLimits::default()).expect("the host world parses"));
+    let config = EngineConfig {
+        allowed_hosts: vec!["localhost".into(), "127.0.0.1".into()],
+        allowed_origins: vec!["http://localhost".into()],
+        max_body_bytes: 64 << 10,
+        session_ttl_seconds: 600,
+        server_name: "smcp-fuzz".into(),
+        server_version: "0".into(),
+        state_key: [9; 32],
+        deployment_recheck_ms: None,
+        max_upload_bytes: 1 << 20,
+        max_fuel: Some(50_000_000),
+        auth: AuthSettings {
+            key_hash_key: [4; 32],
+            public_url: "http://localhost".into(),
+            anonymous: ["calc", "notes", "conformance"].iter().map(|s| ("dev".to_owned(), (*s).to_owned())).collect(),
+            rate: Default::default(),
+            operator_key_hash: None,
+            oauth: Default::default(),
+        },
+    };
+    let engine = Engine::new(runtime.clone(), config);
+    let grants = [
+        ("calc", include_str!("../../../guests/calc/grant.toml")),
+        ("notes", include_str!("../../../guests/notes/grant.toml")),
+        ("conformance", include_str!("../../../guests/conformance/grant.toml")),
+    ];
+    for (name, grant) in grants {
+        let component = runtime.load(&guest(name)).expect("a guest loads");
+        let grant = Grant::from_toml(grant).expect("the grant parses");
+        engine.host(Hosted { tenant: "dev".into(), server: name.into(), component, grant }).expect("the guest is granted what it imports");
+    }
+    engine
+}
+
+/// Raw HTTP/1.1 requests, one after another, as the engine sees them;
+/// parsing stops at the first that is not one.
+pub fn requests(mut data: &[u8]) -> Vec<Request> {
+    let mut out = Vec::new();
+    while !data.is_empty() && out.len() < 16 {
+        let mut headers = [httparse::EMPTY_HEADER; 64];
+        let mut parsed = httparse::Request::new(&mut headers);
+        let Ok(httparse::Status::Complete(head)) = parsed.parse(data) else { break };
+        let (path, query) = parsed.path.unwrap_or("/").split_once('?').unwrap_or((parsed.path.unwrap_or("/"), ""));
+        let headers: Vec<(String, String)> =
+            parsed.headers.iter().map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())).collect();
+        let length = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.trim().parse::<usize>().ok()).unwrap_or(0);
+        let body_end = (head + length).min(data.len());
+        out.push(Request { method: parsed.method.unwrap_or("GET").to_owned(), path: path.to_owned(), query: query.to_owned(), headers, body: data[head..body_end].to_vec() });
+        data = &data[body_end..];
+    }
+    out
+}
