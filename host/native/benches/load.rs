@@ -1,0 +1,413 @@
+//! The load test and the soak test, against the native host in a child
+//! process (this binary again, in server mode), over loopback HTTP/1.1:
+//!
+//! - `cargo bench -p smcp-native --bench load` (./scripts/load.sh): 1,000
+//!   sessions of 100 requests each (tools/call mostly, with tools/list and
+//!   resources/read), half of them legacy sessions (2025-11-25, with
+//!   initialize and DELETE), half 2026-07-28, over 32 connections; run
+//!   twice: alone, then while a hostile tenant (`evil`, the hostile-loop
+//!   guest) keeps 4 calls spinning at their fuel limit. Reports errors,
+//!   throughput and p50/p99/p99.9 latency of the well-behaved tenant.
+//! - `… --bench load -- --soak MINUTES` (./scripts/soak.sh): the same mix,
+//!   hostile tenant on, for that long, sampling the host's resident memory
+//!   every minute.
+//!
+//! `cargo test` runs this file too (no `--bench`): 20 sessions of 10.
+
+use smcp_native::Config;
+use smcp_native::dev::DevGuests;
+use smcp_tests::report::{Report, Table, num};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+
+const SERVE_ENV: &str = "SMCP_LOAD_BENCH_SERVE";
+const OPERATOR_KEY: &str = "smcpop_load-bench-operator";
+const CONNECTIONS: usize = 32;
+const HOSTILE_CLIENTS: usize = 4;
+
+fn main() {
+    if std::env::var(SERVE_ENV).is_ok() {
+        serve();
+        return;
+    }
+    let args: Vec<String> = std::env::args().collect();
+    let full = args.iter().any(|a| a == "--bench");
+    let soak_minutes: Option<u64> = args.iter().position(|a| a == "--soak").and_then(|i| args.get(i + 1)).and_then(|m| m.parse().ok());
+    let host = Host::start();
+    let mut report = Report::new(if soak_minutes.is_some() { "soak" } else { "load" });
+    match soak_minutes {
+        Some(minutes) => report.add(soak(&host, minutes)),
+        None => {
+            let (sessions, per_session) = if full { (1000, 100) } else { (20, 10) };
+            let mut table = Table::new(
+                &format!("Load: {sessions} sessions × {per_session} requests over {CONNECTIONS} connections, both eras"),
+                &["hostile tenant", "requests", "errors", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "hostile calls stopped"],
+            );
+            for hostile in [false, true] {
+                let stop = Arc::new(AtomicBool::new(false));
+                let spinning = hostile.then(|| host.hostile(stop.clone()));
+                let run = host.run(sessions, per_session, None);
+                stop.store(true, Ordering::Relaxed);
+                let stopped = spinning.map(|h| h.join().unwrap()).unwrap_or(0);
+                table.row(vec![
+                    (if hostile { "on: 4 calls spinning to their fuel limit" } else { "off" }).into(),
+                    num(run.latencies.len() as f64, 0),
+                    num(run.errors as f64, 0),
+                    num(run.latencies.len() as f64 / run.elapsed.as_secs_f64(), 0),
+                    num(run.percentile(0.50), 2),
+                    num(run.percentile(0.99), 2),
+                    num(run.percentile(0.999), 2),
+                    num(stopped as f64, 0),
+                ]);
+                assert_eq!(run.errors, 0, "requests failed under load: {:?}", run.first_error.lock().unwrap());
+            }
+            table.note("Each session: tools/call (calc add, notes put_note and get_note) for 80%, tools/list 10%, resources/read of a note 10%; legacy sessions open with initialize and end with DELETE.");
+            table.note("The hostile tenant's guest loops forever; each call ends when its fuel (100 M) runs out, and its clients call again at once.");
+            report.add(table);
+        }
+    }
+    host.stop();
+    report.finish();
+}
+
+/// The child: the native host with calc and notes for tenant `dev`, and
+/// hostile-loop deployed for tenant `evil`; prints `READY <addr> <dev key>
+/// <evil key>` and serves until stdin closes.
+fn serve() {
+    let data = tempfile::Builder::new().prefix("smcp-load-bench-").tempdir().unwrap();
+    let mut config = Config::new(data.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut dev = DevGuests::only(&["calc", "notes", "hostile-loop"]);
+    dev.target_dir = smcp_tests::guest_target_dir();
+    config.dev = Some(dev);
+    config.operator_key_hash = Some(smcp_core::admin::operator::operator_key_hash(OPERATOR_KEY));
+    let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
+    config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
+    let server = smcp_native::spawn(config).expect("the host starts");
+    let key = server.dev_key.clone().expect("dev mode makes a key");
+    let client = Client { addr: server.addr };
+    let (status, made) = client.request("POST", "/operator/v1/tenants/evil/keys", OPERATOR_KEY, &[("content-type", "application/json")], br#"{"role":"admin"}"#);
+    assert_eq!(status, 201, "{made}");
+    let evil: serde_json::Value = serde_json::from_str(&made).unwrap();
+    let evil = evil["key"].as_str().unwrap().to_owned();
+    let component = std::fs::read(data.path().join("dev-components/hostile-loop.component.wasm")).unwrap();
+    client.deploy(&evil, "evil", "spinner", &component);
+    println!("READY {} {key} {evil}", server.addr);
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    server.stop();
+}
+
+/// One request per connection (the load itself uses keep-alive).
+struct Client {
+    addr: SocketAddr,
+}
+
+impl Client {
+    fn request(&self, method: &str, path: &str, key: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(b"\r\n").unwrap();
+        stream.write_all(body).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+        (head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), body.to_owned())
+    }
+
+    /// Uploads and activates `component` as `tenant`'s `server`.
+    fn deploy(&self, key: &str, tenant: &str, server: &str, component: &[u8]) {
+        let base = format!("/admin/v1/tenants/{tenant}/servers/{server}");
+        assert!(matches!(self.request("PUT", &base, key, &[], b"").0, 200 | 201));
+        let boundary = "smcp-load-bench-boundary";
+        let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"c.wasm\"\r\ncontent-type: application/wasm\r\n\r\n").into_bytes();
+        body.extend_from_slice(component);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let (status, uploaded) = self.request("POST", &format!("{base}/deployments"), key, &[("content-type", &content_type)], &body);
+        assert!(matches!(status, 200 | 201), "{uploaded}");
+        let id = serde_json::from_str::<serde_json::Value>(&uploaded).unwrap()["deployment"]["id"].as_str().unwrap().to_owned();
+        let (status, activated) = self.request("POST", &format!("{base}/deployments/{id}/activate"), key, &[("content-type", "application/json")], b"{}");
+        assert_eq!(status, 200, "{activated}");
+    }
+}
+
+struct Host {
+    child: Child,
+    addr: SocketAddr,
+    key: String,
+    evil: String,
+}
+
+/// What one run measured.
+struct Run {
+    latencies: Vec<f64>,
+    errors: u64,
+    first_error: Mutex<Option<String>>,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn percentile(&self, p: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1))).copied().unwrap_or(0.0)
+    }
+}
+
+impl Host {
+    fn start() -> Host {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .env(SERVE_ENV, "1")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the host process starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        while !line.starts_with("READY ") {
+            line.clear();
+            assert!(stdout.read_line(&mut line).unwrap() > 0, "the host exited before it was ready");
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        Host { addr: words[1].parse().unwrap(), key: words[2].to_owned(), evil: words[3].to_owned(), child }
+    }
+
+    fn stop(mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+
+    /// Resident memory of the host process, KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+    }
+
+    /// The hostile tenant's clients, calling `spin` until `stop`; the
+    /// handle answers how many calls the host stopped.
+    fn hostile(&self, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+        let (addr, key) = (self.addr, self.evil.clone());
+        std::thread::spawn(move || {
+            let stopped = AtomicU64::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..HOSTILE_CLIENTS {
+                    scope.spawn(|| {
+                        let mut connection = Connection::open(addr);
+                        while !stop.load(Ordering::Relaxed) {
+                            let (status, body) = connection.post("/t/evil/s/spinner/mcp", &key, &current("tools/call", Some("spin"), r#"{"name":"spin","arguments":{}}"#), &[]);
+                            assert_eq!(status, 200, "{body}");
+                            assert!(body.contains("fuel"), "the spin call ends out of fuel: {body}");
+                            stopped.fetch_add(1, Ordering::Relaxed);
+                        }
+                    });
+                }
+            });
+            stopped.into_inner()
+        })
+    }
+
+    /// `sessions` sessions of `per_session` requests over [`CONNECTIONS`]
+    /// connections (or until `until`, sessions looping).
+    fn run(&self, sessions: u64, per_session: u64, until: Option<Instant>) -> Run {
+        let next = AtomicU64::new(0);
+        let latencies = Mutex::new(Vec::new());
+        let errors = AtomicU64::new(0);
+        let first_error = Mutex::new(None);
+        let started = Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..CONNECTIONS {
+                scope.spawn(|| {
+                    let mut connection = Connection::open(self.addr);
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let done = match until {
+                            Some(deadline) => Instant::now() >= deadline,
+                            None => i >= sessions,
+                        };
+                        if done {
+                            break;
+                        }
+                        if let Err(e) = self.session(&mut connection, i, per_session, &mut mine) {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            first_error.lock().unwrap().get_or_insert(e);
+                            connection = Connection::open(self.addr);
+                        }
+                    }
+                    latencies.lock().unwrap().extend(mine);
+                });
+            }
+        });
+        Run { latencies: latencies.into_inner().unwrap(), errors: errors.into_inner(), first_error: Mutex::new(first_error.into_inner().unwrap()), elapsed: started.elapsed() }
+    }
+
+    /// One session: its requests, each timed (ms) into `latencies`.
+    fn session(&self, connection: &mut Connection, i: u64, requests: u64, latencies: &mut Vec<f64>) -> Result<(), String> {
+        let legacy = i % 2 == 0;
+        let mut timed = |path: &str, body: &str, session: Option<&str>, expect: &str| -> Result<String, String> {
+            let started = Instant::now();
+            let headers: Vec<(&str, &str)> = match session {
+                Some(id) => vec![("mcp-session-id", id), ("mcp-protocol-version", "2025-11-25")],
+                None => Vec::new(),
+            };
+            let (status, answer) = connection.post(path, &self.key, body, &headers);
+            latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+            if !matches!(status, 200 | 202 | 204) || !answer.contains(expect) || answer.contains(r#""isError":true"#) {
+                return Err(format!("{status} {path} {body}: {answer}"));
+            }
+            Ok(answer)
+        };
+        let session = if legacy {
+            let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"load","version":"1"}}}"#;
+            let answer = timed("/t/dev/s/notes/mcp", init, None, "")?;
+            let id = answer.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).map(str::to_owned).ok_or("no session id")?;
+            timed("/t/dev/s/notes/mcp", r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, Some(&id), "")?;
+            Some(id)
+        } else {
+            None
+        };
+        let note = format!("n{}", i % 64);
+        for r in 0..requests {
+            let (path, method, name, params, expect) = match r % 10 {
+                0 => ("/t/dev/s/calc/mcp", "tools/list", None, "{}".to_owned(), "\"add\""),
+                1 | 3 => ("/t/dev/s/notes/mcp", "tools/call", Some("put_note".to_owned()), format!(r#"{{"name":"put_note","arguments":{{"id":"{note}","text":"session {i} request {r}"}}}}"#), "\"result\""),
+                2 => ("/t/dev/s/notes/mcp", "resources/read", Some(format!("note://{note}")), format!(r#"{{"uri":"note://{note}"}}"#), "note://"),
+                4 => ("/t/dev/s/notes/mcp", "tools/call", Some("get_note".to_owned()), format!(r#"{{"name":"get_note","arguments":{{"id":"{note}"}}}}"#), "session"),
+                _ => ("/t/dev/s/calc/mcp", "tools/call", Some("add".to_owned()), r#"{"name":"add","arguments":{"a":2,"b":40}}"#.to_owned(), "42"),
+            };
+            // Legacy sessions live on notes; their calc requests are 2026-07-28.
+            match &session {
+                Some(id) if path.contains("notes") => {
+                    let body = format!(r#"{{"jsonrpc":"2.0","id":{r},"method":"{method}","params":{params}}}"#);
+                    timed(path, &body, Some(id), expect)?;
+                }
+                _ => {
+                    timed(path, &current(method, name.as_deref(), &params), None, expect)?;
+                }
+            }
+        }
+        if let Some(id) = session {
+            connection.delete("/t/dev/s/notes/mcp", &self.key, &id);
+        }
+        Ok(())
+    }
+}
+
+/// A 2026-07-28 request body.
+fn current(method: &str, _name: Option<&str>, params: &str) -> String {
+    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+    let params = params.trim_end_matches('}');
+    let params = if params.ends_with('{') { format!("{params}{meta}}}") } else { format!("{params},{meta}}}") };
+    format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+}
+
+/// A keep-alive HTTP/1.1 connection: head and body of each answer.
+struct Connection {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    host: String,
+}
+
+impl Connection {
+    fn open(addr: SocketAddr) -> Connection {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+        Connection { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, host: format!("localhost:{}", addr.port()) }
+    }
+
+    /// POSTs `body`; the status and, for convenience, the session header
+    /// line (when there is one) followed by the body.
+    fn post(&mut self, path: &str, key: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
+        let method = body.split(r#""method":""#).nth(1).and_then(|m| m.split('"').next()).unwrap_or_default().to_owned();
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n",
+            self.host,
+            body.len()
+        );
+        if !headers.iter().any(|(k, _)| *k == "mcp-session-id") {
+            head += &format!("mcp-protocol-version: 2026-07-28\r\nmcp-method: {method}\r\n");
+            if let Some(name) = body.split(r#""name":""#).nth(1).and_then(|n| n.split('"').next()).filter(|_| method == "tools/call") {
+                head += &format!("mcp-name: {name}\r\n");
+            }
+            if let Some(uri) = body.split(r#""uri":""#).nth(1).and_then(|n| n.split('"').next()) {
+                head += &format!("mcp-name: {uri}\r\n");
+            }
+        }
+        for (name, value) in headers {
+            head += &format!("{name}: {value}\r\n");
+        }
+        self.writer.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+        self.read()
+    }
+
+    fn delete(&mut self, path: &str, key: &str, session: &str) {
+        let head = format!("DELETE {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {key}\r\nmcp-session-id: {session}\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: 0\r\n\r\n", self.host);
+        self.writer.write_all(head.as_bytes()).unwrap();
+        let _ = self.read();
+    }
+
+    fn read(&mut self) -> (u16, String) {
+        let mut status = 0;
+        let mut length = 0usize;
+        let mut session = String::new();
+        let mut line = String::new();
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return (0, "connection closed".into());
+            }
+            let lower = line.to_ascii_lowercase();
+            if status == 0 {
+                status = line.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+            } else if let Some(v) = lower.strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap_or(0);
+            } else if lower.starts_with("mcp-session-id:") {
+                session = format!("mcp-session-id: {}\n", line[15..].trim());
+            } else if line == "\r\n" {
+                break;
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).unwrap();
+        (status, session + &String::from_utf8_lossy(&body))
+    }
+}
+
+/// The soak: the load mix with the hostile tenant on for `minutes`, the
+/// host's resident memory sampled each minute.
+fn soak(host: &Host, minutes: u64) -> Table {
+    let mut table = Table::new(&format!("Soak: {minutes} minutes of mixed load, hostile tenant on"), &["minute", "host RSS MiB", "requests", "errors", "p99 ms"]);
+    let stop = Arc::new(AtomicBool::new(false));
+    let spinning = host.hostile(stop.clone());
+    table.row(vec![num(0.0, 0), num(host.rss_kib() as f64 / 1024.0, 1), num(0.0, 0), num(0.0, 0), serde_json::Value::Null]);
+    let mut samples = Vec::new();
+    for minute in 1..=minutes {
+        let run = host.run(u64::MAX, 20, Some(Instant::now() + Duration::from_secs(60)));
+        let rss = host.rss_kib() as f64 / 1024.0;
+        samples.push(rss);
+        eprintln!("soak minute {minute}: RSS {rss:.1} MiB, {} requests, {} errors", run.latencies.len(), run.errors);
+        table.row(vec![num(minute as f64, 0), num(rss, 1), num(run.latencies.len() as f64, 0), num(run.errors as f64, 0), num(run.percentile(0.99), 2)]);
+        assert_eq!(run.errors, 0, "requests failed in the soak: {:?}", run.first_error.lock().unwrap());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = spinning.join();
+    if samples.len() >= 6 {
+        let half = samples.len() / 2;
+        let (first, second) = (samples[..half].iter().cloned().fold(0.0, f64::max), samples[half..].iter().cloned().fold(0.0, f64::max));
+        table.note(&format!("Peak RSS in the first half {first:.1} MiB, in the second half {second:.1} MiB."));
+    }
+    table
+}
