@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up what the tests need, then runs them all: a wasm32 build of the core,
 # the Cloudflare Worker (built, size-checked, then tested in workerd), the guest SDK's and guests' own tests,
-# and the workspace's tests, which build every guest in guests/ from source.
+# and the workspace's tests, which build every guest in guests/ from source;
+# then a short run of every fuzz target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -31,3 +32,8 @@ cargo test --workspace --all-targets 2>&1 | tee -a "$log"
 # One closing line over every test binary above.
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      END { printf "Total: %d passed, %d failed\n", p, f }' "$log"
+
+# Every fuzz target for a few seconds over its seeds and the inputs that
+# once crashed it (tests/fuzz/regressions); the long run is
+# ./scripts/fuzz.sh long.
+./scripts/fuzz.sh smoke 10

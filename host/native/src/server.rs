@@ -11,6 +11,7 @@ use crate::wire::{BodyError, WireBody, plain, read_body, to_hyper};
 use futures::FutureExt;
 use hyper::StatusCode;
 use hyper::body::Incoming;
+use smcp_core::capabilities::faults::Faults;
 use std::panic::AssertUnwindSafe;
 use futures::channel::oneshot;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -91,6 +92,9 @@ pub struct Config {
     pub operator_key_hash: Option<String>,
     /// The host's own OAuth authorization server (token lifetimes).
     pub oauth: smcp_core::oauth::OAuthSettings,
+    /// Faults to inject behind the backends, armed and cleared by a test
+    /// while the server runs; `None` in production.
+    pub faults: Option<Arc<Faults>>,
 }
 
 impl Config {
@@ -113,6 +117,7 @@ impl Config {
             open_addresses: Vec::new(),
             operator_key_hash: None,
             oauth: Default::default(),
+            faults: None,
         }
     }
 }
@@ -195,6 +200,8 @@ impl Running {
 struct App {
     engine: Engine,
     storage: Storage,
+    /// Faults injected behind the backends (tests only).
+    faults: Option<Arc<Faults>>,
     max_body_bytes: usize,
     max_upload_bytes: usize,
 }
@@ -249,7 +256,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         tracing::warn!(tenant, server, "anyone may use this server without credentials");
     }
 
-    let app = Rc::new(App { engine, storage, max_body_bytes: config.max_body_bytes, max_upload_bytes: config.max_upload_bytes });
+    let app = Rc::new(App { engine, storage, faults: config.faults.clone(), max_body_bytes: config.max_body_bytes, max_upload_bytes: config.max_upload_bytes });
     let (tx, rx) = watch::channel(false);
     tokio::task::spawn_local(flush_audit_every(app.clone(), rx.clone()));
     let metrics_addr = match config.metrics_listen {
@@ -440,7 +447,15 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Res
         let app = exchange_app;
         // Boxed where it is made: the engine's future is several KiB, and
         // each wrapper below would otherwise copy it again.
-        let work = Box::pin(app.engine.handle_streaming(request, app.storage.backends(), head_tx));
+        let work = Box::pin(async {
+            match &app.faults {
+                None => app.engine.handle_streaming(request, app.storage.backends(), head_tx).await,
+                Some(faults) => {
+                    let faulty = faults.wrap(app.storage.backends());
+                    app.engine.handle_streaming(request, faulty.backends(), head_tx).await
+                }
+            }
+        });
         // Fuel bounds a guest's computing; this bounds the whole exchange,
         // including the storage and network calls and client answers it
         // waits on.

@@ -7,6 +7,7 @@
 #[cfg(any(test, feature = "backend-suite"))]
 pub mod backend_suite;
 mod error;
+pub mod faults;
 pub mod grant;
 pub mod http;
 mod keys;
