@@ -33,14 +33,16 @@ const CONNECTIONS: usize = 32;
 const HOSTILE_CLIENTS: usize = 4;
 
 fn main() {
-    if std::env::var(SERVE_ENV).is_ok() {
-        serve();
+    if let Ok(fuel) = std::env::var(SERVE_ENV) {
+        serve(fuel.parse().expect("the hostile tenant's fuel"));
         return;
     }
     let args: Vec<String> = std::env::args().collect();
     let full = args.iter().any(|a| a == "--bench");
+    // The grants' default fuel; a smoke run's host is an unoptimized build.
+    let hostile_fuel: u64 = if full { 100_000_000 } else { 2_000_000 };
     let soak_minutes: Option<u64> = args.iter().position(|a| a == "--soak").and_then(|i| args.get(i + 1)).and_then(|m| m.parse().ok());
-    let host = Host::start();
+    let host = Host::start(hostile_fuel);
     let mut report = Report::new(if soak_minutes.is_some() { "soak" } else { "load" });
     match soak_minutes {
         Some(minutes) => report.add(soak(&host, minutes)),
@@ -69,7 +71,7 @@ fn main() {
                 assert_eq!(run.errors, 0, "requests failed under load: {:?}", run.first_error.lock().unwrap());
             }
             table.note("Each session: tools/call (calc add, notes put_note and get_note) for 80%, tools/list 10%, resources/read of a note 10%; legacy sessions open with initialize and end with DELETE.");
-            table.note("The hostile tenant's guest loops forever; each call ends when its fuel (100 M) runs out, and its clients call again at once.");
+            table.note(&format!("The hostile tenant's guest loops forever; each call ends when its fuel ({hostile_fuel}) runs out, and its clients call again at once."));
             report.add(table);
         }
     }
@@ -80,7 +82,7 @@ fn main() {
 /// The child: the native host with calc and notes for tenant `dev`, and
 /// hostile-loop deployed for tenant `evil`; prints `READY <addr> <dev key>
 /// <evil key>` and serves until stdin closes.
-fn serve() {
+fn serve(hostile_fuel: u64) {
     let data = tempfile::Builder::new().prefix("smcp-load-bench-").tempdir().unwrap();
     let mut config = Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
@@ -98,7 +100,7 @@ fn serve() {
     let evil: serde_json::Value = serde_json::from_str(&made).unwrap();
     let evil = evil["key"].as_str().unwrap().to_owned();
     let component = std::fs::read(data.path().join("dev-components/hostile-loop.component.wasm")).unwrap();
-    client.deploy(&evil, "evil", "spinner", &component);
+    client.deploy(&evil, "evil", "spinner", &component, &format!("version = 1\n[limits]\nfuel = {hostile_fuel}\n"));
     println!("READY {} {key} {evil}", server.addr);
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     server.stop();
@@ -126,13 +128,13 @@ impl Client {
     }
 
     /// Uploads and activates `component` as `tenant`'s `server`.
-    fn deploy(&self, key: &str, tenant: &str, server: &str, component: &[u8]) {
+    fn deploy(&self, key: &str, tenant: &str, server: &str, component: &[u8], grant: &str) {
         let base = format!("/admin/v1/tenants/{tenant}/servers/{server}");
         assert!(matches!(self.request("PUT", &base, key, &[], b"").0, 200 | 201));
         let boundary = "smcp-load-bench-boundary";
         let mut body = format!("--{boundary}\r\ncontent-disposition: form-data; name=\"component\"; filename=\"c.wasm\"\r\ncontent-type: application/wasm\r\n\r\n").into_bytes();
         body.extend_from_slice(component);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        body.extend_from_slice(format!("\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"grant\"; filename=\"grant.toml\"\r\n\r\n{grant}\r\n--{boundary}--\r\n").as_bytes());
         let content_type = format!("multipart/form-data; boundary={boundary}");
         let (status, uploaded) = self.request("POST", &format!("{base}/deployments"), key, &[("content-type", &content_type)], &body);
         assert!(matches!(status, 200 | 201), "{uploaded}");
@@ -166,9 +168,9 @@ impl Run {
 }
 
 impl Host {
-    fn start() -> Host {
+    fn start(hostile_fuel: u64) -> Host {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(SERVE_ENV, "1")
+            .env(SERVE_ENV, hostile_fuel.to_string())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -208,7 +210,7 @@ impl Host {
                         while !stop.load(Ordering::Relaxed) {
                             let (status, body) = connection.post("/t/evil/s/spinner/mcp", &key, &current("tools/call", Some("spin"), r#"{"name":"spin","arguments":{}}"#), &[]);
                             assert_eq!(status, 200, "{body}");
-                            assert!(body.contains("fuel"), "the spin call ends out of fuel: {body}");
+                            assert!(body.contains("fuel") || body.contains("wall time"), "the host ends the spin call: {body}");
                             stopped.fetch_add(1, Ordering::Relaxed);
                         }
                     });
@@ -305,12 +307,11 @@ impl Host {
     }
 }
 
-/// A 2026-07-28 request body.
+/// A 2026-07-28 request body: `params` with the era's `_meta`.
 fn current(method: &str, _name: Option<&str>, params: &str) -> String {
-    let meta = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
-    let params = params.trim_end_matches('}');
-    let params = if params.ends_with('{') { format!("{params}{meta}}}") } else { format!("{params},{meta}}}") };
-    format!(r#"{{"jsonrpc":"2.0","id":1,"method":"{method}","params":{params}}}"#)
+    let mut params: serde_json::Value = serde_json::from_str(params).expect("params are JSON");
+    params["_meta"] = serde_json::json!({ "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} });
+    serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string()
 }
 
 /// A keep-alive HTTP/1.1 connection: head and body of each answer.
@@ -337,7 +338,8 @@ impl Connection {
             self.host,
             body.len()
         );
-        if !headers.iter().any(|(k, _)| *k == "mcp-session-id") {
+        // 2026-07-28 requests carry the version in `_meta` and these headers.
+        if body.contains("io.modelcontextprotocol/protocolVersion") {
             head += &format!("mcp-protocol-version: 2026-07-28\r\nmcp-method: {method}\r\n");
             if let Some(name) = body.split(r#""name":""#).nth(1).and_then(|n| n.split('"').next()).filter(|_| method == "tools/call") {
                 head += &format!("mcp-name: {name}\r\n");
