@@ -78,11 +78,16 @@ pub struct CallHost<'a> {
     /// kv operations and object bytes written so far (grant quotas).
     kv_ops: u32,
     object_bytes_written: usize,
+    /// Capability calls whose backend was unavailable (`kv.set`, …), for
+    /// the audit trail; at most [`MAX_FAILURES_KEPT`].
+    unavailable: Vec<String>,
 }
+
+const MAX_FAILURES_KEPT: usize = 8;
 
 impl<'a> CallHost<'a> {
     pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
-        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, memory_peak: 0, kv_ops: 0, object_bytes_written: 0 }
+        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, memory_peak: 0, kv_ops: 0, object_bytes_written: 0, unavailable: Vec::new() }
     }
 }
 
@@ -95,6 +100,11 @@ impl CallHost<'_> {
     /// The largest guest memory (bytes) of the calls made with this host.
     pub fn memory_peak(&self) -> u64 {
         self.memory_peak
+    }
+
+    /// The capability calls that found their backend unavailable.
+    pub fn unavailable(&self) -> &[String] {
+        &self.unavailable
     }
 }
 
@@ -118,6 +128,13 @@ impl HostCalls for CallHost<'_> {
             "http" => http::dispatch(self, &func.name, args).await,
             _ => simple::dispatch(self, &func.short, &func.name, args).await,
         };
+        // `result<_, capability-error>` whose error is `unavailable` (case 4).
+        if let Ok(Some(Val::Variant(1, Some(error)))) = &result
+            && matches!(**error, Val::Variant(4, _))
+            && self.unavailable.len() < MAX_FAILURES_KEPT
+        {
+            self.unavailable.push(format!("{}.{}", func.short, func.name));
+        }
         result.map_err(|e| match e {
             AbiError::HostMismatch(what) => CallError::Internal(format!("{}#{}: {what}", func.interface, func.name)),
             other => CallError::Abi(other),

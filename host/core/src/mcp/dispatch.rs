@@ -165,7 +165,7 @@ impl Call<'_> {
     /// Tool calls are recorded in the audit trail.
     pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
         let started = self.backends.clock.now_ms();
-        let (result, fuel) = self.run_method(method, params).await;
+        let (result, fuel, unavailable) = self.run_method(method, params).await;
         if method == "tools/call" {
             let outcome = match &result {
                 Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required".to_owned(),
@@ -173,12 +173,16 @@ impl Call<'_> {
                 Ok(_) => "ok".to_owned(),
                 Err(e) => format!("rpc_error {}", e.code),
             };
-            let detail = json!({
+            let mut detail = json!({
                 "tool": params.get("name").and_then(Value::as_str).unwrap_or_default(),
                 "outcome": outcome,
                 "duration_ms": self.backends.clock.now_ms().saturating_sub(started),
                 "fuel": fuel,
             });
+            // What failed under the guest: unavailable backends, the wall time.
+            if !unavailable.is_empty() {
+                detail["failures"] = json!(unavailable);
+            }
             let event = crate::audit::Event {
                 kind: "tool.call".into(),
                 principal: Some(self.principal.id.clone()),
@@ -197,8 +201,9 @@ impl Call<'_> {
         result
     }
 
-    /// Runs `method`: its result, and the fuel its guest calls burned.
-    async fn run_method(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, u64) {
+    /// Runs `method`: its result, the fuel its guest calls burned, and the
+    /// capability calls whose backend was unavailable.
+    async fn run_method(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, u64, Vec<String>) {
         let scope = self.scope();
         let mut collect = Collect {
             progress_token: &self.progress_token,
@@ -220,6 +225,7 @@ impl Call<'_> {
                 futures_util::future::Either::Right(_) => None,
             }
         };
+        let timed_out = finished.is_none();
         let result = finished.unwrap_or_else(|| {
             let message = format!("the request took longer than its grant's {} ms of wall time", limits.wall_time_ms);
             match method {
@@ -227,7 +233,11 @@ impl Call<'_> {
                 _ => Err(RpcFailure::new(INTERNAL_ERROR, message)),
             }
         });
-        (result, host.fuel())
+        let mut failures = host.unavailable().to_vec();
+        if timed_out {
+            failures.push("wall_time".into());
+        }
+        (result, host.fuel(), failures)
     }
 
     async fn method(

@@ -218,6 +218,9 @@ impl Runtime {
 }
 
 /// A call's fuel, handed to the store a slice at a time.
+/// The shortest slice of a long call: about 50 µs of interpretation.
+const MIN_SLICE: u64 = 100_000;
+
 struct FuelSlices {
     /// The call's whole allowance.
     limit: u64,
@@ -234,6 +237,11 @@ impl FuelSlices {
     /// Tops the store up to a slice, or to `required` when one instruction
     /// needs more (bulk memory operations are charged per byte).
     fn refill_for(&mut self, store: &mut Store<CallState>, required: u64) -> Result<(), CallError> {
+        // Each further slice of a long call is half the last, down to
+        // [`MIN_SLICE`]: a call that keeps computing gets turns as short as
+        // other requests' whole calls, so it takes a fair share of the
+        // thread instead of half of it.
+        self.slice = (self.slice / 2).max(MIN_SLICE.min(self.slice));
         let held = store.get_fuel().unwrap_or(0);
         let add = self.slice.max(required).saturating_sub(held).min(self.left);
         self.hand(store, held, add)
