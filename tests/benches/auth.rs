@@ -45,6 +45,7 @@ fn main() {
         deployment_recheck_ms: None,
         max_upload_bytes: 20 << 20,
         max_fuel: None,
+        quotas: Default::default(),
         auth: AuthSettings {
             key_hash_key: [3; 32],
             public_url: "http://localhost".into(),

@@ -131,6 +131,7 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig
         deployment_recheck_ms: None,
         max_upload_bytes: 20 << 20,
         max_fuel: None,
+        quotas: Default::default(),
         auth: smcp_core::mcp::AuthSettings {
             key_hash_key: TEST_HASH_KEY,
             public_url: "http://localhost".into(),

@@ -92,6 +92,8 @@ pub struct Config {
     pub operator_key_hash: Option<String>,
     /// The host's own OAuth authorization server (token lifetimes).
     pub oauth: smcp_core::oauth::OAuthSettings,
+    /// Running calls per tenant and open sessions per principal.
+    pub quotas: smcp_core::mcp::QuotaSettings,
     /// Faults to inject behind the backends, armed and cleared by a test
     /// while the server runs; `None` in production.
     pub faults: Option<Arc<Faults>>,
@@ -118,6 +120,7 @@ impl Config {
             operator_key_hash: None,
             oauth: Default::default(),
             faults: None,
+            quotas: Default::default(),
         }
     }
 }
@@ -292,6 +295,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         deployment_recheck_ms: None,
         max_upload_bytes: config.max_upload_bytes,
         max_fuel: None,
+        quotas: config.quotas,
         auth: AuthSettings {
             key_hash_key: crate::state_key::hash_key_of(&state_key),
             public_url: config.public_url.clone().unwrap_or_else(|| format!("http://{addr}")),

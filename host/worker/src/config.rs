@@ -95,6 +95,10 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         state_key,
         deployment_recheck_ms: Some(number(env, "SMCP_DEPLOYMENT_RECHECK_MS", DEFAULT_RECHECK_MS)?),
         max_upload_bytes: number(env, "SMCP_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
+        quotas: smcp_core::mcp::QuotaSettings {
+            calls_per_tenant: number(env, "SMCP_MAX_CALLS_PER_TENANT", smcp_core::mcp::QuotaSettings::default().calls_per_tenant)?,
+            sessions_per_principal: number(env, "SMCP_MAX_SESSIONS_PER_PRINCIPAL", smcp_core::mcp::QuotaSettings::default().sessions_per_principal)?,
+        },
         max_fuel: setting(env, "SMCP_MAX_FUEL").map(|v| v.replace('_', "").parse().map_err(|_| "SMCP_MAX_FUEL must be a number".to_owned())).transpose()?,
         auth: AuthSettings {
             key_hash_key: smcp_core::auth::api_keys::hash_key_of(&state_key),

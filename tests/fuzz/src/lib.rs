@@ -71,6 +71,7 @@ pub fn engine() -> Engine {
         deployment_recheck_ms: None,
         max_upload_bytes: 1 << 20,
         max_fuel: Some(50_000_000),
+        quotas: Default::default(),
         auth: AuthSettings {
             key_hash_key: [4; 32],
             public_url: "http://localhost".into(),

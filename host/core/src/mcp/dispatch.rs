@@ -4,7 +4,7 @@
 use super::engine::{Engine, Hosted};
 use super::exchange::{AskError, Exchange};
 use super::subscriptions::Change;
-use super::jsonrpc::{INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY};
+use super::jsonrpc::{BAD_REQUEST, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY};
 use super::state;
 use super::version::Era;
 use crate::auth::{Principal, Role};
@@ -204,6 +204,11 @@ impl Call<'_> {
     /// Runs `method`: its result, the fuel its guest calls burned, and the
     /// capability calls whose backend was unavailable.
     async fn run_method(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, u64, Vec<String>) {
+        let max = self.engine.config.quotas.calls_per_tenant;
+        let Some(_slot) = self.engine.quotas.call(&self.hosted.tenant, max) else {
+            let message = format!("Too Many Requests: this tenant already has {max} calls running; retry shortly");
+            return (Err(RpcFailure::new(BAD_REQUEST, message).status(429)), 0, vec!["calls_per_tenant".into()]);
+        };
         let scope = self.scope();
         let mut collect = Collect {
             progress_token: &self.progress_token,

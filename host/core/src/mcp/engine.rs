@@ -47,6 +47,25 @@ pub struct EngineConfig {
     /// Fuel no call may exceed, whatever its grant says (the Worker sets
     /// it from its CPU limit); `None`: the grants decide.
     pub max_fuel: Option<u64>,
+    /// Bounds on what clients can make this process hold at once.
+    pub quotas: QuotaSettings,
+}
+
+/// Bounds on what clients can make one process hold at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuotaSettings {
+    /// Guest calls one tenant may have running at once; each holds an
+    /// instance and up to its grant's memory. More get 429.
+    pub calls_per_tenant: u32,
+    /// Legacy sessions one principal may hold open (until DELETE or
+    /// expiry). More get 429.
+    pub sessions_per_principal: u32,
+}
+
+impl Default for QuotaSettings {
+    fn default() -> QuotaSettings {
+        QuotaSettings { calls_per_tenant: 64, sessions_per_principal: 1000 }
+    }
 }
 
 /// A server the engine serves: its component and grant.
@@ -97,6 +116,8 @@ pub struct Engine {
     pub(crate) deploy_lock: futures_util::lock::Mutex<()>,
     /// Serializes this process's redemptions of codes and refresh tokens.
     pub(crate) oauth_lock: futures_util::lock::Mutex<()>,
+    /// Running calls per tenant, open sessions per principal.
+    pub(crate) quotas: super::quotas::Quotas,
 }
 
 const ALLOW_HEADERS: &str =
@@ -107,7 +128,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default(), quotas: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any

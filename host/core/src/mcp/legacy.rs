@@ -255,6 +255,11 @@ async fn initialize(
     backends.random.fill(&mut raw);
     let session_id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let session = Session { version: version.to_owned(), capabilities: client_capabilities, log_level: None, principal: principal.id.clone() };
+    let (max, ttl_ms) = (engine.config.quotas.sessions_per_principal, u64::from(engine.config.session_ttl_seconds) * 1000);
+    if !engine.quotas.open_session(&principal.id, &session_id, backends.clock.now_ms(), ttl_ms, max) {
+        let message = format!("Too Many Requests: {max} sessions are open for these credentials; end some (DELETE) or wait for them to expire");
+        return json_response(429, vec![], &error_response(id, BAD_REQUEST, &message, None));
+    }
     if !save(engine, backends, hosted, &session_id, &session).await {
         return error(503, BAD_REQUEST, "Service Unavailable: cannot store the session");
     }
@@ -275,6 +280,7 @@ pub(crate) async fn delete(engine: &Engine, request: &Request, hosted: &Hosted, 
         return error(404, SESSION_NOT_FOUND, "Session not found");
     }
     let _ = backends.kv.delete(&session_key(hosted, session_id)).await;
+    engine.quotas.close_session(&principal.id, session_id);
     engine.subscriptions.end_session(&format!("{}/{}/{session_id}", hosted.tenant, hosted.server));
     Response { status: 200, headers: vec![], body: Body::Empty }
 }

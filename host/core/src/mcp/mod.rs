@@ -13,6 +13,7 @@ pub mod http;
 pub mod jsonrpc;
 mod legacy;
 mod params;
+mod quotas;
 mod state;
 mod streams;
 mod subscriptions;
@@ -20,5 +21,5 @@ pub mod version;
 
 pub use auth::{AuthSettings, set_issuers};
 pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit};
-pub use engine::{Engine, EngineConfig, Hosted};
+pub use engine::{Engine, EngineConfig, Hosted, QuotaSettings};
 pub(crate) use engine::parse_endpoint;

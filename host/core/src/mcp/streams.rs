@@ -20,6 +20,9 @@ pub const REPLAY_WINDOW_MS: u64 = 5 * 60 * 1000;
 pub const MAX_EVENTS_PER_STREAM: usize = 256;
 /// Most streams remembered at once; the oldest are forgotten first.
 pub const MAX_STREAMS: usize = 4096;
+/// Most streams one session keeps; its oldest goes first, so one client
+/// cannot push everyone else's streams out of [`MAX_STREAMS`].
+pub const MAX_STREAMS_PER_SESSION: usize = 32;
 /// Most server-to-client requests awaiting an answer, process-wide.
 pub const MAX_PENDING: usize = 4096;
 
@@ -71,6 +74,11 @@ impl Streams {
     pub fn open(&self, stream_id: &str, session: &str, now_ms: u64, sender: mpsc::UnboundedSender<SseEvent>) {
         let mut state = self.lock();
         evict(&mut state, now_ms);
+        let mine: Vec<String> = state.order.iter().filter(|id| state.streams.get(*id).is_some_and(|s| s.session == session)).cloned().collect();
+        for id in mine.iter().take((mine.len() + 1).saturating_sub(MAX_STREAMS_PER_SESSION)) {
+            state.streams.remove(id);
+            state.order.retain(|o| o != id);
+        }
         let stream = Stream {
             session: session.to_owned(),
             started_ms: now_ms,
@@ -239,6 +247,22 @@ mod tests {
         assert_eq!(error("sess", "s1_9", 1), Some(ResumeError::Unknown));
         assert_eq!(error("sess", "nonsense", 1), Some(ResumeError::Unknown));
         assert_eq!(error("sess", "s1_0", REPLAY_WINDOW_MS + 1), Some(ResumeError::Expired));
+    }
+
+    #[test]
+    fn one_session_cannot_push_out_anothers_streams() {
+        let streams = Streams::default();
+        let (tx, _rx) = mpsc::unbounded();
+        streams.open("victim", "good", 0, tx.clone());
+        streams.push("victim", "kept".into());
+        for n in 0..MAX_STREAMS + 10 {
+            streams.open(&format!("flood{n}"), "greedy", 0, tx.clone());
+        }
+        let resumed = futures::executor::block_on(streams.resume("good", "victim_0", 1).unwrap().take(0).collect::<Vec<_>>());
+        assert!(resumed.is_empty());
+        let state = streams.lock();
+        assert_eq!(state.streams.values().filter(|s| s.session == "greedy").count(), MAX_STREAMS_PER_SESSION);
+        assert!(state.streams.contains_key("victim"));
     }
 
     #[test]

@@ -50,8 +50,11 @@ pub struct EngineLimits {
     pub max_stack_height: usize,
     /// Largest component accepted at load, in bytes.
     pub max_component_bytes: usize,
-    /// Compiled modules kept in the cache (least recently loaded go first).
+    /// Compiled modules kept in the cache (least recently used go first).
     pub module_cache_entries: usize,
+    /// What the cached modules may weigh together, counted as three times
+    /// each core module's size (its bytes plus the interpreter's code).
+    pub module_cache_bytes: usize,
     /// Fuel a guest burns before it yields to the executor (then it goes
     /// on, within its call's fuel): one long call cannot hold the thread
     /// that serves every other request.
@@ -68,6 +71,7 @@ impl Default for EngineLimits {
             max_stack_height: 1 << 20,
             max_component_bytes: 16 << 20,
             module_cache_entries: 256,
+            module_cache_bytes: 256 << 20,
             // About a millisecond of interpretation (docs/benchmarks.md).
             fuel_slice: 2_000_000,
             metering: true,

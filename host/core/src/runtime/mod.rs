@@ -51,10 +51,17 @@ pub struct Runtime {
     cache: Mutex<ModuleCache>,
 }
 
+/// Compiled components by digest, least recently used first.
 #[derive(Default)]
 struct ModuleCache {
     by_digest: HashMap<Digest, Arc<Component>>,
     order: VecDeque<Digest>,
+    bytes: usize,
+}
+
+/// What a cached component is counted as weighing.
+fn weight(component: &Component) -> usize {
+    component.prepared.core_module.len().saturating_mul(3)
 }
 
 impl Runtime {
@@ -148,19 +155,34 @@ impl Runtime {
     }
 
     fn cached(&self, digest: &Digest) -> Option<Arc<Component>> {
-        self.cache.lock().ok()?.by_digest.get(digest).cloned()
+        let mut cache = self.cache.lock().ok()?;
+        let hit = cache.by_digest.get(digest).cloned()?;
+        // Most recently used last.
+        if cache.order.back() != Some(digest) {
+            cache.order.retain(|d| d != digest);
+            cache.order.push_back(*digest);
+        }
+        Some(hit)
     }
 
     fn insert(&self, component: Arc<Component>) {
         let Ok(mut cache) = self.cache.lock() else { return };
         let digest = component.digest();
+        let added = weight(&component);
         if cache.by_digest.insert(digest, component).is_none() {
             cache.order.push_back(digest);
+            cache.bytes += added;
         }
-        while cache.order.len() > self.limits.module_cache_entries {
-            if let Some(old) = cache.order.pop_front() {
-                cache.by_digest.remove(&old);
+        while cache.order.len() > self.limits.module_cache_entries || (cache.bytes > self.limits.module_cache_bytes && cache.order.len() > 1) {
+            let Some(old) = cache.order.pop_front() else { break };
+            if let Some(gone) = cache.by_digest.remove(&old) {
+                cache.bytes -= weight(&gone);
             }
         }
+    }
+
+    /// Components in the cache, and what they are counted as weighing.
+    pub fn cache_usage(&self) -> (usize, usize) {
+        self.cache.lock().map(|c| (c.by_digest.len(), c.bytes)).unwrap_or_default()
     }
 }

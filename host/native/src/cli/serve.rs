@@ -56,6 +56,13 @@ pub struct ServeArgs {
     /// API (/operator/v1/…); `smcp operator-key` makes a key and its hash.
     #[arg(long, env = "SMCP_OPERATOR_KEY_HASH", value_parser = key_hash)]
     operator_key_hash: Option<String>,
+    /// Guest calls one tenant may have running at once (each holds an
+    /// instance and its memory); more get 429.
+    #[arg(long, default_value_t = 64)]
+    max_calls_per_tenant: u32,
+    /// Legacy sessions one principal may hold open; more get 429.
+    #[arg(long, default_value_t = 1000)]
+    max_sessions_per_principal: u32,
     /// Lifetime of the access tokens the host's authorization server issues.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     oauth_access_ttl_seconds: u32,
@@ -105,6 +112,7 @@ impl ServeArgs {
         config.anonymous = self.anonymous_server;
         config.operator_key_hash = self.operator_key_hash;
         config.oauth.access_ttl_seconds = self.oauth_access_ttl_seconds;
+        config.quotas = smcp_core::mcp::QuotaSettings { calls_per_tenant: self.max_calls_per_tenant, sessions_per_principal: self.max_sessions_per_principal };
         config.rate_limits = RateLimits { per_principal: self.rate_limit_principal, per_tenant: self.rate_limit_tenant };
         config.master_keys = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
         if !self.dev_guests.is_empty() {
