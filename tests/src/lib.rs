@@ -10,6 +10,7 @@ use smcp_core::server::Server;
 use std::rc::Rc;
 use std::sync::Arc;
 
+pub mod child;
 pub mod report;
 
 /// Paths of the components build.rs made, by guest name.

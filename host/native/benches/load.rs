@@ -16,10 +16,10 @@
 
 use smcp_native::Config;
 use smcp_native::dev::DevGuests;
+use smcp_tests::child::ChildHost;
 use smcp_tests::report::{Report, Table, num};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -145,7 +145,7 @@ impl Client {
 }
 
 struct Host {
-    child: Child,
+    child: ChildHost,
     addr: SocketAddr,
     key: String,
     evil: String,
@@ -169,32 +169,17 @@ impl Run {
 
 impl Host {
     fn start(hostile_fuel: u64) -> Host {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(SERVE_ENV, hostile_fuel.to_string())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the host process starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while !line.starts_with("READY ") {
-            line.clear();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "the host exited before it was ready");
-        }
-        let words: Vec<&str> = line.split_whitespace().collect();
-        Host { addr: words[1].parse().unwrap(), key: words[2].to_owned(), evil: words[3].to_owned(), child }
+        let child = ChildHost::start(SERVE_ENV, &hostile_fuel.to_string());
+        let (addr, key, evil) = (child.ready[0].parse().unwrap(), child.ready[1].clone(), child.ready[2].clone());
+        Host { child, addr, key, evil }
     }
 
-    fn stop(mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
+    fn stop(self) {
+        self.child.stop();
     }
 
-    /// Resident memory of the host process, KiB.
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+        self.child.rss_kib()
     }
 
     /// The hostile tenant's clients, calling `spin` until `stop`; the

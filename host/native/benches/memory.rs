@@ -14,10 +14,10 @@
 
 use smcp_native::Config;
 use smcp_native::dev::DevGuests;
+use smcp_tests::child::ChildHost;
 use smcp_tests::report::{Report, Table, num};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
@@ -115,36 +115,20 @@ fn slow_origin() -> u16 {
 }
 
 struct Host {
-    child: Child,
+    child: ChildHost,
     addr: SocketAddr,
     key: String,
 }
 
 impl Host {
     fn start(origin: u16) -> Host {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(SERVE_ENV, origin.to_string())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the host process starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        while !line.starts_with("READY ") {
-            line.clear();
-            assert!(stdout.read_line(&mut line).unwrap() > 0, "the host exited before it was ready");
-        }
-        let mut words = line.split_whitespace().skip(1);
-        let addr = words.next().unwrap().parse().unwrap();
-        let key = words.next().unwrap().to_owned();
+        let child = ChildHost::start(SERVE_ENV, &origin.to_string());
+        let (addr, key) = (child.ready[0].parse().unwrap(), child.ready[1].clone());
         Host { child, addr, key }
     }
 
-    /// Resident memory of the host process, KiB.
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok()).unwrap_or(0)
+        self.child.rss_kib()
     }
 
     /// One request on a fresh connection; the status, headers and body.
@@ -209,8 +193,7 @@ impl Host {
         })
     }
 
-    fn stop(mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
+    fn stop(self) {
+        self.child.stop();
     }
 }

@@ -47,6 +47,12 @@ impl Host {
         format!("{}/t/dev/s/{server}/mcp", self.base())
     }
 
+    /// The authorization URL of a newly registered client, for calc.
+    async fn fresh_authorize_url(&self) -> String {
+        let client = oauth::register(&http(), &self.issuer(), "http://127.0.0.1:9/callback").await;
+        authorize_url(&self.issuer(), &client, "http://127.0.0.1:9/callback", &Pkce::new(), &self.resource("calc"))
+    }
+
     /// Registers a client and runs the flow to a code: (client id,
     /// redirect URI, PKCE, code).
     async fn code(&self) -> (String, String, Pkce, String) {
@@ -258,9 +264,7 @@ async fn a_token_for_server_a_is_refused_on_server_b() {
 async fn a_consent_post_without_csrf_protection_is_refused() {
     let host = Host::start(|_| {}).await;
     let http = http();
-    let redirect = "http://127.0.0.1:9/callback";
-    let client = oauth::register(&http, &host.issuer(), redirect).await;
-    let url = authorize_url(&host.issuer(), &client, redirect, &Pkce::new(), &host.resource("calc"));
+    let url = host.fresh_authorize_url().await;
     let (_, cookie, fields, _) = oauth::open_page(&http, &url).await;
     let with = |extra: &[(&str, &str)], drop_csrf: bool| {
         let mut fields: Vec<(String, String)> = fields.iter().filter(|(k, _)| !(drop_csrf && k == "csrf")).cloned().collect();
@@ -306,9 +310,7 @@ async fn a_client_metadata_document_on_a_private_address_is_refused() {
 async fn logins_are_throttled_and_say_nothing_about_which_names_exist() {
     let host = Host::start(|_| {}).await;
     let http = http();
-    let redirect = "http://127.0.0.1:9/callback";
-    let client = oauth::register(&http, &host.issuer(), redirect).await;
-    let url = authorize_url(&host.issuer(), &client, redirect, &Pkce::new(), &host.resource("calc"));
+    let url = host.fresh_authorize_url().await;
     let attempt = |user: &'static str, password: &'static str| {
         let (http, issuer, url) = (http.clone(), host.issuer(), url.clone());
         async move {

@@ -188,15 +188,19 @@ fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
     (value, ("set-cookie".into(), header))
 }
 
+/// The parameters, checked as an authorization request, or the answer
+/// refusing them.
+async fn checked(ctx: &Ctx<'_>, params: Result<Params, super::OAuthError>) -> Result<(Params, AuthRequest), Response> {
+    let params = params.map_err(|e| page::error(400, &e.description))?;
+    let request = validate(ctx, &params).await.map_err(|refusal| refusal.response(ctx))?;
+    Ok((params, request))
+}
+
 /// `GET /oauth/{tenant}/authorize`.
 pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
-    let params = match Params::query(ctx.request) {
-        Ok(params) => params,
-        Err(e) => return page::error(400, &e.description),
-    };
-    let request = match validate(ctx, &params).await {
-        Ok(request) => request,
-        Err(refusal) => return refusal.response(ctx),
+    let (params, request) = match checked(ctx, Params::query(ctx.request)).await {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
     };
     let upstream = match super::upstream::get(ctx).await {
         Ok(upstream) => upstream.map(|u| u.name),
@@ -286,13 +290,9 @@ fn same_origin_form(ctx: &Ctx<'_>, params: &Params, request: &AuthRequest) -> bo
 
 /// `POST /oauth/{tenant}/authorize`: the consent form.
 pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
-    let params = match Params::body(ctx.request) {
-        Ok(params) => params,
-        Err(e) => return page::error(400, &e.description),
-    };
-    let request = match validate(ctx, &params).await {
-        Ok(request) => request,
-        Err(refusal) => return refusal.response(ctx),
+    let (params, request) = match checked(ctx, Params::body(ctx.request)).await {
+        Ok(checked) => checked,
+        Err(refused) => return refused,
     };
     if !same_origin_form(ctx, &params, &request) {
         ctx.audit("oauth.csrf_refused", None, serde_json::json!({ "client_id": request.client.client_id }));
