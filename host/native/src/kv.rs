@@ -33,7 +33,10 @@ pub struct RedbKv {
 impl RedbKv {
     /// Opens or creates the store at `path` (a file).
     pub fn open(path: &Path, clock: Rc<dyn Clock>) -> anyhow::Result<RedbKv> {
-        let db = open_db(path)?;
+        /// The page cache: what the store's hot keys need, far below
+        /// redb's 1 GiB default.
+        const KV_CACHE_BYTES: usize = 128 << 20;
+        let db = open_db(path, KV_CACHE_BYTES)?;
         let txn = db.begin_write()?;
         txn.open_table(ENTRIES)?;
         txn.commit()?;

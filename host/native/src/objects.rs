@@ -103,7 +103,8 @@ impl FsObjects {
         let dirs = Dirs { blobs: dir.join("blobs"), tmp: dir.join("tmp") };
         create_private_dir(&dirs.blobs)?;
         create_private_dir(&dirs.tmp)?;
-        let db = open_db(&dir.join("meta.redb"))?;
+        // Object metadata only; the bodies are files.
+        let db = open_db(&dir.join("meta.redb"), 32 << 20)?;
         let txn = db.begin_write()?;
         txn.open_table(META)?;
         txn.commit()?;

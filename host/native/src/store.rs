@@ -8,9 +8,13 @@ use std::path::Path;
 
 /// Opens (or creates) a redb database. New files use redb's v3 format so a
 /// later move to redb 3 reads them as they are.
-pub(crate) fn open_db(path: &Path) -> anyhow::Result<redb::Database> {
+/// Opens (creating) a redb database whose page cache may grow to
+/// `cache_bytes`. redb's own default is 1 GiB, which a busy host (the audit
+/// trail grows with every call) fills: resident memory climbs to it.
+pub(crate) fn open_db(path: &Path, cache_bytes: usize) -> anyhow::Result<redb::Database> {
     redb::Database::builder()
         .create_with_file_format_v3(true)
+        .set_cache_size(cache_bytes)
         .create(path)
         .map_err(|e| anyhow::anyhow!("opening {}: {e}", path.display()))
 }
