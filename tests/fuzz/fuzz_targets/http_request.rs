@@ -9,13 +9,25 @@
 
 use libfuzzer_sys::fuzz_target;
 use smcp_fuzz::{Platform, engine, requests};
+use std::cell::RefCell;
+
+/// Inputs one engine and its in-memory stores serve before both are made
+/// anew: the stores only grow (their clock stands still, nothing expires),
+/// and a principal's session quota would fill.
+const INPUTS_PER_ENGINE: u32 = 500;
 
 thread_local! {
-    static HOST: (smcp_core::mcp::Engine, Platform) = (engine(), Platform::new());
+    static HOST: RefCell<(smcp_core::mcp::Engine, Platform, u32)> = RefCell::new((engine(), Platform::new(), 0));
 }
 
 fuzz_target!(|data: &[u8]| {
-    HOST.with(|(engine, platform)| {
+    HOST.with(|host| {
+        let mut host = host.borrow_mut();
+        if host.2 == INPUTS_PER_ENGINE {
+            *host = (engine(), Platform::new(), 0);
+        }
+        host.2 += 1;
+        let (engine, platform, _) = &*host;
         for request in requests(data) {
             let response = futures::executor::block_on(engine.handle(request, platform.backends()));
             assert!((100..600).contains(&response.status), "status {}", response.status);
