@@ -1,7 +1,10 @@
 //! Nothing secret reaches the logs: the real `smcp` binary at debug level,
 //! driven with a valid API key, forged keys and tokens, a key in the query
-//! string, and a guest using an encrypted secret; then every line it logged
-//! (stderr) is searched for each of them.
+//! string, a guest using an encrypted secret, and a person signing in
+//! through the authorization server (password, code, verifier, tokens);
+//! then every line it logged (stderr) is searched for each of them.
+
+mod support;
 
 use serde_json::json;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -96,6 +99,7 @@ fn secrets_keys_and_tokens_never_reach_the_logs() {
     ];
     assert!(bodies[0].starts_with("HTTP/1.1 200"), "{}", bodies[0]);
     assert!(bodies[2].starts_with("HTTP/1.1 401") && bodies[3].starts_with("HTTP/1.1 401") && bodies[4].starts_with("HTTP/1.1 401"));
+    let oauth_secrets = sign_in(addr, &key);
     let _ = child.kill();
     let _ = child.wait();
     let logs = logs.join().unwrap();
@@ -104,6 +108,9 @@ fn secrets_keys_and_tokens_never_reach_the_logs() {
     for (name, needle) in [("API key", key_secret), ("forged key", &forged_key[9..]), ("token", forged_token), ("secret", SECRET)] {
         assert!(!logs.contains(needle), "the logs hold the {name}:\n{logs}");
     }
+    for (name, needle) in &oauth_secrets {
+        assert!(!logs.contains(needle.as_str()), "the logs hold the {name}:\n{logs}");
+    }
     // Error bodies name the reason, never the credential or the secret.
     bodies.remove(0);
     for body in &bodies {
@@ -111,4 +118,43 @@ fn secrets_keys_and_tokens_never_reach_the_logs() {
             assert!(!body.contains(needle), "a response holds a credential or secret: {body}");
         }
     }
+}
+
+/// A whole sign-in: an account, a client, the login form, the code, a
+/// refresh, a tool call with the token. The secrets it handled, by name.
+fn sign_in(addr: SocketAddr, key: &str) -> Vec<(&'static str, String)> {
+    use support::oauth::{self, PASSWORD, Pkce};
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let http = oauth::http();
+        let base = format!("http://{addr}");
+        let issuer = format!("{base}/oauth/dev");
+        let redirect = "http://127.0.0.1:9/callback";
+        oauth::add_user(&http, &base, "dev", key, "alice", "mcp-user").await;
+        let client = oauth::register(&http, &issuer, redirect).await;
+        let pkce = Pkce::new();
+        let url = oauth::authorize_url(&issuer, &client, redirect, &pkce, &format!("{base}/t/dev/s/notes/mcp"));
+        let (status, location) = oauth::sign_in(&http, &issuer, &url, "alice", PASSWORD).await;
+        assert_eq!(status, 303);
+        let code = oauth::param(&location.unwrap(), "code").unwrap();
+        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+        let (status, tokens) = oauth::token(&http, &issuer, &form).await;
+        assert_eq!(status, 200, "{tokens}");
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+        let (status, refreshed) = oauth::token(&http, &issuer, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &client)]).await;
+        assert_eq!(status, 200, "{refreshed}");
+        let access = refreshed["access_token"].as_str().unwrap().to_owned();
+        assert!(send(addr, "", "notes", Some(&access), "get_note", json!({ "id": "a" })).starts_with("HTTP/1.1 200"));
+        // A token's signature is its secret part.
+        let signature = |t: &str| t.rsplit('.').next().unwrap().to_owned();
+        vec![
+            ("password", PASSWORD.to_owned()),
+            ("authorization code", code),
+            ("code verifier", pkce.verifier),
+            ("refresh token", refresh),
+            ("rotated refresh token", refreshed["refresh_token"].as_str().unwrap().to_owned()),
+            ("access token", signature(tokens["access_token"].as_str().unwrap())),
+            ("refreshed access token", signature(&access)),
+        ]
+    })
 }
