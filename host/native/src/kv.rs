@@ -180,6 +180,30 @@ impl KvStore for RedbKv {
         self.write(key, value, ttl_seconds, Durability::Eventual)
     }
 
+    /// The check and the write in one write transaction: redb has one
+    /// writer at a time.
+    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Res<bool>> {
+        let now = self.clock.now_ms();
+        let expiry = ttl_seconds.map(|t| now.saturating_add(u64::from(t) * 1000));
+        let (db, key) = (self.db.clone(), key.to_owned());
+        Box::pin(off_thread(move || {
+            (|| -> Result<bool, redb::Error> {
+                let txn = db.begin_write()?;
+                let inserted = {
+                    let mut table = txn.open_table(ENTRIES)?;
+                    let taken = table.get(key.as_str())?.is_some_and(|raw| decode(raw.value()).is_none_or(|(expiry, _)| live(expiry, now)));
+                    if !taken {
+                        table.insert(key.as_str(), encode(&value, expiry).as_slice())?;
+                    }
+                    !taken
+                };
+                txn.commit()?;
+                Ok(inserted)
+            })()
+            .map_err(|e| unavailable("kv insert", e))
+        }))
+    }
+
     /// All in one relaxed transaction.
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Res<()>> {
         let db = self.db.clone();

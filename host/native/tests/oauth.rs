@@ -107,11 +107,15 @@ impl Host {
         (status, body)
     }
 
-    async fn audit_kinds(&self) -> Vec<String> {
+    async fn audit_records(&self) -> Vec<Value> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let (ok, out, err) = support::smcp(&self.base(), self.key(), &["audit", "list"]);
         assert!(ok, "{err}");
-        out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["kind"].as_str().unwrap().to_owned()).collect()
+        out.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()).collect()
+    }
+
+    async fn audit_kinds(&self) -> Vec<String> {
+        self.audit_records().await.iter().map(|r| r["kind"].as_str().unwrap().to_owned()).collect()
     }
 }
 
@@ -227,6 +231,87 @@ async fn a_redirect_uri_one_character_off_is_refused() {
     let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &off), ("code_verifier", &pkce.verifier), ("client_id", &client)];
     let (status, body) = token(&http, &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    // Named at authorization, left out at redemption: refused too.
+    let (client, _, pkce, code) = host.code().await;
+    let form = [("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let (status, body) = token(&http, &host.issuer(), &form).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert!(body["error_description"].as_str().unwrap().contains("redirect_uri"), "{body}");
+    host.server.stop();
+}
+
+/// A client with one registered redirect URI may leave it out of the
+/// authorization request, and then out of the token request (OAuth 2.1
+/// §4.1.3); naming a different one there is still refused.
+#[tokio::test]
+async fn a_redirect_uri_left_out_of_the_request_may_be_left_out_of_the_redemption() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(&http, &host.issuer(), redirect).await;
+    let code = |pkce: Pkce| {
+        let (http, host, client) = (http.clone(), &host, client.clone());
+        async move {
+            let mut url = url::Url::parse(&authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"))).unwrap();
+            let kept: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != "redirect_uri").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            url.query_pairs_mut().clear().extend_pairs(kept);
+            let (status, location) = sign_in(&http, &host.issuer(), url.as_str(), "alice", PASSWORD).await;
+            assert_eq!(status, 303);
+            let location = location.unwrap();
+            assert!(location.starts_with(redirect), "{location}");
+            (pkce, param(&location, "code").unwrap())
+        }
+    };
+    let (pkce, first) = code(Pkce::new()).await;
+    let form = [("grant_type", "authorization_code"), ("code", &first), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let (status, tokens) = token(&http, &host.issuer(), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(host.call("calc", tokens["access_token"].as_str().unwrap()).await.1["result"]["content"][0]["text"], "42");
+    let (pkce, second) = code(Pkce::new()).await;
+    let off = "http://127.0.0.1:9/callbacK";
+    let form = [("grant_type", "authorization_code"), ("code", &second), ("redirect_uri", off), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let (status, body) = token(&http, &host.issuer(), &form).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    host.server.stop();
+}
+
+/// A code verifier must be 43-128 unreserved characters (RFC 7636 §4.1);
+/// anything else is a malformed request, not a guess at the challenge.
+#[tokio::test]
+async fn a_malformed_code_verifier_is_refused() {
+    let host = Host::start(|_| {}).await;
+    let (client, redirect, _, code) = host.code().await;
+    for verifier in ["short", &"a".repeat(129), &format!("{}+", "a".repeat(42))] {
+        let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", verifier), ("client_id", &client)];
+        let (status, body) = token(&http(), &host.issuer(), &form).await;
+        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{verifier}: {body}");
+    }
+    host.server.stop();
+}
+
+/// A new password ends every grant given with the old one: their access
+/// and refresh tokens stop working at once.
+#[tokio::test]
+async fn a_password_change_revokes_the_accounts_grants() {
+    let host = Host::start(|_| {}).await;
+    let (client, tokens) = host.tokens().await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(host.call("calc", access).await.0, 200);
+    let changed = http()
+        .patch(format!("{}/admin/v1/tenants/dev/users/alice", host.base()))
+        .bearer_auth(host.key())
+        .json(&json!({ "password": "another long passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_eq!(host.call("calc", access).await.0, 401);
+    let (status, body) = host.refresh(&client, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    let records = host.audit_records().await;
+    let update = records.iter().find(|r| r["kind"] == "user.update").expect("user.update audited");
+    assert_eq!(update["detail"]["grants_revoked"], 1, "{update}");
+    assert!(!update.to_string().contains("another long passphrase"));
     host.server.stop();
 }
 
@@ -412,24 +497,17 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     let (ok, shown, err) = support::smcp(&base, host.key(), &["upstream", "show"]);
     assert!(ok && shown.contains(&format!("{corp}/token")) && !shown.contains(registered["client_secret"].as_str().unwrap()), "{shown}{err}");
 
-    // A client of dev starts; the person picks "Sign in with Corp SSO".
-    let redirect = "http://127.0.0.1:9/callback";
-    let client = oauth::register(&http, &host.issuer(), redirect).await;
-    let pkce = Pkce::new();
-    let (status, cookie, mut fields, page) = oauth::open_page(&http, &authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"))).await;
-    assert_eq!(status, 200);
-    assert!(page.contains("Sign in with Corp SSO"), "{page}");
-    fields.push(("decision".into(), "upstream".into()));
-    let (status, to_corp) = oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await;
-    assert_eq!(status, 303);
-    let to_corp = to_corp.unwrap();
-    assert!(to_corp.starts_with(&format!("{corp}/authorize?")) && to_corp.contains("scope=openid") && to_corp.contains("nonce="), "{to_corp}");
+    // Corp's word for a name never opens dev's local account of that name
+    // (with a password), which may be somebody else's.
+    oauth::add_user(&http, &base, "dev", host.key(), "bob", "admin").await;
+    let (_, _, _, back) = upstream_sign_in(&http, &host, &corp).await;
+    let (status, _, _, page) = oauth::open_page(&http, &back).await;
+    assert_eq!(status, 403);
+    assert!(page.contains("local account"), "{page}");
+    let (ok, _, err) = support::smcp(&base, host.key(), &["users", "remove", "bob"]);
+    assert!(ok, "{err}");
 
-    // At corp: bob signs in and allows the sign-in.
-    let (status, back) = sign_in(&http, &corp, &to_corp, "bob", PASSWORD).await;
-    assert_eq!(status, 303);
-    let back = back.unwrap();
-    assert!(back.starts_with(&format!("{}/callback?", host.issuer())), "{back}");
+    let (redirect, client, pkce, back) = upstream_sign_in(&http, &host, &corp).await;
     // Back at dev: signed in as bob; consent without a password.
     let (status, cookie, mut fields, page) = oauth::open_page(&http, &back).await;
     assert_eq!(status, 200, "{page}");
@@ -450,11 +528,38 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     assert!(page.contains("expired or was already used"), "{page}");
     assert_eq!(oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await.0, 401);
     // Bob now has a dev account (no password: only the provider signs him in).
+    // An admin can make one like it ahead of time.
+    let (ok, _, err) = support::smcp(&base, host.key(), &["users", "add", "carol", "--upstream", "--role", "read-only"]);
+    assert!(ok, "{err}");
     let (ok, users, _) = support::smcp(&base, host.key(), &["users", "list"]);
-    assert!(ok && users.contains("bob"), "{users}");
+    let line = |name: &str| users.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_owned();
+    assert!(ok && line("bob ").contains("mcp-user  (upstream sign-in)") && line("carol ").contains("read-only  (upstream sign-in)"), "{users}");
     let kinds = host.audit_kinds().await;
     assert!(kinds.iter().any(|k| k == "oauth.upstream_set") && kinds.iter().any(|k| k == "oauth.upstream_login"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "oauth.upstream_refused"), "{kinds:?}");
     host.server.stop();
+}
+
+/// A client of dev starts; the person picks "Sign in with Corp SSO", signs
+/// in at corp as bob and allows the sign-in. Returns the client's redirect
+/// URI, id and PKCE pair, and where corp sends the browser back to dev.
+async fn upstream_sign_in(http: &reqwest::Client, host: &Host, corp: &str) -> (&'static str, String, Pkce, String) {
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(http, &host.issuer(), redirect).await;
+    let pkce = Pkce::new();
+    let (status, cookie, mut fields, page) = oauth::open_page(http, &authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"))).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Sign in with Corp SSO"), "{page}");
+    fields.push(("decision".into(), "upstream".into()));
+    let (status, to_corp) = oauth::post_form(http, &host.issuer(), cookie.as_deref(), &fields).await;
+    assert_eq!(status, 303);
+    let to_corp = to_corp.unwrap();
+    assert!(to_corp.starts_with(&format!("{corp}/authorize?")) && to_corp.contains("scope=openid") && to_corp.contains("nonce="), "{to_corp}");
+    let (status, back) = sign_in(http, corp, &to_corp, "bob", PASSWORD).await;
+    assert_eq!(status, 303);
+    let back = back.unwrap();
+    assert!(back.starts_with(&format!("{}/callback?", host.issuer())), "{back}");
+    (redirect, client, pkce, back)
 }
 
 /// Serves `document(path)` as JSON to every GET on a loopback port, on a

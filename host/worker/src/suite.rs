@@ -42,6 +42,7 @@ pub(crate) async fn handle(engine: &Engine, settings: &Settings, request: &Reque
     let outcome = match rest.split_once('/') {
         Some(("kv", "ttl_reaches_the_store")) => ttl_reaches_the_store(platform, run).await,
         Some(("trails", "two_writers_keep_one_chain")) => two_writers_keep_one_chain(engine, platform, run).await,
+        Some(("trails", "ttl_in_the_object")) => ttl_in_the_object(platform, run).await,
         Some(("kv", case)) => {
             let target = KvTarget { store: &platform.plain_kv, time: &Sleep, root: format!("suite/{run}/kv/") };
             run_kv_case(&target, case).await
@@ -59,6 +60,38 @@ pub(crate) async fn handle(engine: &Engine, settings: &Settings, request: &Reque
         _ => return Some(json(404, serde_json::json!({ "error": { "code": "not_found", "message": "kv/<case> or objects/<case>" } }))),
     };
     Some(json(200, serde_json::json!({ "case": rest, "ok": outcome.is_ok(), "failure": outcome.err() })))
+}
+
+/// A value with a TTL kept in a tenant's object (authorization codes,
+/// say) reads as absent once expired, is not listed, and can be claimed
+/// again; the next write with a TTL removes it.
+async fn ttl_in_the_object(platform: &Platform, run: &str) -> Result<(), String> {
+    let prefix = format!("oauth/suite-{run}/ttl/");
+    let (short, long) = (format!("{prefix}short"), format!("{prefix}long"));
+    let kv = &platform.kv;
+    kv.set(&short, b"s".to_vec(), Some(1)).await.map_err(|e| format!("set: {e}"))?;
+    kv.set(&long, b"l".to_vec(), Some(3600)).await.map_err(|e| format!("set: {e}"))?;
+    if kv.get(&short).await.map_err(|e| format!("get: {e}"))? != Some(b"s".to_vec()) {
+        return Err("a 1 s value is not read back at once".into());
+    }
+    if kv.insert_new(&short, b"again".to_vec(), Some(1)).await.map_err(|e| format!("insert_new: {e}"))? {
+        return Err("insert_new took a key that holds a live value".into());
+    }
+    worker::Delay::from(Duration::from_millis(1_500)).await;
+    if kv.get(&short).await.map_err(|e| format!("get: {e}"))?.is_some() {
+        return Err("a 1 s value is read after 1.5 s".into());
+    }
+    let listed = kv.list(&prefix, None, 100).await.map_err(|e| format!("list: {e}"))?.keys;
+    if listed != vec![long.clone()] {
+        return Err(format!("listed {listed:?}, expected only the live key"));
+    }
+    if !kv.insert_new(&short, b"new".to_vec(), Some(60)).await.map_err(|e| format!("insert_new: {e}"))? {
+        return Err("insert_new refused a key whose value expired".into());
+    }
+    if kv.get(&short).await.map_err(|e| format!("get: {e}"))? != Some(b"new".to_vec()) {
+        return Err("the claimed value is not read back".into());
+    }
+    Ok(())
 }
 
 /// A value written with a TTL carries, in Workers KV, the expiry the core

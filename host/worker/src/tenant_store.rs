@@ -1,13 +1,22 @@
-//! A tenant's audit trail and deployment registry, in a Durable Object per
-//! tenant.
+//! A tenant's audit trail, deployment registry and authorization server
+//! state, in a Durable Object per tenant.
 //!
 //! Workers KV is eventually consistent (about 60 s between locations) and
 //! has no conditional write, and a Worker runs in many isolates at once:
 //! two isolates appending to one trail through KV would overwrite each
-//! other's records, and an activation would reach other locations only
-//! after KV's propagation. So the keys of `audit/<tenant>/…` and
-//! `deploy/<tenant>/…` live in the storage of the Durable Object named
-//! `<tenant>`, which is strongly consistent and runs one event at a time.
+//! other's records, an activation would reach other locations only after
+//! KV's propagation, and an authorization code or refresh token could be
+//! redeemed once in each location. So the keys of `audit/<tenant>/…`,
+//! `deploy/<tenant>/…` and `oauth/<tenant>/…` live in the storage of the
+//! Durable Object named `<tenant>`, which is strongly consistent and runs
+//! one event at a time; single-use codes and tokens are claimed there in
+//! one step (`insert_new`).
+//!
+//! Values written with a TTL are stored as `<expiry ms>:<base64>` (base64
+//! has no `:`), read as absent once expired, and indexed under
+//! `ttl/<expiry ms>/<key>`; every write that sets a TTL also removes a few
+//! entries that have expired, so the object holds about as many expired
+//! entries as one write's worth.
 //! A batch that would overwrite an audit record is refused whole (409);
 //! the core's writer then reloads the trail's head and appends after the
 //! other writer's records (`Engine::flush_audit`).
@@ -27,14 +36,30 @@ use worker::{DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, 
 /// Binding name of the namespace (wrangler.toml).
 pub const BINDING: &str = "SMCP_TENANTS";
 /// Key prefixes kept in the tenant's object, each followed by `<tenant>/`.
-const PREFIXES: [&str; 2] = ["audit/", "deploy/"];
+const PREFIXES: [&str; 3] = ["audit/", "deploy/", "oauth/"];
+/// The expiry index, inside each object.
+const TTL_INDEX: &str = "ttl/";
+/// Expired entries removed by each write that sets a TTL.
+const SWEEP_PER_WRITE: usize = 16;
 
 /// One storage operation, as the Worker sends it to the object.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Op {
     Get { key: String },
-    Set { key: String, value: String },
+    Set {
+        key: String,
+        value: String,
+        #[serde(default)]
+        expires_ms: Option<u64>,
+    },
+    /// A write only when the key holds nothing live; answers `inserted`.
+    InsertNew {
+        key: String,
+        value: String,
+        #[serde(default)]
+        expires_ms: Option<u64>,
+    },
     Delete { key: String },
     List { prefix: String, cursor: Option<String>, limit: u32 },
     /// Several writes at once; refused whole if any record exists.
@@ -49,6 +74,32 @@ struct Answer {
     keys: Vec<String>,
     #[serde(default)]
     cursor: Option<String>,
+    #[serde(default)]
+    inserted: bool,
+}
+
+/// A stored value: its expiry, if any, and its base64.
+fn stored(value: &str, expires_ms: Option<u64>) -> String {
+    match expires_ms {
+        Some(at) => format!("{at}:{value}"),
+        None => value.to_owned(),
+    }
+}
+
+/// The base64 of a stored value that is live at `now_ms`.
+fn live(stored: &str, now_ms: u64) -> Option<&str> {
+    match stored.split_once(':') {
+        Some((at, value)) => (at.parse::<u64>().ok()? > now_ms).then_some(value),
+        None => Some(stored),
+    }
+}
+
+fn index_key(expires_ms: u64, key: &str) -> String {
+    format!("{TTL_INDEX}{expires_ms:016}/{key}")
+}
+
+fn now_ms() -> u64 {
+    worker::Date::now().as_millis()
 }
 
 #[durable_object(fetch)]
@@ -65,10 +116,21 @@ impl DurableObject for TenantStore {
         let op: Op = request.json().await?;
         let storage = self.state.storage();
         let answer = match op {
-            Op::Get { key } => Answer { value: storage.get::<String>(&key).await?, ..Answer::default() },
-            Op::Set { key, value } => {
-                storage.put(&key, value).await?;
+            Op::Get { key } => {
+                let value = storage.get::<String>(&key).await?;
+                Answer { value: value.as_deref().and_then(|v| live(v, now_ms())).map(str::to_owned), ..Answer::default() }
+            }
+            Op::Set { key, value, expires_ms } => {
+                self.write(&key, &value, expires_ms).await?;
                 Answer::default()
+            }
+            // One event at a time: nothing runs between the read and the write.
+            Op::InsertNew { key, value, expires_ms } => {
+                let taken = storage.get::<String>(&key).await?.is_some_and(|v| live(&v, now_ms()).is_some());
+                if !taken {
+                    self.write(&key, &value, expires_ms).await?;
+                }
+                Answer { inserted: !taken, ..Answer::default() }
             }
             Op::Delete { key } => {
                 storage.delete(&key).await?;
@@ -90,7 +152,11 @@ impl DurableObject for TenantStore {
                 }
                 let more = keys.len() > limit;
                 keys.truncate(limit);
+                // The cursor is the last key looked at, live or not, so an
+                // expired key neither ends the listing early nor shows.
                 let cursor = if more { keys.last().cloned() } else { None };
+                let now = now_ms();
+                keys.retain(|k| listed.get(&JsValue::from_str(k)).as_string().is_none_or(|v| live(&v, now).is_some()));
                 Answer { keys, cursor, ..Answer::default() }
             }
             Op::SetMany { entries } => {
@@ -109,6 +175,48 @@ impl DurableObject for TenantStore {
         };
         Response::from_json(&answer)
     }
+}
+
+impl TenantStore {
+    /// Stores `value` (base64) under `key`; with an expiry, indexes it and
+    /// removes a few entries that have expired.
+    async fn write(&self, key: &str, value: &str, expires_ms: Option<u64>) -> worker::Result<()> {
+        let storage = self.state.storage();
+        storage.put(key, stored(value, expires_ms)).await?;
+        if let Some(at) = expires_ms {
+            storage.put(&index_key(at, key), "").await?;
+            self.sweep().await?;
+        }
+        Ok(())
+    }
+
+    /// Removes up to [`SWEEP_PER_WRITE`] entries whose expiry has passed,
+    /// and their index entries. A key written again since (with another
+    /// expiry, or none) keeps its new value.
+    async fn sweep(&self) -> worker::Result<()> {
+        let storage = self.state.storage();
+        let now = now_ms();
+        let options = worker::ListOptions::new().prefix(TTL_INDEX).limit(SWEEP_PER_WRITE);
+        let due = storage.list_with_options(options).await?;
+        for entry in due.keys() {
+            let Some(index) = entry?.as_string() else { continue };
+            let Some((at, key)) = index[TTL_INDEX.len()..].split_once('/') else { continue };
+            let Ok(at) = at.parse::<u64>() else { continue };
+            if at > now {
+                break;
+            }
+            if storage.get::<String>(key).await?.is_some_and(|v| v.split_once(':').is_some_and(|(e, _)| e.parse() == Ok(at))) {
+                storage.delete(key).await?;
+            }
+            storage.delete(&index).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The expiry, in ms since the epoch, of a write with `ttl_seconds`.
+fn expiry(ttl_seconds: Option<u32>) -> Option<u64> {
+    ttl_seconds.map(|ttl| now_ms().saturating_add(u64::from(ttl) * 1000))
 }
 
 /// The engine's KV store on Workers: `audit/<tenant>/…` and
@@ -163,7 +271,17 @@ impl KvStore for TenantKv {
     fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(async move {
             let Some((tenant, _)) = tenant_of(key) else { return self.kv.set(key, value, ttl_seconds).await };
-            self.send(tenant, &Op::Set { key: key.to_owned(), value: B64.encode(value) }).await.map(drop)
+            self.send(tenant, &Op::Set { key: key.to_owned(), value: B64.encode(value), expires_ms: expiry(ttl_seconds) }).await.map(drop)
+        })
+    }
+
+    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(async move {
+            // Workers KV has no conditional write: only keys kept in a
+            // tenant's object are claimed atomically.
+            let Some((tenant, _)) = tenant_of(key) else { return self.kv.insert_new(key, value, ttl_seconds).await };
+            let op = Op::InsertNew { key: key.to_owned(), value: B64.encode(value), expires_ms: expiry(ttl_seconds) };
+            Ok(self.send(tenant, &op).await?.inserted)
         })
     }
 

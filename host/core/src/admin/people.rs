@@ -54,17 +54,38 @@ pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
         ("POST", []) => {
             let body = body_json(&call.request.body)?;
             let username = text(&body, "username")?.ok_or_else(|| ApiError::bad_request("`username` is required"))?;
-            let password = text(&body, "password")?.ok_or_else(|| ApiError::bad_request("`password` is required"))?;
             let role = role(&body)?.unwrap_or(Role::McpUser);
-            let view = accounts::create(backends, tenant, username, password, role).await?;
-            call.audit("user.create", None, json!({ "user": view.username, "role": role.name() }));
+            // An account for someone the upstream provider signs in has no
+            // password; every other account needs one.
+            let upstream = match body.get("upstream") {
+                None | Some(Value::Bool(false)) => false,
+                Some(Value::Bool(true)) => true,
+                Some(_) => return Err(ApiError::bad_request("`upstream` must be a boolean")),
+            };
+            let view = match (upstream, text(&body, "password")?) {
+                (true, None) => accounts::create_external(backends, tenant, username, role).await?.view(),
+                (true, Some(_)) => return Err(ApiError::bad_request("an upstream account has no password")),
+                (false, Some(password)) => accounts::create(backends, tenant, username, password, role).await?,
+                (false, None) => return Err(ApiError::bad_request("`password` is required (or `upstream: true`)")),
+            };
+            call.audit("user.create", None, json!({ "user": view.username, "role": role.name(), "upstream": upstream }));
             Ok(json(201, &view))
         }
         ("PATCH", [name]) => {
             let body = body_json(&call.request.body)?;
             let (password, role) = (text(&body, "password")?, role(&body)?);
             let view = accounts::update(backends, tenant, name, password, role).await?;
-            call.audit("user.update", None, json!({ "user": view.username, "role": view.role.name(), "password_changed": password.is_some() }));
+            // A new password is usually set because the old one leaked:
+            // what was signed in with it ends too.
+            let mut revoked = 0;
+            if password.is_some() {
+                let ctx = oauth_ctx(call);
+                for mut grant in grants::list(&ctx, name).await?.into_iter().filter(|g| g.revoked_ms.is_none()) {
+                    grants::revoke(&ctx, &mut grant, "the password was changed", Some(call.principal.id.clone())).await?;
+                    revoked += 1;
+                }
+            }
+            call.audit("user.update", None, json!({ "user": view.username, "role": view.role.name(), "password_changed": password.is_some(), "grants_revoked": revoked }));
             ok(&view)
         }
         ("DELETE", [name]) => {

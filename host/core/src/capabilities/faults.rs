@@ -121,6 +121,10 @@ impl KvStore for Faulty<'_> {
         Box::pin(self.kv(key, self.inner.kv.set_relaxed(key, value, ttl_seconds)))
     }
 
+    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(self.kv(key, self.inner.kv.insert_new(key, value, ttl_seconds)))
+    }
+
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
         // Only the host batches writes (audit records): never a guest's.
         self.inner.kv.set_many_relaxed(entries)

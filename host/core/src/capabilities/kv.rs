@@ -28,6 +28,22 @@ pub trait KvStore {
         self.set(key, value, ttl_seconds)
     }
 
+    /// Writes `key` only when it holds nothing live; true when this call
+    /// wrote it. Single-use things (authorization codes, refresh tokens)
+    /// are claimed with it, so that two redemptions cannot both win. The
+    /// default reads, then writes: atomic only for callers already
+    /// serialized in one process; a store shared by several processes
+    /// (redb's writer, a Durable Object) does it in one step.
+    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(async move {
+            if self.get(key).await?.is_some() {
+                return Ok(false);
+            }
+            self.set(key, value, ttl_seconds).await?;
+            Ok(true)
+        })
+    }
+
     /// Several relaxed writes at once (one transaction where the store has
     /// them). By default one `set_relaxed` after the other.
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
@@ -57,6 +73,9 @@ impl<T: KvStore + ?Sized> KvStore for &T {
     }
     fn set_relaxed<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
         (**self).set_relaxed(key, value, ttl_seconds)
+    }
+    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        (**self).insert_new(key, value, ttl_seconds)
     }
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
         (**self).set_many_relaxed(entries)

@@ -35,11 +35,19 @@ pub struct AccountView {
     pub username: String,
     pub role: Role,
     pub created_ms: u64,
+    /// No password: signs in only through the tenant's upstream provider.
+    #[serde(default)]
+    pub upstream: bool,
 }
 
 impl Account {
+    /// Signs in with a password here, not through the upstream provider.
+    pub fn is_local(&self) -> bool {
+        !self.password.is_empty()
+    }
+
     pub fn view(&self) -> AccountView {
-        AccountView { username: self.username.clone(), role: self.role, created_ms: self.created_ms }
+        AccountView { username: self.username.clone(), role: self.role, created_ms: self.created_ms, upstream: !self.is_local() }
     }
 }
 
@@ -122,9 +130,16 @@ pub async fn create(backends: Backends<'_>, tenant: &str, username: &str, passwo
     Ok(account.view())
 }
 
-/// Creates an account for someone the tenant's upstream provider vouched
+/// Creates an account for someone the tenant's upstream provider vouches
 /// for: it has no password, so it signs in only through the provider.
+/// Refused when the name is taken.
 pub async fn create_external(backends: Backends<'_>, tenant: &str, username: &str, role: Role) -> Result<Account, OAuthError> {
+    if !valid_username(username) {
+        return Err(OAuthError::invalid_request("a username is 1-64 of a-z, 0-9, `.`, `_`, `@` and `-`"));
+    }
+    if get(backends, tenant, username).await?.is_some() {
+        return Err(OAuthError::new(409, "conflict", format!("user `{username}` exists")));
+    }
     let account = Account { v: 1, username: username.to_owned(), role, created_ms: backends.clock.now_ms(), password: String::new() };
     put(backends, tenant, &account).await?;
     Ok(account)

@@ -24,6 +24,9 @@ const LOGINS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 30.0,
 struct AuthRequest {
     client: Client,
     redirect_uri: String,
+    /// The request named its redirect URI (rather than the client's only
+    /// one being taken): the token request must name it too.
+    redirect_uri_sent: bool,
     state: Option<String>,
     code_challenge: String,
     /// The MCP server URL, or for a sign-in only (`openid` without a
@@ -70,7 +73,8 @@ fn redirect(uri: &str, pairs: Vec<(&str, String)>, issuer: &str) -> Response {
     Response { status: 303, headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())], body: Body::Empty }
 }
 
-fn is_pkce_value(value: &str) -> bool {
+/// A code challenge or verifier: 43-128 unreserved characters (RFC 7636 §4.1).
+pub(crate) fn is_pkce_value(value: &str) -> bool {
     (43..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
 }
 
@@ -111,7 +115,8 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
         None => return Err(refuse("invalid_target", "`resource` must name the MCP server (RFC 8707)")),
     };
     let nonce = params.get("nonce").map(str::to_owned);
-    Ok(AuthRequest { client, redirect_uri, state, code_challenge: code_challenge.to_owned(), resource, server, scopes, openid, nonce })
+    let redirect_uri_sent = params.get("redirect_uri").is_some();
+    Ok(AuthRequest { client, redirect_uri, redirect_uri_sent, state, code_challenge: code_challenge.to_owned(), resource, server, scopes, openid, nonce })
 }
 
 /// The server `resource` names when it is one of this tenant's hosted
@@ -253,9 +258,14 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
 }
 
 /// The account of someone the upstream provider vouched for: theirs, or
-/// a new one with the tenant's default role.
+/// a new one with the tenant's default role. An account with a password
+/// is local: the provider's word for a name (which its users may be able
+/// to choose) never opens it.
 async fn external_account(ctx: &Ctx<'_>, username: &str) -> Result<accounts::Account, super::OAuthError> {
     if let Some(account) = accounts::get(ctx.backends, ctx.tenant, username).await? {
+        if account.is_local() {
+            return Err(super::OAuthError::new(403, "access_denied", format!("`{username}` is a local account of this tenant: sign in with its password")));
+        }
         return Ok(account);
     }
     let upstream = super::upstream::get(ctx).await?;
@@ -331,7 +341,11 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
                 LoginError::Unavailable(_) => 503,
             };
             if status != 503 {
-                ctx.audit("oauth.login_failed", None, serde_json::json!({ "username": username, "reason": e.to_string() }));
+                // What was typed is the stranger's: recorded only when it
+                // could name an account (bounded, no markup, no password
+                // pasted into the wrong field).
+                let named = accounts::valid_username(&username).then_some(username.as_str());
+                ctx.audit("oauth.login_failed", None, serde_json::json!({ "username": named, "reason": e.to_string() }));
             }
             if params.get("ticket").is_some() {
                 return page::error(status, "This sign-in expired or was already used. Start again from your application.");
@@ -392,6 +406,7 @@ async fn issue_code(ctx: &Ctx<'_>, request: &AuthRequest, user: &str, scopes: Ve
     let record = Code {
         client_id: request.client.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),
+        redirect_uri_sent: request.redirect_uri_sent,
         code_challenge: request.code_challenge.clone(),
         resource: request.resource.clone(),
         scopes: scopes.clone(),

@@ -17,6 +17,8 @@ const METADATA_MAX_BYTES: usize = 16 << 10;
 const MAX_REDIRECT_URIS: usize = 16;
 /// Registrations a tenant takes: 20 at once, then one every 5 s.
 const REGISTRATIONS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 20.0, per_second: 0.2 };
+/// Fetches of client metadata documents not in the cache, per tenant.
+const METADATA_FETCHES: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 30.0, per_second: 0.5 };
 const MAX_URI_CHARS: usize = 2000;
 /// Schemes a redirect URI may never use.
 const FORBIDDEN_SCHEMES: [&str; 6] = ["javascript", "data", "file", "vbscript", "about", "blob"];
@@ -164,6 +166,9 @@ async fn from_document(ctx: &Ctx<'_>, url: &str) -> Result<Client, OAuthError> {
     {
         return Ok(client);
     }
+    // Any stranger can name a URL here: bounded per tenant, so the host
+    // cannot be made to fetch for them without end.
+    ctx.throttle("metadata-fetch", METADATA_FETCHES).await?;
     let request = HttpRequest {
         method: "GET",
         url: parsed,

@@ -9,10 +9,17 @@ use crate::mcp::http::Request;
 #[derive(Debug, Default)]
 pub(crate) struct Params(Vec<(String, String)>);
 
+/// More parameters than any OAuth request has; the bound keeps the check
+/// for repeats cheap on hostile input.
+const MAX_PARAMS: usize = 64;
+
 impl Params {
     pub fn parse(encoded: &[u8]) -> Result<Params, OAuthError> {
         let mut pairs: Vec<(String, String)> = Vec::new();
         for (name, value) in url::form_urlencoded::parse(encoded) {
+            if pairs.len() == MAX_PARAMS {
+                return Err(OAuthError::invalid_request(format!("more than {MAX_PARAMS} parameters")));
+            }
             if pairs.iter().any(|(n, _)| *n == name) {
                 return Err(OAuthError::invalid_request(format!("parameter `{name}` is repeated")));
             }
@@ -69,5 +76,13 @@ mod tests {
         assert_eq!(params.get("c"), None);
         assert!(params.require("c").is_err());
         assert!(Params::parse(b"a=1&a=2").unwrap_err().description.contains("repeated"));
+    }
+
+    #[test]
+    fn a_flood_of_parameters_is_refused_before_it_costs() {
+        let many: String = (0..100_000).map(|i| format!("p{i}=x&")).collect();
+        assert!(Params::parse(many.as_bytes()).unwrap_err().description.contains("more than 64"));
+        let enough: String = (0..64).map(|i| format!("p{i}=x&")).collect();
+        assert_eq!(Params::parse(enough.as_bytes()).unwrap().get("p63"), Some("x"));
     }
 }

@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 pub(crate) struct Code {
     pub client_id: String,
     pub redirect_uri: String,
+    /// The authorization request named `redirect_uri`, so the token
+    /// request must too (OAuth 2.1 §4.1.3).
+    #[serde(default = "sent")]
+    pub redirect_uri_sent: bool,
     pub code_challenge: String,
     pub resource: String,
     pub scopes: Vec<String>,
@@ -33,6 +37,10 @@ pub(crate) struct Code {
     pub nonce: Option<String>,
     pub expires_ms: u64,
     pub redeemed: bool,
+}
+
+fn sent() -> bool {
+    true
 }
 
 /// A grant: one user's consent to one client for one server.

@@ -50,12 +50,20 @@ pub(crate) async fn exchange(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
 async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<(Grant, Option<Option<String>>), OAuthError> {
     let code = params.require("code")?;
     let verifier = params.require("code_verifier")?;
+    if !super::authorize::is_pkce_value(verifier) {
+        return Err(OAuthError::invalid_request("code_verifier must be 43-128 unreserved characters (RFC 7636)"));
+    }
     let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), code));
-    let mut record: Code = grants::load_sealed(ctx, &path).await?.ok_or_else(|| OAuthError::invalid_grant("unknown or expired code"))?;
+    let record: Code = grants::load_sealed(ctx, &path).await?.ok_or_else(|| OAuthError::invalid_grant("unknown or expired code"))?;
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }
-    if record.redeemed {
+    // Claimed in one step, so that two redemptions at once (in two
+    // isolates of a Worker, say) cannot both win; `redeemed` is how
+    // records written before the claim said so.
+    let ttl = ctx.settings().code_ttl_seconds.max(60) * 2;
+    let first = !record.redeemed && ctx.backends.kv.insert_new(&format!("{path}/redeemed"), Vec::new(), Some(ttl)).await.map_err(OAuthError::storage)?;
+    if !first {
         // A second redemption: whoever holds the code, the grant it made
         // is no longer trusted (OAuth 2.1 §4.1.3).
         if let Some(mut grant) = grants::load(ctx, &record.user, &record.grant_id).await? {
@@ -67,9 +75,8 @@ async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<
     if record.expires_ms <= ctx.now_ms() {
         return Err(OAuthError::invalid_grant("the code has expired"));
     }
-    record.redeemed = true;
-    grants::store_sealed(ctx, &path, &record, Some(ctx.settings().code_ttl_seconds.max(60) * 2)).await?;
-    if params.get("redirect_uri") != Some(record.redirect_uri.as_str()) {
+    let redirect_uri = params.get("redirect_uri");
+    if (record.redirect_uri_sent || redirect_uri.is_some()) && redirect_uri != Some(record.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant("redirect_uri differs from the authorization request's"));
     }
     if !bool::from(s256(verifier).as_bytes().ct_eq(record.code_challenge.as_bytes())) {
@@ -108,7 +115,11 @@ async fn refresh(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Gran
     if grant.revoked_ms.is_some() {
         return Err(unknown());
     }
-    if !bool::from(grant.refresh.as_bytes().ct_eq(hash.as_bytes())) {
+    // The current token, claimed in one step: of two refreshes with it at
+    // once, the second is a reuse.
+    let current = bool::from(grant.refresh.as_bytes().ct_eq(hash.as_bytes()))
+        && ctx.backends.kv.insert_new(&format!("{}/used", grants::refresh_path(ctx.tenant, &hash)), Vec::new(), Some(ctx.settings().refresh_ttl_seconds)).await.map_err(OAuthError::storage)?;
+    if !current {
         // An old token: it was stolen, or the client lost the new one.
         // Either way nobody can tell the thief from the client: end it all.
         grants::revoke(ctx, &mut grant, "refresh token reused", None).await?;

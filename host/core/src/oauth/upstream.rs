@@ -220,12 +220,22 @@ pub(crate) async fn finish(ctx: &Ctx<'_>, params: &Params) -> Result<(Params, St
     let tokens = fetch_json(ctx, "POST", &upstream.token_endpoint, Some((headers, body))).await?;
     let id_token = tokens.get("id_token").and_then(Value::as_str).ok_or_else(|| refuse("the provider sent no ID token"))?;
     let claims = verify_id_token(ctx, &upstream, id_token, &pending.nonce).await?;
-    let username = claims.get(&upstream.username_claim).and_then(Value::as_str).unwrap_or_default().trim().to_ascii_lowercase();
-    if !super::accounts::valid_username(&username) {
-        return Err(refuse(format!("the provider's `{}` is not a usable username", upstream.username_claim)));
-    }
+    let username = username_from(&claims, &upstream.username_claim)?;
     let request = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pending.request).finish();
     Ok((Params::parse(request.as_bytes())?, username))
+}
+
+/// The username an ID token's `claim` gives, when it can name an account.
+fn username_from(claims: &serde_json::Map<String, Value>, claim: &str) -> Result<String, OAuthError> {
+    let username = claims.get(claim).and_then(Value::as_str).unwrap_or_default().trim().to_ascii_lowercase();
+    if !super::accounts::valid_username(&username) {
+        return Err(refuse(format!("the provider's `{claim}` is not a usable username")));
+    }
+    // An address the provider has not checked is anybody's to claim.
+    if claim == "email" && claims.get("email_verified").and_then(Value::as_bool) != Some(true) {
+        return Err(refuse("the provider has not verified this email address (`email_verified`)"));
+    }
+    Ok(username)
 }
 
 /// The ID token's claims, once its signature, issuer, audience, expiry
@@ -256,4 +266,26 @@ async fn verify_id_token(ctx: &Ctx<'_>, upstream: &Upstream, token: &str, nonce:
         return Err(bad("wrong nonce"));
     }
     Ok(data.claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(value: Value) -> serde_json::Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn only_a_verified_email_names_an_account() {
+        let unverified = claims(serde_json::json!({ "sub": "1", "email": "Eve@Example.com" }));
+        assert!(username_from(&unverified, "email").unwrap_err().description.contains("email_verified"));
+        let denied = claims(serde_json::json!({ "sub": "1", "email": "eve@example.com", "email_verified": false }));
+        assert!(username_from(&denied, "email").is_err());
+        let verified = claims(serde_json::json!({ "sub": "1", "email": "Eve@Example.com", "email_verified": true }));
+        assert_eq!(username_from(&verified, "email").unwrap(), "eve@example.com");
+        assert_eq!(username_from(&unverified, "preferred_username").unwrap_err().status, 400);
+        let named = claims(serde_json::json!({ "preferred_username": "eve" }));
+        assert_eq!(username_from(&named, "preferred_username").unwrap(), "eve");
+    }
 }

@@ -16,6 +16,10 @@ pub enum UsersCommand {
         /// admin, mcp-user or read-only.
         #[arg(long, default_value = "mcp-user")]
         role: String,
+        /// No password: the person signs in only through the tenant's
+        /// upstream provider, whose `--username-claim` names them.
+        #[arg(long)]
+        upstream: bool,
         #[command(flatten)]
         remote: Remote,
     },
@@ -130,16 +134,21 @@ fn show_grant(grant: &Value) {
 
 pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
     match command {
-        UsersCommand::Add { username, role, remote } => {
+        UsersCommand::Add { username, role, upstream, remote } => {
             let client = remote.client(None)?;
-            let body = json!({ "username": username, "password": read_password()?, "role": role });
+            let body = if upstream {
+                json!({ "username": username, "upstream": true, "role": role })
+            } else {
+                json!({ "username": username, "password": read_password()?, "role": role })
+            };
             let made = client.call(Method::POST, "/users", Some(body)).await?;
             eprintln!("user {} ({}) of tenant {}", made["username"].as_str().unwrap_or_default(), made["role"].as_str().unwrap_or_default(), client.tenant);
         }
         UsersCommand::List { remote } => {
             let client = remote.client(None)?;
             for user in client.get("/users").await?["users"].as_array().into_iter().flatten() {
-                println!("{:<32}  {}", user["username"].as_str().unwrap_or_default(), user["role"].as_str().unwrap_or_default());
+                let how = if user["upstream"].as_bool() == Some(true) { "  (upstream sign-in)" } else { "" };
+                println!("{:<32}  {}{how}", user["username"].as_str().unwrap_or_default(), user["role"].as_str().unwrap_or_default());
             }
         }
         UsersCommand::Set { username, role, password, remote } => {

@@ -4,7 +4,7 @@ use super::listing::{Keys, KvLister, check_cursor_between, check_prefix, expecte
 use super::{Context, KvTarget, ODD_KEYS, Outcome, all_bytes, expect_bytes, expect_eq, pattern, run_all};
 
 /// Every key-value case, in the order [`run_kv`] runs them.
-pub const KV_CASES: [&str; 9] = [
+pub const KV_CASES: [&str; 10] = [
     "missing_keys_read_as_absent",
     "binary_values_round_trip",
     "overwrite_replaces_the_value",
@@ -14,6 +14,7 @@ pub const KV_CASES: [&str; 9] = [
     "list_cursor_outside_the_prefix",
     "ttl_expires_values",
     "many_keys_list_completely",
+    "insert_new_writes_only_absent_keys",
 ];
 
 /// Runs every case against `target`; the error names each failed case.
@@ -35,6 +36,7 @@ pub async fn run_kv_case(target: &KvTarget<'_>, case: &str) -> Outcome {
         "list_cursor_outside_the_prefix" => cursor_outside(t).await,
         "ttl_expires_values" => ttl(t).await,
         "many_keys_list_completely" => many_keys(t).await,
+        "insert_new_writes_only_absent_keys" => insert_new(t).await,
         other => Err(format!("no kv case {other:?}")),
     }
 }
@@ -183,6 +185,18 @@ async fn ttl(t: T<'_, '_>) -> Outcome {
     t.0.time.advance(3_600_000).await;
     expect_eq(get(t, &key("forever")).await?, Some(b"f".to_vec()), "a value without a TTL after an hour")?;
     expect_eq(get(t, &key("long")).await?, None, "a 1 h value after an hour")
+}
+
+/// `insert_new` writes a key only when it holds nothing, and says which.
+async fn insert_new(t: T<'_, '_>) -> Outcome {
+    let key = format!("{}claimed", t.1);
+    let insert = |value: &'static [u8]| t.0.store.insert_new(&key, value.to_vec(), None);
+    expect_eq(insert(b"first").await.ctx("insert_new of an absent key")?, true, "insert_new of an absent key")?;
+    expect_eq(insert(b"second").await.ctx("insert_new of a present key")?, false, "insert_new of a present key")?;
+    expect_eq(get(t, &key).await?, Some(b"first".to_vec()), "the value after a refused insert_new")?;
+    t.0.store.delete(&key).await.ctx("delete")?;
+    expect_eq(insert(b"third").await.ctx("insert_new after delete")?, true, "insert_new after delete")?;
+    expect_eq(get(t, &key).await?, Some(b"third".to_vec()), "the value after insert_new")
 }
 
 /// More keys than one default page, listed completely by several limits.
