@@ -100,6 +100,9 @@ pub trait Notifier {
 
 /// Longest log message kept; longer ones are cut.
 pub const MAX_LOG_BYTES: usize = 16 << 10;
+/// Most bytes of one MCP log notification's data (and its logger's
+/// name): it goes to the client, and into the stream's replay.
+pub const MAX_NOTIFY_DATA_BYTES: usize = 64 << 10;
 /// Most random bytes one call returns.
 pub const MAX_RANDOM_BYTES: u32 = 65536;
 const MCP_LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -155,9 +158,15 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &st
             let [level, logger, data] = args(args_in)?;
             let level = MCP_LOG_LEVELS.get(level.into_enum()? as usize).copied().ok_or(AbiError::HostMismatch("level"))?;
             let data = data.into_string()?;
-            // Broken JSON from the guest is passed on as a string, not dropped.
-            let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data));
-            host.notifier.notify(Notification::Log { level, logger: logger.into_opt_string()?, data });
+            // Broken JSON from the guest is passed on as a string, not
+            // dropped; too much of it is cut, and then a string too.
+            let data = if data.len() > MAX_NOTIFY_DATA_BYTES {
+                serde_json::Value::String(format!("{} … (cut at {MAX_NOTIFY_DATA_BYTES} bytes)", truncate(&data, MAX_NOTIFY_DATA_BYTES)))
+            } else {
+                serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data))
+            };
+            let logger = logger.into_opt_string()?.map(|l| truncate(&l, MAX_LOG_BYTES).to_owned());
+            host.notifier.notify(Notification::Log { level, logger, data });
             Ok(None)
         }
         ("notify", "list-changed") => {
@@ -207,6 +216,35 @@ mod tests {
 
     impl Notifier for Ignore {
         fn notify(&mut self, _: Notification) {}
+    }
+
+    struct Keep(Vec<Notification>);
+
+    impl Notifier for Keep {
+        fn notify(&mut self, notification: Notification) {
+            self.0.push(notification);
+        }
+    }
+
+    #[test]
+    fn log_notifications_are_cut_to_their_bound() {
+        let clock = Rc::new(ManualClock(0.into()));
+        let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
+        let (http, secrets, log, random) = (TableHttp::default(), MemorySecrets::default(), MemoryLog::default(), SeededRandom::new(1));
+        let backends = Backends { kv: &kv, objects: &objects, http: &http, secrets: &secrets, clock: &*clock, random: &random, log: &log };
+        let (grant, scope) = (Grant::default(), Scope { tenant: "t".into(), server: "s".into(), request: "r".into() });
+        let mut notifier = Keep(Vec::new());
+        let mut host = CallHost::new(backends, &grant, &scope, &mut notifier);
+        let huge = format!("[\"{}\"]", "x".repeat(MAX_NOTIFY_DATA_BYTES * 4));
+        let logger = Val::some(Val::String("l".repeat(MAX_LOG_BYTES * 2)));
+        futures::executor::block_on(dispatch(&mut host, "notify", "log", vec![Val::Enum(1), logger, Val::String(huge)])).unwrap();
+        futures::executor::block_on(dispatch(&mut host, "notify", "log", vec![Val::Enum(1), Val::none(), Val::String("{\"ok\":1}".into())])).unwrap();
+        drop(host);
+        let [Notification::Log { data: cut, logger, .. }, Notification::Log { data: whole, .. }] = &notifier.0[..] else { panic!("two log notifications") };
+        let cut = cut.as_str().expect("cut data is a string");
+        assert!(cut.len() < MAX_NOTIFY_DATA_BYTES + 64 && cut.ends_with("(cut at 65536 bytes)"), "{} bytes", cut.len());
+        assert_eq!(logger.as_ref().map(String::len), Some(MAX_LOG_BYTES));
+        assert_eq!(whole["ok"], 1);
     }
 
     #[test]

@@ -23,6 +23,14 @@ pub const MAX_STREAMS: usize = 4096;
 /// Most streams one session keeps; its oldest goes first, so one client
 /// cannot push everyone else's streams out of [`MAX_STREAMS`].
 pub const MAX_STREAMS_PER_SESSION: usize = 32;
+/// Most bytes of events kept for one stream's replay: room for a whole
+/// tool result (4 MiB of guest output at most, escaped into JSON) and the
+/// notifications before it; older events go first.
+pub const MAX_EVENT_BYTES_PER_STREAM: usize = 16 << 20;
+/// Most bytes of events kept for replay, process-wide. Over it, the
+/// oldest streams' replays are dropped first (their live connections
+/// carry on; only a resume from before the drop misses events).
+pub const MAX_EVENT_BYTES: usize = 256 << 20;
 /// Most server-to-client requests awaiting an answer, process-wide.
 pub const MAX_PENDING: usize = 4096;
 
@@ -36,6 +44,8 @@ struct Stream {
     finished_ms: Option<u64>,
     next_seq: u64,
     events: VecDeque<SseEvent>,
+    /// Bytes of event data in `events`.
+    bytes: usize,
     /// Where new events go while a client is connected.
     live: Option<mpsc::UnboundedSender<SseEvent>>,
 }
@@ -45,6 +55,8 @@ struct State {
     streams: HashMap<String, Stream>,
     /// Stream ids, oldest first, for eviction.
     order: VecDeque<String>,
+    /// Bytes of event data kept, over all streams.
+    bytes: usize,
     pending: HashMap<String, oneshot::Sender<ClientAnswer>>,
     inflight: HashMap<String, oneshot::Sender<()>>,
 }
@@ -76,7 +88,7 @@ impl Streams {
         evict(&mut state, now_ms);
         let mine: Vec<String> = state.order.iter().filter(|id| state.streams.get(*id).is_some_and(|s| s.session == session)).cloned().collect();
         for id in mine.iter().take((mine.len() + 1).saturating_sub(MAX_STREAMS_PER_SESSION)) {
-            state.streams.remove(id);
+            forget(&mut state, id);
             state.order.retain(|o| o != id);
         }
         let stream = Stream {
@@ -85,6 +97,7 @@ impl Streams {
             finished_ms: None,
             next_seq: 0,
             events: VecDeque::new(),
+            bytes: 0,
             live: Some(sender),
         };
         state.streams.insert(stream_id.to_owned(), stream);
@@ -95,18 +108,28 @@ impl Streams {
     /// connected client, if any. A client that went away is not an error:
     /// the event waits for a resume.
     pub fn push(&self, stream_id: &str, data: String) {
-        let mut state = self.lock();
+        let mut guard = self.lock();
+        let state = &mut *guard;
         let Some(stream) = state.streams.get_mut(stream_id) else { return };
         let event = SseEvent { id: Some(format!("{stream_id}_{}", stream.next_seq)), data };
         stream.next_seq += 1;
-        if stream.events.len() == MAX_EVENTS_PER_STREAM {
-            stream.events.pop_front();
-        }
+        let before = stream.bytes;
+        stream.bytes += event.data.len();
         stream.events.push_back(event.clone());
+        // The newest event is always kept, whatever its size.
+        while stream.events.len() > 1 && (stream.events.len() > MAX_EVENTS_PER_STREAM || stream.bytes > MAX_EVENT_BYTES_PER_STREAM) {
+            if let Some(dropped) = stream.events.pop_front() {
+                stream.bytes -= dropped.data.len();
+            }
+        }
+        state.bytes = state.bytes - before + stream.bytes;
         if let Some(live) = &stream.live
             && live.unbounded_send(event).is_err()
         {
             stream.live = None;
+        }
+        if state.bytes > MAX_EVENT_BYTES {
+            drop_oldest_replays(state, stream_id);
         }
     }
 
@@ -201,7 +224,34 @@ fn evict(state: &mut State, now_ms: u64) {
             break;
         }
         if let Some(id) = state.order.pop_front() {
-            state.streams.remove(&id);
+            forget(state, &id);
+        }
+    }
+}
+
+/// Removes a stream, and its events from the count of bytes kept.
+fn forget(state: &mut State, stream_id: &str) {
+    if let Some(stream) = state.streams.remove(stream_id) {
+        state.bytes -= stream.bytes;
+    }
+}
+
+/// Drops the replay events of the oldest streams, `newest` last, until
+/// the bytes kept are under [`MAX_EVENT_BYTES`]; of `newest`, its last
+/// event stays.
+fn drop_oldest_replays(state: &mut State, newest: &str) {
+    let oldest_first: Vec<String> = state.order.iter().filter(|id| *id != newest).cloned().chain([newest.to_owned()]).collect();
+    for id in &oldest_first {
+        if state.bytes <= MAX_EVENT_BYTES {
+            return;
+        }
+        let Some(stream) = state.streams.get_mut(id) else { continue };
+        let keep = usize::from(id == newest);
+        while stream.events.len() > keep {
+            if let Some(dropped) = stream.events.pop_front() {
+                stream.bytes -= dropped.data.len();
+                state.bytes -= dropped.data.len();
+            }
         }
     }
 }
@@ -263,6 +313,52 @@ mod tests {
         let state = streams.lock();
         assert_eq!(state.streams.values().filter(|s| s.session == "greedy").count(), MAX_STREAMS_PER_SESSION);
         assert!(state.streams.contains_key("victim"));
+    }
+
+    #[test]
+    fn events_kept_are_bounded_in_bytes_per_stream_and_in_all() {
+        let streams = Streams::default();
+        let (tx, _rx) = mpsc::unbounded();
+        let mib = "x".repeat(1 << 20);
+        // One stream: its oldest events go once it holds more than its share.
+        streams.open("big", "sess", 0, tx.clone());
+        for _ in 0..20 {
+            streams.push("big", mib.clone());
+        }
+        {
+            let state = streams.lock();
+            let big = &state.streams["big"];
+            assert_eq!(big.bytes, MAX_EVENT_BYTES_PER_STREAM);
+            assert_eq!(big.events.len(), 16);
+            assert_eq!(big.events.back().unwrap().id.as_deref(), Some("big_19"));
+            assert_eq!(state.bytes, big.bytes);
+        }
+        // A single event larger than the share is kept whole.
+        streams.push("big", "y".repeat(MAX_EVENT_BYTES_PER_STREAM + 1));
+        assert_eq!(streams.lock().streams["big"].events.len(), 1);
+        // Many streams of many sessions: the oldest replays go first, and
+        // the live connections stay.
+        for n in 0..40 {
+            let id = format!("s{n}");
+            streams.open(&id, &format!("sess{n}"), 0, tx.clone());
+            for _ in 0..8 {
+                streams.push(&id, mib.clone());
+            }
+        }
+        let state = streams.lock();
+        assert!(state.bytes <= MAX_EVENT_BYTES, "{} bytes kept", state.bytes);
+        assert_eq!(state.bytes, state.streams.values().map(|s| s.bytes).sum::<usize>());
+        assert!(state.streams["big"].events.is_empty() && state.streams["big"].live.is_some());
+        assert_eq!(state.streams["s39"].events.len(), 8);
+        drop(state);
+        // Forgetting streams gives their bytes back.
+        streams.lock().order.clear();
+        let ids: Vec<String> = streams.lock().streams.keys().cloned().collect();
+        let mut state = streams.lock();
+        for id in ids {
+            forget(&mut state, &id);
+        }
+        assert_eq!(state.bytes, 0);
     }
 
     #[test]
