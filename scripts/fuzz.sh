@@ -3,9 +3,12 @@
 #
 #   ./scripts/fuzz.sh smoke [seconds]   every target briefly over its seeds and
 #                                       regression inputs (part of scripts/test.sh)
-#   ./scripts/fuzz.sh long [seconds]    the long run: each target for that long
-#                                       (default 1800), a table of executions
-#                                       and crashes at the end
+#   ./scripts/fuzz.sh long [seconds] [target...]
+#                                       the long run: each target (default all)
+#                                       for that long (default 1800) or until
+#                                       $FUZZ_RUNS executions (default 10
+#                                       million), a table of executions and
+#                                       crashes at the end
 #   ./scripts/fuzz.sh seeds             records the seed corpus of http_request
 #                                       from the test suites' real traffic
 #
@@ -49,8 +52,9 @@ build() {
 
 # Runs one target for $2 seconds; prints "target runs seconds crashes".
 run_target() {
-  local target=$1 seconds=$2 log
+  local target=$1 seconds=$2 log started
   log=$(mktemp)
+  started=$(date +%s)
   mkdir -p "$CORPUS_CACHE/$target" "$FUZZ_DIR/artifacts/$target" "$FUZZ_DIR/regressions/$target"
   local status=0 max_len=65536 seeds=("$FUZZ_DIR/corpus/$target")
   if [ "$target" = component ]; then
@@ -62,7 +66,7 @@ run_target() {
   fi
   SMCP_FUZZ_GUESTS="$GUESTS" "$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/$target" \
     "$CORPUS_CACHE/$target" "${seeds[@]}" "$FUZZ_DIR/regressions/$target" \
-    -max_total_time="$seconds" -max_len="$max_len" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
+    -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -max_len="$max_len" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 \
     -artifact_prefix="$FUZZ_DIR/artifacts/$target/" >"$log" 2>&1 || status=$?
   local runs
   runs=$(awk '/stat::number_of_executed_units/ { print $2 }' "$log")
@@ -74,7 +78,7 @@ run_target() {
     return 1
   fi
   rm -f "$log"
-  echo "$target ${runs:-0} $seconds 0"
+  echo "$target ${runs:-0} $(( $(date +%s) - started )) 0"
 }
 
 report() {
@@ -123,12 +127,15 @@ seeds() {
   for grant in guests/*/grant.toml; do cp "$grant" "$FUZZ_DIR/corpus/grant_file/$(basename "$(dirname "$grant")").toml"; done
 }
 
-# Runs every target for $1 seconds; a table of the results, and a failure
-# status when any crashed.
+# Runs the targets named after $1 (all when none) for $1 seconds each; a
+# table of the results, and a failure status when any crashed.
 run_all() {
-  local status=0 results="" line
-  for target in "${TARGETS[@]}"; do
-    line=$(run_target "$target" "$1") || status=1
+  local seconds=$1 status=0 results="" line
+  shift
+  local targets=("$@")
+  [ ${#targets[@]} -gt 0 ] || targets=("${TARGETS[@]}")
+  for target in "${targets[@]}"; do
+    line=$(run_target "$target" "$seconds") || status=1
     results+="$line"$'\n'
   done
   printf '%s' "$results" | report
@@ -146,8 +153,9 @@ case "${1:-smoke}" in
     ;;
   long)
     build
-    echo "==> fuzz long run: ${2:-1800} s per target"
-    run_all "${2:-1800}" | tee "$HOME/.cache/smcp/fuzz-results.md"
+    echo "==> fuzz long run: ${2:-1800} s or ${FUZZ_RUNS:=10000000} executions per target"
+    export FUZZ_RUNS
+    run_all "${2:-1800}" "${@:3}" | tee "$HOME/.cache/smcp/fuzz-results.md"
     exit "${PIPESTATUS[0]}"
     ;;
   *) echo "usage: $0 smoke|long [seconds] | seeds" >&2; exit 2 ;;

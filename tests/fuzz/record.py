@@ -4,19 +4,38 @@ requests, in order) to <corpus>/<blake2 of the bytes>. scripts/fuzz.sh runs
 the test suites' clients through it to seed the http_request target with
 real traffic.
 
+The API key and session ids belong to the host recorded against; they are
+written as `{api-key}` and `{session}`, which the fuzz target fills with
+its own engine's (tests/fuzz/src/lib.rs, `fill`).
+
 Usage: python3 record.py <listen port> <upstream port> <corpus dir>
+       python3 record.py --rewrite <corpus dir>   (placeholders into old seeds)
 """
 
 import hashlib
 import os
+import re
 import socket
 import sys
 import threading
 
-LISTEN, UPSTREAM, CORPUS = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 # libFuzzer's default -max_len for this target is set by scripts/fuzz.sh;
 # longer connections are cut into seeds of whole requests by the target.
 MAX_SEED = 64 * 1024
+API_KEY = re.compile(rb"(?im)^(authorization:[ \t]*bearer[ \t]+)smcp_[a-z0-9-]+_[0-9a-f]+")
+SESSION = re.compile(rb"(?im)^(mcp-session-id:[ \t]*)[^\r\n]+")
+
+
+def placeholders(seed):
+    """The seed with its recorded key and session ids as placeholders."""
+    seed = API_KEY.sub(rb"\1{api-key}", seed)
+    return SESSION.sub(rb"\1{session}", seed)
+
+
+def save(seed):
+    name = hashlib.blake2b(seed, digest_size=16).hexdigest()
+    with open(os.path.join(CORPUS, name), "wb") as f:
+        f.write(seed)
 
 
 def pipe(source, sink, sent=None):
@@ -47,10 +66,18 @@ def serve(client):
     client.close()
     upstream.close()
     if sent:
-        seed = bytes(sent[:MAX_SEED])
-        name = hashlib.blake2b(seed, digest_size=16).hexdigest()
-        with open(os.path.join(CORPUS, name), "wb") as f:
-            f.write(seed)
+        save(placeholders(bytes(sent[:MAX_SEED])))
+
+
+def rewrite():
+    for name in sorted(os.listdir(CORPUS)):
+        path = os.path.join(CORPUS, name)
+        with open(path, "rb") as f:
+            seed = f.read()
+        filled = placeholders(seed)
+        if filled != seed:
+            os.remove(path)
+            save(filled)
 
 
 def main():
@@ -64,4 +91,9 @@ def main():
         threading.Thread(target=serve, args=(client,), daemon=True).start()
 
 
-main()
+if sys.argv[1] == "--rewrite":
+    CORPUS = sys.argv[2]
+    rewrite()
+else:
+    LISTEN, UPSTREAM, CORPUS = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+    main()

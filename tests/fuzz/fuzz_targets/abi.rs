@@ -1,12 +1,15 @@
 //! The canonical ABI against a hostile guest: arbitrary guest memory and
 //! arbitrary core return values lifted as every type of the host's world.
 //! Whatever lifts must lower back into memory and lift again to the same
-//! value (through a `cabi_realloc` that may lie about where it put things).
+//! value (through a `cabi_realloc` that may lie about where it put things),
+//! both through memory (results and indirect parameters) and as flat core
+//! values whose pointers point into guest memory (direct parameters and
+//! small results, as the runtime lifts and lowers them).
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smcp_core::abi::{AbiError, AbiType, Allocator, Lifter, Lowerer, lift_flat};
+use smcp_core::abi::{AbiError, AbiType, Allocator, Lifter, Lowerer};
 use smcp_core::world::HostWorld;
 
 thread_local! {
@@ -60,9 +63,16 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(format!("{back:?}"), format!("{:?}", Ok::<_, AbiError>(&value)), "round trip through memory");
             }
         }
-        // As flat core values, as small results arrive.
-        let flat: Vec<wasmi_val::Core> = memory.chunks(8).zip(ty.flat()).map(|(bytes, kind)| wasmi_val::core(kind, bytes)).collect();
-        let _ = lift_flat(ty, &flat);
+        // As flat core values, their pointers into the same memory.
+        let flat: Vec<wasmi_val::Core> = data[8..].chunks(8).zip(ty.flat()).map(|(bytes, kind)| wasmi_val::core(kind, bytes)).collect();
+        if let Ok(value) = Lifter::new(memory, 1 << 20).lift_flat(ty, &mut flat.into_iter()) {
+            let mut target = Memory { bytes: vec![0; memory.len() * 2 + 4096], next: 8, lie };
+            let mut lowered = Vec::new();
+            if Lowerer::new(&mut target).lower_flat(ty, &value, &mut lowered).is_ok() && lie.is_none() {
+                let back = Lifter::new(&target.bytes, u64::MAX).lift_flat(ty, &mut lowered.into_iter());
+                assert_eq!(format!("{back:?}"), format!("{:?}", Ok::<_, AbiError>(&value)), "round trip as flat values");
+            }
+        }
     });
 });
 

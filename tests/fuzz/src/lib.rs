@@ -1,6 +1,13 @@
 //! What the fuzz targets share: an engine on in-memory backends hosting
 //! real components from guests/ (their directory is `SMCP_FUZZ_GUESTS`,
 //! which scripts/fuzz.sh sets), and the parsing of raw HTTP requests.
+//!
+//! Recorded traffic carries an API key and session ids of the host it was
+//! recorded against; record.py writes them as `{api-key}` and `{session}`,
+//! which [`fill`] replaces with a key of this engine's store and the last
+//! session id this engine gave in the same input. So seeds reach past
+//! authentication and into their sessions, and a mutated placeholder still
+//! tests the refusals.
 
 use smcp_core::capabilities::Backends;
 use smcp_core::capabilities::grant::Grant;
@@ -25,8 +32,10 @@ impl smcp_core::capabilities::Notifier for Ignore {
     fn notify(&mut self, _: smcp_core::capabilities::Notification) {}
 }
 
-/// In-memory backends; the clock stands still.
+/// In-memory backends; the clock stands still. Holds an admin API key of
+/// tenant `dev`.
 pub struct Platform {
+    pub api_key: String,
     kv: MemoryKv,
     objects: MemoryObjects,
     http: TableHttp,
@@ -39,14 +48,20 @@ pub struct Platform {
 impl Platform {
     pub fn new() -> Platform {
         let clock = Rc::new(ManualClock(1_800_000_000_000.into()));
+        let kv = MemoryKv::new(clock.clone());
+        let random = SeededRandom::new(1);
+        let keys = smcp_core::auth::api_keys::ApiKeys::new(&kv, KEY_HASH_KEY);
+        let made = futures::executor::block_on(keys.create("dev", smcp_core::auth::Role::Admin, "fuzz", None, 0, &random));
+        let (api_key, _) = made.expect("an API key is made in memory");
         Platform {
-            kv: MemoryKv::new(clock.clone()),
+            api_key,
+            kv,
             objects: MemoryObjects::new(clock.clone()),
             http: TableHttp::default(),
             secrets: MemorySecrets::default(),
             log: MemoryLog::default(),
             clock,
-            random: SeededRandom::new(1),
+            random,
         }
     }
 
@@ -54,6 +69,9 @@ impl Platform {
         Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
     }
 }
+
+/// The key API keys are hashed with, in the engine and in [`Platform`].
+pub const KEY_HASH_KEY: [u8; 32] = [4; 32];
 
 /// An engine hosting calc, notes and the conformance fixture under tenant
 /// `dev`, all open without credentials, so requests reach past
@@ -73,7 +91,7 @@ pub fn engine() -> Engine {
         max_fuel: Some(50_000_000),
         quotas: Default::default(),
         auth: AuthSettings {
-            key_hash_key: [4; 32],
+            key_hash_key: KEY_HASH_KEY,
             public_url: "http://localhost".into(),
             anonymous: ["calc", "notes", "conformance"].iter().map(|s| ("dev".to_owned(), (*s).to_owned())).collect(),
             rate: Default::default(),
@@ -112,4 +130,19 @@ pub fn requests(mut data: &[u8]) -> Vec<Request> {
         data = &data[body_end..];
     }
     out
+}
+
+/// Puts this engine's API key and latest session id in place of the
+/// recorded ones (`{api-key}`, `{session}`) in `request`'s headers.
+pub fn fill(request: &mut Request, api_key: &str, session: Option<&str>) {
+    for (_, value) in &mut request.headers {
+        if value.contains("{api-key}") {
+            *value = value.replace("{api-key}", api_key);
+        }
+        if let Some(session) = session
+            && value.contains("{session}")
+        {
+            *value = value.replace("{session}", session);
+        }
+    }
 }
