@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load test: 1,000 sessions × 100 requests against the native host,
+# The load test: 1,000 sessions open at once × 100 requests against the native host,
 # both protocol eras, with and without a hostile tenant spinning at its fuel
 # limit (host/native/benches/load.rs).
 #

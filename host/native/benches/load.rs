@@ -54,7 +54,7 @@ fn main() {
         None => {
             let (sessions, per_session) = if full { (1000, 100) } else { (20, 10) };
             let mut table = Table::new(
-                &format!("Load: {sessions} sessions × {per_session} requests over {CONNECTIONS} connections, both eras"),
+                &format!("Load: {sessions} sessions open at once × {per_session} requests, over {CONNECTIONS} connections, both eras"),
                 &["hostile tenant", "requests", "errors", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "hostile calls stopped"],
             );
             let mut p99 = Vec::new();
