@@ -77,23 +77,16 @@ pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
             let view = accounts::update(backends, tenant, name, password, role).await?;
             // A new password is usually set because the old one leaked:
             // what was signed in with it ends too.
-            let mut revoked = 0;
-            if password.is_some() {
-                let ctx = oauth_ctx(call);
-                for mut grant in grants::list(&ctx, name).await?.into_iter().filter(|g| g.revoked_ms.is_none()) {
-                    grants::revoke(&ctx, &mut grant, "the password was changed", Some(call.principal.id.clone())).await?;
-                    revoked += 1;
-                }
-            }
+            let revoked = match password {
+                Some(_) => grants::revoke_live(&oauth_ctx(call), name, None, "the password was changed", &call.principal.id).await?,
+                None => 0,
+            };
             call.audit("user.update", None, json!({ "user": view.username, "role": view.role.name(), "password_changed": password.is_some(), "grants_revoked": revoked }));
             ok(&view)
         }
         ("DELETE", [name]) => {
-            let ctx = oauth_ctx(call);
             // Their grants end with them.
-            for mut grant in grants::list(&ctx, name).await? {
-                grants::revoke(&ctx, &mut grant, "the account was removed", Some(call.principal.id.clone())).await?;
-            }
+            grants::revoke_live(&oauth_ctx(call), name, None, "the account was removed", &call.principal.id).await?;
             if !accounts::delete(backends, tenant, name).await? {
                 return Err(ApiError::new(404, "not_found", format!("no user `{name}`")));
             }
@@ -105,15 +98,13 @@ pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
             ok(&json!({ "grants": list.iter().map(grant_view).collect::<Vec<_>>() }))
         }
         ("DELETE", [name, "grants", rest @ ..]) => {
-            let ctx = oauth_ctx(call);
-            let mut revoked = 0;
-            for mut grant in grants::list(&ctx, name).await? {
-                if grant.revoked_ms.is_none() && (rest.is_empty() || rest == [grant.id.as_str()]) {
-                    grants::revoke(&ctx, &mut grant, "revoked by an admin", Some(call.principal.id.clone())).await?;
-                    revoked += 1;
-                }
-            }
-            if revoked == 0 && !rest.is_empty() {
+            let only = match rest {
+                [] => None,
+                [id] => Some(*id),
+                _ => return Err(ApiError::not_found()),
+            };
+            let revoked = grants::revoke_live(&oauth_ctx(call), name, only, "revoked by an admin", &call.principal.id).await?;
+            if revoked == 0 && only.is_some() {
                 return Err(ApiError::new(404, "not_found", "no such live grant"));
             }
             ok(&json!({ "revoked": revoked }))

@@ -218,6 +218,29 @@ mod tests {
         fn notify(&mut self, _: Notification) {}
     }
 
+    /// Every backend in memory, the clock standing still.
+    struct InMemory {
+        clock: Rc<ManualClock>,
+        kv: MemoryKv,
+        objects: MemoryObjects,
+        http: TableHttp,
+        secrets: MemorySecrets,
+        log: MemoryLog,
+        random: SeededRandom,
+    }
+
+    impl InMemory {
+        fn new() -> InMemory {
+            let clock = Rc::new(ManualClock(0.into()));
+            let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
+            InMemory { clock, kv, objects, http: TableHttp::default(), secrets: MemorySecrets::default(), log: MemoryLog::default(), random: SeededRandom::new(1) }
+        }
+
+        fn backends(&self) -> Backends<'_> {
+            Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
+        }
+    }
+
     struct Keep(Vec<Notification>);
 
     impl Notifier for Keep {
@@ -228,13 +251,10 @@ mod tests {
 
     #[test]
     fn log_notifications_are_cut_to_their_bound() {
-        let clock = Rc::new(ManualClock(0.into()));
-        let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
-        let (http, secrets, log, random) = (TableHttp::default(), MemorySecrets::default(), MemoryLog::default(), SeededRandom::new(1));
-        let backends = Backends { kv: &kv, objects: &objects, http: &http, secrets: &secrets, clock: &*clock, random: &random, log: &log };
+        let memory = InMemory::new();
         let (grant, scope) = (Grant::default(), Scope { tenant: "t".into(), server: "s".into(), request: "r".into() });
         let mut notifier = Keep(Vec::new());
-        let mut host = CallHost::new(backends, &grant, &scope, &mut notifier);
+        let mut host = CallHost::new(memory.backends(), &grant, &scope, &mut notifier);
         let huge = format!("[\"{}\"]", "x".repeat(MAX_NOTIFY_DATA_BYTES * 4));
         let logger = Val::some(Val::String("l".repeat(MAX_LOG_BYTES * 2)));
         futures::executor::block_on(dispatch(&mut host, "notify", "log", vec![Val::Enum(1), logger, Val::String(huge)])).unwrap();
@@ -249,18 +269,15 @@ mod tests {
 
     #[test]
     fn operator_logs_are_capped_per_call_and_cut_per_line() {
-        let clock = Rc::new(ManualClock(0.into()));
-        let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
-        let (http, secrets, log, random) = (TableHttp::default(), MemorySecrets::default(), MemoryLog::default(), SeededRandom::new(1));
-        let backends = Backends { kv: &kv, objects: &objects, http: &http, secrets: &secrets, clock: &*clock, random: &random, log: &log };
+        let memory = InMemory::new();
         let (grant, scope) = (Grant::default(), Scope { tenant: "t".into(), server: "s".into(), request: "r".into() });
         let mut notifier = Ignore;
-        let mut host = CallHost::new(backends, &grant, &scope, &mut notifier);
+        let mut host = CallHost::new(memory.backends(), &grant, &scope, &mut notifier);
         for i in 0..MAX_LOG_LINES_PER_CALL + 50 {
             let message = if i == 0 { "x".repeat(MAX_LOG_BYTES * 2) } else { format!("line {i}") };
             futures::executor::block_on(dispatch(&mut host, "log", "write", vec![Val::Enum(1), Val::String(message)])).unwrap();
         }
-        let lines = log.lines.borrow();
+        let lines = memory.log.lines.borrow();
         assert_eq!(lines.len() as u32, MAX_LOG_LINES_PER_CALL + 1, "the cap, plus one line saying so");
         assert_eq!(lines[0].3.len(), MAX_LOG_BYTES);
         assert!(lines.last().unwrap().3.contains("log limit"));

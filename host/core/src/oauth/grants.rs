@@ -138,6 +138,19 @@ pub(crate) async fn revoke(ctx: &Ctx<'_>, grant: &mut Grant, reason: &str, by: O
     Ok(())
 }
 
+/// Revokes `user`'s live grants (only grant `only`, when given) for
+/// `reason`; how many it revoked.
+pub(crate) async fn revoke_live(ctx: &Ctx<'_>, user: &str, only: Option<&str>, reason: &str, by: &str) -> Result<usize, OAuthError> {
+    let mut revoked = 0;
+    for mut grant in list(ctx, user).await? {
+        if grant.revoked_ms.is_none() && only.is_none_or(|id| id == grant.id) {
+            revoke(ctx, &mut grant, reason, Some(by.to_owned())).await?;
+            revoked += 1;
+        }
+    }
+    Ok(revoked)
+}
+
 /// `user`'s grants, newest first.
 pub(crate) async fn list(ctx: &Ctx<'_>, user: &str) -> Result<Vec<Grant>, OAuthError> {
     let prefix = format!("oauth/{}/grants/{user}/", ctx.tenant);
