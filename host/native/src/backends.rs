@@ -69,6 +69,9 @@ impl LogSink for TracingLog {
         if dropped > 0 {
             tracing::warn!(target: "smcp::guest", tenant, server, dropped, "guest log lines dropped by the rate limit");
         }
+        // Escaped: a newline or escape sequence in a guest's message must
+        // not forge operator log lines or drive the operator's terminal.
+        let message = message.escape_debug();
         match level {
             LogLevel::Debug => tracing::debug!(target: "smcp::guest", tenant, server, request, "{message}"),
             LogLevel::Info => tracing::info!(target: "smcp::guest", tenant, server, request, "{message}"),

@@ -402,7 +402,8 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
 async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper::Response<WireBody>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // Paths are the client's: logged up to a length.
+    let path: String = request.uri().path().chars().take(256).collect();
     let response = respond(&app, request).await;
     tracing::info!(
         target: "smcp::access",

@@ -289,7 +289,15 @@ fn bad_uploads_are_refused_and_store_nothing() {
 
 #[test]
 fn the_admin_api_checks_roles_and_tenants() {
-    let host = Host::start(&["calc"], |_| {});
+    // Tenant `other` exists: the operator gave it a key.
+    let host = Host::start(&["calc"], |config| {
+        let made = std::process::Command::new(env!("CARGO_BIN_EXE_smcp"))
+            .args(["keys", "create", "--tenant", "other", "--role", "admin", "--data-dir"])
+            .arg(&config.data_dir)
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    });
     let admin = host.key().to_owned();
     let make = |role: &str| {
         let (status, made) = host.admin("POST", "/keys", &admin, Some(("application/json", json!({ "role": role, "name": role }).to_string().into_bytes())));
@@ -308,6 +316,13 @@ fn the_admin_api_checks_roles_and_tenants() {
         b"",
     );
     assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    // A tenant nobody created has no admin API to refuse anyone.
+    let (status, body) = raw(
+        host.server.addr,
+        format!("GET /admin/v1/tenants/nobody/servers HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {admin}\r\n\r\n").as_bytes(),
+        b"",
+    );
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
     let records = host.audit();
     assert!(records.iter().any(|r| r["kind"] == "key.create" && r["detail"]["role"] == "read-only"));
     assert!(records.iter().any(|r| r["kind"] == "auth.refused" && r["detail"]["api"] == "admin"));

@@ -30,6 +30,13 @@ fn start(dir: &DataDir) -> Background {
     let mut dev = DevGuests::only(&["calc"]);
     dev.target_dir = smcp_tests::guest_target_dir();
     config.dev = Some(dev);
+    // Tenant `other` exists (the operator gave it a key), beside `dev`.
+    let made = std::process::Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(["keys", "create", "--tenant", "other", "--role", "mcp-user", "--data-dir"])
+        .arg(&config.data_dir)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
     smcp_native::spawn(config).expect("the server starts")
 }
 
@@ -99,9 +106,11 @@ fn limits_routing_keep_alive_and_shutdown() {
         let (status, _, _) = send(addr, post(addr, &key, &mcp, vec![b' '; 4 * MIB])).await;
         assert_ne!(status, 413);
 
-        // Unknown paths are 404, whatever the method; another tenant's 403.
+        // Unknown paths are 404, whatever the method, and so are tenants
+        // nobody created; another tenant's 403.
         let ping = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-        for (path, expected) in [("/", 404), ("/nope", 404), ("/t/dev/s/nosuch/mcp", 404), ("/t/dev/s/calc", 404), ("/t/other/s/calc/mcp", 403)] {
+        let cases = [("/", 404), ("/nope", 404), ("/t/dev/s/nosuch/mcp", 404), ("/t/dev/s/calc", 404), ("/t/nobody/s/calc/mcp", 404), ("/t/other/s/calc/mcp", 403)];
+        for (path, expected) in cases {
             let (status, _, _) = send(addr, post(addr, &key, path, ping.to_vec())).await;
             assert_eq!(status, expected, "POST {path}");
         }

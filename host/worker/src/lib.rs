@@ -59,13 +59,20 @@ thread_local! {
     static ISOLATE: RefCell<Option<Rc<Isolate>>> = const { RefCell::new(None) };
 }
 
+/// Guest memory of all calls running in one isolate together.
+const GUEST_MEMORY_BYTES: usize = 80 << 20;
+
 /// The isolate's state, made on its first request.
 fn isolate(env: &Env, origin: &str) -> Result<Rc<Isolate>, String> {
     if let Some(existing) = ISOLATE.with(|i| i.borrow().clone()) {
         return Ok(existing);
     }
     let settings = config::load(env, origin)?;
-    let runtime = Runtime::new(EngineLimits::default()).map_err(|e| format!("host world: {e}"))?;
+    // An isolate has 128 MB in all: guests' memories together get at most
+    // this much of it, so that concurrent calls fail with a typed error
+    // instead of the isolate being killed for everyone it serves.
+    let limits = EngineLimits { guest_memory_bytes: GUEST_MEMORY_BYTES, ..EngineLimits::default() };
+    let runtime = Runtime::new(limits).map_err(|e| format!("host world: {e}"))?;
     let engine = Engine::new(Arc::new(runtime), settings.engine.clone());
     let outbound = Rc::new(settings.outbound.clone());
     let isolate = Rc::new(Isolate { engine, settings, outbound, log: ConsoleLog::default() });

@@ -38,6 +38,11 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
     if !crate::auth::api_keys::valid_tenant(tenant) {
         return Some(ApiError::not_found().response());
     }
+    match engine.tenant_exists(backends, tenant).await {
+        Ok(true) => {}
+        Ok(false) => return Some(ApiError::not_found().response()),
+        Err(e) => return Some(ApiError::storage(e).response()),
+    }
     Some(match route(engine, request, backends, tenant, &segments[1..]).await {
         Ok(response) | Err(Refused(response)) => response,
     })

@@ -73,6 +73,7 @@ async fn create_key(engine: &Engine, request: &Request, backends: Backends<'_>, 
     let keys = ApiKeys::new(backends.kv, engine.config.auth.key_hash_key);
     let now = backends.clock.now_ms();
     let (key, record) = keys.create(tenant, role, name, None, now, backends.random).await.map_err(ApiError::storage)?;
+    engine.tenant_created(tenant);
     audit(engine, backends, tenant, "key.create", json!({ "key": record.id, "role": role.name(), "name": record.name }));
     let _ = engine.flush_audit(backends).await;
     Ok(json(201, &json!({ "id": record.id, "role": record.role, "name": record.name, "key": key })))
@@ -85,6 +86,7 @@ async fn set_issuers(engine: &Engine, request: &Request, backends: Backends<'_>,
     let issuers: Vec<Issuer> = serde_json::from_value(body.get("issuers").cloned().unwrap_or(Value::Null))
         .map_err(|e| ApiError::bad_request(format!("`issuers` must be a list of issuers: {e}")))?;
     crate::mcp::set_issuers(backends, tenant, &issuers).await.map_err(ApiError::storage)?;
+    engine.tenant_created(tenant);
     let names: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();
     audit(engine, backends, tenant, "issuers.set", json!({ "issuers": names }));
     let _ = engine.flush_audit(backends).await;

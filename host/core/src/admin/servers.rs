@@ -3,7 +3,7 @@
 
 use super::reply::{ApiError, Reply, body_json, flag, json, no_content, ok};
 use super::{Call, multipart};
-use crate::capabilities::{CallHost, Notification, Notifier, Scope};
+use crate::capabilities::{CallHost, Discard, Scope};
 use crate::deploy::{self, DeployError, ServerRecord, records};
 use crate::server::Server;
 use serde_json::{Value, json};
@@ -134,12 +134,6 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
     }
 }
 
-/// Notifications of a health check go nowhere.
-struct Discard;
-
-impl Notifier for Discard {
-    fn notify(&mut self, _: Notification) {}
-}
 
 /// `PUT` (body `{"value": "…"}`) or `DELETE` one secret of `server`.
 /// Write-only: no route reads a secret back, and the trail records its

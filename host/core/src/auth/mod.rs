@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod jwt;
 pub mod rate;
 mod role;
+pub mod tenants;
 
 pub use role::Role;
 
@@ -43,4 +44,27 @@ pub enum AuthError {
     OtherTenant,
     #[error("storage: {0}")]
     Storage(String),
+}
+
+impl AuthError {
+    /// A stable name of the kind of failure, for counting refusals.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing",
+            AuthError::Malformed(_) => "malformed",
+            AuthError::UnknownKey => "unknown_key",
+            AuthError::Revoked => "revoked",
+            AuthError::Expired => "expired",
+            AuthError::InvalidToken(_) => "invalid_token",
+            AuthError::InQuery => "in_query",
+            AuthError::NoRole => "no_role",
+            AuthError::OtherTenant => "other_tenant",
+            AuthError::Storage(_) => "storage",
+        }
+    }
+}
+
+/// Where the token issuers `tenant` trusts are stored.
+pub(crate) fn issuers_path(tenant: &str) -> String {
+    format!("auth/tenants/{tenant}/issuers")
 }

@@ -21,7 +21,7 @@ pub mod simple;
 
 pub use error::CapabilityError;
 pub use grant::Grant;
-pub use simple::{Clock, ListKind, LogLevel, LogSink, Notification, Notifier, Random, SecretStore};
+pub use simple::{Clock, Discard, ListKind, LogLevel, LogSink, Notification, Notifier, Random, SecretStore};
 
 use crate::abi::{AbiError, Val};
 use crate::runtime::{CallError, HostCalls};
@@ -81,13 +81,23 @@ pub struct CallHost<'a> {
     /// Capability calls whose backend was unavailable (`kv.set`, …), for
     /// the audit trail; at most [`MAX_FAILURES_KEPT`].
     unavailable: Vec<String>,
+    /// When guest calls made with this host must stop (ms on the backends'
+    /// clock), and whether one was stopped by it.
+    deadline_ms: Option<u64>,
+    timed_out: bool,
 }
 
 const MAX_FAILURES_KEPT: usize = 8;
 
 impl<'a> CallHost<'a> {
     pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
-        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, memory_peak: 0, kv_ops: 0, object_bytes_written: 0, unavailable: Vec::new() }
+        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, memory_peak: 0, kv_ops: 0, object_bytes_written: 0, unavailable: Vec::new(), deadline_ms: None, timed_out: false }
+    }
+
+    /// Guest calls made with this host stop at `deadline_ms` on the
+    /// backends' clock, checked at every capability call and fuel slice.
+    pub fn set_deadline(&mut self, deadline_ms: u64) {
+        self.deadline_ms = Some(deadline_ms);
     }
 }
 
@@ -106,6 +116,11 @@ impl CallHost<'_> {
     pub fn unavailable(&self) -> &[String] {
         &self.unavailable
     }
+
+    /// True when a guest call was stopped at the deadline.
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
 }
 
 impl HostCalls for CallHost<'_> {
@@ -119,6 +134,12 @@ impl HostCalls for CallHost<'_> {
 
     async fn pause(&mut self) {
         self.backends.clock.pause().await
+    }
+
+    fn out_of_time(&mut self) -> bool {
+        let expired = self.deadline_ms.is_some_and(|at| self.backends.clock.now_ms() >= at);
+        self.timed_out |= expired;
+        expired
     }
 
     async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {

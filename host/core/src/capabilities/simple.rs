@@ -98,6 +98,14 @@ pub trait Notifier {
     fn notify(&mut self, notification: Notification);
 }
 
+/// Notifications nobody receives: calls the host makes on its own (health
+/// checks, the listing checks of an upload).
+pub struct Discard;
+
+impl Notifier for Discard {
+    fn notify(&mut self, _: Notification) {}
+}
+
 /// Longest log message kept; longer ones are cut.
 pub const MAX_LOG_BYTES: usize = 16 << 10;
 /// Most bytes of one MCP log notification's data (and its logger's

@@ -69,6 +69,8 @@ pub enum DeployError {
     GrantNotText,
     #[error(transparent)]
     NotGranted(#[from] crate::capabilities::grant::NotGranted),
+    #[error("the component's lists were refused: {0}")]
+    InvalidListing(crate::server::OutputError),
     #[error("activating this deployment widens what the server may do; approve it explicitly: {}", .0.widened.join("; "))]
     ApprovalRequired(Box<Changes>),
     #[error("there is no earlier deployment to roll back to")]
@@ -110,6 +112,7 @@ impl DeployError {
             DeployError::InvalidComponent(_) => "invalid_component",
             DeployError::InvalidGrant(_) | DeployError::GrantNotText => "invalid_grant",
             DeployError::NotGranted(_) => "not_granted",
+            DeployError::InvalidListing(_) => "invalid_listing",
             DeployError::ApprovalRequired(_) => "approval_required",
             DeployError::NoEarlierDeployment => "no_earlier_deployment",
             DeployError::ComponentMissing(_) => "component_missing",

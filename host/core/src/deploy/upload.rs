@@ -64,6 +64,7 @@ pub async fn upload(
     let component = engine.runtime.load(&upload.component)?;
     let prepared = &component.prepared;
     grant.check_imports(&prepared.imports)?;
+    check_listings(engine, backends, tenant, server, &component, &grant).await?;
 
     let id = deployment_id(&digest, &grant_text);
     let review = review::review(engine.runtime.world(), prepared, Some(&grant));
@@ -109,4 +110,32 @@ pub async fn upload(
     });
     engine.audit(backends, tenant, crate::audit::Event { kind: "deploy.upload".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail });
     Ok(Uploaded { deployment, created: true, review, changes })
+}
+
+/// Lists the component's tools, prompts and resources as a client would,
+/// refusing the upload when a list breaks the rules
+/// ([`crate::server`] checks them at every listing too). Other failures
+/// are left to the health check: a list may need a capability that only
+/// works once deployed.
+async fn check_listings(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    component: &crate::runtime::Component,
+    grant: &Grant,
+) -> Result<(), DeployError> {
+    use crate::server::{OutputError, Server, ServerError};
+    let scope = crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: "upload".into() };
+    let mut discard = crate::capabilities::Discard;
+    let mut host = crate::capabilities::CallHost::new(backends, grant, &scope, &mut discard);
+    let guest = Server { runtime: &engine.runtime, component, limits: engine.limits_of(grant) };
+    let refused = |result: Result<(), ServerError>| match result {
+        Err(ServerError::Output(e @ OutputError::Listing { .. })) => Err(DeployError::InvalidListing(e)),
+        _ => Ok(()),
+    };
+    refused(guest.list_tools(&mut host).await.map(drop))?;
+    refused(guest.list_prompts(&mut host).await.map(drop))?;
+    refused(guest.list_resources(&mut host).await.map(drop))?;
+    refused(guest.list_resource_templates(&mut host).await.map(drop))
 }

@@ -6,6 +6,7 @@
 use super::engine::{Engine, json_response};
 use super::http::{Request, Response};
 use super::jsonrpc::{BAD_REQUEST, error_response};
+use super::refusals::Refusal;
 use crate::auth::api_keys::ApiKeys;
 use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
@@ -47,18 +48,14 @@ impl AuthSettings {
     }
 }
 
-fn tenant_issuers_path(tenant: &str) -> String {
-    format!("auth/tenants/{tenant}/issuers")
-}
-
 /// Stores the token issuers `tenant` trusts.
 pub async fn set_issuers(backends: Backends<'_>, tenant: &str, issuers: &[Issuer]) -> Result<(), AuthError> {
     let bytes = serde_json::to_vec(issuers).map_err(|e| AuthError::Storage(e.to_string()))?;
-    backends.kv.set(&tenant_issuers_path(tenant), bytes, None).await.map_err(|e| AuthError::Storage(e.to_string()))
+    backends.kv.set(&crate::auth::issuers_path(tenant), bytes, None).await.map_err(|e| AuthError::Storage(e.to_string()))
 }
 
 async fn issuers(backends: Backends<'_>, tenant: &str) -> Result<Vec<Issuer>, AuthError> {
-    match backends.kv.get(&tenant_issuers_path(tenant)).await.map_err(|e| AuthError::Storage(e.to_string()))? {
+    match backends.kv.get(&crate::auth::issuers_path(tenant)).await.map_err(|e| AuthError::Storage(e.to_string()))? {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| AuthError::Storage(e.to_string())),
         None => Ok(Vec::new()),
     }
@@ -72,6 +69,9 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
     if in_query {
         return Err(AuthError::InQuery);
     }
+    if request.header("authorization").is_some() && request.header("x-api-key").is_some() {
+        return Err(AuthError::Malformed("send credentials in one header, `Authorization` or `X-API-Key`"));
+    }
     if let Some(value) = request.header("authorization") {
         let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed("expected `Authorization: Bearer <credential>`"))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
@@ -79,7 +79,11 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
         }
         return Ok(Some(token.trim()));
     }
-    Ok(request.header("x-api-key").filter(|k| !k.is_empty()))
+    match request.header("x-api-key").filter(|k| !k.is_empty()) {
+        // The header is for API keys; tokens go in `Authorization`.
+        Some(key) if !key.starts_with("smcp_") => Err(AuthError::Malformed("`X-API-Key` takes an SMCP API key; send tokens as `Authorization: Bearer`")),
+        other => Ok(other),
+    }
 }
 
 /// Why the endpoint refused a request: the response to send.
@@ -158,8 +162,8 @@ pub(crate) fn insufficient_role(engine: &Engine, tenant: &str, server: &str, id:
 }
 
 /// `authenticated` if it is a principal of `tenant`; otherwise the
-/// refusal, recorded in `tenant`'s audit trail (`server`: the MCP server
-/// asked for; none for the admin API).
+/// refusal, counted for `tenant`'s audit trail (`server`: the MCP server
+/// asked for; none for the admin API): see [`super::refusals`].
 pub(crate) fn admit(
     engine: &Engine,
     backends: Backends<'_>,
@@ -174,9 +178,10 @@ pub(crate) fn admit(
         Err(e) => (None, e),
     };
     let api = if server.is_some() { "mcp" } else { "admin" };
-    let detail = json!({ "reason": error.to_string(), "method": request.method, "api": api });
-    let event = crate::audit::Event { kind: "auth.refused".into(), principal: who, server: server.map(str::to_owned), detail };
-    engine.audit(backends, tenant, event);
+    let refusal = Refusal { tenant, api, code: error.code(), reason: error.to_string(), method: &request.method, server, principal: who };
+    if let Some(event) = engine.refusals.note(refusal, backends.clock.now_ms()) {
+        engine.audit(backends, tenant, event);
+    }
     Err(error)
 }
 

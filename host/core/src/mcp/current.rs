@@ -8,7 +8,7 @@ use super::exchange::{Answer, Exchange};
 use super::http::SseEvent;
 use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::http::{Body, Request, Response};
-use super::jsonrpc::{HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, result_response};
+use super::jsonrpc::{HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, excerpt, result_response};
 use super::version::{self, CURRENT, Era, SUPPORTED};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
@@ -97,7 +97,7 @@ async fn checked(
     }
     match request.header("mcp-method").and_then(header_value) {
         Some(m) if m == method => {}
-        Some(m) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Method header value '{m}' does not match body value '{method}'"), None)),
+        Some(m) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Method header value '{}' does not match body value '{}'", excerpt(&m), excerpt(&method)), None)),
         None => return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Method header is required", None)),
     }
     let named = match method.as_str() {
@@ -108,12 +108,12 @@ async fn checked(
     if let Some(body_name) = named {
         match request.header("mcp-name").and_then(header_value) {
             Some(n) if n == body_name => {}
-            Some(n) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Name header value '{n}' does not match body value '{body_name}'"), None)),
+            Some(n) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Name header value '{}' does not match body value '{}'", excerpt(&n), excerpt(body_name)), None)),
             None => return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Name header is required", None)),
         }
     }
     if REMOVED.contains(&method.as_str()) {
-        return Err(reject(404, &id, METHOD_NOT_FOUND, &format!("Method not found: {method} is not part of {CURRENT}"), None));
+        return Err(reject(404, &id, METHOD_NOT_FOUND, &format!("Method not found: {} is not part of {CURRENT}", excerpt(&method)), None));
     }
     let log_level = match meta.and_then(|m| m.get(META_LOG_LEVEL)) {
         None => None,

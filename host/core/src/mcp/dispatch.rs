@@ -4,7 +4,7 @@
 use super::engine::{Engine, Hosted};
 use super::exchange::{AskError, Exchange};
 use super::subscriptions::Change;
-use super::jsonrpc::{BAD_REQUEST, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY};
+use super::jsonrpc::{BAD_REQUEST, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY, excerpt};
 use super::state;
 use super::version::Era;
 use crate::auth::{Principal, Role};
@@ -123,7 +123,7 @@ impl Call<'_> {
         }
         let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
         let facts = self.tool_facts().await;
-        (!facts.read_only.contains(name)).then(|| (Role::McpUser, format!("calling tool `{name}`, which is not annotated read-only,")))
+        (!facts.read_only.contains(name)).then(|| (Role::McpUser, format!("calling tool `{}`, which is not annotated read-only,", excerpt(name))))
     }
 
     /// Checks the `Mcp-Param-*` headers of a `tools/call` against its
@@ -219,6 +219,9 @@ impl Call<'_> {
         };
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut collect);
         let limits = self.engine.limits_of(&self.hosted.grant);
+        // Checked inside the guest call too, where a guest that never waits
+        // would keep the timer below from firing.
+        host.set_deadline(self.backends.clock.now_ms().saturating_add(limits.wall_time_ms));
         let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits };
         let finished = {
             let work = core::pin::pin!(self.method(&server, &mut host, method, params));
@@ -230,7 +233,7 @@ impl Call<'_> {
                 futures_util::future::Either::Right(_) => None,
             }
         };
-        let timed_out = finished.is_none();
+        let timed_out = finished.is_none() || host.timed_out();
         let result = finished.unwrap_or_else(|| {
             let message = format!("the request took longer than its grant's {} ms of wall time", limits.wall_time_ms);
             match method {
@@ -310,7 +313,7 @@ impl Call<'_> {
                 let completion = server.complete(host, &reference, (name, value), &context).await.map_err(|e| self.failure(e))?;
                 Ok(json!({ "completion": completion }))
             }
-            _ => Err(RpcFailure::new(METHOD_NOT_FOUND, format!("Method not found: {method}")).status(404)),
+            _ => Err(RpcFailure::new(METHOD_NOT_FOUND, format!("Method not found: {}", excerpt(method))).status(404)),
         }
     }
 
@@ -409,14 +412,15 @@ impl Call<'_> {
     }
 
     fn note_fuel(&self, error: &ServerError) {
-        if matches!(error, ServerError::Call(crate::runtime::CallError::FuelExhausted { .. })) {
+        use crate::runtime::CallError;
+        if matches!(error, ServerError::Call(CallError::FuelExhausted { .. } | CallError::UnyieldingFuel { .. })) {
             self.out_of_fuel.set(true);
         }
     }
 
     fn resource_not_found(&self, uri: &str, message: String) -> RpcFailure {
         let code = if self.era == Era::Legacy { RESOURCE_NOT_FOUND_LEGACY } else { INVALID_PARAMS };
-        RpcFailure::new(code, format!("Resource not found: {message}")).data(json!({ "uri": uri }))
+        RpcFailure::new(code, format!("Resource not found: {}", excerpt(&message))).data(json!({ "uri": if uri.len() <= 1024 { uri.to_owned() } else { excerpt(uri) } }))
     }
 
     /// A server call that failed outside a tool.
@@ -470,7 +474,7 @@ impl Target<'_> {
     fn failure(&self, call: &Call<'_>, error: ServerError) -> Result<Value, RpcFailure> {
         call.note_fuel(&error);
         match (self, error) {
-            (Target::Tool { name, .. }, ServerError::NotFound(message)) => Err(invalid(format!("Unknown tool: {name} ({message})"))),
+            (Target::Tool { name, .. }, ServerError::NotFound(message)) => Err(invalid(format!("Unknown tool: {} ({})", excerpt(name), excerpt(&message)))),
             (Target::Tool { .. }, ServerError::InvalidParams(message)) => Err(invalid(message)),
             (Target::Tool { .. }, e) => Ok(json!({ "content": [{ "type": "text", "text": e.to_string() }], "isError": true })),
             (Target::Prompt { .. }, e) => Err(call.failure(e)),

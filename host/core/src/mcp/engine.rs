@@ -118,17 +118,27 @@ pub struct Engine {
     pub(crate) oauth_lock: futures_util::lock::Mutex<()>,
     /// Running calls per tenant, open sessions per principal.
     pub(crate) quotas: super::quotas::Quotas,
+    /// Which tenants exist, as last looked up.
+    pub(crate) tenants: std::sync::Mutex<crate::auth::tenants::TenantCache>,
+    /// Refused requests, counted for the audit trail.
+    pub(crate) refusals: super::refusals::Refusals,
+    /// Set by [`shutdown`](Self::shutdown): the next flush records every
+    /// open count of refusals.
+    closing: std::sync::atomic::AtomicBool,
 }
 
 const ALLOW_HEADERS: &str =
     "content-type, accept, authorization, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+/// Headers a request may carry once at most.
+const SINGLE_HEADERS: [&str; 8] =
+    ["host", "authorization", "x-api-key", "mcp-session-id", "mcp-protocol-version", "origin", "content-type", "last-event-id"];
 /// GET serves legacy sessions only.
 const ALLOWED_METHODS: &str = "POST, GET, DELETE, OPTIONS";
 const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenticate";
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default(), quotas: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default(), quotas: Default::default(), tenants: Default::default(), refusals: Default::default(), closing: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -176,6 +186,11 @@ impl Engine {
     /// is returned for the front end to log).
     pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         let mut trails = self.audit.lock().await;
+        let now = backends.clock.now_ms();
+        let closing = self.closing.load(std::sync::atomic::Ordering::Relaxed);
+        for (tenant, event) in self.refusals.closed(now, closing) {
+            self.audit(backends, &tenant, event);
+        }
         let events = self.audit_queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
         // One write per tenant, so that one trail's failure loses only its
         // own events.
@@ -207,6 +222,24 @@ impl Engine {
     /// shutting down is not held open by them.
     pub fn shutdown(&self) {
         self.subscriptions.close_all();
+        self.closing.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// True when `tenant` exists (has an API key or a token issuer, or is
+    /// served to anonymous callers); looked up before any authentication
+    /// work, so that requests naming other tenants store nothing.
+    pub(crate) async fn tenant_exists(&self, backends: Backends<'_>, tenant: &str) -> Result<bool, crate::auth::AuthError> {
+        if self.config.auth.anonymous.iter().any(|(t, _)| t == tenant) {
+            return Ok(true);
+        }
+        crate::auth::tenants::exists(&self.tenants, backends.kv, tenant, backends.clock.now_ms()).await
+    }
+
+    /// Remembers that `tenant` exists (it was just given a key or an issuer).
+    pub(crate) fn tenant_created(&self, tenant: &str) {
+        if let Ok(mut tenants) = self.tenants.lock() {
+            tenants.created(tenant);
+        }
     }
 
     /// The limits a call of `grant` runs under: the grant's, with fuel
@@ -339,8 +372,16 @@ impl Engine {
         if let Some(probe) = crate::admin::probe(request, backends).await {
             return probe.into();
         }
-        let host_ok = request.header("host").is_some_and(|h| matches_allowed(h, &self.config.allowed_hosts));
-        if !host_ok {
+        // One value each for what names the caller, the session and the
+        // target: with two, one part of the host could read the first and
+        // another the second.
+        if let Some(name) = SINGLE_HEADERS.iter().find(|name| request.headers.iter().filter(|(k, _)| k == *name).count() > 1) {
+            return error(400, BAD_REQUEST, &format!("Bad Request: more than one {name} header")).into();
+        }
+        let Some(host) = request.header("host") else {
+            return error(400, BAD_REQUEST, "Bad Request: the Host header is required").into();
+        };
+        if !matches_allowed(host, &self.config.allowed_hosts) {
             return error(403, BAD_REQUEST, "Forbidden: Host not allowed").into();
         }
         // Before the Origin check: the login page posts from this host's
@@ -369,7 +410,13 @@ impl Engine {
         if request.method == "OPTIONS" {
             return preflight().into();
         }
-        // Credentials first: without them, nothing about this tenant leaks.
+        // Nothing is stored or computed for a tenant nobody created.
+        match self.tenant_exists(backends, tenant).await {
+            Ok(true) => {}
+            Ok(false) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
+            Err(_) => return error(503, BAD_REQUEST, "Service Unavailable: cannot check credentials now").into(),
+        }
+        // Credentials next: without them, nothing more about this tenant leaks.
         let authenticated = super::auth::authenticate(self, backends, request, tenant, server).await;
         let principal = match super::auth::admit(self, backends, request, tenant, Some(server), authenticated) {
             Ok(principal) => principal,
@@ -449,8 +496,8 @@ pub(crate) fn parse_endpoint(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("/t/")?;
     let (tenant, rest) = rest.split_once("/s/")?;
     let server = rest.strip_suffix("/mcp")?;
-    let plain = |s: &str| !s.is_empty() && !s.contains('/');
-    (plain(tenant) && plain(server)).then_some((tenant, server))
+    // The rules names are created under: anything else names nothing.
+    (crate::auth::api_keys::valid_tenant(tenant) && crate::deploy::records::valid_name(server)).then_some((tenant, server))
 }
 
 /// The answer to a CORS preflight.

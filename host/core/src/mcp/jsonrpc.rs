@@ -3,6 +3,15 @@
 
 use serde_json::{Map, Value, json};
 
+/// At most a short prefix of `text` a client sent (or a guest returned),
+/// escaped, for error messages: an error never echoes a large input.
+pub fn excerpt(text: &str) -> String {
+    const KEEP: usize = 64;
+    let prefix: String = text.chars().take(KEEP).collect();
+    let more = if prefix.len() < text.len() { "…" } else { "" };
+    format!("{}{more}", prefix.escape_debug())
+}
+
 pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;

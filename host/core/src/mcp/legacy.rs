@@ -9,7 +9,7 @@ use super::streams::ResumeError;
 use super::subscriptions::SubscribeError;
 use futures_util::future::Either;
 use super::http::{Body, Request, Response};
-use super::jsonrpc::{BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, result_response};
+use super::jsonrpc::{BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, excerpt, result_response};
 use super::version::{self, Era, LEGACY};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
@@ -50,6 +50,9 @@ async fn save(engine: &Engine, backends: Backends<'_>, hosted: &Hosted, id: &str
     backends.kv.set(&session_key(hosted, id), bytes, ttl).await.is_ok()
 }
 
+/// Messages one batch (2025-03-26) may hold.
+pub(crate) const MAX_BATCH: usize = 32;
+
 /// Server capabilities, the same in both eras.
 pub(crate) fn capabilities() -> Value {
     json!({
@@ -73,6 +76,9 @@ pub(crate) async fn post(
     if let Incoming::Single(Message::Request { id, method, params }) = &incoming
         && method == "initialize"
     {
+        if request.header(SESSION_HEADER).is_some() {
+            return error(400, INVALID_REQUEST, "Bad Request: initialize opens a session; send it without Mcp-Session-Id").into();
+        }
         return initialize(engine, hosted, principal, backends, id, params.as_ref()).await.into();
     }
     let Some(session_id) = request.header(SESSION_HEADER) else {
@@ -84,7 +90,13 @@ pub(crate) async fn post(
     if let Some(header) = request.header("mcp-protocol-version")
         && !version::is_legacy(header)
     {
-        let message = format!("Bad Request: Unsupported protocol version: {header} (supported: {})", LEGACY.join(", "));
+        let message = format!("Bad Request: Unsupported protocol version: {} (supported: {})", excerpt(header), LEGACY.join(", "));
+        return error(400, BAD_REQUEST, &message).into();
+    }
+    if let Some(header) = request.header("mcp-protocol-version")
+        && header != session.version
+    {
+        let message = format!("Bad Request: MCP-Protocol-Version {} is not this session's version, {}", excerpt(header), session.version);
         return error(400, BAD_REQUEST, &message).into();
     }
     let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
@@ -100,12 +112,24 @@ pub(crate) async fn post(
         Incoming::Batch(_) if session.version != "2025-03-26" => {
             return error(400, INVALID_REQUEST, "Invalid Request: batches are only allowed in protocol version 2025-03-26").into();
         }
+        Incoming::Batch(messages) if messages.len() > MAX_BATCH => {
+            let message = format!("Invalid Request: a batch may hold at most {MAX_BATCH} messages, not {}", messages.len());
+            return error(400, INVALID_REQUEST, &message).into();
+        }
         Incoming::Batch(messages) => messages,
     };
     let mut responses = Vec::new();
+    // The POST took one token of the rate limit; every further request in
+    // a batch takes its own.
+    let mut requests = 0;
     for message in messages {
         match message {
             Message::Request { id, method, params } => {
+                requests += 1;
+                if requests > 1 && super::auth::rate_limited(engine, backends, principal).await.is_some() {
+                    responses.push(error_response(&id, BAD_REQUEST, "Too Many Requests: the rate limit was reached within this batch", None));
+                    continue;
+                }
                 // Each batched request on its own buffered exchange: a batch
                 // answers with one JSON array, so nothing streams.
                 let buffered = Exchange::buffered(engine, backends);

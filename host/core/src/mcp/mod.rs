@@ -14,6 +14,7 @@ pub mod jsonrpc;
 mod legacy;
 mod params;
 mod quotas;
+mod refusals;
 mod state;
 mod streams;
 mod subscriptions;

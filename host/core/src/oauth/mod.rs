@@ -204,6 +204,13 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
     if !crate::auth::api_keys::valid_tenant(tenant) {
         return Some(OAuthError::new(404, "not_found", "no authorization server here").response());
     }
+    // Registrations, metadata fetches and sign-in attempts are bounded per
+    // tenant: only for tenants that exist.
+    match engine.tenant_exists(backends, tenant).await {
+        Ok(true) => {}
+        Ok(false) => return Some(OAuthError::new(404, "not_found", "no authorization server here").response()),
+        Err(_) => return Some(OAuthError::new(503, "temporarily_unavailable", "cannot look up this tenant now").response()),
+    }
     let ctx = Ctx { engine, backends, request, tenant };
     let method = request.method.as_str();
     // Everything but the login page is for clients, some of them running

@@ -4,10 +4,11 @@
 
 use super::error::{CallError, HostStop, classify};
 use super::imports::PendingCall;
+use super::limiter::{CallLimiter, Denied};
 use super::{CallState, Component, Limits, Runtime};
 use crate::abi::{Allocator, Lifter, Lowerer, Val};
 use crate::world::WorldFunc;
-use wasmi::{Func, Memory, ResumableCall, Store, StoreLimitsBuilder};
+use wasmi::{Func, Memory, ResumableCall, Store};
 
 /// Serves the capability calls of a running guest. Futures need not be
 /// `Send`: on Workers they hold JavaScript values.
@@ -34,6 +35,13 @@ pub trait HostCalls {
     async fn pause(&mut self) {
         YieldNow::default().await
     }
+
+    /// True once the call is past its deadline: checked at every capability
+    /// call and every fuel slice, ending the call with
+    /// [`CallError::WallTime`]. The default never expires.
+    fn out_of_time(&mut self) -> bool {
+        false
+    }
 }
 
 /// The guest's memory and allocator, for lowering values into it.
@@ -42,6 +50,8 @@ struct Guest<'s> {
     memory: Memory,
     realloc: Option<Func>,
     limits: &'s Limits,
+    /// Bytes allocated in the guest so far (what lowering wrote).
+    allocated: u64,
 }
 
 impl Allocator for Guest<'_> {
@@ -51,9 +61,8 @@ impl Allocator for Guest<'_> {
         let realloc = self.realloc.ok_or_else(|| CallError::MissingExport("cabi_realloc".into()))?;
         let args = [0, 0, align as i32, size as i32].map(wasmi::Val::I32);
         let mut out = [wasmi::Val::I32(0)];
-        realloc
-            .call(&mut *self.store, &args, &mut out)
-            .map_err(|e| classify(e, self.limits.fuel, self.limits.memory_bytes))?;
+        realloc.call(&mut *self.store, &args, &mut out).map_err(|e| self.store.data().classify(e, self.limits, "cabi_realloc"))?;
+        self.allocated = self.allocated.saturating_add(u64::from(size));
         Ok(out[0].i32().unwrap_or(0) as u32)
     }
 
@@ -65,6 +74,14 @@ impl Allocator for Guest<'_> {
 impl Runtime {
     /// Calls export function `name` of the server interface with `args` in a
     /// fresh instance, serving capability calls through `host`.
+    ///
+    /// Everything the call makes the host do is charged to it: the guest's
+    /// instructions and each capability call (a base plus its bytes) to its
+    /// fuel, the bytes lifted out for capability calls to one budget, its
+    /// memory to the host-wide budget. It yields to other work between fuel
+    /// slices and after every capability call, and stops at the deadline
+    /// the host reports. Code the host cannot suspend (the start function,
+    /// `cabi_realloc`, post-return) gets one slice of fuel at a time.
     pub async fn call<H: HostCalls>(
         &self,
         component: &Component,
@@ -74,29 +91,18 @@ impl Runtime {
         host: &mut H,
     ) -> Result<Option<Val>, CallError> {
         let func_def = self.world.export(name).ok_or_else(|| CallError::MissingExport(name.into()))?;
-        let classify = |e| classify(e, limits.fuel, limits.memory_bytes);
-        let store_limits = StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .memories(1)
-            .tables(1)
-            .table_elements(100_000)
-            .instances(1)
-            .trap_on_grow_failure(true)
-            .build();
-        let state = CallState { limits: store_limits, memory: None, import_bytes: limits.import_bytes, pending: None };
+        let limiter = CallLimiter::new(limits.memory_bytes, TABLE_ELEMENTS, self.memory_budget.clone());
+        let state = CallState { limiter, memory: None, import_bytes: limits.import_bytes, pending: None, fuel_left: 0 };
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|state| &mut state.limits);
-        // The call's fuel is handed to the export a slice at a time; what
-        // the host calls into the guest outside it (its allocator while
-        // arguments and capability results are lowered, post-return) cannot
-        // be resumed, so those get all that is left.
-        let mut fuel = FuelSlices::new(limits.fuel, self.limits.fuel_slice);
+        store.limiter(|state| &mut state.limiter);
         let metering = self.limits.metering;
-        if metering {
-            fuel.refill_all(&mut store)?;
-        }
+        let mut fuel = FuelSlices::new(limits.fuel, self.limits.fuel_slice, metering);
+        fuel.start(&mut store)?;
 
-        let instance = self.linker.instantiate_and_start(&mut store, &component.module).map_err(classify)?;
+        let instance = self
+            .linker
+            .instantiate_and_start(&mut store, &component.module)
+            .map_err(|e| store.data().classify(e, limits, "start function"))?;
         let memory = instance
             .get_memory(&store, &component.memory)
             .ok_or_else(|| CallError::MissingExport(component.memory.clone()))?;
@@ -106,7 +112,8 @@ impl Runtime {
         let func = instance.get_func(&store, export_name).ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
         let sig = &func_def.sig;
 
-        let mut guest = Guest { store: &mut store, memory, realloc, limits };
+        fuel.hold_a_slice(&mut store)?;
+        let mut guest = Guest { store: &mut store, memory, realloc, limits, allocated: 0 };
         let inputs = if sig.indirect_params() {
             let tuple = sig.params_tuple();
             let mut lowerer = Lowerer::new(&mut guest);
@@ -123,24 +130,26 @@ impl Runtime {
         };
 
         let mut outputs: Vec<wasmi::Val> = sig.export_results().iter().map(|t| zero(*t)).collect();
-        if metering {
-            fuel.keep_a_slice(&mut store)?;
-        }
-        let mut state = func.call_resumable(&mut store, &inputs, &mut outputs).map_err(classify)?;
+        fuel.hold_a_slice(&mut store)?;
+        let classify = |store: &Store<CallState>, e| store.data().classify(e, limits, "export");
+        let mut state = func.call_resumable(&mut store, &inputs, &mut outputs).map_err(|e| classify(&store, e))?;
         let mut host_calls = 0u32;
         loop {
             let trap = match state {
                 ResumableCall::Finished => break,
                 ResumableCall::OutOfFuel(out) => {
                     let required = out.required_fuel();
-                    if fuel.left + store.get_fuel().unwrap_or(0) < required {
+                    if fuel.remaining(&store) < required {
                         host.fuel_used(limits.fuel);
                         return Err(CallError::FuelExhausted { limit: limits.fuel });
                     }
                     // A slice is spent: let the executor serve others, then go on.
                     host.pause().await;
+                    if host.out_of_time() {
+                        return Err(CallError::WallTime { limit_ms: limits.wall_time_ms });
+                    }
                     fuel.refill_for(&mut store, required)?;
-                    state = out.resume(&mut store, &mut outputs).map_err(classify)?;
+                    state = out.resume(&mut store, &mut outputs).map_err(|e| classify(&store, e))?;
                     continue;
                 }
                 ResumableCall::HostTrap(trap) => trap,
@@ -148,20 +157,35 @@ impl Runtime {
             let pending = match (trap.host_error().downcast_ref::<HostStop>(), store.data_mut().pending.take()) {
                 (Some(HostStop::Suspend), Some(pending)) => pending,
                 (Some(HostStop::Fault(e)), _) => return Err(e.clone().into()),
+                (Some(HostStop::ImportBytes), _) => return Err(CallError::ImportBytes { limit: limits.import_bytes }),
                 _ => return Err(CallError::Internal(trap.host_error().to_string())),
             };
             host_calls += 1;
             if host_calls > limits.host_calls {
                 return Err(CallError::TooManyHostCalls { limit: limits.host_calls });
             }
-            if metering {
-                fuel.refill_all(&mut store)?;
+            if host.out_of_time() {
+                return Err(CallError::WallTime { limit_ms: limits.wall_time_ms });
             }
-            let resume_with = self.serve(pending, host, &mut Guest { store: &mut store, memory, realloc, limits }).await?;
-            if metering {
-                fuel.keep_a_slice(&mut store)?;
+            let lifted = pending.bytes;
+            fuel.hold_a_slice(&mut store)?;
+            let mut guest = Guest { store: &mut store, memory, realloc, limits, allocated: 0 };
+            let resume_with = self.serve(pending, host, &mut guest).await?;
+            let lowered = guest.allocated;
+            // The host's work for the guest is the guest's cost.
+            if let Err(e) = fuel.charge(&mut store, host_call_fuel(lifted, lowered)) {
+                host.fuel_used(limits.fuel);
+                return Err(e);
             }
-            state = trap.resume(&mut store, &resume_with, &mut outputs).map_err(classify)?;
+            // Capability calls that complete at once never return to the
+            // executor on their own: yield, so a guest calling them in a
+            // loop takes turns with other requests, and check the deadline.
+            host.pause().await;
+            if host.out_of_time() {
+                return Err(CallError::WallTime { limit_ms: limits.wall_time_ms });
+            }
+            fuel.hold_a_slice(&mut store)?;
+            state = trap.resume(&mut store, &resume_with, &mut outputs).map_err(|e| classify(&store, e))?;
         }
 
         let result = match &sig.result {
@@ -177,12 +201,11 @@ impl Runtime {
             }
         };
         if let Some(post) = component.prepared.options.post_return.get(export_name)
-            && let Some(post) = instance.get_func(&store, post) {
-                if metering {
-                    fuel.refill_all(&mut store)?;
-                }
-                post.call(&mut store, &outputs, &mut []).map_err(classify)?;
-            }
+            && let Some(post) = instance.get_func(&store, post)
+        {
+            fuel.hold_a_slice(&mut store)?;
+            post.call(&mut store, &outputs, &mut []).map_err(|e| store.data().classify(e, limits, "post-return"))?;
+        }
         if metering {
             host.fuel_used(fuel.used(&store));
         }
@@ -217,21 +240,75 @@ impl Runtime {
     }
 }
 
-/// A call's fuel, handed to the store a slice at a time.
+/// Table elements one instance may have.
+const TABLE_ELEMENTS: usize = 100_000;
+
+/// Fuel every capability call costs the guest before its bytes: about what
+/// the host spends serving the smallest one (lifting, dispatch, the grant
+/// checks, lowering), so that a loop of cheap calls costs what it takes.
+pub const HOST_CALL_FUEL: u64 = 2_000;
+/// Bytes lifted or lowered per unit of fuel, as wasmi charges bulk copies.
+pub const HOST_CALL_BYTES_PER_FUEL: u64 = 64;
+
+/// What a capability call costs that lifted `lifted` bytes out of the guest
+/// and allocated `lowered` bytes for its result.
+fn host_call_fuel(lifted: u64, lowered: u64) -> u64 {
+    HOST_CALL_FUEL.saturating_add(lifted.saturating_add(lowered) / HOST_CALL_BYTES_PER_FUEL)
+}
+
+impl CallState {
+    /// Maps a wasmi error raised while running guest code in `phase` to a
+    /// [`CallError`], with what only the store knows: which limit refused
+    /// memory, and whether fuel was only withheld from code that cannot
+    /// yield.
+    fn classify(&self, error: wasmi::Error, limits: &Limits, phase: &'static str) -> CallError {
+        match classify(error, limits.fuel, limits.memory_bytes) {
+            CallError::MemoryLimit { .. } if self.limiter.denied == Some(Denied::HostBudget) => CallError::HostMemoryBusy,
+            CallError::FuelExhausted { .. } if self.fuel_left > 0 => CallError::UnyieldingFuel { phase },
+            CallError::ImportBytes { .. } => CallError::ImportBytes { limit: limits.import_bytes },
+            other => other,
+        }
+    }
+}
+
 /// The shortest slice of a long call: about 50 µs of interpretation.
 const MIN_SLICE: u64 = 100_000;
 
+/// A call's fuel, handed to the store a slice at a time. What is not yet
+/// handed is kept in the store's state ([`CallState::fuel_left`]), where
+/// error classification can see it.
 struct FuelSlices {
     /// The call's whole allowance.
     limit: u64,
-    /// Not yet handed to the store.
-    left: u64,
+    /// The slice long guest code runs for before yielding; shrinks.
     slice: u64,
+    /// What code that cannot yield gets at once.
+    unyielding: u64,
+    metering: bool,
 }
 
 impl FuelSlices {
-    fn new(limit: u64, slice: u64) -> FuelSlices {
-        FuelSlices { limit, left: limit, slice: if slice == 0 { limit } else { slice } }
+    fn new(limit: u64, slice: u64, metering: bool) -> FuelSlices {
+        let slice = if slice == 0 { limit } else { slice };
+        FuelSlices { limit, slice, unyielding: slice, metering }
+    }
+
+    /// Puts the whole allowance in the store's keeping and hands a slice.
+    fn start(&mut self, store: &mut Store<CallState>) -> Result<(), CallError> {
+        if !self.metering {
+            return Ok(());
+        }
+        store.data_mut().fuel_left = self.limit;
+        self.hold_a_slice(store)
+    }
+
+    fn left(store: &Store<CallState>) -> u64 {
+        store.data().fuel_left
+    }
+
+    /// Fuel not yet burned: held by the store or still to hand.
+    fn remaining(&self, store: &Store<CallState>) -> u64 {
+        Self::left(store).saturating_add(store.get_fuel().unwrap_or(0))
     }
 
     /// Tops the store up to a slice, or to `required` when one instruction
@@ -242,33 +319,42 @@ impl FuelSlices {
         // other requests' whole calls, so it takes a fair share of the
         // thread instead of half of it.
         self.slice = (self.slice / 2).max(MIN_SLICE.min(self.slice));
-        let held = store.get_fuel().unwrap_or(0);
-        let add = self.slice.max(required).saturating_sub(held).min(self.left);
-        self.hand(store, held, add)
+        self.set_held(store, self.slice.max(required))
     }
 
-    /// Hands the store everything that is left.
-    fn refill_all(&mut self, store: &mut Store<CallState>) -> Result<(), CallError> {
-        let held = store.get_fuel().unwrap_or(0);
-        self.hand(store, held, self.left)
+    /// Leaves the store holding one unyielding slice (what the start
+    /// function, the allocator or post-return may burn before the host
+    /// gets control back), taking back or handing out the difference.
+    fn hold_a_slice(&mut self, store: &mut Store<CallState>) -> Result<(), CallError> {
+        if !self.metering {
+            return Ok(());
+        }
+        self.set_held(store, self.unyielding)
     }
 
-    /// Takes back what the store holds beyond a slice.
-    fn keep_a_slice(&mut self, store: &mut Store<CallState>) -> Result<(), CallError> {
-        let held = store.get_fuel().unwrap_or(0);
-        let kept = held.min(self.slice);
-        self.left += held - kept;
-        store.set_fuel(kept).map_err(|e| CallError::Internal(e.to_string()))
+    fn set_held(&mut self, store: &mut Store<CallState>, want: u64) -> Result<(), CallError> {
+        let total = self.remaining(store);
+        let held = want.min(total);
+        store.data_mut().fuel_left = total - held;
+        store.set_fuel(held).map_err(|e| CallError::Internal(e.to_string()))
     }
 
-    fn hand(&mut self, store: &mut Store<CallState>, held: u64, add: u64) -> Result<(), CallError> {
-        self.left -= add;
-        store.set_fuel(held + add).map_err(|e| CallError::Internal(e.to_string()))
+    /// Burns `cost` for work the host did for the guest.
+    fn charge(&mut self, store: &mut Store<CallState>, cost: u64) -> Result<(), CallError> {
+        if !self.metering {
+            return Ok(());
+        }
+        let total = self.remaining(store);
+        let Some(rest) = total.checked_sub(cost) else {
+            return Err(CallError::FuelExhausted { limit: self.limit });
+        };
+        store.data_mut().fuel_left = rest;
+        store.set_fuel(0).map_err(|e| CallError::Internal(e.to_string()))
     }
 
     /// Fuel burned so far.
     fn used(&self, store: &Store<CallState>) -> u64 {
-        self.limit.saturating_sub(self.left + store.get_fuel().unwrap_or(0))
+        self.limit.saturating_sub(self.remaining(store))
     }
 }
 

@@ -17,6 +17,14 @@ pub enum CallError {
     OutputTooLarge { limit: u64 },
     #[error("guest made more than {limit} capability calls")]
     TooManyHostCalls { limit: u32 },
+    #[error("guest passed more than {limit} bytes to capability calls")]
+    ImportBytes { limit: u64 },
+    #[error("the call took longer than its grant's {limit_ms} ms of wall time")]
+    WallTime { limit_ms: u64 },
+    #[error("guest's {phase} ran out of fuel: code the host cannot suspend gets one slice of fuel at a time")]
+    UnyieldingFuel { phase: &'static str },
+    #[error("the host's memory for guests is in use by other calls; retry shortly")]
+    HostMemoryBusy,
     #[error("guest broke the canonical ABI: {0}")]
     Abi(AbiError),
     #[error("guest trapped: {0}")]
@@ -46,6 +54,8 @@ impl From<AbiError> for CallError {
 pub(crate) enum HostStop {
     Suspend,
     Fault(AbiError),
+    /// The call's budget of bytes lifted for capability calls is spent.
+    ImportBytes,
 }
 
 impl core::fmt::Display for HostStop {
@@ -53,6 +63,7 @@ impl core::fmt::Display for HostStop {
         match self {
             HostStop::Suspend => f.write_str("guest suspended for a capability call"),
             HostStop::Fault(e) => write!(f, "{e}"),
+            HostStop::ImportBytes => f.write_str("guest passed too many bytes to capability calls"),
         }
     }
 }
@@ -64,6 +75,7 @@ pub(crate) fn classify(error: wasmi::Error, fuel: u64, memory: usize) -> CallErr
     if let Some(stop) = error.downcast_ref::<HostStop>() {
         return match stop {
             HostStop::Fault(e) => e.clone().into(),
+            HostStop::ImportBytes => CallError::ImportBytes { limit: 0 },
             // Only the export call is resumable: an import called from
             // cabi_realloc or post-return cannot be served.
             HostStop::Suspend => CallError::Trap("capability called outside a resumable export".into()),

@@ -4,7 +4,7 @@
 
 use super::CallState;
 use super::error::HostStop;
-use crate::abi::{FlatType, Lifter, Val};
+use crate::abi::{AbiError, FlatType, Lifter, Val};
 use crate::world::HostWorld;
 use std::sync::Arc;
 use wasmi::{Caller, Engine, FuncType, Linker, ValType};
@@ -16,6 +16,8 @@ pub(crate) struct PendingCall {
     pub args: Vec<Val>,
     /// Where the guest wants the result, when it does not fit a core value.
     pub retptr: Option<u32>,
+    /// Bytes lifted out of the guest for the arguments.
+    pub bytes: u64,
 }
 
 pub(crate) fn func_type((params, results): (Vec<FlatType>, Vec<FlatType>)) -> FuncType {
@@ -36,7 +38,10 @@ pub(crate) fn linker(engine: &Engine, world: &Arc<HostWorld>) -> Linker<CallStat
         let world = world.clone();
         let host_fn = move |mut caller: Caller<'_, CallState>, params: &[wasmi::Val], _: &mut [wasmi::Val]| {
             let pending = lift_args(&caller, &world, index, params).map_err(wasmi::Error::host)?;
-            caller.data_mut().pending = Some(pending);
+            let state = caller.data_mut();
+            // One budget for every capability call of the guest call.
+            state.import_bytes -= pending.bytes;
+            state.pending = Some(pending);
             Err(wasmi::Error::host(HostStop::Suspend))
         };
         // Names are unique in a parsed world, so defining cannot fail.
@@ -56,20 +61,25 @@ fn lift_args(
     let memory = state.memory.map(|m| m.data(caller)).unwrap_or(&[]);
     let mut lifter = Lifter::new(memory, state.import_bytes);
     let (params, retptr) = if sig.result_in_memory() {
-        let (last, rest) = params.split_last().ok_or(HostStop::Fault(crate::abi::AbiError::FlatTypeMismatch))?;
+        let (last, rest) = params.split_last().ok_or(HostStop::Fault(AbiError::FlatTypeMismatch))?;
         (rest, Some(last.i32().unwrap_or(0) as u32))
     } else {
         (params, None)
     };
+    let fault = |e| match e {
+        AbiError::OutputTooLarge { .. } => HostStop::ImportBytes,
+        other => HostStop::Fault(other),
+    };
     let args = if sig.indirect_params() {
         let ptr = params.first().and_then(|v| v.i32()).unwrap_or(0) as u32;
-        match lifter.load(&sig.params_tuple(), ptr).map_err(HostStop::Fault)? {
+        match lifter.load(&sig.params_tuple(), ptr).map_err(fault)? {
             Val::Record(fields) => fields,
-            _ => return Err(HostStop::Fault(crate::abi::AbiError::FlatTypeMismatch)),
+            _ => return Err(HostStop::Fault(AbiError::FlatTypeMismatch)),
         }
     } else {
         let mut flat = params.iter().cloned();
-        sig.params.iter().map(|ty| lifter.lift_flat(ty, &mut flat)).collect::<Result<_, _>>().map_err(HostStop::Fault)?
+        sig.params.iter().map(|ty| lifter.lift_flat(ty, &mut flat)).collect::<Result<_, _>>().map_err(fault)?
     };
-    Ok(PendingCall { import: index, args, retptr })
+    let bytes = state.import_bytes - lifter.remaining();
+    Ok(PendingCall { import: index, args, retptr, bytes })
 }

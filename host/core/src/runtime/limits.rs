@@ -11,10 +11,14 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Bytes the host lifts out of the guest for the call's result.
     pub output_bytes: u64,
-    /// Bytes the host lifts out of the guest as the arguments of one
-    /// capability call (a KV value, an HTTP body).
+    /// Bytes the host lifts out of the guest as the arguments of capability
+    /// calls (KV values, HTTP bodies), all the calls of one guest call
+    /// together.
     pub import_bytes: u64,
-    /// Capability calls one guest call may make.
+    /// Capability calls one guest call may make. Each also costs fuel:
+    /// [`HOST_CALL_FUEL`](super::HOST_CALL_FUEL) plus one per
+    /// [`HOST_CALL_BYTES_PER_FUEL`](super::HOST_CALL_BYTES_PER_FUEL) bytes
+    /// lifted and lowered.
     pub host_calls: u32,
     /// Longest one request may spend in the guest and the capability calls
     /// it waits on, in milliseconds (fuel bounds the computing alone).
@@ -59,6 +63,10 @@ pub struct EngineLimits {
     /// on, within its call's fuel): one long call cannot hold the thread
     /// that serves every other request.
     pub fuel_slice: u64,
+    /// Guest memory all running calls together may hold; a call whose
+    /// growth would pass it fails with [`CallError::HostMemoryBusy`](super::CallError::HostMemoryBusy)
+    /// (the client may retry), whatever its grant allows.
+    pub guest_memory_bytes: usize,
     /// Meter fuel. Only benchmarks turn this off, to measure its cost:
     /// without it an endless loop never stops.
     pub metering: bool,
@@ -74,6 +82,8 @@ impl Default for EngineLimits {
             module_cache_bytes: 256 << 20,
             // About a millisecond of interpretation (docs/benchmarks.md).
             fuel_slice: 2_000_000,
+            // Sixteen calls at the default grant's 64 MiB.
+            guest_memory_bytes: 1 << 30,
             metering: true,
         }
     }

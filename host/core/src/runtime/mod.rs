@@ -4,9 +4,11 @@
 mod call;
 mod error;
 mod imports;
+mod limiter;
 mod limits;
 
-pub use call::HostCalls;
+pub use call::{HOST_CALL_BYTES_PER_FUEL, HOST_CALL_FUEL, HostCalls};
+pub use limiter::MemoryBudget;
 pub(crate) use call::YieldNow;
 pub use error::CallError;
 pub use limits::{EngineLimits, Limits};
@@ -21,10 +23,13 @@ use wasmi::{CompilationMode, Config, CustomFuelCosts, EnforcedLimits, Engine, Ex
 
 /// State of one call, owned by its store.
 pub(crate) struct CallState {
-    limits: wasmi::StoreLimits,
+    limiter: limiter::CallLimiter,
     memory: Option<wasmi::Memory>,
+    /// What is left of the call's budget of bytes lifted for capability calls.
     import_bytes: u64,
     pending: Option<imports::PendingCall>,
+    /// The call's fuel not yet handed to the store.
+    fuel_left: u64,
 }
 
 /// A loaded component: prepared, compiled and checked against the world.
@@ -49,6 +54,8 @@ pub struct Runtime {
     linker: Linker<CallState>,
     limits: EngineLimits,
     cache: Mutex<ModuleCache>,
+    /// Guest memory of every running call together.
+    memory_budget: Arc<MemoryBudget>,
 }
 
 /// Compiled components by digest, least recently used first.
@@ -86,11 +93,17 @@ impl Runtime {
         let engine = Engine::new(&config);
         let world = Arc::new(HostWorld::load()?);
         let linker = imports::linker(&engine, &world);
-        Ok(Runtime { engine, world, linker, limits, cache: Mutex::default() })
+        let memory_budget = Arc::new(MemoryBudget::new(limits.guest_memory_bytes));
+        Ok(Runtime { engine, world, linker, limits, cache: Mutex::default(), memory_budget })
     }
 
     pub fn limits(&self) -> &EngineLimits {
         &self.limits
+    }
+
+    /// The host-wide budget of guest memory, and what running calls hold.
+    pub fn memory_budget(&self) -> &MemoryBudget {
+        &self.memory_budget
     }
 
     pub fn world(&self) -> &HostWorld {

@@ -1,6 +1,7 @@
 //! The MCP server a component provides, as typed async calls. Each call runs
 //! in a fresh instance of the component (see [`Runtime::call`]).
 
+mod listing;
 mod types;
 
 pub use types::*;
@@ -63,8 +64,12 @@ impl Server<'_> {
         Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(convert).collect::<Result<_, _>>()?)
     }
 
+    /// The server's tools, checked ([`listing::check_tools`]): a server
+    /// whose list breaks the rules serves no tools at all.
     pub async fn list_tools<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Tool>, ServerError> {
-        Self::each(self.call(host, "list-tools", &[]).await?, Tool::from_val)
+        let tools = Self::each(self.call(host, "list-tools", &[]).await?, Tool::from_val)?;
+        listing::check_tools(&tools)?;
+        Ok(tools)
     }
 
     /// Runs a tool. `arguments` must be a JSON object; `responses` and
@@ -87,11 +92,15 @@ impl Server<'_> {
     }
 
     pub async fn list_resources<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Resource>, ServerError> {
-        Self::each(self.call(host, "list-resources", &[]).await?, Resource::from_val)
+        let resources = Self::each(self.call(host, "list-resources", &[]).await?, Resource::from_val)?;
+        listing::check_resources(resources.iter().map(|r| (r.uri.as_str(), r.name.as_str())), "resources")?;
+        Ok(resources)
     }
 
     pub async fn list_resource_templates<H: HostCalls>(&self, host: &mut H) -> Result<Vec<ResourceTemplate>, ServerError> {
-        Self::each(self.call(host, "list-resource-templates", &[]).await?, ResourceTemplate::from_val)
+        let templates = Self::each(self.call(host, "list-resource-templates", &[]).await?, ResourceTemplate::from_val)?;
+        listing::check_resources(templates.iter().map(|t| (t.uri_template.as_str(), t.name.as_str())), "resource templates")?;
+        Ok(templates)
     }
 
     pub async fn read_resource<H: HostCalls>(&self, host: &mut H, uri: &str) -> Result<Vec<ResourceContents>, ServerError> {
@@ -99,7 +108,9 @@ impl Server<'_> {
     }
 
     pub async fn list_prompts<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Prompt>, ServerError> {
-        Self::each(self.call(host, "list-prompts", &[]).await?, Prompt::from_val)
+        let prompts = Self::each(self.call(host, "list-prompts", &[]).await?, Prompt::from_val)?;
+        listing::check_names(prompts.iter().map(|p| p.name.as_str()), "prompts")?;
+        Ok(prompts)
     }
 
     /// Fills in a prompt; like [`call_tool`](Self::call_tool), it may ask

@@ -15,6 +15,8 @@ pub enum OutputError {
     Json { field: &'static str, message: String },
     #[error("guest returned `{field}` that is not a JSON object")]
     NotAnObject { field: &'static str },
+    #[error("guest listed {what} that MCP clients cannot rely on: {problem}")]
+    Listing { what: &'static str, problem: String },
 }
 
 type Res<T> = Result<T, OutputError>;
