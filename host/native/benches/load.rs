@@ -58,14 +58,14 @@ fn main() {
                 &["hostile tenant", "requests", "errors", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "hostile calls stopped"],
             );
             let mut p99 = Vec::new();
-            for hostile in [false, true] {
+            for hostile in [None, Some(Attack::Spin), Some(Attack::HostCalls)] {
                 let stop = Arc::new(AtomicBool::new(false));
-                let spinning = hostile.then(|| host.hostile(stop.clone()));
+                let attacking = hostile.map(|attack| host.hostile(attack, stop.clone()));
                 let run = host.run(sessions, per_session, None);
                 stop.store(true, Ordering::Relaxed);
-                let stopped = spinning.map(|h| h.join().unwrap()).unwrap_or(0);
+                let stopped = attacking.map(|h| h.join().unwrap()).unwrap_or(0);
                 table.row(vec![
-                    (if hostile { "on: 4 calls spinning to their fuel limit" } else { "off" }).into(),
+                    hostile.map_or("off", Attack::describe).into(),
                     num(run.latencies.len() as f64, 0),
                     num(run.errors as f64, 0),
                     num(run.latencies.len() as f64 / run.elapsed.as_secs_f64(), 0),
@@ -77,9 +77,14 @@ fn main() {
                 assert_eq!(run.errors, 0, "requests failed under load: {:?}", run.first_error.lock().unwrap());
                 p99.push(run.percentile(0.99));
             }
-            table.note(&format!("With the hostile tenant on, the well-behaved tenant's p99 is {:.2}× what it is with it off.", p99[1] / p99[0].max(1e-9)));
+            table.note(&format!(
+                "With the hostile tenant spinning, the well-behaved tenant's p99 is {:.2}× what it is with it off; flooding capability calls, {:.2}×.",
+                p99[1] / p99[0].max(1e-9),
+                p99[2] / p99[0].max(1e-9)
+            ));
             table.note("Each session: tools/call (calc add, notes put_note and get_note) for 80%, tools/list 10%, resources/read of a note 10%; legacy sessions open with initialize and end with DELETE.");
-            table.note(&format!("The hostile tenant's guest loops forever; each call ends when its fuel ({hostile_fuel}) runs out, and its clients call again at once."));
+            table.note(&format!("The spinning guest loops forever; each call ends when its fuel ({hostile_fuel}) runs out, and its clients call again at once."));
+            table.note("The flooding guest (hostile-hostcalls) loops on log.write with 16 KiB lines and kv.get with 512-byte keys, at the ceilings for capability calls (100,000), argument bytes (64 MiB) and fuel, with 2 s of wall time; its clients call again at once.");
             report.add(table);
         }
     }
@@ -94,7 +99,7 @@ fn serve(hostile_fuel: u64) {
     let data = tempfile::Builder::new().prefix("smcp-load-bench-").tempdir().unwrap();
     let mut config = Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["calc", "notes", "hostile-loop"]);
+    let mut dev = DevGuests::only(&["calc", "notes", "hostile-loop", "hostile-hostcalls"]);
     dev.target_dir = smcp_tests::guest_target_dir();
     config.dev = Some(dev);
     config.operator_key_hash = Some(smcp_core::admin::operator::operator_key_hash(OPERATOR_KEY));
@@ -109,6 +114,9 @@ fn serve(hostile_fuel: u64) {
     let evil = evil["key"].as_str().unwrap().to_owned();
     let component = std::fs::read(data.path().join("dev-components/hostile-loop.component.wasm")).unwrap();
     client.deploy(&evil, "evil", "spinner", &component, &format!("version = 1\n[limits]\nfuel = {hostile_fuel}\n"));
+    let flooder = std::fs::read(data.path().join("dev-components/hostile-hostcalls.component.wasm")).unwrap();
+    let ceilings = "fuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 2_000\n";
+    client.deploy(&evil, "evil", "flooder", &flooder, &format!("version = 1\n[kv]\n[limits]\n{ceilings}"));
     println!("READY {} {key} {evil}", server.addr);
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     server.stop();
@@ -152,6 +160,33 @@ impl Client {
     }
 }
 
+/// What the hostile tenant does to the host.
+#[derive(Clone, Copy)]
+enum Attack {
+    /// Computes until its fuel runs out.
+    Spin,
+    /// Loops on cheap capability calls with the largest arguments.
+    HostCalls,
+}
+
+impl Attack {
+    fn describe(self) -> &'static str {
+        match self {
+            Attack::Spin => "on: 4 calls spinning to their fuel limit",
+            Attack::HostCalls => "on: 4 calls flooding log.write and kv.get",
+        }
+    }
+
+    /// The path, tool and arguments of hostile client `client`.
+    fn call(self, client: usize) -> (&'static str, &'static str, &'static str) {
+        match (self, client % 2) {
+            (Attack::Spin, _) => ("/t/evil/s/spinner/mcp", "spin", "{}"),
+            (Attack::HostCalls, 0) => ("/t/evil/s/flooder/mcp", "log_flood", r#"{"bytes":16384}"#),
+            (Attack::HostCalls, _) => ("/t/evil/s/flooder/mcp", "kv_flood", r#"{"bytes":512}"#),
+        }
+    }
+}
+
 struct Host {
     child: ChildHost,
     addr: SocketAddr,
@@ -190,20 +225,24 @@ impl Host {
         self.child.rss_kib()
     }
 
-    /// The hostile tenant's clients, calling `spin` until `stop`; the
-    /// handle answers how many calls the host stopped.
-    fn hostile(&self, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    /// The hostile tenant's clients, attacking until `stop`; the handle
+    /// answers how many calls the host stopped.
+    fn hostile(&self, attack: Attack, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
         let (addr, key) = (self.addr, self.evil.clone());
         std::thread::spawn(move || {
             let stopped = AtomicU64::new(0);
             std::thread::scope(|scope| {
-                for _ in 0..HOSTILE_CLIENTS {
-                    scope.spawn(|| {
+                for client in 0..HOSTILE_CLIENTS {
+                    let (path, tool, arguments) = attack.call(client);
+                    let (stop, stopped, key) = (&stop, &stopped, &key);
+                    scope.spawn(move || {
                         let mut connection = Connection::open(addr);
+                        let params = format!(r#"{{"name":"{tool}","arguments":{arguments}}}"#);
                         while !stop.load(Ordering::Relaxed) {
-                            let (status, body) = connection.post("/t/evil/s/spinner/mcp", &key, &current("tools/call", Some("spin"), r#"{"name":"spin","arguments":{}}"#), &[]);
+                            let (status, body) = connection.post(path, key, &current("tools/call", Some(tool), &params), &[]);
                             assert_eq!(status, 200, "{body}");
-                            assert!(body.contains("fuel") || body.contains("wall time"), "the host ends the spin call: {body}");
+                            let ended = ["fuel", "wall time", "capability calls"].iter().any(|limit| body.contains(limit));
+                            assert!(ended, "the host ends the hostile call at a limit: {body}");
                             stopped.fetch_add(1, Ordering::Relaxed);
                         }
                     });
@@ -413,7 +452,7 @@ impl Connection {
 fn soak(host: &Host, minutes: u64) -> Table {
     let mut table = Table::new(&format!("Soak: {minutes} minutes of mixed load, hostile tenant on"), &["minute", "host RSS MiB", "requests", "errors", "p99 ms"]);
     let stop = Arc::new(AtomicBool::new(false));
-    let spinning = host.hostile(stop.clone());
+    let spinning = host.hostile(Attack::Spin, stop.clone());
     table.row(vec![num(0.0, 0), num(host.rss_kib() as f64 / 1024.0, 1), num(0.0, 0), num(0.0, 0), serde_json::Value::Null]);
     let mut samples = Vec::new();
     for minute in 1..=minutes {

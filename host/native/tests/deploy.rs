@@ -290,14 +290,7 @@ fn bad_uploads_are_refused_and_store_nothing() {
 #[test]
 fn the_admin_api_checks_roles_and_tenants() {
     // Tenant `other` exists: the operator gave it a key.
-    let host = Host::start(&["calc"], |config| {
-        let made = std::process::Command::new(env!("CARGO_BIN_EXE_smcp"))
-            .args(["keys", "create", "--tenant", "other", "--role", "admin", "--data-dir"])
-            .arg(&config.data_dir)
-            .output()
-            .unwrap();
-        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    });
+    let host = Host::start(&["calc"], |config| support::create_tenant(&config.data_dir, "other", "admin"));
     let admin = host.key().to_owned();
     let make = |role: &str| {
         let (status, made) = host.admin("POST", "/keys", &admin, Some(("application/json", json!({ "role": role, "name": role }).to_string().into_bytes())));

@@ -26,20 +26,10 @@ fn start(flood_grant: &str) -> (tempfile::TempDir, Background) {
 
 /// Calls `tool` of `server` with a 2026-07-28 request: the JSON-RPC message.
 fn call(host: &Background, server: &str, tool: &str, arguments: Value) -> Value {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": tool, "arguments": arguments,
-        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
-    .to_string();
     let key = host.dev_key.as_deref().expect("dev mode makes a key");
-    let head = format!(
-        "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
-         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\n\
-         mcp-name: {tool}\r\nauthorization: Bearer {key}\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    let (status, body) = support::http1(host.addr, head.as_bytes(), body.as_bytes()).unwrap();
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)))
+    let (status, message) = support::dev_tool_call(host.addr, key, server, tool, arguments);
+    assert_eq!(status, 200, "{message}");
+    message
 }
 
 fn text(message: &Value) -> String {

@@ -4,6 +4,8 @@
 //! Only the front end's own behaviour is asserted (body limits, routing of
 //! unknown paths, keep-alive, shutdown); MCP itself is the engine's tests'.
 
+mod support;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
@@ -31,12 +33,7 @@ fn start(dir: &DataDir) -> Background {
     dev.target_dir = smcp_tests::guest_target_dir();
     config.dev = Some(dev);
     // Tenant `other` exists (the operator gave it a key), beside `dev`.
-    let made = std::process::Command::new(env!("CARGO_BIN_EXE_smcp"))
-        .args(["keys", "create", "--tenant", "other", "--role", "mcp-user", "--data-dir"])
-        .arg(&config.data_dir)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    support::create_tenant(&config.data_dir, "other", "mcp-user");
     smcp_native::spawn(config).expect("the server starts")
 }
 

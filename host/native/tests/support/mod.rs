@@ -99,3 +99,31 @@ fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
         data = data.get(line_end + 4 + size..).ok_or_else(invalid)?;
     }
 }
+
+/// Calls `tool` of tenant dev's `server` with a 2026-07-28 request and
+/// API key `key`: the status and the JSON-RPC message.
+pub fn dev_tool_call(addr: SocketAddr, key: &str, server: &str, tool: &str, arguments: Value) -> (u16, Value) {
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": tool, "arguments": arguments,
+        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
+    .to_string();
+    let head = format!(
+        "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\n\
+         mcp-name: {tool}\r\nauthorization: Bearer {key}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let (status, body) = http1(addr, head.as_bytes(), body.as_bytes()).unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body))))
+}
+
+/// Gives `tenant` a key with `role` through `smcp keys create --data-dir`
+/// (the server not running), so that the tenant exists.
+pub fn create_tenant(data_dir: &Path, tenant: &str, role: &str) {
+    let made = Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(["keys", "create", "--tenant", tenant, "--role", role, "--data-dir"])
+        .arg(data_dir)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+}
