@@ -155,7 +155,7 @@ impl Client {
         let (status, uploaded) = self.request("POST", &format!("{base}/deployments"), key, &[("content-type", &content_type)], &body);
         assert!(matches!(status, 200 | 201), "{uploaded}");
         let id = serde_json::from_str::<serde_json::Value>(&uploaded).unwrap()["deployment"]["id"].as_str().unwrap().to_owned();
-        let (status, activated) = self.request("POST", &format!("{base}/deployments/{id}/activate"), key, &[("content-type", "application/json")], b"{}");
+        let (status, activated) = self.request("POST", &format!("{base}/deployments/{id}/activate"), key, &[("content-type", "application/json")], br#"{"approve_widening":true}"#);
         assert_eq!(status, 200, "{activated}");
     }
 }
