@@ -117,6 +117,25 @@ fn undeclared_import_is_refused_at_load_with_its_name() {
 }
 
 #[test]
+fn core_imports_the_component_type_does_not_declare_are_refused() {
+    // The attack: a core module importing `kv` functions while the
+    // component's type, which review and the grant check read, declares no
+    // kv. Made here from notes (which does import kv) by taking kv out of
+    // what its type declares.
+    let rt = runtime();
+    let bytes = component_bytes("notes");
+    let mut prepared = smcp_core::component::prepare(&bytes, rt.world(), 16 << 20).unwrap();
+    assert!(prepared.imports.iter().any(|i| i.starts_with("smcp:mcp/kv@")), "{:?}", prepared.imports);
+    prepared.imports.retain(|i| !i.starts_with("smcp:mcp/kv@"));
+    match rt.load_prepared(prepared).unwrap_err() {
+        LoadError::UndeclaredImport { module, .. } => assert!(module.starts_with("smcp:mcp/kv@"), "{module}"),
+        other => panic!("expected an undeclared import, got {other:?}"),
+    }
+    // As declared, notes loads.
+    assert!(runtime().load(&bytes).is_ok());
+}
+
+#[test]
 fn lying_realloc_is_an_error() {
     let rt = runtime();
     let component = load(&rt, "lying-realloc");

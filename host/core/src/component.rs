@@ -11,8 +11,8 @@ use crate::world::{HostWorld, SERVER_INTERFACE, TYPES_INTERFACE};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use wasmparser::{
-    CanonicalFunction, CanonicalOption, ComponentAlias, ExternalKind, Instance, Parser, Payload,
-    Validator, WasmFeatures,
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind, ComponentTypeRef,
+    ExternalKind, Instance, Parser, Payload, Validator, WasmFeatures,
 };
 use wit_parser::decoding::{DecodedWasm, decode};
 use wit_parser::{WorldItem, WorldKey};
@@ -52,6 +52,8 @@ pub enum LoadError {
     UnknownFunction { interface: String, function: String },
     #[error("component does not export `{0}`")]
     MissingExport(String),
+    #[error("core import `{module}#{name}` is not declared by the component's type: the host runs what the component declares, and review shows that")]
+    UndeclaredImport { module: String, name: String },
     #[error("core import `{module}#{name}` has the wrong signature")]
     ImportSignature { module: String, name: String },
     #[error("core export `{0}` is missing or has the wrong signature")]
@@ -225,7 +227,9 @@ fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<Strin
 /// function and option back to the module instance that defines it.
 #[derive(Default)]
 struct CoreGraph {
-    modules: Vec<Range<usize>>,
+    /// Core modules by index: those the component defines, and `None` for
+    /// those it imports or aliases (code the host cannot account for).
+    modules: Vec<Option<Range<usize>>>,
     /// Core instance → module it instantiates (None: built from exports).
     instances: Vec<Option<u32>>,
     /// Core function → (instance, export name) when aliased from an instance.
@@ -259,8 +263,25 @@ impl CoreGraph {
             }
             match payload {
                 Payload::ModuleSection { unchecked_range, .. } => {
-                    graph.modules.push(unchecked_range.start as usize..unchecked_range.end as usize);
+                    graph.modules.push(Some(unchecked_range.start as usize..unchecked_range.end as usize));
                     nesting.push(false);
+                }
+                // Imports, outer aliases and instance exports of core
+                // modules take indices too: counted, so that an index
+                // names the module it does.
+                Payload::ComponentImportSection(reader) => {
+                    for import in reader {
+                        if matches!(import.map_err(invalid)?.ty, ComponentTypeRef::Module(_)) {
+                            graph.modules.push(None);
+                        }
+                    }
+                }
+                Payload::ComponentExportSection(reader) => {
+                    for export in reader {
+                        if export.map_err(invalid)?.kind == ComponentExternalKind::Module {
+                            graph.modules.push(None);
+                        }
+                    }
                 }
                 Payload::ComponentSection { .. } => nesting.push(true),
                 Payload::InstanceSection(reader) => {
@@ -273,16 +294,17 @@ impl CoreGraph {
                 }
                 Payload::ComponentAliasSection(reader) => {
                     for alias in reader {
-                        if let ComponentAlias::CoreInstanceExport { kind, instance_index, name } =
-                            alias.map_err(invalid)?
-                        {
-                            match kind {
+                        match alias.map_err(invalid)? {
+                            ComponentAlias::CoreInstanceExport { kind, instance_index, name } => match kind {
                                 ExternalKind::Func | ExternalKind::FuncExact => {
                                     graph.funcs.push(Some((instance_index, name.to_owned())))
                                 }
                                 ExternalKind::Memory => graph.memories.push((instance_index, name.to_owned())),
                                 _ => {}
-                            }
+                            },
+                            ComponentAlias::Outer { kind: ComponentOuterAliasKind::CoreModule, .. }
+                            | ComponentAlias::InstanceExport { kind: ComponentExternalKind::Module, .. } => graph.modules.push(None),
+                            _ => {}
                         }
                     }
                 }
@@ -359,7 +381,9 @@ impl CoreGraph {
             .copied()
             .flatten()
             .and_then(|m| self.modules.get(m as usize))
-            .ok_or_else(|| unsupported("exports do not come from an instantiated core module"))?;
-        Ok((module.clone(), options))
+            .ok_or_else(|| unsupported("exports do not come from an instantiated core module"))?
+            .clone()
+            .ok_or_else(|| unsupported("exports come from a core module the component imports or aliases, not one it defines"))?;
+        Ok((module, options))
     }
 }

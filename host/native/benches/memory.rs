@@ -81,8 +81,8 @@ fn serve(origin: u16) {
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(&["calc", "fetcher"]);
     dev.target_dir = smcp_tests::guest_target_dir();
-    let grant = "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\ntimeout_ms = 10000\n[secrets]\nnames = [\"API_TOKEN\"]\n";
-    dev.grants.insert("fetcher".into(), grant.into());
+    let grant = format!("version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{origin}\"]\nschemes = [\"http\"]\ntimeout_ms = 10000\n[secrets]\nnames = [\"API_TOKEN\"]\n");
+    dev.grants.insert("fetcher".into(), grant);
     config.dev = Some(dev);
     config.open_addresses = vec![format!("127.0.0.1:{origin}").parse().unwrap()];
     let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };

@@ -57,7 +57,7 @@ impl Host {
         dev.target_dir = smcp_tests::guest_target_dir();
         dev.grants.insert("notes".into(), format!("version = 1\n{limits}[kv]\n"));
         dev.grants.insert("files".into(), format!("version = 1\n{limits}[objects]\n"));
-        dev.grants.insert("fetcher".into(), format!("version = 1\n{limits}[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n"));
+        dev.grants.insert("fetcher".into(), format!("version = 1\n{limits}[http]\nallowed_hosts = [\"127.0.0.1:{origin}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n"));
         config.dev = Some(dev);
         config.open_addresses = vec![format!("127.0.0.1:{origin}").parse().unwrap()];
         config.faults = Some(faults.clone());

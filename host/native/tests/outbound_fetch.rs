@@ -149,11 +149,14 @@ impl Fixture {
     }
 }
 
-/// Plain HTTP to the loopback hosts the tests name; the opening, not the
-/// grant, is what keeps most of them out.
-fn grant() -> HttpGrant {
+/// Plain HTTP to the loopback hosts the tests name, on the scheme's port
+/// and on `ports` (the test servers'); the opening, not the grant, is what
+/// keeps most of them out.
+fn grant(ports: &[u16]) -> HttpGrant {
     let hosts = ["127.0.0.1", "localhost", "[::1]", "[::ffff:7f00:1]", "10.0.0.1", "169.254.169.254"];
-    HttpGrant { allowed_hosts: hosts.map(String::from).to_vec(), allow_insecure: true, ..HttpGrant::default() }
+    let with_ports = hosts.iter().flat_map(|host| ports.iter().map(move |port| format!("{host}:{port}")));
+    let allowed_hosts = hosts.iter().map(|h| h.to_string()).chain(with_ports).collect();
+    HttpGrant { allowed_hosts, allow_insecure: true, ..HttpGrant::default() }
 }
 
 fn run<F: Future>(future: F) -> F::Output {
@@ -171,7 +174,7 @@ fn assert_refused(result: Result<Value, String>, url: &str, want: &str) {
 fn the_opened_loopback_address_is_fetched_byte_for_byte() {
     run(async {
         let origin = start_server(None).await;
-        let fixture = Fixture::new(grant(), &[Opening::Socket(origin.addr)]);
+        let fixture = Fixture::new(grant(&[origin.addr.port()]), &[Opening::Socket(origin.addr)]);
         for path in ["/hello", "/to-hello"] {
             let got = fixture.fetch(&format!("http://{}{path}", origin.addr)).await.unwrap();
             assert_eq!(got["status"], 200);
@@ -196,7 +199,8 @@ fn non_public_addresses_are_refused_before_connecting() {
     run(async {
         let canary = start_server(None).await;
         let origin = start_server(Some(canary.addr)).await;
-        let fixture = Fixture::new(grant(), &[Opening::Socket(origin.addr)]);
+        let ports = [canary.addr.port(), origin.addr.port(), origin.addr.port() + 1];
+        let fixture = Fixture::new(grant(&ports), &[Opening::Socket(origin.addr)]);
         let port = canary.addr.port();
         let cases = [
             (format!("http://127.0.0.1:{port}/"), "127.0.0.1 is a loopback address"),
@@ -223,7 +227,7 @@ fn redirects_are_checked_hop_by_hop() {
     run(async {
         let canary = start_server(None).await;
         let origin = start_server(Some(canary.addr)).await;
-        let fixture = Fixture::new(grant(), &[Opening::Socket(origin.addr)]);
+        let fixture = Fixture::new(grant(&[canary.addr.port(), origin.addr.port()]), &[Opening::Socket(origin.addr)]);
         let url = |path: &str| format!("http://{}{path}", origin.addr);
         let evil = fixture.fetch(&url("/to-evil")).await;
         assert_refused(evil.clone(), "/to-evil", "redirect to `https://evil.example/steal` refused");
@@ -244,7 +248,7 @@ fn redirects_are_checked_hop_by_hop() {
 fn responses_over_the_limit_are_cut_off() {
     run(async {
         let origin = start_server(None).await;
-        let http = HttpGrant { max_response_bytes: 64 << 10, ..grant() };
+        let http = HttpGrant { max_response_bytes: 64 << 10, ..grant(&[origin.addr.port()]) };
         let fixture = Fixture::new(http, &[Opening::Socket(origin.addr)]);
         for path in ["/big", "/big-declared"] {
             let got = fixture.fetch(&format!("http://{}{path}", origin.addr)).await;
@@ -261,7 +265,7 @@ fn responses_over_the_limit_are_cut_off() {
 fn requests_per_call_and_time_are_bounded() {
     run(async {
         let origin = start_server(None).await;
-        let http = HttpGrant { max_requests: 3, timeout_ms: 500, ..grant() };
+        let http = HttpGrant { max_requests: 3, timeout_ms: 500, ..grant(&[origin.addr.port()]) };
         let fixture = Fixture::new(http, &[Opening::Socket(origin.addr)]);
         let message = fixture.fetch(&format!("http://{}/chain/0", origin.addr)).await.unwrap_err();
         assert!(message.contains("at most 3 HTTP requests per call"), "{message}");
@@ -275,7 +279,7 @@ fn requests_per_call_and_time_are_bounded() {
 fn the_default_policy_opens_nothing() {
     run(async {
         let origin = start_server(None).await;
-        let fixture = Fixture::new(grant(), &[]);
+        let fixture = Fixture::new(grant(&[origin.addr.port()]), &[]);
         let url = format!("http://{}/hello", origin.addr);
         assert_refused(fixture.fetch(&url).await, &url, "127.0.0.1 is a loopback address");
         assert_eq!(origin.hits.load(Ordering::SeqCst), 0);

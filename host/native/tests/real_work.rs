@@ -131,7 +131,7 @@ fn the_fetcher_uses_a_secret_the_client_never_sees() {
     assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()), "the secret is stored encrypted");
 
     let (port, requests) = echo_server();
-    let grant = "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]".to_owned();
+    let grant = format!("version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{port}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]");
     let host = start(data.path(), &["fetcher"], |config| {
         config.master_keys = Some(MASTER_KEYS.into());
         config.open_addresses = vec![format!("127.0.0.1:{port}").parse::<Opening>().unwrap()];
@@ -169,5 +169,42 @@ fn a_guest_burning_its_fuel_does_not_hold_up_other_calls() {
         // when the spin ended would count.
         assert!(answered_while_spinning >= 10, "only {answered_while_spinning} calls were answered while the spin ran");
     });
+    host.stop();
+}
+
+#[test]
+fn outbound_requests_keep_to_the_granted_port_and_headers() {
+    let data = tempfile::Builder::new().prefix("smcp-outbound-rules-").tempdir().unwrap();
+    let (port, requests) = echo_server();
+    // Another service on the same host, which the grant does not name.
+    let other = TcpListener::bind("127.0.0.1:0").unwrap();
+    let other_port = other.local_addr().unwrap().port();
+    let grant = format!("version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{port}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]");
+    let host = start(data.path(), &["fetcher"], |config| {
+        config.open_addresses = vec![format!("127.0.0.1:{port}").parse::<Opening>().unwrap(), format!("127.0.0.1:{other_port}").parse::<Opening>().unwrap()];
+        config.dev.as_mut().unwrap().grants.insert("fetcher".into(), grant);
+    });
+    let fetch = |url: String, headers: Value| call(&host, "fetcher", "fetch", json!({ "url": url, "headers": headers }));
+    for url in [format!("http://127.0.0.1:{other_port}/"), "http://127.0.0.1:6379/".into(), "http://127.0.0.1:0/".into(), "http://127.0.0.1/".into()] {
+        let refused = fetch(url.clone(), json!({}));
+        assert_eq!(refused["isError"], true, "{url}: {refused}");
+        assert!(text(&refused).contains("not in the grant's allowed hosts") || text(&refused).contains("invalid"), "{url}: {refused}");
+    }
+    for (name, value) in [("X-Forwarded-For", "10.0.0.1"), ("Forwarded", "for=10.0.0.1"), ("X-Forwarded-Host", "admin.internal"), ("Via", "1.1 proxy")] {
+        let refused = fetch(format!("http://127.0.0.1:{port}/"), json!({ name: value }));
+        assert!(text(&refused).contains("is set by the host"), "{name}: {refused}");
+    }
+    let many: serde_json::Map<String, Value> = (0..65).map(|i| (format!("x-h{i}"), json!("v"))).collect();
+    assert!(text(&fetch(format!("http://127.0.0.1:{port}/"), Value::Object(many))).contains("at most 64 headers"));
+    let big = fetch(format!("http://127.0.0.1:{port}/"), json!({ "x-big": "v".repeat(40_000) }));
+    assert!(text(&big).contains("32768 bytes"), "{big}");
+    // What the grant names still works, and nothing refused was sent.
+    let fine = fetch(format!("http://127.0.0.1:{port}/ok"), json!({ "x-fine": "yes" }));
+    assert_eq!(fine["structuredContent"]["status"], 200, "{fine}");
+    let seen = requests.recv().unwrap();
+    assert!(seen.iter().any(|h| h.eq_ignore_ascii_case("x-fine: yes")), "{seen:?}");
+    assert!(!seen.iter().any(|h| h.to_ascii_lowercase().starts_with("x-forwarded") || h.to_ascii_lowercase().starts_with("forwarded")));
+    other.set_nonblocking(true).unwrap();
+    assert!(other.accept().is_err(), "the service on the other port was never called");
     host.stop();
 }

@@ -247,8 +247,10 @@ fn echo_server() -> (u16, std::sync::mpsc::Receiver<String>) {
 fn outbound_fetch_with_a_secret_on_the_worker() {
     let w = workerd();
     let key = w.key("fetching", "admin");
+    let (origin, heads) = echo_server();
     let grant = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(grant.path(), "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1\", \"127.0.0.2\", \"10.0.0.1\", \"169.254.169.254\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n").unwrap();
+    let hosts = format!("\"127.0.0.1:{origin}\", \"127.0.0.1\", \"127.0.0.2\", \"10.0.0.1\", \"169.254.169.254\"");
+    std::fs::write(grant.path(), format!("version = 1\n[http]\nallowed_hosts = [{hosts}]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n")).unwrap();
     w.deploy(&key, "fetcher", "fetcher", Some(grant.path()));
     // Set with `smcp secrets set --url`, the value on stdin.
     let secret = "tok-worker-4f1c9a";
@@ -263,7 +265,6 @@ fn outbound_fetch_with_a_secret_on_the_worker() {
     assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
     // The admin API has no way to read it back.
     assert_eq!(w.json("GET", "/admin/v1/tenants/fetching/servers/fetcher/secrets/API_TOKEN", Some(&key), None).0, 404);
-    let (origin, heads) = echo_server();
     runtime().block_on(async {
         let fetcher = connect("fetching", "fetcher", &key).await;
         let got = call(&fetcher, "fetch_with_secret", json!({ "url": format!("http://127.0.0.1:{origin}/echo") })).await;

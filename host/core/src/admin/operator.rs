@@ -85,6 +85,9 @@ async fn set_issuers(engine: &Engine, request: &Request, backends: Backends<'_>,
     let body = body_json(&request.body)?;
     let issuers: Vec<Issuer> = serde_json::from_value(body.get("issuers").cloned().unwrap_or(Value::Null))
         .map_err(|e| ApiError::bad_request(format!("`issuers` must be a list of issuers: {e}")))?;
+    for key in issuers.iter().flat_map(|i| &i.keys.keys) {
+        crate::auth::jwt::check_issuer_key(key).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    }
     crate::mcp::set_issuers(backends, tenant, &issuers).await.map_err(ApiError::storage)?;
     engine.tenant_created(tenant);
     let names: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();

@@ -38,6 +38,9 @@ fn default_leeway() -> u64 {
     LEEWAY_SECONDS
 }
 
+/// Smallest RSA modulus accepted from an issuer, in bits.
+pub const MIN_RSA_BITS: usize = 2048;
+
 #[derive(Deserialize)]
 struct Claims {
     iss: String,
@@ -45,6 +48,8 @@ struct Claims {
     exp: u64,
     #[serde(default)]
     nbf: Option<u64>,
+    #[serde(default)]
+    iat: Option<u64>,
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
@@ -77,6 +82,7 @@ pub fn unverified_issuer(token: &str) -> Result<String, AuthError> {
 /// Verifies `token` for `tenant`'s endpoint `audience` at `now_ms`.
 pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now_ms: u64) -> Result<Verdict, AuthError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed JWT header"))?;
+    refuse_critical_extensions(token)?;
     let iss = unverified_issuer(token)?;
     let issuer = issuers.iter().find(|i| i.issuer == iss).ok_or_else(|| invalid("issuer not trusted by this tenant"))?;
     if !issuer.algorithms.contains(&header.alg) {
@@ -112,6 +118,12 @@ pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now
     if claims.nbf.is_some_and(|nbf| nbf > now + issuer.leeway_seconds) {
         return Err(invalid("not valid yet"));
     }
+    if claims.iat.is_some_and(|iat| iat > now + issuer.leeway_seconds) {
+        return Err(invalid("issued in the future"));
+    }
+    if claims.sub.trim().is_empty() || claims.sub.len() > 255 || claims.sub.chars().any(char::is_control) {
+        return Err(invalid("`sub` must name someone: 1-255 characters, none of them control characters"));
+    }
     let scopes: Vec<String> = match (claims.scope, claims.scp) {
         (Some(scope), _) => scope.split_whitespace().map(str::to_owned).collect(),
         (None, Some(scp)) => scp,
@@ -128,12 +140,45 @@ pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now
     Ok(Verdict::Valid(Principal { tenant: tenant.to_owned(), id: format!("jwt:{}#{}", issuer.issuer, claims.sub), role }))
 }
 
+/// RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` header
+/// names an extension it does not understand. The host understands none
+/// (not `b64` either), and an empty or malformed `crit` is invalid too.
+fn refuse_critical_extensions(token: &str) -> Result<(), AuthError> {
+    use base64::Engine as _;
+    let encoded = token.split('.').next().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid("malformed JWT header"))?;
+    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| invalid("malformed JWT header"))?;
+    if header.contains_key("crit") {
+        return Err(invalid("the header's `crit` names extensions this host does not support"));
+    }
+    if header.contains_key("b64") {
+        return Err(invalid("unencoded payloads (`b64`) are not accepted"));
+    }
+    Ok(())
+}
+
+/// Checks a key an issuer publishes: RSA moduli of at least
+/// [`MIN_RSA_BITS`]. For registering issuers and for every key used.
+pub fn check_issuer_key(jwk: &Jwk) -> Result<(), AuthError> {
+    use base64::Engine as _;
+    if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
+        let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(rsa.n.trim_end_matches('=')).map_err(|_| invalid("unusable issuer key"))?;
+        let significant = modulus.iter().skip_while(|b| **b == 0).count();
+        let bits = significant.saturating_mul(8).saturating_sub(modulus.iter().find(|b| **b != 0).map_or(0, |b| b.leading_zeros() as usize));
+        if bits < MIN_RSA_BITS {
+            return Err(invalid(format!("RSA keys under {MIN_RSA_BITS} bits are not accepted (this one has {bits})")));
+        }
+    }
+    Ok(())
+}
+
 /// The verification key of `jwk`, refusing one whose family does not fit
 /// `alg` (what stops HS256 signed with a public key).
 pub(crate) fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Result<DecodingKey, AuthError> {
     if matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {
         return Err(invalid("symmetric algorithms are not accepted"));
     }
+    check_issuer_key(jwk)?;
     if let Some(key_alg) = jwk.common.key_algorithm
         && key_alg.to_string() != format!("{alg:?}")
     {
@@ -235,6 +280,60 @@ mod tests {
         // Inside the leeway, still fine.
         assert!(check(&es256(&claims(json!({ "exp": NOW_S - 30 })), PRIVATE)).is_ok());
         assert_eq!(check(&es256(&claims(json!({ "scope": "openid" })), PRIVATE)), Err(AuthError::NoRole));
+    }
+
+    /// A token with header `header`, signed with ES256 like a real one.
+    fn with_header(header: Value, claims: &Value) -> String {
+        let b64 = |v: &Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+        let message = format!("{}.{}", b64(&header), b64(claims));
+        let key = EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap();
+        let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key, Algorithm::ES256).unwrap();
+        format!("{message}.{signature}")
+    }
+
+    #[test]
+    fn headers_and_claims_outside_the_rules_are_refused() {
+        let good = claims(json!({}));
+        let header = |extra: Value| {
+            let mut h = json!({ "alg": "ES256", "typ": "JWT", "kid": "test-key" });
+            h.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            h
+        };
+        assert!(check(&with_header(header(json!({})), &good)).is_ok(), "signed by hand, the same token passes");
+        for crit in [json!(["exp"]), json!(["b64"]), json!([]), json!(["alg"])] {
+            let error = check(&with_header(header(json!({ "crit": crit })), &good)).unwrap_err().to_string();
+            assert!(error.contains("crit"), "{crit}: {error}");
+        }
+        assert!(check(&with_header(header(json!({ "crit": "x" })), &good)).is_err(), "a `crit` that is not a list");
+        let error = check(&with_header(header(json!({ "b64": false })), &good)).unwrap_err().to_string();
+        assert!(error.contains("b64"), "{error}");
+        for (changes, expected) in [
+            (json!({ "sub": "" }), "`sub` must name someone"),
+            (json!({ "sub": " " }), "`sub` must name someone"),
+            (json!({ "sub": "a\nb" }), "`sub` must name someone"),
+            (json!({ "iat": NOW_S + 365 * 86_400 }), "issued in the future"),
+        ] {
+            let error = check(&es256(&claims(changes.clone()), PRIVATE)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{changes}: {error}");
+        }
+        assert!(check(&es256(&claims(json!({ "iat": NOW_S + 30 })), PRIVATE)).is_ok(), "within the leeway");
+    }
+
+    #[test]
+    fn short_rsa_keys_are_refused() {
+        use base64::Engine as _;
+        let rsa = |bytes: usize| -> Jwk {
+            let mut n = vec![0xffu8; bytes];
+            n[0] = 0xc1;
+            let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&n);
+            serde_json::from_value(json!({ "kty": "RSA", "n": n, "e": "AQAB", "kid": "r" })).unwrap()
+        };
+        for bytes in [64, 128, 255] {
+            let error = check_issuer_key(&rsa(bytes)).unwrap_err().to_string();
+            assert!(error.contains(&format!("this one has {}", bytes * 8)), "{error}");
+        }
+        assert!(check_issuer_key(&rsa(256)).is_ok());
+        assert!(check_issuer_key(&serde_json::from_str(JWK).unwrap()).is_ok(), "EC keys have no modulus to check");
     }
 
     #[test]

@@ -24,6 +24,9 @@ struct Session {
     log_level: Option<usize>,
     /// Who opened it: only they may use it.
     principal: String,
+    /// When it was opened (ms); it expires a TTL later.
+    #[serde(default)]
+    opened_ms: u64,
 }
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -239,10 +242,13 @@ async fn answer_request(
                 return (200, error_response(id, INVALID_PARAMS, "`uri` must be a string", None));
             };
             let stream_key = format!("{}/{}/{session_id}", hosted.tenant, hosted.server);
-            if engine.subscriptions.session_uri(&stream_key, uri, method == "resources/subscribe") {
-                (200, result_response(id, json!({})))
-            } else {
-                (200, error_response(id, INVALID_PARAMS, "too many resource subscriptions in this session", None))
+            let now = backends.clock.now_ms();
+            // Sessions stored before they recorded their opening count from now.
+            let opened = if session.opened_ms == 0 { now } else { session.opened_ms };
+            let expires = opened.saturating_add(u64::from(engine.config.session_ttl_seconds) * 1000);
+            match engine.subscriptions.session_uri(&stream_key, uri, method == "resources/subscribe", now, expires) {
+                Ok(()) => (200, result_response(id, json!({}))),
+                Err(refused) => (200, error_response(id, INVALID_PARAMS, &refused.to_string(), None)),
             }
         }
         "logging/setLevel" => match params.get("level").and_then(Value::as_str).and_then(Engine::log_level_index) {
@@ -278,9 +284,10 @@ async fn initialize(
     let mut raw = [0u8; 16];
     backends.random.fill(&mut raw);
     let session_id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
-    let session = Session { version: version.to_owned(), capabilities: client_capabilities, log_level: None, principal: principal.id.clone() };
+    let now = backends.clock.now_ms();
+    let session = Session { version: version.to_owned(), capabilities: client_capabilities, log_level: None, principal: principal.id.clone(), opened_ms: now };
     let (max, ttl_ms) = (engine.config.quotas.sessions_per_principal, u64::from(engine.config.session_ttl_seconds) * 1000);
-    if !engine.quotas.open_session(&principal.id, &session_id, backends.clock.now_ms(), ttl_ms, max) {
+    if !engine.quotas.open_session(&principal.id, &session_id, now, ttl_ms, max) {
         let message = format!("Too Many Requests: {max} sessions are open for these credentials; end some (DELETE) or wait for them to expire");
         return json_response(429, vec![], &error_response(id, BAD_REQUEST, &message, None));
     }

@@ -17,6 +17,8 @@ use std::sync::{Mutex, MutexGuard};
 /// Most subscribers per process, and URIs per legacy session.
 pub const MAX_SUBSCRIBERS: usize = 4096;
 pub const MAX_URIS_PER_SESSION: usize = 256;
+/// Longest resource URI one may subscribe to.
+pub const MAX_URI_BYTES: usize = 2048;
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
 /// What a subscriber wants to hear about.
@@ -36,7 +38,10 @@ impl Filter {
         let uris = notifications
             .and_then(|n| n.get("resourceSubscriptions"))
             .and_then(Value::as_array)
-            .map(|uris| uris.iter().filter_map(Value::as_str).take(MAX_URIS_PER_SESSION).map(str::to_owned).collect())
+            .map(|uris| {
+                let short = uris.iter().filter_map(Value::as_str).filter(|uri| uri.len() <= MAX_URI_BYTES);
+                short.take(MAX_URIS_PER_SESSION).map(str::to_owned).collect()
+            })
             .unwrap_or_default();
         Filter { tools: flag("toolsListChanged"), prompts: flag("promptsListChanged"), resources: flag("resourcesListChanged"), uris }
     }
@@ -87,8 +92,23 @@ struct Subscriber {
 #[derive(Default)]
 struct State {
     subscribers: Vec<Subscriber>,
-    /// Legacy sessions' `resources/subscribe` URIs, by session key.
-    session_uris: HashMap<String, BTreeSet<String>>,
+    /// Legacy sessions' `resources/subscribe` URIs, by session key, until
+    /// the session expires.
+    session_uris: HashMap<String, SessionUris>,
+}
+
+struct SessionUris {
+    expires_ms: u64,
+    uris: BTreeSet<String>,
+}
+
+/// Why `resources/subscribe` was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UriRefused {
+    #[error("at most {MAX_URIS_PER_SESSION} resource subscriptions per session")]
+    TooMany,
+    #[error("resource URIs to subscribe to are at most {MAX_URI_BYTES} bytes")]
+    TooLong,
 }
 
 /// Why a subscription was refused.
@@ -129,19 +149,44 @@ impl Subscriptions {
     }
 
     /// `resources/subscribe` (`on`) or `resources/unsubscribe` of a legacy
-    /// session. False when the session has too many subscriptions.
-    pub fn session_uri(&self, session: &str, uri: &str, on: bool) -> bool {
+    /// session that expires at `expires_ms`; what it subscribed to is
+    /// forgotten then, or when it ends.
+    pub fn session_uri(&self, session: &str, uri: &str, on: bool, now_ms: u64, expires_ms: u64) -> Result<(), UriRefused> {
         let mut state = self.lock();
-        let uris = state.session_uris.entry(session.to_owned()).or_default();
+        if !state.session_uris.contains_key(session) {
+            Self::forget_expired(&mut state, now_ms);
+        }
         if !on {
-            uris.remove(uri);
-            return true;
+            if let Some(entry) = state.session_uris.get_mut(session) {
+                entry.uris.remove(uri);
+            }
+            return Ok(());
         }
-        if uris.len() >= MAX_URIS_PER_SESSION && !uris.contains(uri) {
-            return false;
+        if uri.len() > MAX_URI_BYTES {
+            return Err(UriRefused::TooLong);
         }
-        uris.insert(uri.to_owned());
-        true
+        let entry = state.session_uris.entry(session.to_owned()).or_insert(SessionUris { expires_ms, uris: BTreeSet::new() });
+        if entry.uris.len() >= MAX_URIS_PER_SESSION && !entry.uris.contains(uri) {
+            return Err(UriRefused::TooMany);
+        }
+        entry.uris.insert(uri.to_owned());
+        Ok(())
+    }
+
+    /// Drops the subscriptions and standalone streams of sessions that
+    /// expired by `now_ms`.
+    fn forget_expired(state: &mut State, now_ms: u64) {
+        let expired: Vec<String> = state.session_uris.iter().filter(|(_, e)| e.expires_ms <= now_ms).map(|(k, _)| k.clone()).collect();
+        for session in expired {
+            state.session_uris.remove(&session);
+            state.subscribers.retain(|s| !matches!(&s.kind, Kind::Session(k) if *k == session));
+        }
+    }
+
+    /// Subscribed URIs kept across all sessions.
+    #[cfg(test)]
+    fn session_uri_count(&self) -> usize {
+        self.lock().session_uris.values().map(|e| e.uris.len()).sum()
     }
 
     /// Forgets an ended legacy session: its stream ends.
@@ -178,7 +223,7 @@ impl Subscriptions {
             }
             let message = match (&mut subscriber.kind, change) {
                 (Kind::Session(session), Change::Resource(uri)) => {
-                    let subscribed = state.session_uris.get(session.as_str()).is_some_and(|uris| uris.contains(uri));
+                    let subscribed = state.session_uris.get(session.as_str()).is_some_and(|e| e.uris.contains(uri));
                     subscribed.then(|| notification("notifications/resources/updated", json!({ "uri": uri })))
                 }
                 (Kind::Session(_), Change::List(kind)) => Some(notification(kind.method(), json!({}))),
@@ -274,7 +319,7 @@ mod tests {
         let subs = Subscriptions::default();
         let stream = subs.open_session_stream(server(), "sess").unwrap();
         assert_eq!(subs.open_session_stream(server(), "sess").unwrap_err(), SubscribeError::Conflict);
-        assert!(subs.session_uri("sess", "a://1", true));
+        assert_eq!(subs.session_uri("sess", "a://1", true, 0, 1000), Ok(()));
         subs.publish(&server(), &Change::Resource("a://1".into()));
         subs.publish(&server(), &Change::Resource("a://2".into()));
         subs.publish(&server(), &Change::List(ListKind::Resources));
@@ -282,6 +327,25 @@ mod tests {
         let got: Vec<SseEvent> = futures::executor::block_on(stream.collect());
         let methods: Vec<Value> = got.iter().map(|e| serde_json::from_str::<Value>(&e.data).unwrap()["method"].clone()).collect();
         assert_eq!(methods, ["notifications/resources/updated", "notifications/resources/list_changed"]);
+    }
+
+    #[test]
+    fn session_subscriptions_are_bounded_and_end_with_the_session() {
+        let subs = Subscriptions::default();
+        let long = format!("a://{}", "x".repeat(MAX_URI_BYTES));
+        assert_eq!(subs.session_uri("old", &long, true, 0, 1000), Err(UriRefused::TooLong));
+        for n in 0..MAX_URIS_PER_SESSION {
+            assert_eq!(subs.session_uri("old", &format!("a://{n}"), true, 0, 1000), Ok(()));
+        }
+        assert_eq!(subs.session_uri("old", "a://one-more", true, 0, 1000), Err(UriRefused::TooMany));
+        let stream = subs.open_session_stream(server(), "old").unwrap();
+        assert_eq!(subs.session_uri_count(), MAX_URIS_PER_SESSION);
+        // Another session's first subscription after "old" expired frees it
+        // and ends its stream.
+        assert_eq!(subs.session_uri("new", "a://1", true, 1000, 2000), Ok(()));
+        assert_eq!(subs.session_uri_count(), 1);
+        let ended: Vec<SseEvent> = futures::executor::block_on(stream.collect());
+        assert!(ended.is_empty());
     }
 
     #[test]

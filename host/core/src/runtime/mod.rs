@@ -130,7 +130,7 @@ impl Runtime {
         let module = Module::new(&self.engine, &prepared.core_module)
             .map_err(|e| LoadError::Compile(e.to_string()))?;
         let memory = prepared.options.memory.clone().unwrap_or_else(|| "memory".into());
-        self.check_core(&module, &memory)?;
+        self.check_core(&module, &memory, &prepared.imports)?;
         let realloc = prepared.options.realloc.clone().or_else(|| {
             module.get_export("cabi_realloc").map(|_| "cabi_realloc".to_owned())
         });
@@ -140,13 +140,18 @@ impl Runtime {
     }
 
     /// Checks the core module's imports and exports against the world's
-    /// canonical-ABI signatures.
-    fn check_core(&self, module: &Module, memory: &str) -> Result<(), LoadError> {
+    /// canonical-ABI signatures, and its imports against what the
+    /// component's type declares (`declared`): a core module may not reach
+    /// a capability that review and the grant check never saw.
+    fn check_core(&self, module: &Module, memory: &str, declared: &[String]) -> Result<(), LoadError> {
         for import in module.imports() {
             let (module_name, name) = (import.module(), import.name());
             let Some((_, func)) = self.world.import(module_name, name) else {
                 return Err(LoadError::ForbiddenImport(format!("{module_name}#{name}")));
             };
+            if !declared.iter().any(|interface| interface == module_name) {
+                return Err(LoadError::UndeclaredImport { module: module_name.into(), name: name.into() });
+            }
             let want = imports::func_type(func.sig.import_core_type());
             match import.ty() {
                 ExternType::Func(ty) if *ty == want => {}

@@ -234,12 +234,13 @@ fn objects(file: ObjectsFile) -> Result<ObjectsGrant, GrantFileError> {
 fn http(file: HttpFile) -> Result<HttpGrant, GrantFileError> {
     let d = HttpGrant::default();
     for host in &file.allowed_hosts {
-        let name = host.strip_prefix("*.").unwrap_or(host);
+        let (name, _port) = super::split_port(host);
+        let name = name.strip_prefix("*.").unwrap_or(name);
         let valid = !name.is_empty()
             && name.len() <= 253
             && name.split('.').all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         if !valid {
-            return Err(GrantFileError::Invalid { field: "http.allowed_hosts", why: format!("`{host}` is not a host name or `*.domain`") });
+            return Err(GrantFileError::Invalid { field: "http.allowed_hosts", why: format!("`{host}` is not a host name or `*.domain`, with `:port` or without") });
         }
     }
     let schemes = file.schemes.unwrap_or_else(|| vec!["https".into()]);

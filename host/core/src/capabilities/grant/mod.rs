@@ -86,8 +86,9 @@ pub struct Injection {
 }
 
 impl Injection {
-    pub fn applies_to(&self, host: &str) -> bool {
-        HttpGrant { allowed_hosts: vec![self.host.clone()], ..HttpGrant::default() }.allows_host(host)
+    /// True for requests to the host (and port) this rule names.
+    pub fn applies_to(&self, url: &url::Url) -> bool {
+        HttpGrant { allowed_hosts: vec![self.host.clone()], ..HttpGrant::default() }.allows(url)
     }
 }
 
@@ -140,15 +141,44 @@ impl Grant {
 }
 
 impl HttpGrant {
-    pub fn allows_host(&self, host: &str) -> bool {
+    /// True when `url`'s host and port are allowed. An entry is a name or
+    /// `*.domain`, with `:port` or without: without, it allows the
+    /// scheme's own port only (443 for https, 80 for http), so that a
+    /// grant for a web API does not reach the same host's other services.
+    pub fn allows(&self, url: &url::Url) -> bool {
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else { return false };
+        if port == 0 {
+            return false;
+        }
+        let default_port = url.port().is_none();
         let host = host.to_ascii_lowercase();
-        self.allowed_hosts.iter().any(|pattern| {
+        self.allowed_hosts.iter().any(|entry| {
+            let (pattern, entry_port) = split_port(entry);
+            let port_ok = match entry_port {
+                Some(allowed) => allowed == port,
+                None => default_port,
+            };
             let pattern = pattern.to_ascii_lowercase();
-            match pattern.strip_prefix("*.") {
-                Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
-                None => host == pattern,
-            }
+            port_ok
+                && match pattern.strip_prefix("*.") {
+                    Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+                    None => host == pattern,
+                }
         })
+    }
+}
+
+/// An `allowed_hosts` entry split into its host pattern and port, if it
+/// names one (`[::1]:8080` and `api.test:8443` do; `[::1]` does not).
+pub(crate) fn split_port(entry: &str) -> (&str, Option<u16>) {
+    let split_at = match entry.rfind(':') {
+        Some(i) if entry[..i].starts_with('[') && !entry[..i].ends_with(']') => None,
+        Some(i) if !entry.starts_with('[') && entry[..i].contains(':') => None,
+        other => other,
+    };
+    match split_at.map(|i| (&entry[..i], entry[i + 1..].parse::<u16>())) {
+        Some((host, Ok(port))) if port > 0 => (host, Some(port)),
+        _ => (entry, None),
     }
 }
 
@@ -170,12 +200,28 @@ mod tests {
     #[test]
     fn host_patterns() {
         let grant = HttpGrant { allowed_hosts: vec!["api.example.com".into(), "*.cdn.test".into()], ..Default::default() };
-        assert!(grant.allows_host("api.example.com"));
-        assert!(grant.allows_host("API.Example.com"));
-        assert!(!grant.allows_host("example.com"));
-        assert!(!grant.allows_host("api.example.com.evil.net"));
-        assert!(grant.allows_host("a.cdn.test"));
-        assert!(!grant.allows_host("cdn.test"));
-        assert!(!grant.allows_host("evilcdn.test"));
+        let allows = |url: &str| grant.allows(&url::Url::parse(url).unwrap());
+        assert!(allows("https://api.example.com/"));
+        assert!(allows("https://API.Example.com/x"));
+        assert!(!allows("https://example.com/"));
+        assert!(!allows("https://api.example.com.evil.net/"));
+        assert!(allows("https://a.cdn.test/"));
+        assert!(!allows("https://cdn.test/"));
+        assert!(!allows("https://evilcdn.test/"));
+    }
+
+    #[test]
+    fn ports_are_the_schemes_unless_the_grant_names_one() {
+        let grant = HttpGrant { allowed_hosts: vec!["api.test".into(), "db.test:8443".into(), "[::1]:8080".into()], ..Default::default() };
+        let allows = |url: &str| grant.allows(&url::Url::parse(url).unwrap());
+        assert!(allows("https://api.test/") && allows("https://api.test:443/") && allows("http://api.test:80/"));
+        for other in ["http://api.test:6379/", "https://api.test:22/", "http://api.test:0/", "https://api.test:8443/", "http://api.test:443/"] {
+            assert!(!allows(other), "{other}");
+        }
+        assert!(allows("https://db.test:8443/") && !allows("https://db.test/"));
+        assert!(allows("http://[::1]:8080/") && !allows("http://[::1]/"));
+        assert_eq!(split_port("[::1]"), ("[::1]", None));
+        assert_eq!(split_port("::1"), ("::1", None));
+        assert_eq!(split_port("a.test:0"), ("a.test:0", None));
     }
 }

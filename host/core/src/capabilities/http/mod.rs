@@ -128,7 +128,7 @@ async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpRespo
 /// Counts one request against the grant's per-call budget.
 /// Adds the grant's injected headers that apply to the request's host.
 async fn inject(host: &CallHost<'_>, grant: &HttpGrant, mut request: HttpRequest) -> Result<HttpRequest, CapabilityError> {
-    let target = request.url.host_str().unwrap_or_default().to_owned();
+    let target = request.url.clone();
     for rule in grant.inject.iter().filter(|rule| rule.applies_to(&target)) {
         let value = host
             .backends

@@ -5,9 +5,30 @@ use super::{HttpRequest, HttpResponse};
 use crate::capabilities::CapabilityError;
 use crate::capabilities::grant::HttpGrant;
 
-/// Request headers the host owns: a guest may not set them.
-const HOST_OWNED: [&str; 9] =
-    ["host", "content-length", "connection", "keep-alive", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authorization"];
+/// Request headers the host owns: a guest may not set them. Forwarding
+/// headers included: a guest must not speak for a proxy or a client
+/// address before the services it calls.
+const HOST_OWNED: [&str; 16] = [
+    "host",
+    "content-length",
+    "connection",
+    "keep-alive",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+    "forwarded",
+    "via",
+    "x-real-ip",
+    "true-client-ip",
+    "cf-connecting-ip",
+    "x-client-ip",
+    "x-original-url",
+];
+/// Headers one request may carry, and their bytes together.
+pub const MAX_HEADERS: usize = 64;
+pub const MAX_HEADER_BYTES: usize = 32 << 10;
 
 /// Response headers that describe the connection, not the resource
 /// (RFC 9110 §7.6.1), besides `proxy-*` and those `connection` names.
@@ -33,9 +54,15 @@ pub(super) fn check(
     {
         return Err(CapabilityError::TooLarge(format!("request bodies are limited to {} bytes", grant.max_request_bytes)));
     }
+    if headers.len() > MAX_HEADERS {
+        return Err(CapabilityError::TooLarge(format!("at most {MAX_HEADERS} headers a request")));
+    }
+    if headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>() > MAX_HEADER_BYTES {
+        return Err(CapabilityError::TooLarge(format!("headers are limited to {MAX_HEADER_BYTES} bytes together")));
+    }
     for (name, value) in &headers {
         let lower = name.to_ascii_lowercase();
-        if HOST_OWNED.contains(&lower.as_str()) || lower.starts_with("proxy-") {
+        if HOST_OWNED.contains(&lower.as_str()) || lower.starts_with("proxy-") || lower.starts_with("x-forwarded-") {
             return Err(CapabilityError::InvalidInput(format!("header `{name}` is set by the host")));
         }
         if name.is_empty()
@@ -60,8 +87,9 @@ pub(super) fn check_url(grant: &HttpGrant, url: &url::Url) -> Result<(), Capabil
         return Err(CapabilityError::InvalidInput("credentials in URLs are not allowed".into()));
     }
     let host = url.host_str().ok_or_else(|| CapabilityError::InvalidInput("URL has no host".into()))?;
-    if !grant.allows_host(host) {
-        return Err(CapabilityError::Denied(format!("host `{host}` is not in the grant's allowed hosts")));
+    if !grant.allows(url) {
+        let port = url.port().map(|p| format!(" port {p}")).unwrap_or_default();
+        return Err(CapabilityError::Denied(format!("host `{host}`{port} is not in the grant's allowed hosts")));
     }
     Ok(())
 }
