@@ -95,7 +95,7 @@ fn main() {
         if let Some(credential) = credential {
             headers.push(("authorization".into(), format!("Bearer {credential}")));
         }
-        Request { method: "POST".into(), path: format!("/t/{tenant}/s/calc/mcp"), query: String::new(), headers, body: body.clone() }
+        Request { method: "POST".into(), path: format!("/t/{tenant}/s/calc/mcp"), query: String::new(), headers, body: body.clone(), client: None }
     };
     let cases = [("no credentials (reference)", request("open", None)), ("API key", request("acme", Some(&key))), ("ES256 JWT", request("acme", Some(&token)))];
     println!("== per request: tools/call noop through Engine::handle, in-memory backends (cases alternate)");

@@ -190,5 +190,5 @@ pub fn current_request(path: &str, credential: &str, method: &str, mut params: s
     if let Some(name) = params["name"].as_str() {
         headers.push(("mcp-name".into(), name.to_owned()));
     }
-    smcp_core::mcp::http::Request { method: "POST".into(), path: path.into(), query: String::new(), headers, body: body.to_string().into_bytes() }
+    smcp_core::mcp::http::Request { method: "POST".into(), path: path.into(), query: String::new(), headers, body: body.to_string().into_bytes(), client: None }
 }

@@ -40,7 +40,7 @@ fn send(engine: &Engine, env: &Env, method: &str, headers: &[(&str, &str)], body
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     all.dedup_by(|a, b| a.0 == b.0);
-    let request = Request { method: method.into(), path: "/t/acme/s/calc/mcp".into(), query: String::new(), headers: all, body: body.to_string().into_bytes() };
+    let request = Request { method: method.into(), path: "/t/acme/s/calc/mcp".into(), query: String::new(), headers: all, body: body.to_string().into_bytes(), client: None };
     let response = block_on(engine.handle(request, env.backends()));
     let session = response.headers.iter().find(|(k, _)| k == "mcp-session-id").map(|(_, v)| v.clone());
     let body = match &response.body {

@@ -41,7 +41,7 @@ impl Client {
             all.retain(|(name, _)| name != k);
             all.push((k.to_string(), v.to_string()));
         }
-        let request = Request { method: method.into(), path: path.into(), query: String::new(), headers: all, body: body.to_vec() };
+        let request = Request { method: method.into(), path: path.into(), query: String::new(), headers: all, body: body.to_vec(), client: None };
         block_on(self.engine.handle(request, self.env.backends()))
     }
 

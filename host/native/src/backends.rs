@@ -38,7 +38,31 @@ impl Clock for SystemClock {
     fn pause(&self) -> LocalFuture<'_, ()> {
         Box::pin(tokio::task::yield_now())
     }
+
+    /// On tokio's blocking pool, at most [`OFFLOAD_RUNNING`] at once and
+    /// [`OFFLOAD_WAITING`] waiting for a turn: a flood of sign-ins costs
+    /// the serving threads nothing and the host a bounded amount of CPU.
+    fn offload(&self, job: Box<dyn FnOnce() + Send>) -> LocalFuture<'_, bool> {
+        Box::pin(async move {
+            use std::sync::atomic::Ordering;
+            static RUNNING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(OFFLOAD_RUNNING);
+            static WAITING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+            if WAITING.fetch_add(1, Ordering::AcqRel) >= OFFLOAD_WAITING {
+                WAITING.fetch_sub(1, Ordering::AcqRel);
+                return false;
+            }
+            let permit = RUNNING.acquire().await;
+            WAITING.fetch_sub(1, Ordering::AcqRel);
+            let Ok(_permit) = permit else { return false };
+            tokio::task::spawn_blocking(job).await.is_ok()
+        })
+    }
 }
+
+/// CPU-heavy jobs of the host (password hashing) running at once, and
+/// waiting for a turn; more are refused.
+pub const OFFLOAD_RUNNING: usize = 2;
+pub const OFFLOAD_WAITING: usize = 64;
 
 /// The operating system's cryptographically secure random source.
 #[derive(Debug, Clone, Copy, Default)]

@@ -374,7 +374,7 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |request| handle(app.clone(), request));
+        let service = hyper::service::service_fn(move |request| handle(app.clone(), request, peer));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::task::spawn_local(async move {
             if let Err(e) = connection.await {
@@ -399,12 +399,12 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
 
 /// Serves one request and logs it: method, path (never the query), status
 /// and duration. Bodies and headers are never logged.
-async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper::Response<WireBody>, Infallible> {
+async fn handle(app: Rc<App>, request: hyper::Request<Incoming>, peer: SocketAddr) -> Result<hyper::Response<WireBody>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     // Paths are the client's: logged up to a length.
     let path: String = request.uri().path().chars().take(256).collect();
-    let response = respond(&app, request).await;
+    let response = respond(&app, request, peer).await;
     tracing::info!(
         target: "smcp::access",
         method = %method,
@@ -416,7 +416,7 @@ async fn handle(app: Rc<App>, request: hyper::Request<Incoming>) -> Result<hyper
     Ok(response)
 }
 
-async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Response<WireBody> {
+async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>, peer: SocketAddr) -> hyper::Response<WireBody> {
     let (parts, body) = request.into_parts();
     // Only component uploads may be larger than MCP messages.
     let limit = if parts.uri.path().starts_with("/admin/") { app.max_upload_bytes } else { app.max_body_bytes };
@@ -443,6 +443,7 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>) -> hyper::Res
         query: parts.uri.query().unwrap_or_default().to_owned(),
         headers,
         body,
+        client: Some(peer.ip().to_string()),
     };
     // The exchange runs on a task of its own: a streamed response's events
     // keep coming after the head has been returned to hyper.

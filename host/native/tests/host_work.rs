@@ -155,3 +155,38 @@ fn batches_are_capped_and_each_request_in_them_is_rate_limited() {
     assert_eq!((ran, limited), (18, 12), "{body}");
     host.stop();
 }
+
+#[test]
+fn a_client_that_does_not_read_its_stream_is_cut_off() {
+    // 64 MiB of progress messages (the argument budget's ceiling) to a
+    // client that reads nothing until the guest is done: the host keeps at
+    // most 8 MiB unread, then ends the stream.
+    let (_data, host) = start("[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 5_000\n");
+    let key = host.dev_key.clone().unwrap();
+    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "progress_flood", "arguments": { "bytes": 16_000 },
+        "_meta": { "progressToken": "p", "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
+    .to_string();
+    let head = format!(
+        "POST /t/dev/s/hostile-hostcalls/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\n\
+         mcp-name: progress_flood\r\nauthorization: Bearer {key}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(host.addr).unwrap();
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    // The guest runs to its limit meanwhile; others are served.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(text(&call(&host, "calc", "add", json!({ "a": 1, "b": 2 }))), "3");
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).unwrap();
+    let mut received = Vec::new();
+    stream.read_to_end(&mut received).unwrap();
+    let text = String::from_utf8_lossy(&received);
+    assert!(received.len() > 1 << 20, "the stream started: {} bytes", received.len());
+    assert!(received.len() < 32 << 20, "the host kept {} bytes for a client that did not read", received.len());
+    assert!(!text.contains("\"result\""), "the cut stream carries no result");
+    host.stop();
+}

@@ -179,12 +179,15 @@ async fn read_request(mut request: Request, url: &worker::Url, engine: &Engine) 
             body.extend_from_slice(&chunk);
         }
     }
+    // Cloudflare sets it on every request reaching a Worker from outside.
+    let client = headers.iter().find(|(name, _)| name == "cf-connecting-ip").map(|(_, value)| value.clone());
     Ok(CoreRequest {
         method: request.method().to_string(),
         path: url.path().to_owned(),
         query: url.query().unwrap_or_default().to_owned(),
         headers,
         body,
+        client,
     })
 }
 

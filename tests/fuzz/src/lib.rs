@@ -126,7 +126,7 @@ pub fn requests(mut data: &[u8]) -> Vec<Request> {
             parsed.headers.iter().map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())).collect();
         let length = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.trim().parse::<usize>().ok()).unwrap_or(0);
         let body_end = (head + length).min(data.len());
-        out.push(Request { method: parsed.method.unwrap_or("GET").to_owned(), path: path.to_owned(), query: query.to_owned(), headers, body: data[head..body_end].to_vec() });
+        out.push(Request { method: parsed.method.unwrap_or("GET").to_owned(), path: path.to_owned(), query: query.to_owned(), headers, body: data[head..body_end].to_vec(), client: None });
         data = &data[body_end..];
     }
     out

@@ -110,6 +110,11 @@ impl Call<'_> {
 
 /// The caller, who must belong to `tenant` and be within its rate limit.
 async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str) -> Result<Principal, Refused> {
+    if let Some(limited) = crate::mcp::turned_away(engine, backends, request) {
+        let mut response = ApiError::new(429, "rate_limited", "too many refused requests from this address: retry after the time in Retry-After").response();
+        response.headers.extend(limited.headers.into_iter().filter(|(name, _)| name == "retry-after"));
+        return Err(Refused(response));
+    }
     let audience = audience(&engine.config.auth.public_url, tenant);
     let authenticated = crate::mcp::auth_for(engine, backends, request, tenant, &audience).await;
     let error = match crate::mcp::admit(engine, backends, request, tenant, None, authenticated) {

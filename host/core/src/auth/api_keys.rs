@@ -39,6 +39,25 @@ pub fn valid_tenant(tenant: &str) -> bool {
         && !tenant.starts_with('-')
 }
 
+/// When this process last noted each key's use: at most once a minute a
+/// key, so that a busy key does not turn every request into a write.
+#[derive(Default)]
+pub struct UseNotes {
+    noted: super::tenants::Lru<String, u64>,
+}
+
+impl UseNotes {
+    /// True when key `id` should be noted as used at `now_ms` (and
+    /// remembers that it was).
+    pub fn due(&mut self, id: &str, now_ms: u64) -> bool {
+        if self.noted.get(id).is_some_and(|at| now_ms.saturating_sub(*at) < LAST_USED_GRANULARITY_MS) {
+            return false;
+        }
+        self.noted.insert(id.to_owned(), now_ms, 10_000);
+        true
+    }
+}
+
 /// The API keys of every tenant, on a KV backend.
 pub struct ApiKeys<'a> {
     kv: &'a dyn KvStore,
@@ -47,6 +66,12 @@ pub struct ApiKeys<'a> {
 
 fn record_path(tenant: &str, hash: &str) -> String {
     format!("auth/keys/{tenant}/{hash}")
+}
+
+/// When key `id` was last used: kept apart from its record, so that
+/// noting a use never writes the record back over a revocation.
+fn used_path(tenant: &str, id: &str) -> String {
+    format!("auth/used/{tenant}/{id}")
 }
 
 /// Splits `smcp_<tenant>_<secret>`; `None` when it is not shaped like one.
@@ -122,7 +147,7 @@ impl<'a> ApiKeys<'a> {
             .await
             .map_err(|e| AuthError::Storage(e.to_string()))?
             .ok_or(AuthError::UnknownKey)?;
-        let mut record: KeyRecord = serde_json::from_slice(&stored).map_err(|e| AuthError::Storage(e.to_string()))?;
+        let record: KeyRecord = serde_json::from_slice(&stored).map_err(|e| AuthError::Storage(e.to_string()))?;
         // blake3::Hash compares in constant time.
         let matches = blake3::Hash::from_hex(&record.hash).is_ok_and(|h| h == hash) && record.tenant == tenant;
         if !matches {
@@ -134,14 +159,13 @@ impl<'a> ApiKeys<'a> {
         if record.expires_ms.is_some_and(|at| now_ms >= at) {
             return Err(AuthError::Expired);
         }
-        if record.last_used_ms.is_none_or(|at| now_ms.saturating_sub(at) >= LAST_USED_GRANULARITY_MS) {
-            record.last_used_ms = Some(now_ms);
-            // Best effort: a failed bookkeeping write must not refuse the key.
-            if let Ok(bytes) = serde_json::to_vec(&record) {
-                let _ = self.kv.set_relaxed(&record_path(&record.tenant, &record.hash), bytes, None).await;
-            }
-        }
         Ok(Principal { tenant: record.tenant, id: format!("key:{}", record.id), role: record.role })
+    }
+
+    /// Notes that key `id` of `tenant` was used at `now_ms`. Best effort;
+    /// callers note a key at most once a minute (see [`UseNotes`]).
+    pub async fn note_use(&self, tenant: &str, id: &str, now_ms: u64) {
+        let _ = self.kv.set_relaxed(&used_path(tenant, id), now_ms.to_string().into_bytes(), None).await;
     }
 
     /// Every key record of `tenant`.
@@ -153,8 +177,11 @@ impl<'a> ApiKeys<'a> {
             let page = self.kv.list(&prefix, cursor.as_deref(), 1000).await.map_err(|e| AuthError::Storage(e.to_string()))?;
             for path in &page.keys {
                 if let Some(bytes) = self.kv.get(path).await.map_err(|e| AuthError::Storage(e.to_string()))?
-                    && let Ok(record) = serde_json::from_slice::<KeyRecord>(&bytes)
+                    && let Ok(mut record) = serde_json::from_slice::<KeyRecord>(&bytes)
                 {
+                    let used = self.kv.get(&used_path(tenant, &record.id)).await.ok().flatten();
+                    let used = used.and_then(|b| String::from_utf8(b).ok()?.parse::<u64>().ok());
+                    record.last_used_ms = record.last_used_ms.max(used);
                     records.push(record);
                 }
             }
@@ -199,6 +226,57 @@ mod tests {
         assert_eq!(who, Principal { tenant: "acme".into(), id: format!("key:{}", record.id), role: Role::McpUser });
         // Another host (another hashing key) does not know it.
         assert_eq!(block_on(ApiKeys::new(&kv, [6; 32]).authenticate(&key, 2000)), Err(AuthError::UnknownKey));
+    }
+
+    /// A KV store that revokes key `id` right after the first read of a
+    /// key record: the interleaving where a request has read the record
+    /// and an admin revokes the key before the request's own writes.
+    struct RevokeAfterRead<'a> {
+        inner: &'a MemoryKv,
+        keys: ApiKeys<'a>,
+        tenant: &'static str,
+        id: String,
+        fired: std::cell::Cell<bool>,
+    }
+
+    impl KvStore for RevokeAfterRead<'_> {
+        fn get<'a>(&'a self, key: &'a str) -> crate::capabilities::LocalFuture<'a, Result<Option<Vec<u8>>, crate::capabilities::CapabilityError>> {
+            Box::pin(async move {
+                let value = self.inner.get(key).await;
+                if key.starts_with("auth/keys/") && !self.fired.replace(true) {
+                    self.keys.revoke(self.tenant, &self.id, 5).await.unwrap();
+                }
+                value
+            })
+        }
+        fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<u32>) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
+            self.inner.set(key, value, ttl)
+        }
+        fn delete<'a>(&'a self, key: &'a str) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
+            self.inner.delete(key)
+        }
+        fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> crate::capabilities::LocalFuture<'a, Result<crate::capabilities::kv::KeyPage, crate::capabilities::CapabilityError>> {
+            self.inner.list(prefix, cursor, limit)
+        }
+    }
+
+    #[test]
+    fn a_use_racing_a_revocation_never_undoes_it() {
+        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let keys = ApiKeys::new(&kv, [5; 32]);
+        let (key, record) = block_on(keys.create("acme", Role::Admin, "", None, 0, &SeededRandom::new(8))).unwrap();
+        let racing = RevokeAfterRead { inner: &kv, keys: ApiKeys::new(&kv, [5; 32]), tenant: "acme", id: record.id.clone(), fired: Default::default() };
+        let during = ApiKeys::new(&racing, [5; 32]);
+        // The request read the record before the revocation: it is let in,
+        // and notes its use.
+        assert!(block_on(during.authenticate(&key, 120_000)).is_ok());
+        block_on(during.note_use("acme", &record.id, 120_000));
+        // The revocation stands, and the use is still recorded.
+        assert_eq!(block_on(keys.authenticate(&key, 120_001)), Err(AuthError::Revoked));
+        let listed = block_on(keys.list("acme")).unwrap();
+        assert_eq!((listed[0].revoked_ms, listed[0].last_used_ms), (Some(5), Some(120_000)));
+        let mut notes = UseNotes::default();
+        assert!(notes.due("k", 0) && !notes.due("k", 59_999) && notes.due("k", 60_000));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::http::{HttpClient, HttpRequest, HttpResponse};
 use super::kv::{KeyPage, KvStore};
 use super::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
-use super::{CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
+use super::{Backends, CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -214,5 +214,34 @@ impl Random for SeededRandom {
         let n = self.counter.get();
         self.counter.set(n + 1);
         blake3::Hasher::new_keyed(&self.seed).update(&n.to_le_bytes()).finalize_xof().fill(buf);
+    }
+}
+
+/// Every backend in memory, the clock standing still until a test moves it.
+pub struct InMemory {
+    pub clock: Rc<ManualClock>,
+    pub kv: MemoryKv,
+    pub objects: MemoryObjects,
+    pub http: TableHttp,
+    pub secrets: MemorySecrets,
+    pub log: MemoryLog,
+    pub random: SeededRandom,
+}
+
+impl InMemory {
+    pub fn new() -> InMemory {
+        let clock = Rc::new(ManualClock(0.into()));
+        let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
+        InMemory { clock, kv, objects, http: TableHttp::default(), secrets: MemorySecrets::default(), log: MemoryLog::default(), random: SeededRandom::new(1) }
+    }
+
+    pub fn backends(&self) -> Backends<'_> {
+        Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
+    }
+}
+
+impl Default for InMemory {
+    fn default() -> Self {
+        InMemory::new()
     }
 }

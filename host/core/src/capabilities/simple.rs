@@ -55,6 +55,25 @@ pub trait Clock {
     fn pause(&self) -> LocalFuture<'_, ()> {
         Box::pin(crate::runtime::YieldNow::default())
     }
+
+    /// Runs `job`, CPU-heavy work of the host's own (password hashing), off
+    /// the thread that serves requests where the platform can, with a
+    /// bound on how many run at once; `false` when it was refused (too
+    /// many waiting). The default runs it in place.
+    fn offload(&self, job: Box<dyn FnOnce() + Send>) -> LocalFuture<'_, bool> {
+        job();
+        Box::pin(core::future::ready(true))
+    }
+}
+
+/// Runs `work` through [`Clock::offload`]; `None` when the platform
+/// refused it.
+pub async fn offloaded<T: Send + 'static>(clock: &dyn Clock, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (sender, receiver) = futures_channel::oneshot::channel();
+    if !clock.offload(Box::new(move || drop(sender.send(work())))).await {
+        return None;
+    }
+    receiver.await.ok()
 }
 
 pub trait Random {
@@ -216,37 +235,13 @@ pub fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::{ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp};
-    use crate::capabilities::{Backends, Grant, Scope};
-    use std::rc::Rc;
+    use crate::capabilities::memory::InMemory;
+    use crate::capabilities::{Grant, Scope};
 
     struct Ignore;
 
     impl Notifier for Ignore {
         fn notify(&mut self, _: Notification) {}
-    }
-
-    /// Every backend in memory, the clock standing still.
-    struct InMemory {
-        clock: Rc<ManualClock>,
-        kv: MemoryKv,
-        objects: MemoryObjects,
-        http: TableHttp,
-        secrets: MemorySecrets,
-        log: MemoryLog,
-        random: SeededRandom,
-    }
-
-    impl InMemory {
-        fn new() -> InMemory {
-            let clock = Rc::new(ManualClock(0.into()));
-            let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
-            InMemory { clock, kv, objects, http: TableHttp::default(), secrets: MemorySecrets::default(), log: MemoryLog::default(), random: SeededRandom::new(1) }
-        }
-
-        fn backends(&self) -> Backends<'_> {
-            Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
-        }
     }
 
     struct Keep(Vec<Notification>);

@@ -132,6 +132,16 @@ pub(crate) async fn refusal(engine: &Engine, backends: Backends<'_>, tenant: &st
     response
 }
 
+/// 429, before any authentication work, when `request`'s address has been
+/// refused too often lately.
+pub(crate) fn turned_away(engine: &Engine, backends: Backends<'_>, request: &Request) -> Option<Response> {
+    let wait = engine.client_refusals.wait(request.client.as_deref(), backends.clock.now_ms())?;
+    let message = format!("Too Many Requests: too many refused requests from this address; retry in {wait} s");
+    let mut response = json_response(429, vec![], &error_response(&Value::Null, BAD_REQUEST, &message, None));
+    response.headers.push(("retry-after".into(), wait.to_string()));
+    Some(response)
+}
+
 /// 429 when `principal` or its tenant is over its rate limit.
 pub(crate) async fn rate_limited(engine: &Engine, backends: Backends<'_>, principal: &Principal) -> Option<Response> {
     let limits = engine.config.auth.rate;
@@ -178,6 +188,7 @@ pub(crate) fn admit(
         Err(e) => (None, e),
     };
     let api = if server.is_some() { "mcp" } else { "admin" };
+    engine.client_refusals.refused(request.client.as_deref(), backends.clock.now_ms());
     let refusal = Refusal { tenant, api, code: error.code(), reason: error.to_string(), method: &request.method, server, principal: who };
     if let Some(event) = engine.refusals.note(refusal, backends.clock.now_ms()) {
         engine.audit(backends, tenant, event);
@@ -215,7 +226,13 @@ pub(crate) async fn authenticate_for(
     };
     let now = backends.clock.now_ms();
     let principal = if credential.starts_with("smcp_") {
-        ApiKeys::new(backends.kv, settings.key_hash_key).authenticate(credential, now).await?
+        let keys = ApiKeys::new(backends.kv, settings.key_hash_key);
+        let principal = keys.authenticate(credential, now).await?;
+        let id = principal.id.trim_start_matches("key:");
+        if engine.key_uses.lock().is_ok_and(|mut notes| notes.due(id, now)) {
+            keys.note_use(&principal.tenant, id, now).await;
+        }
+        principal
     } else if credential.split('.').count() == 3 && jwt::unverified_issuer(credential).is_ok_and(|iss| iss == own_issuer(engine, tenant)) {
         own_token(engine, backends, request, credential, tenant, audience, now).await?
     } else if credential.split('.').count() == 3 {

@@ -168,7 +168,7 @@ async fn listen(engine: &Engine, hosted: &Hosted, exchange: &Exchange<'_>, id: V
     let Some(sender) = exchange.open_stream() else {
         return reject(400, &id, INVALID_REQUEST, "Invalid Request: subscriptions/listen needs a streaming connection", None).into();
     };
-    let _ = sender.unbounded_send(SseEvent { id: None, data: acknowledgment.to_string() });
+    let _ = sender.send(SseEvent { id: None, data: acknowledgment.to_string() });
     let server = (hosted.tenant.clone(), hosted.server.clone());
     match engine.subscriptions.listen(server, id.clone(), filter, sender) {
         Ok(ended) => match ended.await {

@@ -166,6 +166,16 @@ impl Call<'_> {
     pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
         let started = self.backends.clock.now_ms();
         let (result, fuel, unavailable) = self.run_method(method, params).await;
+        // The grant's output limit holds for what is sent: JSON escaping
+        // can make a guest's text six times longer.
+        let limit = self.engine.limits_of(&self.hosted.grant).output_bytes;
+        let result = result.and_then(|value| match super::jsonrpc::encoded_len(&value) {
+            len if len as u64 > limit.saturating_add(ENVELOPE_BYTES) => Err(RpcFailure::new(
+                INTERNAL_ERROR,
+                format!("the result is {len} bytes encoded as JSON, over the grant's output limit of {limit} bytes"),
+            )),
+            _ => Ok(value),
+        });
         if method == "tools/call" {
             let outcome = match &result {
                 Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required".to_owned(),
@@ -432,6 +442,10 @@ impl Call<'_> {
         }
     }
 }
+
+/// What a result may add to the guest's output when encoded: field names,
+/// and the host's own fields around it.
+const ENVELOPE_BYTES: u64 = 64 << 10;
 
 /// What [`Call::interactive`] runs.
 enum Target<'p> {

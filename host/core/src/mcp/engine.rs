@@ -118,10 +118,14 @@ pub struct Engine {
     pub(crate) oauth_lock: futures_util::lock::Mutex<()>,
     /// Running calls per tenant, open sessions per principal.
     pub(crate) quotas: super::quotas::Quotas,
+    /// When this process last noted each API key's use.
+    pub(crate) key_uses: std::sync::Mutex<crate::auth::api_keys::UseNotes>,
     /// Which tenants exist, as last looked up.
     pub(crate) tenants: std::sync::Mutex<crate::auth::tenants::TenantCache>,
     /// Refused requests, counted for the audit trail.
     pub(crate) refusals: super::refusals::Refusals,
+    /// Refused requests per client address.
+    pub(crate) client_refusals: super::refusals::ClientRefusals,
     /// Set by [`shutdown`](Self::shutdown): the next flush records every
     /// open count of refusals.
     closing: std::sync::atomic::AtomicBool,
@@ -138,7 +142,7 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default(), quotas: Default::default(), tenants: Default::default(), refusals: Default::default(), closing: Default::default() }
+        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default(), quotas: Default::default(), key_uses: Default::default(), tenants: Default::default(), refusals: Default::default(), client_refusals: Default::default(), closing: Default::default() }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -415,6 +419,9 @@ impl Engine {
             Ok(true) => {}
             Ok(false) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
             Err(_) => return error(503, BAD_REQUEST, "Service Unavailable: cannot check credentials now").into(),
+        }
+        if let Some(refused) = super::auth::turned_away(self, backends, request) {
+            return refused.into();
         }
         // Credentials next: without them, nothing more about this tenant leaks.
         let authenticated = super::auth::authenticate(self, backends, request, tenant, server).await;

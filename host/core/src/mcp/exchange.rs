@@ -8,11 +8,11 @@
 //! anything, since the answer could never arrive before the response.
 
 use super::engine::Engine;
-use super::http::{Body, Response, SseEvent};
+use super::http::{Body, EventSender, Response, SseEvent, event_channel};
 use crate::capabilities::Backends;
 use crate::server::InputResponse;
 use core::cell::RefCell;
-use futures_channel::{mpsc, oneshot};
+use futures_channel::oneshot;
 use serde_json::{Value, json};
 
 /// How a request's result is sent.
@@ -54,7 +54,7 @@ struct Streaming {
 
 enum Open {
     Logged(String),
-    Plain(mpsc::UnboundedSender<SseEvent>),
+    Plain(EventSender),
 }
 
 pub(crate) struct Exchange<'a> {
@@ -115,7 +115,7 @@ impl<'a> Exchange<'a> {
         match &streaming.stream {
             Some(Open::Logged(id)) => self.engine.streams.push(id, data),
             Some(Open::Plain(sender)) => {
-                let _ = sender.unbounded_send(SseEvent { id: None, data });
+                let _ = sender.send(SseEvent { id: None, data });
             }
             None => {}
         }
@@ -123,7 +123,7 @@ impl<'a> Exchange<'a> {
 
     /// Sends the SSE response head.
     fn open(&self, streaming: &mut Streaming) -> Open {
-        let (sender, receiver) = mpsc::unbounded();
+        let (sender, receiver) = event_channel();
         let response = Response { status: 200, headers: self.headers(), body: Body::Stream(receiver) };
         self.head(streaming, response);
         let Some(resumable) = self.resumable.borrow().clone() else { return Open::Plain(sender) };
@@ -167,7 +167,7 @@ impl<'a> Exchange<'a> {
     /// Opens the SSE stream now (sending the response head) and returns a
     /// sender onto it, for events produced elsewhere (subscriptions).
     /// `None` for buffered and resumable exchanges.
-    pub fn open_stream(&self) -> Option<mpsc::UnboundedSender<SseEvent>> {
+    pub fn open_stream(&self) -> Option<EventSender> {
         let Mode::Streaming(streaming) = &self.mode else { return None };
         if self.resumable.borrow().is_some() {
             return None;

@@ -11,6 +11,9 @@ pub struct Request {
     pub query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client's network address, as the front end saw it (the peer's
+    /// IP natively, `CF-Connecting-IP` on Workers); `None` when unknown.
+    pub client: Option<String>,
 }
 
 impl Request {
@@ -42,8 +45,78 @@ pub enum Body {
     Stream(EventStream),
 }
 
+/// Bytes of events a client may leave unread on one stream; past it, the
+/// stream is closed: a client that does not read is disconnected instead
+/// of making the host buffer for it.
+pub const MAX_UNREAD_BYTES: usize = 8 << 20;
+
+/// A new stream of events: the sending side for the engine, the receiving
+/// side for the front end to write out.
+pub fn event_channel() -> (EventSender, EventStream) {
+    let (sender, receiver) = futures_channel::mpsc::unbounded();
+    let unread = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    (EventSender { sender, unread: unread.clone() }, EventStream { receiver, unread })
+}
+
+fn weight(event: &SseEvent) -> usize {
+    event.data.len() + event.id.as_ref().map_or(0, String::len) + 16
+}
+
+/// Sends events on a stream, counting what its client has not read yet.
+#[derive(Clone, Debug)]
+pub struct EventSender {
+    sender: futures_channel::mpsc::UnboundedSender<SseEvent>,
+    unread: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl EventSender {
+    /// Sends `event`; false when the stream is closed, or when the client
+    /// has left [`MAX_UNREAD_BYTES`] unread (the stream is closed then). A
+    /// client that has read everything may get one event of any size.
+    pub fn send(&self, event: SseEvent) -> bool {
+        use std::sync::atomic::Ordering;
+        let size = weight(&event);
+        let unread = self.unread.fetch_add(size, Ordering::AcqRel);
+        if unread > 0 && unread + size > MAX_UNREAD_BYTES {
+            self.sender.close_channel();
+            return false;
+        }
+        self.sender.unbounded_send(event).is_ok()
+    }
+
+    /// True once the stream ended: its client went away or was cut off.
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+}
+
 /// The events of a streamed response, as they come.
-pub type EventStream = futures_channel::mpsc::UnboundedReceiver<SseEvent>;
+#[derive(Debug)]
+pub struct EventStream {
+    receiver: futures_channel::mpsc::UnboundedReceiver<SseEvent>,
+    unread: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl EventStream {
+    /// The next event if one is waiting, without waiting.
+    pub fn try_recv(&mut self) -> Option<SseEvent> {
+        let event = self.receiver.try_recv().ok()?;
+        self.unread.fetch_sub(weight(&event), std::sync::atomic::Ordering::AcqRel);
+        Some(event)
+    }
+}
+
+impl futures_util::Stream for EventStream {
+    type Item = SseEvent;
+
+    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<SseEvent>> {
+        let polled = std::pin::Pin::new(&mut self.receiver).poll_next(cx);
+        if let std::task::Poll::Ready(Some(event)) = &polled {
+            self.unread.fetch_sub(weight(event), std::sync::atomic::Ordering::AcqRel);
+        }
+        polled
+    }
+}
 
 impl SseEvent {
     /// The event on the wire.
@@ -88,4 +161,37 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Body,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_whose_client_does_not_read_is_closed() {
+        let (sender, mut receiver) = event_channel();
+        let event = || SseEvent { id: None, data: "x".repeat(1 << 20) };
+        let sent = (0..16).take_while(|_| sender.send(event())).count();
+        assert_eq!(sent, 7, "8 MiB unread at most, counting each event's framing");
+        assert!(sender.is_closed() && !sender.send(event()));
+        // What was queued before the cut still drains, then the stream ends.
+        assert_eq!(std::iter::from_fn(|| receiver.try_recv()).count(), 7);
+    }
+
+    #[test]
+    fn one_large_event_reaches_a_client_that_reads() {
+        let (sender, mut receiver) = event_channel();
+        assert!(sender.send(SseEvent { id: None, data: "x".repeat(MAX_UNREAD_BYTES * 2) }));
+        assert!(receiver.try_recv().is_some());
+        assert!(sender.send(SseEvent { id: None, data: "y".into() }), "still open");
+    }
+
+    #[test]
+    fn a_reading_client_is_never_cut_off() {
+        let (sender, mut receiver) = event_channel();
+        for _ in 0..100 {
+            assert!(sender.send(SseEvent { id: None, data: "x".repeat(1 << 20) }));
+            assert!(receiver.try_recv().is_some());
+        }
+    }
 }

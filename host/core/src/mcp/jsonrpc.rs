@@ -12,6 +12,27 @@ pub fn excerpt(text: &str) -> String {
     format!("{}{more}", prefix.escape_debug())
 }
 
+/// The length of `value` encoded as compact JSON, without encoding it.
+pub fn encoded_len(value: &Value) -> usize {
+    fn string(s: &str) -> usize {
+        2 + s.bytes().map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..0x20 => 6,
+            _ => 1,
+        }).sum::<usize>()
+    }
+    match value {
+        Value::Null => 4,
+        Value::Bool(b) => if *b { 4 } else { 5 },
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => string(s),
+        Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(encoded_len).sum::<usize>(),
+        Value::Object(fields) => {
+            2 + fields.len().saturating_sub(1) + fields.iter().map(|(k, v)| string(k) + 1 + encoded_len(v)).sum::<usize>()
+        }
+    }
+}
+
 pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;
@@ -155,6 +176,9 @@ mod tests {
         assert!(matches!(note, Incoming::Single(Message::Notification { .. })));
         let resp = parse(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
         assert!(matches!(resp, Incoming::Single(Message::Response { result: Ok(_), .. })));
+        for value in [json!({ "a": [1, -2.5, null, true, false], "b\u{1}": "x\u{1}\"\\\n\t\u{7f}é" }), json!([]), json!({}), json!("")] {
+            assert_eq!(encoded_len(&value), value.to_string().len(), "{value}");
+        }
         let batch = parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#).unwrap();
         assert!(matches!(batch, Incoming::Batch(ref items) if items.len() == 2));
     }

@@ -21,6 +21,6 @@ mod subscriptions;
 pub mod version;
 
 pub use auth::{AuthSettings, set_issuers};
-pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit};
+pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit, turned_away};
 pub use engine::{Engine, EngineConfig, Hosted, QuotaSettings};
 pub(crate) use engine::parse_endpoint;

@@ -125,3 +125,68 @@ fn keep(list: &mut Vec<String>, item: Option<&str>) {
         list.push(item.to_owned());
     }
 }
+
+/// Refused requests per client address: refusals one address may cause
+/// (burst, then per second) before it is turned away with 429 ahead of any
+/// authentication work.
+pub const CLIENT_REFUSALS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 100.0, per_second: 10.0 };
+/// Addresses whose refusals are counted at once (least recently seen go).
+const CLIENTS_COUNTED: usize = 65_536;
+
+/// Each client address's budget of refused requests, in this process.
+#[derive(Default)]
+pub(crate) struct ClientRefusals {
+    buckets: Mutex<Lru<String, (f64, u64)>>,
+}
+
+impl ClientRefusals {
+    /// Seconds until `client` may be refused again; `None` when it may now.
+    pub(crate) fn wait(&self, client: Option<&str>, now_ms: u64) -> Option<u64> {
+        let client = client?;
+        let mut buckets = self.buckets.lock().ok()?;
+        let tokens = refill(buckets.get(client).copied()?, now_ms);
+        (tokens < 1.0).then(|| ((1.0 - tokens) / CLIENT_REFUSALS.per_second).ceil().max(1.0) as u64)
+    }
+
+    /// Counts one refusal of `client`.
+    pub(crate) fn refused(&self, client: Option<&str>, now_ms: u64) {
+        let (Some(client), Ok(mut buckets)) = (client, self.buckets.lock()) else { return };
+        let tokens = buckets.get(client).copied().map_or(CLIENT_REFUSALS.burst, |bucket| refill(bucket, now_ms));
+        buckets.insert(client.to_owned(), ((tokens - 1.0).max(0.0), now_ms), CLIENTS_COUNTED);
+    }
+}
+
+fn refill((tokens, at_ms): (f64, u64), now_ms: u64) -> f64 {
+    (tokens + now_ms.saturating_sub(at_ms) as f64 / 1000.0 * CLIENT_REFUSALS.per_second).min(CLIENT_REFUSALS.burst)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_refused_too_often_waits() {
+        let clients = ClientRefusals::default();
+        for _ in 0..100 {
+            assert_eq!(clients.wait(Some("192.0.2.1"), 0), None);
+            clients.refused(Some("192.0.2.1"), 0);
+        }
+        assert_eq!(clients.wait(Some("192.0.2.1"), 0), Some(1));
+        assert_eq!(clients.wait(Some("192.0.2.2"), 0), None, "per address");
+        assert_eq!(clients.wait(Some("192.0.2.1"), 100), None, "a tenth of a second gives one more");
+        assert_eq!(clients.wait(None, 0), None, "unknown addresses are not counted");
+    }
+
+    #[test]
+    fn refusals_are_counted_per_kind_and_window() {
+        let refusals = Refusals::default();
+        let refusal = |code| Refusal { tenant: "acme", api: "mcp", code, reason: code.into(), method: "POST", server: Some("notes"), principal: None };
+        assert!(refusals.note(refusal("missing"), 0).is_some(), "the first at once");
+        assert!(refusals.note(refusal("missing"), 1).is_none());
+        assert!(refusals.note(refusal("unknown_key"), 2).is_some(), "another reason, another window");
+        assert!(refusals.closed(WINDOW_MS - 1, false).is_empty());
+        let closed = refusals.closed(WINDOW_MS, false);
+        assert_eq!(closed.len(), 1, "only the window with more than its first");
+        assert_eq!(closed[0].1.detail["count"], 1);
+    }
+}

@@ -8,8 +8,8 @@
 //! call behind it and its pending requests live where the stream was
 //! opened. Everything here is bounded in count, size and age.
 
-use super::http::{EventStream, SseEvent};
-use futures_channel::{mpsc, oneshot};
+use super::http::{EventSender, EventStream, SseEvent, event_channel};
+use futures_channel::oneshot;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -47,7 +47,7 @@ struct Stream {
     /// Bytes of event data in `events`.
     bytes: usize,
     /// Where new events go while a client is connected.
-    live: Option<mpsc::UnboundedSender<SseEvent>>,
+    live: Option<EventSender>,
 }
 
 #[derive(Default)]
@@ -83,7 +83,7 @@ impl Streams {
     }
 
     /// Registers a stream of `session`, live on `sender`.
-    pub fn open(&self, stream_id: &str, session: &str, now_ms: u64, sender: mpsc::UnboundedSender<SseEvent>) {
+    pub fn open(&self, stream_id: &str, session: &str, now_ms: u64, sender: EventSender) {
         let mut state = self.lock();
         evict(&mut state, now_ms);
         let mine: Vec<String> = state.order.iter().filter(|id| state.streams.get(*id).is_some_and(|s| s.session == session)).cloned().collect();
@@ -124,7 +124,7 @@ impl Streams {
         }
         state.bytes = state.bytes - before + stream.bytes;
         if let Some(live) = &stream.live
-            && live.unbounded_send(event).is_err()
+            && !live.send(event)
         {
             stream.live = None;
         }
@@ -155,11 +155,11 @@ impl Streams {
         if stream.session != session || seq >= stream.next_seq {
             return Err(ResumeError::Unknown);
         }
-        let (sender, receiver) = mpsc::unbounded();
+        let (sender, receiver) = event_channel();
         // Ids are `{stream}_{seq}` with seq counting up: compare the seq.
         let after = |e: &&SseEvent| e.id.as_deref().and_then(|id| id.rsplit_once('_')).and_then(|(_, n)| n.parse::<u64>().ok()).is_some_and(|n| n > seq);
         for event in stream.events.iter().filter(after) {
-            let _ = sender.unbounded_send(event.clone());
+            let _ = sender.send(event.clone());
         }
         if stream.finished_ms.is_none() {
             stream.live = Some(sender);
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn resume_replays_what_was_missed_then_goes_live() {
         let streams = Streams::default();
-        let (tx, rx) = mpsc::unbounded();
+        let (tx, rx) = event_channel();
         streams.open("s1", "sess", 0, tx);
         streams.push("s1", "a".into());
         streams.push("s1", "b".into());
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn resume_is_bound_to_its_session_and_window() {
         let streams = Streams::default();
-        let (tx, _rx) = mpsc::unbounded();
+        let (tx, _rx) = event_channel();
         streams.open("s1", "sess", 0, tx);
         streams.push("s1", "a".into());
         streams.finish("s1", 0);
@@ -302,7 +302,7 @@ mod tests {
     #[test]
     fn one_session_cannot_push_out_anothers_streams() {
         let streams = Streams::default();
-        let (tx, _rx) = mpsc::unbounded();
+        let (tx, _rx) = event_channel();
         streams.open("victim", "good", 0, tx.clone());
         streams.push("victim", "kept".into());
         for n in 0..MAX_STREAMS + 10 {
@@ -318,12 +318,17 @@ mod tests {
     #[test]
     fn events_kept_are_bounded_in_bytes_per_stream_and_in_all() {
         let streams = Streams::default();
-        let (tx, _rx) = mpsc::unbounded();
+        // A client that reads: its connection stays live throughout.
+        let (tx, mut rx) = event_channel();
+        let mut push = |id: &str, data: String| {
+            streams.push(id, data);
+            while rx.try_recv().is_some() {}
+        };
         let mib = "x".repeat(1 << 20);
         // One stream: its oldest events go once it holds more than its share.
         streams.open("big", "sess", 0, tx.clone());
         for _ in 0..20 {
-            streams.push("big", mib.clone());
+            push("big", mib.clone());
         }
         {
             let state = streams.lock();
@@ -334,7 +339,7 @@ mod tests {
             assert_eq!(state.bytes, big.bytes);
         }
         // A single event larger than the share is kept whole.
-        streams.push("big", "y".repeat(MAX_EVENT_BYTES_PER_STREAM + 1));
+        push("big", "y".repeat(MAX_EVENT_BYTES_PER_STREAM + 1));
         assert_eq!(streams.lock().streams["big"].events.len(), 1);
         // Many streams of many sessions: the oldest replays go first, and
         // the live connections stay.
@@ -342,7 +347,7 @@ mod tests {
             let id = format!("s{n}");
             streams.open(&id, &format!("sess{n}"), 0, tx.clone());
             for _ in 0..8 {
-                streams.push(&id, mib.clone());
+                push(&id, mib.clone());
             }
         }
         let state = streams.lock();

@@ -7,9 +7,9 @@
 //! Per process, like [`super::streams`]: a subscriber hears about changes
 //! made in the process it is connected to.
 
-use super::http::{EventStream, SseEvent};
+use super::http::{EventSender, EventStream, SseEvent, event_channel};
 use crate::capabilities::ListKind;
-use futures_channel::{mpsc, oneshot};
+use futures_channel::oneshot;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -86,7 +86,7 @@ enum Kind {
 struct Subscriber {
     server: (String, String),
     kind: Kind,
-    sender: mpsc::UnboundedSender<SseEvent>,
+    sender: EventSender,
 }
 
 #[derive(Default)]
@@ -143,7 +143,7 @@ impl Subscriptions {
         if state.subscribers.iter().any(|s| matches!(&s.kind, Kind::Session(k) if k == session)) {
             return Err(SubscribeError::Conflict);
         }
-        let (sender, receiver) = mpsc::unbounded();
+        let (sender, receiver) = event_channel();
         state.subscribers.push(Subscriber { server, kind: Kind::Session(session.to_owned()), sender });
         Ok(receiver)
     }
@@ -204,7 +204,7 @@ impl Subscriptions {
         server: (String, String),
         id: Value,
         filter: Filter,
-        sender: mpsc::UnboundedSender<SseEvent>,
+        sender: EventSender,
     ) -> Result<oneshot::Receiver<()>, SubscribeError> {
         let mut state = self.lock();
         Self::admit(&mut state)?;
@@ -237,7 +237,7 @@ impl Subscriptions {
             };
             let Some(message) = message else { return true };
             let event = SseEvent { id: None, data: message.to_string() };
-            subscriber.sender.unbounded_send(event).is_ok()
+            subscriber.sender.send(event)
         });
     }
 
@@ -289,7 +289,7 @@ mod tests {
 
     fn drain(mut receiver: EventStream) -> Vec<Value> {
         let mut out = Vec::new();
-        while let Ok(event) = receiver.try_recv() {
+        while let Some(event) = receiver.try_recv() {
             out.push(serde_json::from_str(&event.data).unwrap());
         }
         out
@@ -300,7 +300,7 @@ mod tests {
         let subs = Subscriptions::default();
         let filter = Filter::from_listen(Some(&json!({ "promptsListChanged": true, "resourceSubscriptions": ["a://1"] })));
         assert_eq!(filter.to_listen(), json!({ "promptsListChanged": true, "resourceSubscriptions": ["a://1"] }));
-        let (sender, receiver) = mpsc::unbounded();
+        let (sender, receiver) = event_channel();
         let _ended = subs.listen(server(), json!(7), filter, sender).unwrap();
         subs.publish(&server(), &Change::List(ListKind::Tools));
         subs.publish(&server(), &Change::List(ListKind::Prompts));
@@ -351,7 +351,7 @@ mod tests {
     #[test]
     fn shutdown_ends_listen_streams_gracefully() {
         let subs = Subscriptions::default();
-        let (sender, _receiver) = mpsc::unbounded();
+        let (sender, _receiver) = event_channel();
         let ended = subs.listen(server(), json!("x"), Filter::default(), sender).unwrap();
         subs.close_all();
         assert!(futures::executor::block_on(ended).is_ok());

@@ -9,6 +9,7 @@ use crate::auth::Role;
 use crate::capabilities::Backends;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use crate::capabilities::simple::offloaded;
 use serde::{Deserialize, Serialize};
 
 const FREE_FAILURES: u32 = 5;
@@ -85,12 +86,20 @@ fn failures_path(tenant: &str, username: &str) -> String {
     format!("oauth/{tenant}/login-failures/{username}")
 }
 
-fn hash_password(backends: Backends<'_>, password: &str) -> Result<String, OAuthError> {
+/// Hashes `password` off the serving thread ([`offloaded`]).
+async fn hash_password(backends: Backends<'_>, password: &str) -> Result<String, OAuthError> {
     let mut salt = [0u8; 16];
     backends.random.fill(&mut salt);
     let salt = SaltString::encode_b64(&salt).map_err(|_| OAuthError::unavailable("salt"))?;
-    let hash = Argon2::default().hash_password(password.as_bytes(), &salt).map_err(|_| OAuthError::unavailable("hashing the password failed"))?;
-    Ok(hash.to_string())
+    let password = zeroize::Zeroizing::new(password.to_owned());
+    let hashed = offloaded(backends.clock, move || {
+        Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string())
+    });
+    match hashed.await {
+        Some(Ok(hash)) => Ok(hash),
+        Some(Err(_)) => Err(OAuthError::unavailable("hashing the password failed")),
+        None => Err(OAuthError::unavailable("too many passwords are being checked now; retry shortly")),
+    }
 }
 
 fn check_password(password: &str) -> Result<(), OAuthError> {
@@ -125,7 +134,7 @@ pub async fn create(backends: Backends<'_>, tenant: &str, username: &str, passwo
     if get(backends, tenant, username).await?.is_some() {
         return Err(OAuthError::new(409, "conflict", format!("user `{username}` exists")));
     }
-    let account = Account { v: 1, username: username.to_owned(), role, created_ms: backends.clock.now_ms(), password: hash_password(backends, password)? };
+    let account = Account { v: 1, username: username.to_owned(), role, created_ms: backends.clock.now_ms(), password: hash_password(backends, password).await? };
     put(backends, tenant, &account).await?;
     Ok(account.view())
 }
@@ -150,7 +159,7 @@ pub async fn update(backends: Backends<'_>, tenant: &str, username: &str, passwo
     let mut account = get(backends, tenant, username).await?.ok_or_else(|| OAuthError::new(404, "not_found", "no such user"))?;
     if let Some(password) = password {
         check_password(password)?;
-        account.password = hash_password(backends, password)?;
+        account.password = hash_password(backends, password).await?;
     }
     if let Some(role) = role {
         account.role = role;
@@ -213,8 +222,16 @@ pub async fn login(backends: Backends<'_>, tenant: &str, username: &str, passwor
         return Err(LoginError::Throttled(wait.div_ceil(1000)));
     }
     let account = get(backends, tenant, &username).await.map_err(unavailable)?;
-    let stored = account.as_ref().map_or(DUMMY_HASH, |a| a.password.as_str());
-    let verified = PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok());
+    // Checked off the serving thread, with the host's bound on how many at
+    // once (about 40 ms of CPU each).
+    let stored = account.as_ref().map_or(DUMMY_HASH, |a| a.password.as_str()).to_owned();
+    let password = zeroize::Zeroizing::new(password.to_owned());
+    let verified = offloaded(backends.clock, move || {
+        PasswordHash::new(&stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+    });
+    let Some(verified) = verified.await else {
+        return Err(LoginError::Unavailable("too many sign-ins are being checked now; retry shortly".into()));
+    };
     match account {
         Some(account) if verified => {
             if failures.count > 0 {

@@ -77,6 +77,19 @@ fn grant_path(tenant: &str, user: &str, id: &str) -> String {
     format!("oauth/{tenant}/grants/{user}/{id}")
 }
 
+/// A grant's revocation, kept apart from the grant: no later save of the
+/// grant (a refresh that loaded it before the revocation) can undo it.
+fn revoked_path(tenant: &str, user: &str, id: &str) -> String {
+    format!("oauth/{tenant}/revoked/{user}/{id}")
+}
+
+/// What [`revoked_path`] holds.
+#[derive(Serialize, Deserialize)]
+struct Revocation {
+    at_ms: u64,
+    reason: String,
+}
+
 pub(crate) fn refresh_path(tenant: &str, hash: &str) -> String {
     format!("oauth/{tenant}/refresh/{hash}")
 }
@@ -115,7 +128,24 @@ pub(crate) async fn store_sealed(ctx: &Ctx<'_>, path: &str, value: &impl Seriali
 }
 
 pub(crate) async fn load(ctx: &Ctx<'_>, user: &str, id: &str) -> Result<Option<Grant>, OAuthError> {
-    load_sealed(ctx, &grant_path(ctx.tenant, user, id)).await
+    match load_sealed::<Grant>(ctx, &grant_path(ctx.tenant, user, id)).await? {
+        Some(grant) => with_revocation(ctx, grant).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `grant` as revoked when a revocation of it is recorded, whatever the
+/// grant record itself says.
+async fn with_revocation(ctx: &Ctx<'_>, mut grant: Grant) -> Result<Grant, OAuthError> {
+    if grant.revoked_ms.is_none()
+        && let Some(bytes) = ctx.backends.kv.get(&revoked_path(ctx.tenant, &grant.user, &grant.id)).await.map_err(OAuthError::storage)?
+    {
+        // Unreadable, it still says revoked.
+        let revocation = serde_json::from_slice::<Revocation>(&bytes).unwrap_or(Revocation { at_ms: 0, reason: "revoked".into() });
+        grant.revoked_ms = Some(revocation.at_ms);
+        grant.revoked_reason = Some(revocation.reason);
+    }
+    Ok(grant)
 }
 
 pub(crate) async fn save(ctx: &Ctx<'_>, grant: &Grant) -> Result<(), OAuthError> {
@@ -132,6 +162,11 @@ pub(crate) async fn revoke(ctx: &Ctx<'_>, grant: &mut Grant, reason: &str, by: O
     }
     grant.revoked_ms = Some(ctx.now_ms());
     grant.revoked_reason = Some(reason.to_owned());
+    // The revocation first: once it is stored, the grant is dead whatever
+    // else is written to its record.
+    let revocation = serde_json::to_vec(&Revocation { at_ms: ctx.now_ms(), reason: reason.to_owned() }).map_err(OAuthError::storage)?;
+    let ttl = ctx.settings().refresh_ttl_seconds;
+    ctx.backends.kv.set(&revoked_path(ctx.tenant, &grant.user, &grant.id), revocation, Some(ttl)).await.map_err(OAuthError::storage)?;
     save(ctx, grant).await?;
     let detail = serde_json::json!({ "grant": grant.id, "user": grant.user, "client_id": grant.client_id, "reason": reason });
     ctx.audit("oauth.grant_revoked", by, detail);
@@ -160,7 +195,7 @@ pub(crate) async fn list(ctx: &Ctx<'_>, user: &str) -> Result<Vec<Grant>, OAuthE
         let page = ctx.backends.kv.list(&prefix, cursor.as_deref(), 1000).await.map_err(OAuthError::storage)?;
         for key in &page.keys {
             if let Some(grant) = load_sealed::<Grant>(ctx, key).await? {
-                grants.push(grant);
+                grants.push(with_revocation(ctx, grant).await?);
             }
         }
         match page.cursor {
@@ -179,4 +214,68 @@ pub(crate) async fn is_live(ctx: &Ctx<'_>, user: &str, id: &str) -> Result<bool,
         return Ok(false);
     }
     Ok(load(ctx, user, id).await?.is_some_and(|g| g.revoked_ms.is_none()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capabilities::memory::InMemory;
+    use crate::mcp::http::Request;
+    use futures::executor::block_on;
+
+    fn engine() -> crate::mcp::Engine {
+        let runtime = std::sync::Arc::new(crate::runtime::Runtime::new(Default::default()).unwrap());
+        let config = crate::mcp::EngineConfig {
+            allowed_hosts: vec!["localhost".into()],
+            allowed_origins: vec![],
+            max_body_bytes: 1 << 20,
+            session_ttl_seconds: 600,
+            server_name: "test".into(),
+            server_version: "0".into(),
+            state_key: [7; 32],
+            deployment_recheck_ms: None,
+            max_upload_bytes: 1 << 20,
+            max_fuel: None,
+            quotas: Default::default(),
+            auth: crate::mcp::AuthSettings {
+                key_hash_key: [3; 32],
+                public_url: "http://localhost".into(),
+                anonymous: vec![],
+                rate: Default::default(),
+                operator_key_hash: None,
+                oauth: Default::default(),
+            },
+        };
+        crate::mcp::Engine::new(runtime, config)
+    }
+
+    #[test]
+    fn a_refresh_racing_a_revocation_never_undoes_it() {
+        let (engine, memory, request) = (engine(), InMemory::new(), Request::default());
+        let ctx = Ctx { engine: &engine, backends: memory.backends(), request: &request, tenant: "acme" };
+        let grant = Grant {
+            id: "g1".into(),
+            user: "alice".into(),
+            client_id: "c".into(),
+            client_name: None,
+            resource: "http://localhost/t/acme/s/notes/mcp".into(),
+            scopes: vec![],
+            created_ms: 0,
+            refreshed_ms: None,
+            revoked_ms: None,
+            revoked_reason: None,
+            refresh: "h1".into(),
+        };
+        block_on(save(&ctx, &grant)).unwrap();
+        // A refresh loads the grant; an admin revokes it; the refresh then
+        // saves what it loaded, with a new refresh token.
+        let mut refreshing = block_on(load(&ctx, "alice", "g1")).unwrap().unwrap();
+        assert_eq!(block_on(revoke_live(&ctx, "alice", None, "admin", "key:x")).unwrap(), 1);
+        refreshing.refresh = "h2".into();
+        block_on(save(&ctx, &refreshing)).unwrap();
+        assert!(!block_on(is_live(&ctx, "alice", "g1")).unwrap(), "the revocation stands");
+        let listed = block_on(list(&ctx, "alice")).unwrap();
+        assert_eq!(listed[0].revoked_reason.as_deref(), Some("admin"));
+        assert_eq!(block_on(revoke_live(&ctx, "alice", None, "again", "key:x")).unwrap(), 0, "nothing left to revoke");
+    }
 }

@@ -147,12 +147,18 @@ impl Ctx<'_> {
     /// Takes one request from this tenant's bucket `what`: unauthenticated
     /// endpoints that write (registration) or hash (logins) are bounded per
     /// tenant, whoever calls them.
+    /// Every tenant's buckets together share a host-wide one of
+    /// [`HOST_WIDE_FACTOR`] times the size, so that the tenants that exist
+    /// cannot add up to unbounded work either.
     pub async fn throttle(&self, what: &str, limit: crate::auth::rate::Limit) -> Result<(), OAuthError> {
         let mut buckets = self.engine.rate.lock().await;
-        match buckets.take(self.backends.kv, &format!("oauth/{what}/{}", self.tenant), limit, self.now_ms()).await {
-            Ok(()) => Ok(()),
-            Err(wait) => Err(OAuthError::new(429, "slow_down", format!("too many requests: retry in {wait} s"))),
-        }
+        let host_wide = crate::auth::rate::Limit { burst: limit.burst * HOST_WIDE_FACTOR, per_second: limit.per_second * HOST_WIDE_FACTOR };
+        let now = self.now_ms();
+        let verdict = match buckets.take(self.backends.kv, &format!("oauth/{what}/{}", self.tenant), limit, now).await {
+            Ok(()) => buckets.take(self.backends.kv, &format!("oauth-host/{what}"), host_wide, now).await,
+            refused => refused,
+        };
+        verdict.map_err(|wait| OAuthError::new(429, "slow_down", format!("too many requests: retry in {wait} s")))
     }
 
     pub fn audit(&self, kind: &str, principal: Option<String>, detail: serde_json::Value) {
@@ -177,6 +183,10 @@ pub(crate) fn base64url(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
+
+/// How many tenants' worth of registrations, metadata fetches and sign-ins
+/// the whole host serves at once.
+pub const HOST_WIDE_FACTOR: f64 = 20.0;
 
 pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Response {
     let headers = vec![("cache-control".into(), "no-store".into()), ("pragma".into(), "no-cache".into())];
