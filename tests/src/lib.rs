@@ -123,7 +123,7 @@ impl Env {
 pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig {
     smcp_core::mcp::EngineConfig {
         allowed_hosts: vec!["localhost".into()],
-        allowed_origins: vec!["http://localhost".into()],
+        allowed_origins: vec!["http://localhost:3000".into()],
         max_body_bytes: 64 << 10,
         session_ttl_seconds: 600,
         server_name: "smcp-test".into(),

@@ -258,6 +258,9 @@ fn host_origin_and_cors() {
     let evil_origin = c.send("POST", CALC, &[("origin", "http://evil.example.com")], b"{}");
     assert_eq!(evil_origin.status, 403);
     assert!(header(&evil_origin, "access-control-allow-origin").is_none());
+    // Another port of an allowed host is another origin.
+    let other_port = c.send("POST", CALC, &[("origin", "http://localhost:1")], b"{}");
+    assert_eq!(other_port.status, 403);
     let preflight = c.send("OPTIONS", CALC, &[("origin", "http://localhost:3000")], b"");
     assert_eq!(preflight.status, 204);
     assert!(header(&preflight, "access-control-allow-headers").unwrap().contains("mcp-protocol-version"));

@@ -61,6 +61,9 @@ pub struct Config {
     /// `Host` values accepted besides `localhost`, `127.0.0.1` and `[::1]`
     /// (any port); `name:port` pins a port.
     pub allowed_hosts: Vec<String>,
+    /// `Origin` values accepted besides this host's own (browser-based MCP
+    /// clients), scheme, host and port exactly.
+    pub allowed_origins: Vec<String>,
     /// Larger request bodies get 413 without reaching the engine.
     pub max_body_bytes: usize,
     /// Largest component upload (admin API request body).
@@ -107,6 +110,7 @@ impl Config {
             listen: DEFAULT_LISTEN.parse().expect("a valid default address"),
             data_dir: data_dir.into(),
             allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             metrics_listen: None,
@@ -277,13 +281,18 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
 }
 
 /// The engine's settings: loopback names (any port) and `config`'s
-/// extra hosts, loopback origins (any port), limits, `state_key`, and
+/// extra hosts, this host's own origins and `config`'s, limits, `state_key`, and
 /// authentication (API keys hashed with a key derived from `state_key`).
 pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> EngineConfig {
     let mut allowed_hosts: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
     allowed_hosts.extend(config.allowed_hosts.iter().cloned());
-    // An entry without a port matches any port, for hosts and origins alike.
-    let allowed_origins = ["http://localhost", "http://127.0.0.1", "http://[::1]"].map(String::from).to_vec();
+    // Origins match with their port: this host's own pages (the sign-in
+    // page), and what the operator adds for browser clients.
+    let mut allowed_origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].iter().map(|h| format!("http://{h}:{}", addr.port())).collect();
+    if let Some(public) = config.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
+        allowed_origins.push(public.origin().ascii_serialization());
+    }
+    allowed_origins.extend(config.allowed_origins.iter().cloned());
     EngineConfig {
         allowed_hosts,
         allowed_origins,
@@ -569,9 +578,12 @@ mod tests {
         let mut config = Config::new("/nowhere");
         config.allowed_hosts.push("mcp.example.test".into());
         config.max_body_bytes = 1234;
+        config.public_url = Some("https://mcp.example.test/".into());
+        config.allowed_origins.push("http://localhost:6274".into());
         let engine = engine_config(&config, "127.0.0.1:8787".parse().unwrap(), [7; 32]);
         assert_eq!(engine.allowed_hosts, ["localhost", "127.0.0.1", "[::1]", "mcp.example.test"]);
-        assert_eq!(engine.allowed_origins, ["http://localhost", "http://127.0.0.1", "http://[::1]"]);
+        let origins = ["http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787", "https://mcp.example.test", "http://localhost:6274"];
+        assert_eq!(engine.allowed_origins, origins);
         assert_eq!((engine.max_body_bytes, engine.session_ttl_seconds), (1234, 3600));
         assert_eq!((engine.server_name.as_str(), engine.server_version.as_str()), ("smcp", env!("CARGO_PKG_VERSION")));
         assert_eq!(engine.state_key, [7; 32]);

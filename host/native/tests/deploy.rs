@@ -431,3 +431,19 @@ fn health_and_metrics_for_operators() {
     assert_eq!((status, answer["error"]["code"].as_str()), (404, Some("server_not_found")), "{answer}");
     host.stop();
 }
+
+#[test]
+fn a_tenant_has_a_bounded_number_of_servers() {
+    let host = Host::start(&["calc"], |_| {});
+    let key = host.key().to_owned();
+    // Dev mode made `calc`; 99 more fit.
+    for n in 1..100 {
+        let (status, body) = host.admin("PUT", &format!("/servers/s{n}"), &key, None);
+        assert_eq!(status, 201, "server {n}: {body}");
+    }
+    let (status, body) = host.admin("PUT", "/servers/one-more", &key, None);
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("quota_exceeded")), "{body}");
+    // An existing one is still answered as it is.
+    assert_eq!(host.admin("PUT", "/servers/s1", &key, None).0, 200);
+    host.stop();
+}

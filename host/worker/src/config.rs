@@ -71,8 +71,9 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         allowed_hosts.push(host.to_owned());
     }
     allowed_hosts.extend(list(env, "SMCP_ALLOWED_HOSTS"));
-    let mut allowed_origins = vec!["http://localhost".to_owned(), "http://127.0.0.1".to_owned()];
-    allowed_origins.push(public_host.origin().ascii_serialization());
+    // Origins match with their port: the Worker's own, and those listed.
+    let mut allowed_origins = vec![public_host.origin().ascii_serialization()];
+    allowed_origins.extend(list(env, "SMCP_ALLOWED_ORIGINS"));
     let anonymous = list(env, "SMCP_ANONYMOUS")
         .into_iter()
         .map(|pair| pair.split_once('/').map(|(t, s)| (t.to_owned(), s.to_owned())).ok_or(format!("SMCP_ANONYMOUS: `{pair}` is not TENANT/SERVER")))

@@ -61,6 +61,11 @@ pub(crate) async fn changes_from_active(
     changes(active.as_ref(), &component.imports, grant)
 }
 
+/// Servers one tenant may have.
+pub const MAX_SERVERS_PER_TENANT: usize = 100;
+/// Deployments one server may keep.
+pub const MAX_DEPLOYMENTS_PER_SERVER: usize = 200;
+
 /// Creates server `server` of `tenant`; an existing one is returned as
 /// it is (`false`: not created).
 pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, by: &Principal) -> Result<(ServerRecord, bool), DeployError> {
@@ -70,6 +75,9 @@ pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str
     let _serialized = engine.deploy_lock.lock().await;
     if let Some(existing) = records::server(backends, tenant, server).await? {
         return Ok((existing, false));
+    }
+    if records::server_count(backends, tenant).await? >= MAX_SERVERS_PER_TENANT {
+        return Err(DeployError::Quota(format!("a tenant has at most {MAX_SERVERS_PER_TENANT} servers: delete one first")));
     }
     let record = ServerRecord {
         v: 1,

@@ -81,6 +81,8 @@ pub enum DeployError {
     /// what an older host accepted).
     #[error("the component of deployment {0} no longer loads on this host: {1}")]
     ComponentRefused(String, LoadError),
+    #[error("{0}")]
+    Quota(String),
     #[error("storage: {0}")]
     Storage(String),
 }
@@ -90,7 +92,7 @@ impl DeployError {
         match self {
             DeployError::ServerNotFound(_) | DeployError::DeploymentNotFound(_) => 404,
             DeployError::TooLarge { .. } => 413,
-            DeployError::ApprovalRequired(_) | DeployError::NoEarlierDeployment => 409,
+            DeployError::ApprovalRequired(_) | DeployError::NoEarlierDeployment | DeployError::Quota(_) => 409,
             DeployError::ComponentMissing(_) | DeployError::ComponentRefused(..) | DeployError::Storage(_) => 503,
             _ => 400,
         }
@@ -113,6 +115,7 @@ impl DeployError {
             DeployError::InvalidGrant(_) | DeployError::GrantNotText => "invalid_grant",
             DeployError::NotGranted(_) => "not_granted",
             DeployError::InvalidListing(_) => "invalid_listing",
+            DeployError::Quota(_) => "quota_exceeded",
             DeployError::ApprovalRequired(_) => "approval_required",
             DeployError::NoEarlierDeployment => "no_earlier_deployment",
             DeployError::ComponentMissing(_) => "component_missing",

@@ -148,6 +148,16 @@ pub(crate) async fn put_server(backends: Backends<'_>, tenant: &str, record: &Se
     put_json(backends, &server_key(tenant, &record.name), record).await
 }
 
+/// How many servers `tenant` has (keys only: no record is read).
+pub(crate) async fn server_count(backends: Backends<'_>, tenant: &str) -> Result<usize, DeployError> {
+    Ok(keys_under(backends, &servers_prefix(tenant)).await?.len())
+}
+
+/// How many deployments `server` keeps (keys only).
+pub(crate) async fn deployment_count(backends: Backends<'_>, tenant: &str, server: &str) -> Result<usize, DeployError> {
+    Ok(keys_under(backends, &deployments_prefix(tenant, server)).await?.len())
+}
+
 pub async fn servers(backends: Backends<'_>, tenant: &str) -> Result<Vec<ServerRecord>, DeployError> {
     let mut out = Vec::new();
     for key in keys_under(backends, &servers_prefix(tenant)).await? {

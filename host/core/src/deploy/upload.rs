@@ -74,6 +74,10 @@ pub async fn upload(
     }
 
     let _serialized = engine.deploy_lock.lock().await;
+    let limit = super::activate::MAX_DEPLOYMENTS_PER_SERVER;
+    if records::deployment_count(backends, tenant, server).await? >= limit {
+        return Err(DeployError::Quota(format!("a server keeps at most {limit} deployments")));
+    }
     let object = component_key(tenant, &digest);
     let stored_before = backends.objects.head(&object).await.map_err(|e| DeployError::Storage(e.to_string()))?.is_some();
     if !stored_before {

@@ -24,8 +24,8 @@ pub struct EngineConfig {
     /// Accepted `Host` values (DNS-rebinding protection): `name` matches
     /// any port, `name:port` only that port.
     pub allowed_hosts: Vec<String>,
-    /// Accepted `Origin` values when the header is present, same matching
-    /// (`http://localhost` matches `http://localhost:8080`).
+    /// Accepted `Origin` values when the header is present: scheme, host
+    /// and port, exactly (`http://localhost` is port 80 only).
     pub allowed_origins: Vec<String>,
     /// Larger POST bodies get 413.
     pub max_body_bytes: usize,
@@ -88,6 +88,19 @@ struct Served {
     deployment: Option<String>,
     /// When the registry last confirmed it (ms).
     checked_ms: u64,
+    /// When a request last used it (ms), for evicting the least used.
+    used_ms: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Served {
+    fn new(hosted: Arc<Hosted>, deployment: Option<String>, checked_ms: u64) -> Served {
+        Served { hosted, deployment, checked_ms, used_ms: Arc::new(checked_ms.into()) }
+    }
+
+    /// What its compiled component is counted as weighing in memory.
+    fn weight(&self) -> usize {
+        self.hosted.component.prepared.core_module.len().saturating_mul(3)
+    }
 }
 
 /// MCP over Streamable HTTP for every hosted server.
@@ -149,21 +162,26 @@ impl Engine {
     /// server already there. Refused when the component imports a
     /// capability its grant does not give.
     pub fn host(&self, hosted: Hosted) -> Result<(), NotGranted> {
-        self.serve(Served { hosted: Arc::new(hosted), deployment: None, checked_ms: 0 })
+        self.serve(Served::new(Arc::new(hosted), None, 0))
     }
 
     /// Serves deployment `id` (see [`crate::deploy`]): requests that
     /// already started keep the version they started with.
     pub(crate) fn serve_deployment(&self, hosted: Hosted, id: &str, now_ms: u64) -> Result<(), NotGranted> {
-        self.serve(Served { hosted: Arc::new(hosted), deployment: Some(id.to_owned()), checked_ms: now_ms })
+        self.serve(Served::new(Arc::new(hosted), Some(id.to_owned()), now_ms))
     }
 
     fn serve(&self, served: Served) -> Result<(), NotGranted> {
         let hosted = &served.hosted;
         hosted.grant.check_imports(&hosted.component.prepared.imports)?;
         let key = (hosted.tenant.clone(), hosted.server.clone());
+        let budget = self.runtime.limits().module_cache_bytes;
         let replaced = match self.servers.write() {
-            Ok(mut servers) => servers.insert(key.clone(), served).is_some(),
+            Ok(mut servers) => {
+                let replaced = servers.insert(key.clone(), served).is_some();
+                evict_least_used(&mut servers, &key, budget);
+                replaced
+            }
             Err(_) => false,
         };
         // A new component may list anything: every list may have changed.
@@ -280,7 +298,8 @@ impl Engine {
     pub(crate) async fn lookup(&self, backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<Arc<Hosted>>, crate::deploy::DeployError> {
         let now = backends.clock.now_ms();
         let cached = self.cached(tenant, server);
-        if let Some(Served { hosted, deployment, checked_ms }) = &cached {
+        if let Some(Served { hosted, deployment, checked_ms, used_ms }) = &cached {
+            used_ms.store(now, std::sync::atomic::Ordering::Relaxed);
             let fresh = match (deployment, self.config.deployment_recheck_ms) {
                 (None, _) | (Some(_), None) => true,
                 (Some(_), Some(window)) => now.saturating_sub(*checked_ms) < window,
@@ -298,7 +317,7 @@ impl Engine {
         match crate::deploy::load_active(self, backends, tenant, server).await? {
             Some((hosted, id)) => {
                 let hosted = Arc::new(hosted);
-                let _ = self.serve(Served { hosted: hosted.clone(), deployment: Some(id), checked_ms: now });
+                let _ = self.serve(Served::new(hosted.clone(), Some(id), now));
                 Ok(Some(hosted))
             }
             None => {
@@ -363,7 +382,7 @@ impl Engine {
         if response.headers.iter().any(|(name, _)| name == "access-control-allow-origin") {
             return response;
         }
-        if let Some(origin) = origin.filter(|o| matches_allowed(o, &self.config.allowed_origins)) {
+        if let Some(origin) = origin.filter(|o| origin_allowed(o, &self.config.allowed_origins)) {
             response.headers.push(("access-control-allow-origin".into(), origin.to_owned()));
             response.headers.push(("access-control-expose-headers".into(), EXPOSE_HEADERS.into()));
             response.headers.push(("vary".into(), "origin".into()));
@@ -395,7 +414,7 @@ impl Engine {
             return response.into();
         }
         if let Some(origin) = request.header("origin")
-            && !matches_allowed(origin, &self.config.allowed_origins)
+            && !origin_allowed(origin, &self.config.allowed_origins)
         {
             return error(403, BAD_REQUEST, "Forbidden: Origin not allowed").into();
         }
@@ -498,6 +517,26 @@ impl Engine {
     }
 }
 
+/// Drops the least recently used servers loaded from the registry until
+/// their compiled components weigh no more than `budget` together (`keep`
+/// stays): a request for one loads it again. Servers hosted directly have
+/// nothing to reload from and stay.
+fn evict_least_used(servers: &mut HashMap<(String, String), Served>, keep: &(String, String), budget: usize) {
+    use std::sync::atomic::Ordering;
+    let loaded = |s: &Served| s.deployment.is_some();
+    let mut total: usize = servers.values().filter(|s| loaded(s)).map(Served::weight).sum();
+    while total > budget {
+        let oldest = servers
+            .iter()
+            .filter(|(key, served)| loaded(served) && *key != keep)
+            .min_by_key(|(_, served)| served.used_ms.load(Ordering::Relaxed))
+            .map(|(key, served)| (key.clone(), served.weight()));
+        let Some((key, weight)) = oldest else { break };
+        servers.remove(&key);
+        total -= weight;
+    }
+}
+
 /// `/t/{tenant}/s/{server}/mcp` split into tenant and server.
 pub(crate) fn parse_endpoint(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("/t/")?;
@@ -533,6 +572,14 @@ fn matches_allowed(value: &str, allowed: &[String]) -> bool {
     })
 }
 
+/// True when `origin` is one of `allowed`: the same scheme, host and port
+/// (a default port written out or left out is the same origin).
+fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
+    let normal = |o: &str| url::Url::parse(o).ok().map(|u| u.origin().ascii_serialization());
+    let Some(origin) = normal(origin) else { return false };
+    allowed.iter().any(|entry| normal(entry).is_some_and(|entry| entry.eq_ignore_ascii_case(&origin)))
+}
+
 pub(crate) fn json_response(status: u16, headers: Vec<(String, String)>, body: &Value) -> Response {
     Response { status, headers, body: Body::Json(body.to_string().into_bytes()) }
 }
@@ -549,7 +596,18 @@ pub(crate) fn method_not_allowed() -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::matches_allowed;
+    use super::{matches_allowed, origin_allowed};
+
+    #[test]
+    fn origins_match_with_their_port() {
+        let allowed = vec!["http://localhost:8787".to_string(), "https://mcp.example.com".to_string()];
+        assert!(origin_allowed("http://localhost:8787", &allowed));
+        assert!(origin_allowed("https://mcp.example.com:443", &allowed));
+        assert!(origin_allowed("HTTPS://MCP.example.com", &allowed));
+        for other in ["http://localhost:1", "http://localhost", "https://localhost:8787", "https://mcp.example.com:8443", "null", ""] {
+            assert!(!origin_allowed(other, &allowed), "{other}");
+        }
+    }
 
     #[test]
     fn host_and_origin_matching() {

@@ -24,6 +24,11 @@ pub struct ServeArgs {
     /// Also accept this Host header (repeatable; HOST:PORT pins a port).
     #[arg(long, value_parser = host_name)]
     allowed_host: Vec<String>,
+    /// Also accept requests from web pages of this origin, e.g. a
+    /// browser-based MCP client at http://localhost:6274 (repeatable;
+    /// scheme, host and port).
+    #[arg(long)]
+    allowed_origin: Vec<String>,
     /// Let guests' outbound HTTP reach this non-public address (IP:PORT or
     /// IP; repeatable; for local development only).
     #[arg(long)]
@@ -104,6 +109,7 @@ impl ServeArgs {
         let mut config = Config::new(self.data.dir());
         config.listen = self.listen;
         config.allowed_hosts = self.allowed_host;
+        config.allowed_origins = self.allowed_origin;
         config.open_addresses = self.allow_private_address;
         config.max_body_bytes = self.max_body_bytes;
         config.max_upload_bytes = self.max_upload_bytes;
