@@ -9,8 +9,12 @@
 //! guest fetching from a local origin that answers after half a second, so
 //! all 64 guest instances are alive together, waiting on their fetch.
 //!
-//! `cargo test` runs this file too (no `--bench` argument): 20 sessions and
-//! 4 calls in flight.
+//! Then requests without credentials naming random tenants (100,000; the
+//! host must store nothing for them): RSS and the data directory's size
+//! before and after.
+//!
+//! `cargo test` runs this file too (no `--bench` argument): 20 sessions,
+//! 4 calls in flight and 500 unauthenticated requests.
 
 use smcp_native::Config;
 use smcp_native::dev::DevGuests;
@@ -34,7 +38,7 @@ fn main() {
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
-    let (sessions, in_flight) = if full { (1000, 64) } else { (20, 4) };
+    let (sessions, in_flight, strangers) = if full { (1000, 64, 100_000) } else { (20, 4, 500) };
 
     let origin = slow_origin();
     let host = Host::start(origin);
@@ -60,6 +64,22 @@ fn main() {
     let peak = host.calls_in_flight(in_flight, origin);
     let over = peak as f64 - before as f64;
     table.row(vec![format!("{in_flight} fetcher calls in flight (peak)").into(), num(peak as f64 / 1024.0, 1), num(over / 1024.0, 1), num(over / in_flight as f64, 1)]);
+    // Strangers: no credentials, a random tenant each, on keep-alive
+    // connections (one per thousand requests).
+    // What the calls above recorded is written first (every 50 ms).
+    std::thread::sleep(Duration::from_millis(500));
+    let (rss_before, stored_before) = (host.rss_kib(), host.stored_bytes());
+    host.strangers(strangers);
+    let (rss_after, stored_after) = (host.rss_kib(), host.stored_bytes());
+    let over = rss_after as f64 - rss_before as f64;
+    table.row(vec![
+        format!("after {strangers} unauthenticated requests naming random tenants").into(),
+        num(rss_after as f64 / 1024.0, 1),
+        num(over / 1024.0, 1),
+        num(over / strangers as f64, 3),
+    ]);
+    table.note(&format!("The data directory held {stored_before} bytes before the unauthenticated requests and {stored_after} after."));
+    assert_eq!(stored_after, stored_before, "the host stored something for requests naming tenants that do not exist");
     table.note("RSS sampled every 5 ms while the calls are in flight; each call holds a fresh guest instance and its memory until the origin answers.");
     table.note("Sessions are records in the host's redb store; their cost is the store's page cache, not per-session state in memory.");
     host.stop();
@@ -88,7 +108,7 @@ fn serve(origin: u16) {
     let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
     config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
     let server = smcp_native::spawn(config).expect("the host starts");
-    println!("READY {} {}", server.addr, server.dev_key.clone().expect("dev mode makes a key"));
+    println!("READY {} {} {}", server.addr, server.dev_key.clone().expect("dev mode makes a key"), data.path().display());
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     server.stop();
 }
@@ -118,13 +138,71 @@ struct Host {
     child: ChildHost,
     addr: SocketAddr,
     key: String,
+    data: std::path::PathBuf,
 }
 
 impl Host {
     fn start(origin: u16) -> Host {
         let child = ChildHost::start(SERVE_ENV, &origin.to_string());
-        let (addr, key) = (child.ready[0].parse().unwrap(), child.ready[1].clone());
-        Host { child, addr, key }
+        let (addr, key, data) = (child.ready[0].parse().unwrap(), child.ready[1].clone(), child.ready[2].clone().into());
+        Host { child, addr, key, data }
+    }
+
+    /// Bytes in the host's data directory (files, recursively).
+    fn stored_bytes(&self) -> u64 {
+        fn size(path: &std::path::Path) -> u64 {
+            match std::fs::read_dir(path) {
+                Ok(entries) => entries.map_while(Result::ok).map(|e| size(&e.path())).sum(),
+                Err(_) => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+            }
+        }
+        size(&self.data)
+    }
+
+    /// `count` requests without credentials, each naming a random tenant,
+    /// 1,000 to a keep-alive connection; each must get 404.
+    fn strangers(&self, count: u64) {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut sent = 0;
+        while sent < count {
+            let mut stream = TcpStream::connect(self.addr).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            for _ in 0..1000.min(count - sent) {
+                let tenant: String = (0..63)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        b"abcdefghijklmnopqrstuvwxyz0123456789"[(seed % 36) as usize] as char
+                    })
+                    .collect();
+                let head = format!(
+                    "POST /t/{tenant}/s/x/mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{body}",
+                    self.addr,
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                let mut status = String::new();
+                reader.read_line(&mut status).unwrap();
+                assert!(status.contains(" 404 "), "{status}");
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                let mut answer = vec![0; length];
+                reader.read_exact(&mut answer).unwrap();
+                sent += 1;
+            }
+        }
     }
 
     fn rss_kib(&self) -> u64 {

@@ -71,8 +71,15 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         allowed_hosts.push(host.to_owned());
     }
     allowed_hosts.extend(list(env, "SMCP_ALLOWED_HOSTS"));
-    // Origins match with their port: the Worker's own, and those listed.
+    // Origins match with their port: the Worker's own (under each loopback
+    // name when it is served locally, as `wrangler dev` does), and those
+    // listed.
     let mut allowed_origins = vec![public_host.origin().ascii_serialization()];
+    if matches!(public_host.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+        && let Some(port) = public_host.port_or_known_default()
+    {
+        allowed_origins.extend(["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{}://{host}:{port}", public_host.scheme())));
+    }
     allowed_origins.extend(list(env, "SMCP_ALLOWED_ORIGINS"));
     let anonymous = list(env, "SMCP_ANONYMOUS")
         .into_iter()

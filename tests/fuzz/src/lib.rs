@@ -68,9 +68,33 @@ impl Platform {
     pub fn backends(&self) -> Backends<'_> {
         Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
     }
+
+    /// The same backends with `clock` instead (see [`InstantSleep`]).
+    pub fn backends_with<'a>(&'a self, clock: &'a dyn smcp_core::capabilities::Clock) -> Backends<'a> {
+        Backends { clock, ..self.backends() }
+    }
+
+    pub fn manual_clock(&self) -> &ManualClock {
+        &self.clock
+    }
 }
 
 /// The key API keys are hashed with, in the engine and in [`Platform`].
+/// A clock whose sleeps end at once: every deadline passes as soon as the
+/// work it bounds waits for anything (a client's answer, a slow backend),
+/// so that the streaming target never hangs.
+pub struct InstantSleep<'a>(pub &'a ManualClock);
+
+impl smcp_core::capabilities::Clock for InstantSleep<'_> {
+    fn now_ms(&self) -> u64 {
+        self.0.now_ms()
+    }
+
+    fn sleep(&self, _ms: u64) -> smcp_core::capabilities::LocalFuture<'_, ()> {
+        Box::pin(core::future::ready(()))
+    }
+}
+
 pub const KEY_HASH_KEY: [u8; 32] = [4; 32];
 
 /// An engine hosting calc, notes and the conformance fixture under tenant

@@ -1,0 +1,49 @@
+//! The requests of `http_request` through the streaming path the front
+//! ends use (`Engine::handle_streaming`): the response head sent as soon as
+//! it is known, events as they happen, legacy sessions' server-to-client
+//! requests, resumable and standalone streams. Deadlines pass at once (the
+//! clock's sleeps end immediately), so a request waiting on a client's
+//! answer ends instead of hanging. Every response that has a head must have
+//! a valid status, its events must drain, and nothing may panic.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use smcp_core::mcp::http::Body;
+use smcp_fuzz::{InstantSleep, Platform, engine, fill, requests};
+use std::cell::RefCell;
+
+/// Inputs one engine and its in-memory stores serve before both are made anew.
+const INPUTS_PER_ENGINE: u32 = 500;
+
+thread_local! {
+    static HOST: RefCell<(smcp_core::mcp::Engine, Platform, u32)> = RefCell::new((engine(), Platform::new(), 0));
+}
+
+fuzz_target!(|data: &[u8]| {
+    HOST.with(|host| {
+        let mut host = host.borrow_mut();
+        if host.2 == INPUTS_PER_ENGINE {
+            *host = (engine(), Platform::new(), 0);
+        }
+        host.2 += 1;
+        let (engine, platform, _) = &*host;
+        let clock = InstantSleep(platform.manual_clock());
+        let backends = platform.backends_with(&clock);
+        let mut session: Option<String> = None;
+        for mut request in requests(data) {
+            fill(&mut request, &platform.api_key, session.as_deref());
+            let (head, answered) = futures::channel::oneshot::channel();
+            futures::executor::block_on(engine.handle_streaming(request, backends, head));
+            let Ok(response) = futures::executor::block_on(answered) else { continue };
+            assert!((100..600).contains(&response.status), "status {}", response.status);
+            if let Some((_, id)) = response.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("mcp-session-id")) {
+                session = Some(id.clone());
+            }
+            if let Body::Stream(mut events) = response.body {
+                while events.try_recv().is_some() {}
+            }
+        }
+        let _ = futures::executor::block_on(engine.flush_audit(platform.backends()));
+    });
+});
