@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load test: 1,000 sessions open at once × 100 requests against the native host,
-# both protocol eras, with and without a hostile tenant spinning at its fuel
-# limit (host/native/benches/load.rs).
+# both protocol eras: without a hostile tenant, with one spinning at its fuel
+# limit, and with one flooding capability calls (host/native/benches/load.rs).
 #
 #   ./scripts/load.sh                 the load test (about a minute)
 #   ./scripts/load.sh --soak 30       the soak: 30 minutes of the same mix,
