@@ -159,6 +159,12 @@ fn auth_rejections_on_the_worker() {
     assert_eq!(mcp(Some(&stranger), endpoint, &init).0, 403, "another tenant's key");
     assert_eq!(mcp(Some(&admin), &format!("{endpoint}?api_key=x"), &init).0, 401, "a credential in the query");
     assert_eq!(mcp(Some(&admin), endpoint, &init).0, 200, "the tenant's own key");
+    // Tenants nobody created, and names none could have: 404 before any
+    // authentication work (the check reads Workers KV, not a Durable Object).
+    for path in ["/t/nobody-made-this-tenant/s/calc/mcp", "/t/Guarded/s/calc/mcp", &format!("/t/{}/s/calc/mcp", "a".repeat(4000))] {
+        assert_eq!(mcp(None, path, &init).0, 404, "{}", &path[..40.min(path.len())]);
+    }
+    assert_eq!(w.json("GET", "/admin/v1/tenants/nobody-made-this-tenant/servers", Some(&stranger), None).0, 404);
     // read-only may list, and call only tools annotated read-only.
     runtime().block_on(async {
         let client = connect("guarded", "notes", &reader).await;
