@@ -33,6 +33,9 @@ pub const MAX_EVENT_BYTES_PER_STREAM: usize = 16 << 20;
 pub const MAX_EVENT_BYTES: usize = 256 << 20;
 /// Most server-to-client requests awaiting an answer, process-wide.
 pub const MAX_PENDING: usize = 4096;
+/// Most of them one tenant may hold, so that one tenant's guests cannot
+/// leave none for the others.
+pub const MAX_PENDING_PER_TENANT: usize = 256;
 
 /// A client's answer to a server-to-client request: its result, or its error.
 pub type ClientAnswer = Result<Value, Value>;
@@ -168,10 +171,16 @@ impl Streams {
     }
 
     /// Waits for the answer to a server-to-client request; `key` names the
-    /// session and the request id. `None` when too many are pending.
+    /// session (`tenant/server/session`) and the request id. `None` when
+    /// too many are pending, in all or for the key's tenant.
     pub fn expect_answer(&self, key: String) -> Option<oneshot::Receiver<ClientAnswer>> {
         let mut state = self.lock();
         if state.pending.len() >= MAX_PENDING {
+            return None;
+        }
+        let tenant = key.split('/').next().unwrap_or_default();
+        let of_tenant = state.pending.keys().filter(|k| k.split('/').next() == Some(tenant)).count();
+        if of_tenant >= MAX_PENDING_PER_TENANT {
             return None;
         }
         let (sender, receiver) = oneshot::channel();
@@ -364,6 +373,17 @@ mod tests {
             forget(&mut state, &id);
         }
         assert_eq!(state.bytes, 0);
+    }
+
+    #[test]
+    fn one_tenant_cannot_hold_every_pending_request() {
+        let streams = Streams::default();
+        let held: Vec<_> = (0..MAX_PENDING_PER_TENANT).map(|n| streams.expect_answer(format!("greedy/s/sess#{n}")).unwrap()).collect();
+        assert!(streams.expect_answer("greedy/s/other#1".into()).is_none(), "the tenant's share is spent");
+        assert!(streams.expect_answer("modest/s/sess#1".into()).is_some(), "another tenant still asks");
+        streams.forget_answer("greedy/s/sess#0");
+        assert!(streams.expect_answer("greedy/s/sess#x".into()).is_some(), "an answered or forgotten request frees its place");
+        drop(held);
     }
 
     #[test]
