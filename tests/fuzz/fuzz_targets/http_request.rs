@@ -9,26 +9,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smcp_fuzz::{Platform, engine, fill, requests};
-use std::cell::RefCell;
-
-/// Inputs one engine and its in-memory stores serve before both are made
-/// anew: the stores only grow (their clock stands still, nothing expires),
-/// and a principal's session quota would fill.
-const INPUTS_PER_ENGINE: u32 = 500;
-
-thread_local! {
-    static HOST: RefCell<(smcp_core::mcp::Engine, Platform, u32)> = RefCell::new((engine(), Platform::new(), 0));
-}
+use smcp_fuzz::{fill, requests, with_host};
 
 fuzz_target!(|data: &[u8]| {
-    HOST.with(|host| {
-        let mut host = host.borrow_mut();
-        if host.2 == INPUTS_PER_ENGINE {
-            *host = (engine(), Platform::new(), 0);
-        }
-        host.2 += 1;
-        let (engine, platform, _) = &*host;
+    with_host(|engine, platform| {
         let mut session: Option<String> = None;
         for mut request in requests(data) {
             fill(&mut request, &platform.api_key, session.as_deref());

@@ -13,27 +13,14 @@
 
 use libfuzzer_sys::fuzz_target;
 use smcp_core::mcp::http::Body;
-use smcp_fuzz::{InstantSleep, Platform, engine, fill, requests};
-use std::cell::RefCell;
+use smcp_fuzz::{InstantSleep, fill, requests, with_host};
 use std::future::Future;
 
-/// Inputs one engine and its in-memory stores serve before both are made anew.
-const INPUTS_PER_ENGINE: u32 = 500;
 /// Turns an exchange gets before its client is taken to have left.
 const POLLS: usize = 10_000;
 
-thread_local! {
-    static HOST: RefCell<(smcp_core::mcp::Engine, Platform, u32)> = RefCell::new((engine(), Platform::new(), 0));
-}
-
 fuzz_target!(|data: &[u8]| {
-    HOST.with(|host| {
-        let mut host = host.borrow_mut();
-        if host.2 == INPUTS_PER_ENGINE {
-            *host = (engine(), Platform::new(), 0);
-        }
-        host.2 += 1;
-        let (engine, platform, _) = &*host;
+    with_host(|engine, platform| {
         let clock = InstantSleep(platform.manual_clock());
         let backends = platform.backends_with(&clock);
         let mut session: Option<String> = None;

@@ -170,3 +170,26 @@ pub fn fill(request: &mut Request, api_key: &str, session: Option<&str>) {
         }
     }
 }
+
+/// Inputs one engine and its in-memory stores serve before both are made
+/// anew: the stores only grow (their clock stands still, nothing expires),
+/// and a principal's session quota would fill.
+const INPUTS_PER_ENGINE: u32 = 500;
+
+thread_local! {
+    static HOST: std::cell::RefCell<(Engine, Platform, u32)> = std::cell::RefCell::new((engine(), Platform::new(), 0));
+}
+
+/// Runs `serve` with this thread's engine and platform, made anew every
+/// [`INPUTS_PER_ENGINE`] inputs: what the HTTP targets share.
+pub fn with_host(serve: impl FnOnce(&Engine, &Platform)) {
+    HOST.with(|host| {
+        let mut host = host.borrow_mut();
+        if host.2 == INPUTS_PER_ENGINE {
+            *host = (engine(), Platform::new(), 0);
+        }
+        host.2 += 1;
+        let (engine, platform, _) = &*host;
+        serve(engine, platform);
+    });
+}
