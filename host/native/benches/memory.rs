@@ -1,7 +1,8 @@
 //! The memory benchmark: `cargo bench -p smcp-native --bench memory`.
 //!
 //! The host's resident memory (VmRSS of its own process) when idle, with
-//! 1,000 open sessions, and with 64 tool calls in flight at once. The host
+//! 1,000 open sessions, with each of them subscribed to 256 resource URIs,
+//! after they ended, and with 64 tool calls in flight at once. The host
 //! runs in a child process (this binary again, in server mode) so that the
 //! load generator's memory is not counted.
 //!
@@ -39,6 +40,8 @@ fn main() {
     }
     let full = std::env::args().any(|a| a == "--bench");
     let (sessions, in_flight, strangers) = if full { (1000, 64, 100_000) } else { (20, 4, 500) };
+    // Subscriptions: every session subscribes to the most URIs it may.
+    let uris = if full { smcp_core::mcp::MAX_URIS_PER_SESSION } else { 10 };
 
     let origin = slow_origin();
     let host = Host::start(origin);
@@ -52,13 +55,33 @@ fn main() {
     let idle = host.rss_kib();
     table.row(vec!["idle (calc and fetcher loaded, called once)".into(), num(idle as f64 / 1024.0, 1), num(0.0, 1), serde_json::Value::Null]);
 
-    for _ in 0..sessions {
-        host.open_session();
-    }
+    let ids: Vec<String> = (0..sessions).map(|_| host.open_session()).collect();
     let with_sessions = host.rss_kib();
     // Signed: the allocator may hand memory back meanwhile.
     let over = with_sessions as f64 - idle as f64;
     table.row(vec![format!("{sessions} open sessions (2025-11-25)").into(), num(with_sessions as f64 / 1024.0, 1), num(over / 1024.0, 1), num(over / sessions as f64, 1)]);
+
+    host.subscribe_all(&ids, uris);
+    let subscribed = host.rss_kib();
+    let over = subscribed as f64 - with_sessions as f64;
+    let count = ids.len() * uris;
+    table.row(vec![
+        format!("… each subscribed to {uris} resource URIs ({count} in all)").into(),
+        num(subscribed as f64 / 1024.0, 1),
+        num((subscribed as f64 - idle as f64) / 1024.0, 1),
+        num(over / count as f64, 3),
+    ]);
+    for id in &ids {
+        host.end_session(id);
+    }
+    let ended = host.rss_kib();
+    table.row(vec![
+        "… those sessions ended (DELETE)".into(),
+        num(ended as f64 / 1024.0, 1),
+        num((ended as f64 - idle as f64) / 1024.0, 1),
+        serde_json::Value::Null,
+    ]);
+    table.note("Subscriptions are also dropped when a session expires (an hour after it opened) without a DELETE; the core's unit tests show that path.");
 
     let before = host.rss_kib();
     let peak = host.calls_in_flight(in_flight, origin);
@@ -242,7 +265,58 @@ impl Host {
     }
 
     /// A 2025-11-25 session: `initialize` then `notifications/initialized`.
-    fn open_session(&self) {
+    /// `uris` `resources/subscribe` requests in each session of `ids`, on
+    /// keep-alive connections; each must succeed.
+    fn subscribe_all(&self, ids: &[String], uris: usize) {
+        for id in ids {
+            let mut stream = TcpStream::connect(self.addr).unwrap();
+            stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            for n in 0..uris {
+                let body = format!(r#"{{"jsonrpc":"2.0","id":{n},"method":"resources/subscribe","params":{{"uri":"calc://subscribed/{id}/{n:04}"}}}}"#);
+                let head = format!(
+                    "POST /t/dev/s/calc/mcp HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-session-id: {id}\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n{body}",
+                    self.addr,
+                    self.key,
+                    body.len()
+                );
+                stream.write_all(head.as_bytes()).unwrap();
+                let mut status = String::new();
+                reader.read_line(&mut status).unwrap();
+                assert!(status.contains(" 200 "), "{status}");
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    if line == "\r\n" {
+                        break;
+                    }
+                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = value.trim().parse().unwrap();
+                    }
+                }
+                let mut answer = vec![0; length];
+                reader.read_exact(&mut answer).unwrap();
+                assert!(String::from_utf8_lossy(&answer).contains("\"result\""), "{}", String::from_utf8_lossy(&answer));
+            }
+        }
+    }
+
+    /// Ends legacy session `id` (DELETE).
+    fn end_session(&self, id: &str) {
+        let mut stream = TcpStream::connect(self.addr).unwrap();
+        let head = format!(
+            "DELETE /t/dev/s/calc/mcp HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\nmcp-session-id: {id}\r\nmcp-protocol-version: 2025-11-25\r\nconnection: close\r\n\r\n",
+            self.addr, self.key
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(response.starts_with("HTTP/1.1 20"), "{response}");
+    }
+
+    /// Opens a 2025-11-25 session; its id.
+    fn open_session(&self) -> String {
         let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"memory-bench","version":"1"}}}"#;
         let (status, head, body) = self.post("/t/dev/s/calc/mcp", &[], initialize);
         assert_eq!(status, 200, "initialize: {body}");
@@ -251,6 +325,7 @@ impl Host {
         let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
         let (status, _, body) = self.post("/t/dev/s/calc/mcp", &headers, initialized);
         assert_eq!(status, 202, "initialized: {body}");
+        session
     }
 
     /// `count` fetcher calls at once; the peak RSS while they run.
