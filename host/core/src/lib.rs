@@ -5,6 +5,7 @@
 //! Layers, each using only those above it:
 //! - [`abi`]: the canonical ABI (layout, checked lift and lower);
 //! - [`world`]: the host's WIT world and its signatures;
+//! - [`lru`]: the bounded map behind caches keyed by callers' input;
 //! - [`component`]: validating and preparing uploaded components;
 //! - [`runtime`]: fuel- and memory-bounded calls, resumable on capability calls;
 //! - [`capabilities`]: grants and backend traits, one module per interface;
@@ -25,6 +26,7 @@ pub mod audit;
 pub mod auth;
 pub mod capabilities;
 pub mod component;
+pub mod lru;
 pub mod deploy;
 pub mod mcp;
 pub mod metrics;

@@ -136,6 +136,27 @@ fn serve(origin: u16) {
     server.stop();
 }
 
+/// One response on a keep-alive connection: its status line and its body
+/// (of `Content-Length` bytes).
+fn read_response(reader: &mut impl BufRead) -> (String, Vec<u8>) {
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" || line.is_empty() {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (status, body)
+}
+
 /// An origin that answers every request after [`ORIGIN_DELAY`].
 fn slow_origin() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -207,22 +228,8 @@ impl Host {
                     body.len()
                 );
                 stream.write_all(head.as_bytes()).unwrap();
-                let mut status = String::new();
-                reader.read_line(&mut status).unwrap();
-                assert!(status.contains(" 404 "), "{status}");
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    if line == "\r\n" {
-                        break;
-                    }
-                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap();
-                    }
-                }
-                let mut answer = vec![0; length];
-                reader.read_exact(&mut answer).unwrap();
+                let (status, answer) = read_response(&mut reader);
+                assert!(status.contains(" 404 "), "{status}: {}", String::from_utf8_lossy(&answer));
                 sent += 1;
             }
         }
@@ -281,22 +288,8 @@ impl Host {
                     body.len()
                 );
                 stream.write_all(head.as_bytes()).unwrap();
-                let mut status = String::new();
-                reader.read_line(&mut status).unwrap();
+                let (status, answer) = read_response(&mut reader);
                 assert!(status.contains(" 200 "), "{status}");
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    reader.read_line(&mut line).unwrap();
-                    if line == "\r\n" {
-                        break;
-                    }
-                    if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                        length = value.trim().parse().unwrap();
-                    }
-                }
-                let mut answer = vec![0; length];
-                reader.read_exact(&mut answer).unwrap();
                 assert!(String::from_utf8_lossy(&answer).contains("\"result\""), "{}", String::from_utf8_lossy(&answer));
             }
         }

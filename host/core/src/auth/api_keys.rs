@@ -43,7 +43,7 @@ pub fn valid_tenant(tenant: &str) -> bool {
 /// key, so that a busy key does not turn every request into a write.
 #[derive(Default)]
 pub struct UseNotes {
-    noted: super::tenants::Lru<String, u64>,
+    noted: crate::lru::Lru<String, u64>,
 }
 
 impl UseNotes {

@@ -3,14 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-/// At most a short prefix of `text` a client sent (or a guest returned),
-/// escaped, for error messages: an error never echoes a large input.
-pub fn excerpt(text: &str) -> String {
-    const KEEP: usize = 64;
-    let prefix: String = text.chars().take(KEEP).collect();
-    let more = if prefix.len() < text.len() { "…" } else { "" };
-    format!("{}{more}", prefix.escape_debug())
-}
+pub use crate::server::excerpt;
 
 /// The length of `value` encoded as compact JSON, without encoding it.
 pub fn encoded_len(value: &Value) -> usize {

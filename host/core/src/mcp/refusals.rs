@@ -4,7 +4,7 @@
 //! costs a tenant's trail two records a minute per kind, not one each.
 
 use crate::audit::Event;
-use crate::auth::tenants::Lru;
+use crate::lru::Lru;
 use serde_json::json;
 use std::sync::Mutex;
 

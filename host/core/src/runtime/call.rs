@@ -164,9 +164,6 @@ impl Runtime {
             if host_calls > limits.host_calls {
                 return Err(CallError::TooManyHostCalls { limit: limits.host_calls });
             }
-            if host.out_of_time() {
-                return Err(CallError::WallTime { limit_ms: limits.wall_time_ms });
-            }
             let lifted = pending.bytes;
             fuel.hold_a_slice(&mut store)?;
             let mut guest = Guest { store: &mut store, memory, realloc, limits, allocated: 0 };

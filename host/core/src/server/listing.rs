@@ -22,11 +22,17 @@ fn problem(what: &'static str, problem: String) -> OutputError {
     OutputError::Listing { what, problem }
 }
 
-/// At most a short prefix of `name`, escaped, for error messages.
-pub fn quoted(name: &str) -> String {
-    let prefix: String = name.chars().take(40).collect();
-    let more = if prefix.len() < name.len() { "…" } else { "" };
-    format!("`{}{more}`", prefix.escape_debug())
+/// At most a short prefix of `text` a client sent (or a guest returned),
+/// escaped, for error messages: an error never echoes a large input.
+pub fn excerpt(text: &str) -> String {
+    const KEEP: usize = 64;
+    let prefix: String = text.chars().take(KEEP).collect();
+    let more = if prefix.len() < text.len() { "…" } else { "" };
+    format!("{}{more}", prefix.escape_debug())
+}
+
+fn quoted(name: &str) -> String {
+    format!("`{}`", excerpt(name))
 }
 
 pub(crate) fn check_tools(tools: &[Tool]) -> Result<(), OutputError> {
@@ -85,7 +91,7 @@ mod tests {
         let twice = check_names(["add", "sub", "add"].into_iter(), "tools").unwrap_err();
         assert_eq!(twice.to_string(), "guest listed tools that MCP clients cannot rely on: the name `add` is listed twice");
         let long = check_names([&"\n".repeat(10_000) as &str].into_iter(), "tools").unwrap_err().to_string();
-        assert!(long.len() < 200, "errors quote a short prefix: {long}");
+        assert!(long.len() < 300, "errors quote a short prefix of 10,000 bytes: {long}");
     }
 
     #[test]

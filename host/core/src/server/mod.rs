@@ -2,6 +2,7 @@
 //! in a fresh instance of the component (see [`Runtime::call`]).
 
 mod listing;
+pub use listing::excerpt;
 mod types;
 
 pub use types::*;
