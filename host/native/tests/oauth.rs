@@ -333,6 +333,45 @@ async fn a_refresh_token_used_twice_revokes_the_whole_grant() {
     host.server.stop();
 }
 
+/// Anyone may register a client, so registrations no one consents to are
+/// capped per tenant and forgotten after a while; a client someone has
+/// granted something is kept.
+#[tokio::test]
+async fn registrations_no_one_consents_to_are_capped_and_expire() {
+    let host = Host::start(|config| {
+        config.oauth.max_unused_clients = 3;
+        config.oauth.unused_client_ttl_seconds = 2;
+    })
+    .await;
+    let (kept, tokens) = host.tokens().await;
+    let register = || async {
+        let body = json!({ "client_name": "drive-by", "redirect_uris": ["http://127.0.0.1:9/cb"] });
+        let response = http().post(format!("{}/register", host.issuer())).json(&body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().await.unwrap())
+    };
+    let mut unused = Vec::new();
+    for _ in 0..3 {
+        let (status, body) = register().await;
+        assert_eq!(status, 201, "{body}");
+        unused.push(body["client_id"].as_str().unwrap().to_owned());
+    }
+    let (status, body) = register().await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("slow_down")), "{body}");
+
+    // Once they expire, the slots are free and the ids unknown; the client
+    // with a grant is still there.
+    tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+    let (status, body) = register().await;
+    assert_eq!(status, 201, "{body}");
+    let url = authorize_url(&host.issuer(), &unused[0], "http://127.0.0.1:9/cb", &Pkce::new(), &host.resource("calc"));
+    let response = http().get(url).send().await.unwrap();
+    assert_eq!(response.status(), 400, "an expired registration is an unknown client");
+    let (status, body) = host.refresh(&kept, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    host.server.stop();
+}
+
 #[tokio::test]
 async fn a_token_for_server_a_is_refused_on_server_b() {
     let host = Host::start(|_| {}).await;

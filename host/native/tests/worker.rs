@@ -159,6 +159,14 @@ fn auth_rejections_on_the_worker() {
     assert_eq!(mcp(Some(&stranger), endpoint, &init).0, 403, "another tenant's key");
     assert_eq!(mcp(Some(&admin), &format!("{endpoint}?api_key=x"), &init).0, 401, "a credential in the query");
     assert_eq!(mcp(Some(&admin), endpoint, &init).0, 200, "the tenant's own key");
+    // Two credentials (the Fetch API joins them into one value): 400, as
+    // on the native host, whichever of them is valid.
+    let (admin_bearer, reader_bearer) = (format!("Bearer {admin}"), format!("Bearer {reader}"));
+    for second in [&admin_bearer, &reader_bearer] {
+        let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream"), ("authorization", admin_bearer.as_str()), ("authorization", second.as_str())];
+        let (status, body) = w.try_request("POST", endpoint, &headers, init.to_string().as_bytes()).unwrap();
+        assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
+    }
     // Tenants nobody created, and names none could have: 404 before any
     // authentication work (the check reads Workers KV, not a Durable Object).
     for path in ["/t/nobody-made-this-tenant/s/calc/mcp", "/t/Guarded/s/calc/mcp", &format!("/t/{}/s/calc/mcp", "a".repeat(4000))] {

@@ -164,7 +164,8 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 /// limit (per path, as on the native host: uploads may be larger).
 async fn read_request(mut request: Request, url: &worker::Url, engine: &Engine) -> Result<CoreRequest, worker::Result<Response>> {
     let limit = if url.path().starts_with("/admin/") { engine.config.max_upload_bytes } else { engine.config.max_body_bytes };
-    let headers: Vec<(String, String)> = request.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    let mut headers: Vec<(String, String)> = request.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+    smcp_core::mcp::split_joined_headers(&mut headers);
     let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(url));

@@ -149,6 +149,31 @@ const ALLOW_HEADERS: &str =
 /// Headers a request may carry once at most.
 const SINGLE_HEADERS: [&str; 8] =
     ["host", "authorization", "x-api-key", "mcp-session-id", "mcp-protocol-version", "origin", "content-type", "last-event-id"];
+/// Of [`SINGLE_HEADERS`], those whose values never hold a comma.
+const COMMA_FREE_SINGLE_HEADERS: [&str; 7] =
+    ["host", "authorization", "x-api-key", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id"];
+
+/// Splits the values of headers that may appear once, joined with `,`
+/// back into one header each. A platform whose request API joins repeated
+/// headers (the Fetch standard's `Headers`, so the Worker's) calls this so
+/// that two credentials or session ids are refused there as they are on
+/// the native host, instead of being read as one odd value.
+pub fn split_joined_headers(headers: &mut Vec<(String, String)>) {
+    let joined = |name: &str, value: &str| COMMA_FREE_SINGLE_HEADERS.contains(&name) && value.contains(',');
+    if !headers.iter().any(|(name, value)| joined(name, value)) {
+        return;
+    }
+    let mut split = Vec::with_capacity(headers.len() + 1);
+    for (name, value) in std::mem::take(headers) {
+        if joined(&name, &value) {
+            split.extend(value.split(',').map(|part| (name.clone(), part.trim().to_owned())));
+        } else {
+            split.push((name, value));
+        }
+    }
+    *headers = split;
+}
+
 /// GET serves legacy sessions only.
 const ALLOWED_METHODS: &str = "POST, GET, DELETE, OPTIONS";
 const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenticate";

@@ -78,6 +78,13 @@ fn client_path(tenant: &str, id: &str) -> String {
     format!("oauth/{tenant}/clients/{id}")
 }
 
+/// Marks a registration no one has consented to yet. Anyone may register,
+/// so these are counted, capped per tenant and expire with the record;
+/// the first grant to the client keeps it for good ([`adopt`]).
+fn unused_path(tenant: &str, id: &str) -> String {
+    format!("oauth/{tenant}/unused-clients/{id}")
+}
+
 fn metadata_cache_path(ctx: &Ctx<'_>, url: &str) -> String {
     format!("oauth/{}/client-documents/{}", ctx.tenant, token_hash(&ctx.hash_key(), url))
 }
@@ -108,6 +115,12 @@ fn client_from(metadata: Metadata, client_id: String, created_ms: u64, allow_sec
 /// `POST /oauth/{tenant}/register`: registers a client (RFC 7591).
 pub(crate) async fn register(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
     ctx.throttle("register", REGISTRATIONS).await?;
+    let settings = ctx.settings();
+    let unused = ctx.backends.kv.list(&unused_path(ctx.tenant, ""), None, settings.max_unused_clients.saturating_add(1)).await.map_err(OAuthError::storage)?;
+    if unused.keys.len() >= settings.max_unused_clients as usize {
+        let why = format!("{} registered clients have not been consented to yet; try again once some expire", unused.keys.len());
+        return Err(OAuthError::new(429, "slow_down", why));
+    }
     let metadata: Metadata = serde_json::from_slice(&ctx.request.body).map_err(|e| invalid_metadata(format!("the body is not client metadata JSON: {e}")))?;
     // Public clients by default: MCP clients are apps without secrets.
     let metadata = Metadata { token_endpoint_auth_method: metadata.token_endpoint_auth_method.clone().or(Some("none".into())), ..metadata };
@@ -116,7 +129,9 @@ pub(crate) async fn register(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
     let secret = (client.token_endpoint_auth_method != "none").then(|| super::random_token(ctx.backends.random));
     client.secret_hash = secret.as_ref().map(|s| token_hash(&ctx.hash_key(), s));
     let bytes = serde_json::to_vec(&client).map_err(OAuthError::storage)?;
-    ctx.backends.kv.set(&client_path(ctx.tenant, &client.client_id), bytes, None).await.map_err(OAuthError::storage)?;
+    let ttl = Some(settings.unused_client_ttl_seconds);
+    ctx.backends.kv.set(&unused_path(ctx.tenant, &client.client_id), Vec::new(), ttl).await.map_err(OAuthError::storage)?;
+    ctx.backends.kv.set(&client_path(ctx.tenant, &client.client_id), bytes, ttl).await.map_err(OAuthError::storage)?;
     let detail = serde_json::json!({ "client_id": client.client_id, "client_name": client.client_name, "redirect_uris": client.redirect_uris });
     ctx.audit("oauth.client_registered", None, detail);
     let mut body = serde_json::json!({
@@ -149,6 +164,18 @@ pub(crate) async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, OAuth
     }
     let bytes = ctx.backends.kv.get(&client_path(ctx.tenant, client_id)).await.map_err(OAuthError::storage)?.ok_or_else(unknown)?;
     serde_json::from_slice(&bytes).map_err(|_| OAuthError::unavailable("a client record is corrupt"))
+}
+
+/// Keeps a registered client for good once a person has granted it
+/// something; it no longer counts against the cap on unused ones.
+pub(crate) async fn adopt(ctx: &Ctx<'_>, client: &Client) -> Result<(), OAuthError> {
+    let marker = unused_path(ctx.tenant, &client.client_id);
+    if client.client_id.starts_with("http") || ctx.backends.kv.get(&marker).await.map_err(OAuthError::storage)?.is_none() {
+        return Ok(());
+    }
+    let bytes = serde_json::to_vec(client).map_err(OAuthError::storage)?;
+    ctx.backends.kv.set(&client_path(ctx.tenant, &client.client_id), bytes, None).await.map_err(OAuthError::storage)?;
+    ctx.backends.kv.delete(&marker).await.map_err(OAuthError::storage)
 }
 
 /// Fetches (or takes from the cache) the Client ID Metadata Document at

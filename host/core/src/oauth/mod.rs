@@ -47,11 +47,24 @@ pub struct OAuthSettings {
     /// Accept `http://` URLs for client ID metadata documents and upstream
     /// providers (local testing only; the address policy still applies).
     pub allow_http_metadata: bool,
+    /// A dynamically registered client that no one has consented to
+    /// within this long is forgotten.
+    pub unused_client_ttl_seconds: u32,
+    /// Registrations no one has consented to yet that a tenant holds at
+    /// most; past it, registering answers 429 until some expire.
+    pub max_unused_clients: u32,
 }
 
 impl Default for OAuthSettings {
     fn default() -> OAuthSettings {
-        OAuthSettings { access_ttl_seconds: 600, refresh_ttl_seconds: 30 * 24 * 3600, code_ttl_seconds: 60, allow_http_metadata: false }
+        OAuthSettings {
+            access_ttl_seconds: 600,
+            refresh_ttl_seconds: 30 * 24 * 3600,
+            code_ttl_seconds: 60,
+            allow_http_metadata: false,
+            unused_client_ttl_seconds: 24 * 3600,
+            max_unused_clients: 1000,
+        }
     }
 }
 

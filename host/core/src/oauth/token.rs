@@ -85,6 +85,7 @@ async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<
     if params.get("resource").is_some_and(|r| r != record.resource) {
         return Err(OAuthError::new(400, "invalid_target", "resource differs from the authorization request's"));
     }
+    super::clients::adopt(ctx, client).await?;
     let id_token = record.scopes.iter().any(|s| s == "openid").then(|| record.nonce.clone());
     let grant = Grant {
         id: record.grant_id,
