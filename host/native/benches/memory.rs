@@ -28,23 +28,28 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
 
-/// Set in the child: the slow origin's port.
+/// Set in the child: the slow origin's port, `:`, the sessions' lifetime
+/// in seconds.
 const SERVE_ENV: &str = "SMCP_MEMORY_BENCH_ORIGIN";
 /// How long the origin takes to answer.
 const ORIGIN_DELAY: Duration = Duration::from_millis(500);
 
 fn main() {
     if let Ok(port) = std::env::var(SERVE_ENV) {
-        serve(port.parse().expect("a port"));
+        let (port, ttl) = port.split_once(':').expect("PORT:TTL");
+        serve(port.parse().expect("a port"), ttl.parse().expect("seconds"));
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
     let (sessions, in_flight, strangers) = if full { (1000, 64, 100_000) } else { (20, 4, 500) };
     // Subscriptions: every session subscribes to the most URIs it may.
     let uris = if full { smcp_core::mcp::MAX_URIS_PER_SESSION } else { 10 };
+    // Long enough to open the sessions and subscribe: the second round
+    // waits for it to pass.
+    let session_ttl = if full { Duration::from_secs(120) } else { Duration::from_secs(4) };
 
     let origin = slow_origin();
-    let host = Host::start(origin);
+    let host = Host::start(origin, session_ttl);
     let mut table = Table::new(
         "Host resident memory (VmRSS of the smcp process)",
         &["state", "RSS MiB", "over idle MiB", "per item KiB"],
@@ -81,7 +86,29 @@ fn main() {
         num((ended as f64 - idle as f64) / 1024.0, 1),
         serde_json::Value::Null,
     ]);
-    table.note("Subscriptions are also dropped when a session expires (an hour after it opened) without a DELETE; the core's unit tests show that path.");
+    // The same again, left to expire instead of ended.
+    let opened = Instant::now();
+    let ids: Vec<String> = (0..sessions).map(|_| host.open_session()).collect();
+    host.subscribe_all(&ids, uris);
+    let subscribed = host.rss_kib();
+    table.row(vec![
+        format!("{sessions} new sessions, each subscribed to {uris} URIs").into(),
+        num(subscribed as f64 / 1024.0, 1),
+        num((subscribed as f64 - idle as f64) / 1024.0, 1),
+        serde_json::Value::Null,
+    ]);
+    // The host's upkeep forgets expired sessions' subscriptions within
+    // a few tens of milliseconds of the expiry.
+    std::thread::sleep((opened + session_ttl + Duration::from_secs(1)).saturating_duration_since(Instant::now()));
+    let expired = host.rss_kib();
+    table.row(vec![
+        format!("… those sessions expired ({} s after they opened, no DELETE)", session_ttl.as_secs()).into(),
+        num(expired as f64 / 1024.0, 1),
+        num((expired as f64 - idle as f64) / 1024.0, 1),
+        serde_json::Value::Null,
+    ]);
+    let (status, _, answer) = host.post("/t/dev/s/calc/mcp", &[("mcp-session-id", &ids[0]), ("mcp-protocol-version", "2025-11-25")], r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+    assert_eq!(status, 404, "an expired session is gone: {answer}");
 
     let before = host.rss_kib();
     let peak = host.calls_in_flight(in_flight, origin);
@@ -118,10 +145,11 @@ fn fetch_args(origin: u16) -> String {
 
 /// The child: the native host with calc and the fetcher (allowed to reach
 /// the origin), printing `READY <addr> <key>`, until stdin closes.
-fn serve(origin: u16) {
+fn serve(origin: u16, session_ttl_seconds: u32) {
     let data = tempfile::Builder::new().prefix("smcp-memory-bench-").tempdir().unwrap();
     let mut config = Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
+    config.session_ttl_seconds = session_ttl_seconds;
     let mut dev = DevGuests::only(&["calc", "fetcher"]);
     dev.target_dir = smcp_tests::guest_target_dir();
     let grant = format!("version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{origin}\"]\nschemes = [\"http\"]\ntimeout_ms = 10000\n[secrets]\nnames = [\"API_TOKEN\"]\n");
@@ -186,8 +214,8 @@ struct Host {
 }
 
 impl Host {
-    fn start(origin: u16) -> Host {
-        let child = ChildHost::start(SERVE_ENV, &origin.to_string());
+    fn start(origin: u16, session_ttl: Duration) -> Host {
+        let child = ChildHost::start(SERVE_ENV, &format!("{origin}:{}", session_ttl.as_secs()));
         let (addr, key, data) = (child.ready[0].parse().unwrap(), child.ready[1].clone(), child.ready[2].clone().into());
         Host { child, addr, key, data }
     }

@@ -97,6 +97,8 @@ pub struct Config {
     pub oauth: smcp_core::oauth::OAuthSettings,
     /// Running calls per tenant and open sessions per principal.
     pub quotas: smcp_core::mcp::QuotaSettings,
+    /// How long a legacy (2025-era) session lasts after it opened.
+    pub session_ttl_seconds: u32,
     /// Faults to inject behind the backends, armed and cleared by a test
     /// while the server runs; `None` in production.
     pub faults: Option<Arc<Faults>>,
@@ -125,6 +127,7 @@ impl Config {
             oauth: Default::default(),
             faults: None,
             quotas: Default::default(),
+            session_ttl_seconds: SESSION_TTL_SECONDS,
         }
     }
 }
@@ -265,7 +268,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
 
     let app = Rc::new(App { engine, storage, faults: config.faults.clone(), max_body_bytes: config.max_body_bytes, max_upload_bytes: config.max_upload_bytes });
     let (tx, rx) = watch::channel(false);
-    tokio::task::spawn_local(flush_audit_every(app.clone(), rx.clone()));
+    tokio::task::spawn_local(upkeep_every(app.clone(), rx.clone()));
     let metrics_addr = match config.metrics_listen {
         Some(at) => {
             let listener = TcpListener::bind(at).await.map_err(|e| anyhow::anyhow!("metrics listener on {at}: {e}"))?;
@@ -297,7 +300,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         allowed_hosts,
         allowed_origins,
         max_body_bytes: config.max_body_bytes,
-        session_ttl_seconds: SESSION_TTL_SECONDS,
+        session_ttl_seconds: config.session_ttl_seconds,
         server_name: "smcp".into(),
         server_version: env!("CARGO_PKG_VERSION").into(),
         state_key,
@@ -316,18 +319,18 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
     }
 }
 
-/// How often queued audit records are written.
-const AUDIT_FLUSH: Duration = Duration::from_millis(25);
+/// How often the engine's upkeep runs (queued audit records written).
+const UPKEEP: Duration = Duration::from_millis(25);
 
-/// Writes the engine's queued audit records every [`AUDIT_FLUSH`] until
-/// shutdown (the accept loop writes the last ones).
-async fn flush_audit_every(app: Rc<App>, mut stop: watch::Receiver<bool>) {
+/// Runs the engine's upkeep every [`UPKEEP`] until shutdown (the accept
+/// loop writes the last audit records).
+async fn upkeep_every(app: Rc<App>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => return,
-            () = tokio::time::sleep(AUDIT_FLUSH) => {}
+            () = tokio::time::sleep(UPKEEP) => {}
         }
-        if let Err(e) = app.engine.flush_audit(app.storage.backends()).await {
+        if let Err(e) = app.engine.upkeep(app.storage.backends()).await {
             tracing::error!(error = %e, "writing audit records failed");
         }
     }

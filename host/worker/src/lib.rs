@@ -149,7 +149,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     ctx.wait_until(drive::on_own_timer(async move {
         let engine = &exchange_isolate.engine;
         engine.handle_streaming(request, exchange_platform.backends(), head_tx).await;
-        if let Err(e) = engine.flush_audit(exchange_platform.backends()).await {
+        if let Err(e) = engine.upkeep(exchange_platform.backends()).await {
             worker::console_error!("smcp: writing audit records failed: {e}");
         }
     }));

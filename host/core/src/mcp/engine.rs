@@ -231,6 +231,14 @@ impl Engine {
 
     /// Writes the queued audit events; what fails stays lost (and the error
     /// is returned for the front end to log).
+    /// The engine's periodic work, which a front end runs on a timer (or
+    /// after each request where it has none): writes the queued audit
+    /// records and forgets expired sessions' subscriptions.
+    pub async fn upkeep(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
+        self.subscriptions.forget_expired_sessions(backends.clock.now_ms());
+        self.flush_audit(backends).await
+    }
+
     pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         let mut trails = self.audit.lock().await;
         let now = backends.clock.now_ms();

@@ -173,6 +173,13 @@ impl Subscriptions {
         Ok(())
     }
 
+    /// Drops what sessions that expired by `now_ms` subscribed to; called
+    /// periodically (see [`Engine::upkeep`](super::Engine::upkeep)), so that
+    /// an expired session's subscriptions go even if no one subscribes again.
+    pub fn forget_expired_sessions(&self, now_ms: u64) {
+        Self::forget_expired(&mut self.lock(), now_ms);
+    }
+
     /// Drops the subscriptions and standalone streams of sessions that
     /// expired by `now_ms`.
     fn forget_expired(state: &mut State, now_ms: u64) {
@@ -346,6 +353,12 @@ mod tests {
         assert_eq!(subs.session_uri_count(), 1);
         let ended: Vec<SseEvent> = futures::executor::block_on(stream.collect());
         assert!(ended.is_empty());
+        // The periodic sweep frees an expired session's subscriptions
+        // without anyone subscribing again.
+        subs.forget_expired_sessions(1999);
+        assert_eq!(subs.session_uri_count(), 1);
+        subs.forget_expired_sessions(2000);
+        assert_eq!(subs.session_uri_count(), 0);
     }
 
     #[test]

@@ -68,6 +68,9 @@ pub struct ServeArgs {
     /// Legacy sessions one principal may hold open; more get 429.
     #[arg(long, default_value_t = 1000)]
     max_sessions_per_principal: u32,
+    /// How long a legacy (2025-era) session lasts after it opened.
+    #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..=7 * 86_400))]
+    session_ttl_seconds: u32,
     /// Lifetime of the access tokens the host's authorization server issues.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     oauth_access_ttl_seconds: u32,
@@ -118,6 +121,7 @@ impl ServeArgs {
         config.anonymous = self.anonymous_server;
         config.operator_key_hash = self.operator_key_hash;
         config.oauth.access_ttl_seconds = self.oauth_access_ttl_seconds;
+        config.session_ttl_seconds = self.session_ttl_seconds;
         config.quotas = smcp_core::mcp::QuotaSettings { calls_per_tenant: self.max_calls_per_tenant, sessions_per_principal: self.max_sessions_per_principal };
         config.rate_limits = RateLimits { per_principal: self.rate_limit_principal, per_tenant: self.rate_limit_tenant };
         config.master_keys = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
