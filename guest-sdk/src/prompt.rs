@@ -1,8 +1,8 @@
 //! Prompts: templates of messages a client can fill in and show its user.
 
 use crate::content::Content;
-use crate::input::InputRequired;
 use crate::error::ServerError;
+use crate::input::InputRequired;
 
 /// A prompt, as listed to clients.
 #[derive(Debug, Clone, PartialEq, Default)]

@@ -1,8 +1,8 @@
 //! The trait a hosted MCP server implements.
 
+use crate::call::ToolCall;
 use crate::completion::{Completion, CompletionRequest};
 use crate::error::ServerError;
-use crate::call::ToolCall;
 use crate::prompt::{Prompt, PromptArgs, PromptOutcome, PromptResult};
 use crate::resource::{Resource, ResourceContents, ResourceTemplate};
 use crate::tool::Tools;
@@ -49,7 +49,11 @@ pub trait McpServer {
     /// from the client first: return [`InputRequired`](crate::InputRequired)
     /// and read the answers from `call` on the retry. By default it calls
     /// `get_prompt`.
-    fn get_prompt_with_input(name: &str, arguments: &PromptArgs, call: &ToolCall) -> Result<PromptOutcome, ServerError> {
+    fn get_prompt_with_input(
+        name: &str,
+        arguments: &PromptArgs,
+        call: &ToolCall,
+    ) -> Result<PromptOutcome, ServerError> {
         let _ = call;
         Ok(Self::get_prompt(name, arguments)?.into())
     }

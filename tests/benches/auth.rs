@@ -57,11 +57,20 @@ fn main() {
     };
     let engine = Engine::new(rt.clone(), config);
     for tenant in ["open", "acme"] {
-        engine.host(Hosted { tenant: tenant.into(), server: "calc".into(), component: load(&rt, "calc"), grant: Grant::default() }).unwrap();
+        engine
+            .host(Hosted {
+                tenant: tenant.into(),
+                server: "calc".into(),
+                component: load(&rt, "calc"),
+                grant: Grant::default(),
+            })
+            .unwrap();
     }
     let env = Env::new("acme", "calc", Grant::default());
     let now = env.clock.0.get();
-    let (key, _) = block_on(ApiKeys::new(&env.kv, [3; 32]).create("acme", Role::McpUser, "bench", None, now, &env.random)).unwrap();
+    let (key, _) =
+        block_on(ApiKeys::new(&env.kv, [3; 32]).create("acme", Role::McpUser, "bench", None, now, &env.random))
+            .unwrap();
     let issuer = Issuer {
         issuer: "https://auth.example.com".into(),
         algorithms: vec![Algorithm::ES256],
@@ -95,9 +104,20 @@ fn main() {
         if let Some(credential) = credential {
             headers.push(("authorization".into(), format!("Bearer {credential}")));
         }
-        Request { method: "POST".into(), path: format!("/t/{tenant}/s/calc/mcp"), query: String::new(), headers, body: body.clone(), client: None }
+        Request {
+            method: "POST".into(),
+            path: format!("/t/{tenant}/s/calc/mcp"),
+            query: String::new(),
+            headers,
+            body: body.clone(),
+            client: None,
+        }
     };
-    let cases = [("no credentials (reference)", request("open", None)), ("API key", request("acme", Some(&key))), ("ES256 JWT", request("acme", Some(&token)))];
+    let cases = [
+        ("no credentials (reference)", request("open", None)),
+        ("API key", request("acme", Some(&key))),
+        ("ES256 JWT", request("acme", Some(&token))),
+    ];
     println!("== per request: tools/call noop through Engine::handle, in-memory backends (cases alternate)");
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(calls); cases.len()];
     for round in 0..calls + calls / 10 {
@@ -116,6 +136,11 @@ fn main() {
         times.sort();
         let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
         let base = *reference.get_or_insert(p(0.5));
-        println!("   {label:<28} p50 {:>8.1} µs  p99 {:>8.1} µs  ({:+.1} µs over the reference)", p(0.5), p(0.99), p(0.5) - base);
+        println!(
+            "   {label:<28} p50 {:>8.1} µs  p99 {:>8.1} µs  ({:+.1} µs over the reference)",
+            p(0.5),
+            p(0.99),
+            p(0.5) - base
+        );
     }
 }

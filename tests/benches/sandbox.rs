@@ -72,13 +72,16 @@ fn per_call(runtime: &Runtime, calc: &Component, calls: usize) -> Table {
 
     let over_native = |s: &Samples| num(s.p99_us() - native.p99_us(), 1);
     let vs_wasmtime = |s: &Samples| wasmtime.as_ref().map_or(Value::Null, |w| num(s.p50_us() / w.p50_us(), 2));
-    let row = |name: &str, s: &Samples| vec![json!(name), num(s.p50_us(), 1), num(s.p99_us(), 1), over_native(s), vs_wasmtime(s)];
+    let row = |name: &str, s: &Samples| {
+        vec![json!(name), num(s.p50_us(), 1), num(s.p99_us(), 1), over_native(s), vs_wasmtime(s)]
+    };
     table.row(row("SMCP: wasmi, fresh store + instance, fuel on", &smcp));
     if let Some(w) = &wasmtime {
         table.row(row("wasmtime 48: pooling allocator, fresh instance, dynamic values", w));
     }
     table.row(row("native Rust: the guest SDK's dispatch, called directly", &native));
-    table.note(format!("{calls} calls each after {} warm-up calls; the target is p99 over native < 15 µs.", calls / 10));
+    table
+        .note(format!("{calls} calls each after {} warm-up calls; the target is p99 over native < 15 µs.", calls / 10));
     if wasmtime.is_none() {
         table.note("wasmtime not measured: run with `--features wasmtime` (./scripts/bench.sh does).");
     }
@@ -98,9 +101,20 @@ fn measure(calls: usize, mut one: impl FnMut() -> Duration) -> Samples {
 fn cold_load(runs: usize) -> Table {
     let mut table = Table::new(
         "Cold: load a component and make its first call (p50 of runs, ms)",
-        &["component", "KiB", "SMCP prepare", "SMCP compile", "SMCP first call", "SMCP total", "wasmtime compile", "wasmtime load precompiled", "wasmtime first call"],
+        &[
+            "component",
+            "KiB",
+            "SMCP prepare",
+            "SMCP compile",
+            "SMCP first call",
+            "SMCP total",
+            "wasmtime compile",
+            "wasmtime load precompiled",
+            "wasmtime first call",
+        ],
     );
-    for (name, tool, args) in [("calc", "noop", json!({})), ("text", "find", json!({"pattern": "b+", "text": "abba"}))] {
+    for (name, tool, args) in [("calc", "noop", json!({})), ("text", "find", json!({"pattern": "b+", "text": "abba"}))]
+    {
         let bytes = component_bytes(name);
         let (mut prepare, mut compile, mut first) = (vec![], vec![], vec![]);
         for _ in 0..runs {
@@ -113,15 +127,28 @@ fn cold_load(runs: usize) -> Table {
             let compiled_at = Instant::now();
             let mut env = Env::new("bench", name, Grant::default());
             let mut host = env.host();
-            block_on(Server { runtime: &runtime, component: &component, limits: Limits::DEFAULT }.call_tool(&mut host, tool, &args, &[], None))
-                .expect("first call runs");
+            block_on(Server { runtime: &runtime, component: &component, limits: Limits::DEFAULT }.call_tool(
+                &mut host,
+                tool,
+                &args,
+                &[],
+                None,
+            ))
+            .expect("first call runs");
             first.push(compiled_at.elapsed());
             compile.push(compiled_at - prepared_at);
             prepare.push(prepared_at - start);
         }
         let ms = |v: Vec<Duration>| Samples::new(v).percentile(0.5).as_secs_f64() * 1e3;
         let (prepare, compile, first) = (ms(prepare), ms(compile), ms(first));
-        let mut row = vec![json!(name), num(bytes.len() as f64 / 1024.0, 0), num(prepare, 2), num(compile, 2), num(first, 2), num(prepare + compile + first, 2)];
+        let mut row = vec![
+            json!(name),
+            num(bytes.len() as f64 / 1024.0, 0),
+            num(prepare, 2),
+            num(compile, 2),
+            num(first, 2),
+            num(prepare + compile + first, 2),
+        ];
         #[cfg(feature = "wasmtime")]
         row.extend(wasmtime_host::cold(&bytes, runs.min(5), tool, &args.to_string()).into_iter().map(|v| num(v, 2)));
         #[cfg(not(feature = "wasmtime"))]
@@ -143,7 +170,8 @@ fn fuel(runtime: &Runtime, full: bool) -> Table {
     );
     let unmetered = Runtime::new(EngineLimits { metering: false, ..Default::default() }).unwrap();
     let limits = Limits { fuel: u64::MAX / 2, ..Limits::DEFAULT };
-    let document = "# Title\n\nSome *emphasis*, a [link](https://example.com) and `code`.\n\n- one\n- two\n\n".repeat(if full { 600 } else { 6 });
+    let document = "# Title\n\nSome *emphasis*, a [link](https://example.com) and `code`.\n\n- one\n- two\n\n"
+        .repeat(if full { 600 } else { 6 });
     let cases = [
         ("loop: `fib` n = 1,000,000 (calc)", "calc", "fib", json!({ "n": if full { 1_000_000 } else { 1_000 } })),
         ("calls: Markdown to HTML, 48 KiB (text)", "text", "markdown", json!({ "markdown": document })),
@@ -155,10 +183,12 @@ fn fuel(runtime: &Runtime, full: bool) -> Table {
         let mut env = Env::new("bench", guest, Grant { limits, ..Grant::default() });
         let (mut with_fuel, mut without, mut fuel_used) = (vec![], vec![], 0);
         for round in 0..rounds + 1 {
-            for (runtime, component, times) in [(runtime, &metered, &mut with_fuel), (&unmetered, &free, &mut without)] {
+            for (runtime, component, times) in [(runtime, &metered, &mut with_fuel), (&unmetered, &free, &mut without)]
+            {
                 let mut host = env.host();
                 let start = Instant::now();
-                block_on(Server { runtime, component, limits }.call_tool(&mut host, tool, &args, &[], None)).expect("runs");
+                block_on(Server { runtime, component, limits }.call_tool(&mut host, tool, &args, &[], None))
+                    .expect("runs");
                 // The first round translates the functions; it is not measured.
                 if round > 0 {
                     times.push(start.elapsed());
@@ -175,7 +205,9 @@ fn fuel(runtime: &Runtime, full: bool) -> Table {
             num(fuel_used as f64 / micros(metered), 0),
         ]);
     }
-    table.note("Target: under 10% on call-heavy code. Fuel per µs converts a grant's fuel limit to time on this machine.");
+    table.note(
+        "Target: under 10% on call-heavy code. Fuel per µs converts a grant's fuel limit to time on this machine.",
+    );
     table
 }
 
@@ -189,14 +221,23 @@ fn capabilities(runtime: &Runtime, calc: &Component, calls: usize) -> Table {
     let notes = runtime.load(&component_bytes("notes")).unwrap();
     let files = runtime.load(&component_bytes("files")).unwrap();
     let text = runtime.load(&component_bytes("text")).unwrap();
-    let grant = Grant { kv: Some(KvGrant::default()), objects: Some(ObjectsGrant { max_object_bytes: 2 << 20, ..ObjectsGrant::default() }), ..Grant::default() };
+    let grant = Grant {
+        kv: Some(KvGrant::default()),
+        objects: Some(ObjectsGrant { max_object_bytes: 2 << 20, ..ObjectsGrant::default() }),
+        ..Grant::default()
+    };
     let mut env = Env::new("bench", "cap", grant);
     let mib: String = "x".repeat(1 << 20);
     let cases: [(&str, &Component, &str, Value); 5] = [
         ("noop (reference)", calc, "noop", json!({})),
         ("kv put (notes put_note)", &notes, "put_note", json!({ "id": "n", "text": "hello" })),
         ("kv get (notes get_note)", &notes, "get_note", json!({ "id": "n" })),
-        ("regex find (text find)", &text, "find", json!({ "pattern": "[a-z]+@[a-z]+\\.com", "text": "mail ann@example.com or bob@example.com" })),
+        (
+            "regex find (text find)",
+            &text,
+            "find",
+            json!({ "pattern": "[a-z]+@[a-z]+\\.com", "text": "mail ann@example.com or bob@example.com" }),
+        ),
         ("object put 1 MiB (files write_file)", &files, "write_file", json!({ "path": "big", "content": mib })),
     ];
     let mut reference = None;
@@ -213,7 +254,13 @@ fn capabilities(runtime: &Runtime, calc: &Component, calls: usize) -> Table {
             elapsed
         });
         let base = *reference.get_or_insert(samples.p50_us());
-        table.row(vec![json!(label), num(samples.p50_us(), 1), num(samples.p99_us(), 1), num(samples.p50_us() / base, 1), num(peak as f64 / 1024.0, 0)]);
+        table.row(vec![
+            json!(label),
+            num(samples.p50_us(), 1),
+            num(samples.p99_us(), 1),
+            num(samples.p50_us() / base, 1),
+            num(peak as f64 / 1024.0, 0),
+        ]);
     }
     table.note("Peak guest memory is the size the call's linear memory reached; it starts at what the component declares (stack and data).");
     table

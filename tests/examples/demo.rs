@@ -23,12 +23,19 @@ fn main() {
         let component = load(&rt, name);
         let tools = block_on(env.server(&rt, &component).list_tools(&mut env.host())).expect("lists tools");
         let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
-        println!("{name} ({} bytes, digest {:.12}…): imports {:?}", component.prepared.size, component.digest().to_hex(), component.prepared.imports);
+        println!(
+            "{name} ({} bytes, digest {:.12}…): imports {:?}",
+            component.prepared.size,
+            component.digest().to_hex(),
+            component.prepared.imports
+        );
         println!("  tools: {}", names.join(", "));
         for (_, tool, args) in calls.iter().filter(|(guest, ..)| *guest == name) {
             let outcome = block_on(env.server(&rt, &component).call_tool(&mut env.host(), tool, args, &[], None));
             match outcome {
-                Ok(ToolOutcome::Complete(result)) => println!("  {tool}({args}) → {}", serde_json::to_string(&result.content).unwrap()),
+                Ok(ToolOutcome::Complete(result)) => {
+                    println!("  {tool}({args}) → {}", serde_json::to_string(&result.content).unwrap())
+                }
                 other => println!("  {tool}({args}) → {other:?}"),
             }
         }

@@ -149,7 +149,13 @@ pub const TEST_HASH_KEY: [u8; 32] = [4; 32];
 
 /// Calls `tool` of `component` with `env`'s backends and grant, and
 /// expects a finished result (not input-required, not an error).
-pub fn call_tool(env: &mut Env, runtime: &Runtime, component: &Component, tool: &str, args: &serde_json::Value) -> smcp_core::server::CallToolResult {
+pub fn call_tool(
+    env: &mut Env,
+    runtime: &Runtime,
+    component: &Component,
+    tool: &str,
+    args: &serde_json::Value,
+) -> smcp_core::server::CallToolResult {
     let server = env.server(runtime, component);
     match block_on(server.call_tool(&mut env.host(), tool, args, &[], None)) {
         Ok(smcp_core::server::ToolOutcome::Complete(result)) => result,
@@ -173,7 +179,12 @@ pub fn block_on<F: core::future::Future>(future: F) -> F::Output {
 /// A 2026-07-28 POST of `method` with `params` (plus the era's `_meta`)
 /// to `path`, with `credential` as a bearer: headers as a client sends
 /// them, `Mcp-Name` from `params.name` when there is one.
-pub fn current_request(path: &str, credential: &str, method: &str, mut params: serde_json::Value) -> smcp_core::mcp::http::Request {
+pub fn current_request(
+    path: &str,
+    credential: &str,
+    method: &str,
+    mut params: serde_json::Value,
+) -> smcp_core::mcp::http::Request {
     params["_meta"] = serde_json::json!({ "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} });
     let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
     let mut headers: Vec<(String, String)> = [
@@ -190,5 +201,12 @@ pub fn current_request(path: &str, credential: &str, method: &str, mut params: s
     if let Some(name) = params["name"].as_str() {
         headers.push(("mcp-name".into(), name.to_owned()));
     }
-    smcp_core::mcp::http::Request { method: "POST".into(), path: path.into(), query: String::new(), headers, body: body.to_string().into_bytes(), client: None }
+    smcp_core::mcp::http::Request {
+        method: "POST".into(),
+        path: path.into(),
+        query: String::new(),
+        headers,
+        body: body.to_string().into_bytes(),
+        client: None,
+    }
 }

@@ -15,7 +15,12 @@ pub struct Table {
 
 impl Table {
     pub fn new(title: &str, columns: &[&str]) -> Table {
-        Table { title: title.into(), columns: columns.iter().map(|c| c.to_string()).collect(), rows: vec![], notes: vec![] }
+        Table {
+            title: title.into(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            rows: vec![],
+            notes: vec![],
+        }
     }
 
     /// Adds a row; numbers are kept as numbers in the JSON.
@@ -81,7 +86,8 @@ impl Report {
     pub fn finish(self) {
         let Ok(dir) = std::env::var("SMCP_BENCH_DIR") else { return };
         let path = std::path::Path::new(&dir).join(format!("{}.json", self.bench));
-        let body = serde_json::to_vec_pretty(&json!({ "bench": self.bench, "tables": self.tables })).expect("tables serialize");
+        let body = serde_json::to_vec_pretty(&json!({ "bench": self.bench, "tables": self.tables }))
+            .expect("tables serialize");
         std::fs::write(&path, body).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     }
 }

@@ -21,27 +21,48 @@ fn setup() -> (Engine, Env) {
     let config = smcp_tests::engine_config(&[]);
     let engine = Engine::new(rt.clone(), config);
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
-    engine.host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant: grant.clone() }).unwrap();
+    engine
+        .host(Hosted {
+            tenant: "acme".into(),
+            server: "notes".into(),
+            component: load(&rt, "notes"),
+            grant: grant.clone(),
+        })
+        .unwrap();
     (engine, Env::new("acme", "notes", grant))
 }
 
 fn call(engine: &Engine, env: &Env, key: &str, tool: &str, arguments: Value) -> Response {
-    let request = smcp_tests::current_request("/t/acme/s/notes/mcp", key, "tools/call", json!({ "name": tool, "arguments": arguments }));
+    let request = smcp_tests::current_request(
+        "/t/acme/s/notes/mcp",
+        key,
+        "tools/call",
+        json!({ "name": tool, "arguments": arguments }),
+    );
     block_on(engine.handle(request, env.backends()))
 }
 
 #[test]
 fn tool_calls_and_refusals_are_recorded_and_chained() {
     let (engine, env) = setup();
-    let (key, record) = block_on(ApiKeys::new(&env.kv, HASH_KEY).create("acme", Role::McpUser, "ci", None, 0, &env.random)).unwrap();
+    let (key, record) =
+        block_on(ApiKeys::new(&env.kv, HASH_KEY).create("acme", Role::McpUser, "ci", None, 0, &env.random)).unwrap();
     assert_eq!(call(&engine, &env, &key, "put_note", json!({ "id": "a", "text": "secret text" })).status, 200);
     assert_eq!(call(&engine, &env, &key, "get_note", json!({ "id": "missing" })).status, 200);
     let forged = format!("smcp_acme_{}", "dead".repeat(16));
     assert_eq!(call(&engine, &env, &forged, "get_note", json!({ "id": "a" })).status, 401);
 
     let records = block_on(audit::list(&env.kv, "acme", 0, 100)).unwrap();
-    let summary: Vec<(String, Option<String>, Value)> =
-        records.iter().map(|r| (r.event.kind.clone(), r.event.principal.clone(), r.event.detail.get("outcome").cloned().unwrap_or(Value::Null))).collect();
+    let summary: Vec<(String, Option<String>, Value)> = records
+        .iter()
+        .map(|r| {
+            (
+                r.event.kind.clone(),
+                r.event.principal.clone(),
+                r.event.detail.get("outcome").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect();
     let who = Some(format!("key:{}", record.id));
     assert_eq!(
         summary,
@@ -52,7 +73,11 @@ fn tool_calls_and_refusals_are_recorded_and_chained() {
         ]
     );
     assert_eq!(records[0].event.detail["tool"], "put_note");
-    assert!(records[0].event.detail["fuel"].as_u64().is_some_and(|f| f > 1000), "fuel burned is recorded: {}", records[0].event.detail);
+    assert!(
+        records[0].event.detail["fuel"].as_u64().is_some_and(|f| f > 1000),
+        "fuel burned is recorded: {}",
+        records[0].event.detail
+    );
     assert_eq!(records[2].event.detail["reason"], "unknown API key");
     let stored = serde_json::to_string(&records).unwrap();
     for secret in [&key[10..], &forged[10..], "secret text"] {

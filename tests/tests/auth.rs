@@ -10,9 +10,9 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use smcp_core::auth::Role;
-use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::auth::jwt::Issuer;
+use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::grant::KvGrant;
 use smcp_core::mcp::http::{Body, Request, Response};
@@ -46,7 +46,8 @@ fn host_with(rate: RateLimits) -> Host {
     let engine = Engine::new(rt.clone(), config);
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     for (tenant, server) in [("acme", "notes"), ("beta", "notes")] {
-        let hosted = Hosted { tenant: tenant.into(), server: server.into(), component: load(&rt, server), grant: grant.clone() };
+        let hosted =
+            Hosted { tenant: tenant.into(), server: server.into(), component: load(&rt, server), grant: grant.clone() };
         engine.host(hosted).unwrap();
     }
     let env = Env::new("acme", "notes", grant);
@@ -65,7 +66,15 @@ fn host_with(rate: RateLimits) -> Host {
 impl Host {
     fn key(&self, tenant: &str, role: Role, expires_ms: Option<u64>) -> (String, String) {
         let now = self.env.clock.0.get();
-        let (key, record) = block_on(ApiKeys::new(&self.env.kv, HASH_KEY).create(tenant, role, "test", expires_ms, now, &self.env.random)).unwrap();
+        let (key, record) = block_on(ApiKeys::new(&self.env.kv, HASH_KEY).create(
+            tenant,
+            role,
+            "test",
+            expires_ms,
+            now,
+            &self.env.random,
+        ))
+        .unwrap();
         (key, record.id)
     }
 
@@ -77,7 +86,8 @@ impl Host {
         ];
         all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let body = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
-        let request = Request { method: method.into(), path: path.into(), query: query.into(), headers: all, body, client: None };
+        let request =
+            Request { method: method.into(), path: path.into(), query: query.into(), headers: all, body, client: None };
         let response = block_on(self.engine.handle(request, self.env.backends()));
         assert_ne!(response.status, 500, "no path answers 500: {response:?}");
         response
@@ -88,7 +98,12 @@ impl Host {
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": arguments,
             "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } });
         let bearer = format!("Bearer {credential}");
-        let headers = [("authorization", bearer.as_str()), ("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", tool)];
+        let headers = [
+            ("authorization", bearer.as_str()),
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", tool),
+        ];
         self.send("POST", NOTES, "", &headers, &body)
     }
 
@@ -149,16 +164,41 @@ fn api_key_rejections() {
     assert!(challenge(&missing).contains("scope=\"mcp:admin mcp:read mcp:use\""), "{}", challenge(&missing));
     refused(&missing, 401, "Unauthorized: no credentials: send `Authorization: Bearer <key or token>`", None);
     let basic = h.send("POST", NOTES, "", &[("authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l")], &json!({}));
-    refused(&basic, 401, "Unauthorized: malformed credentials: expected `Authorization: Bearer <credential>`", Some("invalid_request"));
-    refused(&h.call("smcp_acme_1234", "get_note", json!({})), 401, "Unauthorized: malformed credentials: not an SMCP API key", Some("invalid_request"));
-    refused(&h.call("garbage", "get_note", json!({})), 401, "Unauthorized: malformed credentials: neither an SMCP API key nor a JWT", Some("invalid_request"));
+    refused(
+        &basic,
+        401,
+        "Unauthorized: malformed credentials: expected `Authorization: Bearer <credential>`",
+        Some("invalid_request"),
+    );
+    refused(
+        &h.call("smcp_acme_1234", "get_note", json!({})),
+        401,
+        "Unauthorized: malformed credentials: not an SMCP API key",
+        Some("invalid_request"),
+    );
+    refused(
+        &h.call("garbage", "get_note", json!({})),
+        401,
+        "Unauthorized: malformed credentials: neither an SMCP API key nor a JWT",
+        Some("invalid_request"),
+    );
     let unknown = format!("smcp_acme_{}", "ab".repeat(32));
     refused(&h.call(&unknown, "get_note", json!({})), 401, "Unauthorized: unknown API key", Some("invalid_token"));
     let (expiring, _) = h.key("acme", Role::McpUser, Some(h.env.clock.0.get() + 1000));
     h.env.clock.0.set(h.env.clock.0.get() + 1000);
-    refused(&h.call(&expiring, "get_note", json!({})), 401, "Unauthorized: this API key has expired", Some("invalid_token"));
+    refused(
+        &h.call(&expiring, "get_note", json!({})),
+        401,
+        "Unauthorized: this API key has expired",
+        Some("invalid_token"),
+    );
     assert!(block_on(ApiKeys::new(&h.env.kv, HASH_KEY).revoke("acme", &good_id, h.env.clock.0.get())).unwrap());
-    refused(&h.call(&good, "get_note", json!({})), 401, "Unauthorized: this API key was revoked", Some("invalid_token"));
+    refused(
+        &h.call(&good, "get_note", json!({})),
+        401,
+        "Unauthorized: this API key was revoked",
+        Some("invalid_token"),
+    );
     // Another tenant's valid key.
     let (beta, _) = h.key("beta", Role::Admin, None);
     refused(&h.call(&beta, "get_note", json!({})), 403, "Forbidden: these credentials belong to another tenant", None);
@@ -177,7 +217,11 @@ fn api_key_rejections() {
 #[test]
 fn every_method_asks_for_credentials() {
     let h = host();
-    for (method, body) in [("GET", Value::Null), ("DELETE", Value::Null), ("POST", json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }))] {
+    for (method, body) in [
+        ("GET", Value::Null),
+        ("DELETE", Value::Null),
+        ("POST", json!({ "jsonrpc": "2.0", "method": "notifications/initialized" })),
+    ] {
         let response = h.send(method, NOTES, "", &[("mcp-session-id", "0123456789abcdef0123456789abcdef")], &body);
         refused(&response, 401, "Unauthorized: no credentials: send `Authorization: Bearer <key or token>`", None);
     }
@@ -193,12 +237,19 @@ fn bearer_token_rejections() {
     let other_key = EncodingKey::from_ec_pem(OTHER_PRIVATE.as_bytes()).unwrap();
     let unsigned = {
         let b64 = |v: &Value| base64url(v.to_string().as_bytes());
-        format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "JWT", "kid": "test-key" })), b64(&json!({ "iss": ISSUER, "sub": "x", "aud": "a", "exp": 9_999_999_999u64 })))
+        format!(
+            "{}.{}.",
+            b64(&json!({ "alg": "none", "typ": "JWT", "kid": "test-key" })),
+            b64(&json!({ "iss": ISSUER, "sub": "x", "aud": "a", "exp": 9_999_999_999u64 }))
+        )
     };
     let cases = [
         (h.token_with(json!({}), Algorithm::ES256, &other_key), "bad signature"),
         (unsigned, "malformed JWT header"),
-        (h.token_with(json!({}), Algorithm::HS256, &EncodingKey::from_secret(PUBLIC.as_bytes())), "algorithm HS256 not accepted from this issuer"),
+        (
+            h.token_with(json!({}), Algorithm::HS256, &EncodingKey::from_secret(PUBLIC.as_bytes())),
+            "algorithm HS256 not accepted from this issuer",
+        ),
         (h.token(json!({ "iss": "https://evil.example.com" })), "issuer not trusted by this tenant"),
         (h.token(json!({ "aud": "http://localhost:8080/t/beta/s/notes/mcp" })), "wrong audience"),
         (h.token(json!({ "exp": h.now_s() - 120 })), "expired"),
@@ -210,7 +261,12 @@ fn bearer_token_rejections() {
         assert!(!format!("{response:?}").contains(&token), "the token is echoed");
     }
     let no_scope = h.call(&h.token(json!({ "scope": "openid profile" })), "get_note", json!({}));
-    refused(&no_scope, 403, "Forbidden: the token grants no role: none of its scopes is mapped to one", Some("insufficient_scope"));
+    refused(
+        &no_scope,
+        403,
+        "Forbidden: the token grants no role: none of its scopes is mapped to one",
+        Some("insufficient_scope"),
+    );
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -232,7 +288,10 @@ fn read_only_callers_call_only_read_only_tools() {
     assert_eq!(h.call(&reader, "get_note", json!({ "id": "x" })).status, 200, "get_note is annotated read-only");
     let response = h.call(&reader, "put_note", json!({ "id": "x", "text": "y" }));
     assert_eq!(response.status, 403);
-    assert_eq!(body(&response)["error"]["message"], "Forbidden: calling tool `put_note`, which is not annotated read-only, needs role mcp-user");
+    assert_eq!(
+        body(&response)["error"]["message"],
+        "Forbidden: calling tool `put_note`, which is not annotated read-only, needs role mcp-user"
+    );
     assert!(challenge(&response).contains("error=\"insufficient_scope\""));
     // A read-only token alike.
     let token = h.token(json!({ "scope": "mcp:read" }));
@@ -249,15 +308,41 @@ fn sessions_belong_to_whoever_opened_them() {
     let opened = h.send("POST", NOTES, "", &[("authorization", &format!("Bearer {alice}"))], &init);
     let session = opened.headers.iter().find(|(k, _)| k == "mcp-session-id").unwrap().1.clone();
     let ping = json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" });
-    let as_alice = h.send("POST", NOTES, "", &[("authorization", &format!("Bearer {alice}")), ("mcp-session-id", &session)], &ping);
+    let as_alice = h.send(
+        "POST",
+        NOTES,
+        "",
+        &[("authorization", &format!("Bearer {alice}")), ("mcp-session-id", &session)],
+        &ping,
+    );
     assert_eq!(as_alice.status, 200);
     for method in ["POST", "GET", "DELETE"] {
         let body = if method == "POST" { ping.clone() } else { Value::Null };
-        let as_bob = h.send(method, NOTES, "", &[("authorization", &format!("Bearer {bob}")), ("mcp-session-id", &session)], &body);
-        assert_eq!((as_bob.status, body_of(&as_bob)["error"]["message"].clone()), (404, json!("Session not found")), "{method}");
+        let as_bob = h.send(
+            method,
+            NOTES,
+            "",
+            &[("authorization", &format!("Bearer {bob}")), ("mcp-session-id", &session)],
+            &body,
+        );
+        assert_eq!(
+            (as_bob.status, body_of(&as_bob)["error"]["message"].clone()),
+            (404, json!("Session not found")),
+            "{method}"
+        );
     }
     // Bob's DELETE did not end Alice's session.
-    assert_eq!(h.send("POST", NOTES, "", &[("authorization", &format!("Bearer {alice}")), ("mcp-session-id", &session)], &ping).status, 200);
+    assert_eq!(
+        h.send(
+            "POST",
+            NOTES,
+            "",
+            &[("authorization", &format!("Bearer {alice}")), ("mcp-session-id", &session)],
+            &ping
+        )
+        .status,
+        200
+    );
 }
 
 fn body_of(response: &Response) -> Value {
@@ -283,7 +368,10 @@ fn protected_resource_metadata() {
 
 #[test]
 fn rate_limits_per_key_and_per_tenant() {
-    let h = host_with(RateLimits { per_principal: Limit { burst: 3.0, per_second: 1.0 }, per_tenant: Limit { burst: 5.0, per_second: 1.0 } });
+    let h = host_with(RateLimits {
+        per_principal: Limit { burst: 3.0, per_second: 1.0 },
+        per_tenant: Limit { burst: 5.0, per_second: 1.0 },
+    });
     let (a, _) = h.key("acme", Role::McpUser, None);
     let (b, _) = h.key("acme", Role::McpUser, None);
     for _ in 0..3 {
@@ -320,7 +408,10 @@ fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
     };
     block_on(set_issuers(h.env.backends(), "acme", &[issuer])).unwrap();
     let jwks = format!("{{\"keys\":[{}]}}", JWK.trim());
-    h.env.http.responses.insert("https://auth.example.com/jwks".into(), HttpResponse { status: 200, headers: vec![], body: jwks.into_bytes() });
+    h.env.http.responses.insert(
+        "https://auth.example.com/jwks".into(),
+        HttpResponse { status: 200, headers: vec![], body: jwks.into_bytes() },
+    );
     assert_eq!(h.call(&h.token(json!({})), "get_note", json!({ "id": "x" })).status, 200, "the new key was fetched");
     assert_eq!(h.env.http.requests.borrow().len(), 1);
     // A token naming a key the issuer does not publish: one fetch a minute at most.
@@ -328,6 +419,11 @@ fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
     header.kid = Some("nobody".into());
     let claims = json!({ "iss": ISSUER, "sub": "x", "aud": format!("http://localhost:8080{NOTES}"), "exp": h.now_s() + 60, "scope": "mcp:use" });
     let stranger = encode(&header, &claims, &EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap()).unwrap();
-    refused(&h.call(&stranger, "get_note", json!({})), 401, "Unauthorized: invalid token: signed with a key this issuer does not have", Some("invalid_token"));
+    refused(
+        &h.call(&stranger, "get_note", json!({})),
+        401,
+        "Unauthorized: invalid token: signed with a key this issuer does not have",
+        Some("invalid_token"),
+    );
     assert_eq!(h.env.http.requests.borrow().len(), 1, "no refetch within the minute");
 }

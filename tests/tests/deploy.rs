@@ -26,7 +26,12 @@ impl KvStore for FlakyKv<'_> {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
         self.inner.get(key)
     }
-    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         if self.fail_under.borrow().as_deref().is_some_and(|prefix| key.starts_with(prefix)) {
             return Box::pin(async { Err(CapabilityError::Unavailable("injected write failure".into())) });
         }
@@ -35,7 +40,12 @@ impl KvStore for FlakyKv<'_> {
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
         self.inner.delete(key)
     }
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         self.inner.list(prefix, cursor, limit)
     }
 }
@@ -68,9 +78,12 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
     let kv = FlakyKv { inner: &env.kv, fail_under: RefCell::new(None) };
     let backends = Backends { kv: &kv, ..env.backends() };
     let engine = Engine::new(Arc::new(runtime()), smcp_tests::engine_config(&[]));
-    let (key, _) = block_on(ApiKeys::new(&kv, smcp_tests::TEST_HASH_KEY).create("acme", Role::Admin, "t", None, 1, &env.random)).unwrap();
+    let (key, _) =
+        block_on(ApiKeys::new(&kv, smcp_tests::TEST_HASH_KEY).create("acme", Role::Admin, "t", None, 1, &env.random))
+            .unwrap();
     block_on(deploy::create_server(&engine, backends, "acme", "app", &admin())).unwrap();
-    let calc = block_on(deploy::upload(&engine, backends, "acme", "app", upload("calc", "version = 1\n"), &admin())).unwrap();
+    let calc =
+        block_on(deploy::upload(&engine, backends, "acme", "app", upload("calc", "version = 1\n"), &admin())).unwrap();
     block_on(deploy::activate(&engine, backends, "acme", "app", &calc.deployment.id, false, &admin())).unwrap();
     let calc_tools = served_tools(&engine, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()));
@@ -78,14 +91,17 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
 
     // The deployment record cannot be written: its component goes too.
     *kv.fail_under.borrow_mut() = Some("deploy/acme/deployments/".into());
-    let failed = block_on(deploy::upload(&engine, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin()));
+    let failed =
+        block_on(deploy::upload(&engine, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin()));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(components_stored(&env.objects), 1, "the failed upload left its component");
     assert_eq!(block_on(deploy::records::deployments(backends, "acme", "app")).unwrap().len(), 1);
 
     // The server record cannot be written: the old version stays served.
     *kv.fail_under.borrow_mut() = None;
-    let notes = block_on(deploy::upload(&engine, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin())).unwrap();
+    let notes =
+        block_on(deploy::upload(&engine, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin()))
+            .unwrap();
     *kv.fail_under.borrow_mut() = Some("deploy/acme/servers/".into());
     let failed = block_on(deploy::activate(&engine, backends, "acme", "app", &notes.deployment.id, true, &admin()));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
@@ -100,7 +116,15 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let backends = env.backends();
     let rt = Arc::new(runtime());
     let writer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
-    let (key, _) = block_on(ApiKeys::new(&env.kv, smcp_tests::TEST_HASH_KEY).create("acme", Role::Admin, "t", None, 1, &env.random)).unwrap();
+    let (key, _) = block_on(ApiKeys::new(&env.kv, smcp_tests::TEST_HASH_KEY).create(
+        "acme",
+        Role::Admin,
+        "t",
+        None,
+        1,
+        &env.random,
+    ))
+    .unwrap();
     block_on(deploy::create_server(&writer, backends, "acme", "app", &admin())).unwrap();
     let calc = block_on(deploy::upload(&writer, backends, "acme", "app", upload("calc", ""), &admin())).unwrap();
     block_on(deploy::activate(&writer, backends, "acme", "app", &calc.deployment.id, false, &admin())).unwrap();
@@ -112,18 +136,31 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let calc_tools = served_tools(&reader, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()), "{calc_tools:?}");
 
-    let notes = block_on(deploy::upload(&writer, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin())).unwrap();
+    let notes =
+        block_on(deploy::upload(&writer, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin()))
+            .unwrap();
     block_on(deploy::activate(&writer, backends, "acme", "app", &notes.deployment.id, true, &admin())).unwrap();
-    assert!(served_tools(&writer, backends, &key).contains(&"put_note".to_owned()), "the writer serves its activation at once");
+    assert!(
+        served_tools(&writer, backends, &key).contains(&"put_note".to_owned()),
+        "the writer serves its activation at once"
+    );
     assert_eq!(served_tools(&reader, backends, &key), calc_tools, "within its window the reader keeps what it has");
     env.clock.0.set(env.clock.0.get() + 1000);
-    assert!(served_tools(&reader, backends, &key).contains(&"put_note".to_owned()), "after the window it follows the registry");
+    assert!(
+        served_tools(&reader, backends, &key).contains(&"put_note".to_owned()),
+        "after the window it follows the registry"
+    );
 
     // Deleted: neither serves it any more (the reader after its window).
     block_on(deploy::delete_server(&writer, backends, "acme", "app", &admin())).unwrap();
     env.clock.0.set(env.clock.0.get() + 1000);
     for engine in [&writer, &reader] {
-        let request = Request { method: "GET".into(), path: "/t/acme/s/app/mcp".into(), headers: vec![("host".into(), "localhost".into()), ("authorization".into(), format!("Bearer {key}"))], ..Request::default() };
+        let request = Request {
+            method: "GET".into(),
+            path: "/t/acme/s/app/mcp".into(),
+            headers: vec![("host".into(), "localhost".into()), ("authorization".into(), format!("Bearer {key}"))],
+            ..Request::default()
+        };
         assert_eq!(block_on(engine.handle(request, backends)).status, 404);
     }
     assert_eq!(components_stored(&env.objects), 0, "the deleted server's components are removed");

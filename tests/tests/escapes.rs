@@ -35,7 +35,9 @@ fn one_tenant_cannot_see_anothers_keys_or_objects() {
     let mut env = Env::new("alice", "notes", grant());
     assert!(!call(&mut env, "notes", "put_note", json!({ "id": "diary", "text": "alice's secret" })).is_error);
     act_as(&mut env, "alice", "files");
-    assert!(!call(&mut env, "files", "write_file", json!({ "path": "plans.txt", "content": "alice's plans" })).is_error);
+    assert!(
+        !call(&mut env, "files", "write_file", json!({ "path": "plans.txt", "content": "alice's plans" })).is_error
+    );
 
     // Bob runs the same components: same key names, other tenant.
     act_as(&mut env, "bob", "notes");
@@ -45,7 +47,13 @@ fn one_tenant_cannot_see_anothers_keys_or_objects() {
     act_as(&mut env, "bob", "files");
     assert!(call(&mut env, "files", "read_file", json!({ "path": "plans.txt" })).is_error);
     // Climbing out of the prefix with the names of alice's keys.
-    for path in ["../../../alice/s/files/objects/plans.txt", "..%2f..%2falice/plans.txt", "/t/alice/s/files/objects/plans.txt", "a//b", "x/./y"] {
+    for path in [
+        "../../../alice/s/files/objects/plans.txt",
+        "..%2f..%2falice/plans.txt",
+        "/t/alice/s/files/objects/plans.txt",
+        "a//b",
+        "x/./y",
+    ] {
         let escape = call(&mut env, "files", "read_file", json!({ "path": path }));
         assert!(escape.is_error && text(&escape).contains("invalid input"), "{path}: {}", text(&escape));
         let write = call(&mut env, "files", "write_file", json!({ "path": path, "content": "overwrite" }));

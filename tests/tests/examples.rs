@@ -6,12 +6,19 @@ use smcp_core::capabilities::grant::{HttpGrant, KvGrant, ObjectsGrant};
 use smcp_core::capabilities::http::HttpResponse;
 use smcp_core::capabilities::{Grant, LogLevel, Notification};
 use smcp_core::server::{
-    CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome, ServerError, ToolOutcome,
+    CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome,
+    ServerError, ToolOutcome,
 };
 use smcp_tests::{Env, block_on, load, runtime};
 
 /// Calls `tool` and expects a finished result.
-fn call(env: &mut Env, rt: &smcp_core::runtime::Runtime, c: &smcp_core::runtime::Component, tool: &str, args: Value) -> CallToolResult {
+fn call(
+    env: &mut Env,
+    rt: &smcp_core::runtime::Runtime,
+    c: &smcp_core::runtime::Component,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
     smcp_tests::call_tool(env, rt, c, tool, &args)
 }
 
@@ -58,7 +65,13 @@ fn text_runs_large_libraries_in_the_sandbox() {
     let mut env = Env::new("acme", "text", Grant::default());
     let found = call(&mut env, &rt, &text_guest, "find", json!({"pattern": r"\p{Greek}+", "text": "alpha αβγ beta δ"}));
     assert_eq!(found.structured_content, Some(json!({"matches": ["αβγ", "δ"]})), "Unicode classes work: {found:?}");
-    let replaced = call(&mut env, &rt, &text_guest, "replace", json!({"pattern": r"(\w+)@(\w+)", "text": "ann@example", "replacement": "$2 at $1"}));
+    let replaced = call(
+        &mut env,
+        &rt,
+        &text_guest,
+        "replace",
+        json!({"pattern": r"(\w+)@(\w+)", "text": "ann@example", "replacement": "$2 at $1"}),
+    );
     assert_eq!(text(&replaced), "example at ann");
     let html = call(&mut env, &rt, &text_guest, "markdown", json!({"markdown": "# Hi\n\n*there*"}));
     assert_eq!(text(&html), "<h1>Hi</h1>\n<p><em>there</em></p>\n");
@@ -105,16 +118,25 @@ fn calc_resources_prompts_and_completion() {
     let prompts = block_on(server.list_prompts(&mut env.host())).unwrap();
     assert_eq!(prompts[0].name, "explain");
     assert!(prompts[0].arguments[0].required);
-    let prompt = block_on(server.get_prompt(&mut env.host(), "explain", &[("topic".into(), "fibonacci".into())], &[], None));
+    let prompt =
+        block_on(server.get_prompt(&mut env.host(), "explain", &[("topic".into(), "fibonacci".into())], &[], None));
     let Ok(PromptOutcome::Complete(prompt)) = prompt else { panic!("{prompt:?}") };
     assert_eq!(prompt.messages[0].role, "user");
     assert_eq!(prompt.messages[0].content, ContentBlock::text("Explain fibonacci in simple terms."));
     let missing_arg = block_on(server.get_prompt(&mut env.host(), "explain", &[], &[], None));
     assert!(matches!(missing_arg, Err(ServerError::InvalidParams(_))), "{missing_arg:?}");
 
-    let topics = block_on(server.complete(&mut env.host(), &CompletionRef::Prompt("explain".into()), ("topic", "fi"), &[])).unwrap();
+    let topics =
+        block_on(server.complete(&mut env.host(), &CompletionRef::Prompt("explain".into()), ("topic", "fi"), &[]))
+            .unwrap();
     assert_eq!(topics.values, ["fibonacci"]);
-    let ns = block_on(server.complete(&mut env.host(), &CompletionRef::ResourceTemplate("calc://fib/{n}".into()), ("n", "2"), &[])).unwrap();
+    let ns = block_on(server.complete(
+        &mut env.host(),
+        &CompletionRef::ResourceTemplate("calc://fib/{n}".into()),
+        ("n", "2"),
+        &[],
+    ))
+    .unwrap();
     assert_eq!(ns.values, ["2", "20", "21", "22", "23", "24", "25", "26", "27", "28", "29"]);
 }
 
@@ -125,24 +147,31 @@ fn input_required_round_trip() {
     let mut env = Env::new("acme", "calc", Grant::default());
     let server = env.server(&rt, &calc);
     let first = block_on(server.call_tool(&mut env.host(), "greet", &json!({}), &[], None)).unwrap();
-    let ToolOutcome::InputRequired(InputRequired { requests, state }) = first else { panic!("greet asks first: {first:?}") };
+    let ToolOutcome::InputRequired(InputRequired { requests, state }) = first else {
+        panic!("greet asks first: {first:?}")
+    };
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].0, "name");
     let InputRequest::Elicitation { message, requested_schema } = &requests[0].1 else { panic!() };
     assert_eq!(message, "What is your name?");
     assert_eq!(requested_schema["type"], "object");
-    let answer = InputResponse { key: "name".into(), response: json!({"action": "accept", "content": {"name": "Ada"}}) };
+    let answer =
+        InputResponse { key: "name".into(), response: json!({"action": "accept", "content": {"name": "Ada"}}) };
     let second = block_on(server.call_tool(&mut env.host(), "greet", &json!({}), &[answer], Some(&state))).unwrap();
     let ToolOutcome::Complete(result) = second else { panic!("{second:?}") };
     assert_eq!(text(&result), "Hello, Ada!");
 
-    let first = block_on(server.call_tool(&mut env.host(), "ask_model", &json!({"question": "Capital of France?"}), &[], None)).unwrap();
+    let first =
+        block_on(server.call_tool(&mut env.host(), "ask_model", &json!({"question": "Capital of France?"}), &[], None))
+            .unwrap();
     let ToolOutcome::InputRequired(InputRequired { requests, state }) = first else { panic!("{first:?}") };
     let InputRequest::Sampling(params) = &requests[0].1 else { panic!() };
     assert_eq!(params["maxTokens"], 100);
     let sampled = json!({"role": "assistant", "content": {"type": "text", "text": "Paris."}, "model": "m"});
     let answer = InputResponse { key: "answer".into(), response: sampled };
-    let second = block_on(server.call_tool(&mut env.host(), "ask_model", &json!({"question": "x"}), &[answer], Some(&state))).unwrap();
+    let second =
+        block_on(server.call_tool(&mut env.host(), "ask_model", &json!({"question": "x"}), &[answer], Some(&state)))
+            .unwrap();
     let ToolOutcome::Complete(result) = second else { panic!("{second:?}") };
     assert_eq!(text(&result), "model says: Paris.");
 }
@@ -197,7 +226,9 @@ fn notes_uses_clock_random_log_and_progress() {
         })
         .collect();
     assert_eq!(progress, [0.0, 1.0, 2.0]);
-    assert!(env.notes.0.iter().any(|n| matches!(n, Notification::Log { level: "info", data, .. } if data["created"] == id)));
+    assert!(
+        env.notes.0.iter().any(|n| matches!(n, Notification::Log { level: "info", data, .. } if data["created"] == id))
+    );
     let lines = env.log.lines.borrow();
     assert_eq!(lines[0].0, "acme");
     assert_eq!(lines[0].2, LogLevel::Info);
@@ -224,14 +255,23 @@ fn files_round_trip_through_objects() {
     let mut env = Env::new("acme", "files", grant);
     let wrote = call(&mut env, &rt, &files, "write_file", json!({"path": "docs/a.txt", "content": "hello"}));
     assert_eq!(wrote.structured_content.as_ref().unwrap()["size"], 5);
-    call(&mut env, &rt, &files, "write_file", json!({"path": "docs/b.md", "content": "# b", "content_type": "text/markdown"}));
+    call(
+        &mut env,
+        &rt,
+        &files,
+        "write_file",
+        json!({"path": "docs/b.md", "content": "# b", "content_type": "text/markdown"}),
+    );
     assert_eq!(text(&call(&mut env, &rt, &files, "read_file", json!({"path": "docs/a.txt"}))), "hello");
     let stat = call(&mut env, &rt, &files, "stat_file", json!({"path": "docs/b.md"})).structured_content.unwrap();
     assert_eq!((stat["path"].as_str(), stat["content_type"].as_str()), (Some("docs/b.md"), Some("text/markdown")));
-    let page = call(&mut env, &rt, &files, "list_files", json!({"prefix": "docs/", "limit": 1})).structured_content.unwrap();
+    let page =
+        call(&mut env, &rt, &files, "list_files", json!({"prefix": "docs/", "limit": 1})).structured_content.unwrap();
     assert_eq!(page["files"][0]["path"], "docs/a.txt");
     assert_eq!(page["cursor"], "docs/a.txt");
-    let next = call(&mut env, &rt, &files, "list_files", json!({"prefix": "docs/", "cursor": "docs/a.txt"})).structured_content.unwrap();
+    let next = call(&mut env, &rt, &files, "list_files", json!({"prefix": "docs/", "cursor": "docs/a.txt"}))
+        .structured_content
+        .unwrap();
     assert_eq!(next["files"][0]["path"], "docs/b.md");
     assert_eq!(env.objects.raw_keys(), ["t/acme/s/files/objects/docs/a.txt", "t/acme/s/files/objects/docs/b.md"]);
     call(&mut env, &rt, &files, "delete_file", json!({"path": "docs/a.txt"}));
@@ -242,7 +282,8 @@ fn files_round_trip_through_objects() {
 fn oversized_object_is_refused_by_the_grant() {
     let rt = runtime();
     let files = load(&rt, "files");
-    let grant = Grant { objects: Some(ObjectsGrant { max_object_bytes: 4, ..ObjectsGrant::default() }), ..Grant::default() };
+    let grant =
+        Grant { objects: Some(ObjectsGrant { max_object_bytes: 4, ..ObjectsGrant::default() }), ..Grant::default() };
     let mut env = Env::new("acme", "files", grant);
     let refused = call(&mut env, &rt, &files, "write_file", json!({"path": "x", "content": "12345"}));
     assert!(refused.is_error && text(&refused).contains("too large"), "{refused:?}");
@@ -267,9 +308,19 @@ fn fetcher_fetches_allowed_hosts_only() {
     let mut env = Env::new("acme", "fetcher", http_grant());
     env.http.responses.insert(
         "https://api.example.com/hello".into(),
-        HttpResponse { status: 200, headers: vec![("content-type".into(), "text/plain".into())], body: b"hi there".to_vec() },
+        HttpResponse {
+            status: 200,
+            headers: vec![("content-type".into(), "text/plain".into())],
+            body: b"hi there".to_vec(),
+        },
     );
-    let got = call(&mut env, &rt, &fetcher, "fetch", json!({"url": "https://api.example.com/hello", "headers": {"x-trace": "1"}}));
+    let got = call(
+        &mut env,
+        &rt,
+        &fetcher,
+        "fetch",
+        json!({"url": "https://api.example.com/hello", "headers": {"x-trace": "1"}}),
+    );
     let got = got.structured_content.unwrap();
     assert_eq!((got["status"].as_u64(), got["body"].as_str()), (Some(200), Some("hi there")));
     let sent = env.http.requests.borrow();
@@ -277,12 +328,23 @@ fn fetcher_fetches_allowed_hosts_only() {
     assert_eq!(sent[0].headers, [("x-trace".to_string(), "1".to_string())]);
     drop(sent);
 
-    for url in ["https://evil.example.net/", "http://api.example.com/hello", "file:///etc/passwd", "https://user:pw@api.example.com/"] {
+    for url in [
+        "https://evil.example.net/",
+        "http://api.example.com/hello",
+        "file:///etc/passwd",
+        "https://user:pw@api.example.com/",
+    ] {
         let refused = call(&mut env, &rt, &fetcher, "fetch", json!({"url": url}));
         assert!(refused.is_error, "{url} must be refused: {refused:?}");
     }
     assert_eq!(env.http.requests.borrow().len(), 1, "refused requests never reach the backend");
-    let smuggled = call(&mut env, &rt, &fetcher, "fetch", json!({"url": "https://api.example.com/hello", "headers": {"Host": "internal"}}));
+    let smuggled = call(
+        &mut env,
+        &rt,
+        &fetcher,
+        "fetch",
+        json!({"url": "https://api.example.com/hello", "headers": {"Host": "internal"}}),
+    );
     assert!(smuggled.is_error);
 }
 
@@ -300,9 +362,16 @@ fn secrets_reach_the_backend_but_not_the_result() {
     let got = call(&mut env, &rt, &fetcher, "fetch_with_secret", json!({"url": "https://api.example.com/echo"}));
     let rendered = serde_json::to_string(&got).unwrap();
     assert!(!rendered.contains(secret), "secret leaked: {rendered}");
-    let auth = env.http.requests.borrow()[0].headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).cloned();
+    let auth =
+        env.http.requests.borrow()[0].headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).cloned();
     assert_eq!(auth.map(|(_, v)| v), Some(format!("Bearer {secret}")));
 
-    let ungranted = call(&mut env, &rt, &fetcher, "fetch_with_secret", json!({"url": "https://api.example.com/echo", "secret": "OTHER"}));
+    let ungranted = call(
+        &mut env,
+        &rt,
+        &fetcher,
+        "fetch_with_secret",
+        json!({"url": "https://api.example.com/echo", "secret": "OTHER"}),
+    );
     assert!(ungranted.is_error && text(&ungranted).contains("not granted"), "{ungranted:?}");
 }

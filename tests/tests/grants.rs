@@ -40,10 +40,20 @@ fn a_component_importing_what_its_grant_omits_is_refused_at_load() {
         ("notes", "version = 1", "smcp:mcp/kv@0.1.0", "[kv] section"),
         ("files", "version = 1\n[kv]", "smcp:mcp/objects@0.1.0", "[objects] section"),
         ("fetcher", "version = 1\n[secrets]\nnames = [\"API_TOKEN\"]", "smcp:mcp/http@0.1.0", "[http] section"),
-        ("fetcher", "version = 1\n[http]\nallowed_hosts = [\"example.com\"]", "smcp:mcp/secrets@0.1.0", "[secrets] names"),
+        (
+            "fetcher",
+            "version = 1\n[http]\nallowed_hosts = [\"example.com\"]",
+            "smcp:mcp/secrets@0.1.0",
+            "[secrets] names",
+        ),
     ];
     for (guest, grant, interface, section) in cases {
-        let hosted = Hosted { tenant: "acme".into(), server: guest.into(), component: load(&rt, guest), grant: Grant::from_toml(grant).unwrap() };
+        let hosted = Hosted {
+            tenant: "acme".into(),
+            server: guest.into(),
+            component: load(&rt, guest),
+            grant: Grant::from_toml(grant).unwrap(),
+        };
         let error = engine.host(hosted).expect_err(guest).to_string();
         assert!(error.contains(interface) && error.contains(section), "{guest}: {error}");
     }
@@ -64,7 +74,10 @@ fn every_call_is_held_to_the_grant() {
     )
     .unwrap();
     let mut env = Env::new("acme", "fetcher", grant);
-    env.http.responses.insert("https://api.example.com/x".into(), HttpResponse { status: 200, headers: vec![], body: b"ok".to_vec() });
+    env.http.responses.insert(
+        "https://api.example.com/x".into(),
+        HttpResponse { status: 200, headers: vec![], body: b"ok".to_vec() },
+    );
     env.secrets.values.insert(("acme".into(), "fetcher".into(), "OTHER".into()), "nope".into());
 
     assert!(!call(&mut env, "fetch", json!({ "url": "https://api.example.com/x" })).is_error);
@@ -93,12 +106,19 @@ fn per_request_quotas_of_kv_and_objects() {
     let mut env = Env::new("acme", "notes", grant);
     let notes = load(&rt, "notes");
     let server = env.server(&rt, &notes);
-    let Ok(ToolOutcome::Complete(put)) = block_on(server.call_tool(&mut env.host(), "put_note", &json!({ "id": "a", "text": "b" }), &[], None)) else { panic!() };
+    let Ok(ToolOutcome::Complete(put)) =
+        block_on(server.call_tool(&mut env.host(), "put_note", &json!({ "id": "a", "text": "b" }), &[], None))
+    else {
+        panic!()
+    };
     assert!(put.is_error && text(&put).contains("at most 0 kv operations per request"), "{}", text(&put));
     let files = load(&rt, "files");
     let server = env.server(&rt, &files);
     let args = json!({ "path": "big", "content": "x".repeat(3000) });
-    let Ok(ToolOutcome::Complete(write)) = block_on(server.call_tool(&mut env.host(), "write_file", &args, &[], None)) else { panic!() };
+    let Ok(ToolOutcome::Complete(write)) = block_on(server.call_tool(&mut env.host(), "write_file", &args, &[], None))
+    else {
+        panic!()
+    };
     assert!(write.is_error && text(&write).contains("at most 2048 bytes written per request"), "{}", text(&write));
     assert!(env.kv.raw_keys().is_empty() && env.objects.raw_keys().is_empty());
 }

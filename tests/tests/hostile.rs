@@ -2,10 +2,10 @@
 //! runtime then serves a well-behaved guest correctly.
 
 use serde_json::json;
+use smcp_core::abi::AbiError;
 use smcp_core::capabilities::Grant;
 use smcp_core::component::LoadError;
 use smcp_core::runtime::{CallError, EngineLimits, Limits, Runtime};
-use smcp_core::abi::AbiError;
 use smcp_core::server::{CompletionRef, ServerError, ToolOutcome};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
 
@@ -60,14 +60,18 @@ fn fuel_handed_out_in_slices_is_counted_exactly() {
         // The first call translates the functions it runs.
         block_on(server.call_tool(&mut env.host(), "fib", &json!({ "n": 200_000 }), &[], None)).expect("fib runs");
         let mut host = env.host();
-        let outcome = block_on(server.call_tool(&mut host, "fib", &json!({ "n": 200_000 }), &[], None)).expect("fib runs");
+        let outcome =
+            block_on(server.call_tool(&mut host, "fib", &json!({ "n": 200_000 }), &[], None)).expect("fib runs");
         assert!(matches!(outcome, ToolOutcome::Complete(ref r) if !r.is_error), "{outcome:?}");
         burned.push(host.fuel());
     }
     assert!(burned[0] > 1_000_000, "fib burns many slices: {burned:?}");
     assert_eq!(burned[0], burned[1], "the same fuel whole or sliced");
     let limits = Limits { fuel: 5_000_000, ..Limits::DEFAULT };
-    assert_eq!(fails(&sliced, "hostile-loop", "spin", json!({}), limits), CallError::FuelExhausted { limit: 5_000_000 });
+    assert_eq!(
+        fails(&sliced, "hostile-loop", "spin", json!({}), limits),
+        CallError::FuelExhausted { limit: 5_000_000 }
+    );
 }
 
 #[test]
@@ -89,7 +93,8 @@ fn deep_recursion_stops_cleanly() {
     // guest traps on a store below its memory; either way a clean error.
     let smash = fails(&rt, "hostile-recursion", "smash", json!({}), Limits::DEFAULT);
     assert!(
-        matches!(smash, CallError::StackOverflow) || matches!(&smash, CallError::Trap(msg) if msg.contains("out of bounds")),
+        matches!(smash, CallError::StackOverflow)
+            || matches!(&smash, CallError::Trap(msg) if msg.contains("out of bounds")),
         "{smash:?}"
     );
     still_serves(&rt, "hostile-recursion");

@@ -41,7 +41,14 @@ impl Client {
             all.retain(|(name, _)| name != k);
             all.push((k.to_string(), v.to_string()));
         }
-        let request = Request { method: method.into(), path: path.into(), query: String::new(), headers: all, body: body.to_vec(), client: None };
+        let request = Request {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            headers: all,
+            body: body.to_vec(),
+            client: None,
+        };
         block_on(self.engine.handle(request, self.env.backends()))
     }
 
@@ -53,7 +60,8 @@ impl Client {
 
     /// A 2026-07-28 request with the headers it needs.
     fn current(&self, id: u64, method: &str, mut params: Value, name: Option<&str>) -> Response {
-        params["_meta"] = json!({ META: "2026-07-28", "io.modelcontextprotocol/clientCapabilities": { "elicitation": {} } });
+        params["_meta"] =
+            json!({ META: "2026-07-28", "io.modelcontextprotocol/clientCapabilities": { "elicitation": {} } });
         let mut headers = vec![("mcp-protocol-version", "2026-07-28"), ("mcp-method", method)];
         if let Some(name) = name {
             headers.push(("mcp-name", name));
@@ -63,8 +71,11 @@ impl Client {
 
     /// Initializes a legacy session and returns its id.
     fn initialize(&self, version: &str) -> String {
-        let response = self.post(&[], &json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
-            "protocolVersion": version, "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } } }));
+        let response = self.post(
+            &[],
+            &json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": version, "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } } }),
+        );
         assert_eq!(response.status, 200);
         assert_eq!(json_of(&response)["result"]["protocolVersion"], version);
         header(&response, "mcp-session-id").expect("a session id").to_owned()
@@ -94,7 +105,8 @@ fn legacy_session_lifecycle() {
     let c = Client::new();
     let session = c.initialize("2025-06-18");
     assert!(session.bytes().all(|b| (0x21..=0x7e).contains(&b)));
-    let initialized = c.post(&[("mcp-session-id", &session)], &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let initialized =
+        c.post(&[("mcp-session-id", &session)], &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
     assert_eq!(initialized.status, 202);
     assert!(matches!(initialized.body, Body::Empty));
     let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-06-18")];
@@ -104,7 +116,8 @@ fn legacy_session_lifecycle() {
     let sum = c.post(&headers, &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "add", "arguments": {"a": 1, "b": 2}}}));
     assert_eq!(json_of(&sum)["result"]["structuredContent"], json!({"sum": 3.0}));
     assert_eq!(json_of(&c.post(&headers, &json!({"jsonrpc": "2.0", "id": 3, "method": "ping"})))["result"], json!({}));
-    let set_level = c.post(&headers, &json!({"jsonrpc": "2.0", "id": 4, "method": "logging/setLevel", "params": {"level": "info"}}));
+    let set_level = c
+        .post(&headers, &json!({"jsonrpc": "2.0", "id": 4, "method": "logging/setLevel", "params": {"level": "info"}}));
     assert_eq!(json_of(&set_level)["result"], json!({}));
 
     assert_eq!(c.send("DELETE", CALC, &headers, b"").status, 200);
@@ -119,11 +132,17 @@ fn legacy_version_rules() {
     let response = c.post(&[], &json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "1999-01-01", "capabilities": {}}}));
     assert_eq!(json_of(&response)["result"]["protocolVersion"], "2025-11-25");
     let session = c.initialize("2025-11-25");
-    let bad = c.post(&[("mcp-session-id", &session), ("mcp-protocol-version", "1999-01-01")], &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
+    let bad = c.post(
+        &[("mcp-session-id", &session), ("mcp-protocol-version", "1999-01-01")],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+    );
     assert_eq!(bad.status, 400);
     let missing = c.post(&[], &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
     assert_eq!(missing.status, 400);
-    let unknown = c.post(&[("mcp-session-id", "0123456789abcdef0123456789abcdef")], &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
+    let unknown = c.post(
+        &[("mcp-session-id", "0123456789abcdef0123456789abcdef")],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}),
+    );
     assert_eq!(unknown.status, 404);
     let hostile_id = c.post(&[("mcp-session-id", "../../kv/x")], &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
     assert_eq!(hostile_id.status, 404);
@@ -149,7 +168,13 @@ fn progress_and_logs_stream_as_sse() {
     let path = "/t/acme/s/notes/mcp";
     let body = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "new_note", "arguments": {"text": "x"},
         "_meta": {META: "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {}, "io.modelcontextprotocol/logLevel": "info", "progressToken": "p1"}}});
-    let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream"), ("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", "new_note")];
+    let headers = [
+        ("content-type", "application/json"),
+        ("accept", "application/json, text/event-stream"),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "new_note"),
+    ];
     let response = c.send("POST", path, &headers, body.to_string().as_bytes());
     let Body::Sse(events) = &response.body else { panic!("expected SSE: {response:?}") };
     let messages: Vec<Value> = events.iter().map(|e| serde_json::from_str(&e.data).unwrap()).collect();
@@ -194,20 +219,31 @@ fn current_era_header_checks() {
     let body = |version: &str, method: &str| json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": {"_meta": {META: version, "io.modelcontextprotocol/clientCapabilities": {}}}});
     let no_header = c.post(&[("mcp-method", "tools/list")], &body("2026-07-28", "tools/list"));
     assert_eq!((no_header.status, error_code(&no_header)), (400, -32020));
-    let no_meta = c.post(&[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")], &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}));
+    let no_meta = c.post(
+        &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")],
+        &json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}),
+    );
     assert_eq!((no_meta.status, error_code(&no_meta)), (400, -32602));
-    let mismatch = c.post(&[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")], &body("v999.0.0", "tools/list"));
+    let mismatch = c
+        .post(&[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/list")], &body("v999.0.0", "tools/list"));
     assert_eq!((mismatch.status, error_code(&mismatch)), (400, -32020));
-    let unsupported = c.post(&[("mcp-protocol-version", "2099-01-01"), ("mcp-method", "tools/list")], &body("2099-01-01", "tools/list"));
+    let unsupported = c.post(
+        &[("mcp-protocol-version", "2099-01-01"), ("mcp-method", "tools/list")],
+        &body("2099-01-01", "tools/list"),
+    );
     assert_eq!((unsupported.status, error_code(&unsupported)), (400, -32022));
     assert_eq!(json_of(&unsupported)["error"]["data"]["requested"], "2099-01-01");
-    let wrong_method = c.post(&[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "TOOLS/LIST")], &body("2026-07-28", "tools/list"));
+    let wrong_method = c.post(
+        &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "TOOLS/LIST")],
+        &body("2026-07-28", "tools/list"),
+    );
     assert_eq!(error_code(&wrong_method), -32020);
     let wrong_name = c.current(1, "tools/call", json!({"name": "echo", "arguments": {"text": "x"}}), Some("add"));
     assert_eq!(error_code(&wrong_name), -32020);
     let no_name = c.current(1, "tools/call", json!({"name": "echo", "arguments": {"text": "x"}}), None);
     assert_eq!(error_code(&no_name), -32020);
-    let encoded = c.current(1, "tools/call", json!({"name": "echo", "arguments": {"text": "x"}}), Some("=?base64?ZWNobw==?="));
+    let encoded =
+        c.current(1, "tools/call", json!({"name": "echo", "arguments": {"text": "x"}}), Some("=?base64?ZWNobw==?="));
     assert_eq!(encoded.status, 200);
 }
 
@@ -220,15 +256,21 @@ fn input_required_with_protected_state() {
     assert_eq!(result["inputRequests"]["name"]["method"], "elicitation/create");
     let state = result["requestState"].as_str().unwrap().to_owned();
     let retry = |state: &str| {
-        json_of(&c.current(2, "tools/call", json!({"name": "greet", "arguments": {}, "requestState": state,
-            "inputResponses": {"name": {"action": "accept", "content": {"name": "Ada"}}}}), Some("greet")))
+        json_of(&c.current(
+            2,
+            "tools/call",
+            json!({"name": "greet", "arguments": {}, "requestState": state,
+            "inputResponses": {"name": {"action": "accept", "content": {"name": "Ada"}}}}),
+            Some("greet"),
+        ))
     };
     assert_eq!(retry(&state)["result"]["content"][0]["text"], "Hello, Ada!");
     let mut tampered = state.clone();
     tampered.insert(0, 'x');
     assert_eq!(retry(&tampered)["error"]["code"], -32602);
     // Sampling needs a capability this client did not declare.
-    let sampling = c.current(3, "tools/call", json!({"name": "ask_model", "arguments": {"question": "q"}}), Some("ask_model"));
+    let sampling =
+        c.current(3, "tools/call", json!({"name": "ask_model", "arguments": {"question": "q"}}), Some("ask_model"));
     assert_eq!((sampling.status, error_code(&sampling)), (400, -32021));
     assert_eq!(json_of(&sampling)["error"]["data"]["requiredCapabilities"], json!({"sampling": {}}));
 }

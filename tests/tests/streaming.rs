@@ -27,9 +27,13 @@ impl Host {
         let config = smcp_tests::engine_config(&[("acme", "conformance"), ("acme", "notes")]);
         let engine = Engine::new(rt.clone(), config);
         let component = load(&rt, "conformance");
-        engine.host(Hosted { tenant: "acme".into(), server: "conformance".into(), component, grant: Grant::default() }).unwrap();
+        engine
+            .host(Hosted { tenant: "acme".into(), server: "conformance".into(), component, grant: Grant::default() })
+            .unwrap();
         let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
-        engine.host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant }).unwrap();
+        engine
+            .host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant })
+            .unwrap();
         Host { engine, env: Env::new("acme", "conformance", Grant::default()) }
     }
 
@@ -260,12 +264,19 @@ fn listen_streams_get_the_changes_they_asked_for_and_end_gracefully() {
         let mut prompts = stream_of(prompts_head).await;
         let ack = data(&tools.next().await.unwrap());
         assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
-        assert_eq!(ack["params"], json!({ "_meta": { "io.modelcontextprotocol/subscriptionId": 1 }, "notifications": { "toolsListChanged": true } }));
-        assert_eq!(data(&prompts.next().await.unwrap())["params"]["notifications"], json!({ "promptsListChanged": true }));
+        assert_eq!(
+            ack["params"],
+            json!({ "_meta": { "io.modelcontextprotocol/subscriptionId": 1 }, "notifications": { "toolsListChanged": true } })
+        );
+        assert_eq!(
+            data(&prompts.next().await.unwrap())["params"]["notifications"],
+            json!({ "promptsListChanged": true })
+        );
         // A guest announces a tools change: only the tools listener hears it.
         let trigger = json!({ "jsonrpc": "2.0", "id": 9, "method": "tools/call",
             "params": { "name": "test_trigger_tool_change", "arguments": {}, "_meta": current_meta() } });
-        let answer = host.send("POST", &current_headers("tools/call", Some("test_trigger_tool_change")), &trigger).await;
+        let answer =
+            host.send("POST", &current_headers("tools/call", Some("test_trigger_tool_change")), &trigger).await;
         assert_eq!(answer.status, 200);
         let changed = data(&tools.next().await.unwrap());
         assert_eq!(changed["method"], "notifications/tools/list_changed");
@@ -277,7 +288,11 @@ fn listen_streams_get_the_changes_they_asked_for_and_end_gracefully() {
         assert_eq!(rest[0]["id"], 1);
         assert_eq!(rest[0]["result"]["resultType"], "complete");
         let rest: Vec<Value> = prompts.map(|e| data(&e)).collect().await;
-        assert_eq!(rest.iter().map(|m| m["id"].clone()).collect::<Vec<_>>(), [json!(2)], "no tools change leaked: {rest:?}");
+        assert_eq!(
+            rest.iter().map(|m| m["id"].clone()).collect::<Vec<_>>(),
+            [json!(2)],
+            "no tools change leaked: {rest:?}"
+        );
     };
     block_on(futures::future::join3(tools_listener, prompts_listener, client));
 }
@@ -294,12 +309,19 @@ fn legacy_sessions_hear_about_their_subscribed_resources_on_the_get_stream() {
         "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": { "name": "t", "version": "1" } } });
     let response = block_on(host.engine.handle(Host::request_to(notes, "POST", &[], &init), host.env.backends()));
     let session = response.headers.iter().find(|(k, _)| k == "mcp-session-id").unwrap().1.clone();
-    let get = || block_on(host.engine.handle(Host::request_to(notes, "GET", &[("mcp-session-id", &session)], &Value::Null), host.env.backends()));
+    let get =
+        || {
+            block_on(host.engine.handle(
+                Host::request_to(notes, "GET", &[("mcp-session-id", &session)], &Value::Null),
+                host.env.backends(),
+            ))
+        };
     let stream = get();
     assert_eq!(stream.status, 200);
     assert_eq!(get().status, 409, "one standalone stream per session");
     let Body::Stream(events) = stream.body else { panic!("{stream:?}") };
-    let subscribe = json!({ "jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": { "uri": "note://a" } });
+    let subscribe =
+        json!({ "jsonrpc": "2.0", "id": 1, "method": "resources/subscribe", "params": { "uri": "note://a" } });
     assert_eq!(post(&session, subscribe).status, 200);
     for (id, note) in [("a", "first"), ("b", "other"), ("a", "second")] {
         let call = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": { "name": "put_note", "arguments": { "id": id, "text": note } } });
@@ -309,9 +331,14 @@ fn legacy_sessions_hear_about_their_subscribed_resources_on_the_get_stream() {
     let Body::Json(bytes) = post(&session, read).body else { panic!() };
     assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap()["result"]["contents"][0]["text"], "second");
     // Ending the session ends its stream.
-    let deleted = block_on(host.engine.handle(Host::request_to(notes, "DELETE", &[("mcp-session-id", &session)], &Value::Null), host.env.backends()));
+    let deleted =
+        block_on(host.engine.handle(
+            Host::request_to(notes, "DELETE", &[("mcp-session-id", &session)], &Value::Null),
+            host.env.backends(),
+        ));
     assert_eq!(deleted.status, 200);
     let got: Vec<Value> = block_on(events.map(|e| data(&e)).collect());
-    let updated = json!({ "jsonrpc": "2.0", "method": "notifications/resources/updated", "params": { "uri": "note://a" } });
+    let updated =
+        json!({ "jsonrpc": "2.0", "method": "notifications/resources/updated", "params": { "uri": "note://a" } });
     assert_eq!(got, vec![updated; 2]);
 }

@@ -49,13 +49,23 @@ impl KvStore for SlowKv {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
         self.later(self.inner.get(key))
     }
-    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         self.later(self.inner.set(key, value, ttl))
     }
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
         self.later(self.inner.delete(key))
     }
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         self.later(self.inner.list(prefix, cursor, limit))
     }
 }

@@ -78,7 +78,11 @@ impl McpServer for Conformance {
         catalog::get_prompt(name, arguments)
     }
 
-    fn get_prompt_with_input(name: &str, arguments: &PromptArgs, call: &ToolCall) -> Result<PromptOutcome, ServerError> {
+    fn get_prompt_with_input(
+        name: &str,
+        arguments: &PromptArgs,
+        call: &ToolCall,
+    ) -> Result<PromptOutcome, ServerError> {
         if name == mrtr::prompt().name {
             return Ok(mrtr::get_prompt(call));
         }

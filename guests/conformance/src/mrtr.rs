@@ -133,7 +133,11 @@ pub fn get_prompt(call: &ToolCall<'_>) -> PromptOutcome {
             PromptResult::new(vec![PromptMessage::user("Prompt without context")]).into()
         }
         None => InputRequired::new()
-            .elicit_with_schema("user_context", "What context should the prompt use?", one_field_schema("context", "string"))
+            .elicit_with_schema(
+                "user_context",
+                "What context should the prompt use?",
+                one_field_schema("context", "string"),
+            )
             .into(),
     }
 }
@@ -375,7 +379,8 @@ mod tests {
         let none: Vec<(String, String)> = vec![];
         let first = get_prompt(&ToolCall::new("p", &none, None));
         assert!(matches!(first, PromptOutcome::InputRequired(ref r) if r.requests[0].0 == "user_context"));
-        let answer = vec![("user_context".to_owned(), r#"{"action":"accept","content":{"context":"tests"}}"#.to_owned())];
+        let answer =
+            vec![("user_context".to_owned(), r#"{"action":"accept","content":{"context":"tests"}}"#.to_owned())];
         let PromptOutcome::Complete(result) = get_prompt(&ToolCall::new("p", &answer, None)) else { panic!() };
         assert_eq!(result.messages[0].content.as_text(), Some("Prompt with context: tests"));
     }

@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smcp_guest::notify::{self, LogLevel};
 use smcp_guest::{
-    McpServer, ResourceContents, ResourceTemplate, ServerError, Structured, Tool, ToolError, ToolResult, Tools, clock, kv,
-    log, random,
+    McpServer, ResourceContents, ResourceTemplate, ServerError, Structured, Tool, ToolError, ToolResult, Tools, clock,
+    kv, log, random,
 };
 
 const PREFIX: &str = "note:";

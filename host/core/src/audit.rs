@@ -99,7 +99,9 @@ fn hash_of(record: &Record) -> String {
 /// The stored head, moved forward over the records appended since.
 async fn head(kv: &dyn KvStore, tenant: &str) -> Result<Head, AuditError> {
     let mut head = match kv.get(&head_path(tenant)).await? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: 0, why: "unreadable head" })?,
+        Some(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: 0, why: "unreadable head" })?
+        }
         None => Head { next: 0, last: ZERO.into(), first: 0, anchor: ZERO.into() },
     };
     // Every stored record counts, whatever it holds: `verify` judges it.
@@ -124,14 +126,24 @@ pub struct Trails {
 
 impl Trails {
     /// Appends `event` to `tenant`'s trail.
-    pub async fn append(&mut self, kv: &dyn KvStore, tenant: &str, event: Event, now_ms: u64) -> Result<Record, AuditError> {
+    pub async fn append(
+        &mut self,
+        kv: &dyn KvStore,
+        tenant: &str,
+        event: Event,
+        now_ms: u64,
+    ) -> Result<Record, AuditError> {
         let mut records = self.append_all(kv, vec![(tenant.to_owned(), event, now_ms)]).await?;
         records.pop().ok_or(AuditError::Storage("nothing appended".into()))
     }
 
     /// Appends events of any tenants, in order, in one write: what a host
     /// that queues events flushes.
-    pub async fn append_all(&mut self, kv: &dyn KvStore, events: Vec<(String, Event, u64)>) -> Result<Vec<Record>, AuditError> {
+    pub async fn append_all(
+        &mut self,
+        kv: &dyn KvStore,
+        events: Vec<(String, Event, u64)>,
+    ) -> Result<Vec<Record>, AuditError> {
         let mut writes = Vec::new();
         let mut records = Vec::with_capacity(events.len());
         for (tenant, event, at_ms) in events {
@@ -142,11 +154,17 @@ impl Trails {
             let Some(head) = self.heads.get_mut(&tenant) else { continue };
             let mut record = Record { seq: head.next, at_ms, event, prev: head.last.clone(), hash: String::new() };
             record.hash = hash_of(&record);
-            writes.push((record_path(&tenant, record.seq), serde_json::to_vec(&record).map_err(|e| AuditError::Storage(e.to_string()))?));
+            writes.push((
+                record_path(&tenant, record.seq),
+                serde_json::to_vec(&record).map_err(|e| AuditError::Storage(e.to_string()))?,
+            ));
             head.next = record.seq + 1;
             head.last = record.hash.clone();
             if record.seq.is_multiple_of(HEAD_EVERY) {
-                writes.push((head_path(&tenant), serde_json::to_vec(&*head).map_err(|e| AuditError::Storage(e.to_string()))?));
+                writes.push((
+                    head_path(&tenant),
+                    serde_json::to_vec(&*head).map_err(|e| AuditError::Storage(e.to_string()))?,
+                ));
             }
             records.push(record);
         }
@@ -197,7 +215,8 @@ pub async fn verify(kv: &dyn KvStore, tenant: &str) -> Result<u64, AuditError> {
     let mut prev = head.anchor.clone();
     for seq in head.first..head.next {
         let bytes = kv.get(&record_path(tenant, seq)).await?.ok_or(AuditError::Broken { seq, why: "missing" })?;
-        let record: Record = serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq, why: "unreadable" })?;
+        let record: Record =
+            serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq, why: "unreadable" })?;
         if record.seq != seq {
             return Err(AuditError::Broken { seq, why: "out of order" });
         }
@@ -222,7 +241,8 @@ pub async fn prune(kv: &dyn KvStore, tenant: &str, retention_ms: u64, now_ms: u6
     while head.first < head.next {
         let path = record_path(tenant, head.first);
         let Some(bytes) = kv.get(&path).await? else { break };
-        let record: Record = serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: head.first, why: "unreadable" })?;
+        let record: Record =
+            serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: head.first, why: "unreadable" })?;
         if now_ms.saturating_sub(record.at_ms) < retention_ms {
             break;
         }
@@ -244,7 +264,12 @@ mod tests {
     use std::rc::Rc;
 
     fn event(n: u64) -> Event {
-        Event { kind: "tool.call".into(), principal: Some("key:abc".into()), server: Some("notes".into()), detail: json!({ "n": n }) }
+        Event {
+            kind: "tool.call".into(),
+            principal: Some("key:abc".into()),
+            server: Some("notes".into()),
+            detail: json!({ "n": n }),
+        }
     }
 
     fn filled(n: u64) -> MemoryKv {
@@ -286,11 +311,17 @@ mod tests {
             record.hash = hash_of(&record);
             *r = serde_json::to_value(record).unwrap();
         });
-        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 3, why: "does not follow the record before" }));
+        assert_eq!(
+            block_on(verify(&kv, "acme")),
+            Err(AuditError::Broken { seq: 3, why: "does not follow the record before" })
+        );
 
         // Swapping two records.
         let kv = filled(5);
-        let (a, b) = (block_on(kv.get(&record_path("acme", 1))).unwrap().unwrap(), block_on(kv.get(&record_path("acme", 2))).unwrap().unwrap());
+        let (a, b) = (
+            block_on(kv.get(&record_path("acme", 1))).unwrap().unwrap(),
+            block_on(kv.get(&record_path("acme", 2))).unwrap().unwrap(),
+        );
         block_on(kv.set(&record_path("acme", 1), b, None)).unwrap();
         block_on(kv.set(&record_path("acme", 2), a, None)).unwrap();
         assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 1, why: "out of order" }));

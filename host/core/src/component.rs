@@ -11,8 +11,8 @@ use crate::world::{HostWorld, SERVER_INTERFACE, TYPES_INTERFACE};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use wasmparser::{
-    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind, ComponentTypeRef,
-    ExternalKind, Instance, Parser, Payload, Validator, WasmFeatures,
+    CanonicalFunction, CanonicalOption, ComponentAlias, ComponentExternalKind, ComponentOuterAliasKind,
+    ComponentTypeRef, ExternalKind, Instance, Parser, Payload, Validator, WasmFeatures,
 };
 use wit_parser::decoding::{DecodedWasm, decode};
 use wit_parser::{WorldItem, WorldKey};
@@ -52,7 +52,9 @@ pub enum LoadError {
     UnknownFunction { interface: String, function: String },
     #[error("component does not export `{0}`")]
     MissingExport(String),
-    #[error("core import `{module}#{name}` is not declared by the component's type: the host runs what the component declares, and review shows that")]
+    #[error(
+        "core import `{module}#{name}` is not declared by the component's type: the host runs what the component declares, and review shows that"
+    )]
     UndeclaredImport { module: String, name: String },
     #[error("core import `{module}#{name}` has the wrong signature")]
     ImportSignature { module: String, name: String },
@@ -163,14 +165,22 @@ fn decode_world(bytes: &[u8]) -> Result<(wit_parser::Resolve, wit_parser::WorldI
 
 fn declared(resolve: &wit_parser::Resolve, world_id: wit_parser::WorldId) -> Declared {
     let world = &resolve.worlds[world_id];
-    Declared { imports: world_items(resolve, world.imports.iter()), exports: world_items(resolve, world.exports.iter()) }
+    Declared {
+        imports: world_items(resolve, world.imports.iter()),
+        exports: world_items(resolve, world.exports.iter()),
+    }
 }
 
 /// Interfaces and functions of a world, with their function names, sorted.
-fn world_items<'a>(resolve: &wit_parser::Resolve, items: impl Iterator<Item = (&'a WorldKey, &'a WorldItem)>) -> Vec<(String, Vec<String>)> {
+fn world_items<'a>(
+    resolve: &wit_parser::Resolve,
+    items: impl Iterator<Item = (&'a WorldKey, &'a WorldItem)>,
+) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = items
         .filter_map(|(key, item)| match item {
-            WorldItem::Interface { id, .. } => Some((resolve.name_world_key(key), resolve.interfaces[*id].functions.keys().cloned().collect())),
+            WorldItem::Interface { id, .. } => {
+                Some((resolve.name_world_key(key), resolve.interfaces[*id].functions.keys().cloned().collect()))
+            }
             WorldItem::Function(f) => Some((resolve.name_world_key(key), vec![f.name.clone()])),
             WorldItem::Type { .. } => None,
         })
@@ -303,7 +313,9 @@ impl CoreGraph {
                                 _ => {}
                             },
                             ComponentAlias::Outer { kind: ComponentOuterAliasKind::CoreModule, .. }
-                            | ComponentAlias::InstanceExport { kind: ComponentExternalKind::Module, .. } => graph.modules.push(None),
+                            | ComponentAlias::InstanceExport { kind: ComponentExternalKind::Module, .. } => {
+                                graph.modules.push(None)
+                            }
                             _ => {}
                         }
                     }
@@ -383,7 +395,9 @@ impl CoreGraph {
             .and_then(|m| self.modules.get(m as usize))
             .ok_or_else(|| unsupported("exports do not come from an instantiated core module"))?
             .clone()
-            .ok_or_else(|| unsupported("exports come from a core module the component imports or aliases, not one it defines"))?;
+            .ok_or_else(|| {
+                unsupported("exports come from a core module the component imports or aliases, not one it defines")
+            })?;
         Ok((module, options))
     }
 }

@@ -126,7 +126,13 @@ mod tests {
         assert!(!acme.contains_key("x"), "another tenant's servers are not listed");
         let text = metrics.prometheus();
         assert!(text.contains("smcp_tool_calls_total{tenant=\"acme\",server=\"calc\"} 2"), "{text}");
-        assert!(text.contains("smcp_tool_call_duration_seconds_bucket{tenant=\"acme\",server=\"calc\",le=\"0.05\"} 2"), "{text}");
-        assert!(text.contains("smcp_tool_call_duration_seconds_bucket{tenant=\"other\",server=\"x\",le=\"+Inf\"} 1"), "{text}");
+        assert!(
+            text.contains("smcp_tool_call_duration_seconds_bucket{tenant=\"acme\",server=\"calc\",le=\"0.05\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("smcp_tool_call_duration_seconds_bucket{tenant=\"other\",server=\"x\",le=\"+Inf\"} 1"),
+            "{text}"
+        );
     }
 }

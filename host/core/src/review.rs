@@ -80,12 +80,18 @@ fn allows(grant: &Grant, name: &str) -> Option<Vec<String>> {
         "objects" => grant.objects.as_ref().map(|o| {
             vec![
                 "its own object space".into(),
-                format!("objects up to {} bytes, {} bytes written per request", o.max_object_bytes, o.max_bytes_written_per_call),
+                format!(
+                    "objects up to {} bytes, {} bytes written per request",
+                    o.max_object_bytes, o.max_bytes_written_per_call
+                ),
             ]
         }),
         "http" => grant.http.as_ref().map(|h| {
             let mut out = vec![
-                format!("hosts: {}", if h.allowed_hosts.is_empty() { "none".into() } else { h.allowed_hosts.join(", ") }),
+                format!(
+                    "hosts: {}",
+                    if h.allowed_hosts.is_empty() { "none".into() } else { h.allowed_hosts.join(", ") }
+                ),
                 format!("schemes: {}", if h.allow_insecure { "https, http" } else { "https" }),
                 format!("methods: {}", h.methods.as_ref().map_or("all".into(), |m| m.join(", "))),
                 format!(
@@ -93,7 +99,11 @@ fn allows(grant: &Grant, name: &str) -> Option<Vec<String>> {
                     h.max_requests, h.max_redirects, h.max_request_bytes, h.max_response_bytes, h.timeout_ms
                 ),
             ];
-            out.extend(h.inject.iter().map(|i| format!("header `{}` from secret `{}` on requests to {}", i.header, i.secret, i.host)));
+            out.extend(
+                h.inject
+                    .iter()
+                    .map(|i| format!("header `{}` from secret `{}` on requests to {}", i.header, i.secret, i.host)),
+            );
             out
         }),
         "secrets" => (!grant.secrets.is_empty()).then(|| vec![format!("names: {}", grant.secrets.join(", "))]),
@@ -126,14 +136,25 @@ fn capabilities(world: &HostWorld, grant: &Grant, imported: impl Fn(&str) -> boo
 pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&Grant>) -> Review {
     let empty = Grant::default();
     let grant_or_empty = grant.unwrap_or(&empty);
-    let capabilities = capabilities(world, grant_or_empty, |interface| component.imports.iter().any(|i| i == interface));
+    let capabilities =
+        capabilities(world, grant_or_empty, |interface| component.imports.iter().any(|i| i == interface));
     let needs_grant = |c: &&Capability| !matches!(short(&c.interface), "log" | "clock" | "random" | "notify");
     Review {
         digest: component.digest.to_string(),
         size: component.size,
         exports: component.exports.clone(),
-        imported_not_granted: capabilities.iter().filter(needs_grant).filter(|c| c.imported && !c.granted).map(|c| c.interface.clone()).collect(),
-        granted_not_imported: capabilities.iter().filter(needs_grant).filter(|c| !c.imported && c.granted).map(|c| c.interface.clone()).collect(),
+        imported_not_granted: capabilities
+            .iter()
+            .filter(needs_grant)
+            .filter(|c| c.imported && !c.granted)
+            .map(|c| c.interface.clone())
+            .collect(),
+        granted_not_imported: capabilities
+            .iter()
+            .filter(needs_grant)
+            .filter(|c| !c.imported && c.granted)
+            .map(|c| c.interface.clone())
+            .collect(),
         limits: {
             let l = grant_or_empty.limits;
             vec![format!(
@@ -156,14 +177,22 @@ impl WorldView {
 }
 
 fn view(items: &[(String, Vec<String>)]) -> Vec<ForeignImport> {
-    items.iter().map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() }).collect()
+    items
+        .iter()
+        .map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() })
+        .collect()
 }
 
 /// Reviews component bytes: like [`review`] when the host can run them;
 /// otherwise what the component declares (from its WIT world), which of
 /// its imports the host does not offer, and why it is refused. `Err` only
 /// when the bytes are not a decodable component.
-pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Option<&Grant>) -> Result<Review, LoadError> {
+pub fn review_bytes(
+    world: &HostWorld,
+    bytes: &[u8],
+    max_size: usize,
+    grant: Option<&Grant>,
+) -> Result<Review, LoadError> {
     let refusal = match crate::component::prepare(bytes, world, max_size) {
         Ok(prepared) => {
             let mut reviewed = review(world, &prepared, grant);
@@ -187,7 +216,8 @@ pub fn review_bytes(world: &HostWorld, bytes: &[u8], max_size: usize, grant: Opt
         .collect();
     let empty = Grant::default();
     let imports = &survey.declared.imports;
-    let capabilities = capabilities(world, grant.unwrap_or(&empty), |interface| imports.iter().any(|(i, _)| i == interface));
+    let capabilities =
+        capabilities(world, grant.unwrap_or(&empty), |interface| imports.iter().any(|(i, _)| i == interface));
     Ok(Review {
         digest: survey.digest.to_string(),
         size: survey.size,
@@ -217,12 +247,16 @@ pub struct Difference {
 
 impl Difference {
     pub fn is_empty(&self) -> bool {
-        self.imports_added.is_empty() && self.imports_removed.is_empty() && self.grants_changed.is_empty() && !self.limits_changed
+        self.imports_added.is_empty()
+            && self.imports_removed.is_empty()
+            && self.grants_changed.is_empty()
+            && !self.limits_changed
     }
 }
 
 pub fn difference(old: &Review, new: &Review) -> Difference {
-    let imported = |r: &Review| r.capabilities.iter().filter(|c| c.imported).map(|c| c.interface.clone()).collect::<Vec<_>>();
+    let imported =
+        |r: &Review| r.capabilities.iter().filter(|c| c.imported).map(|c| c.interface.clone()).collect::<Vec<_>>();
     let (before, after) = (imported(old), imported(new));
     let grants_changed = new
         .capabilities

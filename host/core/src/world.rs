@@ -127,12 +127,9 @@ pub enum WorldError {
 impl HostWorld {
     pub fn load() -> Result<HostWorld, WorldError> {
         let mut resolve = Resolve::default();
-        let pkg = resolve
-            .push_source("smcp.wit", HOST_WIT)
-            .map_err(|e| WorldError::Parse(e.to_string()))?;
-        let world_id = resolve
-            .select_world(&[pkg], Some("mcp-server"))
-            .map_err(|e| WorldError::Parse(e.to_string()))?;
+        let pkg = resolve.push_source("smcp.wit", HOST_WIT).map_err(|e| WorldError::Parse(e.to_string()))?;
+        let world_id =
+            resolve.select_world(&[pkg], Some("mcp-server")).map_err(|e| WorldError::Parse(e.to_string()))?;
         let world = &resolve.worlds[world_id];
         let mut host = HostWorld { imports: vec![], exports: vec![], import_interfaces: vec![] };
         for (items, out, is_import) in
@@ -148,11 +145,7 @@ impl HostWorld {
                     host.import_interfaces.push(interface.clone());
                 }
                 for func in resolve.interfaces[*id].functions.values() {
-                    let params = func
-                        .params
-                        .iter()
-                        .map(|p| abi_type(&resolve, &p.ty))
-                        .collect::<Result<_, _>>()?;
+                    let params = func.params.iter().map(|p| abi_type(&resolve, &p.ty)).collect::<Result<_, _>>()?;
                     let result = func.result.as_ref().map(|t| abi_type(&resolve, t)).transpose()?;
                     out.push(WorldFunc {
                         export_name: format!("{interface}#{}", func.name),

@@ -129,7 +129,9 @@ impl BuiltGuest {
 /// was compiled from (its manifest sits at `<root>/host/guest-build`).
 pub fn default_workspace_root() -> PathBuf {
     let is_root = |dir: &Path| dir.join("guests/Cargo.toml").is_file() && dir.join("wit").is_dir();
-    if let Some(found) = std::env::current_dir().ok().and_then(|cwd| cwd.ancestors().find(|d| is_root(d)).map(Path::to_path_buf)) {
+    if let Some(found) =
+        std::env::current_dir().ok().and_then(|cwd| cwd.ancestors().find(|d| is_root(d)).map(Path::to_path_buf))
+    {
         return found;
     }
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -42,8 +42,8 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{tool, tool_router};
 use smcp_native::Config;
-use smcp_tests::report::{Report, Table, num};
 use smcp_native::dev::DevGuests;
+use smcp_tests::report::{Report, Table, num};
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -100,7 +100,8 @@ fn main() {
     // SMCP authenticates every request (an API key, as a service would);
     // rmcp's server has no authentication, so it gets none.
     let key = smcp.dev_key.clone().expect("dev mode makes a key");
-    let targets = [Target { name: "SMCP", addr: smcp.addr, key: Some(key) }, Target { name: "rmcp", addr: rmcp.addr, key: None }];
+    let targets =
+        [Target { name: "SMCP", addr: smcp.addr, key: Some(key) }, Target { name: "rmcp", addr: rmcp.addr, key: None }];
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
 
     println!(
@@ -121,7 +122,17 @@ fn main() {
 
     let mut table = Table::new(
         "End to end: `tools/call noop` over loopback HTTP/1.1 keep-alive",
-        &["era", "clients", "SMCP req/s", "SMCP p50 µs", "SMCP p99 µs", "rmcp req/s", "rmcp p50 µs", "rmcp p99 µs", "SMCP / rmcp req/s"],
+        &[
+            "era",
+            "clients",
+            "SMCP req/s",
+            "SMCP p50 µs",
+            "SMCP p99 µs",
+            "rmcp req/s",
+            "rmcp p50 µs",
+            "rmcp p99 µs",
+            "SMCP / rmcp req/s",
+        ],
     );
     for (era, connections, smcp, rmcp) in &rows {
         let us = |d: Duration| num(d.as_secs_f64() * 1e6, 0);
@@ -142,7 +153,10 @@ fn main() {
     ));
     table.note("Both servers and the load generator each run on one thread and share the machine's cores; rounds alternate between the servers.");
     if let Some((_, _, smcp, rmcp)) = rows.first() {
-        table.note(format!("Responses: SMCP {}, rmcp {} (2025-11-25; rmcp has no JSON mode with sessions).", smcp.content_type, rmcp.content_type));
+        table.note(format!(
+            "Responses: SMCP {}, rmcp {} (2025-11-25; rmcp has no JSON mode with sessions).",
+            smcp.content_type, rmcp.content_type
+        ));
     }
     let mut report = Report::new("http");
     report.add(table);

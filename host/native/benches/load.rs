@@ -46,7 +46,8 @@ fn main() {
     let full = args.iter().any(|a| a == "--bench");
     // The grants' default fuel; a smoke run's host is an unoptimized build.
     let hostile_fuel: u64 = if full { 100_000_000 } else { 2_000_000 };
-    let soak_minutes: Option<u64> = args.iter().position(|a| a == "--soak").and_then(|i| args.get(i + 1)).and_then(|m| m.parse().ok());
+    let soak_minutes: Option<u64> =
+        args.iter().position(|a| a == "--soak").and_then(|i| args.get(i + 1)).and_then(|m| m.parse().ok());
     let host = Host::start(hostile_fuel);
     let mut report = Report::new(if soak_minutes.is_some() { "soak" } else { "load" });
     match soak_minutes {
@@ -54,8 +55,19 @@ fn main() {
         None => {
             let (sessions, per_session) = if full { (1000, 100) } else { (20, 10) };
             let mut table = Table::new(
-                &format!("Load: {sessions} sessions open at once × {per_session} requests, over {CONNECTIONS} connections, both eras"),
-                &["hostile tenant", "requests", "errors", "requests/s", "p50 ms", "p99 ms", "p99.9 ms", "hostile calls stopped"],
+                &format!(
+                    "Load: {sessions} sessions open at once × {per_session} requests, over {CONNECTIONS} connections, both eras"
+                ),
+                &[
+                    "hostile tenant",
+                    "requests",
+                    "errors",
+                    "requests/s",
+                    "p50 ms",
+                    "p99 ms",
+                    "p99.9 ms",
+                    "hostile calls stopped",
+                ],
             );
             let mut p99 = Vec::new();
             for hostile in [None, Some(Attack::Spin), Some(Attack::HostCalls)] {
@@ -108,7 +120,13 @@ fn serve(hostile_fuel: u64) {
     let server = smcp_native::spawn(config).expect("the host starts");
     let key = server.dev_key.clone().expect("dev mode makes a key");
     let client = Client { addr: server.addr };
-    let (status, made) = client.request("POST", "/operator/v1/tenants/evil/keys", OPERATOR_KEY, &[("content-type", "application/json")], br#"{"role":"admin"}"#);
+    let (status, made) = client.request(
+        "POST",
+        "/operator/v1/tenants/evil/keys",
+        OPERATOR_KEY,
+        &[("content-type", "application/json")],
+        br#"{"role":"admin"}"#,
+    );
     assert_eq!(status, 201, "{made}");
     let evil: serde_json::Value = serde_json::from_str(&made).unwrap();
     let evil = evil["key"].as_str().unwrap().to_owned();
@@ -130,7 +148,10 @@ struct Client {
 impl Client {
     fn request(&self, method: &str, path: &str, key: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, String) {
         let mut stream = TcpStream::connect(self.addr).unwrap();
-        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nconnection: close\r\ncontent-length: {}\r\n",
+            body.len()
+        );
         for (name, value) in headers {
             head += &format!("{name}: {value}\r\n");
         }
@@ -152,10 +173,20 @@ impl Client {
         body.extend_from_slice(component);
         body.extend_from_slice(format!("\r\n--{boundary}\r\ncontent-disposition: form-data; name=\"grant\"; filename=\"grant.toml\"\r\n\r\n{grant}\r\n--{boundary}--\r\n").as_bytes());
         let content_type = format!("multipart/form-data; boundary={boundary}");
-        let (status, uploaded) = self.request("POST", &format!("{base}/deployments"), key, &[("content-type", &content_type)], &body);
+        let (status, uploaded) =
+            self.request("POST", &format!("{base}/deployments"), key, &[("content-type", &content_type)], &body);
         assert!(matches!(status, 200 | 201), "{uploaded}");
-        let id = serde_json::from_str::<serde_json::Value>(&uploaded).unwrap()["deployment"]["id"].as_str().unwrap().to_owned();
-        let (status, activated) = self.request("POST", &format!("{base}/deployments/{id}/activate"), key, &[("content-type", "application/json")], br#"{"approve_widening":true}"#);
+        let id = serde_json::from_str::<serde_json::Value>(&uploaded).unwrap()["deployment"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, activated) = self.request(
+            "POST",
+            &format!("{base}/deployments/{id}/activate"),
+            key,
+            &[("content-type", "application/json")],
+            br#"{"approve_widening":true}"#,
+        );
         assert_eq!(status, 200, "{activated}");
     }
 }
@@ -239,9 +270,11 @@ impl Host {
                         let mut connection = Connection::open(addr);
                         let params = format!(r#"{{"name":"{tool}","arguments":{arguments}}}"#);
                         while !stop.load(Ordering::Relaxed) {
-                            let (status, body) = connection.post(path, key, &current("tools/call", Some(tool), &params), &[]);
+                            let (status, body) =
+                                connection.post(path, key, &current("tools/call", Some(tool), &params), &[]);
                             assert_eq!(status, 200, "{body}");
-                            let ended = ["fuel", "wall time", "capability calls"].iter().any(|limit| body.contains(limit));
+                            let ended =
+                                ["fuel", "wall time", "capability calls"].iter().any(|limit| body.contains(limit));
                             assert!(ended, "the host ends the hostile call at a limit: {body}");
                             stopped.fetch_add(1, Ordering::Relaxed);
                         }
@@ -309,12 +342,25 @@ impl Host {
                 });
             }
         });
-        Run { latencies: latencies.into_inner().unwrap(), errors: errors.into_inner(), first_error: Mutex::new(first_error.into_inner().unwrap()), elapsed: started.elapsed() }
+        Run {
+            latencies: latencies.into_inner().unwrap(),
+            errors: errors.into_inner(),
+            first_error: Mutex::new(first_error.into_inner().unwrap()),
+            elapsed: started.elapsed(),
+        }
     }
 
     /// POSTs `body` to `path` (in legacy session `session`, if any), timed
     /// (ms) into `latencies`; the answer must contain `expect`.
-    fn timed(&self, connection: &mut Connection, path: &str, body: &str, session: Option<&str>, expect: &str, latencies: &mut Vec<f64>) -> Result<String, String> {
+    fn timed(
+        &self,
+        connection: &mut Connection,
+        path: &str,
+        body: &str,
+        session: Option<&str>,
+        expect: &str,
+        latencies: &mut Vec<f64>,
+    ) -> Result<String, String> {
         let started = Instant::now();
         let headers: Vec<(&str, &str)> = match session {
             Some(id) => vec![("mcp-session-id", id), ("mcp-protocol-version", "2025-11-25")],
@@ -337,20 +383,62 @@ impl Host {
         }
         let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"load","version":"1"}}}"#;
         let answer = self.timed(connection, "/t/dev/s/notes/mcp", init, None, "", latencies)?;
-        let id = answer.lines().find_map(|l| l.strip_prefix("mcp-session-id: ")).map(str::to_owned).ok_or("no session id")?;
-        self.timed(connection, "/t/dev/s/notes/mcp", r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#, Some(&id), "", latencies)?;
+        let id = answer
+            .lines()
+            .find_map(|l| l.strip_prefix("mcp-session-id: "))
+            .map(str::to_owned)
+            .ok_or("no session id")?;
+        self.timed(
+            connection,
+            "/t/dev/s/notes/mcp",
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+            Some(&id),
+            "",
+            latencies,
+        )?;
         Ok(Some(id))
     }
 
     /// Request `r` of session `i`.
-    fn request(&self, connection: &mut Connection, i: u64, r: u64, session: Option<&str>, latencies: &mut Vec<f64>) -> Result<(), String> {
+    fn request(
+        &self,
+        connection: &mut Connection,
+        i: u64,
+        r: u64,
+        session: Option<&str>,
+        latencies: &mut Vec<f64>,
+    ) -> Result<(), String> {
         let note = format!("n{}", i % 64);
         let (path, method, name, params, expect) = match r % 10 {
             0 => ("/t/dev/s/calc/mcp", "tools/list", None, "{}".to_owned(), "\"add\""),
-            1 | 3 => ("/t/dev/s/notes/mcp", "tools/call", Some("put_note".to_owned()), format!(r#"{{"name":"put_note","arguments":{{"id":"{note}","text":"session {i} request {r}"}}}}"#), "\"result\""),
-            2 => ("/t/dev/s/notes/mcp", "resources/read", Some(format!("note://{note}")), format!(r#"{{"uri":"note://{note}"}}"#), "note://"),
-            4 => ("/t/dev/s/notes/mcp", "tools/call", Some("get_note".to_owned()), format!(r#"{{"name":"get_note","arguments":{{"id":"{note}"}}}}"#), "session"),
-            _ => ("/t/dev/s/calc/mcp", "tools/call", Some("add".to_owned()), r#"{"name":"add","arguments":{"a":2,"b":40}}"#.to_owned(), "42"),
+            1 | 3 => (
+                "/t/dev/s/notes/mcp",
+                "tools/call",
+                Some("put_note".to_owned()),
+                format!(r#"{{"name":"put_note","arguments":{{"id":"{note}","text":"session {i} request {r}"}}}}"#),
+                "\"result\"",
+            ),
+            2 => (
+                "/t/dev/s/notes/mcp",
+                "resources/read",
+                Some(format!("note://{note}")),
+                format!(r#"{{"uri":"note://{note}"}}"#),
+                "note://",
+            ),
+            4 => (
+                "/t/dev/s/notes/mcp",
+                "tools/call",
+                Some("get_note".to_owned()),
+                format!(r#"{{"name":"get_note","arguments":{{"id":"{note}"}}}}"#),
+                "session",
+            ),
+            _ => (
+                "/t/dev/s/calc/mcp",
+                "tools/call",
+                Some("add".to_owned()),
+                r#"{"name":"add","arguments":{"a":2,"b":40}}"#.to_owned(),
+                "42",
+            ),
         };
         // Legacy sessions live on notes; their calc requests are 2026-07-28.
         match session {
@@ -385,13 +473,18 @@ impl Connection {
         let stream = TcpStream::connect(addr).unwrap();
         stream.set_nodelay(true).unwrap();
         stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-        Connection { reader: BufReader::new(stream.try_clone().unwrap()), writer: stream, host: format!("localhost:{}", addr.port()) }
+        Connection {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            host: format!("localhost:{}", addr.port()),
+        }
     }
 
     /// POSTs `body`; the status and, for convenience, the session header
     /// line (when there is one) followed by the body.
     fn post(&mut self, path: &str, key: &str, body: &str, headers: &[(&str, &str)]) -> (u16, String) {
-        let method = body.split(r#""method":""#).nth(1).and_then(|m| m.split('"').next()).unwrap_or_default().to_owned();
+        let method =
+            body.split(r#""method":""#).nth(1).and_then(|m| m.split('"').next()).unwrap_or_default().to_owned();
         let mut head = format!(
             "POST {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n",
             self.host,
@@ -400,7 +493,9 @@ impl Connection {
         // 2026-07-28 requests carry the version in `_meta` and these headers.
         if body.contains("io.modelcontextprotocol/protocolVersion") {
             head += &format!("mcp-protocol-version: 2026-07-28\r\nmcp-method: {method}\r\n");
-            if let Some(name) = body.split(r#""name":""#).nth(1).and_then(|n| n.split('"').next()).filter(|_| method == "tools/call") {
+            if let Some(name) =
+                body.split(r#""name":""#).nth(1).and_then(|n| n.split('"').next()).filter(|_| method == "tools/call")
+            {
                 head += &format!("mcp-name: {name}\r\n");
             }
             if let Some(uri) = body.split(r#""uri":""#).nth(1).and_then(|n| n.split('"').next()) {
@@ -415,7 +510,10 @@ impl Connection {
     }
 
     fn delete(&mut self, path: &str, key: &str, session: &str) {
-        let head = format!("DELETE {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {key}\r\nmcp-session-id: {session}\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: 0\r\n\r\n", self.host);
+        let head = format!(
+            "DELETE {path} HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {key}\r\nmcp-session-id: {session}\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: 0\r\n\r\n",
+            self.host
+        );
         self.writer.write_all(head.as_bytes()).unwrap();
         let _ = self.read();
     }
@@ -450,17 +548,32 @@ impl Connection {
 /// The soak: the load mix with the hostile tenant on for `minutes`, the
 /// host's resident memory sampled each minute.
 fn soak(host: &Host, minutes: u64) -> Table {
-    let mut table = Table::new(&format!("Soak: {minutes} minutes of mixed load, hostile tenant on"), &["minute", "host RSS MiB", "requests", "errors", "p99 ms"]);
+    let mut table = Table::new(
+        &format!("Soak: {minutes} minutes of mixed load, hostile tenant on"),
+        &["minute", "host RSS MiB", "requests", "errors", "p99 ms"],
+    );
     let stop = Arc::new(AtomicBool::new(false));
     let spinning = host.hostile(Attack::Spin, stop.clone());
-    table.row(vec![num(0.0, 0), num(host.rss_kib() as f64 / 1024.0, 1), num(0.0, 0), num(0.0, 0), serde_json::Value::Null]);
+    table.row(vec![
+        num(0.0, 0),
+        num(host.rss_kib() as f64 / 1024.0, 1),
+        num(0.0, 0),
+        num(0.0, 0),
+        serde_json::Value::Null,
+    ]);
     let mut samples = Vec::new();
     for minute in 1..=minutes {
         let run = host.run(1000, 20, Some(Instant::now() + Duration::from_secs(60)));
         let rss = host.rss_kib() as f64 / 1024.0;
         samples.push(rss);
         eprintln!("soak minute {minute}: RSS {rss:.1} MiB, {} requests, {} errors", run.latencies.len(), run.errors);
-        table.row(vec![num(minute as f64, 0), num(rss, 1), num(run.latencies.len() as f64, 0), num(run.errors as f64, 0), num(run.percentile(0.99), 2)]);
+        table.row(vec![
+            num(minute as f64, 0),
+            num(rss, 1),
+            num(run.latencies.len() as f64, 0),
+            num(run.errors as f64, 0),
+            num(run.percentile(0.99), 2),
+        ]);
         assert_eq!(run.errors, 0, "requests failed in the soak: {:?}", run.first_error.lock().unwrap());
     }
     stop.store(true, Ordering::Relaxed);
@@ -470,13 +583,17 @@ fn soak(host: &Host, minutes: u64) -> Table {
         // the first (within what the allocator's timing moves it by); a
         // leak keeps climbing.
         let half = samples.len() / 2;
-        let (first, second) = (samples[..half].iter().cloned().fold(0.0, f64::max), samples[half..].iter().cloned().fold(0.0, f64::max));
+        let (first, second) =
+            (samples[..half].iter().cloned().fold(0.0, f64::max), samples[half..].iter().cloned().fold(0.0, f64::max));
         let levels_off = second <= first * SOAK_GROWTH_ALLOWED;
         table.note(&format!(
             "Peak RSS in the first half {first:.1} MiB, in the second half {second:.1} MiB: {}.",
             if levels_off { "it levels off" } else { "IT KEEPS GROWING" }
         ));
-        assert!(levels_off, "host memory grew through the soak: first-half peak {first:.1} MiB, second-half peak {second:.1} MiB");
+        assert!(
+            levels_off,
+            "host memory grew through the soak: first-half peak {first:.1} MiB, second-half peak {second:.1} MiB"
+        );
     }
     table
 }

@@ -58,13 +58,23 @@ fn main() {
     host.call("calc", "noop", "{}");
     host.call("fetcher", "fetch", &fetch_args(origin));
     let idle = host.rss_kib();
-    table.row(vec!["idle (calc and fetcher loaded, called once)".into(), num(idle as f64 / 1024.0, 1), num(0.0, 1), serde_json::Value::Null]);
+    table.row(vec![
+        "idle (calc and fetcher loaded, called once)".into(),
+        num(idle as f64 / 1024.0, 1),
+        num(0.0, 1),
+        serde_json::Value::Null,
+    ]);
 
     let ids: Vec<String> = (0..sessions).map(|_| host.open_session()).collect();
     let with_sessions = host.rss_kib();
     // Signed: the allocator may hand memory back meanwhile.
     let over = with_sessions as f64 - idle as f64;
-    table.row(vec![format!("{sessions} open sessions (2025-11-25)").into(), num(with_sessions as f64 / 1024.0, 1), num(over / 1024.0, 1), num(over / sessions as f64, 1)]);
+    table.row(vec![
+        format!("{sessions} open sessions (2025-11-25)").into(),
+        num(with_sessions as f64 / 1024.0, 1),
+        num(over / 1024.0, 1),
+        num(over / sessions as f64, 1),
+    ]);
 
     host.subscribe_all(&ids, uris);
     let subscribed = host.rss_kib();
@@ -107,13 +117,22 @@ fn main() {
         num((expired as f64 - idle as f64) / 1024.0, 1),
         serde_json::Value::Null,
     ]);
-    let (status, _, answer) = host.post("/t/dev/s/calc/mcp", &[("mcp-session-id", &ids[0]), ("mcp-protocol-version", "2025-11-25")], r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#);
+    let (status, _, answer) = host.post(
+        "/t/dev/s/calc/mcp",
+        &[("mcp-session-id", &ids[0]), ("mcp-protocol-version", "2025-11-25")],
+        r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+    );
     assert_eq!(status, 404, "an expired session is gone: {answer}");
 
     let before = host.rss_kib();
     let peak = host.calls_in_flight(in_flight, origin);
     let over = peak as f64 - before as f64;
-    table.row(vec![format!("{in_flight} fetcher calls in flight (peak)").into(), num(peak as f64 / 1024.0, 1), num(over / 1024.0, 1), num(over / in_flight as f64, 1)]);
+    table.row(vec![
+        format!("{in_flight} fetcher calls in flight (peak)").into(),
+        num(peak as f64 / 1024.0, 1),
+        num(over / 1024.0, 1),
+        num(over / in_flight as f64, 1),
+    ]);
     // Strangers: no credentials, a random tenant each, on keep-alive
     // connections (one per thousand requests).
     // What the calls above recorded is written first (every 50 ms).
@@ -128,7 +147,9 @@ fn main() {
         num(over / 1024.0, 1),
         num(over / strangers as f64, 3),
     ]);
-    table.note(&format!("The data directory held {stored_before} bytes before the unauthenticated requests and {stored_after} after."));
+    table.note(&format!(
+        "The data directory held {stored_before} bytes before the unauthenticated requests and {stored_after} after."
+    ));
     assert_eq!(stored_after, stored_before, "the host stored something for requests naming tenants that do not exist");
     table.note("RSS sampled every 5 ms while the calls are in flight; each call holds a fresh guest instance and its memory until the origin answers.");
     table.note("Sessions are records in the host's redb store; their cost is the store's page cache, not per-session state in memory.");
@@ -152,14 +173,21 @@ fn serve(origin: u16, session_ttl_seconds: u32) {
     config.session_ttl_seconds = session_ttl_seconds;
     let mut dev = DevGuests::only(&["calc", "fetcher"]);
     dev.target_dir = smcp_tests::guest_target_dir();
-    let grant = format!("version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{origin}\"]\nschemes = [\"http\"]\ntimeout_ms = 10000\n[secrets]\nnames = [\"API_TOKEN\"]\n");
+    let grant = format!(
+        "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{origin}\"]\nschemes = [\"http\"]\ntimeout_ms = 10000\n[secrets]\nnames = [\"API_TOKEN\"]\n"
+    );
     dev.grants.insert("fetcher".into(), grant);
     config.dev = Some(dev);
     config.open_addresses = vec![format!("127.0.0.1:{origin}").parse().unwrap()];
     let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
     config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
     let server = smcp_native::spawn(config).expect("the host starts");
-    println!("READY {} {} {}", server.addr, server.dev_key.clone().expect("dev mode makes a key"), data.path().display());
+    println!(
+        "READY {} {} {}",
+        server.addr,
+        server.dev_key.clone().expect("dev mode makes a key"),
+        data.path().display()
+    );
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     server.stop();
 }
@@ -199,7 +227,11 @@ fn slow_origin() -> u16 {
                 }
                 std::thread::sleep(ORIGIN_DELAY);
                 let body = "slow hello";
-                let _ = write!(&stream, "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+                let _ = write!(
+                    &stream,
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
             });
         }
     });
@@ -216,7 +248,8 @@ struct Host {
 impl Host {
     fn start(origin: u16, session_ttl: Duration) -> Host {
         let child = ChildHost::start(SERVE_ENV, &format!("{origin}:{}", session_ttl.as_secs()));
-        let (addr, key, data) = (child.ready[0].parse().unwrap(), child.ready[1].clone(), child.ready[2].clone().into());
+        let (addr, key, data) =
+            (child.ready[0].parse().unwrap(), child.ready[1].clone(), child.ready[2].clone().into());
         Host { child, addr, key, data }
     }
 
@@ -308,7 +341,9 @@ impl Host {
             stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             for n in 0..uris {
-                let body = format!(r#"{{"jsonrpc":"2.0","id":{n},"method":"resources/subscribe","params":{{"uri":"calc://subscribed/{id}/{n:04}"}}}}"#);
+                let body = format!(
+                    r#"{{"jsonrpc":"2.0","id":{n},"method":"resources/subscribe","params":{{"uri":"calc://subscribed/{id}/{n:04}"}}}}"#
+                );
                 let head = format!(
                     "POST /t/dev/s/calc/mcp HTTP/1.1\r\nhost: {}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-session-id: {id}\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n{body}",
                     self.addr,
@@ -318,7 +353,11 @@ impl Host {
                 stream.write_all(head.as_bytes()).unwrap();
                 let (status, answer) = read_response(&mut reader);
                 assert!(status.contains(" 200 "), "{status}");
-                assert!(String::from_utf8_lossy(&answer).contains("\"result\""), "{}", String::from_utf8_lossy(&answer));
+                assert!(
+                    String::from_utf8_lossy(&answer).contains("\"result\""),
+                    "{}",
+                    String::from_utf8_lossy(&answer)
+                );
             }
         }
     }
@@ -341,7 +380,10 @@ impl Host {
         let initialize = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"memory-bench","version":"1"}}}"#;
         let (status, head, body) = self.post("/t/dev/s/calc/mcp", &[], initialize);
         assert_eq!(status, 200, "initialize: {body}");
-        let session = head.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id:").map(|v| v.trim().to_owned())).expect("a session id");
+        let session = head
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id:").map(|v| v.trim().to_owned()))
+            .expect("a session id");
         let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
         let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
         let (status, _, body) = self.post("/t/dev/s/calc/mcp", &headers, initialized);

@@ -44,7 +44,8 @@ fn call(tenant: &str, server: &str, key: &str, tool: &str, arguments: Value) -> 
         ("mcp-name", tool),
     ];
     let started = Instant::now();
-    let (status, bytes) = w.try_request("POST", &format!("/t/{tenant}/s/{server}/mcp"), &headers, body.to_string().as_bytes()).unwrap();
+    let (status, bytes) =
+        w.try_request("POST", &format!("/t/{tenant}/s/{server}/mcp"), &headers, body.to_string().as_bytes()).unwrap();
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
     (ms, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -63,13 +64,19 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let calls = if full { CALLS } else { SMOKE_CALLS };
     // Latency is measured, not the rate limiter.
-    unsafe { std::env::set_var("SMCP_WORKERD_EXTRA_VARS", "SMCP_RATE_LIMIT_PRINCIPAL:1000000/1000000 SMCP_RATE_LIMIT_TENANT:1000000/1000000") };
+    unsafe {
+        std::env::set_var(
+            "SMCP_WORKERD_EXTRA_VARS",
+            "SMCP_RATE_LIMIT_PRINCIPAL:1000000/1000000 SMCP_RATE_LIMIT_TENANT:1000000/1000000",
+        )
+    };
     let w = workerd();
     let key = w.key("bench", "admin");
     w.deploy(&key, "calc", "calc", None);
     w.deploy(&key, "notes", "notes", None);
     let spin_grant = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(spin_grant.path(), format!("version = 1\n[limits]\nfuel = {SPIN_FUEL}\nwall_time_ms = 60000\n")).unwrap();
+    std::fs::write(spin_grant.path(), format!("version = 1\n[limits]\nfuel = {SPIN_FUEL}\nwall_time_ms = 60000\n"))
+        .unwrap();
     w.deploy(&key, "hostile-loop", "spin", Some(spin_grant.path()));
 
     // Warm up the isolate, the components and V8's tiers.
@@ -84,8 +91,11 @@ fn main() {
             started.elapsed().as_secs_f64() * 1000.0
         })
         .collect();
-    let trivial: Vec<f64> = (0..calls).map(|i| call("bench", "calc", &key, "add", json!({ "a": i, "b": 2 })).0).collect();
-    let kv: Vec<f64> = (0..calls).map(|i| call("bench", "notes", &key, "put_note", json!({ "id": format!("n{i}"), "text": "bench" })).0).collect();
+    let trivial: Vec<f64> =
+        (0..calls).map(|i| call("bench", "calc", &key, "add", json!({ "a": i, "b": 2 })).0).collect();
+    let kv: Vec<f64> = (0..calls)
+        .map(|i| call("bench", "notes", &key, "put_note", json!({ "id": format!("n{i}"), "text": "bench" })).0)
+        .collect();
 
     // A server deployed now: its first call loads and compiles it.
     w.deploy(&key, "calc", "fresh-calc", None);
@@ -129,16 +139,31 @@ fn main() {
         &["measure", "p50 ms", "p99 ms", "p50 / healthz p50"],
     );
     per_call.row(vec!["`/healthz` (no engine work; reference)".into(), ms(healthz_p50), ms(healthz_p99), num(1.0, 2)]);
-    per_call.row(vec!["trivial tool (calc `add`)".into(), ms(trivial_p50), ms(trivial_p99), num(trivial_p50 / healthz_p50, 2)]);
+    per_call.row(vec![
+        "trivial tool (calc `add`)".into(),
+        ms(trivial_p50),
+        ms(trivial_p99),
+        num(trivial_p50 / healthz_p50, 2),
+    ]);
     per_call.row(vec!["kv tool (notes `put_note`)".into(), ms(kv_p50), ms(kv_p99), num(kv_p50 / healthz_p50, 2)]);
     per_call.note(format!("{calls} calls each, after warm-up; workerd, the client and wrangler share the machine."));
     let mut cold = Table::new("The Worker in workerd: cold paths", &["measure", "ms"]);
     cold.row(vec!["first call of a just-deployed server (R2 read, validate, compile, call)".into(), ms(first_call)]);
     cold.row(vec!["its second call".into(), ms(second_call)]);
-    cold.row(vec!["first call after the isolate starts (engine, registry, component, compile, call)".into(), ms(cold_isolate.0)]);
+    cold.row(vec![
+        "first call after the isolate starts (engine, registry, component, compile, call)".into(),
+        ms(cold_isolate.0),
+    ]);
     cold.row(vec!["the isolate's second call".into(), ms(cold_isolate.1)]);
-    let mut fuel = Table::new("The Worker in workerd: fuel per millisecond (wasmi compiled to wasm, in V8)", &["measure", "ms", "fuel per ms"]);
-    fuel.row(vec![format!("spin of {SPIN_FUEL} fuel, first (the isolate's first heavy call)").into(), num(spins[0], 1), num(fuel_per_ms(spins[0]), 0)]);
+    let mut fuel = Table::new(
+        "The Worker in workerd: fuel per millisecond (wasmi compiled to wasm, in V8)",
+        &["measure", "ms", "fuel per ms"],
+    );
+    fuel.row(vec![
+        format!("spin of {SPIN_FUEL} fuel, first (the isolate's first heavy call)").into(),
+        num(spins[0], 1),
+        num(fuel_per_ms(spins[0]), 0),
+    ]);
     fuel.row(vec![format!("spin, best of {}", spins.len()).into(), num(best_spin, 1), num(fuel_per_ms(best_spin), 0)]);
     fuel.note("Cloudflare's free plan allows 10 ms of CPU per request: set SMCP_MAX_FUEL from the first row.");
     let mut report = Report::new("workerd");

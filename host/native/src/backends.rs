@@ -127,9 +127,8 @@ impl Storage {
     pub fn open(data_dir: &Path, outbound: AddressPolicy, master_keys: Option<Keyring>) -> anyhow::Result<Storage> {
         crate::store::create_private_dir(data_dir)?;
         let clock: Rc<dyn Clock> = Rc::new(SystemClock);
-        let kv = RedbKv::open(&data_dir.join("kv.redb"), clock.clone()).map_err(|e| {
-            anyhow::anyhow!("{e:#} (is another smcp process using {}?)", data_dir.display())
-        })?;
+        let kv = RedbKv::open(&data_dir.join("kv.redb"), clock.clone())
+            .map_err(|e| anyhow::anyhow!("{e:#} (is another smcp process using {}?)", data_dir.display()))?;
         Ok(Storage {
             secrets: Vault::new(kv.clone(), master_keys, Box::new(OsRandom)),
             kv,

@@ -88,7 +88,13 @@ pub fn grant_text(workspace_root: &Path, name: &str) -> anyhow::Result<String> {
 /// Deploys guest `name` as server `name` of tenant `dev` through the same
 /// path as the admin API (stored, audited, activated with approval by
 /// `dev-mode`). Unchanged guests are the same deployment as before.
-pub async fn deploy(engine: &Engine, storage: &crate::Storage, name: &str, component: Vec<u8>, grant: String) -> anyhow::Result<()> {
+pub async fn deploy(
+    engine: &Engine,
+    storage: &crate::Storage,
+    name: &str,
+    component: Vec<u8>,
+    grant: String,
+) -> anyhow::Result<()> {
     let backends = storage.backends();
     let by = Principal { tenant: DEV_TENANT.into(), id: DEV_KEY_NAME.into(), role: Role::Admin };
     let fail = |e: smcp_core::deploy::DeployError| anyhow::anyhow!("deploying guest {name}: {e}");
@@ -116,11 +122,18 @@ pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> a
         server: None,
         detail: serde_json::json!({ "key": id }),
     };
-    for old in keys.list(DEV_TENANT).await.map_err(fail)?.into_iter().filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none()) {
+    for old in keys
+        .list(DEV_TENANT)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none())
+    {
         keys.revoke(DEV_TENANT, &old.id, now).await.map_err(fail)?;
         smcp_core::audit::append(&storage.kv, DEV_TENANT, record("key.revoke", &old.id), now).await?;
     }
-    let (key, made) = keys.create(DEV_TENANT, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
+    let (key, made) =
+        keys.create(DEV_TENANT, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
     smcp_core::audit::append(&storage.kv, DEV_TENANT, record("key.create", &made.id), now).await?;
     Ok(key)
 }

@@ -116,7 +116,13 @@ fn sweep(db: &Database, keys: &[String], now: u64) {
 }
 
 impl RedbKv {
-    fn write<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>, durability: Durability) -> LocalFuture<'a, Res<()>> {
+    fn write<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+        durability: Durability,
+    ) -> LocalFuture<'a, Res<()>> {
         let expiry = ttl_seconds.map(|t| self.clock.now_ms().saturating_add(u64::from(t) * 1000));
         let (db, key) = (self.db.clone(), key.to_owned());
         Box::pin(off_thread(move || {
@@ -191,7 +197,9 @@ impl KvStore for RedbKv {
                 let txn = db.begin_write()?;
                 let inserted = {
                     let mut table = txn.open_table(ENTRIES)?;
-                    let taken = table.get(key.as_str())?.is_some_and(|raw| decode(raw.value()).is_none_or(|(expiry, _)| live(expiry, now)));
+                    let taken = table
+                        .get(key.as_str())?
+                        .is_some_and(|raw| decode(raw.value()).is_none_or(|(expiry, _)| live(expiry, now)));
                     if !taken {
                         table.insert(key.as_str(), encode(&value, expiry).as_slice())?;
                     }

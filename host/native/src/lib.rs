@@ -19,16 +19,16 @@ mod outbound;
 mod server;
 pub mod state_key;
 mod store;
-mod wire;
 #[cfg(test)]
 mod testutil;
+mod wire;
 
 pub use backends::{OsRandom, Storage, SystemClock, TracingLog, unix_ms};
 pub use kv::RedbKv;
 pub use objects::{FsObjects, etag_of};
 pub use outbound::{OutboundHttp, admin_client};
 pub use server::{
-    Background, Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHUTDOWN_GRACE, Endpoint, Running, Shutdown,
-    engine_config, serve, spawn,
+    Background, Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHUTDOWN_GRACE,
+    Endpoint, Running, Shutdown, engine_config, serve, spawn,
 };
 pub use wire::to_hyper;

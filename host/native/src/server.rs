@@ -9,19 +9,19 @@ use crate::backends::Storage;
 use crate::dev::{DEV_TENANT, DevGuests};
 use crate::wire::{BodyError, WireBody, plain, read_body, to_hyper};
 use futures::FutureExt;
+use futures::channel::oneshot;
 use hyper::StatusCode;
 use hyper::body::Incoming;
-use smcp_core::capabilities::faults::Faults;
-use std::panic::AssertUnwindSafe;
-use futures::channel::oneshot;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use smcp_core::capabilities::faults::Faults;
 use smcp_core::capabilities::net::{AddressPolicy, Opening};
 use smcp_core::mcp::http::Request;
 use smcp_core::mcp::{AuthSettings, Engine, EngineConfig};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -257,7 +257,9 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
                 });
             }
         }
-        None => tracing::info!("serving the deployed servers (deploy with `smcp deploy`; --dev hosts the example guests)"),
+        None => {
+            tracing::info!("serving the deployed servers (deploy with `smcp deploy`; --dev hosts the example guests)")
+        }
     }
     if config.dev.is_some() {
         dev_key = Some(crate::dev::fresh_admin_key(&storage, &engine.config.auth.key_hash_key).await?);
@@ -266,7 +268,13 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         tracing::warn!(tenant, server, "anyone may use this server without credentials");
     }
 
-    let app = Rc::new(App { engine, storage, faults: config.faults.clone(), max_body_bytes: config.max_body_bytes, max_upload_bytes: config.max_upload_bytes });
+    let app = Rc::new(App {
+        engine,
+        storage,
+        faults: config.faults.clone(),
+        max_body_bytes: config.max_body_bytes,
+        max_upload_bytes: config.max_upload_bytes,
+    });
     let (tx, rx) = watch::channel(false);
     tokio::task::spawn_local(upkeep_every(app.clone(), rx.clone()));
     let metrics_addr = match config.metrics_listen {
@@ -280,7 +288,15 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     };
     let task = tokio::task::spawn_local(accept_loop(listener, app, rx, config.shutdown_grace));
     tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
-    Ok(Running { addr, metrics_addr, endpoints, dev_key, data_dir: config.data_dir, shutdown: Shutdown(Arc::new(tx)), task })
+    Ok(Running {
+        addr,
+        metrics_addr,
+        endpoints,
+        dev_key,
+        data_dir: config.data_dir,
+        shutdown: Shutdown(Arc::new(tx)),
+        task,
+    })
 }
 
 /// The engine's settings: loopback names (any port) and `config`'s
@@ -291,7 +307,8 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
     allowed_hosts.extend(config.allowed_hosts.iter().cloned());
     // Origins match with their port: this host's own pages (the sign-in
     // page), and what the operator adds for browser clients.
-    let mut allowed_origins: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].iter().map(|h| format!("http://{h}:{}", addr.port())).collect();
+    let mut allowed_origins: Vec<String> =
+        ["localhost", "127.0.0.1", "[::1]"].iter().map(|h| format!("http://{h}:{}", addr.port())).collect();
     if let Some(public) = config.public_url.as_deref().and_then(|u| url::Url::parse(u).ok()) {
         allowed_origins.push(public.origin().ascii_serialization());
     }
@@ -355,7 +372,9 @@ async fn serve_metrics(listener: TcpListener, app: Rc<App>, mut stop: watch::Rec
             let response = match (request.method().as_str(), request.uri().path()) {
                 ("GET", "/metrics") => {
                     let mut response = plain(StatusCode::OK, app.engine.metrics.prometheus());
-                    response.headers_mut().insert("content-type", hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
+                    response
+                        .headers_mut()
+                        .insert("content-type", hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
                     response
                 }
                 _ => plain(StatusCode::NOT_FOUND, "only GET /metrics is served here\n".into()),
@@ -411,7 +430,11 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
 
 /// Serves one request and logs it: method, path (never the query), status
 /// and duration. Bodies and headers are never logged.
-async fn handle(app: Rc<App>, request: hyper::Request<Incoming>, peer: SocketAddr) -> Result<hyper::Response<WireBody>, Infallible> {
+async fn handle(
+    app: Rc<App>,
+    request: hyper::Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<hyper::Response<WireBody>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     // Paths are the client's: logged up to a length.
@@ -435,7 +458,11 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>, peer: SocketA
     let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(&parts.headers, body, limit)).await {
         Ok(Ok(body)) => body,
         Ok(Err(BodyError::TooLarge)) if parts.uri.path().starts_with("/admin/") => {
-            let refused = smcp_core::admin::ApiError::new(413, "too_large", format!("uploads are limited to {limit} bytes (--max-upload-bytes)"));
+            let refused = smcp_core::admin::ApiError::new(
+                413,
+                "too_large",
+                format!("uploads are limited to {limit} bytes (--max-upload-bytes)"),
+            );
             return to_hyper(refused.response());
         }
         Ok(Err(BodyError::TooLarge)) => {
@@ -545,7 +572,13 @@ pub fn spawn(config: Config) -> anyhow::Result<Background> {
         local.block_on(&runtime, async move {
             match serve(config).await {
                 Ok(running) => {
-                    let ready = (running.addr, running.endpoints.clone(), running.dev_key.clone(), running.metrics_addr, running.shutdown_handle());
+                    let ready = (
+                        running.addr,
+                        running.endpoints.clone(),
+                        running.dev_key.clone(),
+                        running.metrics_addr,
+                        running.shutdown_handle(),
+                    );
                     let _ = ready_tx.send(Ok(ready));
                     if let Err(e) = running.wait().await {
                         tracing::error!(error = %e, "server stopped with an error");
@@ -585,7 +618,13 @@ mod tests {
         config.allowed_origins.push("http://localhost:6274".into());
         let engine = engine_config(&config, "127.0.0.1:8787".parse().unwrap(), [7; 32]);
         assert_eq!(engine.allowed_hosts, ["localhost", "127.0.0.1", "[::1]", "mcp.example.test"]);
-        let origins = ["http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787", "https://mcp.example.test", "http://localhost:6274"];
+        let origins = [
+            "http://localhost:8787",
+            "http://127.0.0.1:8787",
+            "http://[::1]:8787",
+            "https://mcp.example.test",
+            "http://localhost:6274",
+        ];
         assert_eq!(engine.allowed_origins, origins);
         assert_eq!((engine.max_body_bytes, engine.session_ttl_seconds), (1234, 3600));
         assert_eq!((engine.server_name.as_str(), engine.server_version.as_str()), ("smcp", env!("CARGO_PKG_VERSION")));

@@ -113,7 +113,6 @@ pub fn to_hyper(response: Response) -> hyper::Response<WireBody> {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

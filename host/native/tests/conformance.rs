@@ -11,9 +11,9 @@
 use serde_json::{Value, json};
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config, spawn};
-use std::path::{Path, PathBuf};
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn clients_dir() -> PathBuf {
@@ -49,7 +49,8 @@ fn run_suite(requirements: &str) {
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    let summary: Vec<&str> = stdout.lines().filter(|l| l.starts_with('✓') || l.starts_with('✗') || l.starts_with("Total")).collect();
+    let summary: Vec<&str> =
+        stdout.lines().filter(|l| l.starts_with('✓') || l.starts_with('✗') || l.starts_with("Total")).collect();
     eprintln!("conformance {requirements}:\n{}", summary.join("\n"));
     // Exit status 0 means every scored scenario passed; unscored ones (the
     // tasks extension, pending scenarios) are listed separately.
@@ -131,7 +132,12 @@ fn request(server: &Background, method: &str, name: Option<&str>, params: Value)
 }
 
 fn names(result: &Value, list: &str, key: &str) -> Vec<String> {
-    result["result"][list].as_array().unwrap_or_else(|| panic!("{result}")).iter().map(|i| i[key].as_str().unwrap().to_owned()).collect()
+    result["result"][list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{result}"))
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]

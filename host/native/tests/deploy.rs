@@ -71,7 +71,9 @@ impl Host {
 
     /// An admin API request with `key`: status and JSON body.
     fn admin(&self, method: &str, path: &str, key: &str, body: Option<(&str, Vec<u8>)>) -> (u16, Value) {
-        let mut head = format!("{method} /admin/v1/tenants/dev{path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {key}\r\n");
+        let mut head = format!(
+            "{method} /admin/v1/tenants/dev{path} HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {key}\r\n"
+        );
         let body = match body {
             Some((content_type, bytes)) => {
                 head.push_str(&format!("content-type: {content_type}\r\ncontent-length: {}\r\n", bytes.len()));
@@ -101,7 +103,10 @@ fn multipart(parts: &[(&str, &[u8])]) -> (String, Vec<u8>) {
     let boundary = "smcp-test-boundary-7f3a";
     let mut body = Vec::new();
     for (name, bytes) in parts {
-        body.extend_from_slice(format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n").as_bytes());
+        body.extend_from_slice(
+            format!("--{boundary}\r\ncontent-disposition: form-data; name=\"{name}\"; filename=\"{name}\"\r\n\r\n")
+                .as_bytes(),
+        );
         body.extend_from_slice(bytes);
         body.extend_from_slice(b"\r\n");
     }
@@ -140,13 +145,19 @@ fn each_example_deploys_with_the_cli_and_answers_an_mcp_client() {
             deployed.cancel().await.unwrap();
         }
         let calc = connect(&host, "ex-calc").await;
-        assert_eq!(call(&calc, "add", json!({ "a": 2, "b": 40 })).await.structured_content, Some(json!({ "sum": 42.0 })));
+        assert_eq!(
+            call(&calc, "add", json!({ "a": 2, "b": 40 })).await.structured_content,
+            Some(json!({ "sum": 42.0 }))
+        );
         let notes = connect(&host, "ex-notes").await;
         assert_ne!(call(&notes, "put_note", json!({ "id": "n1", "text": "deployed" })).await.is_error, Some(true));
         let read = call(&notes, "get_note", json!({ "id": "n1" })).await;
         assert_eq!(read.content[0].as_text().map(|t| t.text.as_str()), Some("deployed"));
         let files = connect(&host, "ex-files").await;
-        assert_ne!(call(&files, "write_file", json!({ "path": "a.txt", "content": "bytes" })).await.is_error, Some(true));
+        assert_ne!(
+            call(&files, "write_file", json!({ "path": "a.txt", "content": "bytes" })).await.is_error,
+            Some(true)
+        );
         let back = call(&files, "read_file", json!({ "path": "a.txt" })).await;
         assert_eq!(back.content[0].as_text().map(|t| t.text.as_str()), Some("bytes"));
     });
@@ -166,7 +177,12 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
     // notes imports kv: refused without approval, and calc still answers.
     let (ok, _, err) = host.deploy("notes", "app", Some(&grant_file("notes")), &[]);
     assert!(!ok, "a widening deployed without approval");
-    assert!(err.contains("approval_required") && err.contains("imports smcp:mcp/kv@0.1.0") && err.contains("--approve-widening"), "{err}");
+    assert!(
+        err.contains("approval_required")
+            && err.contains("imports smcp:mcp/kv@0.1.0")
+            && err.contains("--approve-widening"),
+        "{err}"
+    );
     let calc_tools = runtime().block_on(async {
         let app = connect(&host, "app").await;
         let names = tool_names(&app).await;
@@ -208,7 +224,15 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
     });
     assert!(host.audit().iter().any(|r| r["kind"] == "deploy.rollback" && r["server"] == "app"));
     // Activating notes' deployment again by id is the same widening: approval again.
-    let notes_id = host.audit().iter().rev().find(|r| r["kind"] == "deploy.activate" && r["detail"]["approved_widening"] == true).unwrap()["detail"]["deployment"].as_str().unwrap().to_owned();
+    let notes_id = host
+        .audit()
+        .iter()
+        .rev()
+        .find(|r| r["kind"] == "deploy.activate" && r["detail"]["approved_widening"] == true)
+        .unwrap()["detail"]["deployment"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let (ok, _, err) = host.smcp(&["activate", &notes_id, "--server", "app"]);
     assert!(!ok && err.contains("approval_required"), "{err}");
     let (ok, _, err) = host.smcp(&["activate", &notes_id, "--server", "app", "--approve-widening"]);
@@ -221,9 +245,8 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
 /// Files under the object store: what uploads stored.
 fn stored_objects(data: &Path) -> usize {
     fn count(dir: &Path) -> usize {
-        std::fs::read_dir(dir).map_or(0, |entries| {
-            entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum()
-        })
+        std::fs::read_dir(dir)
+            .map_or(0, |entries| entries.flatten().map(|e| if e.path().is_dir() { count(&e.path()) } else { 1 }).sum())
     }
     count(&data.join("objects").join("blobs"))
 }
@@ -252,8 +275,18 @@ fn bad_uploads_are_refused_and_store_nothing() {
         ("over the size limit", vec![("component", oversized)], 413, "too_large"),
         ("over the upload limit", vec![("component", vec![0; 25 << 20])], 413, "too_large"),
         ("an unknown import", vec![("component", hostile)], 400, "forbidden_import"),
-        ("a grant that fails to parse", vec![("component", calc.clone()), ("grant", b"version = 1\n[kv\n".to_vec())], 400, "invalid_grant"),
-        ("a grant naming an unknown capability", vec![("component", calc.clone()), ("grant", b"version = 1\n[filesystem]\nroot = \"/\"\n".to_vec())], 400, "invalid_grant"),
+        (
+            "a grant that fails to parse",
+            vec![("component", calc.clone()), ("grant", b"version = 1\n[kv\n".to_vec())],
+            400,
+            "invalid_grant",
+        ),
+        (
+            "a grant naming an unknown capability",
+            vec![("component", calc.clone()), ("grant", b"version = 1\n[filesystem]\nroot = \"/\"\n".to_vec())],
+            400,
+            "invalid_grant",
+        ),
         ("a digest mismatch", vec![("component", calc.clone()), ("digest", vec![b'0'; 64])], 400, "digest_mismatch"),
         ("no component part", vec![("grant", b"version = 1\n".to_vec())], 400, "missing_part"),
         ("a stray part", vec![("component", calc.clone()), ("script", b"rm -rf /".to_vec())], 400, "bad_request"),
@@ -270,7 +303,8 @@ fn bad_uploads_are_refused_and_store_nothing() {
         assert_eq!(stored_objects(host.data.path()), before, "{what} left an object");
     }
     // Pinning: once the tenant requires digests, an upload without one is refused.
-    let (status, _) = host.admin("PUT", "/settings", &key, Some(("application/json", br#"{"require_digest": true}"#.to_vec())));
+    let (status, _) =
+        host.admin("PUT", "/settings", &key, Some(("application/json", br#"{"require_digest": true}"#.to_vec())));
     assert_eq!(status, 200);
     let (content_type, body) = multipart(&[("component", &calc)]);
     let (status, answer) = host.admin("POST", "/servers/target/deployments", &key, Some((&content_type, body)));
@@ -293,7 +327,12 @@ fn the_admin_api_checks_roles_and_tenants() {
     let host = Host::start(&["calc"], |config| support::create_tenant(&config.data_dir, "other", "admin"));
     let admin = host.key().to_owned();
     let make = |role: &str| {
-        let (status, made) = host.admin("POST", "/keys", &admin, Some(("application/json", json!({ "role": role, "name": role }).to_string().into_bytes())));
+        let (status, made) = host.admin(
+            "POST",
+            "/keys",
+            &admin,
+            Some(("application/json", json!({ "role": role, "name": role }).to_string().into_bytes())),
+        );
         assert_eq!(status, 201, "{made}");
         made["key"].as_str().unwrap().to_owned()
     };
@@ -301,7 +340,16 @@ fn the_admin_api_checks_roles_and_tenants() {
     assert_eq!(host.admin("GET", "/servers", &reader, None).0, 200);
     assert_eq!(host.admin("PUT", "/servers/x", &reader, None).0, 403);
     assert_eq!(host.admin("GET", "/servers", &user, None).0, 403);
-    assert_eq!(host.admin("GET", "/servers", "smcp_dev_0000000000000000000000000000000000000000000000000000000000000000", None).0, 401);
+    assert_eq!(
+        host.admin(
+            "GET",
+            "/servers",
+            "smcp_dev_0000000000000000000000000000000000000000000000000000000000000000",
+            None
+        )
+        .0,
+        401
+    );
     // A key of another tenant (made by the operator) cannot read dev's.
     let (status, body) = raw(
         host.server.addr,
@@ -323,12 +371,16 @@ fn the_admin_api_checks_roles_and_tenants() {
     let (_, listed) = host.admin("GET", "/keys", &admin, None);
     assert!(!listed.to_string().contains(&reader[10..]), "a listed key shows its secret");
     // Revoked once, refused from then on; revoking again records nothing.
-    let user_id = listed["keys"].as_array().unwrap().iter().find(|k| k["role"] == "mcp-user").unwrap()["id"].as_str().unwrap().to_owned();
+    let user_id = listed["keys"].as_array().unwrap().iter().find(|k| k["role"] == "mcp-user").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for _ in 0..2 {
         assert_eq!(host.admin("DELETE", &format!("/keys/{user_id}"), &admin, None).0, 204);
     }
     assert_eq!(host.admin("DELETE", "/keys/0123456789abcdef", &admin, None).0, 404);
-    let revocations = host.audit().iter().filter(|r| r["kind"] == "key.revoke" && r["detail"]["key"] == user_id.as_str()).count();
+    let revocations =
+        host.audit().iter().filter(|r| r["kind"] == "key.revoke" && r["detail"]["key"] == user_id.as_str()).count();
     assert_eq!(revocations, 1);
     host.stop();
 }
@@ -341,7 +393,8 @@ fn calls_during_activation_see_one_version_or_the_other() {
     let (ok, _, err) = host.deploy("calc", "flip", Some(&grant_file("calc")), &[]);
     assert!(ok, "{err}");
     let (_, listed) = host.admin("GET", "/servers/flip/deployments", host.key(), None);
-    let ids: Vec<String> = listed["deployments"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+    let ids: Vec<String> =
+        listed["deployments"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 2);
 
     let list_tools = |addr: std::net::SocketAddr, key: &str| -> BTreeSet<String> {
@@ -361,7 +414,12 @@ fn calls_during_activation_see_one_version_or_the_other() {
     };
     let (addr, key) = (host.server.addr, host.key().to_owned());
     let versions = [list_tools(addr, &key), {
-        host.admin("POST", &format!("/servers/flip/deployments/{}/activate", ids[0]), &key, Some(("application/json", br#"{"approve_widening": true}"#.to_vec())));
+        host.admin(
+            "POST",
+            &format!("/servers/flip/deployments/{}/activate", ids[0]),
+            &key,
+            Some(("application/json", br#"{"approve_widening": true}"#.to_vec())),
+        );
         list_tools(addr, &key)
     }];
     assert_ne!(versions[0], versions[1]);
@@ -381,14 +439,20 @@ fn calls_during_activation_see_one_version_or_the_other() {
         .collect();
     for round in 0..20 {
         let id = &ids[round % 2];
-        let (status, answer) = host.admin("POST", &format!("/servers/flip/deployments/{id}/activate"), &key, Some(("application/json", br#"{"approve_widening": true}"#.to_vec())));
+        let (status, answer) = host.admin(
+            "POST",
+            &format!("/servers/flip/deployments/{id}/activate"),
+            &key,
+            Some(("application/json", br#"{"approve_widening": true}"#.to_vec())),
+        );
         assert_eq!(status, 200, "{answer}");
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut counts = [0, 0];
     for caller in callers {
         for answer in caller.join().unwrap() {
-            let version = versions.iter().position(|v| *v == answer).unwrap_or_else(|| panic!("a mixed answer: {answer:?}"));
+            let version =
+                versions.iter().position(|v| *v == answer).unwrap_or_else(|| panic!("a mixed answer: {answer:?}"));
             counts[version] += 1;
         }
     }
@@ -398,7 +462,8 @@ fn calls_during_activation_see_one_version_or_the_other() {
 
 #[test]
 fn health_and_metrics_for_operators() {
-    let host = Host::start(&["calc", "hostile-loop"], |config| config.metrics_listen = Some("127.0.0.1:0".parse().unwrap()));
+    let host =
+        Host::start(&["calc", "hostile-loop"], |config| config.metrics_listen = Some("127.0.0.1:0".parse().unwrap()));
     let (ok, out, err) = host.smcp(&["servers", "health", "calc"]);
     assert!(ok && out.contains("ok") && out.contains("add"), "{out}{err}");
     runtime().block_on(async {
@@ -417,14 +482,19 @@ fn health_and_metrics_for_operators() {
     assert_eq!(metrics["servers"]["hostile-loop"]["out_of_fuel"], 1, "{metrics}");
 
     let metrics_addr = host.server.metrics_addr.expect("a metrics listener");
-    let (status, text) = raw(metrics_addr, b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n", b"");
+    let (status, text) =
+        raw(metrics_addr, b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n", b"");
     let text = String::from_utf8(text).unwrap();
     assert_eq!(status, 200);
     assert!(text.contains("smcp_tool_calls_total{tenant=\"dev\",server=\"calc\"} 3"), "{text}");
     assert!(text.contains("smcp_tool_out_of_fuel_total{tenant=\"dev\",server=\"hostile-loop\"} 1"), "{text}");
     // Probes answer under any Host: orchestrators send the pod's address.
     for probe in ["/healthz", "/readyz"] {
-        let (status, _) = raw(host.server.addr, format!("GET {probe} HTTP/1.1\r\nhost: 10.1.2.3:8787\r\nconnection: close\r\n\r\n").as_bytes(), b"");
+        let (status, _) = raw(
+            host.server.addr,
+            format!("GET {probe} HTTP/1.1\r\nhost: 10.1.2.3:8787\r\nconnection: close\r\n\r\n").as_bytes(),
+            b"",
+        );
         assert_eq!(status, 200, "{probe}");
     }
     let (status, answer) = host.admin("GET", "/servers/nope/health", host.key(), None);

@@ -39,7 +39,8 @@ fn origin() -> u16 {
             while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                 line.clear();
             }
-            let _ = write!(&stream, "HTTP/1.1 200 OK\r\ncontent-length: 17\r\nconnection: close\r\n\r\nhello from origin");
+            let _ =
+                write!(&stream, "HTTP/1.1 200 OK\r\ncontent-length: 17\r\nconnection: close\r\n\r\nhello from origin");
         }
     });
     port
@@ -70,7 +71,11 @@ impl Host {
             "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } });
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params }).to_string();
         let started = Instant::now();
-        let (status, answer) = self.post(server, &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", tool)], &body);
+        let (status, answer) = self.post(
+            server,
+            &[("mcp-protocol-version", "2026-07-28"), ("mcp-method", "tools/call"), ("mcp-name", tool)],
+            &body,
+        );
         (status, serde_json::from_str(&answer).unwrap_or(Value::Null), started.elapsed())
     }
 
@@ -98,7 +103,11 @@ impl Host {
 
     fn audit(&self) -> Vec<Value> {
         std::thread::sleep(Duration::from_millis(100));
-        let (ok, out, err) = support::smcp(&format!("http://127.0.0.1:{}", self.server.addr.port()), self.server.dev_key.as_deref().unwrap(), &["audit", "list"]);
+        let (ok, out, err) = support::smcp(
+            &format!("http://127.0.0.1:{}", self.server.addr.port()),
+            self.server.dev_key.as_deref().unwrap(),
+            &["audit", "list"],
+        );
         assert!(ok, "{err}");
         out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
     }
@@ -123,7 +132,10 @@ fn every_capability_under_every_fault_gives_clear_errors_and_loses_nothing() {
         write!(stream, "POST /t/dev/s/notes/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{init}", init.len()).unwrap();
         let mut response = String::new();
         std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
-        response.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id:").map(|v| v.trim().to_owned())).expect("a session")
+        response
+            .lines()
+            .find_map(|l| l.to_ascii_lowercase().strip_prefix("mcp-session-id:").map(|v| v.trim().to_owned()))
+            .expect("a session")
     };
     let fetch_url = format!("http://127.0.0.1:{}/x", host.origin);
     // Per capability: the write under test, how to read the value back,
@@ -149,7 +161,8 @@ fn every_capability_under_every_fault_gives_clear_errors_and_loses_nothing() {
             Box::new(|_: &Host| "hello from origin".to_owned()),
         ),
     ];
-    let mut matrix = vec!["| capability | fault | client saw | stored value after |".to_owned(), "|---|---|---|---|".to_owned()];
+    let mut matrix =
+        vec!["| capability | fault | client saw | stored value after |".to_owned(), "|---|---|---|---|".to_owned()];
     for (target, what, write, read) in &cases {
         let (status, answer, _) = write(&host, "v0");
         assert_eq!((status, failure(&answer)), (200, None), "{what} without faults: {answer}");
@@ -184,19 +197,28 @@ fn every_capability_under_every_fault_gives_clear_errors_and_loses_nothing() {
                 }
             };
             assert_eq!(status, 200, "{what} {fault:?}");
-            matrix.push(format!("| {what} | {fault:?} | {} | {} |", seen.replace('|', "/"), if after == before { "unchanged" } else { "the new value" }));
+            matrix.push(format!(
+                "| {what} | {fault:?} | {} | {} |",
+                seen.replace('|', "/"),
+                if after == before { "unchanged" } else { "the new value" }
+            ));
         }
     }
     eprintln!("fault matrix:\n{}", matrix.join("\n"));
 
     // The session opened before still answers.
-    let (status, answer) = host.post("notes", &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-11-25")], r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#);
+    let (status, answer) = host.post(
+        "notes",
+        &[("mcp-session-id", &session), ("mcp-protocol-version", "2025-11-25")],
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{}}"#,
+    );
     assert_eq!(status, 200, "{answer}");
     assert!(answer.contains("put_note"), "{answer}");
 
     // Every failed call is in the trail, with what failed under it.
     let records = host.audit();
-    let failed: Vec<&Value> = records.iter().filter(|r| r["kind"] == "tool.call" && r["detail"]["outcome"] != "ok").collect();
+    let failed: Vec<&Value> =
+        records.iter().filter(|r| r["kind"] == "tool.call" && r["detail"]["outcome"] != "ok").collect();
     assert_eq!(failed.len(), 6, "failed calls recorded: {failed:#?}");
     let failures: Vec<String> = failed.iter().map(|r| r["detail"]["failures"].to_string()).collect();
     for expected in ["kv.", "objects.", "http.", "wall_time"] {
@@ -231,7 +253,15 @@ fn a_guest_stopped_at_any_point_of_a_write_leaves_old_or_new_value() {
         let (ok, _, err) = support::smcp(
             &format!("http://127.0.0.1:{}", host.server.addr.port()),
             host.server.dev_key.as_deref().unwrap(),
-            &["deploy", host._data.path().join("dev-components/notes.component.wasm").to_str().unwrap(), "--server", "notes", "--grant", &write_grant(&host, &grant(fuel)), "--approve-widening"],
+            &[
+                "deploy",
+                host._data.path().join("dev-components/notes.component.wasm").to_str().unwrap(),
+                "--server",
+                "notes",
+                "--grant",
+                &write_grant(&host, &grant(fuel)),
+                "--approve-widening",
+            ],
         );
         assert!(ok, "{err}");
         let new = format!("{fuel}").repeat(4000);
@@ -248,11 +278,23 @@ fn a_guest_stopped_at_any_point_of_a_write_leaves_old_or_new_value() {
         let (ok, _, err) = support::smcp(
             &format!("http://127.0.0.1:{}", host.server.addr.port()),
             host.server.dev_key.as_deref().unwrap(),
-            &["deploy", host._data.path().join("dev-components/notes.component.wasm").to_str().unwrap(), "--server", "notes", "--grant", &write_grant(&host, &grant(100_000_000)), "--approve-widening"],
+            &[
+                "deploy",
+                host._data.path().join("dev-components/notes.component.wasm").to_str().unwrap(),
+                "--server",
+                "notes",
+                "--grant",
+                &write_grant(&host, &grant(100_000_000)),
+                "--approve-widening",
+            ],
         );
         assert!(ok, "{err}");
         let stored = host.text("notes", "get_note", json!({ "id": "n" }));
-        assert!(stored == old || stored == new, "fuel {fuel}: the note is neither old nor new ({} bytes)", stored.len());
+        assert!(
+            stored == old || stored == new,
+            "fuel {fuel}: the note is neither old nor new ({} bytes)",
+            stored.len()
+        );
         if stored == new {
             // From here on the new text is the old one.
             return assert!(stopped > 0, "no budget stopped the write before it landed");

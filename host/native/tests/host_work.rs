@@ -70,13 +70,16 @@ fn a_flood_of_capability_calls_stops_at_the_wall_time_and_shares_the_thread() {
     // At the ceilings for calls, fuel and bytes, only the wall time stops
     // the flood: 100,000 calls take longer than 300 ms. Before the host
     // checked it at every capability call, the flood ran to its last call.
-    let (_data, host) = start("[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 300\n");
+    let (_data, host) =
+        start("[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 300\n");
     let flood = call(&host, "hostile-hostcalls", "log_flood", json!({ "bytes": 1 }));
     assert_eq!(flood["result"]["isError"], true, "{flood}");
     assert!(text(&flood).contains("300 ms of wall time"), "{flood}");
 
     // While a longer flood runs on the one serving thread, calc answers.
-    let (_data, host) = start("[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 3000\n");
+    let (_data, host) = start(
+        "[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 3000\n",
+    );
     std::thread::scope(|scope| {
         let flood = scope.spawn(|| call(&host, "hostile-hostcalls", "kv_flood", json!({ "bytes": 200 })));
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -92,7 +95,10 @@ fn a_flood_of_capability_calls_stops_at_the_wall_time_and_shares_the_thread() {
         assert_eq!(flood["result"]["isError"], true, "{flood}");
         // Served one after the other, at most the call already waiting
         // when the flood ended would count.
-        assert!(answered_while_flooding >= 5, "only {answered_while_flooding} calls were answered during the flood: {flood}");
+        assert!(
+            answered_while_flooding >= 5,
+            "only {answered_while_flooding} calls were answered during the flood: {flood}"
+        );
     });
     host.stop();
 }
@@ -101,7 +107,8 @@ fn a_flood_of_capability_calls_stops_at_the_wall_time_and_shares_the_thread() {
 /// when `None`): status, session id, body.
 fn legacy_post(host: &Background, session: Option<&str>, body: &str) -> (u16, Option<String>, Value) {
     let key = host.dev_key.as_deref().expect("dev mode makes a key");
-    let session_header = session.map(|s| format!("mcp-session-id: {s}\r\nmcp-protocol-version: 2025-03-26\r\n")).unwrap_or_default();
+    let session_header =
+        session.map(|s| format!("mcp-session-id: {s}\r\nmcp-protocol-version: 2025-03-26\r\n")).unwrap_or_default();
     let head = format!(
         "POST /t/dev/s/calc/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
          accept: application/json, text/event-stream\r\nauthorization: Bearer {key}\r\n{session_header}content-length: {}\r\n\r\n",
@@ -151,7 +158,10 @@ fn batches_are_capped_and_each_request_in_them_is_rate_limited() {
     let answers = body.as_array().expect("a batch answer");
     assert_eq!(answers.len(), 30);
     let ran = answers.iter().filter(|a| a["result"]["content"][0]["text"].is_string()).count();
-    let limited = answers.iter().filter(|a| a["error"]["message"].as_str().is_some_and(|m| m.starts_with("Too Many Requests"))).count();
+    let limited = answers
+        .iter()
+        .filter(|a| a["error"]["message"].as_str().is_some_and(|m| m.starts_with("Too Many Requests")))
+        .count();
     assert_eq!((ran, limited), (18, 12), "{body}");
     host.stop();
 }
@@ -161,7 +171,9 @@ fn a_client_that_does_not_read_its_stream_is_cut_off() {
     // 64 MiB of progress messages (the argument budget's ceiling) to a
     // client that reads nothing until the guest is done: the host keeps at
     // most 8 MiB unread, then ends the stream.
-    let (_data, host) = start("[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 5_000\n");
+    let (_data, host) = start(
+        "[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 5_000\n",
+    );
     let key = host.dev_key.clone().unwrap();
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": "progress_flood", "arguments": { "bytes": 16_000 },

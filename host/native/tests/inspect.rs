@@ -19,7 +19,11 @@ fn build(dir: &Path, guests: &[&str]) -> Vec<PathBuf> {
 fn smcp(args: &[&str]) -> (bool, Value, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_smcp")).args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    (output.status.success(), serde_json::from_str(&stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.success(),
+        serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 fn guest_grant(name: &str) -> String {
@@ -34,7 +38,9 @@ fn inspect_shows_imports_and_what_the_grant_allows() {
     let (ok, review, stderr) = smcp(&["inspect", &fetcher, "--grant", &guest_grant("fetcher"), "--json"]);
     assert!(ok, "{stderr}");
     assert_eq!(review["digest"].as_str().map(str::len), Some(64));
-    let capability = |name: &str| review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == name).cloned().unwrap();
+    let capability = |name: &str| {
+        review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == name).cloned().unwrap()
+    };
     let http = capability("smcp:mcp/http@0.1.0");
     assert_eq!((http["imported"].clone(), http["granted"].clone()), (Value::Bool(true), Value::Bool(true)));
     assert_eq!(http["functions"], serde_json::json!(["fetch"]));
@@ -60,8 +66,16 @@ fn diff_reports_imports_and_widened_grants() {
     let (calc, fetcher) = (built[0].display().to_string(), built[1].display().to_string());
     let wider = dir.path().join("wider.toml");
     std::fs::write(&wider, "version = 1\n[http]\nallowed_hosts = [\"example.com\", \"api.other.com\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n").unwrap();
-    let (ok, difference, stderr) =
-        smcp(&["diff", &calc, &fetcher, "--old-grant", &guest_grant("fetcher"), "--new-grant", wider.to_str().unwrap(), "--json"]);
+    let (ok, difference, stderr) = smcp(&[
+        "diff",
+        &calc,
+        &fetcher,
+        "--old-grant",
+        &guest_grant("fetcher"),
+        "--new-grant",
+        wider.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(ok, "{stderr}");
     assert_eq!(difference["imports_added"], serde_json::json!(["smcp:mcp/http@0.1.0", "smcp:mcp/secrets@0.1.0"]));
     let changed = difference["grants_changed"].as_array().unwrap();
@@ -76,7 +90,18 @@ fn diff_reports_imports_and_widened_grants() {
 #[test]
 fn inspect_reads_every_example_and_hostile_guest() {
     let dir = tempfile::tempdir().unwrap();
-    let guests = ["calc", "notes", "files", "fetcher", "conformance", "hostile-loop", "hostile-membomb", "hostile-output", "hostile-recursion", "hostile-import"];
+    let guests = [
+        "calc",
+        "notes",
+        "files",
+        "fetcher",
+        "conformance",
+        "hostile-loop",
+        "hostile-membomb",
+        "hostile-output",
+        "hostile-recursion",
+        "hostile-import",
+    ];
     let built = build(dir.path(), &guests);
     for (guest, component) in guests.iter().zip(&built) {
         let grant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(guest).join("grant.toml");
@@ -96,7 +121,10 @@ fn inspect_reads_every_example_and_hostile_guest() {
         if *guest == "hostile-import" {
             // Flagged by name, with what it would call.
             assert_eq!(review["runnable"], false);
-            assert_eq!(review["foreign_imports"], serde_json::json!([{ "interface": "evil:fs/files@0.1.0", "functions": ["read"] }]));
+            assert_eq!(
+                review["foreign_imports"],
+                serde_json::json!([{ "interface": "evil:fs/files@0.1.0", "functions": ["read"] }])
+            );
             assert!(review["problems"][0].as_str().unwrap().contains("evil:fs/files@0.1.0"), "{review}");
         } else {
             assert_eq!(review["runnable"], true, "{guest}: {review}");
@@ -105,7 +133,13 @@ fn inspect_reads_every_example_and_hostile_guest() {
         }
     }
     // In words for a person, too.
-    let output = Command::new(env!("CARGO_BIN_EXE_smcp")).args(["inspect", built.last().unwrap().to_str().unwrap()]).output().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(["inspect", built.last().unwrap().to_str().unwrap()])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("REFUSED") && text.contains("evil:fs/files@0.1.0  [NOT IN THE HOST'S WORLD]  (read)"), "{text}");
+    assert!(
+        text.contains("REFUSED") && text.contains("evil:fs/files@0.1.0  [NOT IN THE HOST'S WORLD]  (read)"),
+        "{text}"
+    );
 }

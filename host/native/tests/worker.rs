@@ -70,7 +70,11 @@ fn conformance_suite_against_the_worker() {
         let stdout = String::from_utf8_lossy(&output.stdout);
         let passed = stdout.lines().filter(|l| l.starts_with('✓')).count();
         eprintln!("conformance {requirements} on the Worker: {passed} passed");
-        assert!(output.status.success(), "scored conformance failures for {requirements} on the Worker:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "scored conformance failures for {requirements} on the Worker:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         assert!(passed >= 30, "too few scenarios ran:\n{stdout}");
     }
 }
@@ -81,7 +85,8 @@ fn deploy_widening_and_rollback_on_the_worker() {
     let key = w.key("deployer", "admin");
     let deploy = |guest: &str, grant: &Path, extra: &[&str]| {
         let component = component(guest);
-        let mut args = vec!["deploy", component.to_str().unwrap(), "--server", "app", "--grant", grant.to_str().unwrap()];
+        let mut args =
+            vec!["deploy", component.to_str().unwrap(), "--server", "app", "--grant", grant.to_str().unwrap()];
         args.extend(extra);
         w.smcp(&key, &args)
     };
@@ -127,7 +132,8 @@ fn deploy_widening_and_rollback_on_the_worker() {
     assert!(!ok && err.contains("not_a_component"), "{err}");
     let (_, listing) = w.json("GET", "/admin/v1/tenants/deployer/servers/bad/deployments", Some(&key), None);
     assert_eq!(listing["deployments"].as_array().map(Vec::len), Some(0), "{listing}");
-    let (ok, _, err) = w.smcp(&key, &["deploy", component("calc").to_str().unwrap(), "--server", "bad", "--digest", &"0".repeat(64)]);
+    let (ok, _, err) =
+        w.smcp(&key, &["deploy", component("calc").to_str().unwrap(), "--server", "bad", "--digest", &"0".repeat(64)]);
     assert!(!ok && err.contains("digest_mismatch"), "{err}");
 }
 
@@ -163,13 +169,22 @@ fn auth_rejections_on_the_worker() {
     // on the native host, whichever of them is valid.
     let (admin_bearer, reader_bearer) = (format!("Bearer {admin}"), format!("Bearer {reader}"));
     for second in [&admin_bearer, &reader_bearer] {
-        let headers = [("content-type", "application/json"), ("accept", "application/json, text/event-stream"), ("authorization", admin_bearer.as_str()), ("authorization", second.as_str())];
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", "application/json, text/event-stream"),
+            ("authorization", admin_bearer.as_str()),
+            ("authorization", second.as_str()),
+        ];
         let (status, body) = w.try_request("POST", endpoint, &headers, init.to_string().as_bytes()).unwrap();
         assert_eq!(status, 400, "{}", String::from_utf8_lossy(&body));
     }
     // Tenants nobody created, and names none could have: 404 before any
     // authentication work (the check reads Workers KV, not a Durable Object).
-    for path in ["/t/nobody-made-this-tenant/s/calc/mcp", "/t/Guarded/s/calc/mcp", &format!("/t/{}/s/calc/mcp", "a".repeat(4000))] {
+    for path in [
+        "/t/nobody-made-this-tenant/s/calc/mcp",
+        "/t/Guarded/s/calc/mcp",
+        &format!("/t/{}/s/calc/mcp", "a".repeat(4000)),
+    ] {
         assert_eq!(mcp(None, path, &init).0, 404, "{}", &path[..40.min(path.len())]);
     }
     assert_eq!(w.json("GET", "/admin/v1/tenants/nobody-made-this-tenant/servers", Some(&stranger), None).0, 404);
@@ -177,7 +192,8 @@ fn auth_rejections_on_the_worker() {
     runtime().block_on(async {
         let client = connect("guarded", "notes", &reader).await;
         assert!(tool_names(&client).await.contains("put_note"));
-        let params = CallToolRequestParams::new("put_note").with_arguments(JsonObject::from_iter(json!({ "id": "x", "text": "y" }).as_object().unwrap().clone()));
+        let params = CallToolRequestParams::new("put_note")
+            .with_arguments(JsonObject::from_iter(json!({ "id": "x", "text": "y" }).as_object().unwrap().clone()));
         let refused = client.call_tool(params).await;
         assert!(refused.is_err(), "read-only wrote a note: {refused:?}");
     });
@@ -187,9 +203,13 @@ fn auth_rejections_on_the_worker() {
     assert_eq!(w.json("GET", "/admin/v1/tenants/guarded/servers", Some(&stranger), None).0, 403);
     assert_eq!(w.json("GET", "/admin/v1/tenants/guarded/servers", None, None).0, 401);
     // The operator API needs the operator key.
-    assert_eq!(w.json("POST", "/operator/v1/tenants/guarded/keys", Some(&admin), Some(&json!({ "role": "admin" }))).0, 401);
+    assert_eq!(
+        w.json("POST", "/operator/v1/tenants/guarded/keys", Some(&admin), Some(&json!({ "role": "admin" }))).0,
+        401
+    );
     // A revoked key stops working at once.
-    let (status, created) = w.json("POST", "/admin/v1/tenants/guarded/keys", Some(&admin), Some(&json!({ "role": "mcp-user" })));
+    let (status, created) =
+        w.json("POST", "/admin/v1/tenants/guarded/keys", Some(&admin), Some(&json!({ "role": "mcp-user" })));
     assert_eq!(status, 201, "{created}");
     let user = created["key"].as_str().unwrap();
     assert_eq!(mcp(Some(user), endpoint, &init).0, 200);
@@ -213,9 +233,15 @@ fn capability_escapes_on_the_worker() {
     }
     runtime().block_on(async {
         let notes = connect("alice", "notes", &alice).await;
-        assert_ne!(call(&notes, "put_note", json!({ "id": "diary", "text": "alice's secret" })).await.is_error, Some(true));
+        assert_ne!(
+            call(&notes, "put_note", json!({ "id": "diary", "text": "alice's secret" })).await.is_error,
+            Some(true)
+        );
         let files = connect("alice", "files", &alice).await;
-        assert_ne!(call(&files, "write_file", json!({ "path": "plans.txt", "content": "alice's plans" })).await.is_error, Some(true));
+        assert_ne!(
+            call(&files, "write_file", json!({ "path": "plans.txt", "content": "alice's plans" })).await.is_error,
+            Some(true)
+        );
 
         // Bob runs the same components: same key names, another tenant.
         let notes = connect("bob", "notes", &bob).await;
@@ -223,13 +249,22 @@ fn capability_escapes_on_the_worker() {
         assert!(read.is_error == Some(true) && text(&read).contains("no note"), "{read:?}");
         for id in ["../../../alice/s/notes/kv/note:diary", "a\\..\\b", "%2e%2e/x"] {
             let escape = call(&notes, "put_note", json!({ "id": id, "text": "overwrite" })).await;
-            assert!(escape.is_error == Some(true) && text(&escape).contains("invalid input"), "{id}: {}", text(&escape));
+            assert!(
+                escape.is_error == Some(true) && text(&escape).contains("invalid input"),
+                "{id}: {}",
+                text(&escape)
+            );
         }
         let files = connect("bob", "files", &bob).await;
         assert_eq!(call(&files, "read_file", json!({ "path": "plans.txt" })).await.is_error, Some(true));
-        for path in ["../../../alice/s/files/objects/plans.txt", "/t/alice/s/files/objects/plans.txt", "a//b", "x/./y"] {
+        for path in ["../../../alice/s/files/objects/plans.txt", "/t/alice/s/files/objects/plans.txt", "a//b", "x/./y"]
+        {
             let escape = call(&files, "read_file", json!({ "path": path })).await;
-            assert!(escape.is_error == Some(true) && text(&escape).contains("invalid input"), "{path}: {}", text(&escape));
+            assert!(
+                escape.is_error == Some(true) && text(&escape).contains("invalid input"),
+                "{path}: {}",
+                text(&escape)
+            );
         }
         // Alice's data is untouched.
         let notes = connect("alice", "notes", &alice).await;
@@ -251,7 +286,11 @@ fn echo_server() -> (u16, std::sync::mpsc::Receiver<String>) {
             let _ = tx.send(head.clone());
             let body = "hello from the origin";
             let mut stream = stream;
-            let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
         }
     });
     (port, rx)
@@ -264,7 +303,13 @@ fn outbound_fetch_with_a_secret_on_the_worker() {
     let (origin, heads) = echo_server();
     let grant = tempfile::NamedTempFile::new().unwrap();
     let hosts = format!("\"127.0.0.1:{origin}\", \"127.0.0.1\", \"127.0.0.2\", \"10.0.0.1\", \"169.254.169.254\"");
-    std::fs::write(grant.path(), format!("version = 1\n[http]\nallowed_hosts = [{hosts}]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n")).unwrap();
+    std::fs::write(
+        grant.path(),
+        format!(
+            "version = 1\n[http]\nallowed_hosts = [{hosts}]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n"
+        ),
+    )
+    .unwrap();
     w.deploy(&key, "fetcher", "fetcher", Some(grant.path()));
     // Set with `smcp secrets set --url`, the value on stdin.
     let secret = "tok-worker-4f1c9a";
@@ -281,14 +326,20 @@ fn outbound_fetch_with_a_secret_on_the_worker() {
     assert_eq!(w.json("GET", "/admin/v1/tenants/fetching/servers/fetcher/secrets/API_TOKEN", Some(&key), None).0, 404);
     runtime().block_on(async {
         let fetcher = connect("fetching", "fetcher", &key).await;
-        let got = call(&fetcher, "fetch_with_secret", json!({ "url": format!("http://127.0.0.1:{origin}/echo") })).await;
+        let got =
+            call(&fetcher, "fetch_with_secret", json!({ "url": format!("http://127.0.0.1:{origin}/echo") })).await;
         assert_ne!(got.is_error, Some(true), "{got:?}");
         let fetched = got.structured_content.clone().unwrap();
         assert_eq!(fetched["status"], 200);
         assert_eq!(fetched["body"], "hello from the origin");
         assert!(!format!("{got:?}").contains(secret), "the client never sees the secret");
         // Addresses the operator did not open are refused before any request.
-        for url in ["http://10.0.0.1/x", "http://169.254.169.254/latest/meta-data", "http://127.0.0.2/x", "http://127.0.0.1:1/closed-port-but-opened"] {
+        for url in [
+            "http://10.0.0.1/x",
+            "http://169.254.169.254/latest/meta-data",
+            "http://127.0.0.2/x",
+            "http://127.0.0.1:1/closed-port-but-opened",
+        ] {
             let refused = call(&fetcher, "fetch", json!({ "url": url })).await;
             assert_eq!(refused.is_error, Some(true), "{url}: {refused:?}");
             if !url.contains("closed-port") {
@@ -321,7 +372,10 @@ fn backend_suite_against_workers_kv_and_r2() {
         .filter(|c| !c.contains("ttl"))
         .chain(["two_writers_keep_one_chain", "ttl_in_the_object"].iter())
         .map(|c| format!("trails/{c}"));
-    let cases = kv_cases.map(|c| format!("kv/{c}")).chain(trail_cases).chain(OBJECT_CASES.iter().map(|c| format!("objects/{c}")));
+    let cases = kv_cases
+        .map(|c| format!("kv/{c}"))
+        .chain(trail_cases)
+        .chain(OBJECT_CASES.iter().map(|c| format!("objects/{c}")));
     let mut ran = 0;
     for case in cases {
         let (status, body) = w.operator("POST", &format!("backend-suite/{case}?root={run}"), None);
@@ -358,7 +412,8 @@ fn hostile_guests_are_stopped_on_the_worker() {
             ("hostile-output", "flood", json!({ "mib": 8 }), "output"),
         ] {
             let client = connect("hostile", guest, &key).await;
-            let params = CallToolRequestParams::new(tool).with_arguments(JsonObject::from_iter(arguments.as_object().unwrap().clone()));
+            let params = CallToolRequestParams::new(tool)
+                .with_arguments(JsonObject::from_iter(arguments.as_object().unwrap().clone()));
             let outcome = match client.call_tool(params).await {
                 Ok(result) => {
                     assert_eq!(result.is_error, Some(true), "{guest} must fail: {result:?}");
@@ -410,10 +465,18 @@ fn authorization_server_on_the_worker() {
         let redirect = "http://127.0.0.1:9/callback";
         let client = oauth::register(&http, &issuer, redirect).await;
         let pkce = Pkce::new();
-        let (status, location) = sign_in(&http, &issuer, &authorize_url(&issuer, &client, redirect, &pkce, &resource), "alice", PASSWORD).await;
+        let (status, location) =
+            sign_in(&http, &issuer, &authorize_url(&issuer, &client, redirect, &pkce, &resource), "alice", PASSWORD)
+                .await;
         assert_eq!(status, 303, "{}", w.log());
         let code = param(&location.unwrap(), "code").unwrap();
-        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", &pkce.verifier), ("client_id", &client)];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", &pkce.verifier),
+            ("client_id", &client),
+        ];
         let (status, tokens) = token(&http, &issuer, &form).await;
         assert_eq!(status, 200, "{tokens}");
         let calc = support::connect(resource.clone(), tokens["access_token"].as_str().unwrap()).await;
@@ -422,7 +485,10 @@ fn authorization_server_on_the_worker() {
         let old = tokens["refresh_token"].as_str().unwrap();
         let refresh = |t: String| {
             let (http, issuer, client) = (http.clone(), issuer.clone(), client.clone());
-            async move { token(&http, &issuer, &[("grant_type", "refresh_token"), ("refresh_token", &t), ("client_id", &client)]).await }
+            async move {
+                token(&http, &issuer, &[("grant_type", "refresh_token"), ("refresh_token", &t), ("client_id", &client)])
+                    .await
+            }
         };
         let (status, new) = refresh(old.to_owned()).await;
         assert_eq!(status, 200, "{new}");

@@ -33,7 +33,9 @@ fn setting(env: &Env, name: &str) -> Option<String> {
 }
 
 fn list(env: &Env, name: &str) -> Vec<String> {
-    setting(env, name).map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default()
+    setting(env, name)
+        .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .unwrap_or_default()
 }
 
 /// `BURST/PER_SECOND`, as `smcp serve --rate-limit-*` takes it.
@@ -78,19 +80,30 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
     if matches!(public_host.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
         && let Some(port) = public_host.port_or_known_default()
     {
-        allowed_origins.extend(["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{}://{host}:{port}", public_host.scheme())));
+        allowed_origins.extend(
+            ["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{}://{host}:{port}", public_host.scheme())),
+        );
     }
     allowed_origins.extend(list(env, "SMCP_ALLOWED_ORIGINS"));
     let anonymous = list(env, "SMCP_ANONYMOUS")
         .into_iter()
-        .map(|pair| pair.split_once('/').map(|(t, s)| (t.to_owned(), s.to_owned())).ok_or(format!("SMCP_ANONYMOUS: `{pair}` is not TENANT/SERVER")))
+        .map(|pair| {
+            pair.split_once('/')
+                .map(|(t, s)| (t.to_owned(), s.to_owned()))
+                .ok_or(format!("SMCP_ANONYMOUS: `{pair}` is not TENANT/SERVER"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let openings = list(env, "SMCP_OPEN_ADDRESSES")
         .iter()
         .map(|o| o.parse::<Opening>().map_err(|e| format!("SMCP_OPEN_ADDRESSES: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
     let operator_key_hash = match setting(env, "SMCP_OPERATOR_KEY_HASH") {
-        Some(hash) => Some(blake3::Hash::from_hex(&hash).map_err(|_| "SMCP_OPERATOR_KEY_HASH must be 64 hex digits".to_owned())?.to_hex().to_string()),
+        Some(hash) => Some(
+            blake3::Hash::from_hex(&hash)
+                .map_err(|_| "SMCP_OPERATOR_KEY_HASH must be 64 hex digits".to_owned())?
+                .to_hex()
+                .to_string(),
+        ),
         None => None,
     };
     let engine = EngineConfig {
@@ -104,10 +117,20 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         deployment_recheck_ms: Some(number(env, "SMCP_DEPLOYMENT_RECHECK_MS", DEFAULT_RECHECK_MS)?),
         max_upload_bytes: number(env, "SMCP_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
         quotas: smcp_core::mcp::QuotaSettings {
-            calls_per_tenant: number(env, "SMCP_MAX_CALLS_PER_TENANT", smcp_core::mcp::QuotaSettings::default().calls_per_tenant)?,
-            sessions_per_principal: number(env, "SMCP_MAX_SESSIONS_PER_PRINCIPAL", smcp_core::mcp::QuotaSettings::default().sessions_per_principal)?,
+            calls_per_tenant: number(
+                env,
+                "SMCP_MAX_CALLS_PER_TENANT",
+                smcp_core::mcp::QuotaSettings::default().calls_per_tenant,
+            )?,
+            sessions_per_principal: number(
+                env,
+                "SMCP_MAX_SESSIONS_PER_PRINCIPAL",
+                smcp_core::mcp::QuotaSettings::default().sessions_per_principal,
+            )?,
         },
-        max_fuel: setting(env, "SMCP_MAX_FUEL").map(|v| v.replace('_', "").parse().map_err(|_| "SMCP_MAX_FUEL must be a number".to_owned())).transpose()?,
+        max_fuel: setting(env, "SMCP_MAX_FUEL")
+            .map(|v| v.replace('_', "").parse().map_err(|_| "SMCP_MAX_FUEL must be a number".to_owned()))
+            .transpose()?,
         auth: AuthSettings {
             key_hash_key: smcp_core::auth::api_keys::hash_key_of(&state_key),
             public_url,

@@ -56,10 +56,14 @@ impl FetchHttp {
         self.check_host(&request.url)?;
         let headers = Headers::new();
         for (name, value) in &request.headers {
-            headers.append(name, value).map_err(|_| CapabilityError::InvalidInput(format!("header `{name}` is not valid")))?;
+            headers
+                .append(name, value)
+                .map_err(|_| CapabilityError::InvalidInput(format!("header `{name}` is not valid")))?;
         }
         let mut init = RequestInit::new();
-        init.with_method(Method::from(request.method.to_owned())).with_headers(headers).with_redirect(RequestRedirect::Manual);
+        init.with_method(Method::from(request.method.to_owned()))
+            .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual);
         if let Some(body) = &request.body {
             init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
         }

@@ -39,7 +39,12 @@ impl KvStore for WorkersKv {
         })
     }
 
-    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(async move {
             check_key(key)?;
             let mut put = self.0.put_bytes(key, &value).map_err(unavailable)?;
@@ -57,7 +62,12 @@ impl KvStore for WorkersKv {
         })
     }
 
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         Box::pin(async move {
             let limit = limit.clamp(1, MAX_PAGE) as usize;
             let mut keys = Vec::new();

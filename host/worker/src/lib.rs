@@ -34,8 +34,8 @@ use objects::R2Objects;
 use platform::{ConsoleLog, WorkerClock, WorkerRandom};
 use smcp_core::capabilities::Backends;
 use smcp_core::capabilities::net::AddressPolicy;
-use smcp_core::mcp::http::{Body, Request as CoreRequest, Response as CoreResponse};
 use smcp_core::mcp::Engine;
+use smcp_core::mcp::http::{Body, Request as CoreRequest, Response as CoreResponse};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use smcp_core::vault::Vault;
 use std::cell::RefCell;
@@ -162,9 +162,15 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
 
 /// The request as the engine takes it, or the answer to a body over the
 /// limit (per path, as on the native host: uploads may be larger).
-async fn read_request(mut request: Request, url: &worker::Url, engine: &Engine) -> Result<CoreRequest, worker::Result<Response>> {
-    let limit = if url.path().starts_with("/admin/") { engine.config.max_upload_bytes } else { engine.config.max_body_bytes };
-    let mut headers: Vec<(String, String)> = request.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
+async fn read_request(
+    mut request: Request,
+    url: &worker::Url,
+    engine: &Engine,
+) -> Result<CoreRequest, worker::Result<Response>> {
+    let limit =
+        if url.path().starts_with("/admin/") { engine.config.max_upload_bytes } else { engine.config.max_body_bytes };
+    let mut headers: Vec<(String, String)> =
+        request.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
     smcp_core::mcp::split_joined_headers(&mut headers);
     let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {

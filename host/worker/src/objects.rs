@@ -36,7 +36,12 @@ impl ObjectStore for R2Objects {
         })
     }
 
-    fn put<'a>(&'a self, key: &'a str, body: Vec<u8>, content_type: Option<String>) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    ) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>> {
         Box::pin(async move {
             let metadata = HttpMetadata { content_type, ..Default::default() };
             let object = self.0.put(key, body).http_metadata(metadata).execute().await.map_err(unavailable)?;
@@ -52,7 +57,12 @@ impl ObjectStore for R2Objects {
         Box::pin(async move { Ok(self.0.head(key).await.map_err(unavailable)?.map(|o| meta(&o))) })
     }
 
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>> {
         Box::pin(async move {
             let limit = limit.clamp(1, MAX_PAGE);
             // Listings carry the content type only when asked for.

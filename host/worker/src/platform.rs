@@ -45,7 +45,9 @@ pub struct ConsoleLog {
 
 impl LogSink for ConsoleLog {
     fn write(&self, scope: &Scope, level: LogLevel, message: &str) {
-        let Some(dropped) = self.budget.admit(&scope.tenant, &scope.server, worker::Date::now().as_millis()) else { return };
+        let Some(dropped) = self.budget.admit(&scope.tenant, &scope.server, worker::Date::now().as_millis()) else {
+            return;
+        };
         let level = match level {
             LogLevel::Debug => "debug",
             LogLevel::Info => "info",

@@ -30,14 +30,22 @@ impl TimeControl for Sleep {
     }
 }
 
-pub(crate) async fn handle(engine: &Engine, settings: &Settings, request: &Request, platform: &Platform) -> Option<Response> {
+pub(crate) async fn handle(
+    engine: &Engine,
+    settings: &Settings,
+    request: &Request,
+    platform: &Platform,
+) -> Option<Response> {
     let rest = request.path.strip_prefix(PREFIX)?;
     if !settings.backend_suite || request.method != "POST" || !smcp_core::admin::operator::authorized(engine, request) {
         return Some(json(404, serde_json::json!({ "error": { "code": "not_found", "message": "no such route" } })));
     }
     let run = request.query.split('&').find_map(|p| p.strip_prefix("root=")).unwrap_or("default");
     if run.is_empty() || !run.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        return Some(json(400, serde_json::json!({ "error": { "code": "bad_request", "message": "root must be [A-Za-z0-9-]+" } })));
+        return Some(json(
+            400,
+            serde_json::json!({ "error": { "code": "bad_request", "message": "root must be [A-Za-z0-9-]+" } }),
+        ));
     }
     let outcome = match rest.split_once('/') {
         Some(("kv", "ttl_reaches_the_store")) => ttl_reaches_the_store(platform, run).await,
@@ -57,7 +65,12 @@ pub(crate) async fn handle(engine: &Engine, settings: &Settings, request: &Reque
             let target = ObjectTarget { store: &platform.objects, time: &Sleep, root: format!("suite/{run}/objects/") };
             run_object_case(&target, case).await
         }
-        _ => return Some(json(404, serde_json::json!({ "error": { "code": "not_found", "message": "kv/<case> or objects/<case>" } }))),
+        _ => {
+            return Some(json(
+                404,
+                serde_json::json!({ "error": { "code": "not_found", "message": "kv/<case> or objects/<case>" } }),
+            ));
+        }
     };
     Some(json(200, serde_json::json!({ "case": rest, "ok": outcome.is_ok(), "failure": outcome.err() })))
 }
@@ -99,10 +112,13 @@ async fn ttl_in_the_object(platform: &Platform, run: &str) -> Result<(), String>
 async fn ttl_reaches_the_store(platform: &Platform, run: &str) -> Result<(), String> {
     let prefix = format!("suite/{run}/kv-ttl/");
     let now_s = worker::Date::now().as_millis() / 1000;
-    for (name, ttl, expected) in [("hour", Some(3600u32), Some(3600u64)), ("short", Some(5), Some(60)), ("forever", None, None)] {
+    for (name, ttl, expected) in
+        [("hour", Some(3600u32), Some(3600u64)), ("short", Some(5), Some(60)), ("forever", None, None)]
+    {
         let key = format!("{prefix}{name}");
         platform.plain_kv.set(&key, b"v".to_vec(), ttl).await.map_err(|e| format!("set {key}: {e}"))?;
-        let listed = platform.plain_kv.0.list().prefix(key.clone()).execute().await.map_err(|e| format!("list {key}: {e}"))?;
+        let listed =
+            platform.plain_kv.0.list().prefix(key.clone()).execute().await.map_err(|e| format!("list {key}: {e}"))?;
         let found = listed.keys.iter().find(|k| k.name == key).ok_or(format!("{key} is not listed"))?;
         match (found.expiration, expected) {
             (None, None) => {}
@@ -119,11 +135,19 @@ async fn ttl_reaches_the_store(platform: &Platform, run: &str) -> Result<(), Str
 /// holds every event once and verifies.
 async fn two_writers_keep_one_chain(engine: &Engine, platform: &Platform, run: &str) -> Result<(), String> {
     let tenant = format!("suite-{run}-writers");
-    let writers = [Engine::new(engine.runtime.clone(), engine.config.clone()), Engine::new(engine.runtime.clone(), engine.config.clone())];
+    let writers = [
+        Engine::new(engine.runtime.clone(), engine.config.clone()),
+        Engine::new(engine.runtime.clone(), engine.config.clone()),
+    ];
     const EVENTS: u64 = 8;
     for i in 0..EVENTS {
         let writer = &writers[(i % 2) as usize];
-        let event = smcp_core::audit::Event { kind: "suite.write".into(), principal: None, server: None, detail: serde_json::json!({ "i": i }) };
+        let event = smcp_core::audit::Event {
+            kind: "suite.write".into(),
+            principal: None,
+            server: None,
+            detail: serde_json::json!({ "i": i }),
+        };
         writer.audit(platform.backends(), &tenant, event);
         let written = writer.flush_audit(platform.backends()).await.map_err(|e| format!("append {i}: {e}"))?;
         if written != 1 {

@@ -46,7 +46,9 @@ const SWEEP_PER_WRITE: usize = 16;
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
 enum Op {
-    Get { key: String },
+    Get {
+        key: String,
+    },
     Set {
         key: String,
         value: String,
@@ -60,10 +62,18 @@ enum Op {
         #[serde(default)]
         expires_ms: Option<u64>,
     },
-    Delete { key: String },
-    List { prefix: String, cursor: Option<String>, limit: u32 },
+    Delete {
+        key: String,
+    },
+    List {
+        prefix: String,
+        cursor: Option<String>,
+        limit: u32,
+    },
     /// Several writes at once; refused whole if any record exists.
-    SetMany { entries: Vec<(String, String)> },
+    SetMany {
+        entries: Vec<(String, String)>,
+    },
 }
 
 #[derive(Serialize, Deserialize, Default)]
@@ -118,7 +128,10 @@ impl DurableObject for TenantStore {
         let answer = match op {
             Op::Get { key } => {
                 let value = storage.get::<String>(&key).await?;
-                Answer { value: value.as_deref().and_then(|v| live(v, now_ms())).map(str::to_owned), ..Answer::default() }
+                Answer {
+                    value: value.as_deref().and_then(|v| live(v, now_ms())).map(str::to_owned),
+                    ..Answer::default()
+                }
             }
             Op::Set { key, value, expires_ms } => {
                 self.write(&key, &value, expires_ms).await?;
@@ -161,7 +174,8 @@ impl DurableObject for TenantStore {
             }
             Op::SetMany { entries } => {
                 // Audit records are written once; only the head is rewritten.
-                let records: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).filter(|k| is_audit_record(k)).collect();
+                let records: Vec<&str> =
+                    entries.iter().map(|(k, _)| k.as_str()).filter(|k| is_audit_record(k)).collect();
                 if !records.is_empty() && storage.get_multiple(records).await?.size() > 0 {
                     return Ok(Response::error("a record of this trail already exists", 409)?);
                 }
@@ -205,7 +219,11 @@ impl TenantStore {
             if at > now {
                 break;
             }
-            if storage.get::<String>(key).await?.is_some_and(|v| v.split_once(':').is_some_and(|(e, _)| e.parse() == Ok(at))) {
+            if storage
+                .get::<String>(key)
+                .await?
+                .is_some_and(|v| v.split_once(':').is_some_and(|(e, _)| e.parse() == Ok(at)))
+            {
                 storage.delete(key).await?;
             }
             storage.delete(&index).await?;
@@ -248,7 +266,8 @@ impl TenantKv {
     async fn send(&self, tenant: &str, op: &Op) -> Result<Answer, CapabilityError> {
         let stub = self.tenants.get_by_name(tenant).map_err(unavailable)?;
         let mut init = RequestInit::new();
-        init.with_method(Method::Post).with_body(Some(JsValue::from_str(&serde_json::to_string(op).map_err(unavailable)?)));
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(&serde_json::to_string(op).map_err(unavailable)?)));
         let request = Request::new_with_init("https://tenant-store/op", &init).map_err(unavailable)?;
         let mut response = stub.fetch_with_request(request).await.map_err(unavailable)?;
         match response.status_code() {
@@ -268,14 +287,29 @@ impl KvStore for TenantKv {
         })
     }
 
-    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(async move {
             let Some((tenant, _)) = tenant_of(key) else { return self.kv.set(key, value, ttl_seconds).await };
-            self.send(tenant, &Op::Set { key: key.to_owned(), value: B64.encode(value), expires_ms: expiry(ttl_seconds) }).await.map(drop)
+            self.send(
+                tenant,
+                &Op::Set { key: key.to_owned(), value: B64.encode(value), expires_ms: expiry(ttl_seconds) },
+            )
+            .await
+            .map(drop)
         })
     }
 
-    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+    fn insert_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
         Box::pin(async move {
             // Workers KV has no conditional write: only keys kept in a
             // tenant's object are claimed atomically.
@@ -292,7 +326,12 @@ impl KvStore for TenantKv {
         })
     }
 
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         Box::pin(async move {
             // Only listings within one tenant's keys go to its object.
             let Some((tenant, _)) = tenant_of(prefix) else { return self.kv.list(prefix, cursor, limit).await };

@@ -56,21 +56,32 @@ fuzz_target!(|data: &[u8]| {
         // From memory, as results and indirect parameters arrive.
         if let Ok(value) = Lifter::new(memory, 1 << 20).load(ty, ptr) {
             let mut target = Memory { bytes: vec![0; memory.len() * 2 + 4096], next: 8, lie };
-            let stored = Lowerer::new(&mut target).alloc(ty.size(), ty.align()).and_then(|at| Lowerer::new(&mut target).store(ty, &value, at).map(|()| at));
+            let stored = Lowerer::new(&mut target)
+                .alloc(ty.size(), ty.align())
+                .and_then(|at| Lowerer::new(&mut target).store(ty, &value, at).map(|()| at));
             if let (Ok(at), None) = (stored, lie) {
                 // Compared as text: NaN is not equal to itself.
                 let back = Lifter::new(&target.bytes, u64::MAX).load(ty, at);
-                assert_eq!(format!("{back:?}"), format!("{:?}", Ok::<_, AbiError>(&value)), "round trip through memory");
+                assert_eq!(
+                    format!("{back:?}"),
+                    format!("{:?}", Ok::<_, AbiError>(&value)),
+                    "round trip through memory"
+                );
             }
         }
         // As flat core values, their pointers into the same memory.
-        let flat: Vec<wasmi_val::Core> = data[8..].chunks(8).zip(ty.flat()).map(|(bytes, kind)| wasmi_val::core(kind, bytes)).collect();
+        let flat: Vec<wasmi_val::Core> =
+            data[8..].chunks(8).zip(ty.flat()).map(|(bytes, kind)| wasmi_val::core(kind, bytes)).collect();
         if let Ok(value) = Lifter::new(memory, 1 << 20).lift_flat(ty, &mut flat.into_iter()) {
             let mut target = Memory { bytes: vec![0; memory.len() * 2 + 4096], next: 8, lie };
             let mut lowered = Vec::new();
             if Lowerer::new(&mut target).lower_flat(ty, &value, &mut lowered).is_ok() && lie.is_none() {
                 let back = Lifter::new(&target.bytes, u64::MAX).lift_flat(ty, &mut lowered.into_iter());
-                assert_eq!(format!("{back:?}"), format!("{:?}", Ok::<_, AbiError>(&value)), "round trip as flat values");
+                assert_eq!(
+                    format!("{back:?}"),
+                    format!("{:?}", Ok::<_, AbiError>(&value)),
+                    "round trip as flat values"
+                );
             }
         }
     });

@@ -6,9 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use smcp_core::auth::Role;
 use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::auth::jwt::{self, Issuer};
-use smcp_core::auth::Role;
 
 thread_local! {
     static STATE: (smcp_fuzz::Platform, Vec<Issuer>) = {
@@ -40,7 +40,8 @@ fuzz_target!(|data: &[u8]| {
         let by_key = futures::executor::block_on(keys.authenticate(credential, 1));
         assert!(by_key.is_err(), "a fuzzed API key authenticated");
         let _ = jwt::unverified_issuer(credential);
-        let verdict = jwt::verify(credential, "acme", issuers, "https://mcp.example.com/t/acme/s/x/mcp", 1_800_000_000_000);
+        let verdict =
+            jwt::verify(credential, "acme", issuers, "https://mcp.example.com/t/acme/s/x/mcp", 1_800_000_000_000);
         assert!(!matches!(verdict, Ok(jwt::Verdict::Valid(_))), "a fuzzed token verified");
     });
 });

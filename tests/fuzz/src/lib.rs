@@ -11,7 +11,9 @@
 
 use smcp_core::capabilities::Backends;
 use smcp_core::capabilities::grant::Grant;
-use smcp_core::capabilities::memory::{ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp};
+use smcp_core::capabilities::memory::{
+    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
+};
 use smcp_core::mcp::http::Request;
 use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::runtime::{EngineLimits, Runtime};
@@ -20,7 +22,8 @@ use std::sync::Arc;
 
 /// A component built from guests/, by name.
 pub fn guest(name: &str) -> Vec<u8> {
-    let dir = std::env::var("SMCP_FUZZ_GUESTS").expect("SMCP_FUZZ_GUESTS names the built guests' directory (scripts/fuzz.sh sets it)");
+    let dir = std::env::var("SMCP_FUZZ_GUESTS")
+        .expect("SMCP_FUZZ_GUESTS names the built guests' directory (scripts/fuzz.sh sets it)");
     let path = format!("{dir}/{name}.component.wasm");
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -51,7 +54,8 @@ impl Platform {
         let kv = MemoryKv::new(clock.clone());
         let random = SeededRandom::new(1);
         let keys = smcp_core::auth::api_keys::ApiKeys::new(&kv, KEY_HASH_KEY);
-        let made = futures::executor::block_on(keys.create("dev", smcp_core::auth::Role::Admin, "fuzz", None, 0, &random));
+        let made =
+            futures::executor::block_on(keys.create("dev", smcp_core::auth::Role::Admin, "fuzz", None, 0, &random));
         let (api_key, _) = made.expect("an API key is made in memory");
         Platform {
             api_key,
@@ -66,7 +70,15 @@ impl Platform {
     }
 
     pub fn backends(&self) -> Backends<'_> {
-        Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
+        Backends {
+            kv: &self.kv,
+            objects: &self.objects,
+            http: &self.http,
+            secrets: &self.secrets,
+            clock: &*self.clock,
+            random: &self.random,
+            log: &self.log,
+        }
     }
 
     /// The same backends with `clock` instead (see [`InstantSleep`]).
@@ -132,7 +144,9 @@ pub fn engine() -> Engine {
     for (name, grant) in grants {
         let component = runtime.load(&guest(name)).expect("a guest loads");
         let grant = Grant::from_toml(grant).expect("the grant parses");
-        engine.host(Hosted { tenant: "dev".into(), server: name.into(), component, grant }).expect("the guest is granted what it imports");
+        engine
+            .host(Hosted { tenant: "dev".into(), server: name.into(), component, grant })
+            .expect("the guest is granted what it imports");
     }
     engine
 }
@@ -146,11 +160,25 @@ pub fn requests(mut data: &[u8]) -> Vec<Request> {
         let mut parsed = httparse::Request::new(&mut headers);
         let Ok(httparse::Status::Complete(head)) = parsed.parse(data) else { break };
         let (path, query) = parsed.path.unwrap_or("/").split_once('?').unwrap_or((parsed.path.unwrap_or("/"), ""));
-        let headers: Vec<(String, String)> =
-            parsed.headers.iter().map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned())).collect();
-        let length = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.trim().parse::<usize>().ok()).unwrap_or(0);
+        let headers: Vec<(String, String)> = parsed
+            .headers
+            .iter()
+            .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+            .collect();
+        let length = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
         let body_end = (head + length).min(data.len());
-        out.push(Request { method: parsed.method.unwrap_or("GET").to_owned(), path: path.to_owned(), query: query.to_owned(), headers, body: data[head..body_end].to_vec(), client: None });
+        out.push(Request {
+            method: parsed.method.unwrap_or("GET").to_owned(),
+            path: path.to_owned(),
+            query: query.to_owned(),
+            headers,
+            body: data[head..body_end].to_vec(),
+            client: None,
+        });
         data = &data[body_end..];
     }
     out

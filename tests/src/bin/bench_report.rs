@@ -17,7 +17,9 @@ fn main() -> Result<(), String> {
     for name in ORDER {
         let path = std::path::Path::new(dir).join(format!("{name}.json"));
         match std::fs::read(&path) {
-            Ok(bytes) => benches.push(serde_json::from_slice::<Value>(&bytes).map_err(|e| format!("{}: {e}", path.display()))?),
+            Ok(bytes) => {
+                benches.push(serde_json::from_slice::<Value>(&bytes).map_err(|e| format!("{}: {e}", path.display()))?)
+            }
             Err(_) => eprintln!("bench-report: no results from `{name}` in {dir}"),
         }
     }
@@ -35,7 +37,8 @@ fn main() -> Result<(), String> {
     }
     let json = json!({ "machine": machine, "benches": benches });
     std::fs::write(format!("{stem}.md"), md).map_err(|e| e.to_string())?;
-    std::fs::write(format!("{stem}.json"), serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    std::fs::write(format!("{stem}.json"), serde_json::to_vec_pretty(&json).map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
     println!("wrote {stem}.md and {stem}.json");
     Ok(())
 }
@@ -43,9 +46,17 @@ fn main() -> Result<(), String> {
 /// Where the figures come from: cores, CPU, kernel, compiler, commit, date.
 fn machine() -> Value {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned());
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned());
     let output = |cmd: &str, args: &[&str]| {
-        Command::new(cmd).args(args).output().ok().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).filter(|s| !s.is_empty())
+        Command::new(cmd)
+            .args(args)
+            .output()
+            .ok()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+            .filter(|s| !s.is_empty())
     };
     json!({
         "cores": std::thread::available_parallelism().map(|n| n.to_string()).unwrap_or_default(),
@@ -60,6 +71,9 @@ fn machine() -> Value {
 
 fn cpuinfo_memory() -> String {
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kib = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")).and_then(|l| l.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+    let kib = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
     kib.map(|k| format!("{:.1} GiB", k as f64 / (1 << 20) as f64)).unwrap_or_default()
 }

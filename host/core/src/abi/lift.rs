@@ -25,10 +25,7 @@ impl<'m> Lifter<'m> {
     }
 
     fn charge(&mut self, bytes: u64) -> Res<()> {
-        self.remaining = self
-            .remaining
-            .checked_sub(bytes)
-            .ok_or(AbiError::OutputTooLarge { limit: self.limit })?;
+        self.remaining = self.remaining.checked_sub(bytes).ok_or(AbiError::OutputTooLarge { limit: self.limit })?;
         Ok(())
     }
 
@@ -83,9 +80,7 @@ impl<'m> Lifter<'m> {
             AbiType::Variant(cases) => {
                 let case = self.discriminant(ptr, cases.len() as u32)?;
                 let payload = match &cases[case as usize] {
-                    Some(payload_ty) => {
-                        Some(Box::new(self.load(payload_ty, ptr + ty.payload_offset())?))
-                    }
+                    Some(payload_ty) => Some(Box::new(self.load(payload_ty, ptr + ty.payload_offset())?)),
                     None => None,
                 };
                 Val::Variant(case, payload)
@@ -175,9 +170,7 @@ impl<'m> Lifter<'m> {
             AbiType::Variant(cases) => {
                 let case = check_case(i32_of(next(FlatType::I32)?) as u32, cases.len() as u32)?;
                 let joined = &ty.flat()[1..];
-                let slots: Vec<Core> = (0..joined.len())
-                    .map(|i| next_flat(flat, joined[i]))
-                    .collect::<Res<_>>()?;
+                let slots: Vec<Core> = (0..joined.len()).map(|i| next_flat(flat, joined[i])).collect::<Res<_>>()?;
                 match &cases[case as usize] {
                     Some(payload_ty) => {
                         let coerced = payload_ty
@@ -233,9 +226,7 @@ fn i64_of(v: Core) -> i64 {
 fn from_joined(have: Core, want: FlatType) -> Res<Core> {
     Ok(match (have, want) {
         (Core::I32(i), FlatType::F32) => Core::F32(wasmi::F32::from_bits(i as u32)),
-        (Core::I64(i), FlatType::I32) => {
-            Core::I32(u32::try_from(i).map_err(|_| AbiError::FlatTypeMismatch)? as i32)
-        }
+        (Core::I64(i), FlatType::I32) => Core::I32(u32::try_from(i).map_err(|_| AbiError::FlatTypeMismatch)? as i32),
         (Core::I64(i), FlatType::F32) => {
             let bits = u32::try_from(i).map_err(|_| AbiError::FlatTypeMismatch)?;
             Core::F32(wasmi::F32::from_bits(bits))

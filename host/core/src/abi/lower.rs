@@ -99,9 +99,7 @@ impl<'a, A: Allocator> Lowerer<'a, A> {
                     _ => return Err(mismatch().into()),
                 }
             }
-            (AbiType::Enum(count), Val::Enum(case)) if case < count => {
-                self.write_discriminant(ptr, *case, *count)?
-            }
+            (AbiType::Enum(count), Val::Enum(case)) if case < count => self.write_discriminant(ptr, *case, *count)?,
             (AbiType::Flags(_), Val::Flags(bits)) => {
                 let bytes = bits.to_le_bytes();
                 self.write(ptr, &bytes[..ty.size() as usize])?

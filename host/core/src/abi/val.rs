@@ -79,9 +79,7 @@ impl Val {
     /// The fields of a record or tuple, checked for count.
     pub fn into_record<const N: usize>(self) -> Res<[Val; N]> {
         match self {
-            Val::Record(fields) => {
-                fields.try_into().map_err(|_| AbiError::HostMismatch("record field count"))
-            }
+            Val::Record(fields) => fields.try_into().map_err(|_| AbiError::HostMismatch("record field count")),
             _ => Err(AbiError::HostMismatch("expected record")),
         }
     }

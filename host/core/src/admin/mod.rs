@@ -7,8 +7,8 @@
 //! Served by both front ends through [`Engine::handle`](crate::mcp::Engine).
 
 mod multipart;
-mod people;
 pub mod operator;
+mod people;
 mod reply;
 mod servers;
 mod tenant;
@@ -57,7 +57,13 @@ impl From<ApiError> for Refused {
     }
 }
 
-async fn route(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str, path: &[&str]) -> Result<Response, Refused> {
+async fn route(
+    engine: &Engine,
+    request: &Request,
+    backends: Backends<'_>,
+    tenant: &str,
+    path: &[&str],
+) -> Result<Response, Refused> {
     let principal = authenticate(engine, request, backends, tenant).await?;
     let writes = request.method != "GET";
     let allowed = match principal.role {
@@ -67,7 +73,12 @@ async fn route(engine: &Engine, request: &Request, backends: Backends<'_>, tenan
     };
     if !allowed {
         let needed = if writes { "admin" } else { "admin or read-only" };
-        return Err(ApiError::new(403, "forbidden", format!("this needs role {needed}; these credentials have {}", principal.role)).into());
+        return Err(ApiError::new(
+            403,
+            "forbidden",
+            format!("this needs role {needed}; these credentials have {}", principal.role),
+        )
+        .into());
     }
     let call = Call { engine, request, backends, tenant, principal: &principal };
     let reply = match (request.method.as_str(), path) {
@@ -98,7 +109,12 @@ pub(crate) struct Call<'a> {
 
 impl Call<'_> {
     pub fn audit(&self, kind: &str, server: Option<&str>, detail: serde_json::Value) {
-        let event = crate::audit::Event { kind: kind.into(), principal: Some(self.principal.id.clone()), server: server.map(str::to_owned), detail };
+        let event = crate::audit::Event {
+            kind: kind.into(),
+            principal: Some(self.principal.id.clone()),
+            server: server.map(str::to_owned),
+            detail,
+        };
         self.engine.audit(self.backends, self.tenant, event);
     }
 
@@ -109,9 +125,19 @@ impl Call<'_> {
 }
 
 /// The caller, who must belong to `tenant` and be within its rate limit.
-async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str) -> Result<Principal, Refused> {
+async fn authenticate(
+    engine: &Engine,
+    request: &Request,
+    backends: Backends<'_>,
+    tenant: &str,
+) -> Result<Principal, Refused> {
     if let Some(limited) = crate::mcp::turned_away(engine, backends, request) {
-        let mut response = ApiError::new(429, "rate_limited", "too many refused requests from this address: retry after the time in Retry-After").response();
+        let mut response = ApiError::new(
+            429,
+            "rate_limited",
+            "too many refused requests from this address: retry after the time in Retry-After",
+        )
+        .response();
         response.headers.extend(limited.headers.into_iter().filter(|(name, _)| name == "retry-after"));
         return Err(Refused(response));
     }
@@ -121,7 +147,9 @@ async fn authenticate(engine: &Engine, request: &Request, backends: Backends<'_>
         Ok(principal) => {
             if let Some(limited) = crate::mcp::rate_limit(engine, backends, &principal).await {
                 // The same 429 and Retry-After, in this API's error format.
-                let mut response = ApiError::new(429, "rate_limited", "too many requests: retry after the time in Retry-After").response();
+                let mut response =
+                    ApiError::new(429, "rate_limited", "too many requests: retry after the time in Retry-After")
+                        .response();
                 response.headers.extend(limited.headers.into_iter().filter(|(name, _)| name == "retry-after"));
                 return Err(Refused(response));
             }

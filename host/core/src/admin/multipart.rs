@@ -6,11 +6,16 @@ use crate::deploy::Upload;
 
 pub(super) async fn parse(content_type: &str, body: Vec<u8>, max: usize) -> Result<Upload, ApiError> {
     let boundary = multer::parse_boundary(content_type).map_err(|_| {
-        ApiError::new(415, "unsupported_media_type", "send multipart/form-data with parts `component`, `grant` and `digest`")
+        ApiError::new(
+            415,
+            "unsupported_media_type",
+            "send multipart/form-data with parts `component`, `grant` and `digest`",
+        )
     })?;
     let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes::Bytes::from(body)) });
     let limits = multer::SizeLimit::new().whole_stream(max as u64);
-    let constraints = multer::Constraints::new().allowed_fields(vec!["component", "grant", "digest"]).size_limit(limits);
+    let constraints =
+        multer::Constraints::new().allowed_fields(vec!["component", "grant", "digest"]).size_limit(limits);
     let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
     let bad = |e: multer::Error| ApiError::bad_request(format!("the multipart body is malformed: {e}"));
     let mut upload = Upload::default();

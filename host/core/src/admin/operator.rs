@@ -28,14 +28,20 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
         return Some(ApiError::not_found().response());
     }
     if !authorized(engine, request) {
-        let mut response = ApiError::new(401, "unauthorized", "this needs the operator key as `Authorization: Bearer <key>`").response();
+        let mut response =
+            ApiError::new(401, "unauthorized", "this needs the operator key as `Authorization: Bearer <key>`")
+                .response();
         response.headers.push(("www-authenticate".into(), "Bearer realm=\"smcp-operator\"".into()));
         return Some(response);
     }
     let segments: Vec<&str> = rest.split('/').collect();
     let reply = match (request.method.as_str(), segments.as_slice()) {
-        ("POST", ["tenants", tenant, "keys"]) if valid_tenant(tenant) => create_key(engine, request, backends, tenant).await,
-        ("PUT", ["tenants", tenant, "issuers"]) if valid_tenant(tenant) => set_issuers(engine, request, backends, tenant).await,
+        ("POST", ["tenants", tenant, "keys"]) if valid_tenant(tenant) => {
+            create_key(engine, request, backends, tenant).await
+        }
+        ("PUT", ["tenants", tenant, "issuers"]) if valid_tenant(tenant) => {
+            set_issuers(engine, request, backends, tenant).await
+        }
         _ => Err(ApiError::not_found()),
     };
     Some(reply.unwrap_or_else(|e| e.response()))
@@ -44,10 +50,12 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
 /// True when `request` carries the operator key. The comparison of the
 /// hashes is constant-time (`blake3::Hash`'s equality).
 pub fn authorized(engine: &Engine, request: &Request) -> bool {
-    let Some(expected) = engine.config.auth.operator_key_hash.as_deref().and_then(|h| blake3::Hash::from_hex(h).ok()) else {
+    let Some(expected) = engine.config.auth.operator_key_hash.as_deref().and_then(|h| blake3::Hash::from_hex(h).ok())
+    else {
         return false;
     };
-    let presented = request.header("authorization").and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+    let presented =
+        request.header("authorization").and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     presented.is_some_and(|key| !key.is_empty() && blake3::hash(key.trim().as_bytes()) == expected)
 }
 
@@ -74,7 +82,13 @@ async fn create_key(engine: &Engine, request: &Request, backends: Backends<'_>, 
     let now = backends.clock.now_ms();
     let (key, record) = keys.create(tenant, role, name, None, now, backends.random).await.map_err(ApiError::storage)?;
     engine.tenant_created(tenant);
-    audit(engine, backends, tenant, "key.create", json!({ "key": record.id, "role": role.name(), "name": record.name }));
+    audit(
+        engine,
+        backends,
+        tenant,
+        "key.create",
+        json!({ "key": record.id, "role": role.name(), "name": record.name }),
+    );
     let _ = engine.flush_audit(backends).await;
     Ok(json(201, &json!({ "id": record.id, "role": record.role, "name": record.name, "key": key })))
 }

@@ -43,7 +43,9 @@ fn text<'a>(body: &'a Value, field: &str) -> Result<Option<&'a str>, ApiError> {
 }
 
 fn role(body: &Value) -> Result<Option<Role>, ApiError> {
-    text(body, "role")?.map(|r| Role::parse(r).ok_or_else(|| ApiError::bad_request("`role` must be admin, mcp-user or read-only"))).transpose()
+    text(body, "role")?
+        .map(|r| Role::parse(r).ok_or_else(|| ApiError::bad_request("`role` must be admin, mcp-user or read-only")))
+        .transpose()
 }
 
 /// `/users…`.
@@ -68,7 +70,11 @@ pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
                 (false, Some(password)) => accounts::create(backends, tenant, username, password, role).await?,
                 (false, None) => return Err(ApiError::bad_request("`password` is required (or `upstream: true`)")),
             };
-            call.audit("user.create", None, json!({ "user": view.username, "role": role.name(), "upstream": upstream }));
+            call.audit(
+                "user.create",
+                None,
+                json!({ "user": view.username, "role": role.name(), "upstream": upstream }),
+            );
             Ok(json(201, &view))
         }
         ("PATCH", [name]) => {
@@ -78,7 +84,10 @@ pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
             // A new password is usually set because the old one leaked:
             // what was signed in with it ends too.
             let revoked = match password {
-                Some(_) => grants::revoke_live(&oauth_ctx(call), name, None, "the password was changed", &call.principal.id).await?,
+                Some(_) => {
+                    grants::revoke_live(&oauth_ctx(call), name, None, "the password was changed", &call.principal.id)
+                        .await?
+                }
                 None => 0,
             };
             call.audit("user.update", None, json!({ "user": view.username, "role": view.role.name(), "password_changed": password.is_some(), "grants_revoked": revoked }));
@@ -103,7 +112,8 @@ pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
                 [id] => Some(*id),
                 _ => return Err(ApiError::not_found()),
             };
-            let revoked = grants::revoke_live(&oauth_ctx(call), name, only, "revoked by an admin", &call.principal.id).await?;
+            let revoked =
+                grants::revoke_live(&oauth_ctx(call), name, only, "revoked by an admin", &call.principal.id).await?;
             if revoked == 0 && only.is_some() {
                 return Err(ApiError::new(404, "not_found", "no such live grant"));
             }

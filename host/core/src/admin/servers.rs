@@ -28,7 +28,9 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                 ("GET", ["deployments", id]) => deployment(call, server, id).await,
                 ("POST", ["deployments", id, "activate"]) => {
                     let approve = flag(&body_json(&call.request.body)?, "approve_widening")?;
-                    let (record, changes) = deploy::activate(call.engine, call.backends, call.tenant, server, id, approve, call.principal).await?;
+                    let (record, changes) =
+                        deploy::activate(call.engine, call.backends, call.tenant, server, id, approve, call.principal)
+                            .await?;
                     ok(&json!({ "server": view(call, &record), "changes": changes }))
                 }
                 ("POST", ["rollback"]) => {
@@ -39,7 +41,9 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                         Some(_) => return Err(ApiError::bad_request("`to` must be a deployment id")),
                     };
                     let approve = flag(&body, "approve_widening")?;
-                    let (record, changes) = deploy::rollback(call.engine, call.backends, call.tenant, server, to, approve, call.principal).await?;
+                    let (record, changes) =
+                        deploy::rollback(call.engine, call.backends, call.tenant, server, to, approve, call.principal)
+                            .await?;
                     ok(&json!({ "server": view(call, &record), "changes": changes }))
                 }
                 ("GET", ["health"]) => health(call, server).await,
@@ -68,11 +72,14 @@ async fn list(call: &Call<'_>) -> Reply {
 }
 
 async fn find(call: &Call<'_>, server: &str) -> Result<ServerRecord, ApiError> {
-    Ok(records::server(call.backends, call.tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?)
+    Ok(records::server(call.backends, call.tenant, server)
+        .await?
+        .ok_or_else(|| DeployError::ServerNotFound(server.into()))?)
 }
 
 async fn create(call: &Call<'_>, server: &str) -> Reply {
-    let (record, created) = deploy::create_server(call.engine, call.backends, call.tenant, server, call.principal).await?;
+    let (record, created) =
+        deploy::create_server(call.engine, call.backends, call.tenant, server, call.principal).await?;
     Ok(json(if created { 201 } else { 200 }, &view(call, &record)))
 }
 
@@ -88,7 +95,9 @@ async fn deployments(call: &Call<'_>, server: &str) -> Reply {
 
 async fn deployment(call: &Call<'_>, server: &str, id: &str) -> Reply {
     find(call, server).await?;
-    let found = records::deployment(call.backends, call.tenant, server, id).await?.ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
+    let found = records::deployment(call.backends, call.tenant, server, id)
+        .await?
+        .ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
     ok(&found)
 }
 
@@ -109,12 +118,20 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
     let record = find(call, server).await?;
     let started = call.backends.clock.now_ms();
     let Some((hosted, id)) = deploy::load_active(call.engine, call.backends, call.tenant, server).await? else {
-        return Err(ApiError::new(503, "no_active_deployment", format!("server {} has no active deployment", record.name)));
+        return Err(ApiError::new(
+            503,
+            "no_active_deployment",
+            format!("server {} has no active deployment", record.name),
+        ));
     };
     let scope = Scope { tenant: call.tenant.into(), server: server.into(), request: "health".into() };
     let mut discard = Discard;
     let mut host = CallHost::new(call.backends, &hosted.grant, &scope, &mut discard);
-    let guest = Server { runtime: &call.engine.runtime, component: &hosted.component, limits: call.engine.limits_of(&hosted.grant) };
+    let guest = Server {
+        runtime: &call.engine.runtime,
+        component: &hosted.component,
+        limits: call.engine.limits_of(&hosted.grant),
+    };
     let listed = guest.list_tools(&mut host).await;
     let ms = call.backends.clock.now_ms().saturating_sub(started);
     match listed {
@@ -134,7 +151,6 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
     }
 }
 
-
 /// `PUT` (body `{"value": "…"}`) or `DELETE` one secret of `server`.
 /// Write-only: no route reads a secret back, and the trail records its
 /// name, never its value.
@@ -151,7 +167,8 @@ async fn secret(call: &Call<'_>, server: &str, name: &str) -> Reply {
         return no_content();
     }
     let body = body_json(&call.request.body)?;
-    let value = body.get("value").and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("`value` must be a string"))?;
+    let value =
+        body.get("value").and_then(Value::as_str).ok_or_else(|| ApiError::bad_request("`value` must be a string"))?;
     secrets.put(call.tenant, server, name, value).await.map_err(to_api)?;
     call.audit("secret.set", Some(server), json!({ "name": name }));
     no_content()

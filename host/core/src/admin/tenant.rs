@@ -33,9 +33,11 @@ pub(super) async fn keys(call: &Call<'_>, path: &[&str]) -> Reply {
         }
         ("POST", []) => {
             let body = body_json(&call.request.body)?;
-            let role = body.get("role").and_then(Value::as_str).and_then(Role::parse).ok_or_else(|| {
-                ApiError::bad_request("`role` must be admin, mcp-user or read-only")
-            })?;
+            let role = body
+                .get("role")
+                .and_then(Value::as_str)
+                .and_then(Role::parse)
+                .ok_or_else(|| ApiError::bad_request("`role` must be admin, mcp-user or read-only"))?;
             let name = body.get("name").and_then(Value::as_str).unwrap_or_default();
             let expires = match body.get("expires_in_days") {
                 None | Some(Value::Null) => None,
@@ -46,7 +48,10 @@ pub(super) async fn keys(call: &Call<'_>, path: &[&str]) -> Reply {
                     Some(now + days * 86_400_000)
                 }
             };
-            let (key, record) = keys.create(call.tenant, role, name, expires, now, call.backends.random).await.map_err(ApiError::storage)?;
+            let (key, record) = keys
+                .create(call.tenant, role, name, expires, now, call.backends.random)
+                .await
+                .map_err(ApiError::storage)?;
             call.audit("key.create", None, json!({ "key": record.id, "role": role.name(), "name": record.name }));
             let mut view = key_view(&record);
             // Shown once: the host keeps only its hash.
@@ -78,18 +83,22 @@ pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
     match path {
         [] => {
             let number = |name: &str, default: u64| -> Result<u64, ApiError> {
-                call.query(name).map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("`{name}` must be a number"))))
+                call.query(name).map_or(Ok(default), |v| {
+                    v.parse().map_err(|_| ApiError::bad_request(format!("`{name}` must be a number")))
+                })
             };
             let from = number("from", 0)?;
             let limit = number("limit", u64::from(AUDIT_PAGE))?.min(u64::from(AUDIT_PAGE)) as u32;
-            let records = crate::audit::list(call.backends.kv, call.tenant, from, limit).await.map_err(ApiError::storage)?;
+            let records =
+                crate::audit::list(call.backends.kv, call.tenant, from, limit).await.map_err(ApiError::storage)?;
             let next = records.last().map(|r| r.seq + 1);
             ok(&json!({ "records": records, "next": next }))
         }
         ["verify"] => match crate::audit::verify(call.backends.kv, call.tenant).await {
             Ok(count) => ok(&json!({ "ok": true, "records": count })),
             Err(crate::audit::AuditError::Broken { seq, why }) => {
-                let mut error = ApiError::new(409, "audit_broken", format!("the audit chain is broken at record {seq}: {why}"));
+                let mut error =
+                    ApiError::new(409, "audit_broken", format!("the audit chain is broken at record {seq}: {why}"));
                 error.details = Some(json!({ "seq": seq, "why": why }));
                 Err(error)
             }

@@ -6,8 +6,8 @@
 //! `auth/keys/<tenant>/<hash>`.
 
 use super::{AuthError, Principal, Role};
-use crate::capabilities::kv::KvStore;
 use crate::capabilities::Random;
+use crate::capabilities::kv::KvStore;
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "smcp_";
@@ -78,7 +78,9 @@ fn used_path(tenant: &str, id: &str) -> String {
 fn parse(key: &str) -> Option<(&str, &str)> {
     let rest = key.strip_prefix(PREFIX)?;
     let (tenant, secret) = rest.split_once('_')?;
-    let shaped = valid_tenant(tenant) && secret.len() == 64 && secret.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+    let shaped = valid_tenant(tenant)
+        && secret.len() == 64
+        && secret.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
     shaped.then_some((tenant, secret))
 }
 
@@ -134,7 +136,10 @@ impl<'a> ApiKeys<'a> {
 
     async fn store(&self, record: &KeyRecord) -> Result<(), AuthError> {
         let bytes = serde_json::to_vec(record).map_err(|e| AuthError::Storage(e.to_string()))?;
-        self.kv.set(&record_path(&record.tenant, &record.hash), bytes, None).await.map_err(|e| AuthError::Storage(e.to_string()))
+        self.kv
+            .set(&record_path(&record.tenant, &record.hash), bytes, None)
+            .await
+            .map_err(|e| AuthError::Storage(e.to_string()))
     }
 
     /// The principal a presented key stands for.
@@ -174,7 +179,8 @@ impl<'a> ApiKeys<'a> {
         let mut records = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let page = self.kv.list(&prefix, cursor.as_deref(), 1000).await.map_err(|e| AuthError::Storage(e.to_string()))?;
+            let page =
+                self.kv.list(&prefix, cursor.as_deref(), 1000).await.map_err(|e| AuthError::Storage(e.to_string()))?;
             for path in &page.keys {
                 if let Some(bytes) = self.kv.get(path).await.map_err(|e| AuthError::Storage(e.to_string()))?
                     && let Ok(mut record) = serde_json::from_slice::<KeyRecord>(&bytes)
@@ -240,7 +246,11 @@ mod tests {
     }
 
     impl KvStore for RevokeAfterRead<'_> {
-        fn get<'a>(&'a self, key: &'a str) -> crate::capabilities::LocalFuture<'a, Result<Option<Vec<u8>>, crate::capabilities::CapabilityError>> {
+        fn get<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> crate::capabilities::LocalFuture<'a, Result<Option<Vec<u8>>, crate::capabilities::CapabilityError>>
+        {
             Box::pin(async move {
                 let value = self.inner.get(key).await;
                 if key.starts_with("auth/keys/") && !self.fired.replace(true) {
@@ -249,13 +259,29 @@ mod tests {
                 value
             })
         }
-        fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl: Option<u32>) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
+        fn set<'a>(
+            &'a self,
+            key: &'a str,
+            value: Vec<u8>,
+            ttl: Option<u32>,
+        ) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
             self.inner.set(key, value, ttl)
         }
-        fn delete<'a>(&'a self, key: &'a str) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
+        fn delete<'a>(
+            &'a self,
+            key: &'a str,
+        ) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
             self.inner.delete(key)
         }
-        fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> crate::capabilities::LocalFuture<'a, Result<crate::capabilities::kv::KeyPage, crate::capabilities::CapabilityError>> {
+        fn list<'a>(
+            &'a self,
+            prefix: &'a str,
+            cursor: Option<&'a str>,
+            limit: u32,
+        ) -> crate::capabilities::LocalFuture<
+            'a,
+            Result<crate::capabilities::kv::KeyPage, crate::capabilities::CapabilityError>,
+        > {
             self.inner.list(prefix, cursor, limit)
         }
     }
@@ -265,7 +291,13 @@ mod tests {
         let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
         let keys = ApiKeys::new(&kv, [5; 32]);
         let (key, record) = block_on(keys.create("acme", Role::Admin, "", None, 0, &SeededRandom::new(8))).unwrap();
-        let racing = RevokeAfterRead { inner: &kv, keys: ApiKeys::new(&kv, [5; 32]), tenant: "acme", id: record.id.clone(), fired: Default::default() };
+        let racing = RevokeAfterRead {
+            inner: &kv,
+            keys: ApiKeys::new(&kv, [5; 32]),
+            tenant: "acme",
+            id: record.id.clone(),
+            fired: Default::default(),
+        };
         let during = ApiKeys::new(&racing, [5; 32]);
         // The request read the record before the revocation: it is let in,
         // and notes its use.

@@ -7,8 +7,8 @@
 //! (small leeway) on the host's clock. Its scopes map to a role.
 
 use super::{AuthError, Principal, Role};
-use jsonwebtoken::jwk::{Jwk, JwkSet};
 pub use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +62,9 @@ pub enum Verdict {
     Valid(Principal),
     /// Signed with a key id the issuer's key set lacks: refresh it from
     /// `jwks_uri` and try again.
-    UnknownKey { jwks_uri: String },
+    UnknownKey {
+        jwks_uri: String,
+    },
 }
 
 fn invalid(why: impl Into<String>) -> AuthError {
@@ -75,16 +77,24 @@ pub fn unverified_issuer(token: &str) -> Result<String, AuthError> {
     struct Iss {
         iss: String,
     }
-    let claims: Iss = jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|_| invalid("not a JWT with an `iss`"))?;
+    let claims: Iss =
+        jsonwebtoken::dangerous::insecure_decode_claims(token).map_err(|_| invalid("not a JWT with an `iss`"))?;
     Ok(claims.iss)
 }
 
 /// Verifies `token` for `tenant`'s endpoint `audience` at `now_ms`.
-pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now_ms: u64) -> Result<Verdict, AuthError> {
+pub fn verify(
+    token: &str,
+    tenant: &str,
+    issuers: &[Issuer],
+    audience: &str,
+    now_ms: u64,
+) -> Result<Verdict, AuthError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed JWT header"))?;
     refuse_critical_extensions(token)?;
     let iss = unverified_issuer(token)?;
-    let issuer = issuers.iter().find(|i| i.issuer == iss).ok_or_else(|| invalid("issuer not trusted by this tenant"))?;
+    let issuer =
+        issuers.iter().find(|i| i.issuer == iss).ok_or_else(|| invalid("issuer not trusted by this tenant"))?;
     if !issuer.algorithms.contains(&header.alg) {
         return Err(invalid(format!("algorithm {:?} not accepted from this issuer", header.alg)));
     }
@@ -137,7 +147,11 @@ pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now
         .max()
         .ok_or(AuthError::NoRole)?;
     let _ = claims.iss;
-    Ok(Verdict::Valid(Principal { tenant: tenant.to_owned(), id: format!("jwt:{}#{}", issuer.issuer, claims.sub), role }))
+    Ok(Verdict::Valid(Principal {
+        tenant: tenant.to_owned(),
+        id: format!("jwt:{}#{}", issuer.issuer, claims.sub),
+        role,
+    }))
 }
 
 /// RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` header
@@ -146,8 +160,11 @@ pub fn verify(token: &str, tenant: &str, issuers: &[Issuer], audience: &str, now
 fn refuse_critical_extensions(token: &str) -> Result<(), AuthError> {
     use base64::Engine as _;
     let encoded = token.split('.').next().unwrap_or_default();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(encoded).map_err(|_| invalid("malformed JWT header"))?;
-    let header: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(&bytes).map_err(|_| invalid("malformed JWT header"))?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(encoded)
+        .map_err(|_| invalid("malformed JWT header"))?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&bytes).map_err(|_| invalid("malformed JWT header"))?;
     if header.contains_key("crit") {
         return Err(invalid("the header's `crit` names extensions this host does not support"));
     }
@@ -162,9 +179,13 @@ fn refuse_critical_extensions(token: &str) -> Result<(), AuthError> {
 pub fn check_issuer_key(jwk: &Jwk) -> Result<(), AuthError> {
     use base64::Engine as _;
     if let jsonwebtoken::jwk::AlgorithmParameters::RSA(rsa) = &jwk.algorithm {
-        let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(rsa.n.trim_end_matches('=')).map_err(|_| invalid("unusable issuer key"))?;
+        let modulus = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(rsa.n.trim_end_matches('='))
+            .map_err(|_| invalid("unusable issuer key"))?;
         let significant = modulus.iter().skip_while(|b| **b == 0).count();
-        let bits = significant.saturating_mul(8).saturating_sub(modulus.iter().find(|b| **b != 0).map_or(0, |b| b.leading_zeros() as usize));
+        let bits = significant
+            .saturating_mul(8)
+            .saturating_sub(modulus.iter().find(|b| **b != 0).map_or(0, |b| b.leading_zeros() as usize));
         if bits < MIN_RSA_BITS {
             return Err(invalid(format!("RSA keys under {MIN_RSA_BITS} bits are not accepted (this one has {bits})")));
         }
@@ -226,7 +247,11 @@ mod tests {
     fn claims(changes: Value) -> Value {
         let mut claims = json!({ "iss": "https://auth.example.com", "sub": "alice", "aud": AUD, "exp": NOW_S + 600, "scope": "openid mcp:use" });
         for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() { claims.as_object_mut().unwrap().remove(k); } else { claims[k] = v.clone(); }
+            if v.is_null() {
+                claims.as_object_mut().unwrap().remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
         }
         claims
     }
@@ -244,8 +269,15 @@ mod tests {
     #[test]
     fn a_good_token_maps_its_scope_to_a_role() {
         let Verdict::Valid(who) = check(&es256(&claims(json!({})), PRIVATE)).unwrap() else { panic!() };
-        assert_eq!(who, Principal { tenant: "acme".into(), id: "jwt:https://auth.example.com#alice".into(), role: Role::McpUser });
-        let Verdict::Valid(who) = check(&es256(&claims(json!({ "scope": null, "scp": ["mcp:read"] })), PRIVATE)).unwrap() else { panic!() };
+        assert_eq!(
+            who,
+            Principal { tenant: "acme".into(), id: "jwt:https://auth.example.com#alice".into(), role: Role::McpUser }
+        );
+        let Verdict::Valid(who) =
+            check(&es256(&claims(json!({ "scope": null, "scp": ["mcp:read"] })), PRIVATE)).unwrap()
+        else {
+            panic!()
+        };
         assert_eq!(who.role, Role::ReadOnly);
     }
 
@@ -253,7 +285,8 @@ mod tests {
     fn every_forgery_and_mismatch_is_refused() {
         let good = claims(json!({}));
         let unsigned = {
-            let b64 = |v: &Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
+            let b64 =
+                |v: &Value| base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, v.to_string());
             format!("{}.{}.", b64(&json!({ "alg": "none", "typ": "JWT" })), b64(&good))
         };
         let hs256_with_public_key = {
@@ -340,9 +373,13 @@ mod tests {
     fn an_unknown_key_id_asks_for_a_refresh_only_when_there_is_a_jwks_uri() {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some("rotated".into());
-        let token = encode(&header, &claims(json!({})), &EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap()).unwrap();
+        let token =
+            encode(&header, &claims(json!({})), &EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap()).unwrap();
         assert!(check(&token).unwrap_err().to_string().contains("key this issuer does not have"));
         let with_uri = Issuer { jwks_uri: Some("https://auth.example.com/jwks".into()), ..issuer() };
-        assert_eq!(verify(&token, "acme", &[with_uri], AUD, NOW_S * 1000), Ok(Verdict::UnknownKey { jwks_uri: "https://auth.example.com/jwks".into() }));
+        assert_eq!(
+            verify(&token, "acme", &[with_uri], AUD, NOW_S * 1000),
+            Ok(Verdict::UnknownKey { jwks_uri: "https://auth.example.com/jwks".into() })
+        );
     }
 }

@@ -32,12 +32,16 @@ impl TenantCache {
     pub fn created(&mut self, tenant: &str) {
         self.entries.insert(tenant.to_owned(), Known::Exists, CAPACITY);
     }
-
 }
 
 /// True when `tenant` exists. Reads at most one key list and one issuer
 /// record; writes nothing.
-pub async fn exists(cache: &std::sync::Mutex<TenantCache>, kv: &dyn KvStore, tenant: &str, now_ms: u64) -> Result<bool, AuthError> {
+pub async fn exists(
+    cache: &std::sync::Mutex<TenantCache>,
+    kv: &dyn KvStore,
+    tenant: &str,
+    now_ms: u64,
+) -> Result<bool, AuthError> {
     let cached = cache.lock().ok().and_then(|mut c| c.entries.get(tenant).copied());
     match cached {
         Some(Known::Exists) => return Ok(true),

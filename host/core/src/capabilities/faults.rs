@@ -71,10 +71,16 @@ impl Faulty<'_> {
         Backends { kv: self, objects: self, http: self, ..self.inner }
     }
 
-    async fn apply<T>(&self, target: Target, op: impl Future<Output = Result<T, CapabilityError>>) -> Result<T, CapabilityError> {
+    async fn apply<T>(
+        &self,
+        target: Target,
+        op: impl Future<Output = Result<T, CapabilityError>>,
+    ) -> Result<T, CapabilityError> {
         match self.faults.hit(target) {
             None => op.await,
-            Some(Fault::Fail) => Err(CapabilityError::Unavailable(format!("{target:?} is unavailable (injected fault)"))),
+            Some(Fault::Fail) => {
+                Err(CapabilityError::Unavailable(format!("{target:?} is unavailable (injected fault)")))
+            }
             Some(Fault::Hang) => {
                 self.inner.clock.sleep(u64::MAX).await;
                 Err(CapabilityError::Unavailable(format!("{target:?} never answered (injected fault)")))
@@ -92,7 +98,11 @@ fn kv_target(key: &str) -> Option<Target> {
 }
 
 impl Faulty<'_> {
-    async fn kv<T>(&self, key: &str, op: impl Future<Output = Result<T, CapabilityError>>) -> Result<T, CapabilityError> {
+    async fn kv<T>(
+        &self,
+        key: &str,
+        op: impl Future<Output = Result<T, CapabilityError>>,
+    ) -> Result<T, CapabilityError> {
         match kv_target(key) {
             Some(target) => self.apply(target, op).await,
             None => op.await,
@@ -105,7 +115,12 @@ impl KvStore for Faulty<'_> {
         Box::pin(self.kv(key, self.inner.kv.get(key)))
     }
 
-    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(self.kv(key, self.inner.kv.set(key, value, ttl_seconds)))
     }
 
@@ -113,15 +128,30 @@ impl KvStore for Faulty<'_> {
         Box::pin(self.kv(key, self.inner.kv.delete(key)))
     }
 
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         Box::pin(self.kv(prefix, self.inner.kv.list(prefix, cursor, limit)))
     }
 
-    fn set_relaxed<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set_relaxed<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(self.kv(key, self.inner.kv.set_relaxed(key, value, ttl_seconds)))
     }
 
-    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+    fn insert_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
         Box::pin(self.kv(key, self.inner.kv.insert_new(key, value, ttl_seconds)))
     }
 
@@ -136,7 +166,12 @@ impl ObjectStore for Faulty<'_> {
         Box::pin(self.apply(Target::Objects, self.inner.objects.get(key)))
     }
 
-    fn put<'a>(&'a self, key: &'a str, body: Vec<u8>, content_type: Option<String>) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    ) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>> {
         Box::pin(self.apply(Target::Objects, self.inner.objects.put(key, body, content_type)))
     }
 
@@ -148,7 +183,12 @@ impl ObjectStore for Faulty<'_> {
         Box::pin(self.apply(Target::Objects, self.inner.objects.head(key)))
     }
 
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>> {
         Box::pin(self.apply(Target::Objects, self.inner.objects.list(prefix, cursor, limit)))
     }
 }

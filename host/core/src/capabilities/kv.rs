@@ -17,14 +17,29 @@ pub struct KeyPage {
 /// after `cursor` (exclusive) when given.
 pub trait KvStore {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>>;
-    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>>;
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>>;
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>>;
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>>;
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>>;
 
     /// Like `set`, for host bookkeeping that may be lost in a crash but
     /// never torn (audit records, rate buckets, last-used times): a store
     /// may skip waiting for the disk. By default a plain `set`.
-    fn set_relaxed<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set_relaxed<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         self.set(key, value, ttl_seconds)
     }
 
@@ -34,7 +49,12 @@ pub trait KvStore {
     /// default reads, then writes: atomic only for callers already
     /// serialized in one process; a store shared by several processes
     /// (redb's writer, a Durable Object) does it in one step.
-    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+    fn insert_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
         Box::pin(async move {
             if self.get(key).await?.is_some() {
                 return Ok(false);
@@ -62,19 +82,39 @@ impl<T: KvStore + ?Sized> KvStore for &T {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
         (**self).get(key)
     }
-    fn set<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         (**self).set(key, value, ttl_seconds)
     }
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
         (**self).delete(key)
     }
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
         (**self).list(prefix, cursor, limit)
     }
-    fn set_relaxed<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn set_relaxed<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         (**self).set_relaxed(key, value, ttl_seconds)
     }
-    fn insert_new<'a>(&'a self, key: &'a str, value: Vec<u8>, ttl_seconds: Option<u32>) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+    fn insert_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl_seconds: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
         (**self).insert_new(key, value, ttl_seconds)
     }
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {

@@ -28,9 +28,11 @@ impl LogBudget {
     /// since the last one that passed)` when this line may go out.
     pub fn admit(&self, tenant: &str, server: &str, now_ms: u64) -> Option<u64> {
         let mut buckets = self.buckets.borrow_mut();
-        let bucket = buckets
-            .entry((tenant.to_owned(), server.to_owned()))
-            .or_insert(Bucket { tokens: BURST, at_ms: now_ms, dropped: 0 });
+        let bucket = buckets.entry((tenant.to_owned(), server.to_owned())).or_insert(Bucket {
+            tokens: BURST,
+            at_ms: now_ms,
+            dropped: 0,
+        });
         let elapsed_s = now_ms.saturating_sub(bucket.at_ms) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed_s * PER_SECOND).min(BURST);
         bucket.at_ms = bucket.at_ms.max(now_ms);

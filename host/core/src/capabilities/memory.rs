@@ -111,7 +111,12 @@ impl ObjectStore for MemoryObjects {
         Box::pin(async move { Ok(found) })
     }
 
-    fn put<'a>(&'a self, key: &'a str, body: Vec<u8>, content_type: Option<String>) -> LocalFuture<'a, Res<ObjectMeta>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    ) -> LocalFuture<'a, Res<ObjectMeta>> {
         let meta = ObjectMeta {
             key: key.to_owned(),
             size: body.len() as u64,
@@ -232,11 +237,27 @@ impl InMemory {
     pub fn new() -> InMemory {
         let clock = Rc::new(ManualClock(0.into()));
         let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
-        InMemory { clock, kv, objects, http: TableHttp::default(), secrets: MemorySecrets::default(), log: MemoryLog::default(), random: SeededRandom::new(1) }
+        InMemory {
+            clock,
+            kv,
+            objects,
+            http: TableHttp::default(),
+            secrets: MemorySecrets::default(),
+            log: MemoryLog::default(),
+            random: SeededRandom::new(1),
+        }
     }
 
     pub fn backends(&self) -> Backends<'_> {
-        Backends { kv: &self.kv, objects: &self.objects, http: &self.http, secrets: &self.secrets, clock: &*self.clock, random: &self.random, log: &self.log }
+        Backends {
+            kv: &self.kv,
+            objects: &self.objects,
+            http: &self.http,
+            secrets: &self.secrets,
+            clock: &*self.clock,
+            random: &self.random,
+            log: &self.log,
+        }
     }
 }
 

@@ -91,7 +91,21 @@ const MAX_FAILURES_KEPT: usize = 8;
 
 impl<'a> CallHost<'a> {
     pub fn new(backends: Backends<'a>, grant: &'a Grant, scope: &'a Scope, notifier: &'a mut dyn Notifier) -> Self {
-        CallHost { backends, grant, scope, notifier, http_requests: 0, log_lines: 0, fuel: 0, memory_peak: 0, kv_ops: 0, object_bytes_written: 0, unavailable: Vec::new(), deadline_ms: None, timed_out: false }
+        CallHost {
+            backends,
+            grant,
+            scope,
+            notifier,
+            http_requests: 0,
+            log_lines: 0,
+            fuel: 0,
+            memory_peak: 0,
+            kv_ops: 0,
+            object_bytes_written: 0,
+            unavailable: Vec::new(),
+            deadline_ms: None,
+            timed_out: false,
+        }
     }
 
     /// Guest calls made with this host stop at `deadline_ms` on the

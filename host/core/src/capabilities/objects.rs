@@ -38,10 +38,20 @@ pub type StoredObject = (ObjectMeta, Vec<u8>);
 /// same rules as [`super::kv::KvStore::list`].
 pub trait ObjectStore {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<StoredObject>, CapabilityError>>;
-    fn put<'a>(&'a self, key: &'a str, body: Vec<u8>, content_type: Option<String>) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>>;
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    ) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>>;
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>>;
     fn head<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<ObjectMeta>, CapabilityError>>;
-    fn list<'a>(&'a self, prefix: &'a str, cursor: Option<&'a str>, limit: u32) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>>;
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>>;
 }
 
 pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
@@ -78,9 +88,12 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<V
                 Ok(_) if body.len() > grant.max_object_bytes => {
                     Err(CapabilityError::TooLarge(format!("objects are limited to {} bytes", grant.max_object_bytes)))
                 }
-                Ok(_) if host.object_bytes_written.saturating_add(body.len()) > grant.max_bytes_written_per_call => Err(
-                    CapabilityError::QuotaExceeded(format!("at most {} bytes written per request", grant.max_bytes_written_per_call)),
-                ),
+                Ok(_) if host.object_bytes_written.saturating_add(body.len()) > grant.max_bytes_written_per_call => {
+                    Err(CapabilityError::QuotaExceeded(format!(
+                        "at most {} bytes written per request",
+                        grant.max_bytes_written_per_call
+                    )))
+                }
                 Ok(key) => {
                     host.object_bytes_written += body.len();
                     store.put(&key, body, content_type).await.map(|m| Some(m.to_val(&prefix)))

@@ -8,13 +8,29 @@ use crate::abi::{AbiError, Val};
 /// against the grant before the store is asked. Guests only read; `put`
 /// and `delete` serve the admin API.
 pub trait SecretStore {
-    fn get<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str) -> LocalFuture<'a, Result<Option<String>, CapabilityError>>;
+    fn get<'a>(
+        &'a self,
+        tenant: &'a str,
+        server: &'a str,
+        name: &'a str,
+    ) -> LocalFuture<'a, Result<Option<String>, CapabilityError>>;
 
-    fn put<'a>(&'a self, _tenant: &'a str, _server: &'a str, _name: &'a str, _value: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn put<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _server: &'a str,
+        _name: &'a str,
+        _value: &'a str,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(core::future::ready(Err(CapabilityError::Unavailable("this host stores no secrets".into()))))
     }
 
-    fn delete<'a>(&'a self, _tenant: &'a str, _server: &'a str, _name: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn delete<'a>(
+        &'a self,
+        _tenant: &'a str,
+        _server: &'a str,
+        _name: &'a str,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(core::future::ready(Err(CapabilityError::Unavailable("this host stores no secrets".into()))))
     }
 }
@@ -84,9 +100,17 @@ pub trait Random {
 /// A notification for the client of the current call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Notification {
-    Progress { progress: f64, total: Option<f64>, message: Option<String> },
+    Progress {
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    },
     /// MCP log level name (`debug` … `emergency`), logger and JSON data.
-    Log { level: &'static str, logger: Option<String>, data: serde_json::Value },
+    Log {
+        level: &'static str,
+        logger: Option<String>,
+        data: serde_json::Value,
+    },
     /// The server's `tools`, `prompts` or `resources` list changed.
     ListChanged(ListKind),
     /// The resource at this URI changed.
@@ -134,7 +158,12 @@ pub const MAX_NOTIFY_DATA_BYTES: usize = 64 << 10;
 pub const MAX_RANDOM_BYTES: u32 = 65536;
 const MCP_LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 
-pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
+pub(crate) async fn dispatch(
+    host: &mut CallHost<'_>,
+    interface: &str,
+    name: &str,
+    args_in: Vec<Val>,
+) -> Result<Option<Val>, AbiError> {
     let scope = host.scope;
     match (interface, name) {
         ("secrets", "get") => {
@@ -158,7 +187,8 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &st
             match host.log_lines.cmp(&(MAX_LOG_LINES_PER_CALL + 1)) {
                 core::cmp::Ordering::Less => host.backends.log.write(scope, level, truncate(&message, MAX_LOG_BYTES)),
                 core::cmp::Ordering::Equal => {
-                    let note = format!("log limit of {MAX_LOG_LINES_PER_CALL} lines per call reached: dropping the rest");
+                    let note =
+                        format!("log limit of {MAX_LOG_LINES_PER_CALL} lines per call reached: dropping the rest");
                     host.backends.log.write(scope, LogLevel::Warn, &note);
                 }
                 core::cmp::Ordering::Greater => {}
@@ -183,12 +213,16 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, interface: &str, name: &st
         }
         ("notify", "log") => {
             let [level, logger, data] = args(args_in)?;
-            let level = MCP_LOG_LEVELS.get(level.into_enum()? as usize).copied().ok_or(AbiError::HostMismatch("level"))?;
+            let level =
+                MCP_LOG_LEVELS.get(level.into_enum()? as usize).copied().ok_or(AbiError::HostMismatch("level"))?;
             let data = data.into_string()?;
             // Broken JSON from the guest is passed on as a string, not
             // dropped; too much of it is cut, and then a string too.
             let data = if data.len() > MAX_NOTIFY_DATA_BYTES {
-                serde_json::Value::String(format!("{} … (cut at {MAX_NOTIFY_DATA_BYTES} bytes)", truncate(&data, MAX_NOTIFY_DATA_BYTES)))
+                serde_json::Value::String(format!(
+                    "{} … (cut at {MAX_NOTIFY_DATA_BYTES} bytes)",
+                    truncate(&data, MAX_NOTIFY_DATA_BYTES)
+                ))
             } else {
                 serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data))
             };
@@ -260,10 +294,25 @@ mod tests {
         let mut host = CallHost::new(memory.backends(), &grant, &scope, &mut notifier);
         let huge = format!("[\"{}\"]", "x".repeat(MAX_NOTIFY_DATA_BYTES * 4));
         let logger = Val::some(Val::String("l".repeat(MAX_LOG_BYTES * 2)));
-        futures::executor::block_on(dispatch(&mut host, "notify", "log", vec![Val::Enum(1), logger, Val::String(huge)])).unwrap();
-        futures::executor::block_on(dispatch(&mut host, "notify", "log", vec![Val::Enum(1), Val::none(), Val::String("{\"ok\":1}".into())])).unwrap();
+        futures::executor::block_on(dispatch(
+            &mut host,
+            "notify",
+            "log",
+            vec![Val::Enum(1), logger, Val::String(huge)],
+        ))
+        .unwrap();
+        futures::executor::block_on(dispatch(
+            &mut host,
+            "notify",
+            "log",
+            vec![Val::Enum(1), Val::none(), Val::String("{\"ok\":1}".into())],
+        ))
+        .unwrap();
         drop(host);
-        let [Notification::Log { data: cut, logger, .. }, Notification::Log { data: whole, .. }] = &notifier.0[..] else { panic!("two log notifications") };
+        let [Notification::Log { data: cut, logger, .. }, Notification::Log { data: whole, .. }] = &notifier.0[..]
+        else {
+            panic!("two log notifications")
+        };
         let cut = cut.as_str().expect("cut data is a string");
         assert!(cut.len() < MAX_NOTIFY_DATA_BYTES + 64 && cut.ends_with("(cut at 65536 bytes)"), "{} bytes", cut.len());
         assert_eq!(logger.as_ref().map(String::len), Some(MAX_LOG_BYTES));
@@ -278,7 +327,8 @@ mod tests {
         let mut host = CallHost::new(memory.backends(), &grant, &scope, &mut notifier);
         for i in 0..MAX_LOG_LINES_PER_CALL + 50 {
             let message = if i == 0 { "x".repeat(MAX_LOG_BYTES * 2) } else { format!("line {i}") };
-            futures::executor::block_on(dispatch(&mut host, "log", "write", vec![Val::Enum(1), Val::String(message)])).unwrap();
+            futures::executor::block_on(dispatch(&mut host, "log", "write", vec![Val::Enum(1), Val::String(message)]))
+                .unwrap();
         }
         let lines = memory.log.lines.borrow();
         assert_eq!(lines.len() as u32, MAX_LOG_LINES_PER_CALL + 1, "the cap, plus one line saying so");

@@ -41,7 +41,11 @@ fn changes(from: Option<&Deployment>, imports: &[String], grant: &Grant) -> Resu
     })
 }
 
-async fn active_deployment(backends: Backends<'_>, tenant: &str, record: &ServerRecord) -> Result<Option<Deployment>, DeployError> {
+async fn active_deployment(
+    backends: Backends<'_>,
+    tenant: &str,
+    record: &ServerRecord,
+) -> Result<Option<Deployment>, DeployError> {
     match &record.active {
         Some(id) => records::deployment(backends, tenant, &record.name, id).await,
         None => Ok(None),
@@ -56,7 +60,8 @@ pub(crate) async fn changes_from_active(
     component: &PreparedComponent,
     grant: &Grant,
 ) -> Result<Changes, DeployError> {
-    let record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+    let record =
+        records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
     let active = active_deployment(backends, tenant, &record).await?;
     changes(active.as_ref(), &component.imports, grant)
 }
@@ -68,7 +73,13 @@ pub const MAX_DEPLOYMENTS_PER_SERVER: usize = 200;
 
 /// Creates server `server` of `tenant`; an existing one is returned as
 /// it is (`false`: not created).
-pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, by: &Principal) -> Result<(ServerRecord, bool), DeployError> {
+pub async fn create_server(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    by: &Principal,
+) -> Result<(ServerRecord, bool), DeployError> {
     if !valid_name(server) {
         return Err(DeployError::InvalidName(server.into()));
     }
@@ -77,7 +88,9 @@ pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str
         return Ok((existing, false));
     }
     if records::server_count(backends, tenant).await? >= MAX_SERVERS_PER_TENANT {
-        return Err(DeployError::Quota(format!("a tenant has at most {MAX_SERVERS_PER_TENANT} servers: delete one first")));
+        return Err(DeployError::Quota(format!(
+            "a tenant has at most {MAX_SERVERS_PER_TENANT} servers: delete one first"
+        )));
     }
     let record = ServerRecord {
         v: 1,
@@ -88,13 +101,27 @@ pub async fn create_server(engine: &Engine, backends: Backends<'_>, tenant: &str
         history: Vec::new(),
     };
     records::put_server(backends, tenant, &record).await?;
-    engine.audit(backends, tenant, Event { kind: "server.create".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail: json!({}) });
+    engine.audit(
+        backends,
+        tenant,
+        Event {
+            kind: "server.create".into(),
+            principal: Some(by.id.clone()),
+            server: Some(server.into()),
+            detail: json!({}),
+        },
+    );
     Ok((record, true))
 }
 
 /// Reads deployment `deployment`'s component back from storage and
 /// loads it (a cache hit when this process has run it before).
-async fn hosted(engine: &Engine, backends: Backends<'_>, tenant: &str, deployment: &Deployment) -> Result<Hosted, DeployError> {
+async fn hosted(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    deployment: &Deployment,
+) -> Result<Hosted, DeployError> {
     let missing = || DeployError::ComponentMissing(deployment.id.clone());
     let (_, bytes) = backends
         .objects
@@ -138,15 +165,25 @@ async fn switch(
     // Two activations interleaving at an await would lose one's history
     // entry, or leave the served version and the record disagreeing.
     let _serialized = engine.deploy_lock.lock().await;
-    let mut record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
-    let target = records::deployment(backends, tenant, server, id).await?.ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
+    let mut record =
+        records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+    let target = records::deployment(backends, tenant, server, id)
+        .await?
+        .ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
     let active = active_deployment(backends, tenant, &record).await?;
     let changes = changes(active.as_ref(), &target.imports, &grant_of(&target)?)?;
     let audit = |event: &str, detail: serde_json::Value| {
-        engine.audit(backends, tenant, Event { kind: event.into(), principal: Some(by.id.clone()), server: Some(server.into()), detail })
+        engine.audit(
+            backends,
+            tenant,
+            Event { kind: event.into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },
+        )
     };
     if changes.requires_approval() && !approve {
-        audit("deploy.refused", json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approval_required", "widens": changes.widened }));
+        audit(
+            "deploy.refused",
+            json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approval_required", "widens": changes.widened }),
+        );
         return Err(DeployError::ApprovalRequired(Box::new(changes)));
     }
     // Everything that can fail comes before the record is written: the
@@ -190,7 +227,8 @@ pub async fn rollback(
     approve: bool,
     by: &Principal,
 ) -> Result<(ServerRecord, Changes), DeployError> {
-    let record = records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+    let record =
+        records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
     let target = match to {
         Some(id) => id.to_owned(),
         None => {
@@ -206,7 +244,13 @@ pub async fn rollback(
 /// Deletes `server`: it stops being served at once, its deployment
 /// records go, and so do the components no other server of the tenant
 /// uses. The data it stored (kv, objects) stays.
-pub async fn delete_server(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, by: &Principal) -> Result<(), DeployError> {
+pub async fn delete_server(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    by: &Principal,
+) -> Result<(), DeployError> {
     let _serialized = engine.deploy_lock.lock().await;
     if records::server(backends, tenant, server).await?.is_none() {
         return Err(DeployError::ServerNotFound(server.into()));
@@ -221,18 +265,31 @@ pub async fn delete_server(engine: &Engine, backends: Backends<'_>, tenant: &str
     let mut removed = Vec::new();
     for d in &deployments {
         if !in_use.contains(&d.digest) && !removed.contains(&d.digest) {
-            backends.objects.delete(&component_key(tenant, &d.digest)).await.map_err(|e| DeployError::Storage(e.to_string()))?;
+            backends
+                .objects
+                .delete(&component_key(tenant, &d.digest))
+                .await
+                .map_err(|e| DeployError::Storage(e.to_string()))?;
             removed.push(d.digest.clone());
         }
     }
     let detail = json!({ "deployments": deployments.len(), "components_removed": removed.len() });
-    engine.audit(backends, tenant, Event { kind: "server.delete".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail });
+    engine.audit(
+        backends,
+        tenant,
+        Event { kind: "server.delete".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },
+    );
     Ok(())
 }
 
 /// The active deployment of `server` ready to serve, with its id; `None`
 /// when the server does not exist or has nothing active.
-pub async fn load_active(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<(Hosted, String)>, DeployError> {
+pub async fn load_active(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+) -> Result<Option<(Hosted, String)>, DeployError> {
     let Some(record) = records::server(backends, tenant, server).await? else { return Ok(None) };
     let Some(active) = active_deployment(backends, tenant, &record).await? else { return Ok(None) };
     Ok(Some((hosted(engine, backends, tenant, &active).await?, active.id)))

@@ -109,7 +109,9 @@ impl DeployError {
             DeployError::MissingPart(_) => "missing_part",
             DeployError::TooLarge { .. } => "too_large",
             DeployError::InvalidComponent(LoadError::NotAComponent) => "not_a_component",
-            DeployError::InvalidComponent(LoadError::ForbiddenImport(_) | LoadError::UnknownFunction { .. }) => "forbidden_import",
+            DeployError::InvalidComponent(LoadError::ForbiddenImport(_) | LoadError::UnknownFunction { .. }) => {
+                "forbidden_import"
+            }
             DeployError::InvalidComponent(LoadError::TooLarge { .. }) => "too_large",
             DeployError::InvalidComponent(_) => "invalid_component",
             DeployError::InvalidGrant(_) | DeployError::GrantNotText => "invalid_grant",

@@ -116,7 +116,9 @@ fn storage(e: impl std::fmt::Display) -> DeployError {
 
 async fn get_json<T: for<'de> Deserialize<'de>>(backends: Backends<'_>, key: &str) -> Result<Option<T>, DeployError> {
     match backends.kv.get(key).await.map_err(storage)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| DeployError::Storage(format!("{key}: {e}"))),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes).map(Some).map_err(|e| DeployError::Storage(format!("{key}: {e}")))
+        }
         None => Ok(None),
     }
 }
@@ -168,14 +170,23 @@ pub async fn servers(backends: Backends<'_>, tenant: &str) -> Result<Vec<ServerR
     Ok(out)
 }
 
-pub async fn deployment(backends: Backends<'_>, tenant: &str, server: &str, id: &str) -> Result<Option<Deployment>, DeployError> {
+pub async fn deployment(
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    id: &str,
+) -> Result<Option<Deployment>, DeployError> {
     if !valid_deployment_id(id) {
         return Ok(None);
     }
     get_json(backends, &deployment_key(tenant, server, id)).await
 }
 
-pub(crate) async fn put_deployment(backends: Backends<'_>, tenant: &str, deployment: &Deployment) -> Result<(), DeployError> {
+pub(crate) async fn put_deployment(
+    backends: Backends<'_>,
+    tenant: &str,
+    deployment: &Deployment,
+) -> Result<(), DeployError> {
     put_json(backends, &deployment_key(tenant, &deployment.server, &deployment.id), deployment).await
 }
 

@@ -79,7 +79,8 @@ pub async fn upload(
         return Err(DeployError::Quota(format!("a server keeps at most {limit} deployments")));
     }
     let object = component_key(tenant, &digest);
-    let stored_before = backends.objects.head(&object).await.map_err(|e| DeployError::Storage(e.to_string()))?.is_some();
+    let stored_before =
+        backends.objects.head(&object).await.map_err(|e| DeployError::Storage(e.to_string()))?.is_some();
     if !stored_before {
         backends
             .objects
@@ -112,7 +113,16 @@ pub async fn upload(
         "imports": deployment.imports,
         "widens": changes.widened,
     });
-    engine.audit(backends, tenant, crate::audit::Event { kind: "deploy.upload".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail });
+    engine.audit(
+        backends,
+        tenant,
+        crate::audit::Event {
+            kind: "deploy.upload".into(),
+            principal: Some(by.id.clone()),
+            server: Some(server.into()),
+            detail,
+        },
+    );
     Ok(Uploaded { deployment, created: true, review, changes })
 }
 

@@ -51,7 +51,11 @@ impl AuthSettings {
 /// Stores the token issuers `tenant` trusts.
 pub async fn set_issuers(backends: Backends<'_>, tenant: &str, issuers: &[Issuer]) -> Result<(), AuthError> {
     let bytes = serde_json::to_vec(issuers).map_err(|e| AuthError::Storage(e.to_string()))?;
-    backends.kv.set(&crate::auth::issuers_path(tenant), bytes, None).await.map_err(|e| AuthError::Storage(e.to_string()))
+    backends
+        .kv
+        .set(&crate::auth::issuers_path(tenant), bytes, None)
+        .await
+        .map_err(|e| AuthError::Storage(e.to_string()))
 }
 
 async fn issuers(backends: Backends<'_>, tenant: &str) -> Result<Vec<Issuer>, AuthError> {
@@ -63,9 +67,11 @@ async fn issuers(backends: Backends<'_>, tenant: &str) -> Result<Vec<Issuer>, Au
 
 /// The credential a request presents, if any.
 fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
-    let in_query = request.query.split('&').filter_map(|pair| pair.split('=').next()).any(|name| {
-        CREDENTIAL_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p))
-    });
+    let in_query = request
+        .query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .any(|name| CREDENTIAL_PARAMS.iter().any(|p| name.eq_ignore_ascii_case(p)));
     if in_query {
         return Err(AuthError::InQuery);
     }
@@ -73,7 +79,8 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
         return Err(AuthError::Malformed("send credentials in one header, `Authorization` or `X-API-Key`"));
     }
     if let Some(value) = request.header("authorization") {
-        let (scheme, token) = value.split_once(' ').ok_or(AuthError::Malformed("expected `Authorization: Bearer <credential>`"))?;
+        let (scheme, token) =
+            value.split_once(' ').ok_or(AuthError::Malformed("expected `Authorization: Bearer <credential>`"))?;
         if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
             return Err(AuthError::Malformed("expected `Authorization: Bearer <credential>`"));
         }
@@ -81,7 +88,9 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
     }
     match request.header("x-api-key").filter(|k| !k.is_empty()) {
         // The header is for API keys; tokens go in `Authorization`.
-        Some(key) if !key.starts_with("smcp_") => Err(AuthError::Malformed("`X-API-Key` takes an SMCP API key; send tokens as `Authorization: Bearer`")),
+        Some(key) if !key.starts_with("smcp_") => {
+            Err(AuthError::Malformed("`X-API-Key` takes an SMCP API key; send tokens as `Authorization: Bearer`"))
+        }
         other => Ok(other),
     }
 }
@@ -90,21 +99,32 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
 /// The scopes `tenant`'s issuers map to roles: what a client may ask an
 /// authorization server for.
 async fn scopes(backends: Backends<'_>, tenant: &str) -> Vec<String> {
-    let mut scopes: Vec<String> =
-        issuers(backends, tenant).await.unwrap_or_default().into_iter().flat_map(|i| i.scopes.into_iter().map(|(scope, _)| scope)).collect();
+    let mut scopes: Vec<String> = issuers(backends, tenant)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|i| i.scopes.into_iter().map(|(scope, _)| scope))
+        .collect();
     scopes.extend(crate::oauth::SCOPES.iter().map(|(scope, _)| scope.to_string()));
     scopes.sort();
     scopes.dedup();
     scopes
 }
 
-pub(crate) async fn refusal(engine: &Engine, backends: Backends<'_>, tenant: &str, server: &str, error: &AuthError) -> Response {
+pub(crate) async fn refusal(
+    engine: &Engine,
+    backends: Backends<'_>,
+    tenant: &str,
+    server: &str,
+    error: &AuthError,
+) -> Response {
     let settings = &engine.config.auth;
     let mut challenge = format!("Bearer resource_metadata=\"{}\"", settings.metadata_url(tenant, server));
     let scopes = scopes(backends, tenant).await;
     // Scopes are names an admin configured; keep only what a quoted
     // header parameter can carry.
-    let scopes: Vec<&String> = scopes.iter().filter(|s| s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')).collect();
+    let scopes: Vec<&String> =
+        scopes.iter().filter(|s| s.bytes().all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')).collect();
     if !scopes.is_empty() {
         let joined: Vec<&str> = scopes.iter().map(|s| s.as_str()).collect();
         challenge.push_str(&format!(", scope=\"{}\"", joined.join(" ")));
@@ -118,7 +138,10 @@ pub(crate) async fn refusal(engine: &Engine, backends: Backends<'_>, tenant: &st
         _ => (401, Some("invalid_token")),
     };
     if let Some(oauth_error) = oauth_error {
-        challenge.push_str(&format!(", error=\"{oauth_error}\", error_description=\"{}\"", error.to_string().replace('"', "'")));
+        challenge.push_str(&format!(
+            ", error=\"{oauth_error}\", error_description=\"{}\"",
+            error.to_string().replace('"', "'")
+        ));
     }
     let message = match status {
         401 => format!("Unauthorized: {error}"),
@@ -160,7 +183,14 @@ pub(crate) async fn rate_limited(engine: &Engine, backends: Backends<'_>, princi
 }
 
 /// 403 for a principal whose role does not allow what it asked.
-pub(crate) fn insufficient_role(engine: &Engine, tenant: &str, server: &str, id: &Value, needed: Role, what: &str) -> Response {
+pub(crate) fn insufficient_role(
+    engine: &Engine,
+    tenant: &str,
+    server: &str,
+    id: &Value,
+    needed: Role,
+    what: &str,
+) -> Response {
     let challenge = format!(
         "Bearer error=\"insufficient_scope\", error_description=\"{what} needs role {needed}\", resource_metadata=\"{}\"",
         engine.config.auth.metadata_url(tenant, server)
@@ -189,7 +219,15 @@ pub(crate) fn admit(
     };
     let api = if server.is_some() { "mcp" } else { "admin" };
     engine.client_refusals.refused(request.client.as_deref(), backends.clock.now_ms());
-    let refusal = Refusal { tenant, api, code: error.code(), reason: error.to_string(), method: &request.method, server, principal: who };
+    let refusal = Refusal {
+        tenant,
+        api,
+        code: error.code(),
+        reason: error.to_string(),
+        method: &request.method,
+        server,
+        principal: who,
+    };
     if let Some(event) = engine.refusals.note(refusal, backends.clock.now_ms()) {
         engine.audit(backends, tenant, event);
     }
@@ -233,7 +271,9 @@ pub(crate) async fn authenticate_for(
             keys.note_use(&principal.tenant, id, now).await;
         }
         principal
-    } else if credential.split('.').count() == 3 && jwt::unverified_issuer(credential).is_ok_and(|iss| iss == own_issuer(engine, tenant)) {
+    } else if credential.split('.').count() == 3
+        && jwt::unverified_issuer(credential).is_ok_and(|iss| iss == own_issuer(engine, tenant))
+    {
         own_token(engine, backends, request, credential, tenant, audience, now).await?
     } else if credential.split('.').count() == 3 {
         let trusted = issuers(backends, tenant).await?;
@@ -243,7 +283,8 @@ pub(crate) async fn authenticate_for(
             // most once a minute per issuer) and retry once.
             Verdict::UnknownKey { jwks_uri } => {
                 let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
-                let trusted = refresh_keys(engine, backends, tenant, trusted, &jwks_uri, now).await.ok_or_else(unknown)?;
+                let trusted =
+                    refresh_keys(engine, backends, tenant, trusted, &jwks_uri, now).await.ok_or_else(unknown)?;
                 match jwt::verify(credential, tenant, &trusted, audience, now)? {
                     Verdict::Valid(principal) => principal,
                     Verdict::UnknownKey { .. } => return Err(unknown()),
@@ -277,7 +318,9 @@ async fn own_token(
         .await
         .map_err(|e| AuthError::Storage(e.description))?
         .ok_or_else(unknown)?;
-    let Verdict::Valid(principal) = jwt::verify(token, tenant, &[issuer], audience, now)? else { return Err(unknown()) };
+    let Verdict::Valid(principal) = jwt::verify(token, tenant, &[issuer], audience, now)? else {
+        return Err(unknown());
+    };
     match crate::oauth::grant_of_token_is_live(engine, backends, request, tenant, token).await {
         Ok(true) => Ok(principal),
         Ok(false) => Err(AuthError::InvalidToken("its grant was revoked".into())),
@@ -338,7 +381,9 @@ pub(crate) async fn metadata(engine: &Engine, backends: Backends<'_>, path: &str
             servers.push(own_issuer(engine, tenant));
             (settings.resource(tenant, server), servers, scopes(backends, tenant).await)
         }
-        None if rest.is_empty() || rest == "/" => (settings.public_url.trim_end_matches('/').to_owned(), Vec::new(), Vec::new()),
+        None if rest.is_empty() || rest == "/" => {
+            (settings.public_url.trim_end_matches('/').to_owned(), Vec::new(), Vec::new())
+        }
         None => return None,
     };
     let body = json!({

@@ -6,9 +6,12 @@ use super::dispatch::Call;
 use super::engine::{Engine, Hosted, json_response};
 use super::exchange::{Answer, Exchange};
 use super::http::SseEvent;
-use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::http::{Body, Request, Response};
-use super::jsonrpc::{HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, METHOD_NOT_FOUND, UNSUPPORTED_VERSION, error_response, excerpt, result_response};
+use super::jsonrpc::{
+    HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, METHOD_NOT_FOUND, Message,
+    UNSUPPORTED_VERSION, error_response, excerpt, result_response,
+};
+use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::version::{self, CURRENT, Era, SUPPORTED};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
@@ -18,9 +21,17 @@ const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 const META_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
 const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 /// Methods of the legacy era that 2026-07-28 removed.
-const REMOVED: [&str; 6] = ["initialize", "ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe", "notifications/initialized"];
+const REMOVED: [&str; 6] = [
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "notifications/initialized",
+];
 /// Results clients may cache, and for how long.
-const CACHEABLE: [&str; 5] = ["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"];
+const CACHEABLE: [&str; 5] =
+    ["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"];
 const LIST_TTL_MS: u64 = 60_000;
 
 /// True when a POST belongs to the current era: it carries `_meta`'s
@@ -72,13 +83,29 @@ async fn checked(
 ) -> Result<Answer, Response> {
     let (id, method, params) = match incoming {
         Incoming::Single(Message::Request { id, method, params }) => (id, method, params.unwrap_or_default()),
-        Incoming::Single(Message::Notification { .. }) => return Err(Response { status: 202, headers: vec![], body: Body::Empty }),
-        _ => return Err(reject(400, &Value::Null, INVALID_REQUEST, "Invalid Request: send one request per POST; clients must not POST responses", None)),
+        Incoming::Single(Message::Notification { .. }) => {
+            return Err(Response { status: 202, headers: vec![], body: Body::Empty });
+        }
+        _ => {
+            return Err(reject(
+                400,
+                &Value::Null,
+                INVALID_REQUEST,
+                "Invalid Request: send one request per POST; clients must not POST responses",
+                None,
+            ));
+        }
     };
     // Checks in the order the conformance fixture uses: header present,
     // `_meta` complete, header matches `_meta`, version supported.
     let Some(header_version) = request.header("mcp-protocol-version") else {
-        return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: MCP-Protocol-Version header is required", None));
+        return Err(reject(
+            400,
+            &id,
+            HEADER_MISMATCH,
+            "Header mismatch: MCP-Protocol-Version header is required",
+            None,
+        ));
     };
     let meta = params.get("_meta").and_then(Value::as_object);
     let meta_version = meta.and_then(|m| m.get(META_VERSION)).and_then(Value::as_str);
@@ -88,7 +115,9 @@ async fn checked(
         return Err(reject(400, &id, INVALID_PARAMS, &message, None));
     };
     if header_version != meta_version {
-        let message = format!("Header mismatch: MCP-Protocol-Version header value '{header_version}' does not match body value '{meta_version}'");
+        let message = format!(
+            "Header mismatch: MCP-Protocol-Version header value '{header_version}' does not match body value '{meta_version}'"
+        );
         return Err(reject(400, &id, HEADER_MISMATCH, &message, None));
     }
     if meta_version != CURRENT {
@@ -97,7 +126,19 @@ async fn checked(
     }
     match request.header("mcp-method").and_then(header_value) {
         Some(m) if m == method => {}
-        Some(m) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Method header value '{}' does not match body value '{}'", excerpt(&m), excerpt(&method)), None)),
+        Some(m) => {
+            return Err(reject(
+                400,
+                &id,
+                HEADER_MISMATCH,
+                &format!(
+                    "Header mismatch: Mcp-Method header value '{}' does not match body value '{}'",
+                    excerpt(&m),
+                    excerpt(&method)
+                ),
+                None,
+            ));
+        }
         None => return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Method header is required", None)),
     }
     let named = match method.as_str() {
@@ -108,12 +149,32 @@ async fn checked(
     if let Some(body_name) = named {
         match request.header("mcp-name").and_then(header_value) {
             Some(n) if n == body_name => {}
-            Some(n) => return Err(reject(400, &id, HEADER_MISMATCH, &format!("Header mismatch: Mcp-Name header value '{}' does not match body value '{}'", excerpt(&n), excerpt(body_name)), None)),
-            None => return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Name header is required", None)),
+            Some(n) => {
+                return Err(reject(
+                    400,
+                    &id,
+                    HEADER_MISMATCH,
+                    &format!(
+                        "Header mismatch: Mcp-Name header value '{}' does not match body value '{}'",
+                        excerpt(&n),
+                        excerpt(body_name)
+                    ),
+                    None,
+                ));
+            }
+            None => {
+                return Err(reject(400, &id, HEADER_MISMATCH, "Header mismatch: Mcp-Name header is required", None));
+            }
         }
     }
     if REMOVED.contains(&method.as_str()) {
-        return Err(reject(404, &id, METHOD_NOT_FOUND, &format!("Method not found: {} is not part of {CURRENT}", excerpt(&method)), None));
+        return Err(reject(
+            404,
+            &id,
+            METHOD_NOT_FOUND,
+            &format!("Method not found: {} is not part of {CURRENT}", excerpt(&method)),
+            None,
+        ));
     }
     let log_level = match meta.and_then(|m| m.get(META_LOG_LEVEL)) {
         None => None,
@@ -162,11 +223,24 @@ async fn checked(
 /// `subscriptions/listen`: acknowledges the filter, then keeps the stream
 /// open for the changes it asked for, until the client goes away or the
 /// host shuts down (then it answers the request, the graceful end).
-async fn listen(engine: &Engine, hosted: &Hosted, exchange: &Exchange<'_>, id: Value, params: &serde_json::Map<String, Value>) -> Answer {
+async fn listen(
+    engine: &Engine,
+    hosted: &Hosted,
+    exchange: &Exchange<'_>,
+    id: Value,
+    params: &serde_json::Map<String, Value>,
+) -> Answer {
     let filter = Filter::from_listen(params.get("notifications"));
     let acknowledgment = listen_acknowledgment(&id, &filter);
     let Some(sender) = exchange.open_stream() else {
-        return reject(400, &id, INVALID_REQUEST, "Invalid Request: subscriptions/listen needs a streaming connection", None).into();
+        return reject(
+            400,
+            &id,
+            INVALID_REQUEST,
+            "Invalid Request: subscriptions/listen needs a streaming connection",
+            None,
+        )
+        .into();
     };
     let _ = sender.send(SseEvent { id: None, data: acknowledgment.to_string() });
     let server = (hosted.tenant.clone(), hosted.server.clone());
@@ -180,7 +254,8 @@ async fn listen(engine: &Engine, hosted: &Hosted, exchange: &Exchange<'_>, id: V
             // The client went away: nobody to answer.
             Err(_) => exchange.abandon().unwrap_or(Answer::Streamed),
         },
-        Err(_) => exchange.finish(200, error_response(&id, INTERNAL_ERROR, "too many open subscriptions; try again later", None)),
+        Err(_) => exchange
+            .finish(200, error_response(&id, INTERNAL_ERROR, "too many open subscriptions; try again later", None)),
     }
 }
 

@@ -3,9 +3,11 @@
 
 use super::engine::{Engine, Hosted};
 use super::exchange::{AskError, Exchange};
-use super::subscriptions::Change;
-use super::jsonrpc::{BAD_REQUEST, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY, excerpt};
+use super::jsonrpc::{
+    BAD_REQUEST, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY, excerpt,
+};
 use super::state;
+use super::subscriptions::Change;
 use super::version::Era;
 use crate::auth::{Principal, Role};
 use crate::capabilities::{Backends, CallHost, Notification, Notifier, Scope};
@@ -101,7 +103,9 @@ impl Notifier for Collect<'_> {
                 }
             }
             Notification::ListChanged(kind) => self.engine.subscriptions.publish(&self.server, &Change::List(kind)),
-            Notification::ResourceUpdated(uri) => self.engine.subscriptions.publish(&self.server, &Change::Resource(uri)),
+            Notification::ResourceUpdated(uri) => {
+                self.engine.subscriptions.publish(&self.server, &Change::Resource(uri))
+            }
         }
     }
 }
@@ -123,12 +127,17 @@ impl Call<'_> {
         }
         let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
         let facts = self.tool_facts().await;
-        (!facts.read_only.contains(name)).then(|| (Role::McpUser, format!("calling tool `{}`, which is not annotated read-only,", excerpt(name))))
+        (!facts.read_only.contains(name))
+            .then(|| (Role::McpUser, format!("calling tool `{}`, which is not annotated read-only,", excerpt(name))))
     }
 
     /// Checks the `Mcp-Param-*` headers of a `tools/call` against its
     /// arguments (2026-07-28): `Err` with the HeaderMismatch message.
-    pub async fn check_param_headers(&self, params: &Map<String, Value>, header: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+    pub async fn check_param_headers(
+        &self,
+        params: &Map<String, Value>,
+        header: impl Fn(&str) -> Option<String>,
+    ) -> Result<(), String> {
         let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
         let facts = self.tool_facts().await;
         let Some(expected) = facts.param_headers.get(name) else { return Ok(()) };
@@ -151,7 +160,11 @@ impl Call<'_> {
             server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
         };
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut ignore);
-        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits: self.engine.limits_of(&self.hosted.grant) };
+        let server = Server {
+            runtime: &self.engine.runtime,
+            component: &self.hosted.component,
+            limits: self.engine.limits_of(&self.hosted.grant),
+        };
         // A guest that cannot list its tools has none a read-only caller may use.
         let tools = server.list_tools(&mut host).await.unwrap_or_default();
         let facts = std::sync::Arc::new(super::params::ToolFacts::of(&tools));
@@ -178,7 +191,9 @@ impl Call<'_> {
         });
         if method == "tools/call" {
             let outcome = match &result {
-                Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => "input_required".to_owned(),
+                Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => {
+                    "input_required".to_owned()
+                }
                 Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error".to_owned(),
                 Ok(_) => "ok".to_owned(),
                 Err(e) => format!("rpc_error {}", e.code),
@@ -213,7 +228,11 @@ impl Call<'_> {
 
     /// Runs `method`: its result, the fuel its guest calls burned, and the
     /// capability calls whose backend was unavailable.
-    async fn run_method(&self, method: &str, params: &Map<String, Value>) -> (Result<Value, RpcFailure>, u64, Vec<String>) {
+    async fn run_method(
+        &self,
+        method: &str,
+        params: &Map<String, Value>,
+    ) -> (Result<Value, RpcFailure>, u64, Vec<String>) {
         let max = self.engine.config.quotas.calls_per_tenant;
         let Some(_slot) = self.engine.quotas.call(&self.hosted.tenant, max) else {
             let message = format!("Too Many Requests: this tenant already has {max} calls running; retry shortly");
@@ -265,7 +284,8 @@ impl Call<'_> {
         method: &str,
         params: &Map<String, Value>,
     ) -> Result<Value, RpcFailure> {
-        let cursor = params.get("cursor").map(|c| c.as_str().ok_or_else(|| invalid("`cursor` must be a string"))).transpose()?;
+        let cursor =
+            params.get("cursor").map(|c| c.as_str().ok_or_else(|| invalid("`cursor` must be a string"))).transpose()?;
         match method {
             "tools/list" => {
                 let tools = server.list_tools(host).await.map_err(|e| self.failure(e))?;
@@ -298,7 +318,12 @@ impl Call<'_> {
                     None | Some(Value::Null) => vec![],
                     Some(Value::Object(args)) => args
                         .iter()
-                        .map(|(k, v)| Ok((k.clone(), v.as_str().ok_or_else(|| invalid("prompt arguments must be strings"))?.to_owned())))
+                        .map(|(k, v)| {
+                            Ok((
+                                k.clone(),
+                                v.as_str().ok_or_else(|| invalid("prompt arguments must be strings"))?.to_owned(),
+                            ))
+                        })
                         .collect::<Result<_, RpcFailure>>()?,
                     Some(_) => return Err(invalid("`arguments` must be an object")),
                 };
@@ -306,11 +331,14 @@ impl Call<'_> {
             }
             "completion/complete" => {
                 let reference = params.get("ref").ok_or_else(|| invalid("`ref` is required"))?;
-                let reference = match (reference["type"].as_str(), reference["name"].as_str(), reference["uri"].as_str()) {
-                    (Some("ref/prompt"), Some(name), _) => CompletionRef::Prompt(name.to_owned()),
-                    (Some("ref/resource"), _, Some(uri)) => CompletionRef::ResourceTemplate(uri.to_owned()),
-                    _ => return Err(invalid("`ref` must be a ref/prompt with a name or a ref/resource with a uri")),
-                };
+                let reference =
+                    match (reference["type"].as_str(), reference["name"].as_str(), reference["uri"].as_str()) {
+                        (Some("ref/prompt"), Some(name), _) => CompletionRef::Prompt(name.to_owned()),
+                        (Some("ref/resource"), _, Some(uri)) => CompletionRef::ResourceTemplate(uri.to_owned()),
+                        _ => {
+                            return Err(invalid("`ref` must be a ref/prompt with a name or a ref/resource with a uri"));
+                        }
+                    };
                 let argument = params.get("argument").ok_or_else(|| invalid("`argument` is required"))?;
                 let (Some(name), Some(value)) = (argument["name"].as_str(), argument["value"].as_str()) else {
                     return Err(invalid("`argument` needs string `name` and `value`"));
@@ -320,14 +348,20 @@ impl Call<'_> {
                     .and_then(|c| c["arguments"].as_object())
                     .map(|args| args.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
                     .unwrap_or_default();
-                let completion = server.complete(host, &reference, (name, value), &context).await.map_err(|e| self.failure(e))?;
+                let completion =
+                    server.complete(host, &reference, (name, value), &context).await.map_err(|e| self.failure(e))?;
                 Ok(json!({ "completion": completion }))
             }
             _ => Err(RpcFailure::new(METHOD_NOT_FOUND, format!("Method not found: {}", excerpt(method))).status(404)),
         }
     }
 
-    async fn call_tool(&self, server: &Server<'_>, host: &mut CallHost<'_>, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
+    async fn call_tool(
+        &self,
+        server: &Server<'_>,
+        host: &mut CallHost<'_>,
+        params: &Map<String, Value>,
+    ) -> Result<Value, RpcFailure> {
         let name = string_param(params, "name")?;
         let arguments = match params.get("arguments") {
             None | Some(Value::Null) => json!({}),
@@ -341,7 +375,13 @@ impl Call<'_> {
     /// current era an input request becomes an `InputRequiredResult` whose
     /// `requestState` the host seals; a legacy session's client is asked on
     /// the call's stream and the guest called again with its answers.
-    async fn interactive(&self, server: &Server<'_>, host: &mut CallHost<'_>, target: Target<'_>, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
+    async fn interactive(
+        &self,
+        server: &Server<'_>,
+        host: &mut CallHost<'_>,
+        target: Target<'_>,
+        params: &Map<String, Value>,
+    ) -> Result<Value, RpcFailure> {
         let scope = format!("{}/{}/{}", self.hosted.tenant, self.hosted.server, target.label());
         let now = self.backends.clock.now_ms();
         let mut state = match params.get("requestState") {
@@ -353,7 +393,9 @@ impl Call<'_> {
         };
         let mut responses: Vec<InputResponse> = match params.get("inputResponses") {
             None | Some(Value::Null) => vec![],
-            Some(Value::Object(map)) => map.iter().map(|(k, v)| InputResponse { key: k.clone(), response: v.clone() }).collect(),
+            Some(Value::Object(map)) => {
+                map.iter().map(|(k, v)| InputResponse { key: k.clone(), response: v.clone() }).collect()
+            }
             Some(_) => return Err(invalid("`inputResponses` must be an object")),
         };
         for _ in 0..MAX_INPUT_ROUNDS {
@@ -365,15 +407,21 @@ impl Call<'_> {
             let missing = self.missing_capabilities(&required);
             if self.era == Era::Current {
                 if !missing.is_empty() {
-                    return Err(RpcFailure::new(super::jsonrpc::MISSING_CLIENT_CAPABILITY, "Missing required client capability")
-                        .data(json!({ "requiredCapabilities": missing }))
-                        .status(400));
+                    return Err(RpcFailure::new(
+                        super::jsonrpc::MISSING_CLIENT_CAPABILITY,
+                        "Missing required client capability",
+                    )
+                    .data(json!({ "requiredCapabilities": missing }))
+                    .status(400));
                 }
                 return Ok(self.input_required(&required, &scope, now));
             }
             if !missing.is_empty() {
                 let names: Vec<&String> = missing.keys().collect();
-                return target.failure(self, ServerError::Internal(format!("needs client capabilities the session did not declare: {names:?}")));
+                return target.failure(
+                    self,
+                    ServerError::Internal(format!("needs client capabilities the session did not declare: {names:?}")),
+                );
             }
             let requests = required.requests.iter().map(|(key, request)| {
                 let (_, method, params) = request.to_mcp();
@@ -382,14 +430,29 @@ impl Call<'_> {
             responses = match self.exchange.ask(requests.collect()).await {
                 Ok(responses) => responses,
                 Err(AskError::Unsupported) => {
-                    return target.failure(self, ServerError::Internal("needs input from the client, which this connection cannot ask for".into()));
+                    return target.failure(
+                        self,
+                        ServerError::Internal(
+                            "needs input from the client, which this connection cannot ask for".into(),
+                        ),
+                    );
                 }
-                Err(AskError::Busy) => return Err(RpcFailure::new(INTERNAL_ERROR, "the host is waiting on too many client answers; try again")),
+                Err(AskError::Busy) => {
+                    return Err(RpcFailure::new(
+                        INTERNAL_ERROR,
+                        "the host is waiting on too many client answers; try again",
+                    ));
+                }
                 Err(AskError::Refused(error)) => {
                     let message = error.get("message").and_then(Value::as_str).unwrap_or("no message");
-                    return target.failure(self, ServerError::Internal(format!("the client refused the input request: {message}")));
+                    return target.failure(
+                        self,
+                        ServerError::Internal(format!("the client refused the input request: {message}")),
+                    );
                 }
-                Err(AskError::Gone) => return Err(RpcFailure::new(INTERNAL_ERROR, "the stream ended before the client answered")),
+                Err(AskError::Gone) => {
+                    return Err(RpcFailure::new(INTERNAL_ERROR, "the stream ended before the client answered"));
+                }
             };
             state = Some(required.state);
         }
@@ -430,7 +493,8 @@ impl Call<'_> {
 
     fn resource_not_found(&self, uri: &str, message: String) -> RpcFailure {
         let code = if self.era == Era::Legacy { RESOURCE_NOT_FOUND_LEGACY } else { INVALID_PARAMS };
-        RpcFailure::new(code, format!("Resource not found: {}", excerpt(&message))).data(json!({ "uri": if uri.len() <= 1024 { uri.to_owned() } else { excerpt(uri) } }))
+        RpcFailure::new(code, format!("Resource not found: {}", excerpt(&message)))
+            .data(json!({ "uri": if uri.len() <= 1024 { uri.to_owned() } else { excerpt(uri) } }))
     }
 
     /// A server call that failed outside a tool.
@@ -472,14 +536,18 @@ impl Target<'_> {
     ) -> Result<Outcome<Value>, ServerError> {
         let to_value = |v: Result<Value, serde_json::Error>| v.unwrap_or_default();
         Ok(match self {
-            Target::Tool { name, arguments } => match server.call_tool(host, name, arguments, responses, state).await? {
-                Outcome::Complete(result) => Outcome::Complete(to_value(serde_json::to_value(result))),
-                Outcome::InputRequired(required) => Outcome::InputRequired(required),
-            },
-            Target::Prompt { name, arguments } => match server.get_prompt(host, name, arguments, responses, state).await? {
-                Outcome::Complete(result) => Outcome::Complete(to_value(serde_json::to_value(result))),
-                Outcome::InputRequired(required) => Outcome::InputRequired(required),
-            },
+            Target::Tool { name, arguments } => {
+                match server.call_tool(host, name, arguments, responses, state).await? {
+                    Outcome::Complete(result) => Outcome::Complete(to_value(serde_json::to_value(result))),
+                    Outcome::InputRequired(required) => Outcome::InputRequired(required),
+                }
+            }
+            Target::Prompt { name, arguments } => {
+                match server.get_prompt(host, name, arguments, responses, state).await? {
+                    Outcome::Complete(result) => Outcome::Complete(to_value(serde_json::to_value(result))),
+                    Outcome::InputRequired(required) => Outcome::InputRequired(required),
+                }
+            }
         })
     }
 
@@ -488,9 +556,13 @@ impl Target<'_> {
     fn failure(&self, call: &Call<'_>, error: ServerError) -> Result<Value, RpcFailure> {
         call.note_fuel(&error);
         match (self, error) {
-            (Target::Tool { name, .. }, ServerError::NotFound(message)) => Err(invalid(format!("Unknown tool: {} ({})", excerpt(name), excerpt(&message)))),
+            (Target::Tool { name, .. }, ServerError::NotFound(message)) => {
+                Err(invalid(format!("Unknown tool: {} ({})", excerpt(name), excerpt(&message))))
+            }
             (Target::Tool { .. }, ServerError::InvalidParams(message)) => Err(invalid(message)),
-            (Target::Tool { .. }, e) => Ok(json!({ "content": [{ "type": "text", "text": e.to_string() }], "isError": true })),
+            (Target::Tool { .. }, e) => {
+                Ok(json!({ "content": [{ "type": "text", "text": e.to_string() }], "isError": true }))
+            }
             (Target::Prompt { .. }, e) => Err(call.failure(e)),
         }
     }

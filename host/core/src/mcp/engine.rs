@@ -7,13 +7,13 @@ use super::http::{Body, Request, Response};
 use super::jsonrpc::{self, BAD_REQUEST, error_response, result_response};
 use super::streams::Streams;
 use super::subscriptions::{Change, Subscriptions};
-use crate::capabilities::ListKind;
 use super::{current, legacy};
-use futures_channel::oneshot;
 use crate::auth::Principal;
+use crate::capabilities::ListKind;
 use crate::capabilities::grant::NotGranted;
 use crate::capabilities::{Backends, Grant};
 use crate::runtime::{Component, Runtime};
+use futures_channel::oneshot;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -144,11 +144,18 @@ pub struct Engine {
     closing: std::sync::atomic::AtomicBool,
 }
 
-const ALLOW_HEADERS: &str =
-    "content-type, accept, authorization, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
+const ALLOW_HEADERS: &str = "content-type, accept, authorization, x-api-key, mcp-session-id, mcp-protocol-version, mcp-method, mcp-name, last-event-id";
 /// Headers a request may carry once at most.
-const SINGLE_HEADERS: [&str; 8] =
-    ["host", "authorization", "x-api-key", "mcp-session-id", "mcp-protocol-version", "origin", "content-type", "last-event-id"];
+const SINGLE_HEADERS: [&str; 8] = [
+    "host",
+    "authorization",
+    "x-api-key",
+    "mcp-session-id",
+    "mcp-protocol-version",
+    "origin",
+    "content-type",
+    "last-event-id",
+];
 /// Of [`SINGLE_HEADERS`], those whose values never hold a comma.
 const COMMA_FREE_SINGLE_HEADERS: [&str; 7] =
     ["host", "authorization", "x-api-key", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id"];
@@ -180,7 +187,27 @@ const EXPOSE_HEADERS: &str = "mcp-session-id, mcp-protocol-version, www-authenti
 
 impl Engine {
     pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
-        Engine { runtime, config, servers: RwLock::default(), streams: Streams::default(), subscriptions: Subscriptions::default(), tool_facts: Default::default(), audit: Default::default(), audit_queue: Default::default(), rate: Default::default(), jwks_refreshed: Default::default(), metrics: Default::default(), deploy_lock: Default::default(), oauth_lock: Default::default(), quotas: Default::default(), key_uses: Default::default(), tenants: Default::default(), refusals: Default::default(), client_refusals: Default::default(), closing: Default::default() }
+        Engine {
+            runtime,
+            config,
+            servers: RwLock::default(),
+            streams: Streams::default(),
+            subscriptions: Subscriptions::default(),
+            tool_facts: Default::default(),
+            audit: Default::default(),
+            audit_queue: Default::default(),
+            rate: Default::default(),
+            jwks_refreshed: Default::default(),
+            metrics: Default::default(),
+            deploy_lock: Default::default(),
+            oauth_lock: Default::default(),
+            quotas: Default::default(),
+            key_uses: Default::default(),
+            tenants: Default::default(),
+            refusals: Default::default(),
+            client_refusals: Default::default(),
+            closing: Default::default(),
+        }
     }
 
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
@@ -283,7 +310,11 @@ impl Engine {
     /// True when `tenant` exists (has an API key or a token issuer, or is
     /// served to anonymous callers); looked up before any authentication
     /// work, so that requests naming other tenants store nothing.
-    pub(crate) async fn tenant_exists(&self, backends: Backends<'_>, tenant: &str) -> Result<bool, crate::auth::AuthError> {
+    pub(crate) async fn tenant_exists(
+        &self,
+        backends: Backends<'_>,
+        tenant: &str,
+    ) -> Result<bool, crate::auth::AuthError> {
         if self.config.auth.anonymous.iter().any(|(t, _)| t == tenant) {
             return Ok(true);
         }
@@ -328,7 +359,12 @@ impl Engine {
     /// it serves nothing there yet (or, with
     /// [`EngineConfig::deployment_recheck_ms`], when what it serves may
     /// be stale).
-    pub(crate) async fn lookup(&self, backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<Arc<Hosted>>, crate::deploy::DeployError> {
+    pub(crate) async fn lookup(
+        &self,
+        backends: Backends<'_>,
+        tenant: &str,
+        server: &str,
+    ) -> Result<Option<Arc<Hosted>>, crate::deploy::DeployError> {
         let now = backends.clock.now_ms();
         let cached = self.cached(tenant, server);
         if let Some(Served { hosted, deployment, checked_ms, used_ms }) = &cached {
@@ -431,7 +467,9 @@ impl Engine {
         // One value each for what names the caller, the session and the
         // target: with two, one part of the host could read the first and
         // another the second.
-        if let Some(name) = SINGLE_HEADERS.iter().find(|name| request.headers.iter().filter(|(k, _)| k == *name).count() > 1) {
+        if let Some(name) =
+            SINGLE_HEADERS.iter().find(|name| request.headers.iter().filter(|(k, _)| k == *name).count() > 1)
+        {
             return error(400, BAD_REQUEST, &format!("Bad Request: more than one {name} header")).into();
         }
         let Some(host) = request.header("host") else {
@@ -488,8 +526,13 @@ impl Engine {
             Ok(Some(hosted)) => hosted,
             Ok(None) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
             Err(e) => {
-                let scope = crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: String::new() };
-                backends.log.write(&scope, crate::capabilities::LogLevel::Error, &format!("host: loading the active deployment failed: {e}"));
+                let scope =
+                    crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: String::new() };
+                backends.log.write(
+                    &scope,
+                    crate::capabilities::LogLevel::Error,
+                    &format!("host: loading the active deployment failed: {e}"),
+                );
                 return error(503, BAD_REQUEST, "Service Unavailable: the server could not be loaded").into();
             }
         };
@@ -502,7 +545,14 @@ impl Engine {
         }
     }
 
-    async fn post(&self, request: &Request, hosted: &Hosted, principal: &Principal, backends: Backends<'_>, exchange: &Exchange<'_>) -> Answer {
+    async fn post(
+        &self,
+        request: &Request,
+        hosted: &Hosted,
+        principal: &Principal,
+        backends: Backends<'_>,
+        exchange: &Exchange<'_>,
+    ) -> Answer {
         if request.body.len() > self.config.max_body_bytes {
             return error(413, BAD_REQUEST, "Payload Too Large").into();
         }
@@ -513,7 +563,8 @@ impl Engine {
         let accept = request.header("accept").unwrap_or_default();
         let accepts = |t: &str| accept.contains(t) || accept.contains("*/*");
         if !(accepts("application/json") && accepts("text/event-stream")) {
-            return error(406, BAD_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream").into();
+            return error(406, BAD_REQUEST, "Not Acceptable: Accept must list application/json and text/event-stream")
+                .into();
         }
         let incoming = match jsonrpc::parse(&request.body) {
             Ok(incoming) => incoming,
@@ -528,7 +579,13 @@ impl Engine {
 
     /// Runs one request message (its notifications go out on the call's
     /// exchange): the HTTP status and the JSON-RPC response.
-    pub(crate) async fn run(&self, call: &Call<'_>, id: &Value, method: &str, params: &serde_json::Map<String, Value>) -> (u16, Value) {
+    pub(crate) async fn run(
+        &self,
+        call: &Call<'_>,
+        id: &Value,
+        method: &str,
+        params: &serde_json::Map<String, Value>,
+    ) -> (u16, Value) {
         let current = call.era == super::version::Era::Current;
         let (status, message) = match call.dispatch(method, params).await {
             Ok(mut result) => {
@@ -576,7 +633,8 @@ pub(crate) fn parse_endpoint(path: &str) -> Option<(&str, &str)> {
     let (tenant, rest) = rest.split_once("/s/")?;
     let server = rest.strip_suffix("/mcp")?;
     // The rules names are created under: anything else names nothing.
-    (crate::auth::api_keys::valid_tenant(tenant) && crate::deploy::records::valid_name(server)).then_some((tenant, server))
+    (crate::auth::api_keys::valid_tenant(tenant) && crate::deploy::records::valid_name(server))
+        .then_some((tenant, server))
 }
 
 /// The answer to a CORS preflight.
@@ -637,7 +695,14 @@ mod tests {
         assert!(origin_allowed("http://localhost:8787", &allowed));
         assert!(origin_allowed("https://mcp.example.com:443", &allowed));
         assert!(origin_allowed("HTTPS://MCP.example.com", &allowed));
-        for other in ["http://localhost:1", "http://localhost", "https://localhost:8787", "https://mcp.example.com:8443", "null", ""] {
+        for other in [
+            "http://localhost:1",
+            "http://localhost",
+            "https://localhost:8787",
+            "https://mcp.example.com:8443",
+            "null",
+            "",
+        ] {
             assert!(!origin_allowed(other, &allowed), "{other}");
         }
     }

@@ -81,10 +81,21 @@ pub(crate) enum AskError {
 
 impl<'a> Exchange<'a> {
     pub fn buffered(engine: &'a Engine, backends: Backends<'a>) -> Self {
-        Exchange { engine, backends, mode: Mode::Buffered(RefCell::default()), headers: RefCell::default(), resumable: RefCell::default() }
+        Exchange {
+            engine,
+            backends,
+            mode: Mode::Buffered(RefCell::default()),
+            headers: RefCell::default(),
+            resumable: RefCell::default(),
+        }
     }
 
-    pub fn streaming(engine: &'a Engine, backends: Backends<'a>, head: oneshot::Sender<Response>, origin: Option<String>) -> Self {
+    pub fn streaming(
+        engine: &'a Engine,
+        backends: Backends<'a>,
+        head: oneshot::Sender<Response>,
+        origin: Option<String>,
+    ) -> Self {
         let mode = Mode::Streaming(RefCell::new(Streaming { head: Some(head), origin, stream: None }));
         Exchange { engine, backends, mode, headers: RefCell::default(), resumable: RefCell::default() }
     }

@@ -109,7 +109,10 @@ impl EventStream {
 impl futures_util::Stream for EventStream {
     type Item = SseEvent;
 
-    fn poll_next(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<SseEvent>> {
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<SseEvent>> {
         let polled = std::pin::Pin::new(&mut self.receiver).poll_next(cx);
         if let std::task::Poll::Ready(Some(event)) = &polled {
             self.unread.fetch_sub(weight(event), std::sync::atomic::Ordering::AcqRel);

@@ -8,20 +8,30 @@ pub use crate::server::excerpt;
 /// The length of `value` encoded as compact JSON, without encoding it.
 pub fn encoded_len(value: &Value) -> usize {
     fn string(s: &str) -> usize {
-        2 + s.bytes().map(|b| match b {
-            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
-            0..0x20 => 6,
-            _ => 1,
-        }).sum::<usize>()
+        2 + s
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+                0..0x20 => 6,
+                _ => 1,
+            })
+            .sum::<usize>()
     }
     match value {
         Value::Null => 4,
-        Value::Bool(b) => if *b { 4 } else { 5 },
+        Value::Bool(b) => {
+            if *b {
+                4
+            } else {
+                5
+            }
+        }
         Value::Number(n) => n.to_string().len(),
         Value::String(s) => string(s),
         Value::Array(items) => 2 + items.len().saturating_sub(1) + items.iter().map(encoded_len).sum::<usize>(),
         Value::Object(fields) => {
-            2 + fields.len().saturating_sub(1) + fields.iter().map(|(k, v)| string(k) + 1 + encoded_len(v)).sum::<usize>()
+            2 + fields.len().saturating_sub(1)
+                + fields.iter().map(|(k, v)| string(k) + 1 + encoded_len(v)).sum::<usize>()
         }
     }
 }
@@ -48,10 +58,20 @@ pub type Id = Value;
 /// One message a client sent.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
-    Request { id: Id, method: String, params: Option<Map<String, Value>> },
-    Notification { method: String, params: Option<Map<String, Value>> },
+    Request {
+        id: Id,
+        method: String,
+        params: Option<Map<String, Value>>,
+    },
+    Notification {
+        method: String,
+        params: Option<Map<String, Value>>,
+    },
     /// A response to a server-to-client request.
-    Response { id: Id, result: Result<Value, Value> },
+    Response {
+        id: Id,
+        result: Result<Value, Value>,
+    },
 }
 
 /// A POST body: one message or a batch (2025-03-26 only).
@@ -112,9 +132,10 @@ fn message(value: Value) -> Result<Message, RpcError> {
         return Err(invalid(reply_id, "`jsonrpc` must be \"2.0\""));
     }
     if let Some(id) = &id
-        && !valid_id(id) {
-            return Err(invalid(Value::Null, "`id` must be a string or an integer"));
-        }
+        && !valid_id(id)
+    {
+        return Err(invalid(Value::Null, "`id` must be a string or an integer"));
+    }
     let params = match obj.remove("params") {
         None => None,
         Some(Value::Object(params)) => Some(params),
@@ -169,7 +190,12 @@ mod tests {
         assert!(matches!(note, Incoming::Single(Message::Notification { .. })));
         let resp = parse(br#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
         assert!(matches!(resp, Incoming::Single(Message::Response { result: Ok(_), .. })));
-        for value in [json!({ "a": [1, -2.5, null, true, false], "b\u{1}": "x\u{1}\"\\\n\t\u{7f}é" }), json!([]), json!({}), json!("")] {
+        for value in [
+            json!({ "a": [1, -2.5, null, true, false], "b\u{1}": "x\u{1}\"\\\n\t\u{7f}é" }),
+            json!([]),
+            json!({}),
+            json!(""),
+        ] {
             assert_eq!(encoded_len(&value), value.to_string().len(), "{value}");
         }
         let batch = parse(br#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","method":"x"}]"#).unwrap();

@@ -5,14 +5,17 @@
 use super::dispatch::Call;
 use super::engine::{Engine, Hosted, error, json_response, method_not_allowed};
 use super::exchange::{Answer, Exchange, Resumable, answer_key};
+use super::http::{Body, Request, Response};
+use super::jsonrpc::{
+    BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, excerpt,
+    result_response,
+};
 use super::streams::ResumeError;
 use super::subscriptions::SubscribeError;
-use futures_util::future::Either;
-use super::http::{Body, Request, Response};
-use super::jsonrpc::{BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, excerpt, result_response};
 use super::version::{self, Era, LEGACY};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
+use futures_util::future::Either;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
@@ -80,7 +83,12 @@ pub(crate) async fn post(
         && method == "initialize"
     {
         if request.header(SESSION_HEADER).is_some() {
-            return error(400, INVALID_REQUEST, "Bad Request: initialize opens a session; send it without Mcp-Session-Id").into();
+            return error(
+                400,
+                INVALID_REQUEST,
+                "Bad Request: initialize opens a session; send it without Mcp-Session-Id",
+            )
+            .into();
         }
         return initialize(engine, hosted, principal, backends, id, params.as_ref()).await.into();
     }
@@ -93,18 +101,29 @@ pub(crate) async fn post(
     if let Some(header) = request.header("mcp-protocol-version")
         && !version::is_legacy(header)
     {
-        let message = format!("Bad Request: Unsupported protocol version: {} (supported: {})", excerpt(header), LEGACY.join(", "));
+        let message = format!(
+            "Bad Request: Unsupported protocol version: {} (supported: {})",
+            excerpt(header),
+            LEGACY.join(", ")
+        );
         return error(400, BAD_REQUEST, &message).into();
     }
     if let Some(header) = request.header("mcp-protocol-version")
         && header != session.version
     {
-        let message = format!("Bad Request: MCP-Protocol-Version {} is not this session's version, {}", excerpt(header), session.version);
+        let message = format!(
+            "Bad Request: MCP-Protocol-Version {} is not this session's version, {}",
+            excerpt(header),
+            session.version
+        );
         return error(400, BAD_REQUEST, &message).into();
     }
     let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
     let stream_key = format!("{}/{}/{session_id}", hosted.tenant, hosted.server);
-    exchange.set_session(headers.clone(), Resumable { session: stream_key.clone(), prime: session.version == "2025-11-25" });
+    exchange.set_session(
+        headers.clone(),
+        Resumable { session: stream_key.clone(), prime: session.version == "2025-11-25" },
+    );
     let messages = match incoming {
         Incoming::Single(Message::Request { id, method, params }) => {
             let params = params.unwrap_or_default();
@@ -113,10 +132,16 @@ pub(crate) async fn post(
         }
         Incoming::Single(message) => vec![message],
         Incoming::Batch(_) if session.version != "2025-03-26" => {
-            return error(400, INVALID_REQUEST, "Invalid Request: batches are only allowed in protocol version 2025-03-26").into();
+            return error(
+                400,
+                INVALID_REQUEST,
+                "Invalid Request: batches are only allowed in protocol version 2025-03-26",
+            )
+            .into();
         }
         Incoming::Batch(messages) if messages.len() > MAX_BATCH => {
-            let message = format!("Invalid Request: a batch may hold at most {MAX_BATCH} messages, not {}", messages.len());
+            let message =
+                format!("Invalid Request: a batch may hold at most {MAX_BATCH} messages, not {}", messages.len());
             return error(400, INVALID_REQUEST, &message).into();
         }
         Incoming::Batch(messages) => messages,
@@ -130,7 +155,12 @@ pub(crate) async fn post(
             Message::Request { id, method, params } => {
                 requests += 1;
                 if requests > 1 && super::auth::rate_limited(engine, backends, principal).await.is_some() {
-                    responses.push(error_response(&id, BAD_REQUEST, "Too Many Requests: the rate limit was reached within this batch", None));
+                    responses.push(error_response(
+                        &id,
+                        BAD_REQUEST,
+                        "Too Many Requests: the rate limit was reached within this batch",
+                        None,
+                    ));
                     continue;
                 }
                 // Each batched request on its own buffered exchange: a batch
@@ -263,7 +293,10 @@ async fn answer_request(
             let mut call = call(target, session, exchange);
             call.progress_token = params.get("_meta").and_then(|m| m.get("progressToken")).cloned();
             if let Some((role, what)) = call.missing_role(method, params).await {
-                return (200, error_response(id, INVALID_REQUEST, &format!("Forbidden: {what} needs role {role}"), None));
+                return (
+                    200,
+                    error_response(id, INVALID_REQUEST, &format!("Forbidden: {what} needs role {role}"), None),
+                );
             }
             engine.run(&call, id, method, params).await
         }
@@ -285,10 +318,19 @@ async fn initialize(
     backends.random.fill(&mut raw);
     let session_id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
     let now = backends.clock.now_ms();
-    let session = Session { version: version.to_owned(), capabilities: client_capabilities, log_level: None, principal: principal.id.clone(), opened_ms: now };
-    let (max, ttl_ms) = (engine.config.quotas.sessions_per_principal, u64::from(engine.config.session_ttl_seconds) * 1000);
+    let session = Session {
+        version: version.to_owned(),
+        capabilities: client_capabilities,
+        log_level: None,
+        principal: principal.id.clone(),
+        opened_ms: now,
+    };
+    let (max, ttl_ms) =
+        (engine.config.quotas.sessions_per_principal, u64::from(engine.config.session_ttl_seconds) * 1000);
     if !engine.quotas.open_session(&principal.id, &session_id, now, ttl_ms, max) {
-        let message = format!("Too Many Requests: {max} sessions are open for these credentials; end some (DELETE) or wait for them to expire");
+        let message = format!(
+            "Too Many Requests: {max} sessions are open for these credentials; end some (DELETE) or wait for them to expire"
+        );
         return json_response(429, vec![], &error_response(id, BAD_REQUEST, &message, None));
     }
     if !save(engine, backends, hosted, &session_id, &session).await {
@@ -303,7 +345,13 @@ async fn initialize(
 }
 
 /// DELETE ends a legacy session; without one there is nothing to delete.
-pub(crate) async fn delete(engine: &Engine, request: &Request, hosted: &Hosted, principal: &Principal, backends: Backends<'_>) -> Response {
+pub(crate) async fn delete(
+    engine: &Engine,
+    request: &Request,
+    hosted: &Hosted,
+    principal: &Principal,
+    backends: Backends<'_>,
+) -> Response {
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return method_not_allowed();
     };
@@ -320,7 +368,13 @@ pub(crate) async fn delete(engine: &Engine, request: &Request, hosted: &Hosted, 
 /// then the rest of the stream if it is still running; without, the
 /// session's standalone stream of list and resource changes (one per
 /// session).
-pub(crate) async fn get(engine: &Engine, request: &Request, hosted: &Hosted, principal: &Principal, backends: Backends<'_>) -> Response {
+pub(crate) async fn get(
+    engine: &Engine,
+    request: &Request,
+    hosted: &Hosted,
+    principal: &Principal,
+    backends: Backends<'_>,
+) -> Response {
     let Some(session_id) = request.header(SESSION_HEADER) else {
         // No session, no stream: the current era has no GET.
         return method_not_allowed();
@@ -339,13 +393,17 @@ pub(crate) async fn get(engine: &Engine, request: &Request, hosted: &Hosted, pri
         let server = (hosted.tenant.clone(), hosted.server.clone());
         return match engine.subscriptions.open_session_stream(server, &stream_key) {
             Ok(events) => Response { status: 200, headers, body: Body::Stream(events) },
-            Err(SubscribeError::Conflict) => error(409, BAD_REQUEST, "Conflict: this session already has a standalone stream"),
+            Err(SubscribeError::Conflict) => {
+                error(409, BAD_REQUEST, "Conflict: this session already has a standalone stream")
+            }
             Err(SubscribeError::Full) => error(503, BAD_REQUEST, "Service Unavailable: too many open streams"),
         };
     };
     match engine.streams.resume(&stream_key, last_event_id, backends.clock.now_ms()) {
         Ok(events) => Response { status: 200, headers, body: Body::Stream(events) },
-        Err(ResumeError::Unknown) => error(400, BAD_REQUEST, "Bad Request: Last-Event-ID names no stream of this session"),
+        Err(ResumeError::Unknown) => {
+            error(400, BAD_REQUEST, "Bad Request: Last-Event-ID names no stream of this session")
+        }
         Err(ResumeError::Expired) => error(400, BAD_REQUEST, "Bad Request: that stream is past its replay window"),
     }
 }

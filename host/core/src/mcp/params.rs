@@ -85,13 +85,19 @@ pub(crate) fn decode(raw: &str) -> Result<String, &'static str> {
 
 /// Checks every mirrored argument of a call against its header:
 /// `Err(message)` for a HeaderMismatch.
-pub fn check(headers: &[ParamHeader], arguments: &Map<String, Value>, header: impl Fn(&str) -> Option<String>) -> Result<(), String> {
+pub fn check(
+    headers: &[ParamHeader],
+    arguments: &Map<String, Value>,
+    header: impl Fn(&str) -> Option<String>,
+) -> Result<(), String> {
     for expected in headers {
         let display = expected.header.replacen("mcp-param-", "Mcp-Param-", 1);
         match (header_form(arguments, &expected.path), header(&expected.header)) {
             (None, None) => {}
             (Some(_), None) => return Err(format!("Header mismatch: {display} header is required")),
-            (None, Some(_)) => return Err(format!("Header mismatch: {display} header is present but the argument is not")),
+            (None, Some(_)) => {
+                return Err(format!("Header mismatch: {display} header is present but the argument is not"));
+            }
             (Some(body), Some(raw)) => {
                 let decoded = decode(&raw).map_err(|why| format!("Header mismatch: {display} header {why}"))?;
                 if decoded != body {
@@ -124,10 +130,15 @@ mod tests {
         let h = headers();
         assert_eq!(h.len(), 2, "{h:?}");
         let args = |v: Value| v.as_object().unwrap().clone();
-        let sent = |pairs: &'static [(&'static str, &'static str)]| move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string());
+        let sent = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+        };
         let body = args(json!({ "region": "us-west1", "opts": { "dry": true } }));
         assert_eq!(check(&h, &body, sent(&[("mcp-param-region", "us-west1"), ("mcp-param-dry", "true")])), Ok(()));
-        assert_eq!(check(&h, &body, sent(&[("mcp-param-region", "=?base64?dXMtd2VzdDE=?="), ("mcp-param-dry", "true")])), Ok(()));
+        assert_eq!(
+            check(&h, &body, sent(&[("mcp-param-region", "=?base64?dXMtd2VzdDE=?="), ("mcp-param-dry", "true")])),
+            Ok(())
+        );
         let refused = [
             sent(&[("mcp-param-dry", "true")]),
             sent(&[("mcp-param-region", "eu"), ("mcp-param-dry", "true")]),

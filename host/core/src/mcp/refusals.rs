@@ -73,12 +73,24 @@ impl Refusals {
         if let Some(old) = state.windows.remove(&kind) {
             state.end(kind.clone(), old);
         }
-        let window = Window { opened_ms: now_ms, last_ms: now_ms, more: 0, servers: Vec::new(), principals: Vec::new(), reason: refusal.reason.clone() };
+        let window = Window {
+            opened_ms: now_ms,
+            last_ms: now_ms,
+            more: 0,
+            servers: Vec::new(),
+            principals: Vec::new(),
+            reason: refusal.reason.clone(),
+        };
         if let Some((evicted_kind, evicted)) = state.windows.insert(kind, window, OPEN_WINDOWS) {
             state.end(evicted_kind, evicted);
         }
         let detail = json!({ "reason": refusal.reason, "method": refusal.method, "api": refusal.api, "count": 1 });
-        Some(Event { kind: "auth.refused".into(), principal: refusal.principal, server: refusal.server.map(str::to_owned), detail })
+        Some(Event {
+            kind: "auth.refused".into(),
+            principal: refusal.principal,
+            server: refusal.server.map(str::to_owned),
+            detail,
+        })
     }
 
     /// Summaries of the windows that closed by `now_ms` (of every window
@@ -86,8 +98,12 @@ impl Refusals {
     /// end silently.
     pub(crate) fn closed(&self, now_ms: u64, all: bool) -> Vec<(String, Event)> {
         let Ok(mut state) = self.state.lock() else { return Vec::new() };
-        let due: Vec<Kind> =
-            state.windows.iter().filter(|(_, w)| all || now_ms.saturating_sub(w.opened_ms) >= WINDOW_MS).map(|(k, _)| k.clone()).collect();
+        let due: Vec<Kind> = state
+            .windows
+            .iter()
+            .filter(|(_, w)| all || now_ms.saturating_sub(w.opened_ms) >= WINDOW_MS)
+            .map(|(k, _)| k.clone())
+            .collect();
         for kind in due {
             if let Some(window) = state.windows.remove(&kind) {
                 state.end(kind, window);
@@ -180,7 +196,15 @@ mod tests {
     #[test]
     fn refusals_are_counted_per_kind_and_window() {
         let refusals = Refusals::default();
-        let refusal = |code| Refusal { tenant: "acme", api: "mcp", code, reason: code.into(), method: "POST", server: Some("notes"), principal: None };
+        let refusal = |code| Refusal {
+            tenant: "acme",
+            api: "mcp",
+            code,
+            reason: code.into(),
+            method: "POST",
+            server: Some("notes"),
+            principal: None,
+        };
         assert!(refusals.note(refusal("missing"), 0).is_some(), "the first at once");
         assert!(refusals.note(refusal("missing"), 1).is_none());
         assert!(refusals.note(refusal("unknown_key"), 2).is_some(), "another reason, another window");

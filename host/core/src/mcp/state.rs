@@ -35,11 +35,8 @@ pub fn open(key: &[u8; 32], scope: &str, token: &str, now_ms: u64) -> Result<Str
     if blake3::keyed_hash(key, body.as_bytes()) != blake3::Hash::from_bytes(mac) {
         return Err("requestState failed verification");
     }
-    let sealed: Sealed = B64
-        .decode(body)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("malformed requestState")?;
+    let sealed: Sealed =
+        B64.decode(body).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or("malformed requestState")?;
     if sealed.scope != scope {
         return Err("requestState belongs to another request");
     }

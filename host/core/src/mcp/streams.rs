@@ -89,7 +89,12 @@ impl Streams {
     pub fn open(&self, stream_id: &str, session: &str, now_ms: u64, sender: EventSender) {
         let mut state = self.lock();
         evict(&mut state, now_ms);
-        let mine: Vec<String> = state.order.iter().filter(|id| state.streams.get(*id).is_some_and(|s| s.session == session)).cloned().collect();
+        let mine: Vec<String> = state
+            .order
+            .iter()
+            .filter(|id| state.streams.get(*id).is_some_and(|s| s.session == session))
+            .cloned()
+            .collect();
         for id in mine.iter().take((mine.len() + 1).saturating_sub(MAX_STREAMS_PER_SESSION)) {
             forget(&mut state, id);
             state.order.retain(|o| o != id);
@@ -120,7 +125,9 @@ impl Streams {
         stream.bytes += event.data.len();
         stream.events.push_back(event.clone());
         // The newest event is always kept, whatever its size.
-        while stream.events.len() > 1 && (stream.events.len() > MAX_EVENTS_PER_STREAM || stream.bytes > MAX_EVENT_BYTES_PER_STREAM) {
+        while stream.events.len() > 1
+            && (stream.events.len() > MAX_EVENTS_PER_STREAM || stream.bytes > MAX_EVENT_BYTES_PER_STREAM)
+        {
             if let Some(dropped) = stream.events.pop_front() {
                 stream.bytes -= dropped.data.len();
             }
@@ -160,7 +167,12 @@ impl Streams {
         }
         let (sender, receiver) = event_channel();
         // Ids are `{stream}_{seq}` with seq counting up: compare the seq.
-        let after = |e: &&SseEvent| e.id.as_deref().and_then(|id| id.rsplit_once('_')).and_then(|(_, n)| n.parse::<u64>().ok()).is_some_and(|n| n > seq);
+        let after = |e: &&SseEvent| {
+            e.id.as_deref()
+                .and_then(|id| id.rsplit_once('_'))
+                .and_then(|(_, n)| n.parse::<u64>().ok())
+                .is_some_and(|n| n > seq)
+        };
         for event in stream.events.iter().filter(after) {
             let _ = sender.send(event.clone());
         }
@@ -249,7 +261,8 @@ fn forget(state: &mut State, stream_id: &str) {
 /// the bytes kept are under [`MAX_EVENT_BYTES`]; of `newest`, its last
 /// event stays.
 fn drop_oldest_replays(state: &mut State, newest: &str) {
-    let oldest_first: Vec<String> = state.order.iter().filter(|id| *id != newest).cloned().chain([newest.to_owned()]).collect();
+    let oldest_first: Vec<String> =
+        state.order.iter().filter(|id| *id != newest).cloned().chain([newest.to_owned()]).collect();
     for id in &oldest_first {
         if state.bytes <= MAX_EVENT_BYTES {
             return;
@@ -317,7 +330,8 @@ mod tests {
         for n in 0..MAX_STREAMS + 10 {
             streams.open(&format!("flood{n}"), "greedy", 0, tx.clone());
         }
-        let resumed = futures::executor::block_on(streams.resume("good", "victim_0", 1).unwrap().take(0).collect::<Vec<_>>());
+        let resumed =
+            futures::executor::block_on(streams.resume("good", "victim_0", 1).unwrap().take(0).collect::<Vec<_>>());
         assert!(resumed.is_empty());
         let state = streams.lock();
         assert_eq!(state.streams.values().filter(|s| s.session == "greedy").count(), MAX_STREAMS_PER_SESSION);
@@ -378,11 +392,15 @@ mod tests {
     #[test]
     fn one_tenant_cannot_hold_every_pending_request() {
         let streams = Streams::default();
-        let held: Vec<_> = (0..MAX_PENDING_PER_TENANT).map(|n| streams.expect_answer(format!("greedy/s/sess#{n}")).unwrap()).collect();
+        let held: Vec<_> =
+            (0..MAX_PENDING_PER_TENANT).map(|n| streams.expect_answer(format!("greedy/s/sess#{n}")).unwrap()).collect();
         assert!(streams.expect_answer("greedy/s/other#1".into()).is_none(), "the tenant's share is spent");
         assert!(streams.expect_answer("modest/s/sess#1".into()).is_some(), "another tenant still asks");
         streams.forget_answer("greedy/s/sess#0");
-        assert!(streams.expect_answer("greedy/s/sess#x".into()).is_some(), "an answered or forgotten request frees its place");
+        assert!(
+            streams.expect_answer("greedy/s/sess#x".into()).is_some(),
+            "an answered or forgotten request frees its place"
+        );
         drop(held);
     }
 

@@ -43,13 +43,22 @@ impl Filter {
                 short.take(MAX_URIS_PER_SESSION).map(str::to_owned).collect()
             })
             .unwrap_or_default();
-        Filter { tools: flag("toolsListChanged"), prompts: flag("promptsListChanged"), resources: flag("resourcesListChanged"), uris }
+        Filter {
+            tools: flag("toolsListChanged"),
+            prompts: flag("promptsListChanged"),
+            resources: flag("resourcesListChanged"),
+            uris,
+        }
     }
 
     /// The filter as acknowledged to the client.
     pub fn to_listen(&self) -> Value {
         let mut out = serde_json::Map::new();
-        for (name, on) in [("toolsListChanged", self.tools), ("promptsListChanged", self.prompts), ("resourcesListChanged", self.resources)] {
+        for (name, on) in [
+            ("toolsListChanged", self.tools),
+            ("promptsListChanged", self.prompts),
+            ("resourcesListChanged", self.resources),
+        ] {
             if on {
                 out.insert(name.into(), json!(true));
             }
@@ -151,7 +160,14 @@ impl Subscriptions {
     /// `resources/subscribe` (`on`) or `resources/unsubscribe` of a legacy
     /// session that expires at `expires_ms`; what it subscribed to is
     /// forgotten then, or when it ends.
-    pub fn session_uri(&self, session: &str, uri: &str, on: bool, now_ms: u64, expires_ms: u64) -> Result<(), UriRefused> {
+    pub fn session_uri(
+        &self,
+        session: &str,
+        uri: &str,
+        on: bool,
+        now_ms: u64,
+        expires_ms: u64,
+    ) -> Result<(), UriRefused> {
         let mut state = self.lock();
         if !state.session_uris.contains_key(session) {
             Self::forget_expired(&mut state, now_ms);
@@ -165,7 +181,8 @@ impl Subscriptions {
         if uri.len() > MAX_URI_BYTES {
             return Err(UriRefused::TooLong);
         }
-        let entry = state.session_uris.entry(session.to_owned()).or_insert(SessionUris { expires_ms, uris: BTreeSet::new() });
+        let entry =
+            state.session_uris.entry(session.to_owned()).or_insert(SessionUris { expires_ms, uris: BTreeSet::new() });
         if entry.uris.len() >= MAX_URIS_PER_SESSION && !entry.uris.contains(uri) {
             return Err(UriRefused::TooMany);
         }
@@ -183,7 +200,8 @@ impl Subscriptions {
     /// Drops the subscriptions and standalone streams of sessions that
     /// expired by `now_ms`.
     fn forget_expired(state: &mut State, now_ms: u64) {
-        let expired: Vec<String> = state.session_uris.iter().filter(|(_, e)| e.expires_ms <= now_ms).map(|(k, _)| k.clone()).collect();
+        let expired: Vec<String> =
+            state.session_uris.iter().filter(|(_, e)| e.expires_ms <= now_ms).map(|(k, _)| k.clone()).collect();
         for session in expired {
             state.session_uris.remove(&session);
             state.subscribers.retain(|s| !matches!(&s.kind, Kind::Session(k) if *k == session));
@@ -235,7 +253,10 @@ impl Subscriptions {
                 }
                 (Kind::Session(_), Change::List(kind)) => Some(notification(kind.method(), json!({}))),
                 (Kind::Listen { id, filter, .. }, Change::Resource(uri)) if filter.uris.contains(uri) => {
-                    Some(notification("notifications/resources/updated", json!({ "uri": uri, "_meta": { SUBSCRIPTION_ID: id } })))
+                    Some(notification(
+                        "notifications/resources/updated",
+                        json!({ "uri": uri, "_meta": { SUBSCRIPTION_ID: id } }),
+                    ))
                 }
                 (Kind::Listen { id, filter, .. }, Change::List(kind)) if filter.wants_list(*kind) => {
                     Some(notification(kind.method(), json!({ "_meta": { SUBSCRIPTION_ID: id } })))
@@ -305,7 +326,8 @@ mod tests {
     #[test]
     fn listen_streams_hear_only_what_they_asked_for() {
         let subs = Subscriptions::default();
-        let filter = Filter::from_listen(Some(&json!({ "promptsListChanged": true, "resourceSubscriptions": ["a://1"] })));
+        let filter =
+            Filter::from_listen(Some(&json!({ "promptsListChanged": true, "resourceSubscriptions": ["a://1"] })));
         assert_eq!(filter.to_listen(), json!({ "promptsListChanged": true, "resourceSubscriptions": ["a://1"] }));
         let (sender, receiver) = event_channel();
         let _ended = subs.listen(server(), json!(7), filter, sender).unwrap();
@@ -332,7 +354,8 @@ mod tests {
         subs.publish(&server(), &Change::List(ListKind::Resources));
         subs.end_session("sess");
         let got: Vec<SseEvent> = futures::executor::block_on(stream.collect());
-        let methods: Vec<Value> = got.iter().map(|e| serde_json::from_str::<Value>(&e.data).unwrap()["method"].clone()).collect();
+        let methods: Vec<Value> =
+            got.iter().map(|e| serde_json::from_str::<Value>(&e.data).unwrap()["method"].clone()).collect();
         assert_eq!(methods, ["notifications/resources/updated", "notifications/resources/list_changed"]);
     }
 

@@ -7,9 +7,9 @@
 use super::OAuthError;
 use crate::auth::Role;
 use crate::capabilities::Backends;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use crate::capabilities::simple::offloaded;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};
 
 const FREE_FAILURES: u32 = 5;
@@ -48,7 +48,12 @@ impl Account {
     }
 
     pub fn view(&self) -> AccountView {
-        AccountView { username: self.username.clone(), role: self.role, created_ms: self.created_ms, upstream: !self.is_local() }
+        AccountView {
+            username: self.username.clone(),
+            role: self.role,
+            created_ms: self.created_ms,
+            upstream: !self.is_local(),
+        }
     }
 }
 
@@ -106,7 +111,11 @@ fn check_password(password: &str) -> Result<(), OAuthError> {
     if PASSWORD_CHARS.contains(&password.chars().count()) {
         Ok(())
     } else {
-        Err(OAuthError::invalid_request(format!("a password has {} to {} characters", PASSWORD_CHARS.start(), PASSWORD_CHARS.end())))
+        Err(OAuthError::invalid_request(format!(
+            "a password has {} to {} characters",
+            PASSWORD_CHARS.start(),
+            PASSWORD_CHARS.end()
+        )))
     }
 }
 
@@ -115,7 +124,9 @@ pub async fn get(backends: Backends<'_>, tenant: &str, username: &str) -> Result
         return Ok(None);
     }
     match backends.kv.get(&path(tenant, username)).await.map_err(OAuthError::storage)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| OAuthError::unavailable("an account record is corrupt")),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| OAuthError::unavailable("an account record is corrupt")),
         None => Ok(None),
     }
 }
@@ -126,7 +137,13 @@ async fn put(backends: Backends<'_>, tenant: &str, account: &Account) -> Result<
 }
 
 /// Creates an account; refused when the name is taken.
-pub async fn create(backends: Backends<'_>, tenant: &str, username: &str, password: &str, role: Role) -> Result<AccountView, OAuthError> {
+pub async fn create(
+    backends: Backends<'_>,
+    tenant: &str,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> Result<AccountView, OAuthError> {
     if !valid_username(username) {
         return Err(OAuthError::invalid_request("a username is 1-64 of a-z, 0-9, `.`, `_`, `@` and `-`"));
     }
@@ -134,7 +151,13 @@ pub async fn create(backends: Backends<'_>, tenant: &str, username: &str, passwo
     if get(backends, tenant, username).await?.is_some() {
         return Err(OAuthError::new(409, "conflict", format!("user `{username}` exists")));
     }
-    let account = Account { v: 1, username: username.to_owned(), role, created_ms: backends.clock.now_ms(), password: hash_password(backends, password).await? };
+    let account = Account {
+        v: 1,
+        username: username.to_owned(),
+        role,
+        created_ms: backends.clock.now_ms(),
+        password: hash_password(backends, password).await?,
+    };
     put(backends, tenant, &account).await?;
     Ok(account.view())
 }
@@ -142,21 +165,39 @@ pub async fn create(backends: Backends<'_>, tenant: &str, username: &str, passwo
 /// Creates an account for someone the tenant's upstream provider vouches
 /// for: it has no password, so it signs in only through the provider.
 /// Refused when the name is taken.
-pub async fn create_external(backends: Backends<'_>, tenant: &str, username: &str, role: Role) -> Result<Account, OAuthError> {
+pub async fn create_external(
+    backends: Backends<'_>,
+    tenant: &str,
+    username: &str,
+    role: Role,
+) -> Result<Account, OAuthError> {
     if !valid_username(username) {
         return Err(OAuthError::invalid_request("a username is 1-64 of a-z, 0-9, `.`, `_`, `@` and `-`"));
     }
     if get(backends, tenant, username).await?.is_some() {
         return Err(OAuthError::new(409, "conflict", format!("user `{username}` exists")));
     }
-    let account = Account { v: 1, username: username.to_owned(), role, created_ms: backends.clock.now_ms(), password: String::new() };
+    let account = Account {
+        v: 1,
+        username: username.to_owned(),
+        role,
+        created_ms: backends.clock.now_ms(),
+        password: String::new(),
+    };
     put(backends, tenant, &account).await?;
     Ok(account)
 }
 
 /// Changes an account's password and/or role.
-pub async fn update(backends: Backends<'_>, tenant: &str, username: &str, password: Option<&str>, role: Option<Role>) -> Result<AccountView, OAuthError> {
-    let mut account = get(backends, tenant, username).await?.ok_or_else(|| OAuthError::new(404, "not_found", "no such user"))?;
+pub async fn update(
+    backends: Backends<'_>,
+    tenant: &str,
+    username: &str,
+    password: Option<&str>,
+    role: Option<Role>,
+) -> Result<AccountView, OAuthError> {
+    let mut account =
+        get(backends, tenant, username).await?.ok_or_else(|| OAuthError::new(404, "not_found", "no such user"))?;
     if let Some(password) = password {
         check_password(password)?;
         account.password = hash_password(backends, password).await?;
@@ -207,7 +248,12 @@ fn locked_for_ms(failures: &Failures, now_ms: u64) -> u64 {
 
 /// Checks a login. An unknown account costs the same hashing as a wrong
 /// password, so timing does not tell which names exist.
-pub async fn login(backends: Backends<'_>, tenant: &str, username: &str, password: &str) -> Result<Account, LoginError> {
+pub async fn login(
+    backends: Backends<'_>,
+    tenant: &str,
+    username: &str,
+    password: &str,
+) -> Result<Account, LoginError> {
     let unavailable = |e: OAuthError| LoginError::Unavailable(e.description);
     let username = username.trim().to_ascii_lowercase();
     let now = backends.clock.now_ms();
@@ -227,7 +273,8 @@ pub async fn login(backends: Backends<'_>, tenant: &str, username: &str, passwor
     let stored = account.as_ref().map_or(DUMMY_HASH, |a| a.password.as_str()).to_owned();
     let password = zeroize::Zeroizing::new(password.to_owned());
     let verified = offloaded(backends.clock, move || {
-        PasswordHash::new(&stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
+        PasswordHash::new(&stored)
+            .is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
     });
     let Some(verified) = verified.await else {
         return Err(LoginError::Unavailable("too many sign-ins are being checked now; retry shortly".into()));
@@ -252,7 +299,8 @@ pub async fn login(backends: Backends<'_>, tenant: &str, username: &str, passwor
 
 /// An argon2id hash (default parameters) of a random password nobody
 /// knows: verified against when the account does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c21jcGR1bW15c2FsdA$yWQ6+j6nOjfSlVQ6BNVJ0kGZKHoJd0k1BVU6kfxBgNs";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c21jcGR1bW15c2FsdA$yWQ6+j6nOjfSlVQ6BNVJ0kGZKHoJd0k1BVU6kfxBgNs";
 
 #[cfg(test)]
 mod tests {

@@ -70,7 +70,11 @@ fn redirect(uri: &str, pairs: Vec<(&str, String)>, issuer: &str) -> Response {
         }
         Err(_) => return page::error(400, "the redirect URI is not a URL"),
     };
-    Response { status: 303, headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())], body: Body::Empty }
+    Response {
+        status: 303,
+        headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())],
+        body: Body::Empty,
+    }
 }
 
 /// A code challenge or verifier: 43-128 unreserved characters (RFC 7636 §4.1).
@@ -79,8 +83,11 @@ pub(crate) fn is_pkce_value(value: &str) -> bool {
 }
 
 async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal> {
-    let client_id = params.get("client_id").ok_or_else(|| Refusal::Page(400, "The request names no client (client_id).".into()))?;
-    let client = clients::find(ctx, client_id).await.map_err(|e| Refusal::Page(400, format!("The client cannot be used: {}.", e.description)))?;
+    let client_id =
+        params.get("client_id").ok_or_else(|| Refusal::Page(400, "The request names no client (client_id).".into()))?;
+    let client = clients::find(ctx, client_id)
+        .await
+        .map_err(|e| Refusal::Page(400, format!("The client cannot be used: {}.", e.description)))?;
     let redirect_uri = match params.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
         Some(_) => return Err(Refusal::Page(400, "The redirect URI is not one this client registered.".into())),
@@ -100,14 +107,20 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
     if params.get("code_challenge_method") != Some("S256") {
         return Err(refuse("invalid_request", "PKCE is required, with code_challenge_method S256"));
     }
-    let code_challenge = params.get("code_challenge").filter(|c| is_pkce_value(c)).ok_or_else(|| refuse("invalid_request", "code_challenge is missing or malformed"))?;
+    let code_challenge = params
+        .get("code_challenge")
+        .filter(|c| is_pkce_value(c))
+        .ok_or_else(|| refuse("invalid_request", "code_challenge is missing or malformed"))?;
     let asked: Vec<&str> = params.get("scope").unwrap_or_default().split(' ').collect();
     let openid = asked.contains(&"openid");
-    let mut scopes: Vec<String> = asked.into_iter().filter(|s| SCOPES.iter().any(|(k, _)| k == s)).map(str::to_owned).collect();
+    let mut scopes: Vec<String> =
+        asked.into_iter().filter(|s| SCOPES.iter().any(|(k, _)| k == s)).map(str::to_owned).collect();
     scopes.dedup();
     let (resource, server) = match params.get("resource") {
         Some(resource) => {
-            let server = hosted_server(ctx, resource).await.ok_or_else(|| refuse("invalid_target", "`resource` is not an MCP server of this tenant"))?;
+            let server = hosted_server(ctx, resource)
+                .await
+                .ok_or_else(|| refuse("invalid_target", "`resource` is not an MCP server of this tenant"))?;
             (resource.to_owned(), server)
         }
         // An OpenID sign-in for another application: who, not what.
@@ -116,7 +129,18 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
     };
     let nonce = params.get("nonce").map(str::to_owned);
     let redirect_uri_sent = params.get("redirect_uri").is_some();
-    Ok(AuthRequest { client, redirect_uri, redirect_uri_sent, state, code_challenge: code_challenge.to_owned(), resource, server, scopes, openid, nonce })
+    Ok(AuthRequest {
+        client,
+        redirect_uri,
+        redirect_uri_sent,
+        state,
+        code_challenge: code_challenge.to_owned(),
+        resource,
+        server,
+        scopes,
+        openid,
+        nonce,
+    })
 }
 
 /// The server `resource` names when it is one of this tenant's hosted
@@ -139,10 +163,20 @@ fn csrf_token(ctx: &Ctx<'_>, cookie: &str, request: &AuthRequest) -> String {
 }
 
 fn hidden_fields(params: &Params) -> Vec<(&'static str, String)> {
-    ["response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "resource", "scope", "nonce"]
-        .into_iter()
-        .filter_map(|name| params.get(name).map(|v| (name, v.to_owned())))
-        .collect()
+    [
+        "response_type",
+        "client_id",
+        "redirect_uri",
+        "state",
+        "code_challenge",
+        "code_challenge_method",
+        "resource",
+        "scope",
+        "nonce",
+    ]
+    .into_iter()
+    .filter_map(|name| params.get(name).map(|v| (name, v.to_owned())))
+    .collect()
 }
 
 /// How the page was reached: the first time, or back from the upstream
@@ -152,7 +186,15 @@ enum Stage<'a> {
     SignedIn { username: &'a str, ticket: &'a str },
 }
 
-fn render(ctx: &Ctx<'_>, request: &AuthRequest, params: &Params, csrf: &str, error: Option<&str>, status: u16, stage: &Stage<'_>) -> Response {
+fn render(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    params: &Params,
+    csrf: &str,
+    error: Option<&str>,
+    status: u16,
+    stage: &Stage<'_>,
+) -> Response {
     let mut shown: Vec<String> = match (request.server.is_empty(), request.scopes.is_empty()) {
         (true, _) => Vec::new(),
         (false, true) => vec!["mcp:read".into(), "mcp:use".into()],
@@ -161,7 +203,10 @@ fn render(ctx: &Ctx<'_>, request: &AuthRequest, params: &Params, csrf: &str, err
     if request.openid {
         shown.push("openid".into());
     }
-    let host = url::Url::parse(&request.redirect_uri).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| request.redirect_uri.clone());
+    let host = url::Url::parse(&request.redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| request.redirect_uri.clone());
     let consent = Consent {
         tenant: ctx.tenant,
         client_name: request.client.client_name.as_deref().unwrap_or("An application"),
@@ -187,7 +232,10 @@ fn render(ctx: &Ctx<'_>, request: &AuthRequest, params: &Params, csrf: &str, err
 
 /// The CSRF cookie of this browser, or a new one; and its header.
 fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
-    let value = cookie(ctx.request, CSRF_COOKIE).filter(|c| c.len() == 43).map(str::to_owned).unwrap_or_else(|| random_token(ctx.backends.random));
+    let value = cookie(ctx.request, CSRF_COOKIE)
+        .filter(|c| c.len() == 43)
+        .map(str::to_owned)
+        .unwrap_or_else(|| random_token(ctx.backends.random));
     let secure = if ctx.engine.config.auth.public_url.starts_with("https:") { "; Secure" } else { "" };
     let header = format!("{CSRF_COOKIE}={value}; Path=/oauth/{}/; HttpOnly; SameSite=Strict{secure}", ctx.tenant);
     (value, ("set-cookie".into(), header))
@@ -212,7 +260,15 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
         Err(e) => return page::error(503, &e.description),
     };
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
-    let mut response = render(ctx, &request, &params, &csrf_token(ctx, &cookie_value, &request), None, 200, &Stage::Login { upstream });
+    let mut response = render(
+        ctx,
+        &request,
+        &params,
+        &csrf_token(ctx, &cookie_value, &request),
+        None,
+        200,
+        &Stage::Login { upstream },
+    );
     response.headers.push(set_cookie);
     response
 }
@@ -227,7 +283,10 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
         Ok(done) => done,
         Err(e) => {
             ctx.audit("oauth.upstream_refused", None, serde_json::json!({ "reason": e.description }));
-            return page::error(e.status.max(400), &format!("Signing in through the provider failed: {}", e.description));
+            return page::error(
+                e.status.max(400),
+                &format!("Signing in through the provider failed: {}", e.description),
+            );
         }
     };
     let request = match validate(ctx, &params).await {
@@ -235,7 +294,11 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
         Err(refusal) => return refusal.response(ctx),
     };
     if let Err(e) = external_account(ctx, &username).await {
-        ctx.audit("oauth.upstream_refused", Some(format!("user:{username}")), serde_json::json!({ "reason": e.description }));
+        ctx.audit(
+            "oauth.upstream_refused",
+            Some(format!("user:{username}")),
+            serde_json::json!({ "reason": e.description }),
+        );
         return page::error(e.status, &e.description);
     }
     let ticket = random_token(ctx.backends.random);
@@ -249,10 +312,15 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
     if let Err(e) = grants::store_sealed(ctx, &path, &record, Some(600)).await {
         return page::error(503, &e.description);
     }
-    ctx.audit("oauth.upstream_login", Some(format!("user:{username}")), serde_json::json!({ "client_id": request.client.client_id }));
+    ctx.audit(
+        "oauth.upstream_login",
+        Some(format!("user:{username}")),
+        serde_json::json!({ "client_id": request.client.client_id }),
+    );
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
     let csrf = csrf_token(ctx, &cookie_value, &request);
-    let mut response = render(ctx, &request, &params, &csrf, None, 200, &Stage::SignedIn { username: &username, ticket: &ticket });
+    let mut response =
+        render(ctx, &request, &params, &csrf, None, 200, &Stage::SignedIn { username: &username, ticket: &ticket });
     response.headers.push(set_cookie);
     response
 }
@@ -264,14 +332,22 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
 async fn external_account(ctx: &Ctx<'_>, username: &str) -> Result<accounts::Account, super::OAuthError> {
     if let Some(account) = accounts::get(ctx.backends, ctx.tenant, username).await? {
         if account.is_local() {
-            return Err(super::OAuthError::new(403, "access_denied", format!("`{username}` is a local account of this tenant: sign in with its password")));
+            return Err(super::OAuthError::new(
+                403,
+                "access_denied",
+                format!("`{username}` is a local account of this tenant: sign in with its password"),
+            ));
         }
         return Ok(account);
     }
     let upstream = super::upstream::get(ctx).await?;
     match upstream.and_then(|u| u.default_role) {
         Some(role) => accounts::create_external(ctx.backends, ctx.tenant, username, role).await,
-        None => Err(super::OAuthError::new(403, "access_denied", format!("`{username}` has no account in this tenant: ask its admin for one"))),
+        None => Err(super::OAuthError::new(
+            403,
+            "access_denied",
+            format!("`{username}` has no account in this tenant: ask its admin for one"),
+        )),
     }
 }
 
@@ -279,9 +355,13 @@ async fn external_account(ctx: &Ctx<'_>, username: &str) -> Result<accounts::Acc
 async fn redeem_ticket(ctx: &Ctx<'_>, ticket: &str, request: &AuthRequest) -> Result<accounts::Account, LoginError> {
     let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), ticket));
     let unavailable = |e: super::OAuthError| LoginError::Unavailable(e.description);
-    let record: super::upstream::Ticket = grants::load_sealed(ctx, &path).await.map_err(unavailable)?.ok_or(LoginError::Wrong)?;
+    let record: super::upstream::Ticket =
+        grants::load_sealed(ctx, &path).await.map_err(unavailable)?.ok_or(LoginError::Wrong)?;
     let _ = ctx.backends.kv.delete(&path).await;
-    if record.client_id != request.client.client_id || record.code_challenge != request.code_challenge || record.expires_ms <= ctx.now_ms() {
+    if record.client_id != request.client.client_id
+        || record.code_challenge != request.code_challenge
+        || record.expires_ms <= ctx.now_ms()
+    {
         return Err(LoginError::Wrong);
     }
     accounts::get(ctx.backends, ctx.tenant, &record.username).await.map_err(unavailable)?.ok_or(LoginError::Wrong)
@@ -290,11 +370,17 @@ async fn redeem_ticket(ctx: &Ctx<'_>, ticket: &str, request: &AuthRequest) -> Re
 /// True when a POST comes from this host's own page: same origin when
 /// the browser says, and the CSRF token matches the cookie.
 fn same_origin_form(ctx: &Ctx<'_>, params: &Params, request: &AuthRequest) -> bool {
-    let public = url::Url::parse(&ctx.engine.config.auth.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    if ctx.request.header("origin").is_some_and(|o| o != public) || ctx.request.header("sec-fetch-site").is_some_and(|s| s != "same-origin") {
+    let public = url::Url::parse(&ctx.engine.config.auth.public_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    if ctx.request.header("origin").is_some_and(|o| o != public)
+        || ctx.request.header("sec-fetch-site").is_some_and(|s| s != "same-origin")
+    {
         return false;
     }
-    let (Some(cookie_value), Some(field)) = (cookie(ctx.request, CSRF_COOKIE), params.get("csrf")) else { return false };
+    let (Some(cookie_value), Some(field)) = (cookie(ctx.request, CSRF_COOKIE), params.get("csrf")) else {
+        return false;
+    };
     bool::from(csrf_token(ctx, cookie_value, request).as_bytes().ct_eq(field.as_bytes()))
 }
 
@@ -306,7 +392,10 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     };
     if !same_origin_form(ctx, &params, &request) {
         ctx.audit("oauth.csrf_refused", None, serde_json::json!({ "client_id": request.client.client_id }));
-        return page::error(403, "This form did not come from this sign-in page (CSRF check failed). Start the sign-in again from your application.");
+        return page::error(
+            403,
+            "This form did not come from this sign-in page (CSRF check failed). Start the sign-in again from your application.",
+        );
     }
     let back = |error: &'static str, description: &str| Refusal::Redirect {
         redirect_uri: request.redirect_uri.clone(),
@@ -345,10 +434,17 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
                 // could name an account (bounded, no markup, no password
                 // pasted into the wrong field).
                 let named = accounts::valid_username(&username).then_some(username.as_str());
-                ctx.audit("oauth.login_failed", None, serde_json::json!({ "username": named, "reason": e.to_string() }));
+                ctx.audit(
+                    "oauth.login_failed",
+                    None,
+                    serde_json::json!({ "username": named, "reason": e.to_string() }),
+                );
             }
             if params.get("ticket").is_some() {
-                return page::error(status, "This sign-in expired or was already used. Start again from your application.");
+                return page::error(
+                    status,
+                    "This sign-in expired or was already used. Start again from your application.",
+                );
             }
             let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
             return render(ctx, &request, &params, csrf, Some(&e.to_string()), status, &Stage::Login { upstream });
@@ -395,12 +491,21 @@ async fn to_upstream(ctx: &Ctx<'_>, params: &Params) -> Response {
     };
     let request = hidden_fields(params).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     match super::upstream::start(ctx, &upstream, request).await {
-        Ok(location) => Response { status: 303, headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())], body: Body::Empty },
+        Ok(location) => Response {
+            status: 303,
+            headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())],
+            body: Body::Empty,
+        },
         Err(e) => page::error(e.status, &e.description),
     }
 }
 
-async fn issue_code(ctx: &Ctx<'_>, request: &AuthRequest, user: &str, scopes: Vec<String>) -> Result<String, super::OAuthError> {
+async fn issue_code(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    user: &str,
+    scopes: Vec<String>,
+) -> Result<String, super::OAuthError> {
     let code = random_token(ctx.backends.random);
     let ttl = ctx.settings().code_ttl_seconds;
     let record = Code {
@@ -419,7 +524,8 @@ async fn issue_code(ctx: &Ctx<'_>, request: &AuthRequest, user: &str, scopes: Ve
     let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), &code));
     // KV stores keep entries at least a minute; the record says when it ends.
     grants::store_sealed(ctx, &path, &record, Some(ttl.max(60) * 2)).await?;
-    let detail = serde_json::json!({ "client_id": request.client.client_id, "resource": request.resource, "scopes": scopes });
+    let detail =
+        serde_json::json!({ "client_id": request.client.client_id, "resource": request.resource, "scopes": scopes });
     ctx.audit("oauth.consent", Some(format!("user:{user}")), detail);
     Ok(code)
 }

@@ -90,47 +90,84 @@ fn metadata_cache_path(ctx: &Ctx<'_>, url: &str) -> String {
 }
 
 /// Validates what a client says of itself into a [`Client`].
-fn client_from(metadata: Metadata, client_id: String, created_ms: u64, allow_secret: bool) -> Result<Client, OAuthError> {
+fn client_from(
+    metadata: Metadata,
+    client_id: String,
+    created_ms: u64,
+    allow_secret: bool,
+) -> Result<Client, OAuthError> {
     if metadata.redirect_uris.is_empty() || metadata.redirect_uris.len() > MAX_REDIRECT_URIS {
-        return Err(OAuthError::new(400, "invalid_redirect_uri", format!("1 to {MAX_REDIRECT_URIS} redirect_uris are required")));
+        return Err(OAuthError::new(
+            400,
+            "invalid_redirect_uri",
+            format!("1 to {MAX_REDIRECT_URIS} redirect_uris are required"),
+        ));
     }
     for uri in &metadata.redirect_uris {
         check_redirect_uri(uri).map_err(|why| OAuthError::new(400, "invalid_redirect_uri", why))?;
     }
-    if metadata.grant_types.as_ref().is_some_and(|g| g.iter().any(|t| t != "authorization_code" && t != "refresh_token")) {
+    if metadata
+        .grant_types
+        .as_ref()
+        .is_some_and(|g| g.iter().any(|t| t != "authorization_code" && t != "refresh_token"))
+    {
         return Err(invalid_metadata("only the authorization_code and refresh_token grant types are supported"));
     }
     if metadata.response_types.as_ref().is_some_and(|r| r.iter().any(|t| t != "code")) {
         return Err(invalid_metadata("only the `code` response type is supported"));
     }
     let method = metadata.token_endpoint_auth_method.unwrap_or_else(|| "client_secret_basic".into());
-    let allowed: &[&str] = if allow_secret { &["none", "client_secret_basic", "client_secret_post"] } else { &["none"] };
+    let allowed: &[&str] =
+        if allow_secret { &["none", "client_secret_basic", "client_secret_post"] } else { &["none"] };
     if !allowed.contains(&method.as_str()) {
         return Err(invalid_metadata(format!("token_endpoint_auth_method must be one of {}", allowed.join(", "))));
     }
     let name = metadata.client_name.map(|n| n.chars().filter(|c| !c.is_control()).take(100).collect());
-    Ok(Client { client_id, client_name: name, redirect_uris: metadata.redirect_uris, token_endpoint_auth_method: method, secret_hash: None, created_ms })
+    Ok(Client {
+        client_id,
+        client_name: name,
+        redirect_uris: metadata.redirect_uris,
+        token_endpoint_auth_method: method,
+        secret_hash: None,
+        created_ms,
+    })
 }
 
 /// `POST /oauth/{tenant}/register`: registers a client (RFC 7591).
 pub(crate) async fn register(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
     ctx.throttle("register", REGISTRATIONS).await?;
     let settings = ctx.settings();
-    let unused = ctx.backends.kv.list(&unused_path(ctx.tenant, ""), None, settings.max_unused_clients.saturating_add(1)).await.map_err(OAuthError::storage)?;
+    let unused = ctx
+        .backends
+        .kv
+        .list(&unused_path(ctx.tenant, ""), None, settings.max_unused_clients.saturating_add(1))
+        .await
+        .map_err(OAuthError::storage)?;
     if unused.keys.len() >= settings.max_unused_clients as usize {
-        let why = format!("{} registered clients have not been consented to yet; try again once some expire", unused.keys.len());
+        let why = format!(
+            "{} registered clients have not been consented to yet; try again once some expire",
+            unused.keys.len()
+        );
         return Err(OAuthError::new(429, "slow_down", why));
     }
-    let metadata: Metadata = serde_json::from_slice(&ctx.request.body).map_err(|e| invalid_metadata(format!("the body is not client metadata JSON: {e}")))?;
+    let metadata: Metadata = serde_json::from_slice(&ctx.request.body)
+        .map_err(|e| invalid_metadata(format!("the body is not client metadata JSON: {e}")))?;
     // Public clients by default: MCP clients are apps without secrets.
-    let metadata = Metadata { token_endpoint_auth_method: metadata.token_endpoint_auth_method.clone().or(Some("none".into())), ..metadata };
+    let metadata = Metadata {
+        token_endpoint_auth_method: metadata.token_endpoint_auth_method.clone().or(Some("none".into())),
+        ..metadata
+    };
     let id = format!("c_{}", &super::random_token(ctx.backends.random)[..22]);
     let mut client = client_from(metadata, id, ctx.now_ms(), true)?;
     let secret = (client.token_endpoint_auth_method != "none").then(|| super::random_token(ctx.backends.random));
     client.secret_hash = secret.as_ref().map(|s| token_hash(&ctx.hash_key(), s));
     let bytes = serde_json::to_vec(&client).map_err(OAuthError::storage)?;
     let ttl = Some(settings.unused_client_ttl_seconds);
-    ctx.backends.kv.set(&unused_path(ctx.tenant, &client.client_id), Vec::new(), ttl).await.map_err(OAuthError::storage)?;
+    ctx.backends
+        .kv
+        .set(&unused_path(ctx.tenant, &client.client_id), Vec::new(), ttl)
+        .await
+        .map_err(OAuthError::storage)?;
     ctx.backends.kv.set(&client_path(ctx.tenant, &client.client_id), bytes, ttl).await.map_err(OAuthError::storage)?;
     let detail = serde_json::json!({ "client_id": client.client_id, "client_name": client.client_name, "redirect_uris": client.redirect_uris });
     ctx.audit("oauth.client_registered", None, detail);
@@ -162,7 +199,13 @@ pub(crate) async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, OAuth
     if client_id.len() > 64 || client_id.contains('/') {
         return Err(unknown());
     }
-    let bytes = ctx.backends.kv.get(&client_path(ctx.tenant, client_id)).await.map_err(OAuthError::storage)?.ok_or_else(unknown)?;
+    let bytes = ctx
+        .backends
+        .kv
+        .get(&client_path(ctx.tenant, client_id))
+        .await
+        .map_err(OAuthError::storage)?
+        .ok_or_else(unknown)?;
     serde_json::from_slice(&bytes).map_err(|_| OAuthError::unavailable("a client record is corrupt"))
 }
 
@@ -170,7 +213,9 @@ pub(crate) async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, OAuth
 /// something; it no longer counts against the cap on unused ones.
 pub(crate) async fn adopt(ctx: &Ctx<'_>, client: &Client) -> Result<(), OAuthError> {
     let marker = unused_path(ctx.tenant, &client.client_id);
-    if client.client_id.starts_with("http") || ctx.backends.kv.get(&marker).await.map_err(OAuthError::storage)?.is_none() {
+    if client.client_id.starts_with("http")
+        || ctx.backends.kv.get(&marker).await.map_err(OAuthError::storage)?.is_none()
+    {
         return Ok(());
     }
     let bytes = serde_json::to_vec(client).map_err(OAuthError::storage)?;
@@ -184,7 +229,12 @@ async fn from_document(ctx: &Ctx<'_>, url: &str) -> Result<Client, OAuthError> {
     let refuse = |why: String| OAuthError::invalid_client(format!("client metadata document: {why}"));
     let parsed = url::Url::parse(url).map_err(|_| refuse("client_id is not a URL".into()))?;
     let scheme_ok = parsed.scheme() == "https" || (parsed.scheme() == "http" && ctx.settings().allow_http_metadata);
-    if !scheme_ok || parsed.fragment().is_some() || !parsed.username().is_empty() || parsed.path() == "/" || url.len() > MAX_URI_CHARS {
+    if !scheme_ok
+        || parsed.fragment().is_some()
+        || !parsed.username().is_empty()
+        || parsed.path() == "/"
+        || url.len() > MAX_URI_CHARS
+    {
         return Err(refuse("client_id must be an https URL with a path, no fragment and no credentials".into()));
     }
     let cache = metadata_cache_path(ctx, url);
@@ -208,7 +258,8 @@ async fn from_document(ctx: &Ctx<'_>, url: &str) -> Result<Client, OAuthError> {
     if response.status != 200 {
         return Err(refuse(format!("fetching it answered status {}", response.status)));
     }
-    let metadata: Metadata = serde_json::from_slice(&response.body).map_err(|_| refuse("it is not JSON client metadata".into()))?;
+    let metadata: Metadata =
+        serde_json::from_slice(&response.body).map_err(|_| refuse("it is not JSON client metadata".into()))?;
     if metadata.client_id.as_deref() != Some(url) {
         return Err(refuse("its client_id is not the URL it was fetched from".into()));
     }
@@ -222,17 +273,31 @@ async fn from_document(ctx: &Ctx<'_>, url: &str) -> Result<Client, OAuthError> {
 impl Client {
     /// Checks the client's credentials on a token or revocation request:
     /// `basic` is the `Authorization: Basic` pair, `posted` the body's.
-    pub(crate) fn authenticate(&self, ctx: &Ctx<'_>, basic: Option<(String, String)>, posted: Option<&str>) -> Result<(), OAuthError> {
+    pub(crate) fn authenticate(
+        &self,
+        ctx: &Ctx<'_>,
+        basic: Option<(String, String)>,
+        posted: Option<&str>,
+    ) -> Result<(), OAuthError> {
         let Some(expected) = &self.secret_hash else {
             return Ok(());
         };
         let presented = match (self.token_endpoint_auth_method.as_str(), basic, posted) {
             ("client_secret_basic", Some((_, secret)), _) => secret,
             ("client_secret_post", None, Some(secret)) => secret.to_owned(),
-            _ => return Err(OAuthError::invalid_client(format!("authenticate with {}", self.token_endpoint_auth_method))),
+            _ => {
+                return Err(OAuthError::invalid_client(format!(
+                    "authenticate with {}",
+                    self.token_endpoint_auth_method
+                )));
+            }
         };
         let hash = token_hash(&ctx.hash_key(), &presented);
-        if bool::from(hash.as_bytes().ct_eq(expected.as_bytes())) { Ok(()) } else { Err(OAuthError::invalid_client("wrong client secret")) }
+        if bool::from(hash.as_bytes().ct_eq(expected.as_bytes())) {
+            Ok(())
+        } else {
+            Err(OAuthError::invalid_client("wrong client secret"))
+        }
     }
 }
 
@@ -249,7 +314,9 @@ pub(crate) fn basic_credentials(ctx: &Ctx<'_>) -> Result<Option<(String, String)
     let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let decode = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default();
+    let decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    };
     Ok(Some((decode(id), decode(secret))))
 }
 

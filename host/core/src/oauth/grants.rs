@@ -100,7 +100,9 @@ fn seal(backends: Backends<'_>, key: &[u8; 32], path: &str, value: &impl Seriali
     let mut nonce = [0u8; 12];
     backends.random.fill(&mut nonce);
     let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let sealed = cipher.encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: path.as_bytes() }).map_err(|_| OAuthError::unavailable("encryption failed"))?;
+    let sealed = cipher
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: path.as_bytes() })
+        .map_err(|_| OAuthError::unavailable("encryption failed"))?;
     Ok([nonce.as_slice(), &sealed].concat())
 }
 
@@ -110,7 +112,9 @@ fn open<T: DeserializeOwned>(key: &[u8; 32], path: &str, bytes: &[u8]) -> Result
         return Err(corrupt());
     }
     let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let plain = cipher.decrypt(Nonce::from_slice(&bytes[..12]), Payload { msg: &bytes[12..], aad: path.as_bytes() }).map_err(|_| corrupt())?;
+    let plain = cipher
+        .decrypt(Nonce::from_slice(&bytes[..12]), Payload { msg: &bytes[12..], aad: path.as_bytes() })
+        .map_err(|_| corrupt())?;
     let plain = zeroize::Zeroizing::new(plain);
     serde_json::from_slice(&plain).map_err(|_| corrupt())
 }
@@ -122,7 +126,12 @@ pub(crate) async fn load_sealed<T: DeserializeOwned>(ctx: &Ctx<'_>, path: &str) 
     }
 }
 
-pub(crate) async fn store_sealed(ctx: &Ctx<'_>, path: &str, value: &impl Serialize, ttl_seconds: Option<u32>) -> Result<(), OAuthError> {
+pub(crate) async fn store_sealed(
+    ctx: &Ctx<'_>,
+    path: &str,
+    value: &impl Serialize,
+    ttl_seconds: Option<u32>,
+) -> Result<(), OAuthError> {
     let bytes = seal(ctx.backends, &ctx.record_key(), path, value)?;
     ctx.backends.kv.set(path, bytes, ttl_seconds).await.map_err(OAuthError::storage)
 }
@@ -138,10 +147,12 @@ pub(crate) async fn load(ctx: &Ctx<'_>, user: &str, id: &str) -> Result<Option<G
 /// grant record itself says.
 async fn with_revocation(ctx: &Ctx<'_>, mut grant: Grant) -> Result<Grant, OAuthError> {
     if grant.revoked_ms.is_none()
-        && let Some(bytes) = ctx.backends.kv.get(&revoked_path(ctx.tenant, &grant.user, &grant.id)).await.map_err(OAuthError::storage)?
+        && let Some(bytes) =
+            ctx.backends.kv.get(&revoked_path(ctx.tenant, &grant.user, &grant.id)).await.map_err(OAuthError::storage)?
     {
         // Unreadable, it still says revoked.
-        let revocation = serde_json::from_slice::<Revocation>(&bytes).unwrap_or(Revocation { at_ms: 0, reason: "revoked".into() });
+        let revocation =
+            serde_json::from_slice::<Revocation>(&bytes).unwrap_or(Revocation { at_ms: 0, reason: "revoked".into() });
         grant.revoked_ms = Some(revocation.at_ms);
         grant.revoked_reason = Some(revocation.reason);
     }
@@ -156,7 +167,12 @@ pub(crate) async fn save(ctx: &Ctx<'_>, grant: &Grant) -> Result<(), OAuthError>
 
 /// Marks `grant` revoked for `reason` (its tokens stop working at once:
 /// the resource side checks the grant) and records it.
-pub(crate) async fn revoke(ctx: &Ctx<'_>, grant: &mut Grant, reason: &str, by: Option<String>) -> Result<(), OAuthError> {
+pub(crate) async fn revoke(
+    ctx: &Ctx<'_>,
+    grant: &mut Grant,
+    reason: &str,
+    by: Option<String>,
+) -> Result<(), OAuthError> {
     if grant.revoked_ms.is_some() {
         return Ok(());
     }
@@ -164,18 +180,30 @@ pub(crate) async fn revoke(ctx: &Ctx<'_>, grant: &mut Grant, reason: &str, by: O
     grant.revoked_reason = Some(reason.to_owned());
     // The revocation first: once it is stored, the grant is dead whatever
     // else is written to its record.
-    let revocation = serde_json::to_vec(&Revocation { at_ms: ctx.now_ms(), reason: reason.to_owned() }).map_err(OAuthError::storage)?;
+    let revocation = serde_json::to_vec(&Revocation { at_ms: ctx.now_ms(), reason: reason.to_owned() })
+        .map_err(OAuthError::storage)?;
     let ttl = ctx.settings().refresh_ttl_seconds;
-    ctx.backends.kv.set(&revoked_path(ctx.tenant, &grant.user, &grant.id), revocation, Some(ttl)).await.map_err(OAuthError::storage)?;
+    ctx.backends
+        .kv
+        .set(&revoked_path(ctx.tenant, &grant.user, &grant.id), revocation, Some(ttl))
+        .await
+        .map_err(OAuthError::storage)?;
     save(ctx, grant).await?;
-    let detail = serde_json::json!({ "grant": grant.id, "user": grant.user, "client_id": grant.client_id, "reason": reason });
+    let detail =
+        serde_json::json!({ "grant": grant.id, "user": grant.user, "client_id": grant.client_id, "reason": reason });
     ctx.audit("oauth.grant_revoked", by, detail);
     Ok(())
 }
 
 /// Revokes `user`'s live grants (only grant `only`, when given) for
 /// `reason`; how many it revoked.
-pub(crate) async fn revoke_live(ctx: &Ctx<'_>, user: &str, only: Option<&str>, reason: &str, by: &str) -> Result<usize, OAuthError> {
+pub(crate) async fn revoke_live(
+    ctx: &Ctx<'_>,
+    user: &str,
+    only: Option<&str>,
+    reason: &str,
+    by: &str,
+) -> Result<usize, OAuthError> {
     let mut revoked = 0;
     for mut grant in list(ctx, user).await? {
         if grant.revoked_ms.is_none() && only.is_none_or(|id| id == grant.id) {

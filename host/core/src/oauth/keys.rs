@@ -46,7 +46,9 @@ fn secret_name(kid: &str) -> String {
 /// The tenant's signing keys, oldest first.
 pub async fn list(backends: Backends<'_>, tenant: &str) -> Result<Vec<KeyInfo>, OAuthError> {
     match backends.kv.get(&path(tenant)).await.map_err(OAuthError::storage)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map_err(|_| OAuthError::unavailable("the signing key record is corrupt")),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes).map_err(|_| OAuthError::unavailable("the signing key record is corrupt"))
+        }
         None => Ok(Vec::new()),
     }
 }
@@ -68,7 +70,8 @@ fn generate(backends: Backends<'_>) -> (Zeroizing<[u8; 32]>, String, Value) {
         }
     };
     let point = key.verifying_key().to_encoded_point(false);
-    let (x, y) = (point.x().map(|x| base64url(x)).unwrap_or_default(), point.y().map(|y| base64url(y)).unwrap_or_default());
+    let (x, y) =
+        (point.x().map(|x| base64url(x)).unwrap_or_default(), point.y().map(|y| base64url(y)).unwrap_or_default());
     let kid = blake3::hash(point.as_bytes()).to_hex()[..16].to_owned();
     let jwk = json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig" });
     (scalar, kid, jwk)
@@ -107,7 +110,12 @@ async fn current(backends: Backends<'_>, tenant: &str) -> Result<(String, Encodi
         None => rotate(backends, tenant).await?,
     };
     let unusable = || OAuthError::unavailable("the current signing key cannot be read from the secrets store");
-    let encoded = backends.secrets.get(tenant, SECRETS_SCOPE, &secret_name(&info.kid)).await.map_err(|_| unusable())?.ok_or_else(unusable)?;
+    let encoded = backends
+        .secrets
+        .get(tenant, SECRETS_SCOPE, &secret_name(&info.kid))
+        .await
+        .map_err(|_| unusable())?
+        .ok_or_else(unusable)?;
     let scalar = Zeroizing::new(B64.decode(encoded.as_bytes()).map_err(|_| unusable())?);
     let key = SigningKey::from_slice(&scalar).map_err(|_| unusable())?;
     let der = key.to_pkcs8_der().map_err(|_| unusable())?;
@@ -132,7 +140,11 @@ pub async fn jwks(backends: Backends<'_>, tenant: &str) -> Result<Value, OAuthEr
 
 /// The host's own issuer for `tenant`, as the resource side trusts it;
 /// `None` before the first key exists (no token can have been issued).
-pub async fn trusted_issuer(backends: Backends<'_>, issuer: String, tenant: &str) -> Result<Option<Issuer>, OAuthError> {
+pub async fn trusted_issuer(
+    backends: Backends<'_>,
+    issuer: String,
+    tenant: &str,
+) -> Result<Option<Issuer>, OAuthError> {
     let keys = list(backends, tenant).await?;
     if keys.is_empty() {
         return Ok(None);

@@ -28,10 +28,10 @@ mod page;
 mod token;
 pub mod upstream;
 
+use crate::auth::Role;
 use crate::capabilities::{Backends, Random};
 use crate::mcp::Engine;
 use crate::mcp::http::{Body, Request, Response};
-use crate::auth::Role;
 use serde_json::json;
 
 /// Operator settings of the authorization server.
@@ -70,7 +70,8 @@ impl Default for OAuthSettings {
 
 /// The scopes this server issues and the role each needs and grants,
 /// lowest first. A token gets the highest role among its scopes.
-pub const SCOPES: [(&str, Role); 3] = [("mcp:read", Role::ReadOnly), ("mcp:use", Role::McpUser), ("mcp:admin", Role::Admin)];
+pub const SCOPES: [(&str, Role); 3] =
+    [("mcp:read", Role::ReadOnly), ("mcp:use", Role::McpUser), ("mcp:admin", Role::Admin)];
 
 const PREFIX: &str = "/oauth/";
 const AS_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
@@ -117,7 +118,8 @@ impl OAuthError {
     }
 
     fn response(&self) -> Response {
-        let mut response = json_response(self.status, &json!({ "error": self.error, "error_description": self.description }));
+        let mut response =
+            json_response(self.status, &json!({ "error": self.error, "error_description": self.description }));
         if self.status == 401 {
             response.headers.push(("www-authenticate".into(), "Basic realm=\"smcp-oauth\"".into()));
         }
@@ -165,7 +167,10 @@ impl Ctx<'_> {
     /// cannot add up to unbounded work either.
     pub async fn throttle(&self, what: &str, limit: crate::auth::rate::Limit) -> Result<(), OAuthError> {
         let mut buckets = self.engine.rate.lock().await;
-        let host_wide = crate::auth::rate::Limit { burst: limit.burst * HOST_WIDE_FACTOR, per_second: limit.per_second * HOST_WIDE_FACTOR };
+        let host_wide = crate::auth::rate::Limit {
+            burst: limit.burst * HOST_WIDE_FACTOR,
+            per_second: limit.per_second * HOST_WIDE_FACTOR,
+        };
         let now = self.now_ms();
         let verdict = match buckets.take(self.backends.kv, &format!("oauth/{what}/{}", self.tenant), limit, now).await {
             Ok(()) => buckets.take(self.backends.kv, &format!("oauth-host/{what}"), host_wide, now).await,
@@ -208,7 +213,13 @@ pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Response {
 
 /// True when the grant a token of `tenant`'s issuer names (its `sub` and
 /// `sid`) exists and is not revoked. Call only after the token verified.
-pub(crate) async fn grant_of_token_is_live(engine: &Engine, backends: Backends<'_>, request: &Request, tenant: &str, token: &str) -> Result<bool, OAuthError> {
+pub(crate) async fn grant_of_token_is_live(
+    engine: &Engine,
+    backends: Backends<'_>,
+    request: &Request,
+    tenant: &str,
+    token: &str,
+) -> Result<bool, OAuthError> {
     #[derive(serde::Deserialize)]
     struct Claims {
         sub: String,
@@ -232,7 +243,9 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
     match engine.tenant_exists(backends, tenant).await {
         Ok(true) => {}
         Ok(false) => return Some(OAuthError::new(404, "not_found", "no authorization server here").response()),
-        Err(_) => return Some(OAuthError::new(503, "temporarily_unavailable", "cannot look up this tenant now").response()),
+        Err(_) => {
+            return Some(OAuthError::new(503, "temporarily_unavailable", "cannot look up this tenant now").response());
+        }
     }
     let ctx = Ctx { engine, backends, request, tenant };
     let method = request.method.as_str();

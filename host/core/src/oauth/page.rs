@@ -62,7 +62,10 @@ fn html(status: u16, title: &str, main: &str) -> Response {
     );
     let headers = vec![
         ("cache-control".into(), "no-store".into()),
-        ("content-security-policy".into(), "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".into()),
+        (
+            "content-security-policy".into(),
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".into(),
+        ),
         ("x-frame-options".into(), "DENY".into()),
         // Not no-referrer: with it, browsers send `Origin: null` on the form post.
         ("referrer-policy".into(), "same-origin".into()),
@@ -73,13 +76,21 @@ fn html(status: u16, title: &str, main: &str) -> Response {
 
 /// The login and consent form.
 pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
-    let scopes: String = c.scopes.iter().map(|s| format!("<li><code>{}</code>: {}</li>", escape(s), describe(s))).collect();
-    let hidden: String =
-        c.hidden.iter().map(|(name, value)| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(value))).collect();
+    let scopes: String =
+        c.scopes.iter().map(|s| format!("<li><code>{}</code>: {}</li>", escape(s), describe(s))).collect();
+    let hidden: String = c
+        .hidden
+        .iter()
+        .map(|(name, value)| format!("<input type=\"hidden\" name=\"{name}\" value=\"{}\">", escape(value)))
+        .collect();
     let error = c.error.map(|e| format!("<p role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     let (who, allow) = match c.signed_in {
         Some((username, ticket)) => (
-            format!("<p>Signed in as <strong>{}</strong>.</p><input type=\"hidden\" name=\"ticket\" value=\"{}\">", escape(username), escape(ticket)),
+            format!(
+                "<p>Signed in as <strong>{}</strong>.</p><input type=\"hidden\" name=\"ticket\" value=\"{}\">",
+                escape(username),
+                escape(ticket)
+            ),
             "Allow",
         ),
         None => (
@@ -92,13 +103,20 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         ),
     };
     let upstream = match (c.upstream, c.signed_in) {
-        (Some(name), None) => format!("<button type=\"submit\" name=\"decision\" value=\"upstream\" formnovalidate>Sign in with {}</button>", escape(name)),
+        (Some(name), None) => format!(
+            "<button type=\"submit\" name=\"decision\" value=\"upstream\" formnovalidate>Sign in with {}</button>",
+            escape(name)
+        ),
         _ => String::new(),
     };
     let what = if c.server.is_empty() {
         "to know who you are".to_owned()
     } else {
-        format!("to use the MCP server <strong>{}</strong> of <strong>{}</strong> as you", escape(c.server), escape(c.tenant))
+        format!(
+            "to use the MCP server <strong>{}</strong> of <strong>{}</strong> as you",
+            escape(c.server),
+            escape(c.tenant)
+        )
     };
     let title = if c.server.is_empty() { "Sign in?".to_owned() } else { format!("Allow access to {}?", c.server) };
     let main = format!(

@@ -20,7 +20,9 @@ fn s256(verifier: &str) -> String {
 async fn client(ctx: &Ctx<'_>, params: &Params) -> Result<Client, OAuthError> {
     let basic = basic_credentials(ctx)?;
     let client_id = match (&basic, params.get("client_id")) {
-        (Some((id, _)), Some(posted)) if id != posted => return Err(OAuthError::invalid_client("two different client ids")),
+        (Some((id, _)), Some(posted)) if id != posted => {
+            return Err(OAuthError::invalid_client("two different client ids"));
+        }
         (Some((id, _)), _) => id.clone(),
         (None, Some(id)) => id.to_owned(),
         (None, None) => return Err(OAuthError::invalid_client("client_id is required")),
@@ -40,21 +42,32 @@ pub(crate) async fn exchange(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
     let (grant, id_token) = match params.require("grant_type")? {
         "authorization_code" => redeem_code(ctx, &params, &client).await?,
         "refresh_token" => (refresh(ctx, &params, &client).await?, None),
-        other => return Err(OAuthError::new(400, "unsupported_grant_type", format!("grant_type `{other}` is not supported"))),
+        other => {
+            return Err(OAuthError::new(
+                400,
+                "unsupported_grant_type",
+                format!("grant_type `{other}` is not supported"),
+            ));
+        }
     };
     issue(ctx, grant, &client, id_token).await
 }
 
 /// The grant a code makes, and when `openid` was granted, the nonce of
 /// the ID token to send with the first tokens.
-async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<(Grant, Option<Option<String>>), OAuthError> {
+async fn redeem_code(
+    ctx: &Ctx<'_>,
+    params: &Params,
+    client: &Client,
+) -> Result<(Grant, Option<Option<String>>), OAuthError> {
     let code = params.require("code")?;
     let verifier = params.require("code_verifier")?;
     if !super::authorize::is_pkce_value(verifier) {
         return Err(OAuthError::invalid_request("code_verifier must be 43-128 unreserved characters (RFC 7636)"));
     }
     let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), code));
-    let record: Code = grants::load_sealed(ctx, &path).await?.ok_or_else(|| OAuthError::invalid_grant("unknown or expired code"))?;
+    let record: Code =
+        grants::load_sealed(ctx, &path).await?.ok_or_else(|| OAuthError::invalid_grant("unknown or expired code"))?;
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }
@@ -62,14 +75,24 @@ async fn redeem_code(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<
     // isolates of a Worker, say) cannot both win; `redeemed` is how
     // records written before the claim said so.
     let ttl = ctx.settings().code_ttl_seconds.max(60) * 2;
-    let first = !record.redeemed && ctx.backends.kv.insert_new(&format!("{path}/redeemed"), Vec::new(), Some(ttl)).await.map_err(OAuthError::storage)?;
+    let first = !record.redeemed
+        && ctx
+            .backends
+            .kv
+            .insert_new(&format!("{path}/redeemed"), Vec::new(), Some(ttl))
+            .await
+            .map_err(OAuthError::storage)?;
     if !first {
         // A second redemption: whoever holds the code, the grant it made
         // is no longer trusted (OAuth 2.1 §4.1.3).
         if let Some(mut grant) = grants::load(ctx, &record.user, &record.grant_id).await? {
             grants::revoke(ctx, &mut grant, "authorization code reused", None).await?;
         }
-        ctx.audit("oauth.code_reused", Some(format!("user:{}", record.user)), json!({ "client_id": client.client_id, "grant": record.grant_id }));
+        ctx.audit(
+            "oauth.code_reused",
+            Some(format!("user:{}", record.user)),
+            json!({ "client_id": client.client_id, "grant": record.grant_id }),
+        );
         return Err(OAuthError::invalid_grant("the code was already used; the grant it made is revoked"));
     }
     if record.expires_ms <= ctx.now_ms() {
@@ -107,7 +130,13 @@ async fn refresh(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Gran
     let token = params.require("refresh_token")?;
     let hash = token_hash(&ctx.hash_key(), token);
     let unknown = || OAuthError::invalid_grant("unknown, expired or revoked refresh token");
-    let bytes = ctx.backends.kv.get(&grants::refresh_path(ctx.tenant, &hash)).await.map_err(OAuthError::storage)?.ok_or_else(unknown)?;
+    let bytes = ctx
+        .backends
+        .kv
+        .get(&grants::refresh_path(ctx.tenant, &hash))
+        .await
+        .map_err(OAuthError::storage)?
+        .ok_or_else(unknown)?;
     let record: RefreshRecord = serde_json::from_slice(&bytes).map_err(|_| unknown())?;
     let mut grant = grants::load(ctx, &record.user, &record.grant).await?.ok_or_else(unknown)?;
     if grant.client_id != client.client_id {
@@ -119,12 +148,25 @@ async fn refresh(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Gran
     // The current token, claimed in one step: of two refreshes with it at
     // once, the second is a reuse.
     let current = bool::from(grant.refresh.as_bytes().ct_eq(hash.as_bytes()))
-        && ctx.backends.kv.insert_new(&format!("{}/used", grants::refresh_path(ctx.tenant, &hash)), Vec::new(), Some(ctx.settings().refresh_ttl_seconds)).await.map_err(OAuthError::storage)?;
+        && ctx
+            .backends
+            .kv
+            .insert_new(
+                &format!("{}/used", grants::refresh_path(ctx.tenant, &hash)),
+                Vec::new(),
+                Some(ctx.settings().refresh_ttl_seconds),
+            )
+            .await
+            .map_err(OAuthError::storage)?;
     if !current {
         // An old token: it was stolen, or the client lost the new one.
         // Either way nobody can tell the thief from the client: end it all.
         grants::revoke(ctx, &mut grant, "refresh token reused", None).await?;
-        ctx.audit("oauth.refresh_reuse", Some(format!("user:{}", grant.user)), json!({ "client_id": client.client_id, "grant": grant.id }));
+        ctx.audit(
+            "oauth.refresh_reuse",
+            Some(format!("user:{}", grant.user)),
+            json!({ "client_id": client.client_id, "grant": grant.id }),
+        );
         return Err(OAuthError::invalid_grant("the refresh token was already used; the grant is revoked"));
     }
     if params.get("resource").is_some_and(|r| r != grant.resource) {
@@ -155,7 +197,12 @@ async fn refresh(ctx: &Ctx<'_>, params: &Params, client: &Client) -> Result<Gran
 
 /// Signs an access token for `grant` (and an ID token with `id_token`'s
 /// nonce, if any), rotates its refresh token, and answers the client.
-async fn issue(ctx: &Ctx<'_>, mut grant: Grant, client: &Client, id_token: Option<Option<String>>) -> Result<Response, OAuthError> {
+async fn issue(
+    ctx: &Ctx<'_>,
+    mut grant: Grant,
+    client: &Client,
+    id_token: Option<Option<String>>,
+) -> Result<Response, OAuthError> {
     let now_s = ctx.now_ms() / 1000;
     let ttl = ctx.settings().access_ttl_seconds;
     let scope = grant.scopes.join(" ");
@@ -194,12 +241,18 @@ async fn issue(ctx: &Ctx<'_>, mut grant: Grant, client: &Client, id_token: Optio
     let hash = token_hash(&ctx.hash_key(), &refresh_token);
     let first = grant.refresh.is_empty();
     grant.refresh = hash.clone();
-    let record = serde_json::to_vec(&RefreshRecord { user: grant.user.clone(), grant: grant.id.clone() }).map_err(OAuthError::storage)?;
+    let record = serde_json::to_vec(&RefreshRecord { user: grant.user.clone(), grant: grant.id.clone() })
+        .map_err(OAuthError::storage)?;
     let refresh_ttl = ctx.settings().refresh_ttl_seconds;
-    ctx.backends.kv.set(&grants::refresh_path(ctx.tenant, &hash), record, Some(refresh_ttl)).await.map_err(OAuthError::storage)?;
+    ctx.backends
+        .kv
+        .set(&grants::refresh_path(ctx.tenant, &hash), record, Some(refresh_ttl))
+        .await
+        .map_err(OAuthError::storage)?;
     grants::save(ctx, &grant).await?;
     let kind = if first { "oauth.token_issued" } else { "oauth.token_refreshed" };
-    let detail = json!({ "grant": grant.id, "client_id": client.client_id, "resource": grant.resource, "scopes": grant.scopes });
+    let detail =
+        json!({ "grant": grant.id, "client_id": client.client_id, "resource": grant.resource, "scopes": grant.scopes });
     ctx.audit(kind, Some(format!("user:{}", grant.user)), detail);
     let mut body = json!({
         "access_token": access_token,
@@ -234,7 +287,9 @@ pub(crate) async fn revoke(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
 
 async fn grant_of_refresh(ctx: &Ctx<'_>, token: &str) -> Result<Option<Grant>, OAuthError> {
     let hash = token_hash(&ctx.hash_key(), token);
-    let Some(bytes) = ctx.backends.kv.get(&grants::refresh_path(ctx.tenant, &hash)).await.map_err(OAuthError::storage)? else {
+    let Some(bytes) =
+        ctx.backends.kv.get(&grants::refresh_path(ctx.tenant, &hash)).await.map_err(OAuthError::storage)?
+    else {
         return Ok(None);
     };
     let Ok(record) = serde_json::from_slice::<RefreshRecord>(&bytes) else { return Ok(None) };
@@ -244,7 +299,9 @@ async fn grant_of_refresh(ctx: &Ctx<'_>, token: &str) -> Result<Option<Grant>, O
 /// The grant of an access token this issuer signed (checked against its
 /// keys; expired ones too, as revoking them is harmless).
 async fn grant_of_access_token(ctx: &Ctx<'_>, token: &str) -> Result<Option<Grant>, OAuthError> {
-    let Some(issuer) = super::keys::trusted_issuer(ctx.backends, ctx.issuer(), ctx.tenant).await? else { return Ok(None) };
+    let Some(issuer) = super::keys::trusted_issuer(ctx.backends, ctx.issuer(), ctx.tenant).await? else {
+        return Ok(None);
+    };
     let Ok(header) = jsonwebtoken::decode_header(token) else { return Ok(None) };
     let Some(jwk) = header.kid.as_deref().and_then(|kid| issuer.keys.find(kid)) else { return Ok(None) };
     let Ok(key) = jsonwebtoken::DecodingKey::from_jwk(jwk) else { return Ok(None) };

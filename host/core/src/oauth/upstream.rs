@@ -86,7 +86,12 @@ fn checked_url(ctx: &Ctx<'_>, value: Option<&Value>, what: &str) -> Result<Strin
     }
 }
 
-async fn fetch_json(ctx: &Ctx<'_>, method: &'static str, url: &str, body: Option<(Vec<(String, String)>, Vec<u8>)>) -> Result<Value, OAuthError> {
+async fn fetch_json(
+    ctx: &Ctx<'_>,
+    method: &'static str,
+    url: &str,
+    body: Option<(Vec<(String, String)>, Vec<u8>)>,
+) -> Result<Value, OAuthError> {
     let url = url::Url::parse(url).map_err(|_| refuse("not a URL"))?;
     let (mut headers, body) = match body {
         Some((headers, body)) => (headers, Some(body)),
@@ -94,7 +99,8 @@ async fn fetch_json(ctx: &Ctx<'_>, method: &'static str, url: &str, body: Option
     };
     headers.push(("accept".into(), "application/json".into()));
     let request = HttpRequest { method, url, headers, body, timeout_ms: 10_000, max_response_bytes: 256 << 10 };
-    let response = ctx.backends.http.fetch(request).await.map_err(|e| refuse(format!("the provider cannot be reached: {e}")))?;
+    let response =
+        ctx.backends.http.fetch(request).await.map_err(|e| refuse(format!("the provider cannot be reached: {e}")))?;
     if response.status != 200 {
         return Err(refuse(format!("the provider answered status {}", response.status)));
     }
@@ -108,12 +114,17 @@ pub async fn configure(ctx: &Ctx<'_>, settings: &Value) -> Result<Upstream, OAut
     let issuer = field("issuer").ok_or_else(|| OAuthError::invalid_request("`issuer` is required"))?;
     let client_id = field("client_id").ok_or_else(|| OAuthError::invalid_request("`client_id` is required"))?;
     let issuer_url = checked_url(ctx, settings.get("issuer"), "issuer")?;
-    let discovery = fetch_json(ctx, "GET", &format!("{}/.well-known/openid-configuration", issuer_url.trim_end_matches('/')), None).await?;
+    let discovery =
+        fetch_json(ctx, "GET", &format!("{}/.well-known/openid-configuration", issuer_url.trim_end_matches('/')), None)
+            .await?;
     if discovery.get("issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
         return Err(refuse("the discovery document names another issuer"));
     }
     let default_role = match field("default_role") {
-        Some(name) => Some(Role::parse(&name).ok_or_else(|| OAuthError::invalid_request("`default_role` must be admin, mcp-user or read-only"))?),
+        Some(name) => Some(
+            Role::parse(&name)
+                .ok_or_else(|| OAuthError::invalid_request("`default_role` must be admin, mcp-user or read-only"))?,
+        ),
         None => None,
     };
     let secret = field("client_secret");
@@ -123,10 +134,16 @@ pub async fn configure(ctx: &Ctx<'_>, settings: &Value) -> Result<Upstream, OAut
         (Some(_), _) => "client_secret_basic".to_owned(),
     };
     if let Some(secret) = &secret {
-        ctx.backends.secrets.put(ctx.tenant, SECRETS_SCOPE, SECRET_NAME, secret).await.map_err(|e| OAuthError::unavailable(format!("the secrets store: {e}")))?;
+        ctx.backends
+            .secrets
+            .put(ctx.tenant, SECRETS_SCOPE, SECRET_NAME, secret)
+            .await
+            .map_err(|e| OAuthError::unavailable(format!("the secrets store: {e}")))?;
     }
     let upstream = Upstream {
-        name: field("name").unwrap_or_else(|| url::Url::parse(&issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()),
+        name: field("name").unwrap_or_else(|| {
+            url::Url::parse(&issuer).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default()
+        }),
         issuer,
         client_id,
         token_auth,
@@ -144,7 +161,9 @@ pub async fn configure(ctx: &Ctx<'_>, settings: &Value) -> Result<Upstream, OAut
 
 pub async fn get(ctx: &Ctx<'_>) -> Result<Option<Upstream>, OAuthError> {
     match ctx.backends.kv.get(&path(ctx.tenant)).await.map_err(OAuthError::storage)? {
-        Some(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|_| OAuthError::unavailable("the upstream record is corrupt")),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| OAuthError::unavailable("the upstream record is corrupt")),
         None => Ok(None),
     }
 }
@@ -160,8 +179,13 @@ fn callback_url(ctx: &Ctx<'_>) -> String {
 }
 
 /// Sends the person to the provider, remembering the client's request.
-pub(crate) async fn start(ctx: &Ctx<'_>, upstream: &Upstream, request: Vec<(String, String)>) -> Result<String, OAuthError> {
-    let (state, nonce, verifier) = (random_token(ctx.backends.random), random_token(ctx.backends.random), random_token(ctx.backends.random));
+pub(crate) async fn start(
+    ctx: &Ctx<'_>,
+    upstream: &Upstream,
+    request: Vec<(String, String)>,
+) -> Result<String, OAuthError> {
+    let (state, nonce, verifier) =
+        (random_token(ctx.backends.random), random_token(ctx.backends.random), random_token(ctx.backends.random));
     let challenge = {
         use sha2::Digest;
         base64url(&sha2::Sha256::digest(verifier.as_bytes()))
@@ -187,7 +211,9 @@ pub(crate) async fn start(ctx: &Ctx<'_>, upstream: &Upstream, request: Vec<(Stri
 pub(crate) async fn finish(ctx: &Ctx<'_>, params: &Params) -> Result<(Params, String), OAuthError> {
     let state = params.require("state")?;
     let key = pending_path(ctx.tenant, &token_hash(&ctx.hash_key(), state));
-    let pending: Pending = super::grants::load_sealed(ctx, &key).await?.ok_or_else(|| refuse("this sign-in expired or was already used"))?;
+    let pending: Pending = super::grants::load_sealed(ctx, &key)
+        .await?
+        .ok_or_else(|| refuse("this sign-in expired or was already used"))?;
     ctx.backends.kv.delete(&key).await.map_err(OAuthError::storage)?;
     if let Some(error) = params.get("error") {
         return Err(refuse(format!("the provider refused: {error}")));
@@ -206,19 +232,30 @@ pub(crate) async fn finish(ctx: &Ctx<'_>, params: &Params) -> Result<(Params, St
     ];
     let mut headers = vec![("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
     if upstream.token_auth != "none" {
-        let secret = ctx.backends.secrets.get(ctx.tenant, SECRETS_SCOPE, SECRET_NAME).await.ok().flatten().ok_or_else(|| OAuthError::unavailable("the upstream client secret cannot be read"))?;
+        let secret = ctx
+            .backends
+            .secrets
+            .get(ctx.tenant, SECRETS_SCOPE, SECRET_NAME)
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| OAuthError::unavailable("the upstream client secret cannot be read"))?;
         if upstream.token_auth == "client_secret_post" {
             form.push(("client_secret", secret));
         } else {
             use base64::Engine as _;
             let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             let pair = format!("{}:{}", enc(&upstream.client_id), enc(&secret));
-            headers.push(("authorization".into(), format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))));
+            headers.push((
+                "authorization".into(),
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair)),
+            ));
         }
     }
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish().into_bytes();
     let tokens = fetch_json(ctx, "POST", &upstream.token_endpoint, Some((headers, body))).await?;
-    let id_token = tokens.get("id_token").and_then(Value::as_str).ok_or_else(|| refuse("the provider sent no ID token"))?;
+    let id_token =
+        tokens.get("id_token").and_then(Value::as_str).ok_or_else(|| refuse("the provider sent no ID token"))?;
     let claims = verify_id_token(ctx, &upstream, id_token, &pending.nonce).await?;
     let username = username_from(&claims, &upstream.username_claim)?;
     let request = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pending.request).finish();
@@ -240,10 +277,17 @@ fn username_from(claims: &serde_json::Map<String, Value>, claim: &str) -> Result
 
 /// The ID token's claims, once its signature, issuer, audience, expiry
 /// and nonce check out.
-async fn verify_id_token(ctx: &Ctx<'_>, upstream: &Upstream, token: &str, nonce: &str) -> Result<serde_json::Map<String, Value>, OAuthError> {
+async fn verify_id_token(
+    ctx: &Ctx<'_>,
+    upstream: &Upstream,
+    token: &str,
+    nonce: &str,
+) -> Result<serde_json::Map<String, Value>, OAuthError> {
     let bad = |why: &str| refuse(format!("the ID token is not valid: {why}"));
     let header = jsonwebtoken::decode_header(token).map_err(|_| bad("malformed"))?;
-    let keys: jsonwebtoken::jwk::JwkSet = serde_json::from_value(fetch_json(ctx, "GET", &upstream.jwks_uri, None).await?).map_err(|_| bad("the provider's JWKS is malformed"))?;
+    let keys: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(fetch_json(ctx, "GET", &upstream.jwks_uri, None).await?)
+            .map_err(|_| bad("the provider's JWKS is malformed"))?;
     let jwk = match &header.kid {
         Some(kid) => keys.find(kid),
         None if keys.keys.len() == 1 => keys.keys.first(),
@@ -257,7 +301,8 @@ async fn verify_id_token(ctx: &Ctx<'_>, upstream: &Upstream, token: &str, nonce:
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     // Time on the platform's clock (jsonwebtoken's would read the system's).
     validation.validate_exp = false;
-    let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &key, &validation).map_err(|e| bad(&e.to_string()))?;
+    let data = jsonwebtoken::decode::<serde_json::Map<String, Value>>(token, &key, &validation)
+        .map_err(|e| bad(&e.to_string()))?;
     let exp = data.claims.get("exp").and_then(Value::as_u64).unwrap_or_default();
     if exp.saturating_add(crate::auth::jwt::LEEWAY_SECONDS) <= ctx.now_ms() / 1000 {
         return Err(bad("expired"));

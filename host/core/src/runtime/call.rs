@@ -61,7 +61,9 @@ impl Allocator for Guest<'_> {
         let realloc = self.realloc.ok_or_else(|| CallError::MissingExport("cabi_realloc".into()))?;
         let args = [0, 0, align as i32, size as i32].map(wasmi::Val::I32);
         let mut out = [wasmi::Val::I32(0)];
-        realloc.call(&mut *self.store, &args, &mut out).map_err(|e| self.store.data().classify(e, self.limits, "cabi_realloc"))?;
+        realloc
+            .call(&mut *self.store, &args, &mut out)
+            .map_err(|e| self.store.data().classify(e, self.limits, "cabi_realloc"))?;
         self.allocated = self.allocated.saturating_add(u64::from(size));
         Ok(out[0].i32().unwrap_or(0) as u32)
     }
@@ -109,7 +111,8 @@ impl Runtime {
         store.data_mut().memory = Some(memory);
         let realloc = component.realloc.as_deref().and_then(|n| instance.get_func(&store, n));
         let export_name = &func_def.export_name;
-        let func = instance.get_func(&store, export_name).ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
+        let func =
+            instance.get_func(&store, export_name).ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
         let sig = &func_def.sig;
 
         fuel.hold_a_slice(&mut store)?;
@@ -232,7 +235,10 @@ impl Runtime {
                 lowerer.lower_flat(ty, &val, &mut flat)?;
                 Ok(flat)
             }
-            _ => Err(CallError::Internal(format!("capability {}#{} returned the wrong shape", func.interface, func.name))),
+            _ => Err(CallError::Internal(format!(
+                "capability {}#{} returned the wrong shape",
+                func.interface, func.name
+            ))),
         }
     }
 }
@@ -260,7 +266,9 @@ impl CallState {
     /// yield.
     fn classify(&self, error: wasmi::Error, limits: &Limits, phase: &'static str) -> CallError {
         match classify(error, limits.fuel, limits.memory_bytes) {
-            CallError::MemoryLimit { .. } if self.limiter.denied == Some(Denied::HostBudget) => CallError::HostMemoryBusy,
+            CallError::MemoryLimit { .. } if self.limiter.denied == Some(Denied::HostBudget) => {
+                CallError::HostMemoryBusy
+            }
             CallError::FuelExhausted { .. } if self.fuel_left > 0 => CallError::UnyieldingFuel { phase },
             CallError::ImportBytes { .. } => CallError::ImportBytes { limit: limits.import_bytes },
             other => other,

@@ -7,10 +7,10 @@ mod imports;
 mod limiter;
 mod limits;
 
-pub use call::{HOST_CALL_BYTES_PER_FUEL, HOST_CALL_FUEL, HostCalls};
-pub use limiter::MemoryBudget;
 pub(crate) use call::YieldNow;
+pub use call::{HOST_CALL_BYTES_PER_FUEL, HOST_CALL_FUEL, HostCalls};
 pub use error::CallError;
+pub use limiter::MemoryBudget;
 pub use limits::{EngineLimits, Limits};
 /// A core wasm value, as guests return them (what [`crate::abi::lift_flat`] takes).
 pub use wasmi::Val as CoreVal;
@@ -89,7 +89,11 @@ impl Runtime {
             // call) costs the guest no fuel: wasmi reports running out of
             // fuel there as an error, not as a call the host can resume, and
             // calls get their fuel in slices. Validation was done at load.
-            .fuel_cost(CustomFuelCosts { bytes_copied_per_fuel: 64, fuel_per_bytes_translated: 0, fuel_per_bytes_validated: 0 });
+            .fuel_cost(CustomFuelCosts {
+                bytes_copied_per_fuel: 64,
+                fuel_per_bytes_translated: 0,
+                fuel_per_bytes_validated: 0,
+            });
         let engine = Engine::new(&config);
         let world = Arc::new(HostWorld::load()?);
         let linker = imports::linker(&engine, &world);
@@ -127,13 +131,14 @@ impl Runtime {
         if let Some(hit) = self.cached(&prepared.digest) {
             return Ok(hit);
         }
-        let module = Module::new(&self.engine, &prepared.core_module)
-            .map_err(|e| LoadError::Compile(e.to_string()))?;
+        let module = Module::new(&self.engine, &prepared.core_module).map_err(|e| LoadError::Compile(e.to_string()))?;
         let memory = prepared.options.memory.clone().unwrap_or_else(|| "memory".into());
         self.check_core(&module, &memory, &prepared.imports)?;
-        let realloc = prepared.options.realloc.clone().or_else(|| {
-            module.get_export("cabi_realloc").map(|_| "cabi_realloc".to_owned())
-        });
+        let realloc = prepared
+            .options
+            .realloc
+            .clone()
+            .or_else(|| module.get_export("cabi_realloc").map(|_| "cabi_realloc".to_owned()));
         let component = Arc::new(Component { prepared, module, memory, realloc });
         self.insert(component.clone());
         Ok(component)
@@ -191,7 +196,9 @@ impl Runtime {
             cache.order.push_back(digest);
             cache.bytes += added;
         }
-        while cache.order.len() > self.limits.module_cache_entries || (cache.bytes > self.limits.module_cache_bytes && cache.order.len() > 1) {
+        while cache.order.len() > self.limits.module_cache_entries
+            || (cache.bytes > self.limits.module_cache_bytes && cache.order.len() > 1)
+        {
             let Some(old) = cache.order.pop_front() else { break };
             if let Some(gone) = cache.by_digest.remove(&old) {
                 cache.bytes -= weight(&gone);

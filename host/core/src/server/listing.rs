@@ -15,7 +15,8 @@ pub const MAX_URI: usize = 2048;
 /// A tool or prompt name by the specification's rule for tool names: 1 to
 /// 128 of `A-Z a-z 0-9 _ - .`.
 pub fn valid_name(name: &str) -> bool {
-    (1..=MAX_NAME).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    (1..=MAX_NAME).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 fn problem(what: &'static str, problem: String) -> OutputError {
@@ -39,7 +40,10 @@ pub(crate) fn check_tools(tools: &[Tool]) -> Result<(), OutputError> {
     check_names(tools.iter().map(|t| t.name.as_str()), "tools")
 }
 
-pub(crate) fn check_names<'a>(names: impl ExactSizeIterator<Item = &'a str>, what: &'static str) -> Result<(), OutputError> {
+pub(crate) fn check_names<'a>(
+    names: impl ExactSizeIterator<Item = &'a str>,
+    what: &'static str,
+) -> Result<(), OutputError> {
     if names.len() > MAX_ENTRIES {
         return Err(problem(what, format!("{} entries, more than {MAX_ENTRIES}", names.len())));
     }
@@ -57,17 +61,26 @@ pub(crate) fn check_names<'a>(names: impl ExactSizeIterator<Item = &'a str>, wha
 
 /// Resources and templates: unique URIs without control characters or
 /// spaces, names without control characters.
-pub(crate) fn check_resources<'a>(entries: impl ExactSizeIterator<Item = (&'a str, &'a str)>, what: &'static str) -> Result<(), OutputError> {
+pub(crate) fn check_resources<'a>(
+    entries: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    what: &'static str,
+) -> Result<(), OutputError> {
     if entries.len() > MAX_ENTRIES {
         return Err(problem(what, format!("{} entries, more than {MAX_ENTRIES}", entries.len())));
     }
     let mut seen = HashSet::new();
     for (uri, name) in entries {
         if uri.is_empty() || uri.len() > MAX_URI || uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(problem(what, format!("the URI {} is empty, over {MAX_URI} bytes or has spaces or control characters", quoted(uri))));
+            return Err(problem(
+                what,
+                format!("the URI {} is empty, over {MAX_URI} bytes or has spaces or control characters", quoted(uri)),
+            ));
         }
         if name.is_empty() || name.len() > MAX_URI || name.chars().any(char::is_control) {
-            return Err(problem(what, format!("the name {} is empty, too long or has control characters", quoted(name))));
+            return Err(problem(
+                what,
+                format!("the name {} is empty, too long or has control characters", quoted(name)),
+            ));
         }
         if !seen.insert(uri) {
             return Err(problem(what, format!("the URI {} is listed twice", quoted(uri))));
@@ -89,14 +102,19 @@ mod tests {
             assert!(check_names([bad].into_iter(), "tools").is_err(), "{bad:?}");
         }
         let twice = check_names(["add", "sub", "add"].into_iter(), "tools").unwrap_err();
-        assert_eq!(twice.to_string(), "guest listed tools that MCP clients cannot rely on: the name `add` is listed twice");
+        assert_eq!(
+            twice.to_string(),
+            "guest listed tools that MCP clients cannot rely on: the name `add` is listed twice"
+        );
         let long = check_names([&"\n".repeat(10_000) as &str].into_iter(), "tools").unwrap_err().to_string();
         assert!(long.len() < 300, "errors quote a short prefix of 10,000 bytes: {long}");
     }
 
     #[test]
     fn resources_have_unique_plain_uris() {
-        assert!(check_resources([("calc://about", "about"), ("calc://fib/{n}", "fib")].into_iter(), "resources").is_ok());
+        assert!(
+            check_resources([("calc://about", "about"), ("calc://fib/{n}", "fib")].into_iter(), "resources").is_ok()
+        );
         assert!(check_resources([("a://x", "x"), ("a://x", "y")].into_iter(), "resources").is_err());
         assert!(check_resources([("a://x y", "x")].into_iter(), "resources").is_err());
         assert!(check_resources([("a://x", "x\n")].into_iter(), "resources").is_err());

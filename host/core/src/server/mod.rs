@@ -87,7 +87,12 @@ impl Server<'_> {
         if !arguments.is_object() {
             return Err(ServerError::InvalidParams("tool arguments must be a JSON object".into()));
         }
-        let args = [Val::string(name), Val::string(arguments.to_string()), responses_val(responses), Val::from_option(state, Val::string)];
+        let args = [
+            Val::string(name),
+            Val::string(arguments.to_string()),
+            responses_val(responses),
+            Val::from_option(state, Val::string),
+        ];
         let outcome = self.call_fallible(host, "call-tool", &args).await?;
         Ok(Outcome::from_val(outcome, CallToolResult::from_val)?)
     }
@@ -98,13 +103,23 @@ impl Server<'_> {
         Ok(resources)
     }
 
-    pub async fn list_resource_templates<H: HostCalls>(&self, host: &mut H) -> Result<Vec<ResourceTemplate>, ServerError> {
+    pub async fn list_resource_templates<H: HostCalls>(
+        &self,
+        host: &mut H,
+    ) -> Result<Vec<ResourceTemplate>, ServerError> {
         let templates = Self::each(self.call(host, "list-resource-templates", &[]).await?, ResourceTemplate::from_val)?;
-        listing::check_resources(templates.iter().map(|t| (t.uri_template.as_str(), t.name.as_str())), "resource templates")?;
+        listing::check_resources(
+            templates.iter().map(|t| (t.uri_template.as_str(), t.name.as_str())),
+            "resource templates",
+        )?;
         Ok(templates)
     }
 
-    pub async fn read_resource<H: HostCalls>(&self, host: &mut H, uri: &str) -> Result<Vec<ResourceContents>, ServerError> {
+    pub async fn read_resource<H: HostCalls>(
+        &self,
+        host: &mut H,
+        uri: &str,
+    ) -> Result<Vec<ResourceContents>, ServerError> {
         Self::each(self.call_fallible(host, "read-resource", &[Val::string(uri)]).await?, ResourceContents::from_val)
     }
 
@@ -124,9 +139,9 @@ impl Server<'_> {
         responses: &[InputResponse],
         state: Option<&str>,
     ) -> Result<PromptOutcome, ServerError> {
-        let arguments =
-            arguments.iter().map(|(k, v)| Val::Record(vec![Val::string(k), Val::string(v)])).collect();
-        let args = [Val::string(name), Val::List(arguments), responses_val(responses), Val::from_option(state, Val::string)];
+        let arguments = arguments.iter().map(|(k, v)| Val::Record(vec![Val::string(k), Val::string(v)])).collect();
+        let args =
+            [Val::string(name), Val::List(arguments), responses_val(responses), Val::from_option(state, Val::string)];
         let outcome = self.call_fallible(host, "get-prompt", &args).await?;
         Ok(Outcome::from_val(outcome, PromptResult::from_val)?)
     }

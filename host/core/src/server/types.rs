@@ -129,9 +129,19 @@ impl ResourceContents {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ContentBlock {
-    Text { text: String },
-    Image { data: String, #[serde(rename = "mimeType")] mime_type: String },
-    Audio { data: String, #[serde(rename = "mimeType")] mime_type: String },
+    Text {
+        text: String,
+    },
+    Image {
+        data: String,
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
+    Audio {
+        data: String,
+        #[serde(rename = "mimeType")]
+        mime_type: String,
+    },
     ResourceLink {
         uri: String,
         name: String,
@@ -141,7 +151,9 @@ pub enum ContentBlock {
         mime_type: Option<String>,
     },
     #[serde(rename = "resource")]
-    EmbeddedResource { resource: ResourceContents },
+    EmbeddedResource {
+        resource: ResourceContents,
+    },
 }
 
 impl ContentBlock {
@@ -441,14 +453,8 @@ mod tests {
 
     #[test]
     fn tool_with_non_object_schema_is_refused() {
-        let tool = Val::Record(vec![
-            Val::string("t"),
-            Val::none(),
-            Val::none(),
-            Val::string("[1]"),
-            Val::none(),
-            Val::none(),
-        ]);
+        let tool =
+            Val::Record(vec![Val::string("t"), Val::none(), Val::none(), Val::string("[1]"), Val::none(), Val::none()]);
         assert_eq!(Tool::from_val(tool), Err(OutputError::NotAnObject { field: "input-schema" }));
     }
 }

@@ -33,15 +33,20 @@ impl Keyring {
     pub fn parse(spec: &str) -> Result<Keyring, VaultError> {
         let mut keys = Vec::new();
         for entry in spec.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-            let (id, encoded) = entry.split_once(':').ok_or_else(|| VaultError::Config("a master key must be `id:base64`".into()))?;
-            if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            let (id, encoded) =
+                entry.split_once(':').ok_or_else(|| VaultError::Config("a master key must be `id:base64`".into()))?;
+            if id.is_empty()
+                || id.len() > 32
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return Err(VaultError::Config(format!("master key id `{id}` must be 1-32 of [A-Za-z0-9_-]")));
             }
-            let decoded = Zeroizing::new(B64.decode(encoded).map_err(|_| VaultError::Config(format!("master key `{id}` is not base64")))?);
-            let bytes: [u8; 32] = decoded
-                .as_slice()
-                .try_into()
-                .map_err(|_| VaultError::Config(format!("master key `{id}` must be 32 bytes, not {}", decoded.len())))?;
+            let decoded = Zeroizing::new(
+                B64.decode(encoded).map_err(|_| VaultError::Config(format!("master key `{id}` is not base64")))?,
+            );
+            let bytes: [u8; 32] = decoded.as_slice().try_into().map_err(|_| {
+                VaultError::Config(format!("master key `{id}` must be 32 bytes, not {}", decoded.len()))
+            })?;
             if keys.iter().any(|k: &MasterKey| k.id == id) {
                 return Err(VaultError::Config(format!("master key id `{id}` is listed twice")));
             }

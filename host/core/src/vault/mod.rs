@@ -103,7 +103,13 @@ fn seal(key: &[u8; 32], nonce: &[u8; 12], plaintext: &[u8], aad: &str) -> Vec<u8
     cipher.encrypt(Nonce::from_slice(nonce), Payload { msg: plaintext, aad: aad.as_bytes() }).unwrap_or_default()
 }
 
-fn open(key: &[u8; 32], nonce: &str, ciphertext: &str, aad: &str, what: &'static str) -> Result<Zeroizing<Vec<u8>>, VaultError> {
+fn open(
+    key: &[u8; 32],
+    nonce: &str,
+    ciphertext: &str,
+    aad: &str,
+    what: &'static str,
+) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     let nonce = B64.decode(nonce).ok().filter(|n| n.len() == 12).ok_or(VaultError::Corrupt(what))?;
     let ciphertext = B64.decode(ciphertext).map_err(|_| VaultError::Corrupt(what))?;
     let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
@@ -147,7 +153,13 @@ impl<K: KvStore> Vault<K> {
         let master = self.keyring()?.current();
         let nonce = self.nonce();
         let wrapped = seal(&master.bytes, &nonce, key, &format!("smcp/data-key/{tenant}/{id}"));
-        let record = DataKeyRecord { v: 1, id: id.to_owned(), kid: master.id.clone(), nonce: B64.encode(nonce), wrapped: B64.encode(wrapped) };
+        let record = DataKeyRecord {
+            v: 1,
+            id: id.to_owned(),
+            kid: master.id.clone(),
+            nonce: B64.encode(nonce),
+            wrapped: B64.encode(wrapped),
+        };
         let bytes = serde_json::to_vec(&record).map_err(|_| VaultError::Corrupt("data key"))?;
         Ok(self.kv.set(&data_key_path(tenant), bytes, None).await?)
     }
@@ -210,7 +222,9 @@ impl<K: KvStore> Vault<K> {
         loop {
             let page = self.kv.list("vault/", cursor.as_deref(), 1000).await?;
             for path in &page.keys {
-                let Some(tenant) = path.strip_prefix("vault/").and_then(|p| p.strip_suffix("/data-key")) else { continue };
+                let Some(tenant) = path.strip_prefix("vault/").and_then(|p| p.strip_suffix("/data-key")) else {
+                    continue;
+                };
                 if tenant.contains('/') {
                     continue;
                 }
@@ -231,7 +245,12 @@ impl<K: KvStore> Vault<K> {
 }
 
 impl<K: KvStore> SecretStore for Vault<K> {
-    fn get<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str) -> LocalFuture<'a, Result<Option<String>, CapabilityError>> {
+    fn get<'a>(
+        &'a self,
+        tenant: &'a str,
+        server: &'a str,
+        name: &'a str,
+    ) -> LocalFuture<'a, Result<Option<String>, CapabilityError>> {
         Box::pin(async move {
             match self.read(tenant, server, name).await {
                 // The guest gets its own copy; ours is wiped here.
@@ -242,11 +261,22 @@ impl<K: KvStore> SecretStore for Vault<K> {
         })
     }
 
-    fn put<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str, value: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn put<'a>(
+        &'a self,
+        tenant: &'a str,
+        server: &'a str,
+        name: &'a str,
+        value: &'a str,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(async move { Vault::put(self, tenant, server, name, value).await.map_err(write_error) })
     }
 
-    fn delete<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+    fn delete<'a>(
+        &'a self,
+        tenant: &'a str,
+        server: &'a str,
+        name: &'a str,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
         Box::pin(async move { Vault::delete(self, tenant, server, name).await.map_err(write_error) })
     }
 }

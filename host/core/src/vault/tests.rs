@@ -40,7 +40,8 @@ fn ciphertexts_are_bound_to_their_place() {
     block_on(kv.set("vault/acme/secrets/weather/B", a, None)).unwrap();
     assert_eq!(block_on(v.read("acme", "weather", "B")).unwrap_err(), VaultError::Corrupt("secret"));
     // A flipped byte fails authentication too.
-    let mut record: serde_json::Value = serde_json::from_slice(&block_on(kv.get("vault/acme/secrets/weather/A")).unwrap().unwrap()).unwrap();
+    let mut record: serde_json::Value =
+        serde_json::from_slice(&block_on(kv.get("vault/acme/secrets/weather/A")).unwrap().unwrap()).unwrap();
     let mut ct = B64.decode(record["ct"].as_str().unwrap()).unwrap();
     ct[0] ^= 1;
     record["ct"] = B64.encode(ct).into();

@@ -76,9 +76,13 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let tenant_of = |tenant: Option<String>| tenant.ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a running host)"));
+    let tenant_of = |tenant: Option<String>| {
+        tenant.ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a running host)"))
+    };
     let data = match &command {
-        AuditCommand::List { data, .. } | AuditCommand::Verify { data, .. } | AuditCommand::Prune { data, .. } => data.dir(),
+        AuditCommand::List { data, .. } | AuditCommand::Verify { data, .. } | AuditCommand::Prune { data, .. } => {
+            data.dir()
+        }
     };
     let storage = Storage::open(&data, AddressPolicy::public_only(), None)?;
     match command {
@@ -93,7 +97,8 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
             eprintln!("the audit trail of {tenant} is intact: {count} record(s)");
         }
         AuditCommand::Prune { tenant, days, .. } => {
-            let removed = audit::prune(&storage.kv, &tenant, days.saturating_mul(86_400_000), storage.clock.now_ms()).await?;
+            let removed =
+                audit::prune(&storage.kv, &tenant, days.saturating_mul(86_400_000), storage.clock.now_ms()).await?;
             eprintln!("removed {removed} record(s) older than {days} days");
         }
     }

@@ -75,13 +75,29 @@ pub enum ServersCommand {
     /// Lists the tenant's servers and their active deployments.
     List(Target),
     /// Creates a server (nothing is served until a deployment is active).
-    Create { name: String, #[command(flatten)] target: Target },
+    Create {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Shows a server with its deployments.
-    Show { name: String, #[command(flatten)] target: Target },
+    Show {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Loads the active deployment and lists its tools.
-    Health { name: String, #[command(flatten)] target: Target },
+    Health {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
     /// Deletes a server and its deployments (its stored data stays).
-    Delete { name: String, #[command(flatten)] target: Target },
+    Delete {
+        name: String,
+        #[command(flatten)]
+        target: Target,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -98,18 +114,24 @@ pub struct Target {
 pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let client = args.remote.client(args.tenant.as_deref())?;
     let component = std::fs::read(&args.component).map_err(|e| anyhow!("{}: {e}", args.component.display()))?;
-    let grant = args.grant.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
+    let grant =
+        args.grant.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
     client.call(Method::PUT, &format!("/servers/{}", args.server), None).await?;
     let uploaded = client.upload(&args.server, component, grant, args.digest.as_deref()).await?;
     let id = uploaded["deployment"]["id"].as_str().unwrap_or_default().to_owned();
     let verb = if uploaded["created"] == true { "uploaded" } else { "already uploaded" };
-    eprintln!("{verb} deployment {id} of {} (blake3:{})", args.server, uploaded["deployment"]["digest"].as_str().unwrap_or_default());
+    eprintln!(
+        "{verb} deployment {id} of {} (blake3:{})",
+        args.server,
+        uploaded["deployment"]["digest"].as_str().unwrap_or_default()
+    );
     print_changes(&uploaded["changes"]);
     if args.no_activate {
         return Ok(());
     }
     let body = json!({ "approve_widening": args.approve_widening });
-    let activated = client.call(Method::POST, &format!("/servers/{}/deployments/{id}/activate", args.server), Some(body)).await?;
+    let activated =
+        client.call(Method::POST, &format!("/servers/{}/deployments/{id}/activate", args.server), Some(body)).await?;
     eprintln!("active: {id}");
     println!("{}", activated["server"]["endpoint"].as_str().unwrap_or_default());
     Ok(())
@@ -184,21 +206,38 @@ pub async fn servers(command: ServersCommand) -> anyhow::Result<()> {
         ServersCommand::List(_) => {
             for server in answer["servers"].as_array().into_iter().flatten() {
                 let active = server["active"].as_str().unwrap_or("(none)");
-                println!("{:<24} {:<16} {}", server["name"].as_str().unwrap_or_default(), active, server["endpoint"].as_str().unwrap_or_default());
+                println!(
+                    "{:<24} {:<16} {}",
+                    server["name"].as_str().unwrap_or_default(),
+                    active,
+                    server["endpoint"].as_str().unwrap_or_default()
+                );
             }
         }
-        ServersCommand::Create { name, .. } => eprintln!("server {name}: {}", answer["endpoint"].as_str().unwrap_or_default()),
+        ServersCommand::Create { name, .. } => {
+            eprintln!("server {name}: {}", answer["endpoint"].as_str().unwrap_or_default())
+        }
         ServersCommand::Show { .. } => {
             let active = answer["active"].as_str();
             for d in answer["deployments"].as_array().into_iter().flatten() {
                 let id = d["id"].as_str().unwrap_or_default();
                 let mark = if Some(id) == active { "*" } else { " " };
-                println!("{mark} {id}  blake3:{}  {} bytes  by {}", d["digest"].as_str().unwrap_or_default(), d["size"], d["uploaded_by"].as_str().unwrap_or_default());
+                println!(
+                    "{mark} {id}  blake3:{}  {} bytes  by {}",
+                    d["digest"].as_str().unwrap_or_default(),
+                    d["size"],
+                    d["uploaded_by"].as_str().unwrap_or_default()
+                );
             }
         }
         ServersCommand::Health { name, .. } => {
             let tools: Vec<&str> = answer["tools"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            println!("{name}: {} ({} ms), tools: {}", answer["status"].as_str().unwrap_or_default(), answer["ms"], tools.join(", "));
+            println!(
+                "{name}: {} ({} ms), tools: {}",
+                answer["status"].as_str().unwrap_or_default(),
+                answer["ms"],
+                tools.join(", ")
+            );
         }
         ServersCommand::Delete { name, .. } => eprintln!("deleted server {name}"),
     }

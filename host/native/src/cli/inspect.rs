@@ -99,7 +99,8 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
     let difference = review::difference(&old, &new);
     // What the host would ask approval for: new capability imports and
     // every grant field that allows more (the words above may not show all).
-    let (old_grant, new_grant) = (read_grant(args.old_grant.as_deref())?.unwrap_or_default(), read_grant(new_grant)?.unwrap_or_default());
+    let (old_grant, new_grant) =
+        (read_grant(args.old_grant.as_deref())?.unwrap_or_default(), read_grant(new_grant)?.unwrap_or_default());
     let mut widened: Vec<String> = difference
         .imports_added
         .iter()

@@ -71,7 +71,9 @@ fn role(name: &str) -> Result<Role, String> {
 
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     match &command {
-        KeysCommand::Create { remote, data, .. } | KeysCommand::List { remote, data, .. } | KeysCommand::Revoke { remote, data, .. }
+        KeysCommand::Create { remote, data, .. }
+        | KeysCommand::List { remote, data, .. }
+        | KeysCommand::Revoke { remote, data, .. }
             if remote.chosen_over(data) =>
         {
             return run_remote(command).await;
@@ -93,7 +95,8 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             let tenant = local_tenant(tenant)?;
             let expires = expires_in_days.map(|days| now + days * 86_400_000);
             let (key, record) = keys.create(&tenant, role, &name, expires, now, &storage.random).await?;
-            let detail = serde_json::json!({ "key": record.id, "role": role.name(), "name": record.name, "by": "smcp keys" });
+            let detail =
+                serde_json::json!({ "key": record.id, "role": role.name(), "name": record.name, "by": "smcp keys" });
             record_event(&storage, &tenant, "key.create", detail, now).await;
             eprintln!("key {} ({role}) of tenant {tenant}; it is shown once:", record.id);
             println!("{key}");
@@ -121,7 +124,8 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             if !keys.revoke(&tenant, &id, now).await? {
                 anyhow::bail!("tenant {tenant} has no key {id}");
             }
-            record_event(&storage, &tenant, "key.revoke", serde_json::json!({ "key": id, "by": "smcp keys" }), now).await;
+            record_event(&storage, &tenant, "key.revoke", serde_json::json!({ "key": id, "by": "smcp keys" }), now)
+                .await;
             eprintln!("revoked key {id} of tenant {tenant}");
         }
     }
@@ -140,7 +144,11 @@ async fn run_remote(command: KeysCommand) -> anyhow::Result<()> {
             let client = remote.client(tenant.as_deref())?;
             let body = serde_json::json!({ "role": role.name(), "name": name, "expires_in_days": expires_in_days });
             let made = client.call(Method::POST, "/keys", Some(body)).await?;
-            eprintln!("key {} ({role}) of tenant {}; it is shown once:", made["id"].as_str().unwrap_or_default(), client.tenant);
+            eprintln!(
+                "key {} ({role}) of tenant {}; it is shown once:",
+                made["id"].as_str().unwrap_or_default(),
+                client.tenant
+            );
             println!("{}", made["key"].as_str().unwrap_or_default());
         }
         KeysCommand::List { tenant, remote, .. } => {

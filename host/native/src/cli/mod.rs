@@ -12,7 +12,12 @@ pub mod users;
 use std::path::PathBuf;
 
 #[derive(clap::Parser, Debug)]
-#[command(name = "smcp", version, about = "Hosts MCP servers built as WebAssembly components", after_help = "Logs go to stderr; RUST_LOG filters them (default info).")]
+#[command(
+    name = "smcp",
+    version,
+    about = "Hosts MCP servers built as WebAssembly components",
+    after_help = "Logs go to stderr; RUST_LOG filters them (default info)."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

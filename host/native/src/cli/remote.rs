@@ -65,7 +65,13 @@ impl Client {
 
     /// Uploads `component` (with `grant` and the stated `digest`) as a
     /// deployment of `server`, drawing a progress bar on a terminal.
-    pub async fn upload(&self, server: &str, component: Vec<u8>, grant: Option<Vec<u8>>, digest: Option<&str>) -> anyhow::Result<Value> {
+    pub async fn upload(
+        &self,
+        server: &str,
+        component: Vec<u8>,
+        grant: Option<Vec<u8>>,
+        digest: Option<&str>,
+    ) -> anyhow::Result<Value> {
         let total = component.len() as u64;
         let bar = indicatif::ProgressBar::new(total);
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -92,7 +98,11 @@ impl Client {
         if let Some(grant) = grant {
             form = form.part("grant", reqwest::multipart::Part::bytes(grant).file_name("grant.toml"));
         }
-        let request = self.http.post(format!("{}/servers/{server}/deployments", self.base)).bearer_auth(&self.key).multipart(form);
+        let request = self
+            .http
+            .post(format!("{}/servers/{server}/deployments", self.base))
+            .bearer_auth(&self.key)
+            .multipart(form);
         let result = self.finish(request).await;
         bar.finish_and_clear();
         result
@@ -111,7 +121,13 @@ impl Client {
             return serde_json::from_slice(&bytes).context("the host's answer is not JSON");
         }
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        Err(ApiFailure { status: status.as_u16(), code: body["error"]["code"].as_str().unwrap_or_default().to_owned(), body, tenant: self.tenant.clone() }.into())
+        Err(ApiFailure {
+            status: status.as_u16(),
+            code: body["error"]["code"].as_str().unwrap_or_default().to_owned(),
+            body,
+            tenant: self.tenant.clone(),
+        }
+        .into())
     }
 }
 
@@ -129,11 +145,18 @@ impl std::fmt::Display for ApiFailure {
         let message = self.body["error"]["message"].as_str().unwrap_or("(no message)");
         write!(f, "{message} [{} {}]", self.status, self.code)?;
         let hint = match (self.status, self.code.as_str()) {
-            (401, _) => format!("the host does not accept this key: pass an admin key of tenant {} with --key or SMCP_ADMIN_KEY", self.tenant),
+            (401, _) => format!(
+                "the host does not accept this key: pass an admin key of tenant {} with --key or SMCP_ADMIN_KEY",
+                self.tenant
+            ),
             (403, _) => "this key's role may not do this: use a key with role admin".into(),
-            (_, "approval_required") => "review the change (`smcp inspect`, `smcp diff`), then run again with --approve-widening".into(),
+            (_, "approval_required") => {
+                "review the change (`smcp inspect`, `smcp diff`), then run again with --approve-widening".into()
+            }
             (_, "digest_mismatch") => "the file is not the one whose digest was stated: check what you reviewed".into(),
-            (_, "digest_required") => "this tenant pins uploads: pass --digest with the blake3 digest from `smcp inspect`".into(),
+            (_, "digest_required") => {
+                "this tenant pins uploads: pass --digest with the blake3 digest from `smcp inspect`".into()
+            }
             (_, "server_not_found") => "create the server first (`smcp servers create NAME`) or check --server".into(),
             (_, "invalid_grant" | "not_granted") => "fix the grant file (docs/grants.md) and deploy again".into(),
             (_, "not_a_component" | "invalid_component" | "forbidden_import") => {

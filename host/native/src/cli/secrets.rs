@@ -109,7 +109,10 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {
         }
         SecretsCommand::Rotate { data } => {
             let report = open(&data)?.rotate().await?;
-            eprintln!("re-wrapped {} data key(s); {} already under the current key", report.rewrapped, report.already_current);
+            eprintln!(
+                "re-wrapped {} data key(s); {} already under the current key",
+                report.rewrapped, report.already_current
+            );
         }
         SecretsCommand::NewKey { id } => {
             let mut bytes = zeroize::Zeroizing::new([0u8; 32]);

@@ -84,7 +84,8 @@ fn key_hash(value: &str) -> Result<String, String> {
 }
 
 fn limit(value: &str) -> Result<Limit, String> {
-    let parsed = value.split_once('/').and_then(|(burst, rate)| Some((burst.parse::<f64>().ok()?, rate.parse::<f64>().ok()?)));
+    let parsed =
+        value.split_once('/').and_then(|(burst, rate)| Some((burst.parse::<f64>().ok()?, rate.parse::<f64>().ok()?)));
     match parsed {
         Some((burst, per_second)) if burst >= 1.0 && per_second > 0.0 => Ok(Limit { burst, per_second }),
         _ => Err(format!("`{value}` is not BURST/PER_SECOND, e.g. 200/50")),
@@ -93,7 +94,9 @@ fn limit(value: &str) -> Result<Limit, String> {
 
 fn tenant_server(value: &str) -> Result<(String, String), String> {
     match value.split_once('/') {
-        Some((tenant, server)) if !tenant.is_empty() && !server.is_empty() && !server.contains('/') => Ok((tenant.into(), server.into())),
+        Some((tenant, server)) if !tenant.is_empty() && !server.is_empty() && !server.contains('/') => {
+            Ok((tenant.into(), server.into()))
+        }
         _ => Err(format!("`{value}` is not TENANT/SERVER")),
     }
 }
@@ -104,7 +107,11 @@ fn guest_name(name: &str) -> Result<String, String> {
 }
 
 fn host_name(host: &str) -> Result<String, String> {
-    if host.is_empty() || host.contains(['/', ' ']) { Err(format!("`{host}` is not a host name")) } else { Ok(host.to_ascii_lowercase()) }
+    if host.is_empty() || host.contains(['/', ' ']) {
+        Err(format!("`{host}` is not a host name"))
+    } else {
+        Ok(host.to_ascii_lowercase())
+    }
 }
 
 impl ServeArgs {
@@ -122,8 +129,12 @@ impl ServeArgs {
         config.operator_key_hash = self.operator_key_hash;
         config.oauth.access_ttl_seconds = self.oauth_access_ttl_seconds;
         config.session_ttl_seconds = self.session_ttl_seconds;
-        config.quotas = smcp_core::mcp::QuotaSettings { calls_per_tenant: self.max_calls_per_tenant, sessions_per_principal: self.max_sessions_per_principal };
-        config.rate_limits = RateLimits { per_principal: self.rate_limit_principal, per_tenant: self.rate_limit_tenant };
+        config.quotas = smcp_core::mcp::QuotaSettings {
+            calls_per_tenant: self.max_calls_per_tenant,
+            sessions_per_principal: self.max_sessions_per_principal,
+        };
+        config.rate_limits =
+            RateLimits { per_principal: self.rate_limit_principal, per_tenant: self.rate_limit_tenant };
         config.master_keys = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
         if !self.dev_guests.is_empty() {
             let names: Vec<&str> = self.dev_guests.iter().map(String::as_str).collect();
@@ -136,7 +147,6 @@ impl ServeArgs {
 }
 
 pub fn run(config: Config) -> ExitCode {
-
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {

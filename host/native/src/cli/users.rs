@@ -125,10 +125,15 @@ fn read_password() -> anyhow::Result<String> {
 }
 
 fn show_grant(grant: &Value) {
-    let state = if grant["revoked_ms"].is_u64() { format!("revoked ({})", grant["revoked_reason"].as_str().unwrap_or_default()) } else { "live".into() };
+    let state = if grant["revoked_ms"].is_u64() {
+        format!("revoked ({})", grant["revoked_reason"].as_str().unwrap_or_default())
+    } else {
+        "live".into()
+    };
     let text = |f: &str| grant[f].as_str().unwrap_or_default().to_owned();
     let scopes: Vec<&str> = grant["scopes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    let client = grant["client_name"].as_str().filter(|s| !s.is_empty()).or(grant["client_id"].as_str()).unwrap_or_default();
+    let client =
+        grant["client_name"].as_str().filter(|s| !s.is_empty()).or(grant["client_id"].as_str()).unwrap_or_default();
     println!("{}  {client}  {}  [{}]  {state}", text("id"), text("resource"), scopes.join(" "));
 }
 
@@ -142,13 +147,22 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
                 json!({ "username": username, "password": read_password()?, "role": role })
             };
             let made = client.call(Method::POST, "/users", Some(body)).await?;
-            eprintln!("user {} ({}) of tenant {}", made["username"].as_str().unwrap_or_default(), made["role"].as_str().unwrap_or_default(), client.tenant);
+            eprintln!(
+                "user {} ({}) of tenant {}",
+                made["username"].as_str().unwrap_or_default(),
+                made["role"].as_str().unwrap_or_default(),
+                client.tenant
+            );
         }
         UsersCommand::List { remote } => {
             let client = remote.client(None)?;
             for user in client.get("/users").await?["users"].as_array().into_iter().flatten() {
                 let how = if user["upstream"].as_bool() == Some(true) { "  (upstream sign-in)" } else { "" };
-                println!("{:<32}  {}{how}", user["username"].as_str().unwrap_or_default(), user["role"].as_str().unwrap_or_default());
+                println!(
+                    "{:<32}  {}{how}",
+                    user["username"].as_str().unwrap_or_default(),
+                    user["role"].as_str().unwrap_or_default()
+                );
             }
         }
         UsersCommand::Set { username, role, password, remote } => {
@@ -168,7 +182,9 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
         }
         UsersCommand::Grants { username, remote } => {
             let client = remote.client(None)?;
-            for grant in client.get(&format!("/users/{username}/grants")).await?["grants"].as_array().into_iter().flatten() {
+            for grant in
+                client.get(&format!("/users/{username}/grants")).await?["grants"].as_array().into_iter().flatten()
+            {
                 show_grant(grant);
             }
         }
@@ -212,7 +228,11 @@ pub async fn upstream(command: UpstreamCommand) -> anyhow::Result<()> {
                 body["client_secret"] = Value::from(read_password()?);
             }
             let set = client.call(Method::PUT, "/oauth/upstream", Some(body)).await?;
-            eprintln!("people of {} may sign in through {}", client.tenant, set["upstream"]["issuer"].as_str().unwrap_or_default());
+            eprintln!(
+                "people of {} may sign in through {}",
+                client.tenant,
+                set["upstream"]["issuer"].as_str().unwrap_or_default()
+            );
         }
         UpstreamCommand::Show { remote } => {
             let client = remote.client(None)?;

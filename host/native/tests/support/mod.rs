@@ -25,7 +25,9 @@ pub async fn connect(url: String, key: &str) -> Client {
     // rmcp's reqwest has no TLS provider of its own (plain HTTP here).
     let _ = rustls::crypto::ring::default_provider().install_default();
     let config = StreamableHttpClientTransportConfig::with_uri(url.clone()).auth_header(key.to_owned());
-    ().serve(StreamableHttpClientTransport::from_config(config)).await.unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
 }
 
 pub async fn tool_names(client: &Client) -> BTreeSet<String> {
@@ -47,7 +49,13 @@ pub fn clients_dir() -> PathBuf {
 /// with API key `key`, and asserts that all `clients` pass.
 pub fn run_client_script(program: &Path, script: &str, base: &str, key: &str, clients: usize) {
     assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
-    let output = Command::new(program).arg(clients_dir().join(script)).arg(base).env("SMCP_API_KEY", key).current_dir(clients_dir()).output().unwrap();
+    let output = Command::new(program)
+        .arg(clients_dir().join(script))
+        .arg(base)
+        .env("SMCP_API_KEY", key)
+        .current_dir(clients_dir())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{script} failed against {base}:\n{stdout}\n{stderr}");
@@ -90,7 +98,8 @@ fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n").ok_or_else(invalid)?;
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).map_err(|_| invalid())?.trim(), 16).map_err(|_| invalid())?;
+        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).map_err(|_| invalid())?.trim(), 16)
+            .map_err(|_| invalid())?;
         if size == 0 {
             return Ok(out);
         }

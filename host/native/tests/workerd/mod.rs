@@ -59,7 +59,10 @@ impl Workerd {
         let state = tempfile::Builder::new().prefix("smcp-workerd-").tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let operator_key = format!("smcpop_{}", hex(&random_bytes()));
-        let master = { use base64::Engine as _; base64::engine::general_purpose::STANDARD.encode(random_bytes()) };
+        let master = {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD.encode(random_bytes())
+        };
         let vars = [
             format!("SMCP_STATE_KEY:{}", hex(&random_bytes())),
             format!("SMCP_OPERATOR_KEY_HASH:{}", blake3::hash(operator_key.as_bytes()).to_hex()),
@@ -73,7 +76,9 @@ impl Workerd {
             "SMCP_MAX_FUEL:300000000".to_owned(),
         ];
         // Benchmarks add settings (rate limits) this way.
-        let extra: Vec<String> = std::env::var("SMCP_WORKERD_EXTRA_VARS").map(|v| v.split(' ').map(str::to_owned).collect()).unwrap_or_default();
+        let extra: Vec<String> = std::env::var("SMCP_WORKERD_EXTRA_VARS")
+            .map(|v| v.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default();
         let mut wrangler_cmd = format!(
             "'{}' '{}' dev --ip 127.0.0.1 --port {port} --persist-to '{}' --log-level log --show-interactive-dev-session=false",
             node.display(),
@@ -129,8 +134,18 @@ impl Workerd {
     }
 
     /// One HTTP/1.1 request: status and body.
-    pub fn try_request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nconnection: close\r\ncontent-length: {}\r\n", self.port, body.len());
+    pub fn try_request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\nconnection: close\r\ncontent-length: {}\r\n",
+            self.port,
+            body.len()
+        );
         for (name, value) in headers {
             head.push_str(&format!("{name}: {value}\r\n"));
         }
@@ -146,7 +161,9 @@ impl Workerd {
             headers.push(("authorization", bearer));
         }
         let bytes = body.map(|b| b.to_string().into_bytes()).unwrap_or_default();
-        let (status, body) = self.try_request(method, path, &headers, &bytes).unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.log()));
+        let (status, body) = self
+            .try_request(method, path, &headers, &bytes)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}\n{}", self.log()));
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
@@ -161,7 +178,8 @@ impl Workerd {
 
     /// A new API key of `tenant` with `role`, made through the operator API.
     pub fn key(&self, tenant: &str, role: &str) -> String {
-        let (status, body) = self.operator("POST", &format!("tenants/{tenant}/keys"), Some(&serde_json::json!({ "role": role })));
+        let (status, body) =
+            self.operator("POST", &format!("tenants/{tenant}/keys"), Some(&serde_json::json!({ "role": role })));
         assert_eq!(status, 201, "{body}\n{}", self.log());
         body["key"].as_str().unwrap().to_owned()
     }
@@ -176,7 +194,18 @@ impl Workerd {
     pub fn deploy(&self, key: &str, guest: &str, server: &str, grant: Option<&Path>) {
         let grant = grant.map(Path::to_path_buf).unwrap_or_else(|| grant_file(guest));
         let component = component(guest);
-        let (ok, _, err) = self.smcp(key, &["deploy", component.to_str().unwrap(), "--server", server, "--grant", grant.to_str().unwrap(), "--approve-widening"]);
+        let (ok, _, err) = self.smcp(
+            key,
+            &[
+                "deploy",
+                component.to_str().unwrap(),
+                "--server",
+                server,
+                "--grant",
+                grant.to_str().unwrap(),
+                "--approve-widening",
+            ],
+        );
         assert!(ok, "deploying {guest} as {server} to the Worker: {err}");
     }
 }
@@ -190,7 +219,16 @@ pub fn component(guest: &str) -> PathBuf {
     static BUILT: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = BUILT.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("smcp-worker-components-").tempdir().unwrap();
-        let mut dev = DevGuests::only(&["calc", "notes", "files", "fetcher", "conformance", "hostile-loop", "hostile-membomb", "hostile-output"]);
+        let mut dev = DevGuests::only(&[
+            "calc",
+            "notes",
+            "files",
+            "fetcher",
+            "conformance",
+            "hostile-loop",
+            "hostile-membomb",
+            "hostile-output",
+        ]);
         dev.target_dir = smcp_tests::guest_target_dir();
         for (name, bytes) in dev.build(dir.path()).expect("the guests build") {
             std::fs::write(dir.path().join(format!("{name}.wasm")), bytes).unwrap();

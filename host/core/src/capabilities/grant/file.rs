@@ -193,10 +193,20 @@ fn limits(file: LimitsFile) -> Result<Limits, GrantFileError> {
     }
     Ok(Limits {
         fuel,
-        memory_bytes: usize_of(bounded("limits.memory_bytes", file.memory_bytes, d.memory_bytes as u64, ceilings::MEMORY_BYTES)?),
+        memory_bytes: usize_of(bounded(
+            "limits.memory_bytes",
+            file.memory_bytes,
+            d.memory_bytes as u64,
+            ceilings::MEMORY_BYTES,
+        )?),
         output_bytes: bounded("limits.output_bytes", file.output_bytes, d.output_bytes, ceilings::OUTPUT_BYTES)?,
         import_bytes: bounded("limits.import_bytes", file.import_bytes, d.import_bytes, ceilings::IMPORT_BYTES)?,
-        host_calls: u32_of(bounded("limits.host_calls", file.host_calls, u64::from(d.host_calls), ceilings::HOST_CALLS)?),
+        host_calls: u32_of(bounded(
+            "limits.host_calls",
+            file.host_calls,
+            u64::from(d.host_calls),
+            ceilings::HOST_CALLS,
+        )?),
         wall_time_ms: bounded("limits.wall_time_ms", file.wall_time_ms, d.wall_time_ms, ceilings::WALL_TIME_MS)?,
     })
 }
@@ -204,17 +214,37 @@ fn limits(file: LimitsFile) -> Result<Limits, GrantFileError> {
 fn kv(file: KvFile) -> Result<KvGrant, GrantFileError> {
     let d = KvGrant::default();
     Ok(KvGrant {
-        max_key_bytes: usize_of(bounded("kv.max_key_bytes", file.max_key_bytes, d.max_key_bytes as u64, ceilings::KEY_BYTES)?),
-        max_value_bytes: usize_of(bounded("kv.max_value_bytes", file.max_value_bytes, d.max_value_bytes as u64, ceilings::VALUE_BYTES)?),
+        max_key_bytes: usize_of(bounded(
+            "kv.max_key_bytes",
+            file.max_key_bytes,
+            d.max_key_bytes as u64,
+            ceilings::KEY_BYTES,
+        )?),
+        max_value_bytes: usize_of(bounded(
+            "kv.max_value_bytes",
+            file.max_value_bytes,
+            d.max_value_bytes as u64,
+            ceilings::VALUE_BYTES,
+        )?),
         max_list: u32_of(bounded("kv.max_list", file.max_list, u64::from(d.max_list), ceilings::LIST)?),
-        max_ops_per_call: u32_of(bounded("kv.max_ops_per_call", file.max_ops_per_call, u64::from(d.max_ops_per_call), ceilings::KV_OPS)?),
+        max_ops_per_call: u32_of(bounded(
+            "kv.max_ops_per_call",
+            file.max_ops_per_call,
+            u64::from(d.max_ops_per_call),
+            ceilings::KV_OPS,
+        )?),
     })
 }
 
 fn objects(file: ObjectsFile) -> Result<ObjectsGrant, GrantFileError> {
     let d = ObjectsGrant::default();
     Ok(ObjectsGrant {
-        max_key_bytes: usize_of(bounded("objects.max_key_bytes", file.max_key_bytes, d.max_key_bytes as u64, ceilings::KEY_BYTES)?),
+        max_key_bytes: usize_of(bounded(
+            "objects.max_key_bytes",
+            file.max_key_bytes,
+            d.max_key_bytes as u64,
+            ceilings::KEY_BYTES,
+        )?),
         max_object_bytes: usize_of(bounded(
             "objects.max_object_bytes",
             file.max_object_bytes,
@@ -238,9 +268,14 @@ fn http(file: HttpFile) -> Result<HttpGrant, GrantFileError> {
         let name = name.strip_prefix("*.").unwrap_or(name);
         let valid = !name.is_empty()
             && name.len() <= 253
-            && name.split('.').all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+            && name
+                .split('.')
+                .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
         if !valid {
-            return Err(GrantFileError::Invalid { field: "http.allowed_hosts", why: format!("`{host}` is not a host name or `*.domain`, with `:port` or without") });
+            return Err(GrantFileError::Invalid {
+                field: "http.allowed_hosts",
+                why: format!("`{host}` is not a host name or `*.domain`, with `:port` or without"),
+            });
         }
     }
     let schemes = file.schemes.unwrap_or_else(|| vec!["https".into()]);
@@ -269,16 +304,36 @@ fn http(file: HttpFile) -> Result<HttpGrant, GrantFileError> {
         allowed_hosts: allowed_hosts.clone(),
         allow_insecure: schemes.iter().any(|s| s == "http"),
         methods,
-        max_request_bytes: usize_of(bounded("http.max_request_bytes", file.max_request_bytes, d.max_request_bytes as u64, ceilings::HTTP_BYTES)?),
+        max_request_bytes: usize_of(bounded(
+            "http.max_request_bytes",
+            file.max_request_bytes,
+            d.max_request_bytes as u64,
+            ceilings::HTTP_BYTES,
+        )?),
         max_response_bytes: usize_of(bounded(
             "http.max_response_bytes",
             file.max_response_bytes,
             d.max_response_bytes as u64,
             ceilings::HTTP_BYTES,
         )?),
-        timeout_ms: u32_of(bounded("http.timeout_ms", file.timeout_ms, u64::from(d.timeout_ms), ceilings::HTTP_TIMEOUT_MS)?),
-        max_redirects: u32_of(bounded("http.max_redirects", file.max_redirects, u64::from(d.max_redirects), ceilings::REDIRECTS)?),
-        max_requests: u32_of(bounded("http.max_requests", file.max_requests, u64::from(d.max_requests), ceilings::HTTP_REQUESTS)?),
+        timeout_ms: u32_of(bounded(
+            "http.timeout_ms",
+            file.timeout_ms,
+            u64::from(d.timeout_ms),
+            ceilings::HTTP_TIMEOUT_MS,
+        )?),
+        max_redirects: u32_of(bounded(
+            "http.max_redirects",
+            file.max_redirects,
+            u64::from(d.max_redirects),
+            ceilings::REDIRECTS,
+        )?),
+        max_requests: u32_of(bounded(
+            "http.max_requests",
+            file.max_requests,
+            u64::from(d.max_requests),
+            ceilings::HTTP_REQUESTS,
+        )?),
     })
 }
 
@@ -289,11 +344,13 @@ fn injection(rule: InjectFile, allowed_hosts: &[String]) -> Result<Injection, Gr
         return Err(invalid(format!("host `{}` must be one of allowed_hosts", rule.host)));
     }
     let header = rule.header.to_ascii_lowercase();
-    let token = !header.is_empty() && header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let token =
+        !header.is_empty() && header.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     if !token || ["host", "content-length", "transfer-encoding", "connection", "cookie"].contains(&header.as_str()) {
         return Err(invalid(format!("`{}` is not a header the host can inject", rule.header)));
     }
-    secrets(SecretsFile { names: vec![rule.secret.clone()] }).map_err(|_| invalid(format!("`{}` is not a secret name", rule.secret)))?;
+    secrets(SecretsFile { names: vec![rule.secret.clone()] })
+        .map_err(|_| invalid(format!("`{}` is not a secret name", rule.secret)))?;
     if rule.prefix.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
         return Err(invalid("the prefix may not hold line breaks".into()));
     }
@@ -302,9 +359,14 @@ fn injection(rule: InjectFile, allowed_hosts: &[String]) -> Result<Injection, Gr
 
 fn secrets(file: SecretsFile) -> Result<Vec<String>, GrantFileError> {
     for name in &file.names {
-        let valid = !name.is_empty() && name.len() <= 128 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        let valid = !name.is_empty()
+            && name.len() <= 128
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
         if !valid {
-            return Err(GrantFileError::Invalid { field: "secrets.names", why: format!("`{name}` is not a secret name") });
+            return Err(GrantFileError::Invalid {
+                field: "secrets.names",
+                why: format!("`{name}` is not a secret name"),
+            });
         }
     }
     Ok(file.names)
@@ -340,7 +402,10 @@ mod tests {
         assert_eq!(grant, Grant::default());
         let grant = Grant::from_toml("version = 1\n[http]\nallowed_hosts = [\"API.example.com\"]").unwrap();
         let http = grant.http.unwrap();
-        assert_eq!((http.allowed_hosts, http.allow_insecure, http.methods), (vec!["api.example.com".to_string()], false, None));
+        assert_eq!(
+            (http.allowed_hosts, http.allow_insecure, http.methods),
+            (vec!["api.example.com".to_string()], false, None)
+        );
         assert_eq!(http.timeout_ms, HttpGrant::default().timeout_ms);
     }
 
@@ -356,8 +421,14 @@ mod tests {
             ("version = 1\n[http]\nschemes = [\"ftp\"]", "`ftp` is not https or http"),
             ("version = 1\n[http]\nmethods = [\"BREW\"]", "`BREW` is not one of"),
             ("version = 1\n[secrets]\nnames = [\"../x\"]", "not a secret name"),
-            ("version = 1\n[http]\n[[http.inject]]\nhost = \"a.com\"\nheader = \"x-key\"\nsecret = \"K\"", "must be one of allowed_hosts"),
-            ("version = 1\n[http]\nallowed_hosts = [\"a.com\"]\n[[http.inject]]\nhost = \"a.com\"\nheader = \"host\"\nsecret = \"K\"", "not a header the host can inject"),
+            (
+                "version = 1\n[http]\n[[http.inject]]\nhost = \"a.com\"\nheader = \"x-key\"\nsecret = \"K\"",
+                "must be one of allowed_hosts",
+            ),
+            (
+                "version = 1\n[http]\nallowed_hosts = [\"a.com\"]\n[[http.inject]]\nhost = \"a.com\"\nheader = \"host\"\nsecret = \"K\"",
+                "not a header the host can inject",
+            ),
         ];
         for (text, expected) in cases {
             let error = Grant::from_toml(text).unwrap_err().to_string();

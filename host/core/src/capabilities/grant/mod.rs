@@ -47,7 +47,12 @@ pub struct ObjectsGrant {
 
 impl Default for ObjectsGrant {
     fn default() -> Self {
-        ObjectsGrant { max_key_bytes: 1024, max_object_bytes: 4 << 20, max_list: 1000, max_bytes_written_per_call: 64 << 20 }
+        ObjectsGrant {
+            max_key_bytes: 1024,
+            max_object_bytes: 4 << 20,
+            max_list: 1000,
+            max_bytes_written_per_call: 64 << 20,
+        }
     }
 }
 
@@ -112,7 +117,9 @@ impl Default for HttpGrant {
 
 /// A component imports a capability its grant does not give.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the component imports `{interface}`, but its grant has no {section}: add it to the grant or remove the import")]
+#[error(
+    "the component imports `{interface}`, but its grant has no {section}: add it to the grant or remove the import"
+)]
 pub struct NotGranted {
     pub interface: String,
     pub section: &'static str,
@@ -193,13 +200,17 @@ mod tests {
         assert!(grant.check_imports(&imports(&["kv", "log", "clock", "random", "notify"])).is_ok());
         let error = grant.check_imports(&imports(&["kv", "http"])).unwrap_err();
         assert_eq!(error.interface, "smcp:mcp/http@0.1.0");
-        assert!(error.to_string().contains("smcp:mcp/http@0.1.0") && error.to_string().contains("[http] section"), "{error}");
+        assert!(
+            error.to_string().contains("smcp:mcp/http@0.1.0") && error.to_string().contains("[http] section"),
+            "{error}"
+        );
         assert!(grant.check_imports(&imports(&["secrets"])).unwrap_err().to_string().contains("[secrets] names"));
     }
 
     #[test]
     fn host_patterns() {
-        let grant = HttpGrant { allowed_hosts: vec!["api.example.com".into(), "*.cdn.test".into()], ..Default::default() };
+        let grant =
+            HttpGrant { allowed_hosts: vec!["api.example.com".into(), "*.cdn.test".into()], ..Default::default() };
         let allows = |url: &str| grant.allows(&url::Url::parse(url).unwrap());
         assert!(allows("https://api.example.com/"));
         assert!(allows("https://API.Example.com/x"));
@@ -212,10 +223,19 @@ mod tests {
 
     #[test]
     fn ports_are_the_schemes_unless_the_grant_names_one() {
-        let grant = HttpGrant { allowed_hosts: vec!["api.test".into(), "db.test:8443".into(), "[::1]:8080".into()], ..Default::default() };
+        let grant = HttpGrant {
+            allowed_hosts: vec!["api.test".into(), "db.test:8443".into(), "[::1]:8080".into()],
+            ..Default::default()
+        };
         let allows = |url: &str| grant.allows(&url::Url::parse(url).unwrap());
         assert!(allows("https://api.test/") && allows("https://api.test:443/") && allows("http://api.test:80/"));
-        for other in ["http://api.test:6379/", "https://api.test:22/", "http://api.test:0/", "https://api.test:8443/", "http://api.test:443/"] {
+        for other in [
+            "http://api.test:6379/",
+            "https://api.test:22/",
+            "http://api.test:0/",
+            "https://api.test:8443/",
+            "http://api.test:443/",
+        ] {
             assert!(!allows(other), "{other}");
         }
         assert!(allows("https://db.test:8443/") && !allows("https://db.test/"));

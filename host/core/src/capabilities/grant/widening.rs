@@ -28,7 +28,9 @@ impl Grant {
                 raised(&mut out, "objects: max_key_bytes", n.max_key_bytes as u64, o.max_key_bytes as u64);
                 raised(&mut out, "objects: max_object_bytes", n.max_object_bytes as u64, o.max_object_bytes as u64);
                 raised(&mut out, "objects: max_list", n.max_list.into(), o.max_list.into());
-                raised(&mut out, "objects: max_bytes_written_per_call",
+                raised(
+                    &mut out,
+                    "objects: max_bytes_written_per_call",
                     n.max_bytes_written_per_call as u64,
                     o.max_bytes_written_per_call as u64,
                 );
@@ -74,7 +76,9 @@ fn http_widenings(o: &HttpGrant, n: &HttpGrant) -> Vec<String> {
     }
     match (&o.methods, &n.methods) {
         (Some(_), None) => out.push("http: every method allowed".into()),
-        (Some(old), Some(new)) => out.extend(new.iter().filter(|m| !old.contains(m)).map(|m| format!("http: method {m} added"))),
+        (Some(old), Some(new)) => {
+            out.extend(new.iter().filter(|m| !old.contains(m)).map(|m| format!("http: method {m} added")))
+        }
         _ => {}
     }
     raised(&mut out, "http: max_request_bytes", n.max_request_bytes as u64, o.max_request_bytes as u64);
@@ -83,7 +87,10 @@ fn http_widenings(o: &HttpGrant, n: &HttpGrant) -> Vec<String> {
     raised(&mut out, "http: max_redirects", n.max_redirects.into(), o.max_redirects.into());
     raised(&mut out, "http: max_requests", n.max_requests.into(), o.max_requests.into());
     for inject in n.inject.iter().filter(|i| !o.inject.contains(i)) {
-        out.push(format!("http: header `{}` from secret `{}` on requests to {}", inject.header, inject.secret, inject.host));
+        out.push(format!(
+            "http: header `{}` from secret `{}` on requests to {}",
+            inject.header, inject.secret, inject.host
+        ));
     }
     out
 }
@@ -98,7 +105,8 @@ mod tests {
 
     #[test]
     fn every_kind_of_widening_is_reported() {
-        let old = grant("[kv]\nmax_value_bytes = 1000\n[http]\nallowed_hosts = [\"api.example.com\"]\nmethods = [\"GET\"]\n");
+        let old =
+            grant("[kv]\nmax_value_bytes = 1000\n[http]\nallowed_hosts = [\"api.example.com\"]\nmethods = [\"GET\"]\n");
         assert!(old.widenings_from(&old).is_empty());
         assert!(Grant::default().widenings_from(&old).is_empty(), "narrowing is not widening");
         let new = grant(

@@ -78,11 +78,8 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<V
     let timeout_ms = timeout.into_option()?.map(|t| t.as_u32()).transpose()?;
     let request = GuestRequest { method, url: url.into_string()?, headers, body, timeout_ms };
     let result = fetch(host, request).await.map(|response| {
-        let headers = response
-            .headers
-            .into_iter()
-            .map(|(k, v)| Val::Record(vec![Val::String(k), Val::String(v)]))
-            .collect();
+        let headers =
+            response.headers.into_iter().map(|(k, v)| Val::Record(vec![Val::String(k), Val::String(v)])).collect();
         Some(Val::Record(vec![Val::U16(response.status), Val::List(headers), Val::Bytes(response.body)]))
     });
     Ok(to_result(result))
@@ -92,7 +89,8 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<V
 /// checked like the first and counted against the call's request budget.
 /// The guest's timeout bounds the whole chain, not each hop.
 async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpResponse, CapabilityError> {
-    let grant = host.grant.http.as_ref().ok_or_else(|| CapabilityError::Denied("http is not granted to this server".into()))?;
+    let grant =
+        host.grant.http.as_ref().ok_or_else(|| CapabilityError::Denied("http is not granted to this server".into()))?;
     let mut request = policy::check(grant, asked.method, &asked.url, asked.headers, asked.body)?;
     let timeout_ms = asked.timeout_ms.unwrap_or(grant.timeout_ms).min(grant.timeout_ms);
     let deadline = host.backends.clock.now_ms().saturating_add(u64::from(timeout_ms));
@@ -127,15 +125,21 @@ async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpRespo
 
 /// Counts one request against the grant's per-call budget.
 /// Adds the grant's injected headers that apply to the request's host.
-async fn inject(host: &CallHost<'_>, grant: &HttpGrant, mut request: HttpRequest) -> Result<HttpRequest, CapabilityError> {
+async fn inject(
+    host: &CallHost<'_>,
+    grant: &HttpGrant,
+    mut request: HttpRequest,
+) -> Result<HttpRequest, CapabilityError> {
     let target = request.url.clone();
     for rule in grant.inject.iter().filter(|rule| rule.applies_to(&target)) {
-        let value = host
-            .backends
-            .secrets
-            .get(&host.scope.tenant, &host.scope.server, &rule.secret)
-            .await?
-            .ok_or_else(|| CapabilityError::Unavailable(format!("secret `{}` for header `{}` is not set", rule.secret, rule.header)))?;
+        let value = host.backends.secrets.get(&host.scope.tenant, &host.scope.server, &rule.secret).await?.ok_or_else(
+            || {
+                CapabilityError::Unavailable(format!(
+                    "secret `{}` for header `{}` is not set",
+                    rule.secret, rule.header
+                ))
+            },
+        )?;
         request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case(&rule.header));
         request.headers.push((rule.header.clone(), format!("{}{value}", rule.prefix)));
     }

@@ -47,12 +47,18 @@ pub(super) fn check(
     if let Some(methods) = &grant.methods
         && !methods.contains(&method)
     {
-        return Err(CapabilityError::Denied(format!("method {method} is not in the grant's methods ({})", methods.join(", "))));
+        return Err(CapabilityError::Denied(format!(
+            "method {method} is not in the grant's methods ({})",
+            methods.join(", ")
+        )));
     }
     if let Some(body) = &body
         && body.len() > grant.max_request_bytes
     {
-        return Err(CapabilityError::TooLarge(format!("request bodies are limited to {} bytes", grant.max_request_bytes)));
+        return Err(CapabilityError::TooLarge(format!(
+            "request bodies are limited to {} bytes",
+            grant.max_request_bytes
+        )));
     }
     if headers.len() > MAX_HEADERS {
         return Err(CapabilityError::TooLarge(format!("at most {MAX_HEADERS} headers a request")));
@@ -72,7 +78,14 @@ pub(super) fn check(
             return Err(CapabilityError::InvalidInput(format!("malformed header `{name}`")));
         }
     }
-    Ok(HttpRequest { method, url, headers, body, timeout_ms: grant.timeout_ms, max_response_bytes: grant.max_response_bytes })
+    Ok(HttpRequest {
+        method,
+        url,
+        headers,
+        body,
+        timeout_ms: grant.timeout_ms,
+        max_response_bytes: grant.max_response_bytes,
+    })
 }
 
 /// Scheme, credentials and host of a URL under the grant: checked for the

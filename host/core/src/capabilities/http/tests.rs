@@ -1,7 +1,9 @@
 //! Redirects, budgets and header rules, against the table backend.
 
 use super::*;
-use crate::capabilities::memory::{ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp};
+use crate::capabilities::memory::{
+    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
+};
 use crate::capabilities::{Backends, Grant, Notification, Notifier, Scope};
 use std::rc::Rc;
 
@@ -166,8 +168,13 @@ fn credentials_stay_with_the_origin_the_guest_chose() {
     env.respond("https://a.test/4", 200, &[], "");
     let headers = [("Authorization", "Bearer s"), ("Cookie", "c=1"), ("x-trace", "7")];
     env.one(post("https://a.test/1", &headers)).unwrap();
-    let names: Vec<Vec<String>> =
-        env.http.requests.borrow().iter().map(|r| r.headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect()).collect();
+    let names: Vec<Vec<String>> = env
+        .http
+        .requests
+        .borrow()
+        .iter()
+        .map(|r| r.headers.iter().map(|(k, _)| k.to_ascii_lowercase()).collect())
+        .collect();
     assert_eq!(names[0], ["authorization", "cookie", "x-trace"]);
     assert_eq!(names[1], ["authorization", "cookie", "x-trace"], "same origin keeps them");
     assert_eq!(names[2], ["x-trace"], "another origin never sees them");
@@ -221,9 +228,21 @@ fn the_timeout_bounds_the_whole_chain() {
 #[test]
 fn host_owned_request_headers_are_refused() {
     let env = Env::new(grant());
-    for name in ["Host", "Content-Length", "Proxy-Authorization", "proxy-connection", "Proxy-Anything", "TE", "Trailer", "Keep-Alive"] {
+    for name in [
+        "Host",
+        "Content-Length",
+        "Proxy-Authorization",
+        "proxy-connection",
+        "Proxy-Anything",
+        "TE",
+        "Trailer",
+        "Keep-Alive",
+    ] {
         let request = post("https://a.test/", &[(name, "x")]);
-        assert!(matches!(env.one(request), Err(CapabilityError::InvalidInput(m)) if m.contains("set by the host")), "{name}");
+        assert!(
+            matches!(env.one(request), Err(CapabilityError::InvalidInput(m)) if m.contains("set by the host")),
+            "{name}"
+        );
     }
     for (name, value) in [("bad name", "x"), ("x", "a\r\nInjected: 1"), ("", "x")] {
         assert!(matches!(env.one(post("https://a.test/", &[(name, value)])), Err(CapabilityError::InvalidInput(_))));
@@ -263,7 +282,8 @@ fn no_grant_no_request() {
 #[test]
 fn injected_headers_reach_only_their_host_and_never_the_guest() {
     use crate::capabilities::grant::Injection;
-    let rule = Injection { host: "a.test".into(), header: "x-api-key".into(), secret: "KEY".into(), prefix: "Key ".into() };
+    let rule =
+        Injection { host: "a.test".into(), header: "x-api-key".into(), secret: "KEY".into(), prefix: "Key ".into() };
     let mut env = Env::new(HttpGrant { inject: vec![rule], ..grant() });
     env.secrets.values.insert(("t".into(), "s".into(), "KEY".into()), "k-123".into());
     env.redirect("https://a.test/start", 302, "https://b.test/next");
@@ -272,7 +292,14 @@ fn injected_headers_reach_only_their_host_and_never_the_guest() {
     let got = env.one(post("https://a.test/start", &[("X-Api-Key", "guest-made")])).unwrap();
     assert_eq!(got.body, b"done");
     let sent = env.http.requests.borrow();
-    let key = |i: usize| sent[i].headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("x-api-key")).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let key = |i: usize| {
+        sent[i]
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case("x-api-key"))
+            .map(|(_, v)| v.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(key(0), ["Key k-123"]);
     // b.test gets the guest's own header, never the secret.
     assert_eq!(key(1), ["guest-made"], "the injected value followed the redirect to b.test");
@@ -280,5 +307,8 @@ fn injected_headers_reach_only_their_host_and_never_the_guest() {
     // Unset secret: the request is not sent.
     env.secrets.values.clear();
     let missing = env.one(get("https://a.test/start")).unwrap_err();
-    assert!(matches!(&missing, CapabilityError::Unavailable(m) if m.contains("`KEY`") && !m.contains("k-123")), "{missing:?}");
+    assert!(
+        matches!(&missing, CapabilityError::Unavailable(m) if m.contains("`KEY`") && !m.contains("k-123")),
+        "{missing:?}"
+    );
 }
