@@ -76,47 +76,50 @@ fn main() {
         num(over / sessions as f64, 1),
     ]);
 
+    // Subscriptions, with the count of URIs the host says it holds
+    // (its /metrics gauge): RSS alone does not show memory handed back.
+    let mut subscriptions = Table::new(
+        "Resource subscriptions of legacy sessions",
+        &["state", "RSS MiB", "over idle MiB", "per URI bytes", "URIs held"],
+    );
+    let count = ids.len() * uris;
+    let row = |table: &mut Table, state: String, rss: u64, per_uri: serde_json::Value| {
+        let held = host.subscribed_uris();
+        table.row(vec![
+            state.into(),
+            num(rss as f64 / 1024.0, 1),
+            num((rss as f64 - idle as f64) / 1024.0, 1),
+            per_uri,
+            num(held as f64, 0),
+        ]);
+        held
+    };
     host.subscribe_all(&ids, uris);
     let subscribed = host.rss_kib();
-    let over = subscribed as f64 - with_sessions as f64;
-    let count = ids.len() * uris;
-    table.row(vec![
-        format!("… each subscribed to {uris} resource URIs ({count} in all)").into(),
-        num(subscribed as f64 / 1024.0, 1),
-        num((subscribed as f64 - idle as f64) / 1024.0, 1),
-        num(over / count as f64, 3),
-    ]);
+    let per_uri = num((subscribed as f64 - with_sessions as f64) * 1024.0 / count as f64, 0);
+    let held =
+        row(&mut subscriptions, format!("{sessions} sessions × {uris} URIs ({count} in all)"), subscribed, per_uri);
+    assert_eq!(held, count as u64);
     for id in &ids {
         host.end_session(id);
     }
-    let ended = host.rss_kib();
-    table.row(vec![
-        "… those sessions ended (DELETE)".into(),
-        num(ended as f64 / 1024.0, 1),
-        num((ended as f64 - idle as f64) / 1024.0, 1),
-        serde_json::Value::Null,
-    ]);
+    let held =
+        row(&mut subscriptions, "… those sessions ended (DELETE)".into(), host.rss_kib(), serde_json::Value::Null);
+    assert_eq!(held, 0, "ended sessions' subscriptions are let go");
     // The same again, left to expire instead of ended.
     let opened = Instant::now();
     let ids: Vec<String> = (0..sessions).map(|_| host.open_session()).collect();
     host.subscribe_all(&ids, uris);
-    let subscribed = host.rss_kib();
-    table.row(vec![
-        format!("{sessions} new sessions, each subscribed to {uris} URIs").into(),
-        num(subscribed as f64 / 1024.0, 1),
-        num((subscribed as f64 - idle as f64) / 1024.0, 1),
-        serde_json::Value::Null,
-    ]);
+    let state = format!("{sessions} new sessions × {uris} URIs");
+    let held = row(&mut subscriptions, state, host.rss_kib(), serde_json::Value::Null);
+    assert_eq!(held, count as u64);
     // The host's upkeep forgets expired sessions' subscriptions within
     // a few tens of milliseconds of the expiry.
     std::thread::sleep((opened + session_ttl + Duration::from_secs(1)).saturating_duration_since(Instant::now()));
-    let expired = host.rss_kib();
-    table.row(vec![
-        format!("… those sessions expired ({} s after they opened, no DELETE)", session_ttl.as_secs()).into(),
-        num(expired as f64 / 1024.0, 1),
-        num((expired as f64 - idle as f64) / 1024.0, 1),
-        serde_json::Value::Null,
-    ]);
+    let state = format!("… those sessions expired ({} s after they opened; no DELETE)", session_ttl.as_secs());
+    let held = row(&mut subscriptions, state, host.rss_kib(), serde_json::Value::Null);
+    assert_eq!(held, 0, "expired sessions' subscriptions are let go");
+    subscriptions.note("URIs held: the host's `smcp_session_subscribed_uris` gauge. Freed memory stays with the allocator, which the second round reuses.");
     let (status, _, answer) = host.post(
         "/t/dev/s/calc/mcp",
         &[("mcp-session-id", &ids[0]), ("mcp-protocol-version", "2025-11-25")],
@@ -157,6 +160,7 @@ fn main() {
 
     let mut report = Report::new("memory");
     report.add(table);
+    report.add(subscriptions);
     report.finish();
 }
 
@@ -165,12 +169,14 @@ fn fetch_args(origin: u16) -> String {
 }
 
 /// The child: the native host with calc and the fetcher (allowed to reach
-/// the origin), printing `READY <addr> <key>`, until stdin closes.
+/// the origin), printing `READY <addr> <key> <data dir> <metrics addr>`,
+/// until stdin closes.
 fn serve(origin: u16, session_ttl_seconds: u32) {
     let data = tempfile::Builder::new().prefix("smcp-memory-bench-").tempdir().unwrap();
     let mut config = Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.session_ttl_seconds = session_ttl_seconds;
+    config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     let mut dev = DevGuests::only(&["calc", "fetcher"]);
     dev.target_dir = smcp_tests::guest_target_dir();
     let grant = format!(
@@ -183,10 +189,11 @@ fn serve(origin: u16, session_ttl_seconds: u32) {
     config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
     let server = smcp_native::spawn(config).expect("the host starts");
     println!(
-        "READY {} {} {}",
+        "READY {} {} {} {}",
         server.addr,
         server.dev_key.clone().expect("dev mode makes a key"),
-        data.path().display()
+        data.path().display(),
+        server.metrics_addr.expect("a metrics listener")
     );
     let _ = std::io::stdin().read_to_end(&mut Vec::new());
     server.stop();
@@ -243,14 +250,26 @@ struct Host {
     addr: SocketAddr,
     key: String,
     data: std::path::PathBuf,
+    metrics: SocketAddr,
 }
 
 impl Host {
     fn start(origin: u16, session_ttl: Duration) -> Host {
         let child = ChildHost::start(SERVE_ENV, &format!("{origin}:{}", session_ttl.as_secs()));
-        let (addr, key, data) =
-            (child.ready[0].parse().unwrap(), child.ready[1].clone(), child.ready[2].clone().into());
-        Host { child, addr, key, data }
+        let ready = &child.ready;
+        let (addr, key, data, metrics) =
+            (ready[0].parse().unwrap(), ready[1].clone(), ready[2].clone().into(), ready[3].parse().unwrap());
+        Host { child, addr, key, data, metrics }
+    }
+
+    /// The host's `smcp_session_subscribed_uris` gauge.
+    fn subscribed_uris(&self) -> u64 {
+        let mut stream = TcpStream::connect(self.metrics).unwrap();
+        stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        let line = text.lines().find_map(|l| l.strip_prefix("smcp_session_subscribed_uris "));
+        line.and_then(|v| v.trim().parse().ok()).expect("the gauge in /metrics")
     }
 
     /// Bytes in the host's data directory (files, recursively).

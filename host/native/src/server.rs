@@ -371,7 +371,7 @@ async fn serve_metrics(listener: TcpListener, app: Rc<App>, mut stop: watch::Rec
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let response = match (request.method().as_str(), request.uri().path()) {
                 ("GET", "/metrics") => {
-                    let mut response = plain(StatusCode::OK, app.engine.metrics.prometheus());
+                    let mut response = plain(StatusCode::OK, app.engine.prometheus());
                     response
                         .headers_mut()
                         .insert("content-type", hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));

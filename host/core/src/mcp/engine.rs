@@ -300,6 +300,28 @@ impl Engine {
         failure.map_or(Ok(written), Err)
     }
 
+    /// Prometheus text for operators: every server's counters, and gauges
+    /// of what clients make this process hold.
+    pub fn prometheus(&self) -> String {
+        let mut out = self.metrics.prometheus();
+        let gauges = [
+            (
+                "smcp_session_subscribed_uris",
+                "Resource URIs legacy sessions are subscribed to.",
+                self.subscriptions.session_uri_count(),
+            ),
+            (
+                "smcp_subscription_streams",
+                "Open standalone and subscriptions/listen streams.",
+                self.subscriptions.stream_count(),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            out += &format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+        }
+        out
+    }
+
     /// Ends every long-lived stream (subscriptions), so that a front end
     /// shutting down is not held open by them.
     pub fn shutdown(&self) {

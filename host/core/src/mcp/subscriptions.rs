@@ -209,9 +209,13 @@ impl Subscriptions {
     }
 
     /// Subscribed URIs kept across all sessions.
-    #[cfg(test)]
-    fn session_uri_count(&self) -> usize {
+    pub fn session_uri_count(&self) -> usize {
         self.lock().session_uris.values().map(|e| e.uris.len()).sum()
+    }
+
+    /// Open streams: sessions' standalone streams and `subscriptions/listen`.
+    pub fn stream_count(&self) -> usize {
+        self.lock().subscribers.len()
     }
 
     /// Forgets an ended legacy session: its stream ends.
