@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up what the tests need, then runs them all: a wasm32 build of the core,
+# Sets up what the tests need, then runs them all: the house style (rustfmt and
+# clippy in every workspace), a wasm32 build of the core,
 # the Cloudflare Worker (built, size-checked, then tested in workerd), the guest SDK's and guests' own tests,
 # and the workspace's tests, which build every guest in guests/ from source;
 # then a short run of every fuzz target.
@@ -8,6 +9,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 prepare_build
 ensure_clients
+
+./scripts/style.sh
 
 echo "==> the core builds for wasm32-unknown-unknown"
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-core" wasm_cargo build -p smcp-core --release

@@ -20,7 +20,7 @@ use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::auth::jwt::Issuer;
 use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::capabilities::Grant;
-use smcp_core::mcp::http::Request;
+use smcp_core::http::Request;
 use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted, set_issuers};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;

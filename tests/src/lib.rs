@@ -184,7 +184,7 @@ pub fn current_request(
     credential: &str,
     method: &str,
     mut params: serde_json::Value,
-) -> smcp_core::mcp::http::Request {
+) -> smcp_core::http::Request {
     params["_meta"] = serde_json::json!({ "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} });
     let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
     let mut headers: Vec<(String, String)> = [
@@ -201,7 +201,7 @@ pub fn current_request(
     if let Some(name) = params["name"].as_str() {
         headers.push(("mcp-name".into(), name.to_owned()));
     }
-    smcp_core::mcp::http::Request {
+    smcp_core::http::Request {
         method: "POST".into(),
         path: path.into(),
         query: String::new(),

@@ -79,7 +79,8 @@ impl Metrics {
     pub fn prometheus(&self) -> String {
         let Ok(servers) = self.servers.lock() else { return String::new() };
         let mut out = String::new();
-        let counters: [(&str, &str, fn(&ServerMetrics) -> u64); 4] = [
+        type Counter = (&'static str, &'static str, fn(&ServerMetrics) -> u64);
+        let counters: [Counter; 4] = [
             ("smcp_tool_calls_total", "Tool calls answered.", |m| m.calls),
             ("smcp_tool_errors_total", "Tool calls that ended in an error.", |m| m.errors),
             ("smcp_tool_out_of_fuel_total", "Tool calls stopped by their fuel limit.", |m| m.out_of_fuel),

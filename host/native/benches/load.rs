@@ -89,13 +89,13 @@ fn main() {
                 assert_eq!(run.errors, 0, "requests failed under load: {:?}", run.first_error.lock().unwrap());
                 p99.push(run.percentile(0.99));
             }
-            table.note(&format!(
+            table.note(format!(
                 "With the hostile tenant spinning, the well-behaved tenant's p99 is {:.2}× what it is with it off; flooding capability calls, {:.2}×.",
                 p99[1] / p99[0].max(1e-9),
                 p99[2] / p99[0].max(1e-9)
             ));
             table.note("Each session: tools/call (calc add, notes put_note and get_note) for 80%, tools/list 10%, resources/read of a note 10%; legacy sessions open with initialize and end with DELETE.");
-            table.note(&format!("The spinning guest loops forever; each call ends when its fuel ({hostile_fuel}) runs out, and its clients call again at once."));
+            table.note(format!("The spinning guest loops forever; each call ends when its fuel ({hostile_fuel}) runs out, and its clients call again at once."));
             table.note("The flooding guest (hostile-hostcalls) loops on log.write with 16 KiB lines and kv.get with 512-byte keys, at the ceilings for capability calls (100,000), argument bytes (64 MiB) and fuel, with 2 s of wall time; its clients call again at once.");
             report.add(table);
         }
@@ -586,7 +586,7 @@ fn soak(host: &Host, minutes: u64) -> Table {
         let (first, second) =
             (samples[..half].iter().cloned().fold(0.0, f64::max), samples[half..].iter().cloned().fold(0.0, f64::max));
         let levels_off = second <= first * SOAK_GROWTH_ALLOWED;
-        table.note(&format!(
+        table.note(format!(
             "Peak RSS in the first half {first:.1} MiB, in the second half {second:.1} MiB: {}.",
             if levels_off { "it levels off" } else { "IT KEEPS GROWING" }
         ));

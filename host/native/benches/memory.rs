@@ -150,7 +150,7 @@ fn main() {
         num(over / 1024.0, 1),
         num(over / strangers as f64, 3),
     ]);
-    table.note(&format!(
+    table.note(format!(
         "The data directory held {stored_before} bytes before the unauthenticated requests and {stored_after} after."
     ));
     assert_eq!(stored_after, stored_before, "the host stored something for requests naming tenants that do not exist");

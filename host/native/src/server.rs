@@ -16,7 +16,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use smcp_core::capabilities::faults::Faults;
 use smcp_core::capabilities::net::{AddressPolicy, Opening};
-use smcp_core::mcp::http::Request;
+use smcp_core::http::Request;
 use smcp_core::mcp::{AuthSettings, Engine, EngineConfig};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::convert::Infallible;
@@ -252,7 +252,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
                 crate::dev::deploy(&engine, &storage, &name, bytes, dev.grant(&name)?).await?;
                 endpoints.push(Endpoint {
                     tenant: DEV_TENANT.into(),
-                    path: Engine::endpoint(DEV_TENANT, &name),
+                    path: smcp_core::names::endpoint(DEV_TENANT, &name),
                     server: name,
                 });
             }

@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
-use smcp_core::mcp::http::{Body, Response};
+use smcp_core::http::{Body, Response};
 use std::convert::Infallible;
 
 /// Bytes of an oversized body read and thrown away so that the client,
@@ -127,7 +127,7 @@ mod tests {
                 ("bad header".into(), "x".into()),
                 ("x-bad-value".into(), "a\r\nb".into()),
             ],
-            body: Body::Sse(vec![smcp_core::mcp::http::SseEvent { id: Some("1".into()), data: "{}".into() }]),
+            body: Body::Sse(vec![smcp_core::http::SseEvent { id: Some("1".into()), data: "{}".into() }]),
         };
         let out = to_hyper(sse);
         assert_eq!(out.status(), StatusCode::OK);

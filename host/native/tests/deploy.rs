@@ -268,7 +268,9 @@ fn bad_uploads_are_refused_and_store_nothing() {
         bytes.resize(17 << 20, 0);
         bytes
     };
-    let cases: Vec<(&str, Vec<(&str, Vec<u8>)>, u16, &str)> = vec![
+    // What is wrong, the multipart parts sent, the status and error code.
+    type Case<'a> = (&'a str, Vec<(&'a str, Vec<u8>)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("not wasm", vec![("component", b"hello, not wasm".to_vec())], 400, "not_a_component"),
         ("a core module", vec![("component", core_module)], 400, "not_a_component"),
         ("truncated bytes", vec![("component", calc[..calc.len() / 2].to_vec())], 400, "invalid_component"),

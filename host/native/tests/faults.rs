@@ -141,7 +141,8 @@ fn every_capability_under_every_fault_gives_clear_errors_and_loses_nothing() {
     // Per capability: the write under test, how to read the value back,
     // and the value stored before.
     type Step = Box<dyn Fn(&Host, &str) -> (u16, Value, Duration)>;
-    let cases: Vec<(Target, &str, Step, Box<dyn Fn(&Host) -> String>)> = vec![
+    type Check = Box<dyn Fn(&Host) -> String>;
+    let cases: Vec<(Target, &str, Step, Check)> = vec![
         (
             Target::GuestKv,
             "notes put_note",

@@ -177,7 +177,7 @@ impl DurableObject for TenantStore {
                 let records: Vec<&str> =
                     entries.iter().map(|(k, _)| k.as_str()).filter(|k| is_audit_record(k)).collect();
                 if !records.is_empty() && storage.get_multiple(records).await?.size() > 0 {
-                    return Ok(Response::error("a record of this trail already exists", 409)?);
+                    return Response::error("a record of this trail already exists", 409);
                 }
                 let object = js_sys::Object::new();
                 for (key, value) in &entries {

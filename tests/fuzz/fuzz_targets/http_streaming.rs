@@ -12,7 +12,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smcp_core::mcp::http::Body;
+use smcp_core::http::Body;
 use smcp_fuzz::{InstantSleep, fill, requests, with_host};
 use std::future::Future;
 

@@ -14,7 +14,7 @@ use smcp_core::capabilities::grant::Grant;
 use smcp_core::capabilities::memory::{
     ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
 };
-use smcp_core::mcp::http::Request;
+use smcp_core::http::Request;
 use smcp_core::mcp::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::rc::Rc;
@@ -46,6 +46,12 @@ pub struct Platform {
     log: MemoryLog,
     clock: Rc<ManualClock>,
     random: SeededRandom,
+}
+
+impl Default for Platform {
+    fn default() -> Platform {
+        Platform::new()
+    }
 }
 
 impl Platform {

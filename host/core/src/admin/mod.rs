@@ -17,8 +17,8 @@ pub use reply::ApiError;
 
 use crate::auth::{AuthError, Principal, Role};
 use crate::capabilities::Backends;
+use crate::http::{Request, Response};
 use crate::mcp::Engine;
-use crate::mcp::http::{Request, Response};
 use reply::ok;
 use serde_json::json;
 

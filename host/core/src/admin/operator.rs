@@ -13,8 +13,8 @@ use crate::auth::Role;
 use crate::auth::api_keys::{ApiKeys, valid_tenant};
 use crate::auth::jwt::Issuer;
 use crate::capabilities::Backends;
+use crate::http::{Request, Response};
 use crate::mcp::Engine;
-use crate::mcp::http::{Request, Response};
 use serde_json::{Value, json};
 
 const PREFIX: &str = "/operator/v1/";

@@ -2,7 +2,7 @@
 //! `{"error": {"code", "message", "details"?}}` with a stable `code`.
 
 use crate::deploy::DeployError;
-use crate::mcp::http::{Body, Response};
+use crate::http::{Body, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 

@@ -32,12 +32,7 @@ pub struct KeyRecord {
     pub hash: String,
 }
 
-/// Tenant ids: what may appear in a key and in storage paths.
-pub fn valid_tenant(tenant: &str) -> bool {
-    (1..=63).contains(&tenant.len())
-        && tenant.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !tenant.starts_with('-')
-}
+pub use crate::names::valid_tenant;
 
 /// When this process last noted each key's use: at most once a minute a
 /// key, so that a busy key does not turn every request into a write.

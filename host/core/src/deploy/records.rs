@@ -68,11 +68,7 @@ pub struct TenantSettings {
     pub require_digest: bool,
 }
 
-/// Server names follow the rules of tenant ids: 1-63 of `[a-z0-9-]`, not
-/// starting with `-`. They appear in URLs and storage keys.
-pub fn valid_name(name: &str) -> bool {
-    crate::auth::api_keys::valid_tenant(name)
-}
+pub use crate::names::valid_server as valid_name;
 
 /// Deployment ids: 16 hex digits.
 pub fn valid_deployment_id(id: &str) -> bool {

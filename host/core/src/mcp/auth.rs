@@ -4,13 +4,13 @@
 //! client where to get a token.
 
 use super::engine::{Engine, json_response};
-use super::http::{Request, Response};
 use super::jsonrpc::{BAD_REQUEST, error_response};
 use super::refusals::Refusal;
 use crate::auth::api_keys::ApiKeys;
 use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
 use crate::capabilities::Backends;
+use crate::http::{Request, Response};
 use serde_json::{Value, json};
 
 /// Operator settings of authentication.
@@ -40,11 +40,11 @@ const CREDENTIAL_PARAMS: [&str; 5] = ["api_key", "apikey", "key", "token", "acce
 impl AuthSettings {
     /// The canonical URL of an endpoint (RFC 8707 resource).
     pub fn resource(&self, tenant: &str, server: &str) -> String {
-        format!("{}{}", self.public_url.trim_end_matches('/'), Engine::endpoint(tenant, server))
+        format!("{}{}", self.public_url.trim_end_matches('/'), crate::names::endpoint(tenant, server))
     }
 
     fn metadata_url(&self, tenant: &str, server: &str) -> String {
-        format!("{}{WELL_KNOWN}{}", self.public_url.trim_end_matches('/'), Engine::endpoint(tenant, server))
+        format!("{}{WELL_KNOWN}{}", self.public_url.trim_end_matches('/'), crate::names::endpoint(tenant, server))
     }
 }
 
@@ -373,7 +373,7 @@ const JWKS_REFRESH_MS: u64 = 60_000;
 pub(crate) async fn metadata(engine: &Engine, backends: Backends<'_>, path: &str) -> Option<Response> {
     let rest = path.strip_prefix(WELL_KNOWN)?;
     let settings = &engine.config.auth;
-    let (resource, servers, scopes_supported) = match super::engine::parse_endpoint(rest) {
+    let (resource, servers, scopes_supported) = match crate::names::parse_endpoint(rest) {
         Some((tenant, server)) => {
             let trusted = issuers(backends, tenant).await.unwrap_or_default();
             // The tenant's own identity providers first: clients take the first.

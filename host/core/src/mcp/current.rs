@@ -5,8 +5,6 @@
 use super::dispatch::Call;
 use super::engine::{Engine, Hosted, json_response};
 use super::exchange::{Answer, Exchange};
-use super::http::SseEvent;
-use super::http::{Body, Request, Response};
 use super::jsonrpc::{
     HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, METHOD_NOT_FOUND, Message,
     UNSUPPORTED_VERSION, error_response, excerpt, result_response,
@@ -15,6 +13,8 @@ use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::version::{self, CURRENT, Era, SUPPORTED};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
+use crate::http::SseEvent;
+use crate::http::{Body, Request, Response};
 use serde_json::{Value, json};
 
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";

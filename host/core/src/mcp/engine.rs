@@ -3,7 +3,6 @@
 
 use super::dispatch::{Call, LOG_LEVELS, RpcFailure};
 use super::exchange::{Answer, Exchange};
-use super::http::{Body, Request, Response};
 use super::jsonrpc::{self, BAD_REQUEST, error_response, result_response};
 use super::streams::Streams;
 use super::subscriptions::{Change, Subscriptions};
@@ -12,7 +11,9 @@ use crate::auth::Principal;
 use crate::capabilities::ListKind;
 use crate::capabilities::grant::NotGranted;
 use crate::capabilities::{Backends, Grant};
-use crate::runtime::{Component, Runtime};
+use crate::http::{Body, Request, Response};
+use crate::runtime::Runtime;
+pub use crate::server::Hosted;
 use futures_channel::oneshot;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -68,15 +69,6 @@ impl Default for QuotaSettings {
     }
 }
 
-/// A server the engine serves: its component and grant.
-#[derive(Clone)]
-pub struct Hosted {
-    pub tenant: String,
-    pub server: String,
-    pub component: Arc<Component>,
-    pub grant: Grant,
-}
-
 /// A server as this process serves it.
 #[derive(Clone)]
 struct Served {
@@ -103,6 +95,9 @@ impl Served {
     }
 }
 
+/// An audit event waiting to be written: its tenant, and when it happened (ms).
+type QueuedEvent = (String, crate::audit::Event, u64);
+
 /// MCP over Streamable HTTP for every hosted server.
 pub struct Engine {
     pub runtime: Arc<Runtime>,
@@ -117,7 +112,7 @@ pub struct Engine {
     /// The audit trails' writer; the lock serializes appends in this
     /// process (a chain has one writer).
     audit: futures_util::lock::Mutex<crate::audit::Trails>,
-    audit_queue: std::sync::Mutex<Vec<(String, crate::audit::Event, u64)>>,
+    audit_queue: std::sync::Mutex<Vec<QueuedEvent>>,
     /// Rate-limit buckets of this process.
     pub(crate) rate: futures_util::lock::Mutex<crate::auth::rate::Buckets>,
     /// When each issuer key set was last fetched (ms), by URI.
@@ -276,7 +271,7 @@ impl Engine {
         let events = self.audit_queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
         // One write per tenant, so that one trail's failure loses only its
         // own events.
-        let mut by_tenant: Vec<(String, Vec<(String, crate::audit::Event, u64)>)> = Vec::new();
+        let mut by_tenant: Vec<(String, Vec<QueuedEvent>)> = Vec::new();
         for event in events {
             match by_tenant.iter_mut().find(|(tenant, _)| *tenant == event.0) {
                 Some((_, group)) => group.push(event),
@@ -358,11 +353,6 @@ impl Engine {
             limits.fuel = limits.fuel.min(max);
         }
         limits
-    }
-
-    /// The endpoint path of a hosted server.
-    pub fn endpoint(tenant: &str, server: &str) -> String {
-        format!("/t/{tenant}/s/{server}/mcp")
     }
 
     /// Stops serving `server` (deleted).
@@ -520,7 +510,7 @@ impl Engine {
         if let Some(response) = crate::admin::operator::handle(self, request, backends).await {
             return response.into();
         }
-        let Some((tenant, server)) = parse_endpoint(&request.path) else {
+        let Some((tenant, server)) = crate::names::parse_endpoint(&request.path) else {
             return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into();
         };
         if request.method == "OPTIONS" {
@@ -647,16 +637,6 @@ fn evict_least_used(servers: &mut HashMap<(String, String), Served>, keep: &(Str
         servers.remove(&key);
         total -= weight;
     }
-}
-
-/// `/t/{tenant}/s/{server}/mcp` split into tenant and server.
-pub(crate) fn parse_endpoint(path: &str) -> Option<(&str, &str)> {
-    let rest = path.strip_prefix("/t/")?;
-    let (tenant, rest) = rest.split_once("/s/")?;
-    let server = rest.strip_suffix("/mcp")?;
-    // The rules names are created under: anything else names nothing.
-    (crate::auth::api_keys::valid_tenant(tenant) && crate::deploy::records::valid_name(server))
-        .then_some((tenant, server))
 }
 
 /// The answer to a CORS preflight.

@@ -8,8 +8,8 @@
 //! anything, since the answer could never arrive before the response.
 
 use super::engine::Engine;
-use super::http::{Body, EventSender, Response, SseEvent, event_channel};
 use crate::capabilities::Backends;
+use crate::http::{Body, EventSender, Response, SseEvent, event_channel};
 use crate::server::InputResponse;
 use core::cell::RefCell;
 use futures_channel::oneshot;

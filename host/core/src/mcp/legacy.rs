@@ -5,7 +5,6 @@
 use super::dispatch::Call;
 use super::engine::{Engine, Hosted, error, json_response, method_not_allowed};
 use super::exchange::{Answer, Exchange, Resumable, answer_key};
-use super::http::{Body, Request, Response};
 use super::jsonrpc::{
     BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, excerpt,
     result_response,
@@ -15,6 +14,7 @@ use super::subscriptions::SubscribeError;
 use super::version::{self, Era, LEGACY};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
+use crate::http::{Body, Request, Response};
 use futures_util::future::Either;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};

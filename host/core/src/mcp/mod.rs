@@ -9,7 +9,7 @@ mod current;
 mod dispatch;
 mod engine;
 mod exchange;
-pub mod http;
+
 pub mod jsonrpc;
 mod legacy;
 mod params;
@@ -22,6 +22,5 @@ pub mod version;
 
 pub use auth::{AuthSettings, set_issuers};
 pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit, turned_away};
-pub(crate) use engine::parse_endpoint;
 pub use engine::{Engine, EngineConfig, Hosted, QuotaSettings, split_joined_headers};
 pub use subscriptions::{MAX_URI_BYTES, MAX_URIS_PER_SESSION};

@@ -8,7 +8,7 @@
 //! call behind it and its pending requests live where the stream was
 //! opened. Everything here is bounded in count, size and age.
 
-use super::http::{EventSender, EventStream, SseEvent, event_channel};
+use crate::http::{EventSender, EventStream, SseEvent, event_channel};
 use futures_channel::oneshot;
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};

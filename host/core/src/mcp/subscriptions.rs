@@ -7,8 +7,8 @@
 //! Per process, like [`super::streams`]: a subscriber hears about changes
 //! made in the process it is connected to.
 
-use super::http::{EventSender, EventStream, SseEvent, event_channel};
 use crate::capabilities::ListKind;
+use crate::http::{EventSender, EventStream, SseEvent, event_channel};
 use futures_channel::oneshot;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};

@@ -13,7 +13,7 @@ use super::form::{Params, cookie};
 use super::grants::{self, Code};
 use super::page::{self, Consent};
 use super::{Ctx, SCOPES, random_token, token_hash};
-use crate::mcp::http::{Body, Response};
+use crate::http::{Body, Response};
 use subtle::ConstantTimeEq;
 
 const CSRF_COOKIE: &str = "smcp_oauth_csrf";
@@ -147,7 +147,7 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
 /// MCP servers: `{public_url}/t/{tenant}/s/{server}/mcp`.
 async fn hosted_server(ctx: &Ctx<'_>, resource: &str) -> Option<String> {
     let public = ctx.engine.config.auth.public_url.trim_end_matches('/');
-    let (tenant, server) = crate::mcp::parse_endpoint(resource.strip_prefix(public)?)?;
+    let (tenant, server) = crate::names::parse_endpoint(resource.strip_prefix(public)?)?;
     if tenant != ctx.tenant {
         return None;
     }

@@ -6,7 +6,7 @@
 
 use super::{Ctx, OAuthError, json_response, token_hash};
 use crate::capabilities::http::HttpRequest;
-use crate::mcp::http::Response;
+use crate::http::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use subtle::ConstantTimeEq;

@@ -3,7 +3,7 @@
 //! `url` crate.
 
 use super::OAuthError;
-use crate::mcp::http::Request;
+use crate::http::Request;
 
 /// A request's parameters, each name once.
 #[derive(Debug, Default)]

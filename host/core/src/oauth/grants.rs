@@ -11,8 +11,6 @@
 
 use super::{Ctx, OAuthError};
 use crate::capabilities::Backends;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -99,23 +97,13 @@ fn seal(backends: Backends<'_>, key: &[u8; 32], path: &str, value: &impl Seriali
     let plain = zeroize::Zeroizing::new(serde_json::to_vec(value).map_err(OAuthError::storage)?);
     let mut nonce = [0u8; 12];
     backends.random.fill(&mut nonce);
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let sealed = cipher
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: &plain, aad: path.as_bytes() })
-        .map_err(|_| OAuthError::unavailable("encryption failed"))?;
-    Ok([nonce.as_slice(), &sealed].concat())
+    Ok([nonce.as_slice(), &crate::sealing::seal(key, &nonce, &plain, path.as_bytes())].concat())
 }
 
 fn open<T: DeserializeOwned>(key: &[u8; 32], path: &str, bytes: &[u8]) -> Result<T, OAuthError> {
     let corrupt = || OAuthError::unavailable("a stored authorization record failed authentication");
-    if bytes.len() < 12 {
-        return Err(corrupt());
-    }
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let plain = cipher
-        .decrypt(Nonce::from_slice(&bytes[..12]), Payload { msg: &bytes[12..], aad: path.as_bytes() })
-        .map_err(|_| corrupt())?;
-    let plain = zeroize::Zeroizing::new(plain);
+    let (nonce, sealed) = bytes.split_at_checked(12).ok_or_else(corrupt)?;
+    let plain = crate::sealing::open(key, nonce, sealed, path.as_bytes()).ok_or_else(corrupt)?;
     serde_json::from_slice(&plain).map_err(|_| corrupt())
 }
 
@@ -231,7 +219,7 @@ pub(crate) async fn list(ctx: &Ctx<'_>, user: &str) -> Result<Vec<Grant>, OAuthE
             None => break,
         }
     }
-    grants.sort_by(|a, b| b.created_ms.cmp(&a.created_ms));
+    grants.sort_by_key(|g| std::cmp::Reverse(g.created_ms));
     Ok(grants)
 }
 
@@ -248,7 +236,7 @@ pub(crate) async fn is_live(ctx: &Ctx<'_>, user: &str, id: &str) -> Result<bool,
 mod tests {
     use super::*;
     use crate::capabilities::memory::InMemory;
-    use crate::mcp::http::Request;
+    use crate::http::Request;
     use futures::executor::block_on;
 
     fn engine() -> crate::mcp::Engine {

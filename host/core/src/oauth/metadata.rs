@@ -2,7 +2,7 @@
 //! the same as an OpenID discovery document, and the JWKS.
 
 use super::{Ctx, OAuthError, SCOPES, json_response};
-use crate::mcp::http::Response;
+use crate::http::Response;
 use serde_json::{Value, json};
 
 fn document(ctx: &Ctx<'_>) -> Value {

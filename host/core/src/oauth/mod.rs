@@ -30,8 +30,8 @@ pub mod upstream;
 
 use crate::auth::Role;
 use crate::capabilities::{Backends, Random};
+use crate::http::{Body, Request, Response};
 use crate::mcp::Engine;
-use crate::mcp::http::{Body, Request, Response};
 use serde_json::json;
 
 /// Operator settings of the authorization server.

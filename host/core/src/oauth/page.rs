@@ -2,7 +2,7 @@
 //! cannot be sent back. Server-rendered HTML with no script: every value
 //! is escaped, the page cannot be framed, and it works without JavaScript.
 
-use crate::mcp::http::{Body, Response};
+use crate::http::{Body, Response};
 
 /// What the consent form shows and carries.
 pub(crate) struct Consent<'a> {

@@ -6,7 +6,7 @@ use super::clients::{self, Client, basic_credentials};
 use super::form::Params;
 use super::grants::{self, Code, Grant, RefreshRecord};
 use super::{Ctx, OAuthError, SCOPES, base64url, json_response, random_token, token_hash};
-use crate::mcp::http::Response;
+use crate::http::Response;
 use serde_json::json;
 use sha2::Digest;
 use subtle::ConstantTimeEq;

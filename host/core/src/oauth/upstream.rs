@@ -86,12 +86,10 @@ fn checked_url(ctx: &Ctx<'_>, value: Option<&Value>, what: &str) -> Result<Strin
     }
 }
 
-async fn fetch_json(
-    ctx: &Ctx<'_>,
-    method: &'static str,
-    url: &str,
-    body: Option<(Vec<(String, String)>, Vec<u8>)>,
-) -> Result<Value, OAuthError> {
+/// What a POST sends: its headers and body.
+type Posted = (Vec<(String, String)>, Vec<u8>);
+
+async fn fetch_json(ctx: &Ctx<'_>, method: &'static str, url: &str, body: Option<Posted>) -> Result<Value, OAuthError> {
     let url = url::Url::parse(url).map_err(|_| refuse("not a URL"))?;
     let (mut headers, body) = match body {
         Some((headers, body)) => (headers, Some(body)),

@@ -8,8 +8,20 @@ mod types;
 pub use types::*;
 
 use crate::abi::Val;
+use crate::capabilities::Grant;
 use crate::runtime::{CallError, Component, HostCalls, Limits, Runtime};
 use serde_json::Value;
+use std::sync::Arc;
+
+/// A server as a tenant deployed it: its component and grant, served at
+/// [`crate::names::endpoint`]`(tenant, server)`.
+#[derive(Clone)]
+pub struct Hosted {
+    pub tenant: String,
+    pub server: String,
+    pub component: Arc<Component>,
+    pub grant: Grant,
+}
 
 /// Why a server call failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

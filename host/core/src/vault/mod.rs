@@ -18,8 +18,6 @@ pub use keyring::{Keyring, MasterKey};
 
 use crate::capabilities::kv::KvStore;
 use crate::capabilities::{CapabilityError, LocalFuture, Random, SecretStore};
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
@@ -98,9 +96,7 @@ fn check_name(what: &'static str, name: &str) -> Result<(), VaultError> {
 }
 
 fn seal(key: &[u8; 32], nonce: &[u8; 12], plaintext: &[u8], aad: &str) -> Vec<u8> {
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    // Encryption fails only for inputs over ~64 GiB.
-    cipher.encrypt(Nonce::from_slice(nonce), Payload { msg: plaintext, aad: aad.as_bytes() }).unwrap_or_default()
+    crate::sealing::seal(key, nonce, plaintext, aad.as_bytes())
 }
 
 fn open(
@@ -110,13 +106,9 @@ fn open(
     aad: &str,
     what: &'static str,
 ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
-    let nonce = B64.decode(nonce).ok().filter(|n| n.len() == 12).ok_or(VaultError::Corrupt(what))?;
+    let nonce = B64.decode(nonce).map_err(|_| VaultError::Corrupt(what))?;
     let ciphertext = B64.decode(ciphertext).map_err(|_| VaultError::Corrupt(what))?;
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let plaintext = cipher
-        .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ciphertext, aad: aad.as_bytes() })
-        .map_err(|_| VaultError::Corrupt(what))?;
-    Ok(Zeroizing::new(plaintext))
+    crate::sealing::open(key, &nonce, &ciphertext, aad.as_bytes()).ok_or(VaultError::Corrupt(what))
 }
 
 impl<K: KvStore> Vault<K> {

@@ -96,6 +96,8 @@ impl Workerd {
             me = std::process::id(),
         );
         use std::os::unix::process::CommandExt;
+        // Not waited on: the group outlives this handle and ends itself.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .arg("-c")
             .arg(script)
