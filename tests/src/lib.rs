@@ -120,8 +120,8 @@ impl Env {
 /// An engine's settings for tests: `localhost` only, 64 KiB bodies, and
 /// authentication with a fixed hashing key, `http://localhost` as the
 /// public URL, `anonymous` servers open to all, default rate limits.
-pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig {
-    smcp_core::mcp::EngineConfig {
+pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::engine::EngineConfig {
+    smcp_core::engine::EngineConfig {
         allowed_hosts: vec!["localhost".into()],
         allowed_origins: vec!["http://localhost:3000".into()],
         max_body_bytes: 64 << 10,
@@ -133,7 +133,7 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::mcp::EngineConfig
         max_upload_bytes: 20 << 20,
         max_fuel: None,
         quotas: Default::default(),
-        auth: smcp_core::mcp::AuthSettings {
+        auth: smcp_core::engine::AuthSettings {
             key_hash_key: TEST_HASH_KEY,
             public_url: "http://localhost".into(),
             anonymous: anonymous.iter().map(|(t, s)| ((*t).to_owned(), (*s).to_owned())).collect(),

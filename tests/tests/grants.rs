@@ -5,7 +5,7 @@
 use serde_json::json;
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::http::HttpResponse;
-use smcp_core::mcp::{Engine, Hosted};
+use smcp_core::engine::{Engine, Hosted};
 use smcp_core::server::{CallToolResult, ToolOutcome};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;

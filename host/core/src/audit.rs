@@ -184,6 +184,59 @@ impl Trails {
     }
 }
 
+/// An event waiting to be written: its tenant, the event, when it happened (ms).
+type Queued = (String, Event, u64);
+
+/// The process's audit writer. Events are queued as they happen and written
+/// by [`flush`](Recorder::flush), which front ends run every few tens of
+/// milliseconds and at shutdown: one write for many records keeps requests
+/// fast. A failed write does not fail the request it records.
+#[derive(Default)]
+pub struct Recorder {
+    queue: std::sync::Mutex<Vec<Queued>>,
+    /// Serializes appends in this process: a chain has one writer.
+    trails: futures_util::lock::Mutex<Trails>,
+}
+
+impl Recorder {
+    /// Queues `event` for `tenant`'s trail.
+    pub fn record(&self, tenant: &str, event: Event, now_ms: u64) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.push((tenant.to_owned(), event, now_ms));
+        }
+    }
+
+    /// Writes the queued events, one write per tenant so that one trail's
+    /// failure loses only its own events; what fails stays lost (the error
+    /// is returned for the front end to log).
+    pub async fn flush(&self, kv: &dyn KvStore) -> Result<usize, AuditError> {
+        let mut trails = self.trails.lock().await;
+        let events = self.queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
+        let mut by_tenant: Vec<(String, Vec<Queued>)> = Vec::new();
+        for event in events {
+            match by_tenant.iter_mut().find(|(tenant, _)| *tenant == event.0) {
+                Some((_, group)) => group.push(event),
+                None => by_tenant.push((event.0.clone(), vec![event])),
+            }
+        }
+        let (mut written, mut failure) = (0, None);
+        for (_, group) in by_tenant {
+            // A refused write means another writer moved the trail on (a
+            // Worker's other isolates; the store refuses to overwrite a
+            // record): the heads were reloaded, so one retry appends after it.
+            let result = match trails.append_all(kv, group.clone()).await {
+                Err(_) => trails.append_all(kv, group).await,
+                ok => ok,
+            };
+            match result {
+                Ok(records) => written += records.len(),
+                Err(e) => failure = Some(e),
+            }
+        }
+        failure.map_or(Ok(written), Err)
+    }
+}
+
 /// Appends `event` to `tenant`'s trail without a cache (tools, tests).
 pub async fn append(kv: &dyn KvStore, tenant: &str, event: Event, now_ms: u64) -> Result<Record, AuditError> {
     Trails::default().append(kv, tenant, event, now_ms).await

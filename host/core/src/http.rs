@@ -166,9 +166,42 @@ pub struct Response {
     pub body: Body,
 }
 
+impl Response {
+    /// A JSON response.
+    pub fn json(status: u16, headers: Vec<(String, String)>, body: &serde_json::Value) -> Response {
+        Response { status, headers, body: Body::Json(body.to_string().into_bytes()) }
+    }
+}
+
+/// True when `origin` is one of `allowed`: the same scheme, host and port
+/// (a default port written out or left out is the same origin).
+pub fn origin_allowed(origin: &str, allowed: &[String]) -> bool {
+    let normal = |o: &str| url::Url::parse(o).ok().map(|u| u.origin().ascii_serialization());
+    let Some(origin) = normal(origin) else { return false };
+    allowed.iter().any(|entry| normal(entry).is_some_and(|entry| entry.eq_ignore_ascii_case(&origin)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_match_with_their_port() {
+        let allowed = vec!["http://localhost:8787".to_string(), "https://mcp.example.com".to_string()];
+        assert!(origin_allowed("http://localhost:8787", &allowed));
+        assert!(origin_allowed("https://mcp.example.com:443", &allowed));
+        assert!(origin_allowed("HTTPS://MCP.example.com", &allowed));
+        for other in [
+            "http://localhost:1",
+            "http://localhost",
+            "https://localhost:8787",
+            "https://mcp.example.com:8443",
+            "null",
+            "",
+        ] {
+            assert!(!origin_allowed(other, &allowed), "{other}");
+        }
+    }
 
     #[test]
     fn a_stream_whose_client_does_not_read_is_closed() {

@@ -27,6 +27,7 @@ pub mod auth;
 pub mod capabilities;
 pub mod component;
 pub mod deploy;
+pub mod engine;
 pub mod http;
 pub mod lru;
 pub mod mcp;

@@ -20,6 +20,20 @@ pub fn endpoint(tenant: &str, server: &str) -> String {
     format!("/t/{tenant}/s/{server}/mcp")
 }
 
+/// The canonical URL of an endpoint on the host at `public_url`: the
+/// RFC 8707 resource, and the audience of tokens for it.
+pub fn endpoint_url(public_url: &str, tenant: &str, server: &str) -> String {
+    format!("{}{}", public_url.trim_end_matches('/'), endpoint(tenant, server))
+}
+
+/// Where the endpoint's RFC 9728 protected-resource metadata is.
+pub fn metadata_url(public_url: &str, tenant: &str, server: &str) -> String {
+    format!("{}{METADATA_PREFIX}{}", public_url.trim_end_matches('/'), endpoint(tenant, server))
+}
+
+/// The path prefix of protected-resource metadata (RFC 9728).
+pub const METADATA_PREFIX: &str = "/.well-known/oauth-protected-resource";
+
 /// `/t/{tenant}/s/{server}/mcp` split into tenant and server; `None` for
 /// any other path, or names that break the rules.
 pub fn parse_endpoint(path: &str) -> Option<(&str, &str)> {

@@ -4,7 +4,7 @@
 
 use smcp_core::auth::{Principal, Role};
 use smcp_core::deploy;
-use smcp_core::mcp::Engine;
+use smcp_core::engine::Engine;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 

@@ -16,8 +16,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use smcp_core::capabilities::faults::Faults;
 use smcp_core::capabilities::net::{AddressPolicy, Opening};
+use smcp_core::engine::{AuthSettings, Engine, EngineConfig};
 use smcp_core::http::Request;
-use smcp_core::mcp::{AuthSettings, Engine, EngineConfig};
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -96,7 +96,7 @@ pub struct Config {
     /// The host's own OAuth authorization server (token lifetimes).
     pub oauth: smcp_core::oauth::OAuthSettings,
     /// Running calls per tenant and open sessions per principal.
-    pub quotas: smcp_core::mcp::QuotaSettings,
+    pub quotas: smcp_core::engine::QuotaSettings,
     /// How long a legacy (2025-era) session lasts after it opened.
     pub session_ttl_seconds: u32,
     /// Faults to inject behind the backends, armed and cleared by a test

@@ -3,7 +3,7 @@
 
 use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::capabilities::net::{AddressPolicy, Opening};
-use smcp_core::mcp::{AuthSettings, EngineConfig};
+use smcp_core::engine::{AuthSettings, EngineConfig};
 use smcp_core::vault::Keyring;
 use worker::Env;
 
@@ -116,16 +116,16 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         state_key,
         deployment_recheck_ms: Some(number(env, "SMCP_DEPLOYMENT_RECHECK_MS", DEFAULT_RECHECK_MS)?),
         max_upload_bytes: number(env, "SMCP_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
-        quotas: smcp_core::mcp::QuotaSettings {
+        quotas: smcp_core::engine::QuotaSettings {
             calls_per_tenant: number(
                 env,
                 "SMCP_MAX_CALLS_PER_TENANT",
-                smcp_core::mcp::QuotaSettings::default().calls_per_tenant,
+                smcp_core::engine::QuotaSettings::default().calls_per_tenant,
             )?,
             sessions_per_principal: number(
                 env,
                 "SMCP_MAX_SESSIONS_PER_PRINCIPAL",
-                smcp_core::mcp::QuotaSettings::default().sessions_per_principal,
+                smcp_core::engine::QuotaSettings::default().sessions_per_principal,
             )?,
         },
         max_fuel: setting(env, "SMCP_MAX_FUEL")

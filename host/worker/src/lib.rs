@@ -34,8 +34,8 @@ use objects::R2Objects;
 use platform::{ConsoleLog, WorkerClock, WorkerRandom};
 use smcp_core::capabilities::Backends;
 use smcp_core::capabilities::net::AddressPolicy;
+use smcp_core::engine::Engine;
 use smcp_core::http::{Body, Request as CoreRequest, Response as CoreResponse};
-use smcp_core::mcp::Engine;
 use smcp_core::runtime::{EngineLimits, Runtime};
 use smcp_core::vault::Vault;
 use std::cell::RefCell;
@@ -171,7 +171,7 @@ async fn read_request(
         if url.path().starts_with("/admin/") { engine.config.max_upload_bytes } else { engine.config.max_body_bytes };
     let mut headers: Vec<(String, String)> =
         request.headers().entries().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    smcp_core::mcp::split_joined_headers(&mut headers);
+    smcp_core::engine::split_joined_headers(&mut headers);
     let declared = headers.iter().find(|(k, _)| k == "content-length").and_then(|(_, v)| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large(url));

@@ -15,8 +15,8 @@ use crate::config::Settings;
 use smcp_core::capabilities::LocalFuture;
 use smcp_core::capabilities::backend_suite::{KvTarget, ObjectTarget, TimeControl, run_kv_case, run_object_case};
 use smcp_core::capabilities::kv::KvStore;
+use smcp_core::engine::Engine;
 use smcp_core::http::{Body, Request, Response};
-use smcp_core::mcp::Engine;
 use std::time::Duration;
 
 const PREFIX: &str = "/operator/v1/backend-suite/";
@@ -148,7 +148,7 @@ async fn two_writers_keep_one_chain(engine: &Engine, platform: &Platform, run: &
             server: None,
             detail: serde_json::json!({ "i": i }),
         };
-        writer.audit(platform.backends(), &tenant, event);
+        writer.record(platform.backends(), &tenant, event);
         let written = writer.flush_audit(platform.backends()).await.map_err(|e| format!("append {i}: {e}"))?;
         if written != 1 {
             return Err(format!("append {i} wrote {written} records"));

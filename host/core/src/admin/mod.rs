@@ -17,12 +17,12 @@ pub use reply::ApiError;
 
 use crate::auth::{AuthError, Principal, Role};
 use crate::capabilities::Backends;
+use crate::engine::Engine;
 use crate::http::{Request, Response};
-use crate::mcp::Engine;
 use reply::ok;
 use serde_json::json;
 
-const PREFIX: &str = "/admin/v1/tenants/";
+pub(crate) const PREFIX: &str = "/admin/v1/tenants/";
 
 /// The URL JWTs for `tenant`'s admin API must name as their audience.
 pub fn audience(public_url: &str, tenant: &str) -> String {
@@ -115,7 +115,7 @@ impl Call<'_> {
             server: server.map(str::to_owned),
             detail,
         };
-        self.engine.audit(self.backends, self.tenant, event);
+        self.engine.record(self.backends, self.tenant, event);
     }
 
     /// The value of query parameter `name`.
@@ -131,7 +131,7 @@ async fn authenticate(
     backends: Backends<'_>,
     tenant: &str,
 ) -> Result<Principal, Refused> {
-    if let Some(limited) = crate::mcp::turned_away(engine, backends, request) {
+    if let Some(limited) = crate::engine::admission::turned_away(engine, backends, request) {
         let mut response = ApiError::new(
             429,
             "rate_limited",
@@ -142,10 +142,10 @@ async fn authenticate(
         return Err(Refused(response));
     }
     let audience = audience(&engine.config.auth.public_url, tenant);
-    let authenticated = crate::mcp::auth_for(engine, backends, request, tenant, &audience).await;
-    let error = match crate::mcp::admit(engine, backends, request, tenant, None, authenticated) {
+    let authenticated = crate::engine::admission::authenticate_for(engine, backends, request, tenant, &audience).await;
+    let error = match crate::engine::admission::admit(engine, backends, request, tenant, None, authenticated) {
         Ok(principal) => {
-            if let Some(limited) = crate::mcp::rate_limit(engine, backends, &principal).await {
+            if let Some(limited) = engine.mcp.rate_limited(backends, &principal).await {
                 // The same 429 and Retry-After, in this API's error format.
                 let mut response =
                     ApiError::new(429, "rate_limited", "too many requests: retry after the time in Retry-After")

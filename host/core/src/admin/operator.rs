@@ -13,11 +13,11 @@ use crate::auth::Role;
 use crate::auth::api_keys::{ApiKeys, valid_tenant};
 use crate::auth::jwt::Issuer;
 use crate::capabilities::Backends;
+use crate::engine::Engine;
 use crate::http::{Request, Response};
-use crate::mcp::Engine;
 use serde_json::{Value, json};
 
-const PREFIX: &str = "/operator/v1/";
+pub(crate) const PREFIX: &str = "/operator/v1/";
 /// Who operator actions are recorded as in a tenant's trail.
 pub const OPERATOR: &str = "operator";
 
@@ -66,7 +66,7 @@ pub fn operator_key_hash(key: &str) -> String {
 
 fn audit(engine: &Engine, backends: Backends<'_>, tenant: &str, kind: &str, detail: Value) {
     let event = crate::audit::Event { kind: kind.into(), principal: Some(OPERATOR.into()), server: None, detail };
-    engine.audit(backends, tenant, event);
+    engine.record(backends, tenant, event);
 }
 
 /// `POST tenants/{t}/keys` `{"role", "name"}`: a new API key, shown once.
@@ -102,7 +102,7 @@ async fn set_issuers(engine: &Engine, request: &Request, backends: Backends<'_>,
     for key in issuers.iter().flat_map(|i| &i.keys.keys) {
         crate::auth::jwt::check_issuer_key(key).map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
-    crate::mcp::set_issuers(backends, tenant, &issuers).await.map_err(ApiError::storage)?;
+    crate::engine::set_issuers(backends, tenant, &issuers).await.map_err(ApiError::storage)?;
     engine.tenant_created(tenant);
     let names: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();
     audit(engine, backends, tenant, "issuers.set", json!({ "issuers": names }));

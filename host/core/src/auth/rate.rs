@@ -45,7 +45,25 @@ struct Bucket {
 /// How often a bucket is written to the KV backend at most.
 const SAVE_EVERY_MS: u64 = 1000;
 
-/// This process's buckets.
+/// This process's buckets, shared by everything that limits a rate.
+#[derive(Default)]
+pub struct Limiter {
+    buckets: futures_util::lock::Mutex<Buckets>,
+}
+
+impl Limiter {
+    /// Takes one token from each bucket of `buckets` in turn, stopping at
+    /// the first that is empty: `Err(seconds)` to wait then.
+    pub async fn take(&self, kv: &dyn KvStore, buckets: &[(&str, Limit)], now_ms: u64) -> Result<(), u64> {
+        let mut held = self.buckets.lock().await;
+        for (name, limit) in buckets {
+            held.take(kv, name, *limit, now_ms).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Token buckets by name, cached from the KV backend.
 #[derive(Default)]
 pub struct Buckets {
     buckets: HashMap<String, Bucket>,

@@ -7,7 +7,8 @@ use crate::audit::Event;
 use crate::auth::Principal;
 use crate::capabilities::{Backends, Grant};
 use crate::component::PreparedComponent;
-use crate::mcp::{Engine, Hosted};
+use crate::engine::Engine;
+use crate::server::Hosted;
 use serde_json::json;
 
 /// Interfaces every server may import without a grant.
@@ -101,7 +102,7 @@ pub async fn create_server(
         history: Vec::new(),
     };
     records::put_server(backends, tenant, &record).await?;
-    engine.audit(
+    engine.record(
         backends,
         tenant,
         Event {
@@ -173,7 +174,7 @@ async fn switch(
     let active = active_deployment(backends, tenant, &record).await?;
     let changes = changes(active.as_ref(), &target.imports, &grant_of(&target)?)?;
     let audit = |event: &str, detail: serde_json::Value| {
-        engine.audit(
+        engine.record(
             backends,
             tenant,
             Event { kind: event.into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },
@@ -274,7 +275,7 @@ pub async fn delete_server(
         }
     }
     let detail = json!({ "deployments": deployments.len(), "components_removed": removed.len() });
-    engine.audit(
+    engine.record(
         backends,
         tenant,
         Event { kind: "server.delete".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },

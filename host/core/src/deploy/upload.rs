@@ -7,7 +7,7 @@ use super::{Changes, DeployError};
 use crate::auth::Principal;
 use crate::capabilities::{Backends, Grant};
 use crate::component::Digest;
-use crate::mcp::Engine;
+use crate::engine::Engine;
 use crate::review::{self, Review};
 
 /// What an uploader sends.
@@ -113,7 +113,7 @@ pub async fn upload(
         "imports": deployment.imports,
         "widens": changes.widened,
     });
-    engine.audit(
+    engine.record(
         backends,
         tenant,
         crate::audit::Event {

@@ -2,19 +2,20 @@
 //! and client capabilities in `_meta`, checked against the `MCP-Protocol-Version`,
 //! `Mcp-Method` and `Mcp-Name` headers.
 
-use super::dispatch::Call;
-use super::engine::{Engine, Hosted, json_response};
+use super::dispatch::{Call, RpcFailure};
 use super::exchange::{Answer, Exchange};
 use super::jsonrpc::{
     HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, METHOD_NOT_FOUND, Message,
     UNSUPPORTED_VERSION, error_response, excerpt, result_response,
 };
+use super::protocol::Protocol;
 use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::version::{self, CURRENT, Era, SUPPORTED};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
 use crate::http::SseEvent;
 use crate::http::{Body, Request, Response};
+use crate::server::Hosted;
 use serde_json::{Value, json};
 
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -49,7 +50,7 @@ pub(crate) fn is_current(request: &Request, incoming: &Incoming) -> bool {
 }
 
 fn reject(status: u16, id: &Value, code: i64, message: &str, data: Option<Value>) -> Response {
-    json_response(status, vec![], &error_response(id, code, message, data))
+    Response::json(status, vec![], &error_response(id, code, message, data))
 }
 
 /// A header value, decoded when sent as `=?base64?…?=`; `None` when that
@@ -59,7 +60,7 @@ fn header_value(raw: &str) -> Option<String> {
 }
 
 pub(crate) async fn post(
-    engine: &Engine,
+    protocol: &Protocol,
     request: &Request,
     hosted: &Hosted,
     principal: &Principal,
@@ -67,13 +68,13 @@ pub(crate) async fn post(
     incoming: Incoming,
     exchange: &Exchange<'_>,
 ) -> Answer {
-    checked(engine, request, hosted, principal, backends, incoming, exchange).await.unwrap_or_else(Answer::Now)
+    checked(protocol, request, hosted, principal, backends, incoming, exchange).await.unwrap_or_else(Answer::Now)
 }
 
 /// The request's answer, or `Err` with a response to send at once (a
 /// rejection, or an answer that needs no guest).
 async fn checked(
-    engine: &Engine,
+    protocol: &Protocol,
     request: &Request,
     hosted: &Hosted,
     principal: &Principal,
@@ -178,26 +179,26 @@ async fn checked(
     }
     let log_level = match meta.and_then(|m| m.get(META_LOG_LEVEL)) {
         None => None,
-        Some(level) => match level.as_str().and_then(Engine::log_level_index) {
+        Some(level) => match level.as_str().and_then(super::dispatch::log_level_index) {
             Some(index) => Some(index),
             None => return Err(reject(400, &id, INVALID_PARAMS, "Invalid params: unknown log level", None)),
         },
     };
     if method == "subscriptions/listen" {
-        return Ok(listen(engine, hosted, exchange, id, &params).await);
+        return Ok(listen(protocol, hosted, exchange, id, &params).await);
     }
     if method == "server/discover" {
         let mut result = json!({
             "supportedVersions": SUPPORTED,
-            "capabilities": super::legacy::capabilities(),
+            "capabilities": super::protocol::capabilities(),
             "ttlMs": 3_600_000,
             "cacheScope": "public",
         });
-        decorate(engine, &method, &mut result);
-        return Err(json_response(200, vec![], &result_response(&id, result)));
+        decorate(protocol, &method, &mut result);
+        return Err(Response::json(200, vec![], &result_response(&id, result)));
     }
     let call = Call {
-        engine,
+        protocol,
         hosted,
         backends,
         era: Era::Current,
@@ -209,14 +210,14 @@ async fn checked(
         out_of_fuel: Default::default(),
     };
     if let Some((role, what)) = call.missing_role(&method, &params).await {
-        return Err(super::auth::insufficient_role(engine, &hosted.tenant, &hosted.server, &id, role, &what));
+        return Err(protocol.insufficient_role(hosted, &id, role, &what));
     }
     if method == "tools/call"
         && let Err(message) = call.check_param_headers(&params, |name| request.header(name).map(str::to_owned)).await
     {
         return Err(reject(400, &id, HEADER_MISMATCH, &message, None));
     }
-    let (status, response) = engine.run(&call, &id, &method, &params).await;
+    let (status, response) = run(protocol, &call, &id, &method, &params).await;
     Ok(exchange.finish(status, response))
 }
 
@@ -224,7 +225,7 @@ async fn checked(
 /// open for the changes it asked for, until the client goes away or the
 /// host shuts down (then it answers the request, the graceful end).
 async fn listen(
-    engine: &Engine,
+    protocol: &Protocol,
     hosted: &Hosted,
     exchange: &Exchange<'_>,
     id: Value,
@@ -244,11 +245,11 @@ async fn listen(
     };
     let _ = sender.send(SseEvent { id: None, data: acknowledgment.to_string() });
     let server = (hosted.tenant.clone(), hosted.server.clone());
-    match engine.subscriptions.listen(server, id.clone(), filter, sender) {
+    match protocol.subscriptions.listen(server, id.clone(), filter, sender) {
         Ok(ended) => match ended.await {
             Ok(()) => {
                 let mut result = listen_completion(&id);
-                decorate(engine, "subscriptions/listen", &mut result);
+                decorate(protocol, "subscriptions/listen", &mut result);
                 exchange.finish(200, result_response(&id, result))
             }
             // The client went away: nobody to answer.
@@ -261,13 +262,30 @@ async fn listen(
 
 /// Adds what every 2026-07-28 result carries: `resultType`, the server's
 /// identity, and caching hints on cacheable results.
-pub(crate) fn decorate(engine: &Engine, method: &str, result: &mut Value) {
+/// Runs one request: the HTTP status and the decorated JSON-RPC response.
+async fn run(
+    protocol: &Protocol,
+    call: &Call<'_>,
+    id: &Value,
+    method: &str,
+    params: &serde_json::Map<String, Value>,
+) -> (u16, Value) {
+    match call.dispatch(method, params).await {
+        Ok(mut result) => {
+            decorate(protocol, method, &mut result);
+            (200, result_response(id, result))
+        }
+        Err(RpcFailure { code, message, data, status }) => (status, error_response(id, code, &message, data)),
+    }
+}
+
+fn decorate(protocol: &Protocol, method: &str, result: &mut Value) {
     let Some(object) = result.as_object_mut() else { return };
     let complete = object.get("resultType").is_none_or(|t| t == "complete");
     object.entry("resultType").or_insert(json!("complete"));
     object.insert(
         "_meta".into(),
-        json!({ "io.modelcontextprotocol/serverInfo": { "name": engine.config.server_name, "version": engine.config.server_version } }),
+        json!({ "io.modelcontextprotocol/serverInfo": { "name": protocol.config.server_name, "version": protocol.config.server_version } }),
     );
     if complete && CACHEABLE.contains(&method) {
         let (ttl, scope) = if method == "resources/read" { (0, "private") } else { (LIST_TTL_MS, "public") };

@@ -1,22 +1,28 @@
 //! MCP methods served from the guest's server interface, shared by both
 //! eras: the era decides only framing (sessions, `_meta`, `resultType`).
 
-use super::engine::{Engine, Hosted};
 use super::exchange::{AskError, Exchange};
 use super::jsonrpc::{
     BAD_REQUEST, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY, excerpt,
 };
+use super::protocol::Protocol;
 use super::state;
 use super::subscriptions::Change;
 use super::version::Era;
 use crate::auth::{Principal, Role};
 use crate::capabilities::{Backends, CallHost, Notification, Notifier, Scope};
+use crate::server::Hosted;
 use crate::server::{CompletionRef, InputRequired, InputResponse, Outcome, Server, ServerError};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value, json};
 
 /// MCP log levels, lowest first.
+/// The index of a log level's name in [`LOG_LEVELS`].
+pub(crate) fn log_level_index(level: &str) -> Option<usize> {
+    LOG_LEVELS.iter().position(|l| *l == level)
+}
+
 pub const LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 /// Items per page of a list result.
 pub const PAGE_SIZE: usize = 100;
@@ -25,7 +31,7 @@ pub const MAX_INPUT_ROUNDS: usize = 8;
 
 /// What one request may use and send.
 pub struct Call<'a> {
-    pub engine: &'a Engine,
+    pub protocol: &'a Protocol,
     pub hosted: &'a Hosted,
     pub backends: Backends<'a>,
     pub era: Era,
@@ -73,7 +79,7 @@ struct Collect<'a> {
     progress_token: &'a Option<Value>,
     log_level: Option<usize>,
     exchange: &'a Exchange<'a>,
-    engine: &'a Engine,
+    protocol: &'a Protocol,
     server: (String, String),
 }
 
@@ -102,9 +108,9 @@ impl Notifier for Collect<'_> {
                     self.exchange.send(super::jsonrpc::notification("notifications/message", params));
                 }
             }
-            Notification::ListChanged(kind) => self.engine.subscriptions.publish(&self.server, &Change::List(kind)),
+            Notification::ListChanged(kind) => self.protocol.subscriptions.publish(&self.server, &Change::List(kind)),
             Notification::ResourceUpdated(uri) => {
-                self.engine.subscriptions.publish(&self.server, &Change::Resource(uri))
+                self.protocol.subscriptions.publish(&self.server, &Change::Resource(uri))
             }
         }
     }
@@ -148,7 +154,7 @@ impl Call<'_> {
 
     async fn tool_facts(&self) -> std::sync::Arc<super::params::ToolFacts> {
         let digest = self.hosted.component.digest();
-        if let Some(found) = self.engine.tool_facts.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
+        if let Some(found) = self.protocol.tool_facts.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
             return found;
         }
         let scope = self.scope();
@@ -156,19 +162,19 @@ impl Call<'_> {
             progress_token: &None,
             log_level: None,
             exchange: self.exchange,
-            engine: self.engine,
+            protocol: self.protocol,
             server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
         };
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut ignore);
         let server = Server {
-            runtime: &self.engine.runtime,
+            runtime: &self.protocol.runtime,
             component: &self.hosted.component,
-            limits: self.engine.limits_of(&self.hosted.grant),
+            limits: self.protocol.limits_of(&self.hosted.grant),
         };
         // A guest that cannot list its tools has none a read-only caller may use.
         let tools = server.list_tools(&mut host).await.unwrap_or_default();
         let facts = std::sync::Arc::new(super::params::ToolFacts::of(&tools));
-        if let Ok(mut cache) = self.engine.tool_facts.lock() {
+        if let Ok(mut cache) = self.protocol.tool_facts.lock() {
             cache.insert(digest, facts.clone());
         }
         facts
@@ -181,7 +187,7 @@ impl Call<'_> {
         let (result, fuel, unavailable) = self.run_method(method, params).await;
         // The grant's output limit holds for what is sent: JSON escaping
         // can make a guest's text six times longer.
-        let limit = self.engine.limits_of(&self.hosted.grant).output_bytes;
+        let limit = self.protocol.limits_of(&self.hosted.grant).output_bytes;
         let result = result.and_then(|value| match super::jsonrpc::encoded_len(&value) {
             len if len as u64 > limit.saturating_add(ENVELOPE_BYTES) => Err(RpcFailure::new(
                 INTERNAL_ERROR,
@@ -214,14 +220,14 @@ impl Call<'_> {
                 server: Some(self.hosted.server.clone()),
                 detail,
             };
-            self.engine.audit(self.backends, &self.hosted.tenant, event);
+            self.protocol.record(self.backends, &self.hosted.tenant, event);
             let record = crate::metrics::CallRecord {
                 error: !matches!(outcome.as_str(), "ok" | "input_required"),
                 out_of_fuel: self.out_of_fuel.get(),
                 fuel,
                 ms: self.backends.clock.now_ms().saturating_sub(started),
             };
-            self.engine.metrics.record(&self.hosted.tenant, &self.hosted.server, record);
+            self.protocol.metrics.record(&self.hosted.tenant, &self.hosted.server, record);
         }
         result
     }
@@ -233,8 +239,8 @@ impl Call<'_> {
         method: &str,
         params: &Map<String, Value>,
     ) -> (Result<Value, RpcFailure>, u64, Vec<String>) {
-        let max = self.engine.config.quotas.calls_per_tenant;
-        let Some(_slot) = self.engine.quotas.call(&self.hosted.tenant, max) else {
+        let max = self.protocol.config.quotas.calls_per_tenant;
+        let Some(_slot) = self.protocol.quotas.call(&self.hosted.tenant, max) else {
             let message = format!("Too Many Requests: this tenant already has {max} calls running; retry shortly");
             return (Err(RpcFailure::new(BAD_REQUEST, message).status(429)), 0, vec!["calls_per_tenant".into()]);
         };
@@ -243,15 +249,15 @@ impl Call<'_> {
             progress_token: &self.progress_token,
             log_level: self.log_level,
             exchange: self.exchange,
-            engine: self.engine,
+            protocol: self.protocol,
             server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
         };
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut collect);
-        let limits = self.engine.limits_of(&self.hosted.grant);
+        let limits = self.protocol.limits_of(&self.hosted.grant);
         // Checked inside the guest call too, where a guest that never waits
         // would keep the timer below from firing.
         host.set_deadline(self.backends.clock.now_ms().saturating_add(limits.wall_time_ms));
-        let server = Server { runtime: &self.engine.runtime, component: &self.hosted.component, limits };
+        let server = Server { runtime: &self.protocol.runtime, component: &self.hosted.component, limits };
         let finished = {
             let work = core::pin::pin!(self.method(&server, &mut host, method, params));
             // Fuel bounds computing; this bounds the waiting on capabilities
@@ -387,7 +393,7 @@ impl Call<'_> {
         let mut state = match params.get("requestState") {
             None | Some(Value::Null) => None,
             Some(Value::String(token)) if self.era == Era::Current => {
-                Some(state::open(&self.engine.config.state_key, &scope, token, now).map_err(invalid)?)
+                Some(state::open(&self.protocol.config.state_key, &scope, token, now).map_err(invalid)?)
             }
             Some(_) => return Err(invalid("`requestState` must be a string from this server's input_required result")),
         };
@@ -480,7 +486,7 @@ impl Call<'_> {
                 (key.clone(), json!({ "method": method, "params": params }))
             })
             .collect();
-        let token = state::seal(&self.engine.config.state_key, scope, &required.state, now);
+        let token = state::seal(&self.protocol.config.state_key, scope, &required.state, now);
         json!({ "resultType": "input_required", "inputRequests": input_requests, "requestState": token })
     }
 

@@ -7,7 +7,7 @@
 //! messages and frame them at the end; they cannot ask the client
 //! anything, since the answer could never arrive before the response.
 
-use super::engine::Engine;
+use super::protocol::Protocol;
 use crate::capabilities::Backends;
 use crate::http::{Body, EventSender, Response, SseEvent, event_channel};
 use crate::server::InputResponse;
@@ -47,7 +47,7 @@ struct Streaming {
     head: Option<oneshot::Sender<Response>>,
     /// The request's Origin, for the CORS headers of the head.
     origin: Option<String>,
-    /// The open stream: its id in [`Engine::streams`] when resumable, or
+    /// The open stream: its id in [`Protocol::streams`] when resumable, or
     /// its sender when not.
     stream: Option<Open>,
 }
@@ -58,7 +58,7 @@ enum Open {
 }
 
 pub(crate) struct Exchange<'a> {
-    engine: &'a Engine,
+    protocol: &'a Protocol,
     backends: Backends<'a>,
     mode: Mode,
     /// Headers of the response (the session id).
@@ -80,9 +80,9 @@ pub(crate) enum AskError {
 }
 
 impl<'a> Exchange<'a> {
-    pub fn buffered(engine: &'a Engine, backends: Backends<'a>) -> Self {
+    pub fn buffered(protocol: &'a Protocol, backends: Backends<'a>) -> Self {
         Exchange {
-            engine,
+            protocol,
             backends,
             mode: Mode::Buffered(RefCell::default()),
             headers: RefCell::default(),
@@ -91,13 +91,13 @@ impl<'a> Exchange<'a> {
     }
 
     pub fn streaming(
-        engine: &'a Engine,
+        protocol: &'a Protocol,
         backends: Backends<'a>,
         head: oneshot::Sender<Response>,
         origin: Option<String>,
     ) -> Self {
         let mode = Mode::Streaming(RefCell::new(Streaming { head: Some(head), origin, stream: None }));
-        Exchange { engine, backends, mode, headers: RefCell::default(), resumable: RefCell::default() }
+        Exchange { protocol, backends, mode, headers: RefCell::default(), resumable: RefCell::default() }
     }
 
     /// Marks the exchange as part of a legacy session: `headers` go on the
@@ -124,7 +124,7 @@ impl<'a> Exchange<'a> {
             streaming.stream = Some(self.open(streaming));
         }
         match &streaming.stream {
-            Some(Open::Logged(id)) => self.engine.streams.push(id, data),
+            Some(Open::Logged(id)) => self.protocol.streams.push(id, data),
             Some(Open::Plain(sender)) => {
                 let _ = sender.send(SseEvent { id: None, data });
             }
@@ -139,9 +139,9 @@ impl<'a> Exchange<'a> {
         self.head(streaming, response);
         let Some(resumable) = self.resumable.borrow().clone() else { return Open::Plain(sender) };
         let id = self.random_hex(8);
-        self.engine.streams.open(&id, &resumable.session, self.backends.clock.now_ms(), sender);
+        self.protocol.streams.open(&id, &resumable.session, self.backends.clock.now_ms(), sender);
         if resumable.prime {
-            self.engine.streams.push(&id, String::new());
+            self.protocol.streams.push(&id, String::new());
         }
         Open::Logged(id)
     }
@@ -154,7 +154,7 @@ impl<'a> Exchange<'a> {
             Mode::Buffered(out) => {
                 let notifications = out.take();
                 if notifications.is_empty() {
-                    return super::engine::json_response(status, self.headers(), &message).into();
+                    return Response::json(status, self.headers(), &message).into();
                 }
                 let events = notifications
                     .into_iter()
@@ -166,7 +166,7 @@ impl<'a> Exchange<'a> {
             Mode::Streaming(streaming) => {
                 let mut streaming = streaming.borrow_mut();
                 if streaming.stream.is_none() {
-                    return super::engine::json_response(status, self.headers(), &message).into();
+                    return Response::json(status, self.headers(), &message).into();
                 }
                 self.stream_event(&mut streaming, message.to_string());
                 self.close(&mut streaming);
@@ -202,7 +202,7 @@ impl<'a> Exchange<'a> {
 
     fn head(&self, streaming: &mut Streaming, response: Response) {
         if let Some(head) = streaming.head.take() {
-            let _ = head.send(self.engine.with_cors_from(streaming.origin.as_deref(), response));
+            let _ = head.send(self.protocol.with_cors(streaming.origin.as_deref(), response));
         }
     }
 
@@ -217,7 +217,7 @@ impl<'a> Exchange<'a> {
 
     fn close(&self, streaming: &mut Streaming) {
         if let Some(Open::Logged(id)) = streaming.stream.take() {
-            self.engine.streams.finish(&id, self.backends.clock.now_ms());
+            self.protocol.streams.finish(&id, self.backends.clock.now_ms());
         }
     }
 
@@ -229,11 +229,11 @@ impl<'a> Exchange<'a> {
             return Err(AskError::Unsupported);
         };
         let mut waiting = Vec::with_capacity(requests.len());
-        let mut guard = PendingGuard { engine: self.engine, keys: Vec::new() };
+        let mut guard = PendingGuard { protocol: self.protocol, keys: Vec::new() };
         for (key, method, params) in requests {
             let id = format!("smcp-{}", self.random_hex(8));
             let pending_key = answer_key(&resumable.session, &Value::String(id.clone()));
-            let receiver = self.engine.streams.expect_answer(pending_key.clone()).ok_or(AskError::Busy)?;
+            let receiver = self.protocol.streams.expect_answer(pending_key.clone()).ok_or(AskError::Busy)?;
             guard.keys.push(pending_key);
             self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
             waiting.push((key, receiver));
@@ -275,14 +275,14 @@ pub(crate) fn answer_key(session: &str, id: &Value) -> String {
 
 /// Forgets the pending requests of an `ask` that ended early.
 struct PendingGuard<'a> {
-    engine: &'a Engine,
+    protocol: &'a Protocol,
     keys: Vec<String>,
 }
 
 impl Drop for PendingGuard<'_> {
     fn drop(&mut self) {
         for key in &self.keys {
-            self.engine.streams.forget_answer(key);
+            self.protocol.streams.forget_answer(key);
         }
     }
 }

@@ -2,19 +2,20 @@
 //! sessions kept in the KV backend, `MCP-Protocol-Version` checks, batches
 //! for 2025-03-26.
 
-use super::dispatch::Call;
-use super::engine::{Engine, Hosted, error, json_response, method_not_allowed};
+use super::dispatch::{Call, RpcFailure};
 use super::exchange::{Answer, Exchange, Resumable, answer_key};
 use super::jsonrpc::{
     BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, excerpt,
     result_response,
 };
+use super::protocol::{Protocol, error, method_not_allowed};
 use super::streams::ResumeError;
 use super::subscriptions::SubscribeError;
 use super::version::{self, Era, LEGACY};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
 use crate::http::{Body, Request, Response};
+use crate::server::Hosted;
 use futures_util::future::Either;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
@@ -50,28 +51,17 @@ async fn load(backends: Backends<'_>, hosted: &Hosted, principal: &Principal, id
     (session.principal == principal.id).then_some(session)
 }
 
-async fn save(engine: &Engine, backends: Backends<'_>, hosted: &Hosted, id: &str, session: &Session) -> bool {
+async fn save(protocol: &Protocol, backends: Backends<'_>, hosted: &Hosted, id: &str, session: &Session) -> bool {
     let bytes = serde_json::to_vec(session).unwrap_or_default();
-    let ttl = Some(engine.config.session_ttl_seconds);
+    let ttl = Some(protocol.config.session_ttl_seconds);
     backends.kv.set(&session_key(hosted, id), bytes, ttl).await.is_ok()
 }
 
 /// Messages one batch (2025-03-26) may hold.
 pub(crate) const MAX_BATCH: usize = 32;
 
-/// Server capabilities, the same in both eras.
-pub(crate) fn capabilities() -> Value {
-    json!({
-        "tools": { "listChanged": true },
-        "resources": { "subscribe": true, "listChanged": true },
-        "prompts": { "listChanged": true },
-        "completions": {},
-        "logging": {},
-    })
-}
-
 pub(crate) async fn post(
-    engine: &Engine,
+    protocol: &Protocol,
     request: &Request,
     hosted: &Hosted,
     principal: &Principal,
@@ -90,7 +80,7 @@ pub(crate) async fn post(
             )
             .into();
         }
-        return initialize(engine, hosted, principal, backends, id, params.as_ref()).await.into();
+        return initialize(protocol, hosted, principal, backends, id, params.as_ref()).await.into();
     }
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required").into();
@@ -127,7 +117,7 @@ pub(crate) async fn post(
     let messages = match incoming {
         Incoming::Single(Message::Request { id, method, params }) => {
             let params = params.unwrap_or_default();
-            let target = Target { engine, hosted, principal, backends, session_id };
+            let target = Target { protocol, hosted, principal, backends, session_id };
             return request_in_flight(&target, &mut session, &stream_key, exchange, id, &method, params).await;
         }
         Incoming::Single(message) => vec![message],
@@ -154,7 +144,7 @@ pub(crate) async fn post(
         match message {
             Message::Request { id, method, params } => {
                 requests += 1;
-                if requests > 1 && super::auth::rate_limited(engine, backends, principal).await.is_some() {
+                if requests > 1 && protocol.rate_limited(backends, principal).await.is_some() {
                     responses.push(error_response(
                         &id,
                         BAD_REQUEST,
@@ -165,27 +155,27 @@ pub(crate) async fn post(
                 }
                 // Each batched request on its own buffered exchange: a batch
                 // answers with one JSON array, so nothing streams.
-                let buffered = Exchange::buffered(engine, backends);
+                let buffered = Exchange::buffered(protocol, backends);
                 let params = params.unwrap_or_default();
-                let target = Target { engine, hosted, principal, backends, session_id };
+                let target = Target { protocol, hosted, principal, backends, session_id };
                 let (_, response) = answer_request(&target, &mut session, &buffered, &id, &method, &params).await;
                 responses.push(response);
             }
-            Message::Notification { method, params } => notification(engine, &stream_key, &method, params.as_ref()),
+            Message::Notification { method, params } => notification(protocol, &stream_key, &method, params.as_ref()),
             Message::Response { id, result } => {
-                engine.streams.answer(&answer_key(&stream_key, &id), result);
+                protocol.streams.answer(&answer_key(&stream_key, &id), result);
             }
         }
     }
     if responses.is_empty() {
         return Response { status: 202, headers, body: Body::Empty }.into();
     }
-    json_response(200, headers, &Value::Array(responses)).into()
+    Response::json(200, headers, &Value::Array(responses)).into()
 }
 
 /// What a request of a session is served against.
 struct Target<'a> {
-    engine: &'a Engine,
+    protocol: &'a Protocol,
     hosted: &'a Hosted,
     principal: &'a Principal,
     backends: Backends<'a>,
@@ -202,12 +192,12 @@ async fn request_in_flight(
     method: &str,
     params: Map<String, Value>,
 ) -> Answer {
-    let Target { engine, hosted, session_id, .. } = *target;
+    let Target { protocol, hosted, session_id, .. } = *target;
     if let Some((role, what)) = call(target, session, exchange).missing_role(method, &params).await {
-        return super::auth::insufficient_role(engine, &hosted.tenant, &hosted.server, &id, role, &what).into();
+        return protocol.insufficient_role(hosted, &id, role, &what).into();
     }
     let key = answer_key(stream_key, &id);
-    let signal = engine.streams.start(key.clone());
+    let signal = protocol.streams.start(key.clone());
     // Only a real cancellation counts: a replaced registration (a reused
     // request id) drops the sender, and that must not stop this request.
     let cancelled = core::pin::pin!(async {
@@ -217,7 +207,7 @@ async fn request_in_flight(
     });
     let run = core::pin::pin!(answer_request(target, session, exchange, &id, method, &params));
     let outcome = futures_util::future::select(run, cancelled).await;
-    engine.streams.end(&key);
+    protocol.streams.end(&key);
     match outcome {
         Either::Left(((status, response), _)) => exchange.finish(status, response),
         // Cancelled: no answer, as the protocol asks. The stream, if open,
@@ -230,18 +220,18 @@ async fn request_in_flight(
 }
 
 /// Handles a notification from the client.
-fn notification(engine: &Engine, stream_key: &str, method: &str, params: Option<&Map<String, Value>>) {
+fn notification(protocol: &Protocol, stream_key: &str, method: &str, params: Option<&Map<String, Value>>) {
     if method == "notifications/cancelled"
         && let Some(request_id) = params.and_then(|p| p.get("requestId"))
     {
-        engine.streams.cancel(&answer_key(stream_key, request_id));
+        protocol.streams.cancel(&answer_key(stream_key, request_id));
     }
 }
 
 /// The call context of a session's request.
 fn call<'a>(target: &Target<'a>, session: &Session, exchange: &'a Exchange<'a>) -> Call<'a> {
     Call {
-        engine: target.engine,
+        protocol: target.protocol,
         hosted: target.hosted,
         backends: target.backends,
         era: Era::Legacy,
@@ -263,7 +253,7 @@ async fn answer_request(
     method: &str,
     params: &Map<String, Value>,
 ) -> (u16, Value) {
-    let Target { engine, hosted, backends, session_id, .. } = *target;
+    let Target { protocol, hosted, backends, session_id, .. } = *target;
     match method {
         "initialize" => (200, error_response(id, INVALID_REQUEST, "initialize must not be batched", None)),
         "ping" => (200, result_response(id, json!({}))),
@@ -275,20 +265,22 @@ async fn answer_request(
             let now = backends.clock.now_ms();
             // Sessions stored before they recorded their opening count from now.
             let opened = if session.opened_ms == 0 { now } else { session.opened_ms };
-            let expires = opened.saturating_add(u64::from(engine.config.session_ttl_seconds) * 1000);
-            match engine.subscriptions.session_uri(&stream_key, uri, method == "resources/subscribe", now, expires) {
+            let expires = opened.saturating_add(u64::from(protocol.config.session_ttl_seconds) * 1000);
+            match protocol.subscriptions.session_uri(&stream_key, uri, method == "resources/subscribe", now, expires) {
                 Ok(()) => (200, result_response(id, json!({}))),
                 Err(refused) => (200, error_response(id, INVALID_PARAMS, &refused.to_string(), None)),
             }
         }
-        "logging/setLevel" => match params.get("level").and_then(Value::as_str).and_then(Engine::log_level_index) {
-            Some(level) => {
-                session.log_level = Some(level);
-                save(engine, backends, hosted, session_id, session).await;
-                (200, result_response(id, json!({})))
+        "logging/setLevel" => {
+            match params.get("level").and_then(Value::as_str).and_then(super::dispatch::log_level_index) {
+                Some(level) => {
+                    session.log_level = Some(level);
+                    save(protocol, backends, hosted, session_id, session).await;
+                    (200, result_response(id, json!({})))
+                }
+                None => (200, error_response(id, INVALID_PARAMS, "unknown log level", None)),
             }
-            None => (200, error_response(id, INVALID_PARAMS, "unknown log level", None)),
-        },
+        }
         _ => {
             let mut call = call(target, session, exchange);
             call.progress_token = params.get("_meta").and_then(|m| m.get("progressToken")).cloned();
@@ -298,13 +290,17 @@ async fn answer_request(
                     error_response(id, INVALID_REQUEST, &format!("Forbidden: {what} needs role {role}"), None),
                 );
             }
-            engine.run(&call, id, method, params).await
+            // Legacy clients read errors from the body; the status is 200.
+            match call.dispatch(method, params).await {
+                Ok(result) => (200, result_response(id, result)),
+                Err(RpcFailure { code, message, data, .. }) => (200, error_response(id, code, &message, data)),
+            }
         }
     }
 }
 
 async fn initialize(
-    engine: &Engine,
+    protocol: &Protocol,
     hosted: &Hosted,
     principal: &Principal,
     backends: Backends<'_>,
@@ -326,27 +322,27 @@ async fn initialize(
         opened_ms: now,
     };
     let (max, ttl_ms) =
-        (engine.config.quotas.sessions_per_principal, u64::from(engine.config.session_ttl_seconds) * 1000);
-    if !engine.quotas.open_session(&principal.id, &session_id, now, ttl_ms, max) {
+        (protocol.config.quotas.sessions_per_principal, u64::from(protocol.config.session_ttl_seconds) * 1000);
+    if !protocol.quotas.open_session(&principal.id, &session_id, now, ttl_ms, max) {
         let message = format!(
             "Too Many Requests: {max} sessions are open for these credentials; end some (DELETE) or wait for them to expire"
         );
-        return json_response(429, vec![], &error_response(id, BAD_REQUEST, &message, None));
+        return Response::json(429, vec![], &error_response(id, BAD_REQUEST, &message, None));
     }
-    if !save(engine, backends, hosted, &session_id, &session).await {
+    if !save(protocol, backends, hosted, &session_id, &session).await {
         return error(503, BAD_REQUEST, "Service Unavailable: cannot store the session");
     }
     let result = json!({
         "protocolVersion": version,
-        "capabilities": capabilities(),
-        "serverInfo": { "name": engine.config.server_name, "version": engine.config.server_version },
+        "capabilities": super::protocol::capabilities(),
+        "serverInfo": { "name": protocol.config.server_name, "version": protocol.config.server_version },
     });
-    json_response(200, vec![(SESSION_HEADER.to_owned(), session_id)], &result_response(id, result))
+    Response::json(200, vec![(SESSION_HEADER.to_owned(), session_id)], &result_response(id, result))
 }
 
 /// DELETE ends a legacy session; without one there is nothing to delete.
 pub(crate) async fn delete(
-    engine: &Engine,
+    protocol: &Protocol,
     request: &Request,
     hosted: &Hosted,
     principal: &Principal,
@@ -359,8 +355,8 @@ pub(crate) async fn delete(
         return error(404, SESSION_NOT_FOUND, "Session not found");
     }
     let _ = backends.kv.delete(&session_key(hosted, session_id)).await;
-    engine.quotas.close_session(&principal.id, session_id);
-    engine.subscriptions.end_session(&format!("{}/{}/{session_id}", hosted.tenant, hosted.server));
+    protocol.quotas.close_session(&principal.id, session_id);
+    protocol.subscriptions.end_session(&format!("{}/{}/{session_id}", hosted.tenant, hosted.server));
     Response { status: 200, headers: vec![], body: Body::Empty }
 }
 
@@ -369,7 +365,7 @@ pub(crate) async fn delete(
 /// session's standalone stream of list and resource changes (one per
 /// session).
 pub(crate) async fn get(
-    engine: &Engine,
+    protocol: &Protocol,
     request: &Request,
     hosted: &Hosted,
     principal: &Principal,
@@ -391,7 +387,7 @@ pub(crate) async fn get(
     let headers = vec![(SESSION_HEADER.to_owned(), session_id.to_owned())];
     let Some(last_event_id) = request.header("last-event-id") else {
         let server = (hosted.tenant.clone(), hosted.server.clone());
-        return match engine.subscriptions.open_session_stream(server, &stream_key) {
+        return match protocol.subscriptions.open_session_stream(server, &stream_key) {
             Ok(events) => Response { status: 200, headers, body: Body::Stream(events) },
             Err(SubscribeError::Conflict) => {
                 error(409, BAD_REQUEST, "Conflict: this session already has a standalone stream")
@@ -399,7 +395,7 @@ pub(crate) async fn get(
             Err(SubscribeError::Full) => error(503, BAD_REQUEST, "Service Unavailable: too many open streams"),
         };
     };
-    match engine.streams.resume(&stream_key, last_event_id, backends.clock.now_ms()) {
+    match protocol.streams.resume(&stream_key, last_event_id, backends.clock.now_ms()) {
         Ok(events) => Response { status: 200, headers, body: Body::Stream(events) },
         Err(ResumeError::Unknown) => {
             error(400, BAD_REQUEST, "Bad Request: Last-Event-ID names no stream of this session")

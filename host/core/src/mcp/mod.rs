@@ -1,26 +1,26 @@
-//! The MCP protocol engine: MCP over Streamable HTTP for every hosted
-//! server, in both protocol eras, on one endpoint per server
-//! (`/t/{tenant}/s/{server}/mcp`). Guests only answer server-interface
-//! calls; everything protocol is here, so every hosted server is as
-//! compliant as the host.
+//! The MCP protocol over Streamable HTTP for every hosted server, in both
+//! protocol eras, on one endpoint per server (`/t/{tenant}/s/{server}/mcp`):
+//! JSON-RPC, sessions, streams, subscriptions and dispatch to the guest.
+//! Guests only answer server-interface calls; everything protocol is here,
+//! so every hosted server is as compliant as the host. Requests reach it
+//! authenticated, from the engine.
 
-mod auth;
 mod current;
 mod dispatch;
-mod engine;
+mod endpoint;
 mod exchange;
-
 pub mod jsonrpc;
 mod legacy;
 mod params;
+mod protocol;
 mod quotas;
-mod refusals;
 mod state;
 mod streams;
 mod subscriptions;
 pub mod version;
 
-pub use auth::{AuthSettings, set_issuers};
-pub(crate) use auth::{admit, authenticate_for as auth_for, rate_limited as rate_limit, turned_away};
-pub use engine::{Engine, EngineConfig, Hosted, QuotaSettings, split_joined_headers};
+pub(crate) use endpoint::serve;
+pub(crate) use exchange::{Answer, Exchange};
+pub use protocol::{ALLOW_HEADERS, ALLOWED_METHODS, Protocol, ProtocolConfig, QuotaSettings, error};
+pub(crate) use subscriptions::Change;
 pub use subscriptions::{MAX_URI_BYTES, MAX_URIS_PER_SESSION};

@@ -239,9 +239,9 @@ mod tests {
     use crate::http::Request;
     use futures::executor::block_on;
 
-    fn engine() -> crate::mcp::Engine {
+    fn engine() -> crate::engine::Engine {
         let runtime = std::sync::Arc::new(crate::runtime::Runtime::new(Default::default()).unwrap());
-        let config = crate::mcp::EngineConfig {
+        let config = crate::engine::EngineConfig {
             allowed_hosts: vec!["localhost".into()],
             allowed_origins: vec![],
             max_body_bytes: 1 << 20,
@@ -253,7 +253,7 @@ mod tests {
             max_upload_bytes: 1 << 20,
             max_fuel: None,
             quotas: Default::default(),
-            auth: crate::mcp::AuthSettings {
+            auth: crate::engine::AuthSettings {
                 key_hash_key: [3; 32],
                 public_url: "http://localhost".into(),
                 anonymous: vec![],
@@ -262,7 +262,7 @@ mod tests {
                 oauth: Default::default(),
             },
         };
-        crate::mcp::Engine::new(runtime, config)
+        crate::engine::Engine::new(runtime, config)
     }
 
     #[test]

@@ -30,8 +30,8 @@ pub mod upstream;
 
 use crate::auth::Role;
 use crate::capabilities::{Backends, Random};
+use crate::engine::Engine;
 use crate::http::{Body, Request, Response};
-use crate::mcp::Engine;
 use serde_json::json;
 
 /// Operator settings of the authorization server.
@@ -166,22 +166,19 @@ impl Ctx<'_> {
     /// [`HOST_WIDE_FACTOR`] times the size, so that the tenants that exist
     /// cannot add up to unbounded work either.
     pub async fn throttle(&self, what: &str, limit: crate::auth::rate::Limit) -> Result<(), OAuthError> {
-        let mut buckets = self.engine.rate.lock().await;
         let host_wide = crate::auth::rate::Limit {
             burst: limit.burst * HOST_WIDE_FACTOR,
             per_second: limit.per_second * HOST_WIDE_FACTOR,
         };
-        let now = self.now_ms();
-        let verdict = match buckets.take(self.backends.kv, &format!("oauth/{what}/{}", self.tenant), limit, now).await {
-            Ok(()) => buckets.take(self.backends.kv, &format!("oauth-host/{what}"), host_wide, now).await,
-            refused => refused,
-        };
+        let (tenant_bucket, host_bucket) = (format!("oauth/{what}/{}", self.tenant), format!("oauth-host/{what}"));
+        let buckets = [(tenant_bucket.as_str(), limit), (host_bucket.as_str(), host_wide)];
+        let verdict = self.engine.rate.take(self.backends.kv, &buckets, self.now_ms()).await;
         verdict.map_err(|wait| OAuthError::new(429, "slow_down", format!("too many requests: retry in {wait} s")))
     }
 
     pub fn audit(&self, kind: &str, principal: Option<String>, detail: serde_json::Value) {
         let event = crate::audit::Event { kind: kind.into(), principal, server: None, detail };
-        self.engine.audit(self.backends, self.tenant, event);
+        self.engine.record(self.backends, self.tenant, event);
     }
 }
 
@@ -272,6 +269,11 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
         response.headers.push(("access-control-allow-origin".into(), "*".into()));
     }
     Some(response)
+}
+
+/// True when `path` is one of the authorization servers' endpoints.
+pub(crate) fn serves(path: &str) -> bool {
+    route(path).is_some()
 }
 
 /// The tenant and endpoint a path names: `/oauth/{tenant}/{endpoint}`,

@@ -116,7 +116,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             let issuers: Vec<smcp_core::auth::jwt::Issuer> =
                 serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            smcp_core::mcp::set_issuers(storage.backends(), &tenant, &issuers).await?;
+            smcp_core::engine::set_issuers(storage.backends(), &tenant, &issuers).await?;
             eprintln!("tenant {tenant} now trusts {} issuer(s)", issuers.len());
         }
         KeysCommand::Revoke { tenant, id, .. } => {

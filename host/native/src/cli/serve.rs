@@ -129,7 +129,7 @@ impl ServeArgs {
         config.operator_key_hash = self.operator_key_hash;
         config.oauth.access_ttl_seconds = self.oauth_access_ttl_seconds;
         config.session_ttl_seconds = self.session_ttl_seconds;
-        config.quotas = smcp_core::mcp::QuotaSettings {
+        config.quotas = smcp_core::engine::QuotaSettings {
             calls_per_tenant: self.max_calls_per_tenant,
             sessions_per_principal: self.max_sessions_per_principal,
         };

@@ -3,14 +3,14 @@
 //! Also the RFC 9728 protected-resource metadata that tells an OAuth
 //! client where to get a token.
 
-use super::engine::{Engine, json_response};
-use super::jsonrpc::{BAD_REQUEST, error_response};
+use super::Engine;
 use super::refusals::Refusal;
 use crate::auth::api_keys::ApiKeys;
 use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
 use crate::capabilities::Backends;
 use crate::http::{Request, Response};
+use crate::mcp::jsonrpc::{BAD_REQUEST, error_response};
 use serde_json::{Value, json};
 
 /// Operator settings of authentication.
@@ -148,7 +148,7 @@ pub(crate) async fn refusal(
         403 => format!("Forbidden: {error}"),
         _ => "Service Unavailable: cannot check credentials now".to_owned(),
     };
-    let mut response = json_response(status, vec![], &error_response(&Value::Null, BAD_REQUEST, &message, None));
+    let mut response = Response::json(status, vec![], &error_response(&Value::Null, BAD_REQUEST, &message, None));
     if status != 503 {
         response.headers.push(("www-authenticate".into(), challenge));
     }
@@ -160,45 +160,9 @@ pub(crate) async fn refusal(
 pub(crate) fn turned_away(engine: &Engine, backends: Backends<'_>, request: &Request) -> Option<Response> {
     let wait = engine.client_refusals.wait(request.client.as_deref(), backends.clock.now_ms())?;
     let message = format!("Too Many Requests: too many refused requests from this address; retry in {wait} s");
-    let mut response = json_response(429, vec![], &error_response(&Value::Null, BAD_REQUEST, &message, None));
+    let mut response = Response::json(429, vec![], &error_response(&Value::Null, BAD_REQUEST, &message, None));
     response.headers.push(("retry-after".into(), wait.to_string()));
     Some(response)
-}
-
-/// 429 when `principal` or its tenant is over its rate limit.
-pub(crate) async fn rate_limited(engine: &Engine, backends: Backends<'_>, principal: &Principal) -> Option<Response> {
-    let limits = engine.config.auth.rate;
-    let now = backends.clock.now_ms();
-    let mut buckets = engine.rate.lock().await;
-    let principal_bucket = format!("p/{}/{}", principal.tenant, principal.id);
-    let verdict = match buckets.take(backends.kv, &principal_bucket, limits.per_principal, now).await {
-        Ok(()) => buckets.take(backends.kv, &format!("t/{}", principal.tenant), limits.per_tenant, now).await,
-        refused => refused,
-    };
-    let wait = verdict.err()?;
-    let body = error_response(&Value::Null, BAD_REQUEST, &format!("Too Many Requests: retry in {wait} s"), None);
-    let mut response = json_response(429, vec![], &body);
-    response.headers.push(("retry-after".into(), wait.to_string()));
-    Some(response)
-}
-
-/// 403 for a principal whose role does not allow what it asked.
-pub(crate) fn insufficient_role(
-    engine: &Engine,
-    tenant: &str,
-    server: &str,
-    id: &Value,
-    needed: Role,
-    what: &str,
-) -> Response {
-    let challenge = format!(
-        "Bearer error=\"insufficient_scope\", error_description=\"{what} needs role {needed}\", resource_metadata=\"{}\"",
-        engine.config.auth.metadata_url(tenant, server)
-    );
-    let body = error_response(id, BAD_REQUEST, &format!("Forbidden: {what} needs role {needed}"), None);
-    let mut response = json_response(403, vec![], &body);
-    response.headers.push(("www-authenticate".into(), challenge));
-    response
 }
 
 /// `authenticated` if it is a principal of `tenant`; otherwise the
@@ -229,7 +193,7 @@ pub(crate) fn admit(
         principal: who,
     };
     if let Some(event) = engine.refusals.note(refusal, backends.clock.now_ms()) {
-        engine.audit(backends, tenant, event);
+        engine.record(backends, tenant, event);
     }
     Err(error)
 }
@@ -393,7 +357,7 @@ pub(crate) async fn metadata(engine: &Engine, backends: Backends<'_>, path: &str
         "scopes_supported": scopes_supported,
         "resource_name": "SMCP hosted MCP server",
     });
-    let mut response = json_response(200, vec![], &body);
+    let mut response = Response::json(200, vec![], &body);
     response.headers.push(("cache-control".into(), "public, max-age=300".into()));
     Some(response)
 }

@@ -1,0 +1,318 @@
+//! The composition root: builds every subsystem from the operator's
+//! settings, routes each request to the one that answers it (see
+//! [`routes`]), and runs the periodic upkeep. It owns no subsystem's state.
+
+pub(crate) mod admission;
+mod checks;
+pub(crate) mod refusals;
+mod routes;
+mod served;
+
+pub use crate::mcp::QuotaSettings;
+pub use crate::server::Hosted;
+pub use admission::{AuthSettings, set_issuers};
+pub use checks::split_joined_headers;
+
+use crate::audit::Recorder;
+use crate::auth::rate::Limiter;
+use crate::capabilities::{Backends, Grant};
+use crate::http::{Request, Response};
+use crate::mcp::jsonrpc::BAD_REQUEST;
+use crate::mcp::{Answer, Exchange, Protocol, ProtocolConfig, error};
+use crate::metrics::Metrics;
+use crate::runtime::Runtime;
+use futures_channel::oneshot;
+use routes::Route;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Operator settings of the engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Accepted `Host` values (DNS-rebinding protection): `name` matches
+    /// any port, `name:port` only that port.
+    pub allowed_hosts: Vec<String>,
+    /// Accepted `Origin` values when the header is present: scheme, host
+    /// and port, exactly (`http://localhost` is port 80 only).
+    pub allowed_origins: Vec<String>,
+    /// Larger POST bodies get 413.
+    pub max_body_bytes: usize,
+    /// Legacy sessions expire after this long without use.
+    pub session_ttl_seconds: u32,
+    pub server_name: String,
+    pub server_version: String,
+    /// Key of the MAC that protects `requestState` handed to clients.
+    pub state_key: [u8; 32],
+    pub auth: admission::AuthSettings,
+    /// How long a served deployment is trusted before the registry is
+    /// read again to see whether another process activated a different
+    /// one. `None` when this process is the registry's only writer (the
+    /// native server): its own activations update what it serves.
+    pub deployment_recheck_ms: Option<u64>,
+    /// Largest component upload accepted by the admin API (the whole
+    /// request body).
+    pub max_upload_bytes: usize,
+    /// Fuel no call may exceed, whatever its grant says (the Worker sets
+    /// it from its CPU limit); `None`: the grants decide.
+    pub max_fuel: Option<u64>,
+    /// Bounds on what clients can make this process hold at once.
+    pub quotas: QuotaSettings,
+}
+
+/// The host: every subsystem, composed.
+pub struct Engine {
+    pub runtime: Arc<Runtime>,
+    pub config: EngineConfig,
+    /// The MCP protocol: sessions, streams, subscriptions, dispatch.
+    pub mcp: Protocol,
+    /// The audit trails' writer.
+    pub audit: Arc<Recorder>,
+    /// Per-server counters.
+    pub metrics: Arc<Metrics>,
+    /// Rate-limit buckets of this process.
+    pub(crate) rate: Arc<Limiter>,
+    /// The servers this process serves.
+    servers: RwLock<HashMap<(String, String), served::Served>>,
+    /// When each issuer key set was last fetched (ms), by URI.
+    pub(crate) jwks_refreshed: std::sync::Mutex<HashMap<String, u64>>,
+    /// Serializes this process's changes to the deployment registry
+    /// (read-modify-write of server records).
+    pub(crate) deploy_lock: futures_util::lock::Mutex<()>,
+    /// Serializes this process's redemptions of codes and refresh tokens.
+    pub(crate) oauth_lock: futures_util::lock::Mutex<()>,
+    /// When this process last noted each API key's use.
+    pub(crate) key_uses: std::sync::Mutex<crate::auth::api_keys::UseNotes>,
+    /// Which tenants exist, as last looked up.
+    pub(crate) tenants: std::sync::Mutex<crate::auth::tenants::TenantCache>,
+    /// Refused requests, counted for the audit trail.
+    pub(crate) refusals: refusals::Refusals,
+    /// Refused requests per client address.
+    pub(crate) client_refusals: refusals::ClientRefusals,
+    /// Set by [`shutdown`](Self::shutdown): the next flush records every
+    /// open count of refusals.
+    closing: std::sync::atomic::AtomicBool,
+}
+
+impl Engine {
+    pub fn new(runtime: Arc<Runtime>, config: EngineConfig) -> Engine {
+        let (audit, metrics, rate) =
+            (Arc::new(Recorder::default()), Arc::new(Metrics::default()), Arc::new(Limiter::default()));
+        let protocol = ProtocolConfig {
+            server_name: config.server_name.clone(),
+            server_version: config.server_version.clone(),
+            session_ttl_seconds: config.session_ttl_seconds,
+            state_key: config.state_key,
+            max_body_bytes: config.max_body_bytes,
+            max_fuel: config.max_fuel,
+            quotas: config.quotas,
+            public_url: config.auth.public_url.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+            rate: config.auth.rate,
+        };
+        Engine {
+            mcp: Protocol::new(protocol, runtime.clone(), audit.clone(), metrics.clone(), rate.clone()),
+            runtime,
+            config,
+            audit,
+            metrics,
+            rate,
+            servers: RwLock::default(),
+            jwks_refreshed: Default::default(),
+            deploy_lock: Default::default(),
+            oauth_lock: Default::default(),
+            key_uses: Default::default(),
+            tenants: Default::default(),
+            refusals: Default::default(),
+            client_refusals: Default::default(),
+            closing: Default::default(),
+        }
+    }
+
+    /// Queues `event` for `tenant`'s audit trail (see [`crate::audit::Recorder`]).
+    pub fn record(&self, backends: Backends<'_>, tenant: &str, event: crate::audit::Event) {
+        self.audit.record(tenant, event, backends.clock.now_ms());
+    }
+
+    /// The engine's periodic work, which a front end runs on a timer (or
+    /// after each request where it has none): writes the queued audit
+    /// records and forgets expired sessions' subscriptions.
+    pub async fn upkeep(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
+        self.mcp.subscriptions.forget_expired_sessions(backends.clock.now_ms());
+        self.flush_audit(backends).await
+    }
+
+    /// Writes the queued audit records, with the counts of refusals whose
+    /// window closed (all of them when shutting down).
+    pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
+        let now = backends.clock.now_ms();
+        let closing = self.closing.load(std::sync::atomic::Ordering::Relaxed);
+        for (tenant, event) in self.refusals.closed(now, closing) {
+            self.audit.record(&tenant, event, now);
+        }
+        self.audit.flush(backends.kv).await
+    }
+
+    /// Prometheus text for operators: every server's counters, and gauges
+    /// of what clients make this process hold.
+    pub fn prometheus(&self) -> String {
+        let mut out = self.metrics.prometheus();
+        let gauges = [
+            (
+                "smcp_session_subscribed_uris",
+                "Resource URIs legacy sessions are subscribed to.",
+                self.mcp.subscriptions.session_uri_count(),
+            ),
+            (
+                "smcp_subscription_streams",
+                "Open standalone and subscriptions/listen streams.",
+                self.mcp.subscriptions.stream_count(),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            out += &format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+        }
+        out
+    }
+
+    /// Ends every long-lived stream (subscriptions), so that a front end
+    /// shutting down is not held open by them.
+    pub fn shutdown(&self) {
+        self.mcp.subscriptions.close_all();
+        self.closing.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// True when `tenant` exists (has an API key or a token issuer, or is
+    /// served to anonymous callers); looked up before any authentication
+    /// work, so that requests naming other tenants store nothing.
+    pub(crate) async fn tenant_exists(
+        &self,
+        backends: Backends<'_>,
+        tenant: &str,
+    ) -> Result<bool, crate::auth::AuthError> {
+        if self.config.auth.anonymous.iter().any(|(t, _)| t == tenant) {
+            return Ok(true);
+        }
+        crate::auth::tenants::exists(&self.tenants, backends.kv, tenant, backends.clock.now_ms()).await
+    }
+
+    /// Remembers that `tenant` exists (it was just given a key or an issuer).
+    pub(crate) fn tenant_created(&self, tenant: &str) {
+        if let Ok(mut tenants) = self.tenants.lock() {
+            tenants.created(tenant);
+        }
+    }
+
+    /// The limits a call of `grant` runs under (see [`Protocol::limits_of`]).
+    pub fn limits_of(&self, grant: &Grant) -> crate::runtime::Limits {
+        self.mcp.limits_of(grant)
+    }
+
+    /// Answers one HTTP request with a complete response: notifications
+    /// are collected into an SSE body, and tools that need input from a
+    /// legacy client cannot ask for it. For tests and callers that cannot
+    /// stream; front ends use [`handle_streaming`](Self::handle_streaming).
+    /// Never panics on anything a client sends.
+    pub async fn handle(&self, request: Request, backends: Backends<'_>) -> Response {
+        let exchange = Exchange::buffered(&self.mcp, backends);
+        let answer = self.answer(&request, backends, &exchange).await;
+        // No front end ticks for a buffered caller: write the trail now.
+        let _ = self.flush_audit(backends).await;
+        match answer {
+            Answer::Now(response) => self.mcp.with_cors(request.header("origin"), response),
+            // A buffered exchange never streams.
+            Answer::Streamed => error(500, BAD_REQUEST, "Internal error: unexpected stream"),
+        }
+    }
+
+    /// Answers one HTTP request, sending the response head on `head` as
+    /// soon as it is known: a JSON response at the end, or an SSE stream
+    /// as soon as the first message precedes the answer, whose events
+    /// follow as they happen. Resolves when the exchange is over; dropping
+    /// the future abandons it (the stream then ends). Never panics on
+    /// anything a client sends.
+    pub async fn handle_streaming(&self, request: Request, backends: Backends<'_>, head: oneshot::Sender<Response>) {
+        let origin = request.header("origin").map(str::to_owned);
+        let exchange = Exchange::streaming(&self.mcp, backends, head, origin);
+        if let Answer::Now(response) = self.answer(&request, backends, &exchange).await {
+            exchange.send_head(response);
+        }
+    }
+
+    async fn answer(&self, request: &Request, backends: Backends<'_>, exchange: &Exchange<'_>) -> Answer {
+        let not_found = || error(404, BAD_REQUEST, "Not Found: no MCP server at this path");
+        let route = routes::route(request);
+        // Probes come from load balancers and orchestrators under any Host.
+        if route == Route::Probe {
+            return crate::admin::probe(request, backends).await.unwrap_or_else(not_found).into();
+        }
+        if let Some(refused) = checks::refuse(request, &self.config.allowed_hosts) {
+            return refused.into();
+        }
+        // The authorization server checks origins itself: the login page
+        // posts from this host's own origin, and clients in browsers call
+        // the token endpoint from theirs.
+        if route != Route::OAuth
+            && let Some(origin) = request.header("origin")
+            && !crate::http::origin_allowed(origin, &self.config.allowed_origins)
+        {
+            return error(403, BAD_REQUEST, "Forbidden: Origin not allowed").into();
+        }
+        let answered = match route {
+            Route::OAuth => crate::oauth::handle(self, request, backends).await,
+            Route::ResourceMetadata => admission::metadata(self, backends, &request.path).await,
+            Route::Admin => crate::admin::handle(self, request, backends).await,
+            Route::Operator => crate::admin::operator::handle(self, request, backends).await,
+            Route::Mcp { tenant, server } => return self.endpoint(request, backends, exchange, tenant, server).await,
+            Route::Probe | Route::Unknown => None,
+        };
+        answered.unwrap_or_else(not_found).into()
+    }
+
+    /// A hosted server's MCP endpoint: the tenant must exist, the caller
+    /// be let in and within its rate, the server be deployed.
+    async fn endpoint(
+        &self,
+        request: &Request,
+        backends: Backends<'_>,
+        exchange: &Exchange<'_>,
+        tenant: &str,
+        server: &str,
+    ) -> Answer {
+        if request.method == "OPTIONS" {
+            return checks::preflight().into();
+        }
+        // Nothing is stored or computed for a tenant nobody created.
+        match self.tenant_exists(backends, tenant).await {
+            Ok(true) => {}
+            Ok(false) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
+            Err(_) => return error(503, BAD_REQUEST, "Service Unavailable: cannot check credentials now").into(),
+        }
+        if let Some(refused) = admission::turned_away(self, backends, request) {
+            return refused.into();
+        }
+        // Credentials next: without them, nothing more about this tenant leaks.
+        let authenticated = admission::authenticate(self, backends, request, tenant, server).await;
+        let principal = match admission::admit(self, backends, request, tenant, Some(server), authenticated) {
+            Ok(principal) => principal,
+            Err(error) => return admission::refusal(self, backends, tenant, server, &error).await.into(),
+        };
+        if let Some(limited) = self.mcp.rate_limited(backends, &principal).await {
+            return limited.into();
+        }
+        let hosted = match self.lookup(backends, tenant, server).await {
+            Ok(Some(hosted)) => hosted,
+            Ok(None) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
+            Err(e) => {
+                let scope =
+                    crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: String::new() };
+                backends.log.write(
+                    &scope,
+                    crate::capabilities::LogLevel::Error,
+                    &format!("host: loading the active deployment failed: {e}"),
+                );
+                return error(503, BAD_REQUEST, "Service Unavailable: the server could not be loaded").into();
+            }
+        };
+        crate::mcp::serve(&self.mcp, request, &hosted, &principal, backends, exchange).await
+    }
+}
