@@ -81,29 +81,50 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
     let (key, _) =
         block_on(ApiKeys::new(&kv, smcp_tests::TEST_HASH_KEY).create("acme", Role::Admin, "t", None, 1, &env.random))
             .unwrap();
-    block_on(deploy::create_server(&engine, backends, "acme", "app", &admin())).unwrap();
-    let calc =
-        block_on(deploy::upload(&engine, backends, "acme", "app", upload("calc", "version = 1\n"), &admin())).unwrap();
-    block_on(deploy::activate(&engine, backends, "acme", "app", &calc.deployment.id, false, &admin())).unwrap();
+    block_on(deploy::create_server(&engine.deployments, backends, "acme", "app", &admin())).unwrap();
+    let calc = block_on(deploy::upload(
+        &engine.deployments,
+        backends,
+        "acme",
+        "app",
+        upload("calc", "version = 1\n"),
+        &admin(),
+    ))
+    .unwrap();
+    block_on(deploy::activate(&engine.deployments, backends, "acme", "app", &calc.deployment.id, false, &admin()))
+        .unwrap();
     let calc_tools = served_tools(&engine, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()));
     assert_eq!(components_stored(&env.objects), 1);
 
     // The deployment record cannot be written: its component goes too.
     *kv.fail_under.borrow_mut() = Some("deploy/acme/deployments/".into());
-    let failed =
-        block_on(deploy::upload(&engine, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin()));
+    let failed = block_on(deploy::upload(
+        &engine.deployments,
+        backends,
+        "acme",
+        "app",
+        upload("notes", "version = 1\n[kv]\n"),
+        &admin(),
+    ));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(components_stored(&env.objects), 1, "the failed upload left its component");
     assert_eq!(block_on(deploy::records::deployments(backends, "acme", "app")).unwrap().len(), 1);
 
     // The server record cannot be written: the old version stays served.
     *kv.fail_under.borrow_mut() = None;
-    let notes =
-        block_on(deploy::upload(&engine, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin()))
-            .unwrap();
+    let notes = block_on(deploy::upload(
+        &engine.deployments,
+        backends,
+        "acme",
+        "app",
+        upload("notes", "version = 1\n[kv]\n"),
+        &admin(),
+    ))
+    .unwrap();
     *kv.fail_under.borrow_mut() = Some("deploy/acme/servers/".into());
-    let failed = block_on(deploy::activate(&engine, backends, "acme", "app", &notes.deployment.id, true, &admin()));
+    let failed =
+        block_on(deploy::activate(&engine.deployments, backends, "acme", "app", &notes.deployment.id, true, &admin()));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(served_tools(&engine, backends, &key), calc_tools);
     let record = block_on(deploy::records::server(backends, "acme", "app")).unwrap().unwrap();
@@ -125,9 +146,11 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
         &env.random,
     ))
     .unwrap();
-    block_on(deploy::create_server(&writer, backends, "acme", "app", &admin())).unwrap();
-    let calc = block_on(deploy::upload(&writer, backends, "acme", "app", upload("calc", ""), &admin())).unwrap();
-    block_on(deploy::activate(&writer, backends, "acme", "app", &calc.deployment.id, false, &admin())).unwrap();
+    block_on(deploy::create_server(&writer.deployments, backends, "acme", "app", &admin())).unwrap();
+    let calc =
+        block_on(deploy::upload(&writer.deployments, backends, "acme", "app", upload("calc", ""), &admin())).unwrap();
+    block_on(deploy::activate(&writer.deployments, backends, "acme", "app", &calc.deployment.id, false, &admin()))
+        .unwrap();
 
     // Another process (a restart, another isolate) that rechecks every second.
     let mut config = smcp_tests::engine_config(&[]);
@@ -136,10 +159,17 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let calc_tools = served_tools(&reader, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()), "{calc_tools:?}");
 
-    let notes =
-        block_on(deploy::upload(&writer, backends, "acme", "app", upload("notes", "version = 1\n[kv]\n"), &admin()))
-            .unwrap();
-    block_on(deploy::activate(&writer, backends, "acme", "app", &notes.deployment.id, true, &admin())).unwrap();
+    let notes = block_on(deploy::upload(
+        &writer.deployments,
+        backends,
+        "acme",
+        "app",
+        upload("notes", "version = 1\n[kv]\n"),
+        &admin(),
+    ))
+    .unwrap();
+    block_on(deploy::activate(&writer.deployments, backends, "acme", "app", &notes.deployment.id, true, &admin()))
+        .unwrap();
     assert!(
         served_tools(&writer, backends, &key).contains(&"put_note".to_owned()),
         "the writer serves its activation at once"
@@ -152,7 +182,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     );
 
     // Deleted: neither serves it any more (the reader after its window).
-    block_on(deploy::delete_server(&writer, backends, "acme", "app", &admin())).unwrap();
+    block_on(deploy::delete_server(&writer.deployments, backends, "acme", "app", &admin())).unwrap();
     env.clock.0.set(env.clock.0.get() + 1000);
     for engine in [&writer, &reader] {
         let request = Request {

@@ -22,6 +22,7 @@
 
 pub mod abi;
 pub mod admin;
+pub mod admission;
 pub mod audit;
 pub mod auth;
 pub mod capabilities;

@@ -98,11 +98,13 @@ pub async fn deploy(
     let backends = storage.backends();
     let by = Principal { tenant: DEV_TENANT.into(), id: DEV_KEY_NAME.into(), role: Role::Admin };
     let fail = |e: smcp_core::deploy::DeployError| anyhow::anyhow!("deploying guest {name}: {e}");
-    deploy::create_server(engine, backends, DEV_TENANT, name, &by).await.map_err(fail)?;
+    deploy::create_server(&engine.deployments, backends, DEV_TENANT, name, &by).await.map_err(fail)?;
     let upload = deploy::Upload { component, grant: Some(grant.into_bytes()), digest: None };
-    let uploaded = deploy::upload(engine, backends, DEV_TENANT, name, upload, &by).await.map_err(fail)?;
+    let uploaded = deploy::upload(&engine.deployments, backends, DEV_TENANT, name, upload, &by).await.map_err(fail)?;
     if uploaded.changes.from.as_deref() != Some(uploaded.deployment.id.as_str()) {
-        deploy::activate(engine, backends, DEV_TENANT, name, &uploaded.deployment.id, true, &by).await.map_err(fail)?;
+        deploy::activate(&engine.deployments, backends, DEV_TENANT, name, &uploaded.deployment.id, true, &by)
+            .await
+            .map_err(fail)?;
     }
     Ok(())
 }

@@ -37,7 +37,10 @@ pub(crate) async fn handle(
     platform: &Platform,
 ) -> Option<Response> {
     let rest = request.path.strip_prefix(PREFIX)?;
-    if !settings.backend_suite || request.method != "POST" || !smcp_core::admin::operator::authorized(engine, request) {
+    if !settings.backend_suite
+        || request.method != "POST"
+        || !smcp_core::admin::operator::authorized(engine.services(), request)
+    {
         return Some(json(404, serde_json::json!({ "error": { "code": "not_found", "message": "no such route" } })));
     }
     let run = request.query.split('&').find_map(|p| p.strip_prefix("root=")).unwrap_or("default");

@@ -4,7 +4,7 @@
 //! server's signing keys, and read the audit trail and metrics; `read-only`
 //! principals may read. Also the operator's `/healthz` and `/readyz`, and
 //! the operator API ([`operator`]).
-//! Served by both front ends through [`Engine::handle`](crate::mcp::Engine).
+//! Served by both front ends through [`Engine::handle`](crate::engine::Engine::handle).
 
 mod multipart;
 pub mod operator;
@@ -15,10 +15,17 @@ mod tenant;
 
 pub use reply::ApiError;
 
+use crate::admission::Gate;
+use crate::audit::Recorder;
+use crate::auth::tenants::Directory;
 use crate::auth::{AuthError, Principal, Role};
 use crate::capabilities::Backends;
-use crate::engine::Engine;
+use crate::deploy::Deployments;
 use crate::http::{Request, Response};
+use crate::mcp::Protocol;
+use crate::metrics::Metrics;
+use crate::oauth::AuthorizationServers;
+use crate::runtime::Runtime;
 use reply::ok;
 use serde_json::json;
 
@@ -29,21 +36,36 @@ pub fn audience(public_url: &str, tenant: &str) -> String {
     format!("{}{PREFIX}{tenant}", public_url.trim_end_matches('/'))
 }
 
+/// What the admin API works with, lent by the engine for one request.
+#[derive(Clone, Copy)]
+pub struct Services<'a> {
+    pub gate: &'a Gate,
+    pub mcp: &'a Protocol,
+    pub deployments: &'a Deployments,
+    pub oauth: &'a AuthorizationServers,
+    pub audit: &'a Recorder,
+    pub metrics: &'a Metrics,
+    pub tenants: &'a Directory,
+    pub runtime: &'a Runtime,
+    /// Largest component upload accepted (the whole request body).
+    pub max_upload_bytes: usize,
+}
+
 /// Answers `request` when it is for the admin API or a health endpoint;
 /// `None` otherwise.
-pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backends<'_>) -> Option<Response> {
+pub(crate) async fn handle(services: Services<'_>, request: &Request, backends: Backends<'_>) -> Option<Response> {
     let rest = request.path.strip_prefix(PREFIX)?;
     let segments: Vec<&str> = rest.split('/').collect();
     let tenant = segments[0];
     if !crate::auth::api_keys::valid_tenant(tenant) {
         return Some(ApiError::not_found().response());
     }
-    match engine.tenant_exists(backends, tenant).await {
+    match services.tenants.exists(backends.kv, tenant, backends.clock.now_ms()).await {
         Ok(true) => {}
         Ok(false) => return Some(ApiError::not_found().response()),
         Err(e) => return Some(ApiError::storage(e).response()),
     }
-    Some(match route(engine, request, backends, tenant, &segments[1..]).await {
+    Some(match route(services, request, backends, tenant, &segments[1..]).await {
         Ok(response) | Err(Refused(response)) => response,
     })
 }
@@ -58,13 +80,13 @@ impl From<ApiError> for Refused {
 }
 
 async fn route(
-    engine: &Engine,
+    services: Services<'_>,
     request: &Request,
     backends: Backends<'_>,
     tenant: &str,
     path: &[&str],
 ) -> Result<Response, Refused> {
-    let principal = authenticate(engine, request, backends, tenant).await?;
+    let principal = authenticate(services, request, backends, tenant).await?;
     let writes = request.method != "GET";
     let allowed = match principal.role {
         Role::Admin => true,
@@ -80,12 +102,12 @@ async fn route(
         )
         .into());
     }
-    let call = Call { engine, request, backends, tenant, principal: &principal };
+    let call = Call { services, request, backends, tenant, principal: &principal };
     let reply = match (request.method.as_str(), path) {
         (_, ["servers", ..]) => servers::route(&call, &path[1..]).await,
         ("GET", ["metrics"]) => ok(&json!({
             "latency_buckets_ms": crate::metrics::LATENCY_BUCKETS_MS,
-            "servers": engine.metrics.tenant(tenant),
+            "servers": services.metrics.tenant(tenant),
         })),
         (_, ["keys", ..]) => tenant::keys(&call, &path[1..]).await,
         (_, ["audit", ..]) => tenant::audit(&call, &path[1..]).await,
@@ -100,7 +122,7 @@ async fn route(
 
 /// One admin request, authenticated.
 pub(crate) struct Call<'a> {
-    pub engine: &'a Engine,
+    pub services: Services<'a>,
     pub request: &'a Request,
     pub backends: Backends<'a>,
     pub tenant: &'a str,
@@ -115,7 +137,7 @@ impl Call<'_> {
             server: server.map(str::to_owned),
             detail,
         };
-        self.engine.record(self.backends, self.tenant, event);
+        self.services.audit.record(self.tenant, event, self.backends.clock.now_ms());
     }
 
     /// The value of query parameter `name`.
@@ -126,12 +148,12 @@ impl Call<'_> {
 
 /// The caller, who must belong to `tenant` and be within its rate limit.
 async fn authenticate(
-    engine: &Engine,
+    services: Services<'_>,
     request: &Request,
     backends: Backends<'_>,
     tenant: &str,
 ) -> Result<Principal, Refused> {
-    if let Some(limited) = crate::engine::admission::turned_away(engine, backends, request) {
+    if let Some(limited) = crate::admission::turned_away(services.gate, backends, request) {
         let mut response = ApiError::new(
             429,
             "rate_limited",
@@ -141,11 +163,11 @@ async fn authenticate(
         response.headers.extend(limited.headers.into_iter().filter(|(name, _)| name == "retry-after"));
         return Err(Refused(response));
     }
-    let audience = audience(&engine.config.auth.public_url, tenant);
-    let authenticated = crate::engine::admission::authenticate_for(engine, backends, request, tenant, &audience).await;
-    let error = match crate::engine::admission::admit(engine, backends, request, tenant, None, authenticated) {
+    let audience = audience(&services.gate.settings.public_url, tenant);
+    let authenticated = crate::admission::authenticate_for(services.gate, backends, request, tenant, &audience).await;
+    let error = match crate::admission::admit(services.gate, backends, request, tenant, None, authenticated) {
         Ok(principal) => {
-            if let Some(limited) = engine.mcp.rate_limited(backends, &principal).await {
+            if let Some(limited) = services.mcp.rate_limited(backends, &principal).await {
                 // The same 429 and Retry-After, in this API's error format.
                 let mut response =
                     ApiError::new(429, "rate_limited", "too many requests: retry after the time in Retry-After")

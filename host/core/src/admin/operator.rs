@@ -8,12 +8,12 @@
 //! configuration ([`AuthSettings::operator_key_hash`]); the key itself is
 //! never stored. Without a configured hash every route answers 404.
 
+use super::Services;
 use super::reply::{ApiError, Reply, body_json, json, ok};
 use crate::auth::Role;
 use crate::auth::api_keys::{ApiKeys, valid_tenant};
 use crate::auth::jwt::Issuer;
 use crate::capabilities::Backends;
-use crate::engine::Engine;
 use crate::http::{Request, Response};
 use serde_json::{Value, json};
 
@@ -22,12 +22,12 @@ pub(crate) const PREFIX: &str = "/operator/v1/";
 pub const OPERATOR: &str = "operator";
 
 /// Answers `request` when it is for the operator API; `None` otherwise.
-pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backends<'_>) -> Option<Response> {
+pub(crate) async fn handle(services: Services<'_>, request: &Request, backends: Backends<'_>) -> Option<Response> {
     let rest = request.path.strip_prefix(PREFIX)?;
-    if engine.config.auth.operator_key_hash.is_none() {
+    if services.gate.settings.operator_key_hash.is_none() {
         return Some(ApiError::not_found().response());
     }
-    if !authorized(engine, request) {
+    if !authorized(services, request) {
         let mut response =
             ApiError::new(401, "unauthorized", "this needs the operator key as `Authorization: Bearer <key>`")
                 .response();
@@ -37,10 +37,10 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
     let segments: Vec<&str> = rest.split('/').collect();
     let reply = match (request.method.as_str(), segments.as_slice()) {
         ("POST", ["tenants", tenant, "keys"]) if valid_tenant(tenant) => {
-            create_key(engine, request, backends, tenant).await
+            create_key(services, request, backends, tenant).await
         }
         ("PUT", ["tenants", tenant, "issuers"]) if valid_tenant(tenant) => {
-            set_issuers(engine, request, backends, tenant).await
+            set_issuers(services, request, backends, tenant).await
         }
         _ => Err(ApiError::not_found()),
     };
@@ -49,8 +49,9 @@ pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backend
 
 /// True when `request` carries the operator key. The comparison of the
 /// hashes is constant-time (`blake3::Hash`'s equality).
-pub fn authorized(engine: &Engine, request: &Request) -> bool {
-    let Some(expected) = engine.config.auth.operator_key_hash.as_deref().and_then(|h| blake3::Hash::from_hex(h).ok())
+pub fn authorized(services: Services<'_>, request: &Request) -> bool {
+    let Some(expected) =
+        services.gate.settings.operator_key_hash.as_deref().and_then(|h| blake3::Hash::from_hex(h).ok())
     else {
         return false;
     };
@@ -64,13 +65,13 @@ pub fn operator_key_hash(key: &str) -> String {
     blake3::hash(key.as_bytes()).to_hex().to_string()
 }
 
-fn audit(engine: &Engine, backends: Backends<'_>, tenant: &str, kind: &str, detail: Value) {
+fn audit(services: Services<'_>, backends: Backends<'_>, tenant: &str, kind: &str, detail: Value) {
     let event = crate::audit::Event { kind: kind.into(), principal: Some(OPERATOR.into()), server: None, detail };
-    engine.record(backends, tenant, event);
+    services.audit.record(tenant, event, backends.clock.now_ms());
 }
 
 /// `POST tenants/{t}/keys` `{"role", "name"}`: a new API key, shown once.
-async fn create_key(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str) -> Reply {
+async fn create_key(services: Services<'_>, request: &Request, backends: Backends<'_>, tenant: &str) -> Reply {
     let body = body_json(&request.body)?;
     let role = body
         .get("role")
@@ -78,34 +79,34 @@ async fn create_key(engine: &Engine, request: &Request, backends: Backends<'_>, 
         .and_then(Role::parse)
         .ok_or_else(|| ApiError::bad_request("`role` must be admin, mcp-user or read-only"))?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("operator bootstrap");
-    let keys = ApiKeys::new(backends.kv, engine.config.auth.key_hash_key);
+    let keys = ApiKeys::new(backends.kv, services.gate.settings.key_hash_key);
     let now = backends.clock.now_ms();
     let (key, record) = keys.create(tenant, role, name, None, now, backends.random).await.map_err(ApiError::storage)?;
-    engine.tenant_created(tenant);
+    services.tenants.created(tenant);
     audit(
-        engine,
+        services,
         backends,
         tenant,
         "key.create",
         json!({ "key": record.id, "role": role.name(), "name": record.name }),
     );
-    let _ = engine.flush_audit(backends).await;
+    let _ = services.audit.flush(backends.kv).await;
     Ok(json(201, &json!({ "id": record.id, "role": record.role, "name": record.name, "key": key })))
 }
 
 /// `PUT tenants/{t}/issuers` `{"issuers": [...]}`: replaces the token
 /// issuers `tenant` trusts.
-async fn set_issuers(engine: &Engine, request: &Request, backends: Backends<'_>, tenant: &str) -> Reply {
+async fn set_issuers(services: Services<'_>, request: &Request, backends: Backends<'_>, tenant: &str) -> Reply {
     let body = body_json(&request.body)?;
     let issuers: Vec<Issuer> = serde_json::from_value(body.get("issuers").cloned().unwrap_or(Value::Null))
         .map_err(|e| ApiError::bad_request(format!("`issuers` must be a list of issuers: {e}")))?;
     for key in issuers.iter().flat_map(|i| &i.keys.keys) {
         crate::auth::jwt::check_issuer_key(key).map_err(|e| ApiError::bad_request(e.to_string()))?;
     }
-    crate::engine::set_issuers(backends, tenant, &issuers).await.map_err(ApiError::storage)?;
-    engine.tenant_created(tenant);
+    crate::admission::set_issuers(backends, tenant, &issuers).await.map_err(ApiError::storage)?;
+    services.tenants.created(tenant);
     let names: Vec<&str> = issuers.iter().map(|i| i.issuer.as_str()).collect();
-    audit(engine, backends, tenant, "issuers.set", json!({ "issuers": names }));
-    let _ = engine.flush_audit(backends).await;
+    audit(services, backends, tenant, "issuers.set", json!({ "issuers": names }));
+    let _ = services.audit.flush(backends.kv).await;
     ok(&json!({ "issuers": names }))
 }

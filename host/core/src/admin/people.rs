@@ -157,5 +157,5 @@ pub(super) async fn upstream(call: &Call<'_>) -> Reply {
 }
 
 fn oauth_ctx<'a>(call: &'a Call<'a>) -> Ctx<'a> {
-    Ctx { engine: call.engine, backends: call.backends, request: call.request, tenant: call.tenant }
+    Ctx { servers: call.services.oauth, backends: call.backends, request: call.request, tenant: call.tenant }
 }

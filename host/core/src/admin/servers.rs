@@ -20,7 +20,14 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                 ("PUT", []) => create(call, server).await,
                 ("GET", []) => show(call, server).await,
                 ("DELETE", []) => {
-                    deploy::delete_server(call.engine, call.backends, call.tenant, server, call.principal).await?;
+                    deploy::delete_server(
+                        call.services.deployments,
+                        call.backends,
+                        call.tenant,
+                        server,
+                        call.principal,
+                    )
+                    .await?;
                     no_content()
                 }
                 ("GET", ["deployments"]) => deployments(call, server).await,
@@ -28,9 +35,16 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                 ("GET", ["deployments", id]) => deployment(call, server, id).await,
                 ("POST", ["deployments", id, "activate"]) => {
                     let approve = flag(&body_json(&call.request.body)?, "approve_widening")?;
-                    let (record, changes) =
-                        deploy::activate(call.engine, call.backends, call.tenant, server, id, approve, call.principal)
-                            .await?;
+                    let (record, changes) = deploy::activate(
+                        call.services.deployments,
+                        call.backends,
+                        call.tenant,
+                        server,
+                        id,
+                        approve,
+                        call.principal,
+                    )
+                    .await?;
                     ok(&json!({ "server": view(call, &record), "changes": changes }))
                 }
                 ("POST", ["rollback"]) => {
@@ -41,16 +55,23 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
                         Some(_) => return Err(ApiError::bad_request("`to` must be a deployment id")),
                     };
                     let approve = flag(&body, "approve_widening")?;
-                    let (record, changes) =
-                        deploy::rollback(call.engine, call.backends, call.tenant, server, to, approve, call.principal)
-                            .await?;
+                    let (record, changes) = deploy::rollback(
+                        call.services.deployments,
+                        call.backends,
+                        call.tenant,
+                        server,
+                        to,
+                        approve,
+                        call.principal,
+                    )
+                    .await?;
                     ok(&json!({ "server": view(call, &record), "changes": changes }))
                 }
                 ("GET", ["health"]) => health(call, server).await,
                 ("PUT" | "DELETE", ["secrets", name]) => secret(call, server, name).await,
                 ("GET", ["metrics"]) => {
                     find(call, server).await?;
-                    ok(&call.engine.metrics.server(call.tenant, server))
+                    ok(&call.services.metrics.server(call.tenant, server))
                 }
                 _ => Err(ApiError::not_found()),
             }
@@ -62,7 +83,7 @@ pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {
 /// A server record as the API shows it, with its MCP endpoint URL.
 fn view(call: &Call<'_>, record: &ServerRecord) -> Value {
     let mut value = serde_json::to_value(record).unwrap_or_default();
-    value["endpoint"] = Value::String(call.engine.config.auth.resource(call.tenant, &record.name));
+    value["endpoint"] = Value::String(call.services.gate.settings.resource(call.tenant, &record.name));
     value
 }
 
@@ -79,7 +100,7 @@ async fn find(call: &Call<'_>, server: &str) -> Result<ServerRecord, ApiError> {
 
 async fn create(call: &Call<'_>, server: &str) -> Reply {
     let (record, created) =
-        deploy::create_server(call.engine, call.backends, call.tenant, server, call.principal).await?;
+        deploy::create_server(call.services.deployments, call.backends, call.tenant, server, call.principal).await?;
     Ok(json(if created { 201 } else { 200 }, &view(call, &record)))
 }
 
@@ -102,13 +123,14 @@ async fn deployment(call: &Call<'_>, server: &str, id: &str) -> Reply {
 }
 
 async fn upload(call: &Call<'_>, server: &str) -> Reply {
-    let max = call.engine.config.max_upload_bytes;
+    let max = call.services.max_upload_bytes;
     if call.request.body.len() > max {
         return Err(ApiError::new(413, "too_large", format!("uploads are limited to {max} bytes")));
     }
     let content_type = call.request.header("content-type").unwrap_or_default();
     let upload = multipart::parse(content_type, call.request.body.clone(), max).await?;
-    let uploaded = deploy::upload(call.engine, call.backends, call.tenant, server, upload, call.principal).await?;
+    let uploaded =
+        deploy::upload(call.services.deployments, call.backends, call.tenant, server, upload, call.principal).await?;
     Ok(json(if uploaded.created { 201 } else { 200 }, &uploaded))
 }
 
@@ -117,7 +139,8 @@ async fn upload(call: &Call<'_>, server: &str) -> Reply {
 async fn health(call: &Call<'_>, server: &str) -> Reply {
     let record = find(call, server).await?;
     let started = call.backends.clock.now_ms();
-    let Some((hosted, id)) = deploy::load_active(call.engine, call.backends, call.tenant, server).await? else {
+    let Some((hosted, id)) = deploy::load_active(call.services.deployments, call.backends, call.tenant, server).await?
+    else {
         return Err(ApiError::new(
             503,
             "no_active_deployment",
@@ -128,9 +151,9 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
     let mut discard = Discard;
     let mut host = CallHost::new(call.backends, &hosted.grant, &scope, &mut discard);
     let guest = Server {
-        runtime: &call.engine.runtime,
+        runtime: call.services.runtime,
         component: &hosted.component,
-        limits: call.engine.limits_of(&hosted.grant),
+        limits: call.services.mcp.limits_of(&hosted.grant),
     };
     let listed = guest.list_tools(&mut host).await;
     let ms = call.backends.clock.now_ms().saturating_sub(started);
@@ -139,7 +162,7 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
             "status": "ok",
             "deployment": id,
             "digest": hosted.component.digest().to_hex(),
-            "endpoint": call.engine.config.auth.resource(call.tenant, server),
+            "endpoint": call.services.gate.settings.resource(call.tenant, server),
             "tools": tools.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
             "ms": ms,
         })),

@@ -24,7 +24,7 @@ fn key_view(record: &KeyRecord) -> Value {
 }
 
 pub(super) async fn keys(call: &Call<'_>, path: &[&str]) -> Reply {
-    let keys = ApiKeys::new(call.backends.kv, call.engine.config.auth.key_hash_key);
+    let keys = ApiKeys::new(call.backends.kv, call.services.gate.settings.key_hash_key);
     let now = call.backends.clock.now_ms();
     match (call.request.method.as_str(), path) {
         ("GET", []) => {
@@ -79,7 +79,7 @@ pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
         return Err(ApiError::not_found());
     }
     // What this process queued is part of the trail the caller asks for.
-    call.engine.flush_audit(call.backends).await.map_err(ApiError::storage)?;
+    call.services.audit.flush(call.backends.kv).await.map_err(ApiError::storage)?;
     match path {
         [] => {
             let number = |name: &str, default: u64| -> Result<u64, ApiError> {

@@ -34,9 +34,41 @@ impl TenantCache {
     }
 }
 
+/// Which tenants exist, as this process last looked them up.
+#[derive(Default)]
+pub struct Directory {
+    cache: std::sync::Mutex<TenantCache>,
+    /// Tenants served to anonymous callers exist without keys.
+    anonymous: Vec<String>,
+}
+
+impl Directory {
+    /// A directory in which the tenants of `anonymous` servers exist too.
+    pub fn new(anonymous: &[(String, String)]) -> Directory {
+        Directory { cache: Default::default(), anonymous: anonymous.iter().map(|(t, _)| t.clone()).collect() }
+    }
+
+    /// True when `tenant` exists (has an API key or a token issuer, or is
+    /// served to anonymous callers); looked up before any authentication
+    /// work, so that requests naming other tenants store nothing.
+    pub async fn exists(&self, kv: &dyn KvStore, tenant: &str, now_ms: u64) -> Result<bool, AuthError> {
+        if self.anonymous.iter().any(|t| t == tenant) {
+            return Ok(true);
+        }
+        exists(&self.cache, kv, tenant, now_ms).await
+    }
+
+    /// Remembers that `tenant` exists (it was just given a key or an issuer).
+    pub fn created(&self, tenant: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.created(tenant);
+        }
+    }
+}
+
 /// True when `tenant` exists. Reads at most one key list and one issuer
 /// record; writes nothing.
-pub async fn exists(
+async fn exists(
     cache: &std::sync::Mutex<TenantCache>,
     kv: &dyn KvStore,
     tenant: &str,

@@ -1,13 +1,13 @@
 //! Servers' lifecycle: creating one, activating a deployment (deploy and
 //! rollback), deleting; and loading the active deployment to serve it.
 
+use super::Deployments;
 use super::records::{self, Activation, Deployment, HISTORY, ServerRecord, component_key, valid_name};
 use super::{Changes, DeployError};
 use crate::audit::Event;
 use crate::auth::Principal;
 use crate::capabilities::{Backends, Grant};
 use crate::component::PreparedComponent;
-use crate::engine::Engine;
 use crate::server::Hosted;
 use serde_json::json;
 
@@ -75,7 +75,7 @@ pub const MAX_DEPLOYMENTS_PER_SERVER: usize = 200;
 /// Creates server `server` of `tenant`; an existing one is returned as
 /// it is (`false`: not created).
 pub async fn create_server(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
@@ -84,7 +84,7 @@ pub async fn create_server(
     if !valid_name(server) {
         return Err(DeployError::InvalidName(server.into()));
     }
-    let _serialized = engine.deploy_lock.lock().await;
+    let _serialized = deployments.lock.lock().await;
     if let Some(existing) = records::server(backends, tenant, server).await? {
         return Ok((existing, false));
     }
@@ -102,7 +102,7 @@ pub async fn create_server(
         history: Vec::new(),
     };
     records::put_server(backends, tenant, &record).await?;
-    engine.record(
+    deployments.record(
         backends,
         tenant,
         Event {
@@ -118,7 +118,7 @@ pub async fn create_server(
 /// Reads deployment `deployment`'s component back from storage and
 /// loads it (a cache hit when this process has run it before).
 async fn hosted(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     deployment: &Deployment,
@@ -130,7 +130,8 @@ async fn hosted(
         .await
         .map_err(|e| DeployError::Storage(e.to_string()))?
         .ok_or_else(missing)?;
-    let component = engine.runtime.load(&bytes).map_err(|e| DeployError::ComponentRefused(deployment.id.clone(), e))?;
+    let component =
+        deployments.runtime.load(&bytes).map_err(|e| DeployError::ComponentRefused(deployment.id.clone(), e))?;
     if component.prepared.digest.to_hex() != deployment.digest {
         return Err(missing());
     }
@@ -141,7 +142,7 @@ async fn hosted(
 /// in the audit trail, when it widens what the active one may do and
 /// `approve` is false. `kind` is `activate` or `rollback`.
 pub async fn activate(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
@@ -149,12 +150,12 @@ pub async fn activate(
     approve: bool,
     by: &Principal,
 ) -> Result<(ServerRecord, Changes), DeployError> {
-    switch(engine, backends, tenant, server, id, approve, by, "activate").await
+    switch(deployments, backends, tenant, server, id, approve, by, "activate").await
 }
 
 #[allow(clippy::too_many_arguments)]
 async fn switch(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
@@ -165,7 +166,7 @@ async fn switch(
 ) -> Result<(ServerRecord, Changes), DeployError> {
     // Two activations interleaving at an await would lose one's history
     // entry, or leave the served version and the record disagreeing.
-    let _serialized = engine.deploy_lock.lock().await;
+    let _serialized = deployments.lock.lock().await;
     let mut record =
         records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
     let target = records::deployment(backends, tenant, server, id)
@@ -174,7 +175,7 @@ async fn switch(
     let active = active_deployment(backends, tenant, &record).await?;
     let changes = changes(active.as_ref(), &target.imports, &grant_of(&target)?)?;
     let audit = |event: &str, detail: serde_json::Value| {
-        engine.record(
+        deployments.record(
             backends,
             tenant,
             Event { kind: event.into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },
@@ -189,7 +190,7 @@ async fn switch(
     }
     // Everything that can fail comes before the record is written: the
     // component must load and its grant must cover its imports.
-    let hosted = hosted(engine, backends, tenant, &target).await?;
+    let hosted = hosted(deployments, backends, tenant, &target).await?;
     hosted.grant.check_imports(&hosted.component.prepared.imports)?;
     record.active = Some(target.id.clone());
     record.history.push(Activation {
@@ -203,7 +204,7 @@ async fn switch(
         record.history.drain(..record.history.len() - HISTORY);
     }
     records::put_server(backends, tenant, &record).await?;
-    engine.serve_deployment(hosted, &target.id, backends.clock.now_ms())?;
+    deployments.serve_deployment(hosted, &target.id, backends.clock.now_ms())?;
     audit(
         &format!("deploy.{kind}"),
         json!({
@@ -220,7 +221,7 @@ async fn switch(
 /// Activates `to`, or when `None` the deployment that was active before
 /// the current one.
 pub async fn rollback(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
@@ -239,32 +240,32 @@ pub async fn rollback(
             earlier.next().map(|a| a.deployment.clone()).ok_or(DeployError::NoEarlierDeployment)?
         }
     };
-    switch(engine, backends, tenant, server, &target, approve, by, "rollback").await
+    switch(deployments, backends, tenant, server, &target, approve, by, "rollback").await
 }
 
 /// Deletes `server`: it stops being served at once, its deployment
 /// records go, and so do the components no other server of the tenant
 /// uses. The data it stored (kv, objects) stays.
 pub async fn delete_server(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
     by: &Principal,
 ) -> Result<(), DeployError> {
-    let _serialized = engine.deploy_lock.lock().await;
+    let _serialized = deployments.lock.lock().await;
     if records::server(backends, tenant, server).await?.is_none() {
         return Err(DeployError::ServerNotFound(server.into()));
     }
     records::delete_key(backends, &records::server_key(tenant, server)).await?;
-    engine.unhost(tenant, server);
-    let deployments = records::deployments(backends, tenant, server).await?;
-    for d in &deployments {
+    deployments.unhost(tenant, server);
+    let versions = records::deployments(backends, tenant, server).await?;
+    for d in &versions {
         records::delete_key(backends, &records::deployment_key(tenant, server, &d.id)).await?;
     }
     let in_use = records::digests_in_use(backends, tenant).await?;
     let mut removed = Vec::new();
-    for d in &deployments {
+    for d in &versions {
         if !in_use.contains(&d.digest) && !removed.contains(&d.digest) {
             backends
                 .objects
@@ -274,8 +275,8 @@ pub async fn delete_server(
             removed.push(d.digest.clone());
         }
     }
-    let detail = json!({ "deployments": deployments.len(), "components_removed": removed.len() });
-    engine.record(
+    let detail = json!({ "deployments": versions.len(), "components_removed": removed.len() });
+    deployments.record(
         backends,
         tenant,
         Event { kind: "server.delete".into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },
@@ -286,12 +287,12 @@ pub async fn delete_server(
 /// The active deployment of `server` ready to serve, with its id; `None`
 /// when the server does not exist or has nothing active.
 pub async fn load_active(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
 ) -> Result<Option<(Hosted, String)>, DeployError> {
     let Some(record) = records::server(backends, tenant, server).await? else { return Ok(None) };
     let Some(active) = active_deployment(backends, tenant, &record).await? else { return Ok(None) };
-    Ok(Some((hosted(engine, backends, tenant, &active).await?, active.id)))
+    Ok(Some((hosted(deployments, backends, tenant, &active).await?, active.id)))
 }

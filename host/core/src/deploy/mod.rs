@@ -13,15 +13,49 @@
 
 mod activate;
 pub mod records;
+mod served;
 mod upload;
 
 pub use activate::{activate, create_server, delete_server, load_active, rollback};
 pub use records::{Activation, Deployment, ServerRecord, TenantSettings};
 pub use upload::{Upload, Uploaded, upload};
 
+use crate::audit::{Event, Recorder};
+use crate::capabilities::Backends;
 use crate::capabilities::grant::GrantFileError;
 use crate::component::LoadError;
+use crate::mcp::Protocol;
+use crate::runtime::Runtime;
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// Deploying in this process: the servers it serves, and what uploading
+/// and activating use.
+pub struct Deployments {
+    runtime: Arc<Runtime>,
+    audit: Arc<Recorder>,
+    /// Told when a served server changes (its lists may have).
+    mcp: Arc<Protocol>,
+    /// How long a served deployment is trusted before the registry is read
+    /// again to see whether another process activated a different one;
+    /// `None` when this process is the registry's only writer.
+    recheck_ms: Option<u64>,
+    /// Serializes this process's changes to the registry (read-modify-write
+    /// of server records).
+    lock: futures_util::lock::Mutex<()>,
+    servers: RwLock<HashMap<(String, String), served::Served>>,
+}
+
+impl Deployments {
+    pub fn new(runtime: Arc<Runtime>, audit: Arc<Recorder>, mcp: Arc<Protocol>, recheck_ms: Option<u64>) -> Self {
+        Deployments { runtime, audit, mcp, recheck_ms, lock: Default::default(), servers: Default::default() }
+    }
+
+    fn record(&self, backends: Backends<'_>, tenant: &str, event: Event) {
+        self.audit.record(tenant, event, backends.clock.now_ms());
+    }
+}
 
 /// What a deployment changes relative to the active one (or, for a
 /// server's first, relative to nothing).

@@ -1,13 +1,13 @@
 //! Uploading a version of a server: check everything, then store the
 //! component (once per digest) and the deployment record.
 
+use super::Deployments;
 use super::activate::changes_from_active;
 use super::records::{self, Deployment, component_key, deployment_id};
 use super::{Changes, DeployError};
 use crate::auth::Principal;
 use crate::capabilities::{Backends, Grant};
 use crate::component::Digest;
-use crate::engine::Engine;
 use crate::review::{self, Review};
 
 /// What an uploader sends.
@@ -35,7 +35,7 @@ pub struct Uploaded {
 /// stored unless every check passes; a failed write removes what the
 /// upload added.
 pub async fn upload(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
@@ -45,7 +45,7 @@ pub async fn upload(
     if records::server(backends, tenant, server).await?.is_none() {
         return Err(DeployError::ServerNotFound(server.to_owned()));
     }
-    let limit = engine.runtime.limits().max_component_bytes;
+    let limit = deployments.runtime.limits().max_component_bytes;
     if upload.component.len() > limit {
         return Err(DeployError::TooLarge { size: upload.component.len(), limit });
     }
@@ -61,19 +61,19 @@ pub async fn upload(
         None => String::new(),
     };
     let grant = if grant_text.trim().is_empty() { Grant::default() } else { Grant::from_toml(&grant_text)? };
-    let component = engine.runtime.load(&upload.component)?;
+    let component = deployments.runtime.load(&upload.component)?;
     let prepared = &component.prepared;
     grant.check_imports(&prepared.imports)?;
-    check_listings(engine, backends, tenant, server, &component, &grant).await?;
+    check_listings(deployments, backends, tenant, server, &component, &grant).await?;
 
     let id = deployment_id(&digest, &grant_text);
-    let review = review::review(engine.runtime.world(), prepared, Some(&grant));
+    let review = review::review(deployments.runtime.world(), prepared, Some(&grant));
     let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
     if let Some(existing) = records::deployment(backends, tenant, server, &id).await? {
         return Ok(Uploaded { deployment: existing, created: false, review, changes });
     }
 
-    let _serialized = engine.deploy_lock.lock().await;
+    let _serialized = deployments.lock.lock().await;
     let limit = super::activate::MAX_DEPLOYMENTS_PER_SERVER;
     if records::deployment_count(backends, tenant, server).await? >= limit {
         return Err(DeployError::Quota(format!("a server keeps at most {limit} deployments")));
@@ -113,7 +113,7 @@ pub async fn upload(
         "imports": deployment.imports,
         "widens": changes.widened,
     });
-    engine.record(
+    deployments.record(
         backends,
         tenant,
         crate::audit::Event {
@@ -132,7 +132,7 @@ pub async fn upload(
 /// are left to the health check: a list may need a capability that only
 /// works once deployed.
 async fn check_listings(
-    engine: &Engine,
+    deployments: &Deployments,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
@@ -143,7 +143,7 @@ async fn check_listings(
     let scope = crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: "upload".into() };
     let mut discard = crate::capabilities::Discard;
     let mut host = crate::capabilities::CallHost::new(backends, grant, &scope, &mut discard);
-    let guest = Server { runtime: &engine.runtime, component, limits: engine.limits_of(grant) };
+    let guest = Server { runtime: &deployments.runtime, component, limits: deployments.mcp.limits_of(grant) };
     let refused = |result: Result<(), ServerError>| match result {
         Err(ServerError::Output(e @ OutputError::Listing { .. })) => Err(DeployError::InvalidListing(e)),
         _ => Ok(()),

@@ -2,29 +2,29 @@
 //! settings, routes each request to the one that answers it (see
 //! [`routes`]), and runs the periodic upkeep. It owns no subsystem's state.
 
-pub(crate) mod admission;
 mod checks;
-pub(crate) mod refusals;
 mod routes;
-mod served;
 
+pub use crate::admission::{AuthSettings, set_issuers};
 pub use crate::mcp::QuotaSettings;
 pub use crate::server::Hosted;
-pub use admission::{AuthSettings, set_issuers};
 pub use checks::split_joined_headers;
 
+use crate::admission::{self, Gate};
 use crate::audit::Recorder;
 use crate::auth::rate::Limiter;
+use crate::auth::tenants::Directory;
 use crate::capabilities::{Backends, Grant};
+use crate::deploy::Deployments;
 use crate::http::{Request, Response};
 use crate::mcp::jsonrpc::BAD_REQUEST;
 use crate::mcp::{Answer, Exchange, Protocol, ProtocolConfig, error};
 use crate::metrics::Metrics;
+use crate::oauth::AuthorizationServers;
 use crate::runtime::Runtime;
 use futures_channel::oneshot;
 use routes::Route;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 /// Operator settings of the engine.
 #[derive(Debug, Clone)]
@@ -43,7 +43,7 @@ pub struct EngineConfig {
     pub server_version: String,
     /// Key of the MAC that protects `requestState` handed to clients.
     pub state_key: [u8; 32],
-    pub auth: admission::AuthSettings,
+    pub auth: AuthSettings,
     /// How long a served deployment is trusted before the registry is
     /// read again to see whether another process activated a different
     /// one. `None` when this process is the registry's only writer (the
@@ -64,30 +64,19 @@ pub struct Engine {
     pub runtime: Arc<Runtime>,
     pub config: EngineConfig,
     /// The MCP protocol: sessions, streams, subscriptions, dispatch.
-    pub mcp: Protocol,
+    pub mcp: Arc<Protocol>,
     /// The audit trails' writer.
     pub audit: Arc<Recorder>,
     /// Per-server counters.
     pub metrics: Arc<Metrics>,
-    /// Rate-limit buckets of this process.
-    pub(crate) rate: Arc<Limiter>,
-    /// The servers this process serves.
-    servers: RwLock<HashMap<(String, String), served::Served>>,
-    /// When each issuer key set was last fetched (ms), by URI.
-    pub(crate) jwks_refreshed: std::sync::Mutex<HashMap<String, u64>>,
-    /// Serializes this process's changes to the deployment registry
-    /// (read-modify-write of server records).
-    pub(crate) deploy_lock: futures_util::lock::Mutex<()>,
-    /// Serializes this process's redemptions of codes and refresh tokens.
-    pub(crate) oauth_lock: futures_util::lock::Mutex<()>,
-    /// When this process last noted each API key's use.
-    pub(crate) key_uses: std::sync::Mutex<crate::auth::api_keys::UseNotes>,
-    /// Which tenants exist, as last looked up.
-    pub(crate) tenants: std::sync::Mutex<crate::auth::tenants::TenantCache>,
-    /// Refused requests, counted for the audit trail.
-    pub(crate) refusals: refusals::Refusals,
-    /// Refused requests per client address.
-    pub(crate) client_refusals: refusals::ClientRefusals,
+    /// Deploying, and the servers this process serves.
+    pub deployments: Arc<Deployments>,
+    /// The tenants' authorization servers.
+    pub oauth: Arc<AuthorizationServers>,
+    /// Which tenants exist.
+    pub(crate) tenants: Arc<Directory>,
+    /// Authentication, and what it remembers of callers.
+    pub gate: Gate,
     /// Set by [`shutdown`](Self::shutdown): the next flush records every
     /// open count of refusals.
     closing: std::sync::atomic::AtomicBool,
@@ -109,23 +98,21 @@ impl Engine {
             allowed_origins: config.allowed_origins.clone(),
             rate: config.auth.rate,
         };
-        Engine {
-            mcp: Protocol::new(protocol, runtime.clone(), audit.clone(), metrics.clone(), rate.clone()),
-            runtime,
-            config,
-            audit,
-            metrics,
-            rate,
-            servers: RwLock::default(),
-            jwks_refreshed: Default::default(),
-            deploy_lock: Default::default(),
-            oauth_lock: Default::default(),
-            key_uses: Default::default(),
-            tenants: Default::default(),
-            refusals: Default::default(),
-            client_refusals: Default::default(),
-            closing: Default::default(),
-        }
+        let tenants = Arc::new(Directory::new(&config.auth.anonymous));
+        let mcp = Arc::new(Protocol::new(protocol, runtime.clone(), audit.clone(), metrics.clone(), rate.clone()));
+        let deployments =
+            Arc::new(Deployments::new(runtime.clone(), audit.clone(), mcp.clone(), config.deployment_recheck_ms));
+        let oauth = Arc::new(AuthorizationServers::new(
+            config.auth.oauth,
+            config.auth.public_url.clone(),
+            config.state_key,
+            rate.clone(),
+            audit.clone(),
+            tenants.clone(),
+            deployments.clone(),
+        ));
+        let gate = Gate::new(config.auth.clone(), audit.clone(), oauth.clone());
+        Engine { gate, mcp, deployments, oauth, runtime, config, audit, metrics, tenants, closing: Default::default() }
     }
 
     /// Queues `event` for `tenant`'s audit trail (see [`crate::audit::Recorder`]).
@@ -146,9 +133,7 @@ impl Engine {
     pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         let now = backends.clock.now_ms();
         let closing = self.closing.load(std::sync::atomic::Ordering::Relaxed);
-        for (tenant, event) in self.refusals.closed(now, closing) {
-            self.audit.record(&tenant, event, now);
-        }
+        self.gate.record_refusals(now, closing);
         self.audit.flush(backends.kv).await
     }
 
@@ -181,24 +166,24 @@ impl Engine {
         self.closing.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// True when `tenant` exists (has an API key or a token issuer, or is
-    /// served to anonymous callers); looked up before any authentication
-    /// work, so that requests naming other tenants store nothing.
-    pub(crate) async fn tenant_exists(
-        &self,
-        backends: Backends<'_>,
-        tenant: &str,
-    ) -> Result<bool, crate::auth::AuthError> {
-        if self.config.auth.anonymous.iter().any(|(t, _)| t == tenant) {
-            return Ok(true);
-        }
-        crate::auth::tenants::exists(&self.tenants, backends.kv, tenant, backends.clock.now_ms()).await
+    /// Serves `hosted` at its endpoint, replacing any server already there
+    /// (see [`Deployments::host`]).
+    pub fn host(&self, hosted: Hosted) -> Result<(), crate::capabilities::grant::NotGranted> {
+        self.deployments.host(hosted)
     }
 
-    /// Remembers that `tenant` exists (it was just given a key or an issuer).
-    pub(crate) fn tenant_created(&self, tenant: &str) {
-        if let Ok(mut tenants) = self.tenants.lock() {
-            tenants.created(tenant);
+    /// What the admin and operator APIs work with.
+    pub fn services(&self) -> crate::admin::Services<'_> {
+        crate::admin::Services {
+            gate: &self.gate,
+            mcp: &self.mcp,
+            deployments: &self.deployments,
+            oauth: &self.oauth,
+            audit: &self.audit,
+            metrics: &self.metrics,
+            tenants: &self.tenants,
+            runtime: &self.runtime,
+            max_upload_bytes: self.config.max_upload_bytes,
         }
     }
 
@@ -258,10 +243,10 @@ impl Engine {
             return error(403, BAD_REQUEST, "Forbidden: Origin not allowed").into();
         }
         let answered = match route {
-            Route::OAuth => crate::oauth::handle(self, request, backends).await,
-            Route::ResourceMetadata => admission::metadata(self, backends, &request.path).await,
-            Route::Admin => crate::admin::handle(self, request, backends).await,
-            Route::Operator => crate::admin::operator::handle(self, request, backends).await,
+            Route::OAuth => crate::oauth::handle(&self.oauth, request, backends).await,
+            Route::ResourceMetadata => admission::metadata(&self.gate, backends, &request.path).await,
+            Route::Admin => crate::admin::handle(self.services(), request, backends).await,
+            Route::Operator => crate::admin::operator::handle(self.services(), request, backends).await,
             Route::Mcp { tenant, server } => return self.endpoint(request, backends, exchange, tenant, server).await,
             Route::Probe | Route::Unknown => None,
         };
@@ -282,24 +267,24 @@ impl Engine {
             return checks::preflight().into();
         }
         // Nothing is stored or computed for a tenant nobody created.
-        match self.tenant_exists(backends, tenant).await {
+        match self.tenants.exists(backends.kv, tenant, backends.clock.now_ms()).await {
             Ok(true) => {}
             Ok(false) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
             Err(_) => return error(503, BAD_REQUEST, "Service Unavailable: cannot check credentials now").into(),
         }
-        if let Some(refused) = admission::turned_away(self, backends, request) {
+        if let Some(refused) = admission::turned_away(&self.gate, backends, request) {
             return refused.into();
         }
         // Credentials next: without them, nothing more about this tenant leaks.
-        let authenticated = admission::authenticate(self, backends, request, tenant, server).await;
-        let principal = match admission::admit(self, backends, request, tenant, Some(server), authenticated) {
+        let authenticated = admission::authenticate(&self.gate, backends, request, tenant, server).await;
+        let principal = match admission::admit(&self.gate, backends, request, tenant, Some(server), authenticated) {
             Ok(principal) => principal,
-            Err(error) => return admission::refusal(self, backends, tenant, server, &error).await.into(),
+            Err(error) => return admission::refusal(&self.gate, backends, tenant, server, &error).await.into(),
         };
         if let Some(limited) = self.mcp.rate_limited(backends, &principal).await {
             return limited.into();
         }
-        let hosted = match self.lookup(backends, tenant, server).await {
+        let hosted = match self.deployments.lookup(backends, tenant, server).await {
             Ok(Some(hosted)) => hosted,
             Ok(None) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
             Err(e) => {

@@ -146,18 +146,18 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
 /// The server `resource` names when it is one of this tenant's hosted
 /// MCP servers: `{public_url}/t/{tenant}/s/{server}/mcp`.
 async fn hosted_server(ctx: &Ctx<'_>, resource: &str) -> Option<String> {
-    let public = ctx.engine.config.auth.public_url.trim_end_matches('/');
+    let public = ctx.servers.public_url.trim_end_matches('/');
     let (tenant, server) = crate::names::parse_endpoint(resource.strip_prefix(public)?)?;
     if tenant != ctx.tenant {
         return None;
     }
-    ctx.engine.lookup(ctx.backends, tenant, server).await.ok()??;
+    ctx.servers.deployments.lookup(ctx.backends, tenant, server).await.ok()??;
     Some(server.to_owned())
 }
 
 /// The CSRF token for the form: a MAC of the cookie and the request.
 fn csrf_token(ctx: &Ctx<'_>, cookie: &str, request: &AuthRequest) -> String {
-    let key = blake3::derive_key("smcp 2026-11 oauth csrf", &ctx.engine.config.state_key);
+    let key = blake3::derive_key("smcp 2026-11 oauth csrf", &ctx.servers.state_key);
     let bound = [cookie, &request.client.client_id, &request.redirect_uri, &request.code_challenge].join("\n");
     blake3::keyed_hash(&key, bound.as_bytes()).to_hex().to_string()
 }
@@ -236,7 +236,7 @@ fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
         .filter(|c| c.len() == 43)
         .map(str::to_owned)
         .unwrap_or_else(|| random_token(ctx.backends.random));
-    let secure = if ctx.engine.config.auth.public_url.starts_with("https:") { "; Secure" } else { "" };
+    let secure = if ctx.servers.public_url.starts_with("https:") { "; Secure" } else { "" };
     let header = format!("{CSRF_COOKIE}={value}; Path=/oauth/{}/; HttpOnly; SameSite=Strict{secure}", ctx.tenant);
     (value, ("set-cookie".into(), header))
 }
@@ -370,9 +370,7 @@ async fn redeem_ticket(ctx: &Ctx<'_>, ticket: &str, request: &AuthRequest) -> Re
 /// True when a POST comes from this host's own page: same origin when
 /// the browser says, and the CSRF token matches the cookie.
 fn same_origin_form(ctx: &Ctx<'_>, params: &Params, request: &AuthRequest) -> bool {
-    let public = url::Url::parse(&ctx.engine.config.auth.public_url)
-        .map(|u| u.origin().ascii_serialization())
-        .unwrap_or_default();
+    let public = url::Url::parse(&ctx.servers.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
     if ctx.request.header("origin").is_some_and(|o| o != public)
         || ctx.request.header("sec-fetch-site").is_some_and(|s| s != "same-origin")
     {

@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn a_refresh_racing_a_revocation_never_undoes_it() {
         let (engine, memory, request) = (engine(), InMemory::new(), Request::default());
-        let ctx = Ctx { engine: &engine, backends: memory.backends(), request: &request, tenant: "acme" };
+        let ctx = Ctx { servers: &engine.oauth, backends: memory.backends(), request: &request, tenant: "acme" };
         let grant = Grant {
             id: "g1".into(),
             user: "alice".into(),

@@ -28,11 +28,15 @@ mod page;
 mod token;
 pub mod upstream;
 
+use crate::audit::Recorder;
 use crate::auth::Role;
+use crate::auth::rate::Limiter;
+use crate::auth::tenants::Directory;
 use crate::capabilities::{Backends, Random};
-use crate::engine::Engine;
+use crate::deploy::Deployments;
 use crate::http::{Body, Request, Response};
 use serde_json::json;
+use std::sync::Arc;
 
 /// Operator settings of the authorization server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,9 +131,50 @@ impl OAuthError {
     }
 }
 
+/// Every tenant's authorization server in this process: the settings
+/// and the services they use.
+pub struct AuthorizationServers {
+    pub settings: OAuthSettings,
+    /// This host's public base URL: issuers and endpoints are built on it.
+    public_url: String,
+    /// The host's state key, from which the keys of tokens' hashes, sealed
+    /// records and CSRF tokens are derived.
+    state_key: [u8; 32],
+    rate: Arc<Limiter>,
+    audit: Arc<Recorder>,
+    tenants: Arc<Directory>,
+    /// Which servers exist, for the resource a client asks a token for.
+    deployments: Arc<Deployments>,
+    /// Serializes this process's redemptions of codes and refresh tokens.
+    lock: futures_util::lock::Mutex<()>,
+}
+
+impl AuthorizationServers {
+    pub fn new(
+        settings: OAuthSettings,
+        public_url: String,
+        state_key: [u8; 32],
+        rate: Arc<Limiter>,
+        audit: Arc<Recorder>,
+        tenants: Arc<Directory>,
+        deployments: Arc<Deployments>,
+    ) -> Self {
+        AuthorizationServers {
+            settings,
+            public_url,
+            state_key,
+            rate,
+            audit,
+            tenants,
+            deployments,
+            lock: Default::default(),
+        }
+    }
+}
+
 /// One request to a tenant's authorization server.
 pub struct Ctx<'a> {
-    pub engine: &'a Engine,
+    pub servers: &'a AuthorizationServers,
     pub backends: Backends<'a>,
     pub request: &'a Request,
     pub tenant: &'a str,
@@ -137,11 +182,11 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     pub fn issuer(&self) -> String {
-        issuer(&self.engine.config.auth.public_url, self.tenant)
+        issuer(&self.servers.public_url, self.tenant)
     }
 
     pub fn settings(&self) -> &OAuthSettings {
-        &self.engine.config.auth.oauth
+        &self.servers.settings
     }
 
     pub fn now_ms(&self) -> u64 {
@@ -151,12 +196,12 @@ impl Ctx<'_> {
     /// The key tokens and codes are hashed with (derived from the host's
     /// state key: a copy of the store alone cannot test guesses).
     pub fn hash_key(&self) -> [u8; 32] {
-        blake3::derive_key("smcp 2026-11 oauth token hashing", &self.engine.config.state_key)
+        blake3::derive_key("smcp 2026-11 oauth token hashing", &self.servers.state_key)
     }
 
     /// The key grant and code records are encrypted with.
     pub fn record_key(&self) -> [u8; 32] {
-        blake3::derive_key("smcp 2026-11 oauth record encryption", &self.engine.config.state_key)
+        blake3::derive_key("smcp 2026-11 oauth record encryption", &self.servers.state_key)
     }
 
     /// Takes one request from this tenant's bucket `what`: unauthenticated
@@ -172,13 +217,13 @@ impl Ctx<'_> {
         };
         let (tenant_bucket, host_bucket) = (format!("oauth/{what}/{}", self.tenant), format!("oauth-host/{what}"));
         let buckets = [(tenant_bucket.as_str(), limit), (host_bucket.as_str(), host_wide)];
-        let verdict = self.engine.rate.take(self.backends.kv, &buckets, self.now_ms()).await;
+        let verdict = self.servers.rate.take(self.backends.kv, &buckets, self.now_ms()).await;
         verdict.map_err(|wait| OAuthError::new(429, "slow_down", format!("too many requests: retry in {wait} s")))
     }
 
     pub fn audit(&self, kind: &str, principal: Option<String>, detail: serde_json::Value) {
         let event = crate::audit::Event { kind: kind.into(), principal, server: None, detail };
-        self.engine.record(self.backends, self.tenant, event);
+        self.servers.audit.record(self.tenant, event, self.now_ms());
     }
 }
 
@@ -211,7 +256,7 @@ pub(crate) fn json_response(status: u16, body: &serde_json::Value) -> Response {
 /// True when the grant a token of `tenant`'s issuer names (its `sub` and
 /// `sid`) exists and is not revoked. Call only after the token verified.
 pub(crate) async fn grant_of_token_is_live(
-    engine: &Engine,
+    servers: &AuthorizationServers,
     backends: Backends<'_>,
     request: &Request,
     tenant: &str,
@@ -224,27 +269,31 @@ pub(crate) async fn grant_of_token_is_live(
         sid: String,
     }
     let Ok(claims) = jsonwebtoken::dangerous::insecure_decode_claims::<Claims>(token) else { return Ok(false) };
-    let ctx = Ctx { engine, backends, request, tenant };
+    let ctx = Ctx { servers, backends, request, tenant };
     grants::is_live(&ctx, &claims.sub, &claims.sid).await
 }
 
 /// Answers `request` when it is for an authorization server (its
 /// endpoints or its metadata); `None` otherwise.
-pub(crate) async fn handle(engine: &Engine, request: &Request, backends: Backends<'_>) -> Option<Response> {
+pub(crate) async fn handle(
+    servers: &AuthorizationServers,
+    request: &Request,
+    backends: Backends<'_>,
+) -> Option<Response> {
     let (tenant, endpoint) = route(&request.path)?;
     if !crate::auth::api_keys::valid_tenant(tenant) {
         return Some(OAuthError::new(404, "not_found", "no authorization server here").response());
     }
     // Registrations, metadata fetches and sign-in attempts are bounded per
     // tenant: only for tenants that exist.
-    match engine.tenant_exists(backends, tenant).await {
+    match servers.tenants.exists(backends.kv, tenant, backends.clock.now_ms()).await {
         Ok(true) => {}
         Ok(false) => return Some(OAuthError::new(404, "not_found", "no authorization server here").response()),
         Err(_) => {
             return Some(OAuthError::new(503, "temporarily_unavailable", "cannot look up this tenant now").response());
         }
     }
-    let ctx = Ctx { engine, backends, request, tenant };
+    let ctx = Ctx { servers, backends, request, tenant };
     let method = request.method.as_str();
     // Everything but the login page is for clients, some of them running
     // in browsers: open to any origin, as it takes no cookies.

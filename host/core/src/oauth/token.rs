@@ -38,7 +38,7 @@ pub(crate) async fn exchange(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
     let client = client(ctx, &params).await?;
     // Code redemption and refresh rotation are read-modify-write: one at a
     // time in this process.
-    let _serial = ctx.engine.oauth_lock.lock().await;
+    let _serial = ctx.servers.lock.lock().await;
     let (grant, id_token) = match params.require("grant_type")? {
         "authorization_code" => redeem_code(ctx, &params, &client).await?,
         "refresh_token" => (refresh(ctx, &params, &client).await?, None),
@@ -274,7 +274,7 @@ pub(crate) async fn revoke(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
     let params = Params::body(ctx.request)?;
     let client = client(ctx, &params).await?;
     let token = params.require("token")?;
-    let _serial = ctx.engine.oauth_lock.lock().await;
+    let _serial = ctx.servers.lock.lock().await;
     let grant = match grant_of_refresh(ctx, token).await? {
         Some(grant) => Some(grant),
         None => grant_of_access_token(ctx, token).await?,

@@ -1,17 +1,24 @@
-//! Authentication at the endpoint: who sends a request, and the HTTP
-//! answers when nobody (401) or somebody without the right (403) does.
-//! Also the RFC 9728 protected-resource metadata that tells an OAuth
-//! client where to get a token.
+//! Who may come in: authentication of requests to the MCP endpoints and the
+//! admin API (API keys, tokens of trusted issuers and of the host's own
+//! authorization server), the HTTP answers when nobody (401) or somebody
+//! without the right (403) asks, refusals counted for the audit trail and
+//! per client address. Also the RFC 9728 protected-resource metadata that
+//! tells an OAuth client where to get a token.
 
-use super::Engine;
-use super::refusals::Refusal;
+pub(crate) mod refusals;
+
+use crate::audit::Recorder;
 use crate::auth::api_keys::ApiKeys;
 use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
 use crate::capabilities::Backends;
 use crate::http::{Request, Response};
 use crate::mcp::jsonrpc::{BAD_REQUEST, error_response};
+use crate::oauth::AuthorizationServers;
+use refusals::{ClientRefusals, Refusal, Refusals};
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Operator settings of authentication.
 #[derive(Debug, Clone)]
@@ -32,7 +39,45 @@ pub struct AuthSettings {
     pub oauth: crate::oauth::OAuthSettings,
 }
 
-const WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+const WELL_KNOWN: &str = crate::names::METADATA_PREFIX;
+
+/// The gate of this process: the settings, and what it remembers of
+/// callers.
+pub struct Gate {
+    pub settings: AuthSettings,
+    audit: Arc<Recorder>,
+    oauth: Arc<AuthorizationServers>,
+    /// When this process last noted each API key's use.
+    key_uses: Mutex<crate::auth::api_keys::UseNotes>,
+    /// When each issuer key set was last fetched (ms), by URI.
+    jwks_refreshed: Mutex<HashMap<String, u64>>,
+    /// Refused requests, counted for the audit trail.
+    refusals: Refusals,
+    /// Refused requests per client address.
+    client_refusals: ClientRefusals,
+}
+
+impl Gate {
+    pub fn new(settings: AuthSettings, audit: Arc<Recorder>, oauth: Arc<AuthorizationServers>) -> Gate {
+        Gate {
+            settings,
+            audit,
+            oauth,
+            key_uses: Default::default(),
+            jwks_refreshed: Default::default(),
+            refusals: Default::default(),
+            client_refusals: Default::default(),
+        }
+    }
+
+    /// Moves the counts of refusals whose window closed (every count, when
+    /// `closing`) into the audit queue.
+    pub fn record_refusals(&self, now_ms: u64, closing: bool) {
+        for (tenant, event) in self.refusals.closed(now_ms, closing) {
+            self.audit.record(&tenant, event, now_ms);
+        }
+    }
+}
 /// Query parameters that carry credentials in other APIs: refused, so a
 /// key never sits in URLs, logs and browser history.
 const CREDENTIAL_PARAMS: [&str; 5] = ["api_key", "apikey", "key", "token", "access_token"];
@@ -112,13 +157,13 @@ async fn scopes(backends: Backends<'_>, tenant: &str) -> Vec<String> {
 }
 
 pub(crate) async fn refusal(
-    engine: &Engine,
+    gate: &Gate,
     backends: Backends<'_>,
     tenant: &str,
     server: &str,
     error: &AuthError,
 ) -> Response {
-    let settings = &engine.config.auth;
+    let settings = &gate.settings;
     let mut challenge = format!("Bearer resource_metadata=\"{}\"", settings.metadata_url(tenant, server));
     let scopes = scopes(backends, tenant).await;
     // Scopes are names an admin configured; keep only what a quoted
@@ -157,8 +202,8 @@ pub(crate) async fn refusal(
 
 /// 429, before any authentication work, when `request`'s address has been
 /// refused too often lately.
-pub(crate) fn turned_away(engine: &Engine, backends: Backends<'_>, request: &Request) -> Option<Response> {
-    let wait = engine.client_refusals.wait(request.client.as_deref(), backends.clock.now_ms())?;
+pub(crate) fn turned_away(gate: &Gate, backends: Backends<'_>, request: &Request) -> Option<Response> {
+    let wait = gate.client_refusals.wait(request.client.as_deref(), backends.clock.now_ms())?;
     let message = format!("Too Many Requests: too many refused requests from this address; retry in {wait} s");
     let mut response = Response::json(429, vec![], &error_response(&Value::Null, BAD_REQUEST, &message, None));
     response.headers.push(("retry-after".into(), wait.to_string()));
@@ -169,7 +214,7 @@ pub(crate) fn turned_away(engine: &Engine, backends: Backends<'_>, request: &Req
 /// refusal, counted for `tenant`'s audit trail (`server`: the MCP server
 /// asked for; none for the admin API): see [`super::refusals`].
 pub(crate) fn admit(
-    engine: &Engine,
+    gate: &Gate,
     backends: Backends<'_>,
     request: &Request,
     tenant: &str,
@@ -182,7 +227,7 @@ pub(crate) fn admit(
         Err(e) => (None, e),
     };
     let api = if server.is_some() { "mcp" } else { "admin" };
-    engine.client_refusals.refused(request.client.as_deref(), backends.clock.now_ms());
+    gate.client_refusals.refused(request.client.as_deref(), backends.clock.now_ms());
     let refusal = Refusal {
         tenant,
         api,
@@ -192,37 +237,37 @@ pub(crate) fn admit(
         server,
         principal: who,
     };
-    if let Some(event) = engine.refusals.note(refusal, backends.clock.now_ms()) {
-        engine.record(backends, tenant, event);
+    if let Some(event) = gate.refusals.note(refusal, backends.clock.now_ms()) {
+        gate.audit.record(tenant, event, backends.clock.now_ms());
     }
     Err(error)
 }
 
 /// Who sends `request` to `tenant`'s `server`, or the response refusing it.
 pub(crate) async fn authenticate(
-    engine: &Engine,
+    gate: &Gate,
     backends: Backends<'_>,
     request: &Request,
     tenant: &str,
     server: &str,
 ) -> Result<Principal, AuthError> {
-    let settings = &engine.config.auth;
+    let settings = &gate.settings;
     if credential(request)?.is_none() && settings.anonymous.iter().any(|(t, s)| t == tenant && s == server) {
         return Ok(Principal { tenant: tenant.to_owned(), id: "anonymous".into(), role: Role::McpUser });
     }
-    authenticate_for(engine, backends, request, tenant, &settings.resource(tenant, server)).await
+    authenticate_for(gate, backends, request, tenant, &settings.resource(tenant, server)).await
 }
 
 /// Who sends `request` to `tenant`, with JWTs checked for `audience`
 /// (the MCP endpoint's URL, or the admin API's). Never anonymous.
 pub(crate) async fn authenticate_for(
-    engine: &Engine,
+    gate: &Gate,
     backends: Backends<'_>,
     request: &Request,
     tenant: &str,
     audience: &str,
 ) -> Result<Principal, AuthError> {
-    let settings = &engine.config.auth;
+    let settings = &gate.settings;
     let Some(credential) = credential(request)? else {
         return Err(AuthError::Missing);
     };
@@ -231,14 +276,14 @@ pub(crate) async fn authenticate_for(
         let keys = ApiKeys::new(backends.kv, settings.key_hash_key);
         let principal = keys.authenticate(credential, now).await?;
         let id = principal.id.trim_start_matches("key:");
-        if engine.key_uses.lock().is_ok_and(|mut notes| notes.due(id, now)) {
+        if gate.key_uses.lock().is_ok_and(|mut notes| notes.due(id, now)) {
             keys.note_use(&principal.tenant, id, now).await;
         }
         principal
     } else if credential.split('.').count() == 3
-        && jwt::unverified_issuer(credential).is_ok_and(|iss| iss == own_issuer(engine, tenant))
+        && jwt::unverified_issuer(credential).is_ok_and(|iss| iss == own_issuer(gate, tenant))
     {
-        own_token(engine, backends, request, credential, tenant, audience, now).await?
+        own_token(gate, backends, request, credential, tenant, audience, now).await?
     } else if credential.split('.').count() == 3 {
         let trusted = issuers(backends, tenant).await?;
         match jwt::verify(credential, tenant, &trusted, audience, now)? {
@@ -248,7 +293,7 @@ pub(crate) async fn authenticate_for(
             Verdict::UnknownKey { jwks_uri } => {
                 let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
                 let trusted =
-                    refresh_keys(engine, backends, tenant, trusted, &jwks_uri, now).await.ok_or_else(unknown)?;
+                    refresh_keys(gate, backends, tenant, trusted, &jwks_uri, now).await.ok_or_else(unknown)?;
                 match jwt::verify(credential, tenant, &trusted, audience, now)? {
                     Verdict::Valid(principal) => principal,
                     Verdict::UnknownKey { .. } => return Err(unknown()),
@@ -261,15 +306,15 @@ pub(crate) async fn authenticate_for(
     Ok(principal)
 }
 
-fn own_issuer(engine: &Engine, tenant: &str) -> String {
-    crate::oauth::issuer(&engine.config.auth.public_url, tenant)
+fn own_issuer(gate: &Gate, tenant: &str) -> String {
+    crate::oauth::issuer(&gate.settings.public_url, tenant)
 }
 
 /// Checks a token of the host's own authorization server: its signature
 /// and claims like any issuer's, then that its grant was not revoked
 /// since (revocation takes effect at once, not when the token expires).
 async fn own_token(
-    engine: &Engine,
+    gate: &Gate,
     backends: Backends<'_>,
     request: &Request,
     token: &str,
@@ -278,14 +323,14 @@ async fn own_token(
     now: u64,
 ) -> Result<Principal, AuthError> {
     let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
-    let issuer = crate::oauth::keys::trusted_issuer(backends, own_issuer(engine, tenant), tenant)
+    let issuer = crate::oauth::keys::trusted_issuer(backends, own_issuer(gate, tenant), tenant)
         .await
         .map_err(|e| AuthError::Storage(e.description))?
         .ok_or_else(unknown)?;
     let Verdict::Valid(principal) = jwt::verify(token, tenant, &[issuer], audience, now)? else {
         return Err(unknown());
     };
-    match crate::oauth::grant_of_token_is_live(engine, backends, request, tenant, token).await {
+    match crate::oauth::grant_of_token_is_live(&gate.oauth, backends, request, tenant, token).await {
         Ok(true) => Ok(principal),
         Ok(false) => Err(AuthError::InvalidToken("its grant was revoked".into())),
         Err(e) => Err(AuthError::Storage(e.description)),
@@ -297,7 +342,7 @@ async fn own_token(
 /// names it, and returns the updated issuers; `None` when refreshed less
 /// than a minute ago or when the fetch fails.
 async fn refresh_keys(
-    engine: &Engine,
+    gate: &Gate,
     backends: Backends<'_>,
     tenant: &str,
     mut trusted: Vec<Issuer>,
@@ -305,7 +350,7 @@ async fn refresh_keys(
     now: u64,
 ) -> Option<Vec<Issuer>> {
     {
-        let mut refreshed = engine.jwks_refreshed.lock().ok()?;
+        let mut refreshed = gate.jwks_refreshed.lock().ok()?;
         if refreshed.get(jwks_uri).is_some_and(|at| now.saturating_sub(*at) < JWKS_REFRESH_MS) {
             return None;
         }
@@ -334,15 +379,15 @@ const JWKS_REFRESH_MS: u64 = 60_000;
 /// The protected-resource metadata (RFC 9728) for `path`, if it asks for
 /// it: `/.well-known/oauth-protected-resource/t/{tenant}/s/{server}/mcp`
 /// describes that endpoint; the root one describes the host.
-pub(crate) async fn metadata(engine: &Engine, backends: Backends<'_>, path: &str) -> Option<Response> {
+pub(crate) async fn metadata(gate: &Gate, backends: Backends<'_>, path: &str) -> Option<Response> {
     let rest = path.strip_prefix(WELL_KNOWN)?;
-    let settings = &engine.config.auth;
+    let settings = &gate.settings;
     let (resource, servers, scopes_supported) = match crate::names::parse_endpoint(rest) {
         Some((tenant, server)) => {
             let trusted = issuers(backends, tenant).await.unwrap_or_default();
             // The tenant's own identity providers first: clients take the first.
             let mut servers: Vec<String> = trusted.into_iter().map(|i| i.issuer).collect();
-            servers.push(own_issuer(engine, tenant));
+            servers.push(own_issuer(gate, tenant));
             (settings.resource(tenant, server), servers, scopes(backends, tenant).await)
         }
         None if rest.is_empty() || rest == "/" => {

@@ -3,7 +3,7 @@
 //! re-read from the deployment registry when another process may have
 //! activated a different one.
 
-use super::Engine;
+use super::Deployments;
 use crate::capabilities::Backends;
 use crate::capabilities::ListKind;
 use crate::capabilities::grant::NotGranted;
@@ -18,7 +18,7 @@ pub(super) struct Served {
     /// Shared with the requests using it: a request keeps its version.
     hosted: Arc<Hosted>,
     /// The deployment it comes from; `None` when hosted directly with
-    /// [`Engine::host`] (tests, embedding), which the registry never
+    /// [`Deployments::host`] (tests, embedding), which the registry never
     /// overrides.
     deployment: Option<String>,
     /// When the registry last confirmed it (ms).
@@ -38,7 +38,7 @@ impl Served {
     }
 }
 
-impl Engine {
+impl Deployments {
     /// Serves `hosted` at `/t/{tenant}/s/{server}/mcp`, replacing any
     /// server already there. Refused when the component imports a
     /// capability its grant does not give.
@@ -88,7 +88,7 @@ impl Engine {
     /// The server at `tenant`/`server` as it is to serve this request:
     /// what this process serves, or the registry's active deployment when
     /// it serves nothing there yet (or, with
-    /// [`EngineConfig::deployment_recheck_ms`], when what it serves may
+    /// a recheck window, when what it serves may
     /// be stale).
     pub(crate) async fn lookup(
         &self,
@@ -100,7 +100,7 @@ impl Engine {
         let cached = self.cached(tenant, server);
         if let Some(Served { hosted, deployment, checked_ms, used_ms }) = &cached {
             used_ms.store(now, std::sync::atomic::Ordering::Relaxed);
-            let fresh = match (deployment, self.config.deployment_recheck_ms) {
+            let fresh = match (deployment, self.recheck_ms) {
                 (None, _) | (Some(_), None) => true,
                 (Some(_), Some(window)) => now.saturating_sub(*checked_ms) < window,
             };
@@ -114,7 +114,7 @@ impl Engine {
                 return Ok(Some(hosted.clone()));
             }
         }
-        match crate::deploy::load_active(self, backends, tenant, server).await? {
+        match super::load_active(self, backends, tenant, server).await? {
             Some((hosted, id)) => {
                 let hosted = Arc::new(hosted);
                 let _ = self.serve(Served::new(hosted.clone(), Some(id), now));
