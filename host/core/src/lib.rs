@@ -2,23 +2,14 @@
 //! WebAssembly components on wasmi and serves their capability calls through
 //! traits that each platform implements once.
 //!
-//! Layers, each using only those above it:
-//! - [`abi`]: the canonical ABI (layout, checked lift and lower);
-//! - [`world`]: the host's WIT world and its signatures;
-//! - [`lru`]: the bounded map behind caches keyed by callers' input;
-//! - [`component`]: validating and preparing uploaded components;
-//! - [`runtime`]: fuel- and memory-bounded calls, resumable on capability calls;
-//! - [`capabilities`]: grants and backend traits, one module per interface;
-//! - [`server`]: the MCP server interface as typed calls;
-//! - [`mcp`]: the MCP protocol engine over Streamable HTTP, both eras;
-//! - [`vault`]: tenants' secrets, encrypted at rest on the KV backend;
-//! - [`auth`]: API keys and bearer tokens, roles;
-//! - [`oauth`]: the host's own OAuth 2.1 authorization server for people;
-//! - [`audit`]: the tamper-evident audit trail;
-//! - [`review`]: the auditor's view of a component and its grant;
-//! - [`deploy`]: servers, uploaded versions and which one is active;
-//! - [`admin`]: the admin HTTP API over all of it;
-//! - [`metrics`]: per-server counters for operators.
+//! Its modules stand in layers, each importing only those below it; the
+//! list, top first, is in docs/architecture.md, and `tests/architecture.rs`
+//! holds the imports to it. From the top: [`engine`] composes the host and
+//! routes requests; [`admin`], [`admission`], [`oauth`], [`deploy`] and
+//! [`review`] serve the APIs around it; [`mcp`] is the protocol; [`audit`],
+//! [`vault`] and [`auth`] keep the records; [`server`], [`capabilities`],
+//! [`runtime`], [`component`] and [`world`] run guests; [`abi`], [`lru`],
+//! [`http`], [`names`], [`sealing`] and [`metrics`] are the ground floor.
 
 pub mod abi;
 pub mod admin;

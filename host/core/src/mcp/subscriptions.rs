@@ -191,7 +191,7 @@ impl Subscriptions {
     }
 
     /// Drops what sessions that expired by `now_ms` subscribed to; called
-    /// periodically (see [`Engine::upkeep`](super::Engine::upkeep)), so that
+    /// periodically (by the engine's upkeep), so that
     /// an expired session's subscriptions go even if no one subscribes again.
     pub fn forget_expired_sessions(&self, now_ms: u64) {
         Self::forget_expired(&mut self.lock(), now_ms);
