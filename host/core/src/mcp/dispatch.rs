@@ -392,7 +392,7 @@ impl Call<'_> {
         let now = self.backends.clock.now_ms();
         let mut state = match params.get("requestState") {
             None | Some(Value::Null) => None,
-            Some(Value::String(token)) if self.era == Era::Current => {
+            Some(Value::String(token)) if self.era == Era::Stateless => {
                 Some(state::open(&self.protocol.config.state_key, &scope, token, now).map_err(invalid)?)
             }
             Some(_) => return Err(invalid("`requestState` must be a string from this server's input_required result")),
@@ -411,7 +411,7 @@ impl Call<'_> {
                 Err(e) => return target.failure(self, e),
             };
             let missing = self.missing_capabilities(&required);
-            if self.era == Era::Current {
+            if self.era == Era::Stateless {
                 if !missing.is_empty() {
                     return Err(RpcFailure::new(
                         super::jsonrpc::MISSING_CLIENT_CAPABILITY,
@@ -498,7 +498,7 @@ impl Call<'_> {
     }
 
     fn resource_not_found(&self, uri: &str, message: String) -> RpcFailure {
-        let code = if self.era == Era::Legacy { RESOURCE_NOT_FOUND_LEGACY } else { INVALID_PARAMS };
+        let code = if self.era == Era::Sessions { RESOURCE_NOT_FOUND_LEGACY } else { INVALID_PARAMS };
         RpcFailure::new(code, format!("Resource not found: {}", excerpt(&message)))
             .data(json!({ "uri": if uri.len() <= 1024 { uri.to_owned() } else { excerpt(uri) } }))
     }

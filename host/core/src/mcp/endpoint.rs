@@ -4,7 +4,7 @@
 use super::exchange::{Answer, Exchange};
 use super::jsonrpc::{self, BAD_REQUEST};
 use super::protocol::{Protocol, error, method_not_allowed};
-use super::{current, legacy};
+use super::{sessions, stateless};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
 use crate::http::{Request, Response};
@@ -21,9 +21,9 @@ pub(crate) async fn serve(
 ) -> Answer {
     match request.method.as_str() {
         "POST" => post(protocol, request, hosted, principal, backends, exchange).await,
-        "DELETE" => legacy::delete(protocol, request, hosted, principal, backends).await.into(),
+        "DELETE" => sessions::delete(protocol, request, hosted, principal, backends).await.into(),
         // Resumes a legacy stream, or opens a session's standalone stream.
-        "GET" => legacy::get(protocol, request, hosted, principal, backends).await.into(),
+        "GET" => sessions::get(protocol, request, hosted, principal, backends).await.into(),
         _ => method_not_allowed().into(),
     }
 }
@@ -53,9 +53,9 @@ async fn post(
         Ok(incoming) => incoming,
         Err(e) => return Response::json(400, vec![], &e.response()).into(),
     };
-    if current::is_current(request, &incoming) {
-        current::post(protocol, request, hosted, principal, backends, incoming, exchange).await
+    if stateless::is_stateless(request, &incoming) {
+        stateless::post(protocol, request, hosted, principal, backends, incoming, exchange).await
     } else {
-        legacy::post(protocol, request, hosted, principal, backends, incoming, exchange).await
+        sessions::post(protocol, request, hosted, principal, backends, incoming, exchange).await
     }
 }

@@ -5,16 +5,16 @@
 //! so every hosted server is as compliant as the host. Requests reach it
 //! authenticated, from the engine.
 
-mod current;
 mod dispatch;
 mod endpoint;
 mod exchange;
 pub mod jsonrpc;
-mod legacy;
 mod params;
 mod protocol;
 mod quotas;
+mod sessions;
 mod state;
+mod stateless;
 mod streams;
 mod subscriptions;
 pub mod version;

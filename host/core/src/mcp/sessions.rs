@@ -1,4 +1,4 @@
-//! The legacy era (2025-03-26, 2025-06-18, 2025-11-25): `initialize`,
+//! The session eras (2025-03-26, 2025-06-18, 2025-11-25): `initialize`,
 //! sessions kept in the KV backend, `MCP-Protocol-Version` checks, batches
 //! for 2025-03-26.
 
@@ -11,7 +11,7 @@ use super::jsonrpc::{
 use super::protocol::{Protocol, error, method_not_allowed};
 use super::streams::ResumeError;
 use super::subscriptions::SubscribeError;
-use super::version::{self, Era, LEGACY};
+use super::version::{self, Era, SESSION_VERSIONS};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
 use crate::http::{Body, Request, Response};
@@ -89,12 +89,12 @@ pub(crate) async fn post(
         return error(404, SESSION_NOT_FOUND, "Session not found").into();
     };
     if let Some(header) = request.header("mcp-protocol-version")
-        && !version::is_legacy(header)
+        && !version::has_sessions(header)
     {
         let message = format!(
             "Bad Request: Unsupported protocol version: {} (supported: {})",
             excerpt(header),
-            LEGACY.join(", ")
+            SESSION_VERSIONS.join(", ")
         );
         return error(400, BAD_REQUEST, &message).into();
     }
@@ -234,7 +234,7 @@ fn call<'a>(target: &Target<'a>, session: &Session, exchange: &'a Exchange<'a>) 
         protocol: target.protocol,
         hosted: target.hosted,
         backends: target.backends,
-        era: Era::Legacy,
+        era: Era::Sessions,
         progress_token: None,
         log_level: session.log_level,
         client_capabilities: session.capabilities.clone(),
@@ -308,7 +308,7 @@ async fn initialize(
     params: Option<&Map<String, Value>>,
 ) -> Response {
     let requested = params.and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
-    let version = version::negotiate_legacy(requested);
+    let version = version::negotiate_session_version(requested);
     let client_capabilities = params.and_then(|p| p.get("capabilities")).cloned().unwrap_or(json!({}));
     let mut raw = [0u8; 16];
     backends.random.fill(&mut raw);

@@ -1,4 +1,4 @@
-//! The current era (2026-07-28): stateless requests carrying their version
+//! The stateless era (2026-07-28): requests carrying their version
 //! and client capabilities in `_meta`, checked against the `MCP-Protocol-Version`,
 //! `Mcp-Method` and `Mcp-Name` headers.
 
@@ -10,7 +10,7 @@ use super::jsonrpc::{
 };
 use super::protocol::Protocol;
 use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
-use super::version::{self, CURRENT, Era, SUPPORTED};
+use super::version::{self, Era, STATELESS, SUPPORTED};
 use crate::auth::Principal;
 use crate::capabilities::Backends;
 use crate::http::SseEvent;
@@ -38,7 +38,7 @@ const LIST_TTL_MS: u64 = 60_000;
 /// True when a POST belongs to the current era: it carries `_meta`'s
 /// protocol version, or a version header that is not a legacy one (and no
 /// legacy session).
-pub(crate) fn is_current(request: &Request, incoming: &Incoming) -> bool {
+pub(crate) fn is_stateless(request: &Request, incoming: &Incoming) -> bool {
     let meta_version = match incoming {
         Incoming::Single(Message::Request { params: Some(p), .. } | Message::Notification { params: Some(p), .. }) => {
             p.get("_meta").and_then(|m| m.get(META_VERSION)).is_some()
@@ -46,7 +46,7 @@ pub(crate) fn is_current(request: &Request, incoming: &Incoming) -> bool {
         _ => false,
     };
     let header = request.header("mcp-protocol-version");
-    meta_version || (header.is_some_and(|h| !version::is_legacy(h)) && request.header("mcp-session-id").is_none())
+    meta_version || (header.is_some_and(|h| !version::has_sessions(h)) && request.header("mcp-session-id").is_none())
 }
 
 fn reject(status: u16, id: &Value, code: i64, message: &str, data: Option<Value>) -> Response {
@@ -121,7 +121,7 @@ async fn checked(
         );
         return Err(reject(400, &id, HEADER_MISMATCH, &message, None));
     }
-    if meta_version != CURRENT {
+    if meta_version != STATELESS {
         let data = json!({ "supported": SUPPORTED, "requested": meta_version });
         return Err(reject(400, &id, UNSUPPORTED_VERSION, "Unsupported protocol version", Some(data)));
     }
@@ -173,7 +173,7 @@ async fn checked(
             404,
             &id,
             METHOD_NOT_FOUND,
-            &format!("Method not found: {} is not part of {CURRENT}", excerpt(&method)),
+            &format!("Method not found: {} is not part of {STATELESS}", excerpt(&method)),
             None,
         ));
     }
@@ -201,7 +201,7 @@ async fn checked(
         protocol,
         hosted,
         backends,
-        era: Era::Current,
+        era: Era::Stateless,
         progress_token: meta.and_then(|m| m.get("progressToken")).cloned(),
         log_level,
         client_capabilities: capabilities.clone(),
