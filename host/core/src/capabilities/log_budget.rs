@@ -2,7 +2,7 @@
 //! bucket per server ([`BURST`] lines, refilled at [`PER_SECOND`]), so a
 //! busy guest cannot flood the host's logs. Platforms' [`super::LogSink`]s
 //! ask it before writing; what it drops is counted and reported with the
-//! next line that passes. (The per-call cap is in [`super::simple`].)
+//! next line that passes. (The per-call cap is in [`super::log`].)
 
 use std::cell::RefCell;
 use std::collections::HashMap;

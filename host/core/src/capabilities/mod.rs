@@ -6,22 +6,30 @@
 
 #[cfg(any(test, feature = "backend-suite"))]
 pub mod backend_suite;
+pub mod clock;
 mod error;
 pub mod faults;
 pub mod grant;
 pub mod http;
 mod keys;
 pub mod kv;
+pub mod log;
 pub mod log_budget;
 #[cfg(any(test, feature = "memory-backends"))]
 pub mod memory;
 pub mod net;
+pub mod notify;
 pub mod objects;
-pub mod simple;
+pub mod random;
+pub mod secrets;
 
+pub use clock::Clock;
 pub use error::CapabilityError;
 pub use grant::Grant;
-pub use simple::{Clock, Discard, ListKind, LogLevel, LogSink, Notification, Notifier, Random, SecretStore};
+pub use log::{LogLevel, LogSink};
+pub use notify::{Discard, ListKind, Notification, Notifier};
+pub use random::Random;
+pub use secrets::SecretStore;
 
 use crate::abi::{AbiError, Val};
 use crate::runtime::{CallError, HostCalls};
@@ -161,7 +169,12 @@ impl HostCalls for CallHost<'_> {
             "kv" => kv::dispatch(self, &func.name, args).await,
             "objects" => objects::dispatch(self, &func.name, args).await,
             "http" => http::dispatch(self, &func.name, args).await,
-            _ => simple::dispatch(self, &func.short, &func.name, args).await,
+            "secrets" => secrets::dispatch(self, &func.name, args).await,
+            "log" => log::dispatch(self, &func.name, args).await,
+            "clock" => clock::dispatch(self, &func.name, args).await,
+            "random" => random::dispatch(self, &func.name, args).await,
+            "notify" => notify::dispatch(self, &func.name, args).await,
+            _ => Err(AbiError::HostMismatch("unknown capability")),
         };
         // `result<_, capability-error>` whose error is `unavailable` (case 4).
         if let Ok(Some(Val::Variant(1, Some(error)))) = &result
