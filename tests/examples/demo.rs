@@ -3,7 +3,7 @@
 
 use serde_json::json;
 use smcp_core::capabilities::Grant;
-use smcp_core::capabilities::grant::{KvGrant, ObjectsGrant};
+use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
 use smcp_core::server::ToolOutcome;
 use smcp_tests::{Env, block_on, load, runtime};
 

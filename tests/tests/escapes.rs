@@ -4,8 +4,8 @@
 //! the other tenant's data untouched.
 
 use serde_json::{Value, json};
-use smcp_core::capabilities::grant::{KvGrant, ObjectsGrant};
 use smcp_core::capabilities::{Grant, Scope};
+use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
 use smcp_core::server::CallToolResult;
 use smcp_tests::{Env, load, runtime};
 

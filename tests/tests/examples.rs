@@ -2,9 +2,9 @@
 //! runtime with in-memory backends.
 
 use serde_json::{Value, json};
-use smcp_core::capabilities::grant::{HttpGrant, KvGrant, ObjectsGrant};
 use smcp_core::capabilities::http::HttpResponse;
 use smcp_core::capabilities::{Grant, LogLevel, Notification};
+use smcp_core::policy::grant::{HttpGrant, KvGrant, ObjectsGrant};
 use smcp_core::server::{
     CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome,
     ServerError, ToolOutcome,

@@ -8,8 +8,9 @@
 //! routes requests; [`admin`], [`admission`], [`oauth`], [`deploy`] and
 //! [`review`] serve the APIs around it; [`mcp`] is the protocol; [`audit`],
 //! [`vault`] and [`auth`] keep the records; [`server`], [`capabilities`],
-//! [`runtime`], [`component`] and [`world`] run guests; [`abi`], [`lru`],
-//! [`http`], [`names`], [`sealing`] and [`metrics`] are the ground floor.
+//! [`runtime`], [`component`] and [`world`] run guests; [`policy`] says
+//! what may happen; [`abi`], [`lru`], [`http`], [`names`], [`sealing`] and
+//! [`metrics`] are the ground floor.
 
 pub mod abi;
 pub mod admin;
@@ -26,6 +27,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod names;
 pub mod oauth;
+pub mod policy;
 pub mod review;
 pub mod runtime;
 pub mod sealing;

@@ -641,7 +641,7 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     let operator_key = "smcpop_upstream-test-operator-key";
     let host = Host::start(|config| {
         config.oauth.allow_http_metadata = true;
-        config.open_addresses = vec![smcp_core::capabilities::net::Opening::Ip([127, 0, 0, 1].into())];
+        config.open_addresses = vec![smcp_core::policy::address::Opening::Ip([127, 0, 0, 1].into())];
         config.operator_key_hash = Some(smcp_core::admin::operator::operator_key_hash(operator_key));
     })
     .await;
@@ -811,7 +811,7 @@ async fn a_client_metadata_document_identifies_a_client() {
     });
     let host = Host::start(|config| {
         config.oauth.allow_http_metadata = true;
-        config.open_addresses = vec![smcp_core::capabilities::net::Opening::Socket(([127, 0, 0, 1], port).into())];
+        config.open_addresses = vec![smcp_core::policy::address::Opening::Socket(([127, 0, 0, 1], port).into())];
     })
     .await;
     let http = http();

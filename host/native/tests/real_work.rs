@@ -5,7 +5,7 @@
 //! but the MCP client never sees.
 
 use serde_json::{Value, json};
-use smcp_core::capabilities::net::Opening;
+use smcp_core::policy::address::Opening;
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config, spawn};
 use std::io::{BufRead, BufReader, Read, Write};

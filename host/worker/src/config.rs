@@ -2,8 +2,8 @@
 //! secret put`, or `--var` for local runs). docs/worker.md lists them.
 
 use smcp_core::auth::rate::{Limit, RateLimits};
-use smcp_core::capabilities::net::{AddressPolicy, Opening};
 use smcp_core::engine::{AuthSettings, EngineConfig};
+use smcp_core::policy::address::{AddressPolicy, Opening};
 use smcp_core::vault::Keyring;
 use worker::Env;
 

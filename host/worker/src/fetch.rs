@@ -17,8 +17,8 @@
 use futures_util::StreamExt;
 use futures_util::future::Either;
 use smcp_core::capabilities::http::{HttpClient, HttpRequest, HttpResponse};
-use smcp_core::capabilities::net::AddressPolicy;
 use smcp_core::capabilities::{CapabilityError, LocalFuture};
+use smcp_core::policy::address::AddressPolicy;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;
 use std::time::Duration;

@@ -6,10 +6,9 @@
 pub mod api_keys;
 pub mod jwt;
 pub mod rate;
-mod role;
 pub mod tenants;
 
-pub use role::Role;
+pub use crate::policy::Role;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,7 +9,6 @@ pub mod backend_suite;
 pub mod clock;
 mod error;
 pub mod faults;
-pub mod grant;
 pub mod http;
 mod keys;
 pub mod kv;
@@ -17,15 +16,14 @@ pub mod log;
 pub mod log_budget;
 #[cfg(any(test, feature = "memory-backends"))]
 pub mod memory;
-pub mod net;
 pub mod notify;
 pub mod objects;
 pub mod random;
 pub mod secrets;
 
+pub use crate::policy::Grant;
 pub use clock::Clock;
 pub use error::CapabilityError;
-pub use grant::Grant;
 pub use log::{LogLevel, LogSink};
 pub use notify::{Discard, ListKind, Notification, Notifier};
 pub use random::Random;

@@ -6,8 +6,8 @@
 use super::Deployments;
 use crate::capabilities::Backends;
 use crate::capabilities::ListKind;
-use crate::capabilities::grant::NotGranted;
 use crate::mcp::Change;
+use crate::policy::grant::NotGranted;
 use crate::server::Hosted;
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -168,7 +168,7 @@ impl Engine {
 
     /// Serves `hosted` at its endpoint, replacing any server already there
     /// (see [`Deployments::host`]).
-    pub fn host(&self, hosted: Hosted) -> Result<(), crate::capabilities::grant::NotGranted> {
+    pub fn host(&self, hosted: Hosted) -> Result<(), crate::policy::grant::NotGranted> {
         self.deployments.host(hosted)
     }
 

@@ -7,11 +7,12 @@ mod imports;
 mod limiter;
 mod limits;
 
+pub use crate::policy::Limits;
 pub(crate) use call::YieldNow;
 pub use call::{HOST_CALL_BYTES_PER_FUEL, HOST_CALL_FUEL, HostCalls};
 pub use error::CallError;
 pub use limiter::MemoryBudget;
-pub use limits::{EngineLimits, Limits};
+pub use limits::EngineLimits;
 /// A core wasm value, as guests return them (what [`crate::abi::lift_flat`] takes).
 pub use wasmi::Val as CoreVal;
 

@@ -7,7 +7,7 @@ use super::DataDir;
 use super::remote::Remote;
 use smcp_core::audit;
 use smcp_core::capabilities::Clock;
-use smcp_core::capabilities::net::AddressPolicy;
+use smcp_core::policy::address::AddressPolicy;
 use smcp_native::Storage;
 
 #[derive(clap::Subcommand, Debug)]

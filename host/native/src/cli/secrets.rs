@@ -7,7 +7,7 @@
 
 use super::DataDir;
 use super::remote::Remote;
-use smcp_core::capabilities::net::AddressPolicy;
+use smcp_core::policy::address::AddressPolicy;
 use smcp_core::vault::{Keyring, Vault};
 use smcp_native::{OsRandom, RedbKv, Storage, master_keys};
 use std::io::Read;

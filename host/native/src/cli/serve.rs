@@ -2,7 +2,7 @@
 
 use super::DataDir;
 use smcp_core::auth::rate::{Limit, RateLimits};
-use smcp_core::capabilities::net::Opening;
+use smcp_core::policy::address::Opening;
 use smcp_native::{Config, Running, dev::DevGuests, master_keys};
 use std::net::SocketAddr;
 use std::process::ExitCode;

@@ -10,8 +10,8 @@ mod resolve;
 
 use resolve::{CheckedResolver, Unreachable};
 use smcp_core::capabilities::http::{HttpClient, HttpRequest, HttpResponse};
-use smcp_core::capabilities::net::AddressPolicy;
 use smcp_core::capabilities::{CapabilityError, LocalFuture};
+use smcp_core::policy::address::AddressPolicy;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;

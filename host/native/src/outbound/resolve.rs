@@ -5,7 +5,7 @@
 //! connected to, with no second lookup in between.
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use smcp_core::capabilities::net::{AddressPolicy, Refused};
+use smcp_core::policy::address::{AddressPolicy, Refused};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! platform: the grant's scheme, host, header and size rules
 //! ([`policy`]), redirects re-checked hop by hop ([`redirect`]), and the
 //! per-call request budget. Refusing private addresses after DNS is the
-//! backend's job, since only it resolves names; [`super::net`] holds the
+//! backend's job, since only it resolves names; [`crate::policy::address`] holds the
 //! rules it applies.
 
 mod policy;
@@ -12,11 +12,11 @@ mod redirect;
 #[cfg(test)]
 mod tests;
 
-use super::grant::HttpGrant;
 use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
 use crate::abi::{AbiError, Val};
+use crate::policy::grant::HttpGrant;
 
-pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+pub use crate::policy::grant::METHODS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
@@ -40,7 +40,7 @@ pub struct HttpResponse {
 ///
 /// - It must never follow redirects: a 3xx comes back as it is, and the
 ///   core decides whether to follow it under the grant.
-/// - It must refuse addresses [`super::net::AddressPolicy`] refuses, both
+/// - It must refuse addresses [`crate::policy::address::AddressPolicy`] refuses, both
 ///   for IP-literal hosts and for every address a name resolves to, and
 ///   connect only to an address it checked.
 /// - It must give up after `timeout_ms` and stop reading a body past

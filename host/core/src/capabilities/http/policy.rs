@@ -3,7 +3,7 @@
 
 use super::{HttpRequest, HttpResponse};
 use crate::capabilities::CapabilityError;
-use crate::capabilities::grant::HttpGrant;
+use crate::policy::grant::HttpGrant;
 
 /// Request headers the host owns: a guest may not set them. Forwarding
 /// headers included: a guest must not speak for a proxy or a client

@@ -3,7 +3,7 @@
 
 use super::{HttpRequest, HttpResponse, policy};
 use crate::capabilities::CapabilityError;
-use crate::capabilities::grant::HttpGrant;
+use crate::policy::grant::HttpGrant;
 
 const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 

@@ -281,7 +281,7 @@ fn no_grant_no_request() {
 
 #[test]
 fn injected_headers_reach_only_their_host_and_never_the_guest() {
-    use crate::capabilities::grant::Injection;
+    use crate::policy::grant::Injection;
     let rule =
         Injection { host: "a.test".into(), header: "x-api-key".into(), secret: "KEY".into(), prefix: "Key ".into() };
     let mut env = Env::new(HttpGrant { inject: vec![rule], ..grant() });

@@ -8,7 +8,10 @@ mod widening;
 
 pub use file::{GRANT_FORMAT_VERSION, GrantFileError, ceilings};
 
-use crate::runtime::Limits;
+use super::Limits;
+
+/// The HTTP methods a grant may name.
+pub const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Grant {

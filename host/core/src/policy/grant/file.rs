@@ -35,9 +35,9 @@
 //! names = ["API_TOKEN"]
 //! ```
 
+use super::METHODS;
 use super::{Grant, HttpGrant, Injection, KvGrant, ObjectsGrant};
-use crate::capabilities::http::METHODS;
-use crate::runtime::Limits;
+use crate::policy::Limits;
 use serde::Deserialize;
 
 /// The format version this host reads.

@@ -4,7 +4,7 @@
 //! it cannot compare counts as wider.
 
 use super::{Grant, HttpGrant, KvGrant, ObjectsGrant};
-use crate::runtime::Limits;
+use crate::policy::Limits;
 
 // Every struct below is taken apart field by field, without `..`: a field
 // added to a grant does not compile until it has a rule here.
