@@ -195,7 +195,7 @@ fn notes_store_in_kv_under_the_tenant_prefix() {
     // Another tenant's server sees nothing of acme's notes.
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     let mut other = Env::new("globex", "notes", grant);
-    other.kv = std::mem::replace(&mut env.kv, smcp_core::capabilities::memory::MemoryKv::new(env.clock.clone()));
+    other.kv = std::mem::replace(&mut env.kv, smcp_core::platform::memory::MemoryKv::new(env.clock.clone()));
     let list = call(&mut other, &rt, &notes, "list_notes", json!({}));
     assert_eq!(list.structured_content, Some(json!({"ids": []})));
     assert!(call(&mut other, &rt, &notes, "get_note", json!({"id": "b"})).is_error);

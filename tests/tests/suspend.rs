@@ -3,8 +3,8 @@
 
 use serde_json::json;
 use smcp_core::capabilities::kv::{KeyPage, KvStore};
-use smcp_core::capabilities::memory::MemoryKv;
 use smcp_core::capabilities::{CapabilityError, Grant, LocalFuture};
+use smcp_core::platform::memory::MemoryKv;
 use smcp_core::policy::grant::KvGrant;
 use smcp_core::server::ToolOutcome;
 use smcp_tests::{Env, block_on, load, runtime};

@@ -14,8 +14,8 @@
 //! records after the stored head could be cut off unnoticed (at most
 //! `HEAD_EVERY - 1`); anything before it, and any change, is detected.
 
-use crate::capabilities::CapabilityError;
-use crate::capabilities::kv::KvStore;
+use crate::platform::CapabilityError;
+use crate::platform::kv::KvStore;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -311,7 +311,7 @@ pub async fn prune(kv: &dyn KvStore, tenant: &str, retention_ms: u64, now_ms: u6
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::{ManualClock, MemoryKv};
+    use crate::platform::memory::{ManualClock, MemoryKv};
     use futures::executor::block_on;
     use serde_json::json;
     use std::rc::Rc;

@@ -27,6 +27,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod names;
 pub mod oauth;
+pub mod platform;
 pub mod policy;
 pub mod review;
 pub mod runtime;

@@ -3,7 +3,7 @@
 //! the server drives them (storage work on the blocking pool).
 
 use smcp_core::capabilities::Clock;
-use smcp_core::capabilities::backend_suite::{KvTarget, ObjectTarget, run_kv, run_objects};
+use smcp_core::platform::backend_suite::{KvTarget, ObjectTarget, run_kv, run_objects};
 use smcp_native::{FsObjects, RedbKv};
 use std::cell::Cell;
 use std::rc::Rc;

@@ -12,7 +12,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use smcp_core::capabilities::faults::{Fault, Faults, Target};
+use smcp_core::platform::faults::{Fault, Faults, Target};
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config};
 use std::io::{BufRead, BufReader, Write};

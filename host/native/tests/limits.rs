@@ -5,7 +5,7 @@
 mod support;
 
 use serde_json::json;
-use smcp_core::capabilities::faults::{Fault, Faults, Target};
+use smcp_core::platform::faults::{Fault, Faults, Target};
 use smcp_native::Config;
 use smcp_native::dev::DevGuests;
 use std::sync::Arc;

@@ -18,7 +18,7 @@ mod workerd;
 
 use rmcp::model::{CallToolRequestParams, JsonObject};
 use serde_json::{Value, json};
-use smcp_core::capabilities::backend_suite::{KV_CASES, OBJECT_CASES};
+use smcp_core::platform::backend_suite::{KV_CASES, OBJECT_CASES};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;

@@ -10,11 +10,11 @@
 //! tests the refusals.
 
 use smcp_core::capabilities::Backends;
-use smcp_core::capabilities::memory::{
-    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
-};
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::http::Request;
+use smcp_core::platform::memory::{
+    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
+};
 use smcp_core::policy::grant::Grant;
 use smcp_core::runtime::{EngineLimits, Runtime};
 use std::rc::Rc;

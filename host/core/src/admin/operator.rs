@@ -13,8 +13,8 @@ use super::reply::{ApiError, Reply, body_json, json, ok};
 use crate::auth::Role;
 use crate::auth::api_keys::{ApiKeys, valid_tenant};
 use crate::auth::jwt::Issuer;
-use crate::capabilities::Backends;
 use crate::http::{Request, Response};
+use crate::platform::Backends;
 use serde_json::{Value, json};
 
 pub(crate) const PREFIX: &str = "/operator/v1/";

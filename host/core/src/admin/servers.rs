@@ -3,8 +3,9 @@
 
 use super::reply::{ApiError, Reply, body_json, flag, json, no_content, ok};
 use super::{Call, multipart};
-use crate::capabilities::{CallHost, Discard, Scope};
+use crate::capabilities::{CallHost, Discard};
 use crate::deploy::{self, DeployError, ServerRecord, records};
+use crate::platform::Scope;
 use crate::server::Server;
 use serde_json::{Value, json};
 
@@ -180,8 +181,8 @@ async fn health(call: &Call<'_>, server: &str) -> Reply {
 async fn secret(call: &Call<'_>, server: &str, name: &str) -> Reply {
     find(call, server).await?;
     let secrets = call.backends.secrets;
-    let to_api = |e: crate::capabilities::CapabilityError| match e {
-        crate::capabilities::CapabilityError::InvalidInput(why) => ApiError::bad_request(why),
+    let to_api = |e: crate::platform::CapabilityError| match e {
+        crate::platform::CapabilityError::InvalidInput(why) => ApiError::bad_request(why),
         other => ApiError::new(503, "secrets_unavailable", other.to_string()),
     };
     if call.request.method == "DELETE" {

@@ -11,10 +11,10 @@ use crate::audit::Recorder;
 use crate::auth::api_keys::ApiKeys;
 use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
-use crate::capabilities::Backends;
 use crate::http::{Request, Response};
 use crate::mcp::jsonrpc::{BAD_REQUEST, error_response};
 use crate::oauth::AuthorizationServers;
+use crate::platform::Backends;
 use refusals::{ClientRefusals, Refusal, Refusals};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -356,7 +356,7 @@ async fn refresh_keys(
         }
         refreshed.insert(jwks_uri.to_owned(), now);
     }
-    let request = crate::capabilities::http::HttpRequest {
+    let request = crate::platform::outbound::HttpRequest {
         method: "GET",
         url: url::Url::parse(jwks_uri).ok().filter(|u| u.scheme() == "https")?,
         headers: vec![("accept".into(), "application/json".into())],

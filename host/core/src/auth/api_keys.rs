@@ -6,8 +6,8 @@
 //! `auth/keys/<tenant>/<hash>`.
 
 use super::{AuthError, Principal, Role};
-use crate::capabilities::Random;
-use crate::capabilities::kv::KvStore;
+use crate::platform::Random;
+use crate::platform::kv::KvStore;
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "smcp_";
@@ -208,7 +208,7 @@ impl<'a> ApiKeys<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::{ManualClock, MemoryKv, SeededRandom};
+    use crate::platform::memory::{ManualClock, MemoryKv, SeededRandom};
     use futures::executor::block_on;
     use std::rc::Rc;
 
@@ -244,8 +244,7 @@ mod tests {
         fn get<'a>(
             &'a self,
             key: &'a str,
-        ) -> crate::capabilities::LocalFuture<'a, Result<Option<Vec<u8>>, crate::capabilities::CapabilityError>>
-        {
+        ) -> crate::platform::LocalFuture<'a, Result<Option<Vec<u8>>, crate::platform::CapabilityError>> {
             Box::pin(async move {
                 let value = self.inner.get(key).await;
                 if key.starts_with("auth/keys/") && !self.fired.replace(true) {
@@ -259,13 +258,13 @@ mod tests {
             key: &'a str,
             value: Vec<u8>,
             ttl: Option<u32>,
-        ) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
+        ) -> crate::platform::LocalFuture<'a, Result<(), crate::platform::CapabilityError>> {
             self.inner.set(key, value, ttl)
         }
         fn delete<'a>(
             &'a self,
             key: &'a str,
-        ) -> crate::capabilities::LocalFuture<'a, Result<(), crate::capabilities::CapabilityError>> {
+        ) -> crate::platform::LocalFuture<'a, Result<(), crate::platform::CapabilityError>> {
             self.inner.delete(key)
         }
         fn list<'a>(
@@ -273,10 +272,8 @@ mod tests {
             prefix: &'a str,
             cursor: Option<&'a str>,
             limit: u32,
-        ) -> crate::capabilities::LocalFuture<
-            'a,
-            Result<crate::capabilities::kv::KeyPage, crate::capabilities::CapabilityError>,
-        > {
+        ) -> crate::platform::LocalFuture<'a, Result<crate::platform::kv::KeyPage, crate::platform::CapabilityError>>
+        {
             self.inner.list(prefix, cursor, limit)
         }
     }

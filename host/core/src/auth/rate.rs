@@ -4,7 +4,7 @@
 //! sharing a KV converge without a write per request; a burst spread over
 //! many instances can exceed the limit by what each allows between writes.
 
-use crate::capabilities::kv::KvStore;
+use crate::platform::kv::KvStore;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -104,7 +104,7 @@ impl Buckets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::{ManualClock, MemoryKv};
+    use crate::platform::memory::{ManualClock, MemoryKv};
     use futures::executor::block_on;
     use std::rc::Rc;
 

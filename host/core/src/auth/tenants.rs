@@ -7,8 +7,8 @@
 //! for a few seconds so that a tenant's first key takes effect quickly).
 
 use super::AuthError;
-use crate::capabilities::kv::KvStore;
 use crate::lru::Lru;
+use crate::platform::kv::KvStore;
 
 /// How long "no such tenant" is believed.
 const UNKNOWN_FOR_MS: u64 = 5_000;
@@ -80,7 +80,7 @@ async fn exists(
         Some(Known::Missing { until_ms }) if now_ms < until_ms => return Ok(false),
         _ => {}
     }
-    let storage = |e: crate::capabilities::CapabilityError| AuthError::Storage(e.to_string());
+    let storage = |e: crate::platform::CapabilityError| AuthError::Storage(e.to_string());
     let has_key = !kv.list(&format!("auth/keys/{tenant}/"), None, 1).await.map_err(storage)?.keys.is_empty();
     let found = has_key || kv.get(&super::issuers_path(tenant)).await.map_err(storage)?.is_some();
     if let Ok(mut cache) = cache.lock() {
@@ -93,7 +93,7 @@ async fn exists(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::{ManualClock, MemoryKv};
+    use crate::platform::memory::{ManualClock, MemoryKv};
     use futures::executor::block_on;
     use std::rc::Rc;
 

@@ -2,20 +2,7 @@
 
 use super::{CallHost, args};
 use crate::abi::{AbiError, Val};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum LogLevel {
-    Debug,
-    Info,
-    Warn,
-    Error,
-}
-
-/// Operator-facing logs from guests, tagged with the call's scope
-/// (tenant, server, request id).
-pub trait LogSink {
-    fn write(&self, scope: &super::Scope, level: LogLevel, message: &str);
-}
+pub use crate::platform::log::{LogLevel, LogSink};
 
 /// Operator log lines one call may write; past it they are dropped, and
 /// the first drop is reported once.
@@ -64,8 +51,8 @@ pub fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::InMemory;
     use crate::capabilities::{Discard, Grant, Scope};
+    use crate::platform::memory::InMemory;
 
     #[test]
     fn operator_logs_are_capped_per_call_and_cut_per_line() {

@@ -1,29 +1,25 @@
 //! Capabilities: what a guest can reach, one module per WIT interface.
 //!
-//! Each module holds the platform's backend trait (implemented once per
-//! platform), the grant checks, and the dispatch from lifted WIT values to
-//! the backend. The host, never the guest, adds the tenant's key prefix.
+//! Each module holds the grant checks, the per-call budgets and the
+//! dispatch from lifted WIT values to the platform's port it uses
+//! ([`crate::platform`]). The host, never the guest, adds the tenant's key
+//! prefix.
 
-#[cfg(any(test, feature = "backend-suite"))]
-pub mod backend_suite;
 pub mod clock;
 mod error;
-pub mod faults;
 pub mod http;
 mod keys;
 pub mod kv;
 pub mod log;
 pub mod log_budget;
-#[cfg(any(test, feature = "memory-backends"))]
-pub mod memory;
 pub mod notify;
 pub mod objects;
 pub mod random;
 pub mod secrets;
 
+pub use crate::platform::{Backends, CapabilityError, LocalFuture, Scope};
 pub use crate::policy::Grant;
 pub use clock::Clock;
-pub use error::CapabilityError;
 pub use log::{LogLevel, LogSink};
 pub use notify::{Discard, ListKind, Notification, Notifier};
 pub use random::Random;
@@ -32,39 +28,6 @@ pub use secrets::SecretStore;
 use crate::abi::{AbiError, Val};
 use crate::runtime::{CallError, HostCalls};
 use crate::world::WorldFunc;
-use core::future::Future;
-use core::pin::Pin;
-
-/// A boxed future without a `Send` bound (Workers' futures are not `Send`).
-pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
-
-/// The platform's implementations, shared by every call.
-#[derive(Clone, Copy)]
-pub struct Backends<'a> {
-    pub kv: &'a dyn kv::KvStore,
-    pub objects: &'a dyn objects::ObjectStore,
-    pub http: &'a dyn http::HttpClient,
-    pub secrets: &'a dyn SecretStore,
-    pub clock: &'a dyn Clock,
-    pub random: &'a dyn Random,
-    pub log: &'a dyn LogSink,
-}
-
-/// Who a call runs for: every key is stored under this scope.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Scope {
-    pub tenant: String,
-    pub server: String,
-    /// An id of the MCP request the call serves, for operator logs.
-    pub request: String,
-}
-
-impl Scope {
-    /// The storage prefix of this server, ending in `/`.
-    pub fn prefix(&self) -> String {
-        format!("t/{}/s/{}/", self.tenant, self.server)
-    }
-}
 
 /// Serves one guest call's capability imports under a grant and a scope.
 pub struct CallHost<'a> {
@@ -192,7 +155,7 @@ impl HostCalls for CallHost<'_> {
 pub(crate) fn to_result(result: Result<Option<Val>, CapabilityError>) -> Option<Val> {
     Some(match result {
         Ok(v) => Val::ok(v),
-        Err(e) => Val::err(Some(e.to_val())),
+        Err(e) => Val::err(Some(error::error_val(&e))),
     })
 }
 

@@ -119,8 +119,8 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::InMemory;
     use crate::capabilities::{Grant, Scope};
+    use crate::platform::memory::InMemory;
 
     struct Keep(Vec<Notification>);
 

@@ -1,57 +1,19 @@
 //! `smcp:mcp/objects`: R2-like object storage under the server's prefix.
 
 use super::keys::{check_key, check_listing};
-use super::{CallHost, CapabilityError, LocalFuture, args, to_result};
+use super::{CallHost, CapabilityError, args, to_result};
 use crate::abi::{AbiError, Val};
+pub use crate::platform::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectMeta {
-    pub key: String,
-    pub size: u64,
-    pub etag: String,
-    pub content_type: Option<String>,
-    pub uploaded_ms: u64,
-}
-
-impl ObjectMeta {
-    fn to_val(&self, prefix: &str) -> Val {
-        Val::Record(vec![
-            Val::string(self.key.strip_prefix(prefix).unwrap_or_default()),
-            Val::U64(self.size),
-            Val::string(&self.etag),
-            Val::from_option(self.content_type.clone(), Val::String),
-            Val::U64(self.uploaded_ms),
-        ])
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ObjectPage {
-    pub objects: Vec<ObjectMeta>,
-    pub cursor: Option<String>,
-}
-
-/// An object's metadata and body.
-pub type StoredObject = (ObjectMeta, Vec<u8>);
-
-/// A platform's object store. Keys arrive fully prefixed; `list` follows the
-/// same rules as [`super::kv::KvStore::list`].
-pub trait ObjectStore {
-    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<StoredObject>, CapabilityError>>;
-    fn put<'a>(
-        &'a self,
-        key: &'a str,
-        body: Vec<u8>,
-        content_type: Option<String>,
-    ) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>>;
-    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>>;
-    fn head<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<ObjectMeta>, CapabilityError>>;
-    fn list<'a>(
-        &'a self,
-        prefix: &'a str,
-        cursor: Option<&'a str>,
-        limit: u32,
-    ) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>>;
+/// An object's metadata as the WIT `object-meta`, its key without `prefix`.
+fn meta_val(meta: &ObjectMeta, prefix: &str) -> Val {
+    Val::Record(vec![
+        Val::string(meta.key.strip_prefix(prefix).unwrap_or_default()),
+        Val::U64(meta.size),
+        Val::string(&meta.etag),
+        Val::from_option(meta.content_type.clone(), Val::String),
+        Val::U64(meta.uploaded_ms),
+    ])
 }
 
 pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
@@ -71,11 +33,11 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<V
                 (Err(e), _) => Err(e),
                 (Ok(key), "get") => store.get(&key).await.map(|found| {
                     Some(Val::from_option(found, |(meta, body)| {
-                        Val::Record(vec![meta.to_val(&prefix), Val::Bytes(body)])
+                        Val::Record(vec![meta_val(&meta, &prefix), Val::Bytes(body)])
                     }))
                 }),
                 (Ok(key), "head") => {
-                    store.head(&key).await.map(|found| Some(Val::from_option(found, |m| m.to_val(&prefix))))
+                    store.head(&key).await.map(|found| Some(Val::from_option(found, |m| meta_val(&m, &prefix))))
                 }
                 (Ok(key), _) => store.delete(&key).await.map(|()| None),
             }
@@ -96,7 +58,7 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<V
                 }
                 Ok(key) => {
                     host.object_bytes_written += body.len();
-                    store.put(&key, body, content_type).await.map(|m| Some(m.to_val(&prefix)))
+                    store.put(&key, body, content_type).await.map(|m| Some(meta_val(&m, &prefix)))
                 }
                 Err(e) => Err(e),
             }
@@ -112,7 +74,7 @@ pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<V
             let full_prefix = format!("{prefix}{list_prefix}");
             let cursor = cursor.map(|c| format!("{prefix}{c}"));
             store.list(&full_prefix, cursor.as_deref(), limit).await.map(|page| {
-                let objects = page.objects.iter().map(|m| m.to_val(&prefix)).collect();
+                let objects = page.objects.iter().map(|m| meta_val(m, &prefix)).collect();
                 let cursor = page.cursor.map(|c| c.strip_prefix(&prefix).unwrap_or_default().to_owned());
                 Some(Val::Record(vec![Val::List(objects), Val::from_option(cursor, Val::String)]))
             })

@@ -2,11 +2,7 @@
 
 use super::{CallHost, args};
 use crate::abi::{AbiError, Val};
-
-pub trait Random {
-    /// Fills `buf` from a cryptographically secure source.
-    fn fill(&self, buf: &mut [u8]);
-}
+pub use crate::platform::random::Random;
 
 /// Most random bytes one call returns.
 pub const MAX_RANDOM_BYTES: u32 = 65536;

@@ -6,8 +6,9 @@ use super::records::{self, Activation, Deployment, HISTORY, ServerRecord, compon
 use super::{Changes, DeployError};
 use crate::audit::Event;
 use crate::auth::Principal;
-use crate::capabilities::{Backends, Grant};
 use crate::component::PreparedComponent;
+use crate::platform::Backends;
+use crate::policy::Grant;
 use crate::server::Hosted;
 use serde_json::json;
 

@@ -21,9 +21,9 @@ pub use records::{Activation, Deployment, ServerRecord, TenantSettings};
 pub use upload::{Upload, Uploaded, upload};
 
 use crate::audit::{Event, Recorder};
-use crate::capabilities::Backends;
 use crate::component::LoadError;
 use crate::mcp::Protocol;
+use crate::platform::Backends;
 use crate::policy::grant::GrantFileError;
 use crate::runtime::Runtime;
 use serde::Serialize;

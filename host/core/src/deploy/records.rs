@@ -5,7 +5,7 @@
 //! deployed). Guests' own data lives under `t/…` and never meets these.
 
 use super::DeployError;
-use crate::capabilities::Backends;
+use crate::platform::Backends;
 use serde::{Deserialize, Serialize};
 
 /// A hosted server of a tenant: which deployment is active and how it

@@ -4,9 +4,9 @@
 //! activated a different one.
 
 use super::Deployments;
-use crate::capabilities::Backends;
 use crate::capabilities::ListKind;
 use crate::mcp::Change;
+use crate::platform::Backends;
 use crate::policy::grant::NotGranted;
 use crate::server::Hosted;
 use std::collections::HashMap;

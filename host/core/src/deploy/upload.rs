@@ -6,8 +6,9 @@ use super::activate::changes_from_active;
 use super::records::{self, Deployment, component_key, deployment_id};
 use super::{Changes, DeployError};
 use crate::auth::Principal;
-use crate::capabilities::{Backends, Grant};
 use crate::component::Digest;
+use crate::platform::Backends;
+use crate::policy::Grant;
 use crate::review::{self, Review};
 
 /// What an uploader sends.
@@ -140,7 +141,7 @@ async fn check_listings(
     grant: &Grant,
 ) -> Result<(), DeployError> {
     use crate::server::{OutputError, Server, ServerError};
-    let scope = crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: "upload".into() };
+    let scope = crate::platform::Scope { tenant: tenant.into(), server: server.into(), request: "upload".into() };
     let mut discard = crate::capabilities::Discard;
     let mut host = crate::capabilities::CallHost::new(backends, grant, &scope, &mut discard);
     let guest = Server { runtime: &deployments.runtime, component, limits: deployments.mcp.limits_of(grant) };

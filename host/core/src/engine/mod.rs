@@ -14,13 +14,14 @@ use crate::admission::{self, Gate};
 use crate::audit::Recorder;
 use crate::auth::rate::Limiter;
 use crate::auth::tenants::Directory;
-use crate::capabilities::{Backends, Grant};
 use crate::deploy::Deployments;
 use crate::http::{Request, Response};
 use crate::mcp::jsonrpc::BAD_REQUEST;
 use crate::mcp::{Answer, Exchange, Protocol, ProtocolConfig, error};
 use crate::metrics::Metrics;
 use crate::oauth::AuthorizationServers;
+use crate::platform::Backends;
+use crate::policy::Grant;
 use crate::runtime::Runtime;
 use futures_channel::oneshot;
 use routes::Route;
@@ -289,10 +290,10 @@ impl Engine {
             Ok(None) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
             Err(e) => {
                 let scope =
-                    crate::capabilities::Scope { tenant: tenant.into(), server: server.into(), request: String::new() };
+                    crate::platform::Scope { tenant: tenant.into(), server: server.into(), request: String::new() };
                 backends.log.write(
                     &scope,
-                    crate::capabilities::LogLevel::Error,
+                    crate::platform::LogLevel::Error,
                     &format!("host: loading the active deployment failed: {e}"),
                 );
                 return error(503, BAD_REQUEST, "Service Unavailable: the server could not be loaded").into();

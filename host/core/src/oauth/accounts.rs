@@ -6,8 +6,8 @@
 
 use super::OAuthError;
 use crate::auth::Role;
-use crate::capabilities::Backends;
-use crate::capabilities::clock::offloaded;
+use crate::platform::Backends;
+use crate::platform::clock::offloaded;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use serde::{Deserialize, Serialize};

@@ -5,8 +5,8 @@
 //! for a few minutes.
 
 use super::{Ctx, OAuthError, json_response, token_hash};
-use crate::capabilities::http::HttpRequest;
 use crate::http::Response;
+use crate::platform::outbound::HttpRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use subtle::ConstantTimeEq;

@@ -10,7 +10,7 @@
 //! Codes and tokens are stored only as keyed hashes.
 
 use super::{Ctx, OAuthError};
-use crate::capabilities::Backends;
+use crate::platform::Backends;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -235,8 +235,8 @@ pub(crate) async fn is_live(ctx: &Ctx<'_>, user: &str, id: &str) -> Result<bool,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::memory::InMemory;
     use crate::http::Request;
+    use crate::platform::memory::InMemory;
     use futures::executor::block_on;
 
     fn engine() -> crate::engine::Engine {

@@ -7,7 +7,7 @@
 
 use super::{OAuthError, SCOPES, base64url};
 use crate::auth::jwt::Issuer;
-use crate::capabilities::Backends;
+use crate::platform::Backends;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use jsonwebtoken::jwk::JwkSet;

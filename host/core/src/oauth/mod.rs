@@ -32,9 +32,9 @@ use crate::audit::Recorder;
 use crate::auth::Role;
 use crate::auth::rate::Limiter;
 use crate::auth::tenants::Directory;
-use crate::capabilities::{Backends, Random};
 use crate::deploy::Deployments;
 use crate::http::{Body, Request, Response};
+use crate::platform::{Backends, Random};
 use serde_json::json;
 use std::sync::Arc;
 

@@ -15,7 +15,7 @@
 use super::form::Params;
 use super::{Ctx, OAuthError, base64url, random_token, token_hash};
 use crate::auth::Role;
-use crate::capabilities::http::HttpRequest;
+use crate::platform::outbound::HttpRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -33,7 +33,7 @@ pub trait HostCalls {
     /// Called between fuel slices of a long guest call, to let the
     /// executor serve other work first. The default returns to it once.
     async fn pause(&mut self) {
-        YieldNow::default().await
+        crate::platform::clock::YieldNow::default().await
     }
 
     /// True once the call is past its deadline: checked at every capability
@@ -360,24 +360,6 @@ impl FuelSlices {
     /// Fuel burned so far.
     fn used(&self, store: &Store<CallState>) -> u64 {
         self.limit.saturating_sub(self.remaining(store))
-    }
-}
-
-/// Returns `Pending` once, waking itself: the executor runs whatever else
-/// is ready before it polls this again.
-#[derive(Default)]
-pub(crate) struct YieldNow(bool);
-
-impl std::future::Future for YieldNow {
-    type Output = ();
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
-        if self.0 {
-            return std::task::Poll::Ready(());
-        }
-        self.0 = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
     }
 }
 

@@ -8,7 +8,6 @@ mod limiter;
 mod limits;
 
 pub use crate::policy::Limits;
-pub(crate) use call::YieldNow;
 pub use call::{HOST_CALL_BYTES_PER_FUEL, HOST_CALL_FUEL, HostCalls};
 pub use error::CallError;
 pub use limiter::MemoryBudget;

@@ -16,8 +16,8 @@ mod keyring;
 
 pub use keyring::{Keyring, MasterKey};
 
-use crate::capabilities::kv::KvStore;
-use crate::capabilities::{CapabilityError, LocalFuture, Random, SecretStore};
+use crate::platform::kv::KvStore;
+use crate::platform::{CapabilityError, LocalFuture, Random, SecretStore};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};

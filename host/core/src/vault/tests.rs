@@ -1,5 +1,5 @@
 use super::*;
-use crate::capabilities::memory::{ManualClock, MemoryKv, SeededRandom};
+use crate::platform::memory::{ManualClock, MemoryKv, SeededRandom};
 use futures::executor::block_on;
 use std::rc::Rc;
 

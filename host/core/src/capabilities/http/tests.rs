@@ -1,10 +1,10 @@
 //! Redirects, budgets and header rules, against the table backend.
 
 use super::*;
-use crate::capabilities::memory::{
+use crate::capabilities::{Backends, Grant, Notification, Notifier, Scope};
+use crate::platform::memory::{
     ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
 };
-use crate::capabilities::{Backends, Grant, Notification, Notifier, Scope};
 use std::rc::Rc;
 
 struct Ignore;

@@ -1,7 +1,7 @@
 //! The suite against the in-memory backends.
 
 use super::{KvTarget, ObjectTarget, run_kv, run_objects};
-use crate::capabilities::memory::{ManualClock, MemoryKv, MemoryObjects};
+use crate::platform::memory::{ManualClock, MemoryKv, MemoryObjects};
 use futures::executor::block_on;
 use std::cell::Cell;
 use std::rc::Rc;

@@ -5,9 +5,9 @@
 //! backends per request with [`Faults::wrap`]; nothing is injected until a
 //! test arms a fault.
 
-use super::http::{HttpClient, HttpRequest, HttpResponse};
 use super::kv::{KeyPage, KvStore};
 use super::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
+use super::outbound::{HttpClient, HttpRequest, HttpResponse};
 use super::{Backends, CapabilityError, LocalFuture};
 use core::future::Future;
 use std::sync::Mutex;

@@ -2,9 +2,9 @@
 //! persists, and the HTTP client answers from a fixed table instead of the
 //! network.
 
-use super::http::{HttpClient, HttpRequest, HttpResponse};
 use super::kv::{KeyPage, KvStore};
 use super::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
+use super::outbound::{HttpClient, HttpRequest, HttpResponse};
 use super::{Backends, CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
