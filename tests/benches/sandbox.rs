@@ -21,7 +21,7 @@
 static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
 
 use serde_json::{Value, json};
-use smcp_core::capabilities::Grant;
+use smcp_core::policy::Grant;
 use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
 use smcp_core::runtime::{Component, EngineLimits, Limits, Runtime};
 use smcp_core::server::Server;

@@ -2,7 +2,7 @@
 //! sandbox, lists their tools and calls a few: `./scripts/run.sh`.
 
 use serde_json::json;
-use smcp_core::capabilities::Grant;
+use smcp_core::policy::Grant;
 use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
 use smcp_core::server::ToolOutcome;
 use smcp_tests::{Env, block_on, load, runtime};

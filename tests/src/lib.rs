@@ -1,10 +1,12 @@
 //! Test harness: the guests built from `guests/` by build.rs, a runtime, and
 //! in-memory backends wired as a platform would wire real ones.
 
-use smcp_core::capabilities::{Backends, CallHost, Grant, Notification, Notifier, Scope};
+use smcp_core::capabilities::{CallHost, Notification, Notifier};
 use smcp_core::platform::memory::{
     ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
 };
+use smcp_core::platform::{Backends, Scope};
+use smcp_core::policy::Grant;
 use smcp_core::runtime::{Component, EngineLimits, Runtime};
 use smcp_core::server::Server;
 use std::rc::Rc;

@@ -13,9 +13,9 @@ use smcp_core::auth::Role;
 use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::auth::jwt::Issuer;
 use smcp_core::auth::rate::{Limit, RateLimits};
-use smcp_core::capabilities::Grant;
 use smcp_core::engine::{Engine, Hosted, set_issuers};
 use smcp_core::http::{Body, Request, Response};
+use smcp_core::policy::Grant;
 use smcp_core::policy::grant::KvGrant;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
@@ -393,7 +393,7 @@ fn rate_limits_per_key_and_per_tenant() {
 
 #[test]
 fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
-    use smcp_core::capabilities::http::HttpResponse;
+    use smcp_core::platform::HttpResponse;
     let mut h = host();
     // The tenant knows only an old key; the issuer now signs with test-key.
     let mut old: serde_json::Value = serde_json::from_str(JWK).unwrap();

@@ -6,12 +6,12 @@
 use serde_json::{Value, json};
 use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::auth::{Principal, Role};
-use smcp_core::capabilities::kv::{KeyPage, KvStore};
-use smcp_core::capabilities::objects::ObjectStore;
-use smcp_core::capabilities::{Backends, CapabilityError, LocalFuture};
 use smcp_core::deploy::{self, DeployError, Upload};
 use smcp_core::engine::Engine;
 use smcp_core::http::{Body, Request};
+use smcp_core::platform::ObjectStore;
+use smcp_core::platform::{Backends, CapabilityError, LocalFuture};
+use smcp_core::platform::{KeyPage, KvStore};
 use smcp_tests::{Env, block_on, component_bytes, runtime};
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -2,8 +2,10 @@
 //! runtime with in-memory backends.
 
 use serde_json::{Value, json};
-use smcp_core::capabilities::http::HttpResponse;
-use smcp_core::capabilities::{Grant, LogLevel, Notification};
+use smcp_core::capabilities::Notification;
+use smcp_core::platform::HttpResponse;
+use smcp_core::platform::LogLevel;
+use smcp_core::policy::Grant;
 use smcp_core::policy::grant::{HttpGrant, KvGrant, ObjectsGrant};
 use smcp_core::server::{
     CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome,

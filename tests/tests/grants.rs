@@ -3,9 +3,9 @@
 //! gives it, checked when a server is hosted and again on every call.
 
 use serde_json::json;
-use smcp_core::capabilities::Grant;
-use smcp_core::capabilities::http::HttpResponse;
 use smcp_core::engine::{Engine, Hosted};
+use smcp_core::platform::HttpResponse;
+use smcp_core::policy::Grant;
 use smcp_core::server::{CallToolResult, ToolOutcome};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;

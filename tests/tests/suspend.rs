@@ -2,9 +2,10 @@
 //! answers, then resumes it with the data: the property the Worker needs.
 
 use serde_json::json;
-use smcp_core::capabilities::kv::{KeyPage, KvStore};
-use smcp_core::capabilities::{CapabilityError, Grant, LocalFuture};
 use smcp_core::platform::memory::MemoryKv;
+use smcp_core::platform::{CapabilityError, LocalFuture};
+use smcp_core::platform::{KeyPage, KvStore};
+use smcp_core::policy::Grant;
 use smcp_core::policy::grant::KvGrant;
 use smcp_core::server::ToolOutcome;
 use smcp_tests::{Env, block_on, load, runtime};

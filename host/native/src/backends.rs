@@ -4,8 +4,8 @@
 use crate::kv::RedbKv;
 use crate::objects::FsObjects;
 use crate::outbound::OutboundHttp;
-use smcp_core::capabilities::log_budget::LogBudget;
-use smcp_core::capabilities::{Backends, Clock, LocalFuture, LogLevel, LogSink, Random, Scope};
+use smcp_core::platform::log_budget::LogBudget;
+use smcp_core::platform::{Backends, Clock, LocalFuture, LogLevel, LogSink, Random, Scope};
 use smcp_core::policy::address::AddressPolicy;
 use smcp_core::vault::{Keyring, Vault};
 use std::path::{Path, PathBuf};

@@ -114,7 +114,7 @@ pub async fn deploy(
 pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> anyhow::Result<String> {
     use smcp_core::auth::Role;
     use smcp_core::auth::api_keys::ApiKeys;
-    use smcp_core::capabilities::Clock;
+    use smcp_core::platform::Clock;
     let keys = ApiKeys::new(&storage.kv, *hash_key);
     let now = storage.clock.now_ms();
     let fail = |e: smcp_core::auth::AuthError| anyhow::anyhow!("dev API key: {e}");

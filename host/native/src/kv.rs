@@ -4,8 +4,8 @@
 
 use crate::store::{off_thread, open_db, start_bound, unavailable};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
-use smcp_core::capabilities::kv::{KeyPage, KvStore};
-use smcp_core::capabilities::{CapabilityError, Clock, LocalFuture};
+use smcp_core::platform::{CapabilityError, Clock, LocalFuture};
+use smcp_core::platform::{KeyPage, KvStore};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;

@@ -18,8 +18,8 @@
 use crate::store::{create_private_dir, off_thread, open_db, start_bound, sync_dir, unavailable};
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
-use smcp_core::capabilities::objects::{ObjectMeta, ObjectPage, ObjectStore};
-use smcp_core::capabilities::{CapabilityError, Clock, LocalFuture};
+use smcp_core::platform::objects::{ObjectMeta, ObjectPage, ObjectStore};
+use smcp_core::platform::{CapabilityError, Clock, LocalFuture};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};

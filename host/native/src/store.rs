@@ -2,7 +2,7 @@
 //! blocking work off the event loop, and turning storage failures into
 //! errors a tenant may see (no host paths, no internals).
 
-use smcp_core::capabilities::CapabilityError;
+use smcp_core::platform::CapabilityError;
 use std::ops::Bound;
 use std::path::Path;
 

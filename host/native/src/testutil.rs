@@ -1,6 +1,6 @@
 //! Helpers for the unit tests.
 
-use smcp_core::capabilities::Clock;
+use smcp_core::platform::Clock;
 use std::cell::Cell;
 use std::path::Path;
 use std::rc::Rc;

@@ -2,7 +2,7 @@
 //! [`FsObjects`] on a temporary directory, driven from a tokio runtime as
 //! the server drives them (storage work on the blocking pool).
 
-use smcp_core::capabilities::Clock;
+use smcp_core::platform::Clock;
 use smcp_core::platform::backend_suite::{KvTarget, ObjectTarget, run_kv, run_objects};
 use smcp_native::{FsObjects, RedbKv};
 use std::cell::Cell;

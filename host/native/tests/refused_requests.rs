@@ -10,7 +10,7 @@
 mod support;
 
 use serde_json::Value;
-use smcp_core::capabilities::kv::KvStore;
+use smcp_core::platform::KvStore;
 use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config, RedbKv, SystemClock, spawn};
 use std::path::Path;

@@ -16,8 +16,8 @@
 
 use futures_util::StreamExt;
 use futures_util::future::Either;
-use smcp_core::capabilities::http::{HttpClient, HttpRequest, HttpResponse};
-use smcp_core::capabilities::{CapabilityError, LocalFuture};
+use smcp_core::platform::{CapabilityError, LocalFuture};
+use smcp_core::platform::{HttpClient, HttpRequest, HttpResponse};
 use smcp_core::policy::address::AddressPolicy;
 use std::net::{IpAddr, Ipv4Addr};
 use std::rc::Rc;

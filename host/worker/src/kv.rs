@@ -7,8 +7,8 @@
 //! - it is eventually consistent across locations (up to about 60 s);
 //!   within one location a write is read back at once.
 
-use smcp_core::capabilities::kv::{KeyPage, KvStore};
-use smcp_core::capabilities::{CapabilityError, LocalFuture};
+use smcp_core::platform::{CapabilityError, LocalFuture};
+use smcp_core::platform::{KeyPage, KvStore};
 
 /// Workers KV's shortest expiration.
 const MIN_TTL_SECONDS: u64 = 60;

@@ -1,8 +1,8 @@
 //! [`ObjectStore`] on an R2 bucket. R2 lists after a key (`startAfter`),
 //! as the core expects, and stamps uploads itself.
 
-use smcp_core::capabilities::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
-use smcp_core::capabilities::{CapabilityError, LocalFuture};
+use smcp_core::platform::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
+use smcp_core::platform::{CapabilityError, LocalFuture};
 use worker::{Bucket, HttpMetadata, Include, Object};
 
 /// R2's largest page.

@@ -1,8 +1,8 @@
 //! The small backends on Workers: the clock, randomness and guests'
 //! operator logs.
 
-use smcp_core::capabilities::log_budget::LogBudget;
-use smcp_core::capabilities::{Clock, LocalFuture, LogLevel, LogSink, Random, Scope};
+use smcp_core::platform::log_budget::LogBudget;
+use smcp_core::platform::{Clock, LocalFuture, LogLevel, LogSink, Random, Scope};
 use std::time::Duration;
 
 /// `Date.now()`. Inside a request it moves only across I/O (Workers stop

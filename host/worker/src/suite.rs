@@ -12,10 +12,10 @@
 
 use crate::Platform;
 use crate::config::Settings;
-use smcp_core::capabilities::LocalFuture;
-use smcp_core::capabilities::kv::KvStore;
 use smcp_core::engine::Engine;
 use smcp_core::http::{Body, Request, Response};
+use smcp_core::platform::KvStore;
+use smcp_core::platform::LocalFuture;
 use smcp_core::platform::backend_suite::{KvTarget, ObjectTarget, TimeControl, run_kv_case, run_object_case};
 use std::time::Duration;
 

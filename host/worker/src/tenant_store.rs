@@ -28,8 +28,8 @@ use crate::kv::WorkersKv;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
-use smcp_core::capabilities::kv::{KeyPage, KvStore};
-use smcp_core::capabilities::{CapabilityError, LocalFuture};
+use smcp_core::platform::{CapabilityError, LocalFuture};
+use smcp_core::platform::{KeyPage, KvStore};
 use wasm_bindgen::JsValue;
 use worker::{DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, Response, State, durable_object};
 

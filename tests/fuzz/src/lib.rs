@@ -9,9 +9,9 @@
 //! authentication and into their sessions, and a mutated placeholder still
 //! tests the refusals.
 
-use smcp_core::capabilities::Backends;
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::http::Request;
+use smcp_core::platform::Backends;
 use smcp_core::platform::memory::{
     ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
 };
@@ -88,7 +88,7 @@ impl Platform {
     }
 
     /// The same backends with `clock` instead (see [`InstantSleep`]).
-    pub fn backends_with<'a>(&'a self, clock: &'a dyn smcp_core::capabilities::Clock) -> Backends<'a> {
+    pub fn backends_with<'a>(&'a self, clock: &'a dyn smcp_core::platform::Clock) -> Backends<'a> {
         Backends { clock, ..self.backends() }
     }
 
@@ -103,12 +103,12 @@ impl Platform {
 /// so that the streaming target never hangs.
 pub struct InstantSleep<'a>(pub &'a ManualClock);
 
-impl smcp_core::capabilities::Clock for InstantSleep<'_> {
+impl smcp_core::platform::Clock for InstantSleep<'_> {
     fn now_ms(&self) -> u64 {
         self.0.now_ms()
     }
 
-    fn sleep(&self, _ms: u64) -> smcp_core::capabilities::LocalFuture<'_, ()> {
+    fn sleep(&self, _ms: u64) -> smcp_core::platform::LocalFuture<'_, ()> {
         Box::pin(core::future::ready(()))
     }
 }

@@ -3,7 +3,6 @@
 
 use super::CallHost;
 use crate::abi::{AbiError, Val};
-pub use crate::platform::clock::{Clock, offloaded};
 
 pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, _args: Vec<Val>) -> Result<Option<Val>, AbiError> {
     match name {

@@ -3,7 +3,6 @@
 use super::keys::{check_key, check_listing};
 use super::{CallHost, CapabilityError, args, to_result};
 use crate::abi::{AbiError, Val};
-pub use crate::platform::kv::{KeyPage, KvStore};
 
 pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
     let Some(grant) = &host.grant.kv else {

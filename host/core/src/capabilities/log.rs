@@ -2,7 +2,7 @@
 
 use super::{CallHost, args};
 use crate::abi::{AbiError, Val};
-pub use crate::platform::log::{LogLevel, LogSink};
+use crate::platform::log::LogLevel;
 
 /// Operator log lines one call may write; past it they are dropped, and
 /// the first drop is reported once.

@@ -11,19 +11,15 @@ pub mod http;
 mod keys;
 pub mod kv;
 pub mod log;
-pub mod log_budget;
 pub mod notify;
 pub mod objects;
 pub mod random;
 pub mod secrets;
 
-pub use crate::platform::{Backends, CapabilityError, LocalFuture, Scope};
-pub use crate::policy::Grant;
-pub use clock::Clock;
-pub use log::{LogLevel, LogSink};
+use crate::platform::Scope;
+use crate::platform::{Backends, CapabilityError};
+use crate::policy::Grant;
 pub use notify::{Discard, ListKind, Notification, Notifier};
-pub use random::Random;
-pub use secrets::SecretStore;
 
 use crate::abi::{AbiError, Val};
 use crate::runtime::{CallError, HostCalls};

@@ -3,7 +3,7 @@
 use super::keys::{check_key, check_listing};
 use super::{CallHost, CapabilityError, args, to_result};
 use crate::abi::{AbiError, Val};
-pub use crate::platform::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
+use crate::platform::objects::ObjectMeta;
 
 /// An object's metadata as the WIT `object-meta`, its key without `prefix`.
 fn meta_val(meta: &ObjectMeta, prefix: &str) -> Val {

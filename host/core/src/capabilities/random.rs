@@ -2,7 +2,6 @@
 
 use super::{CallHost, args};
 use crate::abi::{AbiError, Val};
-pub use crate::platform::random::Random;
 
 /// Most random bytes one call returns.
 pub const MAX_RANDOM_BYTES: u32 = 65536;

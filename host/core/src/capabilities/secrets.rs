@@ -3,7 +3,6 @@
 
 use super::{CallHost, CapabilityError, args, to_result};
 use crate::abi::{AbiError, Val};
-pub use crate::platform::secrets::SecretStore;
 
 pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
     let scope = host.scope;

@@ -10,6 +10,7 @@ mod error;
 pub mod faults;
 pub mod kv;
 pub mod log;
+pub mod log_budget;
 #[cfg(any(test, feature = "memory-backends"))]
 pub mod memory;
 pub mod objects;

@@ -6,7 +6,7 @@
 use super::DataDir;
 use super::remote::Remote;
 use smcp_core::audit;
-use smcp_core::capabilities::Clock;
+use smcp_core::platform::Clock;
 use smcp_core::policy::address::AddressPolicy;
 use smcp_native::Storage;
 

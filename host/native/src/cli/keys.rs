@@ -8,7 +8,7 @@ use super::DataDir;
 use super::remote::Remote;
 use smcp_core::auth::Role;
 use smcp_core::auth::api_keys::ApiKeys;
-use smcp_core::capabilities::Clock;
+use smcp_core::platform::Clock;
 use smcp_core::policy::address::AddressPolicy;
 use smcp_native::Storage;
 

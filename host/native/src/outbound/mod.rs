@@ -9,8 +9,8 @@
 mod resolve;
 
 use resolve::{CheckedResolver, Unreachable};
-use smcp_core::capabilities::http::{HttpClient, HttpRequest, HttpResponse};
-use smcp_core::capabilities::{CapabilityError, LocalFuture};
+use smcp_core::platform::{CapabilityError, LocalFuture};
+use smcp_core::platform::{HttpClient, HttpRequest, HttpResponse};
 use smcp_core::policy::address::AddressPolicy;
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -14,7 +14,7 @@ mod tests;
 
 use super::{CallHost, CapabilityError, args, to_result};
 use crate::abi::{AbiError, Val};
-pub use crate::platform::outbound::{HttpClient, HttpRequest, HttpResponse};
+use crate::platform::outbound::{HttpRequest, HttpResponse};
 use crate::policy::grant::HttpGrant;
 
 pub use crate::policy::grant::METHODS;
