@@ -67,10 +67,16 @@ fn main() {
             .unwrap();
     }
     let env = Env::new("acme", "calc", Grant::default());
-    let now = env.clock.0.get();
-    let (key, _) =
-        block_on(ApiKeys::new(&env.kv, [3; 32]).create("acme", Role::McpUser, "bench", None, now, &env.random))
-            .unwrap();
+    let now = env.memory.clock.0.get();
+    let (key, _) = block_on(ApiKeys::new(&env.memory.kv, [3; 32]).create(
+        "acme",
+        Role::McpUser,
+        "bench",
+        None,
+        now,
+        &env.memory.random,
+    ))
+    .unwrap();
     let issuer = Issuer {
         issuer: "https://auth.example.com".into(),
         algorithms: vec![Algorithm::ES256],

@@ -18,7 +18,7 @@
 
 /// Measured with the allocator the native host runs with.
 #[global_allocator]
-static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
 use serde_json::{Value, json};
 use smcp_core::policy::Grant;

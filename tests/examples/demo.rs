@@ -40,6 +40,6 @@ fn main() {
             }
         }
     }
-    println!("stored keys: {:?}", env.kv.raw_keys());
-    println!("stored objects: {:?}", env.objects.raw_keys());
+    println!("stored keys: {:?}", env.memory.kv.raw_keys());
+    println!("stored objects: {:?}", env.memory.objects.raw_keys());
 }

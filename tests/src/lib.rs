@@ -2,14 +2,11 @@
 //! in-memory backends wired as a platform would wire real ones.
 
 use smcp_core::capabilities::{CallHost, Notification, Notifier};
-use smcp_core::platform::memory::{
-    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
-};
+use smcp_core::platform::memory::{InMemory, SeededRandom};
 use smcp_core::platform::{Backends, Scope};
 use smcp_core::policy::Grant;
 use smcp_core::runtime::{Component, EngineLimits, Runtime};
 use smcp_core::server::Server;
-use std::rc::Rc;
 use std::sync::Arc;
 
 pub mod child;
@@ -56,15 +53,10 @@ impl Notifier for Collected {
     }
 }
 
-/// In-memory backends, one set per test.
+/// In-memory backends, one set per test, with the scope and grant of one
+/// server and the notifications its calls sent.
 pub struct Env {
-    pub clock: Rc<ManualClock>,
-    pub kv: MemoryKv,
-    pub objects: MemoryObjects,
-    pub http: TableHttp,
-    pub secrets: MemorySecrets,
-    pub log: MemoryLog,
-    pub random: SeededRandom,
+    pub memory: InMemory,
     pub scope: Scope,
     pub grant: Grant,
     pub notes: Collected,
@@ -72,15 +64,11 @@ pub struct Env {
 
 impl Env {
     pub fn new(tenant: &str, server: &str, grant: Grant) -> Env {
-        let clock = Rc::new(ManualClock(1_700_000_000_000.into()));
+        let mut memory = InMemory::new();
+        memory.clock.0.set(1_700_000_000_000);
+        memory.random = SeededRandom::new(7);
         Env {
-            kv: MemoryKv::new(clock.clone()),
-            objects: MemoryObjects::new(clock.clone()),
-            clock,
-            http: TableHttp::default(),
-            secrets: MemorySecrets::default(),
-            log: MemoryLog::default(),
-            random: SeededRandom::new(7),
+            memory,
             scope: Scope { tenant: tenant.into(), server: server.into(), request: "test".into() },
             grant,
             notes: Collected::default(),
@@ -89,29 +77,12 @@ impl Env {
 
     /// The capability host for one call.
     pub fn host(&mut self) -> CallHost<'_> {
-        let backends = Backends {
-            kv: &self.kv,
-            objects: &self.objects,
-            http: &self.http,
-            secrets: &self.secrets,
-            clock: &*self.clock,
-            random: &self.random,
-            log: &self.log,
-        };
-        CallHost::new(backends, &self.grant, &self.scope, &mut self.notes)
+        CallHost::new(self.memory.backends(), &self.grant, &self.scope, &mut self.notes)
     }
 
     /// The backends as a platform would hand them to the engine.
     pub fn backends(&self) -> Backends<'_> {
-        Backends {
-            kv: &self.kv,
-            objects: &self.objects,
-            http: &self.http,
-            secrets: &self.secrets,
-            clock: &*self.clock,
-            random: &self.random,
-            log: &self.log,
-        }
+        self.memory.backends()
     }
 
     pub fn server<'a>(&self, runtime: &'a Runtime, component: &'a Component) -> Server<'a> {

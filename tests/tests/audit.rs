@@ -45,14 +45,21 @@ fn call(engine: &Engine, env: &Env, key: &str, tool: &str, arguments: Value) -> 
 #[test]
 fn tool_calls_and_refusals_are_recorded_and_chained() {
     let (engine, env) = setup();
-    let (key, record) =
-        block_on(ApiKeys::new(&env.kv, HASH_KEY).create("acme", Role::McpUser, "ci", None, 0, &env.random)).unwrap();
+    let (key, record) = block_on(ApiKeys::new(&env.memory.kv, HASH_KEY).create(
+        "acme",
+        Role::McpUser,
+        "ci",
+        None,
+        0,
+        &env.memory.random,
+    ))
+    .unwrap();
     assert_eq!(call(&engine, &env, &key, "put_note", json!({ "id": "a", "text": "secret text" })).status, 200);
     assert_eq!(call(&engine, &env, &key, "get_note", json!({ "id": "missing" })).status, 200);
     let forged = format!("smcp_acme_{}", "dead".repeat(16));
     assert_eq!(call(&engine, &env, &forged, "get_note", json!({ "id": "a" })).status, 401);
 
-    let records = block_on(audit::list(&env.kv, "acme", 0, 100)).unwrap();
+    let records = block_on(audit::list(&env.memory.kv, "acme", 0, 100)).unwrap();
     let summary: Vec<(String, Option<String>, Value)> = records
         .iter()
         .map(|r| {
@@ -83,17 +90,20 @@ fn tool_calls_and_refusals_are_recorded_and_chained() {
     for secret in [&key[10..], &forged[10..], "secret text"] {
         assert!(!stored.contains(secret), "the trail holds a secret or an argument");
     }
-    assert_eq!(block_on(audit::verify(&env.kv, "acme")), Ok(3));
+    assert_eq!(block_on(audit::verify(&env.memory.kv, "acme")), Ok(3));
 
     // Changing a record, then swapping two: each time the first broken one is named.
     let path = |seq: u64| format!("audit/acme/r/{seq:020}");
-    let original = block_on(env.kv.get(&path(1))).unwrap().unwrap();
+    let original = block_on(env.memory.kv.get(&path(1))).unwrap().unwrap();
     let altered = String::from_utf8(original.clone()).unwrap().replace("tool_error", "ok");
-    block_on(env.kv.set(&path(1), altered.into_bytes(), None)).unwrap();
-    assert_eq!(block_on(audit::verify(&env.kv, "acme")), Err(AuditError::Broken { seq: 1, why: "altered" }));
-    block_on(env.kv.set(&path(1), original.clone(), None)).unwrap();
-    let first = block_on(env.kv.get(&path(0))).unwrap().unwrap();
-    block_on(env.kv.set(&path(0), original, None)).unwrap();
-    block_on(env.kv.set(&path(1), first, None)).unwrap();
-    assert_eq!(block_on(audit::verify(&env.kv, "acme")), Err(AuditError::Broken { seq: 0, why: "out of order" }));
+    block_on(env.memory.kv.set(&path(1), altered.into_bytes(), None)).unwrap();
+    assert_eq!(block_on(audit::verify(&env.memory.kv, "acme")), Err(AuditError::Broken { seq: 1, why: "altered" }));
+    block_on(env.memory.kv.set(&path(1), original.clone(), None)).unwrap();
+    let first = block_on(env.memory.kv.get(&path(0))).unwrap().unwrap();
+    block_on(env.memory.kv.set(&path(0), original, None)).unwrap();
+    block_on(env.memory.kv.set(&path(1), first, None)).unwrap();
+    assert_eq!(
+        block_on(audit::verify(&env.memory.kv, "acme")),
+        Err(AuditError::Broken { seq: 0, why: "out of order" })
+    );
 }

@@ -65,14 +65,14 @@ fn host_with(rate: RateLimits) -> Host {
 
 impl Host {
     fn key(&self, tenant: &str, role: Role, expires_ms: Option<u64>) -> (String, String) {
-        let now = self.env.clock.0.get();
-        let (key, record) = block_on(ApiKeys::new(&self.env.kv, HASH_KEY).create(
+        let now = self.env.memory.clock.0.get();
+        let (key, record) = block_on(ApiKeys::new(&self.env.memory.kv, HASH_KEY).create(
             tenant,
             role,
             "test",
             expires_ms,
             now,
-            &self.env.random,
+            &self.env.memory.random,
         ))
         .unwrap();
         (key, record.id)
@@ -108,7 +108,7 @@ impl Host {
     }
 
     fn now_s(&self) -> u64 {
-        self.env.clock.0.get() / 1000
+        self.env.memory.clock.0.get() / 1000
     }
 
     fn token(&self, changes: Value) -> String {
@@ -184,15 +184,18 @@ fn api_key_rejections() {
     );
     let unknown = format!("smcp_acme_{}", "ab".repeat(32));
     refused(&h.call(&unknown, "get_note", json!({})), 401, "Unauthorized: unknown API key", Some("invalid_token"));
-    let (expiring, _) = h.key("acme", Role::McpUser, Some(h.env.clock.0.get() + 1000));
-    h.env.clock.0.set(h.env.clock.0.get() + 1000);
+    let (expiring, _) = h.key("acme", Role::McpUser, Some(h.env.memory.clock.0.get() + 1000));
+    h.env.memory.clock.0.set(h.env.memory.clock.0.get() + 1000);
     refused(
         &h.call(&expiring, "get_note", json!({})),
         401,
         "Unauthorized: this API key has expired",
         Some("invalid_token"),
     );
-    assert!(block_on(ApiKeys::new(&h.env.kv, HASH_KEY).revoke("acme", &good_id, h.env.clock.0.get())).unwrap());
+    assert!(
+        block_on(ApiKeys::new(&h.env.memory.kv, HASH_KEY).revoke("acme", &good_id, h.env.memory.clock.0.get()))
+            .unwrap()
+    );
     refused(
         &h.call(&good, "get_note", json!({})),
         401,
@@ -296,7 +299,7 @@ fn read_only_callers_call_only_read_only_tools() {
     // A read-only token alike.
     let token = h.token(json!({ "scope": "mcp:read" }));
     assert_eq!(h.call(&token, "delete_note", json!({ "id": "x" })).status, 403);
-    assert!(h.env.kv.raw_keys().iter().all(|k| !k.contains("/kv/")), "nothing was written");
+    assert!(h.env.memory.kv.raw_keys().iter().all(|k| !k.contains("/kv/")), "nothing was written");
 }
 
 #[test]
@@ -387,7 +390,7 @@ fn rate_limits_per_key_and_per_tenant() {
     assert_eq!(h.call(&b, "get_note", json!({ "id": "x" })).status, 200);
     assert_eq!(h.call(&b, "get_note", json!({ "id": "x" })).status, 429, "the tenant's five are spent");
     // A second later both refill.
-    h.env.clock.0.set(h.env.clock.0.get() + 1000);
+    h.env.memory.clock.0.set(h.env.memory.clock.0.get() + 1000);
     assert_eq!(h.call(&a, "get_note", json!({ "id": "x" })).status, 200);
 }
 
@@ -408,12 +411,12 @@ fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
     };
     block_on(set_issuers(h.env.backends(), "acme", &[issuer])).unwrap();
     let jwks = format!("{{\"keys\":[{}]}}", JWK.trim());
-    h.env.http.responses.insert(
+    h.env.memory.http.responses.insert(
         "https://auth.example.com/jwks".into(),
         HttpResponse { status: 200, headers: vec![], body: jwks.into_bytes() },
     );
     assert_eq!(h.call(&h.token(json!({})), "get_note", json!({ "id": "x" })).status, 200, "the new key was fetched");
-    assert_eq!(h.env.http.requests.borrow().len(), 1);
+    assert_eq!(h.env.memory.http.requests.borrow().len(), 1);
     // A token naming a key the issuer does not publish: one fetch a minute at most.
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some("nobody".into());
@@ -425,5 +428,5 @@ fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
         "Unauthorized: invalid token: signed with a key this issuer does not have",
         Some("invalid_token"),
     );
-    assert_eq!(h.env.http.requests.borrow().len(), 1, "no refetch within the minute");
+    assert_eq!(h.env.memory.http.requests.borrow().len(), 1, "no refetch within the minute");
 }

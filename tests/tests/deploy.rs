@@ -75,12 +75,18 @@ fn components_stored(objects: &dyn ObjectStore) -> usize {
 #[test]
 fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
     let env = Env::new("acme", "app", Default::default());
-    let kv = FlakyKv { inner: &env.kv, fail_under: RefCell::new(None) };
+    let kv = FlakyKv { inner: &env.memory.kv, fail_under: RefCell::new(None) };
     let backends = Backends { kv: &kv, ..env.backends() };
     let engine = Engine::new(Arc::new(runtime()), smcp_tests::engine_config(&[]));
-    let (key, _) =
-        block_on(ApiKeys::new(&kv, smcp_tests::TEST_HASH_KEY).create("acme", Role::Admin, "t", None, 1, &env.random))
-            .unwrap();
+    let (key, _) = block_on(ApiKeys::new(&kv, smcp_tests::TEST_HASH_KEY).create(
+        "acme",
+        Role::Admin,
+        "t",
+        None,
+        1,
+        &env.memory.random,
+    ))
+    .unwrap();
     block_on(deploy::create_server(&engine.deployments, backends, "acme", "app", &admin())).unwrap();
     let calc = block_on(deploy::upload(
         &engine.deployments,
@@ -95,7 +101,7 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
         .unwrap();
     let calc_tools = served_tools(&engine, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()));
-    assert_eq!(components_stored(&env.objects), 1);
+    assert_eq!(components_stored(&env.memory.objects), 1);
 
     // The deployment record cannot be written: its component goes too.
     *kv.fail_under.borrow_mut() = Some("deploy/acme/deployments/".into());
@@ -108,7 +114,7 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
         &admin(),
     ));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
-    assert_eq!(components_stored(&env.objects), 1, "the failed upload left its component");
+    assert_eq!(components_stored(&env.memory.objects), 1, "the failed upload left its component");
     assert_eq!(block_on(deploy::records::deployments(backends, "acme", "app")).unwrap().len(), 1);
 
     // The server record cannot be written: the old version stays served.
@@ -137,13 +143,13 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let backends = env.backends();
     let rt = Arc::new(runtime());
     let writer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
-    let (key, _) = block_on(ApiKeys::new(&env.kv, smcp_tests::TEST_HASH_KEY).create(
+    let (key, _) = block_on(ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY).create(
         "acme",
         Role::Admin,
         "t",
         None,
         1,
-        &env.random,
+        &env.memory.random,
     ))
     .unwrap();
     block_on(deploy::create_server(&writer.deployments, backends, "acme", "app", &admin())).unwrap();
@@ -175,7 +181,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
         "the writer serves its activation at once"
     );
     assert_eq!(served_tools(&reader, backends, &key), calc_tools, "within its window the reader keeps what it has");
-    env.clock.0.set(env.clock.0.get() + 1000);
+    env.memory.clock.0.set(env.memory.clock.0.get() + 1000);
     assert!(
         served_tools(&reader, backends, &key).contains(&"put_note".to_owned()),
         "after the window it follows the registry"
@@ -183,7 +189,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
 
     // Deleted: neither serves it any more (the reader after its window).
     block_on(deploy::delete_server(&writer.deployments, backends, "acme", "app", &admin())).unwrap();
-    env.clock.0.set(env.clock.0.get() + 1000);
+    env.memory.clock.0.set(env.memory.clock.0.get() + 1000);
     for engine in [&writer, &reader] {
         let request = Request {
             method: "GET".into(),
@@ -193,5 +199,5 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
         };
         assert_eq!(block_on(engine.handle(request, backends)).status, 404);
     }
-    assert_eq!(components_stored(&env.objects), 0, "the deleted server's components are removed");
+    assert_eq!(components_stored(&env.memory.objects), 0, "the deleted server's components are removed");
 }

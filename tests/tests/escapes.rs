@@ -69,8 +69,8 @@ fn one_tenant_cannot_see_anothers_keys_or_objects() {
     // Alice's data is untouched, and every stored key is under its owner's prefix.
     act_as(&mut env, "alice", "notes");
     assert_eq!(text(&call(&mut env, "notes", "get_note", json!({ "id": "diary" }))), "alice's secret");
-    assert_eq!(env.kv.raw_keys(), ["t/alice/s/notes/kv/note:diary"]);
-    assert_eq!(env.objects.raw_keys(), ["t/alice/s/files/objects/plans.txt"]);
+    assert_eq!(env.memory.kv.raw_keys(), ["t/alice/s/notes/kv/note:diary"]);
+    assert_eq!(env.memory.objects.raw_keys(), ["t/alice/s/files/objects/plans.txt"]);
 }
 
 #[test]
@@ -81,5 +81,8 @@ fn oversized_values_are_refused_whole() {
     act_as(&mut env, "alice", "files");
     let big = call(&mut env, "files", "write_file", json!({ "path": "big", "content": "y".repeat(4000) }));
     assert!(big.is_error && text(&big).contains("too large"), "{}", text(&big));
-    assert!(env.kv.raw_keys().is_empty() && env.objects.raw_keys().is_empty(), "nothing partial was stored");
+    assert!(
+        env.memory.kv.raw_keys().is_empty() && env.memory.objects.raw_keys().is_empty(),
+        "nothing partial was stored"
+    );
 }

@@ -190,14 +190,15 @@ fn notes_store_in_kv_under_the_tenant_prefix() {
     assert_eq!(text(&call(&mut env, &rt, &notes, "get_note", json!({"id": "a"}))), "first");
     let list = call(&mut env, &rt, &notes, "list_notes", json!({}));
     assert_eq!(list.structured_content, Some(json!({"ids": ["a", "b"]})));
-    assert_eq!(env.kv.raw_keys(), ["t/acme/s/notes/kv/note:a", "t/acme/s/notes/kv/note:b"]);
+    assert_eq!(env.memory.kv.raw_keys(), ["t/acme/s/notes/kv/note:a", "t/acme/s/notes/kv/note:b"]);
     call(&mut env, &rt, &notes, "delete_note", json!({"id": "a"}));
     assert!(call(&mut env, &rt, &notes, "get_note", json!({"id": "a"})).is_error);
 
     // Another tenant's server sees nothing of acme's notes.
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     let mut other = Env::new("globex", "notes", grant);
-    other.kv = std::mem::replace(&mut env.kv, smcp_core::platform::memory::MemoryKv::new(env.clock.clone()));
+    other.memory.kv =
+        std::mem::replace(&mut env.memory.kv, smcp_core::platform::memory::MemoryKv::new(env.memory.clock.clone()));
     let list = call(&mut other, &rt, &notes, "list_notes", json!({}));
     assert_eq!(list.structured_content, Some(json!({"ids": []})));
     assert!(call(&mut other, &rt, &notes, "get_note", json!({"id": "b"})).is_error);
@@ -214,7 +215,7 @@ fn notes_uses_clock_random_log_and_progress() {
     assert_eq!(created["created_ms"], 1_700_000_000_000u64);
     let id = created["id"].as_str().unwrap();
     assert_eq!(id.len(), 16);
-    assert_eq!(env.kv.raw_keys(), [format!("t/acme/s/notes/kv/note:{id}")]);
+    assert_eq!(env.memory.kv.raw_keys(), [format!("t/acme/s/notes/kv/note:{id}")]);
     let progress: Vec<f64> = env
         .notes
         .0
@@ -231,7 +232,7 @@ fn notes_uses_clock_random_log_and_progress() {
     assert!(
         env.notes.0.iter().any(|n| matches!(n, Notification::Log { level: "info", data, .. } if data["created"] == id))
     );
-    let lines = env.log.lines.borrow();
+    let lines = env.memory.log.lines.borrow();
     assert_eq!(lines[0].0, "acme");
     assert_eq!(lines[0].2, LogLevel::Info);
     assert_eq!(lines[0].3, format!("created note {id}"));
@@ -245,7 +246,7 @@ fn capability_without_grant_is_denied() {
     let denied = call(&mut env, &rt, &notes, "put_note", json!({"id": "a", "text": "x"}));
     assert!(denied.is_error);
     assert!(text(&denied).contains("not granted"), "{denied:?}");
-    assert!(env.kv.raw_keys().is_empty());
+    assert!(env.memory.kv.raw_keys().is_empty());
 }
 
 #[test]
@@ -275,7 +276,10 @@ fn files_round_trip_through_objects() {
         .structured_content
         .unwrap();
     assert_eq!(next["files"][0]["path"], "docs/b.md");
-    assert_eq!(env.objects.raw_keys(), ["t/acme/s/files/objects/docs/a.txt", "t/acme/s/files/objects/docs/b.md"]);
+    assert_eq!(
+        env.memory.objects.raw_keys(),
+        ["t/acme/s/files/objects/docs/a.txt", "t/acme/s/files/objects/docs/b.md"]
+    );
     call(&mut env, &rt, &files, "delete_file", json!({"path": "docs/a.txt"}));
     assert!(call(&mut env, &rt, &files, "read_file", json!({"path": "docs/a.txt"})).is_error);
 }
@@ -289,7 +293,7 @@ fn oversized_object_is_refused_by_the_grant() {
     let mut env = Env::new("acme", "files", grant);
     let refused = call(&mut env, &rt, &files, "write_file", json!({"path": "x", "content": "12345"}));
     assert!(refused.is_error && text(&refused).contains("too large"), "{refused:?}");
-    assert!(env.objects.raw_keys().is_empty());
+    assert!(env.memory.objects.raw_keys().is_empty());
 }
 
 fn http_grant() -> Grant {
@@ -308,7 +312,7 @@ fn fetcher_fetches_allowed_hosts_only() {
     let fetcher = load(&rt, "fetcher");
     assert!(fetcher.prepared.imports_interface("smcp:mcp/http@0.1.0"));
     let mut env = Env::new("acme", "fetcher", http_grant());
-    env.http.responses.insert(
+    env.memory.http.responses.insert(
         "https://api.example.com/hello".into(),
         HttpResponse {
             status: 200,
@@ -325,7 +329,7 @@ fn fetcher_fetches_allowed_hosts_only() {
     );
     let got = got.structured_content.unwrap();
     assert_eq!((got["status"].as_u64(), got["body"].as_str()), (Some(200), Some("hi there")));
-    let sent = env.http.requests.borrow();
+    let sent = env.memory.http.requests.borrow();
     assert_eq!(sent[0].method, "GET");
     assert_eq!(sent[0].headers, [("x-trace".to_string(), "1".to_string())]);
     drop(sent);
@@ -339,7 +343,7 @@ fn fetcher_fetches_allowed_hosts_only() {
         let refused = call(&mut env, &rt, &fetcher, "fetch", json!({"url": url}));
         assert!(refused.is_error, "{url} must be refused: {refused:?}");
     }
-    assert_eq!(env.http.requests.borrow().len(), 1, "refused requests never reach the backend");
+    assert_eq!(env.memory.http.requests.borrow().len(), 1, "refused requests never reach the backend");
     let smuggled = call(
         &mut env,
         &rt,
@@ -356,16 +360,19 @@ fn secrets_reach_the_backend_but_not_the_result() {
     let fetcher = load(&rt, "fetcher");
     let mut env = Env::new("acme", "fetcher", http_grant());
     let secret = "s3cr3t-token-value";
-    env.secrets.values.insert(("acme".into(), "fetcher".into(), "API_TOKEN".into()), secret.into());
-    env.http.responses.insert(
+    env.memory.secrets.values.insert(("acme".into(), "fetcher".into(), "API_TOKEN".into()), secret.into());
+    env.memory.http.responses.insert(
         "https://api.example.com/echo".into(),
         HttpResponse { status: 200, headers: vec![], body: format!("you sent {secret}").into_bytes() },
     );
     let got = call(&mut env, &rt, &fetcher, "fetch_with_secret", json!({"url": "https://api.example.com/echo"}));
     let rendered = serde_json::to_string(&got).unwrap();
     assert!(!rendered.contains(secret), "secret leaked: {rendered}");
-    let auth =
-        env.http.requests.borrow()[0].headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization")).cloned();
+    let auth = env.memory.http.requests.borrow()[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        .cloned();
     assert_eq!(auth.map(|(_, v)| v), Some(format!("Bearer {secret}")));
 
     let ungranted = call(

@@ -74,11 +74,11 @@ fn every_call_is_held_to_the_grant() {
     )
     .unwrap();
     let mut env = Env::new("acme", "fetcher", grant);
-    env.http.responses.insert(
+    env.memory.http.responses.insert(
         "https://api.example.com/x".into(),
         HttpResponse { status: 200, headers: vec![], body: b"ok".to_vec() },
     );
-    env.secrets.values.insert(("acme".into(), "fetcher".into(), "OTHER".into()), "nope".into());
+    env.memory.secrets.values.insert(("acme".into(), "fetcher".into(), "OTHER".into()), "nope".into());
 
     assert!(!call(&mut env, "fetch", json!({ "url": "https://api.example.com/x" })).is_error);
     let refusals = [
@@ -96,7 +96,7 @@ fn every_call_is_held_to_the_grant() {
     // A secret the grant does not name, though the store has it.
     let secret = call(&mut env, "fetch_with_secret", json!({ "url": "https://api.example.com/x", "secret": "OTHER" }));
     assert!(secret.is_error && text(&secret).contains("not granted"), "{}", text(&secret));
-    assert_eq!(env.http.requests.borrow().len(), 1, "refused requests never reach the backend");
+    assert_eq!(env.memory.http.requests.borrow().len(), 1, "refused requests never reach the backend");
 }
 
 #[test]
@@ -120,5 +120,5 @@ fn per_request_quotas_of_kv_and_objects() {
         panic!()
     };
     assert!(write.is_error && text(&write).contains("at most 2048 bytes written per request"), "{}", text(&write));
-    assert!(env.kv.raw_keys().is_empty() && env.objects.raw_keys().is_empty());
+    assert!(env.memory.kv.raw_keys().is_empty() && env.memory.objects.raw_keys().is_empty());
 }

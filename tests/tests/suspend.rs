@@ -76,7 +76,7 @@ fn guest_resumes_with_data_from_an_async_backend() {
     let rt = runtime();
     let notes = load(&rt, "notes");
     let mut env = Env::new("acme", "notes", Grant { kv: Some(KvGrant::default()), ..Grant::default() });
-    let slow = SlowKv { inner: MemoryKv::new(env.clock.clone()), suspended: Cell::new(0) };
+    let slow = SlowKv { inner: MemoryKv::new(env.memory.clock.clone()), suspended: Cell::new(0) };
     let server = env.server(&rt, &notes);
     let mut call = |tool: &str, args| {
         let mut host = env.host();

@@ -32,7 +32,7 @@
 
 /// The allocator `smcp` runs with, for both servers alike.
 #[global_allocator]
-static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

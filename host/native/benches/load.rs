@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
-static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
 const SERVE_ENV: &str = "SMCP_LOAD_BENCH_SERVE";
 const OPERATOR_KEY: &str = "smcpop_load-bench-operator";

@@ -26,7 +26,7 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 #[global_allocator]
-static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
 /// Set in the child: the slow origin's port, `:`, the sessions' lifetime
 /// in seconds.

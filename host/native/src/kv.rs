@@ -285,17 +285,18 @@ impl KvStore for RedbKv {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{TempDir, TestClock};
+    use crate::testutil::TempDir;
     use futures::executor::block_on;
+    use smcp_core::platform::memory::ManualClock;
 
-    fn open(dir: &TempDir, clock: &Rc<TestClock>) -> RedbKv {
+    fn open(dir: &TempDir, clock: &Rc<ManualClock>) -> RedbKv {
         RedbKv::open(&dir.path().join("kv.redb"), clock.clone()).unwrap()
     }
 
     #[test]
     fn set_get_delete() {
         let dir = TempDir::new("kv-basic");
-        let clock = TestClock::at(1_000);
+        let clock = ManualClock::at(1_000);
         let kv = open(&dir, &clock);
         assert_eq!(block_on(kv.get("t/a/s/x/kv/k")).unwrap(), None);
         block_on(kv.set("t/a/s/x/kv/k", b"one".to_vec(), None)).unwrap();
@@ -310,7 +311,7 @@ mod tests {
     #[test]
     fn list_pages_in_key_order_within_the_prefix() {
         let dir = TempDir::new("kv-list");
-        let clock = TestClock::at(1_000);
+        let clock = ManualClock::at(1_000);
         let kv = open(&dir, &clock);
         for key in ["p/c", "p/a", "p/b", "p/d", "p/e", "o/z", "q/a", "p"] {
             block_on(kv.set(key, key.as_bytes().to_vec(), None)).unwrap();
@@ -335,7 +336,7 @@ mod tests {
     #[test]
     fn ttl_expires_and_is_swept_lazily() {
         let dir = TempDir::new("kv-ttl");
-        let clock = TestClock::at(1_000_000);
+        let clock = ManualClock::at(1_000_000);
         let kv = open(&dir, &clock);
         block_on(kv.set("k/short", b"s".to_vec(), Some(10))).unwrap();
         block_on(kv.set("k/long", b"l".to_vec(), Some(100))).unwrap();
@@ -362,7 +363,7 @@ mod tests {
     #[test]
     fn data_survives_reopening() {
         let dir = TempDir::new("kv-reopen");
-        let clock = TestClock::at(5_000);
+        let clock = ManualClock::at(5_000);
         {
             let kv = open(&dir, &clock);
             block_on(kv.set("a", b"1".to_vec(), None)).unwrap();
@@ -378,7 +379,7 @@ mod tests {
     #[test]
     fn odd_keys_are_just_keys() {
         let dir = TempDir::new("kv-keys");
-        let clock = TestClock::at(0);
+        let clock = ManualClock::at(0);
         let kv = open(&dir, &clock);
         for key in ["t/a/s/b/kv/../../../etc/passwd", "t/a/s/b/kv/ünï cödé ✓", "t/a/s/b/kv/\\x00"] {
             block_on(kv.set(key, b"v".to_vec(), None)).unwrap();
@@ -390,7 +391,7 @@ mod tests {
     #[test]
     fn works_from_a_tokio_runtime_too() {
         let dir = TempDir::new("kv-tokio");
-        let clock = TestClock::at(0);
+        let clock = ManualClock::at(0);
         let kv = open(&dir, &clock);
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {

@@ -9,7 +9,6 @@
 //!   some), and a stub for secrets until those land.
 //! - [`dev`] builds and hosts the example guests for `smcp serve --dev`.
 
-pub mod allocator;
 mod backends;
 pub mod dev;
 mod kv;

@@ -7,7 +7,7 @@ use cli::{Cli, Command};
 use std::process::ExitCode;
 
 #[global_allocator]
-static ALLOCATOR: smcp_native::allocator::HostAllocator = smcp_native::allocator::HostAllocator;
+static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

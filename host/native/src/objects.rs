@@ -336,17 +336,18 @@ impl ObjectStore for FsObjects {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{TempDir, TestClock};
+    use crate::testutil::TempDir;
     use futures::executor::block_on;
+    use smcp_core::platform::memory::ManualClock;
 
-    fn open(dir: &TempDir, clock: &Rc<TestClock>) -> FsObjects {
+    fn open(dir: &TempDir, clock: &Rc<ManualClock>) -> FsObjects {
         FsObjects::open(&dir.path().join("objects"), clock.clone()).unwrap()
     }
 
     #[test]
     fn put_get_head_delete() {
         let dir = TempDir::new("obj-basic");
-        let clock = TestClock::at(1_700_000_000_000);
+        let clock = ManualClock::at(1_700_000_000_000);
         let store = open(&dir, &clock);
         assert_eq!(block_on(store.get("t/a/s/f/objects/x")).unwrap(), None);
         let meta = block_on(store.put("t/a/s/f/objects/x", b"hello".to_vec(), Some("text/plain".into()))).unwrap();
@@ -378,7 +379,7 @@ mod tests {
     #[test]
     fn list_pages_in_key_order_within_the_prefix() {
         let dir = TempDir::new("obj-list");
-        let clock = TestClock::at(0);
+        let clock = ManualClock::at(0);
         let store = open(&dir, &clock);
         for key in ["p/c", "p/a", "p/b", "o/z", "q/a", "p"] {
             block_on(store.put(key, key.as_bytes().to_vec(), None)).unwrap();
@@ -397,7 +398,7 @@ mod tests {
     #[test]
     fn keys_never_become_paths() {
         let dir = TempDir::new("obj-escape");
-        let clock = TestClock::at(0);
+        let clock = ManualClock::at(0);
         let store = open(&dir, &clock);
         let hostile = [
             "t/a/s/f/objects/../../../../escaped",
@@ -425,7 +426,7 @@ mod tests {
     #[test]
     fn data_survives_reopening_and_orphans_are_removed() {
         let dir = TempDir::new("obj-reopen");
-        let clock = TestClock::at(42);
+        let clock = ManualClock::at(42);
         {
             let store = open(&dir, &clock);
             block_on(store.put("k/1", b"one".to_vec(), Some("a/b".into()))).unwrap();
@@ -450,7 +451,7 @@ mod tests {
     #[test]
     fn a_damaged_body_is_not_served() {
         let dir = TempDir::new("obj-damaged");
-        let clock = TestClock::at(0);
+        let clock = ManualClock::at(0);
         let store = open(&dir, &clock);
         block_on(store.put("k", b"original".to_vec(), None)).unwrap();
         let blob = store.blob_files().unwrap().pop().unwrap();

@@ -195,6 +195,18 @@ impl LogSink for MemoryLog {
 /// A clock that only moves when told to.
 pub struct ManualClock(pub Cell<u64>);
 
+impl ManualClock {
+    /// A clock standing at `ms`, shared.
+    pub fn at(ms: u64) -> Rc<ManualClock> {
+        Rc::new(ManualClock(Cell::new(ms)))
+    }
+
+    /// Moves the clock `ms` on.
+    pub fn advance(&self, ms: u64) {
+        self.0.set(self.0.get() + ms);
+    }
+}
+
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
         self.0.get()

@@ -1,41 +1,21 @@
 //! Redirects, budgets and header rules, against the table backend.
 
 use super::*;
-use crate::capabilities::{Backends, Grant, Notification, Notifier, Scope};
-use crate::platform::memory::{
-    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
-};
-use std::rc::Rc;
-
-struct Ignore;
-
-impl Notifier for Ignore {
-    fn notify(&mut self, _: Notification) {}
-}
+use crate::capabilities::Discard;
+use crate::platform::Scope;
+use crate::platform::memory::InMemory;
+use crate::policy::Grant;
 
 struct Env {
-    clock: Rc<ManualClock>,
-    kv: MemoryKv,
-    objects: MemoryObjects,
-    http: TableHttp,
-    secrets: MemorySecrets,
-    log: MemoryLog,
-    random: SeededRandom,
+    memory: InMemory,
     grant: Grant,
     scope: Scope,
 }
 
 impl Env {
     fn new(http: HttpGrant) -> Env {
-        let clock = Rc::new(ManualClock(1_700_000_000_000.into()));
         Env {
-            kv: MemoryKv::new(clock.clone()),
-            objects: MemoryObjects::new(clock.clone()),
-            clock,
-            http: TableHttp::default(),
-            secrets: MemorySecrets::default(),
-            log: MemoryLog::default(),
-            random: SeededRandom::new(1),
+            memory: InMemory::new(),
             grant: Grant { http: Some(http), ..Grant::default() },
             scope: Scope { tenant: "t".into(), server: "s".into(), request: "r".into() },
         }
@@ -43,7 +23,7 @@ impl Env {
 
     fn respond(&mut self, url: &str, status: u16, headers: &[(&str, &str)], body: &str) {
         let headers = headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.http.responses.insert(url.into(), HttpResponse { status, headers, body: body.into() });
+        self.memory.http.responses.insert(url.into(), HttpResponse { status, headers, body: body.into() });
     }
 
     fn redirect(&mut self, from: &str, status: u16, to: &str) {
@@ -52,16 +32,8 @@ impl Env {
 
     /// Runs fetches in one call (one `CallHost`).
     fn call(&self, requests: Vec<GuestRequest>) -> Vec<Result<HttpResponse, CapabilityError>> {
-        let backends = Backends {
-            kv: &self.kv,
-            objects: &self.objects,
-            http: &self.http,
-            secrets: &self.secrets,
-            clock: &*self.clock,
-            random: &self.random,
-            log: &self.log,
-        };
-        let mut notifier = Ignore;
+        let backends = self.memory.backends();
+        let mut notifier = Discard;
         let mut host = CallHost::new(backends, &self.grant, &self.scope, &mut notifier);
         requests.into_iter().map(|r| futures::executor::block_on(fetch(&mut host, r))).collect()
     }
@@ -71,7 +43,7 @@ impl Env {
     }
 
     fn sent(&self) -> Vec<(String, String)> {
-        self.http.requests.borrow().iter().map(|r| (r.method.to_owned(), r.url.to_string())).collect()
+        self.memory.http.requests.borrow().iter().map(|r| (r.method.to_owned(), r.url.to_string())).collect()
     }
 }
 
@@ -150,7 +122,7 @@ fn methods_and_bodies_change_as_browsers_do() {
             request.body = None;
         }
         env.one(request).unwrap();
-        let second = env.http.requests.borrow()[1].clone();
+        let second = env.memory.http.requests.borrow()[1].clone();
         assert_eq!(second.method, want_method, "{status} after {method}");
         assert_eq!(second.body.is_some(), body_kept, "{status} after {method}");
         let names: Vec<&str> = second.headers.iter().map(|(k, _)| k.as_str()).collect();
@@ -169,6 +141,7 @@ fn credentials_stay_with_the_origin_the_guest_chose() {
     let headers = [("Authorization", "Bearer s"), ("Cookie", "c=1"), ("x-trace", "7")];
     env.one(post("https://a.test/1", &headers)).unwrap();
     let names: Vec<Vec<String>> = env
+        .memory
         .http
         .requests
         .borrow()
@@ -219,7 +192,7 @@ fn the_timeout_bounds_the_whole_chain() {
     let mut request = get("https://a.test/x");
     request.timeout_ms = Some(60_000);
     env.one(request).unwrap();
-    assert_eq!(env.http.requests.borrow()[0].timeout_ms, 500, "the grant caps the guest's timeout");
+    assert_eq!(env.memory.http.requests.borrow()[0].timeout_ms, 500, "the grant caps the guest's timeout");
     let mut request = get("https://a.test/x");
     request.timeout_ms = Some(0);
     assert!(matches!(env.one(request), Err(CapabilityError::Unavailable(_))));
@@ -247,7 +220,7 @@ fn host_owned_request_headers_are_refused() {
     for (name, value) in [("bad name", "x"), ("x", "a\r\nInjected: 1"), ("", "x")] {
         assert!(matches!(env.one(post("https://a.test/", &[(name, value)])), Err(CapabilityError::InvalidInput(_))));
     }
-    assert!(env.http.requests.borrow().is_empty());
+    assert!(env.memory.http.requests.borrow().is_empty());
 }
 
 #[test]
@@ -285,13 +258,13 @@ fn injected_headers_reach_only_their_host_and_never_the_guest() {
     let rule =
         Injection { host: "a.test".into(), header: "x-api-key".into(), secret: "KEY".into(), prefix: "Key ".into() };
     let mut env = Env::new(HttpGrant { inject: vec![rule], ..grant() });
-    env.secrets.values.insert(("t".into(), "s".into(), "KEY".into()), "k-123".into());
+    env.memory.secrets.values.insert(("t".into(), "s".into(), "KEY".into()), "k-123".into());
     env.redirect("https://a.test/start", 302, "https://b.test/next");
     env.respond("https://b.test/next", 200, &[], "done");
     // The guest's own value for the header is replaced, not sent.
     let got = env.one(post("https://a.test/start", &[("X-Api-Key", "guest-made")])).unwrap();
     assert_eq!(got.body, b"done");
-    let sent = env.http.requests.borrow();
+    let sent = env.memory.http.requests.borrow();
     let key = |i: usize| {
         sent[i]
             .headers
@@ -305,7 +278,7 @@ fn injected_headers_reach_only_their_host_and_never_the_guest() {
     assert_eq!(key(1), ["guest-made"], "the injected value followed the redirect to b.test");
     drop(sent);
     // Unset secret: the request is not sent.
-    env.secrets.values.clear();
+    env.memory.secrets.values.clear();
     let missing = env.one(get("https://a.test/start")).unwrap_err();
     assert!(
         matches!(&missing, CapabilityError::Unavailable(m) if m.contains("`KEY`") && !m.contains("k-123")),
