@@ -401,3 +401,43 @@ impl CoreGraph {
         Ok((module, options))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{LoadError, prepare, survey};
+    use crate::world::HostWorld;
+
+    fn world() -> HostWorld {
+        HostWorld::load().expect("the host's WIT parses")
+    }
+
+    #[test]
+    fn what_is_not_a_component_is_refused_before_any_parsing() {
+        let world = world();
+        let module = wat::parse_str("(module (func (export \"f\")))").unwrap();
+        assert_eq!(prepare(&module, &world, 1 << 20).err(), Some(LoadError::NotAComponent));
+        assert_eq!(prepare(b"not wasm at all", &world, 1 << 20).err(), Some(LoadError::NotAComponent));
+        assert_eq!(prepare(&module, &world, 4).err(), Some(LoadError::TooLarge { size: module.len(), limit: 4 }));
+    }
+
+    #[test]
+    fn a_component_without_the_servers_exports_is_refused() {
+        let empty = wat::parse_str("(component)").unwrap();
+        let refused = prepare(&empty, &world(), 1 << 20).expect_err("an empty component serves nothing");
+        assert!(matches!(refused, LoadError::MissingExport(_) | LoadError::Unsupported(_)), "{refused:?}");
+        assert!(
+            survey(&empty).is_ok_and(|s| s.declared.imports.is_empty() && s.declared.exports.is_empty()),
+            "an empty component declares nothing"
+        );
+    }
+
+    #[test]
+    fn a_component_importing_outside_the_world_is_refused() {
+        let foreign = wat::parse_str("(component (import \"wasi:filesystem/types@0.2.0\" (instance)))").unwrap();
+        let refused = prepare(&foreign, &world(), 1 << 20).expect_err("a foreign import");
+        assert!(
+            matches!(&refused, LoadError::ForbiddenImport(name) if name.starts_with("wasi:filesystem")),
+            "{refused:?}"
+        );
+    }
+}

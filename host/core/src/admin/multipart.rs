@@ -32,3 +32,49 @@ pub(super) async fn parse(content_type: &str, body: Vec<u8>, max: usize) -> Resu
     upload.component = component.ok_or_else(|| ApiError::from(crate::deploy::DeployError::MissingPart("component")))?;
     Ok(upload)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use futures::executor::block_on;
+
+    const BOUNDARY: &str = "b0undary";
+
+    fn body(parts: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, bytes) in parts {
+            out.extend_from_slice(
+                format!("--{BOUNDARY}\r\ncontent-disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            );
+            out.extend_from_slice(bytes);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+        out
+    }
+
+    fn content_type() -> String {
+        format!("multipart/form-data; boundary={BOUNDARY}")
+    }
+
+    #[test]
+    fn the_three_parts_are_read() {
+        let parts = body(&[("component", b"\0asm"), ("grant", b"version = 1"), ("digest", b"ab12")]);
+        let upload = block_on(parse(&content_type(), parts, 1 << 20)).unwrap();
+        assert_eq!(upload.component, b"\0asm");
+        assert_eq!(upload.grant.as_deref(), Some(&b"version = 1"[..]));
+        assert_eq!(upload.digest.as_deref(), Some("ab12"));
+    }
+
+    #[test]
+    fn bad_uploads_get_their_errors() {
+        let status = |content_type: &str, parts: Vec<u8>, max: usize| {
+            block_on(parse(content_type, parts, max)).err().map(|e| e.response().status)
+        };
+        assert_eq!(status("application/json", body(&[("component", b"x")]), 1 << 20), Some(415));
+        assert_eq!(status(&content_type(), body(&[("grant", b"version = 1")]), 1 << 20), Some(400), "no component");
+        assert_eq!(status(&content_type(), body(&[("component", b"x"), ("other", b"y")]), 1 << 20), Some(400));
+        assert_eq!(status(&content_type(), body(&[("component", &[0; 4096])]), 1024), Some(400), "over the limit");
+        assert_eq!(status(&content_type(), b"--b0undary\r\nbroken".to_vec(), 1 << 20), Some(400));
+    }
+}

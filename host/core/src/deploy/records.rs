@@ -220,3 +220,28 @@ pub(crate) async fn digests_in_use(backends: Backends<'_>, tenant: &str) -> Resu
     }
     Ok(digests)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deployment_ids_are_stable_16_hex_digits_of_component_and_grant() {
+        let id = deployment_id("abc", "version = 1\n");
+        assert!(valid_deployment_id(&id), "{id}");
+        assert_eq!(id, deployment_id("abc", "version = 1\n"), "the same upload, the same id");
+        assert_ne!(id, deployment_id("abc", "version = 1\n[kv]\n"), "another grant, another deployment");
+        assert_ne!(deployment_id("ab", "cversion"), deployment_id("abc", "version"), "the parts cannot run together");
+        for bad in ["", "0123456789abcdeF", "0123456789abcde", "0123456789abcdefa", "../../../../etc/x"] {
+            assert!(!valid_deployment_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn records_are_kept_under_their_tenant() {
+        assert_eq!(server_key("acme", "notes"), "deploy/acme/servers/notes");
+        assert!(deployment_key("acme", "notes", "0123456789abcdef").starts_with("deploy/acme/deployments/notes/"));
+        assert!(component_key("acme", "ff").starts_with("components/acme/"));
+        assert!(!valid_name("../x") && !valid_name("") && valid_name("notes-2"));
+    }
+}

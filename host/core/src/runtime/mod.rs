@@ -211,3 +211,18 @@ impl Runtime {
         self.cache.lock().map(|c| (c.by_digest.len(), c.bytes)).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{EngineLimits, Runtime};
+    use crate::component::LoadError;
+
+    #[test]
+    fn loading_refuses_what_is_not_a_component_and_caches_nothing() {
+        let runtime = Runtime::new(EngineLimits { max_component_bytes: 1 << 10, ..EngineLimits::default() }).unwrap();
+        let module = wat::parse_str("(module)").unwrap();
+        assert_eq!(runtime.load(&module).err(), Some(LoadError::NotAComponent));
+        assert!(matches!(runtime.load(&vec![0; 2 << 10]).err(), Some(LoadError::TooLarge { .. })));
+        assert_eq!(runtime.cache_usage(), (0, 0), "a refused component takes no room");
+    }
+}
