@@ -132,13 +132,15 @@ ensure_worker_tools() {
 # Builds the Worker into host/worker/build/ (shim.mjs and index_bg.wasm),
 # prints the bundle's size raw and gzipped, and fails above Cloudflare's
 # free-plan limit.
+# Arguments go to cargo: `build_worker --features backend-suite` builds the
+# test bundle (scripts/test.sh); scripts/worker.sh builds the deployable one.
 build_worker() {
   local root="$PWD"
   export WASM_BINDGEN_BIN="$HOME/.cargo/bin/wasm-bindgen"
   export ESBUILD_BIN="$root/$WORKER_DIR/node_modules/.bin/esbuild"
   echo "==> building the Worker (worker-build --release)"
   if have_rustup_wasm; then
-    (cd "$WORKER_DIR" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/worker" worker-build --release)
+    (cd "$WORKER_DIR" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/worker" worker-build --release . "$@")
   else
     # worker-build runs `cargo` and `rustc` from PATH: put Debian's first,
     # with cargo building std from source for wasm32.
@@ -160,7 +162,7 @@ SHIM
     fi
     (cd "$WORKER_DIR" && PATH="$shim:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
       CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$lld" CARGO_TARGET_DIR="$CARGO_TARGET_DIR/worker" \
-      worker-build --release)
+      worker-build --release . "$@")
     rm -rf "$shim"
   fi
   check_worker_size

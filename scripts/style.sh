@@ -17,3 +17,6 @@ for manifest in "${workspaces[@]}"; do
   cargo fmt --manifest-path "$manifest" --all --check
   CARGO_TARGET_DIR="$CARGO_TARGET_DIR/clippy" cargo clippy -q --manifest-path "$manifest" --workspace --all-targets -- -D warnings
 done
+# The Worker as the tests build it, too.
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/clippy" cargo clippy -q --manifest-path host/worker/Cargo.toml --all-targets \
+  --features backend-suite -- -D warnings

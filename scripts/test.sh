@@ -16,9 +16,10 @@ echo "==> the core builds for wasm32-unknown-unknown"
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/wasm-core" wasm_cargo build -p smcp-core --release
 
 # The Worker, which host/native/tests/worker.rs serves in workerd through
-# wrangler dev; the build fails if the bundle is over 3 MiB gzipped.
+# wrangler dev, with the storage suite the tests run inside it (a feature
+# deployments leave out); the build fails if the bundle is over 3 MiB gzipped.
 ensure_worker_tools
-build_worker
+build_worker --features backend-suite
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

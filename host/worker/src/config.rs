@@ -21,7 +21,9 @@ pub struct Settings {
     pub engine: EngineConfig,
     pub keyring: Option<Keyring>,
     pub outbound: AddressPolicy,
-    /// `/operator/v1/backend-suite/…` answers (tests only).
+    /// `/operator/v1/backend-suite/…` answers (tests only; a bundle built
+    /// without the `backend-suite` feature has no such route).
+    #[cfg(feature = "backend-suite")]
     pub backend_suite: bool,
 }
 
@@ -150,6 +152,7 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         engine,
         keyring,
         outbound: AddressPolicy::with_openings(openings),
+        #[cfg(feature = "backend-suite")]
         backend_suite: setting(env, "SMCP_BACKEND_SUITE").as_deref() == Some("on"),
     })
 }

@@ -11,7 +11,8 @@
 //! - [`fetch`]: the Fetch API for guests' outbound HTTP;
 //! - [`platform`]: clock, randomness and operator logs;
 //! - [`config`]: settings from vars and secrets;
-//! - [`suite`]: the core's backend suite, run inside workerd on request.
+//! - `suite`: the core's backend suite, run inside workerd on request (built
+//!   only with the `backend-suite` feature, for tests).
 //!
 //! One engine per isolate: compiled components, served deployments and
 //! rate buckets are cached there, keyed by digest and server.
@@ -22,6 +23,7 @@ mod fetch;
 mod kv;
 mod objects;
 mod platform;
+#[cfg(feature = "backend-suite")]
 mod suite;
 mod tenant_store;
 
@@ -86,6 +88,7 @@ pub(crate) struct Platform {
     /// Durable Objects.
     pub(crate) kv: tenant_store::TenantKv,
     /// Workers KV alone (the backend suite tests it as it is).
+    #[cfg(feature = "backend-suite")]
     pub(crate) plain_kv: WorkersKv,
     objects: R2Objects,
     http: FetchHttp,
@@ -101,6 +104,7 @@ impl Platform {
         Ok(Platform {
             secrets: Vault::new(kv.clone(), isolate.settings.keyring.clone(), Box::new(WorkerRandom)),
             kv: tenant_store::TenantKv { kv: kv.clone(), tenants: env.durable_object(tenant_store::BINDING)? },
+            #[cfg(feature = "backend-suite")]
             plain_kv: kv,
             objects: R2Objects(env.bucket(R2_BINDING)?),
             http: FetchHttp { policy: isolate.outbound.clone() },
@@ -138,6 +142,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Ok(request) => request,
         Err(response) => return response,
     };
+    #[cfg(feature = "backend-suite")]
     if let Some(answer) = suite::handle(&isolate.engine, &isolate.settings, &request, &platform).await {
         return to_worker(answer);
     }
