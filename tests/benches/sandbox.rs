@@ -21,10 +21,10 @@
 static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
 use serde_json::{Value, json};
+use smcp_core::guest::Server;
 use smcp_core::policy::Grant;
 use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
-use smcp_core::runtime::{Component, EngineLimits, Limits, Runtime};
-use smcp_core::server::Server;
+use smcp_core::runtime::{Component, Limits, Runtime, RuntimeLimits};
 use smcp_tests::report::{Report, Samples, Table, micros, num};
 use smcp_tests::{Env, block_on, component_bytes};
 use std::time::{Duration, Instant};
@@ -34,7 +34,7 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let scale = if full { 1 } else { 100 };
     let mut report = Report::new("sandbox");
-    let runtime = Runtime::new(EngineLimits::default()).unwrap();
+    let runtime = Runtime::new(RuntimeLimits::default()).unwrap();
     let calc = runtime.load(&component_bytes("calc")).unwrap();
 
     report.add(per_call(&runtime, &calc, 20_000 / scale));
@@ -119,7 +119,7 @@ fn cold_load(runs: usize) -> Table {
         let (mut prepare, mut compile, mut first) = (vec![], vec![], vec![]);
         for _ in 0..runs {
             // A runtime per run: nothing cached, nothing translated yet.
-            let runtime = Runtime::new(EngineLimits { module_cache_entries: 0, ..Default::default() }).unwrap();
+            let runtime = Runtime::new(RuntimeLimits { module_cache_entries: 0, ..Default::default() }).unwrap();
             let start = Instant::now();
             let prepared = smcp_core::component::prepare(&bytes, runtime.world(), 16 << 20).expect("prepares");
             let prepared_at = Instant::now();
@@ -168,7 +168,7 @@ fn fuel(runtime: &Runtime, full: bool) -> Table {
         "Fuel metering: the same call with fuel on and off (p50)",
         &["workload", "with fuel ms", "without ms", "overhead %", "fuel per µs"],
     );
-    let unmetered = Runtime::new(EngineLimits { metering: false, ..Default::default() }).unwrap();
+    let unmetered = Runtime::new(RuntimeLimits { metering: false, ..Default::default() }).unwrap();
     let limits = Limits { fuel: u64::MAX / 2, ..Limits::DEFAULT };
     let document = "# Title\n\nSome *emphasis*, a [link](https://example.com) and `code`.\n\n- one\n- two\n\n"
         .repeat(if full { 600 } else { 6 });

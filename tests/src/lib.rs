@@ -2,11 +2,11 @@
 //! in-memory backends wired as a platform would wire real ones.
 
 use smcp_core::capabilities::{CallHost, Notification, Notifier};
+use smcp_core::guest::Server;
 use smcp_core::platform::memory::{InMemory, SeededRandom};
 use smcp_core::platform::{Backends, Scope};
 use smcp_core::policy::Grant;
-use smcp_core::runtime::{Component, EngineLimits, Runtime};
-use smcp_core::server::Server;
+use smcp_core::runtime::{Component, Runtime, RuntimeLimits};
 use std::sync::Arc;
 
 pub mod child;
@@ -35,7 +35,7 @@ pub fn guest_target_dir() -> Option<std::path::PathBuf> {
 }
 
 pub fn runtime() -> Runtime {
-    Runtime::new(EngineLimits::default()).expect("host world parses")
+    Runtime::new(RuntimeLimits::default()).expect("host world parses")
 }
 
 /// Loads a guest into `runtime`, panicking with the load error.
@@ -128,18 +128,18 @@ pub fn call_tool(
     component: &Component,
     tool: &str,
     args: &serde_json::Value,
-) -> smcp_core::server::CallToolResult {
+) -> smcp_core::guest::CallToolResult {
     let server = env.server(runtime, component);
     match block_on(server.call_tool(&mut env.host(), tool, args, &[], None)) {
-        Ok(smcp_core::server::ToolOutcome::Complete(result)) => result,
+        Ok(smcp_core::guest::ToolOutcome::Complete(result)) => result,
         other => panic!("{tool}: {other:?}"),
     }
 }
 
 /// The first content block of a result, which must be text.
-pub fn first_text(result: &smcp_core::server::CallToolResult) -> &str {
+pub fn first_text(result: &smcp_core::guest::CallToolResult) -> &str {
     match &result.content[0] {
-        smcp_core::server::ContentBlock::Text { text } => text,
+        smcp_core::guest::ContentBlock::Text { text } => text,
         other => panic!("not text: {other:?}"),
     }
 }

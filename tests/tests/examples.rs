@@ -3,14 +3,14 @@
 
 use serde_json::{Value, json};
 use smcp_core::capabilities::Notification;
+use smcp_core::guest::{
+    CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome,
+    ServerError, ToolOutcome,
+};
 use smcp_core::platform::HttpResponse;
 use smcp_core::platform::LogLevel;
 use smcp_core::policy::Grant;
 use smcp_core::policy::grant::{HttpGrant, KvGrant, ObjectsGrant};
-use smcp_core::server::{
-    CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome,
-    ServerError, ToolOutcome,
-};
 use smcp_tests::{Env, block_on, load, runtime};
 
 /// Calls `tool` and expects a finished result.

@@ -4,9 +4,9 @@
 
 use serde_json::json;
 use smcp_core::engine::{Engine, Hosted};
+use smcp_core::guest::{CallToolResult, ToolOutcome};
 use smcp_core::platform::HttpResponse;
 use smcp_core::policy::Grant;
-use smcp_core::server::{CallToolResult, ToolOutcome};
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;
 use std::sync::Arc;

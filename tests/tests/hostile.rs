@@ -4,9 +4,9 @@
 use serde_json::json;
 use smcp_core::abi::AbiError;
 use smcp_core::component::LoadError;
+use smcp_core::guest::{CompletionRef, ServerError, ToolOutcome};
 use smcp_core::policy::Grant;
-use smcp_core::runtime::{CallError, EngineLimits, Limits, Runtime};
-use smcp_core::server::{CompletionRef, ServerError, ToolOutcome};
+use smcp_core::runtime::{CallError, Limits, Runtime, RuntimeLimits};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
 
 /// Runs `tool` of guest `name` under `limits` and returns the call error.
@@ -50,8 +50,8 @@ fn infinite_loop_stops_at_the_fuel_limit() {
 fn fuel_handed_out_in_slices_is_counted_exactly() {
     // Long calls get their fuel a slice at a time, yielding in between;
     // what they burn, and where they stop, must not change.
-    let whole = Runtime::new(EngineLimits { fuel_slice: 0, ..Default::default() }).unwrap();
-    let sliced = Runtime::new(EngineLimits { fuel_slice: 10_000, ..Default::default() }).unwrap();
+    let whole = Runtime::new(RuntimeLimits { fuel_slice: 0, ..Default::default() }).unwrap();
+    let sliced = Runtime::new(RuntimeLimits { fuel_slice: 10_000, ..Default::default() }).unwrap();
     let mut burned = vec![];
     for rt in [&whole, &sliced] {
         let calc = load(rt, "calc");

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::{Body, Request};
 use smcp_core::policy::Grant;
-use smcp_core::runtime::{EngineLimits, Runtime};
+use smcp_core::runtime::{Runtime, RuntimeLimits};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ fn the_module_cache_is_bounded_by_weight_and_keeps_what_is_used() {
     let files = component_bytes("files");
     // Room for two of the three (each counts about three times its size).
     let two = (calc.len() + notes.len()) * 3 + 4096;
-    let runtime = Runtime::new(EngineLimits { module_cache_bytes: two, ..EngineLimits::default() }).unwrap();
+    let runtime = Runtime::new(RuntimeLimits { module_cache_bytes: two, ..RuntimeLimits::default() }).unwrap();
     let first = runtime.load(&calc).unwrap();
     runtime.load(&notes).unwrap();
     // calc used again: notes is now the least recently used.

@@ -7,7 +7,7 @@
 //! holds the imports to it. From the top: [`engine`] composes the host and
 //! routes requests; [`admin`], [`admission`], [`oauth`], [`deploy`] and
 //! [`review`] serve the APIs around it; [`mcp`] is the protocol; [`audit`],
-//! [`vault`] and [`auth`] keep the records; [`server`], [`capabilities`],
+//! [`vault`] and [`auth`] keep the records; [`guest`], [`capabilities`],
 //! [`runtime`], [`component`] and [`world`] run guests; [`policy`] says
 //! what may happen; [`abi`], [`lru`], [`http`], [`names`], [`sealing`] and
 //! [`metrics`] are the ground floor.
@@ -21,6 +21,7 @@ pub mod capabilities;
 pub mod component;
 pub mod deploy;
 pub mod engine;
+pub mod guest;
 pub mod http;
 pub mod lru;
 pub mod mcp;
@@ -32,6 +33,5 @@ pub mod policy;
 pub mod review;
 pub mod runtime;
 pub mod sealing;
-pub mod server;
 pub mod vault;
 pub mod world;

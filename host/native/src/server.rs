@@ -18,7 +18,7 @@ use smcp_core::engine::{AuthSettings, Engine, EngineConfig};
 use smcp_core::http::Request;
 use smcp_core::platform::faults::Faults;
 use smcp_core::policy::address::{AddressPolicy, Opening};
-use smcp_core::runtime::{EngineLimits, Runtime};
+use smcp_core::runtime::{Runtime, RuntimeLimits};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
@@ -230,7 +230,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let master_keys = crate::master_keys::load(&config)?;
     let storage = Storage::open(&config.data_dir, outbound, master_keys)?;
     let state_key = crate::state_key::load_or_create(&config.data_dir)?;
-    let runtime = Arc::new(Runtime::new(EngineLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))?);
+    let runtime = Arc::new(Runtime::new(RuntimeLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))?);
 
     // Bind before the (possibly long) guest build so a taken port fails fast;
     // connections wait in the backlog until the accept loop starts.

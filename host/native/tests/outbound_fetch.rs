@@ -11,12 +11,12 @@ use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
 use hyper::body::Frame;
 use serde_json::{Value, json};
 use smcp_core::capabilities::{CallHost, Notification, Notifier};
+use smcp_core::guest::{Server, ToolOutcome};
 use smcp_core::platform::Scope;
 use smcp_core::policy::Grant;
 use smcp_core::policy::address::{AddressPolicy, Opening};
 use smcp_core::policy::grant::HttpGrant;
-use smcp_core::runtime::{Component, EngineLimits, Runtime};
-use smcp_core::server::{Server, ToolOutcome};
+use smcp_core::runtime::{Component, Runtime, RuntimeLimits};
 use smcp_native::Storage;
 use smcp_native::dev::DevGuests;
 use std::convert::Infallible;
@@ -127,7 +127,7 @@ struct Fixture {
 
 impl Fixture {
     fn new(http: HttpGrant, opened: &[Opening]) -> Fixture {
-        let runtime = Runtime::new(EngineLimits::default()).unwrap();
+        let runtime = Runtime::new(RuntimeLimits::default()).unwrap();
         let component = runtime.load(fetcher_bytes()).expect("the fetcher loads");
         let data = tempfile::Builder::new().prefix("smcp-fetch-").tempdir().unwrap();
         let storage = Storage::open(data.path(), AddressPolicy::with_openings(opened.iter().copied()), None).unwrap();

@@ -38,7 +38,7 @@ use smcp_core::engine::Engine;
 use smcp_core::http::{Body, Request as CoreRequest, Response as CoreResponse};
 use smcp_core::platform::Backends;
 use smcp_core::policy::address::AddressPolicy;
-use smcp_core::runtime::{EngineLimits, Runtime};
+use smcp_core::runtime::{Runtime, RuntimeLimits};
 use smcp_core::vault::Vault;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -73,7 +73,7 @@ fn isolate(env: &Env, origin: &str) -> Result<Rc<Isolate>, String> {
     // An isolate has 128 MB in all: guests' memories together get at most
     // this much of it, so that concurrent calls fail with a typed error
     // instead of the isolate being killed for everyone it serves.
-    let limits = EngineLimits { guest_memory_bytes: GUEST_MEMORY_BYTES, ..EngineLimits::default() };
+    let limits = RuntimeLimits { guest_memory_bytes: GUEST_MEMORY_BYTES, ..RuntimeLimits::default() };
     let runtime = Runtime::new(limits).map_err(|e| format!("host world: {e}"))?;
     let engine = Engine::new(Arc::new(runtime), settings.engine.clone());
     let outbound = Rc::new(settings.outbound.clone());

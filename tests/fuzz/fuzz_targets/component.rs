@@ -7,11 +7,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smcp_core::runtime::{EngineLimits, Runtime};
-use smcp_core::server::Server;
+use smcp_core::runtime::{Runtime, RuntimeLimits};
+use smcp_core::guest::Server;
 
 thread_local! {
-    static RUNTIME: (Runtime, smcp_fuzz::Platform) = (Runtime::new(EngineLimits { module_cache_entries: 0, ..EngineLimits::default() }).unwrap(), smcp_fuzz::Platform::new());
+    static RUNTIME: (Runtime, smcp_fuzz::Platform) = (Runtime::new(RuntimeLimits { module_cache_entries: 0, ..RuntimeLimits::default() }).unwrap(), smcp_fuzz::Platform::new());
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -16,7 +16,7 @@ use smcp_core::platform::memory::{
     ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
 };
 use smcp_core::policy::grant::Grant;
-use smcp_core::runtime::{EngineLimits, Runtime};
+use smcp_core::runtime::{Runtime, RuntimeLimits};
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -119,7 +119,7 @@ pub const KEY_HASH_KEY: [u8; 32] = [4; 32];
 /// `dev`, all open without credentials, so requests reach past
 /// authentication into the protocol.
 pub fn engine() -> Engine {
-    let runtime = Arc::new(Runtime::new(EngineLimits::default()).expect("the host world parses"));
+    let runtime = Arc::new(Runtime::new(RuntimeLimits::default()).expect("the host world parses"));
     let config = EngineConfig {
         allowed_hosts: vec!["localhost".into(), "127.0.0.1".into()],
         allowed_origins: vec!["http://localhost".into()],

@@ -5,7 +5,7 @@ use super::Call;
 use super::reply::{ApiError, Reply, body_json, json, no_content, ok};
 use crate::auth::Role;
 use crate::oauth::grants::Grant;
-use crate::oauth::{Ctx, OAuthError, accounts, grants, keys};
+use crate::oauth::{Ctx, OAuthError, accounts, grants, signing_keys};
 use serde_json::{Value, json};
 
 impl From<OAuthError> for ApiError {
@@ -126,9 +126,9 @@ pub(super) async fn users(call: &Call<'_>, path: &[&str]) -> Reply {
 /// `/oauth/keys…`: the signing keys (public halves) and their rotation.
 pub(super) async fn signing_keys(call: &Call<'_>, path: &[&str]) -> Reply {
     match (call.request.method.as_str(), path) {
-        ("GET", []) => ok(&json!({ "keys": keys::list(call.backends, call.tenant).await? })),
+        ("GET", []) => ok(&json!({ "keys": signing_keys::list(call.backends, call.tenant).await? })),
         ("POST", ["rotate"]) => {
-            let key = keys::rotate(call.backends, call.tenant).await?;
+            let key = signing_keys::rotate(call.backends, call.tenant).await?;
             call.audit("oauth.key_rotated", None, json!({ "kid": key.kid }));
             Ok(json(201, &key))
         }

@@ -5,8 +5,8 @@ use super::reply::{ApiError, Reply, body_json, flag, json, no_content, ok};
 use super::{Call, multipart};
 use crate::capabilities::{CallHost, Discard};
 use crate::deploy::{self, DeployError, ServerRecord, records};
+use crate::guest::Server;
 use crate::platform::Scope;
-use crate::server::Server;
 use serde_json::{Value, json};
 
 pub(super) async fn route(call: &Call<'_>, path: &[&str]) -> Reply {

@@ -323,7 +323,7 @@ async fn own_token(
     now: u64,
 ) -> Result<Principal, AuthError> {
     let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
-    let issuer = crate::oauth::keys::trusted_issuer(backends, own_issuer(gate, tenant), tenant)
+    let issuer = crate::oauth::signing_keys::trusted_issuer(backends, own_issuer(gate, tenant), tenant)
         .await
         .map_err(|e| AuthError::Storage(e.description))?
         .ok_or_else(unknown)?;

@@ -1,6 +1,6 @@
 //! `smcp:mcp/kv`: key-value storage under the server's own prefix.
 
-use super::keys::{check_key, check_listing};
+use super::storage_keys::{check_key, check_listing};
 use super::{CallHost, CapabilityError, args, to_result};
 use crate::abi::{AbiError, Val};
 

@@ -8,13 +8,13 @@
 pub mod clock;
 mod error;
 pub mod http;
-mod keys;
 pub mod kv;
 pub mod log;
 pub mod notify;
 pub mod objects;
 pub mod random;
 pub mod secrets;
+mod storage_keys;
 
 use crate::platform::Scope;
 use crate::platform::{Backends, CapabilityError};

@@ -1,6 +1,6 @@
 //! `smcp:mcp/objects`: R2-like object storage under the server's prefix.
 
-use super::keys::{check_key, check_listing};
+use super::storage_keys::{check_key, check_listing};
 use super::{CallHost, CapabilityError, args, to_result};
 use crate::abi::{AbiError, Val};
 use crate::platform::objects::ObjectMeta;

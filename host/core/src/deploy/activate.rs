@@ -7,9 +7,9 @@ use super::{Changes, DeployError};
 use crate::audit::Event;
 use crate::auth::Principal;
 use crate::component::PreparedComponent;
+use crate::guest::Hosted;
 use crate::platform::Backends;
 use crate::policy::Grant;
-use crate::server::Hosted;
 use serde_json::json;
 
 /// Interfaces every server may import without a grant.

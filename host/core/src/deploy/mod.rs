@@ -104,7 +104,7 @@ pub enum DeployError {
     #[error(transparent)]
     NotGranted(#[from] crate::policy::grant::NotGranted),
     #[error("the component's lists were refused: {0}")]
-    InvalidListing(crate::server::OutputError),
+    InvalidListing(crate::guest::OutputError),
     #[error("activating this deployment widens what the server may do; approve it explicitly: {}", .0.widened.join("; "))]
     ApprovalRequired(Box<Changes>),
     #[error("there is no earlier deployment to roll back to")]

@@ -140,7 +140,7 @@ async fn check_listings(
     component: &crate::runtime::Component,
     grant: &Grant,
 ) -> Result<(), DeployError> {
-    use crate::server::{OutputError, Server, ServerError};
+    use crate::guest::{OutputError, Server, ServerError};
     let scope = crate::platform::Scope { tenant: tenant.into(), server: server.into(), request: "upload".into() };
     let mut discard = crate::capabilities::Discard;
     let mut host = crate::capabilities::CallHost::new(backends, grant, &scope, &mut discard);

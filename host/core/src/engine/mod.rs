@@ -6,8 +6,8 @@ mod checks;
 mod routes;
 
 pub use crate::admission::{AuthSettings, set_issuers};
+pub use crate::guest::Hosted;
 pub use crate::mcp::QuotaSettings;
-pub use crate::server::Hosted;
 pub use checks::split_joined_headers;
 
 use crate::admission::{self, Gate};

@@ -6,9 +6,9 @@ use super::jsonrpc::{self, BAD_REQUEST};
 use super::protocol::{Protocol, error, method_not_allowed};
 use super::{sessions, stateless};
 use crate::auth::Principal;
+use crate::guest::Hosted;
 use crate::http::{Request, Response};
 use crate::platform::Backends;
-use crate::server::Hosted;
 
 /// Answers an authenticated request for `hosted`.
 pub(crate) async fn serve(

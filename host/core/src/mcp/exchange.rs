@@ -8,9 +8,9 @@
 //! anything, since the answer could never arrive before the response.
 
 use super::protocol::Protocol;
+use crate::guest::InputResponse;
 use crate::http::{Body, EventSender, Response, SseEvent, event_channel};
 use crate::platform::Backends;
-use crate::server::InputResponse;
 use core::cell::RefCell;
 use futures_channel::oneshot;
 use serde_json::{Value, json};

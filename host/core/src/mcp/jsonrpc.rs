@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-pub use crate::server::excerpt;
+pub use crate::guest::excerpt;
 
 /// The length of `value` encoded as compact JSON, without encoding it.
 pub fn encoded_len(value: &Value) -> usize {

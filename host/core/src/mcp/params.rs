@@ -4,7 +4,7 @@
 //! `Mcp-Param-{Name}` headers (`x-mcp-header`, 2026-07-28), which the
 //! host checks against the body.
 
-use crate::server::Tool;
+use crate::guest::Tool;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};

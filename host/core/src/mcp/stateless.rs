@@ -12,10 +12,10 @@ use super::protocol::Protocol;
 use super::subscriptions::{Filter, listen_acknowledgment, listen_completion};
 use super::version::{self, Era, STATELESS, SUPPORTED};
 use crate::auth::Principal;
+use crate::guest::Hosted;
 use crate::http::SseEvent;
 use crate::http::{Body, Request, Response};
 use crate::platform::Backends;
-use crate::server::Hosted;
 use serde_json::{Value, json};
 
 const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";

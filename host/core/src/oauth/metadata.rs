@@ -50,7 +50,7 @@ pub(crate) fn openid(ctx: &Ctx<'_>) -> Response {
 
 /// `/oauth/{tenant}/jwks`: the public keys that verify its tokens.
 pub(crate) async fn jwks(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
-    let keys = super::keys::jwks(ctx.backends, ctx.tenant).await?;
+    let keys = super::signing_keys::jwks(ctx.backends, ctx.tenant).await?;
     let mut response = json_response(200, &keys);
     response.headers.retain(|(name, _)| name != "cache-control" && name != "pragma");
     // Short: a rotation must reach verifiers quickly.

@@ -22,9 +22,9 @@ mod authorize;
 pub mod clients;
 mod form;
 pub mod grants;
-pub mod keys;
 mod metadata;
 mod page;
+pub mod signing_keys;
 mod token;
 pub mod upstream;
 

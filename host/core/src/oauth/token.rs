@@ -218,7 +218,7 @@ async fn issue(
         "exp": now_s + u64::from(ttl),
         "jti": random_token(ctx.backends.random)[..22],
     });
-    let access_token = super::keys::sign(ctx.backends, ctx.tenant, "at+jwt", &claims).await?;
+    let access_token = super::signing_keys::sign(ctx.backends, ctx.tenant, "at+jwt", &claims).await?;
     let id_token = match id_token {
         Some(nonce) => {
             let mut claims = json!({
@@ -233,7 +233,7 @@ async fn issue(
             if let Some(nonce) = nonce {
                 claims["nonce"] = nonce.into();
             }
-            Some(super::keys::sign(ctx.backends, ctx.tenant, "JWT", &claims).await?)
+            Some(super::signing_keys::sign(ctx.backends, ctx.tenant, "JWT", &claims).await?)
         }
         None => None,
     };
@@ -299,7 +299,7 @@ async fn grant_of_refresh(ctx: &Ctx<'_>, token: &str) -> Result<Option<Grant>, O
 /// The grant of an access token this issuer signed (checked against its
 /// keys; expired ones too, as revoking them is harmless).
 async fn grant_of_access_token(ctx: &Ctx<'_>, token: &str) -> Result<Option<Grant>, OAuthError> {
-    let Some(issuer) = super::keys::trusted_issuer(ctx.backends, ctx.issuer(), ctx.tenant).await? else {
+    let Some(issuer) = super::signing_keys::trusted_issuer(ctx.backends, ctx.issuer(), ctx.tenant).await? else {
         return Ok(None);
     };
     let Ok(header) = jsonwebtoken::decode_header(token) else { return Ok(None) };

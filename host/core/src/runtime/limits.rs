@@ -3,7 +3,7 @@
 
 /// Limits fixed when the runtime is built (engine-wide).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EngineLimits {
+pub struct RuntimeLimits {
     /// Nested wasm calls before a stack-overflow trap.
     pub max_recursion_depth: usize,
     /// Value-stack cells of one call before a stack-overflow trap.
@@ -28,9 +28,9 @@ pub struct EngineLimits {
     pub metering: bool,
 }
 
-impl Default for EngineLimits {
+impl Default for RuntimeLimits {
     fn default() -> Self {
-        EngineLimits {
+        RuntimeLimits {
             max_recursion_depth: 1024,
             max_stack_height: 1 << 20,
             max_component_bytes: 16 << 20,

@@ -11,7 +11,7 @@ pub use crate::policy::Limits;
 pub use call::{HOST_CALL_BYTES_PER_FUEL, HOST_CALL_FUEL, HostCalls};
 pub use error::CallError;
 pub use limiter::MemoryBudget;
-pub use limits::EngineLimits;
+pub use limits::RuntimeLimits;
 /// A core wasm value, as guests return them (what [`crate::abi::lift_flat`] takes).
 pub use wasmi::Val as CoreVal;
 
@@ -52,7 +52,7 @@ pub struct Runtime {
     engine: Engine,
     world: Arc<HostWorld>,
     linker: Linker<CallState>,
-    limits: EngineLimits,
+    limits: RuntimeLimits,
     cache: Mutex<ModuleCache>,
     /// Guest memory of every running call together.
     memory_budget: Arc<MemoryBudget>,
@@ -72,7 +72,7 @@ fn weight(component: &Component) -> usize {
 }
 
 impl Runtime {
-    pub fn new(limits: EngineLimits) -> Result<Runtime, crate::world::WorldError> {
+    pub fn new(limits: RuntimeLimits) -> Result<Runtime, crate::world::WorldError> {
         let mut config = Config::default();
         config
             .consume_fuel(limits.metering)
@@ -101,7 +101,7 @@ impl Runtime {
         Ok(Runtime { engine, world, linker, limits, cache: Mutex::default(), memory_budget })
     }
 
-    pub fn limits(&self) -> &EngineLimits {
+    pub fn limits(&self) -> &RuntimeLimits {
         &self.limits
     }
 
@@ -214,12 +214,12 @@ impl Runtime {
 
 #[cfg(test)]
 mod tests {
-    use super::{EngineLimits, Runtime};
+    use super::{Runtime, RuntimeLimits};
     use crate::component::LoadError;
 
     #[test]
     fn loading_refuses_what_is_not_a_component_and_caches_nothing() {
-        let runtime = Runtime::new(EngineLimits { max_component_bytes: 1 << 10, ..EngineLimits::default() }).unwrap();
+        let runtime = Runtime::new(RuntimeLimits { max_component_bytes: 1 << 10, ..RuntimeLimits::default() }).unwrap();
         let module = wat::parse_str("(module)").unwrap();
         assert_eq!(runtime.load(&module).err(), Some(LoadError::NotAComponent));
         assert!(matches!(runtime.load(&vec![0; 2 << 10]).err(), Some(LoadError::TooLarge { .. })));

@@ -4,7 +4,7 @@
 
 use smcp_core::policy::Grant;
 use smcp_core::review::{self, Review};
-use smcp_core::runtime::{EngineLimits, Runtime};
+use smcp_core::runtime::{Runtime, RuntimeLimits};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
@@ -33,7 +33,7 @@ pub struct DiffArgs {
 
 fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
-    let limit = EngineLimits::default().max_component_bytes;
+    let limit = RuntimeLimits::default().max_component_bytes;
     let grant = read_grant(grant)?;
     review::review_bytes(runtime.world(), &bytes, limit, grant.as_ref())
         .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))
@@ -48,7 +48,7 @@ fn read_grant(path: Option<&Path>) -> anyhow::Result<Option<Grant>> {
 }
 
 fn runtime() -> anyhow::Result<Runtime> {
-    Runtime::new(EngineLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))
+    Runtime::new(RuntimeLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
