@@ -7,8 +7,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use smcp_core::runtime::{Runtime, RuntimeLimits};
 use smcp_core::guest::Server;
+use smcp_core::runtime::{Runtime, RuntimeLimits};
 
 thread_local! {
     static RUNTIME: (Runtime, smcp_fuzz::Platform) = (Runtime::new(RuntimeLimits { module_cache_entries: 0, ..RuntimeLimits::default() }).unwrap(), smcp_fuzz::Platform::new());

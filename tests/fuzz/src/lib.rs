@@ -12,12 +12,9 @@
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::http::Request;
 use smcp_core::platform::Backends;
-use smcp_core::platform::memory::{
-    ManualClock, MemoryKv, MemoryLog, MemoryObjects, MemorySecrets, SeededRandom, TableHttp,
-};
+use smcp_core::platform::memory::{InMemory, ManualClock};
 use smcp_core::policy::grant::Grant;
 use smcp_core::runtime::{Runtime, RuntimeLimits};
-use std::rc::Rc;
 use std::sync::Arc;
 
 /// A component built from guests/, by name.
@@ -39,13 +36,7 @@ impl smcp_core::capabilities::Notifier for Ignore {
 /// tenant `dev`.
 pub struct Platform {
     pub api_key: String,
-    kv: MemoryKv,
-    objects: MemoryObjects,
-    http: TableHttp,
-    secrets: MemorySecrets,
-    log: MemoryLog,
-    clock: Rc<ManualClock>,
-    random: SeededRandom,
+    memory: InMemory,
 }
 
 impl Default for Platform {
@@ -56,35 +47,23 @@ impl Default for Platform {
 
 impl Platform {
     pub fn new() -> Platform {
-        let clock = Rc::new(ManualClock(1_800_000_000_000.into()));
-        let kv = MemoryKv::new(clock.clone());
-        let random = SeededRandom::new(1);
-        let keys = smcp_core::auth::api_keys::ApiKeys::new(&kv, KEY_HASH_KEY);
-        let made =
-            futures::executor::block_on(keys.create("dev", smcp_core::auth::Role::Admin, "fuzz", None, 0, &random));
+        let memory = InMemory::new();
+        memory.clock.0.set(1_800_000_000_000);
+        let keys = smcp_core::auth::api_keys::ApiKeys::new(&memory.kv, KEY_HASH_KEY);
+        let made = futures::executor::block_on(keys.create(
+            "dev",
+            smcp_core::auth::Role::Admin,
+            "fuzz",
+            None,
+            0,
+            &memory.random,
+        ));
         let (api_key, _) = made.expect("an API key is made in memory");
-        Platform {
-            api_key,
-            kv,
-            objects: MemoryObjects::new(clock.clone()),
-            http: TableHttp::default(),
-            secrets: MemorySecrets::default(),
-            log: MemoryLog::default(),
-            clock,
-            random,
-        }
+        Platform { api_key, memory }
     }
 
     pub fn backends(&self) -> Backends<'_> {
-        Backends {
-            kv: &self.kv,
-            objects: &self.objects,
-            http: &self.http,
-            secrets: &self.secrets,
-            clock: &*self.clock,
-            random: &self.random,
-            log: &self.log,
-        }
+        self.memory.backends()
     }
 
     /// The same backends with `clock` instead (see [`InstantSleep`]).
@@ -93,11 +72,10 @@ impl Platform {
     }
 
     pub fn manual_clock(&self) -> &ManualClock {
-        &self.clock
+        &self.memory.clock
     }
 }
 
-/// The key API keys are hashed with, in the engine and in [`Platform`].
 /// A clock whose sleeps end at once: every deadline passes as soon as the
 /// work it bounds waits for anything (a client's answer, a slow backend),
 /// so that the streaming target never hangs.
@@ -113,6 +91,7 @@ impl smcp_core::platform::Clock for InstantSleep<'_> {
     }
 }
 
+/// The key API keys are hashed with, in the engine and in [`Platform`].
 pub const KEY_HASH_KEY: [u8; 32] = [4; 32];
 
 /// An engine hosting calc, notes and the conformance fixture under tenant
