@@ -211,3 +211,57 @@ async fn ready(backends: Backends<'_>) -> Response {
         Err(e) => reply::json(503, &json!({ "status": "unavailable", "reason": format!("kv: {e}") })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::auth::Role;
+    use crate::auth::api_keys::ApiKeys;
+    use crate::http::{Body, Request};
+    use crate::platform::memory::InMemory;
+    use futures::executor::block_on;
+
+    /// `method path` to the admin API with `key`: the status and the
+    /// error code of the answer.
+    fn ask(memory: &InMemory, method: &str, path: &str, key: Option<&str>) -> (u16, String) {
+        let engine = crate::engine::tests::engine();
+        let mut headers = vec![("host".to_owned(), "localhost".to_owned())];
+        if let Some(key) = key {
+            headers.push(("authorization".into(), format!("Bearer {key}")));
+        }
+        let request = Request { method: method.into(), path: path.into(), headers, ..Request::default() };
+        let response = block_on(engine.handle(request, memory.backends()));
+        let Body::Json(bytes) = &response.body else { return (response.status, String::new()) };
+        let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
+        (response.status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
+    }
+
+    fn key(memory: &InMemory, tenant: &str, role: Role) -> String {
+        // The test engine's key-hashing key.
+        let keys = ApiKeys::new(&memory.kv, [3; 32]);
+        block_on(keys.create(tenant, role, "test", None, 0, &memory.random)).unwrap().0
+    }
+
+    #[test]
+    fn the_admin_api_refuses_by_tenant_credential_and_role() {
+        let memory = InMemory::new();
+        let (admin, reader, stranger) = (
+            key(&memory, "acme", Role::Admin),
+            key(&memory, "acme", Role::ReadOnly),
+            key(&memory, "other", Role::Admin),
+        );
+        let servers = "/admin/v1/tenants/acme/servers";
+        assert_eq!(ask(&memory, "GET", servers, Some(&admin)).0, 200);
+        assert_eq!(ask(&memory, "GET", servers, Some(&reader)).0, 200, "read-only reads");
+        assert_eq!(ask(&memory, "PUT", "/admin/v1/tenants/acme/servers/new", Some(&reader)).0, 403, "and only reads");
+        assert_eq!(ask(&memory, "GET", servers, Some(&stranger)).0, 403, "another tenant's key");
+        assert_eq!(ask(&memory, "GET", servers, None).0, 401);
+        assert_eq!(
+            ask(&memory, "GET", "/admin/v1/tenants/nobody/servers", Some(&admin)).0,
+            404,
+            "a tenant nobody made"
+        );
+        assert_eq!(ask(&memory, "GET", "/admin/v1/tenants/Not_A_Tenant/servers", None).0, 404);
+        assert_eq!(ask(&memory, "GET", "/admin/v1/tenants/acme/nothing-here", Some(&admin)).0, 404);
+        assert_eq!(ask(&memory, "GET", "/admin/v1/tenants/acme/servers/missing", Some(&admin)).1, "server_not_found");
+    }
+}

@@ -302,3 +302,35 @@ impl Engine {
         crate::mcp::serve(&self.mcp, request, &hosted, &principal, backends, exchange).await
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::{AuthSettings, Engine, EngineConfig};
+
+    /// An engine for unit tests: `localhost` only, fixed keys, no servers.
+    pub(crate) fn engine() -> Engine {
+        let runtime = std::sync::Arc::new(crate::runtime::Runtime::new(Default::default()).unwrap());
+        let config = EngineConfig {
+            allowed_hosts: vec!["localhost".into()],
+            allowed_origins: vec![],
+            max_body_bytes: 1 << 20,
+            session_ttl_seconds: 600,
+            server_name: "test".into(),
+            server_version: "0".into(),
+            state_key: [7; 32],
+            deployment_recheck_ms: None,
+            max_upload_bytes: 1 << 20,
+            max_fuel: None,
+            quotas: Default::default(),
+            auth: AuthSettings {
+                key_hash_key: [3; 32],
+                public_url: "http://localhost".into(),
+                anonymous: vec![],
+                rate: Default::default(),
+                operator_key_hash: None,
+                oauth: Default::default(),
+            },
+        };
+        Engine::new(runtime, config)
+    }
+}

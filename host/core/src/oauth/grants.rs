@@ -239,35 +239,9 @@ mod tests {
     use crate::platform::memory::InMemory;
     use futures::executor::block_on;
 
-    fn engine() -> crate::engine::Engine {
-        let runtime = std::sync::Arc::new(crate::runtime::Runtime::new(Default::default()).unwrap());
-        let config = crate::engine::EngineConfig {
-            allowed_hosts: vec!["localhost".into()],
-            allowed_origins: vec![],
-            max_body_bytes: 1 << 20,
-            session_ttl_seconds: 600,
-            server_name: "test".into(),
-            server_version: "0".into(),
-            state_key: [7; 32],
-            deployment_recheck_ms: None,
-            max_upload_bytes: 1 << 20,
-            max_fuel: None,
-            quotas: Default::default(),
-            auth: crate::engine::AuthSettings {
-                key_hash_key: [3; 32],
-                public_url: "http://localhost".into(),
-                anonymous: vec![],
-                rate: Default::default(),
-                operator_key_hash: None,
-                oauth: Default::default(),
-            },
-        };
-        crate::engine::Engine::new(runtime, config)
-    }
-
     #[test]
     fn a_refresh_racing_a_revocation_never_undoes_it() {
-        let (engine, memory, request) = (engine(), InMemory::new(), Request::default());
+        let (engine, memory, request) = (crate::engine::tests::engine(), InMemory::new(), Request::default());
         let ctx = Ctx { servers: &engine.oauth, backends: memory.backends(), request: &request, tenant: "acme" };
         let grant = Grant {
             id: "g1".into(),
