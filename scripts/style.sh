@@ -20,3 +20,7 @@ done
 # The Worker as the tests build it, too.
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/clippy" cargo clippy -q --manifest-path host/worker/Cargo.toml --all-targets \
   --features backend-suite -- -D warnings
+# The core's API docs: every intra-doc link resolves.
+echo "==> style: the core's doc links"
+RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links -A rustdoc::private_intra_doc_links" \
+  CARGO_TARGET_DIR="$CARGO_TARGET_DIR/clippy" cargo doc -q -p smcp-core --no-deps --features memory-backends,backend-suite

@@ -5,7 +5,7 @@
 //! same through `smcp keys --data-dir`.
 //!
 //! Authenticated by the operator key, whose blake3 hash is the host's
-//! configuration ([`AuthSettings::operator_key_hash`]); the key itself is
+//! configuration ([`AuthSettings::operator_key_hash`](crate::admission::AuthSettings::operator_key_hash)); the key itself is
 //! never stored. Without a configured hash every route answers 404.
 
 use super::Services;

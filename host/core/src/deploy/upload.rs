@@ -129,7 +129,7 @@ pub async fn upload(
 
 /// Lists the component's tools, prompts and resources as a client would,
 /// refusing the upload when a list breaks the rules
-/// ([`crate::server`] checks them at every listing too). Other failures
+/// ([`crate::guest`] checks them at every listing too). Other failures
 /// are left to the health check: a list may need a capability that only
 /// works once deployed.
 async fn check_listings(

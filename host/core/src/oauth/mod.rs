@@ -11,7 +11,7 @@
 //! - [`accounts`]: a tenant's local users, argon2id, throttled logins;
 //! - [`grants`]: codes, refresh tokens and grants, kept as hashes and
 //!   encrypted records;
-//! - [`keys`]: ES256 signing keys in the secrets store, rotated by id;
+//! - [`signing_keys`]: ES256 signing keys in the secrets store, rotated by id;
 //! - [`upstream`]: signing in through a tenant's OpenID Connect provider.
 //!
 //! Everything is kept in the KV backend under `oauth/{tenant}/`, a prefix
