@@ -12,7 +12,7 @@
 #   ./scripts/fuzz.sh seeds             records the seed corpus of http_request
 #                                       from the test suites' real traffic
 #
-# Targets (tests/fuzz/fuzz_targets): http_request, http_streaming, component,
+# Targets (tests/fuzz/fuzz_targets): http_request, http_streaming, http_wire, component,
 # abi, grant_file, credentials. Seeds are committed in tests/fuzz/corpus/<target>; what a run
 # adds is kept in $HOME/.cache/smcp/fuzz-corpus. A crash's input is written
 # to tests/fuzz/artifacts/<target>/; once fixed, move it to
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 prepare_build
 
 FUZZ_DIR=tests/fuzz
-TARGETS=(http_request http_streaming component abi grant_file credentials)
+TARGETS=(http_request http_streaming http_wire component abi grant_file credentials)
 # cargo fuzz needs nightly flags (-Zsanitizer); the stable toolchain takes
 # them with RUSTC_BOOTSTRAP, and ships the sanitizer runtimes.
 export RUSTC_BOOTSTRAP=1
@@ -57,8 +57,8 @@ run_target() {
   started=$(date +%s)
   mkdir -p "$CORPUS_CACHE/$target" "$FUZZ_DIR/artifacts/$target" "$FUZZ_DIR/regressions/$target"
   local status=0 max_len=65536 seeds=("$FUZZ_DIR/corpus/$target")
-  # The streaming path takes the same recorded traffic.
-  [ "$target" = http_streaming ] && seeds=("$FUZZ_DIR/corpus/http_request")
+  # The streaming path and the native wire take the same recorded traffic.
+  case "$target" in http_streaming | http_wire) seeds=("$FUZZ_DIR/corpus/http_request") ;; esac
   if [ "$target" = component ]; then
     # Every guest built from guests/ but the 1.3 MiB one: mutated valid components.
     max_len=$((512 * 1024))

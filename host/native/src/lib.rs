@@ -20,7 +20,7 @@ pub mod state_key;
 mod store;
 #[cfg(test)]
 mod testutil;
-mod wire;
+pub mod wire;
 
 pub use backends::{OsRandom, Storage, SystemClock, TracingLog, unix_ms};
 pub use kv::RedbKv;

@@ -7,7 +7,7 @@
 
 use crate::backends::Storage;
 use crate::dev::{DEV_TENANT, DevGuests};
-use crate::wire::{BodyError, WireBody, plain, read_body, to_hyper};
+use crate::wire::{BodyError, WireBody, core_request, plain, read_body, to_hyper};
 use futures::FutureExt;
 use futures::channel::oneshot;
 use hyper::StatusCode;
@@ -15,7 +15,6 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig};
-use smcp_core::http::Request;
 use smcp_core::platform::faults::Faults;
 use smcp_core::policy::address::{AddressPolicy, Opening};
 use smcp_core::runtime::{Runtime, RuntimeLimits};
@@ -471,19 +470,7 @@ async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>, peer: SocketA
         Ok(Err(BodyError::Broken)) => return plain(StatusCode::BAD_REQUEST, "request body could not be read\n".into()),
         Err(_) => return plain(StatusCode::REQUEST_TIMEOUT, "request body took too long\n".into()),
     };
-    let mut headers = Vec::with_capacity(parts.headers.len());
-    for (name, value) in &parts.headers {
-        // hyper's names are lowercase already; values may be any bytes.
-        headers.push((name.as_str().to_ascii_lowercase(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
-    }
-    let request = Request {
-        method: parts.method.as_str().to_owned(),
-        path: parts.uri.path().to_owned(),
-        query: parts.uri.query().unwrap_or_default().to_owned(),
-        headers,
-        body,
-        client: Some(peer.ip().to_string()),
-    };
+    let request = core_request(&parts, body, Some(peer.ip().to_string()));
     // The exchange runs on a task of its own: a streamed response's events
     // keep coming after the head has been returned to hyper.
     let (head_tx, head_rx) = oneshot::channel();

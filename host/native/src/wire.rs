@@ -9,7 +9,7 @@ use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{self, HeaderName, HeaderValue};
 use hyper::{HeaderMap, StatusCode};
-use smcp_core::http::{Body, Response};
+use smcp_core::http::{Body, Request, Response};
 use std::convert::Infallible;
 
 /// Bytes of an oversized body read and thrown away so that the client,
@@ -23,6 +23,24 @@ pub type WireBody = UnsyncBoxBody<Bytes, Infallible>;
 pub enum BodyError {
     TooLarge,
     Broken,
+}
+
+/// The engine's request from hyper's parts and the body read. Header names
+/// are lowercase; values that are not UTF-8 are read lossily (the engine's
+/// checks then refuse them as they would any odd value).
+pub fn core_request(parts: &hyper::http::request::Parts, body: Vec<u8>, client: Option<String>) -> Request {
+    let mut headers = Vec::with_capacity(parts.headers.len());
+    for (name, value) in &parts.headers {
+        headers.push((name.as_str().to_ascii_lowercase(), String::from_utf8_lossy(value.as_bytes()).into_owned()));
+    }
+    Request {
+        method: parts.method.as_str().to_owned(),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers,
+        body,
+        client,
+    }
 }
 
 /// Reads the whole body, keeping at most `max` bytes in memory.
