@@ -47,17 +47,15 @@ const SINGLE_HEADERS: [&str; 8] = [
     "content-type",
     "last-event-id",
 ];
-/// Of [`SINGLE_HEADERS`], those whose values never hold a comma.
-const COMMA_FREE_SINGLE_HEADERS: [&str; 7] =
-    ["host", "authorization", "x-api-key", "mcp-session-id", "mcp-protocol-version", "origin", "last-event-id"];
-
 /// Splits the values of headers that may appear once, joined with `,`
 /// back into one header each. A platform whose request API joins repeated
 /// headers (the Fetch standard's `Headers`, so the Worker's) calls this so
 /// that two credentials or session ids are refused there as they are on
 /// the native host, instead of being read as one odd value.
 pub fn split_joined_headers(headers: &mut Vec<(String, String)>) {
-    let joined = |name: &str, value: &str| COMMA_FREE_SINGLE_HEADERS.contains(&name) && value.contains(',');
+    // Of the headers that may appear once, all but Content-Type never hold a comma.
+    let joined =
+        |name: &str, value: &str| name != "content-type" && SINGLE_HEADERS.contains(&name) && value.contains(',');
     if !headers.iter().any(|(name, value)| joined(name, value)) {
         return;
     }
@@ -87,7 +85,22 @@ fn matches_allowed(value: &str, allowed: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::matches_allowed;
+    use super::{matches_allowed, split_joined_headers};
+
+    #[test]
+    fn joined_repeats_of_single_headers_are_split_back() {
+        let pair = |n: &str, v: &str| (n.to_owned(), v.to_owned());
+        let mut headers =
+            vec![pair("authorization", "Bearer a, Bearer b"), pair("content-type", "a, b"), pair("accept", "x, y")];
+        split_joined_headers(&mut headers);
+        let expected = [
+            pair("authorization", "Bearer a"),
+            pair("authorization", "Bearer b"),
+            pair("content-type", "a, b"),
+            pair("accept", "x, y"),
+        ];
+        assert_eq!(headers, expected);
+    }
 
     #[test]
     fn hosts_match_with_or_without_a_port() {
