@@ -21,9 +21,9 @@
 static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
 use serde_json::{Value, json};
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::{kv::grant::KvGrant, objects::grant::ObjectsGrant};
 use smcp_core::guest::Server;
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
 use smcp_core::runtime::{Component, Limits, Runtime, RuntimeLimits};
 use smcp_tests::report::{Report, Samples, Table, micros, num};
 use smcp_tests::{Env, block_on, component_bytes};

@@ -2,9 +2,9 @@
 //! sandbox, lists their tools and calls a few: `./scripts/run.sh`.
 
 use serde_json::json;
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::{kv::grant::KvGrant, objects::grant::ObjectsGrant};
 use smcp_core::guest::ToolOutcome;
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
 use smcp_tests::{Env, block_on, load, runtime};
 
 fn main() {

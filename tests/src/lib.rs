@@ -1,11 +1,11 @@
 //! Test harness: the guests built from `guests/` by build.rs, a runtime, and
 //! in-memory backends wired as a platform would wire real ones.
 
+use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::{CallHost, Notification, Notifier};
 use smcp_core::guest::Server;
 use smcp_core::platform::memory::{InMemory, SeededRandom};
 use smcp_core::platform::{Backends, Scope};
-use smcp_core::policy::Grant;
 use smcp_core::runtime::{Component, Runtime, RuntimeLimits};
 use std::sync::Arc;
 

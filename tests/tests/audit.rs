@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 use smcp_core::audit::{self, AuditError};
 use smcp_core::auth::Role;
 use smcp_core::auth::api_keys::ApiKeys;
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::Response;
 use smcp_core::platform::KvStore;
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::KvGrant;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 

@@ -13,10 +13,10 @@ use smcp_core::auth::Role;
 use smcp_core::auth::api_keys::ApiKeys;
 use smcp_core::auth::jwt::Issuer;
 use smcp_core::auth::rate::{Limit, RateLimits};
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted, set_issuers};
 use smcp_core::http::{Body, Request, Response};
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::KvGrant;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 

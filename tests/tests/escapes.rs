@@ -4,10 +4,10 @@
 //! the other tenant's data untouched.
 
 use serde_json::{Value, json};
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::{kv::grant::KvGrant, objects::grant::ObjectsGrant};
 use smcp_core::guest::CallToolResult;
 use smcp_core::platform::Scope;
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::{KvGrant, ObjectsGrant};
 use smcp_tests::{Env, load, runtime};
 
 fn grant() -> Grant {

@@ -2,15 +2,15 @@
 //! runtime with in-memory backends.
 
 use serde_json::{Value, json};
+use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::Notification;
+use smcp_core::capabilities::{http::grant::HttpGrant, kv::grant::KvGrant, objects::grant::ObjectsGrant};
 use smcp_core::guest::{
     CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome,
     ServerError, ToolOutcome,
 };
 use smcp_core::platform::HttpResponse;
 use smcp_core::platform::LogLevel;
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::{HttpGrant, KvGrant, ObjectsGrant};
 use smcp_tests::{Env, block_on, load, runtime};
 
 /// Calls `tool` and expects a finished result.

@@ -3,10 +3,10 @@
 //! gives it, checked when a server is hosted and again on every call.
 
 use serde_json::json;
+use smcp_core::capabilities::Grant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::guest::{CallToolResult, ToolOutcome};
 use smcp_core::platform::HttpResponse;
-use smcp_core::policy::Grant;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;
 use std::sync::Arc;

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use smcp_core::abi::AbiError;
+use smcp_core::capabilities::Grant;
 use smcp_core::component::LoadError;
 use smcp_core::guest::{CompletionRef, ServerError, ToolOutcome};
-use smcp_core::policy::Grant;
 use smcp_core::runtime::{CallError, Limits, Runtime, RuntimeLimits};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
 

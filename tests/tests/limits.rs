@@ -4,9 +4,9 @@
 //! limits.rs, which needs calls really in flight at once.)
 
 use serde_json::{Value, json};
+use smcp_core::capabilities::Grant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::{Body, Request};
-use smcp_core::policy::Grant;
 use smcp_core::runtime::{Runtime, RuntimeLimits};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
 use std::sync::Arc;

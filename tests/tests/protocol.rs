@@ -2,10 +2,10 @@
 //! real guests (the socket-level tests live with the native server).
 
 use serde_json::{Value, json};
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::{Body, Request, Response};
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::KvGrant;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 

@@ -7,10 +7,10 @@
 use futures::StreamExt;
 use futures::channel::oneshot;
 use serde_json::{Value, json};
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::{Body, EventStream, Request, Response, SseEvent};
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::KvGrant;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 

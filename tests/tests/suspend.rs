@@ -2,12 +2,12 @@
 //! answers, then resumes it with the data: the property the Worker needs.
 
 use serde_json::json;
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::guest::ToolOutcome;
 use smcp_core::platform::memory::MemoryKv;
 use smcp_core::platform::{CapabilityError, LocalFuture};
 use smcp_core::platform::{KeyPage, KvStore};
-use smcp_core::policy::Grant;
-use smcp_core::policy::grant::KvGrant;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::cell::Cell;
 use std::future::Future;

@@ -3,8 +3,8 @@
 //! but not imported; and the difference between two versions. Pure data,
 //! for `smcp inspect` / `smcp diff` and the admin API's upload answers.
 
+use crate::capabilities::Grant;
 use crate::component::{Declared, LoadError, PreparedComponent};
-use crate::policy::Grant;
 use crate::world::HostWorld;
 use serde::Serialize;
 

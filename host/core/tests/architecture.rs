@@ -243,3 +243,33 @@ fn the_reader_sees_the_imports_it_must() {
     let hidden = "// use crate::engine::Engine;\n#[cfg(test)]\nmod tests {\n    use crate::engine::Engine;\n}\n";
     assert!(paths(&module, &code_of(hidden)).is_empty(), "comments and test modules are not imports");
 }
+
+/// Grants are read by auditors and compared on every deploy, so they are
+/// pure data and rules: the `policy` layer, and each capability's grant
+/// section (`capabilities/<name>/grant.rs`, composed by
+/// `capabilities/grant/`), import nothing but each other.
+#[test]
+fn grant_sections_are_pure() {
+    let is_grant = |module: &[String]| match module {
+        [top, ..] if top == "policy" => true,
+        [top, grant, ..] if top == "capabilities" && grant == "grant" => true,
+        [top, _, grant, ..] if top == "capabilities" && grant == "grant" => true,
+        _ => false,
+    };
+    let sources = sources();
+    let grants: Vec<&Source> = sources.iter().filter(|s| is_grant(&s.module)).collect();
+    assert!(grants.len() >= 7, "the grant sections: {}", grants.len());
+    let mut impure = BTreeSet::new();
+    for source in grants {
+        for path in paths(&source.module, &source.code) {
+            if !is_grant(&path) {
+                impure.insert(format!("{} imports `{}`", source.module.join("::"), path.join("::")));
+            }
+        }
+    }
+    assert!(
+        impure.is_empty(),
+        "grant code that reaches beyond grants:\n{}",
+        impure.into_iter().collect::<Vec<_>>().join("\n")
+    );
+}

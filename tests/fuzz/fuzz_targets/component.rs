@@ -17,7 +17,7 @@ thread_local! {
 fuzz_target!(|data: &[u8]| {
     RUNTIME.with(|(runtime, platform)| {
         let Ok(component) = runtime.load(data) else { return };
-        let grant = smcp_core::policy::Grant::default();
+        let grant = smcp_core::capabilities::Grant::default();
         let limits = smcp_core::runtime::Limits { fuel: 5_000_000, ..grant.limits };
         let server = Server { runtime, component: &component, limits };
         let scope = smcp_core::platform::Scope { tenant: "t".into(), server: "s".into(), request: "r".into() };

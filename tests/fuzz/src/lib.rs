@@ -13,7 +13,7 @@ use smcp_core::engine::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::http::Request;
 use smcp_core::platform::Backends;
 use smcp_core::platform::memory::{InMemory, ManualClock};
-use smcp_core::policy::grant::Grant;
+use smcp_core::capabilities::Grant;
 use smcp_core::runtime::{Runtime, RuntimeLimits};
 use std::sync::Arc;
 

@@ -1,12 +1,10 @@
-//! `smcp:mcp/clock`: wall-clock time; also the platform's timer, yield and
-//! offloading of the host's own CPU-heavy work.
+//! `smcp:mcp/clock`: wall-clock time, from the platform's clock.
 
 use super::CallHost;
-use crate::abi::{AbiError, Val};
+use super::bindings::clock::Host;
 
-pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, _args: Vec<Val>) -> Result<Option<Val>, AbiError> {
-    match name {
-        "now-ms" => Ok(Some(Val::U64(host.backends.clock.now_ms()))),
-        _ => Err(AbiError::HostMismatch("unknown capability function")),
+impl Host for CallHost<'_> {
+    async fn now_ms(&mut self) -> u64 {
+        self.backends.clock.now_ms()
     }
 }

@@ -1,12 +1,17 @@
-//! Capabilities: what a guest can reach, one module per WIT interface.
+//! Capabilities: what a guest can reach, one unit per WIT interface.
 //!
-//! Each module holds the grant checks, the per-call budgets and the
-//! dispatch from lifted WIT values to the platform's port it uses
-//! ([`crate::platform`]). The host, never the guest, adds the tenant's key
-//! prefix.
+//! A unit (`kv/`, `objects/`, `http/`, `secrets/`, `log`, `clock`,
+//! `random`, `notify`) owns everything about its interface: its grant
+//! section with ceilings and widening rule (`grant.rs`, pure like
+//! [`crate::policy`]), its per-call budget, its host implementation (the
+//! interface's generated [`bindings`] `Host` trait, implemented for
+//! [`CallHost`] over the platform's port it uses) and its tests. [`grant`]
+//! composes the sections into a server's [`Grant`]. The host, never the
+//! guest, adds the tenant's key prefix.
 
+pub mod bindings;
 pub mod clock;
-mod error;
+pub mod grant;
 pub mod http;
 pub mod kv;
 pub mod log;
@@ -15,15 +20,16 @@ pub mod objects;
 pub mod random;
 pub mod secrets;
 mod storage_keys;
+#[cfg(test)]
+mod testing;
 
-use crate::platform::Scope;
-use crate::platform::{Backends, CapabilityError};
-use crate::policy::Grant;
+pub use grant::{GRANT_FORMAT_VERSION, Grant, NotGranted};
 pub use notify::{Discard, ListKind, Notification, Notifier};
 
 use crate::abi::{AbiError, Val};
+use crate::platform::{Backends, CapabilityError, Scope};
 use crate::runtime::{CallError, HostCalls};
-use crate::world::WorldFunc;
+use bindings::Import;
 
 /// Serves one guest call's capability imports under a grant and a scope.
 pub struct CallHost<'a> {
@@ -32,17 +38,12 @@ pub struct CallHost<'a> {
     pub scope: &'a Scope,
     /// Receives progress and log notifications for the MCP client.
     pub notifier: &'a mut dyn Notifier,
-    /// Outbound HTTP requests sent so far in this call.
-    http_requests: u32,
-    /// Operator log lines written (or dropped) so far in this call.
-    log_lines: u32,
+    /// What the call has spent of each capability's per-call budget.
+    spent: Spent,
     /// Fuel the guest calls made with this host have burned.
     fuel: u64,
     /// The largest guest memory of the calls made with this host.
     memory_peak: u64,
-    /// kv operations and object bytes written so far (grant quotas).
-    kv_ops: u32,
-    object_bytes_written: usize,
     /// Capability calls whose backend was unavailable (`kv.set`, …), for
     /// the audit trail; at most [`MAX_FAILURES_KEPT`].
     unavailable: Vec<String>,
@@ -50,6 +51,15 @@ pub struct CallHost<'a> {
     /// clock), and whether one was stopped by it.
     deadline_ms: Option<u64>,
     timed_out: bool,
+}
+
+/// The per-call budgets, each owned by its capability.
+#[derive(Default)]
+struct Spent {
+    kv: kv::Budget,
+    objects: objects::Budget,
+    http: http::Budget,
+    log: log::Budget,
 }
 
 const MAX_FAILURES_KEPT: usize = 8;
@@ -61,12 +71,9 @@ impl<'a> CallHost<'a> {
             grant,
             scope,
             notifier,
-            http_requests: 0,
-            log_lines: 0,
+            spent: Spent::default(),
             fuel: 0,
             memory_peak: 0,
-            kv_ops: 0,
-            object_bytes_written: 0,
             unavailable: Vec::new(),
             deadline_ms: None,
             timed_out: false,
@@ -102,6 +109,15 @@ impl CallHost<'_> {
     }
 }
 
+impl bindings::Outcomes for CallHost<'_> {
+    fn failed(&mut self, import: Import, error: &CapabilityError) {
+        if matches!(error, CapabilityError::Unavailable(_)) && self.unavailable.len() < MAX_FAILURES_KEPT {
+            let (_, short, name) = import.names();
+            self.unavailable.push(format!("{short}.{name}"));
+        }
+    }
+}
+
 impl HostCalls for CallHost<'_> {
     fn fuel_used(&mut self, fuel: u64) {
         self.fuel = self.fuel.saturating_add(fuel);
@@ -121,41 +137,31 @@ impl HostCalls for CallHost<'_> {
         expired
     }
 
-    async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {
-        let result = match func.short.as_str() {
-            "kv" => kv::dispatch(self, &func.name, args).await,
-            "objects" => objects::dispatch(self, &func.name, args).await,
-            "http" => http::dispatch(self, &func.name, args).await,
-            "secrets" => secrets::dispatch(self, &func.name, args).await,
-            "log" => log::dispatch(self, &func.name, args).await,
-            "clock" => clock::dispatch(self, &func.name, args).await,
-            "random" => random::dispatch(self, &func.name, args).await,
-            "notify" => notify::dispatch(self, &func.name, args).await,
-            _ => Err(AbiError::HostMismatch("unknown capability")),
-        };
-        // `result<_, capability-error>` whose error is `unavailable` (case 4).
-        if let Ok(Some(Val::Variant(1, Some(error)))) = &result
-            && matches!(**error, Val::Variant(4, _))
-            && self.unavailable.len() < MAX_FAILURES_KEPT
-        {
-            self.unavailable.push(format!("{}.{}", func.short, func.name));
-        }
-        result.map_err(|e| match e {
-            AbiError::HostMismatch(what) => CallError::Internal(format!("{}#{}: {what}", func.interface, func.name)),
+    async fn call(&mut self, import: usize, args: Vec<Val>) -> Result<Option<Val>, CallError> {
+        let import = *Import::ALL.get(import).ok_or_else(|| CallError::Internal(format!("no import {import}")))?;
+        bindings::call(self, import, args).await.map_err(|e| match e {
+            AbiError::HostMismatch(what) => {
+                let (interface, _, name) = import.names();
+                CallError::Internal(format!("{interface}#{name}: {what}"))
+            }
             other => CallError::Abi(other),
         })
     }
 }
 
-/// `result<T, capability-error>` as a value.
-pub(crate) fn to_result(result: Result<Option<Val>, CapabilityError>) -> Option<Val> {
-    Some(match result {
-        Ok(v) => Val::ok(v),
-        Err(e) => Val::err(Some(error::error_val(&e))),
-    })
-}
+#[cfg(test)]
+mod tests {
+    use super::bindings::Import;
+    use crate::world::HostWorld;
 
-/// Takes exactly `N` lifted arguments.
-pub(crate) fn args<const N: usize>(args: Vec<Val>) -> Result<[Val; N], AbiError> {
-    args.try_into().map_err(|_| AbiError::HostMismatch("argument count"))
+    /// The runtime names an import by its index in the world it parsed;
+    /// the generated bindings must list the same functions in that order.
+    #[test]
+    fn the_bindings_list_the_worlds_imports_in_its_order() {
+        let world = HostWorld::load().unwrap();
+        let generated: Vec<_> = Import::ALL.iter().map(|i| i.names()).collect();
+        let parsed: Vec<_> =
+            world.imports.iter().map(|f| (f.interface.as_str(), f.short.as_str(), f.name.as_str())).collect();
+        assert_eq!(generated, parsed);
+    }
 }

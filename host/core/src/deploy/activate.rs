@@ -6,10 +6,10 @@ use super::records::{self, Activation, Deployment, HISTORY, ServerRecord, compon
 use super::{Changes, DeployError};
 use crate::audit::Event;
 use crate::auth::Principal;
+use crate::capabilities::Grant;
 use crate::component::PreparedComponent;
 use crate::guest::Hosted;
 use crate::platform::Backends;
-use crate::policy::Grant;
 use serde_json::json;
 
 /// Interfaces every server may import without a grant.

@@ -24,7 +24,7 @@ use crate::audit::{Event, Recorder};
 use crate::component::LoadError;
 use crate::mcp::Protocol;
 use crate::platform::Backends;
-use crate::policy::grant::GrantFileError;
+use crate::policy::GrantFileError;
 use crate::runtime::Runtime;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -102,7 +102,7 @@ pub enum DeployError {
     #[error("the grant was refused: it is not UTF-8 text")]
     GrantNotText,
     #[error(transparent)]
-    NotGranted(#[from] crate::policy::grant::NotGranted),
+    NotGranted(#[from] crate::capabilities::NotGranted),
     #[error("the component's lists were refused: {0}")]
     InvalidListing(crate::guest::OutputError),
     #[error("activating this deployment widens what the server may do; approve it explicitly: {}", .0.widened.join("; "))]

@@ -5,10 +5,10 @@
 
 use super::Deployments;
 use crate::capabilities::ListKind;
+use crate::capabilities::NotGranted;
 use crate::guest::Hosted;
 use crate::mcp::Change;
 use crate::platform::Backends;
-use crate::policy::grant::NotGranted;
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -6,9 +6,9 @@ use super::activate::changes_from_active;
 use super::records::{self, Deployment, component_key, deployment_id};
 use super::{Changes, DeployError};
 use crate::auth::Principal;
+use crate::capabilities::Grant;
 use crate::component::Digest;
 use crate::platform::Backends;
-use crate::policy::Grant;
 use crate::review::{self, Review};
 
 /// What an uploader sends.

@@ -14,6 +14,7 @@ use crate::admission::{self, Gate};
 use crate::audit::Recorder;
 use crate::auth::rate::Limiter;
 use crate::auth::tenants::Directory;
+use crate::capabilities::Grant;
 use crate::deploy::Deployments;
 use crate::http::{Request, Response};
 use crate::mcp::jsonrpc::BAD_REQUEST;
@@ -21,7 +22,6 @@ use crate::mcp::{Answer, Exchange, Protocol, ProtocolConfig, error};
 use crate::metrics::Metrics;
 use crate::oauth::AuthorizationServers;
 use crate::platform::Backends;
-use crate::policy::Grant;
 use crate::runtime::Runtime;
 use futures_channel::oneshot;
 use routes::Route;
@@ -169,7 +169,7 @@ impl Engine {
 
     /// Serves `hosted` at its endpoint, replacing any server already there
     /// (see [`Deployments::host`]).
-    pub fn host(&self, hosted: Hosted) -> Result<(), crate::policy::grant::NotGranted> {
+    pub fn host(&self, hosted: Hosted) -> Result<(), crate::capabilities::NotGranted> {
         self.deployments.host(hosted)
     }
 

@@ -8,7 +8,7 @@ mod types;
 pub use types::*;
 
 use crate::abi::Val;
-use crate::policy::Grant;
+use crate::capabilities::Grant;
 use crate::runtime::{CallError, Component, HostCalls, Limits, Runtime};
 use serde_json::Value;
 use std::sync::Arc;

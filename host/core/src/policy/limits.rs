@@ -1,6 +1,9 @@
-//! Bounds on what one call into a guest may use. Every allocation a guest
-//! can drive on the host is covered by one of these or by the runtime's
-//! engine-wide bounds.
+//! Bounds on what one call into a guest may use, and the `[limits]` section
+//! of a grant that sets them. Every allocation a guest can drive on the host
+//! is covered by one of these or by the runtime's engine-wide bounds.
+
+use super::section::{GrantFileError, bounded, bounded_count, bounded_size, raised, raised_size};
+use serde::Deserialize;
 
 /// Per-call limits, normally taken from the server's grant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,5 +46,65 @@ impl Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits::DEFAULT
+    }
+}
+
+/// The most any grant's `[limits]` may ask for, whatever the tenant writes.
+pub mod ceilings {
+    pub const FUEL: u64 = 10_000_000_000;
+    pub const MEMORY_BYTES: u64 = 1 << 30;
+    pub const OUTPUT_BYTES: u64 = 64 << 20;
+    pub const IMPORT_BYTES: u64 = 64 << 20;
+    pub const HOST_CALLS: u64 = 100_000;
+    pub const WALL_TIME_MS: u64 = 10 * 60 * 1000;
+}
+
+/// `[limits]` as a grant file writes it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    fuel: Option<u64>,
+    memory_bytes: Option<u64>,
+    output_bytes: Option<u64>,
+    import_bytes: Option<u64>,
+    host_calls: Option<u64>,
+    wall_time_ms: Option<u64>,
+}
+
+impl LimitsSection {
+    /// The limits this section sets: the defaults where it is silent.
+    pub fn limits(self) -> Result<Limits, GrantFileError> {
+        let d = Limits::DEFAULT;
+        let fuel = bounded("limits.fuel", self.fuel, d.fuel, ceilings::FUEL)?;
+        if fuel == 0 {
+            return Err(GrantFileError::Invalid { field: "limits.fuel", why: "must be above 0".into() });
+        }
+        Ok(Limits {
+            fuel,
+            memory_bytes: bounded_size(
+                "limits.memory_bytes",
+                self.memory_bytes,
+                d.memory_bytes,
+                ceilings::MEMORY_BYTES,
+            )?,
+            output_bytes: bounded("limits.output_bytes", self.output_bytes, d.output_bytes, ceilings::OUTPUT_BYTES)?,
+            import_bytes: bounded("limits.import_bytes", self.import_bytes, d.import_bytes, ceilings::IMPORT_BYTES)?,
+            host_calls: bounded_count("limits.host_calls", self.host_calls, d.host_calls, ceilings::HOST_CALLS)?,
+            wall_time_ms: bounded("limits.wall_time_ms", self.wall_time_ms, d.wall_time_ms, ceilings::WALL_TIME_MS)?,
+        })
+    }
+}
+
+impl Limits {
+    /// Adds to `out` every limit `self` raises over `old`. Taken apart
+    /// without `..`: a new limit does not compile without a rule here.
+    pub fn widenings_from(&self, old: &Limits, out: &mut Vec<String>) {
+        let Limits { fuel, memory_bytes, output_bytes, import_bytes, host_calls, wall_time_ms } = *self;
+        raised(out, "limits: fuel", fuel, old.fuel);
+        raised_size(out, "limits: memory_bytes", memory_bytes, old.memory_bytes);
+        raised(out, "limits: output_bytes", output_bytes, old.output_bytes);
+        raised(out, "limits: import_bytes", import_bytes, old.import_bytes);
+        raised(out, "limits: host_calls", host_calls, old.host_calls);
+        raised(out, "limits: wall_time_ms", wall_time_ms, old.wall_time_ms);
     }
 }

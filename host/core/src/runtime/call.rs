@@ -7,16 +7,17 @@ use super::imports::PendingCall;
 use super::limiter::{CallLimiter, Denied};
 use super::{CallState, Component, Limits, Runtime};
 use crate::abi::{Allocator, Lifter, Lowerer, Val};
-use crate::world::WorldFunc;
 use wasmi::{Func, Memory, ResumableCall, Store};
 
 /// Serves the capability calls of a running guest. Futures need not be
 /// `Send`: on Workers they hold JavaScript values.
 #[allow(async_fn_in_trait)]
 pub trait HostCalls {
-    /// Serves one call of `func` with lifted `args`; `Ok(None)` for functions
-    /// without a result. An `Err` aborts the guest call.
-    async fn call(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError>;
+    /// Serves one call of import `import` (its index in
+    /// [`HostWorld::imports`](crate::world::HostWorld::imports)) with lifted
+    /// `args`; `Ok(None)` for functions without a result. An `Err` aborts
+    /// the guest call.
+    async fn call(&mut self, import: usize, args: Vec<Val>) -> Result<Option<Val>, CallError>;
 
     /// Told, when a guest call ends, how much fuel it burned (with
     /// metering on): for accounting and the audit trail.
@@ -222,7 +223,7 @@ impl Runtime {
         guest: &mut Guest<'_>,
     ) -> Result<Vec<wasmi::Val>, CallError> {
         let func = &self.world.imports[pending.import];
-        let result = host.call(func, pending.args).await?;
+        let result = host.call(pending.import, pending.args).await?;
         let mut lowerer = Lowerer::new(guest);
         match (&func.sig.result, result, pending.retptr) {
             (None, None, _) => Ok(vec![]),

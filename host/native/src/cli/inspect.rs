@@ -2,7 +2,7 @@
 //! person or (with `--json`) for tools; and what changes between two
 //! versions. Nothing runs: the component is only validated and read.
 
-use smcp_core::policy::Grant;
+use smcp_core::capabilities::Grant;
 use smcp_core::review::{self, Review};
 use smcp_core::runtime::{Runtime, RuntimeLimits};
 use std::path::{Path, PathBuf};

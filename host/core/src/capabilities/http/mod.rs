@@ -7,17 +7,18 @@
 //! backend's job, since only it resolves names; [`crate::policy::address`] holds the
 //! rules it applies.
 
+pub mod grant;
 mod policy;
 mod redirect;
 #[cfg(test)]
 mod tests;
 
-use super::{CallHost, CapabilityError, args, to_result};
-use crate::abi::{AbiError, Val};
+use super::bindings::http::{Host, Method, Request, Response};
+use super::{CallHost, CapabilityError};
 use crate::platform::outbound::{HttpRequest, HttpResponse};
-use crate::policy::grant::HttpGrant;
+use grant::HttpGrant;
 
-pub use crate::policy::grant::METHODS;
+pub use grant::METHODS;
 
 /// What the guest asked for, lifted and not yet checked.
 struct GuestRequest {
@@ -28,30 +29,27 @@ struct GuestRequest {
     timeout_ms: Option<u32>,
 }
 
-pub(crate) async fn dispatch(host: &mut CallHost<'_>, name: &str, args_in: Vec<Val>) -> Result<Option<Val>, AbiError> {
-    if name != "fetch" {
-        return Err(AbiError::HostMismatch("unknown http function"));
+/// HTTP requests sent in the current call, every redirect hop counted.
+#[derive(Default)]
+pub(super) struct Budget {
+    requests: u32,
+}
+
+impl Host for CallHost<'_> {
+    async fn fetch(&mut self, request: Request) -> Result<Response, CapabilityError> {
+        let method = match request.method {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+        };
+        let Request { url, headers, body, timeout_ms, .. } = request;
+        let response = fetch(self, GuestRequest { method, url, headers, body, timeout_ms }).await?;
+        Ok(Response { status: response.status, headers: response.headers, body: response.body })
     }
-    let [request] = args(args_in)?;
-    let [method, url, headers, body, timeout] = request.into_record()?;
-    let method = METHODS.get(method.into_enum()? as usize).copied().ok_or(AbiError::HostMismatch("method"))?;
-    let headers = headers
-        .into_list()?
-        .into_iter()
-        .map(|h| {
-            let [name, value] = h.into_record()?;
-            Ok((name.into_string()?, value.into_string()?))
-        })
-        .collect::<Result<Vec<_>, AbiError>>()?;
-    let body = body.into_option()?.map(Val::into_bytes).transpose()?;
-    let timeout_ms = timeout.into_option()?.map(|t| t.as_u32()).transpose()?;
-    let request = GuestRequest { method, url: url.into_string()?, headers, body, timeout_ms };
-    let result = fetch(host, request).await.map(|response| {
-        let headers =
-            response.headers.into_iter().map(|(k, v)| Val::Record(vec![Val::String(k), Val::String(v)])).collect();
-        Some(Val::Record(vec![Val::U16(response.status), Val::List(headers), Val::Bytes(response.body)]))
-    });
-    Ok(to_result(result))
 }
 
 /// Checks the guest's request, sends it, and follows redirects, each hop
@@ -92,7 +90,6 @@ async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpRespo
     }
 }
 
-/// Counts one request against the grant's per-call budget.
 /// Adds the grant's injected headers that apply to the request's host.
 async fn inject(
     host: &CallHost<'_>,
@@ -115,13 +112,14 @@ async fn inject(
     Ok(request)
 }
 
+/// Counts one request against the grant's per-call budget.
 fn spend_request(host: &mut CallHost<'_>, grant: &HttpGrant) -> Result<(), CapabilityError> {
-    if host.http_requests >= grant.max_requests {
+    if host.spent.http.requests >= grant.max_requests {
         return Err(CapabilityError::QuotaExceeded(format!(
             "at most {} HTTP requests per call (redirects count)",
             grant.max_requests
         )));
     }
-    host.http_requests += 1;
+    host.spent.http.requests += 1;
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! The grant's rules for one request, and what of a response reaches the
 //! guest. No network here.
 
+use super::grant::HttpGrant;
 use super::{HttpRequest, HttpResponse};
 use crate::capabilities::CapabilityError;
-use crate::policy::grant::HttpGrant;
 
 /// Request headers the host owns: a guest may not set them. Forwarding
 /// headers included: a guest must not speak for a proxy or a client

@@ -1,9 +1,9 @@
 //! Following redirects as browsers do, one hop at a time, under the grant.
 //! Backends never follow redirects, so every platform behaves the same.
 
+use super::grant::HttpGrant;
 use super::{HttpRequest, HttpResponse, policy};
 use crate::capabilities::CapabilityError;
-use crate::policy::grant::HttpGrant;
 
 const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 

@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::capabilities::Discard;
+use crate::capabilities::Grant;
 use crate::platform::Scope;
 use crate::platform::memory::InMemory;
-use crate::policy::Grant;
 
 struct Env {
     memory: InMemory,
@@ -254,7 +254,7 @@ fn no_grant_no_request() {
 
 #[test]
 fn injected_headers_reach_only_their_host_and_never_the_guest() {
-    use crate::policy::grant::Injection;
+    use super::grant::Injection;
     let rule =
         Injection { host: "a.test".into(), header: "x-api-key".into(), secret: "KEY".into(), prefix: "Key ".into() };
     let mut env = Env::new(HttpGrant { inject: vec![rule], ..grant() });

@@ -1,0 +1,80 @@
+//! `smcp:mcp/kv`: key-value storage under the server's own prefix, within
+//! the grant's `[kv]` section and a per-call operation budget.
+
+pub mod grant;
+#[cfg(test)]
+mod tests;
+
+use super::bindings::kv::{Host, KeyPage};
+use super::storage_keys::{check_key, check_listing};
+use super::{CallHost, CapabilityError};
+use grant::KvGrant;
+
+/// kv operations spent in the current call.
+#[derive(Default)]
+pub(super) struct Budget {
+    ops: u32,
+}
+
+impl<'a> CallHost<'a> {
+    /// The kv grant, with one operation spent from the call's budget.
+    fn kv_operation(&mut self) -> Result<&'a KvGrant, CapabilityError> {
+        let grant =
+            self.grant.kv.as_ref().ok_or_else(|| CapabilityError::Denied("kv is not granted to this server".into()))?;
+        self.spent.kv.ops = self.spent.kv.ops.saturating_add(1);
+        if self.spent.kv.ops > grant.max_ops_per_call {
+            let quota = format!("at most {} kv operations per request", grant.max_ops_per_call);
+            return Err(CapabilityError::QuotaExceeded(quota));
+        }
+        Ok(grant)
+    }
+
+    /// The key as stored: checked, under the server's kv prefix.
+    fn kv_key(&self, key: &str, grant: &KvGrant) -> Result<String, CapabilityError> {
+        check_key(key, grant.max_key_bytes)?;
+        Ok(format!("{}{key}", self.kv_prefix()))
+    }
+
+    fn kv_prefix(&self) -> String {
+        format!("{}kv/", self.scope.prefix())
+    }
+}
+
+impl Host for CallHost<'_> {
+    async fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, CapabilityError> {
+        let grant = self.kv_operation()?;
+        let key = self.kv_key(&key, grant)?;
+        self.backends.kv.get(&key).await
+    }
+
+    async fn set(&mut self, key: String, value: Vec<u8>, ttl_seconds: Option<u32>) -> Result<(), CapabilityError> {
+        let grant = self.kv_operation()?;
+        let key = self.kv_key(&key, grant)?;
+        if value.len() > grant.max_value_bytes {
+            return Err(CapabilityError::TooLarge(format!("values are limited to {} bytes", grant.max_value_bytes)));
+        }
+        self.backends.kv.set(&key, value, ttl_seconds).await
+    }
+
+    async fn delete(&mut self, key: String) -> Result<(), CapabilityError> {
+        let grant = self.kv_operation()?;
+        let key = self.kv_key(&key, grant)?;
+        self.backends.kv.delete(&key).await
+    }
+
+    async fn list_keys(
+        &mut self,
+        prefix: String,
+        cursor: Option<String>,
+        limit: u32,
+    ) -> Result<KeyPage, CapabilityError> {
+        let grant = self.kv_operation()?;
+        let limit = limit.clamp(1, grant.max_list);
+        check_listing(&prefix, cursor.as_deref(), grant.max_key_bytes)?;
+        let own = self.kv_prefix();
+        let cursor = cursor.map(|c| format!("{own}{c}"));
+        let page = self.backends.kv.list(&format!("{own}{prefix}"), cursor.as_deref(), limit).await?;
+        let strip = |k: String| k.strip_prefix(&own).map(str::to_owned).unwrap_or_default();
+        Ok(KeyPage { keys: page.keys.into_iter().map(strip).collect(), cursor: page.cursor.map(strip) })
+    }
+}
