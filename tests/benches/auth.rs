@@ -22,6 +22,7 @@ use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::capabilities::Grant;
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig, Hosted, set_issuers};
 use smcp_core::http::Request;
+use smcp_core::names::TenantId;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,7 +60,7 @@ fn main() {
     for tenant in ["open", "acme"] {
         engine
             .host(Hosted {
-                tenant: tenant.into(),
+                tenant: TenantId::from_static(tenant),
                 server: "calc".into(),
                 component: load(&rt, "calc"),
                 grant: Grant::default(),
@@ -69,7 +70,7 @@ fn main() {
     let env = Env::new("acme", "calc", Grant::default());
     let now = env.memory.clock.0.get();
     let (key, _) = block_on(ApiKeys::new(&env.memory.kv, [3; 32]).create(
-        "acme",
+        &TenantId::from_static("acme"),
         Role::McpUser,
         "bench",
         None,
@@ -85,7 +86,7 @@ fn main() {
         scopes: vec![("mcp:use".into(), Role::McpUser)],
         leeway_seconds: smcp_core::auth::jwt::LEEWAY_SECONDS,
     };
-    block_on(set_issuers(env.backends(), "acme", &[issuer])).unwrap();
+    block_on(set_issuers(env.backends(), &TenantId::from_static("acme"), &[issuer])).unwrap();
     let claims = json!({ "iss": "https://auth.example.com", "sub": "bench", "aud": "http://localhost/t/acme/s/calc/mcp", "exp": now / 1000 + 3600, "scope": "mcp:use" });
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some("test-key".into());

@@ -4,6 +4,7 @@
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::{CallHost, Notification, Notifier};
 use smcp_core::guest::Server;
+use smcp_core::names::TenantId;
 use smcp_core::platform::memory::{InMemory, SeededRandom};
 use smcp_core::platform::{Backends, Scope};
 use smcp_core::runtime::{Component, Runtime, RuntimeLimits};
@@ -69,7 +70,11 @@ impl Env {
         memory.random = SeededRandom::new(7);
         Env {
             memory,
-            scope: Scope { tenant: tenant.into(), server: server.into(), request: "test".into() },
+            scope: Scope {
+                tenant: TenantId::parse(tenant).expect("a tenant id"),
+                server: server.into(),
+                request: "test".into(),
+            },
             grant,
             notes: Collected::default(),
         }

@@ -10,6 +10,7 @@ use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::Response;
+use smcp_core::names::TenantId;
 use smcp_core::platform::KvStore;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ fn setup() -> (Engine, Env) {
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     engine
         .host(Hosted {
-            tenant: "acme".into(),
+            tenant: TenantId::from_static("acme"),
             server: "notes".into(),
             component: load(&rt, "notes"),
             grant: grant.clone(),
@@ -46,7 +47,7 @@ fn call(engine: &Engine, env: &Env, key: &str, tool: &str, arguments: Value) -> 
 fn tool_calls_and_refusals_are_recorded_and_chained() {
     let (engine, env) = setup();
     let (key, record) = block_on(ApiKeys::new(&env.memory.kv, HASH_KEY).create(
-        "acme",
+        &TenantId::from_static("acme"),
         Role::McpUser,
         "ci",
         None,
@@ -59,7 +60,7 @@ fn tool_calls_and_refusals_are_recorded_and_chained() {
     let forged = format!("smcp_acme_{}", "dead".repeat(16));
     assert_eq!(call(&engine, &env, &forged, "get_note", json!({ "id": "a" })).status, 401);
 
-    let records = block_on(audit::list(&env.memory.kv, "acme", 0, 100)).unwrap();
+    let records = block_on(audit::list(&env.memory.kv, &TenantId::from_static("acme"), 0, 100)).unwrap();
     let summary: Vec<(String, Option<String>, Value)> = records
         .iter()
         .map(|r| {
@@ -90,20 +91,23 @@ fn tool_calls_and_refusals_are_recorded_and_chained() {
     for secret in [&key[10..], &forged[10..], "secret text"] {
         assert!(!stored.contains(secret), "the trail holds a secret or an argument");
     }
-    assert_eq!(block_on(audit::verify(&env.memory.kv, "acme")), Ok(3));
+    assert_eq!(block_on(audit::verify(&env.memory.kv, &TenantId::from_static("acme"))), Ok(3));
 
     // Changing a record, then swapping two: each time the first broken one is named.
     let path = |seq: u64| format!("audit/acme/r/{seq:020}");
     let original = block_on(env.memory.kv.get(&path(1))).unwrap().unwrap();
     let altered = String::from_utf8(original.clone()).unwrap().replace("tool_error", "ok");
     block_on(env.memory.kv.set(&path(1), altered.into_bytes(), None)).unwrap();
-    assert_eq!(block_on(audit::verify(&env.memory.kv, "acme")), Err(AuditError::Broken { seq: 1, why: "altered" }));
+    assert_eq!(
+        block_on(audit::verify(&env.memory.kv, &TenantId::from_static("acme"))),
+        Err(AuditError::Broken { seq: 1, why: "altered" })
+    );
     block_on(env.memory.kv.set(&path(1), original.clone(), None)).unwrap();
     let first = block_on(env.memory.kv.get(&path(0))).unwrap().unwrap();
     block_on(env.memory.kv.set(&path(0), original, None)).unwrap();
     block_on(env.memory.kv.set(&path(1), first, None)).unwrap();
     assert_eq!(
-        block_on(audit::verify(&env.memory.kv, "acme")),
+        block_on(audit::verify(&env.memory.kv, &TenantId::from_static("acme"))),
         Err(AuditError::Broken { seq: 0, why: "out of order" })
     );
 }

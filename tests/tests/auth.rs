@@ -17,6 +17,7 @@ use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted, set_issuers};
 use smcp_core::http::{Body, Request, Response};
+use smcp_core::names::TenantId;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -46,8 +47,12 @@ fn host_with(rate: RateLimits) -> Host {
     let engine = Engine::new(rt.clone(), config);
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     for (tenant, server) in [("acme", "notes"), ("beta", "notes")] {
-        let hosted =
-            Hosted { tenant: tenant.into(), server: server.into(), component: load(&rt, server), grant: grant.clone() };
+        let hosted = Hosted {
+            tenant: TenantId::from_static(tenant),
+            server: server.into(),
+            component: load(&rt, server),
+            grant: grant.clone(),
+        };
         engine.host(hosted).unwrap();
     }
     let env = Env::new("acme", "notes", grant);
@@ -59,7 +64,7 @@ fn host_with(rate: RateLimits) -> Host {
         scopes: vec![("mcp:read".into(), Role::ReadOnly), ("mcp:use".into(), Role::McpUser)],
         leeway_seconds: smcp_core::auth::jwt::LEEWAY_SECONDS,
     };
-    block_on(set_issuers(env.backends(), "acme", &[issuer])).unwrap();
+    block_on(set_issuers(env.backends(), &TenantId::from_static("acme"), &[issuer])).unwrap();
     Host { engine, env }
 }
 
@@ -67,7 +72,7 @@ impl Host {
     fn key(&self, tenant: &str, role: Role, expires_ms: Option<u64>) -> (String, String) {
         let now = self.env.memory.clock.0.get();
         let (key, record) = block_on(ApiKeys::new(&self.env.memory.kv, HASH_KEY).create(
-            tenant,
+            &TenantId::parse(tenant).unwrap(),
             role,
             "test",
             expires_ms,
@@ -193,8 +198,12 @@ fn api_key_rejections() {
         Some("invalid_token"),
     );
     assert!(
-        block_on(ApiKeys::new(&h.env.memory.kv, HASH_KEY).revoke("acme", &good_id, h.env.memory.clock.0.get()))
-            .unwrap()
+        block_on(ApiKeys::new(&h.env.memory.kv, HASH_KEY).revoke(
+            &TenantId::from_static("acme"),
+            &good_id,
+            h.env.memory.clock.0.get()
+        ))
+        .unwrap()
     );
     refused(
         &h.call(&good, "get_note", json!({})),
@@ -409,7 +418,7 @@ fn rotated_issuer_keys_are_fetched_from_the_jwks_uri() {
         scopes: vec![("mcp:use".into(), Role::McpUser)],
         leeway_seconds: smcp_core::auth::jwt::LEEWAY_SECONDS,
     };
-    block_on(set_issuers(h.env.backends(), "acme", &[issuer])).unwrap();
+    block_on(set_issuers(h.env.backends(), &TenantId::from_static("acme"), &[issuer])).unwrap();
     let jwks = format!("{{\"keys\":[{}]}}", JWK.trim());
     h.env.memory.http.responses.insert(
         "https://auth.example.com/jwks".into(),

@@ -9,6 +9,7 @@ use smcp_core::auth::{Principal, Role};
 use smcp_core::deploy::{self, DeployError, Upload};
 use smcp_core::engine::Engine;
 use smcp_core::http::{Body, Request};
+use smcp_core::names::TenantId;
 use smcp_core::platform::ObjectStore;
 use smcp_core::platform::{Backends, CapabilityError, LocalFuture};
 use smcp_core::platform::{KeyPage, KvStore};
@@ -51,7 +52,7 @@ impl KvStore for FlakyKv<'_> {
 }
 
 fn admin() -> Principal {
-    Principal { tenant: "acme".into(), id: "key:test".into(), role: Role::Admin }
+    Principal { tenant: TenantId::from_static("acme"), id: "key:test".into(), role: Role::Admin }
 }
 
 fn upload(guest: &str, grant: &str) -> Upload {
@@ -79,7 +80,7 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
     let backends = Backends { kv: &kv, ..env.backends() };
     let engine = Engine::new(Arc::new(runtime()), smcp_tests::engine_config(&[]));
     let (key, _) = block_on(ApiKeys::new(&kv, smcp_tests::TEST_HASH_KEY).create(
-        "acme",
+        &TenantId::from_static("acme"),
         Role::Admin,
         "t",
         None,
@@ -87,18 +88,27 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
         &env.memory.random,
     ))
     .unwrap();
-    block_on(deploy::create_server(&engine.deployments, backends, "acme", "app", &admin())).unwrap();
+    block_on(deploy::create_server(&engine.deployments, backends, &TenantId::from_static("acme"), "app", &admin()))
+        .unwrap();
     let calc = block_on(deploy::upload(
         &engine.deployments,
         backends,
-        "acme",
+        &TenantId::from_static("acme"),
         "app",
         upload("calc", "version = 1\n"),
         &admin(),
     ))
     .unwrap();
-    block_on(deploy::activate(&engine.deployments, backends, "acme", "app", &calc.deployment.id, false, &admin()))
-        .unwrap();
+    block_on(deploy::activate(
+        &engine.deployments,
+        backends,
+        &TenantId::from_static("acme"),
+        "app",
+        &calc.deployment.id,
+        false,
+        &admin(),
+    ))
+    .unwrap();
     let calc_tools = served_tools(&engine, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()));
     assert_eq!(components_stored(&env.memory.objects), 1);
@@ -108,32 +118,42 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
     let failed = block_on(deploy::upload(
         &engine.deployments,
         backends,
-        "acme",
+        &TenantId::from_static("acme"),
         "app",
         upload("notes", "version = 1\n[kv]\n"),
         &admin(),
     ));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(components_stored(&env.memory.objects), 1, "the failed upload left its component");
-    assert_eq!(block_on(deploy::records::deployments(backends, "acme", "app")).unwrap().len(), 1);
+    assert_eq!(
+        block_on(deploy::records::deployments(backends, &TenantId::from_static("acme"), "app")).unwrap().len(),
+        1
+    );
 
     // The server record cannot be written: the old version stays served.
     *kv.fail_under.borrow_mut() = None;
     let notes = block_on(deploy::upload(
         &engine.deployments,
         backends,
-        "acme",
+        &TenantId::from_static("acme"),
         "app",
         upload("notes", "version = 1\n[kv]\n"),
         &admin(),
     ))
     .unwrap();
     *kv.fail_under.borrow_mut() = Some("deploy/acme/servers/".into());
-    let failed =
-        block_on(deploy::activate(&engine.deployments, backends, "acme", "app", &notes.deployment.id, true, &admin()));
+    let failed = block_on(deploy::activate(
+        &engine.deployments,
+        backends,
+        &TenantId::from_static("acme"),
+        "app",
+        &notes.deployment.id,
+        true,
+        &admin(),
+    ));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(served_tools(&engine, backends, &key), calc_tools);
-    let record = block_on(deploy::records::server(backends, "acme", "app")).unwrap().unwrap();
+    let record = block_on(deploy::records::server(backends, &TenantId::from_static("acme"), "app")).unwrap().unwrap();
     assert_eq!(record.active.as_deref(), Some(calc.deployment.id.as_str()));
 }
 
@@ -144,7 +164,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let rt = Arc::new(runtime());
     let writer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
     let (key, _) = block_on(ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY).create(
-        "acme",
+        &TenantId::from_static("acme"),
         Role::Admin,
         "t",
         None,
@@ -152,11 +172,27 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
         &env.memory.random,
     ))
     .unwrap();
-    block_on(deploy::create_server(&writer.deployments, backends, "acme", "app", &admin())).unwrap();
-    let calc =
-        block_on(deploy::upload(&writer.deployments, backends, "acme", "app", upload("calc", ""), &admin())).unwrap();
-    block_on(deploy::activate(&writer.deployments, backends, "acme", "app", &calc.deployment.id, false, &admin()))
+    block_on(deploy::create_server(&writer.deployments, backends, &TenantId::from_static("acme"), "app", &admin()))
         .unwrap();
+    let calc = block_on(deploy::upload(
+        &writer.deployments,
+        backends,
+        &TenantId::from_static("acme"),
+        "app",
+        upload("calc", ""),
+        &admin(),
+    ))
+    .unwrap();
+    block_on(deploy::activate(
+        &writer.deployments,
+        backends,
+        &TenantId::from_static("acme"),
+        "app",
+        &calc.deployment.id,
+        false,
+        &admin(),
+    ))
+    .unwrap();
 
     // Another process (a restart, another isolate) that rechecks every second.
     let mut config = smcp_tests::engine_config(&[]);
@@ -168,14 +204,22 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let notes = block_on(deploy::upload(
         &writer.deployments,
         backends,
-        "acme",
+        &TenantId::from_static("acme"),
         "app",
         upload("notes", "version = 1\n[kv]\n"),
         &admin(),
     ))
     .unwrap();
-    block_on(deploy::activate(&writer.deployments, backends, "acme", "app", &notes.deployment.id, true, &admin()))
-        .unwrap();
+    block_on(deploy::activate(
+        &writer.deployments,
+        backends,
+        &TenantId::from_static("acme"),
+        "app",
+        &notes.deployment.id,
+        true,
+        &admin(),
+    ))
+    .unwrap();
     assert!(
         served_tools(&writer, backends, &key).contains(&"put_note".to_owned()),
         "the writer serves its activation at once"
@@ -188,7 +232,8 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     );
 
     // Deleted: neither serves it any more (the reader after its window).
-    block_on(deploy::delete_server(&writer.deployments, backends, "acme", "app", &admin())).unwrap();
+    block_on(deploy::delete_server(&writer.deployments, backends, &TenantId::from_static("acme"), "app", &admin()))
+        .unwrap();
     env.memory.clock.0.set(env.memory.clock.0.get() + 1000);
     for engine in [&writer, &reader] {
         let request = Request {

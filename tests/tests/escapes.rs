@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::{kv::grant::KvGrant, objects::grant::ObjectsGrant};
 use smcp_core::guest::CallToolResult;
+use smcp_core::names::TenantId;
 use smcp_core::platform::Scope;
 use smcp_tests::{Env, load, runtime};
 
@@ -28,7 +29,7 @@ fn text(result: &CallToolResult) -> String {
 }
 
 fn act_as(env: &mut Env, tenant: &str, server: &str) {
-    env.scope = Scope { tenant: tenant.into(), server: server.into(), request: "test".into() };
+    env.scope = Scope { tenant: TenantId::parse(tenant).unwrap(), server: server.into(), request: "test".into() };
 }
 
 #[test]

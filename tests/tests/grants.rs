@@ -6,6 +6,7 @@ use serde_json::json;
 use smcp_core::capabilities::Grant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::guest::{CallToolResult, ToolOutcome};
+use smcp_core::names::TenantId;
 use smcp_core::platform::HttpResponse;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::path::Path;
@@ -28,7 +29,8 @@ fn shipped_grants_parse_and_cover_their_components() {
     let (engine, rt) = engine();
     for guest in ["calc", "notes", "files", "fetcher", "conformance"] {
         let grant = grant_file(guest);
-        let hosted = Hosted { tenant: "acme".into(), server: guest.into(), component: load(&rt, guest), grant };
+        let hosted =
+            Hosted { tenant: TenantId::from_static("acme"), server: guest.into(), component: load(&rt, guest), grant };
         engine.host(hosted).unwrap_or_else(|e| panic!("{guest}: {e}"));
     }
 }
@@ -49,7 +51,7 @@ fn a_component_importing_what_its_grant_omits_is_refused_at_load() {
     ];
     for (guest, grant, interface, section) in cases {
         let hosted = Hosted {
-            tenant: "acme".into(),
+            tenant: TenantId::from_static("acme"),
             server: guest.into(),
             component: load(&rt, guest),
             grant: Grant::from_toml(grant).unwrap(),

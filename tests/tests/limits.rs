@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use smcp_core::capabilities::Grant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::{Body, Request};
+use smcp_core::names::TenantId;
 use smcp_core::runtime::{Runtime, RuntimeLimits};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
 use std::sync::Arc;
@@ -75,7 +76,7 @@ fn a_principal_holds_at_most_its_quota_of_sessions() {
     let engine = Engine::new(rt.clone(), config);
     engine
         .host(Hosted {
-            tenant: "acme".into(),
+            tenant: TenantId::from_static("acme"),
             server: "calc".into(),
             component: load(&rt, "calc"),
             grant: Grant::default(),

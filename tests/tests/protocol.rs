@@ -6,6 +6,7 @@ use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::{Body, Request, Response};
+use smcp_core::names::TenantId;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -20,7 +21,14 @@ fn engine() -> Engine {
     let engine = Engine::new(rt.clone(), config);
     for name in ["calc", "notes"] {
         let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
-        engine.host(Hosted { tenant: "acme".into(), server: name.into(), component: load(&rt, name), grant }).unwrap();
+        engine
+            .host(Hosted {
+                tenant: TenantId::from_static("acme"),
+                server: name.into(),
+                component: load(&rt, name),
+                grant,
+            })
+            .unwrap();
     }
     engine
 }

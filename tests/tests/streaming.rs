@@ -11,6 +11,7 @@ use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted};
 use smcp_core::http::{Body, EventStream, Request, Response, SseEvent};
+use smcp_core::names::TenantId;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -28,11 +29,21 @@ impl Host {
         let engine = Engine::new(rt.clone(), config);
         let component = load(&rt, "conformance");
         engine
-            .host(Hosted { tenant: "acme".into(), server: "conformance".into(), component, grant: Grant::default() })
+            .host(Hosted {
+                tenant: TenantId::from_static("acme"),
+                server: "conformance".into(),
+                component,
+                grant: Grant::default(),
+            })
             .unwrap();
         let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
         engine
-            .host(Hosted { tenant: "acme".into(), server: "notes".into(), component: load(&rt, "notes"), grant })
+            .host(Hosted {
+                tenant: TenantId::from_static("acme"),
+                server: "notes".into(),
+                component: load(&rt, "notes"),
+                grant,
+            })
             .unwrap();
         Host { engine, env: Env::new("acme", "conformance", Grant::default()) }
     }

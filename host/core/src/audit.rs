@@ -14,6 +14,7 @@
 //! records after the stored head could be cut off unnoticed (at most
 //! `HEAD_EVERY - 1`); anything before it, and any change, is detected.
 
+use crate::names::TenantId;
 use crate::platform::CapabilityError;
 use crate::platform::kv::KvStore;
 use serde::{Deserialize, Serialize};
@@ -78,11 +79,11 @@ pub const HEAD_EVERY: u64 = 32;
 
 const ZERO: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-fn record_path(tenant: &str, seq: u64) -> String {
+fn record_path(tenant: &TenantId, seq: u64) -> String {
     format!("audit/{tenant}/r/{seq:020}")
 }
 
-fn head_path(tenant: &str) -> String {
+fn head_path(tenant: &TenantId) -> String {
     format!("audit/{tenant}/head")
 }
 
@@ -97,7 +98,7 @@ fn hash_of(record: &Record) -> String {
 }
 
 /// The stored head, moved forward over the records appended since.
-async fn head(kv: &dyn KvStore, tenant: &str) -> Result<Head, AuditError> {
+async fn head(kv: &dyn KvStore, tenant: &TenantId) -> Result<Head, AuditError> {
     let mut head = match kv.get(&head_path(tenant)).await? {
         Some(bytes) => {
             serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: 0, why: "unreadable head" })?
@@ -112,7 +113,7 @@ async fn head(kv: &dyn KvStore, tenant: &str) -> Result<Head, AuditError> {
     Ok(head)
 }
 
-async fn put_head(kv: &dyn KvStore, tenant: &str, head: &Head) -> Result<(), AuditError> {
+async fn put_head(kv: &dyn KvStore, tenant: &TenantId, head: &Head) -> Result<(), AuditError> {
     let bytes = serde_json::to_vec(head).map_err(|e| AuditError::Storage(e.to_string()))?;
     Ok(kv.set(&head_path(tenant), bytes, None).await?)
 }
@@ -121,7 +122,7 @@ async fn put_head(kv: &dyn KvStore, tenant: &str, head: &Head) -> Result<(), Aud
 /// process; appends must not run concurrently (the engine serializes them).
 #[derive(Default)]
 pub struct Trails {
-    heads: std::collections::HashMap<String, Head>,
+    heads: std::collections::HashMap<TenantId, Head>,
 }
 
 impl Trails {
@@ -129,7 +130,7 @@ impl Trails {
     pub async fn append(
         &mut self,
         kv: &dyn KvStore,
-        tenant: &str,
+        tenant: &TenantId,
         event: Event,
         now_ms: u64,
     ) -> Result<Record, AuditError> {
@@ -142,7 +143,7 @@ impl Trails {
     pub async fn append_all(
         &mut self,
         kv: &dyn KvStore,
-        events: Vec<(String, Event, u64)>,
+        events: Vec<(TenantId, Event, u64)>,
     ) -> Result<Vec<Record>, AuditError> {
         let mut writes = Vec::new();
         let mut records = Vec::with_capacity(events.len());
@@ -179,13 +180,13 @@ impl Trails {
     }
 
     /// Forgets the cached heads (after pruning elsewhere).
-    pub fn forget(&mut self, tenant: &str) {
+    pub fn forget(&mut self, tenant: &TenantId) {
         self.heads.remove(tenant);
     }
 }
 
 /// An event waiting to be written: its tenant, the event, when it happened (ms).
-type Queued = (String, Event, u64);
+type Queued = (TenantId, Event, u64);
 
 /// The process's audit writer. Events are queued as they happen and written
 /// by [`flush`](Recorder::flush), which front ends run every few tens of
@@ -200,7 +201,7 @@ pub struct Recorder {
 
 impl Recorder {
     /// Queues `event` for `tenant`'s trail.
-    pub fn record(&self, tenant: &str, event: Event, now_ms: u64) {
+    pub fn record(&self, tenant: &TenantId, event: Event, now_ms: u64) {
         if let Ok(mut queue) = self.queue.lock() {
             queue.push((tenant.to_owned(), event, now_ms));
         }
@@ -212,7 +213,7 @@ impl Recorder {
     pub async fn flush(&self, kv: &dyn KvStore) -> Result<usize, AuditError> {
         let mut trails = self.trails.lock().await;
         let events = self.queue.lock().map(|mut q| std::mem::take(&mut *q)).unwrap_or_default();
-        let mut by_tenant: Vec<(String, Vec<Queued>)> = Vec::new();
+        let mut by_tenant: Vec<(TenantId, Vec<Queued>)> = Vec::new();
         for event in events {
             match by_tenant.iter_mut().find(|(tenant, _)| *tenant == event.0) {
                 Some((_, group)) => group.push(event),
@@ -238,12 +239,12 @@ impl Recorder {
 }
 
 /// Appends `event` to `tenant`'s trail without a cache (tools, tests).
-pub async fn append(kv: &dyn KvStore, tenant: &str, event: Event, now_ms: u64) -> Result<Record, AuditError> {
+pub async fn append(kv: &dyn KvStore, tenant: &TenantId, event: Event, now_ms: u64) -> Result<Record, AuditError> {
     Trails::default().append(kv, tenant, event, now_ms).await
 }
 
 /// Records from `from` on, at most `limit`.
-pub async fn list(kv: &dyn KvStore, tenant: &str, from: u64, limit: u32) -> Result<Vec<Record>, AuditError> {
+pub async fn list(kv: &dyn KvStore, tenant: &TenantId, from: u64, limit: u32) -> Result<Vec<Record>, AuditError> {
     let head = head(kv, tenant).await?;
     let mut records = Vec::new();
     for seq in from.max(head.first)..head.next {
@@ -258,7 +259,7 @@ pub async fn list(kv: &dyn KvStore, tenant: &str, from: u64, limit: u32) -> Resu
 
 /// Checks `tenant`'s whole chain from its anchor; returns how many records
 /// it holds, or the first broken one.
-pub async fn verify(kv: &dyn KvStore, tenant: &str) -> Result<u64, AuditError> {
+pub async fn verify(kv: &dyn KvStore, tenant: &TenantId) -> Result<u64, AuditError> {
     let head = head(kv, tenant).await?;
     // Records past a gap: the gap is a deleted record.
     let past = kv.list(&format!("audit/{tenant}/r/"), Some(&record_path(tenant, head.next)), 1).await?;
@@ -288,7 +289,7 @@ pub async fn verify(kv: &dyn KvStore, tenant: &str) -> Result<u64, AuditError> {
 }
 
 /// Removes records older than `retention_ms`, moving the anchor.
-pub async fn prune(kv: &dyn KvStore, tenant: &str, retention_ms: u64, now_ms: u64) -> Result<u64, AuditError> {
+pub async fn prune(kv: &dyn KvStore, tenant: &TenantId, retention_ms: u64, now_ms: u64) -> Result<u64, AuditError> {
     let mut head = head(kv, tenant).await?;
     let mut removed = 0;
     while head.first < head.next {
@@ -329,13 +330,13 @@ mod tests {
         let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
         let mut trails = Trails::default();
         for i in 0..n {
-            block_on(trails.append(&kv, "acme", event(i), i * 1000)).unwrap();
+            block_on(trails.append(&kv, &TenantId::from_static("acme"), event(i), i * 1000)).unwrap();
         }
         kv
     }
 
     fn rewrite(kv: &MemoryKv, seq: u64, change: impl FnOnce(&mut Value)) {
-        let path = record_path("acme", seq);
+        let path = record_path(&TenantId::from_static("acme"), seq);
         let mut record: Value = serde_json::from_slice(&block_on(kv.get(&path)).unwrap().unwrap()).unwrap();
         change(&mut record);
         block_on(kv.set(&path, record.to_string().into_bytes(), None)).unwrap();
@@ -344,17 +345,27 @@ mod tests {
     #[test]
     fn an_intact_chain_verifies() {
         let kv = filled(5);
-        assert_eq!(block_on(verify(&kv, "acme")), Ok(5));
+        assert_eq!(block_on(verify(&kv, &TenantId::from_static("acme"))), Ok(5));
         assert_eq!(kv.raw_keys().len(), 6, "five records and the head stored once");
-        assert_eq!(block_on(list(&kv, "acme", 3, 10)).unwrap().iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4]);
-        assert_eq!(block_on(verify(&kv, "other")), Ok(0));
+        assert_eq!(
+            block_on(list(&kv, &TenantId::from_static("acme"), 3, 10))
+                .unwrap()
+                .iter()
+                .map(|r| r.seq)
+                .collect::<Vec<_>>(),
+            [3, 4]
+        );
+        assert_eq!(block_on(verify(&kv, &TenantId::from_static("other"))), Ok(0));
     }
 
     #[test]
     fn tampering_names_the_first_broken_record() {
         let kv = filled(5);
         rewrite(&kv, 2, |r| r["detail"]["n"] = json!(99));
-        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 2, why: "altered" }));
+        assert_eq!(
+            block_on(verify(&kv, &TenantId::from_static("acme"))),
+            Err(AuditError::Broken { seq: 2, why: "altered" })
+        );
 
         // Re-hashing the altered record does not help: the next one no longer follows.
         let kv = filled(5);
@@ -365,40 +376,49 @@ mod tests {
             *r = serde_json::to_value(record).unwrap();
         });
         assert_eq!(
-            block_on(verify(&kv, "acme")),
+            block_on(verify(&kv, &TenantId::from_static("acme"))),
             Err(AuditError::Broken { seq: 3, why: "does not follow the record before" })
         );
 
         // Swapping two records.
         let kv = filled(5);
         let (a, b) = (
-            block_on(kv.get(&record_path("acme", 1))).unwrap().unwrap(),
-            block_on(kv.get(&record_path("acme", 2))).unwrap().unwrap(),
+            block_on(kv.get(&record_path(&TenantId::from_static("acme"), 1))).unwrap().unwrap(),
+            block_on(kv.get(&record_path(&TenantId::from_static("acme"), 2))).unwrap().unwrap(),
         );
-        block_on(kv.set(&record_path("acme", 1), b, None)).unwrap();
-        block_on(kv.set(&record_path("acme", 2), a, None)).unwrap();
-        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 1, why: "out of order" }));
+        block_on(kv.set(&record_path(&TenantId::from_static("acme"), 1), b, None)).unwrap();
+        block_on(kv.set(&record_path(&TenantId::from_static("acme"), 2), a, None)).unwrap();
+        assert_eq!(
+            block_on(verify(&kv, &TenantId::from_static("acme"))),
+            Err(AuditError::Broken { seq: 1, why: "out of order" })
+        );
 
         // Deleting one.
         let kv = filled(5);
-        block_on(kv.delete(&record_path("acme", 3))).unwrap();
-        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 3, why: "missing" }));
+        block_on(kv.delete(&record_path(&TenantId::from_static("acme"), 3))).unwrap();
+        assert_eq!(
+            block_on(verify(&kv, &TenantId::from_static("acme"))),
+            Err(AuditError::Broken { seq: 3, why: "missing" })
+        );
 
         // Cutting the chain before the stored head (at 32 and 64 here).
         let kv = filled(70);
         for seq in 40..70 {
-            block_on(kv.delete(&record_path("acme", seq))).unwrap();
+            block_on(kv.delete(&record_path(&TenantId::from_static("acme"), seq))).unwrap();
         }
-        assert_eq!(block_on(verify(&kv, "acme")), Err(AuditError::Broken { seq: 40, why: "missing" }));
+        assert_eq!(
+            block_on(verify(&kv, &TenantId::from_static("acme"))),
+            Err(AuditError::Broken { seq: 40, why: "missing" })
+        );
     }
 
     #[test]
     fn pruning_keeps_the_rest_verifiable() {
         let kv = filled(6);
-        assert_eq!(block_on(prune(&kv, "acme", 3000, 5000)), Ok(3));
-        assert_eq!(block_on(verify(&kv, "acme")), Ok(3));
-        block_on(append(&kv, "acme", event(9), 9000)).unwrap();
-        assert_eq!(block_on(verify(&kv, "acme")), Ok(4));
-        assert_eq!(block_on(list(&kv, "acme", 0, 10)).unwrap()[0].seq, 3);
+        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), 3000, 5000)), Ok(3));
+        assert_eq!(block_on(verify(&kv, &TenantId::from_static("acme"))), Ok(3));
+        block_on(append(&kv, &TenantId::from_static("acme"), event(9), 9000)).unwrap();
+        assert_eq!(block_on(verify(&kv, &TenantId::from_static("acme"))), Ok(4));
+        assert_eq!(block_on(list(&kv, &TenantId::from_static("acme"), 0, 10)).unwrap()[0].seq, 3);
     }
 }

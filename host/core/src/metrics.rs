@@ -3,6 +3,7 @@
 //! process (a Worker isolate or a native server) and read as JSON (admin
 //! API, both platforms) or Prometheus text (the native server).
 
+use crate::names::TenantId;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -47,11 +48,11 @@ pub struct CallRecord {
 /// The counters of every server this process has served.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    servers: Mutex<BTreeMap<(String, String), ServerMetrics>>,
+    servers: Mutex<BTreeMap<(TenantId, String), ServerMetrics>>,
 }
 
 impl Metrics {
-    pub fn record(&self, tenant: &str, server: &str, call: CallRecord) {
+    pub fn record(&self, tenant: &TenantId, server: &str, call: CallRecord) {
         let Ok(mut servers) = self.servers.lock() else { return };
         let m = servers.entry((tenant.to_owned(), server.to_owned())).or_insert_with(ServerMetrics::empty);
         m.calls += 1;
@@ -64,13 +65,13 @@ impl Metrics {
     }
 
     /// One server's counters (zeros before its first call).
-    pub fn server(&self, tenant: &str, server: &str) -> ServerMetrics {
+    pub fn server(&self, tenant: &TenantId, server: &str) -> ServerMetrics {
         let key = (tenant.to_owned(), server.to_owned());
         self.servers.lock().ok().and_then(|servers| servers.get(&key).cloned()).unwrap_or_else(ServerMetrics::empty)
     }
 
     /// The counters of `tenant`'s servers, by server name.
-    pub fn tenant(&self, tenant: &str) -> BTreeMap<String, ServerMetrics> {
+    pub fn tenant(&self, tenant: &TenantId) -> BTreeMap<String, ServerMetrics> {
         let Ok(servers) = self.servers.lock() else { return BTreeMap::new() };
         servers.iter().filter(|((t, _), _)| t == tenant).map(|((_, s), m)| (s.clone(), m.clone())).collect()
     }
@@ -116,10 +117,22 @@ mod tests {
     #[test]
     fn counts_and_renders() {
         let metrics = Metrics::default();
-        metrics.record("acme", "calc", CallRecord { error: false, out_of_fuel: false, fuel: 100, ms: 0 });
-        metrics.record("acme", "calc", CallRecord { error: true, out_of_fuel: true, fuel: 50, ms: 40 });
-        metrics.record("other", "x", CallRecord { error: false, out_of_fuel: false, fuel: 1, ms: 99_999 });
-        let acme = metrics.tenant("acme");
+        metrics.record(
+            &TenantId::from_static("acme"),
+            "calc",
+            CallRecord { error: false, out_of_fuel: false, fuel: 100, ms: 0 },
+        );
+        metrics.record(
+            &TenantId::from_static("acme"),
+            "calc",
+            CallRecord { error: true, out_of_fuel: true, fuel: 50, ms: 40 },
+        );
+        metrics.record(
+            &TenantId::from_static("other"),
+            "x",
+            CallRecord { error: false, out_of_fuel: false, fuel: 1, ms: 99_999 },
+        );
+        let acme = metrics.tenant(&TenantId::from_static("acme"));
         let calc = &acme["calc"];
         assert_eq!((calc.calls, calc.errors, calc.out_of_fuel, calc.fuel_used), (2, 1, 1, 150));
         assert_eq!(calc.latency_ms[0], 1);

@@ -5,6 +5,7 @@
 use smcp_core::auth::{Principal, Role};
 use smcp_core::deploy;
 use smcp_core::engine::Engine;
+use smcp_core::names::TenantId;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -96,13 +97,14 @@ pub async fn deploy(
     grant: String,
 ) -> anyhow::Result<()> {
     let backends = storage.backends();
-    let by = Principal { tenant: DEV_TENANT.into(), id: DEV_KEY_NAME.into(), role: Role::Admin };
+    let dev = &TenantId::from_static(DEV_TENANT);
+    let by = Principal { tenant: dev.clone(), id: DEV_KEY_NAME.into(), role: Role::Admin };
     let fail = |e: smcp_core::deploy::DeployError| anyhow::anyhow!("deploying guest {name}: {e}");
-    deploy::create_server(&engine.deployments, backends, DEV_TENANT, name, &by).await.map_err(fail)?;
+    deploy::create_server(&engine.deployments, backends, dev, name, &by).await.map_err(fail)?;
     let upload = deploy::Upload { component, grant: Some(grant.into_bytes()), digest: None };
-    let uploaded = deploy::upload(&engine.deployments, backends, DEV_TENANT, name, upload, &by).await.map_err(fail)?;
+    let uploaded = deploy::upload(&engine.deployments, backends, dev, name, upload, &by).await.map_err(fail)?;
     if uploaded.changes.from.as_deref() != Some(uploaded.deployment.id.as_str()) {
-        deploy::activate(&engine.deployments, backends, DEV_TENANT, name, &uploaded.deployment.id, true, &by)
+        deploy::activate(&engine.deployments, backends, dev, name, &uploaded.deployment.id, true, &by)
             .await
             .map_err(fail)?;
     }
@@ -116,6 +118,7 @@ pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> a
     use smcp_core::auth::api_keys::ApiKeys;
     use smcp_core::platform::Clock;
     let keys = ApiKeys::new(&storage.kv, *hash_key);
+    let dev = &TenantId::from_static(DEV_TENANT);
     let now = storage.clock.now_ms();
     let fail = |e: smcp_core::auth::AuthError| anyhow::anyhow!("dev API key: {e}");
     let record = |kind: &str, id: &str| smcp_core::audit::Event {
@@ -124,19 +127,14 @@ pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> a
         server: None,
         detail: serde_json::json!({ "key": id }),
     };
-    for old in keys
-        .list(DEV_TENANT)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none())
+    for old in
+        keys.list(dev).await.map_err(fail)?.into_iter().filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none())
     {
-        keys.revoke(DEV_TENANT, &old.id, now).await.map_err(fail)?;
-        smcp_core::audit::append(&storage.kv, DEV_TENANT, record("key.revoke", &old.id), now).await?;
+        keys.revoke(dev, &old.id, now).await.map_err(fail)?;
+        smcp_core::audit::append(&storage.kv, dev, record("key.revoke", &old.id), now).await?;
     }
-    let (key, made) =
-        keys.create(DEV_TENANT, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
-    smcp_core::audit::append(&storage.kv, DEV_TENANT, record("key.create", &made.id), now).await?;
+    let (key, made) = keys.create(dev, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
+    smcp_core::audit::append(&storage.kv, dev, record("key.create", &made.id), now).await?;
     Ok(key)
 }
 

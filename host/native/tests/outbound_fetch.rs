@@ -14,6 +14,7 @@ use smcp_core::capabilities::Grant;
 use smcp_core::capabilities::http::grant::HttpGrant;
 use smcp_core::capabilities::{CallHost, Notification, Notifier};
 use smcp_core::guest::{Server, ToolOutcome};
+use smcp_core::names::TenantId;
 use smcp_core::platform::Scope;
 use smcp_core::policy::address::{AddressPolicy, Opening};
 use smcp_core::runtime::{Component, Runtime, RuntimeLimits};
@@ -136,7 +137,7 @@ impl Fixture {
 
     /// Calls the guest's `fetch` tool; returns (is_error, structured or text).
     async fn fetch(&self, url: &str) -> Result<Value, String> {
-        let scope = Scope { tenant: "acme".into(), server: "fetcher".into(), request: "test".into() };
+        let scope = Scope { tenant: TenantId::from_static("acme"), server: "fetcher".into(), request: "test".into() };
         let mut notifier = Ignore;
         let mut host = CallHost::new(self.storage.backends(), &self.grant, &scope, &mut notifier);
         let server = Server { runtime: &self.runtime, component: &self.component, limits: self.grant.limits };

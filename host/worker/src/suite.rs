@@ -137,7 +137,7 @@ async fn ttl_reaches_the_store(platform: &Platform, run: &str) -> Result<(), Str
 /// the tenant's Durable Object and redone after the other's, so the chain
 /// holds every event once and verifies.
 async fn two_writers_keep_one_chain(engine: &Engine, platform: &Platform, run: &str) -> Result<(), String> {
-    let tenant = format!("suite-{run}-writers");
+    let tenant = smcp_core::names::TenantId::parse(&format!("suite-{run}-writers")).map_err(|e| e.to_string())?;
     let writers = [
         Engine::new(engine.runtime.clone(), engine.config.clone()),
         Engine::new(engine.runtime.clone(), engine.config.clone()),

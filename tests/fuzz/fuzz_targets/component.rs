@@ -20,7 +20,11 @@ fuzz_target!(|data: &[u8]| {
         let grant = smcp_core::capabilities::Grant::default();
         let limits = smcp_core::runtime::Limits { fuel: 5_000_000, ..grant.limits };
         let server = Server { runtime, component: &component, limits };
-        let scope = smcp_core::platform::Scope { tenant: "t".into(), server: "s".into(), request: "r".into() };
+        let scope = smcp_core::platform::Scope {
+            tenant: smcp_core::names::TenantId::from_static("t"),
+            server: "s".into(),
+            request: "r".into(),
+        };
         let mut notes = smcp_fuzz::Ignore;
         let mut host = smcp_core::capabilities::CallHost::new(platform.backends(), &grant, &scope, &mut notes);
         let _ = futures::executor::block_on(server.list_tools(&mut host));

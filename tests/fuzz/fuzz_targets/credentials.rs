@@ -14,7 +14,7 @@ thread_local! {
     static STATE: (smcp_fuzz::Platform, Vec<Issuer>) = {
         let platform = smcp_fuzz::Platform::new();
         let keys = ApiKeys::new(platform.backends().kv, [4; 32]);
-        futures::executor::block_on(keys.create("acme", Role::Admin, "fuzz", None, 0, platform.backends().random)).unwrap();
+        futures::executor::block_on(keys.create(&smcp_core::names::TenantId::from_static("acme"), Role::Admin, "fuzz", None, 0, platform.backends().random)).unwrap();
         let jwk = serde_json::json!({ "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256",
             "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0" });
         let issuer = Issuer {
@@ -40,8 +40,13 @@ fuzz_target!(|data: &[u8]| {
         let by_key = futures::executor::block_on(keys.authenticate(credential, 1));
         assert!(by_key.is_err(), "a fuzzed API key authenticated");
         let _ = jwt::unverified_issuer(credential);
-        let verdict =
-            jwt::verify(credential, "acme", issuers, "https://mcp.example.com/t/acme/s/x/mcp", 1_800_000_000_000);
+        let verdict = jwt::verify(
+            credential,
+            &smcp_core::names::TenantId::from_static("acme"),
+            issuers,
+            "https://mcp.example.com/t/acme/s/x/mcp",
+            1_800_000_000_000,
+        );
         assert!(!matches!(verdict, Ok(jwt::Verdict::Valid(_))), "a fuzzed token verified");
     });
 });

@@ -9,11 +9,11 @@
 //! authentication and into their sessions, and a mutated placeholder still
 //! tests the refusals.
 
+use smcp_core::capabilities::Grant;
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig, Hosted};
 use smcp_core::http::Request;
 use smcp_core::platform::Backends;
 use smcp_core::platform::memory::{InMemory, ManualClock};
-use smcp_core::capabilities::Grant;
 use smcp_core::runtime::{Runtime, RuntimeLimits};
 use std::sync::Arc;
 
@@ -51,7 +51,7 @@ impl Platform {
         memory.clock.0.set(1_800_000_000_000);
         let keys = smcp_core::auth::api_keys::ApiKeys::new(&memory.kv, KEY_HASH_KEY);
         let made = futures::executor::block_on(keys.create(
-            "dev",
+            &smcp_core::names::TenantId::from_static("dev"),
             smcp_core::auth::Role::Admin,
             "fuzz",
             None,
@@ -130,7 +130,12 @@ pub fn engine() -> Engine {
         let component = runtime.load(&guest(name)).expect("a guest loads");
         let grant = Grant::from_toml(grant).expect("the grant parses");
         engine
-            .host(Hosted { tenant: "dev".into(), server: name.into(), component, grant })
+            .host(Hosted {
+                tenant: smcp_core::names::TenantId::from_static("dev"),
+                server: name.into(),
+                component,
+                grant,
+            })
             .expect("the guest is granted what it imports");
     }
     engine

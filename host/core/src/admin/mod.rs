@@ -23,6 +23,7 @@ use crate::deploy::Deployments;
 use crate::http::{Request, Response};
 use crate::mcp::Protocol;
 use crate::metrics::Metrics;
+use crate::names::TenantId;
 use crate::oauth::AuthorizationServers;
 use crate::platform::Backends;
 use crate::runtime::Runtime;
@@ -32,7 +33,7 @@ use serde_json::json;
 pub(crate) const PREFIX: &str = "/admin/v1/tenants/";
 
 /// The URL JWTs for `tenant`'s admin API must name as their audience.
-pub fn audience(public_url: &str, tenant: &str) -> String {
+pub fn audience(public_url: &str, tenant: &TenantId) -> String {
     format!("{}{PREFIX}{tenant}", public_url.trim_end_matches('/'))
 }
 
@@ -56,16 +57,15 @@ pub struct Services<'a> {
 pub(crate) async fn handle(services: Services<'_>, request: &Request, backends: Backends<'_>) -> Option<Response> {
     let rest = request.path.strip_prefix(PREFIX)?;
     let segments: Vec<&str> = rest.split('/').collect();
-    let tenant = segments[0];
-    if !crate::auth::api_keys::valid_tenant(tenant) {
+    let Ok(tenant) = TenantId::parse(segments[0]) else {
         return Some(ApiError::not_found().response());
-    }
-    match services.tenants.exists(backends.kv, tenant, backends.clock.now_ms()).await {
+    };
+    match services.tenants.exists(backends.kv, &tenant, backends.clock.now_ms()).await {
         Ok(true) => {}
         Ok(false) => return Some(ApiError::not_found().response()),
         Err(e) => return Some(ApiError::storage(e).response()),
     }
-    Some(match route(services, request, backends, tenant, &segments[1..]).await {
+    Some(match route(services, request, backends, &tenant, &segments[1..]).await {
         Ok(response) | Err(Refused(response)) => response,
     })
 }
@@ -83,7 +83,7 @@ async fn route(
     services: Services<'_>,
     request: &Request,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     path: &[&str],
 ) -> Result<Response, Refused> {
     let principal = authenticate(services, request, backends, tenant).await?;
@@ -125,7 +125,7 @@ pub(crate) struct Call<'a> {
     pub services: Services<'a>,
     pub request: &'a Request,
     pub backends: Backends<'a>,
-    pub tenant: &'a str,
+    pub tenant: &'a TenantId,
     pub principal: &'a Principal,
 }
 
@@ -151,7 +151,7 @@ async fn authenticate(
     services: Services<'_>,
     request: &Request,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
 ) -> Result<Principal, Refused> {
     if let Some(limited) = crate::admission::turned_away(services.gate, backends, request) {
         let mut response = ApiError::new(
@@ -217,6 +217,7 @@ mod tests {
     use crate::auth::Role;
     use crate::auth::api_keys::ApiKeys;
     use crate::http::{Body, Request};
+    use crate::names::TenantId;
     use crate::platform::memory::InMemory;
     use futures::executor::block_on;
 
@@ -235,7 +236,7 @@ mod tests {
         (response.status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
     }
 
-    fn key(memory: &InMemory, tenant: &str, role: Role) -> String {
+    fn key(memory: &InMemory, tenant: &TenantId, role: Role) -> String {
         // The test engine's key-hashing key.
         let keys = ApiKeys::new(&memory.kv, [3; 32]);
         block_on(keys.create(tenant, role, "test", None, 0, &memory.random)).unwrap().0
@@ -245,9 +246,9 @@ mod tests {
     fn the_admin_api_refuses_by_tenant_credential_and_role() {
         let memory = InMemory::new();
         let (admin, reader, stranger) = (
-            key(&memory, "acme", Role::Admin),
-            key(&memory, "acme", Role::ReadOnly),
-            key(&memory, "other", Role::Admin),
+            key(&memory, &TenantId::from_static("acme"), Role::Admin),
+            key(&memory, &TenantId::from_static("acme"), Role::ReadOnly),
+            key(&memory, &TenantId::from_static("other"), Role::Admin),
         );
         let servers = "/admin/v1/tenants/acme/servers";
         assert_eq!(ask(&memory, "GET", servers, Some(&admin)).0, 200);

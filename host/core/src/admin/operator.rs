@@ -11,9 +11,10 @@
 use super::Services;
 use super::reply::{ApiError, Reply, body_json, json, ok};
 use crate::auth::Role;
-use crate::auth::api_keys::{ApiKeys, valid_tenant};
+use crate::auth::api_keys::ApiKeys;
 use crate::auth::jwt::Issuer;
 use crate::http::{Request, Response};
+use crate::names::TenantId;
 use crate::platform::Backends;
 use serde_json::{Value, json};
 
@@ -36,12 +37,14 @@ pub(crate) async fn handle(services: Services<'_>, request: &Request, backends: 
     }
     let segments: Vec<&str> = rest.split('/').collect();
     let reply = match (request.method.as_str(), segments.as_slice()) {
-        ("POST", ["tenants", tenant, "keys"]) if valid_tenant(tenant) => {
-            create_key(services, request, backends, tenant).await
-        }
-        ("PUT", ["tenants", tenant, "issuers"]) if valid_tenant(tenant) => {
-            set_issuers(services, request, backends, tenant).await
-        }
+        ("POST", ["tenants", tenant, "keys"]) => match TenantId::parse(tenant) {
+            Ok(tenant) => create_key(services, request, backends, &tenant).await,
+            Err(_) => Err(ApiError::not_found()),
+        },
+        ("PUT", ["tenants", tenant, "issuers"]) => match TenantId::parse(tenant) {
+            Ok(tenant) => set_issuers(services, request, backends, &tenant).await,
+            Err(_) => Err(ApiError::not_found()),
+        },
         _ => Err(ApiError::not_found()),
     };
     Some(reply.unwrap_or_else(|e| e.response()))
@@ -65,13 +68,13 @@ pub fn operator_key_hash(key: &str) -> String {
     blake3::hash(key.as_bytes()).to_hex().to_string()
 }
 
-fn audit(services: Services<'_>, backends: Backends<'_>, tenant: &str, kind: &str, detail: Value) {
+fn audit(services: Services<'_>, backends: Backends<'_>, tenant: &TenantId, kind: &str, detail: Value) {
     let event = crate::audit::Event { kind: kind.into(), principal: Some(OPERATOR.into()), server: None, detail };
     services.audit.record(tenant, event, backends.clock.now_ms());
 }
 
 /// `POST tenants/{t}/keys` `{"role", "name"}`: a new API key, shown once.
-async fn create_key(services: Services<'_>, request: &Request, backends: Backends<'_>, tenant: &str) -> Reply {
+async fn create_key(services: Services<'_>, request: &Request, backends: Backends<'_>, tenant: &TenantId) -> Reply {
     let body = body_json(&request.body)?;
     let role = body
         .get("role")
@@ -96,7 +99,7 @@ async fn create_key(services: Services<'_>, request: &Request, backends: Backend
 
 /// `PUT tenants/{t}/issuers` `{"issuers": [...]}`: replaces the token
 /// issuers `tenant` trusts.
-async fn set_issuers(services: Services<'_>, request: &Request, backends: Backends<'_>, tenant: &str) -> Reply {
+async fn set_issuers(services: Services<'_>, request: &Request, backends: Backends<'_>, tenant: &TenantId) -> Reply {
     let body = body_json(&request.body)?;
     let issuers: Vec<Issuer> = serde_json::from_value(body.get("issuers").cloned().unwrap_or(Value::Null))
         .map_err(|e| ApiError::bad_request(format!("`issuers` must be a list of issuers: {e}")))?;

@@ -13,6 +13,7 @@ use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
 use crate::http::{Request, Response};
 use crate::mcp::jsonrpc::{BAD_REQUEST, error_response};
+use crate::names::TenantId;
 use crate::oauth::AuthorizationServers;
 use crate::platform::Backends;
 use refusals::{ClientRefusals, Refusal, Refusals};
@@ -84,17 +85,17 @@ const CREDENTIAL_PARAMS: [&str; 5] = ["api_key", "apikey", "key", "token", "acce
 
 impl AuthSettings {
     /// The canonical URL of an endpoint (RFC 8707 resource).
-    pub fn resource(&self, tenant: &str, server: &str) -> String {
+    pub fn resource(&self, tenant: &TenantId, server: &str) -> String {
         format!("{}{}", self.public_url.trim_end_matches('/'), crate::names::endpoint(tenant, server))
     }
 
-    fn metadata_url(&self, tenant: &str, server: &str) -> String {
+    fn metadata_url(&self, tenant: &TenantId, server: &str) -> String {
         format!("{}{WELL_KNOWN}{}", self.public_url.trim_end_matches('/'), crate::names::endpoint(tenant, server))
     }
 }
 
 /// Stores the token issuers `tenant` trusts.
-pub async fn set_issuers(backends: Backends<'_>, tenant: &str, issuers: &[Issuer]) -> Result<(), AuthError> {
+pub async fn set_issuers(backends: Backends<'_>, tenant: &TenantId, issuers: &[Issuer]) -> Result<(), AuthError> {
     let bytes = serde_json::to_vec(issuers).map_err(|e| AuthError::Storage(e.to_string()))?;
     backends
         .kv
@@ -103,7 +104,7 @@ pub async fn set_issuers(backends: Backends<'_>, tenant: &str, issuers: &[Issuer
         .map_err(|e| AuthError::Storage(e.to_string()))
 }
 
-async fn issuers(backends: Backends<'_>, tenant: &str) -> Result<Vec<Issuer>, AuthError> {
+async fn issuers(backends: Backends<'_>, tenant: &TenantId) -> Result<Vec<Issuer>, AuthError> {
     match backends.kv.get(&crate::auth::issuers_path(tenant)).await.map_err(|e| AuthError::Storage(e.to_string()))? {
         Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| AuthError::Storage(e.to_string())),
         None => Ok(Vec::new()),
@@ -143,7 +144,7 @@ fn credential(request: &Request) -> Result<Option<&str>, AuthError> {
 /// Why the endpoint refused a request: the response to send.
 /// The scopes `tenant`'s issuers map to roles: what a client may ask an
 /// authorization server for.
-async fn scopes(backends: Backends<'_>, tenant: &str) -> Vec<String> {
+async fn scopes(backends: Backends<'_>, tenant: &TenantId) -> Vec<String> {
     let mut scopes: Vec<String> = issuers(backends, tenant)
         .await
         .unwrap_or_default()
@@ -159,7 +160,7 @@ async fn scopes(backends: Backends<'_>, tenant: &str) -> Vec<String> {
 pub(crate) async fn refusal(
     gate: &Gate,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     error: &AuthError,
 ) -> Response {
@@ -217,12 +218,12 @@ pub(crate) fn admit(
     gate: &Gate,
     backends: Backends<'_>,
     request: &Request,
-    tenant: &str,
+    tenant: &TenantId,
     server: Option<&str>,
     authenticated: Result<Principal, AuthError>,
 ) -> Result<Principal, AuthError> {
     let (who, error) = match authenticated {
-        Ok(principal) if principal.tenant == tenant => return Ok(principal),
+        Ok(principal) if principal.tenant == *tenant => return Ok(principal),
         Ok(other) => (Some(other.id), AuthError::OtherTenant),
         Err(e) => (None, e),
     };
@@ -248,11 +249,11 @@ pub(crate) async fn authenticate(
     gate: &Gate,
     backends: Backends<'_>,
     request: &Request,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
 ) -> Result<Principal, AuthError> {
     let settings = &gate.settings;
-    if credential(request)?.is_none() && settings.anonymous.iter().any(|(t, s)| t == tenant && s == server) {
+    if credential(request)?.is_none() && settings.anonymous.iter().any(|(t, s)| t == tenant.as_str() && s == server) {
         return Ok(Principal { tenant: tenant.to_owned(), id: "anonymous".into(), role: Role::McpUser });
     }
     authenticate_for(gate, backends, request, tenant, &settings.resource(tenant, server)).await
@@ -264,7 +265,7 @@ pub(crate) async fn authenticate_for(
     gate: &Gate,
     backends: Backends<'_>,
     request: &Request,
-    tenant: &str,
+    tenant: &TenantId,
     audience: &str,
 ) -> Result<Principal, AuthError> {
     let settings = &gate.settings;
@@ -306,7 +307,7 @@ pub(crate) async fn authenticate_for(
     Ok(principal)
 }
 
-fn own_issuer(gate: &Gate, tenant: &str) -> String {
+fn own_issuer(gate: &Gate, tenant: &TenantId) -> String {
     crate::oauth::issuer(&gate.settings.public_url, tenant)
 }
 
@@ -318,7 +319,7 @@ async fn own_token(
     backends: Backends<'_>,
     request: &Request,
     token: &str,
-    tenant: &str,
+    tenant: &TenantId,
     audience: &str,
     now: u64,
 ) -> Result<Principal, AuthError> {
@@ -344,7 +345,7 @@ async fn own_token(
 async fn refresh_keys(
     gate: &Gate,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     mut trusted: Vec<Issuer>,
     jwks_uri: &str,
     now: u64,
@@ -384,6 +385,7 @@ pub(crate) async fn metadata(gate: &Gate, backends: Backends<'_>, path: &str) ->
     let settings = &gate.settings;
     let (resource, servers, scopes_supported) = match crate::names::parse_endpoint(rest) {
         Some((tenant, server)) => {
+            let tenant = &tenant;
             let trusted = issuers(backends, tenant).await.unwrap_or_default();
             // The tenant's own identity providers first: clients take the first.
             let mut servers: Vec<String> = trusted.into_iter().map(|i| i.issuer).collect();

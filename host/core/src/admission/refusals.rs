@@ -5,6 +5,7 @@
 
 use crate::audit::Event;
 use crate::lru::Lru;
+use crate::names::TenantId;
 use serde_json::json;
 use std::sync::Mutex;
 
@@ -18,7 +19,7 @@ const OPEN_WINDOWS: usize = 65_536;
 const PRINCIPALS_KEPT: usize = 8;
 
 /// What refusals are counted by: tenant, API (`mcp`, `admin`) and reason.
-type Kind = (String, &'static str, &'static str);
+type Kind = (TenantId, &'static str, &'static str);
 
 struct Window {
     opened_ms: u64,
@@ -40,12 +41,12 @@ pub(crate) struct Refusals {
 struct State {
     windows: Lru<Kind, Window>,
     /// Summaries of windows ended early, for the next flush.
-    ended: Vec<(String, Event)>,
+    ended: Vec<(TenantId, Event)>,
 }
 
 /// One refused request.
 pub(crate) struct Refusal<'a> {
-    pub tenant: &'a str,
+    pub tenant: &'a TenantId,
     pub api: &'static str,
     /// A stable name of the reason (`unknown_key`, `missing`, …).
     pub code: &'static str,
@@ -96,7 +97,7 @@ impl Refusals {
     /// Summaries of the windows that closed by `now_ms` (of every window
     /// when `all`), as `(tenant, event)`; windows without further refusals
     /// end silently.
-    pub(crate) fn closed(&self, now_ms: u64, all: bool) -> Vec<(String, Event)> {
+    pub(crate) fn closed(&self, now_ms: u64, all: bool) -> Vec<(TenantId, Event)> {
         let Ok(mut state) = self.state.lock() else { return Vec::new() };
         let due: Vec<Kind> = state
             .windows
@@ -196,8 +197,9 @@ mod tests {
     #[test]
     fn refusals_are_counted_per_kind_and_window() {
         let refusals = Refusals::default();
+        let acme = TenantId::from_static("acme");
         let refusal = |code| Refusal {
-            tenant: "acme",
+            tenant: &acme,
             api: "mcp",
             code,
             reason: code.into(),

@@ -6,6 +6,7 @@
 //! `auth/keys/<tenant>/<hash>`.
 
 use super::{AuthError, Principal, Role};
+use crate::names::TenantId;
 use crate::platform::Random;
 use crate::platform::kv::KvStore;
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ pub struct KeyRecord {
     pub v: u8,
     /// Public id: the first 16 hex digits of the hash. Safe to log and show.
     pub id: String,
-    pub tenant: String,
+    pub tenant: TenantId,
     pub role: Role,
     pub name: String,
     pub created_ms: u64,
@@ -59,13 +60,13 @@ pub struct ApiKeys<'a> {
     hash_key: [u8; 32],
 }
 
-fn record_path(tenant: &str, hash: &str) -> String {
+fn record_path(tenant: &TenantId, hash: &str) -> String {
     format!("auth/keys/{tenant}/{hash}")
 }
 
 /// When key `id` was last used: kept apart from its record, so that
 /// noting a use never writes the record back over a revocation.
-fn used_path(tenant: &str, id: &str) -> String {
+fn used_path(tenant: &TenantId, id: &str) -> String {
     format!("auth/used/{tenant}/{id}")
 }
 
@@ -99,7 +100,7 @@ impl<'a> ApiKeys<'a> {
     /// and its record.
     pub async fn create(
         &self,
-        tenant: &str,
+        tenant: &TenantId,
         role: Role,
         name: &str,
         expires_ms: Option<u64>,
@@ -140,6 +141,7 @@ impl<'a> ApiKeys<'a> {
     /// The principal a presented key stands for.
     pub async fn authenticate(&self, presented: &str, now_ms: u64) -> Result<Principal, AuthError> {
         let (tenant, _) = parse(presented).ok_or(AuthError::Malformed("not an SMCP API key"))?;
+        let tenant = &TenantId::parse(tenant).map_err(|_| AuthError::Malformed("not an SMCP API key"))?;
         let hash = self.hash(presented);
         let stored = self
             .kv
@@ -149,7 +151,7 @@ impl<'a> ApiKeys<'a> {
             .ok_or(AuthError::UnknownKey)?;
         let record: KeyRecord = serde_json::from_slice(&stored).map_err(|e| AuthError::Storage(e.to_string()))?;
         // blake3::Hash compares in constant time.
-        let matches = blake3::Hash::from_hex(&record.hash).is_ok_and(|h| h == hash) && record.tenant == tenant;
+        let matches = blake3::Hash::from_hex(&record.hash).is_ok_and(|h| h == hash) && record.tenant == *tenant;
         if !matches {
             return Err(AuthError::UnknownKey);
         }
@@ -164,12 +166,12 @@ impl<'a> ApiKeys<'a> {
 
     /// Notes that key `id` of `tenant` was used at `now_ms`. Best effort;
     /// callers note a key at most once a minute (see [`UseNotes`]).
-    pub async fn note_use(&self, tenant: &str, id: &str, now_ms: u64) {
+    pub async fn note_use(&self, tenant: &TenantId, id: &str, now_ms: u64) {
         let _ = self.kv.set_relaxed(&used_path(tenant, id), now_ms.to_string().into_bytes(), None).await;
     }
 
     /// Every key record of `tenant`.
-    pub async fn list(&self, tenant: &str) -> Result<Vec<KeyRecord>, AuthError> {
+    pub async fn list(&self, tenant: &TenantId) -> Result<Vec<KeyRecord>, AuthError> {
         let prefix = format!("auth/keys/{tenant}/");
         let mut records = Vec::new();
         let mut cursor: Option<String> = None;
@@ -195,7 +197,7 @@ impl<'a> ApiKeys<'a> {
 
     /// Revokes key `id` of `tenant`; takes effect on the key's next use.
     /// `false` when the tenant has no such key.
-    pub async fn revoke(&self, tenant: &str, id: &str, now_ms: u64) -> Result<bool, AuthError> {
+    pub async fn revoke(&self, tenant: &TenantId, id: &str, now_ms: u64) -> Result<bool, AuthError> {
         let Some(mut record) = self.list(tenant).await?.into_iter().find(|r| r.id == id) else { return Ok(false) };
         if record.revoked_ms.is_none() {
             record.revoked_ms = Some(now_ms);
@@ -217,14 +219,18 @@ mod tests {
         let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
         let keys = ApiKeys::new(&kv, [5; 32]);
         let random = SeededRandom::new(3);
-        let (key, record) = block_on(keys.create("acme", Role::McpUser, "ci", None, 1000, &random)).unwrap();
+        let (key, record) =
+            block_on(keys.create(&TenantId::from_static("acme"), Role::McpUser, "ci", None, 1000, &random)).unwrap();
         assert!(key.starts_with("smcp_acme_") && key.len() == "smcp_acme_".len() + 64, "{key}");
         for path in kv.raw_keys() {
             let stored = String::from_utf8(block_on(kv.get(&path)).unwrap().unwrap()).unwrap();
             assert!(!stored.contains(&key[10..]) && !path.contains(&key[10..]), "the key itself is stored");
         }
         let who = block_on(keys.authenticate(&key, 2000)).unwrap();
-        assert_eq!(who, Principal { tenant: "acme".into(), id: format!("key:{}", record.id), role: Role::McpUser });
+        assert_eq!(
+            who,
+            Principal { tenant: TenantId::from_static("acme"), id: format!("key:{}", record.id), role: Role::McpUser }
+        );
         // Another host (another hashing key) does not know it.
         assert_eq!(block_on(ApiKeys::new(&kv, [6; 32]).authenticate(&key, 2000)), Err(AuthError::UnknownKey));
     }
@@ -235,7 +241,7 @@ mod tests {
     struct RevokeAfterRead<'a> {
         inner: &'a MemoryKv,
         keys: ApiKeys<'a>,
-        tenant: &'static str,
+        tenant: TenantId,
         id: String,
         fired: std::cell::Cell<bool>,
     }
@@ -248,7 +254,7 @@ mod tests {
             Box::pin(async move {
                 let value = self.inner.get(key).await;
                 if key.starts_with("auth/keys/") && !self.fired.replace(true) {
-                    self.keys.revoke(self.tenant, &self.id, 5).await.unwrap();
+                    self.keys.revoke(&self.tenant, &self.id, 5).await.unwrap();
                 }
                 value
             })
@@ -282,11 +288,13 @@ mod tests {
     fn a_use_racing_a_revocation_never_undoes_it() {
         let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
         let keys = ApiKeys::new(&kv, [5; 32]);
-        let (key, record) = block_on(keys.create("acme", Role::Admin, "", None, 0, &SeededRandom::new(8))).unwrap();
+        let (key, record) =
+            block_on(keys.create(&TenantId::from_static("acme"), Role::Admin, "", None, 0, &SeededRandom::new(8)))
+                .unwrap();
         let racing = RevokeAfterRead {
             inner: &kv,
             keys: ApiKeys::new(&kv, [5; 32]),
-            tenant: "acme",
+            tenant: TenantId::from_static("acme"),
             id: record.id.clone(),
             fired: Default::default(),
         };
@@ -294,10 +302,10 @@ mod tests {
         // The request read the record before the revocation: it is let in,
         // and notes its use.
         assert!(block_on(during.authenticate(&key, 120_000)).is_ok());
-        block_on(during.note_use("acme", &record.id, 120_000));
+        block_on(during.note_use(&TenantId::from_static("acme"), &record.id, 120_000));
         // The revocation stands, and the use is still recorded.
         assert_eq!(block_on(keys.authenticate(&key, 120_001)), Err(AuthError::Revoked));
-        let listed = block_on(keys.list("acme")).unwrap();
+        let listed = block_on(keys.list(&TenantId::from_static("acme"))).unwrap();
         assert_eq!((listed[0].revoked_ms, listed[0].last_used_ms), (Some(5), Some(120_000)));
         let mut notes = UseNotes::default();
         assert!(notes.due("k", 0) && !notes.due("k", 59_999) && notes.due("k", 60_000));
@@ -308,7 +316,9 @@ mod tests {
         let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
         let keys = ApiKeys::new(&kv, [5; 32]);
         let random = SeededRandom::new(4);
-        let (key, record) = block_on(keys.create("acme", Role::ReadOnly, "", Some(10_000), 0, &random)).unwrap();
+        let (key, record) =
+            block_on(keys.create(&TenantId::from_static("acme"), Role::ReadOnly, "", Some(10_000), 0, &random))
+                .unwrap();
         let wrong_tenant = key.replacen("smcp_acme_", "smcp_beta_", 1);
         let mut flipped = key.clone();
         flipped.replace_range(key.len() - 1.., if key.ends_with('0') { "1" } else { "0" });
@@ -322,9 +332,12 @@ mod tests {
             assert_eq!(block_on(keys.authenticate(presented, 1)), Err(error), "{presented}");
         }
         assert_eq!(block_on(keys.authenticate(&key, 10_000)), Err(AuthError::Expired));
-        assert!(block_on(keys.revoke("acme", &record.id, 5)).unwrap());
-        assert!(!block_on(keys.revoke("beta", &record.id, 5)).unwrap(), "revocation is per tenant");
+        assert!(block_on(keys.revoke(&TenantId::from_static("acme"), &record.id, 5)).unwrap());
+        assert!(
+            !block_on(keys.revoke(&TenantId::from_static("beta"), &record.id, 5)).unwrap(),
+            "revocation is per tenant"
+        );
         assert_eq!(block_on(keys.authenticate(&key, 6)), Err(AuthError::Revoked));
-        assert_eq!(block_on(keys.list("acme")).unwrap()[0].revoked_ms, Some(5));
+        assert_eq!(block_on(keys.list(&TenantId::from_static("acme"))).unwrap()[0].revoked_ms, Some(5));
     }
 }

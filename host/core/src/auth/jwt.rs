@@ -7,6 +7,7 @@
 //! (small leeway) on the host's clock. Its scopes map to a role.
 
 use super::{AuthError, Principal, Role};
+use crate::names::TenantId;
 pub use jsonwebtoken::Algorithm;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{DecodingKey, Validation};
@@ -85,7 +86,7 @@ pub fn unverified_issuer(token: &str) -> Result<String, AuthError> {
 /// Verifies `token` for `tenant`'s endpoint `audience` at `now_ms`.
 pub fn verify(
     token: &str,
-    tenant: &str,
+    tenant: &TenantId,
     issuers: &[Issuer],
     audience: &str,
     now_ms: u64,
@@ -263,7 +264,7 @@ mod tests {
     }
 
     fn check(token: &str) -> Result<Verdict, AuthError> {
-        verify(token, "acme", &[issuer()], AUD, NOW_S * 1000)
+        verify(token, &TenantId::from_static("acme"), &[issuer()], AUD, NOW_S * 1000)
     }
 
     #[test]
@@ -271,7 +272,11 @@ mod tests {
         let Verdict::Valid(who) = check(&es256(&claims(json!({})), PRIVATE)).unwrap() else { panic!() };
         assert_eq!(
             who,
-            Principal { tenant: "acme".into(), id: "jwt:https://auth.example.com#alice".into(), role: Role::McpUser }
+            Principal {
+                tenant: TenantId::from_static("acme"),
+                id: "jwt:https://auth.example.com#alice".into(),
+                role: Role::McpUser
+            }
         );
         let Verdict::Valid(who) =
             check(&es256(&claims(json!({ "scope": null, "scp": ["mcp:read"] })), PRIVATE)).unwrap()
@@ -378,7 +383,7 @@ mod tests {
         assert!(check(&token).unwrap_err().to_string().contains("key this issuer does not have"));
         let with_uri = Issuer { jwks_uri: Some("https://auth.example.com/jwks".into()), ..issuer() };
         assert_eq!(
-            verify(&token, "acme", &[with_uri], AUD, NOW_S * 1000),
+            verify(&token, &TenantId::from_static("acme"), &[with_uri], AUD, NOW_S * 1000),
             Ok(Verdict::UnknownKey { jwks_uri: "https://auth.example.com/jwks".into() })
         );
     }

@@ -8,12 +8,13 @@ pub mod jwt;
 pub mod rate;
 pub mod tenants;
 
+use crate::names::TenantId;
 pub use crate::policy::Role;
 
 /// An authenticated caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub tenant: String,
+    pub tenant: TenantId,
     /// Stable and safe to log: `key:<key id>` or `jwt:<issuer>#<subject>`.
     pub id: String,
     pub role: Role,
@@ -64,6 +65,6 @@ impl AuthError {
 }
 
 /// Where the token issuers `tenant` trusts are stored.
-pub(crate) fn issuers_path(tenant: &str) -> String {
+pub(crate) fn issuers_path(tenant: &TenantId) -> String {
     format!("auth/tenants/{tenant}/issuers")
 }

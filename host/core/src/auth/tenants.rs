@@ -8,6 +8,7 @@
 
 use super::AuthError;
 use crate::lru::Lru;
+use crate::names::TenantId;
 use crate::platform::kv::KvStore;
 
 /// How long "no such tenant" is believed.
@@ -18,7 +19,7 @@ const CAPACITY: usize = 10_000;
 /// Cached answers of [`exists`], least recently used dropped first.
 #[derive(Default)]
 pub struct TenantCache {
-    entries: Lru<String, Known>,
+    entries: Lru<TenantId, Known>,
 }
 
 #[derive(Clone, Copy)]
@@ -29,7 +30,7 @@ enum Known {
 
 impl TenantCache {
     /// Remembers that `tenant` exists (its first key was just created).
-    pub fn created(&mut self, tenant: &str) {
+    pub fn created(&mut self, tenant: &TenantId) {
         self.entries.insert(tenant.to_owned(), Known::Exists, CAPACITY);
     }
 }
@@ -39,19 +40,22 @@ impl TenantCache {
 pub struct Directory {
     cache: std::sync::Mutex<TenantCache>,
     /// Tenants served to anonymous callers exist without keys.
-    anonymous: Vec<String>,
+    anonymous: Vec<TenantId>,
 }
 
 impl Directory {
     /// A directory in which the tenants of `anonymous` servers exist too.
     pub fn new(anonymous: &[(String, String)]) -> Directory {
-        Directory { cache: Default::default(), anonymous: anonymous.iter().map(|(t, _)| t.clone()).collect() }
+        Directory {
+            cache: Default::default(),
+            anonymous: anonymous.iter().filter_map(|(t, _)| TenantId::parse(t).ok()).collect(),
+        }
     }
 
     /// True when `tenant` exists (has an API key or a token issuer, or is
     /// served to anonymous callers); looked up before any authentication
     /// work, so that requests naming other tenants store nothing.
-    pub async fn exists(&self, kv: &dyn KvStore, tenant: &str, now_ms: u64) -> Result<bool, AuthError> {
+    pub async fn exists(&self, kv: &dyn KvStore, tenant: &TenantId, now_ms: u64) -> Result<bool, AuthError> {
         if self.anonymous.iter().any(|t| t == tenant) {
             return Ok(true);
         }
@@ -59,7 +63,7 @@ impl Directory {
     }
 
     /// Remembers that `tenant` exists (it was just given a key or an issuer).
-    pub fn created(&self, tenant: &str) {
+    pub fn created(&self, tenant: &TenantId) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.created(tenant);
         }
@@ -71,7 +75,7 @@ impl Directory {
 async fn exists(
     cache: &std::sync::Mutex<TenantCache>,
     kv: &dyn KvStore,
-    tenant: &str,
+    tenant: &TenantId,
     now_ms: u64,
 ) -> Result<bool, AuthError> {
     let cached = cache.lock().ok().and_then(|mut c| c.entries.get(tenant).copied());
@@ -101,13 +105,21 @@ mod tests {
     fn tenants_exist_once_they_have_a_key_or_an_issuer() {
         let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
         let cache = std::sync::Mutex::new(TenantCache::default());
-        assert_eq!(block_on(exists(&cache, &kv, "acme", 0)), Ok(false));
+        assert_eq!(block_on(exists(&cache, &kv, &TenantId::from_static("acme"), 0)), Ok(false));
         block_on(kv.set("auth/keys/acme/00", b"{}".to_vec(), None)).unwrap();
-        assert_eq!(block_on(exists(&cache, &kv, "acme", 1)), Ok(false), "a missing tenant is believed for a while");
-        assert_eq!(block_on(exists(&cache, &kv, "acme", UNKNOWN_FOR_MS)), Ok(true));
-        block_on(kv.set(&crate::auth::issuers_path("beta"), b"[]".to_vec(), None)).unwrap();
-        assert_eq!(block_on(exists(&cache, &kv, "beta", 0)), Ok(true));
-        assert_eq!(block_on(exists(&cache, &kv, "acmex", 0)), Ok(false), "prefixes of keys are not tenants");
+        assert_eq!(
+            block_on(exists(&cache, &kv, &TenantId::from_static("acme"), 1)),
+            Ok(false),
+            "a missing tenant is believed for a while"
+        );
+        assert_eq!(block_on(exists(&cache, &kv, &TenantId::from_static("acme"), UNKNOWN_FOR_MS)), Ok(true));
+        block_on(kv.set(&crate::auth::issuers_path(&TenantId::from_static("beta")), b"[]".to_vec(), None)).unwrap();
+        assert_eq!(block_on(exists(&cache, &kv, &TenantId::from_static("beta"), 0)), Ok(true));
+        assert_eq!(
+            block_on(exists(&cache, &kv, &TenantId::from_static("acmex"), 0)),
+            Ok(false),
+            "prefixes of keys are not tenants"
+        );
         assert!(block_on(kv.list("", None, 100)).unwrap().keys.len() == 2, "asking stores nothing");
     }
 }

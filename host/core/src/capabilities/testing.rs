@@ -2,6 +2,7 @@
 //! tests.
 
 use super::{CallHost, Discard, Grant, Notifier};
+use crate::names::TenantId;
 use crate::platform::Scope;
 use crate::platform::memory::InMemory;
 
@@ -15,10 +16,10 @@ pub(crate) struct Call {
 impl Call {
     /// Tenant `t`, server `s`, under `grant`.
     pub fn new(grant: Grant) -> Call {
-        Call::of("t", "s", grant)
+        Call::of(&TenantId::from_static("t"), "s", grant)
     }
 
-    pub fn of(tenant: &str, server: &str, grant: Grant) -> Call {
+    pub fn of(tenant: &TenantId, server: &str, grant: Grant) -> Call {
         let scope = Scope { tenant: tenant.into(), server: server.into(), request: "r".into() };
         Call { memory: InMemory::new(), grant, scope, discard: Discard }
     }

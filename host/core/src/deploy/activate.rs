@@ -9,6 +9,7 @@ use crate::auth::Principal;
 use crate::capabilities::Grant;
 use crate::component::PreparedComponent;
 use crate::guest::Hosted;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use serde_json::json;
 
@@ -45,7 +46,7 @@ fn changes(from: Option<&Deployment>, imports: &[String], grant: &Grant) -> Resu
 
 async fn active_deployment(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     record: &ServerRecord,
 ) -> Result<Option<Deployment>, DeployError> {
     match &record.active {
@@ -57,7 +58,7 @@ async fn active_deployment(
 /// What activating `component` under `grant` would change on `server`.
 pub(crate) async fn changes_from_active(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     component: &PreparedComponent,
     grant: &Grant,
@@ -78,7 +79,7 @@ pub const MAX_DEPLOYMENTS_PER_SERVER: usize = 200;
 pub async fn create_server(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     by: &Principal,
 ) -> Result<(ServerRecord, bool), DeployError> {
@@ -121,7 +122,7 @@ pub async fn create_server(
 async fn hosted(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     deployment: &Deployment,
 ) -> Result<Hosted, DeployError> {
     let missing = || DeployError::ComponentMissing(deployment.id.clone());
@@ -145,7 +146,7 @@ async fn hosted(
 pub async fn activate(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     id: &str,
     approve: bool,
@@ -158,7 +159,7 @@ pub async fn activate(
 async fn switch(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     id: &str,
     approve: bool,
@@ -224,7 +225,7 @@ async fn switch(
 pub async fn rollback(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     to: Option<&str>,
     approve: bool,
@@ -250,7 +251,7 @@ pub async fn rollback(
 pub async fn delete_server(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     by: &Principal,
 ) -> Result<(), DeployError> {
@@ -290,7 +291,7 @@ pub async fn delete_server(
 pub async fn load_active(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
 ) -> Result<Option<(Hosted, String)>, DeployError> {
     let Some(record) = records::server(backends, tenant, server).await? else { return Ok(None) };

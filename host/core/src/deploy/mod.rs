@@ -23,6 +23,7 @@ pub use upload::{Upload, Uploaded, upload};
 use crate::audit::{Event, Recorder};
 use crate::component::LoadError;
 use crate::mcp::Protocol;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use crate::policy::GrantFileError;
 use crate::runtime::Runtime;
@@ -44,7 +45,7 @@ pub struct Deployments {
     /// Serializes this process's changes to the registry (read-modify-write
     /// of server records).
     lock: futures_util::lock::Mutex<()>,
-    servers: RwLock<HashMap<(String, String), served::Served>>,
+    servers: RwLock<HashMap<(TenantId, String), served::Served>>,
 }
 
 impl Deployments {
@@ -52,7 +53,7 @@ impl Deployments {
         Deployments { runtime, audit, mcp, recheck_ms, lock: Default::default(), servers: Default::default() }
     }
 
-    fn record(&self, backends: Backends<'_>, tenant: &str, event: Event) {
+    fn record(&self, backends: Backends<'_>, tenant: &TenantId, event: Event) {
         self.audit.record(tenant, event, backends.clock.now_ms());
     }
 }

@@ -5,6 +5,7 @@
 //! deployed). Guests' own data lives under `t/…` and never meets these.
 
 use super::DeployError;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use serde::{Deserialize, Serialize};
 
@@ -82,27 +83,27 @@ pub fn deployment_id(digest: &str, grant: &str) -> String {
     hasher.finalize().to_hex()[..16].to_owned()
 }
 
-pub(crate) fn server_key(tenant: &str, server: &str) -> String {
+pub(crate) fn server_key(tenant: &TenantId, server: &str) -> String {
     format!("deploy/{tenant}/servers/{server}")
 }
 
-fn servers_prefix(tenant: &str) -> String {
+fn servers_prefix(tenant: &TenantId) -> String {
     format!("deploy/{tenant}/servers/")
 }
 
-pub(crate) fn deployment_key(tenant: &str, server: &str, id: &str) -> String {
+pub(crate) fn deployment_key(tenant: &TenantId, server: &str, id: &str) -> String {
     format!("deploy/{tenant}/deployments/{server}/{id}")
 }
 
-fn deployments_prefix(tenant: &str, server: &str) -> String {
+fn deployments_prefix(tenant: &TenantId, server: &str) -> String {
     format!("deploy/{tenant}/deployments/{server}/")
 }
 
-fn settings_key(tenant: &str) -> String {
+fn settings_key(tenant: &TenantId) -> String {
     format!("deploy/{tenant}/settings")
 }
 
-pub(crate) fn component_key(tenant: &str, digest: &str) -> String {
+pub(crate) fn component_key(tenant: &TenantId, digest: &str) -> String {
     format!("components/{tenant}/{digest}")
 }
 
@@ -138,25 +139,37 @@ async fn keys_under(backends: Backends<'_>, prefix: &str) -> Result<Vec<String>,
     }
 }
 
-pub async fn server(backends: Backends<'_>, tenant: &str, server: &str) -> Result<Option<ServerRecord>, DeployError> {
+pub async fn server(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    server: &str,
+) -> Result<Option<ServerRecord>, DeployError> {
     get_json(backends, &server_key(tenant, server)).await
 }
 
-pub(crate) async fn put_server(backends: Backends<'_>, tenant: &str, record: &ServerRecord) -> Result<(), DeployError> {
+pub(crate) async fn put_server(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    record: &ServerRecord,
+) -> Result<(), DeployError> {
     put_json(backends, &server_key(tenant, &record.name), record).await
 }
 
 /// How many servers `tenant` has (keys only: no record is read).
-pub(crate) async fn server_count(backends: Backends<'_>, tenant: &str) -> Result<usize, DeployError> {
+pub(crate) async fn server_count(backends: Backends<'_>, tenant: &TenantId) -> Result<usize, DeployError> {
     Ok(keys_under(backends, &servers_prefix(tenant)).await?.len())
 }
 
 /// How many deployments `server` keeps (keys only).
-pub(crate) async fn deployment_count(backends: Backends<'_>, tenant: &str, server: &str) -> Result<usize, DeployError> {
+pub(crate) async fn deployment_count(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    server: &str,
+) -> Result<usize, DeployError> {
     Ok(keys_under(backends, &deployments_prefix(tenant, server)).await?.len())
 }
 
-pub async fn servers(backends: Backends<'_>, tenant: &str) -> Result<Vec<ServerRecord>, DeployError> {
+pub async fn servers(backends: Backends<'_>, tenant: &TenantId) -> Result<Vec<ServerRecord>, DeployError> {
     let mut out = Vec::new();
     for key in keys_under(backends, &servers_prefix(tenant)).await? {
         if let Some(record) = get_json(backends, &key).await? {
@@ -168,7 +181,7 @@ pub async fn servers(backends: Backends<'_>, tenant: &str) -> Result<Vec<ServerR
 
 pub async fn deployment(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     id: &str,
 ) -> Result<Option<Deployment>, DeployError> {
@@ -180,14 +193,18 @@ pub async fn deployment(
 
 pub(crate) async fn put_deployment(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     deployment: &Deployment,
 ) -> Result<(), DeployError> {
     put_json(backends, &deployment_key(tenant, &deployment.server, &deployment.id), deployment).await
 }
 
 /// A server's deployments, oldest first.
-pub async fn deployments(backends: Backends<'_>, tenant: &str, server: &str) -> Result<Vec<Deployment>, DeployError> {
+pub async fn deployments(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    server: &str,
+) -> Result<Vec<Deployment>, DeployError> {
     let mut out: Vec<Deployment> = Vec::new();
     for key in keys_under(backends, &deployments_prefix(tenant, server)).await? {
         if let Some(record) = get_json(backends, &key).await? {
@@ -202,16 +219,20 @@ pub(crate) async fn delete_key(backends: Backends<'_>, key: &str) -> Result<(), 
     backends.kv.delete(key).await.map_err(storage)
 }
 
-pub async fn settings(backends: Backends<'_>, tenant: &str) -> Result<TenantSettings, DeployError> {
+pub async fn settings(backends: Backends<'_>, tenant: &TenantId) -> Result<TenantSettings, DeployError> {
     Ok(get_json(backends, &settings_key(tenant)).await?.unwrap_or_default())
 }
 
-pub async fn put_settings(backends: Backends<'_>, tenant: &str, settings: &TenantSettings) -> Result<(), DeployError> {
+pub async fn put_settings(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    settings: &TenantSettings,
+) -> Result<(), DeployError> {
     put_json(backends, &settings_key(tenant), settings).await
 }
 
 /// Digests of every component a deployment of `tenant` still uses.
-pub(crate) async fn digests_in_use(backends: Backends<'_>, tenant: &str) -> Result<Vec<String>, DeployError> {
+pub(crate) async fn digests_in_use(backends: Backends<'_>, tenant: &TenantId) -> Result<Vec<String>, DeployError> {
     let mut digests = Vec::new();
     for key in keys_under(backends, &format!("deploy/{tenant}/deployments/")).await? {
         if let Some(d) = get_json::<Deployment>(backends, &key).await? {
@@ -239,9 +260,12 @@ mod tests {
 
     #[test]
     fn records_are_kept_under_their_tenant() {
-        assert_eq!(server_key("acme", "notes"), "deploy/acme/servers/notes");
-        assert!(deployment_key("acme", "notes", "0123456789abcdef").starts_with("deploy/acme/deployments/notes/"));
-        assert!(component_key("acme", "ff").starts_with("components/acme/"));
+        assert_eq!(server_key(&TenantId::from_static("acme"), "notes"), "deploy/acme/servers/notes");
+        assert!(
+            deployment_key(&TenantId::from_static("acme"), "notes", "0123456789abcdef")
+                .starts_with("deploy/acme/deployments/notes/")
+        );
+        assert!(component_key(&TenantId::from_static("acme"), "ff").starts_with("components/acme/"));
         assert!(!valid_name("../x") && !valid_name("") && valid_name("notes-2"));
     }
 }

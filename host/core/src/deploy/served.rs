@@ -8,6 +8,7 @@ use crate::capabilities::ListKind;
 use crate::capabilities::NotGranted;
 use crate::guest::Hosted;
 use crate::mcp::Change;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -75,13 +76,13 @@ impl Deployments {
     }
 
     /// Stops serving `server` (deleted).
-    pub(crate) fn unhost(&self, tenant: &str, server: &str) {
+    pub(crate) fn unhost(&self, tenant: &TenantId, server: &str) {
         if let Ok(mut servers) = self.servers.write() {
             servers.remove(&(tenant.to_owned(), server.to_owned()));
         }
     }
 
-    fn cached(&self, tenant: &str, server: &str) -> Option<Served> {
+    fn cached(&self, tenant: &TenantId, server: &str) -> Option<Served> {
         self.servers.read().ok()?.get(&(tenant.to_owned(), server.to_owned())).cloned()
     }
 
@@ -93,7 +94,7 @@ impl Deployments {
     pub(crate) async fn lookup(
         &self,
         backends: Backends<'_>,
-        tenant: &str,
+        tenant: &TenantId,
         server: &str,
     ) -> Result<Option<Arc<Hosted>>, crate::deploy::DeployError> {
         let now = backends.clock.now_ms();
@@ -131,7 +132,7 @@ impl Deployments {
 
     /// Marks what is served at `tenant`/`server` as confirmed at `now_ms`,
     /// if it is still `deployment` (nothing else changes, nobody is told).
-    fn renew(&self, tenant: &str, server: &str, deployment: &Option<String>, now_ms: u64) {
+    fn renew(&self, tenant: &TenantId, server: &str, deployment: &Option<String>, now_ms: u64) {
         if let Ok(mut servers) = self.servers.write()
             && let Some(served) = servers.get_mut(&(tenant.to_owned(), server.to_owned()))
             && served.deployment == *deployment
@@ -145,7 +146,7 @@ impl Deployments {
 /// their compiled components weigh no more than `budget` together (`keep`
 /// stays): a request for one loads it again. Servers hosted directly have
 /// nothing to reload from and stay.
-fn evict_least_used(servers: &mut HashMap<(String, String), Served>, keep: &(String, String), budget: usize) {
+fn evict_least_used(servers: &mut HashMap<(TenantId, String), Served>, keep: &(TenantId, String), budget: usize) {
     use std::sync::atomic::Ordering;
     let loaded = |s: &Served| s.deployment.is_some();
     let mut total: usize = servers.values().filter(|s| loaded(s)).map(Served::weight).sum();

@@ -8,6 +8,7 @@ use super::{Changes, DeployError};
 use crate::auth::Principal;
 use crate::capabilities::Grant;
 use crate::component::Digest;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use crate::review::{self, Review};
 
@@ -38,7 +39,7 @@ pub struct Uploaded {
 pub async fn upload(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     upload: Upload,
     by: &Principal,
@@ -135,7 +136,7 @@ pub async fn upload(
 async fn check_listings(
     deployments: &Deployments,
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     server: &str,
     component: &crate::runtime::Component,
     grant: &Grant,

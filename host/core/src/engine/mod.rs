@@ -20,6 +20,7 @@ use crate::http::{Request, Response};
 use crate::mcp::jsonrpc::BAD_REQUEST;
 use crate::mcp::{Answer, Exchange, Protocol, ProtocolConfig, error};
 use crate::metrics::Metrics;
+use crate::names::TenantId;
 use crate::oauth::AuthorizationServers;
 use crate::platform::Backends;
 use crate::runtime::Runtime;
@@ -117,7 +118,7 @@ impl Engine {
     }
 
     /// Queues `event` for `tenant`'s audit trail (see [`crate::audit::Recorder`]).
-    pub fn record(&self, backends: Backends<'_>, tenant: &str, event: crate::audit::Event) {
+    pub fn record(&self, backends: Backends<'_>, tenant: &TenantId, event: crate::audit::Event) {
         self.audit.record(tenant, event, backends.clock.now_ms());
     }
 
@@ -248,7 +249,7 @@ impl Engine {
             Route::ResourceMetadata => admission::metadata(&self.gate, backends, &request.path).await,
             Route::Admin => crate::admin::handle(self.services(), request, backends).await,
             Route::Operator => crate::admin::operator::handle(self.services(), request, backends).await,
-            Route::Mcp { tenant, server } => return self.endpoint(request, backends, exchange, tenant, server).await,
+            Route::Mcp { tenant, server } => return self.endpoint(request, backends, exchange, &tenant, server).await,
             Route::Probe | Route::Unknown => None,
         };
         answered.unwrap_or_else(not_found).into()
@@ -261,7 +262,7 @@ impl Engine {
         request: &Request,
         backends: Backends<'_>,
         exchange: &Exchange<'_>,
-        tenant: &str,
+        tenant: &TenantId,
         server: &str,
     ) -> Answer {
         if request.method == "OPTIONS" {

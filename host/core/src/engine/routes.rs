@@ -1,8 +1,10 @@
 //! Which part of the host answers a path: the one place that maps paths to
 //! subsystems. Each subsystem parses the rest of its own paths.
 
+use crate::names::TenantId;
+
 /// Where a request goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route<'a> {
     /// `GET /healthz` and `/readyz`, under any Host.
     Probe,
@@ -16,7 +18,7 @@ pub(crate) enum Route<'a> {
     /// The operator API, `/operator/v1/…`.
     Operator,
     /// A hosted server's MCP endpoint.
-    Mcp { tenant: &'a str, server: &'a str },
+    Mcp { tenant: TenantId, server: &'a str },
     /// Nothing here.
     Unknown,
 }
@@ -45,6 +47,7 @@ pub(crate) fn route(request: &crate::http::Request) -> Route<'_> {
 mod tests {
     use super::{Route, route};
     use crate::http::Request;
+    use crate::names::TenantId;
 
     fn at(method: &str, path: &str) -> Route<'static> {
         let request = Box::leak(Box::new(Request { method: method.into(), path: path.into(), ..Request::default() }));
@@ -60,7 +63,10 @@ mod tests {
         assert_eq!(at("GET", "/.well-known/oauth-protected-resource/t/acme/s/notes/mcp"), Route::ResourceMetadata);
         assert_eq!(at("GET", "/admin/v1/tenants/acme/servers"), Route::Admin);
         assert_eq!(at("POST", "/operator/v1/tenants/acme/keys"), Route::Operator);
-        assert_eq!(at("POST", "/t/acme/s/notes/mcp"), Route::Mcp { tenant: "acme", server: "notes" });
+        assert_eq!(
+            at("POST", "/t/acme/s/notes/mcp"),
+            Route::Mcp { tenant: TenantId::parse("acme").unwrap(), server: "notes" }
+        );
         assert_eq!(at("POST", "/t/ACME/s/notes/mcp"), Route::Unknown);
         assert_eq!(at("POST", "/oauth/acme/elsewhere"), Route::Unknown);
     }

@@ -9,6 +9,7 @@ pub use types::*;
 
 use crate::abi::Val;
 use crate::capabilities::Grant;
+use crate::names::TenantId;
 use crate::runtime::{CallError, Component, HostCalls, Limits, Runtime};
 use serde_json::Value;
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 /// [`crate::names::endpoint`]`(tenant, server)`.
 #[derive(Clone)]
 pub struct Hosted {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub server: String,
     pub component: Arc<Component>,
     pub grant: Grant,

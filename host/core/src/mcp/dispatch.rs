@@ -13,6 +13,7 @@ use crate::auth::{Principal, Role};
 use crate::capabilities::{CallHost, Notification, Notifier};
 use crate::guest::Hosted;
 use crate::guest::{CompletionRef, InputRequired, InputResponse, Outcome, Server, ServerError};
+use crate::names::TenantId;
 use crate::platform::{Backends, Scope};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -81,7 +82,7 @@ struct Collect<'a> {
     log_level: Option<usize>,
     exchange: &'a Exchange<'a>,
     protocol: &'a Protocol,
-    server: (String, String),
+    server: (TenantId, String),
 }
 
 impl Notifier for Collect<'_> {

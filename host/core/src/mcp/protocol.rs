@@ -14,6 +14,7 @@ use crate::component::Digest;
 use crate::guest::Hosted;
 use crate::http::Response;
 use crate::metrics::Metrics;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use crate::runtime::{Limits, Runtime};
 use serde_json::Value;
@@ -105,7 +106,7 @@ impl Protocol {
     }
 
     /// Queues `event` for `tenant`'s audit trail.
-    pub(crate) fn record(&self, backends: Backends<'_>, tenant: &str, event: Event) {
+    pub(crate) fn record(&self, backends: Backends<'_>, tenant: &TenantId, event: Event) {
         self.audit.record(tenant, event, backends.clock.now_ms());
     }
 

@@ -3,12 +3,13 @@
 //! an instance and its memory) and legacy sessions open per principal.
 //! Counted per process (per isolate on Workers).
 
+use crate::names::TenantId;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
 #[derive(Default)]
 pub(crate) struct Quotas {
-    calls: Mutex<HashMap<String, u32>>,
+    calls: Mutex<HashMap<TenantId, u32>>,
     /// Per principal: its sessions' ids and creation times, oldest first.
     sessions: Mutex<HashMap<String, VecDeque<(u64, String)>>>,
 }
@@ -16,7 +17,7 @@ pub(crate) struct Quotas {
 /// A running call's place in its tenant's count; freed on drop.
 pub(crate) struct CallSlot<'a> {
     quotas: &'a Quotas,
-    tenant: String,
+    tenant: TenantId,
 }
 
 impl Drop for CallSlot<'_> {
@@ -37,7 +38,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Quotas {
     /// A slot for one more running call of `tenant`, if under `max`.
-    pub fn call(&self, tenant: &str, max: u32) -> Option<CallSlot<'_>> {
+    pub fn call(&self, tenant: &TenantId, max: u32) -> Option<CallSlot<'_>> {
         let mut calls = lock(&self.calls);
         let n = calls.entry(tenant.to_owned()).or_insert(0);
         if *n >= max {
@@ -81,12 +82,12 @@ mod tests {
     #[test]
     fn calls_are_counted_per_tenant_and_freed() {
         let quotas = Quotas::default();
-        let a = quotas.call("a", 2).unwrap();
-        let _b = quotas.call("a", 2).unwrap();
-        assert!(quotas.call("a", 2).is_none());
-        assert!(quotas.call("other", 2).is_some());
+        let a = quotas.call(&TenantId::from_static("a"), 2).unwrap();
+        let _b = quotas.call(&TenantId::from_static("a"), 2).unwrap();
+        assert!(quotas.call(&TenantId::from_static("a"), 2).is_none());
+        assert!(quotas.call(&TenantId::from_static("other"), 2).is_some());
         drop(a);
-        assert!(quotas.call("a", 2).is_some());
+        assert!(quotas.call(&TenantId::from_static("a"), 2).is_some());
     }
 
     #[test]

@@ -9,6 +9,7 @@
 
 use crate::capabilities::ListKind;
 use crate::http::{EventSender, EventStream, SseEvent, event_channel};
+use crate::names::TenantId;
 use futures_channel::oneshot;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
@@ -93,7 +94,7 @@ enum Kind {
 }
 
 struct Subscriber {
-    server: (String, String),
+    server: (TenantId, String),
     kind: Kind,
     sender: EventSender,
 }
@@ -146,7 +147,11 @@ impl Subscriptions {
     }
 
     /// Opens the standalone stream of legacy session `session` of `server`.
-    pub fn open_session_stream(&self, server: (String, String), session: &str) -> Result<EventStream, SubscribeError> {
+    pub fn open_session_stream(
+        &self,
+        server: (TenantId, String),
+        session: &str,
+    ) -> Result<EventStream, SubscribeError> {
         let mut state = self.lock();
         Self::admit(&mut state)?;
         if state.subscribers.iter().any(|s| matches!(&s.kind, Kind::Session(k) if k == session)) {
@@ -230,7 +235,7 @@ impl Subscriptions {
     /// client went away.
     pub fn listen(
         &self,
-        server: (String, String),
+        server: (TenantId, String),
         id: Value,
         filter: Filter,
         sender: EventSender,
@@ -243,7 +248,7 @@ impl Subscriptions {
     }
 
     /// Announces `change` to the subscribers of `server` that want it.
-    pub fn publish(&self, server: &(String, String), change: &Change) {
+    pub fn publish(&self, server: &(TenantId, String), change: &Change) {
         let mut guard = self.lock();
         let state = &mut *guard;
         state.subscribers.retain_mut(|subscriber| {
@@ -315,8 +320,8 @@ mod tests {
     use super::*;
     use futures::StreamExt;
 
-    fn server() -> (String, String) {
-        ("t".into(), "s".into())
+    fn server() -> (TenantId, String) {
+        (TenantId::from_static("t"), "s".into())
     }
 
     fn drain(mut receiver: EventStream) -> Vec<Value> {
@@ -339,7 +344,7 @@ mod tests {
         subs.publish(&server(), &Change::List(ListKind::Prompts));
         subs.publish(&server(), &Change::Resource("a://2".into()));
         subs.publish(&server(), &Change::Resource("a://1".into()));
-        subs.publish(&("t".into(), "other".into()), &Change::List(ListKind::Prompts));
+        subs.publish(&(TenantId::from_static("t"), "other".into()), &Change::List(ListKind::Prompts));
         let got = drain(receiver);
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!(got[0]["method"], "notifications/prompts/list_changed");

@@ -6,6 +6,7 @@
 
 use super::OAuthError;
 use crate::auth::Role;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use crate::platform::clock::offloaded;
 use argon2::Argon2;
@@ -83,11 +84,11 @@ pub fn valid_username(name: &str) -> bool {
         && !name.starts_with('.')
 }
 
-fn path(tenant: &str, username: &str) -> String {
+fn path(tenant: &TenantId, username: &str) -> String {
     format!("oauth/{tenant}/users/{username}")
 }
 
-fn failures_path(tenant: &str, username: &str) -> String {
+fn failures_path(tenant: &TenantId, username: &str) -> String {
     format!("oauth/{tenant}/login-failures/{username}")
 }
 
@@ -119,7 +120,7 @@ fn check_password(password: &str) -> Result<(), OAuthError> {
     }
 }
 
-pub async fn get(backends: Backends<'_>, tenant: &str, username: &str) -> Result<Option<Account>, OAuthError> {
+pub async fn get(backends: Backends<'_>, tenant: &TenantId, username: &str) -> Result<Option<Account>, OAuthError> {
     if !valid_username(username) {
         return Ok(None);
     }
@@ -131,7 +132,7 @@ pub async fn get(backends: Backends<'_>, tenant: &str, username: &str) -> Result
     }
 }
 
-async fn put(backends: Backends<'_>, tenant: &str, account: &Account) -> Result<(), OAuthError> {
+async fn put(backends: Backends<'_>, tenant: &TenantId, account: &Account) -> Result<(), OAuthError> {
     let bytes = serde_json::to_vec(account).map_err(OAuthError::storage)?;
     backends.kv.set(&path(tenant, &account.username), bytes, None).await.map_err(OAuthError::storage)
 }
@@ -139,7 +140,7 @@ async fn put(backends: Backends<'_>, tenant: &str, account: &Account) -> Result<
 /// Creates an account; refused when the name is taken.
 pub async fn create(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     username: &str,
     password: &str,
     role: Role,
@@ -167,7 +168,7 @@ pub async fn create(
 /// Refused when the name is taken.
 pub async fn create_external(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     username: &str,
     role: Role,
 ) -> Result<Account, OAuthError> {
@@ -191,7 +192,7 @@ pub async fn create_external(
 /// Changes an account's password and/or role.
 pub async fn update(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     username: &str,
     password: Option<&str>,
     role: Option<Role>,
@@ -209,7 +210,7 @@ pub async fn update(
     Ok(account.view())
 }
 
-pub async fn delete(backends: Backends<'_>, tenant: &str, username: &str) -> Result<bool, OAuthError> {
+pub async fn delete(backends: Backends<'_>, tenant: &TenantId, username: &str) -> Result<bool, OAuthError> {
     if get(backends, tenant, username).await?.is_none() {
         return Ok(false);
     }
@@ -219,7 +220,7 @@ pub async fn delete(backends: Backends<'_>, tenant: &str, username: &str) -> Res
 }
 
 /// Every account of `tenant`, by name.
-pub async fn list(backends: Backends<'_>, tenant: &str) -> Result<Vec<AccountView>, OAuthError> {
+pub async fn list(backends: Backends<'_>, tenant: &TenantId) -> Result<Vec<AccountView>, OAuthError> {
     let prefix = format!("oauth/{tenant}/users/");
     let mut views = Vec::new();
     let mut cursor: Option<String> = None;
@@ -250,7 +251,7 @@ fn locked_for_ms(failures: &Failures, now_ms: u64) -> u64 {
 /// password, so timing does not tell which names exist.
 pub async fn login(
     backends: Backends<'_>,
-    tenant: &str,
+    tenant: &TenantId,
     username: &str,
     password: &str,
 ) -> Result<Account, LoginError> {

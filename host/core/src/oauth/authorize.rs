@@ -148,10 +148,10 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
 async fn hosted_server(ctx: &Ctx<'_>, resource: &str) -> Option<String> {
     let public = ctx.servers.public_url.trim_end_matches('/');
     let (tenant, server) = crate::names::parse_endpoint(resource.strip_prefix(public)?)?;
-    if tenant != ctx.tenant {
+    if tenant != *ctx.tenant {
         return None;
     }
-    ctx.servers.deployments.lookup(ctx.backends, tenant, server).await.ok()??;
+    ctx.servers.deployments.lookup(ctx.backends, &tenant, server).await.ok()??;
     Some(server.to_owned())
 }
 

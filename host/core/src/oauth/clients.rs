@@ -6,6 +6,7 @@
 
 use super::{Ctx, OAuthError, json_response, token_hash};
 use crate::http::Response;
+use crate::names::TenantId;
 use crate::platform::outbound::HttpRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,14 +75,14 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
     }
 }
 
-fn client_path(tenant: &str, id: &str) -> String {
+fn client_path(tenant: &TenantId, id: &str) -> String {
     format!("oauth/{tenant}/clients/{id}")
 }
 
 /// Marks a registration no one has consented to yet. Anyone may register,
 /// so these are counted, capped per tenant and expire with the record;
 /// the first grant to the client keeps it for good ([`adopt`]).
-fn unused_path(tenant: &str, id: &str) -> String {
+fn unused_path(tenant: &TenantId, id: &str) -> String {
     format!("oauth/{tenant}/unused-clients/{id}")
 }
 

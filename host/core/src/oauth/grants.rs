@@ -10,6 +10,7 @@
 //! Codes and tokens are stored only as keyed hashes.
 
 use super::{Ctx, OAuthError};
+use crate::names::TenantId;
 use crate::platform::Backends;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -67,17 +68,17 @@ pub(crate) struct RefreshRecord {
     pub grant: String,
 }
 
-pub(crate) fn code_path(tenant: &str, hash: &str) -> String {
+pub(crate) fn code_path(tenant: &TenantId, hash: &str) -> String {
     format!("oauth/{tenant}/codes/{hash}")
 }
 
-fn grant_path(tenant: &str, user: &str, id: &str) -> String {
+fn grant_path(tenant: &TenantId, user: &str, id: &str) -> String {
     format!("oauth/{tenant}/grants/{user}/{id}")
 }
 
 /// A grant's revocation, kept apart from the grant: no later save of the
 /// grant (a refresh that loaded it before the revocation) can undo it.
-fn revoked_path(tenant: &str, user: &str, id: &str) -> String {
+fn revoked_path(tenant: &TenantId, user: &str, id: &str) -> String {
     format!("oauth/{tenant}/revoked/{user}/{id}")
 }
 
@@ -88,7 +89,7 @@ struct Revocation {
     reason: String,
 }
 
-pub(crate) fn refresh_path(tenant: &str, hash: &str) -> String {
+pub(crate) fn refresh_path(tenant: &TenantId, hash: &str) -> String {
     format!("oauth/{tenant}/refresh/{hash}")
 }
 
@@ -242,7 +243,12 @@ mod tests {
     #[test]
     fn a_refresh_racing_a_revocation_never_undoes_it() {
         let (engine, memory, request) = (crate::engine::tests::engine(), InMemory::new(), Request::default());
-        let ctx = Ctx { servers: &engine.oauth, backends: memory.backends(), request: &request, tenant: "acme" };
+        let ctx = Ctx {
+            servers: &engine.oauth,
+            backends: memory.backends(),
+            request: &request,
+            tenant: &TenantId::from_static("acme"),
+        };
         let grant = Grant {
             id: "g1".into(),
             user: "alice".into(),

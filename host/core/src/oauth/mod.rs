@@ -34,6 +34,7 @@ use crate::auth::rate::Limiter;
 use crate::auth::tenants::Directory;
 use crate::deploy::Deployments;
 use crate::http::{Body, Request, Response};
+use crate::names::TenantId;
 use crate::platform::{Backends, Random};
 use serde_json::json;
 use std::sync::Arc;
@@ -82,7 +83,7 @@ const AS_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 const OIDC_WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
 /// The issuer identifier of `tenant`'s authorization server.
-pub fn issuer(public_url: &str, tenant: &str) -> String {
+pub fn issuer(public_url: &str, tenant: &TenantId) -> String {
     format!("{}{PREFIX}{tenant}", public_url.trim_end_matches('/'))
 }
 
@@ -177,7 +178,7 @@ pub struct Ctx<'a> {
     pub servers: &'a AuthorizationServers,
     pub backends: Backends<'a>,
     pub request: &'a Request,
-    pub tenant: &'a str,
+    pub tenant: &'a TenantId,
 }
 
 impl Ctx<'_> {
@@ -259,7 +260,7 @@ pub(crate) async fn grant_of_token_is_live(
     servers: &AuthorizationServers,
     backends: Backends<'_>,
     request: &Request,
-    tenant: &str,
+    tenant: &TenantId,
     token: &str,
 ) -> Result<bool, OAuthError> {
     #[derive(serde::Deserialize)]
@@ -281,9 +282,10 @@ pub(crate) async fn handle(
     backends: Backends<'_>,
 ) -> Option<Response> {
     let (tenant, endpoint) = route(&request.path)?;
-    if !crate::auth::api_keys::valid_tenant(tenant) {
+    let Ok(tenant) = TenantId::parse(tenant) else {
         return Some(OAuthError::new(404, "not_found", "no authorization server here").response());
-    }
+    };
+    let tenant = &tenant;
     // Registrations, metadata fetches and sign-in attempts are bounded per
     // tenant: only for tenants that exist.
     match servers.tenants.exists(backends.kv, tenant, backends.clock.now_ms()).await {

@@ -3,10 +3,11 @@
 //! is escaped, the page cannot be framed, and it works without JavaScript.
 
 use crate::http::{Body, Response};
+use crate::names::TenantId;
 
 /// What the consent form shows and carries.
 pub(crate) struct Consent<'a> {
-    pub tenant: &'a str,
+    pub tenant: &'a TenantId,
     pub client_name: &'a str,
     pub client_id: &'a str,
     pub redirect_host: &'a str,
@@ -152,7 +153,7 @@ mod tests {
         let hidden = [("state", "\"><script>x</script>".to_string())];
         let page = consent(
             &Consent {
-                tenant: "acme",
+                tenant: &TenantId::from_static("acme"),
                 client_name: "<b>evil</b>",
                 client_id: "c",
                 redirect_host: "app",

@@ -7,6 +7,7 @@
 
 use super::{OAuthError, SCOPES, base64url};
 use crate::auth::jwt::Issuer;
+use crate::names::TenantId;
 use crate::platform::Backends;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -35,7 +36,7 @@ pub struct KeyInfo {
     pub jwk: Value,
 }
 
-fn path(tenant: &str) -> String {
+fn path(tenant: &TenantId) -> String {
     format!("oauth/{tenant}/keys")
 }
 
@@ -44,7 +45,7 @@ fn secret_name(kid: &str) -> String {
 }
 
 /// The tenant's signing keys, oldest first.
-pub async fn list(backends: Backends<'_>, tenant: &str) -> Result<Vec<KeyInfo>, OAuthError> {
+pub async fn list(backends: Backends<'_>, tenant: &TenantId) -> Result<Vec<KeyInfo>, OAuthError> {
     match backends.kv.get(&path(tenant)).await.map_err(OAuthError::storage)? {
         Some(bytes) => {
             serde_json::from_slice(&bytes).map_err(|_| OAuthError::unavailable("the signing key record is corrupt"))
@@ -53,7 +54,7 @@ pub async fn list(backends: Backends<'_>, tenant: &str) -> Result<Vec<KeyInfo>, 
     }
 }
 
-async fn store(backends: Backends<'_>, tenant: &str, keys: &[KeyInfo]) -> Result<(), OAuthError> {
+async fn store(backends: Backends<'_>, tenant: &TenantId, keys: &[KeyInfo]) -> Result<(), OAuthError> {
     let bytes = serde_json::to_vec(keys).map_err(OAuthError::storage)?;
     backends.kv.set(&path(tenant), bytes, None).await.map_err(OAuthError::storage)
 }
@@ -79,7 +80,7 @@ fn generate(backends: Backends<'_>) -> (Zeroizing<[u8; 32]>, String, Value) {
 
 /// Adds a new current key, retiring the previous one; keys beyond the
 /// last [`KEEP`] are dropped with their private halves.
-pub async fn rotate(backends: Backends<'_>, tenant: &str) -> Result<KeyInfo, OAuthError> {
+pub async fn rotate(backends: Backends<'_>, tenant: &TenantId) -> Result<KeyInfo, OAuthError> {
     let now = backends.clock.now_ms();
     let mut keys = list(backends, tenant).await?;
     let (scalar, kid, jwk) = generate(backends);
@@ -103,7 +104,7 @@ pub async fn rotate(backends: Backends<'_>, tenant: &str) -> Result<KeyInfo, OAu
 
 /// The current key's id and its private half, making the first key when
 /// there is none.
-async fn current(backends: Backends<'_>, tenant: &str) -> Result<(String, EncodingKey), OAuthError> {
+async fn current(backends: Backends<'_>, tenant: &TenantId) -> Result<(String, EncodingKey), OAuthError> {
     let keys = list(backends, tenant).await?;
     let info = match keys.into_iter().rev().find(|k| k.retired_ms.is_none()) {
         Some(info) => info,
@@ -124,7 +125,7 @@ async fn current(backends: Backends<'_>, tenant: &str) -> Result<(String, Encodi
 
 /// `claims` as a JWT of type `typ` (`at+jwt` for access tokens, RFC
 /// 9068; `JWT` for ID tokens) signed by `tenant`'s current key.
-pub async fn sign(backends: Backends<'_>, tenant: &str, typ: &str, claims: &Value) -> Result<String, OAuthError> {
+pub async fn sign(backends: Backends<'_>, tenant: &TenantId, typ: &str, claims: &Value) -> Result<String, OAuthError> {
     let (kid, key) = current(backends, tenant).await?;
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid);
@@ -133,7 +134,7 @@ pub async fn sign(backends: Backends<'_>, tenant: &str, typ: &str, claims: &Valu
 }
 
 /// The JWKS document of `tenant`'s keys.
-pub async fn jwks(backends: Backends<'_>, tenant: &str) -> Result<Value, OAuthError> {
+pub async fn jwks(backends: Backends<'_>, tenant: &TenantId) -> Result<Value, OAuthError> {
     let keys = list(backends, tenant).await?;
     Ok(json!({ "keys": keys.into_iter().map(|k| k.jwk).collect::<Vec<_>>() }))
 }
@@ -143,7 +144,7 @@ pub async fn jwks(backends: Backends<'_>, tenant: &str) -> Result<Value, OAuthEr
 pub async fn trusted_issuer(
     backends: Backends<'_>,
     issuer: String,
-    tenant: &str,
+    tenant: &TenantId,
 ) -> Result<Option<Issuer>, OAuthError> {
     let keys = list(backends, tenant).await?;
     if keys.is_empty() {

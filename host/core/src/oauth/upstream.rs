@@ -15,6 +15,7 @@
 use super::form::Params;
 use super::{Ctx, OAuthError, base64url, random_token, token_hash};
 use crate::auth::Role;
+use crate::names::TenantId;
 use crate::platform::outbound::HttpRequest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,15 +60,15 @@ pub(crate) struct Ticket {
     pub expires_ms: u64,
 }
 
-fn path(tenant: &str) -> String {
+fn path(tenant: &TenantId) -> String {
     format!("oauth/{tenant}/upstream")
 }
 
-fn pending_path(tenant: &str, hash: &str) -> String {
+fn pending_path(tenant: &TenantId, hash: &str) -> String {
     format!("oauth/{tenant}/upstream-pending/{hash}")
 }
 
-pub(crate) fn ticket_path(tenant: &str, hash: &str) -> String {
+pub(crate) fn ticket_path(tenant: &TenantId, hash: &str) -> String {
     format!("oauth/{tenant}/upstream-tickets/{hash}")
 }
 

@@ -4,6 +4,7 @@
 //! ask it before writing; what it drops is counted and reported with the
 //! next line that passes. (The per-call cap is in [`super::log`].)
 
+use crate::names::TenantId;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
@@ -20,13 +21,13 @@ struct Bucket {
 /// The buckets of one process (or isolate), by tenant and server.
 #[derive(Default)]
 pub struct LogBudget {
-    buckets: RefCell<HashMap<(String, String), Bucket>>,
+    buckets: RefCell<HashMap<(TenantId, String), Bucket>>,
 }
 
 impl LogBudget {
     /// Takes a token for `tenant`/`server` at `now_ms`: `Some(lines dropped
     /// since the last one that passed)` when this line may go out.
-    pub fn admit(&self, tenant: &str, server: &str, now_ms: u64) -> Option<u64> {
+    pub fn admit(&self, tenant: &TenantId, server: &str, now_ms: u64) -> Option<u64> {
         let mut buckets = self.buckets.borrow_mut();
         let bucket = buckets.entry((tenant.to_owned(), server.to_owned())).or_insert(Bucket {
             tokens: BURST,
@@ -52,12 +53,17 @@ mod tests {
     #[test]
     fn a_burst_then_the_rate_per_server() {
         let budget = LogBudget::default();
-        let admitted = (0..1000).filter(|_| budget.admit("t", "noisy", 1_000).is_some()).count();
+        let admitted =
+            (0..1000).filter(|_| budget.admit(&TenantId::from_static("t"), "noisy", 1_000).is_some()).count();
         assert_eq!(admitted, BURST as usize);
-        assert_eq!(budget.admit("t", "quiet", 1_000), Some(0), "other servers are not affected");
+        assert_eq!(
+            budget.admit(&TenantId::from_static("t"), "quiet", 1_000),
+            Some(0),
+            "other servers are not affected"
+        );
         // A second later, PER_SECOND more, and the drops are reported once.
-        assert_eq!(budget.admit("t", "noisy", 2_000), Some(1000 - BURST as u64));
-        let more = (0..1000).filter(|_| budget.admit("t", "noisy", 2_000).is_some()).count();
+        assert_eq!(budget.admit(&TenantId::from_static("t"), "noisy", 2_000), Some(1000 - BURST as u64));
+        let more = (0..1000).filter(|_| budget.admit(&TenantId::from_static("t"), "noisy", 2_000).is_some()).count();
         assert_eq!(more, PER_SECOND as usize - 1);
     }
 }

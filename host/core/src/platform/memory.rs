@@ -6,6 +6,7 @@ use super::kv::{KeyPage, KvStore};
 use super::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
 use super::outbound::{HttpClient, HttpRequest, HttpResponse};
 use super::{Backends, CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
+use crate::names::TenantId;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -174,8 +175,8 @@ pub struct MemorySecrets {
 }
 
 impl SecretStore for MemorySecrets {
-    fn get<'a>(&'a self, tenant: &'a str, server: &'a str, name: &'a str) -> LocalFuture<'a, Res<Option<String>>> {
-        let found = self.values.get(&(tenant.to_owned(), server.to_owned(), name.to_owned())).cloned();
+    fn get<'a>(&'a self, tenant: &'a TenantId, server: &'a str, name: &'a str) -> LocalFuture<'a, Res<Option<String>>> {
+        let found = self.values.get(&(tenant.to_string(), server.to_owned(), name.to_owned())).cloned();
         Box::pin(async move { Ok(found) })
     }
 }
@@ -188,7 +189,7 @@ pub struct MemoryLog {
 
 impl LogSink for MemoryLog {
     fn write(&self, scope: &super::Scope, level: LogLevel, message: &str) {
-        self.lines.borrow_mut().push((scope.tenant.clone(), scope.server.clone(), level, message.to_owned()));
+        self.lines.borrow_mut().push((scope.tenant.to_string(), scope.server.clone(), level, message.to_owned()));
     }
 }
 

@@ -27,6 +27,7 @@ pub use outbound::{HttpClient, HttpRequest, HttpResponse};
 pub use random::Random;
 pub use secrets::SecretStore;
 
+use crate::names::TenantId;
 use core::future::Future;
 use core::pin::Pin;
 
@@ -48,7 +49,7 @@ pub struct Backends<'a> {
 /// Who a call runs for: every key is stored under this scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scope {
-    pub tenant: String,
+    pub tenant: TenantId,
     pub server: String,
     /// An id of the MCP request the call serves, for operator logs.
     pub request: String,

@@ -1,6 +1,7 @@
 //! The secret store port: tenants' secrets, decrypted by the platform.
 
 use super::{CapabilityError, LocalFuture};
+use crate::names::TenantId;
 
 /// The server's secrets, decrypted by the platform. Names are checked
 /// against the grant before the store is asked. Guests only read; `put`
@@ -8,14 +9,14 @@ use super::{CapabilityError, LocalFuture};
 pub trait SecretStore {
     fn get<'a>(
         &'a self,
-        tenant: &'a str,
+        tenant: &'a TenantId,
         server: &'a str,
         name: &'a str,
     ) -> LocalFuture<'a, Result<Option<String>, CapabilityError>>;
 
     fn put<'a>(
         &'a self,
-        _tenant: &'a str,
+        _tenant: &'a TenantId,
         _server: &'a str,
         _name: &'a str,
         _value: &'a str,
@@ -25,7 +26,7 @@ pub trait SecretStore {
 
     fn delete<'a>(
         &'a self,
-        _tenant: &'a str,
+        _tenant: &'a TenantId,
         _server: &'a str,
         _name: &'a str,
     ) -> LocalFuture<'a, Result<(), CapabilityError>> {

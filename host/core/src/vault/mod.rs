@@ -16,6 +16,7 @@ mod keyring;
 
 pub use keyring::{Keyring, MasterKey};
 
+use crate::names::TenantId;
 use crate::platform::kv::KvStore;
 use crate::platform::{CapabilityError, LocalFuture, Random, SecretStore};
 use base64::Engine as _;
@@ -32,7 +33,7 @@ pub enum VaultError {
     #[error("no master key is configured (set SMCP_MASTER_KEYS)")]
     NoKeyring,
     #[error("data key of tenant `{tenant}` is wrapped by master key `{id}`, which is not configured")]
-    UnknownMasterKey { tenant: String, id: String },
+    UnknownMasterKey { tenant: TenantId, id: String },
     #[error("stored {0} failed authentication (tampered, or under another key)")]
     Corrupt(&'static str),
     #[error("invalid {what}: {why}")]
@@ -75,11 +76,11 @@ pub struct Vault<K> {
     random: Box<dyn Random>,
 }
 
-fn data_key_path(tenant: &str) -> String {
+fn data_key_path(tenant: &TenantId) -> String {
     format!("vault/{tenant}/data-key")
 }
 
-fn secret_path(tenant: &str, server: &str, name: &str) -> String {
+fn secret_path(tenant: &TenantId, server: &str, name: &str) -> String {
     format!("vault/{tenant}/secrets/{server}/{name}")
 }
 
@@ -128,7 +129,10 @@ impl<K: KvStore> Vault<K> {
         nonce
     }
 
-    async fn load_data_key(&self, tenant: &str) -> Result<Option<(DataKeyRecord, Zeroizing<[u8; 32]>)>, VaultError> {
+    async fn load_data_key(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Option<(DataKeyRecord, Zeroizing<[u8; 32]>)>, VaultError> {
         let Some(bytes) = self.kv.get(&data_key_path(tenant)).await? else { return Ok(None) };
         let record: DataKeyRecord = serde_json::from_slice(&bytes).map_err(|_| VaultError::Corrupt("data key"))?;
         let master = self
@@ -141,7 +145,7 @@ impl<K: KvStore> Vault<K> {
         Ok(Some((record, Zeroizing::new(key))))
     }
 
-    async fn store_data_key(&self, tenant: &str, id: &str, key: &[u8; 32]) -> Result<(), VaultError> {
+    async fn store_data_key(&self, tenant: &TenantId, id: &str, key: &[u8; 32]) -> Result<(), VaultError> {
         let master = self.keyring()?.current();
         let nonce = self.nonce();
         let wrapped = seal(&master.bytes, &nonce, key, &format!("smcp/data-key/{tenant}/{id}"));
@@ -157,7 +161,7 @@ impl<K: KvStore> Vault<K> {
     }
 
     /// Stores `value` as secret `name` of `tenant`'s `server`.
-    pub async fn put(&self, tenant: &str, server: &str, name: &str, value: &str) -> Result<(), VaultError> {
+    pub async fn put(&self, tenant: &TenantId, server: &str, name: &str, value: &str) -> Result<(), VaultError> {
         check_name("tenant", tenant)?;
         check_name("server", server)?;
         check_name("secret name", name)?;
@@ -181,7 +185,12 @@ impl<K: KvStore> Vault<K> {
     }
 
     /// The plaintext of a secret, wiped when dropped.
-    pub async fn read(&self, tenant: &str, server: &str, name: &str) -> Result<Option<Zeroizing<String>>, VaultError> {
+    pub async fn read(
+        &self,
+        tenant: &TenantId,
+        server: &str,
+        name: &str,
+    ) -> Result<Option<Zeroizing<String>>, VaultError> {
         check_name("tenant", tenant)?;
         check_name("server", server)?;
         check_name("secret name", name)?;
@@ -197,7 +206,7 @@ impl<K: KvStore> Vault<K> {
         Ok(Some(Zeroizing::new(text)))
     }
 
-    pub async fn delete(&self, tenant: &str, server: &str, name: &str) -> Result<(), VaultError> {
+    pub async fn delete(&self, tenant: &TenantId, server: &str, name: &str) -> Result<(), VaultError> {
         check_name("tenant", tenant)?;
         check_name("server", server)?;
         check_name("secret name", name)?;
@@ -217,9 +226,8 @@ impl<K: KvStore> Vault<K> {
                 let Some(tenant) = path.strip_prefix("vault/").and_then(|p| p.strip_suffix("/data-key")) else {
                     continue;
                 };
-                if tenant.contains('/') {
-                    continue;
-                }
+                let Ok(tenant) = TenantId::parse(tenant) else { continue };
+                let tenant = &tenant;
                 let Some((record, key)) = self.load_data_key(tenant).await? else { continue };
                 if record.kid == current {
                     report.already_current += 1;
@@ -239,7 +247,7 @@ impl<K: KvStore> Vault<K> {
 impl<K: KvStore> SecretStore for Vault<K> {
     fn get<'a>(
         &'a self,
-        tenant: &'a str,
+        tenant: &'a TenantId,
         server: &'a str,
         name: &'a str,
     ) -> LocalFuture<'a, Result<Option<String>, CapabilityError>> {
@@ -255,7 +263,7 @@ impl<K: KvStore> SecretStore for Vault<K> {
 
     fn put<'a>(
         &'a self,
-        tenant: &'a str,
+        tenant: &'a TenantId,
         server: &'a str,
         name: &'a str,
         value: &'a str,
@@ -265,7 +273,7 @@ impl<K: KvStore> SecretStore for Vault<K> {
 
     fn delete<'a>(
         &'a self,
-        tenant: &'a str,
+        tenant: &'a TenantId,
         server: &'a str,
         name: &'a str,
     ) -> LocalFuture<'a, Result<(), CapabilityError>> {

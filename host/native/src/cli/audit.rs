@@ -6,6 +6,7 @@
 use super::DataDir;
 use super::remote::Remote;
 use smcp_core::audit;
+use smcp_core::names::TenantId;
 use smcp_core::platform::Clock;
 use smcp_core::policy::address::AddressPolicy;
 use smcp_native::Storage;
@@ -15,8 +16,8 @@ pub enum AuditCommand {
     /// Prints records as JSON lines, oldest first.
     List {
         /// Defaults to the tenant of --key with --url.
-        #[arg(long)]
-        tenant: Option<String>,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: Option<TenantId>,
         /// First sequence number.
         #[arg(long, default_value_t = 0)]
         from: u64,
@@ -30,8 +31,8 @@ pub enum AuditCommand {
     /// Checks the chain; names the first broken record and fails if any.
     Verify {
         /// Defaults to the tenant of --key with --url.
-        #[arg(long)]
-        tenant: Option<String>,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: Option<TenantId>,
         #[command(flatten)]
         remote: Remote,
         #[command(flatten)]
@@ -39,8 +40,8 @@ pub enum AuditCommand {
     },
     /// Removes records older than the retention (default 30 days).
     Prune {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: TenantId,
         #[arg(long, default_value_t = 30)]
         days: u64,
         #[command(flatten)]
@@ -76,7 +77,7 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    let tenant_of = |tenant: Option<String>| {
+    let tenant_of = |tenant: Option<TenantId>| {
         tenant.ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a running host)"))
     };
     let data = match &command {

@@ -5,6 +5,7 @@ use super::remote::{ApiFailure, Remote};
 use anyhow::anyhow;
 use reqwest::Method;
 use serde_json::{Value, json};
+use smcp_core::names::TenantId;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -31,8 +32,8 @@ pub struct DeployArgs {
     #[arg(long)]
     no_activate: bool,
     /// Defaults to the tenant of the key.
-    #[arg(long)]
-    tenant: Option<String>,
+    #[arg(long, value_parser = super::tenant_id)]
+    tenant: Option<TenantId>,
     #[command(flatten)]
     remote: Remote,
 }
@@ -55,8 +56,8 @@ pub struct Switch {
     #[arg(long)]
     approve_widening: bool,
     /// Defaults to the tenant of the key.
-    #[arg(long)]
-    tenant: Option<String>,
+    #[arg(long, value_parser = super::tenant_id)]
+    tenant: Option<TenantId>,
     #[command(flatten)]
     remote: Remote,
 }
@@ -102,8 +103,8 @@ pub enum ServersCommand {
 
 #[derive(clap::Args, Debug)]
 pub struct Target {
-    #[arg(long)]
-    tenant: Option<String>,
+    #[arg(long, value_parser = super::tenant_id)]
+    tenant: Option<TenantId>,
     #[command(flatten)]
     remote: Remote,
     /// Print the host's JSON.

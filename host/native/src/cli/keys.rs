@@ -8,6 +8,7 @@ use super::DataDir;
 use super::remote::Remote;
 use smcp_core::auth::Role;
 use smcp_core::auth::api_keys::ApiKeys;
+use smcp_core::names::TenantId;
 use smcp_core::platform::Clock;
 use smcp_core::policy::address::AddressPolicy;
 use smcp_native::Storage;
@@ -17,8 +18,8 @@ pub enum KeysCommand {
     /// Makes a key and prints it (once).
     Create {
         /// Defaults to the tenant of --key with --url.
-        #[arg(long)]
-        tenant: Option<String>,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: Option<TenantId>,
         /// admin, mcp-user or read-only.
         #[arg(long, value_parser = role)]
         role: Role,
@@ -36,8 +37,8 @@ pub enum KeysCommand {
     /// Lists a tenant's keys (ids, roles, dates; never the keys).
     List {
         /// Defaults to the tenant of --key with --url.
-        #[arg(long)]
-        tenant: Option<String>,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: Option<TenantId>,
         #[command(flatten)]
         remote: Remote,
         #[command(flatten)]
@@ -46,8 +47,8 @@ pub enum KeysCommand {
     /// Sets the token issuers a tenant trusts, from a JSON file (see
     /// docs/auth.md); `[]` trusts none.
     Issuers {
-        #[arg(long)]
-        tenant: String,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: TenantId,
         file: std::path::PathBuf,
         #[command(flatten)]
         data: DataDir,
@@ -55,8 +56,8 @@ pub enum KeysCommand {
     /// Revokes a key by id; it fails from its next use.
     Revoke {
         /// Defaults to the tenant of --key with --url.
-        #[arg(long)]
-        tenant: Option<String>,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: Option<TenantId>,
         id: String,
         #[command(flatten)]
         remote: Remote,
@@ -132,7 +133,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn local_tenant(tenant: Option<String>) -> anyhow::Result<String> {
+fn local_tenant(tenant: Option<TenantId>) -> anyhow::Result<TenantId> {
     tenant.ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a running host)"))
 }
 
@@ -175,7 +176,7 @@ async fn run_remote(command: KeysCommand) -> anyhow::Result<()> {
 }
 
 /// Records an operator's action in the tenant's audit trail.
-async fn record_event(storage: &Storage, tenant: &str, kind: &str, detail: serde_json::Value, now: u64) {
+async fn record_event(storage: &Storage, tenant: &TenantId, kind: &str, detail: serde_json::Value, now: u64) {
     let event = smcp_core::audit::Event { kind: kind.into(), principal: Some("operator".into()), server: None, detail };
     if let Err(e) = smcp_core::audit::append(&storage.kv, tenant, event, now).await {
         eprintln!("warning: not recorded in the audit trail: {e}");

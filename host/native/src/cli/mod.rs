@@ -90,3 +90,8 @@ impl DataDir {
         })
     }
 }
+
+/// `--tenant`, checked as the host checks every tenant id.
+pub(crate) fn tenant_id(text: &str) -> Result<smcp_core::names::TenantId, String> {
+    smcp_core::names::TenantId::parse(text).map_err(|e| e.to_string())
+}

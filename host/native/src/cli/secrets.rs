@@ -7,6 +7,7 @@
 
 use super::DataDir;
 use super::remote::Remote;
+use smcp_core::names::TenantId;
 use smcp_core::policy::address::AddressPolicy;
 use smcp_core::vault::{Keyring, Vault};
 use smcp_native::{OsRandom, RedbKv, Storage, master_keys};
@@ -48,8 +49,8 @@ pub enum SecretsCommand {
 #[derive(clap::Args, Debug)]
 pub struct Target {
     /// Defaults to the tenant of --key with --url.
-    #[arg(long)]
-    tenant: Option<String>,
+    #[arg(long, value_parser = super::tenant_id)]
+    tenant: Option<TenantId>,
     #[arg(long)]
     server: String,
     /// The secret's name, as the server's grant lists it.
@@ -77,8 +78,8 @@ fn read_value() -> anyhow::Result<zeroize::Zeroizing<String>> {
 }
 
 /// The tenant of a local command, which must be named.
-fn local_tenant(target: &Target) -> anyhow::Result<&str> {
-    target.tenant.as_deref().ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a host)"))
+fn local_tenant(target: &Target) -> anyhow::Result<&TenantId> {
+    target.tenant.as_ref().ok_or_else(|| anyhow::anyhow!("pass --tenant (or --url and --key to use a host)"))
 }
 
 pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {

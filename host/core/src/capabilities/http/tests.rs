@@ -3,6 +3,7 @@
 use super::*;
 use crate::capabilities::Discard;
 use crate::capabilities::Grant;
+use crate::names::TenantId;
 use crate::platform::Scope;
 use crate::platform::memory::InMemory;
 
@@ -17,7 +18,7 @@ impl Env {
         Env {
             memory: InMemory::new(),
             grant: Grant { http: Some(http), ..Grant::default() },
-            scope: Scope { tenant: "t".into(), server: "s".into(), request: "r".into() },
+            scope: Scope { tenant: TenantId::from_static("t"), server: "s".into(), request: "r".into() },
         }
     }
 

@@ -5,6 +5,7 @@ use super::grant::KvGrant;
 use crate::capabilities::bindings::kv::Host;
 use crate::capabilities::testing::{Call, run};
 use crate::capabilities::{CapabilityError, Grant};
+use crate::names::TenantId;
 
 fn granted(kv: KvGrant) -> Call {
     Call::new(Grant { kv: Some(kv), ..Grant::default() })
@@ -22,7 +23,7 @@ fn without_a_grant_every_call_is_denied() {
 
 #[test]
 fn keys_live_under_the_servers_prefix_and_come_back_without_it() {
-    let mut call = Call::of("acme", "notes", Grant::default());
+    let mut call = Call::of(&TenantId::from_static("acme"), "notes", Grant::default());
     call.grant.kv = Some(KvGrant::default());
     let mut host = call.host();
     run(host.set("a/1".into(), b"one".to_vec(), None)).unwrap();

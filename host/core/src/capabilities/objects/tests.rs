@@ -5,9 +5,10 @@ use super::grant::ObjectsGrant;
 use crate::capabilities::bindings::objects::Host;
 use crate::capabilities::testing::{Call, run};
 use crate::capabilities::{CapabilityError, Grant};
+use crate::names::TenantId;
 
 fn granted(objects: ObjectsGrant) -> Call {
-    Call::of("acme", "files", Grant { objects: Some(objects), ..Grant::default() })
+    Call::of(&TenantId::from_static("acme"), "files", Grant { objects: Some(objects), ..Grant::default() })
 }
 
 #[test]
