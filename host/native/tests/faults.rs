@@ -13,19 +13,17 @@ mod support;
 
 use serde_json::{Value, json};
 use smcp_core::platform::faults::{Fault, Faults, Target};
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config};
 use std::io::{BufRead, BufReader, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{DevHost, dev_grants};
 
 const WALL_MS: u64 = 1500;
 
 struct Host {
-    server: Background,
+    server: DevHost,
     faults: Arc<Faults>,
     origin: u16,
-    _data: tempfile::TempDir,
 }
 
 /// An origin answering every request with `hello from origin`.
@@ -48,21 +46,18 @@ fn origin() -> u16 {
 
 impl Host {
     fn start() -> Host {
-        let data = tempfile::Builder::new().prefix("smcp-faults-").tempdir().unwrap();
         let origin = origin();
         let faults = Arc::new(Faults::default());
-        let mut config = Config::new(data.path());
-        config.listen = "127.0.0.1:0".parse().unwrap();
         let limits = format!("[limits]\nwall_time_ms = {WALL_MS}\n");
-        let mut dev = DevGuests::only(&["notes", "files", "fetcher"]);
-        dev.target_dir = smcp_tests::guest_target_dir();
-        dev.grants.insert("notes".into(), format!("version = 1\n{limits}[kv]\n"));
-        dev.grants.insert("files".into(), format!("version = 1\n{limits}[objects]\n"));
-        dev.grants.insert("fetcher".into(), format!("version = 1\n{limits}[http]\nallowed_hosts = [\"127.0.0.1:{origin}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n"));
-        config.dev = Some(dev);
-        config.open_addresses = vec![format!("127.0.0.1:{origin}").parse().unwrap()];
-        config.faults = Some(faults.clone());
-        Host { server: smcp_native::spawn(config).expect("the server starts"), faults, origin, _data: data }
+        let host = DevHost::start(&["notes", "files", "fetcher"], |config| {
+            let grants = dev_grants(config);
+            grants.insert("notes".into(), format!("version = 1\n{limits}[kv]\n"));
+            grants.insert("files".into(), format!("version = 1\n{limits}[objects]\n"));
+            grants.insert("fetcher".into(), format!("version = 1\n{limits}[http]\nallowed_hosts = [\"127.0.0.1:{origin}\"]\nschemes = [\"http\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n"));
+            config.open_addresses = vec![format!("127.0.0.1:{origin}").parse().unwrap()];
+            config.faults = Some(faults.clone());
+        });
+        Host { server: host, faults, origin }
     }
 
     /// A 2026-07-28 tools/call: HTTP status, the result or error, time taken.
@@ -83,14 +78,14 @@ impl Host {
         let mut head = format!(
             "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {}\r\n\
              content-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n",
-            self.server.dev_key.as_deref().unwrap(),
+            self.server.key(),
             body.len()
         );
         for (name, value) in headers {
             head += &format!("{name}: {value}\r\n");
         }
         head += "\r\n";
-        let (status, bytes) = support::http1(self.server.addr, head.as_bytes(), body.as_bytes()).unwrap();
+        let (status, bytes) = support::http1(self.server.addr(), head.as_bytes(), body.as_bytes()).unwrap();
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
@@ -104,8 +99,8 @@ impl Host {
     fn audit(&self) -> Vec<Value> {
         std::thread::sleep(Duration::from_millis(100));
         let (ok, out, err) = support::smcp(
-            &format!("http://127.0.0.1:{}", self.server.addr.port()),
-            self.server.dev_key.as_deref().unwrap(),
+            &format!("http://127.0.0.1:{}", self.server.addr().port()),
+            self.server.key(),
             &["audit", "list"],
         );
         assert!(ok, "{err}");
@@ -127,8 +122,8 @@ fn every_capability_under_every_fault_gives_clear_errors_and_loses_nothing() {
     // A legacy session opened before any fault.
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"faults","version":"1"}}}"#;
     let session = {
-        let mut stream = std::net::TcpStream::connect(host.server.addr).unwrap();
-        let key = host.server.dev_key.as_deref().unwrap();
+        let mut stream = std::net::TcpStream::connect(host.server.addr()).unwrap();
+        let key = host.server.key();
         write!(stream, "POST /t/dev/s/notes/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {key}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\ncontent-length: {}\r\n\r\n{init}", init.len()).unwrap();
         let mut response = String::new();
         std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
@@ -233,14 +228,7 @@ fn every_capability_under_every_fault_gives_clear_errors_and_loses_nothing() {
 /// the new one, never a mix, never corrupt.
 #[test]
 fn a_guest_stopped_at_any_point_of_a_write_leaves_old_or_new_value() {
-    let data = tempfile::Builder::new().prefix("smcp-midwrite-").tempdir().unwrap();
-    let mut config = Config::new(data.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["notes"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    config.dev = Some(dev);
-    let server = smcp_native::spawn(config).expect("the server starts");
-    let host = Host { server, faults: Arc::new(Faults::default()), origin: 0, _data: data };
+    let host = Host { server: DevHost::start(&["notes"], |_| {}), faults: Arc::new(Faults::default()), origin: 0 };
     let old = "o".repeat(20_000);
     assert_eq!(host.call("notes", "put_note", json!({ "id": "n", "text": old })).0, 200);
     // The fuel a whole put_note burns, then every budget below it in steps.
@@ -252,11 +240,11 @@ fn a_guest_stopped_at_any_point_of_a_write_leaves_old_or_new_value() {
     let budgets = std::iter::successors(Some(50_000u64), |f| Some(f + f / 4)).take_while(|f| *f < 100_000_000);
     for fuel in budgets {
         let (ok, _, err) = support::smcp(
-            &format!("http://127.0.0.1:{}", host.server.addr.port()),
-            host.server.dev_key.as_deref().unwrap(),
+            &format!("http://127.0.0.1:{}", host.server.addr().port()),
+            host.server.key(),
             &[
                 "deploy",
-                host._data.path().join("dev-components/notes.component.wasm").to_str().unwrap(),
+                host.server.data.path().join("dev-components/notes.component.wasm").to_str().unwrap(),
                 "--server",
                 "notes",
                 "--grant",
@@ -277,11 +265,11 @@ fn a_guest_stopped_at_any_point_of_a_write_leaves_old_or_new_value() {
         }
         // Read with plenty of fuel.
         let (ok, _, err) = support::smcp(
-            &format!("http://127.0.0.1:{}", host.server.addr.port()),
-            host.server.dev_key.as_deref().unwrap(),
+            &format!("http://127.0.0.1:{}", host.server.addr().port()),
+            host.server.key(),
             &[
                 "deploy",
-                host._data.path().join("dev-components/notes.component.wasm").to_str().unwrap(),
+                host.server.data.path().join("dev-components/notes.component.wasm").to_str().unwrap(),
                 "--server",
                 "notes",
                 "--grant",
@@ -305,7 +293,7 @@ fn a_guest_stopped_at_any_point_of_a_write_leaves_old_or_new_value() {
 }
 
 fn write_grant(host: &Host, text: &str) -> String {
-    let path = host._data.path().join(format!("grant-{}.toml", blake3::hash(text.as_bytes()).to_hex()));
+    let path = host.server.data.path().join(format!("grant-{}.toml", blake3::hash(text.as_bytes()).to_hex()));
     std::fs::write(&path, text).unwrap();
     path.to_str().unwrap().to_owned()
 }

@@ -9,25 +9,17 @@
 mod support;
 
 use serde_json::{Value, json};
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config, spawn};
+use support::{DevHost, dev_grants};
 
-fn start(flood_grant: &str) -> (tempfile::TempDir, Background) {
-    let data = tempfile::Builder::new().prefix("smcp-host-work-").tempdir().unwrap();
-    let mut config = Config::new(data.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["calc", "hostile-hostcalls"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    dev.grants.insert("hostile-hostcalls".into(), format!("version = 1\n[kv]\n{flood_grant}"));
-    config.dev = Some(dev);
-    let server = spawn(config).expect("the server starts");
-    (data, server)
+fn start(flood_grant: &str) -> DevHost {
+    DevHost::start(&["calc", "hostile-hostcalls"], |config| {
+        dev_grants(config).insert("hostile-hostcalls".into(), format!("version = 1\n[kv]\n{flood_grant}"));
+    })
 }
 
 /// Calls `tool` of `server` with a 2026-07-28 request: the JSON-RPC message.
-fn call(host: &Background, server: &str, tool: &str, arguments: Value) -> Value {
-    let key = host.dev_key.as_deref().expect("dev mode makes a key");
-    let (status, message) = support::dev_tool_call(host.addr, key, server, tool, arguments);
+fn call(host: &DevHost, server: &str, tool: &str, arguments: Value) -> Value {
+    let (status, message) = support::dev_tool_call(host.addr(), host.key(), server, tool, arguments);
     assert_eq!(status, 200, "{message}");
     message
 }
@@ -41,7 +33,7 @@ fn each_capability_call_costs_fuel() {
     // 1,000 calls of a one-byte log line cost the guest little computing
     // and the host 1,000 dispatches: at 2,000 fuel each they do not fit in
     // a million, which 100 such calls do.
-    let (_data, host) = start("[limits]\nfuel = 1_000_000\nhost_calls = 100_000\n");
+    let host = start("[limits]\nfuel = 1_000_000\nhost_calls = 100_000\n");
     let few = call(&host, "hostile-hostcalls", "log_flood", json!({ "bytes": 1, "calls": 100 }));
     assert_eq!(text(&few), "100 log lines written", "{few}");
     let many = call(&host, "hostile-hostcalls", "log_flood", json!({ "bytes": 1, "calls": 1000 }));
@@ -53,7 +45,7 @@ fn each_capability_call_costs_fuel() {
 #[test]
 fn one_byte_budget_covers_all_capability_arguments_of_a_call() {
     // 64 KiB a call: 8 calls fit in a MiB, 32 do not, though each alone would.
-    let (_data, host) = start("[limits]\nimport_bytes = 1_048_576\n");
+    let host = start("[limits]\nimport_bytes = 1_048_576\n");
     let few = call(&host, "hostile-hostcalls", "log_flood", json!({ "bytes": 65_000, "calls": 8 }));
     assert_eq!(text(&few), "8 log lines written", "{few}");
     let many = call(&host, "hostile-hostcalls", "log_flood", json!({ "bytes": 65_000, "calls": 32 }));
@@ -70,14 +62,14 @@ fn a_flood_of_capability_calls_stops_at_the_wall_time_and_shares_the_thread() {
     // At the ceilings for calls, fuel and bytes, only the wall time stops
     // the flood: 100,000 calls take longer than 300 ms. Before the host
     // checked it at every capability call, the flood ran to its last call.
-    let (_data, host) =
+    let host =
         start("[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 300\n");
     let flood = call(&host, "hostile-hostcalls", "log_flood", json!({ "bytes": 1 }));
     assert_eq!(flood["result"]["isError"], true, "{flood}");
     assert!(text(&flood).contains("300 ms of wall time"), "{flood}");
 
     // While a longer flood runs on the one serving thread, calc answers.
-    let (_data, host) = start(
+    let host = start(
         "[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 3000\n",
     );
     std::thread::scope(|scope| {
@@ -105,8 +97,8 @@ fn a_flood_of_capability_calls_stops_at_the_wall_time_and_shares_the_thread() {
 
 /// POSTs `body` to calc in 2025-03-26 session `session` (or opens one
 /// when `None`): status, session id, body.
-fn legacy_post(host: &Background, session: Option<&str>, body: &str) -> (u16, Option<String>, Value) {
-    let key = host.dev_key.as_deref().expect("dev mode makes a key");
+fn legacy_post(host: &DevHost, session: Option<&str>, body: &str) -> (u16, Option<String>, Value) {
+    let key = host.key();
     let session_header =
         session.map(|s| format!("mcp-session-id: {s}\r\nmcp-protocol-version: 2025-03-26\r\n")).unwrap_or_default();
     let head = format!(
@@ -114,7 +106,7 @@ fn legacy_post(host: &Background, session: Option<&str>, body: &str) -> (u16, Op
          accept: application/json, text/event-stream\r\nauthorization: Bearer {key}\r\n{session_header}content-length: {}\r\n\r\n",
         body.len()
     );
-    let mut stream = std::net::TcpStream::connect(host.addr).unwrap();
+    let mut stream = std::net::TcpStream::connect(host.addr()).unwrap();
     use std::io::{Read, Write};
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body.as_bytes()).unwrap();
@@ -128,14 +120,9 @@ fn legacy_post(host: &Background, session: Option<&str>, body: &str) -> (u16, Op
 
 #[test]
 fn batches_are_capped_and_each_request_in_them_is_rate_limited() {
-    let data = tempfile::Builder::new().prefix("smcp-batches-").tempdir().unwrap();
-    let mut config = Config::new(data.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["calc"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    config.dev = Some(dev);
-    config.rate_limits.per_principal = smcp_core::auth::rate::Limit { burst: 20.0, per_second: 0.01 };
-    let host = spawn(config).expect("the server starts");
+    let host = DevHost::start(&["calc"], |config| {
+        config.rate_limits.per_principal = smcp_core::auth::rate::Limit { burst: 20.0, per_second: 0.01 };
+    });
     let init = json!({ "jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": { "protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": { "name": "attacker", "version": "1" } } });
     let (status, session, _) = legacy_post(&host, None, &init.to_string());
@@ -171,10 +158,10 @@ fn a_client_that_does_not_read_its_stream_is_cut_off() {
     // 64 MiB of progress messages (the argument budget's ceiling) to a
     // client that reads nothing until the guest is done: the host keeps at
     // most 8 MiB unread, then ends the stream.
-    let (_data, host) = start(
+    let host = start(
         "[limits]\nfuel = 10_000_000_000\nhost_calls = 100_000\nimport_bytes = 67_108_864\nwall_time_ms = 5_000\n",
     );
-    let key = host.dev_key.clone().unwrap();
+    let key = host.key().to_owned();
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": "progress_flood", "arguments": { "bytes": 16_000 },
         "_meta": { "progressToken": "p", "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
@@ -186,7 +173,7 @@ fn a_client_that_does_not_read_its_stream_is_cut_off() {
         body.len()
     );
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(host.addr).unwrap();
+    let mut stream = std::net::TcpStream::connect(host.addr()).unwrap();
     stream.write_all(head.as_bytes()).unwrap();
     stream.write_all(body.as_bytes()).unwrap();
     // The guest runs to its limit meanwhile; others are served.

@@ -6,27 +6,21 @@ mod support;
 
 use serde_json::json;
 use smcp_core::platform::faults::{Fault, Faults, Target};
-use smcp_native::Config;
-use smcp_native::dev::DevGuests;
 use std::sync::Arc;
+use support::{DevHost, dev_grants};
 
 #[test]
 fn a_tenant_runs_at_most_its_quota_of_calls_at_once() {
-    let data = tempfile::Builder::new().prefix("smcp-limits-").tempdir().unwrap();
     let faults = Arc::new(Faults::default());
-    let mut config = Config::new(data.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["fetcher"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    dev.grants.insert(
-        "fetcher".into(),
-        "version = 1\n[http]\nallowed_hosts = [\"example.com\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n".into(),
-    );
-    config.dev = Some(dev);
-    config.quotas.calls_per_tenant = 2;
-    config.faults = Some(faults.clone());
-    let server = smcp_native::spawn(config).expect("the server starts");
-    let key = server.dev_key.clone().unwrap();
+    let server = DevHost::start(&["fetcher"], |config| {
+        dev_grants(config).insert(
+            "fetcher".into(),
+            "version = 1\n[http]\nallowed_hosts = [\"example.com\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n".into(),
+        );
+        config.quotas.calls_per_tenant = 2;
+        config.faults = Some(faults.clone());
+    });
+    let key = server.key();
     let call = || {
         let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "fetch", "arguments": { "url": "https://example.com/" },
             "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
@@ -36,7 +30,7 @@ fn a_tenant_runs_at_most_its_quota_of_calls_at_once() {
              accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\nmcp-name: fetch\r\ncontent-length: {}\r\n\r\n",
             body.len()
         );
-        support::http1(server.addr, head.as_bytes(), body.as_bytes()).unwrap()
+        support::http1(server.addr(), head.as_bytes(), body.as_bytes()).unwrap()
     };
     faults.arm(Target::Http, Fault::Slow(1000));
     let statuses: Vec<u16> = std::thread::scope(|scope| {

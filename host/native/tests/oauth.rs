@@ -6,37 +6,28 @@
 mod support;
 
 use serde_json::{Value, json};
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config};
+
+use smcp_native::Config;
+use support::DevHost;
 use support::oauth::{self, PASSWORD, Pkce, authorize_url, http, param, sign_in, token};
 
 /// A native server hosting calc and notes under tenant `dev`, with a
 /// user `alice` (mcp-user).
-struct Host {
-    server: Background,
-    _data: tempfile::TempDir,
-}
+struct Host(DevHost);
 
 impl Host {
     async fn start(configure: impl FnOnce(&mut Config)) -> Host {
-        let data = tempfile::Builder::new().prefix("smcp-oauth-").tempdir().unwrap();
-        let mut config = Config::new(data.path());
-        config.listen = "127.0.0.1:0".parse().unwrap();
-        let mut dev = DevGuests::only(&["calc", "notes"]);
-        dev.target_dir = smcp_tests::guest_target_dir();
-        config.dev = Some(dev);
-        configure(&mut config);
-        let host = Host { server: smcp_native::spawn(config).expect("the server starts"), _data: data };
+        let host = Host(DevHost::start(&["calc", "notes"], configure));
         oauth::add_user(&http(), &host.base(), "dev", host.key(), "alice", "mcp-user").await;
         host
     }
 
     fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.server.addr.port())
+        self.0.url()
     }
 
     fn key(&self) -> &str {
-        self.server.dev_key.as_deref().unwrap()
+        self.0.key()
     }
 
     fn issuer(&self) -> String {
@@ -134,7 +125,7 @@ impl Host {
 async fn the_conformance_suites_authorization_scenarios_pass() {
     let host = Host::start(|_| {}).await;
     oauth::conformance_authorization(&host.issuer(), &host.resource("calc"), "alice").await;
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -182,7 +173,7 @@ async fn tokens_call_tools_refresh_rotates_and_revocation_ends_them_at_once() {
     ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} missing from {kinds:?}");
     }
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -198,7 +189,7 @@ async fn signing_keys_rotate_and_old_tokens_still_verify() {
     assert_eq!(host.call("calc", after["access_token"].as_str().unwrap()).await.0, 200);
     let jwks: Value = http().get(format!("{}/jwks", host.issuer())).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
-    host.server.stop();
+    host.0.stop();
 }
 
 // Rejections, one test each.
@@ -218,7 +209,7 @@ async fn a_wrong_code_verifier_is_refused() {
     let (status, body) = token(&http(), &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("verifier"));
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -239,7 +230,7 @@ async fn a_reused_code_is_refused_and_revokes_what_it_gave() {
     // The tokens of the first redemption are revoked with the grant.
     assert_eq!(host.call("calc", first["access_token"].as_str().unwrap()).await.0, 401);
     assert!(host.audit_kinds().await.iter().any(|k| k == "oauth.code_reused"));
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -278,7 +269,7 @@ async fn a_redirect_uri_one_character_off_is_refused() {
     let (status, body) = token(&http, &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
     assert!(body["error_description"].as_str().unwrap().contains("redirect_uri"), "{body}");
-    host.server.stop();
+    host.0.stop();
 }
 
 /// A client with one registered redirect URI may leave it out of the
@@ -333,7 +324,7 @@ async fn a_redirect_uri_left_out_of_the_request_may_be_left_out_of_the_redemptio
     ];
     let (status, body) = token(&http, &host.issuer(), &form).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
-    host.server.stop();
+    host.0.stop();
 }
 
 /// A code verifier must be 43-128 unreserved characters (RFC 7636 §4.1);
@@ -353,7 +344,7 @@ async fn a_malformed_code_verifier_is_refused() {
         let (status, body) = token(&http(), &host.issuer(), &form).await;
         assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{verifier}: {body}");
     }
-    host.server.stop();
+    host.0.stop();
 }
 
 /// A new password ends every grant given with the old one: their access
@@ -379,7 +370,7 @@ async fn a_password_change_revokes_the_accounts_grants() {
     let update = records.iter().find(|r| r["kind"] == "user.update").expect("user.update audited");
     assert_eq!(update["detail"]["grants_revoked"], 1, "{update}");
     assert!(!update.to_string().contains("another long passphrase"));
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -400,7 +391,7 @@ async fn a_refresh_token_used_twice_revokes_the_whole_grant() {
         kinds.iter().any(|k| k == "oauth.refresh_reuse") && kinds.iter().any(|k| k == "oauth.grant_revoked"),
         "{kinds:?}"
     );
-    host.server.stop();
+    host.0.stop();
 }
 
 /// Anyone may register a client, so registrations no one consents to are
@@ -439,7 +430,7 @@ async fn registrations_no_one_consents_to_are_capped_and_expire() {
     assert_eq!(response.status(), 400, "an expired registration is an unknown client");
     let (status, body) = host.refresh(&kept, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{body}");
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -451,7 +442,7 @@ async fn a_token_for_server_a_is_refused_on_server_b() {
     let (status, body) = host.call("notes", access).await;
     assert_eq!(status, 401, "{body}");
     assert!(body["www-authenticate"].as_str().unwrap().contains("wrong audience"), "{body}");
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -493,7 +484,7 @@ async fn a_consent_post_without_csrf_protection_is_refused() {
     // The real thing still works.
     assert_eq!(oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &with(&[], false)).await.0, 303);
     assert!(host.audit_kinds().await.iter().any(|k| k == "oauth.csrf_refused"));
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -531,7 +522,7 @@ async fn a_client_metadata_document_on_a_private_address_is_refused() {
         assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
     }
     drop(listener);
-    host.server.stop();
+    host.0.stop();
 }
 
 #[tokio::test]
@@ -570,7 +561,7 @@ async fn logins_are_throttled_and_say_nothing_about_which_names_exist() {
     let (status, page) = attempt("alice", PASSWORD).await;
     assert_eq!(status, 429, "{page}");
     assert!(page.contains("too many failed attempts"));
-    host.server.stop();
+    host.0.stop();
 }
 
 fn jwt_part(token: &str, index: usize) -> Value {
@@ -627,7 +618,7 @@ async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes(
     assert_eq!(after["rotated"], true, "the SDK refreshed, and got a new refresh token: {after}");
     let kinds = host.audit_kinds().await;
     assert!(kinds.iter().any(|k| k == "oauth.token_refreshed"), "{kinds:?}");
-    host.server.stop();
+    host.0.stop();
 }
 
 /// Tenant `dev` lets people sign in through an upstream OpenID Connect
@@ -737,7 +728,7 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
         "{kinds:?}"
     );
     assert!(kinds.iter().any(|k| k == "oauth.upstream_refused"), "{kinds:?}");
-    host.server.stop();
+    host.0.stop();
 }
 
 /// A client of dev starts; the person picks "Sign in with Corp SSO", signs
@@ -842,5 +833,5 @@ async fn a_client_metadata_document_identifies_a_client() {
     .await;
     assert_eq!(status, 400);
     assert!(page.contains("its client_id is not the URL it was fetched from"), "{page}");
-    host.server.stop();
+    host.0.stop();
 }

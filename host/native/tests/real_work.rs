@@ -4,12 +4,13 @@
 //! allows with a secret set by `smcp secrets set`, which the guest uses
 //! but the MCP client never sees.
 
+mod support;
+
 use serde_json::{Value, json};
 use smcp_core::policy::address::Opening;
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config, spawn};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use smcp_native::{Background, Config};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -17,13 +18,7 @@ use std::sync::mpsc;
 const MASTER_KEYS: &str = "k1:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
 fn start(data: &Path, guests: &[&str], configure: impl FnOnce(&mut Config)) -> Background {
-    let mut config = Config::new(data);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(guests);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    config.dev = Some(dev);
-    configure(&mut config);
-    spawn(config).expect("server starts")
+    support::serve(data, guests, configure)
 }
 
 /// Calls `tool` of `server` with a 2026-07-28 request; returns the result.
@@ -34,24 +29,8 @@ fn call(host: &Background, server: &str, tool: &str, arguments: Value) -> Value 
 /// Calls `tool` of `server` with a 2026-07-28 request; returns the whole
 /// JSON-RPC message.
 fn call_message(host: &Background, server: &str, tool: &str, arguments: Value) -> Value {
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
-        "name": tool, "arguments": arguments,
-        "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
-    .to_string();
     let key = host.dev_key.as_deref().expect("dev mode makes a key");
-    let head = format!(
-        "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\ncontent-type: application/json\r\n\
-         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: tools/call\r\n\
-         mcp-name: {tool}\r\nauthorization: Bearer {key}\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    );
-    let mut stream = TcpStream::connect(host.addr).unwrap();
-    stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(body.as_bytes()).unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (_, body) = response.split_once("\r\n\r\n").unwrap_or_else(|| panic!("{response}"));
-    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+    support::dev_tool_call(host.addr, key, server, tool, arguments).1
 }
 
 fn text(result: &Value) -> &str {

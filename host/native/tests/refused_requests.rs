@@ -11,18 +11,12 @@ mod support;
 
 use serde_json::Value;
 use smcp_core::platform::KvStore;
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config, RedbKv, SystemClock, spawn};
+use smcp_native::{Background, RedbKv, SystemClock};
 use std::path::Path;
 use std::rc::Rc;
 
 fn start(data: &Path) -> Background {
-    let mut config = Config::new(data);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["calc"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    config.dev = Some(dev);
-    spawn(config).expect("the server starts")
+    support::serve(data, &["calc"], |_| {})
 }
 
 /// POSTs an unauthenticated `tools/list` to `path`: status and body.

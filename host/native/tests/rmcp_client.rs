@@ -7,6 +7,8 @@
 //! Each run lists and calls calc's tools, reads a resource and gets a
 //! prompt, then stores and reads back a note on notes.
 
+mod support;
+
 use rmcp::model::{
     CallToolRequestParams, GetPromptRequestParams, JsonObject, ProtocolVersion, ReadResourceRequestParams,
     ResourceContents,
@@ -16,8 +18,7 @@ use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::{ClientServiceExt, ServiceExt};
 use serde_json::json;
-use smcp_native::dev::DevGuests;
-use smcp_native::{Background, Config};
+use smcp_native::Background;
 use std::path::PathBuf;
 
 type Client = RunningService<RoleClient, ()>;
@@ -147,12 +148,7 @@ fn runtime() -> tokio::runtime::Runtime {
 /// The native server on an ephemeral loopback port, hosting calc and notes.
 fn start() -> (Background, DataDir) {
     let data = DataDir::new();
-    let mut config = Config::new(&data.0);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["calc", "notes"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    config.dev = Some(dev);
-    let server = smcp_native::spawn(config).expect("the server starts");
+    let server = support::serve(&data.0, &["calc", "notes"], |_| {});
     (server, data)
 }
 

@@ -9,7 +9,6 @@ mod support;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::Frame;
-use smcp_native::dev::DevGuests;
 use smcp_native::{Background, Config};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -27,14 +26,8 @@ impl DataDir {
 }
 
 fn start(dir: &DataDir) -> Background {
-    let mut config = Config::new(dir.0.path());
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["calc"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    config.dev = Some(dev);
     // Tenant `other` exists (the operator gave it a key), beside `dev`.
-    support::create_tenant(&config.data_dir, "other", "mcp-user");
-    smcp_native::spawn(config).expect("the server starts")
+    support::serve(dir.0.path(), &["calc"], |config| support::create_tenant(&config.data_dir, "other", "mcp-user"))
 }
 
 /// Sends one request on a fresh connection and returns status and body.

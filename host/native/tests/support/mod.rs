@@ -1,6 +1,8 @@
 //! Helpers the end-to-end tests share, whichever host they run against
-//! (the native server, or the Worker in workerd): the rmcp client, the
-//! official client scripts of tests/clients, and the `smcp` binary.
+//! (the native server, or the Worker in workerd): a served dev host
+//! ([`DevHost`]), the rmcp client, the official client scripts of
+//! tests/clients, and the `smcp` binary. In-process builders (an engine on
+//! in-memory backends, the manual clock, built guests) are `smcp-tests`'.
 
 #![allow(dead_code)]
 
@@ -11,6 +13,8 @@ use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::Value;
+use smcp_native::dev::DevGuests;
+use smcp_native::{Background, Config};
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -18,6 +22,61 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub type Client = RunningService<RoleClient, ()>;
+
+/// The native server on loopback with dev guests (tenant `dev`), in a
+/// data directory of its own that lives as long as it does.
+pub struct DevHost {
+    pub server: Background,
+    pub data: tempfile::TempDir,
+}
+
+impl DevHost {
+    /// Serves the built `guests` after `configure` has changed the config.
+    pub fn start(guests: &[&str], configure: impl FnOnce(&mut Config)) -> DevHost {
+        let data = tempfile::Builder::new().prefix("smcp-test-").tempdir().unwrap();
+        DevHost { server: serve(data.path(), guests, configure), data }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.server.addr.port())
+    }
+
+    /// The MCP endpoint of dev guest `server`.
+    pub fn endpoint(&self, server: &str) -> String {
+        format!("{}/t/dev/s/{server}/mcp", self.url())
+    }
+
+    /// Dev mode's admin key of tenant `dev`.
+    pub fn key(&self) -> &str {
+        self.server.dev_key.as_deref().expect("dev mode makes a key")
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    pub fn stop(self) {
+        self.server.stop();
+    }
+}
+
+/// Starts the native server on loopback over `data`, serving the built
+/// `guests` as tenant `dev`, after `configure` has changed the config.
+pub fn serve(data: &Path, guests: &[&str], configure: impl FnOnce(&mut Config)) -> Background {
+    let mut config = Config::new(data);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let mut dev = DevGuests::only(guests);
+    dev.target_dir = smcp_tests::guest_target_dir();
+    config.dev = Some(dev);
+    configure(&mut config);
+    smcp_native::spawn(config).expect("the server starts")
+}
+
+/// The grant files of the dev guests, by guest, for `configure`.
+pub fn dev_grants(config: &mut Config) -> &mut std::collections::HashMap<String, String> {
+    &mut config.dev.as_mut().expect("dev guests").grants
+}
 
 /// An rmcp client of the MCP endpoint at `url`, with API key `key`.
 pub async fn connect(url: String, key: &str) -> Client {
