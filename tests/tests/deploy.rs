@@ -1,7 +1,9 @@
-//! The deployment registry over the in-memory backends, with storage that
-//! fails on demand: a failed write leaves nothing behind and the served
-//! version untouched, and engines sharing one registry (a restart, another
-//! Worker isolate) serve what it says is active.
+//! The deployment registry over the in-memory backends: refused uploads are
+//! typed and store nothing, widening needs an approval the audit trail
+//! names, rollbacks return; with storage that fails on demand, a failed
+//! write leaves nothing behind and the served version untouched; engines
+//! sharing one registry (a restart, another Worker isolate) serve what it
+//! says is active.
 
 use serde_json::{Value, json};
 use smcp_core::auth::api_keys::ApiKeys;
@@ -13,6 +15,7 @@ use smcp_core::names::TenantId;
 use smcp_core::platform::ObjectStore;
 use smcp_core::platform::{Backends, CapabilityError, LocalFuture};
 use smcp_core::platform::{KeyPage, KvStore};
+use smcp_core::policy::GrantFileError;
 use smcp_tests::{Env, block_on, component_bytes, runtime};
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -51,8 +54,12 @@ impl KvStore for FlakyKv<'_> {
     }
 }
 
+fn acme() -> TenantId {
+    TenantId::from_static("acme")
+}
+
 fn admin() -> Principal {
-    Principal { tenant: TenantId::from_static("acme"), id: "key:test".into(), role: Role::Admin }
+    Principal { tenant: acme(), id: "key:test".into(), role: Role::Admin }
 }
 
 fn upload(guest: &str, grant: &str) -> Upload {
@@ -80,7 +87,7 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
     let backends = Backends { kv: &kv, ..env.backends() };
     let engine = Engine::new(Arc::new(runtime()), smcp_tests::engine_config(&[]));
     let (key, _) = block_on(ApiKeys::new(&kv, smcp_tests::TEST_HASH_KEY).create(
-        &TenantId::from_static("acme"),
+        &acme(),
         Role::Admin,
         "t",
         None,
@@ -88,27 +95,18 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
         &env.memory.random,
     ))
     .unwrap();
-    block_on(deploy::create_server(&engine.deployments, backends, &TenantId::from_static("acme"), "app", &admin()))
-        .unwrap();
+    block_on(deploy::create_server(&engine.deployments, backends, &acme(), "app", &admin())).unwrap();
     let calc = block_on(deploy::upload(
         &engine.deployments,
         backends,
-        &TenantId::from_static("acme"),
+        &acme(),
         "app",
         upload("calc", "version = 1\n"),
         &admin(),
     ))
     .unwrap();
-    block_on(deploy::activate(
-        &engine.deployments,
-        backends,
-        &TenantId::from_static("acme"),
-        "app",
-        &calc.deployment.id,
-        false,
-        &admin(),
-    ))
-    .unwrap();
+    block_on(deploy::activate(&engine.deployments, backends, &acme(), "app", &calc.deployment.id, false, &admin()))
+        .unwrap();
     let calc_tools = served_tools(&engine, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()));
     assert_eq!(components_stored(&env.memory.objects), 1);
@@ -118,42 +116,32 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
     let failed = block_on(deploy::upload(
         &engine.deployments,
         backends,
-        &TenantId::from_static("acme"),
+        &acme(),
         "app",
         upload("notes", "version = 1\n[kv]\n"),
         &admin(),
     ));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(components_stored(&env.memory.objects), 1, "the failed upload left its component");
-    assert_eq!(
-        block_on(deploy::records::deployments(backends, &TenantId::from_static("acme"), "app")).unwrap().len(),
-        1
-    );
+    assert_eq!(block_on(deploy::records::deployments(backends, &acme(), "app")).unwrap().len(), 1);
 
     // The server record cannot be written: the old version stays served.
     *kv.fail_under.borrow_mut() = None;
     let notes = block_on(deploy::upload(
         &engine.deployments,
         backends,
-        &TenantId::from_static("acme"),
+        &acme(),
         "app",
         upload("notes", "version = 1\n[kv]\n"),
         &admin(),
     ))
     .unwrap();
     *kv.fail_under.borrow_mut() = Some("deploy/acme/servers/".into());
-    let failed = block_on(deploy::activate(
-        &engine.deployments,
-        backends,
-        &TenantId::from_static("acme"),
-        "app",
-        &notes.deployment.id,
-        true,
-        &admin(),
-    ));
+    let failed =
+        block_on(deploy::activate(&engine.deployments, backends, &acme(), "app", &notes.deployment.id, true, &admin()));
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(served_tools(&engine, backends, &key), calc_tools);
-    let record = block_on(deploy::records::server(backends, &TenantId::from_static("acme"), "app")).unwrap().unwrap();
+    let record = block_on(deploy::records::server(backends, &acme(), "app")).unwrap().unwrap();
     assert_eq!(record.active.as_deref(), Some(calc.deployment.id.as_str()));
 }
 
@@ -164,7 +152,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let rt = Arc::new(runtime());
     let writer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
     let (key, _) = block_on(ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY).create(
-        &TenantId::from_static("acme"),
+        &acme(),
         Role::Admin,
         "t",
         None,
@@ -172,27 +160,11 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
         &env.memory.random,
     ))
     .unwrap();
-    block_on(deploy::create_server(&writer.deployments, backends, &TenantId::from_static("acme"), "app", &admin()))
+    block_on(deploy::create_server(&writer.deployments, backends, &acme(), "app", &admin())).unwrap();
+    let calc =
+        block_on(deploy::upload(&writer.deployments, backends, &acme(), "app", upload("calc", ""), &admin())).unwrap();
+    block_on(deploy::activate(&writer.deployments, backends, &acme(), "app", &calc.deployment.id, false, &admin()))
         .unwrap();
-    let calc = block_on(deploy::upload(
-        &writer.deployments,
-        backends,
-        &TenantId::from_static("acme"),
-        "app",
-        upload("calc", ""),
-        &admin(),
-    ))
-    .unwrap();
-    block_on(deploy::activate(
-        &writer.deployments,
-        backends,
-        &TenantId::from_static("acme"),
-        "app",
-        &calc.deployment.id,
-        false,
-        &admin(),
-    ))
-    .unwrap();
 
     // Another process (a restart, another isolate) that rechecks every second.
     let mut config = smcp_tests::engine_config(&[]);
@@ -204,22 +176,14 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let notes = block_on(deploy::upload(
         &writer.deployments,
         backends,
-        &TenantId::from_static("acme"),
+        &acme(),
         "app",
         upload("notes", "version = 1\n[kv]\n"),
         &admin(),
     ))
     .unwrap();
-    block_on(deploy::activate(
-        &writer.deployments,
-        backends,
-        &TenantId::from_static("acme"),
-        "app",
-        &notes.deployment.id,
-        true,
-        &admin(),
-    ))
-    .unwrap();
+    block_on(deploy::activate(&writer.deployments, backends, &acme(), "app", &notes.deployment.id, true, &admin()))
+        .unwrap();
     assert!(
         served_tools(&writer, backends, &key).contains(&"put_note".to_owned()),
         "the writer serves its activation at once"
@@ -232,8 +196,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     );
 
     // Deleted: neither serves it any more (the reader after its window).
-    block_on(deploy::delete_server(&writer.deployments, backends, &TenantId::from_static("acme"), "app", &admin()))
-        .unwrap();
+    block_on(deploy::delete_server(&writer.deployments, backends, &acme(), "app", &admin())).unwrap();
     env.memory.clock.0.set(env.memory.clock.0.get() + 1000);
     for engine in [&writer, &reader] {
         let request = Request {
@@ -245,4 +208,102 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
         assert_eq!(block_on(engine.handle(request, backends)).status, 404);
     }
     assert_eq!(components_stored(&env.memory.objects), 0, "the deleted server's components are removed");
+}
+
+#[test]
+fn refused_uploads_are_typed_and_store_nothing() {
+    let env = Env::new("acme", "app", Default::default());
+    let backends = env.backends();
+    let engine = Engine::new(Arc::new(runtime()), smcp_tests::engine_config(&[]));
+    block_on(deploy::create_server(&engine.deployments, backends, &acme(), "app", &admin())).unwrap();
+    let stored = || (env.memory.kv.raw_keys(), components_stored(&env.memory.objects));
+    let before = stored();
+    let notes = component_bytes("notes");
+    let with = |grant: &[u8], digest: Option<&str>| Upload {
+        component: notes.clone(),
+        grant: Some(grant.to_vec()),
+        digest: digest.map(str::to_owned),
+    };
+    type Expect = fn(&DeployError) -> bool;
+    let cases: [(&str, Upload, Expect); 6] = [
+        ("kv imported, not granted", with(b"version = 1\n", None), |e| matches!(e, DeployError::NotGranted(_))),
+        ("a future grant format", with(b"version = 2\n", None), |e| {
+            matches!(e, DeployError::InvalidGrant(GrantFileError::Version { found: 2, reads: 1 }))
+        }),
+        ("a grant above the ceilings", with(b"version = 1\n[kv]\nmax_value_bytes = 999999999999\n", None), |e| {
+            matches!(e, DeployError::InvalidGrant(GrantFileError::AboveCeiling { field: "kv.max_value_bytes", .. }))
+        }),
+        ("a grant that is not text", with(&[0xff, 0xfe], None), |e| matches!(e, DeployError::GrantNotText)),
+        ("the wrong digest", with(b"version = 1\n[kv]\n", Some(&"0".repeat(64))), |e| {
+            matches!(e, DeployError::DigestMismatch { .. })
+        }),
+        ("not a component", Upload { component: b"not wasm".to_vec(), grant: None, digest: None }, |e| {
+            matches!(e, DeployError::InvalidComponent(_))
+        }),
+    ];
+    for (what, upload, expected) in cases {
+        let refused = block_on(deploy::upload(&engine.deployments, backends, &acme(), "app", upload, &admin()));
+        match refused {
+            Err(error) => assert!(expected(&error), "{what}: {error:?}"),
+            Ok(_) => panic!("{what}: accepted"),
+        }
+        assert_eq!(stored(), before, "{what} stored something");
+    }
+}
+
+#[test]
+fn widening_needs_an_approval_the_trail_names_and_rollback_returns() {
+    let env = Env::new("acme", "app", Default::default());
+    let backends = env.backends();
+    let engine = Engine::new(Arc::new(runtime()), smcp_tests::engine_config(&[]));
+    let deployments = &engine.deployments;
+    block_on(deploy::create_server(deployments, backends, &acme(), "app", &admin())).unwrap();
+    let put = |guest: &str, grant: &str| {
+        block_on(deploy::upload(deployments, backends, &acme(), "app", upload(guest, grant), &admin())).unwrap()
+    };
+    let active = || block_on(deploy::records::server(backends, &acme(), "app")).unwrap().unwrap().active;
+
+    let calc = put("calc", "version = 1\n");
+    assert!(calc.created && !calc.changes.requires_approval(), "{:?}", calc.changes);
+    block_on(deploy::activate(deployments, backends, &acme(), "app", &calc.deployment.id, false, &admin())).unwrap();
+    let again = put("calc", "version = 1\n");
+    assert!(!again.created && again.deployment.id == calc.deployment.id, "the same bytes and grant");
+
+    // notes imports kv and its grant gives it: wider than calc.
+    let notes = put("notes", "version = 1\n[kv]\n");
+    assert!(notes.changes.widened.iter().any(|w| w == "kv: granted"), "{:?}", notes.changes.widened);
+    let refused =
+        block_on(deploy::activate(deployments, backends, &acme(), "app", &notes.deployment.id, false, &admin()));
+    assert!(
+        matches!(&refused, Err(DeployError::ApprovalRequired(changes)) if changes.requires_approval()),
+        "{refused:?}"
+    );
+    assert_eq!(active(), Some(calc.deployment.id.clone()), "a refused activation changes nothing");
+    let approver = Principal { id: "key:approver".into(), ..admin() };
+    let (record, _) =
+        block_on(deploy::activate(deployments, backends, &acme(), "app", &notes.deployment.id, true, &approver))
+            .unwrap();
+    let last = record.history.last().unwrap();
+    assert_eq!((last.by.as_str(), last.kind.as_str()), ("key:approver", "activate"));
+    assert!(last.approved.iter().any(|w| w == "kv: granted"), "{:?}", last.approved);
+
+    // Back to calc narrows: no approval. Forward again widens: it needs one.
+    block_on(deploy::rollback(deployments, backends, &acme(), "app", None, false, &admin())).unwrap();
+    assert_eq!(active(), Some(calc.deployment.id.clone()));
+    let forward = block_on(deploy::rollback(deployments, backends, &acme(), "app", None, false, &admin()));
+    assert!(matches!(forward, Err(DeployError::ApprovalRequired(_))), "{forward:?}");
+
+    block_on(engine.flush_audit(backends)).unwrap();
+    let trail = block_on(smcp_core::audit::list(&env.memory.kv, &acme(), 0, 100)).unwrap();
+    let kinds: Vec<(&str, Option<&str>)> =
+        trail.iter().map(|r| (r.event.kind.as_str(), r.event.principal.as_deref())).collect();
+    for expected in [
+        ("deploy.refused", Some("key:test")),
+        ("deploy.activate", Some("key:approver")),
+        ("deploy.rollback", Some("key:test")),
+    ] {
+        assert!(kinds.contains(&expected), "{expected:?} missing from {kinds:?}");
+    }
+    let approved = trail.iter().find(|r| r.event.principal.as_deref() == Some("key:approver")).unwrap();
+    assert_eq!(approved.event.detail["approved_widening"], true);
 }
