@@ -1,16 +1,18 @@
 //! The MCP server a component provides, as typed async calls. Each call runs
 //! in a fresh instance of the component (see [`Runtime::call`]).
 
+pub mod bindings;
 mod listing;
 pub use listing::excerpt;
 mod types;
 
 pub use types::*;
 
-use crate::abi::Val;
+use crate::abi::{AbiError, Val};
 use crate::capabilities::Grant;
 use crate::names::TenantId;
 use crate::runtime::{CallError, Component, HostCalls, Limits, Runtime};
+use bindings::{server, types as wit};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -59,29 +61,25 @@ pub struct Server<'a> {
 }
 
 impl Server<'_> {
-    async fn call<H: HostCalls>(&self, host: &mut H, name: &str, args: &[Val]) -> Result<Val, ServerError> {
-        let result = self.runtime.call(self.component, name, args, &self.limits, host).await?;
-        result.ok_or_else(|| CallError::Internal(format!("{name} returned nothing")).into())
-    }
-
-    /// Calls an export that returns `result<T, server-error>`.
-    async fn call_fallible<H: HostCalls>(&self, host: &mut H, name: &str, args: &[Val]) -> Result<Val, ServerError> {
-        match self.call(host, name, args).await?.into_result().map_err(OutputError::from)? {
-            Ok(Some(v)) => Ok(v),
-            Ok(None) => Err(CallError::Internal(format!("{name} returned no value")).into()),
-            Err(error) => Err(server_error(error)?),
-        }
-    }
-
-    /// Converts each element of a returned list.
-    fn each<T>(list: Val, convert: fn(Val) -> Result<T, OutputError>) -> Result<Vec<T>, ServerError> {
-        Ok(list.into_list().map_err(OutputError::from)?.into_iter().map(convert).collect::<Result<_, _>>()?)
+    /// Calls export `name` with `args` and lifts its result with `result`.
+    async fn call<H: HostCalls, T>(
+        &self,
+        host: &mut H,
+        name: &str,
+        args: Vec<Val>,
+        result: fn(Val) -> Result<T, AbiError>,
+    ) -> Result<T, ServerError> {
+        let value = self.runtime.call(self.component, name, &args, &self.limits, host).await?;
+        let value = value.ok_or_else(|| CallError::Internal(format!("{name} returned nothing")))?;
+        Ok(result(value).map_err(OutputError::from)?)
     }
 
     /// The server's tools, checked ([`listing::check_tools`]): a server
     /// whose list breaks the rules serves no tools at all.
     pub async fn list_tools<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Tool>, ServerError> {
-        let tools = Self::each(self.call(host, "list-tools", &[]).await?, Tool::from_val)?;
+        use server::list_tools as export;
+        let tools = self.call(host, export::NAME, export::args(), export::result).await?;
+        let tools = tools.into_iter().map(Tool::from_wit).collect::<Result<Vec<_>, _>>()?;
         listing::check_tools(&tools)?;
         Ok(tools)
     }
@@ -97,21 +95,19 @@ impl Server<'_> {
         responses: &[InputResponse],
         state: Option<&str>,
     ) -> Result<ToolOutcome, ServerError> {
+        use server::call_tool as export;
         if !arguments.is_object() {
             return Err(ServerError::InvalidParams("tool arguments must be a JSON object".into()));
         }
-        let args = [
-            Val::string(name),
-            Val::string(arguments.to_string()),
-            responses_val(responses),
-            Val::from_option(state, Val::string),
-        ];
-        let outcome = self.call_fallible(host, "call-tool", &args).await?;
-        Ok(Outcome::from_val(outcome, CallToolResult::from_val)?)
+        let args = export::args(name.into(), arguments.to_string(), wit_responses(responses), state.map(Into::into));
+        let outcome = self.call(host, export::NAME, args, export::result).await?.map_err(ServerError::from)?;
+        Ok(ToolOutcome::from_wit(outcome)?)
     }
 
     pub async fn list_resources<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Resource>, ServerError> {
-        let resources = Self::each(self.call(host, "list-resources", &[]).await?, Resource::from_val)?;
+        use server::list_resources as export;
+        let resources = self.call(host, export::NAME, export::args(), export::result).await?;
+        let resources: Vec<Resource> = resources.into_iter().map(Resource::from_wit).collect();
         listing::check_resources(resources.iter().map(|r| (r.uri.as_str(), r.name.as_str())), "resources")?;
         Ok(resources)
     }
@@ -120,7 +116,9 @@ impl Server<'_> {
         &self,
         host: &mut H,
     ) -> Result<Vec<ResourceTemplate>, ServerError> {
-        let templates = Self::each(self.call(host, "list-resource-templates", &[]).await?, ResourceTemplate::from_val)?;
+        use server::list_resource_templates as export;
+        let templates = self.call(host, export::NAME, export::args(), export::result).await?;
+        let templates: Vec<ResourceTemplate> = templates.into_iter().map(ResourceTemplate::from_wit).collect();
         listing::check_resources(
             templates.iter().map(|t| (t.uri_template.as_str(), t.name.as_str())),
             "resource templates",
@@ -133,11 +131,15 @@ impl Server<'_> {
         host: &mut H,
         uri: &str,
     ) -> Result<Vec<ResourceContents>, ServerError> {
-        Self::each(self.call_fallible(host, "read-resource", &[Val::string(uri)]).await?, ResourceContents::from_val)
+        use server::read_resource as export;
+        let contents = self.call(host, export::NAME, export::args(uri.into()), export::result).await?;
+        Ok(contents.map_err(ServerError::from)?.into_iter().map(ResourceContents::from_wit).collect())
     }
 
     pub async fn list_prompts<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Prompt>, ServerError> {
-        let prompts = Self::each(self.call(host, "list-prompts", &[]).await?, Prompt::from_val)?;
+        use server::list_prompts as export;
+        let prompts = self.call(host, export::NAME, export::args(), export::result).await?;
+        let prompts: Vec<Prompt> = prompts.into_iter().map(Prompt::from_wit).collect();
         listing::check_names(prompts.iter().map(|p| p.name.as_str()), "prompts")?;
         Ok(prompts)
     }
@@ -152,11 +154,10 @@ impl Server<'_> {
         responses: &[InputResponse],
         state: Option<&str>,
     ) -> Result<PromptOutcome, ServerError> {
-        let arguments = arguments.iter().map(|(k, v)| Val::Record(vec![Val::string(k), Val::string(v)])).collect();
-        let args =
-            [Val::string(name), Val::List(arguments), responses_val(responses), Val::from_option(state, Val::string)];
-        let outcome = self.call_fallible(host, "get-prompt", &args).await?;
-        Ok(Outcome::from_val(outcome, PromptResult::from_val)?)
+        use server::get_prompt as export;
+        let args = export::args(name.into(), arguments.to_vec(), wit_responses(responses), state.map(Into::into));
+        let outcome = self.call(host, export::NAME, args, export::result).await?.map_err(ServerError::from)?;
+        Ok(PromptOutcome::from_wit(outcome)?)
     }
 
     pub async fn complete<H: HostCalls>(
@@ -166,32 +167,33 @@ impl Server<'_> {
         argument: (&str, &str),
         context: &[(String, String)],
     ) -> Result<Completion, ServerError> {
+        use server::complete as export;
         let reference = match reference {
-            CompletionRef::Prompt(name) => Val::Variant(0, Some(Box::new(Val::string(name)))),
-            CompletionRef::ResourceTemplate(uri) => Val::Variant(1, Some(Box::new(Val::string(uri)))),
+            CompletionRef::Prompt(name) => wit::CompletionRef::Prompt(name.clone()),
+            CompletionRef::ResourceTemplate(uri) => wit::CompletionRef::ResourceTemplate(uri.clone()),
         };
-        let context = context.iter().map(|(k, v)| Val::Record(vec![Val::string(k), Val::string(v)])).collect();
-        let request =
-            Val::Record(vec![reference, Val::string(argument.0), Val::string(argument.1), Val::List(context)]);
-        let result = self.call_fallible(host, "complete", &[request]).await?;
-        Ok(Completion::from_val(result)?)
+        let request = wit::CompletionRequest {
+            reference,
+            argument_name: argument.0.into(),
+            argument_value: argument.1.into(),
+            context: context.to_vec(),
+        };
+        let result = self.call(host, export::NAME, export::args(request), export::result).await?;
+        Ok(Completion::from_wit(result.map_err(ServerError::from)?))
     }
 }
 
-/// `list<input-response>`.
-fn responses_val(responses: &[InputResponse]) -> Val {
-    Val::List(
-        responses.iter().map(|r| Val::Record(vec![Val::string(&r.key), Val::string(r.response.to_string())])).collect(),
-    )
+/// The client's answers as the guest receives them.
+fn wit_responses(responses: &[InputResponse]) -> Vec<wit::InputResponse> {
+    responses.iter().map(|r| wit::InputResponse { key: r.key.clone(), response: r.response.to_string() }).collect()
 }
 
-/// Maps the guest's `server-error` onto [`ServerError`].
-fn server_error(error: Option<Val>) -> Result<ServerError, OutputError> {
-    let (case, message) = error.ok_or(crate::abi::AbiError::HostMismatch("server-error"))?.into_variant()?;
-    let message = message.ok_or(crate::abi::AbiError::HostMismatch("server-error"))?.into_string()?;
-    Ok(match case {
-        0 => ServerError::NotFound(message),
-        1 => ServerError::InvalidParams(message),
-        _ => ServerError::Internal(message),
-    })
+impl From<wit::ServerError> for ServerError {
+    fn from(error: wit::ServerError) -> ServerError {
+        match error {
+            wit::ServerError::NotFound(message) => ServerError::NotFound(message),
+            wit::ServerError::InvalidParams(message) => ServerError::InvalidParams(message),
+            wit::ServerError::Internal(message) => ServerError::Internal(message),
+        }
+    }
 }

@@ -1,8 +1,10 @@
 //! MCP-shaped values of the server interface, serialized as MCP's JSON, and
-//! their conversion from the guest's lifted values. JSON text from the guest
-//! is parsed here: a guest that returns broken JSON gets a typed error.
+//! their conversion from the guest's typed results ([`super::bindings`]).
+//! JSON text from the guest is parsed here: a guest that returns broken JSON
+//! gets a typed error.
 
-use crate::abi::{AbiError, Val};
+use super::bindings::types as wit;
+use crate::abi::AbiError;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,18 +30,6 @@ fn json(field: &'static str, text: String) -> Res<Value> {
 fn json_object(field: &'static str, text: String) -> Res<Value> {
     let value = json(field, text)?;
     if value.is_object() { Ok(value) } else { Err(OutputError::NotAnObject { field }) }
-}
-
-fn opt_string(v: Val) -> Res<Option<String>> {
-    Ok(v.into_opt_string()?)
-}
-
-fn opt_bool(v: Val) -> Res<Option<bool>> {
-    Ok(v.into_option()?.map(|b| b.as_bool()).transpose()?)
-}
-
-fn list<T>(v: Val, f: impl Fn(Val) -> Res<T>) -> Res<Vec<T>> {
-    v.into_list()?.into_iter().map(f).collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -73,27 +63,18 @@ pub struct Tool {
 }
 
 impl Tool {
-    pub(crate) fn from_val(v: Val) -> Res<Tool> {
-        let [name, title, description, input, output, annotations] = v.into_record()?;
-        let annotations = annotations
-            .into_option()?
-            .map(|a| -> Res<ToolAnnotations> {
-                let [title, ro, de, id, ow] = a.into_record()?;
-                Ok(ToolAnnotations {
-                    title: opt_string(title)?,
-                    read_only_hint: opt_bool(ro)?,
-                    destructive_hint: opt_bool(de)?,
-                    idempotent_hint: opt_bool(id)?,
-                    open_world_hint: opt_bool(ow)?,
-                })
-            })
-            .transpose()?;
+    pub(crate) fn from_wit(tool: wit::Tool) -> Res<Tool> {
+        let wit::Tool { name, title, description, input_schema, output_schema, annotations } = tool;
+        let annotations = annotations.map(|a| {
+            let wit::ToolAnnotations { title, read_only_hint, destructive_hint, idempotent_hint, open_world_hint } = a;
+            ToolAnnotations { title, read_only_hint, destructive_hint, idempotent_hint, open_world_hint }
+        });
         Ok(Tool {
-            name: name.into_string()?,
-            title: opt_string(title)?,
-            description: opt_string(description)?,
-            input_schema: json_object("input-schema", input.into_string()?)?,
-            output_schema: opt_string(output)?.map(|s| json_object("output-schema", s)).transpose()?,
+            name,
+            title,
+            description,
+            input_schema: json_object("input-schema", input_schema)?,
+            output_schema: output_schema.map(|s| json_object("output-schema", s)).transpose()?,
             annotations,
         })
     }
@@ -114,14 +95,13 @@ pub struct ResourceContents {
 }
 
 impl ResourceContents {
-    pub(crate) fn from_val(v: Val) -> Res<ResourceContents> {
-        let [uri, mime_type, body] = v.into_record()?;
-        let (text, blob) = match body.into_variant()? {
-            (0, Some(t)) => (Some(t.into_string()?), None),
-            (1, Some(b)) => (None, Some(base64(&b.into_bytes()?))),
-            _ => return Err(AbiError::HostMismatch("resource-body").into()),
+    pub(crate) fn from_wit(contents: wit::ResourceContents) -> ResourceContents {
+        let wit::ResourceContents { uri, mime_type, body } = contents;
+        let (text, blob) = match body {
+            wit::ResourceBody::Text(text) => (Some(text), None),
+            wit::ResourceBody::Blob(bytes) => (None, Some(base64(&bytes))),
         };
-        Ok(ResourceContents { uri: uri.into_string()?, mime_type: opt_string(mime_type)?, text, blob })
+        ResourceContents { uri, mime_type, text, blob }
     }
 }
 
@@ -161,34 +141,22 @@ impl ContentBlock {
         ContentBlock::Text { text: text.into() }
     }
 
-    pub(crate) fn from_val(v: Val) -> Res<ContentBlock> {
-        let media = |m: Val| -> Res<(String, String)> {
-            let [data, mime] = m.into_record()?;
-            Ok((base64(&data.into_bytes()?), mime.into_string()?))
-        };
-        let mismatch = || OutputError::Abi(AbiError::HostMismatch("content-block"));
-        Ok(match v.into_variant()? {
-            (0, Some(t)) => ContentBlock::Text { text: t.into_string()? },
-            (1, Some(m)) => {
-                let (data, mime_type) = media(m)?;
-                ContentBlock::Image { data, mime_type }
+    pub(crate) fn from_wit(block: wit::ContentBlock) -> ContentBlock {
+        match block {
+            wit::ContentBlock::Text(text) => ContentBlock::Text { text },
+            wit::ContentBlock::Image(wit::Media { data, mime_type }) => {
+                ContentBlock::Image { data: base64(&data), mime_type }
             }
-            (2, Some(m)) => {
-                let (data, mime_type) = media(m)?;
-                ContentBlock::Audio { data, mime_type }
+            wit::ContentBlock::Audio(wit::Media { data, mime_type }) => {
+                ContentBlock::Audio { data: base64(&data), mime_type }
             }
-            (3, Some(l)) => {
-                let [uri, name, description, mime_type] = l.into_record()?;
-                ContentBlock::ResourceLink {
-                    uri: uri.into_string()?,
-                    name: name.into_string()?,
-                    description: opt_string(description)?,
-                    mime_type: opt_string(mime_type)?,
-                }
+            wit::ContentBlock::ResourceLink(wit::ResourceLink { uri, name, description, mime_type }) => {
+                ContentBlock::ResourceLink { uri, name, description, mime_type }
             }
-            (4, Some(r)) => ContentBlock::EmbeddedResource { resource: ResourceContents::from_val(r)? },
-            _ => return Err(mismatch()),
-        })
+            wit::ContentBlock::EmbeddedResource(contents) => {
+                ContentBlock::EmbeddedResource { resource: ResourceContents::from_wit(contents) }
+            }
+        }
     }
 }
 
@@ -207,12 +175,12 @@ impl CallToolResult {
         CallToolResult { content: vec![ContentBlock::text(message)], structured_content: None, is_error: true }
     }
 
-    pub(crate) fn from_val(v: Val) -> Res<CallToolResult> {
-        let [content, structured, is_error] = v.into_record()?;
+    pub(crate) fn from_wit(result: wit::CallResult) -> Res<CallToolResult> {
+        let wit::CallResult { content, structured_content, is_error } = result;
         Ok(CallToolResult {
-            content: list(content, ContentBlock::from_val)?,
-            structured_content: opt_string(structured)?.map(|s| json_object("structured-content", s)).transpose()?,
-            is_error: is_error.as_bool()?,
+            content: content.into_iter().map(ContentBlock::from_wit).collect(),
+            structured_content: structured_content.map(|s| json_object("structured-content", s)).transpose()?,
+            is_error,
         })
     }
 }
@@ -253,25 +221,25 @@ pub struct InputRequired {
 }
 
 impl InputRequired {
-    fn from_val(v: Val) -> Res<InputRequired> {
-        let [requests, state] = v.into_record()?;
-        let requests = list(requests, |pair| {
-            let [key, request] = pair.into_record()?;
-            let request = match request.into_variant()? {
-                (0, Some(e)) => {
-                    let [message, schema] = e.into_record()?;
-                    InputRequest::Elicitation {
-                        message: message.into_string()?,
-                        requested_schema: json_object("requested-schema", schema.into_string()?)?,
+    fn from_wit(input: wit::InputRequired) -> Res<InputRequired> {
+        let requests = input
+            .requests
+            .into_iter()
+            .map(|(key, request)| {
+                let request = match request {
+                    wit::InputRequest::Elicitation(wit::ElicitationRequest { message, requested_schema }) => {
+                        InputRequest::Elicitation {
+                            message,
+                            requested_schema: json_object("requested-schema", requested_schema)?,
+                        }
                     }
-                }
-                (1, Some(params)) => InputRequest::Sampling(json_object("sampling", params.into_string()?)?),
-                (2, None) => InputRequest::Roots,
-                _ => return Err(AbiError::HostMismatch("input-request").into()),
-            };
-            Ok((key.into_string()?, request))
-        })?;
-        Ok(InputRequired { requests, state: state.into_string()? })
+                    wit::InputRequest::Sampling(params) => InputRequest::Sampling(json_object("sampling", params)?),
+                    wit::InputRequest::Roots => InputRequest::Roots,
+                };
+                Ok((key, request))
+            })
+            .collect::<Res<_>>()?;
+        Ok(InputRequired { requests, state: input.state })
     }
 }
 
@@ -285,13 +253,21 @@ pub enum Outcome<T> {
 pub type ToolOutcome = Outcome<CallToolResult>;
 pub type PromptOutcome = Outcome<PromptResult>;
 
-impl<T> Outcome<T> {
-    pub(crate) fn from_val(v: Val, complete: fn(Val) -> Res<T>) -> Res<Outcome<T>> {
-        match v.into_variant()? {
-            (0, Some(result)) => Ok(Outcome::Complete(complete(result)?)),
-            (1, Some(input)) => Ok(Outcome::InputRequired(InputRequired::from_val(input)?)),
-            _ => Err(AbiError::HostMismatch("outcome").into()),
-        }
+impl ToolOutcome {
+    pub(crate) fn from_wit(outcome: wit::ToolOutcome) -> Res<ToolOutcome> {
+        Ok(match outcome {
+            wit::ToolOutcome::Complete(result) => Outcome::Complete(CallToolResult::from_wit(result)?),
+            wit::ToolOutcome::InputRequired(input) => Outcome::InputRequired(InputRequired::from_wit(input)?),
+        })
+    }
+}
+
+impl PromptOutcome {
+    pub(crate) fn from_wit(outcome: wit::PromptOutcome) -> Res<PromptOutcome> {
+        Ok(match outcome {
+            wit::PromptOutcome::Complete(result) => Outcome::Complete(PromptResult::from_wit(result)),
+            wit::PromptOutcome::InputRequired(input) => Outcome::InputRequired(InputRequired::from_wit(input)?),
+        })
     }
 }
 
@@ -311,16 +287,9 @@ pub struct Resource {
 }
 
 impl Resource {
-    pub(crate) fn from_val(v: Val) -> Res<Resource> {
-        let [uri, name, title, description, mime_type, size] = v.into_record()?;
-        Ok(Resource {
-            uri: uri.into_string()?,
-            name: name.into_string()?,
-            title: opt_string(title)?,
-            description: opt_string(description)?,
-            mime_type: opt_string(mime_type)?,
-            size: size.into_option()?.map(|s| s.as_u64()).transpose()?,
-        })
+    pub(crate) fn from_wit(resource: wit::Resource) -> Resource {
+        let wit::Resource { uri, name, title, description, mime_type, size } = resource;
+        Resource { uri, name, title, description, mime_type, size }
     }
 }
 
@@ -338,15 +307,9 @@ pub struct ResourceTemplate {
 }
 
 impl ResourceTemplate {
-    pub(crate) fn from_val(v: Val) -> Res<ResourceTemplate> {
-        let [uri_template, name, title, description, mime_type] = v.into_record()?;
-        Ok(ResourceTemplate {
-            uri_template: uri_template.into_string()?,
-            name: name.into_string()?,
-            title: opt_string(title)?,
-            description: opt_string(description)?,
-            mime_type: opt_string(mime_type)?,
-        })
+    pub(crate) fn from_wit(template: wit::ResourceTemplate) -> ResourceTemplate {
+        let wit::ResourceTemplate { uri_template, name, title, description, mime_type } = template;
+        ResourceTemplate { uri_template, name, title, description, mime_type }
     }
 }
 
@@ -369,21 +332,13 @@ pub struct Prompt {
 }
 
 impl Prompt {
-    pub(crate) fn from_val(v: Val) -> Res<Prompt> {
-        let [name, title, description, arguments] = v.into_record()?;
-        Ok(Prompt {
-            name: name.into_string()?,
-            title: opt_string(title)?,
-            description: opt_string(description)?,
-            arguments: list(arguments, |a| {
-                let [name, description, required] = a.into_record()?;
-                Ok(PromptArgument {
-                    name: name.into_string()?,
-                    description: opt_string(description)?,
-                    required: required.as_bool()?,
-                })
-            })?,
-        })
+    pub(crate) fn from_wit(prompt: wit::Prompt) -> Prompt {
+        let wit::Prompt { name, title, description, arguments } = prompt;
+        let arguments = arguments
+            .into_iter()
+            .map(|wit::PromptArgument { name, description, required }| PromptArgument { name, description, required })
+            .collect();
+        Prompt { name, title, description, arguments }
     }
 }
 
@@ -401,16 +356,13 @@ pub struct PromptResult {
 }
 
 impl PromptResult {
-    pub(crate) fn from_val(v: Val) -> Res<PromptResult> {
-        let [description, messages] = v.into_record()?;
-        Ok(PromptResult {
-            description: opt_string(description)?,
-            messages: list(messages, |m| {
-                let [role, content] = m.into_record()?;
-                let role = if role.into_enum()? == 0 { "user" } else { "assistant" };
-                Ok(PromptMessage { role: role.into(), content: ContentBlock::from_val(content)? })
-            })?,
-        })
+    pub(crate) fn from_wit(result: wit::PromptResult) -> PromptResult {
+        let messages = result
+            .messages
+            .into_iter()
+            .map(|m| PromptMessage { role: m.role.name().into(), content: ContentBlock::from_wit(m.content) })
+            .collect();
+        PromptResult { description: result.description, messages }
     }
 }
 
@@ -431,13 +383,9 @@ pub struct Completion {
 }
 
 impl Completion {
-    pub(crate) fn from_val(v: Val) -> Res<Completion> {
-        let [values, total, has_more] = v.into_record()?;
-        Ok(Completion {
-            values: list(values, |s| Ok(s.into_string()?))?,
-            total: total.into_option()?.map(|t| t.as_u32()).transpose()?,
-            has_more: has_more.as_bool()?,
-        })
+    pub(crate) fn from_wit(result: wit::CompletionResult) -> Completion {
+        let wit::CompletionResult { values, total, has_more } = result;
+        Completion { values, total, has_more }
     }
 }
 
@@ -453,8 +401,16 @@ mod tests {
 
     #[test]
     fn tool_with_non_object_schema_is_refused() {
-        let tool =
-            Val::Record(vec![Val::string("t"), Val::none(), Val::none(), Val::string("[1]"), Val::none(), Val::none()]);
-        assert_eq!(Tool::from_val(tool), Err(OutputError::NotAnObject { field: "input-schema" }));
+        let tool = wit::Tool {
+            name: "t".into(),
+            title: None,
+            description: None,
+            input_schema: "[1]".into(),
+            output_schema: None,
+            annotations: None,
+        };
+        assert_eq!(Tool::from_wit(tool.clone()), Err(OutputError::NotAnObject { field: "input-schema" }));
+        let broken = wit::Tool { input_schema: "{".into(), ..tool };
+        assert!(matches!(Tool::from_wit(broken), Err(OutputError::Json { field: "input-schema", .. })));
     }
 }
