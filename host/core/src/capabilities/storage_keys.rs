@@ -64,9 +64,29 @@ pub(crate) fn check_prefix(prefix: &str, max: usize) -> Result<(), CapabilityErr
 }
 
 /// A listing's prefix and cursor (a key a previous page returned).
-pub(crate) fn check_listing(prefix: &str, cursor: Option<&str>, max: usize) -> Result<(), CapabilityError> {
+fn check_listing(prefix: &str, cursor: Option<&str>, max: usize) -> Result<(), CapabilityError> {
     check_prefix(prefix, max)?;
     cursor.map_or(Ok(()), |c| check_key(c, max))
+}
+
+/// A guest's listing under the server's own prefix: checked, with the
+/// stored prefix and cursor to ask the backend for.
+pub(crate) struct Listing<'a> {
+    own: &'a str,
+    pub prefix: String,
+    pub cursor: Option<String>,
+}
+
+impl<'a> Listing<'a> {
+    pub fn new(own: &'a str, prefix: &str, cursor: Option<&str>, max: usize) -> Result<Self, CapabilityError> {
+        check_listing(prefix, cursor, max)?;
+        Ok(Listing { own, prefix: format!("{own}{prefix}"), cursor: cursor.map(|c| format!("{own}{c}")) })
+    }
+
+    /// A stored key as the guest names it.
+    pub fn guest_key(&self, stored: &str) -> String {
+        stored.strip_prefix(self.own).unwrap_or_default().to_owned()
+    }
 }
 
 #[cfg(test)]

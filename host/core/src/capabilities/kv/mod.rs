@@ -6,7 +6,7 @@ pub mod grant;
 mod tests;
 
 use super::bindings::kv::{Host, KeyPage};
-use super::storage_keys::{check_key, check_listing};
+use super::storage_keys::{Listing, check_key};
 use super::{CallHost, CapabilityError};
 use grant::KvGrant;
 
@@ -69,12 +69,11 @@ impl Host for CallHost<'_> {
         limit: u32,
     ) -> Result<KeyPage, CapabilityError> {
         let grant = self.kv_operation()?;
-        let limit = limit.clamp(1, grant.max_list);
-        check_listing(&prefix, cursor.as_deref(), grant.max_key_bytes)?;
         let own = self.kv_prefix();
-        let cursor = cursor.map(|c| format!("{own}{c}"));
-        let page = self.backends.kv.list(&format!("{own}{prefix}"), cursor.as_deref(), limit).await?;
-        let strip = |k: String| k.strip_prefix(&own).map(str::to_owned).unwrap_or_default();
-        Ok(KeyPage { keys: page.keys.into_iter().map(strip).collect(), cursor: page.cursor.map(strip) })
+        let listing = Listing::new(&own, &prefix, cursor.as_deref(), grant.max_key_bytes)?;
+        let limit = limit.clamp(1, grant.max_list);
+        let page = self.backends.kv.list(&listing.prefix, listing.cursor.as_deref(), limit).await?;
+        let keys = page.keys.iter().map(|k| listing.guest_key(k)).collect();
+        Ok(KeyPage { keys, cursor: page.cursor.map(|c| listing.guest_key(&c)) })
     }
 }

@@ -6,7 +6,7 @@ pub mod grant;
 mod tests;
 
 use super::bindings::objects::{Host, Object, ObjectMeta, ObjectPage};
-use super::storage_keys::{check_key, check_listing};
+use super::storage_keys::{Listing, check_key};
 use super::{CallHost, CapabilityError};
 use crate::platform::objects::ObjectMeta as StoredMeta;
 use grant::ObjectsGrant;
@@ -93,14 +93,13 @@ impl Host for CallHost<'_> {
         limit: u32,
     ) -> Result<ObjectPage, CapabilityError> {
         let grant = self.objects_grant()?;
-        let limit = limit.clamp(1, grant.max_list);
-        check_listing(&prefix, cursor.as_deref(), grant.max_key_bytes)?;
         let own = self.objects_prefix();
-        let cursor = cursor.map(|c| format!("{own}{c}"));
-        let page = self.backends.objects.list(&format!("{own}{prefix}"), cursor.as_deref(), limit).await?;
+        let listing = Listing::new(&own, &prefix, cursor.as_deref(), grant.max_key_bytes)?;
+        let limit = limit.clamp(1, grant.max_list);
+        let page = self.backends.objects.list(&listing.prefix, listing.cursor.as_deref(), limit).await?;
         Ok(ObjectPage {
             objects: page.objects.into_iter().map(|meta| self.guest_meta(meta)).collect(),
-            cursor: page.cursor.map(|c| c.strip_prefix(&own).unwrap_or_default().to_owned()),
+            cursor: page.cursor.map(|c| listing.guest_key(&c)),
         })
     }
 }
