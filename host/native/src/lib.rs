@@ -10,6 +10,7 @@
 //! - [`dev`] builds and hosts the example guests for `smcp serve --dev`.
 
 mod backends;
+mod clock;
 pub mod dev;
 mod kv;
 pub mod master_keys;

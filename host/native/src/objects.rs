@@ -90,7 +90,7 @@ fn blob_name(key: &str) -> String {
         // failing is not a reason to refuse a write.
         static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        nonce = (n ^ std::process::id() as u64 ^ crate::backends::unix_ms()).to_le_bytes();
+        nonce = (n ^ std::process::id() as u64 ^ crate::clock::unix_ms()).to_le_bytes();
     }
     let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
     format!("{}-{nonce}", &blake3::hash(key.as_bytes()).to_hex()[..32])

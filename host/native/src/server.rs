@@ -226,7 +226,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         tracing::warn!(?opened, "guests' outbound HTTP may reach these non-public addresses");
     }
     let outbound = AddressPolicy::with_openings(config.open_addresses.iter().copied());
-    let master_keys = crate::master_keys::load(&config)?;
+    let master_keys = crate::master_keys::load(config.master_keys.as_deref(), &config.data_dir, config.dev.is_some())?;
     let storage = Storage::open(&config.data_dir, outbound, master_keys)?;
     let state_key = crate::state_key::load_or_create(&config.data_dir)?;
     let runtime = Arc::new(Runtime::new(RuntimeLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))?);

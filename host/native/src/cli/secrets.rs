@@ -60,9 +60,7 @@ pub struct Target {
 fn open(data: &DataDir) -> anyhow::Result<Vault<RedbKv>> {
     let dir = data.dir();
     let spec = std::env::var(master_keys::ENV).ok().filter(|v| !v.is_empty());
-    let mut config = smcp_native::Config::new(&dir);
-    config.master_keys = spec;
-    let keyring = master_keys::load(&config)?
+    let keyring = master_keys::load(spec.as_deref(), &dir, false)?
         .ok_or_else(|| anyhow::anyhow!("set {} to the master keys (see `smcp secrets new-key`)", master_keys::ENV))?;
     let storage = Storage::open(&dir, AddressPolicy::public_only(), None)?;
     Ok(Vault::new(storage.kv.clone(), Some(keyring), Box::new(OsRandom)))
