@@ -111,11 +111,14 @@ pub async fn deploy(
     Ok(())
 }
 
-/// Revokes dev mode's previous admin key of tenant `dev` and makes a new
-/// one: the key a developer copies from the start-up banner.
-pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> anyhow::Result<String> {
+/// Dev mode's admin key of tenant `dev`: the key a developer copies from
+/// the start-up banner, the same at every start on one data directory (it
+/// is derived from the host's own key-hashing secret), so client
+/// configurations keep working. Revoking it makes the next start derive
+/// the next one; earlier dev-mode keys are revoked.
+pub async fn admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> anyhow::Result<String> {
     use smcp_core::auth::Role;
-    use smcp_core::auth::api_keys::ApiKeys;
+    use smcp_core::auth::api_keys::{ApiKeys, Derived};
     use smcp_core::platform::Clock;
     let keys = ApiKeys::new(&storage.kv, *hash_key);
     let dev = &TenantId::from_static(DEV_TENANT);
@@ -127,14 +130,28 @@ pub async fn fresh_admin_key(storage: &crate::Storage, hash_key: &[u8; 32]) -> a
         server: None,
         detail: serde_json::json!({ "key": id }),
     };
-    for old in
-        keys.list(dev).await.map_err(fail)?.into_iter().filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none())
-    {
+    let mut generation: u32 = 0;
+    let (key, made) = loop {
+        let mut material = hash_key.to_vec();
+        material.extend_from_slice(&generation.to_le_bytes());
+        let secret = blake3::derive_key("smcp dev mode admin key", &material);
+        match keys.derived(dev, Role::Admin, DEV_KEY_NAME, &secret, now).await.map_err(fail)? {
+            Derived::Kept(key, made) => break (key, made),
+            Derived::Created(key, made) => {
+                smcp_core::audit::append(&storage.kv, dev, record("key.create", &made.id), now).await?;
+                break (key, made);
+            }
+            Derived::Revoked => {
+                generation =
+                    generation.checked_add(1).ok_or_else(|| anyhow::anyhow!("dev API key: no generation left"))?
+            }
+        }
+    };
+    let earlier = keys.list(dev).await.map_err(fail)?.into_iter();
+    for old in earlier.filter(|k| k.name == DEV_KEY_NAME && k.revoked_ms.is_none() && k.id != made.id) {
         keys.revoke(dev, &old.id, now).await.map_err(fail)?;
         smcp_core::audit::append(&storage.kv, dev, record("key.revoke", &old.id), now).await?;
     }
-    let (key, made) = keys.create(dev, Role::Admin, DEV_KEY_NAME, None, now, &storage.random).await.map_err(fail)?;
-    smcp_core::audit::append(&storage.kv, dev, record("key.create", &made.id), now).await?;
     Ok(key)
 }
 

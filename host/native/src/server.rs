@@ -261,7 +261,7 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         }
     }
     if config.dev.is_some() {
-        dev_key = Some(crate::dev::fresh_admin_key(&storage, &engine.config.auth.key_hash_key).await?);
+        dev_key = Some(crate::dev::admin_key(&storage, &engine.config.auth.key_hash_key).await?);
     }
     for (tenant, server) in &config.anonymous {
         tracing::warn!(tenant, server, "anyone may use this server without credentials");

@@ -182,6 +182,45 @@ fn restarts_on_the_same_data_dir_keep_the_state_key() {
     server.stop();
 }
 
+/// Client configurations keep working across `serve --dev` restarts: the
+/// banner's admin key is the same on one data directory, and still lets in.
+#[test]
+fn dev_mode_keeps_its_admin_key_across_restarts() {
+    let dir = DataDir::new("dev-key");
+    let first = support::serve(dir.0.path(), &["calc"], |_| {});
+    let key = first.dev_key.clone().expect("dev mode makes a key");
+    first.stop();
+    let second = support::serve(dir.0.path(), &["calc"], |_| {});
+    assert_eq!(second.dev_key.as_deref(), Some(key.as_str()), "a new key at restart");
+    let (status, message) =
+        support::dev_tool_call(second.addr, &key, "calc", "add", serde_json::json!({ "a": 2, "b": 3 }));
+    assert_eq!((status, message["result"]["content"][0]["text"].as_str()), (200, Some("5")), "{message}");
+    let (listed, out, err) =
+        support::smcp(&format!("http://127.0.0.1:{}", second.addr.port()), &key, &["keys", "list"]);
+    assert!(listed, "{err}");
+    assert_eq!(out.matches("dev-mode").count(), 1, "one dev-mode key, not one per start: {out}");
+    // Revoked, it does not come back: the next start derives the next one.
+    let id = out.lines().find(|l| l.contains("dev-mode")).and_then(|l| l.split_whitespace().next()).unwrap().to_owned();
+    let (revoked, _, err) =
+        support::smcp(&format!("http://127.0.0.1:{}", second.addr.port()), &key, &["keys", "revoke", &id]);
+    assert!(revoked, "{err}");
+    second.stop();
+    let again = support::serve(dir.0.path(), &["calc"], |_| {});
+    let next = again.dev_key.clone().unwrap();
+    assert_ne!(next, key, "a revoked dev key came back");
+    let (status, _) = support::dev_tool_call(again.addr, &key, "calc", "add", serde_json::json!({ "a": 1, "b": 1 }));
+    assert_eq!(status, 401, "the revoked key still lets in");
+    again.stop();
+    let fourth = support::serve(dir.0.path(), &["calc"], |_| {});
+    assert_eq!(fourth.dev_key.as_deref(), Some(next.as_str()), "the next key is stable too");
+    fourth.stop();
+    // Another data directory has a key of its own.
+    let other = DataDir::new("dev-key-other");
+    let third = support::serve(other.0.path(), &["calc"], |_| {});
+    assert_ne!(third.dev_key.as_deref(), Some(key.as_str()));
+    third.stop();
+}
+
 #[test]
 fn shutdown_lets_requests_in_flight_finish_within_the_grace() {
     let dir = DataDir::new("grace");

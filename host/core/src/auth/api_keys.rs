@@ -16,6 +16,17 @@ const PREFIX: &str = "smcp_";
 /// second must not turn every request into a write.
 const LAST_USED_GRANULARITY_MS: u64 = 60_000;
 
+/// A derived key ([`ApiKeys::derived`]): the key and its record.
+#[derive(Debug)]
+pub enum Derived {
+    /// Stored before and still valid.
+    Kept(String, KeyRecord),
+    /// Stored now.
+    Created(String, KeyRecord),
+    /// Revoked: it does not come back.
+    Revoked,
+}
+
 /// What the host stores about a key (never the key itself).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyRecord {
@@ -107,11 +118,45 @@ impl<'a> ApiKeys<'a> {
         now_ms: u64,
         random: &dyn Random,
     ) -> Result<(String, KeyRecord), AuthError> {
-        if !valid_tenant(tenant) {
-            return Err(AuthError::Malformed("tenant ids are 1-63 of [a-z0-9-], not starting with `-`"));
-        }
         let mut secret = [0u8; 32];
         random.fill(&mut secret);
+        let (key, record) = self.record_of(tenant, role, name, expires_ms, now_ms, &secret);
+        self.store(&record).await?;
+        Ok((key, record))
+    }
+
+    /// The key made from `secret`, which the caller derived from a secret
+    /// of its own (dev mode's stable admin key): stored now if it was not
+    /// yet, and never brought back once revoked. The secret must be as
+    /// unguessable as a random one.
+    pub async fn derived(
+        &self,
+        tenant: &TenantId,
+        role: Role,
+        name: &str,
+        secret: &[u8; 32],
+        now_ms: u64,
+    ) -> Result<Derived, AuthError> {
+        let (key, record) = self.record_of(tenant, role, name, None, now_ms, secret);
+        match self.list(tenant).await?.into_iter().find(|k| k.id == record.id) {
+            Some(stored) if stored.revoked_ms.is_some() => Ok(Derived::Revoked),
+            Some(stored) => Ok(Derived::Kept(key, stored)),
+            None => {
+                self.store(&record).await?;
+                Ok(Derived::Created(key, record))
+            }
+        }
+    }
+
+    fn record_of(
+        &self,
+        tenant: &TenantId,
+        role: Role,
+        name: &str,
+        expires_ms: Option<u64>,
+        now_ms: u64,
+        secret: &[u8; 32],
+    ) -> (String, KeyRecord) {
         let key = format!("{PREFIX}{tenant}_{}", secret.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let hash = self.hash(&key).to_hex().to_string();
         let record = KeyRecord {
@@ -126,8 +171,7 @@ impl<'a> ApiKeys<'a> {
             last_used_ms: None,
             hash,
         };
-        self.store(&record).await?;
-        Ok((key, record))
+        (key, record)
     }
 
     async fn store(&self, record: &KeyRecord) -> Result<(), AuthError> {
