@@ -491,3 +491,29 @@ fn a_tenant_has_a_bounded_number_of_servers() {
     assert_eq!(host.admin("PUT", "/servers/s1", &key, None).0, 200);
     host.stop();
 }
+
+/// A refused first upload leaves no empty server behind (a server that
+/// existed keeps what it had), and a `--url` naming an MCP endpoint gets a
+/// hint instead of a bare 404.
+#[test]
+fn a_refused_first_deploy_leaves_nothing_and_endpoint_urls_get_a_hint() {
+    let host = Host::start(&["calc"], |_| {});
+    let future = host.data.path().join("future.toml");
+    std::fs::write(&future, "version = 2\n").unwrap();
+    let (deployed, _, err) = host.deploy("calc", "fresh", Some(&future), &[]);
+    assert!(!deployed && err.contains("version 2 is not supported"), "{err}");
+    assert!(err.contains("removed server fresh"), "{err}");
+    let (kept, _, err) = host.deploy("calc", "kept", None, &[]);
+    assert!(kept, "{err}");
+    let (deployed, _, err) = host.deploy("calc", "kept", Some(&future), &[]);
+    assert!(!deployed && !err.contains("removed server"), "{err}");
+    let (listed, out, err) = host.smcp(&["servers", "list"]);
+    assert!(listed, "{err}");
+    assert!(!out.contains("fresh") && out.contains("kept"), "{out}");
+
+    let endpoint = format!("{}/t/dev/s/calc/mcp", host.url());
+    let (listed, _, err) = support::smcp(&endpoint, host.key(), &["servers", "list"]);
+    assert!(!listed, "an MCP endpoint URL was taken for the host's");
+    assert!(err.contains("MCP endpoint") && err.contains(&format!("--url {}", host.url())), "{err}");
+    host.stop();
+}

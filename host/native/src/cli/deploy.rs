@@ -117,8 +117,19 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let component = std::fs::read(&args.component).map_err(|e| anyhow!("{}: {e}", args.component.display()))?;
     let grant =
         args.grant.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
-    client.call(Method::PUT, &format!("/servers/{}", args.server), None).await?;
-    let uploaded = client.upload(&args.server, component, grant, args.digest.as_deref()).await?;
+    let (status, _) = client.call_with_status(Method::PUT, &format!("/servers/{}", args.server), None).await?;
+    let uploaded = match client.upload(&args.server, component, grant, args.digest.as_deref()).await {
+        Ok(uploaded) => uploaded,
+        // A refused first upload leaves no empty server behind.
+        Err(refused) if status == 201 => {
+            let removed = client.call(Method::DELETE, &format!("/servers/{}", args.server), None).await;
+            if removed.is_ok() {
+                eprintln!("removed server {}, made for this upload", args.server);
+            }
+            return Err(refused);
+        }
+        Err(refused) => return Err(refused),
+    };
     let id = uploaded["deployment"]["id"].as_str().unwrap_or_default().to_owned();
     let verb = if uploaded["created"] == true { "uploaded" } else { "already uploaded" };
     eprintln!(

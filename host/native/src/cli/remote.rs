@@ -34,6 +34,7 @@ impl Remote {
     /// (`smcp_<tenant>_…`).
     pub fn client(&self, tenant: Option<&str>) -> anyhow::Result<Client> {
         let url = self.url.as_deref().ok_or_else(|| anyhow!("no host: pass --url or set SMCP_URL"))?;
+        check_base_url(url)?;
         let key = self.key.clone().ok_or_else(|| anyhow!("no admin key: pass --key or set SMCP_ADMIN_KEY"))?;
         let tenant = match tenant {
             Some(t) => t.to_owned(),
@@ -48,6 +49,22 @@ impl Remote {
     }
 }
 
+/// The admin commands want the host's base URL; an MCP endpoint's (what
+/// clients are given) or any other path is a mistake worth naming.
+fn check_base_url(url: &str) -> anyhow::Result<()> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| anyhow!("--url {url}: {e}"))?;
+    if parsed.path().trim_matches('/').is_empty() {
+        return Ok(());
+    }
+    let base = parsed.origin().ascii_serialization();
+    let what = if smcp_core::names::parse_endpoint(parsed.path()).is_some() {
+        "is a server's MCP endpoint (what MCP clients are given)"
+    } else {
+        "has a path"
+    };
+    Err(anyhow!("--url {url} {what}; the admin commands need the host's base URL: --url {base}"))
+}
+
 impl Client {
     /// Sends a JSON request (no body when `body` is `None`); the answer's
     /// JSON, or an error that says what went wrong and what to do.
@@ -57,6 +74,20 @@ impl Client {
             request = request.header("content-type", "application/json").body(body.to_string());
         }
         self.finish(request).await
+    }
+
+    /// [`call`](Self::call), with the answer's status.
+    pub async fn call_with_status(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.key);
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_string());
+        }
+        self.finish_with_status(request).await
     }
 
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
@@ -109,6 +140,10 @@ impl Client {
     }
 
     async fn finish(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        self.finish_with_status(request).await.map(|(_, body)| body)
+    }
+
+    async fn finish_with_status(&self, request: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> {
         let response = request.send().await.map_err(|e| {
             anyhow!("cannot reach the host at {}: {e}; is `smcp serve` running there, and is --url right?", self.base)
         })?;
@@ -116,9 +151,10 @@ impl Client {
         let bytes = response.bytes().await.context("reading the host's answer")?;
         if status.is_success() {
             if bytes.is_empty() {
-                return Ok(Value::Null);
+                return Ok((status.as_u16(), Value::Null));
             }
-            return serde_json::from_slice(&bytes).context("the host's answer is not JSON");
+            let body = serde_json::from_slice(&bytes).context("the host's answer is not JSON")?;
+            return Ok((status.as_u16(), body));
         }
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
         Err(ApiFailure {
