@@ -29,8 +29,8 @@ fn main() -> ExitCode {
         Command::Activate(args) => offline("activate", cli::deploy::activate(args)),
         Command::Rollback(args) => offline("rollback", cli::deploy::rollback(args)),
         Command::Servers(command) => offline("servers", cli::deploy::servers(command)),
-        Command::Inspect(args) => report("inspect", cli::inspect::inspect(args)),
-        Command::Diff(args) => report("diff", cli::inspect::diff(args)),
+        Command::Inspect(args) => verdict("inspect", cli::inspect::inspect(args)),
+        Command::Diff(args) => verdict("diff", cli::inspect::diff(args)),
         Command::Users(command) => offline("users", cli::users::run(command)),
         Command::SigningKeys(command) => offline("signing-keys", cli::users::signing_keys(command)),
         Command::Upstream(command) => offline("upstream", cli::users::upstream(command)),
@@ -38,10 +38,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The exit of a command that ran.
-fn report(name: &str, result: anyhow::Result<()>) -> ExitCode {
+/// The exit of a review: its verdict's code (0 fine, 3 the host would
+/// refuse, 4 needs approval), or 1 when it could not be made.
+fn verdict(name: &str, result: anyhow::Result<cli::inspect::Verdict>) -> ExitCode {
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(verdict) => ExitCode::from(verdict.exit_code()),
         Err(e) => {
             eprintln!("smcp {name}: {e:#}");
             ExitCode::FAILURE

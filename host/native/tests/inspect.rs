@@ -1,5 +1,6 @@
 //! `smcp inspect` and `smcp diff` on real components built from guests/:
-//! what an auditor reads, as JSON for tools.
+//! what an auditor reads, as JSON for tools, and the exit codes a CI job
+//! gates on (0 fine, 3 the host would refuse, 4 needs approval, 1 error).
 
 use serde_json::Value;
 use smcp_native::dev::DevGuests;
@@ -16,11 +17,12 @@ fn build(dir: &Path, guests: &[&str]) -> Vec<PathBuf> {
     guests.iter().map(|name| dir.join(format!("{name}.wasm"))).collect()
 }
 
-fn smcp(args: &[&str]) -> (bool, Value, String) {
+/// Runs `smcp ARGS`: its exit code, stdout as JSON, stderr.
+fn smcp(args: &[&str]) -> (i32, Value, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_smcp")).args(args).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     (
-        output.status.success(),
+        output.status.code().unwrap_or(-1),
         serde_json::from_str(&stdout).unwrap_or(Value::Null),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
@@ -35,8 +37,8 @@ fn inspect_shows_imports_and_what_the_grant_allows() {
     let dir = tempfile::tempdir().unwrap();
     let built = build(dir.path(), &["fetcher", "notes"]);
     let (fetcher, notes) = (built[0].display().to_string(), built[1].display().to_string());
-    let (ok, review, stderr) = smcp(&["inspect", &fetcher, "--grant", &guest_grant("fetcher"), "--json"]);
-    assert!(ok, "{stderr}");
+    let (code, review, stderr) = smcp(&["inspect", &fetcher, "--grant", &guest_grant("fetcher"), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
     assert_eq!(review["digest"].as_str().map(str::len), Some(64));
     let capability = |name: &str| {
         review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == name).cloned().unwrap()
@@ -49,14 +51,15 @@ fn inspect_shows_imports_and_what_the_grant_allows() {
     assert_eq!(capability("smcp:mcp/kv@0.1.0")["imported"], false);
     assert_eq!(review["imported_not_granted"], serde_json::json!([]));
 
-    // notes with calc's grant: kv is imported and not granted.
-    let (ok, review, _) = smcp(&["inspect", &notes, "--grant", &guest_grant("calc"), "--json"]);
-    assert!(ok);
+    // notes with calc's grant: kv is imported and not granted, so hosting
+    // would fail (exit 3), and the review says why.
+    let (code, review, _) = smcp(&["inspect", &notes, "--grant", &guest_grant("calc"), "--json"]);
+    assert_eq!(code, 3);
     assert_eq!(review["imported_not_granted"], serde_json::json!(["smcp:mcp/kv@0.1.0"]));
 
     // Not a component: a clear error, no panic.
-    let (ok, _, stderr) = smcp(&["inspect", &guest_grant("calc")]);
-    assert!(!ok && stderr.contains("not a component this host can run"), "{stderr}");
+    let (code, _, stderr) = smcp(&["inspect", &guest_grant("calc")]);
+    assert!(code == 1 && stderr.contains("not a component this host can run"), "{stderr}");
 }
 
 #[test]
@@ -66,7 +69,7 @@ fn diff_reports_imports_and_widened_grants() {
     let (calc, fetcher) = (built[0].display().to_string(), built[1].display().to_string());
     let wider = dir.path().join("wider.toml");
     std::fs::write(&wider, "version = 1\n[http]\nallowed_hosts = [\"example.com\", \"api.other.com\"]\n[secrets]\nnames = [\"API_TOKEN\"]\n").unwrap();
-    let (ok, difference, stderr) = smcp(&[
+    let (code, difference, stderr) = smcp(&[
         "diff",
         &calc,
         &fetcher,
@@ -76,7 +79,7 @@ fn diff_reports_imports_and_widened_grants() {
         wider.to_str().unwrap(),
         "--json",
     ]);
-    assert!(ok, "{stderr}");
+    assert_eq!(code, 4, "a widening needs approval: {stderr}");
     assert_eq!(difference["imports_added"], serde_json::json!(["smcp:mcp/http@0.1.0", "smcp:mcp/secrets@0.1.0"]));
     let changed = difference["grants_changed"].as_array().unwrap();
     assert!(changed.iter().any(|c| c.as_str().unwrap().contains("api.other.com")), "{changed:?}");
@@ -85,6 +88,14 @@ fn diff_reports_imports_and_widened_grants() {
     for expected in ["imports smcp:mcp/http@0.1.0", "http: host api.other.com added", "http: every method allowed"] {
         assert!(widened.iter().any(|w| w == expected), "{expected} missing from {widened:?}");
     }
+    // The same version and grant: nothing to approve. Narrower: neither.
+    let (code, _, stderr) = smcp(&["diff", &fetcher, &fetcher, "--old-grant", &guest_grant("fetcher")]);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = smcp(&["diff", &fetcher, &calc, "--old-grant", &guest_grant("fetcher")]);
+    assert_eq!(code, 0, "{stderr}");
+    // A new version whose grant does not cover its imports: refused.
+    let (code, _, stderr) = smcp(&["diff", &calc, &fetcher, "--old-grant", &guest_grant("calc")]);
+    assert_eq!(code, 3, "{stderr}");
 }
 
 #[test]
@@ -110,8 +121,9 @@ fn inspect_reads_every_example_and_hostile_guest() {
             args.extend(["--grant".to_owned(), grant.display().to_string()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (ok, review, stderr) = smcp(&args);
-        assert!(ok, "{guest}: {stderr}");
+        let (code, review, stderr) = smcp(&args);
+        let expected = if *guest == "hostile-import" { 3 } else { 0 };
+        assert_eq!(code, expected, "{guest}: {stderr}");
         assert_eq!(review["digest"].as_str().map(str::len), Some(64), "{guest}");
         assert_eq!(review["exports"], serde_json::json!(["smcp:mcp/server@0.1.0"]), "{guest}");
         // The declared world, functions included.

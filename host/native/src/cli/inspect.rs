@@ -47,15 +47,43 @@ fn read_grant(path: Option<&Path>) -> anyhow::Result<Option<Grant>> {
     .transpose()
 }
 
+/// What a review says of hosting the component, as `inspect` and `diff`
+/// exit with it, so a CI job can gate on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The host would run it as it is (exit 0).
+    Fine,
+    /// The host would refuse it, or its grant does not cover its imports
+    /// (exit 3).
+    Refused,
+    /// Activating it over the old version needs an approval (exit 4).
+    NeedsApproval,
+}
+
+impl Verdict {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Fine => 0,
+            Verdict::Refused => 3,
+            Verdict::NeedsApproval => 4,
+        }
+    }
+
+    fn of(review: &Review) -> Verdict {
+        if review.runnable && review.imported_not_granted.is_empty() { Verdict::Fine } else { Verdict::Refused }
+    }
+}
+
 fn runtime() -> anyhow::Result<Runtime> {
     Runtime::new(RuntimeLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))
 }
 
-pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
+pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
     let review = read_review(&runtime()?, &args.component, args.grant.as_deref())?;
+    let verdict = Verdict::of(&review);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&review)?);
-        return Ok(());
+        return Ok(verdict);
     }
     println!("component  {}", args.component.display());
     println!("digest     blake3:{}  ({} bytes)", review.digest, review.size);
@@ -88,10 +116,10 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<()> {
             println!("granted but not imported (unused): {}", review.granted_not_imported.join(", "));
         }
     }
-    Ok(())
+    Ok(verdict)
 }
 
-pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
+pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {
     let runtime = runtime()?;
     let old = read_review(&runtime, &args.old, args.old_grant.as_deref())?;
     let new_grant = args.new_grant.as_deref().or(args.old_grant.as_deref());
@@ -108,11 +136,15 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
         .map(|i| format!("imports {i}"))
         .collect();
     widened.extend(new_grant.widenings_from(&old_grant));
+    let verdict = match Verdict::of(&new) {
+        Verdict::Fine if !widened.is_empty() => Verdict::NeedsApproval,
+        other => other,
+    };
     if args.json {
         let mut json = serde_json::to_value(&difference)?;
         json["widened"] = serde_json::json!(widened);
         println!("{}", serde_json::to_string_pretty(&json)?);
-        return Ok(());
+        return Ok(verdict);
     }
     println!("{} -> {}", old.digest, new.digest);
     if difference.is_empty() {
@@ -136,5 +168,8 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<()> {
             println!("  + {line}");
         }
     }
-    Ok(())
+    if verdict == Verdict::Refused {
+        println!("the host would refuse the new version as it is (see `smcp inspect`)");
+    }
+    Ok(verdict)
 }
