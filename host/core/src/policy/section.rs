@@ -7,14 +7,28 @@
 /// Why a grant file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GrantFileError {
-    #[error("grant file is not valid: {0}")]
-    Syntax(String),
+    #[error("grant file is not valid at line {line}, column {column}: {message}")]
+    Syntax { message: String, line: usize, column: usize },
     #[error("grant file version {found} is not supported (this host reads version {reads})")]
     Version { found: u32, reads: u32 },
     #[error("grant field `{field}` = {value} exceeds the host's maximum of {max}")]
     AboveCeiling { field: &'static str, value: u64, max: u64 },
     #[error("grant field `{field}`: {why}")]
     Invalid { field: &'static str, why: String },
+}
+
+impl GrantFileError {
+    /// A syntax error at byte `offset` of `text` (lines and columns from 1).
+    pub fn syntax_at(message: impl Into<String>, text: &str, offset: usize) -> GrantFileError {
+        let mut end = offset.min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let before = &text[..end];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        GrantFileError::Syntax { message: message.into(), line, column }
+    }
 }
 
 /// `value`, or `default` when unset, refused above `max`.

@@ -81,7 +81,8 @@ struct GrantFile {
 impl Grant {
     /// Parses a grant file (see the module docs for the format).
     pub fn from_toml(text: &str) -> Result<Grant, GrantFileError> {
-        let file: GrantFile = toml::from_str(text).map_err(|e| GrantFileError::Syntax(e.message().to_owned()))?;
+        let file: GrantFile = toml::from_str(text)
+            .map_err(|e| GrantFileError::syntax_at(e.message(), text, e.span().map_or(0, |span| span.start)))?;
         if file.version != GRANT_FORMAT_VERSION {
             return Err(GrantFileError::Version { found: file.version, reads: GRANT_FORMAT_VERSION });
         }

@@ -38,6 +38,18 @@ fn missing_means_nothing_or_the_default() {
 }
 
 #[test]
+fn syntax_errors_name_the_line_and_column() {
+    let error = Grant::from_toml("version = 1\n[kv]\nmax_value = 5\n").unwrap_err();
+    assert_eq!(
+        error,
+        GrantFileError::Syntax { message: "unknown field `max_value`, expected one of `max_key_bytes`, `max_value_bytes`, `max_list`, `max_ops_per_call`".into(), line: 3, column: 1 }
+    );
+    let error = Grant::from_toml("version = 1\n[http]\nallowed_hosts = [\"a\" \"b\"]\n").unwrap_err();
+    assert!(matches!(error, GrantFileError::Syntax { line: 3, .. }), "{error}");
+    assert!(error.to_string().starts_with("grant file is not valid at line 3, column "), "{error}");
+}
+
+#[test]
 fn mistakes_are_refused_clearly() {
     let cases = [
         ("", "missing field `version`"),
