@@ -517,3 +517,28 @@ fn a_refused_first_deploy_leaves_nothing_and_endpoint_urls_get_a_hint() {
     assert!(err.contains("MCP endpoint") && err.contains(&format!("--url {}", host.url())), "{err}");
     host.stop();
 }
+
+/// `--json` on deploy, activate and rollback: the host's answers for tools,
+/// errors included.
+#[test]
+fn deploy_activate_and_rollback_answer_in_json() {
+    let host = Host::start(&["calc", "notes"], |_| {});
+    let (deployed, out, err) = host.deploy("calc", "machine", None, &["--json"]);
+    assert!(deployed, "{err}");
+    let answer: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let id = answer["upload"]["deployment"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(answer["activation"]["server"]["active"], json!(id), "{answer}");
+    let grant = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests/notes/grant.toml");
+    let (deployed, out, _) = host.deploy("notes", "machine", Some(&grant), &["--json"]);
+    assert!(!deployed, "a widening activated without approval");
+    let answer: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(answer["activation"]["error"]["code"], "approval_required", "{answer}");
+    let notes = answer["upload"]["deployment"]["id"].as_str().unwrap().to_owned();
+    let (activated, out, err) = host.smcp(&["activate", &notes, "--server", "machine", "--approve-widening", "--json"]);
+    assert!(activated, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["server"]["active"], json!(notes));
+    let (rolled, out, err) = host.smcp(&["rollback", "--server", "machine", "--json"]);
+    assert!(rolled, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["server"]["active"], json!(id));
+    host.stop();
+}

@@ -31,6 +31,10 @@ pub struct DeployArgs {
     /// Upload only; do not activate.
     #[arg(long)]
     no_activate: bool,
+    /// Print the host's answers as one JSON object (`upload`, and
+    /// `activation` unless --no-activate) instead of lines for people.
+    #[arg(long)]
+    json: bool,
     /// Defaults to the tenant of the key.
     #[arg(long, value_parser = super::tenant_id)]
     tenant: Option<TenantId>,
@@ -55,6 +59,9 @@ pub struct Switch {
     /// in the audit trail).
     #[arg(long)]
     approve_widening: bool,
+    /// Print the host's answer as JSON instead of lines for people.
+    #[arg(long)]
+    json: bool,
     /// Defaults to the tenant of the key.
     #[arg(long, value_parser = super::tenant_id)]
     tenant: Option<TenantId>,
@@ -118,7 +125,14 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let grant =
         args.grant.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
     let (status, _) = client.call_with_status(Method::PUT, &format!("/servers/{}", args.server), None).await?;
-    let uploaded = match client.upload(&args.server, component, grant, args.digest.as_deref()).await {
+    let uploaded = client.upload(&args.server, component, grant, args.digest.as_deref()).await;
+    if args.json
+        && let Err(e) = &uploaded
+        && let Some(failure) = e.downcast_ref::<ApiFailure>()
+    {
+        println!("{}", serde_json::to_string_pretty(&json!({ "upload": failure.body }))?);
+    }
+    let uploaded = match uploaded {
         Ok(uploaded) => uploaded,
         // A refused first upload leaves no empty server behind.
         Err(refused) if status == 201 => {
@@ -131,19 +145,33 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
         Err(refused) => return Err(refused),
     };
     let id = uploaded["deployment"]["id"].as_str().unwrap_or_default().to_owned();
-    let verb = if uploaded["created"] == true { "uploaded" } else { "already uploaded" };
-    eprintln!(
-        "{verb} deployment {id} of {} (blake3:{})",
-        args.server,
-        uploaded["deployment"]["digest"].as_str().unwrap_or_default()
-    );
-    print_changes(&uploaded["changes"]);
+    if !args.json {
+        let verb = if uploaded["created"] == true { "uploaded" } else { "already uploaded" };
+        eprintln!(
+            "{verb} deployment {id} of {} (blake3:{})",
+            args.server,
+            uploaded["deployment"]["digest"].as_str().unwrap_or_default()
+        );
+        print_changes(&uploaded["changes"]);
+    }
     if args.no_activate {
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&json!({ "upload": uploaded }))?);
+        }
         return Ok(());
     }
     let body = json!({ "approve_widening": args.approve_widening });
-    let activated =
-        client.call(Method::POST, &format!("/servers/{}/deployments/{id}/activate", args.server), Some(body)).await?;
+    let path = format!("/servers/{}/deployments/{id}/activate", args.server);
+    let activated = client.call(Method::POST, &path, Some(body)).await;
+    if args.json {
+        let activation = match &activated {
+            Ok(answer) => answer.clone(),
+            Err(e) => e.downcast_ref::<ApiFailure>().map_or(Value::Null, |failure| failure.body.clone()),
+        };
+        println!("{}", serde_json::to_string_pretty(&json!({ "upload": uploaded, "activation": activation }))?);
+        return activated.map(|_| ());
+    }
+    let activated = activated?;
     eprintln!("active: {id}");
     println!("{}", activated["server"]["endpoint"].as_str().unwrap_or_default());
     Ok(())
@@ -177,7 +205,16 @@ impl Switch {
     async fn run(&self, path: &str, mut body: Value, done: &str) -> anyhow::Result<()> {
         let client = self.remote.client(self.tenant.as_deref())?;
         body["approve_widening"] = Value::Bool(self.approve_widening);
-        report(client.call(Method::POST, path, Some(body)).await, &self.server, done)
+        let answer = client.call(Method::POST, path, Some(body)).await;
+        if self.json {
+            let printed = match &answer {
+                Ok(answer) => answer.clone(),
+                Err(e) => e.downcast_ref::<ApiFailure>().map_or(Value::Null, |failure| failure.body.clone()),
+            };
+            println!("{}", serde_json::to_string_pretty(&printed)?);
+            return answer.map(|_| ());
+        }
+        report(answer, &self.server, done)
     }
 }
 
