@@ -113,18 +113,24 @@ fn allows(grant: &Grant, name: &str) -> Option<Vec<String>> {
 }
 
 /// Every capability interface of the host's world: whether the component
-/// imports it and what `grant` allows for it.
-fn capabilities(world: &HostWorld, grant: &Grant, imported: impl Fn(&str) -> bool) -> Vec<Capability> {
+/// imports it (`declared`), what `grant` allows for it, and the functions
+/// the component imports from it (for the rest, those it could).
+fn capabilities(world: &HostWorld, grant: &Grant, declared: &[(String, Vec<String>)]) -> Vec<Capability> {
     world
         .import_interfaces
         .iter()
         .map(|interface| {
             let allowed = allows(grant, short(interface));
+            let imported = declared.iter().find(|(i, _)| i == interface);
+            let functions = match imported {
+                Some((_, functions)) => functions.clone(),
+                None => world.imports.iter().filter(|f| &f.interface == interface).map(|f| f.name.clone()).collect(),
+            };
             Capability {
                 interface: interface.clone(),
-                functions: world.imports.iter().filter(|f| &f.interface == interface).map(|f| f.name.clone()).collect(),
+                functions,
                 // The types-only interface grants nothing; it never counts.
-                imported: interface != crate::world::TYPES_INTERFACE && imported(interface),
+                imported: interface != crate::world::TYPES_INTERFACE && imported.is_some(),
                 granted: allowed.is_some(),
                 allows: allowed.unwrap_or_default(),
             }
@@ -136,8 +142,7 @@ fn capabilities(world: &HostWorld, grant: &Grant, imported: impl Fn(&str) -> boo
 pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&Grant>) -> Review {
     let empty = Grant::default();
     let grant_or_empty = grant.unwrap_or(&empty);
-    let capabilities =
-        capabilities(world, grant_or_empty, |interface| component.imports.iter().any(|i| i == interface));
+    let capabilities = capabilities(world, grant_or_empty, &component.declared.imports);
     let needs_grant = |c: &&Capability| !matches!(short(&c.interface), "log" | "clock" | "random" | "notify");
     Review {
         digest: component.digest.to_string(),
@@ -215,9 +220,7 @@ pub fn review_bytes(
         .map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() })
         .collect();
     let empty = Grant::default();
-    let imports = &survey.declared.imports;
-    let capabilities =
-        capabilities(world, grant.unwrap_or(&empty), |interface| imports.iter().any(|(i, _)| i == interface));
+    let capabilities = capabilities(world, grant.unwrap_or(&empty), &survey.declared.imports);
     Ok(Review {
         digest: survey.digest.to_string(),
         size: survey.size,
@@ -239,6 +242,10 @@ pub fn review_bytes(
 pub struct Difference {
     pub imports_added: Vec<String>,
     pub imports_removed: Vec<String>,
+    /// Functions newly imported from interfaces both versions import
+    /// (`kv.delete`), and those no longer imported.
+    pub functions_added: Vec<String>,
+    pub functions_removed: Vec<String>,
     /// `interface: before -> after` for every capability whose grant
     /// changed.
     pub grants_changed: Vec<String>,
@@ -249,6 +256,8 @@ impl Difference {
     pub fn is_empty(&self) -> bool {
         self.imports_added.is_empty()
             && self.imports_removed.is_empty()
+            && self.functions_added.is_empty()
+            && self.functions_removed.is_empty()
             && self.grants_changed.is_empty()
             && !self.limits_changed
     }
@@ -269,9 +278,18 @@ pub fn difference(old: &Review, new: &Review) -> Difference {
             })
         })
         .collect();
+    let (mut functions_added, mut functions_removed) = (Vec::new(), Vec::new());
+    for n in new.capabilities.iter().filter(|c| c.imported) {
+        let Some(o) = old.capabilities.iter().find(|o| o.interface == n.interface && o.imported) else { continue };
+        let name = |f: &String| format!("{}.{f}", short(&n.interface));
+        functions_added.extend(n.functions.iter().filter(|f| !o.functions.contains(f)).map(name));
+        functions_removed.extend(o.functions.iter().filter(|f| !n.functions.contains(f)).map(name));
+    }
     Difference {
         imports_added: after.iter().filter(|i| !before.contains(i)).cloned().collect(),
         imports_removed: before.iter().filter(|i| !after.contains(i)).cloned().collect(),
+        functions_added,
+        functions_removed,
         grants_changed,
         limits_changed: old.limits != new.limits,
     }

@@ -155,3 +155,33 @@ fn inspect_reads_every_example_and_hostile_guest() {
         "{text}"
     );
 }
+
+/// A new version calling more functions of an interface it already imports
+/// (`kv.delete`) is a change `diff` shows, though not a widening: the grant
+/// governs the interface.
+#[test]
+fn diff_shows_functions_called_within_an_interface() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(dir.path(), &["hostile-hostcalls", "notes"]);
+    let (reader, notes) = (built[0].display().to_string(), built[1].display().to_string());
+    let kv = dir.path().join("kv.toml");
+    std::fs::write(&kv, "version = 1\n[kv]\n").unwrap();
+    let (code, review, _) = smcp(&["inspect", &reader, "--grant", kv.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0);
+    let kv_of = |review: &Value| {
+        review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == "smcp:mcp/kv@0.1.0").cloned()
+    };
+    assert_eq!(kv_of(&review).unwrap()["functions"], serde_json::json!(["get"]), "only what it imports");
+    let (code, difference, stderr) = smcp(&["diff", &reader, &notes, "--old-grant", kv.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let added: Vec<&str> = difference["functions_added"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for expected in ["kv.set", "kv.delete", "kv.list-keys"] {
+        assert!(added.contains(&expected), "{expected} missing from {added:?}");
+    }
+    let text = Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(["diff", &reader, &notes, "--old-grant", kv.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("+ calls kv.delete") && !text.contains("no capability changes"), "{text}");
+}

@@ -156,6 +156,12 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {
     for removed in &difference.imports_removed {
         println!("- imports {removed}");
     }
+    for added in &difference.functions_added {
+        println!("+ calls {added}");
+    }
+    for removed in &difference.functions_removed {
+        println!("- calls {removed}");
+    }
     for changed in &difference.grants_changed {
         println!("~ {changed}");
     }
