@@ -127,14 +127,18 @@ fn deploy_widening_and_rollback_on_the_worker() {
     let (ok, _, err) = w.smcp(&key, &["audit", "verify"]);
     assert!(ok && err.contains("intact"), "{err}");
 
-    // Bad uploads are refused with their codes, and nothing is listed.
+    // Bad uploads are refused with their codes, and nothing is left behind:
+    // not even the server `smcp deploy` made for them.
+    let left_behind = || w.json("GET", "/admin/v1/tenants/deployer/servers/bad/deployments", Some(&key), None);
     let (ok, _, err) = w.smcp(&key, &["deploy", grant_file("calc").to_str().unwrap(), "--server", "bad"]);
     assert!(!ok && err.contains("not_a_component"), "{err}");
-    let (_, listing) = w.json("GET", "/admin/v1/tenants/deployer/servers/bad/deployments", Some(&key), None);
-    assert_eq!(listing["deployments"].as_array().map(Vec::len), Some(0), "{listing}");
+    let (status, listing) = left_behind();
+    assert_eq!((status, listing["error"]["code"].as_str()), (404, Some("server_not_found")), "{listing}");
     let (ok, _, err) =
         w.smcp(&key, &["deploy", component("calc").to_str().unwrap(), "--server", "bad", "--digest", &"0".repeat(64)]);
     assert!(!ok && err.contains("digest_mismatch"), "{err}");
+    let (status, listing) = left_behind();
+    assert_eq!((status, listing["error"]["code"].as_str()), (404, Some("server_not_found")), "{listing}");
 }
 
 #[test]
