@@ -208,7 +208,7 @@ fn print_ready(running: &Running) {
     let mut out = format!("\nsmcp {} is ready\n  listening  http://{addr}\n", env!("CARGO_PKG_VERSION"));
     out.push_str(&format!("  data dir   {}\n", running.data_dir().display()));
     if let Some(key) = running.dev_key() {
-        out.push_str(&format!("  API key    {key}\n             (admin of tenant `dev`; send it as `Authorization: Bearer <key>`; a new one each start)\n"));
+        out.push_str(&format!("  API key    {key}\n             (admin of tenant `dev`; send it as `Authorization: Bearer <key>`; the same at every start on this data dir)\n"));
     }
     if running.endpoints().is_empty() {
         out.push_str("  serving the servers deployed in the data dir (`smcp deploy`; --dev hosts the examples)\n");
