@@ -90,9 +90,13 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
     let anonymous = list(env, "SMCP_ANONYMOUS")
         .into_iter()
         .map(|pair| {
+            use smcp_core::names::{valid_server, valid_tenant};
             pair.split_once('/')
+                .filter(|(t, s)| valid_tenant(t) && valid_server(s))
                 .map(|(t, s)| (t.to_owned(), s.to_owned()))
-                .ok_or(format!("SMCP_ANONYMOUS: `{pair}` is not TENANT/SERVER"))
+                .ok_or(format!(
+                    "SMCP_ANONYMOUS: `{pair}` is not TENANT/SERVER (each 1-63 of [a-z0-9-], not starting with `-`)"
+                ))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let openings = list(env, "SMCP_OPEN_ADDRESSES")

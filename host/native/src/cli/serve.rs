@@ -93,11 +93,10 @@ fn limit(value: &str) -> Result<Limit, String> {
 }
 
 fn tenant_server(value: &str) -> Result<(String, String), String> {
+    use smcp_core::names::{valid_server, valid_tenant};
     match value.split_once('/') {
-        Some((tenant, server)) if !tenant.is_empty() && !server.is_empty() && !server.contains('/') => {
-            Ok((tenant.into(), server.into()))
-        }
-        _ => Err(format!("`{value}` is not TENANT/SERVER")),
+        Some((tenant, server)) if valid_tenant(tenant) && valid_server(server) => Ok((tenant.into(), server.into())),
+        _ => Err(format!("`{value}` is not TENANT/SERVER (each 1-63 of [a-z0-9-], not starting with `-`)")),
     }
 }
 
