@@ -138,7 +138,13 @@ impl<'a> ApiKeys<'a> {
         now_ms: u64,
     ) -> Result<Derived, AuthError> {
         let (key, record) = self.record_of(tenant, role, name, None, now_ms, secret);
-        match self.list(tenant).await?.into_iter().find(|k| k.id == record.id) {
+        let storage = |e: crate::platform::CapabilityError| AuthError::Storage(e.to_string());
+        let stored = self.kv.get(&record_path(tenant, &record.hash)).await.map_err(storage)?;
+        let stored: Option<KeyRecord> = stored
+            .map(|bytes| serde_json::from_slice(&bytes))
+            .transpose()
+            .map_err(|e| AuthError::Storage(e.to_string()))?;
+        match stored {
             Some(stored) if stored.revoked_ms.is_some() => Ok(Derived::Revoked),
             Some(stored) => Ok(Derived::Kept(key, stored)),
             None => {

@@ -164,10 +164,7 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let path = format!("/servers/{}/deployments/{id}/activate", args.server);
     let activated = client.call(Method::POST, &path, Some(body)).await;
     if args.json {
-        let activation = match &activated {
-            Ok(answer) => answer.clone(),
-            Err(e) => e.downcast_ref::<ApiFailure>().map_or(Value::Null, |failure| failure.body.clone()),
-        };
+        let activation = as_json(&activated);
         println!("{}", serde_json::to_string_pretty(&json!({ "upload": uploaded, "activation": activation }))?);
         return activated.map(|_| ());
     }
@@ -175,6 +172,14 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     eprintln!("active: {id}");
     println!("{}", activated["server"]["endpoint"].as_str().unwrap_or_default());
     Ok(())
+}
+
+/// The host's answer as `--json` prints it: its body, the error's too.
+fn as_json(answer: &anyhow::Result<Value>) -> Value {
+    match answer {
+        Ok(answer) => answer.clone(),
+        Err(e) => e.downcast_ref::<ApiFailure>().map_or(Value::Null, |failure| failure.body.clone()),
+    }
 }
 
 /// What a version changes, one line each; `+` marks what needs approval.
@@ -207,10 +212,7 @@ impl Switch {
         body["approve_widening"] = Value::Bool(self.approve_widening);
         let answer = client.call(Method::POST, path, Some(body)).await;
         if self.json {
-            let printed = match &answer {
-                Ok(answer) => answer.clone(),
-                Err(e) => e.downcast_ref::<ApiFailure>().map_or(Value::Null, |failure| failure.body.clone()),
-            };
+            let printed = as_json(&answer);
             println!("{}", serde_json::to_string_pretty(&printed)?);
             return answer.map(|_| ());
         }
