@@ -23,7 +23,10 @@ const BINDINGS: &str = "crate::capabilities::bindings";
 const GUEST_BINDINGS: &str = "crate::guest::bindings";
 
 fn main() {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../wit");
+    // Read at run time: a build script binary may be reused from a target
+    // directory shared with another checkout.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let wit = Path::new(&manifest_dir).join("../../wit");
     let mut text = String::new();
     for file in WIT_FILES {
         let path = wit.join(file);

@@ -202,8 +202,9 @@ fn components_are_keyed_by_digest() {
     assert!(std::sync::Arc::ptr_eq(&a, &b), "second load comes from the cache");
     assert_eq!(a.digest().to_hex(), blake3_hex(&component_bytes("calc")));
     assert_ne!(a.digest(), load(&rt, "notes").digest());
-    assert!(a.prepared.core_module.starts_with(b"\0asm"));
-    assert!(a.prepared.options.post_return.contains_key("smcp:mcp/server@0.1.0#list-tools"));
+    assert!(a.prepared.modules.iter().all(|m| m.starts_with(b"\0asm")));
+    let lift = &a.prepared.recipe.lifts["smcp:mcp/server@0.1.0#list-tools"];
+    assert!(lift.post_return.is_some() && lift.memory.is_some(), "{lift:?}");
 }
 
 fn blake3_hex(bytes: &[u8]) -> String {

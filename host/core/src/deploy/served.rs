@@ -35,7 +35,7 @@ impl Served {
 
     /// What its compiled component is counted as weighing in memory.
     fn weight(&self) -> usize {
-        self.hosted.component.prepared.core_module.len().saturating_mul(3)
+        self.hosted.component.prepared.core_bytes().saturating_mul(3)
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::error::{CallError, HostStop, classify};
 use super::imports::PendingCall;
+use super::instances::{BuildError, Instances};
 use super::limiter::{CallLimiter, Denied};
 use super::{CallState, Component, Limits, Runtime};
 use crate::abi::{Allocator, Lifter, Lowerer, Val};
@@ -48,7 +49,8 @@ pub trait HostCalls {
 /// The guest's memory and allocator, for lowering values into it.
 struct Guest<'s> {
     store: &'s mut Store<CallState>,
-    memory: Memory,
+    /// None when the lowering names no memory: then nothing can be stored.
+    memory: Option<Memory>,
     realloc: Option<Func>,
     limits: &'s Limits,
     /// Bytes allocated in the guest so far (what lowering wrote).
@@ -70,7 +72,10 @@ impl Allocator for Guest<'_> {
     }
 
     fn memory(&mut self) -> &mut [u8] {
-        self.memory.data_mut(&mut *self.store)
+        match self.memory {
+            Some(memory) => memory.data_mut(&mut *self.store),
+            None => &mut [],
+        }
     }
 }
 
@@ -95,29 +100,39 @@ impl Runtime {
     ) -> Result<Option<Val>, CallError> {
         let func_def = self.world.export(name).ok_or_else(|| CallError::MissingExport(name.into()))?;
         let limiter = CallLimiter::new(limits.memory_bytes, TABLE_ELEMENTS, self.memory_budget.clone());
-        let state = CallState { limiter, memory: None, import_bytes: limits.import_bytes, pending: None, fuel_left: 0 };
+        let state = CallState {
+            limiter,
+            lowerings: Vec::new(),
+            import_bytes: limits.import_bytes,
+            pending: None,
+            fuel_left: 0,
+        };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
         let metering = self.limits.metering;
         let mut fuel = FuelSlices::new(limits.fuel, self.limits.fuel_slice, metering);
         fuel.start(&mut store)?;
 
-        let instance = self
-            .linker
-            .instantiate_and_start(&mut store, &component.module)
-            .map_err(|e| store.data().classify(e, limits, "start function"))?;
-        let memory = instance
-            .get_memory(&store, &component.memory)
-            .ok_or_else(|| CallError::MissingExport(component.memory.clone()))?;
-        store.data_mut().memory = Some(memory);
-        let realloc = component.realloc.as_deref().and_then(|n| instance.get_func(&store, n));
+        let instances = Instances::build(&mut store, &self.world, component).map_err(|e| match e {
+            BuildError::Wasm(e) => store.data().classify(e, limits, "start function"),
+            BuildError::Missing(what) => CallError::MissingExport(what),
+        })?;
         let export_name = &func_def.export_name;
-        let func =
-            instance.get_func(&store, export_name).ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
+        let missing = |_| CallError::MissingExport(export_name.clone());
+        let lift = component
+            .prepared
+            .recipe
+            .lifts
+            .get(export_name)
+            .ok_or_else(|| CallError::MissingExport(export_name.clone()))?;
+        let func = instances.func(&store, &lift.func).map_err(missing)?;
+        let memory = lift.memory.as_ref().map(|m| instances.memory(&store, m)).transpose().map_err(missing)?;
+        let memory = memory.ok_or_else(|| CallError::MissingExport(format!("{export_name}: memory")))?;
+        let realloc = lift.realloc.as_ref().map(|f| instances.func(&store, f)).transpose().map_err(missing)?;
         let sig = &func_def.sig;
 
         fuel.hold_a_slice(&mut store)?;
-        let mut guest = Guest { store: &mut store, memory, realloc, limits, allocated: 0 };
+        let mut guest = Guest { store: &mut store, memory: Some(memory), realloc, limits, allocated: 0 };
         let inputs = if sig.indirect_params() {
             let tuple = sig.params_tuple();
             let mut lowerer = Lowerer::new(&mut guest);
@@ -170,7 +185,9 @@ impl Runtime {
             }
             let lifted = pending.bytes;
             fuel.hold_a_slice(&mut store)?;
-            let mut guest = Guest { store: &mut store, memory, realloc, limits, allocated: 0 };
+            let options = store.data().lowerings[pending.lowering];
+            let mut guest =
+                Guest { store: &mut store, memory: options.memory, realloc: options.realloc, limits, allocated: 0 };
             let resume_with = self.serve(pending, host, &mut guest).await?;
             let lowered = guest.allocated;
             // The host's work for the guest is the guest's cost.
@@ -201,9 +218,8 @@ impl Runtime {
                 })
             }
         };
-        if let Some(post) = component.prepared.options.post_return.get(export_name)
-            && let Some(post) = instance.get_func(&store, post)
-        {
+        if let Some(post) = &lift.post_return {
+            let post = instances.func(&store, post).map_err(missing)?;
             fuel.hold_a_slice(&mut store)?;
             post.call(&mut store, &outputs, &mut []).map_err(|e| store.data().classify(e, limits, "post-return"))?;
         }

@@ -1,18 +1,21 @@
-//! Host functions for the world's imports. Each one lifts its arguments out
-//! of guest memory and suspends the guest; the call driver serves the
-//! capability asynchronously and resumes it.
+//! Host functions for the world's imports, one per lowering of a component.
+//! Each one lifts its arguments out of guest memory and suspends the guest;
+//! the call driver serves the capability asynchronously and resumes it.
 
 use super::CallState;
 use super::error::HostStop;
 use crate::abi::{AbiError, FlatType, Lifter, Val};
 use crate::world::HostWorld;
 use std::sync::Arc;
-use wasmi::{Caller, Engine, FuncType, Linker, ValType};
+use wasmi::{Caller, Func, FuncType, Memory, Store, ValType};
 
 /// A capability call the guest is waiting on.
 pub(crate) struct PendingCall {
     /// Index into [`HostWorld::imports`].
     pub import: usize,
+    /// The lowering the guest called through: whose memory and allocator
+    /// the result goes through.
+    pub lowering: usize,
     pub args: Vec<Val>,
     /// Where the guest wants the result, when it does not fit a core value.
     pub retptr: Option<u32>,
@@ -30,35 +33,45 @@ pub(crate) fn func_type((params, results): (Vec<FlatType>, Vec<FlatType>)) -> Fu
     FuncType::new(params.into_iter().map(val_type), results.into_iter().map(val_type))
 }
 
-/// A linker that defines every import of the world.
-pub(crate) fn linker(engine: &Engine, world: &Arc<HostWorld>) -> Linker<CallState> {
-    let mut linker = Linker::new(engine);
-    for (index, func) in world.imports.iter().enumerate() {
-        let ty = func_type(func.sig.import_core_type());
-        let world = world.clone();
-        let host_fn = move |mut caller: Caller<'_, CallState>, params: &[wasmi::Val], _: &mut [wasmi::Val]| {
-            let pending = lift_args(&caller, &world, index, params).map_err(wasmi::Error::host)?;
-            let state = caller.data_mut();
-            // One budget for every capability call of the guest call.
-            state.import_bytes -= pending.bytes;
-            state.pending = Some(pending);
-            Err(wasmi::Error::host(HostStop::Suspend))
-        };
-        // Names are unique in a parsed world, so defining cannot fail.
-        let _ = linker.func_new(&func.interface, &func.name, ty, host_fn);
-    }
-    linker
+/// The memory and allocator a lowered function's values travel through.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LoweringOptions {
+    pub memory: Option<Memory>,
+    pub realloc: Option<Func>,
+}
+
+/// The host function behind lowering `lowering` of world import `import`,
+/// made in `store`: it lifts its arguments through the lowering's memory and
+/// suspends the guest for the call driver to serve it.
+pub(crate) fn lowered_func(
+    store: &mut Store<CallState>,
+    world: &Arc<HostWorld>,
+    import: usize,
+    lowering: usize,
+) -> Func {
+    let ty = func_type(world.imports[import].sig.import_core_type());
+    let world = world.clone();
+    Func::new(store, ty, move |mut caller: Caller<'_, CallState>, params: &[wasmi::Val], _: &mut [wasmi::Val]| {
+        let pending = lift_args(&caller, &world, import, lowering, params).map_err(wasmi::Error::host)?;
+        let state = caller.data_mut();
+        // One budget for every capability call of the guest call.
+        state.import_bytes -= pending.bytes;
+        state.pending = Some(pending);
+        Err(wasmi::Error::host(HostStop::Suspend))
+    })
 }
 
 fn lift_args(
     caller: &Caller<'_, CallState>,
     world: &HostWorld,
     index: usize,
+    lowering: usize,
     params: &[wasmi::Val],
 ) -> Result<PendingCall, HostStop> {
     let sig = &world.imports[index].sig;
     let state = caller.data();
-    let memory = state.memory.map(|m| m.data(caller)).unwrap_or(&[]);
+    let memory = state.lowerings.get(lowering).and_then(|o| o.memory);
+    let memory = memory.map(|m| m.data(caller)).unwrap_or(&[]);
     let mut lifter = Lifter::new(memory, state.import_bytes);
     let (params, retptr) = if sig.result_in_memory() {
         let (last, rest) = params.split_last().ok_or(HostStop::Fault(AbiError::FlatTypeMismatch))?;
@@ -81,5 +94,5 @@ fn lift_args(
         sig.params.iter().map(|ty| lifter.lift_flat(ty, &mut flat)).collect::<Result<_, _>>().map_err(fault)?
     };
     let bytes = state.import_bytes - lifter.remaining();
-    Ok(PendingCall { import: index, args, retptr, bytes })
+    Ok(PendingCall { import: index, lowering, args, retptr, bytes })
 }

@@ -41,6 +41,11 @@ impl MemoryBudget {
     }
 }
 
+/// Tables and memories one call's instances may define between them: the
+/// toolchains' flat components define one memory and two or three tables.
+const MAX_TABLES: usize = 16;
+const MAX_MEMORIES: usize = 8;
+
 /// Why a store was refused growth: decides the error the call ends with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Denied {
@@ -57,6 +62,8 @@ pub(crate) struct CallLimiter {
     memory_limit: usize,
     table_elements: usize,
     budget: Arc<MemoryBudget>,
+    /// Bytes of all the call's memories together.
+    used: usize,
     /// Bytes this call holds of the budget.
     reserved: usize,
     pub(crate) denied: Option<Denied>,
@@ -64,7 +71,7 @@ pub(crate) struct CallLimiter {
 
 impl CallLimiter {
     pub(crate) fn new(memory_limit: usize, table_elements: usize, budget: Arc<MemoryBudget>) -> CallLimiter {
-        CallLimiter { memory_limit, table_elements, budget, reserved: 0, denied: None }
+        CallLimiter { memory_limit, table_elements, budget, used: 0, reserved: 0, denied: None }
     }
 
     fn deny(&mut self, why: Denied) -> Result<bool, LimiterError> {
@@ -80,19 +87,23 @@ impl Drop for CallLimiter {
 }
 
 impl wasmi::ResourceLimiter for CallLimiter {
+    /// The grant's memory limit bounds all of a call's memories together
+    /// (a component may have several, one per core module that defines one).
     fn memory_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> Result<bool, LimiterError> {
-        if desired > self.memory_limit || maximum.is_some_and(|max| desired > max) {
+        let used = self.used.saturating_add(desired.saturating_sub(current));
+        if used > self.memory_limit || maximum.is_some_and(|max| desired > max) {
             return self.deny(Denied::CallLimit);
         }
         // Reserved ahead of the growth; a growth that then fails keeps its
         // reservation until the call ends, which errs on the safe side.
-        let more = desired.saturating_sub(current.max(self.reserved));
+        let more = used.saturating_sub(self.reserved);
         if more > 0 {
             if !self.budget.reserve(more) {
                 return self.deny(Denied::HostBudget);
             }
             self.reserved += more;
         }
+        self.used = used;
         Ok(true)
     }
 
@@ -119,15 +130,15 @@ impl wasmi::ResourceLimiter for CallLimiter {
     }
 
     fn instances(&self) -> usize {
-        1
+        crate::component::recipe::MAX_INSTANCES
     }
 
     fn tables(&self) -> usize {
-        1
+        MAX_TABLES
     }
 
     fn memories(&self) -> usize {
-        1
+        MAX_MEMORIES
     }
 }
 

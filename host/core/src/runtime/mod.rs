@@ -4,8 +4,10 @@
 mod call;
 mod error;
 mod imports;
+mod instances;
 mod limiter;
 mod limits;
+mod link;
 
 pub use crate::policy::Limits;
 pub use call::{HOST_CALL_BYTES_PER_FUEL, HOST_CALL_FUEL, HostCalls};
@@ -19,12 +21,14 @@ use crate::component::{Digest, LoadError, PreparedComponent, prepare};
 use crate::world::HostWorld;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use wasmi::{CompilationMode, Config, CustomFuelCosts, EnforcedLimits, Engine, ExternType, Linker, Module};
+use wasmi::{CompilationMode, Config, CustomFuelCosts, EnforcedLimits, Engine};
 
 /// State of one call, owned by its store.
 pub(crate) struct CallState {
     limiter: limiter::CallLimiter,
-    memory: Option<wasmi::Memory>,
+    /// The memory and allocator of each lowering of the component, set as
+    /// the instance that provides them is made.
+    lowerings: Vec<imports::LoweringOptions>,
     /// What is left of the call's budget of bytes lifted for capability calls.
     import_bytes: u64,
     pending: Option<imports::PendingCall>,
@@ -36,9 +40,7 @@ pub(crate) struct CallState {
 #[derive(Debug)]
 pub struct Component {
     pub prepared: PreparedComponent,
-    module: Module,
-    memory: String,
-    realloc: Option<String>,
+    linked: link::Linked,
 }
 
 impl Component {
@@ -51,7 +53,6 @@ impl Component {
 pub struct Runtime {
     engine: Engine,
     world: Arc<HostWorld>,
-    linker: Linker<CallState>,
     limits: RuntimeLimits,
     cache: Mutex<ModuleCache>,
     /// Guest memory of every running call together.
@@ -68,7 +69,7 @@ struct ModuleCache {
 
 /// What a cached component is counted as weighing.
 fn weight(component: &Component) -> usize {
-    component.prepared.core_module.len().saturating_mul(3)
+    component.prepared.core_bytes().saturating_mul(3)
 }
 
 impl Runtime {
@@ -96,9 +97,8 @@ impl Runtime {
             });
         let engine = Engine::new(&config);
         let world = Arc::new(HostWorld::load()?);
-        let linker = imports::linker(&engine, &world);
         let memory_budget = Arc::new(MemoryBudget::new(limits.guest_memory_bytes));
-        Ok(Runtime { engine, world, linker, limits, cache: Mutex::default(), memory_budget })
+        Ok(Runtime { engine, world, limits, cache: Mutex::default(), memory_budget })
     }
 
     pub fn limits(&self) -> &RuntimeLimits {
@@ -131,50 +131,10 @@ impl Runtime {
         if let Some(hit) = self.cached(&prepared.digest) {
             return Ok(hit);
         }
-        let module = Module::new(&self.engine, &prepared.core_module).map_err(|e| LoadError::Compile(e.to_string()))?;
-        let memory = prepared.options.memory.clone().unwrap_or_else(|| "memory".into());
-        self.check_core(&module, &memory, &prepared.imports)?;
-        let realloc = prepared
-            .options
-            .realloc
-            .clone()
-            .or_else(|| module.get_export("cabi_realloc").map(|_| "cabi_realloc".to_owned()));
-        let component = Arc::new(Component { prepared, module, memory, realloc });
+        let linked = link::link(&self.engine, &self.world, &prepared.modules, &prepared.recipe, &prepared.imports)?;
+        let component = Arc::new(Component { prepared, linked });
         self.insert(component.clone());
         Ok(component)
-    }
-
-    /// Checks the core module's imports and exports against the world's
-    /// canonical-ABI signatures, and its imports against what the
-    /// component's type declares (`declared`): a core module may not reach
-    /// a capability that review and the grant check never saw.
-    fn check_core(&self, module: &Module, memory: &str, declared: &[String]) -> Result<(), LoadError> {
-        for import in module.imports() {
-            let (module_name, name) = (import.module(), import.name());
-            let Some((_, func)) = self.world.import(module_name, name) else {
-                return Err(LoadError::ForbiddenImport(format!("{module_name}#{name}")));
-            };
-            if !declared.iter().any(|interface| interface == module_name) {
-                return Err(LoadError::UndeclaredImport { module: module_name.into(), name: name.into() });
-            }
-            let want = imports::func_type(func.sig.import_core_type());
-            match import.ty() {
-                ExternType::Func(ty) if *ty == want => {}
-                _ => return Err(LoadError::ImportSignature { module: module_name.into(), name: name.into() }),
-            }
-        }
-        for func in &self.world.exports {
-            let name = &func.export_name;
-            let want = imports::func_type(func.sig.export_core_type());
-            match module.get_export(name) {
-                Some(ExternType::Func(ty)) if ty == want => {}
-                _ => return Err(LoadError::ExportSignature(name.clone())),
-            }
-        }
-        match module.get_export(memory) {
-            Some(ExternType::Memory(_)) => Ok(()),
-            _ => Err(LoadError::ExportSignature(memory.to_owned())),
-        }
     }
 
     fn cached(&self, digest: &Digest) -> Option<Arc<Component>> {

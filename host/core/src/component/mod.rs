@@ -1,0 +1,261 @@
+//! Loading a component: validate it, recover its WIT world, check its imports
+//! against the host's world, and read the recipe of core instances the
+//! runtime builds for each call ([`recipe`]).
+
+pub mod recipe;
+
+pub use recipe::Recipe;
+
+use crate::world::{HostWorld, SERVER_INTERFACE, TYPES_INTERFACE};
+use wasmparser::{Parser, Validator, WasmFeatures};
+use wit_parser::decoding::{DecodedWasm, decode};
+use wit_parser::{WorldItem, WorldKey};
+
+/// A component's blake3 digest: the key of its prepared artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    pub fn of(bytes: &[u8]) -> Digest {
+        Digest(*blake3::hash(bytes).as_bytes())
+    }
+
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+}
+
+impl core::fmt::Display for Digest {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+/// Why a component was refused at load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error("component is {size} bytes, over the limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("not a WebAssembly component (a core module or other bytes)")]
+    NotAComponent,
+    #[error("invalid component: {0}")]
+    Invalid(String),
+    #[error("component imports `{0}`, which is not in the host's world smcp:mcp/mcp-server")]
+    ForbiddenImport(String),
+    #[error("component imports function `{function}` that interface `{interface}` does not have")]
+    UnknownFunction { interface: String, function: String },
+    #[error("component does not export `{0}`")]
+    MissingExport(String),
+    #[error(
+        "core import `{module}#{name}` is not declared by the component's type: the host runs what the component declares, and review shows that"
+    )]
+    UndeclaredImport { module: String, name: String },
+    #[error("core import `{module}#{name}` has the wrong signature")]
+    ImportSignature { module: String, name: String },
+    #[error("core export `{0}` is missing or has the wrong signature")]
+    ExportSignature(String),
+    #[error("unsupported component structure: {0}")]
+    Unsupported(String),
+    #[error("core module does not compile: {0}")]
+    Compile(String),
+}
+
+/// What the host keeps of a component: everything needed to run it, keyed by
+/// the digest of the uploaded bytes.
+#[derive(Debug, Clone)]
+pub struct PreparedComponent {
+    pub digest: Digest,
+    /// Size of the uploaded component in bytes.
+    pub size: usize,
+    /// The core modules the recipe instantiates, by its module index.
+    pub modules: Vec<Vec<u8>>,
+    /// How the modules are instantiated and linked, each call.
+    pub recipe: Recipe,
+    /// Capability interfaces the component imports, fully qualified, sorted
+    /// (the types-only interface, which grants nothing, is left out).
+    pub imports: Vec<String>,
+    /// Interfaces the component exports, fully qualified, sorted.
+    pub exports: Vec<String>,
+    /// Its world as declared, functions included (what auditors read).
+    pub declared: Declared,
+}
+
+impl PreparedComponent {
+    /// Bytes of core code and data the component's modules hold.
+    pub fn core_bytes(&self) -> usize {
+        self.modules.iter().map(Vec::len).sum()
+    }
+
+    /// True when the component imports `interface` (e.g. `smcp:mcp/kv@0.1.0`).
+    pub fn imports_interface(&self, interface: &str) -> bool {
+        self.imports.iter().any(|i| i == interface)
+    }
+}
+
+/// Validates `bytes` and prepares it; the core modules are compiled later by
+/// the runtime, which links the recipe and checks its core signatures.
+pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<PreparedComponent, LoadError> {
+    if bytes.len() > max_size {
+        return Err(LoadError::TooLarge { size: bytes.len(), limit: max_size });
+    }
+    if !Parser::is_component(bytes) {
+        return Err(LoadError::NotAComponent);
+    }
+    validate_structure(bytes)?;
+    let (imports, exports, declared) = check_world(bytes, world)?;
+    let parsed = recipe::parse(bytes)?;
+    Ok(PreparedComponent {
+        digest: Digest::of(bytes),
+        size: bytes.len(),
+        modules: parsed.modules.into_iter().map(|range| bytes[range].to_vec()).collect(),
+        recipe: parsed.recipe,
+        imports,
+        exports,
+        declared,
+    })
+}
+
+/// A component's WIT world as it declares it, checked against nothing:
+/// what an auditor reads even when the host would refuse to run it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survey {
+    pub digest: Digest,
+    pub size: usize,
+    pub declared: Declared,
+}
+
+/// A component's WIT world as it declares it: every imported interface
+/// (types-only ones included) and every export, each with its functions,
+/// sorted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Declared {
+    pub imports: Vec<(String, Vec<String>)>,
+    pub exports: Vec<(String, Vec<String>)>,
+}
+
+/// Reads the WIT world of `bytes` without judging it. Fails only when the
+/// bytes are not a decodable component.
+pub fn survey(bytes: &[u8]) -> Result<Survey, LoadError> {
+    if !Parser::is_component(bytes) {
+        return Err(LoadError::NotAComponent);
+    }
+    validate_structure(bytes)?;
+    let (resolve, world_id) = decode_world(bytes)?;
+    Ok(Survey { digest: Digest::of(bytes), size: bytes.len(), declared: declared(&resolve, world_id) })
+}
+
+fn decode_world(bytes: &[u8]) -> Result<(wit_parser::Resolve, wit_parser::WorldId), LoadError> {
+    match decode(bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))? {
+        DecodedWasm::Component(resolve, world) => Ok((resolve, world)),
+        DecodedWasm::WitPackage(..) => Err(LoadError::NotAComponent),
+    }
+}
+
+fn declared(resolve: &wit_parser::Resolve, world_id: wit_parser::WorldId) -> Declared {
+    let world = &resolve.worlds[world_id];
+    Declared {
+        imports: world_items(resolve, world.imports.iter()),
+        exports: world_items(resolve, world.exports.iter()),
+    }
+}
+
+/// Interfaces and functions of a world, with their function names, sorted.
+fn world_items<'a>(
+    resolve: &wit_parser::Resolve,
+    items: impl Iterator<Item = (&'a WorldKey, &'a WorldItem)>,
+) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = items
+        .filter_map(|(key, item)| match item {
+            WorldItem::Interface { id, .. } => {
+                Some((resolve.name_world_key(key), resolve.interfaces[*id].functions.keys().cloned().collect()))
+            }
+            WorldItem::Function(f) => Some((resolve.name_world_key(key), vec![f.name.clone()])),
+            WorldItem::Type { .. } => None,
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Validates everything but function bodies, which wasmi validates when it
+/// compiles each module (under the runtime's stricter feature set).
+fn validate_structure(bytes: &[u8]) -> Result<(), LoadError> {
+    let invalid = |e: wasmparser::BinaryReaderError| LoadError::Invalid(e.to_string());
+    let mut validator = Validator::new_with_features(WasmFeatures::default());
+    for payload in Parser::new(0).parse_all(bytes) {
+        validator.payload(&payload.map_err(invalid)?).map_err(invalid)?;
+    }
+    Ok(())
+}
+
+/// Recovers the component's WIT world and checks it against the host's.
+fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<String>, Declared), LoadError> {
+    let (resolve, world_id) = decode_world(bytes)?;
+    let world = &resolve.worlds[world_id];
+    let name_of = |key: &WorldKey| resolve.name_world_key(key);
+    let mut imports = Vec::new();
+    for (key, item) in &world.imports {
+        let name = name_of(key);
+        match item {
+            WorldItem::Interface { id, .. } if name != TYPES_INTERFACE && host.may_import(&name) => {
+                for function in resolve.interfaces[*id].functions.keys() {
+                    if host.import(&name, function).is_none() {
+                        return Err(LoadError::UnknownFunction { interface: name, function: function.clone() });
+                    }
+                }
+                imports.push(name);
+            }
+            // Types used by an interface are imported alongside it and grant nothing.
+            WorldItem::Type { .. } => {}
+            WorldItem::Interface { .. } if name == TYPES_INTERFACE => {}
+            _ => return Err(LoadError::ForbiddenImport(name)),
+        }
+    }
+    let mut exports: Vec<String> = world.exports.keys().map(name_of).collect();
+    if !exports.iter().any(|e| e == SERVER_INTERFACE) {
+        return Err(LoadError::MissingExport(SERVER_INTERFACE.into()));
+    }
+    imports.sort();
+    exports.sort();
+    Ok((imports, exports, declared(&resolve, world_id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{LoadError, prepare, survey};
+    use crate::world::HostWorld;
+
+    fn world() -> HostWorld {
+        HostWorld::load().expect("the host's WIT parses")
+    }
+
+    #[test]
+    fn what_is_not_a_component_is_refused_before_any_parsing() {
+        let world = world();
+        let module = wat::parse_str("(module (func (export \"f\")))").unwrap();
+        assert_eq!(prepare(&module, &world, 1 << 20).err(), Some(LoadError::NotAComponent));
+        assert_eq!(prepare(b"not wasm at all", &world, 1 << 20).err(), Some(LoadError::NotAComponent));
+        assert_eq!(prepare(&module, &world, 4).err(), Some(LoadError::TooLarge { size: module.len(), limit: 4 }));
+    }
+
+    #[test]
+    fn a_component_without_the_servers_exports_is_refused() {
+        let empty = wat::parse_str("(component)").unwrap();
+        let refused = prepare(&empty, &world(), 1 << 20).expect_err("an empty component serves nothing");
+        assert!(matches!(refused, LoadError::MissingExport(_) | LoadError::Unsupported(_)), "{refused:?}");
+        assert!(
+            survey(&empty).is_ok_and(|s| s.declared.imports.is_empty() && s.declared.exports.is_empty()),
+            "an empty component declares nothing"
+        );
+    }
+
+    #[test]
+    fn a_component_importing_outside_the_world_is_refused() {
+        let foreign = wat::parse_str("(component (import \"wasi:filesystem/types@0.2.0\" (instance)))").unwrap();
+        let refused = prepare(&foreign, &world(), 1 << 20).expect_err("a foreign import");
+        assert!(
+            matches!(&refused, LoadError::ForbiddenImport(name) if name.starts_with("wasi:filesystem")),
+            "{refused:?}"
+        );
+    }
+}
