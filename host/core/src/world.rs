@@ -2,7 +2,7 @@
 //! into the canonical-ABI signatures of every import and export.
 
 use crate::abi::{AbiType, FlatType};
-use wit_parser::{Resolve, Type, TypeDefKind, WorldItem, WorldKey};
+use wit_parser::{Handle, InterfaceId, Resolve, Type, TypeDefKind, TypeId, TypeOwner, WorldItem, WorldKey};
 
 /// The host's WIT package, embedded so the binary carries its own contract.
 pub const HOST_WIT: &str = concat!(
@@ -11,6 +11,50 @@ pub const HOST_WIT: &str = concat!(
     include_str!("../../../wit/server.wit"),
     include_str!("../../../wit/capabilities.wit"),
 );
+
+/// The WASI 0.2 packages the host's subset comes from, vendored from the
+/// WASI release in `wit/deps/` and parsed in dependency order.
+const WASI_WIT: [(&str, &str); 6] = [
+    ("wasi-io", include_str!("../../../wit/deps/wasi-io/package.wit")),
+    ("wasi-clocks", include_str!("../../../wit/deps/wasi-clocks/package.wit")),
+    ("wasi-random", include_str!("../../../wit/deps/wasi-random/package.wit")),
+    ("wasi-filesystem", include_str!("../../../wit/deps/wasi-filesystem/package.wit")),
+    ("wasi-sockets", include_str!("../../../wit/deps/wasi-sockets/package.wit")),
+    ("wasi-cli", include_str!("../../../wit/deps/wasi-cli/package.wit")),
+];
+
+/// The WASI version the vendored WIT is; components may import any 0.2.x.
+pub const WASI_VERSION: &str = "0.2.12";
+
+/// The WASI interfaces a component may import, deny by default: each is
+/// served by [`crate::capabilities::wasi`] on top of a capability the grant
+/// governs. Sockets and filesystem access are not among them (`types` is
+/// there so that components linking it load; no preopen exists, so no
+/// descriptor can).
+pub const WASI_INTERFACES: [&str; 18] = [
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:clocks/wall-clock",
+    "wasi:clocks/monotonic-clock",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+];
+
+/// WASI interfaces present for linking only: their functions need a handle
+/// no grant can give (no preopens, so no descriptor).
+pub const WASI_LINK_ONLY: [&str; 2] = ["wasi:filesystem/types", "wasi:filesystem/preopens"];
 
 pub const PACKAGE: &str = "smcp:mcp@0.1.0";
 pub const SERVER_INTERFACE: &str = "smcp:mcp/server@0.1.0";
@@ -27,6 +71,7 @@ pub struct FuncSig {
     indirect_params: bool,
     result_in_memory: bool,
     export_results: Vec<FlatType>,
+    has_handles: bool,
 }
 
 impl FuncSig {
@@ -38,7 +83,20 @@ impl FuncSig {
             Some(r) => r.flat(),
             None => vec![],
         };
-        FuncSig { params, result, indirect_params: flat_params > MAX_FLAT_PARAMS, result_in_memory, export_results }
+        let has_handles = params.iter().chain(&result).any(crate::abi::handles::has_handles);
+        FuncSig {
+            params,
+            result,
+            indirect_params: flat_params > MAX_FLAT_PARAMS,
+            result_in_memory,
+            export_results,
+            has_handles,
+        }
+    }
+
+    /// True when a parameter or the result holds resource handles.
+    pub fn has_handles(&self) -> bool {
+        self.has_handles
     }
 
     /// Flat parameter types before any spilling to memory.
@@ -107,13 +165,23 @@ pub struct WorldFunc {
     pub export_name: String,
 }
 
-/// Every import and export function of world `mcp-server`.
+/// A host resource type: the interface that defines it and its name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceDef {
+    pub interface: String,
+    pub name: String,
+}
+
+/// Every import and export function of world `mcp-server`, then those of
+/// the WASI subset.
 #[derive(Debug)]
 pub struct HostWorld {
     pub imports: Vec<WorldFunc>,
     pub exports: Vec<WorldFunc>,
     /// Fully qualified names of the importable interfaces.
     pub import_interfaces: Vec<String>,
+    /// The resource types of the imports; `AbiType::Own`/`Borrow` index it.
+    pub resources: Vec<ResourceDef>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -126,55 +194,167 @@ pub enum WorldError {
 
 impl HostWorld {
     pub fn load() -> Result<HostWorld, WorldError> {
+        fn parse(e: impl core::fmt::Display) -> WorldError {
+            WorldError::Parse(format!("{e:#}"))
+        }
         let mut resolve = Resolve::default();
-        let pkg = resolve.push_source("smcp.wit", HOST_WIT).map_err(|e| WorldError::Parse(e.to_string()))?;
-        let world_id =
-            resolve.select_world(&[pkg], Some("mcp-server")).map_err(|e| WorldError::Parse(e.to_string()))?;
+        for (name, text) in WASI_WIT {
+            resolve.push_source(&format!("{name}.wit"), text).map_err(parse)?;
+        }
+        let pkg = resolve.push_source("smcp.wit", HOST_WIT).map_err(parse)?;
+        let world_id = resolve.select_world(&[pkg], Some("mcp-server")).map_err(parse)?;
         let world = &resolve.worlds[world_id];
-        let mut host = HostWorld { imports: vec![], exports: vec![], import_interfaces: vec![] };
-        for (items, out, is_import) in
-            [(&world.imports, &mut host.imports, true), (&world.exports, &mut host.exports, false)]
-        {
-            for (key, item) in items {
-                let (WorldKey::Interface(id), WorldItem::Interface { .. }) = (key, item) else {
-                    continue;
-                };
-                let interface = resolve.id_of(*id).ok_or(WorldError::UnsupportedType("anonymous interface"))?;
-                let short = resolve.interfaces[*id].name.clone().unwrap_or_default();
+        let mut host = HostWorld { imports: vec![], exports: vec![], import_interfaces: vec![], resources: vec![] };
+        let interfaces = |items: &mut dyn Iterator<Item = (&WorldKey, &WorldItem)>| -> Vec<InterfaceId> {
+            items
+                .filter_map(|(key, item)| match (key, item) {
+                    (WorldKey::Interface(id), WorldItem::Interface { .. }) => Some(*id),
+                    _ => None,
+                })
+                .collect()
+        };
+        let mut wasi = Vec::new();
+        for name in WASI_INTERFACES.iter().chain(&WASI_LINK_ONLY) {
+            let qualified = format!("{name}@{WASI_VERSION}");
+            let id = resolve
+                .interfaces
+                .iter()
+                .find(|(id, _)| resolve.id_of(*id).as_deref() == Some(qualified.as_str()))
+                .map(|(id, _)| id)
+                .ok_or(WorldError::UnsupportedType("a WASI interface missing from wit/deps"))?;
+            wasi.push(id);
+        }
+        let imports: Vec<InterfaceId> = interfaces(&mut world.imports.iter()).into_iter().chain(wasi).collect();
+        let exports = interfaces(&mut world.exports.iter());
+        for (ids, is_import) in [(imports, true), (exports, false)] {
+            for id in ids {
+                let interface = resolve.id_of(id).ok_or(WorldError::UnsupportedType("anonymous interface"))?;
+                let short = resolve.interfaces[id].name.clone().unwrap_or_default();
                 if is_import {
                     host.import_interfaces.push(interface.clone());
                 }
-                for func in resolve.interfaces[*id].functions.values() {
-                    let params = func.params.iter().map(|p| abi_type(&resolve, &p.ty)).collect::<Result<_, _>>()?;
-                    let result = func.result.as_ref().map(|t| abi_type(&resolve, t)).transpose()?;
-                    out.push(WorldFunc {
+                for func in resolve.interfaces[id].functions.values() {
+                    let sig = host.signature(&resolve, func, &mut |resolve, resource, resources| {
+                        let def = resource_def(resolve, resource)?;
+                        Ok(match resources.iter().position(|r| *r == def) {
+                            Some(i) => i,
+                            None => {
+                                resources.push(def);
+                                resources.len() - 1
+                            }
+                        } as u32)
+                    })?;
+                    let func = WorldFunc {
                         export_name: format!("{interface}#{}", func.name),
                         interface: interface.clone(),
                         short: short.clone(),
                         name: func.name.clone(),
-                        sig: FuncSig::new(params, result),
-                    });
+                        sig,
+                    };
+                    if is_import { host.imports.push(func) } else { host.exports.push(func) }
                 }
             }
         }
         Ok(host)
     }
 
+    /// The ABI signature of `func` of `resolve`, its resources numbered by
+    /// `resource`.
+    fn signature(
+        &mut self,
+        resolve: &Resolve,
+        func: &wit_parser::Function,
+        resource: &mut ResourceIndex<'_>,
+    ) -> Result<FuncSig, WorldError> {
+        let resources = &mut self.resources;
+        let mut map = |resolve: &Resolve, id: TypeId| resource(resolve, id, resources);
+        let params = func.params.iter().map(|p| abi_type(resolve, &p.ty, &mut map)).collect::<Result<_, _>>()?;
+        let result = func.result.as_ref().map(|t| abi_type(resolve, t, &mut map)).transpose()?;
+        Ok(FuncSig::new(params, result))
+    }
+
+    /// The signature `func` of a component's own `resolve` has, in the
+    /// host's terms: resources numbered as the host numbers them. Fails
+    /// for a resource the host does not know.
+    pub fn component_signature(&self, resolve: &Resolve, func: &wit_parser::Function) -> Result<FuncSig, WorldError> {
+        let mut map = |resolve: &Resolve, id: TypeId| {
+            let def = resource_def(resolve, id)?;
+            let interface = self.canonical(&def.interface).ok_or(WorldError::UnsupportedType("resource"))?;
+            self.resource(interface, &def.name).map(|i| i as u32).ok_or(WorldError::UnsupportedType("resource"))
+        };
+        let params = func.params.iter().map(|p| abi_type(resolve, &p.ty, &mut map)).collect::<Result<_, _>>()?;
+        let result = func.result.as_ref().map(|t| abi_type(resolve, t, &mut map)).transpose()?;
+        Ok(FuncSig::new(params, result))
+    }
+
+    /// The host's name for an interface a component imports: the same
+    /// name, or for WASI the host's 0.2 version of it (any 0.2.x is
+    /// accepted: 0.2 releases only add).
+    pub fn canonical<'a>(&'a self, interface: &'a str) -> Option<&'a str> {
+        if let Some(known) = self.import_interfaces.iter().find(|i| *i == interface) {
+            return Some(known);
+        }
+        let (name, version) = interface.split_once('@')?;
+        let minor = version.strip_prefix("0.2.")?;
+        if !name.starts_with("wasi:") || minor.is_empty() || !minor.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let host = format!("{name}@{WASI_VERSION}");
+        self.import_interfaces.iter().find(|i| **i == host).map(String::as_str)
+    }
+
+    /// An import by interface (any accepted version of it) and function.
     pub fn import(&self, interface: &str, name: &str) -> Option<(usize, &WorldFunc)> {
+        let interface = self.canonical(interface)?;
         self.imports.iter().enumerate().find(|(_, f)| f.interface == interface && f.name == name)
+    }
+
+    /// A resource type by interface (any accepted version) and name.
+    pub fn resource(&self, interface: &str, name: &str) -> Option<usize> {
+        let interface = self.canonical(interface)?;
+        self.resources.iter().position(|r| r.interface == interface && r.name == name)
     }
 
     pub fn export(&self, name: &str) -> Option<&WorldFunc> {
         self.exports.iter().find(|f| f.name == name)
     }
 
-    /// True for interfaces a component may import (capabilities and types).
+    /// True for interfaces a component may import (capabilities, types
+    /// and the WASI subset).
     pub fn may_import(&self, interface: &str) -> bool {
-        interface == TYPES_INTERFACE || self.import_interfaces.iter().any(|i| i == interface)
+        interface == TYPES_INTERFACE || self.canonical(interface).is_some()
+    }
+
+    /// True for a WASI interface (of any version).
+    pub fn is_wasi(interface: &str) -> bool {
+        interface.starts_with("wasi:")
     }
 }
 
-fn abi_type(resolve: &Resolve, ty: &Type) -> Result<AbiType, WorldError> {
+/// Numbers a resource type of a resolve.
+type ResourceIndex<'a> = dyn FnMut(&Resolve, TypeId, &mut Vec<ResourceDef>) -> Result<u32, WorldError> + 'a;
+
+/// The interface (fully qualified) and name of resource type `id`, looking
+/// through `use` aliases.
+fn resource_def(resolve: &Resolve, mut id: TypeId) -> Result<ResourceDef, WorldError> {
+    while let TypeDefKind::Type(Type::Id(next)) = &resolve.types[id].kind {
+        id = *next;
+    }
+    let def = &resolve.types[id];
+    let (TypeDefKind::Resource, TypeOwner::Interface(owner)) = (&def.kind, def.owner) else {
+        return Err(WorldError::UnsupportedType("a handle to something other than an interface's resource"));
+    };
+    Ok(ResourceDef {
+        interface: resolve.id_of(owner).ok_or(WorldError::UnsupportedType("anonymous interface"))?,
+        name: def.name.clone().unwrap_or_default(),
+    })
+}
+
+fn abi_type(
+    resolve: &Resolve,
+    ty: &Type,
+    resource: &mut dyn FnMut(&Resolve, TypeId) -> Result<u32, WorldError>,
+) -> Result<AbiType, WorldError> {
     Ok(match ty {
         Type::Bool => AbiType::Bool,
         Type::U8 => AbiType::U8,
@@ -191,19 +371,25 @@ fn abi_type(resolve: &Resolve, ty: &Type) -> Result<AbiType, WorldError> {
         Type::String => AbiType::String,
         Type::ErrorContext => return Err(WorldError::UnsupportedType("error-context")),
         Type::Id(id) => {
-            let each = |types: &mut dyn Iterator<Item = &Type>| -> Result<Vec<AbiType>, WorldError> {
-                types.map(|t| abi_type(resolve, t)).collect()
+            let each = |types: &mut dyn Iterator<Item = &Type>,
+                        resource: &mut dyn FnMut(&Resolve, TypeId) -> Result<u32, WorldError>|
+             -> Result<Vec<AbiType>, WorldError> {
+                types.map(|t| abi_type(resolve, t, resource)).collect()
             };
-            let opt = |t: &Option<Type>| t.as_ref().map(|t| abi_type(resolve, t)).transpose();
+            let opt = |t: &Option<Type>, resource: &mut dyn FnMut(&Resolve, TypeId) -> Result<u32, WorldError>| {
+                t.as_ref().map(|t| abi_type(resolve, t, resource)).transpose()
+            };
             match &resolve.types[*id].kind {
-                TypeDefKind::Type(t) => abi_type(resolve, t)?,
-                TypeDefKind::Record(r) => AbiType::Record(each(&mut r.fields.iter().map(|f| &f.ty))?),
-                TypeDefKind::Tuple(t) => AbiType::Record(each(&mut t.types.iter())?),
-                TypeDefKind::List(t) => AbiType::List(Box::new(abi_type(resolve, t)?)),
-                TypeDefKind::Option(t) => AbiType::option(abi_type(resolve, t)?),
-                TypeDefKind::Result(r) => AbiType::result(opt(&r.ok)?, opt(&r.err)?),
+                TypeDefKind::Type(t) => abi_type(resolve, t, resource)?,
+                TypeDefKind::Handle(Handle::Own(r)) => AbiType::Own(resource(resolve, *r)?),
+                TypeDefKind::Handle(Handle::Borrow(r)) => AbiType::Borrow(resource(resolve, *r)?),
+                TypeDefKind::Record(r) => AbiType::Record(each(&mut r.fields.iter().map(|f| &f.ty), resource)?),
+                TypeDefKind::Tuple(t) => AbiType::Record(each(&mut t.types.iter(), resource)?),
+                TypeDefKind::List(t) => AbiType::List(Box::new(abi_type(resolve, t, resource)?)),
+                TypeDefKind::Option(t) => AbiType::option(abi_type(resolve, t, resource)?),
+                TypeDefKind::Result(r) => AbiType::result(opt(&r.ok, resource)?, opt(&r.err, resource)?),
                 TypeDefKind::Variant(v) => {
-                    AbiType::Variant(v.cases.iter().map(|c| opt(&c.ty)).collect::<Result<_, _>>()?)
+                    AbiType::Variant(v.cases.iter().map(|c| opt(&c.ty, resource)).collect::<Result<_, _>>()?)
                 }
                 TypeDefKind::Enum(e) => AbiType::Enum(e.cases.len() as u32),
                 TypeDefKind::Flags(f) if f.flags.len() <= 32 => AbiType::Flags(f.flags.len() as u32),

@@ -33,6 +33,28 @@ pub(crate) struct WatGuest {
     pub path: PathBuf,
 }
 
+/// A JavaScript guest: `guests/<name>/app.js`, built with componentize-js.
+#[derive(Debug, Clone)]
+pub(crate) struct JsGuest {
+    pub name: String,
+    pub dir: PathBuf,
+}
+
+/// Every directory of `guests/` with an `app.js` and no `Cargo.toml`,
+/// sorted by name.
+pub(crate) fn js_guests(guests_dir: &Path) -> Result<Vec<JsGuest>> {
+    let mut guests = Vec::new();
+    for entry in std::fs::read_dir(guests_dir).with_context(|| format!("reading {}", guests_dir.display()))? {
+        let dir = entry?.path();
+        if dir.join("app.js").is_file() && !dir.join("Cargo.toml").exists() {
+            let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            guests.push(JsGuest { name, dir });
+        }
+    }
+    guests.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(guests)
+}
+
 /// The workspace's `cdylib` members, in `cargo metadata` order.
 pub(crate) fn rust_guests(toolchain: &Toolchain, guests_dir: &Path) -> Result<Vec<RustGuest>> {
     let mut cmd = toolchain.cargo();

@@ -4,7 +4,9 @@
 //! compiled for `wasm32-unknown-unknown` in release and made into a
 //! component with wit-component; every `guests/wat/*.wat` is assembled,
 //! given the `mcp-server` world's metadata from `wit/`, and made into a
-//! component the same way. Each lands in `<out>/<name>.component.wasm`.
+//! component the same way; every `guests/<name>/app.js` is built with
+//! componentize-js (StarlingMonkey) from `guests/js-toolchain`. Each lands in
+//! `<out>/<name>.component.wasm`.
 //!
 //! From a build script:
 //!
@@ -23,6 +25,7 @@
 mod build;
 mod component;
 mod guests;
+mod javascript;
 mod toolchain;
 mod watch;
 
@@ -94,11 +97,12 @@ impl BuildOptions {
     }
 }
 
-/// Whether a guest came from Rust or from a hand-written module.
+/// The language a guest came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GuestKind {
     Rust,
     Wat,
+    JavaScript,
 }
 
 /// One built guest.

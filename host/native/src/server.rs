@@ -229,7 +229,11 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let master_keys = crate::master_keys::load(config.master_keys.as_deref(), &config.data_dir, config.dev.is_some())?;
     let storage = Storage::open(&config.data_dir, outbound, master_keys)?;
     let state_key = crate::state_key::load_or_create(&config.data_dir)?;
-    let runtime = Arc::new(Runtime::new(RuntimeLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))?);
+    let limits = RuntimeLimits {
+        max_component_bytes: RuntimeLimits::component_bytes_for_upload(config.max_upload_bytes),
+        ..RuntimeLimits::default()
+    };
+    let runtime = Arc::new(Runtime::new(limits).map_err(|e| anyhow::anyhow!("host world: {e}"))?);
 
     // Bind before the (possibly long) guest build so a taken port fails fast;
     // connections wait in the backlog until the accept loop starts.

@@ -235,9 +235,11 @@ fn bad_uploads_are_refused_and_store_nothing() {
     dev.target_dir = smcp_tests::guest_target_dir();
     let (_, hostile) = dev.build(built.path()).unwrap().remove(0);
     let core_module = b"\0asm\x01\0\0\0".to_vec();
+    // The component limit follows the upload limit (24 MiB here), less the
+    // headroom an upload needs for its framing and grant.
     let oversized = {
         let mut bytes = calc.clone();
-        bytes.resize(17 << 20, 0);
+        bytes.resize((24 << 20) - (100 << 10), 0);
         bytes
     };
     // What is wrong, the multipart parts sent, the status and error code.

@@ -73,7 +73,11 @@ fn isolate(env: &Env, origin: &str) -> Result<Rc<Isolate>, String> {
     // An isolate has 128 MB in all: guests' memories together get at most
     // this much of it, so that concurrent calls fail with a typed error
     // instead of the isolate being killed for everyone it serves.
-    let limits = RuntimeLimits { guest_memory_bytes: GUEST_MEMORY_BYTES, ..RuntimeLimits::default() };
+    let limits = RuntimeLimits {
+        guest_memory_bytes: GUEST_MEMORY_BYTES,
+        max_component_bytes: RuntimeLimits::component_bytes_for_upload(settings.engine.max_upload_bytes),
+        ..RuntimeLimits::default()
+    };
     let runtime = Runtime::new(limits).map_err(|e| format!("host world: {e}"))?;
     let engine = Engine::new(Arc::new(runtime), settings.engine.clone());
     let outbound = Rc::new(settings.outbound.clone());

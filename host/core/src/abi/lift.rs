@@ -86,6 +86,7 @@ impl<'m> Lifter<'m> {
                 Val::Variant(case, payload)
             }
             AbiType::Enum(count) => Val::Enum(self.discriminant(ptr, *count)?),
+            AbiType::Own(_) | AbiType::Borrow(_) => Val::Handle(self.u32_at(ptr)?),
             AbiType::Flags(count) => {
                 let bits = match ty.size() {
                     1 => u32::from(self.read::<1>(ptr)?[0]),
@@ -186,6 +187,7 @@ impl<'m> Lifter<'m> {
                 }
             }
             AbiType::Enum(count) => Val::Enum(check_case(i32_of(next(FlatType::I32)?) as u32, *count)?),
+            AbiType::Own(_) | AbiType::Borrow(_) => Val::Handle(i32_of(next(FlatType::I32)?) as u32),
             AbiType::Flags(count) => flags_from(i32_of(next(FlatType::I32)?) as u32, *count)?,
         })
     }

@@ -100,6 +100,7 @@ impl<'a, A: Allocator> Lowerer<'a, A> {
                 }
             }
             (AbiType::Enum(count), Val::Enum(case)) if case < count => self.write_discriminant(ptr, *case, *count)?,
+            (AbiType::Own(_) | AbiType::Borrow(_), Val::Handle(handle)) => self.write(ptr, &handle.to_le_bytes())?,
             (AbiType::Flags(_), Val::Flags(bits)) => {
                 let bytes = bits.to_le_bytes();
                 self.write(ptr, &bytes[..ty.size() as usize])?
@@ -208,6 +209,7 @@ fn scalar_flat(ty: &AbiType, val: &Val) -> Result<Core, AbiError> {
         (AbiType::Char, Val::Char(c)) => Core::I32(u32::from(*c) as i32),
         (AbiType::Enum(count), Val::Enum(case)) if case < count => Core::I32(*case as i32),
         (AbiType::Flags(_), Val::Flags(bits)) => Core::I32(*bits as i32),
+        (AbiType::Own(_) | AbiType::Borrow(_), Val::Handle(handle)) => Core::I32(*handle as i32),
         _ => return Err(AbiError::HostMismatch("value does not match its type")),
     })
 }

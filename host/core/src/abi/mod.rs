@@ -6,6 +6,7 @@
 //! returns is checked before the host writes through it. A hostile guest can
 //! only get an [`AbiError`], never a panic or a read outside its memory.
 
+pub mod handles;
 mod lift;
 mod lower;
 mod types;
@@ -38,6 +39,10 @@ pub enum AbiError {
     BadRealloc { ptr: u32, size: u32, align: u32, problem: &'static str },
     #[error("guest returned a wrong core value type")]
     FlatTypeMismatch,
+    #[error("guest passed handle {handle}, which is not a live handle of that resource type")]
+    BadHandle { handle: u32 },
+    #[error("guest holds more than {limit} resource handles at once")]
+    TooManyHandles { limit: usize },
     /// The host built a value that does not fit its own WIT: a host bug.
     #[error("host value does not match its type: {0}")]
     HostMismatch(&'static str),

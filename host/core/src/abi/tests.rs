@@ -73,6 +73,7 @@ impl Gen {
             }
             AbiType::Enum(count) => Val::Enum((n % u64::from(*count)) as u32),
             AbiType::Flags(count) => Val::Flags((n as u32) & ((1u64 << count) - 1) as u32),
+            AbiType::Own(_) | AbiType::Borrow(_) => Val::Handle(n as u32),
         }
     }
 }

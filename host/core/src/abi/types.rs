@@ -46,6 +46,11 @@ pub enum AbiType {
     Enum(u32),
     /// Up to 32 flags.
     Flags(u32),
+    /// A handle to a host resource the callee takes over: the resource
+    /// type's index in the host's world.
+    Own(u32),
+    /// A handle to a host resource lent for the call.
+    Borrow(u32),
 }
 
 impl AbiType {
@@ -72,7 +77,7 @@ impl AbiType {
         match self {
             AbiType::Bool | AbiType::U8 | AbiType::S8 => (1, 1),
             AbiType::U16 | AbiType::S16 => (2, 2),
-            AbiType::U32 | AbiType::S32 | AbiType::F32 | AbiType::Char => (4, 4),
+            AbiType::U32 | AbiType::S32 | AbiType::F32 | AbiType::Char | AbiType::Own(_) | AbiType::Borrow(_) => (4, 4),
             AbiType::U64 | AbiType::S64 | AbiType::F64 => (8, 8),
             AbiType::String | AbiType::List(_) => (8, 4),
             AbiType::Record(fields) => {

@@ -26,6 +26,12 @@ pub enum Val {
     Variant(u32, Option<Box<Val>>),
     Enum(u32),
     Flags(u32),
+    /// A resource handle as the guest sees it: an index into its call's
+    /// handle table (what lifting and lowering deal in).
+    Handle(u32),
+    /// A host resource as the host sees it: its representation, which the
+    /// runtime swaps for a handle on the way into the guest.
+    Resource(u32),
 }
 
 type Res<T> = Result<T, AbiError>;

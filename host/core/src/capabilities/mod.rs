@@ -22,6 +22,7 @@ pub mod secrets;
 mod storage_keys;
 #[cfg(test)]
 mod testing;
+pub mod wasi;
 
 pub use grant::{GRANT_FORMAT_VERSION, Grant, NotGranted};
 pub use notify::{Discard, ListKind, Notification, Notifier};
@@ -29,6 +30,7 @@ pub use notify::{Discard, ListKind, Notification, Notifier};
 use crate::abi::{AbiError, Val};
 use crate::platform::{Backends, CapabilityError, Scope};
 use crate::runtime::{CallError, HostCalls};
+use crate::world::WorldFunc;
 use bindings::Import;
 
 /// Serves one guest call's capability imports under a grant and a scope.
@@ -51,6 +53,7 @@ pub struct CallHost<'a> {
     /// clock), and whether one was stopped by it.
     deadline_ms: Option<u64>,
     timed_out: bool,
+    wasi: wasi::State,
 }
 
 /// The per-call budgets, each owned by its capability.
@@ -77,6 +80,7 @@ impl<'a> CallHost<'a> {
             unavailable: Vec::new(),
             deadline_ms: None,
             timed_out: false,
+            wasi: wasi::State::default(),
         }
     }
 
@@ -137,8 +141,12 @@ impl HostCalls for CallHost<'_> {
         expired
     }
 
-    async fn call(&mut self, import: usize, args: Vec<Val>) -> Result<Option<Val>, CallError> {
-        let import = *Import::ALL.get(import).ok_or_else(|| CallError::Internal(format!("no import {import}")))?;
+    async fn call(&mut self, import: usize, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {
+        // The world lists the smcp:mcp imports, which have typed bindings,
+        // then the WASI subset.
+        let Some(&import) = Import::ALL.get(import) else {
+            return self.wasi(func, args).await;
+        };
         bindings::call(self, import, args).await.map_err(|e| match e {
             AbiError::HostMismatch(what) => {
                 let (interface, _, name) = import.names();
@@ -162,6 +170,7 @@ mod tests {
         let generated: Vec<_> = Import::ALL.iter().map(|i| i.names()).collect();
         let parsed: Vec<_> =
             world.imports.iter().map(|f| (f.interface.as_str(), f.short.as_str(), f.name.as_str())).collect();
-        assert_eq!(generated, parsed);
+        assert_eq!(generated, parsed[..generated.len()]);
+        assert!(parsed[generated.len()..].iter().all(|(interface, ..)| interface.starts_with("wasi:")));
     }
 }

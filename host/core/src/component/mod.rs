@@ -3,6 +3,7 @@
 //! runtime builds for each call ([`recipe`]).
 
 pub mod recipe;
+pub mod structure;
 
 pub use recipe::Recipe;
 
@@ -40,7 +41,9 @@ pub enum LoadError {
     NotAComponent,
     #[error("invalid component: {0}")]
     Invalid(String),
-    #[error("component imports `{0}`, which is not in the host's world smcp:mcp/mcp-server")]
+    #[error(
+        "component imports `{0}`, which the host does not offer: it offers smcp:mcp/mcp-server's interfaces and a WASI 0.2 subset (docs/writing-guests.md)"
+    )]
     ForbiddenImport(String),
     #[error("component imports function `{function}` that interface `{interface}` does not have")]
     UnknownFunction { interface: String, function: String },
@@ -104,6 +107,9 @@ pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<Prepa
     validate_structure(bytes)?;
     let (imports, exports, declared) = check_world(bytes, world)?;
     let parsed = recipe::parse(bytes)?;
+    for module in &parsed.modules {
+        structure::check(&bytes[module.clone()], &structure::MODULE_BOUNDS)?;
+    }
     Ok(PreparedComponent {
         digest: Digest::of(bytes),
         size: bytes.len(),
@@ -198,9 +204,17 @@ fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<Strin
         let name = name_of(key);
         match item {
             WorldItem::Interface { id, .. } if name != TYPES_INTERFACE && host.may_import(&name) => {
-                for function in resolve.interfaces[*id].functions.keys() {
-                    if host.import(&name, function).is_none() {
+                for (function, func) in &resolve.interfaces[*id].functions {
+                    let Some((_, ours)) = host.import(&name, function) else {
                         return Err(LoadError::UnknownFunction { interface: name, function: function.clone() });
+                    };
+                    // Same name, same type: a WASI 0.2.x interface only
+                    // adds functions, so any version's agree with ours.
+                    let same = host
+                        .component_signature(&resolve, func)
+                        .is_ok_and(|theirs| theirs.params == ours.sig.params && theirs.result == ours.sig.result);
+                    if !same {
+                        return Err(LoadError::ImportSignature { module: name, name: function.clone() });
                     }
                 }
                 imports.push(name);
@@ -251,11 +265,17 @@ mod tests {
 
     #[test]
     fn a_component_importing_outside_the_world_is_refused() {
-        let foreign = wat::parse_str("(component (import \"wasi:filesystem/types@0.2.0\" (instance)))").unwrap();
-        let refused = prepare(&foreign, &world(), 1 << 20).expect_err("a foreign import");
-        assert!(
-            matches!(&refused, LoadError::ForbiddenImport(name) if name.starts_with("wasi:filesystem")),
-            "{refused:?}"
-        );
+        // Sockets are outside the WASI subset; WASI 0.3 is not 0.2.
+        for foreign in ["wasi:sockets/tcp@0.2.0", "wasi:io/poll@0.3.0", "wasi:io/poll@0.2.1-rc", "evil:fs/files@0.2.1"]
+        {
+            let wat = format!("(component (import \"{foreign}\" (instance)))");
+            let Ok(bytes) = wat::parse_str(&wat) else { continue };
+            let refused = prepare(&bytes, &world(), 1 << 20).expect_err("a foreign import");
+            assert_eq!(refused, LoadError::ForbiddenImport(foreign.into()), "{foreign}");
+        }
+        // Any WASI 0.2.x of an interface in the subset passes the world check
+        // (this one then lacks the server's exports).
+        let wasi = wat::parse_str("(component (import \"wasi:io/poll@0.2.3\" (instance)))").unwrap();
+        assert!(matches!(prepare(&wasi, &world(), 1 << 20), Err(LoadError::MissingExport(_))));
     }
 }

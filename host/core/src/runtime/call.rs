@@ -7,7 +7,9 @@ use super::imports::PendingCall;
 use super::instances::{BuildError, Instances};
 use super::limiter::{CallLimiter, Denied};
 use super::{CallState, Component, Limits, Runtime};
-use crate::abi::{Allocator, Lifter, Lowerer, Val};
+use crate::abi::handles::swap_handles;
+use crate::abi::{AbiError, Allocator, Lifter, Lowerer, Val};
+use crate::world::WorldFunc;
 use wasmi::{Func, Memory, ResumableCall, Store};
 
 /// Serves the capability calls of a running guest. Futures need not be
@@ -15,15 +17,21 @@ use wasmi::{Func, Memory, ResumableCall, Store};
 #[allow(async_fn_in_trait)]
 pub trait HostCalls {
     /// Serves one call of import `import` (its index in
-    /// [`HostWorld::imports`](crate::world::HostWorld::imports)) with lifted
+    /// [`HostWorld::imports`](crate::world::HostWorld::imports), `func`) with lifted
     /// `args`; `Ok(None)` for functions without a result. An `Err` aborts
     /// the guest call.
-    async fn call(&mut self, import: usize, args: Vec<Val>) -> Result<Option<Val>, CallError>;
+    async fn call(&mut self, import: usize, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError>;
 
     /// Told, when a guest call ends, how much fuel it burned (with
     /// metering on): for accounting and the audit trail.
     fn fuel_used(&mut self, fuel: u64) {
         let _ = fuel;
+    }
+
+    /// Told that the guest dropped its handle to host resource `rep` of
+    /// type `resource` (an index into the world's resources).
+    fn drop_resource(&mut self, resource: u32, rep: u32) {
+        let _ = (resource, rep);
     }
 
     /// Told, when a guest call ends, the size its linear memory reached
@@ -103,6 +111,8 @@ impl Runtime {
         let state = CallState {
             limiter,
             lowerings: Vec::new(),
+            handles: Default::default(),
+            dropped: Vec::new(),
             import_bytes: limits.import_bytes,
             pending: None,
             fuel_left: 0,
@@ -184,6 +194,9 @@ impl Runtime {
                 return Err(CallError::TooManyHostCalls { limit: limits.host_calls });
             }
             let lifted = pending.bytes;
+            for (resource, rep) in std::mem::take(&mut store.data_mut().dropped) {
+                host.drop_resource(resource, rep);
+            }
             fuel.hold_a_slice(&mut store)?;
             let options = store.data().lowerings[pending.lowering];
             let mut guest =
@@ -223,6 +236,9 @@ impl Runtime {
             fuel.hold_a_slice(&mut store)?;
             post.call(&mut store, &outputs, &mut []).map_err(|e| store.data().classify(e, limits, "post-return"))?;
         }
+        for (resource, rep) in std::mem::take(&mut store.data_mut().dropped) {
+            host.drop_resource(resource, rep);
+        }
         if metering {
             host.fuel_used(fuel.used(&store));
         }
@@ -239,7 +255,15 @@ impl Runtime {
         guest: &mut Guest<'_>,
     ) -> Result<Vec<wasmi::Val>, CallError> {
         let func = &self.world.imports[pending.import];
-        let result = host.call(pending.import, pending.args).await?;
+        let mut result = host.call(pending.import, func, pending.args).await?;
+        // Host resources in the result become handles of the guest's.
+        if let (Some(ty), Some(val)) = (&func.sig.result, result.take_if(|_| func.sig.has_handles())) {
+            let handles = &mut guest.store.data_mut().handles;
+            result = Some(swap_handles(ty, val, &mut |_, resource, val| match val {
+                Val::Resource(rep) => handles.insert(resource, rep).map(Val::Handle),
+                _ => Err(AbiError::HostMismatch("a handle the host returned is not a resource")),
+            })?);
+        }
         let mut lowerer = Lowerer::new(guest);
         match (&func.sig.result, result, pending.retptr) {
             (None, None, _) => Ok(vec![]),

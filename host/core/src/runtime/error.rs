@@ -29,6 +29,8 @@ pub enum CallError {
     Abi(AbiError),
     #[error("guest trapped: {0}")]
     Trap(String),
+    #[error("guest exited with status {code} (wasi:cli/exit) instead of returning")]
+    Exited { code: u8 },
     #[error("guest does not export `{0}`")]
     MissingExport(String),
     #[error("capability call failed: {0}")]

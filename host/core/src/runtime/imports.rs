@@ -4,6 +4,7 @@
 
 use super::CallState;
 use super::error::HostStop;
+use crate::abi::handles::{Passing, swap_handles};
 use crate::abi::{AbiError, FlatType, Lifter, Val};
 use crate::world::HostWorld;
 use std::sync::Arc;
@@ -52,8 +53,27 @@ pub(crate) fn lowered_func(
     let ty = func_type(world.imports[import].sig.import_core_type());
     let world = world.clone();
     Func::new(store, ty, move |mut caller: Caller<'_, CallState>, params: &[wasmi::Val], _: &mut [wasmi::Val]| {
-        let pending = lift_args(&caller, &world, import, lowering, params).map_err(wasmi::Error::host)?;
+        let mut pending = lift_args(&caller, &world, import, lowering, params).map_err(wasmi::Error::host)?;
         let state = caller.data_mut();
+        let sig = &world.imports[import].sig;
+        if sig.has_handles() {
+            // The guest's handles become the host's resources: lent, or
+            // taken out of its table when passed as `own`.
+            let handles = &mut state.handles;
+            let args = std::mem::take(&mut pending.args);
+            pending.args = sig
+                .params
+                .iter()
+                .zip(args)
+                .map(|(ty, val)| {
+                    swap_handles(ty, val, &mut |passing, resource, val| match val {
+                        Val::Handle(handle) => handles.lift(handle, resource, passing).map(Val::Resource),
+                        _ => Err(AbiError::FlatTypeMismatch),
+                    })
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|e| wasmi::Error::host(HostStop::Fault(e)))?;
+        }
         // One budget for every capability call of the guest call.
         state.import_bytes -= pending.bytes;
         state.pending = Some(pending);
@@ -95,4 +115,20 @@ fn lift_args(
     };
     let bytes = state.import_bytes - lifter.remaining();
     Ok(PendingCall { import: index, lowering, args, retptr, bytes })
+}
+
+/// The host function behind `canon resource.drop` of host resource type
+/// `resource`: takes the handle out of the guest's table (a dead or
+/// foreign handle is a fault) and leaves the resource for the host to
+/// release at its next turn.
+pub(crate) fn resource_drop(store: &mut Store<CallState>, resource: u32) -> Func {
+    let ty = FuncType::new([ValType::I32], []);
+    Func::new(store, ty, move |mut caller: Caller<'_, CallState>, params: &[wasmi::Val], _: &mut [wasmi::Val]| {
+        let handle = params.first().and_then(wasmi::Val::i32).unwrap_or(0) as u32;
+        let state = caller.data_mut();
+        let rep =
+            state.handles.lift(handle, resource, Passing::Own).map_err(|e| wasmi::Error::host(HostStop::Fault(e)))?;
+        state.dropped.push((resource, rep));
+        Ok(())
+    })
 }

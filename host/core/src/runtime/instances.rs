@@ -2,7 +2,7 @@
 //! replayed step by step, each lowered host function made when a step first
 //! needs it, with the memory and allocator its options name.
 
-use super::imports::{LoweringOptions, lowered_func};
+use super::imports::{LoweringOptions, lowered_func, resource_drop};
 use super::{CallState, Component};
 use crate::component::recipe::CoreItem;
 use crate::world::HostWorld;
@@ -20,6 +20,7 @@ pub(crate) enum BuildError {
 pub(crate) struct Instances {
     instances: Vec<Instance>,
     lowered: Vec<Option<Func>>,
+    drops: Vec<Option<Func>>,
 }
 
 impl Instances {
@@ -33,6 +34,7 @@ impl Instances {
         let mut built = Instances {
             instances: Vec::with_capacity(recipe.steps.len()),
             lowered: vec![None; recipe.lowerings.len()],
+            drops: vec![None; recipe.resources.len()],
         };
         store.data_mut().lowerings = vec![LoweringOptions::default(); recipe.lowerings.len()];
         for (step, imports) in recipe.steps.iter().zip(&linked.imports) {
@@ -40,6 +42,11 @@ impl Instances {
             for item in imports {
                 let resolved = match item {
                     CoreItem::Lowered(i) => Extern::Func(built.lowered(store, world, component, *i)?),
+                    CoreItem::ResourceDrop(i) => {
+                        let func = *built.drops[*i]
+                            .get_or_insert_with(|| resource_drop(store, component.linked.resources[*i]));
+                        Extern::Func(func)
+                    }
                     other => built.resolve(store, other)?,
                 };
                 externs.push(resolved);
@@ -81,7 +88,9 @@ impl Instances {
             CoreItem::Lowered(i) => {
                 self.lowered[*i].map(Extern::Func).ok_or_else(|| BuildError::Missing(format!("lowering {i}")))
             }
-            CoreItem::ResourceDrop(i) => Err(BuildError::Missing(format!("resource {i}"))),
+            CoreItem::ResourceDrop(i) => {
+                self.drops[*i].map(Extern::Func).ok_or_else(|| BuildError::Missing(format!("resource {i}")))
+            }
         }
     }
 

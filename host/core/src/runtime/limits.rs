@@ -28,6 +28,18 @@ pub struct RuntimeLimits {
     pub metering: bool,
 }
 
+/// What an upload carries besides its component: the multipart framing and
+/// the grant file.
+pub const UPLOAD_HEADROOM: usize = 256 << 10;
+
+impl RuntimeLimits {
+    /// The largest component an upload of `max_upload_bytes` may carry: the
+    /// component limit follows the operator's upload setting.
+    pub fn component_bytes_for_upload(max_upload_bytes: usize) -> usize {
+        max_upload_bytes.saturating_sub(UPLOAD_HEADROOM)
+    }
+}
+
 impl Default for RuntimeLimits {
     fn default() -> Self {
         RuntimeLimits {

@@ -17,6 +17,8 @@ pub(crate) struct Linked {
     pub imports: Vec<Vec<CoreItem>>,
     /// Per lowering, the index of its function in [`HostWorld::imports`].
     pub lowered: Vec<usize>,
+    /// Per resource type of the recipe, its index in [`HostWorld::resources`].
+    pub resources: Vec<u32>,
 }
 
 /// What a lowered function's realloc option must look like.
@@ -49,8 +51,18 @@ pub(crate) fn link(
         }
         lowered.push(index);
     }
-    if let Some(resource) = recipe.resources.first() {
-        return Err(LoadError::Unsupported(format!("resource `{}` of `{}`", resource.name, resource.interface)));
+    let mut resources = Vec::with_capacity(recipe.resources.len());
+    for resource in &recipe.resources {
+        let index = world.resource(&resource.interface, &resource.name).ok_or_else(|| {
+            LoadError::ForbiddenImport(format!("{}#[resource-drop]{}", resource.interface, resource.name))
+        })?;
+        if !declared.contains(&resource.interface) {
+            return Err(LoadError::UndeclaredImport {
+                module: resource.interface.clone(),
+                name: format!("[resource-drop]{}", resource.name),
+            });
+        }
+        resources.push(index as u32);
     }
     let linker = Linker { world, recipe, modules: &modules, lowered: &lowered };
     let mut imports = Vec::with_capacity(recipe.steps.len());
@@ -97,7 +109,7 @@ pub(crate) fn link(
         let post_return = func_type((func.sig.export_results().to_vec(), vec![]));
         linker.check_func(lift.post_return.as_ref(), &post_return, name)?;
     }
-    Ok(Linked { modules, imports, lowered })
+    Ok(Linked { modules, imports, lowered, resources })
 }
 
 struct Linker<'a> {

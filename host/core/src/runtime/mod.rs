@@ -29,6 +29,11 @@ pub(crate) struct CallState {
     /// The memory and allocator of each lowering of the component, set as
     /// the instance that provides them is made.
     lowerings: Vec<imports::LoweringOptions>,
+    /// The guest's handles to host resources.
+    handles: crate::abi::handles::HandleTable,
+    /// Host resources the guest dropped, (resource type, representation),
+    /// for the host to release at its next turn.
+    dropped: Vec<(u32, u32)>,
     /// What is left of the call's budget of bytes lifted for capability calls.
     import_bytes: u64,
     pending: Option<imports::PendingCall>,
@@ -78,7 +83,9 @@ impl Runtime {
         config
             .consume_fuel(limits.metering)
             .compilation_mode(CompilationMode::LazyTranslation)
-            .enforced_limits(EnforcedLimits::strict())
+            // Modules' structure is bounded at load (component::structure),
+            // with bounds sized for real toolchains' output.
+            .enforced_limits(EnforcedLimits::default())
             .set_max_recursion_depth(limits.max_recursion_depth)
             .set_max_stack_height(limits.max_stack_height)
             // Components made from wasm32 guests use one memory and no tail

@@ -13,6 +13,9 @@ pub struct InspectArgs {
     /// The grant to review it with (grant.toml).
     #[arg(long)]
     grant: Option<PathBuf>,
+    /// The host's `--max-upload-bytes`, which sets the largest component it takes.
+    #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_UPLOAD_BYTES)]
+    max_upload_bytes: usize,
     #[arg(long)]
     json: bool,
 }
@@ -27,13 +30,16 @@ pub struct DiffArgs {
     /// The new version's grant (default: the old one's).
     #[arg(long)]
     new_grant: Option<PathBuf>,
+    /// The host's `--max-upload-bytes`, which sets the largest component it takes.
+    #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_UPLOAD_BYTES)]
+    max_upload_bytes: usize,
     #[arg(long)]
     json: bool,
 }
 
-fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
+fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>, max_upload: usize) -> anyhow::Result<Review> {
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
-    let limit = RuntimeLimits::default().max_component_bytes;
+    let limit = RuntimeLimits::component_bytes_for_upload(max_upload);
     let grant = read_grant(grant)?;
     review::review_bytes(runtime.world(), &bytes, limit, grant.as_ref())
         .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))
@@ -79,7 +85,7 @@ fn runtime() -> anyhow::Result<Runtime> {
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
-    let review = read_review(&runtime()?, &args.component, args.grant.as_deref())?;
+    let review = read_review(&runtime()?, &args.component, args.grant.as_deref(), args.max_upload_bytes)?;
     let verdict = Verdict::of(&review);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&review)?);
@@ -121,9 +127,9 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
 
 pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {
     let runtime = runtime()?;
-    let old = read_review(&runtime, &args.old, args.old_grant.as_deref())?;
+    let old = read_review(&runtime, &args.old, args.old_grant.as_deref(), args.max_upload_bytes)?;
     let new_grant = args.new_grant.as_deref().or(args.old_grant.as_deref());
-    let new = read_review(&runtime, &args.new, new_grant)?;
+    let new = read_review(&runtime, &args.new, new_grant, args.max_upload_bytes)?;
     let difference = review::difference(&old, &new);
     // What the host would ask approval for: new capability imports and
     // every grant field that allows more (the words above may not show all).

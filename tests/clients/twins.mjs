@@ -1,0 +1,89 @@
+// The same checks against servers built in different languages from the
+// same design (guests/notes and its JavaScript twin guests/notes-js):
+//   SMCP_API_KEY=smcp_... node twins.mjs <base-url> <server>...
+// Each official TypeScript client (SDK v1; v2 pinned to 2026-07-28) saves,
+// reads, lists and deletes notes, makes one with progress notifications,
+// reads it as a resource and sees an unknown tool refused. Prints one line
+// per client and server and exits non-zero on failure.
+import assert from 'node:assert/strict';
+import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
+
+const [base, ...servers] = process.argv.slice(2);
+const key = process.env.SMCP_API_KEY;
+if (!base || servers.length === 0 || !key) throw new Error('usage: SMCP_API_KEY=<key> node twins.mjs <base-url> <server>...');
+const requestInit = { headers: { Authorization: `Bearer ${key}` } };
+
+const clients = {
+  'sdk-v1': () => [new ClientV1({ name: 'smcp-twins', version: '1.0.0' }), TransportV1],
+  'client-v2-2026': () => [new ClientV2({ name: 'smcp-twins', version: '1.0.0' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } }), TransportV2],
+};
+
+const text = (result) => result.content.filter((c) => c.type === 'text').map((c) => c.text).join('');
+
+// Progress steps each client saw from each server: twins must agree.
+const progressSeen = {};
+
+async function check(clientName, make, server) {
+  const [client, Transport] = make();
+  await client.connect(new Transport(new URL(`${base}/${server}/mcp`), { requestInit }));
+  const { tools } = await client.listTools();
+  assert.deepEqual(tools.map((t) => t.name).sort(), ['delete_note', 'get_note', 'list_notes', 'new_note', 'put_note']);
+  assert.ok(tools.every((t) => t.inputSchema.type === 'object'));
+  const id = `twin-${server}`;
+  assert.equal(text(await client.callTool({ name: 'put_note', arguments: { id, text: 'héllo ☃' } })), `saved note ${id}`);
+  assert.equal(text(await client.callTool({ name: 'get_note', arguments: { id } })), 'héllo ☃');
+  const listed = await client.callTool({ name: 'list_notes', arguments: { prefix: 'twin-' } });
+  assert.deepEqual(listed.structuredContent, { ids: [id] });
+  const { contents } = await client.readResource({ uri: `note://${id}` });
+  assert.equal(contents[0].text, 'héllo ☃');
+  const steps = [];
+  const made = await client.callTool(
+    { name: 'new_note', arguments: { text: 'made' } },
+    undefined,
+    { onprogress: (p) => steps.push(p.progress) },
+  );
+  assert.match(made.structuredContent.id, /^[0-9a-f]{16}$/);
+  assert.ok(made.structuredContent.created_ms > 1.7e12, 'a wall-clock time in ms');
+  progressSeen[`${clientName}`] ??= {};
+  progressSeen[clientName][server] = steps;
+  assert.equal(text(await client.callTool({ name: 'get_note', arguments: { id: made.structuredContent.id } })), 'made');
+  await client.callTool({ name: 'delete_note', arguments: { id } });
+  const gone = await client.callTool({ name: 'get_note', arguments: { id } });
+  assert.equal(gone.isError, true);
+  assert.equal(text(gone), `no note \`${id}\``);
+  await assert.rejects(client.callTool({ name: 'nope', arguments: {} }));
+  await client.callTool({ name: 'delete_note', arguments: { id: made.structuredContent.id } });
+  await client.close();
+}
+
+let passed = 0;
+let failed = 0;
+for (const [name, make] of Object.entries(clients)) {
+  for (const server of servers) {
+    try {
+      await check(name, make, server);
+      passed += 1;
+      console.log(`ok ${name} ${server}`);
+    } catch (error) {
+      failed += 1;
+      console.log(`FAILED ${name} ${server}: ${error?.stack ?? error}`);
+    }
+  }
+}
+try {
+  // SDK v1 asks for progress and gets every step; each client sees the
+  // same steps from both twins.
+  assert.deepEqual(progressSeen['sdk-v1']?.[servers[0]], [0, 1, 2]);
+  for (const [name, seen] of Object.entries(progressSeen)) {
+    for (const server of servers) assert.deepEqual(seen[server], seen[servers[0]], `${name}: ${server}'s progress`);
+  }
+  passed += 1;
+  console.log('ok progress');
+} catch (error) {
+  failed += 1;
+  console.log(`FAILED progress: ${error?.stack ?? error}`);
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,112 @@
+//! Guests built by standard toolchains, which import WASI: the JavaScript
+//! guests (componentize-js) run in the sandbox with the WASI subset served
+//! on top of the capabilities, and hostile uses of it end with the errors
+//! the capabilities give, after which the runtime serves on.
+
+use serde_json::json;
+use smcp_core::capabilities::Grant;
+use smcp_core::capabilities::Notification;
+use smcp_core::capabilities::log::MAX_LOG_LINES_PER_CALL;
+use smcp_core::guest::ServerError;
+use smcp_core::runtime::{CallError, Limits};
+use smcp_tests::{Env, block_on, call_tool, load, runtime};
+
+/// The grant a guest ships with (`guests/<name>/grant.toml`).
+fn shipped_grant(name: &str) -> Grant {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests").join(name).join("grant.toml");
+    Grant::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn a_javascript_guest_reaches_kv_and_its_wasi_maps_onto_capabilities() {
+    let rt = runtime();
+    let component = load(&rt, "notes-js");
+    let wasi: Vec<_> = component.prepared.imports.iter().filter(|i| i.starts_with("wasi:")).collect();
+    assert!(wasi.iter().any(|i| i.starts_with("wasi:cli/stdout@0.2.")), "{wasi:?}");
+    assert!(!wasi.iter().any(|i| i.starts_with("wasi:sockets") || i.starts_with("wasi:http")), "{wasi:?}");
+
+    let mut env = Env::new("acme", "notes-js", shipped_grant("notes-js"));
+    let made = call_tool(&mut env, &rt, &component, "new_note", &json!({"text": "from js"}));
+    let created = made.structured_content.expect("new_note returns structured content");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(id.len(), 16, "eight random bytes from wasi:random, in hex");
+    // Date.now is wasi:clocks/wall-clock on the host's clock.
+    assert_eq!(created["created_ms"], json!(1_700_000_000_000u64));
+    // console.log went to stdout, which is the operator log.
+    let lines = env.memory.log.lines.borrow().clone();
+    assert!(
+        lines.iter().any(|(tenant, server, _, line)| tenant == "acme"
+            && server == "notes-js"
+            && *line == format!("created note {id}")),
+        "{lines:?}"
+    );
+    let progress: Vec<f64> = env
+        .notes
+        .0
+        .iter()
+        .filter_map(|n| match n {
+            Notification::Progress { progress, .. } => Some(*progress),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(progress, [0.0, 1.0, 2.0]);
+    let got = call_tool(&mut env, &rt, &component, "get_note", &json!({"id": id}));
+    assert!(!got.is_error);
+    // The note is in kv, where the Rust twin keeps its notes.
+    let listed = call_tool(&mut env, &rt, &component, "list_notes", &json!({}));
+    assert_eq!(listed.structured_content, Some(json!({"ids": [id]})));
+}
+
+/// Runs `tool` of hostile-wasi under its shipped grant with `limits`.
+fn attack(tool: &str, limits: impl FnOnce(&mut Limits)) -> (CallError, Env) {
+    let rt = runtime();
+    let component = load(&rt, "hostile-wasi");
+    let mut grant = shipped_grant("hostile-wasi");
+    limits(&mut grant.limits);
+    let mut env = Env::new("acme", "hostile-wasi", grant);
+    let server = env.server(&rt, &component);
+    let error = match block_on(server.call_tool(&mut env.host(), tool, &json!({}), &[], None)) {
+        Err(ServerError::Call(error)) => error,
+        other => panic!("{tool} should be stopped, got {other:?}"),
+    };
+    // The same runtime goes on serving.
+    let calc = load(&rt, "calc");
+    let mut calm = Env::new("acme", "calc", Grant::default());
+    let sum = call_tool(&mut calm, &rt, &calc, "add", &json!({"a": 1, "b": 2}));
+    assert_eq!(sum.structured_content, Some(json!({"sum": 3.0})));
+    (error, env)
+}
+
+#[test]
+fn a_stdout_flood_is_cut_by_the_log_budget_and_the_call_limits() {
+    let (error, env) = attack("flood_stdout", |l| l.host_calls = 300);
+    let lines = env.memory.log.lines.borrow();
+    assert_eq!(error, CallError::TooManyHostCalls { limit: 300 }, "after {} lines", lines.len());
+    assert_eq!(lines.len() as u32, MAX_LOG_LINES_PER_CALL + 1, "the cap, plus one line saying so");
+    assert!(lines.last().unwrap().3.contains("log limit"));
+}
+
+#[test]
+fn spinning_on_the_clock_is_a_capability_call_per_reading() {
+    // The test clock stands still: only the call's limits end the loop.
+    let (error, _) = attack("spin_on_clock", |_| {});
+    assert_eq!(error, CallError::TooManyHostCalls { limit: Limits::DEFAULT.host_calls });
+}
+
+#[test]
+fn guest_memory_is_bounded_by_the_grant() {
+    let (error, _) = attack("grow_memory", |l| l.memory_bytes = 128 << 20);
+    assert_eq!(error, CallError::MemoryLimit { limit: 128 << 20 });
+}
+
+#[test]
+fn the_environment_is_empty() {
+    let rt = runtime();
+    let component = load(&rt, "hostile-wasi");
+    let mut env = Env::new("acme", "hostile-wasi", shipped_grant("hostile-wasi"));
+    let found = call_tool(&mut env, &rt, &component, "probe_environment", &json!({}));
+    assert!(
+        matches!(found.content.first(), Some(smcp_core::guest::ContentBlock::Text { text }) if text == "{}"),
+        "{found:?}"
+    );
+}
