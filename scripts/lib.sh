@@ -102,6 +102,13 @@ ensure_clients() {
     echo "==> installing the JavaScript guest toolchain (npm ci)"
     npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
   fi
+  # The Python guests' toolchain (componentize-py) in its own environment.
+  local py=guests/py-toolchain
+  if [ ! -x "$py/.venv/bin/componentize-py" ] || [ "$py/requirements.txt" -nt "$py/.venv/bin/componentize-py" ]; then
+    echo "==> installing the Python guest toolchain (componentize-py)"
+    python3 -m venv "$py/.venv"
+    "$py/.venv/bin/pip" install -q --disable-pip-version-check -r "$py/requirements.txt"
+  fi
   if [ ! -x "$dir/.venv/bin/python" ] || ! "$dir/.venv/bin/python" -c "import mcp" 2>/dev/null; then
     echo "==> installing the Python MCP client"
     python3 -m venv "$dir/.venv"

@@ -174,7 +174,23 @@ impl Tool {
 /// mismatch is named in the error, for the model to correct its call.
 fn parse_arguments<A: DeserializeOwned>(tool: &str, arguments: &str) -> ToolResult<A> {
     let arguments = if arguments.trim().is_empty() { "{}" } else { arguments };
-    serde_json::from_str(arguments).map_err(|e| ToolError::new(format!("invalid arguments for tool `{tool}`: {e}")))
+    let mut json = serde_json::Deserializer::from_str(arguments);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        // A field's own mismatch names the field; position is noise there.
+        let problem = if path == "." { inner.to_string() } else { format!("`{path}`: {}", strip_position(&inner)) };
+        ToolError::new(format!("invalid arguments for tool `{tool}`: {problem}"))
+    })
+}
+
+/// serde_json's message without its " at line L column C" suffix.
+fn strip_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(at) if error.line() > 0 => text[..at].to_owned(),
+        _ => text,
+    }
 }
 
 /// The server's tools, in listing order.
@@ -260,7 +276,8 @@ mod tests {
         assert!(text.starts_with("invalid arguments for tool `add`: missing field `b`"), "{text}");
 
         let r = run(&add_tool(), r#"{"a": "two", "b": 1}"#);
-        assert!(r.content[0].as_text().unwrap().contains("invalid type: string \"two\""));
+        let text = r.content[0].as_text().unwrap();
+        assert_eq!(text, "invalid arguments for tool `add`: `a`: invalid type: string \"two\", expected f64");
 
         let r = run(&add_tool(), "not json");
         assert!(r.is_error && r.content[0].as_text().unwrap().contains("expected"));

@@ -1,18 +1,21 @@
 // The same checks against servers built in different languages from the
-// same design (guests/notes and its JavaScript twin guests/notes-js):
-//   SMCP_API_KEY=smcp_... node twins.mjs <base-url> <server>...
-// Each official TypeScript client (SDK v1; v2 pinned to 2026-07-28) saves,
+// same design (guests/notes and its JavaScript twin guests/notes-js;
+// guests/calc and its Python twin guests/calc-py):
+//   SMCP_API_KEY=smcp_... node twins.mjs <base-url> <kind>:<server>...
+// where kind is `notes` or `calc`. Each official TypeScript client (SDK v1;
+// v2 pinned to 2026-07-28) runs the kind's checks: for notes, it saves,
 // reads, lists and deletes notes, makes one with progress notifications,
-// reads it as a resource and sees an unknown tool refused. Prints one line
-// per client and server and exits non-zero on failure.
+// reads it as a resource and sees an unknown tool refused; for calc, it adds
+// and divides (by zero: a tool error) and sees bad arguments refused. Prints
+// one line per client and server and exits non-zero on failure.
 import assert from 'node:assert/strict';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from '@modelcontextprotocol/client';
 
-const [base, ...servers] = process.argv.slice(2);
+const [base, ...targets] = process.argv.slice(2);
 const key = process.env.SMCP_API_KEY;
-if (!base || servers.length === 0 || !key) throw new Error('usage: SMCP_API_KEY=<key> node twins.mjs <base-url> <server>...');
+if (!base || targets.length === 0 || !key) throw new Error('usage: SMCP_API_KEY=<key> node twins.mjs <base-url> <kind>:<server>...');
 const requestInit = { headers: { Authorization: `Bearer ${key}` } };
 
 const clients = {
@@ -25,9 +28,30 @@ const text = (result) => result.content.filter((c) => c.type === 'text').map((c)
 // Progress steps each client saw from each server: twins must agree.
 const progressSeen = {};
 
-async function check(clientName, make, server) {
+async function connect(make, server) {
   const [client, Transport] = make();
   await client.connect(new Transport(new URL(`${base}/${server}/mcp`), { requestInit }));
+  return client;
+}
+
+async function checkCalc(_clientName, make, server) {
+  const client = await connect(make, server);
+  const { tools } = await client.listTools();
+  assert.ok(tools.some((t) => t.name === 'add' && t.inputSchema.type === 'object'), 'lists add');
+  const sum = await client.callTool({ name: 'add', arguments: { a: 2, b: 40 } });
+  assert.deepEqual(sum.structuredContent, { sum: 42 });
+  const div = await client.callTool({ name: 'divide', arguments: { a: 1, b: 0 } });
+  assert.equal(div.isError, true);
+  assert.equal(text(div), 'division by zero');
+  // Bad arguments are a tool error the model can read and correct.
+  const bad = await client.callTool({ name: 'add', arguments: { a: 'two', b: 2 } });
+  assert.equal(bad.isError, true);
+  assert.match(text(bad), /\ba\b/);
+  await client.close();
+}
+
+async function checkNotes(clientName, make, server) {
+  const client = await connect(make, server);
   const { tools } = await client.listTools();
   assert.deepEqual(tools.map((t) => t.name).sort(), ['delete_note', 'get_note', 'list_notes', 'new_note', 'put_note']);
   assert.ok(tools.every((t) => t.inputSchema.type === 'object'));
@@ -58,17 +82,20 @@ async function check(clientName, make, server) {
   await client.close();
 }
 
+const checks = { calc: checkCalc, notes: checkNotes };
+const servers = targets.filter((t) => t.startsWith('notes:')).map((t) => t.slice('notes:'.length));
 let passed = 0;
 let failed = 0;
 for (const [name, make] of Object.entries(clients)) {
-  for (const server of servers) {
+  for (const target of targets) {
+    const [kind, server] = target.split(':');
     try {
-      await check(name, make, server);
+      await checks[kind](name, make, server);
       passed += 1;
-      console.log(`ok ${name} ${server}`);
+      console.log(`ok ${name} ${target}`);
     } catch (error) {
       failed += 1;
-      console.log(`FAILED ${name} ${server}: ${error?.stack ?? error}`);
+      console.log(`FAILED ${name} ${target}: ${error?.stack ?? error}`);
     }
   }
 }

@@ -1,7 +1,9 @@
-//! Guests built by standard toolchains, which import WASI: the JavaScript
-//! guests (componentize-js) run in the sandbox with the WASI subset served
-//! on top of the capabilities, and hostile uses of it end with the errors
-//! the capabilities give, after which the runtime serves on.
+//! Guests built by standard toolchains: the JavaScript guests
+//! (componentize-js), which import WASI, run in the sandbox with the WASI
+//! subset served on top of the capabilities, and hostile uses of it end
+//! with the errors the capabilities give, after which the runtime serves
+//! on; the Python guest (componentize-py, CPython in many core modules
+//! sharing one memory) runs too.
 
 use serde_json::json;
 use smcp_core::capabilities::Grant;
@@ -109,4 +111,28 @@ fn the_environment_is_empty() {
         matches!(found.content.first(), Some(smcp_core::guest::ContentBlock::Text { text }) if text == "{}"),
         "{found:?}"
     );
+}
+
+#[test]
+fn a_python_guest_of_many_core_modules_runs() {
+    let rt = smcp_core::runtime::Runtime::new(smcp_core::runtime::RuntimeLimits {
+        max_component_bytes: 32 << 20,
+        ..Default::default()
+    })
+    .unwrap();
+    let component = load(&rt, "calc-py");
+    assert!(component.prepared.modules.len() > 10, "CPython's libraries are modules of their own");
+    assert!(!component.prepared.imports.iter().any(|i| i.starts_with("wasi:")), "built with WASI stubbed out");
+    let mut env = Env::new("acme", "calc-py", shipped_grant("calc-py"));
+    let sum = call_tool(&mut env, &rt, &component, "add", &json!({"a": 2, "b": 40}));
+    assert_eq!(sum.structured_content, Some(json!({"sum": 42.0})));
+    let quotient = call_tool(&mut env, &rt, &component, "divide", &json!({"a": 1, "b": 0}));
+    assert!(quotient.is_error);
+    let bad = call_tool(&mut env, &rt, &component, "add", &json!({"a": "two", "b": 2}));
+    assert!(bad.is_error, "{bad:?}");
+    // The default runtime takes at most 16 MiB; CPython is over it.
+    assert!(matches!(
+        runtime().load(&smcp_tests::component_bytes("calc-py")),
+        Err(smcp_core::component::LoadError::TooLarge { .. })
+    ));
 }

@@ -1,15 +1,15 @@
 //! The build itself: cargo for the Rust guests, wat for the WAT guests,
 //! then componentize each and write it out; componentize-js for the
-//! JavaScript guests.
+//! JavaScript guests and componentize-py for the Python ones.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
-use crate::guests::{self, JsGuest, RustGuest, WatGuest};
+use crate::guests::{self, RustGuest, ScriptGuest, WatGuest};
 use crate::toolchain::{TARGET, Toolchain};
-use crate::{BuildOptions, BuiltGuest, GuestKind, WorldSummary, component, javascript};
+use crate::{BuildOptions, BuiltGuest, GuestKind, WorldSummary, component, javascript, python};
 
 /// Builds every guest (or those in `opts.only`) and writes
 /// `<out>/<name>.component.wasm` for each, Rust guests first, each group
@@ -29,11 +29,14 @@ pub fn build_all(opts: &BuildOptions) -> Result<Vec<BuiltGuest>> {
     let rust: Vec<RustGuest> =
         guests::rust_guests(&toolchain, &guests_dir)?.into_iter().filter(|g| wanted(&g.name)).collect();
     let wat: Vec<WatGuest> = guests::wat_guests(&guests_dir)?.into_iter().filter(|g| wanted(&g.name)).collect();
-    let js: Vec<JsGuest> = guests::js_guests(&guests_dir)?.into_iter().filter(|g| wanted(&g.name)).collect();
+    let js: Vec<ScriptGuest> =
+        guests::script_guests(&guests_dir, "app.js")?.into_iter().filter(|g| wanted(&g.name)).collect();
+    let py: Vec<ScriptGuest> =
+        guests::script_guests(&guests_dir, "app.py")?.into_iter().filter(|g| wanted(&g.name)).collect();
     let known = |name: &String| {
         rust.iter().any(|g| &g.name == name)
             || wat.iter().any(|g| &g.name == name)
-            || js.iter().any(|g| &g.name == name)
+            || js.iter().chain(&py).any(|g| &g.name == name)
     };
     if let Some(missing) = opts.only.iter().find(|n| !known(n)) {
         bail!("no guest called `{missing}` in {}", guests_dir.display());
@@ -52,21 +55,27 @@ pub fn build_all(opts: &BuildOptions) -> Result<Vec<BuiltGuest>> {
         built.push(finish(opts, &guest.name, GuestKind::Wat, &core)?);
     }
     for guest in &js {
-        let component_path = javascript::build(opts, guest)?;
-        let component =
-            std::fs::read(&component_path).with_context(|| format!("reading {}", component_path.display()))?;
-        let world = WorldSummary::of(&component).with_context(|| format!("reading back guest `{}`", guest.name))?;
-        built.push(BuiltGuest {
-            name: guest.name.clone(),
-            kind: GuestKind::JavaScript,
-            core_path: None,
-            core_size: 0,
-            component_path,
-            component_size: component.len() as u64,
-            world,
-        });
+        built.push(scripted(guest, GuestKind::JavaScript, javascript::build(opts, guest)?)?);
+    }
+    for guest in &py {
+        built.push(scripted(guest, GuestKind::Python, python::build(opts, guest)?)?);
     }
     Ok(built)
+}
+
+/// A script guest's component, built by its language's own tool.
+fn scripted(guest: &ScriptGuest, kind: GuestKind, component_path: PathBuf) -> Result<BuiltGuest> {
+    let component = std::fs::read(&component_path).with_context(|| format!("reading {}", component_path.display()))?;
+    let world = WorldSummary::of(&component).with_context(|| format!("reading back guest `{}`", guest.name))?;
+    Ok(BuiltGuest {
+        name: guest.name.clone(),
+        kind,
+        core_path: None,
+        core_size: 0,
+        component_path,
+        component_size: component.len() as u64,
+        world,
+    })
 }
 
 /// Compiles one Rust guest with its stack size and returns its core module.

@@ -33,22 +33,23 @@ pub(crate) struct WatGuest {
     pub path: PathBuf,
 }
 
-/// A JavaScript guest: `guests/<name>/app.js`, built with componentize-js.
+/// A guest in a scripting language: `guests/<name>/app.js` (JavaScript,
+/// componentize-js) or `guests/<name>/app.py` (Python, componentize-py).
 #[derive(Debug, Clone)]
-pub(crate) struct JsGuest {
+pub(crate) struct ScriptGuest {
     pub name: String,
     pub dir: PathBuf,
 }
 
-/// Every directory of `guests/` with an `app.js` and no `Cargo.toml`,
-/// sorted by name.
-pub(crate) fn js_guests(guests_dir: &Path) -> Result<Vec<JsGuest>> {
+/// Every directory of `guests/` with an `entry` file (`app.js`, `app.py`)
+/// and no `Cargo.toml`, sorted by name.
+pub(crate) fn script_guests(guests_dir: &Path, entry: &str) -> Result<Vec<ScriptGuest>> {
     let mut guests = Vec::new();
-    for entry in std::fs::read_dir(guests_dir).with_context(|| format!("reading {}", guests_dir.display()))? {
-        let dir = entry?.path();
-        if dir.join("app.js").is_file() && !dir.join("Cargo.toml").exists() {
+    for item in std::fs::read_dir(guests_dir).with_context(|| format!("reading {}", guests_dir.display()))? {
+        let dir = item?.path();
+        if dir.join(entry).is_file() && !dir.join("Cargo.toml").exists() {
             let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            guests.push(JsGuest { name, dir });
+            guests.push(ScriptGuest { name, dir });
         }
     }
     guests.sort_by(|a, b| a.name.cmp(&b.name));

@@ -5,8 +5,9 @@
 //! component with wit-component; every `guests/wat/*.wat` is assembled,
 //! given the `mcp-server` world's metadata from `wit/`, and made into a
 //! component the same way; every `guests/<name>/app.js` is built with
-//! componentize-js (StarlingMonkey) from `guests/js-toolchain`. Each lands in
-//! `<out>/<name>.component.wasm`.
+//! componentize-js (StarlingMonkey) from `guests/js-toolchain`, every
+//! `guests/<name>/app.py` with componentize-py from `guests/py-toolchain`.
+//! Each lands in `<out>/<name>.component.wasm`.
 //!
 //! From a build script:
 //!
@@ -24,8 +25,10 @@
 
 mod build;
 mod component;
+mod fresh;
 mod guests;
 mod javascript;
+mod python;
 mod toolchain;
 mod watch;
 
@@ -103,6 +106,7 @@ pub enum GuestKind {
     Rust,
     Wat,
     JavaScript,
+    Python,
 }
 
 /// One built guest.

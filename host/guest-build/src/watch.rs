@@ -20,7 +20,7 @@ pub(crate) fn inputs(root: &Path) -> Vec<PathBuf> {
             paths.extend(["Cargo.toml", "src", "wit", "build.rs"].map(|p| dir.join(p)));
         }
     }
-    // JavaScript guests, and the toolchain that builds them.
+    // JavaScript and Python guests, and the toolchains that build them.
     if let Ok(entries) = std::fs::read_dir(&guests) {
         let mut scripts: Vec<PathBuf> =
             entries.flatten().map(|e| e.path().join("app.js")).filter(|p| p.is_file()).collect();
@@ -28,6 +28,7 @@ pub(crate) fn inputs(root: &Path) -> Vec<PathBuf> {
         paths.extend(scripts);
     }
     paths.push(guests.join("js-toolchain/package-lock.json"));
+    paths.push(guests.join("py-toolchain/requirements.txt"));
     paths.retain(|p| p.exists());
     paths
 }

@@ -34,7 +34,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
 /// Largest admin API upload by default: a 16 MiB component (the
 /// runtime's limit) plus its grant and the multipart framing.
-pub const DEFAULT_MAX_UPLOAD_BYTES: usize = (16 << 20) + (256 << 10);
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = (32 << 20) + (256 << 10);
 /// How long in-flight connections get to finish after a shutdown request.
 pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Longest a request may take to answer or start streaming (guest calls,

@@ -1,0 +1,55 @@
+//! Python guests: `guests/<name>/app.py`, a module defining `Server` (the
+//! `smcp:mcp/server` export), built against the `mcp-server` world of
+//! `wit/` by componentize-py (CPython and its standard library) from the
+//! pinned toolchain in `guests/py-toolchain` (a virtual environment;
+//! `scripts/test.sh` makes it).
+//!
+//! The build stubs out WASI (`--stub-wasi`): componentize-py's CPython
+//! imports `wasi:sockets`, which the host does not serve. A stubbed
+//! function traps if called, so Python's `print`, `time` and `random`
+//! are not available; use the `smcp:mcp` log, clock and random imports.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use anyhow::{Context, Result, bail};
+
+use crate::component::WORLD;
+use crate::guests::ScriptGuest;
+use crate::{BuildOptions, fresh};
+
+/// The toolchain's directory under the repository root.
+pub const TOOLCHAIN_DIR: &str = "guests/py-toolchain";
+
+/// Builds `guest` into `<out>/<name>.component.wasm` unless that is newer
+/// than its sources, the WIT and the toolchain; returns its path.
+pub(crate) fn build(opts: &BuildOptions, guest: &ScriptGuest) -> Result<PathBuf> {
+    let toolchain = opts.workspace_root.join(TOOLCHAIN_DIR);
+    let componentize = toolchain.join(".venv/bin/componentize-py");
+    if !componentize.is_file() {
+        bail!(
+            "guest `{}` is Python, and the toolchain that builds it is not installed: run `python3 -m venv {TOOLCHAIN_DIR}/.venv && {TOOLCHAIN_DIR}/.venv/bin/pip install -r {TOOLCHAIN_DIR}/requirements.txt` (scripts/test.sh does)",
+            guest.name
+        );
+    }
+    let out = opts.out_dir.join(format!("{}.component.wasm", guest.name));
+    let inputs = [guest.dir.clone(), opts.wit_dir(), toolchain.join("requirements.txt")];
+    if fresh::is_newer_than_all(&out, &inputs) {
+        return Ok(out);
+    }
+    let status = std::process::Command::new(&componentize)
+        .arg("-d")
+        .arg(opts.wit_dir())
+        .args(["-w", WORLD, "componentize", "--stub-wasi", "app", "-o"])
+        .arg(&out)
+        .current_dir(&guest.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::io::stderr()))
+        .stderr(Stdio::inherit())
+        .status()
+        .with_context(|| format!("running componentize-py for guest `{}`", guest.name))?;
+    if !status.success() {
+        bail!("building Python guest `{}` failed (componentize-py)", guest.name);
+    }
+    Ok(out)
+}
