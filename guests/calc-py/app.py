@@ -1,4 +1,9 @@
-"""calc-py: the Python twin of guests/calc's arithmetic tools."""
+"""calc-py: the Python twin of guests/calc's arithmetic tools.
+
+Built against the tool-server world: it imports only the capabilities every
+server has, so it needs no grant.
+smcp-world: tool-server
+"""
 import json
 
 from componentize_py_types import Err

@@ -1,6 +1,7 @@
 // hostile-wasi: a JavaScript guest that turns the WASI subset against the
 // host. Each tool is one attack; the host must end it with the same error a
 // native capability gives, and go on serving (tests/tests/wasi.rs).
+// smcp-world: tool-server
 const tool = (name) => ({ name, inputSchema: JSON.stringify({ type: 'object' }) });
 const done = (s) => ({ tag: 'complete', val: { content: [{ tag: 'text', val: s }], isError: false } });
 

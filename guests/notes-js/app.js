@@ -4,6 +4,9 @@
 // Built with componentize-js against wit/'s mcp-server world; it also
 // exercises the WASI subset: console.log (stdout to the operator log),
 // Date.now (wall clock) and crypto.getRandomValues (random).
+// Built against the kv-server world, so it imports kv and the capabilities
+// every server has, and nothing else of smcp:mcp:
+// smcp-world: kv-server
 import { get, set, delete as remove, listKeys } from 'smcp:mcp/kv@0.1.0';
 import { progress, resourceUpdated } from 'smcp:mcp/notify@0.1.0';
 

@@ -12,7 +12,9 @@
 //!   its load of a precompiled artifact;
 //! - fuel: metering on vs off for a tight loop and for real call-heavy code
 //!   (Markdown rendering), and fuel burned per microsecond;
-//! - capability calls, and the guest memory each call peaks at.
+//! - capability calls, and the guest memory each call peaks at;
+//! - guests in other languages beside their Rust twins: the JavaScript
+//!   notes (componentize-js) and the Python calc (componentize-py).
 //!
 //! `cargo test` runs this file too, as a quick smoke run with few iterations.
 
@@ -41,6 +43,7 @@ fn main() {
     report.add(cold_load(2 + 30 / scale));
     report.add(fuel(&runtime, full));
     report.add(capabilities(&runtime, &calc, 4_000 / scale));
+    report.add(languages(2 + 18 / scale));
     report.finish();
 }
 
@@ -159,6 +162,69 @@ fn cold_load(runs: usize) -> Table {
     table.note("wasmtime compiles to machine code ahead of time (cranelift, all cores); a wasmtime host caches that artifact and loads it later.");
     table.note("Target: a 1 MiB component loads in under 10 ms natively.");
     table
+}
+
+/// What a guest costs by the language it is written in: Rust guests beside
+/// their JavaScript and Python twins, under each guest's shipped grant.
+fn languages(calls: usize) -> Table {
+    let mut table = Table::new(
+        "Languages: a Rust guest beside its JavaScript and Python twins",
+        &[
+            "guest: tool",
+            "MiB",
+            "core modules",
+            "load ms",
+            "first call ms",
+            "warm p50 ms",
+            "fuel per call",
+            "peak guest memory MiB",
+        ],
+    );
+    let runtime = Runtime::new(RuntimeLimits { max_component_bytes: 32 << 20, ..Default::default() }).unwrap();
+    let put = json!({"id": "bench", "text": "a note"});
+    let cases = [
+        ("calc", "add", json!({"a": 2, "b": 40})),
+        ("calc-py", "add", json!({"a": 2, "b": 40})),
+        ("notes", "put_note", put.clone()),
+        ("notes-js", "put_note", put),
+    ];
+    for (guest, tool, args) in cases {
+        let bytes = component_bytes(guest);
+        let grant = shipped_grant(guest);
+        let start = Instant::now();
+        let component = runtime.load(&bytes).expect("loads");
+        let load = start.elapsed();
+        let mut env = Env::new("bench", guest, grant.clone());
+        let server = Server { runtime: &runtime, component: &component, limits: grant.limits };
+        let mut call = || {
+            let mut host = env.host();
+            let start = Instant::now();
+            block_on(server.call_tool(&mut host, tool, &args, &[], None)).expect("runs");
+            (start.elapsed(), host.fuel(), host.memory_peak())
+        };
+        let (first, fuel, memory) = call();
+        let warm = measure(calls, || call().0);
+        table.row(vec![
+            json!(format!("{guest}: {tool}")),
+            num(bytes.len() as f64 / (1 << 20) as f64, 1),
+            json!(component.prepared.modules.len()),
+            num(load.as_secs_f64() * 1e3, 1),
+            num(first.as_secs_f64() * 1e3, 1),
+            num(warm.p50_us() / 1e3, 2),
+            json!(fuel),
+            num(memory as f64 / (1 << 20) as f64, 1),
+        ]);
+    }
+    table.note("Load is validate + prepare + compile (functions are translated on first call). Every call instantiates a fresh instance: for CPython and StarlingMonkey that copies their initialised data into a new memory.");
+    table.note("JavaScript burns far more fuel per microsecond than Rust or Python: grant it `[limits] fuel` accordingly (guests/notes-js/grant.toml).");
+    table
+}
+
+/// The grant a guest ships with (`guests/<name>/grant.toml`), or the
+/// default grant.
+fn shipped_grant(guest: &str) -> Grant {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests").join(guest).join("grant.toml");
+    std::fs::read_to_string(path).map_or_else(|_| Grant::default(), |text| Grant::from_toml(&text).expect("parses"))
 }
 
 /// Fuel metering's cost: a tight loop and real call-heavy code, with fuel

@@ -5,6 +5,7 @@
 
 use crate::capabilities::Grant;
 use crate::component::{Declared, LoadError, PreparedComponent};
+use crate::runtime::Runtime;
 use crate::world::HostWorld;
 use serde::Serialize;
 
@@ -219,19 +220,23 @@ fn view(items: &[(String, Vec<String>)]) -> Vec<ForeignImport> {
         .collect()
 }
 
-/// Reviews component bytes: like [`review`] when the host can run them;
+/// Reviews component bytes with the checks an upload gets (prepare, then
+/// compile and link in `runtime`): like [`review`] when the host can run them;
 /// otherwise what the component declares (from its WIT world), which of
 /// its imports the host does not offer, and why it is refused. `Err` only
 /// when the bytes are not a decodable component.
-pub fn review_bytes(
-    world: &HostWorld,
-    bytes: &[u8],
-    max_size: usize,
-    grant: Option<&Grant>,
-) -> Result<Review, LoadError> {
-    let refusal = match crate::component::prepare(bytes, world, max_size) {
+pub fn review_bytes(runtime: &Runtime, bytes: &[u8], grant: Option<&Grant>) -> Result<Review, LoadError> {
+    let world = runtime.world();
+    let refusal = match crate::component::prepare(bytes, world, runtime.limits().max_component_bytes) {
         Ok(prepared) => {
             let mut reviewed = review(world, &prepared, grant);
+            // Compiled and linked as deploy does: a core module that does
+            // not compile, or imports what its component does not give it
+            // with the right type, is refused here as it would be there.
+            if let Err(e) = runtime.load_prepared(prepared.clone()) {
+                reviewed.runnable = false;
+                reviewed.problems.push(e.to_string());
+            }
             if let Some(grant) = grant
                 && let Err(e) = grant.check_imports(&prepared.imports)
             {

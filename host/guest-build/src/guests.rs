@@ -39,6 +39,20 @@ pub(crate) struct WatGuest {
 pub(crate) struct ScriptGuest {
     pub name: String,
     pub dir: PathBuf,
+    /// The world of `wit/` it is built against: a `smcp-world: NAME` line
+    /// in its script (a comment), else `mcp-server`. Dynamic-language
+    /// toolchains import every interface of the world, so a smaller world
+    /// keeps the component's reach, and its grant, small.
+    pub world: String,
+}
+
+/// The world a script names in a `smcp-world: NAME` comment.
+fn world_of(script: &str) -> Option<String> {
+    script.lines().find_map(|line| {
+        let (_, rest) = line.split_once("smcp-world:")?;
+        let name = rest.trim();
+        (!name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')).then(|| name.to_owned())
+    })
 }
 
 /// Every directory of `guests/` with an `entry` file (`app.js`, `app.py`)
@@ -49,7 +63,9 @@ pub(crate) fn script_guests(guests_dir: &Path, entry: &str) -> Result<Vec<Script
         let dir = item?.path();
         if dir.join(entry).is_file() && !dir.join("Cargo.toml").exists() {
             let name = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            guests.push(ScriptGuest { name, dir });
+            let script = std::fs::read_to_string(dir.join(entry)).with_context(|| format!("reading {name}/{entry}"))?;
+            let world = world_of(&script).unwrap_or_else(|| crate::component::WORLD.to_owned());
+            guests.push(ScriptGuest { name, dir, world });
         }
     }
     guests.sort_by(|a, b| a.name.cmp(&b.name));
@@ -131,6 +147,14 @@ mod tests {
         assert_eq!(guests.len(), 2);
         assert_eq!((guests[0].name.as_str(), guests[0].stack_size), ("calc", DEFAULT_STACK_SIZE));
         assert_eq!((guests[1].lib_name.as_str(), guests[1].stack_size), ("hostile_recursion", 131072));
+    }
+
+    #[test]
+    fn a_script_names_its_world_in_a_comment() {
+        assert_eq!(world_of("// notes\n// smcp-world: kv-server\nimport x;"), Some("kv-server".into()));
+        assert_eq!(world_of("# smcp-world: tool-server"), Some("tool-server".into()));
+        assert_eq!(world_of("// smcp-world: ../etc"), None);
+        assert_eq!(world_of("print(1)"), None);
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! JavaScript guests: `guests/<name>/app.js`, built against the `mcp-server`
-//! world of `wit/` by componentize-js (the StarlingMonkey engine, pre-run
+//! JavaScript guests: `guests/<name>/app.js`, built against the world of
+//! `wit/` it names (see [`crate::guests`]) by componentize-js (the StarlingMonkey engine, pre-run
 //! with wizer) through jco, from the pinned toolchain in `guests/js-toolchain`
 //! (`npm ci --prefix guests/js-toolchain`; `scripts/test.sh` installs it).
 //!
@@ -11,7 +11,6 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
-use crate::component::WORLD;
 use crate::guests::ScriptGuest;
 use crate::{BuildOptions, fresh};
 
@@ -42,7 +41,7 @@ pub(crate) fn build(opts: &BuildOptions, guest: &ScriptGuest) -> Result<PathBuf>
         .arg(&script)
         .arg("--wit")
         .arg(opts.wit_dir())
-        .args(["--world-name", WORLD])
+        .args(["--world-name", &guest.world])
         .args(["--disable", "http", "fetch-event"])
         .arg("-o")
         .arg(&out)

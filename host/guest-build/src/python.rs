@@ -1,6 +1,7 @@
 //! Python guests: `guests/<name>/app.py`, a module defining `Server` (the
-//! `smcp:mcp/server` export), built against the `mcp-server` world of
-//! `wit/` by componentize-py (CPython and its standard library) from the
+//! `smcp:mcp/server` export), built against the world of `wit/` it names
+//! (see [`crate::guests`]) by componentize-py (CPython and its standard
+//! library) from the
 //! pinned toolchain in `guests/py-toolchain` (a virtual environment;
 //! `scripts/test.sh` makes it).
 //!
@@ -14,7 +15,6 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
-use crate::component::WORLD;
 use crate::guests::ScriptGuest;
 use crate::{BuildOptions, fresh};
 
@@ -40,7 +40,7 @@ pub(crate) fn build(opts: &BuildOptions, guest: &ScriptGuest) -> Result<PathBuf>
     let status = std::process::Command::new(&componentize)
         .arg("-d")
         .arg(opts.wit_dir())
-        .args(["-w", WORLD, "componentize", "--stub-wasi", "app", "-o"])
+        .args(["-w", &guest.world, "componentize", "--stub-wasi", "app", "-o"])
         .arg(&out)
         .current_dir(&guest.dir)
         .stdin(Stdio::null())

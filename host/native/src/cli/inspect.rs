@@ -37,11 +37,10 @@ pub struct DiffArgs {
     json: bool,
 }
 
-fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>, max_upload: usize) -> anyhow::Result<Review> {
+fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
-    let limit = RuntimeLimits::component_bytes_for_upload(max_upload);
     let grant = read_grant(grant)?;
-    review::review_bytes(runtime.world(), &bytes, limit, grant.as_ref())
+    review::review_bytes(runtime, &bytes, grant.as_ref())
         .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))
 }
 
@@ -80,12 +79,17 @@ impl Verdict {
     }
 }
 
-fn runtime() -> anyhow::Result<Runtime> {
-    Runtime::new(RuntimeLimits::default()).map_err(|e| anyhow::anyhow!("host world: {e}"))
+/// A runtime as the host runs one with `--max-upload-bytes max_upload`.
+fn runtime(max_upload: usize) -> anyhow::Result<Runtime> {
+    let limits = RuntimeLimits {
+        max_component_bytes: RuntimeLimits::component_bytes_for_upload(max_upload),
+        ..RuntimeLimits::default()
+    };
+    Runtime::new(limits).map_err(|e| anyhow::anyhow!("host world: {e}"))
 }
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
-    let review = read_review(&runtime()?, &args.component, args.grant.as_deref(), args.max_upload_bytes)?;
+    let review = read_review(&runtime(args.max_upload_bytes)?, &args.component, args.grant.as_deref())?;
     let verdict = Verdict::of(&review);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&review)?);
@@ -126,10 +130,10 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
 }
 
 pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {
-    let runtime = runtime()?;
-    let old = read_review(&runtime, &args.old, args.old_grant.as_deref(), args.max_upload_bytes)?;
+    let runtime = runtime(args.max_upload_bytes)?;
+    let old = read_review(&runtime, &args.old, args.old_grant.as_deref())?;
     let new_grant = args.new_grant.as_deref().or(args.old_grant.as_deref());
-    let new = read_review(&runtime, &args.new, new_grant, args.max_upload_bytes)?;
+    let new = read_review(&runtime, &args.new, new_grant)?;
     let difference = review::difference(&old, &new);
     // What the host would ask approval for: new capability imports and
     // every grant field that allows more (the words above may not show all).
