@@ -376,6 +376,18 @@ impl Call<'_> {
             Some(args @ Value::Object(_)) => args.clone(),
             Some(_) => return Err(invalid("`arguments` must be an object")),
         };
+        // Checked against the tool's schema before any guest runs; like the
+        // guests' own checks, a mismatch is a tool error the model can read.
+        if let Err(problem) = self.tool_facts().await.arguments.check(name, &arguments) {
+            let refused = crate::guest::CallToolResult {
+                content: vec![crate::guest::ContentBlock::Text {
+                    text: format!("invalid arguments for tool `{name}`: {problem}"),
+                }],
+                structured_content: None,
+                is_error: true,
+            };
+            return Ok(serde_json::to_value(refused).unwrap_or_default());
+        }
         self.interactive(server, host, Target::Tool { name, arguments }, params).await
     }
 

@@ -5,6 +5,7 @@
 //! so every hosted server is as compliant as the host. Requests reach it
 //! authenticated, from the engine.
 
+mod arguments;
 mod dispatch;
 mod endpoint;
 mod exchange;

@@ -21,6 +21,8 @@ pub struct ParamHeader {
 pub struct ToolFacts {
     pub read_only: BTreeSet<String>,
     pub param_headers: HashMap<String, Vec<ParamHeader>>,
+    /// Each tool's compiled input schema.
+    pub arguments: super::arguments::ArgumentSchemas,
 }
 
 impl ToolFacts {
@@ -30,6 +32,7 @@ impl ToolFacts {
             if tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true) {
                 facts.read_only.insert(tool.name.clone());
             }
+            facts.arguments.add(&tool.name, &tool.input_schema);
             let mut headers = Vec::new();
             collect(&tool.input_schema, &mut Vec::new(), &mut headers);
             if !headers.is_empty() {

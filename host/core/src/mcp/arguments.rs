@@ -1,0 +1,130 @@
+//! Tool arguments checked against the tool's declared `inputSchema` before
+//! any guest runs, so that guests in every language get the same guarantee
+//! and a bad call costs no instance. Schemas are compiled once per component
+//! (with the rest of [`super::params::ToolFacts`]), bounded in size and
+//! depth; remote references are never fetched. The guest's own checks stay
+//! as a second line.
+//!
+//! Behind the `argument-schemas` feature, which the native host enables:
+//! the validator does not fit the Worker's bundle yet, so on the Worker the
+//! guests alone check their arguments.
+
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Largest schema compiled, serialized.
+#[cfg_attr(not(feature = "argument-schemas"), allow(dead_code))]
+pub const MAX_SCHEMA_BYTES: usize = 64 << 10;
+/// Deepest nesting of a schema compiled.
+#[cfg_attr(not(feature = "argument-schemas"), allow(dead_code))]
+pub const MAX_SCHEMA_DEPTH: usize = 32;
+/// Problems named in one refusal.
+#[cfg(feature = "argument-schemas")]
+const MAX_PROBLEMS: usize = 4;
+
+/// The compiled input schemas of a component's tools.
+#[derive(Default)]
+pub struct ArgumentSchemas {
+    #[cfg(feature = "argument-schemas")]
+    by_tool: HashMap<String, jsonschema::Validator>,
+    #[cfg(not(feature = "argument-schemas"))]
+    by_tool: HashMap<String, ()>,
+}
+
+impl std::fmt::Debug for ArgumentSchemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ArgumentSchemas").field("tools", &self.by_tool.len()).finish()
+    }
+}
+
+impl ArgumentSchemas {
+    /// Compiles `schema` for `tool`. A schema over the bounds or that does
+    /// not compile is left out: the guest's own checks then stand alone.
+    pub fn add(&mut self, tool: &str, schema: &Value) {
+        #[cfg(feature = "argument-schemas")]
+        if within_bounds(schema) {
+            let options = jsonschema::options().with_draft(jsonschema::Draft::Draft202012);
+            if let Ok(validator) = options.build(schema) {
+                self.by_tool.insert(tool.to_owned(), validator);
+            }
+        }
+        #[cfg(not(feature = "argument-schemas"))]
+        let _ = (tool, schema, &self.by_tool);
+    }
+
+    /// Without the validator, every call passes to the guest.
+    #[cfg(not(feature = "argument-schemas"))]
+    pub fn check(&self, _tool: &str, _arguments: &Value) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// `Err` with the failing paths and what is wrong at each, when
+    /// `arguments` do not fit `tool`'s schema.
+    #[cfg(feature = "argument-schemas")]
+    pub fn check(&self, tool: &str, arguments: &Value) -> Result<(), String> {
+        let Some(validator) = self.by_tool.get(tool) else { return Ok(()) };
+        let problems: Vec<String> = validator
+            .iter_errors(arguments)
+            .take(MAX_PROBLEMS)
+            .map(|e| {
+                let path = e.instance_path().to_string();
+                let at = if path.is_empty() { "the arguments".to_owned() } else { format!("`{path}`") };
+                format!("{at}: {e}")
+            })
+            .collect();
+        if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
+    }
+}
+
+/// True for a schema small and shallow enough to compile.
+#[cfg(feature = "argument-schemas")]
+fn within_bounds(schema: &Value) -> bool {
+    depth(schema) <= MAX_SCHEMA_DEPTH && serde_json::to_vec(schema).is_ok_and(|b| b.len() <= MAX_SCHEMA_BYTES)
+}
+
+/// How deeply `value` nests arrays and objects.
+#[cfg(feature = "argument-schemas")]
+fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[cfg(all(test, feature = "argument-schemas"))]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn add_schema() -> ArgumentSchemas {
+        let mut schemas = ArgumentSchemas::default();
+        let schema = json!({"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]});
+        schemas.add("add", &schema);
+        schemas
+    }
+
+    #[test]
+    fn a_mismatch_names_its_path() {
+        let schemas = add_schema();
+        assert_eq!(schemas.check("add", &json!({"a": 1, "b": 2})), Ok(()));
+        let wrong = schemas.check("add", &json!({"a": "two", "b": 2})).unwrap_err();
+        assert!(wrong.starts_with("`/a`: "), "{wrong}");
+        let missing = schemas.check("add", &json!({"a": 1})).unwrap_err();
+        assert!(missing.contains("\"b\" is a required property"), "{missing}");
+        assert_eq!(schemas.check("other", &json!("anything")), Ok(()), "no schema, no check");
+    }
+
+    #[test]
+    fn schemas_past_the_bounds_are_not_compiled() {
+        let mut schemas = ArgumentSchemas::default();
+        let mut deep = json!({"type": "string"});
+        for _ in 0..MAX_SCHEMA_DEPTH {
+            deep = json!({"type": "object", "properties": {"x": deep}});
+        }
+        schemas.add("deep", &deep);
+        schemas.add("remote", &json!({"$ref": "https://example.com/schema.json"}));
+        assert_eq!(schemas.check("deep", &json!(1)), Ok(()));
+        assert_eq!(schemas.check("remote", &json!(1)), Ok(()));
+    }
+}

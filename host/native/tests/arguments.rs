@@ -1,0 +1,52 @@
+//! Tool arguments are checked against the tool's `inputSchema` by the host,
+//! before any guest runs: over real HTTP, a call with arguments that do not
+//! fit comes back as a tool error naming the path, and the audit trail shows
+//! that no guest instruction ran for it (no fuel), for a Rust guest and for
+//! a Python one alike.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{DevHost, dev_tool_call, http1};
+
+/// Tenant dev's audit records, oldest first.
+fn audit(host: &DevHost) -> Vec<Value> {
+    let head = format!(
+        "GET /admin/v1/tenants/dev/audit?limit=500 HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\nauthorization: Bearer {}\r\n\r\n",
+        host.key()
+    );
+    let (status, body) = http1(host.addr(), head.as_bytes(), b"").unwrap();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    answer["records"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn arguments_that_do_not_fit_the_schema_never_reach_the_guest() {
+    let host = DevHost::start(&["calc", "calc-py"], |_| {});
+    for server in ["calc", "calc-py"] {
+        let (status, fine) = dev_tool_call(host.addr(), host.key(), server, "add", json!({"a": 2, "b": 40}));
+        assert_eq!(status, 200, "{fine}");
+        assert_eq!(fine["result"]["structuredContent"], json!({"sum": 42.0}), "{server}: {fine}");
+
+        for (arguments, wanted) in [
+            (json!({"a": "two", "b": 2}), "`/a`: \"two\" is not of type \"number\""),
+            (json!({"a": 2}), "\"b\" is a required property"),
+        ] {
+            let (status, refused) = dev_tool_call(host.addr(), host.key(), server, "add", arguments);
+            assert_eq!(status, 200, "{refused}");
+            let result = &refused["result"];
+            assert_eq!(result["isError"], json!(true), "{server}: {refused}");
+            let text = result["content"][0]["text"].as_str().unwrap_or_default();
+            assert!(text.starts_with("invalid arguments for tool `add`: "), "{server}: {text}");
+            assert!(text.contains(wanted), "{server}: {text}");
+        }
+    }
+    let calls: Vec<Value> =
+        audit(&host).into_iter().filter(|r| r["kind"] == "tool.call").map(|r| r["detail"].clone()).collect();
+    let refused: Vec<&Value> = calls.iter().filter(|d| d["outcome"] == "tool_error").collect();
+    assert_eq!(refused.len(), 4, "{calls:#?}");
+    assert!(refused.iter().all(|d| d["fuel"] == json!(0)), "no guest ran for a refused call: {refused:#?}");
+    assert!(calls.iter().filter(|d| d["outcome"] == "ok").all(|d| d["fuel"].as_u64() > Some(0)), "{calls:#?}");
+    host.stop();
+}
