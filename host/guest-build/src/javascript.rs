@@ -7,12 +7,11 @@
 //! host does not serve: a guest reaches the network through `smcp:mcp/http`.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::guests::ScriptGuest;
-use crate::{BuildOptions, fresh};
+use crate::{BuildOptions, script};
 
 /// The toolchain's directory under the repository root.
 pub const TOOLCHAIN_DIR: &str = "guests/js-toolchain";
@@ -29,30 +28,23 @@ pub(crate) fn build(opts: &BuildOptions, guest: &ScriptGuest) -> Result<PathBuf>
             guest.name
         );
     }
-    let script = guest.dir.join("app.js");
+    let entry = guest.dir.join("app.js");
     let out = opts.out_dir.join(format!("{}.component.wasm", guest.name));
-    let inputs = [script.clone(), opts.wit_dir(), toolchain.join("package-lock.json")];
-    if fresh::is_newer_than_all(&out, &inputs) {
+    let inputs = [entry.clone(), opts.wit_dir(), toolchain.join("package-lock.json")];
+    if script::is_newer_than_all(&out, &inputs) {
         return Ok(out);
     }
-    let status = std::process::Command::new(&node)
+    let mut command = std::process::Command::new(&node);
+    command
         .arg(&jco)
         .arg("componentize")
-        .arg(&script)
+        .arg(&entry)
         .arg("--wit")
         .arg(opts.wit_dir())
         .args(["--world-name", &guest.world])
         .args(["--disable", "http", "fetch-event"])
         .arg("-o")
-        .arg(&out)
-        .current_dir(&guest.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::inherit())
-        .status()
-        .with_context(|| format!("running jco componentize for guest `{}`", guest.name))?;
-    if !status.success() {
-        bail!("building JavaScript guest `{}` failed (jco componentize)", guest.name);
-    }
+        .arg(&out);
+    script::run(command, guest, "jco componentize")?;
     Ok(out)
 }

@@ -25,10 +25,10 @@
 
 mod build;
 mod component;
-mod fresh;
 mod guests;
 mod javascript;
 mod python;
+mod script;
 mod toolchain;
 mod watch;
 

@@ -11,12 +11,11 @@
 //! are not available; use the `smcp:mcp` log, clock and random imports.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::guests::ScriptGuest;
-use crate::{BuildOptions, fresh};
+use crate::{BuildOptions, script};
 
 /// The toolchain's directory under the repository root.
 pub const TOOLCHAIN_DIR: &str = "guests/py-toolchain";
@@ -34,22 +33,15 @@ pub(crate) fn build(opts: &BuildOptions, guest: &ScriptGuest) -> Result<PathBuf>
     }
     let out = opts.out_dir.join(format!("{}.component.wasm", guest.name));
     let inputs = [guest.dir.clone(), opts.wit_dir(), toolchain.join("requirements.txt")];
-    if fresh::is_newer_than_all(&out, &inputs) {
+    if script::is_newer_than_all(&out, &inputs) {
         return Ok(out);
     }
-    let status = std::process::Command::new(&componentize)
+    let mut command = std::process::Command::new(&componentize);
+    command
         .arg("-d")
         .arg(opts.wit_dir())
         .args(["-w", &guest.world, "componentize", "--stub-wasi", "app", "-o"])
-        .arg(&out)
-        .current_dir(&guest.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::inherit())
-        .status()
-        .with_context(|| format!("running componentize-py for guest `{}`", guest.name))?;
-    if !status.success() {
-        bail!("building Python guest `{}` failed (componentize-py)", guest.name);
-    }
+        .arg(&out);
+    script::run(command, guest, "componentize-py")?;
     Ok(out)
 }
