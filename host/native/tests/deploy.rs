@@ -544,3 +544,23 @@ fn deploy_activate_and_rollback_answer_in_json() {
     assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["server"]["active"], json!(id));
     host.stop();
 }
+
+#[test]
+fn a_guest_importing_only_wasi_and_always_granted_capabilities_widens_nothing() {
+    // hostile-wasi is JavaScript built against the tool-server world: WASI,
+    // log, clock, random and notify. Deployed with an empty grant, its first
+    // version needs no approval, and the trail records no widening.
+    let host = Host::start(&["hostile-wasi"], |_| {});
+    let (ok, out, err) = host.deploy("hostile-wasi", "js-tools", None, &[]);
+    assert!(ok, "{out}\n{err}");
+    let activation = host
+        .audit()
+        .into_iter()
+        .find(|r| r["kind"] == "deploy.activate" && r["server"] == "js-tools")
+        .expect("the activation is recorded");
+    assert_eq!(activation["detail"]["widens"], json!([]), "{activation}");
+    let upload = host.audit().into_iter().find(|r| r["kind"] == "deploy.upload" && r["server"] == "js-tools").unwrap();
+    let imports: Vec<&str> = upload["detail"]["imports"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(imports.iter().any(|i| i.starts_with("wasi:cli/stdout@")), "{imports:?}");
+    host.stop();
+}

@@ -21,6 +21,13 @@ fn short(interface: &str) -> &str {
     name.split_once('@').map_or(name, |(name, _)| name)
 }
 
+/// True for an interface every server may import: the capabilities that
+/// need no grant, and the WASI subset, which reaches nothing more.
+fn always_granted(interface: &str) -> bool {
+    (interface.starts_with("smcp:mcp/") && ALWAYS_GRANTED.contains(&short(interface)))
+        || crate::review::wasi_served_as(interface).is_some()
+}
+
 fn grant_of(deployment: &Deployment) -> Result<Grant, DeployError> {
     if deployment.grant.trim().is_empty() { Ok(Grant::default()) } else { Ok(Grant::from_toml(&deployment.grant)?) }
 }
@@ -34,7 +41,7 @@ fn changes(from: Option<&Deployment>, imports: &[String], grant: &Grant) -> Resu
     };
     let imports_added: Vec<String> = imports.iter().filter(|i| !old_imports.contains(i)).cloned().collect();
     let mut widened: Vec<String> =
-        imports_added.iter().filter(|i| !ALWAYS_GRANTED.contains(&short(i))).map(|i| format!("imports {i}")).collect();
+        imports_added.iter().filter(|i| !always_granted(i)).map(|i| format!("imports {i}")).collect();
     widened.extend(grant.widenings_from(&old_grant));
     Ok(Changes {
         from: from.map(|d| d.id.clone()),
