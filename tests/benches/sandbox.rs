@@ -28,7 +28,7 @@ use smcp_core::capabilities::{kv::grant::KvGrant, objects::grant::ObjectsGrant};
 use smcp_core::guest::Server;
 use smcp_core::runtime::{Component, Limits, Runtime, RuntimeLimits};
 use smcp_tests::report::{Report, Samples, Table, micros, num};
-use smcp_tests::{Env, block_on, component_bytes};
+use smcp_tests::{Env, block_on, component_bytes, shipped_grant};
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -190,7 +190,7 @@ fn languages(calls: usize) -> Table {
     ];
     for (guest, tool, args) in cases {
         let bytes = component_bytes(guest);
-        let grant = shipped_grant(guest);
+        let grant = shipped_grant(guest).unwrap_or_default();
         let start = Instant::now();
         let component = runtime.load(&bytes).expect("loads");
         let load = start.elapsed();
@@ -218,13 +218,6 @@ fn languages(calls: usize) -> Table {
     table.note("Load is validate + prepare + compile (functions are translated on first call). Every call instantiates a fresh instance: for CPython and StarlingMonkey that copies their initialised data into a new memory.");
     table.note("JavaScript burns far more fuel per microsecond than Rust or Python: grant it `[limits] fuel` accordingly (guests/notes-js/grant.toml).");
     table
-}
-
-/// The grant a guest ships with (`guests/<name>/grant.toml`), or the
-/// default grant.
-fn shipped_grant(guest: &str) -> Grant {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests").join(guest).join("grant.toml");
-    std::fs::read_to_string(path).map_or_else(|_| Grant::default(), |text| Grant::from_toml(&text).expect("parses"))
 }
 
 /// Fuel metering's cost: a tight loop and real call-heavy code, with fuel

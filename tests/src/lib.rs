@@ -35,6 +35,14 @@ pub fn guest_target_dir() -> Option<std::path::PathBuf> {
     Some(std::env::current_exe().ok()?.ancestors().nth(3)?.join("wasm-guests"))
 }
 
+/// The grant a guest ships with (`guests/<name>/grant.toml`), `None` when
+/// it ships none; a grant file that does not parse panics.
+pub fn shipped_grant(guest: &str) -> Option<Grant> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests").join(guest).join("grant.toml");
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some(Grant::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
 pub fn runtime() -> Runtime {
     Runtime::new(RuntimeLimits::default()).expect("host world parses")
 }

@@ -8,15 +8,8 @@ use smcp_core::engine::{Engine, Hosted};
 use smcp_core::guest::{CallToolResult, ToolOutcome};
 use smcp_core::names::TenantId;
 use smcp_core::platform::HttpResponse;
-use smcp_tests::{Env, block_on, load, runtime};
-use std::path::Path;
+use smcp_tests::{Env, block_on, load, runtime, shipped_grant};
 use std::sync::Arc;
-
-fn grant_file(guest: &str) -> Grant {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests").join(guest).join("grant.toml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Grant::from_toml(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
 
 fn engine() -> (Engine, Arc<smcp_core::runtime::Runtime>) {
     let rt = Arc::new(runtime());
@@ -28,7 +21,7 @@ fn engine() -> (Engine, Arc<smcp_core::runtime::Runtime>) {
 fn shipped_grants_parse_and_cover_their_components() {
     let (engine, rt) = engine();
     for guest in ["calc", "notes", "files", "fetcher", "conformance"] {
-        let grant = grant_file(guest);
+        let grant = shipped_grant(guest).unwrap_or_else(|| panic!("{guest} ships no grant.toml"));
         let hosted =
             Hosted { tenant: TenantId::from_static("acme"), server: guest.into(), component: load(&rt, guest), grant };
         engine.host(hosted).unwrap_or_else(|e| panic!("{guest}: {e}"));

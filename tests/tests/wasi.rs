@@ -11,13 +11,7 @@ use smcp_core::capabilities::Notification;
 use smcp_core::capabilities::log::MAX_LOG_LINES_PER_CALL;
 use smcp_core::guest::ServerError;
 use smcp_core::runtime::{CallError, Limits};
-use smcp_tests::{Env, block_on, call_tool, load, runtime};
-
-/// The grant a guest ships with (`guests/<name>/grant.toml`).
-fn shipped_grant(name: &str) -> Grant {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../guests").join(name).join("grant.toml");
-    std::fs::read_to_string(&path).map_or_else(|_| Grant::default(), |text| Grant::from_toml(&text).unwrap())
-}
+use smcp_tests::{Env, block_on, call_tool, load, runtime, shipped_grant};
 
 #[test]
 fn a_javascript_guest_reaches_kv_and_its_wasi_maps_onto_capabilities() {
@@ -35,7 +29,7 @@ fn a_javascript_guest_reaches_kv_and_its_wasi_maps_onto_capabilities() {
         "{smcp:?}"
     );
 
-    let mut env = Env::new("acme", "notes-js", shipped_grant("notes-js"));
+    let mut env = Env::new("acme", "notes-js", shipped_grant("notes-js").expect("notes-js ships a grant"));
     let made = call_tool(&mut env, &rt, &component, "new_note", &json!({"text": "from js"}));
     let created = made.structured_content.expect("new_note returns structured content");
     let id = created["id"].as_str().unwrap().to_owned();
@@ -71,7 +65,7 @@ fn a_javascript_guest_reaches_kv_and_its_wasi_maps_onto_capabilities() {
 fn attack(tool: &str, limits: impl FnOnce(&mut Limits)) -> (CallError, Env) {
     let rt = runtime();
     let component = load(&rt, "hostile-wasi");
-    let mut grant = shipped_grant("hostile-wasi");
+    let mut grant = shipped_grant("hostile-wasi").expect("hostile-wasi ships a grant");
     limits(&mut grant.limits);
     let mut env = Env::new("acme", "hostile-wasi", grant);
     let server = env.server(&rt, &component);
@@ -113,7 +107,7 @@ fn guest_memory_is_bounded_by_the_grant() {
 fn the_environment_is_empty() {
     let rt = runtime();
     let component = load(&rt, "hostile-wasi");
-    let mut env = Env::new("acme", "hostile-wasi", shipped_grant("hostile-wasi"));
+    let mut env = Env::new("acme", "hostile-wasi", shipped_grant("hostile-wasi").expect("hostile-wasi ships a grant"));
     let found = call_tool(&mut env, &rt, &component, "probe_environment", &json!({}));
     assert!(
         matches!(found.content.first(), Some(smcp_core::guest::ContentBlock::Text { text }) if text == "{}"),
@@ -131,7 +125,7 @@ fn a_python_guest_of_many_core_modules_runs() {
     let component = load(&rt, "calc-py");
     assert!(component.prepared.modules.len() > 10, "CPython's libraries are modules of their own");
     assert!(!component.prepared.imports.iter().any(|i| i.starts_with("wasi:")), "built with WASI stubbed out");
-    let mut env = Env::new("acme", "calc-py", shipped_grant("calc-py"));
+    let mut env = Env::new("acme", "calc-py", shipped_grant("calc-py").unwrap_or_default());
     let sum = call_tool(&mut env, &rt, &component, "add", &json!({"a": 2, "b": 40}));
     assert_eq!(sum.structured_content, Some(json!({"sum": 42.0})));
     let quotient = call_tool(&mut env, &rt, &component, "divide", &json!({"a": 1, "b": 0}));

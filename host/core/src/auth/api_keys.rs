@@ -138,13 +138,7 @@ impl<'a> ApiKeys<'a> {
         now_ms: u64,
     ) -> Result<Derived, AuthError> {
         let (key, record) = self.record_of(tenant, role, name, None, now_ms, secret);
-        let storage = |e: crate::platform::CapabilityError| AuthError::Storage(e.to_string());
-        let stored = self.kv.get(&record_path(tenant, &record.hash)).await.map_err(storage)?;
-        let stored: Option<KeyRecord> = stored
-            .map(|bytes| serde_json::from_slice(&bytes))
-            .transpose()
-            .map_err(|e| AuthError::Storage(e.to_string()))?;
-        match stored {
+        match self.stored(tenant, &record.hash).await? {
             Some(stored) if stored.revoked_ms.is_some() => Ok(Derived::Revoked),
             Some(stored) => Ok(Derived::Kept(key, stored)),
             None => {
@@ -152,6 +146,13 @@ impl<'a> ApiKeys<'a> {
                 Ok(Derived::Created(key, record))
             }
         }
+    }
+
+    /// The stored record of the key hashing to `hash` (hex), if any.
+    async fn stored(&self, tenant: &TenantId, hash: &str) -> Result<Option<KeyRecord>, AuthError> {
+        let storage = |e: String| AuthError::Storage(e);
+        let bytes = self.kv.get(&record_path(tenant, hash)).await.map_err(|e| storage(e.to_string()))?;
+        bytes.map(|b| serde_json::from_slice(&b)).transpose().map_err(|e| storage(e.to_string()))
     }
 
     fn record_of(
@@ -193,13 +194,7 @@ impl<'a> ApiKeys<'a> {
         let (tenant, _) = parse(presented).ok_or(AuthError::Malformed("not an SMCP API key"))?;
         let tenant = &TenantId::parse(tenant).map_err(|_| AuthError::Malformed("not an SMCP API key"))?;
         let hash = self.hash(presented);
-        let stored = self
-            .kv
-            .get(&record_path(tenant, &hash.to_hex()))
-            .await
-            .map_err(|e| AuthError::Storage(e.to_string()))?
-            .ok_or(AuthError::UnknownKey)?;
-        let record: KeyRecord = serde_json::from_slice(&stored).map_err(|e| AuthError::Storage(e.to_string()))?;
+        let record = self.stored(tenant, &hash.to_hex()).await?.ok_or(AuthError::UnknownKey)?;
         // blake3::Hash compares in constant time.
         let matches = blake3::Hash::from_hex(&record.hash).is_ok_and(|h| h == hash) && record.tenant == *tenant;
         if !matches {
