@@ -46,12 +46,25 @@ ensure_wasm_toolchain() {
   return 1
 }
 
+# The wasm32-wasip2 target, for the guest built as any tenant's Rust build
+# is (guests/calc-wasip2). Its std links wasi-libc, so only rustup's
+# prebuilt target will do.
+ensure_wasip2_target() {
+  if command -v rustup >/dev/null 2>&1; then
+    rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 && return 0
+    rustup target add wasm32-wasip2 >/dev/null 2>&1 && return 0
+  fi
+  echo "error: cannot build the wasm32-wasip2 guest: run 'rustup target add wasm32-wasip2'" >&2
+  return 1
+}
+
 # What every script that builds needs first: Rust, room in the build cache,
 # and a way to build for wasm32.
 prepare_build() {
   ensure_rust
   prune_build_cache
   ensure_wasm_toolchain
+  ensure_wasip2_target
 }
 
 ensure_rust() {

@@ -185,6 +185,7 @@ fn languages(calls: usize) -> Table {
     let cases = [
         ("calc", "add", json!({"a": 2, "b": 40})),
         ("calc-py", "add", json!({"a": 2, "b": 40})),
+        ("calc-wasip2", "add", json!({"a": 2, "b": 40})),
         ("notes", "put_note", put.clone()),
         ("notes-js", "put_note", put),
     ];

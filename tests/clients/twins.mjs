@@ -1,6 +1,7 @@
 // The same checks against servers built in different languages from the
 // same design (guests/notes and its JavaScript twin guests/notes-js;
-// guests/calc and its Python twin guests/calc-py):
+// guests/calc, its Python twin guests/calc-py and its wasm32-wasip2 build
+// guests/calc-wasip2):
 //   SMCP_API_KEY=smcp_... node twins.mjs <base-url> <kind>:<server>...
 // where kind is `notes` or `calc`. Each official TypeScript client (SDK v1;
 // v2 pinned to 2026-07-28) runs the kind's checks: for notes, it saves,

@@ -7,8 +7,8 @@ use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 
-use crate::guests::{self, RustGuest, ScriptGuest, WatGuest};
-use crate::toolchain::{TARGET, Toolchain};
+use crate::guests::{self, RustGuest, RustTarget, ScriptGuest, WatGuest};
+use crate::toolchain::Toolchain;
 use crate::{BuildOptions, BuiltGuest, GuestKind, WorldSummary, component, javascript, python};
 
 /// Builds every guest (or those in `opts.only`) and writes
@@ -44,10 +44,15 @@ pub fn build_all(opts: &BuildOptions) -> Result<Vec<BuiltGuest>> {
 
     let mut built = Vec::new();
     for guest in &rust {
-        let core_path = compile(&toolchain, opts, guest)?;
-        let core = std::fs::read(&core_path).with_context(|| format!("reading {}", core_path.display()))?;
-        let mut out = finish(opts, &guest.name, GuestKind::Rust, &core)?;
-        out.core_path = Some(core_path);
+        toolchain.check_target(&guests_dir, guest.target.triple())?;
+        let wasm_path = compile(&toolchain, opts, guest)?;
+        let wasm = std::fs::read(&wasm_path).with_context(|| format!("reading {}", wasm_path.display()))?;
+        let out = match guest.target {
+            RustTarget::Bare => {
+                BuiltGuest { core_path: Some(wasm_path), ..finish(opts, &guest.name, GuestKind::Rust, &wasm)? }
+            }
+            RustTarget::Wasip2 => built_component(opts, &guest.name, GuestKind::Rust, &wasm)?,
+        };
         built.push(out);
     }
     for guest in &wat {
@@ -78,7 +83,8 @@ fn scripted(guest: &ScriptGuest, kind: GuestKind, component_path: PathBuf) -> Re
     })
 }
 
-/// Compiles one Rust guest with its stack size and returns its core module.
+/// Compiles one Rust guest with its stack size and returns what rustc
+/// wrote: a core module, or for `wasm32-wasip2` a component.
 ///
 /// `cargo rustc` passes the stack size to the guest's own link only, so
 /// guests with different stacks share every dependency (std included);
@@ -86,9 +92,10 @@ fn scripted(guest: &ScriptGuest, kind: GuestKind, component_path: PathBuf) -> Re
 fn compile(toolchain: &Toolchain, opts: &BuildOptions, guest: &RustGuest) -> Result<PathBuf> {
     let guests_dir = opts.guests_dir();
     let target_dir = opts.target_dir();
+    let target = guest.target.triple();
     let mut cmd = toolchain.cargo();
     cmd.current_dir(&guests_dir)
-        .args(["rustc", "--release", "--lib", "--target", TARGET, "-p", &guest.name, "--manifest-path"])
+        .args(["rustc", "--release", "--lib", "--target", target, "-p", &guest.name, "--manifest-path"])
         .arg(guests_dir.join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
@@ -104,7 +111,7 @@ fn compile(toolchain: &Toolchain, opts: &BuildOptions, guest: &RustGuest) -> Res
     if !status.success() {
         bail!("building guest `{}` failed ({})", guest.name, toolchain.describe());
     }
-    Ok(target_dir.join(TARGET).join("release").join(format!("{}.wasm", guest.lib_name)))
+    Ok(target_dir.join(target).join("release").join(format!("{}.wasm", guest.lib_name)))
 }
 
 /// Assembles a WAT guest and embeds the host world's metadata in it.
@@ -118,14 +125,20 @@ fn assemble(opts: &BuildOptions, guest: &WatGuest) -> Result<Vec<u8>> {
 /// consumers' timestamps stay put).
 fn finish(opts: &BuildOptions, name: &str, kind: GuestKind, core: &[u8]) -> Result<BuiltGuest> {
     let component = component::componentize(core).with_context(|| format!("componentizing guest `{name}`"))?;
-    let world = WorldSummary::of(&component).with_context(|| format!("reading back guest `{name}`"))?;
+    Ok(BuiltGuest { core_size: core.len() as u64, ..built_component(opts, name, kind, &component)? })
+}
+
+/// Writes out a finished component (only when it changed, so consumers'
+/// timestamps stay put).
+fn built_component(opts: &BuildOptions, name: &str, kind: GuestKind, component: &[u8]) -> Result<BuiltGuest> {
+    let world = WorldSummary::of(component).with_context(|| format!("reading back guest `{name}`"))?;
     let component_path = opts.out_dir.join(format!("{name}.component.wasm"));
-    write_if_changed(&component_path, &component)?;
+    write_if_changed(&component_path, component)?;
     Ok(BuiltGuest {
         name: name.to_string(),
         kind,
         core_path: None,
-        core_size: core.len() as u64,
+        core_size: 0,
         component_path,
         component_size: component.len() as u64,
         world,

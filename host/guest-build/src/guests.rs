@@ -24,6 +24,28 @@ pub(crate) struct RustGuest {
     pub lib_name: String,
     /// From `[package.metadata.smcp] stack-size`, else [`DEFAULT_STACK_SIZE`].
     pub stack_size: u64,
+    /// From `[package.metadata.smcp] target`, else [`RustTarget::Bare`].
+    pub target: RustTarget,
+}
+
+/// What a Rust guest is compiled for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RustTarget {
+    /// `wasm32-unknown-unknown`: a core module importing only the host's
+    /// WIT, made into a component here.
+    Bare,
+    /// `wasm32-wasip2`: rustc's own component, WASI imports and all, as any
+    /// tenant's `cargo build --target wasm32-wasip2` makes it.
+    Wasip2,
+}
+
+impl RustTarget {
+    pub fn triple(self) -> &'static str {
+        match self {
+            Self::Bare => "wasm32-unknown-unknown",
+            Self::Wasip2 => "wasm32-wasip2",
+        }
+    }
 }
 
 /// A hand-written core module.
@@ -106,8 +128,14 @@ fn parse_metadata(metadata: &Value) -> Result<Vec<RustGuest>> {
                 .filter(|&n| n > 0 && n % 16 == 0)
                 .with_context(|| format!("{name}: stack-size must be a positive multiple of 16, not {v}"))?,
         };
+        let target = match &package["metadata"]["smcp"]["target"] {
+            Value::Null => RustTarget::Bare,
+            v if v == "wasm32-unknown-unknown" => RustTarget::Bare,
+            v if v == "wasm32-wasip2" => RustTarget::Wasip2,
+            v => bail!("{name}: target must be \"wasm32-unknown-unknown\" or \"wasm32-wasip2\", not {v}"),
+        };
         let lib_name = lib["name"].as_str().context("target without a name")?.replace('-', "_");
-        guests.push(RustGuest { name: name.to_string(), lib_name, stack_size });
+        guests.push(RustGuest { name: name.to_string(), lib_name, stack_size, target });
     }
     Ok(guests)
 }
@@ -141,10 +169,14 @@ mod tests {
              "targets": [{"name": "calc", "crate_types": ["cdylib"]}]},
             {"name": "hostile-recursion", "metadata": {"smcp": {"stack-size": 131072}},
              "targets": [{"name": "hostile-recursion", "crate_types": ["cdylib"]}]},
+            {"name": "calc-wasip2", "metadata": {"smcp": {"target": "wasm32-wasip2"}},
+             "targets": [{"name": "calc", "crate_types": ["cdylib"]}]},
             {"name": "helper", "targets": [{"name": "helper", "crate_types": ["lib"]}]}
         ]});
         let guests = parse_metadata(&metadata).unwrap();
-        assert_eq!(guests.len(), 2);
+        assert_eq!(guests.len(), 3);
+        assert_eq!(guests[0].target, RustTarget::Bare);
+        assert_eq!(guests[2].target, RustTarget::Wasip2);
         assert_eq!((guests[0].name.as_str(), guests[0].stack_size), ("calc", DEFAULT_STACK_SIZE));
         assert_eq!((guests[1].lib_name.as_str(), guests[1].stack_size), ("hostile_recursion", 131072));
     }

@@ -30,7 +30,7 @@ impl Toolchain {
     /// Picks the first route that works in `dir` (where a `rust-toolchain`
     /// file may choose the toolchain), or explains what to install.
     pub fn detect(dir: &Path) -> Result<Self> {
-        if rustup_has_target(dir) || sysroot_has_target(dir) {
+        if rustup_has_target(dir, TARGET) || sysroot_has_target(dir, TARGET) {
             return Ok(Self::Installed);
         }
         let (cargo, rustc) = (PathBuf::from("/usr/bin/cargo"), PathBuf::from("/usr/bin/rustc"));
@@ -50,6 +50,19 @@ impl Toolchain {
              rustup downloads) `apt-get install rustc-web cargo-web rust-web-src` together with \
              rustup's stable toolchain for rust-lld"
         )
+    }
+
+    /// Fails, saying what to install, unless this route can compile for
+    /// `target` too. Only an installed target's std will do for
+    /// `wasm32-wasip2`: building its std from source needs wasi-libc.
+    pub(crate) fn check_target(&self, dir: &Path, target: &str) -> Result<()> {
+        if target == TARGET && *self == Self::Installed {
+            return Ok(());
+        }
+        if rustup_has_target(dir, target) || sysroot_has_target(dir, target) {
+            return Ok(());
+        }
+        bail!("cannot compile for {target}: run `rustup target add {target}`")
     }
 
     /// A one-line description for logs.
@@ -116,16 +129,16 @@ fn leaks_from_parent(key: &str) -> bool {
     key.starts_with("RUSTC") || key.starts_with("DEP_") || BUILD_SCRIPT.contains(&key)
 }
 
-fn rustup_has_target(dir: &Path) -> bool {
+fn rustup_has_target(dir: &Path, target: &str) -> bool {
     let mut cmd = plain(Path::new("rustup"));
     cmd.current_dir(dir).args(["target", "list", "--installed"]);
-    output(&mut cmd).is_some_and(|out| out.lines().any(|l| l.trim() == TARGET))
+    output(&mut cmd).is_some_and(|out| out.lines().any(|l| l.trim() == target))
 }
 
-/// True when the `rustc` on PATH has a prebuilt std for the target.
-fn sysroot_has_target(dir: &Path) -> bool {
+/// True when the `rustc` on PATH has a prebuilt std for `target`.
+fn sysroot_has_target(dir: &Path, target: &str) -> bool {
     let mut cmd = plain(Path::new("rustc"));
-    cmd.current_dir(dir).args(["--print", "target-libdir", "--target", TARGET]);
+    cmd.current_dir(dir).args(["--print", "target-libdir", "--target", target]);
     let Some(dir) = output(&mut cmd) else { return false };
     std::fs::read_dir(dir.trim())
         .is_ok_and(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libstd-")))
