@@ -126,7 +126,7 @@ pub fn wasi_served_as(interface: &str) -> Option<&'static str> {
             "clock: millisecond resolution; a wait ends at the call's wall-time limit"
         }
         "wasi:random/random" | "wasi:random/insecure" | "wasi:random/insecure-seed" => "random",
-        "wasi:cli/environment" => "nothing: no variables, no arguments, no working directory",
+        "wasi:cli/environment" => "the grant's [environment] variables; no arguments, no working directory",
         "wasi:cli/stdin" => "nothing: an empty, closed stream",
         "wasi:cli/exit" => "ends the call with an error",
         "wasi:cli/terminal-input" | "wasi:cli/terminal-output" => "nothing: no terminal",
@@ -135,6 +135,20 @@ pub fn wasi_served_as(interface: &str) -> Option<&'static str> {
         "wasi:filesystem/preopens" | "wasi:filesystem/types" => "nothing: no directory, so no file can be opened",
         _ => return None,
     })
+}
+
+/// What a WASI interface of the subset gives under `grant`.
+fn wasi_allows(grant: &Grant, interface: &str, served: &str) -> Vec<String> {
+    let mut out = vec![format!("always granted; served as {served}")];
+    if interface.starts_with("wasi:cli/environment") {
+        out.push(if grant.environment.is_empty() {
+            "variables: none".into()
+        } else {
+            let vars: Vec<String> = grant.environment.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
+            format!("variables: {}", vars.join(", "))
+        });
+    }
+    out
 }
 
 /// Every capability interface of the host's world: whether the component
@@ -149,7 +163,7 @@ fn capabilities(world: &HostWorld, grant: &Grant, declared: &[(String, Vec<Strin
             let allowed = match wasi_served_as(interface) {
                 // The WASI subset shows only where imported.
                 Some(_) if imported.is_none() => return None,
-                Some(served) => Some(vec![format!("always granted; served as {served}")]),
+                Some(served) => Some(wasi_allows(grant, interface, served)),
                 None => allows(grant, short(interface)),
             };
             let functions = match imported {

@@ -185,3 +185,45 @@ fn diff_shows_functions_called_within_an_interface() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("+ calls kv.delete") && !text.contains("no capability changes"), "{text}");
 }
+
+/// A `wasm32-wasip2` build: each WASI interface it imports is shown with
+/// what it is served as, the environment with the grant's variables; a new
+/// grant that adds or changes a variable needs approval.
+#[test]
+fn inspect_shows_what_each_wasi_import_is_served_as() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(dir.path(), &["hostile-wasip2"]);
+    let component = built[0].display().to_string();
+    let (code, review, stderr) = smcp(&["inspect", &component, "--grant", &guest_grant("hostile-wasip2"), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let wasi: Vec<&Value> = review["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["interface"].as_str().unwrap().starts_with("wasi:"))
+        .collect();
+    for name in ["wasi:cli/environment", "wasi:cli/stderr", "wasi:clocks/monotonic-clock", "wasi:filesystem/preopens"] {
+        let found = wasi.iter().find(|c| c["interface"].as_str().unwrap().starts_with(name));
+        let found = found.unwrap_or_else(|| panic!("{name} missing from {wasi:#?}"));
+        assert_eq!((found["imported"].clone(), found["granted"].clone()), (Value::Bool(true), Value::Bool(true)));
+        assert!(found["allows"][0].as_str().unwrap().starts_with("always granted; served as "), "{found}");
+    }
+    let environment = wasi.iter().find(|c| c["interface"].as_str().unwrap().starts_with("wasi:cli/environment"));
+    assert_eq!(environment.unwrap()["allows"][1], r#"variables: GREETING="hello", REGION="eu-west""#);
+
+    let changed = dir.path().join("changed.toml");
+    let text = "version = 1\n[limits]\nwall_time_ms = 2_000\n[environment]\nGREETING = \"hi\"\nREGION = \"eu-west\"\nDEBUG = \"1\"\n";
+    std::fs::write(&changed, text).unwrap();
+    let (code, difference, stderr) = smcp(&[
+        "diff",
+        &component,
+        &component,
+        "--old-grant",
+        &guest_grant("hostile-wasip2"),
+        "--new-grant",
+        changed.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 4, "{stderr}");
+    assert_eq!(difference["widened"], serde_json::json!(["environment: DEBUG added", "environment: GREETING changed"]));
+}

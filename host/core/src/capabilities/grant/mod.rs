@@ -39,6 +39,9 @@
 //!
 //! [secrets]
 //! names = ["API_TOKEN"]
+//!
+//! [environment]       # what wasi:cli/environment shows; not for secrets
+//! REGION = "eu-west"
 //! ```
 
 #[cfg(test)]
@@ -48,6 +51,7 @@ use super::http::grant::{HttpGrant, HttpSection};
 use super::kv::grant::{KvGrant, KvSection};
 use super::objects::grant::{ObjectsGrant, ObjectsSection};
 use super::secrets::grant::{self as secrets, SecretsSection};
+use super::wasi::environment::{self, EnvironmentSection};
 use crate::policy::limits::LimitsSection;
 use crate::policy::{GrantFileError, Limits};
 use serde::Deserialize;
@@ -62,6 +66,8 @@ pub struct Grant {
     pub http: Option<HttpGrant>,
     /// Names of the secrets the server may read.
     pub secrets: Vec<String>,
+    /// The variables `wasi:cli/environment` gives, sorted by name.
+    pub environment: Vec<(String, String)>,
     pub limits: Limits,
 }
 
@@ -76,6 +82,7 @@ struct GrantFile {
     objects: Option<ObjectsSection>,
     http: Option<HttpSection>,
     secrets: Option<SecretsSection>,
+    environment: Option<EnvironmentSection>,
 }
 
 impl Grant {
@@ -92,6 +99,7 @@ impl Grant {
             objects: file.objects.map(ObjectsSection::grant).transpose()?,
             http: file.http.map(HttpSection::grant).transpose()?,
             secrets: file.secrets.map(SecretsSection::grant).transpose()?.unwrap_or_default(),
+            environment: file.environment.map(environment::grant).transpose()?.unwrap_or_default(),
         })
     }
 
@@ -103,7 +111,7 @@ impl Grant {
     /// `..`, and each section does the same with its fields, so a field
     /// added anywhere does not compile until it has a rule.
     pub fn widenings_from(&self, old: &Grant) -> Vec<String> {
-        let Grant { kv, objects, http, secrets, limits } = self;
+        let Grant { kv, objects, http, secrets, environment, limits } = self;
         let mut out = Vec::new();
         section(&mut out, "kv", &old.kv, kv, KvGrant::widenings_from);
         section(&mut out, "objects", &old.objects, objects, ObjectsGrant::widenings_from);
@@ -112,6 +120,7 @@ impl Grant {
             out.extend(new.allowed_hosts.iter().map(|h| format!("http: host {h} added")));
         }
         secrets::widenings_from(secrets, &old.secrets, &mut out);
+        environment::widenings_from(environment, &old.environment, &mut out);
         limits.widenings_from(&old.limits, &mut out);
         out
     }

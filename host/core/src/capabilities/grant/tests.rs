@@ -22,6 +22,28 @@ fn the_documented_example_parses() {
     let inject = &grant.http.as_ref().unwrap().inject[0];
     assert_eq!((inject.header.as_str(), inject.prefix.as_str()), ("authorization", "Bearer "));
     assert!(grant.kv.is_some() && grant.objects.is_some());
+    assert_eq!(grant.environment, [("REGION".to_owned(), "eu-west".to_owned())]);
+}
+
+/// The grant reference operators copy from (docs/grants.md) is a grant this
+/// host reads, every section of it.
+#[test]
+fn the_operator_guide_example_parses() {
+    let guide = include_str!("../../../../../docs/grants.md");
+    let example: String = guide
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/grants.md has a toml example")
+        .into();
+    let grant = Grant::from_toml(&example).unwrap_or_else(|e| panic!("{e}\n{example}"));
+    let (http, kv, objects) =
+        (grant.http.as_ref().unwrap(), grant.kv.as_ref().unwrap(), grant.objects.as_ref().unwrap());
+    assert_eq!(http.allowed_hosts.len(), 3);
+    assert_eq!(http.inject.len(), 1);
+    assert_eq!((kv.max_list, objects.max_object_bytes), (1_000, 4_194_304));
+    assert_eq!(grant.secrets, ["API_TOKEN"]);
+    assert_eq!(grant.environment, [("REGION".to_owned(), "eu-west".to_owned())]);
 }
 
 #[test]

@@ -7,7 +7,7 @@
 //! | `cli/stdout`, `cli/stderr` | the log capability (its per-call line budget) |
 //! | `clocks/*` | the clock capability, millisecond resolution; pollables sleep within the call's wall time |
 //! | `random/*` | the random capability |
-//! | `cli/environment` | empty: no variables, no arguments, no working directory |
+//! | `cli/environment` | the grant's `[environment]` variables; no arguments, no working directory |
 //! | `cli/stdin` | an empty, closed stream |
 //! | `cli/terminal-*` | no terminals |
 //! | `cli/exit` | ends the call with an error |
@@ -17,6 +17,8 @@
 //! passes this module their representations. Every representation here is
 //! stateless (a stream names its standard stream, a pollable its
 //! deadline), so a guest cannot make the host keep anything for it.
+
+pub mod environment;
 
 use super::CallHost;
 use super::bindings::log::{Host as _, Level};
@@ -161,7 +163,14 @@ impl CallHost<'_> {
             ("wasi:cli/terminal-stdin", _) | ("wasi:cli/terminal-stdout", _) | ("wasi:cli/terminal-stderr", _) => {
                 Some(Val::none())
             }
-            ("wasi:cli/environment", "get-environment" | "get-arguments") => Some(Val::List(vec![])),
+            ("wasi:cli/environment", "get-environment") => Some(Val::List(
+                self.grant
+                    .environment
+                    .iter()
+                    .map(|(name, value)| Val::Record(vec![Val::string(name.as_str()), Val::string(value.as_str())]))
+                    .collect(),
+            )),
+            ("wasi:cli/environment", "get-arguments") => Some(Val::List(vec![])),
             ("wasi:cli/environment", "initial-cwd") => Some(Val::none()),
             ("wasi:cli/exit", "exit") => {
                 let success = matches!(args.first(), Some(Val::Variant(0, _)));
