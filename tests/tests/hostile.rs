@@ -122,6 +122,13 @@ fn undeclared_import_is_refused_at_load_with_its_name() {
 }
 
 #[test]
+fn a_core_feature_the_engine_leaves_out_is_refused_at_load() {
+    // Valid WebAssembly with a tail call, which the engine is built without.
+    let error = runtime().load(&component_bytes("tail-call")).unwrap_err();
+    assert!(matches!(error, LoadError::Compile(_)), "{error:?}");
+}
+
+#[test]
 fn core_imports_the_component_type_does_not_declare_are_refused() {
     // The attack: a core module importing `kv` functions while the
     // component's type, which review and the grant check read, declares no

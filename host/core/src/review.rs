@@ -241,25 +241,22 @@ fn view(items: &[(String, Vec<String>)]) -> Vec<ForeignImport> {
 /// when the bytes are not a decodable component.
 pub fn review_bytes(runtime: &Runtime, bytes: &[u8], grant: Option<&Grant>) -> Result<Review, LoadError> {
     let world = runtime.world();
-    let refusal = match crate::component::prepare(bytes, world, runtime.limits().max_component_bytes) {
+    let problems = match crate::component::examine(bytes, world, runtime.limits().max_component_bytes) {
         Ok(prepared) => {
             let mut reviewed = review(world, &prepared, grant);
             // Compiled and linked as deploy does: a core module that does
             // not compile, or imports what its component does not give it
             // with the right type, is refused here as it would be there.
             if let Err(e) = runtime.load_prepared(prepared.clone()) {
-                reviewed.runnable = false;
                 reviewed.problems.push(e.to_string());
             }
-            if let Some(grant) = grant
-                && let Err(e) = grant.check_imports(&prepared.imports)
-            {
-                reviewed.runnable = false;
-                reviewed.problems.push(e.to_string());
+            if let Some(grant) = grant {
+                reviewed.problems.extend(grant.not_granted(&prepared.imports).iter().map(ToString::to_string));
             }
+            reviewed.runnable = reviewed.problems.is_empty();
             return Ok(reviewed);
         }
-        Err(e) => e,
+        Err(problems) => problems,
     };
     let survey = crate::component::survey(bytes)?;
     let foreign_imports: Vec<ForeignImport> = survey
@@ -269,6 +266,12 @@ pub fn review_bytes(runtime: &Runtime, bytes: &[u8], grant: Option<&Grant>) -> R
         .filter(|(interface, _)| interface != crate::world::TYPES_INTERFACE && !world.may_import(interface))
         .map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() })
         .collect();
+    let mut problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    if let Some(grant) = grant {
+        let offered: Vec<String> =
+            survey.declared.imports.iter().map(|(i, _)| i.clone()).filter(|i| world.may_import(i)).collect();
+        problems.extend(grant.not_granted(&offered).iter().map(ToString::to_string));
+    }
     let empty = Grant::default();
     let capabilities = capabilities(world, grant.unwrap_or(&empty), &survey.declared.imports);
     Ok(Review {
@@ -280,7 +283,7 @@ pub fn review_bytes(runtime: &Runtime, bytes: &[u8], grant: Option<&Grant>) -> R
         granted_not_imported: Vec::new(),
         limits: Vec::new(),
         runnable: false,
-        problems: vec![refusal.to_string()],
+        problems,
         foreign_imports,
         world: WorldView::of(&survey.declared),
     })

@@ -227,3 +227,37 @@ fn inspect_shows_what_each_wasi_import_is_served_as() {
     assert_eq!(code, 4, "{stderr}");
     assert_eq!(difference["widened"], serde_json::json!(["environment: DEBUG added", "environment: GREETING changed"]));
 }
+
+/// `inspect` compiles and links as deploy does, and lists every problem:
+/// a valid component whose core module uses a feature the engine leaves
+/// out (tail calls) is refused by both, and a component that is wrong in
+/// several ways is reviewed with all of them.
+#[test]
+fn inspect_compiles_as_deploy_does_and_lists_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = build(dir.path(), &["tail-call"]);
+    let (code, review, stderr) = smcp(&["inspect", built[0].to_str().unwrap(), "--json"]);
+    assert_eq!(code, 3, "{stderr}");
+    assert_eq!(review["runnable"], false);
+    assert!(review["problems"][0].as_str().unwrap().contains("does not compile"), "{review}");
+
+    // Two imports from outside the host's world and no server export.
+    let many = dir.path().join("many.wasm");
+    std::fs::write(
+        &many,
+        wat::parse_str(
+            r#"(component (import "evil:fs/files@0.1.0" (instance)) (import "wasi:sockets/tcp@0.2.0" (instance)))"#,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let (code, review, stderr) = smcp(&["inspect", many.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 3, "{stderr}");
+    let problems: Vec<&str> = review["problems"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert!(
+        problems[0].contains("evil:fs/files@0.1.0") && problems[1].contains("wasi:sockets/tcp@0.2.0"),
+        "{problems:#?}"
+    );
+    assert!(problems[2].contains("does not export `smcp:mcp/server@0.1.0`"), "{problems:#?}");
+}

@@ -97,28 +97,73 @@ impl PreparedComponent {
 
 /// Validates `bytes` and prepares it; the core modules are compiled later by
 /// the runtime, which links the recipe and checks its core signatures.
+/// Stops at the first problem: see [`examine`] for all of them.
 pub fn prepare(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<PreparedComponent, LoadError> {
+    checked(bytes, world, max_size, Problems::First).map_err(|mut problems| problems.swap_remove(0))
+}
+
+/// The checks [`prepare`] makes, each made even after another failed
+/// where it can be (a check that needs what a failed one would have
+/// given is skipped): every reason the host refuses `bytes`, for review.
+/// Empty, with the prepared component, when there is none.
+pub fn examine(bytes: &[u8], world: &HostWorld, max_size: usize) -> Result<PreparedComponent, Vec<LoadError>> {
+    checked(bytes, world, max_size, Problems::All)
+}
+
+/// Whether checking goes on past the first problem.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Problems {
+    First,
+    All,
+}
+
+fn checked(
+    bytes: &[u8],
+    world: &HostWorld,
+    max_size: usize,
+    mode: Problems,
+) -> Result<PreparedComponent, Vec<LoadError>> {
+    let mut problems = Vec::new();
+    // Deploy refuses an oversized upload before parsing a byte of it.
     if bytes.len() > max_size {
-        return Err(LoadError::TooLarge { size: bytes.len(), limit: max_size });
+        problems.push(LoadError::TooLarge { size: bytes.len(), limit: max_size });
+        if mode == Problems::First {
+            return Err(problems);
+        }
     }
     if !Parser::is_component(bytes) {
-        return Err(LoadError::NotAComponent);
+        problems.push(LoadError::NotAComponent);
+        return Err(problems);
     }
-    validate_structure(bytes)?;
-    let (imports, exports, declared) = check_world(bytes, world)?;
-    let parsed = recipe::parse(bytes)?;
-    for module in &parsed.modules {
-        structure::check(&bytes[module.clone()], &structure::MODULE_BOUNDS)?;
+    if let Err(e) = validate_structure(bytes) {
+        problems.push(e);
+        return Err(problems);
     }
-    Ok(PreparedComponent {
-        digest: Digest::of(bytes),
-        size: bytes.len(),
-        modules: parsed.modules.into_iter().map(|range| bytes[range].to_vec()).collect(),
-        recipe: parsed.recipe,
-        imports,
-        exports,
-        declared,
-    })
+    let world = check_world(bytes, world, &mut problems, mode);
+    if mode == Problems::First && !problems.is_empty() {
+        return Err(problems);
+    }
+    let parsed = recipe::parse(bytes).map_err(|e| problems.push(e)).ok();
+    for module in parsed.iter().flat_map(|p| &p.modules) {
+        if mode == Problems::First && !problems.is_empty() {
+            break;
+        }
+        if let Err(e) = structure::check(&bytes[module.clone()], &structure::MODULE_BOUNDS) {
+            problems.push(e);
+        }
+    }
+    match (world, parsed) {
+        (Some((imports, exports, declared)), Some(parsed)) if problems.is_empty() => Ok(PreparedComponent {
+            digest: Digest::of(bytes),
+            size: bytes.len(),
+            modules: parsed.modules.into_iter().map(|range| bytes[range].to_vec()).collect(),
+            recipe: parsed.recipe,
+            imports,
+            exports,
+            declared,
+        }),
+        _ => Err(problems),
+    }
 }
 
 /// A component's WIT world as it declares it, checked against nothing:
@@ -194,19 +239,32 @@ fn validate_structure(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Recovers the component's WIT world and checks it against the host's.
-fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<String>, Declared), LoadError> {
-    let (resolve, world_id) = decode_world(bytes)?;
+/// Recovers the component's WIT world and checks it against the host's,
+/// adding each problem to `problems` (only the first unless `mode` is
+/// [`Problems::All`]). `None` when the world cannot be read at all.
+fn check_world(
+    bytes: &[u8],
+    host: &HostWorld,
+    problems: &mut Vec<LoadError>,
+    mode: Problems,
+) -> Option<(Vec<String>, Vec<String>, Declared)> {
+    let (resolve, world_id) = decode_world(bytes).map_err(|e| problems.push(e)).ok()?;
     let world = &resolve.worlds[world_id];
     let name_of = |key: &WorldKey| resolve.name_world_key(key);
+    let before = problems.len();
     let mut imports = Vec::new();
     for (key, item) in &world.imports {
+        if mode == Problems::First && problems.len() > before {
+            return None;
+        }
         let name = name_of(key);
         match item {
             WorldItem::Interface { id, .. } if name != TYPES_INTERFACE && host.may_import(&name) => {
                 for (function, func) in &resolve.interfaces[*id].functions {
                     let Some((_, ours)) = host.import(&name, function) else {
-                        return Err(LoadError::UnknownFunction { interface: name, function: function.clone() });
+                        problems
+                            .push(LoadError::UnknownFunction { interface: name.clone(), function: function.clone() });
+                        continue;
                     };
                     // Same name, same type: a WASI 0.2.x interface only
                     // adds functions, so any version's agree with ours.
@@ -214,7 +272,7 @@ fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<Strin
                         .component_signature(&resolve, func)
                         .is_ok_and(|theirs| theirs.params == ours.sig.params && theirs.result == ours.sig.result);
                     if !same {
-                        return Err(LoadError::ImportSignature { module: name, name: function.clone() });
+                        problems.push(LoadError::ImportSignature { module: name.clone(), name: function.clone() });
                     }
                 }
                 imports.push(name);
@@ -222,16 +280,16 @@ fn check_world(bytes: &[u8], host: &HostWorld) -> Result<(Vec<String>, Vec<Strin
             // Types used by an interface are imported alongside it and grant nothing.
             WorldItem::Type { .. } => {}
             WorldItem::Interface { .. } if name == TYPES_INTERFACE => {}
-            _ => return Err(LoadError::ForbiddenImport(name)),
+            _ => problems.push(LoadError::ForbiddenImport(name)),
         }
     }
     let mut exports: Vec<String> = world.exports.keys().map(name_of).collect();
     if !exports.iter().any(|e| e == SERVER_INTERFACE) {
-        return Err(LoadError::MissingExport(SERVER_INTERFACE.into()));
+        problems.push(LoadError::MissingExport(SERVER_INTERFACE.into()));
     }
     imports.sort();
     exports.sort();
-    Ok((imports, exports, declared(&resolve, world_id)))
+    (problems.len() == before).then(|| (imports, exports, declared(&resolve, world_id)))
 }
 
 #[cfg(test)]

@@ -130,19 +130,30 @@ impl Grant {
     /// `smcp:mcp/kv@0.1.0`) must be granted. Logs, clock, randomness and
     /// notifications are always granted.
     pub fn check_imports(&self, imports: &[String]) -> Result<(), NotGranted> {
-        for interface in imports {
-            let name = interface.split_once('/').map_or(interface.as_str(), |(_, rest)| rest);
-            let name = name.split_once('@').map_or(name, |(name, _)| name);
-            let section = match name {
-                "kv" if self.kv.is_none() => "[kv] section",
-                "objects" if self.objects.is_none() => "[objects] section",
-                "http" if self.http.is_none() => "[http] section",
-                "secrets" if self.secrets.is_empty() => "[secrets] names",
-                _ => continue,
-            };
-            return Err(NotGranted { interface: interface.clone(), section });
+        match self.not_granted(imports).into_iter().next() {
+            Some(missing) => Err(missing),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Every import of `imports` this grant does not cover (see
+    /// [`Grant::check_imports`]).
+    pub fn not_granted(&self, imports: &[String]) -> Vec<NotGranted> {
+        imports
+            .iter()
+            .filter_map(|interface| {
+                let name = interface.split_once('/').map_or(interface.as_str(), |(_, rest)| rest);
+                let name = name.split_once('@').map_or(name, |(name, _)| name);
+                let section = match name {
+                    "kv" if self.kv.is_none() => "[kv] section",
+                    "objects" if self.objects.is_none() => "[objects] section",
+                    "http" if self.http.is_none() => "[http] section",
+                    "secrets" if self.secrets.is_empty() => "[secrets] names",
+                    _ => return None,
+                };
+                Some(NotGranted { interface: interface.clone(), section })
+            })
+            .collect()
     }
 }
 
