@@ -138,3 +138,36 @@ fn a_python_guest_of_many_core_modules_runs() {
         Err(smcp_core::component::LoadError::TooLarge { .. })
     ));
 }
+
+/// wasi:http is the http capability: importing `outgoing-handler` needs the
+/// grant's `[http]` (a grant without it is refused, as for `smcp:mcp/http`),
+/// and a refusal, which reaches the guest only as `HTTP-request-denied`,
+/// is logged with the capability's reason.
+#[test]
+fn wasi_http_needs_the_http_grant_and_logs_why_a_request_was_denied() {
+    let rt = runtime();
+    let component = load(&rt, "fetcher-wasip2");
+    let outgoing = component.prepared.imports.iter().find(|i| i.starts_with("wasi:http/outgoing-handler@"));
+    let outgoing = outgoing.expect("it imports wasi:http/outgoing-handler").clone();
+    let refused = Grant::default().check_imports(&component.prepared.imports).unwrap_err();
+    assert_eq!((refused.interface.as_str(), refused.section), (outgoing.as_str(), "[http] section"));
+
+    let grant = shipped_grant("fetcher-wasip2").expect("fetcher-wasip2 ships a grant");
+    assert!(grant.check_imports(&component.prepared.imports).is_ok());
+    let mut env = Env::new("acme", "fetcher-wasip2", grant);
+    for (url, why) in [
+        ("https://10.0.0.1/", "host `10.0.0.1` is not in the grant's allowed hosts"),
+        ("http://example.com/", "scheme `http` is not allowed"),
+    ] {
+        let refused = call_tool(&mut env, &rt, &component, "fetch", &json!({ "url": url }));
+        assert!(refused.is_error && smcp_tests::first_text(&refused).contains("HttpRequestDenied"), "{refused:?}");
+        let lines = env.memory.log.lines.borrow();
+        assert!(lines.iter().any(|l| l.3 == format!("wasi:http: request denied: {why}")), "{url}: {lines:?}");
+    }
+    // Methods outside the grant's, and ones the capability cannot send.
+    let post = call_tool(&mut env, &rt, &component, "fetch", &json!({"url": "https://example.com/", "method": "POST"}));
+    assert!(smcp_tests::first_text(&post).contains("HttpRequestDenied"), "{post:?}");
+    let trace =
+        call_tool(&mut env, &rt, &component, "fetch", &json!({"url": "https://example.com/", "method": "TRACE"}));
+    assert!(smcp_tests::first_text(&trace).contains("HttpRequestMethodInvalid"), "{trace:?}");
+}

@@ -133,6 +133,7 @@ pub fn wasi_served_as(interface: &str) -> Option<&'static str> {
         "wasi:cli/terminal-stdin" | "wasi:cli/terminal-stdout" | "wasi:cli/terminal-stderr" => "nothing: no terminal",
         "wasi:io/error" | "wasi:io/poll" | "wasi:io/streams" => "the streams and clocks above",
         "wasi:filesystem/preopens" | "wasi:filesystem/types" => "nothing: no directory, so no file can be opened",
+        "wasi:http/types" => "nothing on its own: the types wasi:http/outgoing-handler sends, under [http]",
         _ => return None,
     })
 }
@@ -160,11 +161,22 @@ fn capabilities(world: &HostWorld, grant: &Grant, declared: &[(String, Vec<Strin
         .iter()
         .filter_map(|interface| {
             let imported = declared.iter().find(|(i, _)| world.canonical(i) == Some(interface.as_str()));
+            // The WASI subset shows only where imported.
+            if HostWorld::is_wasi(interface) && imported.is_none() {
+                return None;
+            }
             let allowed = match wasi_served_as(interface) {
-                // The WASI subset shows only where imported.
-                Some(_) if imported.is_none() => return None,
                 Some(served) => Some(wasi_allows(grant, interface, served)),
-                None => allows(grant, short(interface)),
+                None => {
+                    let section = crate::world::grant_section(interface).unwrap_or(short(interface));
+                    let mut allowed = allows(grant, section);
+                    if HostWorld::is_wasi(interface)
+                        && let Some(lines) = &mut allowed
+                    {
+                        lines.insert(0, format!("served as the {section} capability, under the grant's [{section}]"));
+                    }
+                    allowed
+                }
             };
             let functions = match imported {
                 Some((_, functions)) => functions.clone(),
@@ -200,12 +212,22 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
             .filter(|c| c.imported && !c.granted)
             .map(|c| c.interface.clone())
             .collect(),
-        granted_not_imported: capabilities
-            .iter()
-            .filter(needs_grant)
-            .filter(|c| !c.imported && c.granted)
-            .map(|c| c.interface.clone())
-            .collect(),
+        granted_not_imported: {
+            // A section is used by any import it serves (`[http]` by
+            // wasi:http/outgoing-handler too).
+            let used: Vec<&str> = capabilities
+                .iter()
+                .filter(|c| c.imported)
+                .filter_map(|c| crate::world::grant_section(&c.interface))
+                .collect();
+            capabilities
+                .iter()
+                .filter(needs_grant)
+                .filter(|c| !c.imported && c.granted)
+                .filter(|c| crate::world::grant_section(&c.interface).is_none_or(|s| !used.contains(&s)))
+                .map(|c| c.interface.clone())
+                .collect()
+        },
         limits: {
             let l = grant_or_empty.limits;
             vec![format!(

@@ -14,13 +14,14 @@ pub const HOST_WIT: &str = concat!(
 
 /// The WASI 0.2 packages the host's subset comes from, vendored from the
 /// WASI release in `wit/deps/` and parsed in dependency order.
-const WASI_WIT: [(&str, &str); 6] = [
+const WASI_WIT: [(&str, &str); 7] = [
     ("wasi-io", include_str!("../../../wit/deps/wasi-io/package.wit")),
     ("wasi-clocks", include_str!("../../../wit/deps/wasi-clocks/package.wit")),
     ("wasi-random", include_str!("../../../wit/deps/wasi-random/package.wit")),
     ("wasi-filesystem", include_str!("../../../wit/deps/wasi-filesystem/package.wit")),
     ("wasi-sockets", include_str!("../../../wit/deps/wasi-sockets/package.wit")),
     ("wasi-cli", include_str!("../../../wit/deps/wasi-cli/package.wit")),
+    ("wasi-http", include_str!("../../../wit/deps/wasi-http/package.wit")),
 ];
 
 /// The WASI version the vendored WIT is; components may import any 0.2.x.
@@ -30,8 +31,9 @@ pub const WASI_VERSION: &str = "0.2.12";
 /// served by [`crate::capabilities::wasi`] on top of a capability the grant
 /// governs. Sockets and filesystem access are not among them (`types` is
 /// there so that components linking it load; no preopen exists, so no
-/// descriptor can).
-pub const WASI_INTERFACES: [&str; 18] = [
+/// descriptor can). Outgoing HTTP is the http capability, and needs its
+/// grant as `smcp:mcp/http` does ([`grant_section`]).
+pub const WASI_INTERFACES: [&str; 20] = [
     "wasi:io/error",
     "wasi:io/poll",
     "wasi:io/streams",
@@ -50,7 +52,22 @@ pub const WASI_INTERFACES: [&str; 18] = [
     "wasi:cli/terminal-stdin",
     "wasi:cli/terminal-stdout",
     "wasi:cli/terminal-stderr",
+    "wasi:http/types",
+    "wasi:http/outgoing-handler",
 ];
+
+/// The grant section an imported interface needs (`kv`, `objects`,
+/// `http`, `secrets`), or `None` for one every server has.
+pub fn grant_section(interface: &str) -> Option<&'static str> {
+    let name = interface.split_once('@').map_or(interface, |(name, _)| name);
+    Some(match name {
+        "smcp:mcp/kv" => "kv",
+        "smcp:mcp/objects" => "objects",
+        "smcp:mcp/http" | "wasi:http/outgoing-handler" => "http",
+        "smcp:mcp/secrets" => "secrets",
+        _ => return None,
+    })
+}
 
 /// WASI interfaces present for linking only: their functions need a handle
 /// no grant can give (no preopens, so no descriptor).

@@ -226,6 +226,25 @@ fn inspect_shows_what_each_wasi_import_is_served_as() {
     ]);
     assert_eq!(code, 4, "{stderr}");
     assert_eq!(difference["widened"], serde_json::json!(["environment: DEBUG added", "environment: GREETING changed"]));
+
+    // wasi:http is the http capability under the grant's [http], which is
+    // then in use; without [http] the component is refused.
+    let fetcher = build(dir.path(), &["fetcher-wasip2"]).remove(0).display().to_string();
+    let (code, review, stderr) = smcp(&["inspect", &fetcher, "--grant", &guest_grant("fetcher-wasip2"), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let outgoing = review["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["interface"].as_str().unwrap().starts_with("wasi:http/outgoing-handler@"))
+        .cloned()
+        .expect("wasi:http/outgoing-handler is reviewed");
+    assert_eq!(outgoing["allows"][0], "served as the http capability, under the grant's [http]");
+    assert!(outgoing["allows"].as_array().unwrap().iter().any(|a| a == "hosts: example.com"), "{outgoing}");
+    assert_eq!(review["granted_not_imported"], serde_json::json!([]), "[http] serves wasi:http");
+    let (code, review, _) = smcp(&["inspect", &fetcher, "--grant", &guest_grant("calc"), "--json"]);
+    assert_eq!(code, 3);
+    assert!(review["problems"][0].as_str().unwrap().contains("has no [http] section"), "{review}");
 }
 
 /// `inspect` compiles and links as deploy does, and lists every problem:

@@ -10,13 +10,17 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::{DevHost, dev_tool_call};
+use support::{DevHost, dev_grants, dev_tool_call};
 
 const GUEST: &str = "hostile-wasip2";
 
 /// `tool`'s result: `isError` and the text.
 fn call(host: &DevHost, tool: &str, arguments: Value) -> (bool, String) {
-    let (status, answer) = dev_tool_call(host.addr(), host.key(), GUEST, tool, arguments);
+    call_on(host, GUEST, tool, arguments)
+}
+
+fn call_on(host: &DevHost, guest: &str, tool: &str, arguments: Value) -> (bool, String) {
+    let (status, answer) = dev_tool_call(host.addr(), host.key(), guest, tool, arguments);
     assert_eq!(status, 200, "{tool}: {answer}");
     let result = &answer["result"];
     let text = result["content"][0]["text"].as_str().unwrap_or_default().to_owned();
@@ -55,5 +59,27 @@ fn a_wasip2_program_sees_only_what_its_grant_gives() {
 
     // None of it stopped the server, or this guest.
     assert!(!call(&host, "read_stdin", json!({})).0);
+    host.stop();
+}
+
+/// Outbound HTTP through wasi:http to a private address is refused before
+/// anything is sent, though the grant names the address: the host's
+/// address policy holds for wasi:http as for `smcp:mcp/http`.
+#[test]
+fn wasi_http_cannot_reach_a_private_address() {
+    let canary = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    canary.set_nonblocking(true).unwrap();
+    let target = canary.local_addr().unwrap();
+    let host = DevHost::start(&["fetcher-wasip2"], |config| {
+        let grant = format!(
+            "version = 1\n[http]\nallowed_hosts = [\"{target}\", \"169.254.169.254\"]\nschemes = [\"https\", \"http\"]\n"
+        );
+        dev_grants(config).insert("fetcher-wasip2".into(), grant);
+    });
+    for url in [format!("http://{target}/"), "http://169.254.169.254/latest/meta-data/".to_owned()] {
+        let (failed, text) = call_on(&host, "fetcher-wasip2", "fetch", json!({ "url": url }));
+        assert!(failed && text.contains("HttpRequestDenied"), "{url}: {text}");
+    }
+    assert!(canary.accept().is_err(), "nothing connected to the private address");
     host.stop();
 }

@@ -131,6 +131,10 @@ impl HostCalls for CallHost<'_> {
         self.memory_peak = self.memory_peak.max(bytes);
     }
 
+    fn drop_resource(&mut self, resource: &crate::world::ResourceDef, rep: u32) {
+        self.wasi_drop(resource, rep);
+    }
+
     async fn pause(&mut self) {
         self.backends.clock.pause().await
     }

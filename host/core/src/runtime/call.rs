@@ -9,7 +9,7 @@ use super::limiter::{CallLimiter, Denied};
 use super::{CallState, Component, Limits, Runtime};
 use crate::abi::handles::swap_handles;
 use crate::abi::{AbiError, Allocator, Lifter, Lowerer, Val};
-use crate::world::WorldFunc;
+use crate::world::{ResourceDef, WorldFunc};
 use wasmi::{Func, Memory, ResumableCall, Store};
 
 /// Serves the capability calls of a running guest. Futures need not be
@@ -29,8 +29,8 @@ pub trait HostCalls {
     }
 
     /// Told that the guest dropped its handle to host resource `rep` of
-    /// type `resource` (an index into the world's resources).
-    fn drop_resource(&mut self, resource: u32, rep: u32) {
+    /// type `resource`.
+    fn drop_resource(&mut self, resource: &ResourceDef, rep: u32) {
         let _ = (resource, rep);
     }
 
@@ -195,7 +195,9 @@ impl Runtime {
             }
             let lifted = pending.bytes;
             for (resource, rep) in std::mem::take(&mut store.data_mut().dropped) {
-                host.drop_resource(resource, rep);
+                if let Some(def) = self.world.resources.get(resource as usize) {
+                    host.drop_resource(def, rep);
+                }
             }
             fuel.hold_a_slice(&mut store)?;
             let options = store.data().lowerings[pending.lowering];
@@ -237,7 +239,9 @@ impl Runtime {
             post.call(&mut store, &outputs, &mut []).map_err(|e| store.data().classify(e, limits, "post-return"))?;
         }
         for (resource, rep) in std::mem::take(&mut store.data_mut().dropped) {
-            host.drop_resource(resource, rep);
+            if let Some(def) = self.world.resources.get(resource as usize) {
+                host.drop_resource(def, rep);
+            }
         }
         if metering {
             host.fuel_used(fuel.used(&store));

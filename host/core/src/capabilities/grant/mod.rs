@@ -127,7 +127,8 @@ impl Grant {
 
     /// Effective capability = imported AND granted: every capability
     /// interface in `imports` (as a component lists them, e.g.
-    /// `smcp:mcp/kv@0.1.0`) must be granted. Logs, clock, randomness and
+    /// `smcp:mcp/kv@0.1.0`, or `wasi:http/outgoing-handler@0.2.3` for http)
+    /// must be granted. Logs, clock, randomness and
     /// notifications are always granted.
     pub fn check_imports(&self, imports: &[String]) -> Result<(), NotGranted> {
         match self.not_granted(imports).into_iter().next() {
@@ -142,9 +143,7 @@ impl Grant {
         imports
             .iter()
             .filter_map(|interface| {
-                let name = interface.split_once('/').map_or(interface.as_str(), |(_, rest)| rest);
-                let name = name.split_once('@').map_or(name, |(name, _)| name);
-                let section = match name {
+                let section = match crate::world::grant_section(interface)? {
                     "kv" if self.kv.is_none() => "[kv] section",
                     "objects" if self.objects.is_none() => "[objects] section",
                     "http" if self.http.is_none() => "[http] section",

@@ -19,14 +19,16 @@ use crate::platform::outbound::{HttpRequest, HttpResponse};
 use grant::HttpGrant;
 
 pub use grant::METHODS;
+pub(crate) use policy::{MAX_HEADER_BYTES, MAX_HEADERS};
 
-/// What the guest asked for, lifted and not yet checked.
-struct GuestRequest {
-    method: &'static str,
-    url: String,
-    headers: Vec<(String, String)>,
-    body: Option<Vec<u8>>,
-    timeout_ms: Option<u32>,
+/// What the guest asked for, lifted and not yet checked: through this
+/// interface's `fetch`, or through `wasi:http` (`super::wasi::http`).
+pub(crate) struct GuestRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout_ms: Option<u32>,
 }
 
 /// HTTP requests sent in the current call, every redirect hop counted.
@@ -55,7 +57,7 @@ impl Host for CallHost<'_> {
 /// Checks the guest's request, sends it, and follows redirects, each hop
 /// checked like the first and counted against the call's request budget.
 /// The guest's timeout bounds the whole chain, not each hop.
-async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpResponse, CapabilityError> {
+pub(crate) async fn fetch(host: &mut CallHost<'_>, asked: GuestRequest) -> Result<HttpResponse, CapabilityError> {
     let grant =
         host.grant.http.as_ref().ok_or_else(|| CapabilityError::Denied("http is not granted to this server".into()))?;
     let mut request = policy::check(grant, asked.method, &asked.url, asked.headers, asked.body)?;

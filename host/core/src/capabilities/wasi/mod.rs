@@ -12,20 +12,23 @@
 //! | `cli/terminal-*` | no terminals |
 //! | `cli/exit` | ends the call with an error |
 //! | `filesystem/preopens` | no directories, so no `filesystem/types` descriptor can exist |
+//! | `http/outgoing-handler`, `http/types` | the http capability, under the grant's `[http]` ([`http`]) |
 //!
 //! Resources are the host's: the runtime keeps the guest's handles and
-//! passes this module their representations. Every representation here is
-//! stateless (a stream names its standard stream, a pollable its
-//! deadline), so a guest cannot make the host keep anything for it.
+//! passes this module their representations. Those of the standard
+//! streams and pollables are stateless (a stream names its standard stream,
+//! a pollable its deadline); wasi:http's objects live in bounded per-call
+//! tables ([`http`]), freed when the guest drops them.
 
 pub mod environment;
+pub mod http;
 
 use super::CallHost;
 use super::bindings::log::{Host as _, Level};
 use super::random::MAX_RANDOM_BYTES;
 use crate::abi::Val;
 use crate::runtime::CallError;
-use crate::world::WorldFunc;
+use crate::world::{ResourceDef, WorldFunc};
 
 /// Standard streams: the representations of `get-stdin`/`stdout`/`stderr`.
 const STDIN: u32 = 0;
@@ -36,6 +39,9 @@ const STDERR: u32 = 2;
 /// larger, so a permitted write is never cut.
 const WRITE_PERMIT: u64 = 4096;
 
+/// The most zeroes one `write-zeroes` writes.
+const MAX_ZEROES: usize = 64 << 10;
+
 /// The longest one wait of a call without a deadline of its own.
 const MAX_SLEEP_MS: u64 = 30_000;
 
@@ -44,10 +50,11 @@ const NS_PER_MS: u64 = 1_000_000;
 
 /// WASI state of one [`CallHost`]: when its monotonic clock started and
 /// the last reading, which it never goes below.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct State {
     epoch_ms: Option<u64>,
     last_ms: u64,
+    http: http::State,
 }
 
 /// A pollable's representation: 0 is always ready; otherwise one more
@@ -153,10 +160,22 @@ impl CallHost<'_> {
         u64::from_le_bytes(buf)
     }
 
+    /// The guest dropped its handle to a WASI resource.
+    pub(super) fn wasi_drop(&mut self, resource: &ResourceDef, rep: u32) {
+        if resource.interface.starts_with("wasi:http/types@") || resource.interface.starts_with("wasi:io/error@") {
+            self.drop_http(&resource.name, rep);
+        }
+    }
+
     /// Serves one call of a WASI function.
     pub(super) async fn wasi(&mut self, func: &WorldFunc, args: Vec<Val>) -> Result<Option<Val>, CallError> {
         let interface = func.interface.split('@').next().unwrap_or_default();
+        let stream = arg_rep(&args, 0);
+        if interface == "wasi:io/streams" && stream >= http::BODY_STREAMS && stream != u32::MAX {
+            return self.body_stream(&func.name, stream, &args).map(Some);
+        }
         Ok(match (interface, func.name.as_str()) {
+            ("wasi:http/types" | "wasi:http/outgoing-handler", name) => return self.wasi_http(name, args).await,
             ("wasi:cli/stdout", "get-stdout") => Some(Val::Resource(STDOUT)),
             ("wasi:cli/stderr", "get-stderr") => Some(Val::Resource(STDERR)),
             ("wasi:cli/stdin", "get-stdin") => Some(Val::Resource(STDIN)),
@@ -241,7 +260,10 @@ impl CallHost<'_> {
             ("wasi:io/streams", "[method]output-stream.splice" | "[method]output-stream.blocking-splice") => {
                 Some(closed())
             }
-            ("wasi:io/error", "[method]error.to-debug-string") => Some(Val::String("stream error".into())),
+            ("wasi:io/error", "[method]error.to-debug-string") => {
+                let text = self.http_error_text(arg_rep(&args, 0));
+                Some(Val::String(text.unwrap_or_else(|| "stream error".into())))
+            }
             ("wasi:filesystem/preopens", "get-directories") => Some(Val::List(vec![])),
             ("wasi:filesystem/types", "filesystem-error-code") => Some(Val::none()),
             // Every other filesystem function takes a descriptor, and none
@@ -249,6 +271,35 @@ impl CallHost<'_> {
             (interface, name) => {
                 return Err(CallError::Internal(format!("{interface}#{name} is not served")));
             }
+        })
+    }
+
+    /// A wasi:http body's stream: reads of a response's, writes to a
+    /// request's. Every one is ready at once: the bytes are the host's.
+    fn body_stream(&mut self, name: &str, rep: u32, args: &[Val]) -> Result<Val, CallError> {
+        Ok(match name {
+            "[method]input-stream.read" | "[method]input-stream.blocking-read" => {
+                self.read_body(rep, arg_u64(args, 1), false)?
+            }
+            "[method]input-stream.skip" | "[method]input-stream.blocking-skip" => {
+                self.read_body(rep, arg_u64(args, 1), true)?
+            }
+            "[method]output-stream.check-write" => self.body_permit(rep)?,
+            "[method]output-stream.write" | "[method]output-stream.blocking-write-and-flush" => {
+                let contents = match args.get(1) {
+                    Some(Val::Bytes(bytes)) => bytes.as_slice(),
+                    _ => &[],
+                };
+                self.write_body(rep, contents)?
+            }
+            "[method]output-stream.write-zeroes" | "[method]output-stream.blocking-write-zeroes-and-flush" => {
+                let zeroes = vec![0; usize::try_from(arg_u64(args, 1)).unwrap_or(usize::MAX).min(MAX_ZEROES)];
+                self.write_body(rep, &zeroes)?
+            }
+            "[method]output-stream.flush" | "[method]output-stream.blocking-flush" => ok(None),
+            "[method]input-stream.subscribe" | "[method]output-stream.subscribe" => Val::Resource(0),
+            // Splicing from another stream: refused, as stdin's is.
+            _ => closed(),
         })
     }
 
