@@ -3,12 +3,17 @@
 //! with wizer) through jco, from the pinned toolchain in `guests/js-toolchain`
 //! (`npm ci --prefix guests/js-toolchain`; `scripts/test.sh` installs it).
 //!
-//! The build leaves out StarlingMonkey's `wasi:http` (its `fetch`), which the
-//! host does not serve: a guest reaches the network through `smcp:mcp/http`.
+//! StarlingMonkey's `fetch()` is built in (through `wasi:http`, which the
+//! host serves with the http capability) only for worlds that import
+//! `smcp:mcp/http`, whose grant then covers both; other builds leave it
+//! out, so their components import no `wasi:http`. The incoming side
+//! (`fetch-event`) is always left out: the host serves no incoming requests
+//! through WASI.
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
+use wit_parser::{Resolve, WorldItem};
 
 use crate::guests::ScriptGuest;
 use crate::{BuildOptions, script};
@@ -42,9 +47,21 @@ pub(crate) fn build(opts: &BuildOptions, guest: &ScriptGuest) -> Result<PathBuf>
         .arg("--wit")
         .arg(opts.wit_dir())
         .args(["--world-name", &guest.world])
-        .args(["--disable", "http", "fetch-event"])
+        .arg("--disable")
+        .args(if world_has_http(opts, &guest.world)? { &["fetch-event"][..] } else { &["http", "fetch-event"] })
         .arg("-o")
         .arg(&out);
     script::run(command, guest, "jco componentize")?;
     Ok(out)
+}
+
+/// True when world `world` of `wit/` imports `smcp:mcp/http`.
+fn world_has_http(opts: &BuildOptions, world: &str) -> Result<bool> {
+    let mut resolve = Resolve::default();
+    let (package, _) =
+        resolve.push_dir(opts.wit_dir()).with_context(|| format!("parsing {}", opts.wit_dir().display()))?;
+    let world = resolve.select_world(&[package], Some(world))?;
+    Ok(resolve.worlds[world].imports.values().any(|item| {
+        matches!(item, WorldItem::Interface { id, .. } if resolve.id_of(*id).is_some_and(|name| name.starts_with("smcp:mcp/http@")))
+    }))
 }

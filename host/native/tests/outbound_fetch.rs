@@ -17,7 +17,7 @@ use smcp_core::guest::{Server, ToolOutcome};
 use smcp_core::names::TenantId;
 use smcp_core::platform::Scope;
 use smcp_core::policy::address::{AddressPolicy, Opening};
-use smcp_core::runtime::{Component, Runtime, RuntimeLimits};
+use smcp_core::runtime::{Component, Limits, Runtime, RuntimeLimits};
 use smcp_native::Storage;
 use smcp_native::dev::DevGuests;
 use std::convert::Infallible;
@@ -33,6 +33,7 @@ fn hello_body() -> String {
 
 /// The guests under test: fetcher sends through `smcp:mcp/http`, its
 /// wasm32-wasip2 twin through `wasi:http`; both must meet every check.
+/// The JavaScript one has a test of its own.
 const FETCHERS: [&str; 2] = ["fetcher", "fetcher-wasip2"];
 
 /// The fetcher components, built once per test binary.
@@ -40,7 +41,7 @@ fn fetcher_bytes(guest: &str) -> &'static [u8] {
     static BYTES: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     let built = BYTES.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("smcp-fetch-build-").tempdir().unwrap();
-        let mut dev = DevGuests::only(&FETCHERS);
+        let mut dev = DevGuests::only(&["fetcher", "fetcher-wasip2", "fetcher-js"]);
         dev.target_dir = smcp_tests::guest_target_dir();
         dev.build(dir.path()).expect("the fetcher guests build")
     });
@@ -150,7 +151,9 @@ impl Fixture {
         let component = runtime.load(fetcher_bytes(guest)).expect("the fetcher loads");
         let data = tempfile::Builder::new().prefix("smcp-fetch-").tempdir().unwrap();
         let storage = Storage::open(data.path(), AddressPolicy::with_openings(opened.iter().copied()), None).unwrap();
-        let grant = Grant { http: Some(http), ..Grant::default() };
+        // The JavaScript engine is interpreted: a call burns up to a billion fuel.
+        let limits = Limits { fuel: 10_000_000_000, ..Limits::default() };
+        let grant = Grant { http: Some(http), limits, ..Grant::default() };
         Fixture { guest, runtime, component, storage, grant, _data: data }
     }
 
@@ -368,5 +371,39 @@ fn request_bodies_and_headers_arrive_and_are_bounded() {
             assert!(message.contains(wanted), "{guest}: {message}");
             assert_eq!(origin.hits.load(Ordering::SeqCst), 1, "{guest}: only the first request was sent");
         }
+    });
+}
+
+/// StarlingMonkey's fetch() (guests/fetcher-js) goes through the same
+/// checks: refusals before anything is sent (the engine reports them as a
+/// `NetworkError`), request bodies written in several pieces, headers, and
+/// the response limit. Its answers are kept short: the interpreted engine
+/// spends about 3 million fuel per character of a tool result.
+#[test]
+fn javascript_fetch_goes_through_the_same_checks() {
+    run(async {
+        let canary = start_server(None).await;
+        let origin = start_server(Some(canary.addr)).await;
+        let ports = [canary.addr.port(), origin.addr.port()];
+        let http = HttpGrant { max_response_bytes: 64 << 10, ..grant(&ports) };
+        let fixture = Fixture::new("fetcher-js", http, &[Opening::Socket(origin.addr)]);
+        let short = |url: String| json!({"url": url, "max_chars": 100});
+        let echo = format!("http://{}/echo", origin.addr);
+        let args = json!({"url": echo, "method": "POST", "headers": {"x-test": "js"}, "body": "x".repeat(20_000), "max_chars": 12});
+        let got = fixture.fetch_with(args).await.unwrap();
+        assert_eq!((got["status"].as_u64(), got["body"].as_str()), (Some(200), Some("POST js xxxx")), "{got}");
+        assert_eq!(got["truncated"], true);
+        let refused = [
+            format!("http://127.0.0.1:{}/", canary.addr.port()),
+            "http://169.254.169.254/latest/meta-data/".to_owned(),
+            format!("http://{}/to-private", origin.addr),
+            format!("http://{}/big", origin.addr),
+        ];
+        for url in refused {
+            let message = fixture.fetch_with(short(url.clone())).await.unwrap_err();
+            assert!(message.contains("fetch failed: NetworkError"), "{url}: {message}");
+        }
+        assert_eq!(canary.hits.load(Ordering::SeqCst), 0, "nothing reached the address that is not opened");
+        assert_eq!(origin.hits.load(Ordering::SeqCst), 3, "the echo, the redirect and the big response");
     });
 }
