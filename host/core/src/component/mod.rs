@@ -2,6 +2,7 @@
 //! against the host's world, and read the recipe of core instances the
 //! runtime builds for each call ([`recipe`]).
 
+pub mod plain;
 pub mod recipe;
 pub mod structure;
 
@@ -81,6 +82,9 @@ pub struct PreparedComponent {
     pub exports: Vec<String>,
     /// Its world as declared, functions included (what auditors read).
     pub declared: Declared,
+    /// For a plain component (one that does not export
+    /// `smcp:mcp/server`), its exported functions, served as tools.
+    pub plain: Option<Vec<plain::PlainFunc>>,
 }
 
 impl PreparedComponent {
@@ -153,15 +157,18 @@ fn checked(
         }
     }
     match (world, parsed) {
-        (Some((imports, exports, declared)), Some(parsed)) if problems.is_empty() => Ok(PreparedComponent {
-            digest: Digest::of(bytes),
-            size: bytes.len(),
-            modules: parsed.modules.into_iter().map(|range| bytes[range].to_vec()).collect(),
-            recipe: parsed.recipe,
-            imports,
-            exports,
-            declared,
-        }),
+        (Some(World { imports, exports, declared, plain }), Some(parsed)) if problems.is_empty() => {
+            Ok(PreparedComponent {
+                digest: Digest::of(bytes),
+                size: bytes.len(),
+                modules: parsed.modules.into_iter().map(|range| bytes[range].to_vec()).collect(),
+                recipe: parsed.recipe,
+                imports,
+                exports,
+                declared,
+                plain,
+            })
+        }
         _ => Err(problems),
     }
 }
@@ -239,15 +246,20 @@ fn validate_structure(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
+/// What [`check_world`] reads of a component's world.
+struct World {
+    imports: Vec<String>,
+    exports: Vec<String>,
+    declared: Declared,
+    plain: Option<Vec<plain::PlainFunc>>,
+}
+
 /// Recovers the component's WIT world and checks it against the host's,
 /// adding each problem to `problems` (only the first unless `mode` is
-/// [`Problems::All`]). `None` when the world cannot be read at all.
-fn check_world(
-    bytes: &[u8],
-    host: &HostWorld,
-    problems: &mut Vec<LoadError>,
-    mode: Problems,
-) -> Option<(Vec<String>, Vec<String>, Declared)> {
+/// [`Problems::All`]). `None` when the world cannot be read at all. A
+/// component that does not export `smcp:mcp/server` is a plain one: its
+/// exported functions must all be servable as tools.
+fn check_world(bytes: &[u8], host: &HostWorld, problems: &mut Vec<LoadError>, mode: Problems) -> Option<World> {
     let (resolve, world_id) = decode_world(bytes).map_err(|e| problems.push(e)).ok()?;
     let world = &resolve.worlds[world_id];
     let name_of = |key: &WorldKey| resolve.name_world_key(key);
@@ -284,12 +296,17 @@ fn check_world(
         }
     }
     let mut exports: Vec<String> = world.exports.keys().map(name_of).collect();
+    let mut plain = None;
     if !exports.iter().any(|e| e == SERVER_INTERFACE) {
-        problems.push(LoadError::MissingExport(SERVER_INTERFACE.into()));
+        match plain::exports(&resolve, world, host) {
+            Ok(funcs) if !funcs.is_empty() => plain = Some(funcs),
+            Ok(_) => problems.push(LoadError::MissingExport(SERVER_INTERFACE.into())),
+            Err(e) => problems.push(e),
+        }
     }
     imports.sort();
     exports.sort();
-    (problems.len() == before).then(|| (imports, exports, declared(&resolve, world_id)))
+    (problems.len() == before).then(|| World { imports, exports, declared: declared(&resolve, world_id), plain })
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 pub mod bindings;
 mod listing;
 pub use listing::excerpt;
+pub mod plain;
 mod types;
 
 pub use types::*;
@@ -61,6 +62,11 @@ pub struct Server<'a> {
 }
 
 impl Server<'_> {
+    /// True for a plain component: tools only ([`plain`]).
+    fn is_plain(&self) -> bool {
+        self.component.prepared.plain.is_some()
+    }
+
     /// Calls export `name` with `args` and lifts its result with `result`.
     async fn call<H: HostCalls, T>(
         &self,
@@ -78,6 +84,9 @@ impl Server<'_> {
     /// whose list breaks the rules serves no tools at all.
     pub async fn list_tools<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Tool>, ServerError> {
         use server::list_tools as export;
+        if let Some(funcs) = &self.component.prepared.plain {
+            return Ok(plain::tools(funcs));
+        }
         let tools = self.call(host, export::NAME, export::args(), export::result).await?;
         let tools = tools.into_iter().map(Tool::from_wit).collect::<Result<Vec<_>, _>>()?;
         listing::check_tools(&tools)?;
@@ -96,6 +105,9 @@ impl Server<'_> {
         state: Option<&str>,
     ) -> Result<ToolOutcome, ServerError> {
         use server::call_tool as export;
+        if let Some(funcs) = &self.component.prepared.plain {
+            return plain::call_tool(self.runtime, self.component, funcs, &self.limits, host, name, arguments).await;
+        }
         if !arguments.is_object() {
             return Err(ServerError::InvalidParams("tool arguments must be a JSON object".into()));
         }
@@ -106,6 +118,9 @@ impl Server<'_> {
 
     pub async fn list_resources<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Resource>, ServerError> {
         use server::list_resources as export;
+        if self.is_plain() {
+            return Ok(Vec::new());
+        }
         let resources = self.call(host, export::NAME, export::args(), export::result).await?;
         let resources: Vec<Resource> = resources.into_iter().map(Resource::from_wit).collect();
         listing::check_resources(resources.iter().map(|r| (r.uri.as_str(), r.name.as_str())), "resources")?;
@@ -117,6 +132,9 @@ impl Server<'_> {
         host: &mut H,
     ) -> Result<Vec<ResourceTemplate>, ServerError> {
         use server::list_resource_templates as export;
+        if self.is_plain() {
+            return Ok(Vec::new());
+        }
         let templates = self.call(host, export::NAME, export::args(), export::result).await?;
         let templates: Vec<ResourceTemplate> = templates.into_iter().map(ResourceTemplate::from_wit).collect();
         listing::check_resources(
@@ -132,12 +150,18 @@ impl Server<'_> {
         uri: &str,
     ) -> Result<Vec<ResourceContents>, ServerError> {
         use server::read_resource as export;
+        if self.is_plain() {
+            return Err(ServerError::NotFound(format!("resource `{uri}`")));
+        }
         let contents = self.call(host, export::NAME, export::args(uri.into()), export::result).await?;
         Ok(contents.map_err(ServerError::from)?.into_iter().map(ResourceContents::from_wit).collect())
     }
 
     pub async fn list_prompts<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Prompt>, ServerError> {
         use server::list_prompts as export;
+        if self.is_plain() {
+            return Ok(Vec::new());
+        }
         let prompts = self.call(host, export::NAME, export::args(), export::result).await?;
         let prompts: Vec<Prompt> = prompts.into_iter().map(Prompt::from_wit).collect();
         listing::check_names(prompts.iter().map(|p| p.name.as_str()), "prompts")?;
@@ -155,6 +179,9 @@ impl Server<'_> {
         state: Option<&str>,
     ) -> Result<PromptOutcome, ServerError> {
         use server::get_prompt as export;
+        if self.is_plain() {
+            return Err(ServerError::NotFound(format!("prompt `{name}`")));
+        }
         let args = export::args(name.into(), arguments.to_vec(), wit_responses(responses), state.map(Into::into));
         let outcome = self.call(host, export::NAME, args, export::result).await?.map_err(ServerError::from)?;
         Ok(PromptOutcome::from_wit(outcome)?)
@@ -168,6 +195,9 @@ impl Server<'_> {
         context: &[(String, String)],
     ) -> Result<Completion, ServerError> {
         use server::complete as export;
+        if self.is_plain() {
+            return Ok(Completion::default());
+        }
         let reference = match reference {
             CompletionRef::Prompt(name) => wit::CompletionRef::Prompt(name.clone()),
             CompletionRef::ResourceTemplate(uri) => wit::CompletionRef::ResourceTemplate(uri.clone()),

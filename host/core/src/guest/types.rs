@@ -373,7 +373,7 @@ pub enum CompletionRef {
     ResourceTemplate(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Completion {
     pub values: Vec<String>,

@@ -107,6 +107,19 @@ impl Runtime {
         host: &mut H,
     ) -> Result<Option<Val>, CallError> {
         let func_def = self.world.export(name).ok_or_else(|| CallError::MissingExport(name.into()))?;
+        self.call_export(component, func_def, args, limits, host).await
+    }
+
+    /// Like [`Runtime::call`], for an export the component declares itself
+    /// (a plain component's function) rather than one of the host's world.
+    pub async fn call_export<H: HostCalls>(
+        &self,
+        component: &Component,
+        func_def: &WorldFunc,
+        args: &[Val],
+        limits: &Limits,
+        host: &mut H,
+    ) -> Result<Option<Val>, CallError> {
         let limiter = CallLimiter::new(limits.memory_bytes, TABLE_ELEMENTS, self.memory_budget.clone());
         let state = CallState {
             limiter,

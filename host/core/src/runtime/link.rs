@@ -5,8 +5,9 @@
 
 use super::imports::func_type;
 use crate::component::LoadError;
+use crate::component::plain::PlainFunc;
 use crate::component::recipe::{Argument, CoreItem, Recipe};
-use crate::world::HostWorld;
+use crate::world::{HostWorld, WorldFunc};
 use wasmi::{Engine, ExternType, FuncType, Module, ValType};
 
 /// A recipe linked against its compiled modules and the host's world.
@@ -32,6 +33,7 @@ pub(crate) fn link(
     module_bytes: &[Vec<u8>],
     recipe: &Recipe,
     declared: &[String],
+    plain: Option<&[PlainFunc]>,
 ) -> Result<Linked, LoadError> {
     let modules = module_bytes
         .iter()
@@ -97,7 +99,12 @@ pub(crate) fn link(
         linker.check_memory(lowering.memory.as_ref(), &what)?;
         linker.check_func(lowering.realloc.as_ref(), &realloc_type(), &what)?;
     }
-    for func in &world.exports {
+    // The server's exports, or a plain component's own functions.
+    let exports: Vec<&WorldFunc> = match plain {
+        Some(funcs) => funcs.iter().map(|f| &f.export).collect(),
+        None => world.exports.iter().collect(),
+    };
+    for func in exports {
         let name = &func.export_name;
         let lift = recipe.lifts.get(name).ok_or_else(|| LoadError::ExportSignature(name.clone()))?;
         linker.check_func(Some(&lift.func), &func_type(func.sig.export_core_type()), name)?;

@@ -138,7 +138,14 @@ impl Runtime {
         if let Some(hit) = self.cached(&prepared.digest) {
             return Ok(hit);
         }
-        let linked = link::link(&self.engine, &self.world, &prepared.modules, &prepared.recipe, &prepared.imports)?;
+        let linked = link::link(
+            &self.engine,
+            &self.world,
+            &prepared.modules,
+            &prepared.recipe,
+            &prepared.imports,
+            prepared.plain.as_deref(),
+        )?;
         let component = Arc::new(Component { prepared, linked });
         self.insert(component.clone());
         Ok(component)
