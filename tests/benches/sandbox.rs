@@ -165,10 +165,11 @@ fn cold_load(runs: usize) -> Table {
 }
 
 /// What a guest costs by the language it is written in: Rust guests beside
-/// their JavaScript and Python twins, under each guest's shipped grant.
+/// their JavaScript, Python and wasm32-wasip2 twins, and a plain component,
+/// under each guest's shipped grant.
 fn languages(calls: usize) -> Table {
     let mut table = Table::new(
-        "Languages: a Rust guest beside its JavaScript and Python twins",
+        "Languages: a Rust guest beside its JavaScript, Python and wasm32-wasip2 twins",
         &[
             "guest: tool",
             "MiB",
@@ -188,6 +189,8 @@ fn languages(calls: usize) -> Table {
         ("calc-wasip2", "add", json!({"a": 2, "b": 40})),
         ("notes", "put_note", put.clone()),
         ("notes-js", "put_note", put),
+        // A plain component: a WIT function served as a tool.
+        ("text-plain", "reverse", json!({"text": "hello"})),
     ];
     for (guest, tool, args) in cases {
         let bytes = component_bytes(guest);
