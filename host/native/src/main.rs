@@ -22,6 +22,13 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(stderr).init();
     match cli.command {
         Command::Serve(args) => cli::serve::run(args.into_config()),
+        Command::New(args) => match cli::new::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("smcp new: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),
         Command::Keys(command) => offline("keys", cli::keys::run(command)),
         Command::Audit(command) => offline("audit", cli::audit::run(command)),

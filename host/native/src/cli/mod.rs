@@ -4,6 +4,7 @@ pub mod audit;
 pub mod deploy;
 pub mod inspect;
 pub mod keys;
+pub mod new;
 pub mod remote;
 pub mod secrets;
 pub mod serve;
@@ -27,6 +28,8 @@ pub struct Cli {
 pub enum Command {
     /// Serves the hosted MCP servers over HTTP.
     Serve(serve::ServeArgs),
+    /// Creates a new guest project (a Rust crate using the guest SDK).
+    New(new::NewArgs),
     /// Manages tenants' encrypted secrets in a data directory.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
