@@ -619,7 +619,8 @@ impl CallHost<'_> {
     /// Writes of a body's output stream (`rep` from [`BODY_STREAMS`]).
     pub(super) fn write_body(&mut self, rep: u32, contents: &[u8]) -> Result<Val, CallError> {
         let limit = self.grant.http.as_ref().map_or(0, |g| g.max_request_bytes);
-        let body = self.wasi.http.bodies_out.get(rep - BODY_STREAMS)?;
+        // A body already sent is gone: its stream is closed.
+        let Ok(body) = self.wasi.http.bodies_out.get(rep - BODY_STREAMS) else { return Ok(super::closed()) };
         if body.finished {
             return Ok(super::closed());
         }
@@ -637,7 +638,7 @@ impl CallHost<'_> {
     /// What a body's output stream accepts now.
     pub(super) fn body_permit(&mut self, rep: u32) -> Result<Val, CallError> {
         let limit = self.grant.http.as_ref().map_or(0, |g| g.max_request_bytes);
-        let body = self.wasi.http.bodies_out.get(rep - BODY_STREAMS)?;
+        let Ok(body) = self.wasi.http.bodies_out.get(rep - BODY_STREAMS) else { return Ok(super::closed()) };
         if body.finished || body.overflowed {
             return Ok(super::closed());
         }
@@ -648,7 +649,8 @@ impl CallHost<'_> {
     /// Reads (and skips) of a body's input stream: at most `len` bytes,
     /// `closed` at the end.
     pub(super) fn read_body(&mut self, rep: u32, len: u64, skip: bool) -> Result<Val, CallError> {
-        let body = self.wasi.http.bodies_in.get(rep - BODY_STREAMS)?;
+        // A body already finished is gone: its stream is closed.
+        let Ok(body) = self.wasi.http.bodies_in.get(rep - BODY_STREAMS) else { return Ok(super::closed()) };
         let left = body.bytes.len() - body.read;
         if left == 0 {
             return Ok(super::closed());
@@ -703,4 +705,30 @@ fn option_index(name: &str) -> usize {
 
 fn shape() -> CallError {
     CallError::Internal("wasi:http: arguments of an unexpected shape".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_refuse_what_wasmtime_refuses() {
+        assert_eq!(refuse_field("x-test", Some(b"ok")), None);
+        assert_eq!(refuse_field("Host", Some(b"evil.example")), Some(FORBIDDEN_HEADER));
+        assert_eq!(refuse_field("transfer-encoding", None), Some(FORBIDDEN_HEADER));
+        for (name, value) in [("bad name", &b"v"[..]), ("", b"v"), ("x", b"a\r\nb: c"), ("x", b"\xff"), ("x", b"a\0")] {
+            assert_eq!(refuse_field(name, Some(value)), Some(INVALID_SYNTAX), "{name:?}: {value:?}");
+        }
+    }
+
+    #[test]
+    fn a_table_holds_at_most_its_bound_and_reuses_freed_slots() {
+        let mut table = Table::default();
+        let reps: Vec<u32> = (0..MAX_LIVE).map(|i| table.insert("things", i).unwrap()).collect();
+        assert!(matches!(table.insert("things", 0), Err(CallError::Host(_))));
+        assert_eq!(table.remove(reps[3]), Some(3));
+        assert_eq!(table.remove(reps[3]), None, "removed once");
+        assert_eq!(table.insert("things", 99).unwrap(), reps[3]);
+        assert!(table.get(u32::MAX).is_err());
+    }
 }
