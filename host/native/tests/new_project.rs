@@ -65,6 +65,22 @@ fn build_and_review(project: &Path) -> PathBuf {
     component
 }
 
+/// `smcp deploy`s `component` as `server` with `grant`, approving the
+/// widening the test has reviewed.
+fn deploy(host: &DevHost, component: &Path, server: &str, grant: &Path) {
+    let args = [
+        "deploy",
+        component.to_str().unwrap(),
+        "--server",
+        server,
+        "--grant",
+        grant.to_str().unwrap(),
+        "--approve-widening",
+    ];
+    let (ok, _, err) = smcp(&host.url(), host.key(), &args);
+    assert!(ok, "deploying {server}: {err}");
+}
+
 #[test]
 fn a_new_project_goes_from_scaffold_to_first_call() {
     let dir = tempfile::tempdir().unwrap();
@@ -88,21 +104,8 @@ fn a_new_project_goes_from_scaffold_to_first_call() {
     let grant = project.join("grant.toml");
 
     let host = DevHost::start(&["calc"], |_| {});
-    let (ok, _, err) = smcp(
-        &host.url(),
-        host.key(),
-        // Its kv is new to the server: approved, having been reviewed above.
-        &[
-            "deploy",
-            component.to_str().unwrap(),
-            "--server",
-            "bookmarks",
-            "--grant",
-            grant.to_str().unwrap(),
-            "--approve-widening",
-        ],
-    );
-    assert!(ok, "{err}");
+    // Its kv is new to the server: approved, having been reviewed above.
+    deploy(&host, &component, "bookmarks", &grant);
     let (status, saved) =
         dev_tool_call(host.addr(), host.key(), "bookmarks", "save", json!({"name": "w3", "url": "https://w3.org"}));
     assert_eq!((status, saved["result"]["content"][0]["text"].as_str()), (200, Some("saved w3")), "{saved}");
@@ -159,21 +162,8 @@ fn javascript_and_python_projects_build_with_their_own_tools() {
     for (project, name) in [(&js, "divider-js"), (&py, "divider-py")] {
         let component = project.join(format!("{name}.wasm"));
         let grant = project.join("grant.toml");
-        let (ok, _, err) = smcp(
-            &host.url(),
-            host.key(),
-            // Its engine's fuel is above the default: approved, as reviewed.
-            &[
-                "deploy",
-                component.to_str().unwrap(),
-                "--server",
-                name,
-                "--grant",
-                grant.to_str().unwrap(),
-                "--approve-widening",
-            ],
-        );
-        assert!(ok, "{name}: {err}");
+        // Its engine's fuel is above the default: approved, as reviewed.
+        deploy(&host, &component, name, &grant);
         let (status, answer) = dev_tool_call(host.addr(), host.key(), name, "divide", json!({"a": 1, "b": 4}));
         assert_eq!(
             (status, &answer["result"]["structuredContent"]),
