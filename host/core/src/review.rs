@@ -199,9 +199,7 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
     let empty = Grant::default();
     let grant_or_empty = grant.unwrap_or(&empty);
     let capabilities = capabilities(world, grant_or_empty, &component.declared.imports);
-    let needs_grant = |c: &&Capability| {
-        !matches!(short(&c.interface), "log" | "clock" | "random" | "notify") && wasi_served_as(&c.interface).is_none()
-    };
+    let needs_grant = |c: &&Capability| crate::world::grant_section(&c.interface).is_some();
     Review {
         digest: component.digest.to_string(),
         size: component.size,

@@ -13,19 +13,11 @@ use crate::names::TenantId;
 use crate::platform::Backends;
 use serde_json::json;
 
-/// Interfaces every server may import without a grant.
-const ALWAYS_GRANTED: [&str; 4] = ["log", "clock", "random", "notify"];
-
-fn short(interface: &str) -> &str {
-    let name = interface.split_once('/').map_or(interface, |(_, rest)| rest);
-    name.split_once('@').map_or(name, |(name, _)| name)
-}
-
-/// True for an interface every server may import: the capabilities that
-/// need no grant, and the WASI subset, which reaches nothing more.
+/// True for an interface every server may import: one no grant section
+/// governs (log, clock, random, notify, and the WASI subset but
+/// `wasi:http/outgoing-handler`, which reach nothing more).
 fn always_granted(interface: &str) -> bool {
-    (interface.starts_with("smcp:mcp/") && ALWAYS_GRANTED.contains(&short(interface)))
-        || crate::review::wasi_served_as(interface).is_some()
+    crate::world::grant_section(interface).is_none()
 }
 
 fn grant_of(deployment: &Deployment) -> Result<Grant, DeployError> {
