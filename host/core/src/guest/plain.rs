@@ -87,7 +87,7 @@ pub async fn call_tool<H: HostCalls>(
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
-                tool_error(text).into_result()
+                CallToolResult::error(text)
             } else {
                 structured(json)
             }
@@ -110,15 +110,6 @@ fn structured(result: Value) -> CallToolResult {
 
 fn tool_error(message: String) -> ToolOutcome {
     ToolOutcome::Complete(CallToolResult::error(message))
-}
-
-impl ToolOutcome {
-    fn into_result(self) -> CallToolResult {
-        match self {
-            ToolOutcome::Complete(result) => result,
-            ToolOutcome::InputRequired(_) => CallToolResult::error("unexpected input request"),
-        }
-    }
 }
 
 /// The JSON Schema of a shape's JSON form.
