@@ -51,6 +51,28 @@ fn call(tenant: &str, server: &str, key: &str, tool: &str, arguments: Value) -> 
     (ms, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// The built bundle's size in bytes, raw and gzipped as Cloudflare counts it
+/// (scripts/lib.sh's check_worker_size measures the same).
+fn bundle_size() -> (usize, usize) {
+    let build = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/build");
+    let mut bytes = std::fs::read(build.join("index_bg.wasm")).unwrap();
+    bytes.extend(std::fs::read(build.join("worker/shim.mjs")).unwrap());
+    let mut gzip = std::process::Command::new("gzip")
+        .arg("-9c")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = gzip.stdin.take().unwrap();
+    let input = bytes.clone();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &input).unwrap());
+    let output = gzip.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (bytes.len(), output.stdout.len())
+}
+
 fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     samples.sort_by(f64::total_cmp);
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
@@ -166,7 +188,13 @@ fn main() {
     ]);
     fuel.row(vec![format!("spin, best of {}", spins.len()).into(), num(best_spin, 1), num(fuel_per_ms(best_spin), 0)]);
     fuel.note("Cloudflare's free plan allows 10 ms of CPU per request: set SMCP_MAX_FUEL from the first row.");
+    let (raw, gzipped) = bundle_size();
+    let mut bundle = Table::new("The Worker's bundle (what a deployment uploads)", &["measure", "MiB"]);
+    bundle.row(vec!["wasm and JS shim".into(), num(raw as f64 / MIB, 2)]);
+    bundle
+        .row(vec!["gzipped (Cloudflare's free plan allows 3 MiB, paid plans 10)".into(), num(gzipped as f64 / MIB, 2)]);
     let mut report = Report::new("workerd");
+    report.add(bundle);
     report.add(per_call);
     report.add(cold);
     report.add(fuel);

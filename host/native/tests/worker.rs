@@ -83,6 +83,19 @@ fn javascript_python_and_wasip2_twins_on_the_worker() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+
+    // The calc twins' bad `add` calls (two clients each) were refused by the
+    // Worker before any guest instruction ran.
+    let (status, audit) = w.json("GET", "/admin/v1/tenants/twins/audit?limit=500", Some(&key), None);
+    assert_eq!(status, 200, "{audit}");
+    let refused: Vec<&Value> = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "tool.call" && r["detail"]["tool"] == "add" && r["detail"]["outcome"] == "tool_error")
+        .collect();
+    assert_eq!(refused.len(), 6, "{audit}");
+    assert!(refused.iter().all(|r| r["detail"]["fuel"] == json!(0)), "{refused:#?}");
 }
 
 /// The conformance suite with the fixture guest, both requirement sets,

@@ -4,31 +4,23 @@
 //! (with the rest of [`super::params::ToolFacts`]), bounded in size and
 //! depth; remote references are never fetched. The guest's own checks stay
 //! as a second line.
-//!
-//! Behind the `argument-schemas` feature, which the native host enables:
-//! the validator does not fit the Worker's bundle yet, so on the Worker the
-//! guests alone check their arguments.
 
 use serde_json::Value;
 use std::collections::HashMap;
 
 /// Largest schema compiled, serialized.
-#[cfg_attr(not(feature = "argument-schemas"), allow(dead_code))]
 pub const MAX_SCHEMA_BYTES: usize = 64 << 10;
 /// Deepest nesting of a schema compiled.
-#[cfg_attr(not(feature = "argument-schemas"), allow(dead_code))]
 pub const MAX_SCHEMA_DEPTH: usize = 32;
 /// Problems named in one refusal.
-#[cfg(feature = "argument-schemas")]
 const MAX_PROBLEMS: usize = 4;
+/// Compiled size of one `pattern`, and its lazy DFA's cache.
+const MAX_PATTERN_BYTES: usize = 256 << 10;
 
 /// The compiled input schemas of a component's tools.
 #[derive(Default)]
 pub struct ArgumentSchemas {
-    #[cfg(feature = "argument-schemas")]
     by_tool: HashMap<String, jsonschema::Validator>,
-    #[cfg(not(feature = "argument-schemas"))]
-    by_tool: HashMap<String, ()>,
 }
 
 impl std::fmt::Debug for ArgumentSchemas {
@@ -41,26 +33,23 @@ impl ArgumentSchemas {
     /// Compiles `schema` for `tool`. A schema over the bounds or that does
     /// not compile is left out: the guest's own checks then stand alone.
     pub fn add(&mut self, tool: &str, schema: &Value) {
-        #[cfg(feature = "argument-schemas")]
         if within_bounds(schema) {
-            let options = jsonschema::options().with_draft(jsonschema::Draft::Draft202012);
+            // A schema is the tenant's input to the host: its patterns run on
+            // the linear-time `regex` engine, never a backtracking one, so a
+            // pattern cannot make a call's check take exponential time. One
+            // that needs look-around or back-references does not compile.
+            let patterns =
+                jsonschema::PatternOptions::regex().size_limit(MAX_PATTERN_BYTES).dfa_size_limit(MAX_PATTERN_BYTES);
+            let options =
+                jsonschema::options().with_draft(jsonschema::Draft::Draft202012).with_pattern_options(patterns);
             if let Ok(validator) = options.build(schema) {
                 self.by_tool.insert(tool.to_owned(), validator);
             }
         }
-        #[cfg(not(feature = "argument-schemas"))]
-        let _ = (tool, schema, &self.by_tool);
-    }
-
-    /// Without the validator, every call passes to the guest.
-    #[cfg(not(feature = "argument-schemas"))]
-    pub fn check(&self, _tool: &str, _arguments: &Value) -> Result<(), String> {
-        Ok(())
     }
 
     /// `Err` with the failing paths and what is wrong at each, when
     /// `arguments` do not fit `tool`'s schema.
-    #[cfg(feature = "argument-schemas")]
     pub fn check(&self, tool: &str, arguments: &Value) -> Result<(), String> {
         let Some(validator) = self.by_tool.get(tool) else { return Ok(()) };
         let problems: Vec<String> = validator
@@ -77,13 +66,11 @@ impl ArgumentSchemas {
 }
 
 /// True for a schema small and shallow enough to compile.
-#[cfg(feature = "argument-schemas")]
 fn within_bounds(schema: &Value) -> bool {
     depth(schema) <= MAX_SCHEMA_DEPTH && serde_json::to_vec(schema).is_ok_and(|b| b.len() <= MAX_SCHEMA_BYTES)
 }
 
 /// How deeply `value` nests arrays and objects.
-#[cfg(feature = "argument-schemas")]
 fn depth(value: &Value) -> usize {
     match value {
         Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
@@ -92,7 +79,7 @@ fn depth(value: &Value) -> usize {
     }
 }
 
-#[cfg(all(test, feature = "argument-schemas"))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -113,6 +100,13 @@ mod tests {
         let missing = schemas.check("add", &json!({"a": 1})).unwrap_err();
         assert!(missing.contains("\"b\" is a required property"), "{missing}");
         assert_eq!(schemas.check("other", &json!("anything")), Ok(()), "no schema, no check");
+
+        let mut patterned = ArgumentSchemas::default();
+        patterned
+            .add("id", &json!({"type": "object", "properties": {"id": {"type": "string", "pattern": "^[a-z]+$"}}}));
+        assert_eq!(patterned.check("id", &json!({"id": "abc"})), Ok(()));
+        let wrong = patterned.check("id", &json!({"id": "ABC"})).unwrap_err();
+        assert!(wrong.starts_with("`/id`: "), "{wrong}");
     }
 
     #[test]
@@ -124,7 +118,11 @@ mod tests {
         }
         schemas.add("deep", &deep);
         schemas.add("remote", &json!({"$ref": "https://example.com/schema.json"}));
-        assert_eq!(schemas.check("deep", &json!(1)), Ok(()));
-        assert_eq!(schemas.check("remote", &json!(1)), Ok(()));
+        // Catastrophic on a backtracking engine; the linear one refuses it.
+        schemas.add("backtracking", &json!({"type": "string", "pattern": "^(a+)+(?=b)"}));
+        schemas.add("huge", &json!({"type": "string", "pattern": "\\w{1000}\\w{1000}\\w{1000}"}));
+        for tool in ["deep", "remote", "backtracking", "huge"] {
+            assert_eq!(schemas.check(tool, &json!(1)), Ok(()), "{tool} was compiled");
+        }
     }
 }

