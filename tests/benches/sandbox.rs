@@ -179,6 +179,7 @@ fn languages(calls: usize) -> Table {
             "warm p50 ms",
             "fuel per call",
             "peak guest memory MiB",
+            "data copied per instance MiB",
         ],
     );
     let runtime = Runtime::new(RuntimeLimits { max_component_bytes: 32 << 20, ..Default::default() }).unwrap();
@@ -217,11 +218,32 @@ fn languages(calls: usize) -> Table {
             num(warm.p50_us() / 1e3, 2),
             json!(fuel),
             num(memory as f64 / (1 << 20) as f64, 1),
+            num(
+                component.prepared.modules.iter().map(|m| active_data_bytes(m)).sum::<usize>() as f64
+                    / (1 << 20) as f64,
+                2,
+            ),
         ]);
     }
+    table.note("Data copied: the active data segments of all core modules, which every fresh instance writes into its memories (wasmi has no copy-on-write memory image).");
     table.note("Load is validate + prepare + compile (functions are translated on first call). Every call instantiates a fresh instance: for CPython and StarlingMonkey that copies their initialised data into a new memory.");
     table.note("JavaScript burns far more fuel per microsecond than Rust or Python: grant it `[limits] fuel` accordingly (guests/notes-js/grant.toml).");
     table
+}
+
+/// Bytes of a core module's active data segments.
+fn active_data_bytes(module: &[u8]) -> usize {
+    let mut total = 0;
+    for payload in wasmparser::Parser::new(0).parse_all(module) {
+        if let Ok(wasmparser::Payload::DataSection(reader)) = payload {
+            for data in reader.into_iter().flatten() {
+                if matches!(data.kind, wasmparser::DataKind::Active { .. }) {
+                    total += data.data.len();
+                }
+            }
+        }
+    }
+    total
 }
 
 /// Fuel metering's cost: a tight loop and real call-heavy code, with fuel
