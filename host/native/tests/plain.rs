@@ -9,7 +9,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{DevHost, call, connect};
+use support::{DevHost, call, connect, smcp};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -71,5 +71,49 @@ fn a_plain_components_functions_are_tools() {
         assert!(client.list_prompts(None).await.unwrap().prompts.is_empty());
         client.cancel().await.unwrap();
     });
+    host.stop();
+}
+
+/// A plain component whose function takes a resource has no JSON form for
+/// it: `inspect` and deploy over real HTTP both refuse it, naming the
+/// function, and deploy leaves no server behind.
+#[test]
+fn a_function_over_a_resource_is_refused_at_upload() {
+    let component = wat::parse_str(
+        r#"(component
+            (core module $m
+                (func (export "take") (param i32))
+                (func (export "count") (result i32) i32.const 1))
+            (core instance $i (instantiate $m))
+            (type $counter (resource (rep i32)))
+            (func $take (param "c" (own $counter)) (canon lift (core func $i "take")))
+            (func $count (result u32) (canon lift (core func $i "count")))
+            (instance $tools
+                (export "counter" (type $counter))
+                (export "take" (func $take))
+                (export "count" (func $count)))
+            (export "example:counter/tools@0.1.0" (instance $tools)))"#,
+    )
+    .expect("a valid component");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counter.wasm");
+    std::fs::write(&path, component).unwrap();
+    let path = path.to_str().unwrap();
+
+    let inspect =
+        std::process::Command::new(env!("CARGO_BIN_EXE_smcp")).args(["inspect", path, "--json"]).output().unwrap();
+    assert_eq!(inspect.status.code(), Some(3), "{}", String::from_utf8_lossy(&inspect.stderr));
+    let review: Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(review["runnable"], false, "{review}");
+    let problems = review["problems"].to_string();
+    assert!(problems.contains("exported function `take`") && problems.contains("no JSON form"), "{problems}");
+
+    let host = DevHost::start(&["text-plain"], |_| {});
+    let (ok, stdout, stderr) = smcp(&host.url(), host.key(), &["deploy", path, "--server", "counter"]);
+    assert!(!ok, "deployed: {stdout}");
+    assert!(stderr.contains("exported function `take`") && stderr.contains("no JSON form"), "{stderr}");
+    let (ok, servers, stderr) = smcp(&host.url(), host.key(), &["servers", "list"]);
+    assert!(ok, "{stderr}");
+    assert!(!servers.contains("counter"), "a refused upload leaves no server: {servers}");
     host.stop();
 }

@@ -95,13 +95,13 @@ fn plain_func(
     func: &Function,
 ) -> Result<PlainFunc, LoadError> {
     let unsupported = |why: String| LoadError::Unsupported(format!("exported function `{}`: {why}", func.name));
-    let sig = host.component_signature(resolve, func).map_err(|e| unsupported(e.to_string()))?;
     let params = func
         .params
         .iter()
         .map(|p| Ok((p.name.clone(), shape(resolve, &p.ty, 0).map_err(&unsupported)?)))
         .collect::<Result<Vec<_>, LoadError>>()?;
     let result = func.result.as_ref().map(|t| shape(resolve, t, 0).map_err(&unsupported)).transpose()?;
+    let sig = host.component_signature(resolve, func).map_err(|e| unsupported(e.to_string()))?;
     let short = match key {
         WorldKey::Name(name) => name.clone(),
         WorldKey::Interface(id) => resolve.interfaces[*id].name.clone().unwrap_or_default(),
@@ -169,6 +169,9 @@ fn shape(resolve: &Resolve, ty: &Type, depth: usize) -> Result<Shape, String> {
             ),
             TypeDefKind::Enum(e) => Shape::Enum(e.cases.iter().map(|c| c.name.clone()).collect()),
             TypeDefKind::Flags(f) => Shape::Flags(f.flags.iter().map(|f| f.name.clone()).collect()),
+            TypeDefKind::Handle(_) | TypeDefKind::Resource => {
+                return Err("a resource handle has no JSON form: a tool takes and returns plain data".into());
+            }
             other => return Err(format!("a {} has no JSON form", other.as_str())),
         },
     })
