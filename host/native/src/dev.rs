@@ -36,6 +36,11 @@ impl DevGuests {
         DevGuests::only(&EXAMPLES)
     }
 
+    /// No guests: dev mode's tenant and key alone (`smcp dev`).
+    pub fn none() -> DevGuests {
+        DevGuests::only(&[])
+    }
+
     /// Only the named guests of this repository.
     pub fn only(names: &[&str]) -> DevGuests {
         DevGuests {

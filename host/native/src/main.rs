@@ -36,6 +36,13 @@ fn main() -> ExitCode {
         Command::Activate(args) => offline("activate", cli::deploy::activate(args)),
         Command::Rollback(args) => offline("rollback", cli::deploy::rollback(args)),
         Command::Servers(command) => offline("servers", cli::deploy::servers(command)),
+        Command::Dev(args) => match cli::dev::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("smcp dev: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Build(args) => verdict("build", cli::build::build(args)),
         Command::Inspect(args) => verdict("inspect", cli::inspect::inspect(args)),
         Command::Diff(args) => verdict("diff", cli::inspect::diff(args)),

@@ -245,6 +245,9 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     let mut endpoints = Vec::new();
     let mut dev_key = None;
     match &config.dev {
+        // No guests: `smcp dev`, which deploys its project through the
+        // admin API with the dev key.
+        Some(dev) if dev.names.is_empty() => {}
         Some(dev) => {
             let (builder, data_dir) = (dev.clone(), config.data_dir.clone());
             tracing::info!(guests = ?dev.names, "dev mode: building guests");

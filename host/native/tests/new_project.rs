@@ -186,3 +186,92 @@ fn smcp_build(project: &Path) -> (Option<i32>, String, String) {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (output.status.code(), text(&output.stdout), text(&output.stderr))
 }
+
+/// `smcp dev` as a running process: what it printed to stdout so far, line
+/// by line.
+struct DevProcess {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl DevProcess {
+    fn start(project: &Path, data: &Path) -> DevProcess {
+        let mut child = tenant_command(env!("CARGO_BIN_EXE_smcp"), project)
+            .args(["dev", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        DevProcess { child, lines }
+    }
+
+    /// The first line, from now, that starts with `prefix` (trimmed).
+    fn wait_for(&self, prefix: &str) -> String {
+        loop {
+            let line = self.lines.recv_timeout(std::time::Duration::from_secs(300)).unwrap_or_else(|e| {
+                panic!("smcp dev printed no `{prefix}` line: {e}");
+            });
+            if line.trim_start().starts_with(prefix) {
+                return line.trim().to_owned();
+            }
+        }
+    }
+}
+
+impl Drop for DevProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `smcp dev` builds a project, serves it, and on each edit builds and
+/// deploys it again; a broken edit leaves the last good version serving;
+/// a restart on the same data directory gives the same key.
+#[test]
+fn smcp_dev_rebuilds_and_redeploys_on_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path().join("live");
+    assert!(smcp_new(&[project.to_str().unwrap()]).0);
+    let data = dir.path().join("data");
+    let dev = DevProcess::start(&project, &data);
+    let url = dev.wait_for("MCP server");
+    let key = dev.wait_for("API key").trim_start_matches("API key").trim().to_owned();
+    let addr: std::net::SocketAddr =
+        url.split("http://").nth(1).and_then(|rest| rest.split('/').next()).unwrap().parse().unwrap();
+    assert!(url.ends_with("/t/dev/s/live/mcp"), "{url}");
+    let first = dev.wait_for("==> ");
+    assert!(first.starts_with("==> deployed live"), "{first}");
+    let divide_by_zero = || {
+        let (status, answer) = dev_tool_call(addr, &key, "live", "divide", json!({"a": 1, "b": 0}));
+        assert_eq!(status, 200, "{answer}");
+        answer["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+    };
+    assert_eq!(divide_by_zero(), "division by zero");
+
+    let source = project.join("src/lib.rs");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(&source, text.replace("\"division by zero\"", "\"cannot divide by zero\"")).unwrap();
+    let second = dev.wait_for("==> ");
+    assert!(second.starts_with("==> deployed live") && second != first, "{second}");
+    assert_eq!(divide_by_zero(), "cannot divide by zero");
+
+    std::fs::write(&source, "this is not Rust").unwrap();
+    let broken = dev.wait_for("==> ");
+    assert!(broken.starts_with("==> build failed"), "{broken}");
+    assert_eq!(divide_by_zero(), "cannot divide by zero", "the last good version keeps serving");
+    drop(dev);
+
+    let again = DevProcess::start(&project, &data);
+    let key_again = again.wait_for("API key").trim_start_matches("API key").trim().to_owned();
+    assert_eq!(key_again, key, "the dev key is the same at every start on one data directory");
+}

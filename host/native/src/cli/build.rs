@@ -38,19 +38,8 @@ const RUST_TARGET: &str = "wasm32-wasip2";
 
 pub fn build(args: BuildArgs) -> anyhow::Result<Verdict> {
     let dir = args.dir.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.display()))?;
-    let component = if dir.join("Cargo.toml").is_file() {
-        build_rust(&dir)?
-    } else if dir.join("package.json").is_file() {
-        build_javascript(&dir)?
-    } else if dir.join("pyproject.toml").is_file() {
-        build_python(&dir)?
-    } else {
-        anyhow::bail!(
-            "{}: no Cargo.toml, package.json or pyproject.toml: not a project `smcp build` knows (see `smcp new`)",
-            dir.display()
-        );
-    };
-    let grant = args.grant.or_else(|| Some(dir.join("grant.toml")).filter(|g| g.is_file()));
+    let component = build_component(&dir)?;
+    let grant = args.grant.or_else(|| project_grant(&dir));
     step(&format!("reviewing {}", component.display()));
     let review = inspect::read_review(&inspect::runtime(args.max_upload_bytes)?, &component, grant.as_deref())?;
     if args.json {
@@ -73,8 +62,30 @@ pub fn build(args: BuildArgs) -> anyhow::Result<Verdict> {
     Ok(verdict)
 }
 
+/// Builds the project in `dir` (canonical) by its language's tools: the
+/// component's path.
+pub(crate) fn build_component(dir: &Path) -> anyhow::Result<PathBuf> {
+    if dir.join("Cargo.toml").is_file() {
+        build_rust(dir)
+    } else if dir.join("package.json").is_file() {
+        build_javascript(dir)
+    } else if dir.join("pyproject.toml").is_file() {
+        build_python(dir)
+    } else {
+        anyhow::bail!(
+            "{}: no Cargo.toml, package.json or pyproject.toml: not a project `smcp build` knows (see `smcp new`)",
+            dir.display()
+        )
+    }
+}
+
+/// The project's `grant.toml`, when it has one.
+pub(crate) fn project_grant(dir: &Path) -> Option<PathBuf> {
+    Some(dir.join("grant.toml")).filter(|g| g.is_file())
+}
+
 /// One step's progress line.
-fn step(what: &str) {
+pub(crate) fn step(what: &str) {
     eprintln!("==> {what}");
 }
 

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod build;
 pub mod deploy;
+pub mod dev;
 pub mod inspect;
 pub mod keys;
 pub mod new;
@@ -34,6 +35,9 @@ pub enum Command {
     /// Builds a guest project into a component and reviews it (exit codes
     /// as `inspect`'s).
     Build(build::BuildArgs),
+    /// Builds a guest project, serves it locally, and rebuilds and
+    /// redeploys it on every change.
+    Dev(dev::DevArgs),
     /// Manages tenants' encrypted secrets in a data directory.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),

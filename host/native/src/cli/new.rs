@@ -138,7 +138,7 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 }
 
 /// A crate name the server's name can be: `[a-z][a-z0-9-]*`, at most 64.
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     name.len() <= 64
         && name.starts_with(|c: char| c.is_ascii_lowercase())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
