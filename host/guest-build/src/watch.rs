@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 
 /// Sources and manifests under `root` that the guests are built from.
 pub(crate) fn inputs(root: &Path) -> Vec<PathBuf> {
-    let mut paths = vec![root.join("wit")];
+    // The WIT lives in the SDK (the top-level wit/ links to it): listed by
+    // its real path, as cargo's scan may not follow a link.
     let sdk = root.join("guest-sdk");
-    paths.extend(["Cargo.toml", "src"].map(|p| sdk.join(p)));
+    let mut paths: Vec<PathBuf> = ["Cargo.toml", "src", "wit"].map(|p| sdk.join(p)).into();
     let guests = root.join("guests");
     paths.extend(["Cargo.toml", "Cargo.lock", "wat"].map(|p| guests.join(p)));
     if let Ok(entries) = std::fs::read_dir(&guests) {

@@ -275,3 +275,19 @@ fn smcp_dev_rebuilds_and_redeploys_on_change() {
     let key_again = again.wait_for("API key").trim_start_matches("API key").trim().to_owned();
     assert_eq!(key_again, key, "the dev key is the same at every start on one data directory");
 }
+
+/// The guest SDK is a crate a tenant can depend on from outside this
+/// repository: `cargo package` takes it with the host's WIT inside and
+/// builds it from the package alone.
+#[test]
+fn the_sdk_packages_with_its_wit() {
+    let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guest-sdk");
+    let listed = tenant_command("cargo", &sdk).args(["package", "--list", "--allow-dirty"]).output().unwrap();
+    let files = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    for wit in ["wit/world.wit", "wit/capabilities.wit", "wit/deps/wasi-io/package.wit"] {
+        assert!(files.lines().any(|f| f == wit), "{wit} is not packaged:\n{files}");
+    }
+    let packaged = tenant_command("cargo", &sdk).args(["package", "--allow-dirty", "--offline"]).output().unwrap();
+    assert!(packaged.status.success(), "cargo package:\n{}", String::from_utf8_lossy(&packaged.stderr));
+}
