@@ -35,6 +35,9 @@ pub struct Review {
     /// Granted but not imported: grants nothing the component can use.
     pub granted_not_imported: Vec<String>,
     pub limits: Vec<String>,
+    /// The grant reviewed with, as its file names the fields and with every
+    /// default filled in ([`Grant::to_json`]); null without one.
+    pub grant: Option<serde_json::Value>,
     /// False when the host refuses to run the component at all.
     pub runnable: bool,
     /// Why the host refuses it (empty when runnable).
@@ -234,6 +237,7 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
             )]
         },
         capabilities,
+        grant: grant.map(Grant::to_json),
         runnable: true,
         problems: Vec::new(),
         foreign_imports: Vec::new(),
@@ -302,6 +306,7 @@ pub fn review_bytes(runtime: &Runtime, bytes: &[u8], grant: Option<&Grant>) -> R
         imported_not_granted: Vec::new(),
         granted_not_imported: Vec::new(),
         limits: Vec::new(),
+        grant: grant.map(Grant::to_json),
         runnable: false,
         problems,
         foreign_imports,
@@ -323,6 +328,37 @@ pub struct Difference {
     /// changed.
     pub grants_changed: Vec<String>,
     pub limits_changed: bool,
+    /// Every grant field whose value changed, by its path in the grant
+    /// file (`http.allowed_hosts`, `limits.fuel`); a section added or
+    /// removed is one change from or to null.
+    pub grant_changes: Vec<FieldChange>,
+}
+
+/// One grant field's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    pub field: String,
+    pub from: serde_json::Value,
+    pub to: serde_json::Value,
+}
+
+/// The leaves of two grants' JSON that differ, objects walked by key
+/// (lists and numbers compared whole).
+fn field_changes(path: &str, from: &serde_json::Value, to: &serde_json::Value, out: &mut Vec<FieldChange>) {
+    use serde_json::Value;
+    match (from, to) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                field_changes(&at, a.get(key).unwrap_or(&Value::Null), b.get(key).unwrap_or(&Value::Null), out);
+            }
+        }
+        _ if from != to => out.push(FieldChange { field: path.to_owned(), from: from.clone(), to: to.clone() }),
+        _ => {}
+    }
 }
 
 impl Difference {
@@ -333,6 +369,7 @@ impl Difference {
             && self.functions_removed.is_empty()
             && self.grants_changed.is_empty()
             && !self.limits_changed
+            && self.grant_changes.is_empty()
     }
 }
 
@@ -365,5 +402,11 @@ pub fn difference(old: &Review, new: &Review) -> Difference {
         functions_removed,
         grants_changed,
         limits_changed: old.limits != new.limits,
+        grant_changes: {
+            let mut changes = Vec::new();
+            let null = serde_json::Value::Null;
+            field_changes("", old.grant.as_ref().unwrap_or(&null), new.grant.as_ref().unwrap_or(&null), &mut changes);
+            changes
+        },
     }
 }

@@ -28,6 +28,13 @@ fn smcp(args: &[&str]) -> (i32, Value, String) {
     )
 }
 
+/// A JSON Schema of docs/schemas/, compiled.
+fn schema(name: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/schemas/{name}.schema.json"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    jsonschema::draft202012::new(&schema).unwrap()
+}
+
 fn guest_grant(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(name).join("grant.toml").display().to_string()
 }
@@ -83,6 +90,15 @@ fn diff_reports_imports_and_widened_grants() {
     assert_eq!(difference["imports_added"], serde_json::json!(["smcp:mcp/http@0.1.0", "smcp:mcp/secrets@0.1.0"]));
     let changed = difference["grants_changed"].as_array().unwrap();
     assert!(changed.iter().any(|c| c.as_str().unwrap().contains("api.other.com")), "{changed:?}");
+    // Field by field, as grant.toml names them, with the values.
+    let fields = difference["grant_changes"].as_array().unwrap();
+    let hosts = fields.iter().find(|c| c["field"] == "http.allowed_hosts").expect("http.allowed_hosts changed");
+    assert_eq!(hosts["to"], serde_json::json!(["example.com", "api.other.com"]), "{hosts}");
+    let methods = fields.iter().find(|c| c["field"] == "http.methods").expect("http.methods changed");
+    assert_eq!(methods["to"], serde_json::Value::Null, "every method: {methods}");
+    schema("diff")
+        .validate(&difference)
+        .unwrap_or_else(|e| panic!("diff --json against its schema: {e}\n{difference}"));
     // What the host would ask approval for, field by field.
     let widened = difference["widened"].as_array().unwrap();
     for expected in ["imports smcp:mcp/http@0.1.0", "http: host api.other.com added", "http: every method allowed"] {
@@ -114,6 +130,7 @@ fn inspect_reads_every_example_and_hostile_guest() {
         "hostile-import",
     ];
     let built = build(dir.path(), &guests);
+    let reviews = schema("review");
     for (guest, component) in guests.iter().zip(&built) {
         let grant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(guest).join("grant.toml");
         let mut args = vec!["inspect".to_owned(), component.display().to_string(), "--json".to_owned()];
@@ -126,6 +143,12 @@ fn inspect_reads_every_example_and_hostile_guest() {
         assert_eq!(code, expected, "{guest}: {stderr}");
         assert_eq!(review["digest"].as_str().map(str::len), Some(64), "{guest}");
         assert_eq!(review["exports"], serde_json::json!(["smcp:mcp/server@0.1.0"]), "{guest}");
+        reviews
+            .validate(&review)
+            .unwrap_or_else(|e| panic!("{guest}: inspect --json against its schema: {e}\n{review}"));
+        if grant.exists() {
+            assert!(review["grant"]["limits"]["fuel"].as_u64().is_some_and(|f| f > 0), "{guest}: {review}");
+        }
         // The declared world, functions included.
         let server = &review["world"]["exports"][0];
         assert_eq!(server["interface"], "smcp:mcp/server@0.1.0", "{guest}");

@@ -13,11 +13,19 @@ use crate::names::TenantId;
 use crate::platform::Backends;
 use serde_json::json;
 
-/// True for an interface every server may import: one no grant section
-/// governs (log, clock, random, notify, and the WASI subset but
-/// `wasi:http/outgoing-handler`, which reach nothing more).
-fn always_granted(interface: &str) -> bool {
-    crate::world::grant_section(interface).is_none()
+/// Every way a version importing `imports_added` (beyond the old
+/// version's imports) under `grant` allows more than the old one under
+/// `old_grant`: what activating it needs approval for. A new import widens
+/// when a grant section governs it; log, clock, random, notify and the WASI
+/// subset but `wasi:http/outgoing-handler` reach nothing more.
+pub fn widenings(imports_added: &[String], old_grant: &Grant, grant: &Grant) -> Vec<String> {
+    let mut widened: Vec<String> = imports_added
+        .iter()
+        .filter(|i| crate::world::grant_section(i).is_some())
+        .map(|i| format!("imports {i}"))
+        .collect();
+    widened.extend(grant.widenings_from(old_grant));
+    widened
 }
 
 fn grant_of(deployment: &Deployment) -> Result<Grant, DeployError> {
@@ -32,9 +40,7 @@ fn changes(from: Option<&Deployment>, imports: &[String], grant: &Grant) -> Resu
         None => (Vec::new(), Grant::default()),
     };
     let imports_added: Vec<String> = imports.iter().filter(|i| !old_imports.contains(i)).cloned().collect();
-    let mut widened: Vec<String> =
-        imports_added.iter().filter(|i| !always_granted(i)).map(|i| format!("imports {i}")).collect();
-    widened.extend(grant.widenings_from(&old_grant));
+    let widened = widenings(&imports_added, &old_grant, grant);
     Ok(Changes {
         from: from.map(|d| d.id.clone()),
         imports_removed: old_imports.iter().filter(|i| !imports.contains(i)).cloned().collect(),

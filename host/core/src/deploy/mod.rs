@@ -16,7 +16,7 @@ pub mod records;
 mod served;
 mod upload;
 
-pub use activate::{activate, create_server, delete_server, load_active, rollback};
+pub use activate::{activate, create_server, delete_server, load_active, rollback, widenings};
 pub use records::{Activation, Deployment, ServerRecord, TenantSettings};
 pub use upload::{Upload, Uploaded, upload};
 

@@ -30,6 +30,22 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The `[limits]` section as the grant file names its fields, every
+    /// default filled in (the review's machine-readable form).
+    pub fn to_json(&self) -> serde_json::Value {
+        let Limits { fuel, memory_bytes, output_bytes, import_bytes, host_calls, wall_time_ms } = self;
+        serde_json::json!({
+            "fuel": fuel,
+            "memory_bytes": memory_bytes,
+            "output_bytes": output_bytes,
+            "import_bytes": import_bytes,
+            "host_calls": host_calls,
+            "wall_time_ms": wall_time_ms,
+        })
+    }
+}
+
+impl Limits {
     /// Defaults for a trusted-but-bounded guest: 100M fuel (tens of ms to
     /// a second of interpretation), 64 MiB memory, 4 MiB output and 8 MiB per
     /// capability call, 1000 capability calls, 30 s of wall time.

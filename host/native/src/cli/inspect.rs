@@ -144,13 +144,7 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {
     // every grant field that allows more (the words above may not show all).
     let (old_grant, new_grant) =
         (read_grant(args.old_grant.as_deref())?.unwrap_or_default(), read_grant(new_grant)?.unwrap_or_default());
-    let mut widened: Vec<String> = difference
-        .imports_added
-        .iter()
-        .filter(|i| !["log", "clock", "random", "notify"].iter().any(|free| i.contains(&format!("/{free}@"))))
-        .map(|i| format!("imports {i}"))
-        .collect();
-    widened.extend(new_grant.widenings_from(&old_grant));
+    let widened = smcp_core::deploy::widenings(&difference.imports_added, &old_grant, &new_grant);
     let verdict = match Verdict::of(&new) {
         Verdict::Fine if !widened.is_empty() => Verdict::NeedsApproval,
         other => other,
@@ -177,11 +171,8 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {
     for removed in &difference.functions_removed {
         println!("- calls {removed}");
     }
-    for changed in &difference.grants_changed {
-        println!("~ {changed}");
-    }
-    if difference.limits_changed {
-        println!("~ limits: {} -> {}", old.limits.join("; "), new.limits.join("; "));
+    for change in &difference.grant_changes {
+        println!("~ {}: {} -> {}", change.field, change.from, change.to);
     }
     if !widened.is_empty() {
         println!("activating the new version needs approval (--approve-widening):");

@@ -103,6 +103,30 @@ impl Grant {
         })
     }
 
+    /// The grant as its file names the fields, with every default filled
+    /// in: what the review's JSON shows and `smcp diff` compares field by
+    /// field. A section the grant does not have is absent.
+    pub fn to_json(&self) -> serde_json::Value {
+        let Grant { kv, objects, http, secrets, environment, limits } = self;
+        let mut json = serde_json::json!({ "version": GRANT_FORMAT_VERSION, "limits": limits.to_json() });
+        if let Some(kv) = kv {
+            json["kv"] = kv.to_json();
+        }
+        if let Some(objects) = objects {
+            json["objects"] = objects.to_json();
+        }
+        if let Some(http) = http {
+            json["http"] = http.to_json();
+        }
+        if !secrets.is_empty() {
+            json["secrets"] = serde_json::json!({ "names": secrets });
+        }
+        if !environment.is_empty() {
+            json["environment"] = environment.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+        }
+        json
+    }
+
     /// Every way `self` allows more than `old`, in words an auditor reads
     /// (`http: host api.example.com added`); empty when it allows nothing
     /// more. Narrowing is not reported. Activating a deployment whose grant

@@ -30,6 +30,43 @@ pub struct HttpGrant {
     pub inject: Vec<Injection>,
 }
 
+impl HttpGrant {
+    /// The section as the grant file names its fields, every default
+    /// filled in (the review's machine-readable form); `methods` is null
+    /// when every method is allowed. Injections name secrets, never values.
+    pub fn to_json(&self) -> serde_json::Value {
+        let HttpGrant {
+            allowed_hosts,
+            allow_insecure,
+            methods,
+            max_request_bytes,
+            max_response_bytes,
+            timeout_ms,
+            max_redirects,
+            max_requests,
+            inject,
+        } = self;
+        let schemes: &[&str] = if *allow_insecure { &["https", "http"] } else { &["https"] };
+        let inject: Vec<serde_json::Value> = inject
+            .iter()
+            .map(|Injection { host, header, secret, prefix }| {
+                serde_json::json!({ "host": host, "header": header, "secret": secret, "prefix": prefix })
+            })
+            .collect();
+        serde_json::json!({
+            "allowed_hosts": allowed_hosts,
+            "schemes": schemes,
+            "methods": methods,
+            "max_request_bytes": max_request_bytes,
+            "max_response_bytes": max_response_bytes,
+            "timeout_ms": timeout_ms,
+            "max_redirects": max_redirects,
+            "max_requests": max_requests,
+            "inject": inject,
+        })
+    }
+}
+
 /// A header the host sets on requests to `host` from secret `secret`
 /// (`prefix` + value), on every hop to that host and no other.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,6 +14,20 @@ pub struct KvGrant {
     pub max_ops_per_call: u32,
 }
 
+impl KvGrant {
+    /// The section as the grant file names its fields, every default
+    /// filled in (the review's machine-readable form).
+    pub fn to_json(&self) -> serde_json::Value {
+        let KvGrant { max_key_bytes, max_value_bytes, max_list, max_ops_per_call } = self;
+        serde_json::json!({
+            "max_key_bytes": max_key_bytes,
+            "max_value_bytes": max_value_bytes,
+            "max_list": max_list,
+            "max_ops_per_call": max_ops_per_call,
+        })
+    }
+}
+
 impl Default for KvGrant {
     fn default() -> Self {
         KvGrant { max_key_bytes: 512, max_value_bytes: 1 << 20, max_list: 1000, max_ops_per_call: 1000 }

@@ -13,6 +13,20 @@ pub struct ObjectsGrant {
     pub max_bytes_written_per_call: usize,
 }
 
+impl ObjectsGrant {
+    /// The section as the grant file names its fields, every default
+    /// filled in (the review's machine-readable form).
+    pub fn to_json(&self) -> serde_json::Value {
+        let ObjectsGrant { max_key_bytes, max_object_bytes, max_list, max_bytes_written_per_call } = self;
+        serde_json::json!({
+            "max_key_bytes": max_key_bytes,
+            "max_object_bytes": max_object_bytes,
+            "max_list": max_list,
+            "max_bytes_written_per_call": max_bytes_written_per_call,
+        })
+    }
+}
+
 impl Default for ObjectsGrant {
     fn default() -> Self {
         ObjectsGrant {
