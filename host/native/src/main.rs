@@ -65,7 +65,8 @@ fn verdict(name: &str, result: anyhow::Result<cli::inspect::Verdict>) -> ExitCod
     }
 }
 
-/// Runs an async command (on a data directory, or against a host).
+/// Runs an async command (on a data directory, or against a host); a
+/// failure exits with [`cli::remote::exit_code`].
 fn offline(name: &str, work: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
     let result = runtime.map_err(anyhow::Error::from).and_then(|rt| tokio::task::LocalSet::new().block_on(&rt, work));
@@ -73,7 +74,7 @@ fn offline(name: &str, work: impl std::future::Future<Output = anyhow::Result<()
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("smcp {name}: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::remote::exit_code(&e))
         }
     }
 }

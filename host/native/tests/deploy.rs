@@ -564,3 +564,42 @@ fn a_guest_importing_only_wasi_and_always_granted_capabilities_widens_nothing() 
     assert!(imports.iter().any(|i| i.starts_with("wasi:cli/stdout@")), "{imports:?}");
     host.stop();
 }
+
+/// `smcp URL-ARGS` with `key`: its exit code and stderr.
+fn exit_code(url: &str, key: &str, args: &[&str]) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(args)
+        .args(["--url", url, "--key", key])
+        .env_remove("SMCP_URL")
+        .env_remove("SMCP_ADMIN_KEY")
+        .output()
+        .unwrap();
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// Each kind of failure has its own exit code, so a CI job can tell a
+/// refusal from an approval to give, a bad key, a missing server and an
+/// unreachable host.
+#[test]
+fn failures_exit_with_distinct_codes() {
+    let host = Host::start(&["calc", "notes"], |_| {});
+    let (url, key) = (host.url(), host.key().to_owned());
+    let notes = host.component("notes");
+    let grant = grant_file("notes");
+    let deploy = ["deploy", notes.to_str().unwrap(), "--server", "kept", "--grant", grant.to_str().unwrap()];
+    let (code, err) = exit_code(&url, &key, &deploy);
+    assert_eq!(code, Some(4), "a widening to approve: {err}");
+    let not_wasm = grant.to_str().unwrap();
+    let (code, err) = exit_code(&url, &key, &["deploy", not_wasm, "--server", "kept"]);
+    assert_eq!(code, Some(3), "refused as it stands: {err}");
+    let (code, err) = exit_code(&url, "smcp_dev_notakey", &["servers", "list"]);
+    assert_eq!(code, Some(5), "credentials: {err}");
+    let (code, err) = exit_code(&url, &key, &["servers", "health", "nothing-here"]);
+    assert_eq!(code, Some(6), "not found: {err}");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (code, err) = exit_code(&format!("http://{closed}"), &key, &["servers", "list"]);
+    assert_eq!(code, Some(7), "unreachable: {err}");
+    let (code, err) = exit_code(&url, &key, &["servers", "list"]);
+    assert_eq!(code, Some(0), "{err}");
+    host.stop();
+}

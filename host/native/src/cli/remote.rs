@@ -144,8 +144,11 @@ impl Client {
     }
 
     async fn finish_with_status(&self, request: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> {
+        // The reqwest error stays the source: it decides the exit code.
         let response = request.send().await.map_err(|e| {
-            anyhow!("cannot reach the host at {}: {e}; is `smcp serve` running there, and is --url right?", self.base)
+            let hint =
+                format!("cannot reach the host at {} (is `smcp serve` running there, and is --url right?)", self.base);
+            anyhow::Error::from(e).context(hint)
         })?;
         let status = response.status();
         let bytes = response.bytes().await.context("reading the host's answer")?;
@@ -165,6 +168,31 @@ impl Client {
         }
         .into())
     }
+}
+
+/// How a command that failed exits, so a script or CI job can tell what
+/// went wrong without reading the message (docs/tenant-guide.md lists
+/// them): 3 the host refused the request as it stands (a bad component,
+/// grant or argument), 4 it needs an approval (`--approve-widening`), 5 the
+/// credentials were not accepted or may not do this, 6 what was named does
+/// not exist, 7 the host could not be reached or failed (or asked to wait);
+/// 1 anything else (a local file, bad input). `inspect`, `diff` and
+/// `build` use 3 and 4 the same way; clap's usage errors are 2.
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    if let Some(failure) = error.downcast_ref::<ApiFailure>() {
+        return match (failure.status, failure.code.as_str()) {
+            (_, "approval_required") => 4,
+            (401 | 403, _) => 5,
+            (404, _) => 6,
+            (429, _) | (500.., _) => 7,
+            (400..=499, _) => 3,
+            _ => 1,
+        };
+    }
+    if error.chain().any(|cause| cause.downcast_ref::<reqwest::Error>().is_some()) {
+        return 7;
+    }
+    1
 }
 
 /// An error answer of the admin API.
