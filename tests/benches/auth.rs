@@ -23,6 +23,7 @@ use smcp_core::capabilities::Grant;
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig, Hosted, set_issuers};
 use smcp_core::http::Request;
 use smcp_core::names::TenantId;
+use smcp_core::platform::Clock as _;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -68,7 +69,7 @@ fn main() {
             .unwrap();
     }
     let env = Env::new("acme", "calc", Grant::default());
-    let now = env.memory.clock.0.get();
+    let now = env.memory.clock.now_ms();
     let (key, _) = block_on(ApiKeys::new(&env.memory.kv, [3; 32]).create(
         &TenantId::from_static("acme"),
         Role::McpUser,

@@ -74,7 +74,7 @@ pub struct Env {
 impl Env {
     pub fn new(tenant: &str, server: &str, grant: Grant) -> Env {
         let mut memory = InMemory::new();
-        memory.clock.0.set(1_700_000_000_000);
+        memory.clock.set(1_700_000_000_000);
         memory.random = SeededRandom::new(7);
         Env {
             memory,

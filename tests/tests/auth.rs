@@ -18,6 +18,7 @@ use smcp_core::capabilities::kv::grant::KvGrant;
 use smcp_core::engine::{Engine, Hosted, set_issuers};
 use smcp_core::http::{Body, Request, Response};
 use smcp_core::names::TenantId;
+use smcp_core::platform::Clock as _;
 use smcp_tests::{Env, block_on, load, runtime};
 use std::sync::Arc;
 
@@ -70,7 +71,7 @@ fn host_with(rate: RateLimits) -> Host {
 
 impl Host {
     fn key(&self, tenant: &str, role: Role, expires_ms: Option<u64>) -> (String, String) {
-        let now = self.env.memory.clock.0.get();
+        let now = self.env.memory.clock.now_ms();
         let (key, record) = block_on(ApiKeys::new(&self.env.memory.kv, HASH_KEY).create(
             &TenantId::parse(tenant).unwrap(),
             role,
@@ -113,7 +114,7 @@ impl Host {
     }
 
     fn now_s(&self) -> u64 {
-        self.env.memory.clock.0.get() / 1000
+        self.env.memory.clock.now_ms() / 1000
     }
 
     fn token(&self, changes: Value) -> String {
@@ -189,8 +190,8 @@ fn api_key_rejections() {
     );
     let unknown = format!("smcp_acme_{}", "ab".repeat(32));
     refused(&h.call(&unknown, "get_note", json!({})), 401, "Unauthorized: unknown API key", Some("invalid_token"));
-    let (expiring, _) = h.key("acme", Role::McpUser, Some(h.env.memory.clock.0.get() + 1000));
-    h.env.memory.clock.0.set(h.env.memory.clock.0.get() + 1000);
+    let (expiring, _) = h.key("acme", Role::McpUser, Some(h.env.memory.clock.now_ms() + 1000));
+    h.env.memory.clock.advance(1000);
     refused(
         &h.call(&expiring, "get_note", json!({})),
         401,
@@ -201,7 +202,7 @@ fn api_key_rejections() {
         block_on(ApiKeys::new(&h.env.memory.kv, HASH_KEY).revoke(
             &TenantId::from_static("acme"),
             &good_id,
-            h.env.memory.clock.0.get()
+            h.env.memory.clock.now_ms()
         ))
         .unwrap()
     );
@@ -399,7 +400,7 @@ fn rate_limits_per_key_and_per_tenant() {
     assert_eq!(h.call(&b, "get_note", json!({ "id": "x" })).status, 200);
     assert_eq!(h.call(&b, "get_note", json!({ "id": "x" })).status, 429, "the tenant's five are spent");
     // A second later both refill.
-    h.env.memory.clock.0.set(h.env.memory.clock.0.get() + 1000);
+    h.env.memory.clock.advance(1000);
     assert_eq!(h.call(&a, "get_note", json!({ "id": "x" })).status, 200);
 }
 

@@ -189,7 +189,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
         "the writer serves its activation at once"
     );
     assert_eq!(served_tools(&reader, backends, &key), calc_tools, "within its window the reader keeps what it has");
-    env.memory.clock.0.set(env.memory.clock.0.get() + 1000);
+    env.memory.clock.advance(1000);
     assert!(
         served_tools(&reader, backends, &key).contains(&"put_note".to_owned()),
         "after the window it follows the registry"
@@ -197,7 +197,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
 
     // Deleted: neither serves it any more (the reader after its window).
     block_on(deploy::delete_server(&writer.deployments, backends, &acme(), "app", &admin())).unwrap();
-    env.memory.clock.0.set(env.memory.clock.0.get() + 1000);
+    env.memory.clock.advance(1000);
     for engine in [&writer, &reader] {
         let request = Request {
             method: "GET".into(),

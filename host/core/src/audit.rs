@@ -327,7 +327,7 @@ mod tests {
     }
 
     fn filled(n: u64) -> MemoryKv {
-        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
         let mut trails = Trails::default();
         for i in 0..n {
             block_on(trails.append(&kv, &TenantId::from_static("acme"), event(i), i * 1000)).unwrap();

@@ -10,7 +10,7 @@ use smcp_core::platform::{Backends, Clock, LogLevel, LogSink, Random, Scope};
 use smcp_core::policy::address::AddressPolicy;
 use smcp_core::vault::{Keyring, Vault};
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The operating system's cryptographically secure random source.
 #[derive(Debug, Clone, Copy, Default)]
@@ -56,6 +56,10 @@ impl LogSink for TracingLog {
 /// Every backend of the native host, on one data directory
 /// (`<dir>/kv.redb` and `<dir>/objects/`), and outbound HTTP under the
 /// operator's address policy.
+/// The clock the stores read expiry times from, shared by the serving
+/// threads.
+pub type SharedClock = Arc<dyn Clock + Send + Sync>;
+
 pub struct Storage {
     pub kv: RedbKv,
     pub objects: FsObjects,
@@ -74,7 +78,7 @@ impl Storage {
     /// secret reads fail as unavailable.
     pub fn open(data_dir: &Path, outbound: AddressPolicy, master_keys: Option<Keyring>) -> anyhow::Result<Storage> {
         crate::store::create_private_dir(data_dir)?;
-        let clock: Rc<dyn Clock> = Rc::new(SystemClock);
+        let clock: SharedClock = Arc::new(SystemClock);
         let kv = RedbKv::open(&data_dir.join("kv.redb"), clock.clone())
             .map_err(|e| anyhow::anyhow!("{e:#} (is another smcp process using {}?)", data_dir.display()))?;
         Ok(Storage {

@@ -2,12 +2,12 @@
 // redb's error type is large, but it only travels on the rare failure path.
 #![allow(clippy::result_large_err)]
 
+use crate::backends::SharedClock;
 use crate::store::{off_thread, open_db, start_bound, unavailable};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
-use smcp_core::platform::{CapabilityError, Clock, LocalFuture};
+use smcp_core::platform::{CapabilityError, LocalFuture};
 use smcp_core::platform::{KeyPage, KvStore};
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
 
 type Res<T> = Result<T, CapabilityError>;
@@ -27,12 +27,12 @@ const MAX_SWEEP: usize = 256;
 #[derive(Clone)]
 pub struct RedbKv {
     db: Arc<Database>,
-    clock: Rc<dyn Clock>,
+    clock: SharedClock,
 }
 
 impl RedbKv {
     /// Opens or creates the store at `path` (a file).
-    pub fn open(path: &Path, clock: Rc<dyn Clock>) -> anyhow::Result<RedbKv> {
+    pub fn open(path: &Path, clock: SharedClock) -> anyhow::Result<RedbKv> {
         /// The page cache: what the store's hot keys need, far below
         /// redb's 1 GiB default.
         const KV_CACHE_BYTES: usize = 128 << 20;
@@ -289,14 +289,14 @@ mod tests {
     use futures::executor::block_on;
     use smcp_core::platform::memory::ManualClock;
 
-    fn open(dir: &TempDir, clock: &Rc<ManualClock>) -> RedbKv {
+    fn open(dir: &TempDir, clock: &Arc<ManualClock>) -> RedbKv {
         RedbKv::open(&dir.path().join("kv.redb"), clock.clone()).unwrap()
     }
 
     #[test]
     fn set_get_delete() {
         let dir = TempDir::new("kv-basic");
-        let clock = ManualClock::at(1_000);
+        let clock = Arc::new(ManualClock::new(1_000));
         let kv = open(&dir, &clock);
         assert_eq!(block_on(kv.get("t/a/s/x/kv/k")).unwrap(), None);
         block_on(kv.set("t/a/s/x/kv/k", b"one".to_vec(), None)).unwrap();
@@ -311,7 +311,7 @@ mod tests {
     #[test]
     fn list_pages_in_key_order_within_the_prefix() {
         let dir = TempDir::new("kv-list");
-        let clock = ManualClock::at(1_000);
+        let clock = Arc::new(ManualClock::new(1_000));
         let kv = open(&dir, &clock);
         for key in ["p/c", "p/a", "p/b", "p/d", "p/e", "o/z", "q/a", "p"] {
             block_on(kv.set(key, key.as_bytes().to_vec(), None)).unwrap();
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn ttl_expires_and_is_swept_lazily() {
         let dir = TempDir::new("kv-ttl");
-        let clock = ManualClock::at(1_000_000);
+        let clock = Arc::new(ManualClock::new(1_000_000));
         let kv = open(&dir, &clock);
         block_on(kv.set("k/short", b"s".to_vec(), Some(10))).unwrap();
         block_on(kv.set("k/long", b"l".to_vec(), Some(100))).unwrap();
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn data_survives_reopening() {
         let dir = TempDir::new("kv-reopen");
-        let clock = ManualClock::at(5_000);
+        let clock = Arc::new(ManualClock::new(5_000));
         {
             let kv = open(&dir, &clock);
             block_on(kv.set("a", b"1".to_vec(), None)).unwrap();
@@ -379,7 +379,7 @@ mod tests {
     #[test]
     fn odd_keys_are_just_keys() {
         let dir = TempDir::new("kv-keys");
-        let clock = ManualClock::at(0);
+        let clock = Arc::new(ManualClock::new(0));
         let kv = open(&dir, &clock);
         for key in ["t/a/s/b/kv/../../../etc/passwd", "t/a/s/b/kv/ünï cödé ✓", "t/a/s/b/kv/\\x00"] {
             block_on(kv.set(key, b"v".to_vec(), None)).unwrap();
@@ -391,7 +391,7 @@ mod tests {
     #[test]
     fn works_from_a_tokio_runtime_too() {
         let dir = TempDir::new("kv-tokio");
-        let clock = ManualClock::at(0);
+        let clock = Arc::new(ManualClock::new(0));
         let kv = open(&dir, &clock);
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         rt.block_on(async {

@@ -29,6 +29,6 @@ pub use objects::{FsObjects, etag_of};
 pub use outbound::{OutboundHttp, admin_client};
 pub use server::{
     Background, Config, DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHUTDOWN_GRACE,
-    Endpoint, Running, Shutdown, engine_config, serve, spawn,
+    Endpoint, Running, Shutdown, default_threads, engine_config, serve, spawn,
 };
 pub use wire::to_hyper;

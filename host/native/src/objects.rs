@@ -15,15 +15,15 @@
 // redb's error type is large, but it only travels on the rare failure path.
 #![allow(clippy::result_large_err)]
 
+use crate::backends::SharedClock;
 use crate::store::{create_private_dir, off_thread, open_db, start_bound, sync_dir, unavailable};
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 use smcp_core::platform::objects::{ObjectMeta, ObjectPage, ObjectStore};
-use smcp_core::platform::{CapabilityError, Clock, LocalFuture};
+use smcp_core::platform::{CapabilityError, LocalFuture};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
 
 type Res<T> = Result<T, CapabilityError>;
@@ -60,7 +60,7 @@ impl Stored {
 pub struct FsObjects {
     db: Arc<Database>,
     dirs: Arc<Dirs>,
-    clock: Rc<dyn Clock>,
+    clock: SharedClock,
 }
 
 struct Dirs {
@@ -99,7 +99,7 @@ fn blob_name(key: &str) -> String {
 impl FsObjects {
     /// Opens or creates the store in `dir`, removing what crashed writes
     /// left behind.
-    pub fn open(dir: &Path, clock: Rc<dyn Clock>) -> anyhow::Result<FsObjects> {
+    pub fn open(dir: &Path, clock: SharedClock) -> anyhow::Result<FsObjects> {
         let dirs = Dirs { blobs: dir.join("blobs"), tmp: dir.join("tmp") };
         create_private_dir(&dirs.blobs)?;
         create_private_dir(&dirs.tmp)?;
@@ -340,14 +340,14 @@ mod tests {
     use futures::executor::block_on;
     use smcp_core::platform::memory::ManualClock;
 
-    fn open(dir: &TempDir, clock: &Rc<ManualClock>) -> FsObjects {
+    fn open(dir: &TempDir, clock: &Arc<ManualClock>) -> FsObjects {
         FsObjects::open(&dir.path().join("objects"), clock.clone()).unwrap()
     }
 
     #[test]
     fn put_get_head_delete() {
         let dir = TempDir::new("obj-basic");
-        let clock = ManualClock::at(1_700_000_000_000);
+        let clock = Arc::new(ManualClock::new(1_700_000_000_000));
         let store = open(&dir, &clock);
         assert_eq!(block_on(store.get("t/a/s/f/objects/x")).unwrap(), None);
         let meta = block_on(store.put("t/a/s/f/objects/x", b"hello".to_vec(), Some("text/plain".into()))).unwrap();
@@ -379,7 +379,7 @@ mod tests {
     #[test]
     fn list_pages_in_key_order_within_the_prefix() {
         let dir = TempDir::new("obj-list");
-        let clock = ManualClock::at(0);
+        let clock = Arc::new(ManualClock::new(0));
         let store = open(&dir, &clock);
         for key in ["p/c", "p/a", "p/b", "o/z", "q/a", "p"] {
             block_on(store.put(key, key.as_bytes().to_vec(), None)).unwrap();
@@ -398,7 +398,7 @@ mod tests {
     #[test]
     fn keys_never_become_paths() {
         let dir = TempDir::new("obj-escape");
-        let clock = ManualClock::at(0);
+        let clock = Arc::new(ManualClock::new(0));
         let store = open(&dir, &clock);
         let hostile = [
             "t/a/s/f/objects/../../../../escaped",
@@ -426,7 +426,7 @@ mod tests {
     #[test]
     fn data_survives_reopening_and_orphans_are_removed() {
         let dir = TempDir::new("obj-reopen");
-        let clock = ManualClock::at(42);
+        let clock = Arc::new(ManualClock::new(42));
         {
             let store = open(&dir, &clock);
             block_on(store.put("k/1", b"one".to_vec(), Some("a/b".into()))).unwrap();
@@ -451,7 +451,7 @@ mod tests {
     #[test]
     fn a_damaged_body_is_not_served() {
         let dir = TempDir::new("obj-damaged");
-        let clock = ManualClock::at(0);
+        let clock = Arc::new(ManualClock::new(0));
         let store = open(&dir, &clock);
         block_on(store.put("k", b"original".to_vec(), None)).unwrap();
         let blob = store.blob_files().unwrap().pop().unwrap();

@@ -1,9 +1,15 @@
-//! The HTTP front end: hyper 1 over tokio on one thread.
+//! The HTTP front end: hyper 1 over tokio, on [`Config::threads`] serving
+//! threads.
 //!
-//! The engine's futures are not `Send` (they borrow the backends, which
-//! need not be thread-safe), so everything runs on a current-thread runtime
-//! inside a [`tokio::task::LocalSet`], one local task per connection.
-//! Blocking disk work of the stores goes to tokio's blocking pool.
+//! The engine's futures are not `Send` (they borrow the backends), so each
+//! serving thread runs a current-thread runtime inside a
+//! [`tokio::task::LocalSet`], one local task per connection, and accepts
+//! on a listening socket of its own bound to the same port (`SO_REUSEPORT`:
+//! the kernel spreads connections over the threads). The threads share one
+//! [`Engine`] and one [`Storage`]: sessions, deployments, rate limits, key
+//! revocations and the audit trails' order are the same whichever thread a
+//! request lands on. Blocking disk work of the stores goes to each
+//! runtime's blocking pool.
 
 use crate::backends::Storage;
 use crate::dev::{DEV_TENANT, DevGuests};
@@ -22,8 +28,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -101,6 +107,14 @@ pub struct Config {
     /// Faults to inject behind the backends, armed and cleared by a test
     /// while the server runs; `None` in production.
     pub faults: Option<Arc<Faults>>,
+    /// Serving threads, each with its own runtime and listening socket; at
+    /// least one.
+    pub threads: usize,
+}
+
+/// One serving thread per core.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 impl Config {
@@ -123,6 +137,7 @@ impl Config {
             rate_limits: Default::default(),
             open_addresses: Vec::new(),
             operator_key_hash: None,
+            threads: default_threads(),
             oauth: Default::default(),
             faults: None,
             quotas: Default::default(),
@@ -161,6 +176,7 @@ impl Shutdown {
 /// A server started by [`serve`].
 pub struct Running {
     addr: SocketAddr,
+    threads: usize,
     metrics_addr: Option<SocketAddr>,
     endpoints: Vec<Endpoint>,
     dev_key: Option<String>,
@@ -173,6 +189,11 @@ impl Running {
     /// The address actually bound (with the real port when 0 was asked).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// How many threads serve requests.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Where Prometheus metrics are served, when they are.
@@ -213,6 +234,27 @@ struct App {
     faults: Option<Arc<Faults>>,
     max_body_bytes: usize,
     max_upload_bytes: usize,
+    /// Requests each serving thread has answered (`/metrics`).
+    served: Vec<AtomicU64>,
+}
+
+/// `threads` listening sockets bound to `at` (with its port, once the
+/// first has picked one when `at`'s is 0) with `SO_REUSEPORT`, so that the
+/// kernel spreads connections over the serving threads. Non-blocking, for
+/// each thread's runtime to take.
+fn reuse_port_listeners(at: SocketAddr, threads: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    let mut listeners: Vec<std::net::TcpListener> = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let bind = listeners.first().map_or(Ok(at), |first| first.local_addr())?;
+        let socket = socket2::Socket::new(socket2::Domain::for_address(bind), socket2::Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&bind.into())?;
+        socket.listen(1024)?;
+        listeners.push(socket.into());
+    }
+    Ok(listeners)
 }
 
 /// Opens the data directory, builds and hosts the dev guests if asked,
@@ -237,9 +279,10 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
 
     // Bind before the (possibly long) guest build so a taken port fails fast;
     // connections wait in the backlog until the accept loop starts.
-    let listener =
-        TcpListener::bind(config.listen).await.map_err(|e| anyhow::anyhow!("listening on {}: {e}", config.listen))?;
-    let addr = listener.local_addr()?;
+    let threads = config.threads.max(1);
+    let mut listeners = reuse_port_listeners(config.listen, threads)
+        .map_err(|e| anyhow::anyhow!("listening on {}: {e}", config.listen))?;
+    let addr = listeners[0].local_addr()?;
 
     let engine = Engine::new(runtime.clone(), engine_config(&config, addr, state_key));
     let mut endpoints = Vec::new();
@@ -274,12 +317,13 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         tracing::warn!(tenant, server, "anyone may use this server without credentials");
     }
 
-    let app = Rc::new(App {
+    let app = Arc::new(App {
         engine,
         storage,
         faults: config.faults.clone(),
         max_body_bytes: config.max_body_bytes,
         max_upload_bytes: config.max_upload_bytes,
+        served: (0..threads).map(|_| AtomicU64::new(0)).collect(),
     });
     let (tx, rx) = watch::channel(false);
     tokio::task::spawn_local(upkeep_every(app.clone(), rx.clone()));
@@ -292,10 +336,45 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         }
         None => None,
     };
-    let task = tokio::task::spawn_local(accept_loop(listener, app, rx, config.shutdown_grace));
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "listening");
+    // Threads 1.. run their own runtimes; this one is thread 0, which also
+    // runs the upkeep and, once every thread has stopped, the last flush.
+    let own = listeners.remove(0);
+    let mut others = Vec::new();
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let (app, rx, grace) = (app.clone(), rx.clone(), config.shutdown_grace);
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        std::thread::Builder::new().name(format!("smcp-serve-{}", index + 1)).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return tracing::error!(error = %e, "a serving thread could not start its runtime"),
+            };
+            let local = tokio::task::LocalSet::new();
+            local.block_on(&runtime, async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => accept_loop(listener, app, index + 1, rx, grace).await,
+                    Err(e) => tracing::error!(error = %e, "a serving thread could not listen"),
+                }
+            });
+            let _ = done_tx.send(());
+        })?;
+        others.push(done_rx);
+    }
+    let own = TcpListener::from_std(own)?;
+    let grace = config.shutdown_grace;
+    let task = tokio::task::spawn_local(async move {
+        accept_loop(own, app.clone(), 0, rx, grace).await;
+        for other in others {
+            let _ = other.await;
+        }
+        // What the requests that just finished recorded, on every thread.
+        if let Err(e) = app.engine.flush_audit(app.storage.backends()).await {
+            tracing::error!(error = %e, "writing the last audit records failed");
+        }
+    });
+    tracing::info!(%addr, threads, data_dir = %config.data_dir.display(), "listening");
     Ok(Running {
         addr,
+        threads,
         metrics_addr,
         endpoints,
         dev_key,
@@ -347,7 +426,7 @@ const UPKEEP: Duration = Duration::from_millis(25);
 
 /// Runs the engine's upkeep every [`UPKEEP`] until shutdown (the accept
 /// loop writes the last audit records).
-async fn upkeep_every(app: Rc<App>, mut stop: watch::Receiver<bool>) {
+async fn upkeep_every(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = stop.wait_for(|stop| *stop) => return,
@@ -361,7 +440,7 @@ async fn upkeep_every(app: Rc<App>, mut stop: watch::Receiver<bool>) {
 
 /// Serves `GET /metrics` (Prometheus text) on the operator's listener
 /// until shutdown.
-async fn serve_metrics(listener: TcpListener, app: Rc<App>, mut stop: watch::Receiver<bool>) {
+async fn serve_metrics(listener: TcpListener, app: Arc<App>, mut stop: watch::Receiver<bool>) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
     loop {
@@ -377,7 +456,14 @@ async fn serve_metrics(listener: TcpListener, app: Rc<App>, mut stop: watch::Rec
         let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
             let response = match (request.method().as_str(), request.uri().path()) {
                 ("GET", "/metrics") => {
-                    let mut response = plain(StatusCode::OK, app.engine.prometheus());
+                    let mut text = app.engine.prometheus();
+                    text.push_str("# HELP smcp_thread_requests_total Requests answered by each serving thread.\n");
+                    text.push_str("# TYPE smcp_thread_requests_total counter\n");
+                    for (thread, served) in app.served.iter().enumerate() {
+                        let served = served.load(Ordering::Relaxed);
+                        text.push_str(&format!("smcp_thread_requests_total{{thread=\"{thread}\"}} {served}\n"));
+                    }
+                    let mut response = plain(StatusCode::OK, text);
                     response
                         .headers_mut()
                         .insert("content-type", hyper::header::HeaderValue::from_static("text/plain; version=0.0.4"));
@@ -391,7 +477,15 @@ async fn serve_metrics(listener: TcpListener, app: Rc<App>, mut stop: watch::Rec
     }
 }
 
-async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Receiver<bool>, grace: Duration) {
+/// Serving thread `thread`'s loop: accepts until shutdown, then gives its
+/// open connections `grace` to finish.
+async fn accept_loop(
+    listener: TcpListener,
+    app: Arc<App>,
+    thread: usize,
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.keep_alive(true).timer(TokioTimer::new()).header_read_timeout(HEADER_TIMEOUT);
@@ -411,7 +505,7 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
         };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
-        let service = hyper::service::service_fn(move |request| handle(app.clone(), request, peer));
+        let service = hyper::service::service_fn(move |request| handle(app.clone(), request, peer, thread));
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::task::spawn_local(async move {
             if let Err(e) = connection.await {
@@ -420,32 +514,31 @@ async fn accept_loop(listener: TcpListener, app: Rc<App>, mut stop: watch::Recei
         });
     }
     drop(listener);
-    // Subscription streams never end on their own.
+    // Subscription streams never end on their own (the engine is shared:
+    // every thread's call ends them all, once is enough).
     app.engine.shutdown();
     let open = graceful.count();
-    tracing::info!(open_connections = open, "shutting down: no longer accepting");
+    tracing::info!(thread, open_connections = open, "shutting down: no longer accepting");
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!("all connections closed"),
-        () = tokio::time::sleep(grace) => tracing::warn!(grace_seconds = grace.as_secs(), "connections still open after the grace period; closing them"),
-    }
-    // What the requests that just finished recorded.
-    if let Err(e) = app.engine.flush_audit(app.storage.backends()).await {
-        tracing::error!(error = %e, "writing the last audit records failed");
+        () = graceful.shutdown() => tracing::info!(thread, "all connections closed"),
+        () = tokio::time::sleep(grace) => tracing::warn!(thread, grace_seconds = grace.as_secs(), "connections still open after the grace period; closing them"),
     }
 }
 
 /// Serves one request and logs it: method, path (never the query), status
 /// and duration. Bodies and headers are never logged.
 async fn handle(
-    app: Rc<App>,
+    app: Arc<App>,
     request: hyper::Request<Incoming>,
     peer: SocketAddr,
+    thread: usize,
 ) -> Result<hyper::Response<WireBody>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     // Paths are the client's: logged up to a length.
     let path: String = request.uri().path().chars().take(256).collect();
     let response = respond(&app, request, peer).await;
+    app.served[thread].fetch_add(1, Ordering::Relaxed);
     tracing::info!(
         target: "smcp::access",
         method = %method,
@@ -457,7 +550,7 @@ async fn handle(
     Ok(response)
 }
 
-async fn respond(app: &Rc<App>, request: hyper::Request<Incoming>, peer: SocketAddr) -> hyper::Response<WireBody> {
+async fn respond(app: &Arc<App>, request: hyper::Request<Incoming>, peer: SocketAddr) -> hyper::Response<WireBody> {
     let (parts, body) = request.into_parts();
     // Only component uploads may be larger than MCP messages.
     let limit = if parts.uri.path().starts_with("/admin/") { app.max_upload_bytes } else { app.max_body_bytes };

@@ -5,11 +5,11 @@
 use smcp_core::platform::backend_suite::{KvTarget, ObjectTarget, run_kv, run_objects};
 use smcp_core::platform::memory::ManualClock;
 use smcp_native::{FsObjects, RedbKv};
-use std::rc::Rc;
+use std::sync::Arc;
 
-fn setup(name: &str) -> (tempfile::TempDir, Rc<ManualClock>, tokio::runtime::Runtime) {
+fn setup(name: &str) -> (tempfile::TempDir, Arc<ManualClock>, tokio::runtime::Runtime) {
     let dir = tempfile::Builder::new().prefix(&format!("smcp-suite-{name}-")).tempdir().unwrap();
-    let clock = ManualClock::at(1_700_000_000_000);
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
     let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
     (dir, clock, rt)
 }

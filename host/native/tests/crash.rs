@@ -60,7 +60,14 @@ impl Server {
             let mut addr = None;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(found) = line.trim().strip_prefix("listening  http://") {
-                    addr = Some(found.parse::<SocketAddr>().expect("a socket address"));
+                    addr = Some(
+                        found
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .parse::<SocketAddr>()
+                            .expect("a socket address"),
+                    );
                 }
                 if let (Some(addr), Some(key)) = (addr, line.trim().strip_prefix("API key    ")) {
                     let _ = tx.send((addr, key.to_owned()));

@@ -79,7 +79,7 @@ fn secrets_keys_and_tokens_never_reach_the_logs() {
         let mut addr = None;
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if let Some(found) = line.trim().strip_prefix("listening  http://") {
-                addr = found.parse::<SocketAddr>().ok();
+                addr = found.split_whitespace().next().and_then(|a| a.parse::<SocketAddr>().ok());
             }
             if let (Some(addr), Some(key)) = (addr, line.trim().strip_prefix("API key    ")) {
                 let _ = tx.send((addr, key.to_owned()));

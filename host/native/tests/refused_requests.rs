@@ -13,7 +13,6 @@ use serde_json::Value;
 use smcp_core::platform::KvStore;
 use smcp_native::{Background, RedbKv, SystemClock};
 use std::path::Path;
-use std::rc::Rc;
 
 fn start(data: &Path) -> Background {
     support::serve(data, &["calc"], |_| {})
@@ -33,7 +32,7 @@ fn post(host: &Background, path: &str) -> (u16, Value) {
 
 /// Every key in the server's KV store (read after it stopped).
 fn stored_keys(data: &Path) -> Vec<String> {
-    let kv = RedbKv::open(&data.join("kv.redb"), Rc::new(SystemClock)).unwrap();
+    let kv = RedbKv::open(&data.join("kv.redb"), std::sync::Arc::new(SystemClock)).unwrap();
     let mut keys = Vec::new();
     let mut cursor = None;
     loop {
@@ -110,7 +109,7 @@ fn refusals_for_a_tenant_are_counted_not_recorded_one_by_one() {
     let refused = statuses.iter().filter(|s| **s == 401).count() as u64;
     host.stop();
     let records: Vec<String> = stored_keys(data.path()).into_iter().filter(|k| k.starts_with("audit/dev/r/")).collect();
-    let kv = RedbKv::open(&data.path().join("kv.redb"), Rc::new(SystemClock)).unwrap();
+    let kv = RedbKv::open(&data.path().join("kv.redb"), std::sync::Arc::new(SystemClock)).unwrap();
     let refused_count = refused;
     let mut refused = Vec::new();
     for key in &records {

@@ -48,7 +48,7 @@ impl Default for Platform {
 impl Platform {
     pub fn new() -> Platform {
         let memory = InMemory::new();
-        memory.clock.0.set(1_800_000_000_000);
+        memory.clock.set(1_800_000_000_000);
         let keys = smcp_core::auth::api_keys::ApiKeys::new(&memory.kv, KEY_HASH_KEY);
         let made = futures::executor::block_on(keys.create(
             &smcp_core::names::TenantId::from_static("dev"),

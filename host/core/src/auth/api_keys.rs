@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn keys_are_shown_once_and_stored_as_hashes() {
-        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
         let keys = ApiKeys::new(&kv, [5; 32]);
         let random = SeededRandom::new(3);
         let (key, record) =
@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn a_use_racing_a_revocation_never_undoes_it() {
-        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
         let keys = ApiKeys::new(&kv, [5; 32]);
         let (key, record) =
             block_on(keys.create(&TenantId::from_static("acme"), Role::Admin, "", None, 0, &SeededRandom::new(8)))
@@ -358,7 +358,7 @@ mod tests {
 
     #[test]
     fn every_way_a_key_fails() {
-        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
         let keys = ApiKeys::new(&kv, [5; 32]);
         let random = SeededRandom::new(4);
         let (key, record) =

@@ -110,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_bucket_empties_refills_and_persists() {
-        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
         let limit = Limit { burst: 3.0, per_second: 2.0 };
         let mut buckets = Buckets::default();
         for _ in 0..3 {

@@ -103,7 +103,7 @@ mod tests {
 
     #[test]
     fn tenants_exist_once_they_have_a_key_or_an_issuer() {
-        let kv = MemoryKv::new(Rc::new(ManualClock(0.into())));
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
         let cache = std::sync::Mutex::new(TenantCache::default());
         assert_eq!(block_on(exists(&cache, &kv, &TenantId::from_static("acme"), 0)), Ok(false));
         block_on(kv.set("auth/keys/acme/00", b"{}".to_vec(), None)).unwrap();

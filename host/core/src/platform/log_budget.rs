@@ -5,8 +5,8 @@
 //! next line that passes. (The per-call cap is in [`super::log`].)
 
 use crate::names::TenantId;
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Lines a server may log in a burst, and per second after it.
 pub const BURST: f64 = 200.0;
@@ -18,17 +18,19 @@ struct Bucket {
     dropped: u64,
 }
 
-/// The buckets of one process (or isolate), by tenant and server.
+/// The buckets of one process (or isolate), by tenant and server, shared
+/// by its serving threads.
 #[derive(Default)]
 pub struct LogBudget {
-    buckets: RefCell<HashMap<(TenantId, String), Bucket>>,
+    buckets: Mutex<HashMap<(TenantId, String), Bucket>>,
 }
 
 impl LogBudget {
     /// Takes a token for `tenant`/`server` at `now_ms`: `Some(lines dropped
     /// since the last one that passed)` when this line may go out.
     pub fn admit(&self, tenant: &TenantId, server: &str, now_ms: u64) -> Option<u64> {
-        let mut buckets = self.buckets.borrow_mut();
+        // A poisoned lock still holds whole buckets: keep counting.
+        let mut buckets = self.buckets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let bucket = buckets.entry((tenant.to_owned(), server.to_owned())).or_insert(Bucket {
             tokens: BURST,
             at_ms: now_ms,

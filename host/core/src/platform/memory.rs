@@ -7,10 +7,11 @@ use super::objects::{ObjectMeta, ObjectPage, ObjectStore, StoredObject};
 use super::outbound::{HttpClient, HttpRequest, HttpResponse};
 use super::{Backends, CapabilityError, Clock, LocalFuture, LogLevel, LogSink, Random, SecretStore};
 use crate::names::TenantId;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 type Res<T> = Result<T, CapabilityError>;
 
@@ -194,23 +195,33 @@ impl LogSink for MemoryLog {
 }
 
 /// A clock that only moves when told to.
-pub struct ManualClock(pub Cell<u64>);
+pub struct ManualClock(AtomicU64);
 
 impl ManualClock {
+    /// A clock standing at `ms`.
+    pub fn new(ms: u64) -> ManualClock {
+        ManualClock(AtomicU64::new(ms))
+    }
+
     /// A clock standing at `ms`, shared.
     pub fn at(ms: u64) -> Rc<ManualClock> {
-        Rc::new(ManualClock(Cell::new(ms)))
+        Rc::new(ManualClock::new(ms))
+    }
+
+    /// Sets the time to `ms`.
+    pub fn set(&self, ms: u64) {
+        self.0.store(ms, Ordering::Relaxed);
     }
 
     /// Moves the clock `ms` on.
     pub fn advance(&self, ms: u64) {
-        self.0.set(self.0.get() + ms);
+        self.0.fetch_add(ms, Ordering::Relaxed);
     }
 }
 
 impl Clock for ManualClock {
     fn now_ms(&self) -> u64 {
-        self.0.get()
+        self.0.load(Ordering::Relaxed)
     }
 }
 
@@ -218,19 +229,18 @@ impl Clock for ManualClock {
 /// secrecy.
 pub struct SeededRandom {
     seed: [u8; 32],
-    counter: Cell<u64>,
+    counter: AtomicU64,
 }
 
 impl SeededRandom {
     pub fn new(seed: u64) -> Self {
-        SeededRandom { seed: *blake3::hash(&seed.to_le_bytes()).as_bytes(), counter: Cell::new(0) }
+        SeededRandom { seed: *blake3::hash(&seed.to_le_bytes()).as_bytes(), counter: AtomicU64::new(0) }
     }
 }
 
 impl Random for SeededRandom {
     fn fill(&self, buf: &mut [u8]) {
-        let n = self.counter.get();
-        self.counter.set(n + 1);
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         blake3::Hasher::new_keyed(&self.seed).update(&n.to_le_bytes()).finalize_xof().fill(buf);
     }
 }
@@ -248,7 +258,7 @@ pub struct InMemory {
 
 impl InMemory {
     pub fn new() -> InMemory {
-        let clock = Rc::new(ManualClock(0.into()));
+        let clock = Rc::new(ManualClock::new(0));
         let (kv, objects) = (MemoryKv::new(clock.clone()), MemoryObjects::new(clock.clone()));
         InMemory {
             clock,

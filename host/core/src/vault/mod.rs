@@ -73,7 +73,7 @@ pub struct Rotation {
 pub struct Vault<K> {
     kv: K,
     keyring: Option<Keyring>,
-    random: Box<dyn Random>,
+    random: Box<dyn Random + Send + Sync>,
 }
 
 fn data_key_path(tenant: &TenantId) -> String {
@@ -115,7 +115,7 @@ fn open(
 impl<K: KvStore> Vault<K> {
     /// A vault on `kv`; without a keyring every operation fails with
     /// [`VaultError::NoKeyring`].
-    pub fn new(kv: K, keyring: Option<Keyring>, random: Box<dyn Random>) -> Self {
+    pub fn new(kv: K, keyring: Option<Keyring>, random: Box<dyn Random + Send + Sync>) -> Self {
         Vault { kv, keyring, random }
     }
 

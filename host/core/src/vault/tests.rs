@@ -5,7 +5,7 @@ use futures::executor::block_on;
 use std::rc::Rc;
 
 fn store() -> MemoryKv {
-    MemoryKv::new(Rc::new(ManualClock(Default::default())))
+    MemoryKv::new(Rc::new(ManualClock::new(0)))
 }
 
 fn vault<'a>(kv: &'a MemoryKv, keys: &str) -> Vault<&'a MemoryKv> {

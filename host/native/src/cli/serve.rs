@@ -13,6 +13,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = smcp_native::DEFAULT_LISTEN)]
     listen: SocketAddr,
+    /// Serving threads, each with its own runtime and socket on the port
+    /// [default: the number of cores].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
     #[command(flatten)]
     data: DataDir,
     /// Build the example guests of guests/ and host them under tenant `dev`.
@@ -117,6 +121,9 @@ impl ServeArgs {
     pub fn into_config(self) -> Config {
         let mut config = Config::new(self.data.dir());
         config.listen = self.listen;
+        if let Some(threads) = self.threads {
+            config.threads = usize::from(threads);
+        }
         config.allowed_hosts = self.allowed_host;
         config.allowed_origins = self.allowed_origin;
         config.open_addresses = self.allow_private_address;
@@ -204,7 +211,11 @@ async fn wait_for_signal() -> &'static str {
 
 fn print_ready(running: &Running) {
     let addr = running.local_addr();
-    let mut out = format!("\nsmcp {} is ready\n  listening  http://{addr}\n", env!("CARGO_PKG_VERSION"));
+    let mut out = format!(
+        "\nsmcp {} is ready\n  listening  http://{addr} ({} serving threads)\n",
+        env!("CARGO_PKG_VERSION"),
+        running.threads()
+    );
     out.push_str(&format!("  data dir   {}\n", running.data_dir().display()));
     if let Some(key) = running.dev_key() {
         out.push_str(&format!("  API key    {key}\n             (admin of tenant `dev`; send it as `Authorization: Bearer <key>`; the same at every start on this data dir)\n"));

@@ -13,9 +13,9 @@
 //! keeps runs apart. TTLs are at least 60 s, Workers KV's minimum.
 //!
 //! ```ignore
-//! let clock = Rc::new(ManualClock(Cell::new(1_000)));
+//! let clock = Rc::new(ManualClock::new(1_000));
 //! let kv = MemoryKv::new(clock.clone());
-//! let time = |ms| clock.0.set(clock.0.get() + ms);
+//! let time = |ms| clock.advance(ms);
 //! block_on(backend_suite::run_kv(&KvTarget { store: &kv, time: &time, root: "t/x/s/y/kv/".into() }))?;
 //! ```
 
