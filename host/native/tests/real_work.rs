@@ -135,7 +135,9 @@ fn the_fetcher_uses_a_secret_the_client_never_sees() {
 #[test]
 fn a_guest_burning_its_fuel_does_not_hold_up_other_calls() {
     let data = tempfile::Builder::new().prefix("smcp-slices-").tempdir().unwrap();
-    let host = start(data.path(), &["calc", "hostile-loop"], |_| {});
+    // One serving thread: the calls below must get their turns between
+    // the spin's slices, not on another thread.
+    let host = start(data.path(), &["calc", "hostile-loop"], |config| config.threads = 1);
     assert_eq!(text(&call(&host, "calc", "add", json!({ "a": 1, "b": 2 }))), "3");
     std::thread::scope(|scope| {
         // The spin burns its whole fuel (seconds in a debug build), one
