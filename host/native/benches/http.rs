@@ -19,9 +19,11 @@
 //! Each run is bounded by a request count and a time budget.
 //!
 //! Servers and load generator each run on one thread (current-thread
-//! tokio runtimes), so on a 2-core machine they compete for the CPUs the
-//! same way for both servers; measuring alternates between the servers in
-//! rounds so that other load on the machine falls on both alike.
+//! tokio runtimes; SMCP with `threads = 1`), so on a 2-core machine they
+//! compete for the CPUs the same way for both servers; measuring alternates
+//! between the servers in rounds so that other load on the machine falls
+//! on both alike. A second table runs SMCP on every core against itself on
+//! one thread.
 //!
 //! Not identical on the wire: rmcp answers legacy requests as SSE (a
 //! priming event, then the response; it has no JSON mode for sessions),
@@ -84,17 +86,9 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let budget = if full { FULL } else { SMOKE };
 
+    // One serving thread, as rmcp's server has here.
     let data = DataDir::new();
-    let mut config = Config::new(&data.0);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    let mut dev = DevGuests::only(&["calc"]);
-    dev.target_dir = smcp_tests::guest_target_dir();
-    config.dev = Some(dev);
-    // Throughput is measured, not the rate limiter.
-    let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
-    config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
-    let smcp = smcp_native::spawn(config).expect("the SMCP server starts");
-    assert!(smcp.endpoints.iter().any(|e| e.path == PATH));
+    let smcp = start_smcp(&data, 1);
     let rmcp = RmcpServer::start();
 
     // SMCP authenticates every request (an API key, as a service would);
@@ -158,12 +152,60 @@ fn main() {
             smcp.content_type, rmcp.content_type
         ));
     }
+    // The same server on every core, against itself on one thread.
+    let threads = smcp_native::default_threads();
+    let wide_data = DataDir::new();
+    let wide = start_smcp(&wide_data, threads);
+    let scaling = [
+        Target { name: "SMCP 1 thread", addr: smcp.addr, key: smcp.dev_key.clone() },
+        Target { name: "SMCP all threads", addr: wide.addr, key: wide.dev_key.clone() },
+    ];
+    let [one, all] = runtime.block_on(compare(&scaling, Era::Current, SCALING_CONNECTIONS, budget));
+    let mut scaled = Table::new(
+        "Serving threads: `tools/call noop` (2026-07-28), SMCP against itself on one thread",
+        &["serving threads", "clients", "req/s", "p50 µs", "p99 µs", "req/s / 1 thread"],
+    );
+    for (threads, stats) in [(1, &one), (threads, &all)] {
+        let us = |d: Duration| num(d.as_secs_f64() * 1e6, 0);
+        scaled.row(vec![
+            threads.into(),
+            SCALING_CONNECTIONS.into(),
+            num(stats.rps(), 0),
+            us(stats.p(0.5)),
+            us(stats.p(0.99)),
+            num(stats.rps() / one.rps(), 2),
+        ]);
+    }
+    scaled.note(format!(
+        "{threads} cores here. The load generator is one thread on the same machine: with as many serving threads as cores it competes with them for the CPUs, so this shows the server's scaling only up to what the machine has left."
+    ));
     let mut report = Report::new("http");
     report.add(table);
+    report.add(scaled);
     report.finish();
 
     rmcp.stop();
     smcp.stop();
+    wide.stop();
+}
+
+/// Clients of the serving-threads table.
+const SCALING_CONNECTIONS: usize = 16;
+
+/// SMCP serving the calc guest from `data` on `threads` serving threads.
+fn start_smcp(data: &DataDir, threads: usize) -> smcp_native::Background {
+    let mut config = Config::new(&data.0);
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.threads = threads;
+    let mut dev = DevGuests::only(&["calc"]);
+    dev.target_dir = smcp_tests::guest_target_dir();
+    config.dev = Some(dev);
+    // Throughput is measured, not the rate limiter.
+    let unlimited = smcp_core::auth::rate::Limit { burst: 1e12, per_second: 1e12 };
+    config.rate_limits = smcp_core::auth::rate::RateLimits { per_principal: unlimited, per_tenant: unlimited };
+    let smcp = smcp_native::spawn(config).expect("the SMCP server starts");
+    assert!(smcp.endpoints.iter().any(|e| e.path == PATH));
+    smcp
 }
 
 const RMCP_VERSION: &str = "3.11";
