@@ -20,6 +20,14 @@ pub fn get(key: &str) -> Result<Option<Vec<u8>>, CapabilityError> {
     Ok(host::get(key)?)
 }
 
+/// The values at `keys`, in order (`None` where absent), in one capability
+/// call: each key counts as one operation of the grant's `[kv]`
+/// `max_ops_per_call`, but only one of the `[limits] host_calls`.
+pub fn get_many<K: AsRef<str>>(keys: &[K]) -> Result<Vec<Option<Vec<u8>>>, CapabilityError> {
+    let keys: Vec<String> = keys.iter().map(|k| k.as_ref().to_owned()).collect();
+    Ok(host::get_many(&keys)?)
+}
+
 /// Stores `value` at `key`.
 pub fn set(key: &str, value: &[u8]) -> Result<(), CapabilityError> {
     Ok(host::set(key, value, None)?)

@@ -38,7 +38,7 @@ fn each_capability_call_costs_fuel() {
     assert_eq!(text(&few), "100 log lines written", "{few}");
     let many = call(&host, "hostile-hostcalls", "log_flood", json!({ "bytes": 1, "calls": 1000 }));
     assert_eq!(many["result"]["isError"], true, "{many}");
-    assert!(text(&many).contains("ran out of fuel (limit 1000000)"), "{many}");
+    assert!(text(&many).contains("ran out of fuel (limit 1000000, the grant's [limits] fuel)"), "{many}");
     host.stop();
 }
 

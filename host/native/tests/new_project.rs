@@ -125,6 +125,20 @@ fn a_new_project_goes_from_scaffold_to_first_call() {
     assert_eq!((status, saved["result"]["content"][0]["text"].as_str()), (200, Some("saved w3")), "{saved}");
     let (_, opened) = dev_tool_call(host.addr(), host.key(), "bookmarks", "open", json!({"name": "w3"}));
     assert_eq!(opened["result"]["content"][0]["text"], "https://w3.org", "{opened}");
+    dev_tool_call(
+        host.addr(),
+        host.key(),
+        "bookmarks",
+        "save",
+        json!({"name": "rust", "url": "https://rust-lang.org"}),
+    );
+    // list_keys, then every value in one get_many.
+    let (_, listed) = dev_tool_call(host.addr(), host.key(), "bookmarks", "list", json!({}));
+    assert_eq!(
+        listed["result"]["structuredContent"]["bookmarks"],
+        json!([["rust", "https://rust-lang.org"], ["w3", "https://w3.org"]]),
+        "{listed}"
+    );
     host.stop();
 }
 

@@ -7,19 +7,19 @@ use wasmi::TrapCode;
 /// A failed call into a guest. None of these harm the host or other calls.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CallError {
-    #[error("guest ran out of fuel (limit {limit}): it computed too long")]
+    #[error("guest ran out of fuel (limit {limit}, the grant's [limits] fuel): it computed too long")]
     FuelExhausted { limit: u64 },
-    #[error("guest exceeded its memory limit of {limit} bytes")]
+    #[error("guest exceeded its memory limit of {limit} bytes (the grant's [limits] memory_bytes)")]
     MemoryLimit { limit: usize },
     #[error("guest exhausted its stack (recursion too deep)")]
     StackOverflow,
-    #[error("guest exceeded its output limit of {limit} bytes")]
+    #[error("guest exceeded its output limit of {limit} bytes (the grant's [limits] output_bytes)")]
     OutputTooLarge { limit: u64 },
-    #[error("guest made more than {limit} capability calls")]
+    #[error("guest made more than {limit} capability calls (the grant's [limits] host_calls)")]
     TooManyHostCalls { limit: u32 },
-    #[error("guest passed more than {limit} bytes to capability calls")]
+    #[error("guest passed more than {limit} bytes to capability calls (the grant's [limits] import_bytes)")]
     ImportBytes { limit: u64 },
-    #[error("the call took longer than its grant's {limit_ms} ms of wall time")]
+    #[error("the call took longer than its grant's {limit_ms} ms of wall time ([limits] wall_time_ms)")]
     WallTime { limit_ms: u64 },
     #[error("guest's {phase} ran out of fuel: code the host cannot suspend gets one slice of fuel at a time")]
     UnyieldingFuel { phase: &'static str },

@@ -23,7 +23,10 @@ impl<'a> CallHost<'a> {
             self.grant.kv.as_ref().ok_or_else(|| CapabilityError::Denied("kv is not granted to this server".into()))?;
         self.spent.kv.ops = self.spent.kv.ops.saturating_add(1);
         if self.spent.kv.ops > grant.max_ops_per_call {
-            let quota = format!("at most {} kv operations per request", grant.max_ops_per_call);
+            let quota = format!(
+                "at most {} kv operations per request (the grant's [kv] max_ops_per_call)",
+                grant.max_ops_per_call
+            );
             return Err(CapabilityError::QuotaExceeded(quota));
         }
         Ok(grant)
@@ -45,6 +48,21 @@ impl Host for CallHost<'_> {
         let grant = self.kv_operation()?;
         let key = self.kv_key(&key, grant)?;
         self.backends.kv.get(&key).await
+    }
+
+    async fn get_many(&mut self, keys: Vec<String>) -> Result<Vec<Option<Vec<u8>>>, CapabilityError> {
+        // Every key is checked and counted before any is read: a batch over
+        // the budget reads nothing.
+        let mut stored = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let grant = self.kv_operation()?;
+            stored.push(self.kv_key(key, grant)?);
+        }
+        let mut values = Vec::with_capacity(stored.len());
+        for key in &stored {
+            values.push(self.backends.kv.get(key).await?);
+        }
+        Ok(values)
     }
 
     async fn set(&mut self, key: String, value: Vec<u8>, ttl_seconds: Option<u32>) -> Result<(), CapabilityError> {

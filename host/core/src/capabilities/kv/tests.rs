@@ -46,8 +46,27 @@ fn values_and_operations_are_bounded_by_the_grant() {
     run(host.set("k".into(), vec![0; 4], None)).unwrap();
     run(host.delete("k".into())).unwrap();
     let over = run(host.get("k".into())).unwrap_err();
-    assert_eq!(over, CapabilityError::QuotaExceeded("at most 3 kv operations per request".into()));
+    assert_eq!(
+        over,
+        CapabilityError::QuotaExceeded("at most 3 kv operations per request (the grant's [kv] max_ops_per_call)".into())
+    );
     drop(host);
     let mut next = call.host();
     assert_eq!(run(next.get("k".into())).unwrap(), None, "the budget is per call");
+}
+
+#[test]
+fn get_many_reads_in_order_and_counts_every_key() {
+    let mut call = granted(KvGrant { max_ops_per_call: 4, ..KvGrant::default() });
+    let mut host = call.host();
+    run(host.set("a".into(), b"1".to_vec(), None)).unwrap();
+    let values = run(host.get_many(vec!["a".into(), "missing".into(), "a".into()])).unwrap();
+    assert_eq!(values, vec![Some(b"1".to_vec()), None, Some(b"1".to_vec())]);
+    drop(host);
+    let mut next = call.host();
+    let keys: Vec<String> = (0..5).map(|i| format!("k{i}")).collect();
+    assert!(matches!(run(next.get_many(keys)), Err(CapabilityError::QuotaExceeded(_))), "5 keys over a budget of 4");
+    drop(next);
+    let mut fresh = call.host();
+    assert!(matches!(run(fresh.get_many(vec!["../x".into()])), Err(CapabilityError::InvalidInput(_))));
 }
