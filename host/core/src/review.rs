@@ -48,6 +48,39 @@ pub struct Review {
     /// The component's WIT world as it declares it: every imported and
     /// exported interface with its functions.
     pub world: WorldView,
+    /// The tools the component lists when run in the sandbox under the
+    /// grant (see [`listed_tools`]); empty when not run or when the listing
+    /// failed.
+    pub tools: Vec<ListedTool>,
+}
+
+/// A tool as a review shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedTool {
+    pub name: String,
+    pub description: Option<String>,
+    /// Annotated read-only (`readOnlyHint`).
+    pub read_only: bool,
+}
+
+/// The tools `component` lists, run as a client's `tools/list` would run
+/// it: in a fresh instance, under `grant`'s limits, with `backends`.
+pub async fn listed_tools<H: crate::runtime::HostCalls>(
+    runtime: &Runtime,
+    component: &crate::runtime::Component,
+    limits: crate::runtime::Limits,
+    host: &mut H,
+) -> Result<Vec<ListedTool>, crate::guest::ServerError> {
+    let server = crate::guest::Server { runtime, component, limits };
+    let tools = server.list_tools(host).await?;
+    Ok(tools
+        .into_iter()
+        .map(|tool| ListedTool {
+            read_only: tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true),
+            name: tool.name,
+            description: tool.description,
+        })
+        .collect())
 }
 
 /// A component's declared WIT world.
@@ -242,6 +275,7 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
         problems: Vec::new(),
         foreign_imports: Vec::new(),
         world: WorldView::of(&component.declared),
+        tools: Vec::new(),
     }
 }
 
@@ -311,6 +345,7 @@ pub fn review_bytes(runtime: &Runtime, bytes: &[u8], grant: Option<&Grant>) -> R
         problems,
         foreign_imports,
         world: WorldView::of(&survey.declared),
+        tools: Vec::new(),
     })
 }
 
@@ -332,6 +367,10 @@ pub struct Difference {
     /// file (`http.allowed_hosts`, `limits.fuel`); a section added or
     /// removed is one change from or to null.
     pub grant_changes: Vec<FieldChange>,
+    /// Tools the new version lists and the old did not, and the reverse
+    /// (by name; from the reviews' sandbox listings).
+    pub tools_added: Vec<String>,
+    pub tools_removed: Vec<String>,
 }
 
 /// One grant field's change.
@@ -370,6 +409,8 @@ impl Difference {
             && self.grants_changed.is_empty()
             && !self.limits_changed
             && self.grant_changes.is_empty()
+            && self.tools_added.is_empty()
+            && self.tools_removed.is_empty()
     }
 }
 
@@ -408,5 +449,12 @@ pub fn difference(old: &Review, new: &Review) -> Difference {
             field_changes("", old.grant.as_ref().unwrap_or(&null), new.grant.as_ref().unwrap_or(&null), &mut changes);
             changes
         },
+        tools_added: names_missing_from(&new.tools, &old.tools),
+        tools_removed: names_missing_from(&old.tools, &new.tools),
     }
+}
+
+/// Names of `tools` that `other` does not list.
+fn names_missing_from(tools: &[ListedTool], other: &[ListedTool]) -> Vec<String> {
+    tools.iter().filter(|t| !other.iter().any(|o| o.name == t.name)).map(|t| t.name.clone()).collect()
 }

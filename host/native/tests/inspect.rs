@@ -99,6 +99,12 @@ fn diff_reports_imports_and_widened_grants() {
     schema("diff")
         .validate(&difference)
         .unwrap_or_else(|e| panic!("diff --json against its schema: {e}\n{difference}"));
+    // The tools each version lists in the sandbox: calc's are gone, fetch is new.
+    let listed = |field: &str| {
+        difference[field].as_array().unwrap().iter().filter_map(Value::as_str).map(str::to_owned).collect::<Vec<_>>()
+    };
+    assert!(listed("tools_added").contains(&"fetch".to_owned()), "{difference}");
+    assert!(listed("tools_removed").contains(&"add".to_owned()), "{difference}");
     // What the host would ask approval for, field by field.
     let widened = difference["widened"].as_array().unwrap();
     for expected in ["imports smcp:mcp/http@0.1.0", "http: host api.other.com added", "http: every method allowed"] {
@@ -148,6 +154,11 @@ fn inspect_reads_every_example_and_hostile_guest() {
             .unwrap_or_else(|e| panic!("{guest}: inspect --json against its schema: {e}\n{review}"));
         if grant.exists() {
             assert!(review["grant"]["limits"]["fuel"].as_u64().is_some_and(|f| f > 0), "{guest}: {review}");
+        }
+        if *guest == "calc" {
+            let tools = review["tools"].as_array().unwrap();
+            let add = tools.iter().find(|t| t["name"] == "add").expect("calc lists add, run in the sandbox");
+            assert_eq!(add["read_only"], true, "{add}");
         }
         // The declared world, functions included.
         let server = &review["world"]["exports"][0];

@@ -66,10 +66,11 @@ pub async fn upload(
     let component = deployments.runtime.load(&upload.component)?;
     let prepared = &component.prepared;
     grant.check_imports(&prepared.imports)?;
-    check_listings(deployments, backends, tenant, server, &component, &grant).await?;
+    let tools = check_listings(deployments, backends, tenant, server, &component, &grant).await?;
 
     let id = deployment_id(&digest, &grant_text);
-    let review = review::review(deployments.runtime.world(), prepared, Some(&grant));
+    let mut review = review::review(deployments.runtime.world(), prepared, Some(&grant));
+    review.tools = tools;
     let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
     if let Some(existing) = records::deployment(backends, tenant, server, &id).await? {
         return Ok(Uploaded { deployment: existing, created: false, review, changes });
@@ -130,9 +131,10 @@ pub async fn upload(
 
 /// Lists the component's tools, prompts and resources as a client would,
 /// refusing the upload when a list breaks the rules
-/// ([`crate::guest`] checks them at every listing too). Other failures
-/// are left to the health check: a list may need a capability that only
-/// works once deployed.
+/// ([`crate::guest`] checks them at every listing too): the tools, for the
+/// review (none when listing them failed). Other failures are left to the
+/// health check: a list may need a capability that only works once
+/// deployed.
 async fn check_listings(
     deployments: &Deployments,
     backends: Backends<'_>,
@@ -140,18 +142,27 @@ async fn check_listings(
     server: &str,
     component: &crate::runtime::Component,
     grant: &Grant,
-) -> Result<(), DeployError> {
+) -> Result<Vec<review::ListedTool>, DeployError> {
     use crate::guest::{OutputError, Server, ServerError};
     let scope = crate::platform::Scope { tenant: tenant.into(), server: server.into(), request: "upload".into() };
     let mut discard = crate::capabilities::Discard;
     let mut host = crate::capabilities::CallHost::new(backends, grant, &scope, &mut discard);
-    let guest = Server { runtime: &deployments.runtime, component, limits: deployments.mcp.limits_of(grant) };
+    let limits = deployments.mcp.limits_of(grant);
+    let guest = Server { runtime: &deployments.runtime, component, limits };
     let refused = |result: Result<(), ServerError>| match result {
         Err(ServerError::Output(e @ OutputError::Listing { .. })) => Err(DeployError::InvalidListing(e)),
         _ => Ok(()),
     };
-    refused(guest.list_tools(&mut host).await.map(drop))?;
+    let tools = review::listed_tools(&deployments.runtime, component, limits, &mut host).await;
+    let tools = match tools {
+        Ok(tools) => tools,
+        Err(e) => {
+            refused(Err(e))?;
+            Vec::new()
+        }
+    };
     refused(guest.list_prompts(&mut host).await.map(drop))?;
     refused(guest.list_resources(&mut host).await.map(drop))?;
-    refused(guest.list_resource_templates(&mut host).await.map(drop))
+    refused(guest.list_resource_templates(&mut host).await.map(drop))?;
+    Ok(tools)
 }

@@ -40,8 +40,30 @@ pub struct DiffArgs {
 pub(crate) fn read_review(runtime: &Runtime, component: &Path, grant: Option<&Path>) -> anyhow::Result<Review> {
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
     let grant = read_grant(grant)?;
-    review::review_bytes(runtime, &bytes, grant.as_ref())
-        .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))
+    let mut review = review::review_bytes(runtime, &bytes, grant.as_ref())
+        .map_err(|e| anyhow::anyhow!("{} is not a component this host can run: {e}", component.display()))?;
+    if review.runnable {
+        review.tools = sandbox_tools(runtime, &bytes, grant.as_ref().unwrap_or(&Grant::default()));
+    }
+    Ok(review)
+}
+
+/// The tools the component lists, run in the sandbox under `grant` with
+/// in-memory stores (nothing it does there is kept); none when the
+/// listing fails.
+fn sandbox_tools(runtime: &Runtime, bytes: &[u8], grant: &Grant) -> Vec<review::ListedTool> {
+    use smcp_core::capabilities::{CallHost, Discard};
+    use smcp_core::platform::{Scope, memory::InMemory};
+    let Ok(component) = runtime.load(bytes) else { return Vec::new() };
+    let memory = InMemory::new();
+    let scope = Scope {
+        tenant: smcp_core::names::TenantId::from_static("inspect"),
+        server: "inspect".into(),
+        request: "inspect".into(),
+    };
+    let mut discard = Discard;
+    let mut host = CallHost::new(memory.backends(), grant, &scope, &mut discard);
+    futures::executor::block_on(review::listed_tools(runtime, &component, grant.limits, &mut host)).unwrap_or_default()
 }
 
 fn read_grant(path: Option<&Path>) -> anyhow::Result<Option<Grant>> {
@@ -104,6 +126,14 @@ pub(crate) fn print_review(component: &Path, review: &Review, with_grant: bool) 
     println!("component  {}", component.display());
     println!("digest     blake3:{}  ({} bytes)", review.digest, review.size);
     println!("exports    {}", review.exports.join(", "));
+    if !review.tools.is_empty() {
+        let tools: Vec<String> = review
+            .tools
+            .iter()
+            .map(|t| if t.read_only { format!("{} (read-only)", t.name) } else { t.name.clone() })
+            .collect();
+        println!("tools      {}", tools.join(", "));
+    }
     for export in &review.world.exports {
         println!("  {}  ({})", export.interface, export.functions.join(", "));
     }
@@ -170,6 +200,12 @@ pub fn diff(args: DiffArgs) -> anyhow::Result<Verdict> {
     }
     for removed in &difference.functions_removed {
         println!("- calls {removed}");
+    }
+    for added in &difference.tools_added {
+        println!("+ tool {added}");
+    }
+    for removed in &difference.tools_removed {
+        println!("- tool {removed}");
     }
     for change in &difference.grant_changes {
         println!("~ {}: {} -> {}", change.field, change.from, change.to);

@@ -48,7 +48,9 @@ fn values_and_operations_are_bounded_by_the_grant() {
     let over = run(host.get("k".into())).unwrap_err();
     assert_eq!(
         over,
-        CapabilityError::QuotaExceeded("at most 3 kv operations per request (the grant's [kv] max_ops_per_call)".into())
+        CapabilityError::QuotaExceeded(
+            "at most 3 kv operations per request (the grant's [kv] max_ops_per_call)".into()
+        )
     );
     drop(host);
     let mut next = call.host();
