@@ -603,3 +603,31 @@ fn failures_exit_with_distinct_codes() {
     assert_eq!(code, Some(0), "{err}");
     host.stop();
 }
+
+/// `smcp keys` answers in JSON for scripts: the new key with its record,
+/// the list with each key's state, the revocation.
+#[test]
+fn keys_answer_in_json() {
+    let host = Host::start(&["calc"], |_| {});
+    let json = |args: &[&str]| -> Value {
+        let (ok, out, err) = host.smcp(args);
+        assert!(ok, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    let made = json(&["keys", "create", "--role", "read-only", "--name", "ci", "--json"]);
+    assert!(made["key"].as_str().unwrap().starts_with("smcp_dev_"), "{made}");
+    assert_eq!(
+        (made["role"].as_str(), made["tenant"].as_str(), made["name"].as_str()),
+        (Some("read-only"), Some("dev"), Some("ci"))
+    );
+    let id = made["id"].as_str().unwrap().to_owned();
+    let state = |listed: &Value| {
+        listed["keys"].as_array().unwrap().iter().find(|k| k["id"] == id.as_str()).map(|k| k["state"].clone())
+    };
+    let listed = json(&["keys", "list", "--json"]);
+    assert_eq!(state(&listed), Some(json!("active")), "{listed}");
+    assert!(!listed.to_string().contains(made["key"].as_str().unwrap()), "a listing never shows a key");
+    assert_eq!(json(&["keys", "revoke", &id, "--json"])["revoked"], json!(id));
+    assert_eq!(state(&json(&["keys", "list", "--json"])), Some(json!("revoked")));
+    host.stop();
+}

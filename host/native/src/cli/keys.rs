@@ -31,6 +31,9 @@ pub enum KeysCommand {
         expires_in_days: Option<u64>,
         #[command(flatten)]
         remote: Remote,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         data: DataDir,
     },
@@ -41,6 +44,9 @@ pub enum KeysCommand {
         tenant: Option<TenantId>,
         #[command(flatten)]
         remote: Remote,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         data: DataDir,
     },
@@ -61,6 +67,9 @@ pub enum KeysCommand {
         id: String,
         #[command(flatten)]
         remote: Remote,
+        /// Print JSON for scripts.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         data: DataDir,
     },
@@ -92,7 +101,7 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
     let keys = ApiKeys::new(&storage.kv, hash_key);
     let now = storage.clock.now_ms();
     match command {
-        KeysCommand::Create { tenant, role, name, expires_in_days, .. } => {
+        KeysCommand::Create { tenant, role, name, expires_in_days, json, .. } => {
             let tenant = local_tenant(tenant)?;
             let expires = expires_in_days.map(|days| now + days * 86_400_000);
             let (key, record) = keys.create(&tenant, role, &name, expires, now, &storage.random).await?;
@@ -100,18 +109,24 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
                 serde_json::json!({ "key": record.id, "role": role.name(), "name": record.name, "by": "smcp keys" });
             record_event(&storage, &tenant, "key.create", detail, now).await;
             eprintln!("key {} ({role}) of tenant {tenant}; it is shown once:", record.id);
-            println!("{key}");
+            print_made(json, &key, &record.id, role.name(), &tenant, &record.name, record.expires_ms);
         }
-        KeysCommand::List { tenant, .. } => {
+        KeysCommand::List { tenant, json, .. } => {
             let tenant = local_tenant(tenant)?;
-            for record in keys.list(&tenant).await? {
-                let state = match (record.revoked_ms, record.expires_ms) {
-                    (Some(_), _) => "revoked",
-                    (None, Some(at)) if at <= now => "expired",
-                    _ => "active",
-                };
-                println!("{}  {:<9}  {:<8}  {}", record.id, record.role, state, record.name);
-            }
+            let listed: Vec<Listed> = keys
+                .list(&tenant)
+                .await?
+                .into_iter()
+                .map(|r| Listed {
+                    state: state(r.revoked_ms, r.expires_ms, now),
+                    id: r.id,
+                    role: r.role.to_string(),
+                    name: r.name,
+                    expires_ms: r.expires_ms,
+                    revoked_ms: r.revoked_ms,
+                })
+                .collect();
+            print_list(json, &listed)?;
         }
         KeysCommand::Issuers { tenant, file, .. } => {
             let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
@@ -120,14 +135,14 @@ pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
             smcp_core::engine::set_issuers(storage.backends(), &tenant, &issuers).await?;
             eprintln!("tenant {tenant} now trusts {} issuer(s)", issuers.len());
         }
-        KeysCommand::Revoke { tenant, id, .. } => {
+        KeysCommand::Revoke { tenant, id, json, .. } => {
             let tenant = local_tenant(tenant)?;
             if !keys.revoke(&tenant, &id, now).await? {
                 anyhow::bail!("tenant {tenant} has no key {id}");
             }
             record_event(&storage, &tenant, "key.revoke", serde_json::json!({ "key": id, "by": "smcp keys" }), now)
                 .await;
-            eprintln!("revoked key {id} of tenant {tenant}");
+            print_revoked(json, &id, &tenant);
         }
     }
     Ok(())
@@ -141,38 +156,95 @@ fn local_tenant(tenant: Option<TenantId>) -> anyhow::Result<TenantId> {
 async fn run_remote(command: KeysCommand) -> anyhow::Result<()> {
     use reqwest::Method;
     match command {
-        KeysCommand::Create { tenant, role, name, expires_in_days, remote, .. } => {
+        KeysCommand::Create { tenant, role, name, expires_in_days, remote, json, .. } => {
             let client = remote.client(tenant.as_deref())?;
             let body = serde_json::json!({ "role": role.name(), "name": name, "expires_in_days": expires_in_days });
             let made = client.call(Method::POST, "/keys", Some(body)).await?;
-            eprintln!(
-                "key {} ({role}) of tenant {}; it is shown once:",
-                made["id"].as_str().unwrap_or_default(),
-                client.tenant
-            );
-            println!("{}", made["key"].as_str().unwrap_or_default());
+            let id = made["id"].as_str().unwrap_or_default();
+            eprintln!("key {id} ({role}) of tenant {}; it is shown once:", client.tenant);
+            let key = made["key"].as_str().unwrap_or_default();
+            print_made(json, key, id, role.name(), &client.tenant, &name, made["expires_ms"].as_u64());
         }
-        KeysCommand::List { tenant, remote, .. } => {
+        KeysCommand::List { tenant, remote, json, .. } => {
             let client = remote.client(tenant.as_deref())?;
-            for key in client.get("/keys").await?["keys"].as_array().into_iter().flatten() {
-                let now = smcp_native::unix_ms();
-                let state = match (key["revoked_ms"].as_u64(), key["expires_ms"].as_u64()) {
-                    (Some(_), _) => "revoked",
-                    (None, Some(at)) if at <= now => "expired",
-                    _ => "active",
-                };
-                let text = |f: &str| key[f].as_str().unwrap_or_default().to_owned();
-                println!("{}  {:<9}  {:<8}  {}", text("id"), text("role"), state, text("name"));
-            }
+            let now = smcp_native::unix_ms();
+            let listed: Vec<Listed> = client.get("/keys").await?["keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|key| {
+                    let text = |f: &str| key[f].as_str().unwrap_or_default().to_owned();
+                    let (expires_ms, revoked_ms) = (key["expires_ms"].as_u64(), key["revoked_ms"].as_u64());
+                    Listed {
+                        id: text("id"),
+                        role: text("role"),
+                        state: state(revoked_ms, expires_ms, now),
+                        name: text("name"),
+                        expires_ms,
+                        revoked_ms,
+                    }
+                })
+                .collect();
+            print_list(json, &listed)?;
         }
-        KeysCommand::Revoke { tenant, id, remote, .. } => {
+        KeysCommand::Revoke { tenant, id, remote, json, .. } => {
             let client = remote.client(tenant.as_deref())?;
             client.call(Method::DELETE, &format!("/keys/{id}"), None).await?;
-            eprintln!("revoked key {id} of tenant {}", client.tenant);
+            print_revoked(json, &id, &client.tenant);
         }
         KeysCommand::Issuers { .. } => unreachable!("issuers are set in a data directory"),
     }
     Ok(())
+}
+
+/// A key as `keys list` shows it (never the key itself).
+#[derive(serde::Serialize)]
+struct Listed {
+    id: String,
+    role: String,
+    /// active, expired or revoked.
+    state: &'static str,
+    name: String,
+    expires_ms: Option<u64>,
+    revoked_ms: Option<u64>,
+}
+
+fn state(revoked_ms: Option<u64>, expires_ms: Option<u64>, now: u64) -> &'static str {
+    match (revoked_ms, expires_ms) {
+        (Some(_), _) => "revoked",
+        (None, Some(at)) if at <= now => "expired",
+        _ => "active",
+    }
+}
+
+fn print_list(json: bool, listed: &[Listed]) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "keys": listed }))?);
+    } else {
+        for key in listed {
+            println!("{}  {:<9}  {:<8}  {}", key.id, key.role, key.state, key.name);
+        }
+    }
+    Ok(())
+}
+
+/// A new key on stdout (shown once): the key alone, or with `--json` its
+/// record beside it.
+fn print_made(json: bool, key: &str, id: &str, role: &str, tenant: &str, name: &str, expires_ms: Option<u64>) {
+    if json {
+        let made = serde_json::json!({ "key": key, "id": id, "role": role, "tenant": tenant, "name": name, "expires_ms": expires_ms });
+        println!("{made:#}");
+    } else {
+        println!("{key}");
+    }
+}
+
+fn print_revoked(json: bool, id: &str, tenant: &str) {
+    if json {
+        println!("{:#}", serde_json::json!({ "revoked": id, "tenant": tenant }));
+    } else {
+        eprintln!("revoked key {id} of tenant {tenant}");
+    }
 }
 
 /// Records an operator's action in the tenant's audit trail.
