@@ -510,7 +510,13 @@ async fn a_client_metadata_document_on_a_private_address_is_refused() {
         );
         let (status, _, _, page) = oauth::open_page(&http, &url).await;
         assert_eq!(status, 400, "{client_id}");
-        assert!(page.contains("client metadata document: cannot be fetched: denied"), "{client_id}: {page}");
+        // The person is told the application cannot be used; why (the
+        // egress policy's refusal) is the operator's, in the trail.
+        assert!(page.contains("metadata document is missing or not valid"), "{client_id}: {page}");
+        assert!(
+            !page.contains("denied") && !page.contains("169.254") && !page.contains("fetched"),
+            "{client_id}: {page}"
+        );
         let form = [
             ("grant_type", "authorization_code"),
             ("code", "x"),
@@ -521,6 +527,8 @@ async fn a_client_metadata_document_on_a_private_address_is_refused() {
         let (status, body) = token(&http, &host.issuer(), &form).await;
         assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
     }
+    let reasons = client_refusals(&host).await;
+    assert!(reasons.iter().filter(|r| r.contains("cannot be fetched: denied")).count() >= 4, "{reasons:?}");
     drop(listener);
     host.0.stop();
 }
@@ -561,6 +569,62 @@ async fn logins_are_throttled_and_say_nothing_about_which_names_exist() {
     let (status, page) = attempt("alice", PASSWORD).await;
     assert_eq!(status, 429, "{page}");
     assert!(page.contains("too many failed attempts"));
+    host.0.stop();
+}
+
+/// The reasons of the trail's `oauth.client_refused` records: what the
+/// page does not show.
+async fn client_refusals(host: &Host) -> Vec<String> {
+    let audit: Value = http()
+        .get(format!("{}/admin/v1/tenants/dev/audit?limit=500", host.base()))
+        .bearer_auth(host.key())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "oauth.client_refused")
+        .filter_map(|r| r["detail"]["reason"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// A registered client whose name pretends to be another (a right-to-left
+/// override reverses it on screen) and a request whose repeated parameter
+/// carries 6,000 characters of the attacker's text: the page marks the name
+/// as unverified without the override, quotes none of the text, and sends
+/// the headers that keep it to itself.
+#[tokio::test]
+async fn the_page_shows_claims_as_claims_and_quotes_nothing_an_attacker_sent() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    let claim = "\u{202E}edualC\u{202C} (by Anthropic) — verified official app";
+    let body = json!({ "client_name": claim, "redirect_uris": ["http://127.0.0.1:9/cb"] });
+    let registered: Value =
+        http.post(format!("{}/register", host.issuer())).json(&body).send().await.unwrap().json().await.unwrap();
+    let client = registered["client_id"].as_str().unwrap();
+    let url = authorize_url(&host.issuer(), client, "http://127.0.0.1:9/cb", &Pkce::new(), &host.resource("calc"));
+    let response = http.get(&url).send().await.unwrap();
+    let headers = response.headers().clone();
+    let page = response.text().await.unwrap();
+    assert!(page.contains("calls itself <strong>“edualC (by Anthropic) — verified official app”</strong>"), "{page}");
+    assert!(page.contains("unverified"), "{page}");
+    assert!(!page.contains('\u{202E}') && !page.contains('\u{202C}'), "no direction override reaches the page");
+    assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+    assert!(headers["permissions-policy"].to_str().unwrap().contains("camera=()"));
+    assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+
+    let spoof = "Your-account-is-locked.-Call-+1-555-0100-to-unlock-it.".repeat(110);
+    let repeated = format!("{url}&{spoof}=1&{spoof}=2&state=a&state=b");
+    let response = http.get(&repeated).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("a parameter is missing, repeated or malformed"), "{page}");
+    assert!(!page.contains("Your-account-is-locked") && !page.contains("state"), "the page quotes the request: {page}");
     host.0.stop();
 }
 
@@ -677,7 +741,7 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     let (_, _, _, back) = upstream_sign_in(&http, &host, &corp).await;
     let (status, _, _, page) = oauth::open_page(&http, &back).await;
     assert_eq!(status, 403);
-    assert!(page.contains("local account"), "{page}");
+    assert!(page.contains("local account") && !page.contains("bob"), "{page}");
     let (ok, _, err) = support::smcp(&base, host.key(), &["users", "remove", "bob"]);
     assert!(ok, "{err}");
 
@@ -811,7 +875,11 @@ async fn a_client_metadata_document_identifies_a_client() {
     let pkce = Pkce::new();
     let url = authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc"));
     let (_, _, _, page) = oauth::open_page(&http, &url).await;
-    assert!(page.contains("<strong>Metadata Client</strong>"), "{page}");
+    // Identified by the host its document came from; the name is its claim.
+    assert!(
+        page.contains("The application at <strong>127.0.0.1</strong> (it calls itself “Metadata Client”"),
+        "{page}"
+    );
     let (status, location) = sign_in(&http, &host.issuer(), &url, "alice", PASSWORD).await;
     assert_eq!(status, 303);
     let code = param(&location.unwrap(), "code").unwrap();
@@ -832,6 +900,8 @@ async fn a_client_metadata_document_identifies_a_client() {
     )
     .await;
     assert_eq!(status, 400);
-    assert!(page.contains("its client_id is not the URL it was fetched from"), "{page}");
+    assert!(page.contains("metadata document is missing or not valid") && !page.contains("elsewhere"), "{page}");
+    let reasons = client_refusals(&host).await;
+    assert!(reasons.iter().any(|r| r.contains("its client_id is not the URL it was fetched from")), "{reasons:?}");
     host.0.stop();
 }

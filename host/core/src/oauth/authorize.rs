@@ -41,9 +41,16 @@ struct AuthRequest {
     nonce: Option<String>,
 }
 
+/// The page's words for a request whose parameters do not parse: it
+/// quotes none of them (a repeated parameter's name is the caller's text).
+const MALFORMED: &str = "This sign-in request is not valid: a parameter is missing, repeated or malformed. Start again from your application.";
+/// The page's words when storage or the provider's settings cannot be read.
+const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again in a moment.";
+
 enum Refusal {
-    /// The client cannot be trusted with a redirect: tell the person.
-    Page(u16, String),
+    /// The client cannot be trusted with a redirect: tell the person, in
+    /// the host's own words only.
+    Page(u16, &'static str),
     /// Send the client back with an error.
     Redirect { redirect_uri: String, state: Option<String>, error: &'static str, description: String },
 }
@@ -51,7 +58,7 @@ enum Refusal {
 impl Refusal {
     fn response(self, ctx: &Ctx<'_>) -> Response {
         match self {
-            Refusal::Page(status, message) => page::error(status, &message),
+            Refusal::Page(status, message) => page::error(status, message),
             Refusal::Redirect { redirect_uri, state, error, description } => {
                 let mut pairs = vec![("error", error.to_owned()), ("error_description", description)];
                 pairs.extend(state.map(|s| ("state", s)));
@@ -83,16 +90,21 @@ pub(crate) fn is_pkce_value(value: &str) -> bool {
 }
 
 async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal> {
-    let client_id =
-        params.get("client_id").ok_or_else(|| Refusal::Page(400, "The request names no client (client_id).".into()))?;
-    let client = clients::find(ctx, client_id)
-        .await
-        .map_err(|e| Refusal::Page(400, format!("The client cannot be used: {}.", e.description)))?;
+    let client_id = params.get("client_id").ok_or(Refusal::Page(400, "The request names no client (client_id)."))?;
+    let client = clients::find(ctx, client_id).await.map_err(|e| {
+        // Why, for the operator: it may quote the client's document or the
+        // resolver; the page does not.
+        ctx.audit("oauth.client_refused", None, serde_json::json!({ "reason": e.description }));
+        Refusal::Page(
+            400,
+            "The application asking cannot be used: its registration or metadata document is missing or not valid.",
+        )
+    })?;
     let redirect_uri = match params.get("redirect_uri") {
         Some(uri) if client.redirect_uris.iter().any(|r| r == uri) => uri.to_owned(),
-        Some(_) => return Err(Refusal::Page(400, "The redirect URI is not one this client registered.".into())),
+        Some(_) => return Err(Refusal::Page(400, "The redirect URI is not one this client registered.")),
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        None => return Err(Refusal::Page(400, "The request names no redirect URI (redirect_uri).".into())),
+        None => return Err(Refusal::Page(400, "The request names no redirect URI (redirect_uri).")),
     };
     let state = params.get("state").map(str::to_owned);
     let refuse = |error: &'static str, description: &str| Refusal::Redirect {
@@ -207,10 +219,17 @@ fn render(
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
         .unwrap_or_else(|| request.redirect_uri.clone());
+    // A client ID metadata document's id is the URL the host fetched it
+    // from (https, or http where the operator allows it for development).
+    let client_host = url::Url::parse(&request.client.client_id)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http"))
+        .and_then(|u| u.host_str().map(str::to_owned));
     let consent = Consent {
         tenant: ctx.tenant,
-        client_name: request.client.client_name.as_deref().unwrap_or("An application"),
+        client_name: request.client.client_name.as_deref().unwrap_or("(no name)"),
         client_id: &request.client.client_id,
+        client_host: client_host.as_deref(),
         redirect_host: &host,
         server: &request.server,
         scopes: &shown,
@@ -244,7 +263,7 @@ fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
 /// The parameters, checked as an authorization request, or the answer
 /// refusing them.
 async fn checked(ctx: &Ctx<'_>, params: Result<Params, super::OAuthError>) -> Result<(Params, AuthRequest), Response> {
-    let params = params.map_err(|e| page::error(400, &e.description))?;
+    let params = params.map_err(|_| page::error(400, MALFORMED))?;
     let request = validate(ctx, &params).await.map_err(|refusal| refusal.response(ctx))?;
     Ok((params, request))
 }
@@ -257,7 +276,7 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
     };
     let upstream = match super::upstream::get(ctx).await {
         Ok(upstream) => upstream.map(|u| u.name),
-        Err(e) => return page::error(503, &e.description),
+        Err(_) => return page::error(503, UNAVAILABLE),
     };
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
     let mut response = render(
@@ -285,7 +304,7 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
             ctx.audit("oauth.upstream_refused", None, serde_json::json!({ "reason": e.description }));
             return page::error(
                 e.status.max(400),
-                &format!("Signing in through the provider failed: {}", e.description),
+                "Signing in through the provider failed, or this sign-in expired or was already used. Start again from your application.",
             );
         }
     };
@@ -299,7 +318,15 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
             Some(format!("user:{username}")),
             serde_json::json!({ "reason": e.description }),
         );
-        return page::error(e.status, &e.description);
+        // The page's words, by cause; the name is in the trail.
+        let said = match e.status {
+            403 if e.description.contains("local account") => {
+                "This name is a local account of this tenant: sign in with its password instead."
+            }
+            403 => "You have no account in this tenant: ask its administrator for one.",
+            _ => UNAVAILABLE,
+        };
+        return page::error(e.status, said);
     }
     let ticket = random_token(ctx.backends.random);
     let record = super::upstream::Ticket {
@@ -309,8 +336,8 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
         expires_ms: ctx.now_ms() + 600_000,
     };
     let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), &ticket));
-    if let Err(e) = grants::store_sealed(ctx, &path, &record, Some(600)).await {
-        return page::error(503, &e.description);
+    if grants::store_sealed(ctx, &path, &record, Some(600)).await.is_err() {
+        return page::error(503, UNAVAILABLE);
     }
     ctx.audit(
         "oauth.upstream_login",
@@ -445,7 +472,12 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
                 );
             }
             let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
-            return render(ctx, &request, &params, csrf, Some(&e.to_string()), status, &Stage::Login { upstream });
+            // The store's reasons for being unavailable stay in the trail.
+            let shown = match &e {
+                super::accounts::LoginError::Unavailable(_) => UNAVAILABLE.to_owned(),
+                other => other.to_string(),
+            };
+            return render(ctx, &request, &params, csrf, Some(&shown), status, &Stage::Login { upstream });
         }
     };
     let Some(scopes) = granted_scopes(&request, account.role) else {
@@ -485,7 +517,7 @@ async fn to_upstream(ctx: &Ctx<'_>, params: &Params) -> Response {
     let upstream = match super::upstream::get(ctx).await {
         Ok(Some(upstream)) => upstream,
         Ok(None) => return page::error(400, "This tenant has no upstream sign-in."),
-        Err(e) => return page::error(503, &e.description),
+        Err(_) => return page::error(503, UNAVAILABLE),
     };
     let request = hidden_fields(params).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     match super::upstream::start(ctx, &upstream, request).await {
@@ -494,7 +526,7 @@ async fn to_upstream(ctx: &Ctx<'_>, params: &Params) -> Response {
             headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())],
             body: Body::Empty,
         },
-        Err(e) => page::error(e.status, &e.description),
+        Err(e) => page::error(e.status, "Signing in through the provider could not start. Try again in a moment."),
     }
 }
 

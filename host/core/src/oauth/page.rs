@@ -10,6 +10,9 @@ pub(crate) struct Consent<'a> {
     pub tenant: &'a TenantId,
     pub client_name: &'a str,
     pub client_id: &'a str,
+    /// The host of the client's metadata document (its `client_id` URL),
+    /// which the host fetched: `None` for a registered client.
+    pub client_host: Option<&'a str>,
     pub redirect_host: &'a str,
     pub server: &'a str,
     pub scopes: &'a [String],
@@ -23,6 +26,21 @@ pub(crate) struct Consent<'a> {
     /// Set after the upstream provider vouched for the person: who they
     /// are, and the ticket that proves it (no password asked).
     pub signed_in: Option<(&'a str, &'a str)>,
+}
+
+/// A name an application chose for itself, as the page shows it: without
+/// control, bidirectional-override or invisible formatting characters (a
+/// reversed or hidden span would make it read as another name), spaces
+/// collapsed, at most 60 characters.
+pub(crate) fn display_name(claimed: &str) -> String {
+    let invisible = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}' | '\u{061C}' | '\u{180E}' | '\u{00AD}')
+    };
+    let cleaned: String = claimed.chars().filter(|c| !invisible(*c)).collect();
+    let words: Vec<&str> = cleaned.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() > 60 { joined.chars().take(59).chain(std::iter::once('…')).collect() } else { joined }
 }
 
 pub(crate) fn escape(text: &str) -> String {
@@ -53,7 +71,7 @@ fn describe(scope: &str) -> &'static str {
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}\
 label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 .actions{display:flex;gap:.75rem;margin-top:1.25rem}button{padding:.6rem 1.2rem;font-size:1rem}\
-[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}";
+[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}";
 
 fn html(status: u16, title: &str, main: &str) -> Response {
     let page = format!(
@@ -71,6 +89,11 @@ fn html(status: u16, title: &str, main: &str) -> Response {
         // Not no-referrer: with it, browsers send `Origin: null` on the form post.
         ("referrer-policy".into(), "same-origin".into()),
         ("x-content-type-options".into(), "nosniff".into()),
+        // No window that opened this page can reach into it, and it may use
+        // no device. (No CSP form-action: the form's answer redirects to
+        // the application or the upstream provider, which it would block.)
+        ("cross-origin-opener-policy".into(), "same-origin".into()),
+        ("permissions-policy".into(), "camera=(), microphone=(), geolocation=(), payment=(), usb=()".into()),
     ];
     Response { status, headers, body: Body::Html(page.into_bytes()) }
 }
@@ -120,17 +143,31 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         )
     };
     let title = if c.server.is_empty() { "Sign in?".to_owned() } else { format!("Allow access to {}?", c.server) };
+    // Who is asking: a metadata document's host is an identity the person
+    // can check; a registered client's name is only its own claim.
+    let name = display_name(c.client_name);
+    let client = match c.client_host {
+        Some(host) => format!(
+            "The application at <strong>{}</strong> (it calls itself “{}”; <code>{}</code>)",
+            escape(host),
+            escape(&name),
+            escape(c.client_id)
+        ),
+        None => format!(
+            "An application that calls itself <strong>“{}”</strong> <span class=\"unverified\">(unverified: anyone can register a name; <code>{}</code>)</span>",
+            escape(&name),
+            escape(c.client_id)
+        ),
+    };
     let main = format!(
         "<h1>{heading}</h1>{error}\
-         <p><strong>{client}</strong> (<code>{client_id}</code>) asks {what}, and will be sent back to <strong>{host}</strong>.</p>\
+         <p>{client} asks {what}, and will be sent back to <strong>{host}</strong>.</p>\
          <p>It asks to:</p><ul>{scopes}</ul>\
          <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{who}\
          <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>{upstream}\
          <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></div></form>",
         heading = escape(&title),
-        client = escape(c.client_name),
-        client_id = escape(c.client_id),
         tenant = escape(c.tenant),
         host = escape(c.redirect_host),
         csrf = escape(c.csrf),
@@ -138,8 +175,9 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
     html(status, &title, &main)
 }
 
-/// A request that cannot go back to the client: said to the person.
-pub(crate) fn error(status: u16, message: &str) -> Response {
+/// A request that cannot go back to the client: said to the person in the
+/// host's own words (`'static`: no text of the request, no internals).
+pub(crate) fn error(status: u16, message: &'static str) -> Response {
     let main = format!("<h1>This sign-in request cannot be used</h1><p role=\"alert\">{}</p>", escape(message));
     html(status, "Sign-in error", &main)
 }
@@ -149,6 +187,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn claimed_names_lose_what_would_disguise_them() {
+        // "Claude" written backwards behind a right-to-left override.
+        assert_eq!(display_name("\u{202E}edualC\u{202C} app"), "edualC app");
+        assert_eq!(display_name("Cl\u{200B}aude\n\t  (by\u{2066} Anthropic)"), "Claude (by Anthropic)");
+        assert_eq!(display_name(&"x".repeat(500)).chars().count(), 60);
+    }
+
+    #[test]
     fn values_are_escaped() {
         let hidden = [("state", "\"><script>x</script>".to_string())];
         let page = consent(
@@ -156,6 +202,7 @@ mod tests {
                 tenant: &TenantId::from_static("acme"),
                 client_name: "<b>evil</b>",
                 client_id: "c",
+                client_host: None,
                 redirect_host: "app",
                 server: "calc",
                 scopes: &["mcp:use".into()],
