@@ -613,6 +613,8 @@ async fn the_page_shows_claims_as_claims_and_quotes_nothing_an_attacker_sent() {
     let page = response.text().await.unwrap();
     assert!(page.contains("calls itself <strong>“edualC (by Anthropic) — verified official app”</strong>"), "{page}");
     assert!(page.contains("unverified"), "{page}");
+    assert!(page.contains("value=\"\" required autofocus>"), "the first field takes the focus: {page}");
+    assert!(page.contains("min-height:44px"), "touch targets of 44 px");
     assert!(!page.contains('\u{202E}') && !page.contains('\u{202C}'), "no direction override reaches the page");
     assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
     assert!(headers["permissions-policy"].to_str().unwrap().contains("camera=()"));

@@ -69,8 +69,8 @@ fn describe(scope: &str) -> &'static str {
 }
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}\
-label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;padding:.5rem;font-size:1rem;box-sizing:border-box}\
-.actions{display:flex;gap:.75rem;margin-top:1.25rem}button{padding:.6rem 1.2rem;font-size:1rem}\
+label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;min-height:44px;padding:.5rem;font-size:1rem;box-sizing:border-box}\
+.actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}button{min-height:44px;padding:.6rem 1.2rem;font-size:1rem}\
 [role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}";
 
 fn html(status: u16, title: &str, main: &str) -> Response {
@@ -119,9 +119,12 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         ),
         None => (
             format!(
-                "<label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required>\
-                 <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>",
-                escape(c.username)
+                "<label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required{}>\
+                 <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{}>",
+                escape(c.username),
+                // The first empty field takes the focus, without script.
+                if c.username.is_empty() { " autofocus" } else { "" },
+                if c.username.is_empty() { "" } else { " autofocus" },
             ),
             "Sign in and allow",
         ),
