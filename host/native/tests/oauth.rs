@@ -615,6 +615,11 @@ async fn the_page_shows_claims_as_claims_and_quotes_nothing_an_attacker_sent() {
     assert!(page.contains("unverified"), "{page}");
     assert!(page.contains("value=\"\" required autofocus>"), "the first field takes the focus: {page}");
     assert!(page.contains("min-height:44px"), "touch targets of 44 px");
+    let site = host.base().trim_start_matches("http://").to_owned();
+    assert!(
+        page.contains(&format!("Sign-in for tenant <strong>dev</strong> on <strong>{site}</strong>")),
+        "whose page: {page}"
+    );
     assert!(!page.contains('\u{202E}') && !page.contains('\u{202C}'), "no direction override reaches the page");
     assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
     assert!(headers["permissions-policy"].to_str().unwrap().contains("camera=()"));

@@ -225,11 +225,21 @@ fn render(
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http"))
         .and_then(|u| u.host_str().map(str::to_owned));
+    let site = url::Url::parse(&ctx.servers.public_url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            })
+        })
+        .unwrap_or_default();
     let consent = Consent {
         tenant: ctx.tenant,
         client_name: request.client.client_name.as_deref().unwrap_or("(no name)"),
         client_id: &request.client.client_id,
         client_host: client_host.as_deref(),
+        site: &site,
         redirect_host: &host,
         server: &request.server,
         scopes: &shown,

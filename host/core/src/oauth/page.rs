@@ -21,6 +21,9 @@ pub(crate) struct Consent<'a> {
     pub csrf: &'a str,
     pub error: Option<&'a str>,
     pub username: &'a str,
+    /// This host's name as people reach it (the public URL's host), so the
+    /// page says whose it is.
+    pub site: &'a str,
     /// The upstream provider's name, for a "Sign in with …" button.
     pub upstream: Option<&'a str>,
     /// Set after the upstream provider vouched for the person: who they
@@ -71,7 +74,7 @@ fn describe(scope: &str) -> &'static str {
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}\
 label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;min-height:44px;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}button{min-height:44px;padding:.6rem 1.2rem;font-size:1rem}\
-[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}";
+[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}.site{color:#444;border-bottom:1px solid #ccc;padding-bottom:.5rem}";
 
 fn html(status: u16, title: &str, main: &str) -> Response {
     let page = format!(
@@ -163,7 +166,8 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         ),
     };
     let main = format!(
-        "<h1>{heading}</h1>{error}\
+        "<p class=\"site\">Sign-in for tenant <strong>{tenant}</strong> on <strong>{site}</strong></p>\
+         <h1>{heading}</h1>{error}\
          <p>{client} asks {what}, and will be sent back to <strong>{host}</strong>.</p>\
          <p>It asks to:</p><ul>{scopes}</ul>\
          <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
@@ -172,6 +176,7 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
          <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></div></form>",
         heading = escape(&title),
         tenant = escape(c.tenant),
+        site = escape(c.site),
         host = escape(c.redirect_host),
         csrf = escape(c.csrf),
     );
@@ -206,6 +211,7 @@ mod tests {
                 client_name: "<b>evil</b>",
                 client_id: "c",
                 client_host: None,
+                site: "smcp.example",
                 redirect_host: "app",
                 server: "calc",
                 scopes: &["mcp:use".into()],
