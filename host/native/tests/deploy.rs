@@ -565,15 +565,9 @@ fn a_guest_importing_only_wasi_and_always_granted_capabilities_widens_nothing() 
     host.stop();
 }
 
-/// `smcp URL-ARGS` with `key`: its exit code and stderr.
+/// `smcp ARGS` against `url` with `key`: its exit code and stderr.
 fn exit_code(url: &str, key: &str, args: &[&str]) -> (Option<i32>, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_smcp"))
-        .args(args)
-        .args(["--url", url, "--key", key])
-        .env_remove("SMCP_URL")
-        .env_remove("SMCP_ADMIN_KEY")
-        .output()
-        .unwrap();
+    let output = support::smcp_output(url, key, args);
     (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
 }
 

@@ -123,15 +123,21 @@ pub fn run_client_script(program: &Path, script: &str, base: &str, key: &str, cl
 
 /// Runs `smcp ARGS --url URL --key KEY`: success, stdout, stderr.
 pub fn smcp(url: &str, key: &str, args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_smcp"))
+    let output = smcp_output(url, key, args);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}
+
+/// Runs `smcp ARGS --url URL --key KEY` (none of the environment's
+/// settings): all it did.
+pub fn smcp_output(url: &str, key: &str, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_smcp"))
         .args(args)
         .args(["--url", url, "--key", key])
         .env_remove("SMCP_URL")
         .env_remove("SMCP_ADMIN_KEY")
         .output()
-        .unwrap();
-    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-    (output.status.success(), text(&output.stdout), text(&output.stderr))
+        .unwrap()
 }
 
 /// One HTTP/1.1 exchange on a fresh connection: `head` (ending in a blank
