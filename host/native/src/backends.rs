@@ -1,12 +1,12 @@
 //! The small backends of the native host and [`Storage`], the full set
 //! wired for one data directory.
 
-pub use crate::clock::{SystemClock, unix_ms};
+pub use crate::clock::{SharedClock, SystemClock, unix_ms};
 use crate::kv::RedbKv;
 use crate::objects::FsObjects;
 use crate::outbound::OutboundHttp;
 use smcp_core::platform::log_budget::LogBudget;
-use smcp_core::platform::{Backends, Clock, LogLevel, LogSink, Random, Scope};
+use smcp_core::platform::{Backends, LogLevel, LogSink, Random, Scope};
 use smcp_core::policy::address::AddressPolicy;
 use smcp_core::vault::{Keyring, Vault};
 use std::path::{Path, PathBuf};
@@ -56,10 +56,6 @@ impl LogSink for TracingLog {
 /// Every backend of the native host, on one data directory
 /// (`<dir>/kv.redb` and `<dir>/objects/`), and outbound HTTP under the
 /// operator's address policy.
-/// The clock the stores read expiry times from, shared by the serving
-/// threads.
-pub type SharedClock = Arc<dyn Clock + Send + Sync>;
-
 pub struct Storage {
     pub kv: RedbKv,
     pub objects: FsObjects,

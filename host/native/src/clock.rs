@@ -8,6 +8,10 @@ use smcp_core::platform::{Clock, LocalFuture};
 pub const OFFLOAD_RUNNING: usize = 2;
 pub const OFFLOAD_WAITING: usize = 64;
 
+/// The clock the stores read expiry times from, shared by the serving
+/// threads.
+pub type SharedClock = std::sync::Arc<dyn Clock + Send + Sync>;
+
 /// Milliseconds since the Unix epoch by the system clock (0 before it).
 pub fn unix_ms() -> u64 {
     std::time::SystemTime::now()

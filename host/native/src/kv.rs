@@ -2,7 +2,7 @@
 // redb's error type is large, but it only travels on the rare failure path.
 #![allow(clippy::result_large_err)]
 
-use crate::backends::SharedClock;
+use crate::clock::SharedClock;
 use crate::store::{off_thread, open_db, start_bound, unavailable};
 use redb::{Database, Durability, ReadableTable, TableDefinition};
 use smcp_core::platform::{CapabilityError, LocalFuture};

@@ -15,7 +15,7 @@
 // redb's error type is large, but it only travels on the rare failure path.
 #![allow(clippy::result_large_err)]
 
-use crate::backends::SharedClock;
+use crate::clock::SharedClock;
 use crate::store::{create_private_dir, off_thread, open_db, start_bound, sync_dir, unavailable};
 use redb::{Database, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
