@@ -106,6 +106,7 @@ impl Storage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smcp_core::platform::Clock as _;
 
     #[test]
     fn stubs_answer_as_documented() {
