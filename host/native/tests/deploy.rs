@@ -625,3 +625,42 @@ fn keys_answer_in_json() {
     assert_eq!(state(&json(&["keys", "list", "--json"])), Some(json!("revoked")));
     host.stop();
 }
+
+/// With `separate_approver`, a widening is approved by an admin other than
+/// its uploader: the uploader's own approval is refused and recorded, a
+/// second admin's goes through, and the trail names both.
+#[test]
+fn a_widening_needs_an_approver_other_than_its_uploader() {
+    let host = Host::start(&["calc", "notes"], |_| {});
+    let (made, second, err) = host.smcp(&["keys", "create", "--role", "admin", "--name", "approver"]);
+    assert!(made, "{err}");
+    let second = second.trim().to_owned();
+    let (status, _) = host.admin(
+        "PUT",
+        "/settings",
+        host.key(),
+        Some(("application/json", br#"{"separate_approver": true}"#.to_vec())),
+    );
+    assert_eq!(status, 200);
+    let grant = grant_file("notes");
+    let (uploaded, out, err) = host.deploy("notes", "shared", Some(&grant), &["--no-activate", "--json"]);
+    assert!(uploaded, "{err}");
+    let id = serde_json::from_str::<Value>(&out).unwrap()["upload"]["deployment"]["id"].as_str().unwrap().to_owned();
+
+    let approve = ["activate", id.as_str(), "--server", "shared", "--approve-widening"];
+    let (code, err) = exit_code(&host.url(), host.key(), &approve);
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("someone other than their uploader"), "{err}");
+    let (code, err) = exit_code(&host.url(), &second, &approve);
+    assert_eq!(code, Some(0), "{err}");
+
+    let trail = host.audit();
+    let refused = trail.iter().find(|r| r["kind"] == "deploy.refused").expect("the self-approval is recorded");
+    assert_eq!(refused["detail"]["reason"], "approver_is_uploader", "{refused}");
+    let activated = trail.iter().find(|r| r["kind"] == "deploy.activate" && r["server"] == "shared").unwrap();
+    let uploader = activated["detail"]["uploaded_by"].as_str().unwrap();
+    let approver = activated["principal"].as_str().unwrap();
+    assert_ne!(uploader, approver, "{activated}");
+    assert_eq!(refused["principal"].as_str(), Some(uploader), "{refused}");
+    host.stop();
+}

@@ -113,10 +113,14 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
         "GET" => ok(&records::settings(call.backends, call.tenant).await?),
         "PUT" => {
             let body = body_json(&call.request.body)?;
-            if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| *k != "require_digest")) {
+            let known = ["require_digest", "separate_approver"];
+            if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| !known.contains(&k.as_str()))) {
                 return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
             }
-            let settings = records::TenantSettings { require_digest: flag(&body, "require_digest")? };
+            let settings = records::TenantSettings {
+                require_digest: flag(&body, "require_digest")?,
+                separate_approver: flag(&body, "separate_approver")?,
+            };
             records::put_settings(call.backends, call.tenant, &settings).await?;
             call.audit("settings.change", None, serde_json::to_value(&settings).unwrap_or_default());
             ok(&settings)

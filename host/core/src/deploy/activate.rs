@@ -195,6 +195,16 @@ async fn switch(
         );
         return Err(DeployError::ApprovalRequired(Box::new(changes)));
     }
+    if changes.requires_approval()
+        && target.uploaded_by == by.id
+        && records::settings(backends, tenant).await?.separate_approver
+    {
+        audit(
+            "deploy.refused",
+            json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approver_is_uploader", "uploaded_by": target.uploaded_by, "widens": changes.widened }),
+        );
+        return Err(DeployError::SelfApproval(target.uploaded_by.clone()));
+    }
     // Everything that can fail comes before the record is written: the
     // component must load and its grant must cover its imports.
     let hosted = hosted(deployments, backends, tenant, &target).await?;
@@ -219,6 +229,7 @@ async fn switch(
             "digest": target.digest,
             "from": changes.from,
             "approved_widening": changes.requires_approval(),
+            "uploaded_by": target.uploaded_by,
             "widens": changes.widened,
         }),
     );

@@ -108,6 +108,10 @@ pub enum DeployError {
     InvalidListing(crate::guest::OutputError),
     #[error("activating this deployment widens what the server may do; approve it explicitly: {}", .0.widened.join("; "))]
     ApprovalRequired(Box<Changes>),
+    #[error(
+        "this tenant wants widenings approved by someone other than their uploader ({0}): another admin must approve it"
+    )]
+    SelfApproval(String),
     #[error("there is no earlier deployment to roll back to")]
     NoEarlierDeployment,
     #[error("the stored component of deployment {0} is missing or damaged")]
@@ -127,6 +131,7 @@ impl DeployError {
         match self {
             DeployError::ServerNotFound(_) | DeployError::DeploymentNotFound(_) => 404,
             DeployError::TooLarge { .. } => 413,
+            DeployError::SelfApproval(_) => 403,
             DeployError::ApprovalRequired(_) | DeployError::NoEarlierDeployment | DeployError::Quota(_) => 409,
             DeployError::ComponentMissing(_) | DeployError::ComponentRefused(..) | DeployError::Storage(_) => 503,
             _ => 400,
@@ -154,6 +159,7 @@ impl DeployError {
             DeployError::InvalidListing(_) => "invalid_listing",
             DeployError::Quota(_) => "quota_exceeded",
             DeployError::ApprovalRequired(_) => "approval_required",
+            DeployError::SelfApproval(_) => "separate_approver_required",
             DeployError::NoEarlierDeployment => "no_earlier_deployment",
             DeployError::ComponentMissing(_) => "component_missing",
             DeployError::ComponentRefused(..) => "component_refused",

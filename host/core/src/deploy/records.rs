@@ -67,6 +67,11 @@ pub struct TenantSettings {
     /// is refused (pinning: what was reviewed is what runs).
     #[serde(default)]
     pub require_digest: bool,
+    /// A widening must be approved by a principal other than the one that
+    /// uploaded the version (separation of duties): its uploader may
+    /// activate it only when it widens nothing.
+    #[serde(default)]
+    pub separate_approver: bool,
 }
 
 pub use crate::names::valid_server as valid_name;
