@@ -243,6 +243,10 @@ struct App {
 /// kernel spreads connections over the serving threads. Non-blocking, for
 /// each thread's runtime to take.
 fn reuse_port_listeners(at: SocketAddr, threads: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    // A plain bind first: it fails while anything listens on the port, a
+    // reuse-port group of another server included, which the group's own
+    // binds would silently join.
+    let at = std::net::TcpListener::bind(at)?.local_addr()?;
     let mut listeners: Vec<std::net::TcpListener> = Vec::with_capacity(threads);
     for _ in 0..threads {
         let bind = listeners.first().map_or(Ok(at), |first| first.local_addr())?;

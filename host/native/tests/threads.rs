@@ -188,3 +188,18 @@ fn concurrent_calls_on_every_thread_leave_one_trail_in_order() {
     assert_eq!(calls, 80, "every call recorded once");
     host.stop();
 }
+
+/// A second server on a port one already serves fails to start, rather
+/// than joining the first one's sockets and taking some of its connections.
+#[test]
+fn a_second_server_cannot_share_the_port() {
+    let first = host();
+    let data = tempfile::tempdir().unwrap();
+    let mut config = smcp_native::Config::new(data.path());
+    config.listen = first.addr();
+    config.threads = THREADS;
+    let refused = smcp_native::spawn(config).err().expect("the port is taken");
+    assert!(refused.to_string().contains("listening on"), "{refused:#}");
+    assert_eq!(call_status(first.addr(), first.key()), 200, "the first server keeps serving");
+    first.stop();
+}
