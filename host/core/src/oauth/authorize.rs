@@ -322,21 +322,14 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
         Ok(request) => request,
         Err(refusal) => return refusal.response(ctx),
     };
-    if let Err(e) = external_account(ctx, &username).await {
+    if let Err(refused) = external_account(ctx, &username).await {
+        // The name is in the trail; the page says the cause in its own words.
         ctx.audit(
             "oauth.upstream_refused",
             Some(format!("user:{username}")),
-            serde_json::json!({ "reason": e.description }),
+            serde_json::json!({ "reason": refused.reason() }),
         );
-        // The page's words, by cause; the name is in the trail.
-        let said = match e.status {
-            403 if e.description.contains("local account") => {
-                "This name is a local account of this tenant: sign in with its password instead."
-            }
-            403 => "You have no account in this tenant: ask its administrator for one.",
-            _ => UNAVAILABLE,
-        };
-        return page::error(e.status, said);
+        return page::error(refused.status(), refused.said());
     }
     let ticket = random_token(ctx.backends.random);
     let record = super::upstream::Ticket {
@@ -366,25 +359,57 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
 /// a new one with the tenant's default role. An account with a password
 /// is local: the provider's word for a name (which its users may be able
 /// to choose) never opens it.
-async fn external_account(ctx: &Ctx<'_>, username: &str) -> Result<accounts::Account, super::OAuthError> {
-    if let Some(account) = accounts::get(ctx.backends, ctx.tenant, username).await? {
+async fn external_account(ctx: &Ctx<'_>, username: &str) -> Result<accounts::Account, NoExternalAccount> {
+    if let Some(account) = accounts::get(ctx.backends, ctx.tenant, username).await.map_err(NoExternalAccount::Store)? {
         if account.is_local() {
-            return Err(super::OAuthError::new(
-                403,
-                "access_denied",
-                format!("`{username}` is a local account of this tenant: sign in with its password"),
-            ));
+            return Err(NoExternalAccount::Local);
         }
         return Ok(account);
     }
-    let upstream = super::upstream::get(ctx).await?;
+    let upstream = super::upstream::get(ctx).await.map_err(NoExternalAccount::Store)?;
     match upstream.and_then(|u| u.default_role) {
-        Some(role) => accounts::create_external(ctx.backends, ctx.tenant, username, role).await,
-        None => Err(super::OAuthError::new(
-            403,
-            "access_denied",
-            format!("`{username}` has no account in this tenant: ask its admin for one"),
-        )),
+        Some(role) => {
+            accounts::create_external(ctx.backends, ctx.tenant, username, role).await.map_err(NoExternalAccount::Store)
+        }
+        None => Err(NoExternalAccount::Missing),
+    }
+}
+
+/// Why a person the upstream provider vouched for gets no account here.
+enum NoExternalAccount {
+    /// The name is a local account (with a password) of this tenant.
+    Local,
+    /// The tenant has no account of that name and creates none.
+    Missing,
+    Store(super::OAuthError),
+}
+
+impl NoExternalAccount {
+    fn status(&self) -> u16 {
+        match self {
+            NoExternalAccount::Local | NoExternalAccount::Missing => 403,
+            NoExternalAccount::Store(e) => e.status,
+        }
+    }
+
+    /// The page's words.
+    fn said(&self) -> &'static str {
+        match self {
+            NoExternalAccount::Local => {
+                "This name is a local account of this tenant: sign in with its password instead."
+            }
+            NoExternalAccount::Missing => "You have no account in this tenant: ask its administrator for one.",
+            NoExternalAccount::Store(_) => UNAVAILABLE,
+        }
+    }
+
+    /// The trail's words.
+    fn reason(&self) -> String {
+        match self {
+            NoExternalAccount::Local => "a local account of this tenant".into(),
+            NoExternalAccount::Missing => "no account in this tenant, and no default role for new ones".into(),
+            NoExternalAccount::Store(e) => e.description.clone(),
+        }
     }
 }
 
