@@ -19,7 +19,8 @@ export SMCP_BENCH_DIR="$results"
 echo "==> the sandbox: per call, cold load, fuel, capabilities (wasmi vs wasmtime vs native)"
 cargo bench -p smcp-tests --bench sandbox --features wasmtime
 
-echo "==> end to end over loopback HTTP, against an rmcp server"
+echo "==> end to end over loopback HTTP, against an rmcp server (in process, then with wrk)"
+ensure_wrk
 cargo bench -p smcp-native --bench http
 
 echo "==> the host's resident memory"

@@ -58,6 +58,18 @@ ensure_wasip2_target() {
   return 1
 }
 
+# wrk, the HTTP benchmark's external load generator (Debian's package).
+ensure_wrk() {
+  command -v wrk >/dev/null 2>&1 && return 0
+  if command -v apt-get >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null \
+      || { $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends wrk >/dev/null; }
+  fi
+  command -v wrk >/dev/null 2>&1 || echo "warning: wrk is not installed; the HTTP bench skips its external load generator" >&2
+}
+
 # What every script that builds needs first: Rust, room in the build cache,
 # and a way to build for wasm32.
 prepare_build() {

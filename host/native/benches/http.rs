@@ -81,7 +81,14 @@ const FULL: Budget = Budget {
 const SMOKE: Budget =
     Budget { warmup_per_connection: 2, rounds: 1, requests_per_round: 40, time_per_round: Duration::from_secs(10) };
 
+#[path = "http/external.rs"]
+mod external;
+
 fn main() {
+    if std::env::var_os(external::RMCP_CHILD_ENV).is_some() {
+        external::serve_rmcp();
+        return;
+    }
     // `cargo test` passes no `--bench`: run a tiny smoke version then.
     let full = std::env::args().any(|a| a == "--bench");
     let budget = if full { FULL } else { SMOKE };
@@ -179,14 +186,19 @@ fn main() {
     scaled.note(format!(
         "{threads} cores here. The load generator is one thread on the same machine: with as many serving threads as cores it competes with them for the CPUs, so this shows the server's scaling only up to what the machine has left."
     ));
-    let mut report = Report::new("http");
-    report.add(table);
-    report.add(scaled);
-    report.finish();
-
     rmcp.stop();
     smcp.stop();
     wide.stop();
+
+    let mut report = Report::new("http");
+    report.add(table);
+    report.add(scaled);
+    let plan = if full { external::Plan { seconds: 5, rounds: 3 } } else { external::Plan { seconds: 1, rounds: 1 } };
+    let (head, tail) = noop_body(Era::Current);
+    if let Some(external) = external::compare(plan, PATH, &format!("{head}1{tail}")) {
+        report.add(external);
+    }
+    report.finish();
 }
 
 /// Clients of the serving-threads table.
@@ -402,32 +414,33 @@ struct NoopRequest {
     body: (String, String),
 }
 
+/// A `tools/call noop` body of `era`, split around the JSON-RPC id.
+fn noop_body(era: Era) -> (String, String) {
+    let head = r#"{"jsonrpc":"2.0","id":"#.to_owned();
+    match era {
+        Era::Legacy => (head, r#","method":"tools/call","params":{"name":"noop","arguments":{}}}"#.to_owned()),
+        Era::Current => (
+            head,
+            format!(
+                r#","method":"tools/call","params":{{"name":"noop","arguments":{{}},"_meta":{{"io.modelcontextprotocol/protocolVersion":"{CURRENT}","io.modelcontextprotocol/clientCapabilities":{{}},"io.modelcontextprotocol/clientInfo":{{"name":"smcp-bench","version":"0"}}}}}}}}"#
+            ),
+        ),
+    }
+}
+
 impl NoopRequest {
     fn new(target: &Target, era: Era, session: Option<&str>) -> NoopRequest {
         let mut request = base_request(target, "POST").header("content-type", "application/json");
-        let body = match era {
+        request = match era {
             Era::Legacy => {
-                request = request
-                    .header("mcp-session-id", session.expect("a session"))
-                    .header("mcp-protocol-version", LEGACY);
-                (
-                    r#"{"jsonrpc":"2.0","id":"#.to_owned(),
-                    r#","method":"tools/call","params":{"name":"noop","arguments":{}}}"#.to_owned(),
-                )
+                request.header("mcp-session-id", session.expect("a session")).header("mcp-protocol-version", LEGACY)
             }
-            Era::Current => {
-                request = request
-                    .header("mcp-protocol-version", CURRENT)
-                    .header("mcp-method", "tools/call")
-                    .header("mcp-name", "noop");
-                (
-                    r#"{"jsonrpc":"2.0","id":"#.to_owned(),
-                    format!(
-                        r#","method":"tools/call","params":{{"name":"noop","arguments":{{}},"_meta":{{"io.modelcontextprotocol/protocolVersion":"{CURRENT}","io.modelcontextprotocol/clientCapabilities":{{}},"io.modelcontextprotocol/clientInfo":{{"name":"smcp-bench","version":"0"}}}}}}}}"#
-                    ),
-                )
-            }
+            Era::Current => request
+                .header("mcp-protocol-version", CURRENT)
+                .header("mcp-method", "tools/call")
+                .header("mcp-name", "noop"),
         };
+        let body = noop_body(era);
         let headers = request.body(()).unwrap().into_parts().0.headers;
         NoopRequest { headers, body }
     }

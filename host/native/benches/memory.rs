@@ -12,7 +12,9 @@
 //!
 //! Then requests without credentials naming random tenants (100,000; the
 //! host must store nothing for them): RSS and the data directory's size
-//! before and after.
+//! before and after. Last, idle and in-flight memory again on one serving
+//! thread and on every core (the host above runs on every core, as
+//! `smcp serve` does by default).
 //!
 //! `cargo test` runs this file too (no `--bench` argument): 20 sessions,
 //! 4 calls in flight and 500 unauthenticated requests.
@@ -28,16 +30,17 @@ use std::time::{Duration, Instant};
 #[global_allocator]
 static ALLOCATOR: smcp_allocator::HostAllocator = smcp_allocator::HostAllocator;
 
-/// Set in the child: the slow origin's port, `:`, the sessions' lifetime
-/// in seconds.
+/// Set in the child: the slow origin's port, the sessions' lifetime in
+/// seconds and the serving threads, `:`-separated.
 const SERVE_ENV: &str = "SMCP_MEMORY_BENCH_ORIGIN";
 /// How long the origin takes to answer.
 const ORIGIN_DELAY: Duration = Duration::from_millis(500);
 
 fn main() {
     if let Ok(port) = std::env::var(SERVE_ENV) {
-        let (port, ttl) = port.split_once(':').expect("PORT:TTL");
-        serve(port.parse().expect("a port"), ttl.parse().expect("seconds"));
+        let mut fields = port.split(':').map(|f| f.parse::<u32>().expect("PORT:TTL:THREADS"));
+        let (port, ttl, threads) = (fields.next(), fields.next(), fields.next());
+        serve(port.expect("a port") as u16, ttl.expect("seconds"), threads.expect("threads") as usize);
         return;
     }
     let full = std::env::args().any(|a| a == "--bench");
@@ -49,7 +52,7 @@ fn main() {
     let session_ttl = if full { Duration::from_secs(120) } else { Duration::from_secs(4) };
 
     let origin = slow_origin();
-    let host = Host::start(origin, session_ttl);
+    let host = Host::start(origin, session_ttl, smcp_native::default_threads());
     let mut table = Table::new(
         "Host resident memory (VmRSS of the smcp process)",
         &["state", "RSS MiB", "over idle MiB", "per item KiB"],
@@ -161,7 +164,44 @@ fn main() {
     let mut report = Report::new("memory");
     report.add(table);
     report.add(subscriptions);
+    report.add(by_threads(origin, in_flight));
     report.finish();
+}
+
+/// Idle and with `in_flight` calls held open, on one serving thread and on
+/// every core: what each thread adds (its runtime, buffers and allocator
+/// arenas).
+fn by_threads(origin: u16, in_flight: usize) -> Table {
+    let cores = smcp_native::default_threads();
+    let mut table = Table::new(
+        "Resident memory by serving threads (VmRSS of the smcp process)",
+        &["serving threads", "idle MiB", "in flight", "peak MiB", "over idle MiB"],
+    );
+    let mut counts = vec![1];
+    if cores > 1 {
+        counts.push(cores);
+    }
+    for threads in counts {
+        let host = Host::start(origin, Duration::from_secs(60), threads);
+        // Every thread serves calc at least once: connections are spread
+        // over the threads by the kernel, so make several.
+        for _ in 0..threads * 8 {
+            host.call("calc", "noop", "{}");
+        }
+        host.call("fetcher", "fetch", &fetch_args(origin));
+        let idle = host.rss_kib();
+        let peak = host.calls_in_flight(in_flight, origin);
+        table.row(vec![
+            threads.into(),
+            num(idle as f64 / 1024.0, 1),
+            in_flight.into(),
+            num(peak as f64 / 1024.0, 1),
+            num((peak as f64 - idle as f64) / 1024.0, 1),
+        ]);
+        host.stop();
+    }
+    table.note("A fresh host per row, idle after calc and the fetcher have each been called; then the fetcher calls held open by a slow origin (each a fresh guest instance), RSS sampled every 5 ms.");
+    table
 }
 
 fn fetch_args(origin: u16) -> String {
@@ -171,11 +211,12 @@ fn fetch_args(origin: u16) -> String {
 /// The child: the native host with calc and the fetcher (allowed to reach
 /// the origin), printing `READY <addr> <key> <data dir> <metrics addr>`,
 /// until stdin closes.
-fn serve(origin: u16, session_ttl_seconds: u32) {
+fn serve(origin: u16, session_ttl_seconds: u32, threads: usize) {
     let data = tempfile::Builder::new().prefix("smcp-memory-bench-").tempdir().unwrap();
     let mut config = Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.session_ttl_seconds = session_ttl_seconds;
+    config.threads = threads;
     config.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
     let mut dev = DevGuests::only(&["calc", "fetcher"]);
     dev.target_dir = smcp_tests::guest_target_dir();
@@ -254,8 +295,8 @@ struct Host {
 }
 
 impl Host {
-    fn start(origin: u16, session_ttl: Duration) -> Host {
-        let child = ChildHost::start(SERVE_ENV, &format!("{origin}:{}", session_ttl.as_secs()));
+    fn start(origin: u16, session_ttl: Duration, threads: usize) -> Host {
+        let child = ChildHost::start(SERVE_ENV, &format!("{origin}:{}:{threads}", session_ttl.as_secs()));
         let ready = &child.ready;
         let (addr, key, data, metrics) =
             (ready[0].parse().unwrap(), ready[1].clone(), ready[2].clone().into(), ready[3].parse().unwrap());

@@ -1,18 +1,21 @@
-//! The native SMCP host: serves the MCP servers it hosts over HTTP on one
-//! thread with tokio and hyper, with storage on local disk.
+//! The native SMCP host: serves the MCP servers it hosts over HTTP with
+//! tokio and hyper on [`Config::threads`] serving threads, with storage on
+//! local disk.
 //!
 //! - [`serve`] starts the server from a [`Config`] (inside a
 //!   [`tokio::task::LocalSet`]); [`spawn`] runs it on a thread of its own.
 //! - [`Storage`] wires the backends: [`RedbKv`] and [`FsObjects`] on disk,
 //!   the system clock and random source, guest logs to `tracing`,
 //!   [`OutboundHttp`] (public addresses only, unless the operator opens
-//!   some), and a stub for secrets until those land.
+//!   some), and secrets sealed under the operator's master keys.
+//! - [`log_writer`] writes the log to stderr in batches.
 //! - [`dev`] builds and hosts the example guests for `smcp serve --dev`.
 
 mod backends;
 mod clock;
 pub mod dev;
 mod kv;
+pub mod log_writer;
 pub mod master_keys;
 mod objects;
 mod outbound;

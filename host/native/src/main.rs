@@ -14,11 +14,15 @@ fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    // Written to stderr by a thread of its own; nothing is dropped (a full
-    // queue makes the logger wait), and what is queued is written when
-    // `_written_at_exit` is dropped.
-    let (stderr, _written_at_exit) =
-        tracing_appender::non_blocking::NonBlockingBuilder::default().lossy(false).finish(std::io::stderr());
+    // Written to stderr in batches by a thread of its own; nothing is
+    // dropped, and what waits is written when `_written_at_exit` is dropped.
+    let (stderr, _written_at_exit) = match smcp_native::log_writer::BatchedWriter::new(std::io::stderr()) {
+        Ok(batched) => batched,
+        Err(e) => {
+            eprintln!("smcp: cannot start the log writer: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(stderr).init();
     match cli.command {
         Command::Serve(args) => cli::serve::run(args.into_config()),
