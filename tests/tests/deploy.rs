@@ -63,7 +63,7 @@ fn admin() -> Principal {
 }
 
 fn upload(guest: &str, grant: &str) -> Upload {
-    Upload { component: component_bytes(guest), grant: Some(grant.as_bytes().to_vec()), digest: None }
+    Upload { component: component_bytes(guest), grant: Some(grant.as_bytes().to_vec()), ..Default::default() }
 }
 
 /// The names of the tools `engine` serves at acme/app, asked over MCP.
@@ -223,6 +223,7 @@ fn refused_uploads_are_typed_and_store_nothing() {
         component: notes.clone(),
         grant: Some(grant.to_vec()),
         digest: digest.map(str::to_owned),
+        signature: None,
     };
     type Expect = fn(&DeployError) -> bool;
     let cases: [(&str, Upload, Expect); 6] = [
@@ -237,7 +238,7 @@ fn refused_uploads_are_typed_and_store_nothing() {
         ("the wrong digest", with(b"version = 1\n[kv]\n", Some(&"0".repeat(64))), |e| {
             matches!(e, DeployError::DigestMismatch { .. })
         }),
-        ("not a component", Upload { component: b"not wasm".to_vec(), grant: None, digest: None }, |e| {
+        ("not a component", Upload { component: b"not wasm".to_vec(), ..Default::default() }, |e| {
             matches!(e, DeployError::InvalidComponent(_))
         }),
     ];

@@ -9,8 +9,8 @@
 //! [`review`] serve the APIs around it; [`mcp`] is the protocol; [`audit`],
 //! [`vault`] and [`auth`] keep the records; [`guest`], [`capabilities`],
 //! [`runtime`], [`component`] and [`world`] run guests; [`policy`] says
-//! what may happen; [`abi`], [`lru`], [`http`], [`names`], [`sealing`] and
-//! [`metrics`] are the ground floor.
+//! what may happen; [`abi`], [`lru`], [`http`], [`names`], [`sealing`],
+//! [`signing`] and [`metrics`] are the ground floor.
 
 pub mod abi;
 pub mod admin;
@@ -33,5 +33,6 @@ pub mod policy;
 pub mod review;
 pub mod runtime;
 pub mod sealing;
+pub mod signing;
 pub mod vault;
 pub mod world;

@@ -106,7 +106,7 @@ pub async fn deploy(
     let by = Principal { tenant: dev.clone(), id: DEV_KEY_NAME.into(), role: Role::Admin };
     let fail = |e: smcp_core::deploy::DeployError| anyhow::anyhow!("deploying guest {name}: {e}");
     deploy::create_server(&engine.deployments, backends, dev, name, &by).await.map_err(fail)?;
-    let upload = deploy::Upload { component, grant: Some(grant.into_bytes()), digest: None };
+    let upload = deploy::Upload { component, grant: Some(grant.into_bytes()), ..Default::default() };
     let uploaded = deploy::upload(&engine.deployments, backends, dev, name, upload, &by).await.map_err(fail)?;
     if uploaded.changes.from.as_deref() != Some(uploaded.deployment.id.as_str()) {
         deploy::activate(&engine.deployments, backends, dev, name, &uploaded.deployment.id, true, &by)

@@ -47,6 +47,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Sign(args) => match cli::sign::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("smcp sign: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Build(args) => verdict("build", cli::build::build(args)),
         Command::Inspect(args) => verdict("inspect", cli::inspect::inspect(args)),
         Command::Diff(args) => verdict("diff", cli::inspect::diff(args)),

@@ -664,3 +664,174 @@ fn a_widening_needs_an_approver_other_than_its_uploader() {
     assert_eq!(refused["principal"].as_str(), Some(uploader), "{refused}");
     host.stop();
 }
+
+/// A tenant that lists signers gets only uploads signed by one of them, over
+/// exactly the component and grant uploaded. Written as the attacker who
+/// holds an admin key but not the release key: every way around the
+/// signature is refused with its own code, stores nothing and is recorded;
+/// the release key's own signature deploys; once that key is revoked, its
+/// versions no longer activate.
+#[test]
+fn only_uploads_signed_by_a_listed_signer_deploy() {
+    let host = Host::start(&["calc", "notes"], |_| {});
+    let key = host.key().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let new_key = |name: &str| {
+        let (ok, out, err) = local(&["sign", "--new-key", &path(name)]);
+        assert!(ok, "{err}");
+        out.lines().find_map(|l| l.strip_prefix("public key  ")).expect("the public key is printed").to_owned()
+    };
+    let release = new_key("release.pem");
+    new_key("attacker.pem");
+    let (ok, _, err) = local(&["sign", "--new-key", &path("release.pem")]);
+    assert!(!ok && err.contains("never overwritten"), "{err}");
+    let settings = |signers: Value| {
+        let body = serde_json::to_vec(&json!({ "signers": signers })).unwrap();
+        host.admin("PUT", "/settings", &key, Some(("application/json", body)))
+    };
+    let (status, answer) = settings(json!([{ "name": "release-ci", "public_key": release }]));
+    assert_eq!(status, 200, "{answer}");
+    let (status, answer) = settings(json!([{ "name": "bad", "public_key": "ed25519:AAAA" }]));
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_signer")), "{answer}");
+
+    let notes = host.component("notes");
+    let grant = grant_file("notes");
+    let wider = dir.path().join("wider.toml");
+    let widened = std::fs::read_to_string(&grant).unwrap() + "\n[http]\nallowed_hosts = [\"attacker.example\"]\n";
+    std::fs::write(&wider, widened).unwrap();
+    let sign = |key: &str, component: &Path, grant: &Path, out: &str| {
+        let args = [
+            "sign",
+            component.to_str().unwrap(),
+            "--grant",
+            grant.to_str().unwrap(),
+            "--key",
+            &path(key),
+            "-o",
+            &path(out),
+        ];
+        let (ok, _, err) = local(&args);
+        assert!(ok, "{err}");
+        std::fs::read(path(out)).unwrap()
+    };
+    let signed = sign("release.pem", &notes, &grant, "notes.sig.json");
+    let by_attacker = sign("attacker.pem", &notes, &grant, "attacker.sig.json");
+    let calc_signed = sign("release.pem", &host.component("calc"), &grant, "calc.sig.json");
+    // The release key's signature, with its grant line edited to the wider
+    // grant: the statement no longer matches what was signed.
+    let mut tampered: Value = serde_json::from_slice(&signed).unwrap();
+    tampered["grant"] = json!(format!("blake3:{}", blake3::hash(&std::fs::read(&wider).unwrap()).to_hex()));
+    let tampered = serde_json::to_vec(&tampered).unwrap();
+
+    // `smcp inspect` says the same before anything is sent.
+    let inspect = |signature: &str, grant: &Path| {
+        let (n, g) = (notes.to_str().unwrap(), grant.to_str().unwrap());
+        let args = ["inspect", n, "--grant", g, "--signature", &path(signature), "--signer", &release, "--json"];
+        let (ok, out, err) = local(&args);
+        let review: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+        (ok, review["signature"].clone())
+    };
+    let (ok, check) = inspect("notes.sig.json", &grant);
+    assert!(ok && check["valid"] == true && check["trusted"] == true, "{check}");
+    let (ok, check) = inspect("notes.sig.json", &wider);
+    assert!(!ok && check["valid"] == false, "exit 3 for a signature over another grant: {check}");
+    assert!(check["problem"].as_str().unwrap().contains("grant"), "{check}");
+    let (ok, check) = inspect("attacker.sig.json", &grant);
+    assert!(!ok && check["trusted"] == false, "{check}");
+
+    let (status, _) = host.admin("PUT", "/servers/shared", &key, None);
+    assert_eq!(status, 201);
+    let (bytes, grant_bytes, wider_bytes) =
+        (std::fs::read(&notes).unwrap(), std::fs::read(&grant).unwrap(), std::fs::read(&wider).unwrap());
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a [u8])>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        ("unsigned", vec![("component", &bytes), ("grant", &grant_bytes)], 403, "signature_required"),
+        (
+            "signed by a key the tenant does not list",
+            vec![("component", &bytes), ("grant", &grant_bytes), ("signature", &by_attacker)],
+            403,
+            "unknown_signer",
+        ),
+        (
+            "the release signature beside a wider grant",
+            vec![("component", &bytes), ("grant", &wider_bytes), ("signature", &signed)],
+            400,
+            "signature_mismatch",
+        ),
+        (
+            "the release signature edited to name the wider grant",
+            vec![("component", &bytes), ("grant", &wider_bytes), ("signature", &tampered)],
+            403,
+            "unknown_signer",
+        ),
+        (
+            "another component's signature",
+            vec![("component", &bytes), ("grant", &grant_bytes), ("signature", &calc_signed)],
+            400,
+            "signature_mismatch",
+        ),
+        (
+            "not a signature",
+            vec![("component", &bytes), ("grant", &grant_bytes), ("signature", b"{\"v\":1}")],
+            400,
+            "signature_invalid",
+        ),
+    ];
+    let before = stored_objects(host.data.path());
+    for (what, parts, status, code) in &cases {
+        let (content_type, body) = multipart(parts);
+        let (got, answer) = host.admin("POST", "/servers/shared/deployments", &key, Some((&content_type, body)));
+        assert_eq!((got, answer["error"]["code"].as_str().unwrap_or_default()), (*status, *code), "{what}: {answer}");
+        let (_, listed) = host.admin("GET", "/servers/shared/deployments", &key, None);
+        assert_eq!(listed["deployments"], json!([]), "{what} left a deployment");
+    }
+    assert_eq!(stored_objects(host.data.path()), before, "a refused upload left an object");
+    let trail = host.audit();
+    let reasons: Vec<&str> = trail
+        .iter()
+        .filter(|r| r["kind"] == "deploy.refused" && r["server"] == "shared")
+        .filter_map(|r| r["detail"]["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, cases.iter().map(|c| c.3).collect::<Vec<_>>(), "each refusal is recorded with its code");
+    let signature_text = serde_json::from_slice::<Value>(&signed).unwrap()["signature"].as_str().unwrap().to_owned();
+    assert!(!serde_json::to_string(&trail).unwrap().contains(&signature_text), "the trail holds no signature bytes");
+
+    // The release key's signature deploys, and the deployment names it.
+    let sig = path("notes.sig.json");
+    let (ok, out, err) =
+        host.deploy("notes", "shared", Some(&grant), &["--signature", &sig, "--approve-widening", "--json"]);
+    assert!(ok, "{err}");
+    let deployed: Value = serde_json::from_str(&out).unwrap();
+    let deployment = &deployed["upload"]["deployment"];
+    assert_eq!(deployment["signed_by"]["signer"], "release-ci", "{deployed}");
+    let id = deployment["id"].as_str().unwrap().to_owned();
+    let uploaded = host.audit().into_iter().find(|r| r["kind"] == "deploy.upload" && r["server"] == "shared").unwrap();
+    assert_eq!(uploaded["detail"]["signed_by"]["signer"], "release-ci", "{uploaded}");
+    let (ok, _, err) = host.smcp(&["servers", "health", "shared"]);
+    assert!(ok, "the signed version serves: {err}");
+
+    // Revoked: its signatures are refused, and its versions no longer activate.
+    let revoked = json!([{ "name": "release-ci", "public_key": release, "revoked_ms": 1 }]);
+    assert_eq!(settings(revoked).0, 200);
+    let (content_type, body) = multipart(&[("component", &bytes), ("grant", &grant_bytes), ("signature", &signed)]);
+    let (status, answer) = host.admin("POST", "/servers/shared/deployments", &key, Some((&content_type, body)));
+    assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("signer_revoked")), "{answer}");
+    let (code, err) = exit_code(&host.url(), &key, &["activate", &id, "--server", "shared"]);
+    assert_ne!(code, Some(0), "a revoked signer's version activated");
+    assert!(err.contains("revoked"), "{err}");
+    // Expired: the same for a key past its end.
+    let expired = json!([{ "name": "release-ci", "public_key": release, "expires_ms": 1 }]);
+    assert_eq!(settings(expired).0, 200);
+    let (content_type, body) = multipart(&[("component", &bytes), ("grant", &grant_bytes), ("signature", &signed)]);
+    let (status, answer) = host.admin("POST", "/servers/shared/deployments", &key, Some((&content_type, body)));
+    assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("signer_expired")), "{answer}");
+    host.stop();
+}
+
+/// Runs `smcp ARGS` with no host: success, stdout, stderr.
+fn local(args: &[&str]) -> (bool, String, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_smcp")).args(args).output().unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (output.status.success(), text(&output.stdout), text(&output.stderr))
+}

@@ -2,8 +2,8 @@
 //! through `wrangler dev` with its local KV and R2: the same official MCP
 //! clients and conformance suite as against the native server, deployment
 //! and rollback with the `smcp` command line, auth rejections, capability
-//! escapes, hostile guests, outbound fetch with secrets, and the core's
-//! backend suite against Workers KV and R2.
+//! escapes, hostile guests, outbound fetch with secrets, signed uploads,
+//! and the core's backend suite against Workers KV and R2.
 //!
 //! Not run against the Worker, and why:
 //! - crash.rs (SIGKILL during writes): durability is Workers KV's and R2's,
@@ -188,6 +188,61 @@ fn deploy_widening_and_rollback_on_the_worker() {
     assert!(!ok && err.contains("digest_mismatch"), "{err}");
     let (status, listing) = left_behind();
     assert_eq!((status, listing["error"]["code"].as_str()), (404, Some("server_not_found")), "{listing}");
+}
+
+/// Signed uploads on the Worker: the same core check as the native host's.
+/// A tenant that lists a signer refuses unsigned and wrongly signed
+/// versions, and serves the signed one.
+#[test]
+fn signed_uploads_on_the_worker() {
+    let w = workerd();
+    let key = w.key("signed", "admin");
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let local = |args: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_smcp")).args(args).output().unwrap();
+        assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let public_key = |name: &str| {
+        let out = local(&["sign", "--new-key", &path(name)]);
+        out.lines().find_map(|l| l.strip_prefix("public key  ")).unwrap().to_owned()
+    };
+    let release = public_key("release.pem");
+    public_key("other.pem");
+    let signers = json!({ "signers": [{ "name": "release-ci", "public_key": release }] });
+    let (status, body) = w.json("PUT", "/admin/v1/tenants/signed/settings", Some(&key), Some(&signers));
+    assert_eq!(status, 200, "{body}");
+    let (calc, grant) = (component("calc"), grant_file("calc"));
+    let (calc, grant) = (calc.to_str().unwrap(), grant.to_str().unwrap());
+    let deploy = |extra: &[&str]| {
+        let mut args = vec!["deploy", calc, "--server", "app", "--grant", grant];
+        args.extend(extra);
+        w.smcp(&key, &args)
+    };
+    let (ok, _, err) = deploy(&[]);
+    assert!(!ok && err.contains("signature_required"), "{err}");
+    local(&["sign", calc, "--grant", grant, "--key", &path("other.pem"), "-o", &path("other.sig.json")]);
+    let (ok, _, err) = deploy(&["--signature", &path("other.sig.json")]);
+    assert!(!ok && err.contains("unknown_signer"), "{err}");
+    local(&["sign", calc, "--grant", grant, "--key", &path("release.pem"), "-o", &path("calc.sig.json")]);
+    let (ok, _, err) = deploy(&["--signature", &path("calc.sig.json")]);
+    assert!(ok, "{err}");
+    runtime().block_on(async {
+        let app = connect("signed", "app", &key).await;
+        assert_eq!(call(&app, "add", json!({ "a": 2, "b": 3 })).await.structured_content, Some(json!({ "sum": 5.0 })));
+    });
+    let (ok, out, err) = w.smcp(&key, &["audit", "list"]);
+    assert!(ok, "{err}");
+    let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let reasons: Vec<&str> = records
+        .iter()
+        .filter(|r| r["kind"] == "deploy.refused")
+        .filter_map(|r| r["detail"]["reason"].as_str())
+        .collect();
+    assert_eq!(reasons, ["signature_required", "unknown_signer"], "{records:?}");
+    let uploaded = records.iter().find(|r| r["kind"] == "deploy.upload").unwrap();
+    assert_eq!(uploaded["detail"]["signed_by"]["signer"], "release-ci", "{uploaded}");
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! An upload's `multipart/form-data` body: parts `component` (the wasm
-//! bytes), `grant` (grant.toml, optional) and `digest` (optional).
+//! bytes), `grant` (grant.toml, optional), `digest` (optional) and
+//! `signature` (a signature file, optional).
 
 use super::reply::ApiError;
 use crate::deploy::Upload;
@@ -9,13 +10,13 @@ pub(super) async fn parse(content_type: &str, body: Vec<u8>, max: usize) -> Resu
         ApiError::new(
             415,
             "unsupported_media_type",
-            "send multipart/form-data with parts `component`, `grant` and `digest`",
+            "send multipart/form-data with parts `component`, `grant`, `digest` and `signature`",
         )
     })?;
     let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(bytes::Bytes::from(body)) });
     let limits = multer::SizeLimit::new().whole_stream(max as u64);
     let constraints =
-        multer::Constraints::new().allowed_fields(vec!["component", "grant", "digest"]).size_limit(limits);
+        multer::Constraints::new().allowed_fields(vec!["component", "grant", "digest", "signature"]).size_limit(limits);
     let mut form = multer::Multipart::with_constraints(stream, boundary, constraints);
     let bad = |e: multer::Error| ApiError::bad_request(format!("the multipart body is malformed: {e}"));
     let mut upload = Upload::default();
@@ -26,6 +27,7 @@ pub(super) async fn parse(content_type: &str, body: Vec<u8>, max: usize) -> Resu
         match name.as_str() {
             "component" => component = Some(bytes),
             "grant" => upload.grant = Some(bytes),
+            "signature" => upload.signature = Some(bytes),
             _ => upload.digest = Some(String::from_utf8_lossy(&bytes).into_owned()),
         }
     }

@@ -113,13 +113,20 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
         "GET" => ok(&records::settings(call.backends, call.tenant).await?),
         "PUT" => {
             let body = body_json(&call.request.body)?;
-            let known = ["require_digest", "separate_approver"];
+            let known = ["require_digest", "separate_approver", "signers"];
             if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| !known.contains(&k.as_str()))) {
                 return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
             }
+            let signers: Vec<crate::signing::Signer> = match body.get("signers") {
+                None | Some(serde_json::Value::Null) => Vec::new(),
+                Some(list) => serde_json::from_value(list.clone())
+                    .map_err(|e| ApiError::bad_request(format!("`signers`: {e}")))?,
+            };
+            crate::signing::check_signers(&signers).map_err(|e| ApiError::from(crate::deploy::DeployError::from(e)))?;
             let settings = records::TenantSettings {
                 require_digest: flag(&body, "require_digest")?,
                 separate_approver: flag(&body, "separate_approver")?,
+                signers,
             };
             records::put_settings(call.backends, call.tenant, &settings).await?;
             call.audit("settings.change", None, serde_json::to_value(&settings).unwrap_or_default());

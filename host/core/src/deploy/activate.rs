@@ -195,15 +195,24 @@ async fn switch(
         );
         return Err(DeployError::ApprovalRequired(Box::new(changes)));
     }
-    if changes.requires_approval()
-        && target.uploaded_by == by.id
-        && records::settings(backends, tenant).await?.separate_approver
-    {
+    let settings = records::settings(backends, tenant).await?;
+    if changes.requires_approval() && target.uploaded_by == by.id && settings.separate_approver {
         audit(
             "deploy.refused",
             json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approver_is_uploader", "uploaded_by": target.uploaded_by, "widens": changes.widened }),
         );
         return Err(DeployError::SelfApproval(target.uploaded_by.clone()));
+    }
+    // Signers listed since the upload, or a signer revoked or expired since,
+    // stop a version from being activated (or rolled back to).
+    if let Err(e) = crate::signing::still_vouched(&settings.signers, target.signed_by.as_ref(), backends.clock.now_ms())
+    {
+        let error = DeployError::from(e);
+        audit(
+            "deploy.refused",
+            json!({ "deployment": id, "action": kind, "reason": error.code(), "signed_by": target.signed_by }),
+        );
+        return Err(error);
     }
     // Everything that can fail comes before the record is written: the
     // component must load and its grant must cover its imports.
@@ -230,6 +239,7 @@ async fn switch(
             "from": changes.from,
             "approved_widening": changes.requires_approval(),
             "uploaded_by": target.uploaded_by,
+            "signed_by": target.signed_by,
             "widens": changes.widened,
         }),
     );

@@ -7,6 +7,8 @@
 //!   stored; a refused upload stores nothing.
 //! - Activation swaps the served version in one step: a request runs
 //!   entirely on the version it started with.
+//! - A tenant that lists signers gets only uploads signed by one of them
+//!   over exactly their component and grant ([`crate::signing`]).
 //! - A version that imports a capability the active one did not, or whose
 //!   grant allows more, is activated only with an explicit approval,
 //!   which the audit trail records with the approving principal.
@@ -27,6 +29,7 @@ use crate::names::TenantId;
 use crate::platform::Backends;
 use crate::policy::GrantFileError;
 use crate::runtime::Runtime;
+use crate::signing::SignatureError;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -112,6 +115,8 @@ pub enum DeployError {
         "this tenant wants widenings approved by someone other than their uploader ({0}): another admin must approve it"
     )]
     SelfApproval(String),
+    #[error(transparent)]
+    Signature(#[from] crate::signing::SignatureError),
     #[error("there is no earlier deployment to roll back to")]
     NoEarlierDeployment,
     #[error("the stored component of deployment {0} is missing or damaged")]
@@ -132,6 +137,12 @@ impl DeployError {
             DeployError::ServerNotFound(_) | DeployError::DeploymentNotFound(_) => 404,
             DeployError::TooLarge { .. } => 413,
             DeployError::SelfApproval(_) => 403,
+            DeployError::Signature(
+                SignatureError::Required(_)
+                | SignatureError::UnknownSigner
+                | SignatureError::Expired(_)
+                | SignatureError::Revoked(_),
+            ) => 403,
             DeployError::ApprovalRequired(_) | DeployError::NoEarlierDeployment | DeployError::Quota(_) => 409,
             DeployError::ComponentMissing(_) | DeployError::ComponentRefused(..) | DeployError::Storage(_) => 503,
             _ => 400,
@@ -160,6 +171,15 @@ impl DeployError {
             DeployError::Quota(_) => "quota_exceeded",
             DeployError::ApprovalRequired(_) => "approval_required",
             DeployError::SelfApproval(_) => "separate_approver_required",
+            DeployError::Signature(e) => match e {
+                SignatureError::Required(_) => "signature_required",
+                SignatureError::Malformed(_) => "signature_invalid",
+                SignatureError::Mismatch { .. } => "signature_mismatch",
+                SignatureError::UnknownSigner => "unknown_signer",
+                SignatureError::Expired(_) => "signer_expired",
+                SignatureError::Revoked(_) => "signer_revoked",
+                SignatureError::BadSigner { .. } => "invalid_signer",
+            },
             DeployError::NoEarlierDeployment => "no_earlier_deployment",
             DeployError::ComponentMissing(_) => "component_missing",
             DeployError::ComponentRefused(..) => "component_refused",

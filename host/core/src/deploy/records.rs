@@ -58,6 +58,10 @@ pub struct Deployment {
     pub exports: Vec<String>,
     pub created_ms: u64,
     pub uploaded_by: String,
+    /// The tenant's signer whose signature the upload carried, when it
+    /// carried one ([`crate::signing`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<crate::signing::SignedBy>,
 }
 
 /// A tenant's deployment policy.
@@ -72,6 +76,11 @@ pub struct TenantSettings {
     /// activate it only when it widens nothing.
     #[serde(default)]
     pub separate_approver: bool,
+    /// The keys whose signatures this tenant trusts. When any is listed,
+    /// every upload must be signed by one of them, over its component and
+    /// grant, and activation re-checks that the signer still vouches.
+    #[serde(default)]
+    pub signers: Vec<crate::signing::Signer>,
 }
 
 pub use crate::names::valid_server as valid_name;

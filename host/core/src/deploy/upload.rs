@@ -20,6 +20,9 @@ pub struct Upload {
     pub grant: Option<Vec<u8>>,
     /// The blake3 digest (hex) the uploader says the component has.
     pub digest: Option<String>,
+    /// A signature file ([`crate::signing::SignatureFile`]) over the
+    /// component and the grant.
+    pub signature: Option<Vec<u8>>,
 }
 
 /// A stored (or already present) deployment, what it may touch, and what
@@ -52,16 +55,22 @@ pub async fn upload(
         return Err(DeployError::TooLarge { size: upload.component.len(), limit });
     }
     let digest = Digest::of(&upload.component).to_hex();
+    let settings = records::settings(backends, tenant).await?;
     match upload.digest.as_deref().map(|d| d.trim().trim_start_matches("blake3:").to_ascii_lowercase()) {
         Some(stated) if stated != digest => return Err(DeployError::DigestMismatch { stated, actual: digest }),
         Some(_) => {}
-        None if records::settings(backends, tenant).await?.require_digest => return Err(DeployError::DigestRequired),
+        None if settings.require_digest => return Err(DeployError::DigestRequired),
         None => {}
     }
     let grant_text = match upload.grant {
         Some(bytes) => String::from_utf8(bytes).map_err(|_| DeployError::GrantNotText)?,
         None => String::new(),
     };
+    // Before the component is even loaded: an unsigned upload costs the
+    // host nothing more.
+    let now = backends.clock.now_ms();
+    let signed_by =
+        crate::signing::verify(&settings.signers, upload.signature.as_deref(), &digest, grant_text.as_bytes(), now)?;
     let grant = if grant_text.trim().is_empty() { Grant::default() } else { Grant::from_toml(&grant_text)? };
     let component = deployments.runtime.load(&upload.component)?;
     let prepared = &component.prepared;
@@ -72,7 +81,12 @@ pub async fn upload(
     let mut review = review::review(deployments.runtime.world(), prepared, Some(&grant));
     review.tools = tools;
     let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
-    if let Some(existing) = records::deployment(backends, tenant, server, &id).await? {
+    if let Some(mut existing) = records::deployment(backends, tenant, server, &id).await? {
+        // The same version signed now, unsigned before: it is vouched for.
+        if existing.signed_by.is_none() && signed_by.is_some() {
+            existing.signed_by = signed_by;
+            records::put_deployment(backends, tenant, &existing).await?;
+        }
         return Ok(Uploaded { deployment: existing, created: false, review, changes });
     }
 
@@ -102,6 +116,7 @@ pub async fn upload(
         exports: prepared.exports.clone(),
         created_ms: backends.clock.now_ms(),
         uploaded_by: by.id.clone(),
+        signed_by,
     };
     if let Err(e) = records::put_deployment(backends, tenant, &deployment).await {
         if !stored_before {
@@ -115,6 +130,7 @@ pub async fn upload(
         "size": deployment.size,
         "imports": deployment.imports,
         "widens": changes.widened,
+        "signed_by": deployment.signed_by,
     });
     deployments.record(
         backends,

@@ -24,6 +24,10 @@ pub struct DeployArgs {
     /// require it).
     #[arg(long)]
     digest: Option<String>,
+    /// A signature over the component and grant (from `smcp sign`), for
+    /// tenants that require signed uploads.
+    #[arg(long)]
+    signature: Option<PathBuf>,
     /// Approve a version that may do more than the active one (new
     /// capability imports, a wider grant). Recorded in the audit trail.
     #[arg(long)]
@@ -124,8 +128,11 @@ pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {
     let component = std::fs::read(&args.component).map_err(|e| anyhow!("{}: {e}", args.component.display()))?;
     let grant =
         args.grant.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
+    let signature =
+        args.signature.as_ref().map(|p| std::fs::read(p).map_err(|e| anyhow!("{}: {e}", p.display()))).transpose()?;
     let (status, _) = client.call_with_status(Method::PUT, &format!("/servers/{}", args.server), None).await?;
-    let uploaded = client.upload(&args.server, component, grant, args.digest.as_deref()).await;
+    let parts = super::remote::UploadParts { grant, digest: args.digest.clone(), signature };
+    let uploaded = client.upload(&args.server, component, parts).await;
     if args.json
         && let Err(e) = &uploaded
         && let Some(failure) = e.downcast_ref::<ApiFailure>()

@@ -100,7 +100,7 @@ async fn deploy(client: &Client, server: &str, component: &Path, dir: &Path) -> 
     let bytes = std::fs::read(component).map_err(|e| anyhow::anyhow!("{}: {e}", component.display()))?;
     let grant = project_grant(dir).map(std::fs::read).transpose()?;
     client.call(reqwest::Method::PUT, &format!("/servers/{server}"), None).await?;
-    let uploaded = client.upload(server, bytes, grant, None).await?;
+    let uploaded = client.upload(server, bytes, super::remote::UploadParts { grant, ..Default::default() }).await?;
     let id = uploaded["deployment"]["id"].as_str().unwrap_or_default().to_owned();
     for widened in uploaded["changes"]["widened"].as_array().into_iter().flatten() {
         eprintln!("  + {}", widened.as_str().unwrap_or_default());

@@ -16,6 +16,15 @@ pub struct InspectArgs {
     /// The host's `--max-upload-bytes`, which sets the largest component it takes.
     #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_UPLOAD_BYTES)]
     max_upload_bytes: usize,
+    /// A signature (from `smcp sign`) to check against this component and
+    /// grant.
+    #[arg(long)]
+    signature: Option<PathBuf>,
+    /// A public key the signature must be by (as tenants list signers);
+    /// repeatable. Without one, the signature is checked against the key
+    /// it names, which shows it is intact but not whose it is.
+    #[arg(long = "signer", requires = "signature")]
+    signers: Vec<String>,
     #[arg(long)]
     json: bool,
 }
@@ -112,13 +121,88 @@ pub(crate) fn runtime(max_upload: usize) -> anyhow::Result<Runtime> {
 
 pub fn inspect(args: InspectArgs) -> anyhow::Result<Verdict> {
     let review = read_review(&runtime(args.max_upload_bytes)?, &args.component, args.grant.as_deref())?;
-    let verdict = Verdict::of(&review);
+    let signature = args.signature.as_deref().map(|path| check_signature(path, &args, &review.digest)).transpose()?;
+    let verdict = match &signature {
+        Some(check) if !check.valid => Verdict::Refused,
+        _ => Verdict::of(&review),
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&review)?);
+        let mut json = serde_json::to_value(&review)?;
+        if let (Some(check), Some(object)) = (&signature, json.as_object_mut()) {
+            object.insert("signature".into(), serde_json::to_value(check)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&json)?);
         return Ok(verdict);
     }
     print_review(&args.component, &review, args.grant.is_some());
+    if let Some(check) = &signature {
+        check.print();
+    }
     Ok(verdict)
+}
+
+/// What `--signature` found: whether it signs this component and grant,
+/// by which key, and whether that key is one of the `--signer` keys.
+#[derive(serde::Serialize)]
+struct SignatureCheck {
+    valid: bool,
+    /// The key it verified under (or, when it did not, the key it names).
+    public_key: String,
+    fingerprint: String,
+    /// Whether the key is one of `--signer`; absent without `--signer`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trusted: Option<bool>,
+    /// Why it does not verify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    problem: Option<String>,
+}
+
+impl SignatureCheck {
+    fn print(&self) {
+        let trust = match self.trusted {
+            Some(true) => ", one of the --signer keys",
+            Some(false) => "",
+            None => " (the key the file names: pass --signer to say whose key it must be)",
+        };
+        match &self.problem {
+            None => println!("signature  valid, by {} ({}){trust}", self.public_key, self.fingerprint),
+            Some(problem) => println!("signature  REFUSED: {problem}"),
+        }
+    }
+}
+
+fn check_signature(path: &Path, args: &InspectArgs, digest: &str) -> anyhow::Result<SignatureCheck> {
+    use smcp_core::signing::{PublicKey, SignatureFile, Signer, verify};
+    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let grant = match &args.grant {
+        Some(grant) => std::fs::read(grant).map_err(|e| anyhow::anyhow!("{}: {e}", grant.display()))?,
+        None => Vec::new(),
+    };
+    let named = SignatureFile::parse(&bytes).ok().and_then(|f| PublicKey::parse(&f.public_key).ok());
+    let keys: Vec<String> =
+        if args.signers.is_empty() { named.iter().map(PublicKey::to_text).collect() } else { args.signers.clone() };
+    let mut signers = Vec::new();
+    for (index, key) in keys.iter().enumerate() {
+        let parsed = PublicKey::parse(key).map_err(|e| anyhow::anyhow!("--signer {key}: {e}"))?;
+        let name = format!("key-{index}");
+        signers.push(Signer { name, public_key: parsed.to_text(), expires_ms: None, revoked_ms: None });
+    }
+    let trusted = (!args.signers.is_empty()).then_some(());
+    let (valid, key, problem) = match verify(&signers, Some(&bytes), digest, &grant, 0) {
+        Ok(Some(by)) => {
+            let index: usize = by.signer.trim_start_matches("key-").parse().unwrap_or(0);
+            (true, PublicKey::parse(&signers[index].public_key).ok(), None)
+        }
+        Ok(None) => (false, named, Some("no key to check it against".to_owned())),
+        Err(e) => (false, named, Some(e.to_string())),
+    };
+    Ok(SignatureCheck {
+        valid,
+        public_key: key.as_ref().map(PublicKey::to_text).unwrap_or_default(),
+        fingerprint: key.as_ref().map(PublicKey::fingerprint).unwrap_or_default(),
+        trusted: trusted.map(|()| valid),
+        problem,
+    })
 }
 
 /// A review as people read it.

@@ -10,6 +10,7 @@ pub mod new;
 pub mod remote;
 pub mod secrets;
 pub mod serve;
+pub mod sign;
 pub mod users;
 
 use std::path::PathBuf;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Lists, creates, checks and deletes a tenant's servers on a host.
     #[command(subcommand)]
     Servers(deploy::ServersCommand),
+    /// Signs a component and its grant for a tenant that requires signed
+    /// uploads, or makes a signing key (--new-key).
+    Sign(sign::SignArgs),
     /// Shows what a component may touch: its imports and, with a grant,
     /// what the grant allows for each.
     Inspect(inspect::InspectArgs),

@@ -96,13 +96,7 @@ impl Client {
 
     /// Uploads `component` (with `grant` and the stated `digest`) as a
     /// deployment of `server`, drawing a progress bar on a terminal.
-    pub async fn upload(
-        &self,
-        server: &str,
-        component: Vec<u8>,
-        grant: Option<Vec<u8>>,
-        digest: Option<&str>,
-    ) -> anyhow::Result<Value> {
+    pub async fn upload(&self, server: &str, component: Vec<u8>, parts: UploadParts) -> anyhow::Result<Value> {
         let total = component.len() as u64;
         let bar = indicatif::ProgressBar::new(total);
         if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -123,11 +117,14 @@ impl Client {
             .file_name("component.wasm")
             .mime_str("application/wasm")?;
         let mut form = reqwest::multipart::Form::new().part("component", part);
-        if let Some(digest) = digest {
-            form = form.text("digest", digest.to_owned());
+        if let Some(digest) = parts.digest {
+            form = form.text("digest", digest);
         }
-        if let Some(grant) = grant {
+        if let Some(grant) = parts.grant {
             form = form.part("grant", reqwest::multipart::Part::bytes(grant).file_name("grant.toml"));
+        }
+        if let Some(signature) = parts.signature {
+            form = form.part("signature", reqwest::multipart::Part::bytes(signature).file_name("signature.json"));
         }
         let request = self
             .http
@@ -237,3 +234,14 @@ impl std::fmt::Display for ApiFailure {
 }
 
 impl std::error::Error for ApiFailure {}
+
+/// What an upload carries beside the component.
+#[derive(Debug, Default)]
+pub struct UploadParts {
+    /// grant.toml's bytes.
+    pub grant: Option<Vec<u8>>,
+    /// The blake3 digest the uploader reviewed.
+    pub digest: Option<String>,
+    /// A signature file from `smcp sign`.
+    pub signature: Option<Vec<u8>>,
+}
