@@ -374,6 +374,10 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
         if let Err(e) = app.engine.flush_audit(app.storage.backends()).await {
             tracing::error!(error = %e, "writing the last audit records failed");
         }
+        // …and the trails' heads as they stand, signed.
+        if let Err(e) = app.engine.checkpoint_audit(app.storage.backends(), true).await {
+            tracing::error!(error = %e, "signing the audit checkpoints failed");
+        }
     });
     tracing::info!(%addr, threads, data_dir = %config.data_dir.display(), "listening");
     Ok(Running {

@@ -192,7 +192,8 @@ fn deploy_widening_and_rollback_on_the_worker() {
 
 /// Signed uploads on the Worker: the same core check as the native host's.
 /// A tenant that lists a signer refuses unsigned and wrongly signed
-/// versions, and serves the signed one.
+/// versions, and serves the signed one; its trail's checkpoint, signed in
+/// the Worker, verifies.
 #[test]
 fn signed_uploads_on_the_worker() {
     let w = workerd();
@@ -243,6 +244,13 @@ fn signed_uploads_on_the_worker() {
     assert_eq!(reasons, ["signature_required", "unknown_signer"], "{records:?}");
     let uploaded = records.iter().find(|r| r["kind"] == "deploy.upload").unwrap();
     assert_eq!(uploaded["detail"]["signed_by"]["signer"], "release-ci", "{uploaded}");
+
+    // The trail's head signed in the Worker, checked here against it.
+    let saved = path("checkpoint.json");
+    let (ok, _, err) = w.smcp(&key, &["audit", "checkpoint", "--now", "-o", &saved]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = w.smcp(&key, &["audit", "verify", "--checkpoint", &saved]);
+    assert!(ok && err.contains("holds"), "{err}");
 }
 
 #[test]

@@ -75,12 +75,14 @@ pub(super) async fn keys(call: &Call<'_>, path: &[&str]) -> Reply {
 }
 
 pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
-    if call.request.method != "GET" {
+    let method = call.request.method.as_str();
+    if method != "GET" && !(method == "POST" && path == ["checkpoint"]) {
         return Err(ApiError::not_found());
     }
     // What this process queued is part of the trail the caller asks for.
     call.services.audit.flush(call.backends.kv).await.map_err(ApiError::storage)?;
     match path {
+        ["checkpoint"] => checkpoint(call).await,
         [] => {
             let number = |name: &str, default: u64| -> Result<u64, ApiError> {
                 call.query(name).map_or(Ok(default), |v| {
@@ -106,6 +108,34 @@ pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
         },
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// `GET …/audit/checkpoint`: the latest signed checkpoint; `POST`: one
+/// signed now. Both with the tenant's public keys (JWKS), for convenience:
+/// an auditor pins those from a source of their own.
+async fn checkpoint(call: &Call<'_>) -> Reply {
+    use crate::audit::checkpoint;
+    let unavailable = |e: crate::oauth::OAuthError| ApiError::new(503, "checkpoint_unavailable", e.to_string());
+    let token = if call.request.method == "POST" {
+        let issuer = crate::oauth::issuer(&call.services.gate.settings.public_url, call.tenant);
+        match crate::oauth::signing_keys::checkpoint_audit(call.backends, call.tenant, &issuer)
+            .await
+            .map_err(unavailable)?
+        {
+            Some((token, _)) => token,
+            None => return Err(ApiError::new(409, "audit_empty", "the trail has no records to checkpoint yet")),
+        }
+    } else {
+        checkpoint::latest(call.backends.kv, call.tenant)
+            .await
+            .map_err(ApiError::storage)?
+            .ok_or_else(|| ApiError::new(404, "no_checkpoint", "no checkpoint was signed yet: POST to sign one"))?
+    };
+    let jwks = crate::oauth::signing_keys::jwks(call.backends, call.tenant).await.map_err(unavailable)?;
+    let stated = checkpoint::verify_token(&token, &jwks)
+        .map_err(|e| ApiError::new(503, "checkpoint_unavailable", e.to_string()))?;
+    let status = if call.request.method == "POST" { 201 } else { 200 };
+    Ok(super::reply::json(status, &json!({ "token": token, "checkpoint": stated, "jwks": jwks })))
 }
 
 pub(super) async fn settings(call: &Call<'_>) -> Reply {

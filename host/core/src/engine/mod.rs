@@ -127,7 +127,26 @@ impl Engine {
     /// records and forgets expired sessions' subscriptions.
     pub async fn upkeep(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         self.mcp.subscriptions.forget_expired_sessions(backends.clock.now_ms());
-        self.flush_audit(backends).await
+        let written = self.flush_audit(backends).await?;
+        self.checkpoint_audit(backends, false).await?;
+        Ok(written)
+    }
+
+    /// Signs a checkpoint of every trail this process moved since its last
+    /// one, when [`crate::audit::checkpoint::EVERY_MS`] has passed or, with
+    /// `now`, at once (a front end shutting down, after its last flush).
+    /// Returns how many it signed.
+    pub async fn checkpoint_audit(&self, backends: Backends<'_>, now: bool) -> Result<usize, crate::audit::AuditError> {
+        let due = self.audit.due_for_checkpoint(backends.clock.now_ms(), now);
+        let mut signed = 0;
+        for tenant in &due {
+            let issuer = crate::oauth::issuer(&self.config.auth.public_url, tenant);
+            crate::oauth::signing_keys::checkpoint_audit(backends, tenant, &issuer)
+                .await
+                .map_err(|e| crate::audit::AuditError::Storage(format!("checkpoint of {tenant}: {e}")))?;
+            signed += 1;
+        }
+        Ok(signed)
     }
 
     /// Writes the queued audit records, with the counts of refusals whose

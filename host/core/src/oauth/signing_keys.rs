@@ -133,6 +133,24 @@ pub async fn sign(backends: Backends<'_>, tenant: &TenantId, typ: &str, claims: 
     jsonwebtoken::encode(&header, claims, &key).map_err(|_| OAuthError::unavailable("signing the token failed"))
 }
 
+/// Signs and keeps a checkpoint of `tenant`'s audit trail as it is now
+/// ([`crate::audit::checkpoint`]), issued as `issuer`: the token and what
+/// it states, or `None` while the trail is empty.
+pub async fn checkpoint_audit(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    issuer: &str,
+) -> Result<Option<(String, crate::audit::checkpoint::Checkpoint)>, OAuthError> {
+    use crate::audit::checkpoint;
+    let storage = |e: crate::audit::AuditError| OAuthError::unavailable(format!("the audit trail: {e}"));
+    let Some(now) = checkpoint::current(backends.kv, tenant, backends.clock.now_ms()).await.map_err(storage)? else {
+        return Ok(None);
+    };
+    let token = sign(backends, tenant, checkpoint::TOKEN_TYPE, &checkpoint::claims(&now, issuer)).await?;
+    checkpoint::store(backends.kv, tenant, &token).await.map_err(storage)?;
+    Ok(Some((token, now)))
+}
+
 /// The JWKS document of `tenant`'s keys.
 pub async fn jwks(backends: Backends<'_>, tenant: &TenantId) -> Result<Value, OAuthError> {
     let keys = list(backends, tenant).await?;

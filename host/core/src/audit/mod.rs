@@ -8,11 +8,14 @@
 //! Records hold no secrets: ids of principals and keys, names of tools,
 //! outcomes, never arguments, keys or tokens.
 //!
-//! An append writes one record; the chain's head is stored every
-//! [`HEAD_EVERY`] records and otherwise recovered by walking forward from
-//! the stored one, so a tool call costs one durable write. The price: the
-//! records after the stored head could be cut off unnoticed (at most
-//! `HEAD_EVERY - 1`); anything before it, and any change, is detected.
+//! Records are written in batches (a front end flushes the queue every few
+//! tens of milliseconds), and the chain's head is written in the same write
+//! as each batch: removing records from the end of the trail leaves a head
+//! that names them, so [`verify`] detects it like any other gap. Someone
+//! who can rewrite the store could rewrite the head too; the signed
+//! checkpoints ([`checkpoint`]) are what such a cut cannot get past.
+
+pub mod checkpoint;
 
 use crate::names::TenantId;
 use crate::platform::CapabilityError;
@@ -73,9 +76,6 @@ impl From<CapabilityError> for AuditError {
         AuditError::Storage(e.to_string())
     }
 }
-
-/// Appends between two writes of the stored head.
-pub const HEAD_EVERY: u64 = 32;
 
 const ZERO: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -147,7 +147,11 @@ impl Trails {
     ) -> Result<Vec<Record>, AuditError> {
         let mut writes = Vec::new();
         let mut records = Vec::with_capacity(events.len());
+        let mut touched: Vec<TenantId> = Vec::new();
         for (tenant, event, at_ms) in events {
+            if !touched.contains(&tenant) {
+                touched.push(tenant.clone());
+            }
             if !self.heads.contains_key(&tenant) {
                 let loaded = head(kv, &tenant).await?;
                 self.heads.insert(tenant.clone(), loaded);
@@ -161,13 +165,14 @@ impl Trails {
             ));
             head.next = record.seq + 1;
             head.last = record.hash.clone();
-            if record.seq.is_multiple_of(HEAD_EVERY) {
-                writes.push((
-                    head_path(&tenant),
-                    serde_json::to_vec(&*head).map_err(|e| AuditError::Storage(e.to_string()))?,
-                ));
-            }
             records.push(record);
+        }
+        // Each touched tenant's head once, after its records, in the same write.
+        for tenant in &touched {
+            if let Some(head) = self.heads.get(tenant) {
+                let bytes = serde_json::to_vec(head).map_err(|e| AuditError::Storage(e.to_string()))?;
+                writes.push((head_path(tenant), bytes));
+            }
         }
         // Bookkeeping durability: a crash may cut the newest records off the
         // tail (which the stored head bounds), never tear one.
@@ -197,6 +202,10 @@ pub struct Recorder {
     queue: std::sync::Mutex<Vec<Queued>>,
     /// Serializes appends in this process: a chain has one writer.
     trails: futures_util::lock::Mutex<Trails>,
+    /// Tenants whose trails this process moved since their last checkpoint.
+    moved: std::sync::Mutex<Vec<TenantId>>,
+    /// When this process last signed checkpoints (ms).
+    checkpointed_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Recorder {
@@ -221,7 +230,7 @@ impl Recorder {
             }
         }
         let (mut written, mut failure) = (0, None);
-        for (_, group) in by_tenant {
+        for (tenant, group) in by_tenant {
             // A refused write means another writer moved the trail on (a
             // Worker's other isolates; the store refuses to overwrite a
             // record): the heads were reloaded, so one retry appends after it.
@@ -230,11 +239,33 @@ impl Recorder {
                 ok => ok,
             };
             match result {
-                Ok(records) => written += records.len(),
+                Ok(records) => {
+                    written += records.len();
+                    if let Ok(mut moved) = self.moved.lock()
+                        && !moved.contains(&tenant)
+                    {
+                        moved.push(tenant);
+                    }
+                }
                 Err(e) => failure = Some(e),
             }
         }
         failure.map_or(Ok(written), Err)
+    }
+}
+
+impl Recorder {
+    /// The tenants whose trails moved since they were last taken, when a
+    /// checkpoint is due: every [`checkpoint::EVERY_MS`], or now when
+    /// `now` is set (shutdown). Empty when none is due.
+    pub fn due_for_checkpoint(&self, now_ms: u64, now: bool) -> Vec<TenantId> {
+        use std::sync::atomic::Ordering;
+        let last = self.checkpointed_ms.load(Ordering::Relaxed);
+        if !now && now_ms.saturating_sub(last) < checkpoint::EVERY_MS {
+            return Vec::new();
+        }
+        self.checkpointed_ms.store(now_ms, Ordering::Relaxed);
+        self.moved.lock().map(|mut moved| std::mem::take(&mut *moved)).unwrap_or_default()
     }
 }
 
@@ -401,14 +432,15 @@ mod tests {
             Err(AuditError::Broken { seq: 3, why: "missing" })
         );
 
-        // Cutting the chain before the stored head (at 32 and 64 here).
+        // Cutting off the newest records: the head, written with them,
+        // still names them.
         let kv = filled(70);
-        for seq in 40..70 {
+        for seq in 67..70 {
             block_on(kv.delete(&record_path(&TenantId::from_static("acme"), seq))).unwrap();
         }
         assert_eq!(
             block_on(verify(&kv, &TenantId::from_static("acme"))),
-            Err(AuditError::Broken { seq: 40, why: "missing" })
+            Err(AuditError::Broken { seq: 67, why: "missing" })
         );
     }
 
