@@ -111,3 +111,56 @@ fn tool_calls_and_refusals_are_recorded_and_chained() {
         Err(AuditError::Broken { seq: 0, why: "out of order" })
     );
 }
+
+/// Retention runs by itself: the engine's upkeep prunes records older than
+/// the tenant's retention (30 days unless set), a bounded batch a pass,
+/// and signs a checkpoint whose anchor is where the kept chain starts.
+#[test]
+fn old_records_are_pruned_automatically_and_the_rest_checks_against_a_signed_anchor() {
+    let (engine, env) = setup();
+    let tenant = TenantId::from_static("acme");
+    let (key, _) = block_on(ApiKeys::new(&env.memory.kv, HASH_KEY).create(
+        &tenant,
+        Role::McpUser,
+        "ci",
+        None,
+        0,
+        &env.memory.random,
+    ))
+    .unwrap();
+    let day = 86_400_000;
+    // Three calls now, two after 20 days.
+    for i in 0..3 {
+        assert_eq!(call(&engine, &env, &key, "put_note", json!({ "id": format!("a{i}"), "text": "x" })).status, 200);
+    }
+    block_on(engine.upkeep(env.backends())).unwrap();
+    env.memory.clock.advance(20 * day);
+    for i in 0..2 {
+        assert_eq!(call(&engine, &env, &key, "put_note", json!({ "id": format!("b{i}"), "text": "x" })).status, 200);
+    }
+    block_on(engine.upkeep(env.backends())).unwrap();
+    let kept = |env: &Env| block_on(audit::list(&env.memory.kv, &tenant, 0, 100)).unwrap();
+    assert_eq!(kept(&env).len(), 5, "nothing is 30 days old yet");
+    // Eleven days on, the first three are past 30 days: the next pass
+    // (hourly) removes them and no others.
+    env.memory.clock.advance(11 * day);
+    block_on(engine.upkeep(env.backends())).unwrap();
+    let records = kept(&env);
+    assert_eq!(records.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4], "{records:?}");
+    assert_eq!(block_on(audit::verify(&env.memory.kv, &tenant)), Ok(2));
+    let token =
+        block_on(audit::checkpoint::latest(&env.memory.kv, &tenant)).unwrap().expect("a checkpoint after pruning");
+    let jwks = block_on(smcp_core::oauth::signing_keys::jwks(env.backends(), &tenant)).unwrap();
+    let signed = audit::checkpoint::verify_token(&token, &jwks).unwrap();
+    assert_eq!((signed.first, signed.seq), (3, 4));
+    assert_eq!(signed.anchor, records[0].prev, "the signed anchor is where the kept chain starts");
+    assert_eq!(audit::checkpoint::check(&signed, &records), Ok(2));
+
+    // A shorter retention set by the tenant applies on the next pass.
+    let settings = smcp_core::deploy::TenantSettings { audit_retention_days: Some(1), ..Default::default() };
+    block_on(smcp_core::deploy::records::put_settings(env.backends(), &tenant, &settings)).unwrap();
+    env.memory.clock.advance(2 * day);
+    block_on(engine.upkeep(env.backends())).unwrap();
+    assert!(kept(&env).is_empty(), "{:?}", kept(&env));
+    assert_eq!(block_on(audit::verify(&env.memory.kv, &tenant)), Ok(0));
+}

@@ -143,7 +143,7 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
         "GET" => ok(&records::settings(call.backends, call.tenant).await?),
         "PUT" => {
             let body = body_json(&call.request.body)?;
-            let known = ["require_digest", "separate_approver", "signers"];
+            let known = ["require_digest", "separate_approver", "signers", "audit_retention_days"];
             if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| !known.contains(&k.as_str()))) {
                 return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
             }
@@ -153,10 +153,25 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
                     .map_err(|e| ApiError::bad_request(format!("`signers`: {e}")))?,
             };
             crate::signing::check_signers(&signers).map_err(|e| ApiError::from(crate::deploy::DeployError::from(e)))?;
+            let audit_retention_days = match body.get("audit_retention_days") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(days) => Some(
+                    days.as_u64()
+                        .and_then(|d| u32::try_from(d).ok())
+                        .filter(|d| (1..=records::MAX_AUDIT_RETENTION_DAYS).contains(d))
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "`audit_retention_days` is a whole number of days from 1 to {}",
+                                records::MAX_AUDIT_RETENTION_DAYS
+                            ))
+                        })?,
+                ),
+            };
             let settings = records::TenantSettings {
                 require_digest: flag(&body, "require_digest")?,
                 separate_approver: flag(&body, "separate_approver")?,
                 signers,
+                audit_retention_days,
             };
             records::put_settings(call.backends, call.tenant, &settings).await?;
             call.audit("settings.change", None, serde_json::to_value(&settings).unwrap_or_default());

@@ -29,6 +29,9 @@ pub struct Checkpoint {
     pub seq: u64,
     pub head: String,
     pub first: u64,
+    /// The hash before `first`: where the kept chain starts (zeros until
+    /// records are pruned).
+    pub anchor: String,
     /// When it was signed (ms).
     pub at_ms: u64,
 }
@@ -39,11 +42,11 @@ fn path(tenant: &TenantId) -> String {
 
 /// The checkpoint `tenant`'s trail is at now; `None` while it is empty.
 pub async fn current(kv: &dyn KvStore, tenant: &TenantId, now_ms: u64) -> Result<Option<Checkpoint>, AuditError> {
-    let Head { next, last, first, .. } = super::head(kv, tenant).await?;
-    if next == 0 {
+    let Head { next, last, first, anchor } = super::head(kv, tenant).await?;
+    if next == 0 || first >= next {
         return Ok(None);
     }
-    Ok(Some(Checkpoint { tenant: tenant.to_string(), seq: next - 1, head: last, first, at_ms: now_ms }))
+    Ok(Some(Checkpoint { tenant: tenant.to_string(), seq: next - 1, head: last, first, anchor, at_ms: now_ms }))
 }
 
 /// The claims a checkpoint is signed as, by `issuer`.
@@ -56,6 +59,7 @@ pub fn claims(checkpoint: &Checkpoint, issuer: &str) -> Value {
         "seq": checkpoint.seq,
         "head": checkpoint.head,
         "first": checkpoint.first,
+        "anchor": checkpoint.anchor,
         "at_ms": checkpoint.at_ms,
     })
 }
@@ -122,6 +126,12 @@ pub fn check(checkpoint: &Checkpoint, records: &[Record]) -> Result<u64, Checkpo
     if records.first().is_some_and(|r| r.seq > checkpoint.seq) {
         return Err(CheckpointError::Pruned { seq: checkpoint.seq });
     }
+    if let Some(first) = records.first()
+        && first.seq == checkpoint.first
+        && first.prev != checkpoint.anchor
+    {
+        return Err(CheckpointError::Diverged { seq: first.seq, why: "does not follow the signed anchor" });
+    }
     let mut previous: Option<&Record> = None;
     for record in records {
         if let Some(before) = previous {
@@ -170,6 +180,8 @@ mod tests {
         let at = block_on(current(&kv, &TenantId::from_static("acme"), 9)).unwrap().unwrap();
         assert_eq!((at.seq, at.first), (5, 0));
         let earlier = Checkpoint { seq: 3, head: records[3].hash.clone(), ..at.clone() };
+        let moved_anchor = Checkpoint { anchor: records[2].hash.clone(), ..earlier.clone() };
+        assert!(matches!(check(&moved_anchor, &records), Err(CheckpointError::Diverged { seq: 0, .. })));
         assert_eq!(check(&earlier, &records), Ok(4));
         assert_eq!(check(&earlier, &records[2..]), Ok(2), "pruned before it: what is kept still checks");
         assert_eq!(check(&earlier, &records[..3]), Err(CheckpointError::TailLost { seq: 3, reaches: Some(2) }));

@@ -87,6 +87,20 @@ fn head_path(tenant: &TenantId) -> String {
     format!("audit/{tenant}/head")
 }
 
+/// Where pruning keeps the first record still kept and the hash before it.
+/// Only pruning writes it: a writer whose cached head predates a prune
+/// cannot move the anchor back.
+fn anchor_path(tenant: &TenantId) -> String {
+    format!("audit/{tenant}/anchor")
+}
+
+/// The first kept record and the hash of the one before it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Anchor {
+    first: u64,
+    anchor: String,
+}
+
 /// The hash a record must carry.
 fn hash_of(record: &Record) -> String {
     let mut unsigned = record.clone();
@@ -105,17 +119,20 @@ async fn head(kv: &dyn KvStore, tenant: &TenantId) -> Result<Head, AuditError> {
         }
         None => Head { next: 0, last: ZERO.into(), first: 0, anchor: ZERO.into() },
     };
+    if let Some(bytes) = kv.get(&anchor_path(tenant)).await? {
+        let pruned: Anchor =
+            serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: 0, why: "unreadable anchor" })?;
+        if pruned.first > head.first {
+            (head.first, head.anchor) = (pruned.first, pruned.anchor);
+            head.next = head.next.max(head.first);
+        }
+    }
     // Every stored record counts, whatever it holds: `verify` judges it.
     while let Some(bytes) = kv.get(&record_path(tenant, head.next)).await? {
         head.last = serde_json::from_slice::<Record>(&bytes).map(|r| r.hash).unwrap_or_default();
         head.next += 1;
     }
     Ok(head)
-}
-
-async fn put_head(kv: &dyn KvStore, tenant: &TenantId, head: &Head) -> Result<(), AuditError> {
-    let bytes = serde_json::to_vec(head).map_err(|e| AuditError::Storage(e.to_string()))?;
-    Ok(kv.set(&head_path(tenant), bytes, None).await?)
 }
 
 /// The writer of the trails: keeps each tenant's head in memory. One per
@@ -206,6 +223,10 @@ pub struct Recorder {
     moved: std::sync::Mutex<Vec<TenantId>>,
     /// When this process last signed checkpoints (ms).
     checkpointed_ms: std::sync::atomic::AtomicU64,
+    /// Tenants whose trails this process wrote to (for retention).
+    written: std::sync::Mutex<Vec<TenantId>>,
+    /// When this process last pruned (ms); 0 runs the first pass at once.
+    retained_ms: std::sync::atomic::AtomicU64,
 }
 
 impl Recorder {
@@ -241,10 +262,12 @@ impl Recorder {
             match result {
                 Ok(records) => {
                     written += records.len();
-                    if let Ok(mut moved) = self.moved.lock()
-                        && !moved.contains(&tenant)
-                    {
-                        moved.push(tenant);
+                    for set in [&self.written, &self.moved] {
+                        if let Ok(mut set) = set.lock()
+                            && !set.contains(&tenant)
+                        {
+                            set.push(tenant.clone());
+                        }
                     }
                 }
                 Err(e) => failure = Some(e),
@@ -319,26 +342,76 @@ pub async fn verify(kv: &dyn KvStore, tenant: &TenantId) -> Result<u64, AuditErr
     Ok(head.next - head.first)
 }
 
-/// Removes records older than `retention_ms`, moving the anchor.
-pub async fn prune(kv: &dyn KvStore, tenant: &TenantId, retention_ms: u64, now_ms: u64) -> Result<u64, AuditError> {
-    let mut head = head(kv, tenant).await?;
-    let mut removed = 0;
-    while head.first < head.next {
-        let path = record_path(tenant, head.first);
-        let Some(bytes) = kv.get(&path).await? else { break };
+/// Removes records older than `retention_ms`, at most `max` of them,
+/// moving the anchor; returns how many it removed. The anchor is written
+/// before the records are deleted: a crash in between leaves records
+/// before the anchor, which nothing reads, never a gap.
+pub async fn prune(
+    kv: &dyn KvStore,
+    tenant: &TenantId,
+    retention_ms: u64,
+    now_ms: u64,
+    max: u64,
+) -> Result<u64, AuditError> {
+    let head = head(kv, tenant).await?;
+    let mut kept = Anchor { first: head.first, anchor: head.anchor.clone() };
+    while kept.first < head.next && kept.first - head.first < max {
+        let Some(bytes) = kv.get(&record_path(tenant, kept.first)).await? else { break };
         let record: Record =
-            serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: head.first, why: "unreadable" })?;
+            serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq: kept.first, why: "unreadable" })?;
         if now_ms.saturating_sub(record.at_ms) < retention_ms {
             break;
         }
-        head.anchor = record.hash;
-        head.first += 1;
-        put_head(kv, tenant, &head).await?;
-        kv.delete(&path).await?;
-        removed += 1;
+        kept = Anchor { first: kept.first + 1, anchor: record.hash };
+    }
+    let removed = kept.first - head.first;
+    if removed == 0 {
+        return Ok(0);
+    }
+    let bytes = serde_json::to_vec(&kept).map_err(|e| AuditError::Storage(e.to_string()))?;
+    kv.set(&anchor_path(tenant), bytes, None).await?;
+    for seq in head.first..kept.first {
+        kv.delete(&record_path(tenant, seq)).await?;
     }
     Ok(removed)
 }
+
+impl Recorder {
+    /// Prunes `tenant`'s trail (see [`prune`]) with this process's appends
+    /// held off, and forgets its cached head.
+    pub async fn prune(
+        &self,
+        kv: &dyn KvStore,
+        tenant: &TenantId,
+        retention_ms: u64,
+        now_ms: u64,
+        max: u64,
+    ) -> Result<u64, AuditError> {
+        let mut trails = self.trails.lock().await;
+        let removed = prune(kv, tenant, retention_ms, now_ms, max).await;
+        trails.forget(tenant);
+        removed
+    }
+
+    /// Every tenant whose trail this process wrote to since it started,
+    /// when a retention pass is due (every [`RETENTION_EVERY_MS`]); empty
+    /// otherwise.
+    pub fn due_for_retention(&self, now_ms: u64) -> Vec<TenantId> {
+        use std::sync::atomic::Ordering;
+        let last = self.retained_ms.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < RETENTION_EVERY_MS {
+            return Vec::new();
+        }
+        self.retained_ms.store(now_ms, Ordering::Relaxed);
+        self.written.lock().map(|w| w.clone()).unwrap_or_default()
+    }
+}
+
+/// How often a process prunes the trails it writes.
+pub const RETENTION_EVERY_MS: u64 = 3_600_000;
+/// Records one prune removes per trail, so that a long backlog is worked
+/// off over several passes instead of stalling one.
+pub const PRUNE_BATCH: u64 = 1000;
 
 #[cfg(test)]
 mod tests {
@@ -447,7 +520,8 @@ mod tests {
     #[test]
     fn pruning_keeps_the_rest_verifiable() {
         let kv = filled(6);
-        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), 3000, 5000)), Ok(3));
+        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), 3000, 5000, 2)), Ok(2), "at most `max` a pass");
+        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), 3000, 5000, 10)), Ok(1));
         assert_eq!(block_on(verify(&kv, &TenantId::from_static("acme"))), Ok(3));
         block_on(append(&kv, &TenantId::from_static("acme"), event(9), 9000)).unwrap();
         assert_eq!(block_on(verify(&kv, &TenantId::from_static("acme"))), Ok(4));

@@ -81,6 +81,21 @@ pub struct TenantSettings {
     /// grant, and activation re-checks that the signer still vouches.
     #[serde(default)]
     pub signers: Vec<crate::signing::Signer>,
+    /// Days the audit trail keeps records (default
+    /// [`crate::audit::DEFAULT_RETENTION_MS`], 30 days); older ones are
+    /// pruned automatically.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_retention_days: Option<u32>,
+}
+
+/// The longest audit retention a tenant may set: ten years.
+pub const MAX_AUDIT_RETENTION_DAYS: u32 = 3650;
+
+impl TenantSettings {
+    /// How long the tenant's audit records are kept (ms).
+    pub fn audit_retention_ms(&self) -> u64 {
+        self.audit_retention_days.map_or(crate::audit::DEFAULT_RETENTION_MS, |days| u64::from(days) * 86_400_000)
+    }
 }
 
 pub use crate::names::valid_server as valid_name;

@@ -128,8 +128,32 @@ impl Engine {
     pub async fn upkeep(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         self.mcp.subscriptions.forget_expired_sessions(backends.clock.now_ms());
         let written = self.flush_audit(backends).await?;
+        self.retain_audit(backends).await?;
         self.checkpoint_audit(backends, false).await?;
         Ok(written)
+    }
+
+    /// Every [`crate::audit::RETENTION_EVERY_MS`], prunes the trails this
+    /// process writes to of records older than each tenant's retention (at
+    /// most [`crate::audit::PRUNE_BATCH`] a trail a pass), and signs a
+    /// checkpoint of each trail whose anchor moved, so that the kept chain
+    /// is verifiable from a signed anchor.
+    async fn retain_audit(&self, backends: Backends<'_>) -> Result<(), crate::audit::AuditError> {
+        let now = backends.clock.now_ms();
+        for tenant in self.audit.due_for_retention(now) {
+            let settings = crate::deploy::records::settings(backends, &tenant)
+                .await
+                .map_err(|e| crate::audit::AuditError::Storage(e.to_string()))?;
+            let retention = settings.audit_retention_ms();
+            let removed = self.audit.prune(backends.kv, &tenant, retention, now, crate::audit::PRUNE_BATCH).await?;
+            if removed > 0 {
+                let issuer = crate::oauth::issuer(&self.config.auth.public_url, &tenant);
+                crate::oauth::signing_keys::checkpoint_audit(backends, &tenant, &issuer)
+                    .await
+                    .map_err(|e| crate::audit::AuditError::Storage(format!("checkpoint of {tenant}: {e}")))?;
+            }
+        }
+        Ok(())
     }
 
     /// Signs a checkpoint of every trail this process moved since its last
@@ -138,15 +162,19 @@ impl Engine {
     /// Returns how many it signed.
     pub async fn checkpoint_audit(&self, backends: Backends<'_>, now: bool) -> Result<usize, crate::audit::AuditError> {
         let due = self.audit.due_for_checkpoint(backends.clock.now_ms(), now);
-        let mut signed = 0;
+        let (mut signed, mut failure) = (0, None);
+        // One tenant's failure (its signing key unreadable) does not keep
+        // the others from being signed; the first is reported.
         for tenant in &due {
             let issuer = crate::oauth::issuer(&self.config.auth.public_url, tenant);
-            crate::oauth::signing_keys::checkpoint_audit(backends, tenant, &issuer)
-                .await
-                .map_err(|e| crate::audit::AuditError::Storage(format!("checkpoint of {tenant}: {e}")))?;
-            signed += 1;
+            match crate::oauth::signing_keys::checkpoint_audit(backends, tenant, &issuer).await {
+                Ok(_) => signed += 1,
+                Err(e) => {
+                    failure.get_or_insert(crate::audit::AuditError::Storage(format!("checkpoint of {tenant}: {e}")));
+                }
+            }
         }
-        Ok(signed)
+        failure.map_or(Ok(signed), Err)
     }
 
     /// Writes the queued audit records, with the counts of refusals whose

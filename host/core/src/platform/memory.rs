@@ -173,12 +173,31 @@ impl HttpClient for TableHttp {
 #[derive(Default)]
 pub struct MemorySecrets {
     pub values: HashMap<(String, String, String), String>,
+    /// What `put` stored (the admin API, the host's own signing keys).
+    pub written: RefCell<HashMap<(String, String, String), String>>,
 }
 
 impl SecretStore for MemorySecrets {
     fn get<'a>(&'a self, tenant: &'a TenantId, server: &'a str, name: &'a str) -> LocalFuture<'a, Res<Option<String>>> {
-        let found = self.values.get(&(tenant.to_string(), server.to_owned(), name.to_owned())).cloned();
+        let key = (tenant.to_string(), server.to_owned(), name.to_owned());
+        let found = self.values.get(&key).cloned().or_else(|| self.written.borrow().get(&key).cloned());
         Box::pin(async move { Ok(found) })
+    }
+
+    fn put<'a>(
+        &'a self,
+        tenant: &'a TenantId,
+        server: &'a str,
+        name: &'a str,
+        value: &'a str,
+    ) -> LocalFuture<'a, Res<()>> {
+        self.written.borrow_mut().insert((tenant.to_string(), server.to_owned(), name.to_owned()), value.to_owned());
+        Box::pin(async move { Ok(()) })
+    }
+
+    fn delete<'a>(&'a self, tenant: &'a TenantId, server: &'a str, name: &'a str) -> LocalFuture<'a, Res<()>> {
+        self.written.borrow_mut().remove(&(tenant.to_string(), server.to_owned(), name.to_owned()));
+        Box::pin(async move { Ok(()) })
     }
 }
 

@@ -164,7 +164,8 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::Checkpoint { .. } => {}
         AuditCommand::Prune { tenant, days, .. } => {
             let removed =
-                audit::prune(&storage.kv, &tenant, days.saturating_mul(86_400_000), storage.clock.now_ms()).await?;
+                audit::prune(&storage.kv, &tenant, days.saturating_mul(86_400_000), storage.clock.now_ms(), u64::MAX)
+                    .await?;
             eprintln!("removed {removed} record(s) older than {days} days");
         }
     }
