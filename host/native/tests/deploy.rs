@@ -626,13 +626,14 @@ fn keys_answer_in_json() {
     host.stop();
 }
 
-/// With `separate_approver`, a widening is approved by an admin other than
-/// its uploader: the uploader's own approval is refused and recorded, a
-/// second admin's goes through, and the trail names both.
+/// With `separate_approver`, a widening is approved by a principal other
+/// than its uploader: the uploader's own approval is refused and recorded,
+/// an approver's goes through, and the trail names both. The approver role
+/// switches versions and does nothing else an admin does.
 #[test]
 fn a_widening_needs_an_approver_other_than_its_uploader() {
     let host = Host::start(&["calc", "notes"], |_| {});
-    let (made, second, err) = host.smcp(&["keys", "create", "--role", "admin", "--name", "approver"]);
+    let (made, second, err) = host.smcp(&["keys", "create", "--role", "approver", "--name", "approver"]);
     assert!(made, "{err}");
     let second = second.trim().to_owned();
     let (status, _) = host.admin(
@@ -651,6 +652,16 @@ fn a_widening_needs_an_approver_other_than_its_uploader() {
     let (code, err) = exit_code(&host.url(), host.key(), &approve);
     assert_eq!(code, Some(5), "{err}");
     assert!(err.contains("someone other than their uploader"), "{err}");
+    // The approver cannot upload, make keys or change settings…
+    let (content_type, body) = multipart(&[("component", &std::fs::read(host.component("calc")).unwrap())]);
+    let (status, answer) = host.admin("POST", "/servers/shared/deployments", &second, Some((&content_type, body)));
+    assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("forbidden")), "{answer}");
+    let (status, _) = host.admin("POST", "/keys", &second, Some(("application/json", br#"{"role":"admin"}"#.to_vec())));
+    assert_eq!(status, 403);
+    let (status, _) = host.admin("PUT", "/settings", &second, Some(("application/json", b"{}".to_vec())));
+    assert_eq!(status, 403);
+    // …and reads, and approves.
+    assert_eq!(host.admin("GET", "/servers/shared/deployments", &second, None).0, 200);
     let (code, err) = exit_code(&host.url(), &second, &approve);
     assert_eq!(code, Some(0), "{err}");
 

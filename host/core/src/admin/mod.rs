@@ -88,13 +88,21 @@ async fn route(
 ) -> Result<Response, Refused> {
     let principal = authenticate(services, request, backends, tenant).await?;
     let writes = request.method != "GET";
+    // Switching versions (activate, roll back): what an approver is for.
+    let switches = request.method == "POST"
+        && matches!(path, ["servers", _, "deployments", _, "activate"] | ["servers", _, "rollback"]);
     let allowed = match principal.role {
         Role::Admin => true,
+        Role::Approver => !writes || switches,
         Role::ReadOnly => !writes,
         Role::McpUser => false,
     };
     if !allowed {
-        let needed = if writes { "admin" } else { "admin or read-only" };
+        let needed = match (writes, switches) {
+            (false, _) => "admin, approver or read-only",
+            (true, true) => "admin or approver",
+            (true, false) => "admin",
+        };
         return Err(ApiError::new(
             403,
             "forbidden",

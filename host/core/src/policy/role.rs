@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 pub enum Role {
     /// Lists and reads; calls only tools annotated read-only.
     ReadOnly,
+    /// A read-only caller who also activates and rolls back its tenant's
+    /// deployments, approving widenings: the second principal that a
+    /// tenant with `separate_approver` needs. Uploads nothing, manages
+    /// nothing else.
+    Approver,
     /// Uses every MCP endpoint of its tenant.
     McpUser,
     /// Manages its tenant (servers, keys, audit) and uses its endpoints.
@@ -17,6 +22,7 @@ impl Role {
     pub fn parse(name: &str) -> Option<Role> {
         match name {
             "read-only" => Some(Role::ReadOnly),
+            "approver" => Some(Role::Approver),
             "mcp-user" => Some(Role::McpUser),
             "admin" => Some(Role::Admin),
             _ => None,
@@ -26,6 +32,7 @@ impl Role {
     pub fn name(self) -> &'static str {
         match self {
             Role::ReadOnly => "read-only",
+            Role::Approver => "approver",
             Role::McpUser => "mcp-user",
             Role::Admin => "admin",
         }

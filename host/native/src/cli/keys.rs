@@ -76,7 +76,7 @@ pub enum KeysCommand {
 }
 
 fn role(name: &str) -> Result<Role, String> {
-    Role::parse(name).ok_or_else(|| format!("`{name}` is not admin, mcp-user or read-only"))
+    Role::parse(name).ok_or_else(|| format!("`{name}` is not admin, mcp-user, approver or read-only"))
 }
 
 pub async fn run(command: KeysCommand) -> anyhow::Result<()> {
