@@ -101,6 +101,7 @@ fn json_of(response: &Response) -> Value {
         Body::Empty => Value::Null,
         Body::Stream(_) => panic!("Engine::handle never streams"),
         Body::Html(_) => panic!("MCP endpoints never answer HTML"),
+        Body::JsonLines(_) => panic!("MCP endpoints never answer JSON lines"),
     }
 }
 

@@ -38,6 +38,8 @@ pub enum Body {
     Json(Vec<u8>),
     /// `text/html` (the authorization server's login page).
     Html(Vec<u8>),
+    /// `application/x-ndjson`: one JSON value a line (the audit export).
+    JsonLines(Vec<u8>),
     /// `text/event-stream`: every event, in order. The stream ends after the last.
     Sse(Vec<SseEvent>),
     /// `text/event-stream` whose events are still being produced: the
@@ -142,7 +144,7 @@ impl Body {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             Body::Empty | Body::Stream(_) => Vec::new(),
-            Body::Json(bytes) | Body::Html(bytes) => bytes.clone(),
+            Body::Json(bytes) | Body::Html(bytes) | Body::JsonLines(bytes) => bytes.clone(),
             Body::Sse(events) => events.iter().map(SseEvent::to_wire).collect::<String>().into_bytes(),
         }
     }
@@ -152,6 +154,7 @@ impl Body {
             Body::Empty => None,
             Body::Json(_) => Some("application/json"),
             Body::Html(_) => Some("text/html; charset=utf-8"),
+            Body::JsonLines(_) => Some("application/x-ndjson"),
             Body::Sse(_) | Body::Stream(_) => Some("text/event-stream"),
         }
     }

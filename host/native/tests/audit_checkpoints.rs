@@ -2,7 +2,8 @@
 //! rewrite the host's store but does not hold the tenant's signing key: a
 //! cut tail or a rewritten chain passes the chain check (the attacker made
 //! it consistent) and fails against a checkpoint an auditor saved earlier,
-//! before and after the host restarts. Shutdown signs one too.
+//! before and after the host restarts. Shutdown signs one too. And the
+//! trail exports as JSON lines with a cursor.
 
 mod support;
 
@@ -141,4 +142,39 @@ fn a_saved_checkpoint_catches_a_cut_tail_and_a_rewritten_chain_across_restarts()
     let pinned = [&with_checkpoint[..], &["--jwks", other.to_str().unwrap()]].concat();
     let (ok, err) = smcp(&pinned, None);
     assert!(!ok && err.contains("key the given keys do not hold"), "{err}");
+}
+
+/// `GET …/audit/export` pages through the trail as JSON lines; the
+/// `smcp-audit-next` header is where the next page starts, and past the end
+/// the page is empty and the cursor stays.
+#[test]
+fn the_trail_exports_as_json_lines_with_a_cursor() {
+    let data = tempfile::tempdir().unwrap();
+    let server = support::serve(data.path(), &["calc"], |_| {});
+    let (url, key) = (format!("http://{}", server.addr), server.dev_key.clone().unwrap());
+    for name in ["a", "b", "c"] {
+        assert!(smcp(&["keys", "create", "--role", "read-only", "--name", name], Some((&url, &key))).0);
+    }
+    let client = reqwest::blocking::Client::new();
+    let page = |from: u64, limit: u64| {
+        let response = client
+            .get(format!("{url}/admin/v1/tenants/dev/audit/export?from={from}&limit={limit}"))
+            .bearer_auth(&key)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/x-ndjson");
+        let next: u64 = response.headers()["smcp-audit-next"].to_str().unwrap().parse().unwrap();
+        let text = response.text().unwrap();
+        let seqs: Vec<u64> = text.lines().map(|l| serde_json::from_str::<Record>(l).unwrap().seq).collect();
+        (seqs, next)
+    };
+    let (all, end) = page(0, 10_000);
+    assert!(all.len() >= 3 && all.windows(2).all(|w| w[1] == w[0] + 1), "{all:?}");
+    let (first, next) = page(0, 2);
+    assert_eq!((first.as_slice(), next), (&all[..2], all[1] + 1));
+    let (rest, after) = page(next, 10_000);
+    assert_eq!((rest.as_slice(), after), (&all[2..], end));
+    assert_eq!(page(end, 10), (vec![], end), "nothing newer: an empty page, the same cursor");
+    server.stop();
 }

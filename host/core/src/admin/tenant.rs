@@ -83,6 +83,7 @@ pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
     call.services.audit.flush(call.backends.kv).await.map_err(ApiError::storage)?;
     match path {
         ["checkpoint"] => checkpoint(call).await,
+        ["export"] => export(call).await,
         [] => {
             let number = |name: &str, default: u64| -> Result<u64, ApiError> {
                 call.query(name).map_or(Ok(default), |v| {
@@ -108,6 +109,30 @@ pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
         },
         _ => Err(ApiError::not_found()),
     }
+}
+
+/// Records an export answers at most.
+const EXPORT_PAGE: u32 = 10_000;
+
+/// `GET …/audit/export?from=N&limit=L`: records from `N` as JSON lines, for
+/// a SIEM to collect; the `smcp-audit-next` header is the `from` of the
+/// next request (an empty body: nothing newer yet).
+async fn export(call: &Call<'_>) -> Reply {
+    let number = |name: &str, default: u64| -> Result<u64, ApiError> {
+        call.query(name)
+            .map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("`{name}` must be a number"))))
+    };
+    let from = number("from", 0)?;
+    let limit = number("limit", u64::from(EXPORT_PAGE))?.clamp(1, u64::from(EXPORT_PAGE)) as u32;
+    let records = crate::audit::list(call.backends.kv, call.tenant, from, limit).await.map_err(ApiError::storage)?;
+    let next = records.last().map_or(from, |r| r.seq + 1);
+    let mut lines = Vec::new();
+    for record in &records {
+        serde_json::to_writer(&mut lines, record).map_err(|e| ApiError::storage(e.to_string()))?;
+        lines.push(b'\n');
+    }
+    let headers = vec![("cache-control".into(), "no-store".into()), ("smcp-audit-next".into(), next.to_string())];
+    Ok(crate::http::Response { status: 200, headers, body: crate::http::Body::JsonLines(lines) })
 }
 
 /// `GET …/audit/checkpoint`: the latest signed checkpoint; `POST`: one

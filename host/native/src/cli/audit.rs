@@ -81,18 +81,16 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
         AuditCommand::List { tenant, from, limit, remote, data } if remote.chosen_over(&data) => {
             let client = remote.client(tenant.as_deref())?;
             let (mut from, mut left) = (from, u64::from(limit));
-            // Page by page (the host returns at most 1000 at a time).
+            // Page by page through the JSON-lines export (at most 10,000 a page).
+            let mut out = std::io::stdout().lock();
             while left > 0 {
-                let page = client.get(&format!("/audit?from={from}&limit={}", left.min(1000))).await?;
-                let records = page["records"].as_array().cloned().unwrap_or_default();
-                for record in &records {
-                    println!("{}", serde_json::to_string(record)?);
+                let (lines, next) = client.audit_export(from, left.min(10_000)).await?;
+                if lines.is_empty() {
+                    break;
                 }
-                left = left.saturating_sub(records.len() as u64);
-                match page["next"].as_u64() {
-                    Some(next) if !records.is_empty() => from = next,
-                    _ => break,
-                }
+                std::io::Write::write_all(&mut out, &lines)?;
+                left = left.saturating_sub(lines.iter().filter(|b| **b == b'\n').count() as u64);
+                from = next;
             }
             return Ok(());
         }
@@ -174,16 +172,18 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
 
 /// Every record the host lists, oldest first.
 async fn remote_records(client: &Client) -> anyhow::Result<Vec<audit::Record>> {
-    let mut records: Vec<audit::Record> = Vec::new();
+    let (mut records, mut from) = (Vec::new(), 0);
     loop {
-        let from = records.last().map_or(0, |r| r.seq + 1);
-        let page = client.get(&format!("/audit?from={from}&limit=1000")).await?;
-        let listed: Vec<audit::Record> = serde_json::from_value(page["records"].clone())
-            .map_err(|e| anyhow!("the host listed records this command cannot read: {e}"))?;
-        if listed.is_empty() {
+        let (lines, next) = client.audit_export(from, 10_000).await?;
+        if lines.is_empty() {
             return Ok(records);
         }
-        records.extend(listed);
+        for line in lines.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            let record: audit::Record = serde_json::from_slice(line)
+                .map_err(|e| anyhow!("the host exported a record this command cannot read: {e}"))?;
+            records.push(record);
+        }
+        from = next;
     }
 }
 

@@ -141,6 +141,33 @@ impl Client {
     }
 
     async fn finish_with_status(&self, request: reqwest::RequestBuilder) -> anyhow::Result<(u16, Value)> {
+        let (status, _, bytes) = self.send(request).await?;
+        if bytes.is_empty() {
+            return Ok((status, Value::Null));
+        }
+        let body = serde_json::from_slice(&bytes).context("the host's answer is not JSON")?;
+        Ok((status, body))
+    }
+
+    /// One page of the trail as JSON lines (`GET …/audit/export`): the
+    /// lines, and the `from` of the next page.
+    pub async fn audit_export(&self, from: u64, limit: u64) -> anyhow::Result<(Vec<u8>, u64)> {
+        let request =
+            self.http.get(format!("{}/audit/export?from={from}&limit={limit}", self.base)).bearer_auth(&self.key);
+        let (_, headers, bytes) = self.send(request).await?;
+        let next = headers
+            .get("smcp-audit-next")
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .ok_or_else(|| anyhow!("the host's export has no smcp-audit-next header"))?;
+        Ok((bytes.to_vec(), next))
+    }
+
+    /// Sends `request`: a success's status, headers and body, or an
+    /// [`ApiFailure`].
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<(u16, reqwest::header::HeaderMap, bytes::Bytes)> {
         // The reqwest error stays the source: it decides the exit code.
         let response = request.send().await.map_err(|e| {
             let hint =
@@ -148,13 +175,10 @@ impl Client {
             anyhow::Error::from(e).context(hint)
         })?;
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.bytes().await.context("reading the host's answer")?;
         if status.is_success() {
-            if bytes.is_empty() {
-                return Ok((status.as_u16(), Value::Null));
-            }
-            let body = serde_json::from_slice(&bytes).context("the host's answer is not JSON")?;
-            return Ok((status.as_u16(), body));
+            return Ok((status.as_u16(), headers, bytes));
         }
         let body: Value = serde_json::from_slice(&bytes).unwrap_or_default();
         Err(ApiFailure {
