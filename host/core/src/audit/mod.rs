@@ -342,17 +342,21 @@ pub async fn verify(kv: &dyn KvStore, tenant: &TenantId) -> Result<u64, AuditErr
     Ok(head.next - head.first)
 }
 
-/// Removes records older than `retention_ms`, at most `max` of them,
-/// moving the anchor; returns how many it removed. The anchor is written
-/// before the records are deleted: a crash in between leaves records
-/// before the anchor, which nothing reads, never a gap.
-pub async fn prune(
-    kv: &dyn KvStore,
-    tenant: &TenantId,
-    retention_ms: u64,
-    now_ms: u64,
-    max: u64,
-) -> Result<u64, AuditError> {
+/// One pruning pass: records older than `retention_ms` at `now_ms` go, at
+/// most `max` of them.
+#[derive(Debug, Clone, Copy)]
+pub struct Pruning {
+    pub retention_ms: u64,
+    pub now_ms: u64,
+    pub max: u64,
+}
+
+/// Removes the records `pass` selects, moving the anchor; returns how many
+/// it removed. The anchor is written before the records are deleted: a
+/// crash in between leaves records before the anchor, which nothing reads,
+/// never a gap.
+pub async fn prune(kv: &dyn KvStore, tenant: &TenantId, pass: Pruning) -> Result<u64, AuditError> {
+    let Pruning { retention_ms, now_ms, max } = pass;
     let head = head(kv, tenant).await?;
     let mut kept = Anchor { first: head.first, anchor: head.anchor.clone() };
     while kept.first < head.next && kept.first - head.first < max {
@@ -379,16 +383,9 @@ pub async fn prune(
 impl Recorder {
     /// Prunes `tenant`'s trail (see [`prune`]) with this process's appends
     /// held off, and forgets its cached head.
-    pub async fn prune(
-        &self,
-        kv: &dyn KvStore,
-        tenant: &TenantId,
-        retention_ms: u64,
-        now_ms: u64,
-        max: u64,
-    ) -> Result<u64, AuditError> {
+    pub async fn prune(&self, kv: &dyn KvStore, tenant: &TenantId, pass: Pruning) -> Result<u64, AuditError> {
         let mut trails = self.trails.lock().await;
-        let removed = prune(kv, tenant, retention_ms, now_ms, max).await;
+        let removed = prune(kv, tenant, pass).await;
         trails.forget(tenant);
         removed
     }
@@ -520,8 +517,9 @@ mod tests {
     #[test]
     fn pruning_keeps_the_rest_verifiable() {
         let kv = filled(6);
-        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), 3000, 5000, 2)), Ok(2), "at most `max` a pass");
-        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), 3000, 5000, 10)), Ok(1));
+        let pass = |max| Pruning { retention_ms: 3000, now_ms: 5000, max };
+        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), pass(2))), Ok(2), "at most `max` a pass");
+        assert_eq!(block_on(prune(&kv, &TenantId::from_static("acme"), pass(10))), Ok(1));
         assert_eq!(block_on(verify(&kv, &TenantId::from_static("acme"))), Ok(3));
         block_on(append(&kv, &TenantId::from_static("acme"), event(9), 9000)).unwrap();
         assert_eq!(block_on(verify(&kv, &TenantId::from_static("acme"))), Ok(4));

@@ -144,8 +144,12 @@ impl Engine {
             let settings = crate::deploy::records::settings(backends, &tenant)
                 .await
                 .map_err(|e| crate::audit::AuditError::Storage(e.to_string()))?;
-            let retention = settings.audit_retention_ms();
-            let removed = self.audit.prune(backends.kv, &tenant, retention, now, crate::audit::PRUNE_BATCH).await?;
+            let pass = crate::audit::Pruning {
+                retention_ms: settings.audit_retention_ms(),
+                now_ms: now,
+                max: crate::audit::PRUNE_BATCH,
+            };
+            let removed = self.audit.prune(backends.kv, &tenant, pass).await?;
             if removed > 0 {
                 let issuer = crate::oauth::issuer(&self.config.auth.public_url, &tenant);
                 crate::oauth::signing_keys::checkpoint_audit(backends, &tenant, &issuer)

@@ -161,9 +161,12 @@ pub async fn run(command: AuditCommand) -> anyhow::Result<()> {
         }
         AuditCommand::Checkpoint { .. } => {}
         AuditCommand::Prune { tenant, days, .. } => {
-            let removed =
-                audit::prune(&storage.kv, &tenant, days.saturating_mul(86_400_000), storage.clock.now_ms(), u64::MAX)
-                    .await?;
+            let pass = audit::Pruning {
+                retention_ms: days.saturating_mul(86_400_000),
+                now_ms: storage.clock.now_ms(),
+                max: u64::MAX,
+            };
+            let removed = audit::prune(&storage.kv, &tenant, pass).await?;
             eprintln!("removed {removed} record(s) older than {days} days");
         }
     }
