@@ -74,6 +74,17 @@ fn a_saved_checkpoint_catches_a_cut_tail_and_a_rewritten_chain_across_restarts()
     assert!(ok && err.contains("holds"), "{err}");
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     let signed_seq = audit::checkpoint::verify_token(file["token"].as_str().unwrap(), &file["jwks"]).unwrap().seq;
+    // Signed by the key that signs access tokens, a checkpoint is still no
+    // credential: it has no audience and no expiry.
+    let as_bearer = reqwest::blocking::Client::new()
+        .post(format!("{url}/t/dev/s/calc/mcp"))
+        .bearer_auth(file["token"].as_str().unwrap())
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .unwrap();
+    assert_eq!(as_bearer.status(), 401, "a checkpoint was taken as a bearer token");
     server.stop();
 
     // Shutdown signed the trail as it ended.
