@@ -47,6 +47,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Settings(command) => offline("settings", cli::settings::run(command)),
         Command::Sign(args) => match cli::sign::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -699,12 +699,23 @@ fn only_uploads_signed_by_a_listed_signer_deploy() {
     assert!(!ok && err.contains("never overwritten"), "{err}");
     let settings = |signers: Value| {
         let body = serde_json::to_vec(&json!({ "signers": signers })).unwrap();
-        host.admin("PUT", "/settings", &key, Some(("application/json", body)))
+        host.admin("PATCH", "/settings", &key, Some(("application/json", body)))
     };
-    let (status, answer) = settings(json!([{ "name": "release-ci", "public_key": release }]));
-    assert_eq!(status, 200, "{answer}");
+    // Listed through `smcp settings`, which changes only what it names.
+    let (ok, _, err) = host.smcp(&["settings", "set", "--separate-approver", "true"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = host.smcp(&["settings", "set", "--add-signer", &format!("release-ci={release}")]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = host.smcp(&["settings", "show", "--json"]);
+    assert!(ok, "{err}");
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["separate_approver"], true, "adding a signer left the other settings: {shown}");
+    assert_eq!(shown["signers"], json!([{ "name": "release-ci", "public_key": release }]), "{shown}");
     let (status, answer) = settings(json!([{ "name": "bad", "public_key": "ed25519:AAAA" }]));
     assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_signer")), "{answer}");
+    // (One admin key does everything below.)
+    let (ok, _, err) = host.smcp(&["settings", "set", "--separate-approver", "false"]);
+    assert!(ok, "{err}");
 
     let notes = host.component("notes");
     let grant = grant_file("notes");
@@ -823,8 +834,8 @@ fn only_uploads_signed_by_a_listed_signer_deploy() {
     assert!(ok, "the signed version serves: {err}");
 
     // Revoked: its signatures are refused, and its versions no longer activate.
-    let revoked = json!([{ "name": "release-ci", "public_key": release, "revoked_ms": 1 }]);
-    assert_eq!(settings(revoked).0, 200);
+    let (ok, out, err) = host.smcp(&["settings", "set", "--revoke-signer", "release-ci"]);
+    assert!(ok && out.contains("[revoked]"), "{out}{err}");
     let (content_type, body) = multipart(&[("component", &bytes), ("grant", &grant_bytes), ("signature", &signed)]);
     let (status, answer) = host.admin("POST", "/servers/shared/deployments", &key, Some((&content_type, body)));
     assert_eq!((status, answer["error"]["code"].as_str()), (403, Some("signer_revoked")), "{answer}");

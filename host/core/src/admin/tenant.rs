@@ -164,44 +164,61 @@ async fn checkpoint(call: &Call<'_>) -> Reply {
 }
 
 pub(super) async fn settings(call: &Call<'_>) -> Reply {
-    match call.request.method.as_str() {
-        "GET" => ok(&records::settings(call.backends, call.tenant).await?),
-        "PUT" => {
-            let body = body_json(&call.request.body)?;
-            let known = ["require_digest", "separate_approver", "signers", "audit_retention_days"];
-            if let Some(unknown) = body.as_object().and_then(|o| o.keys().find(|k| !known.contains(&k.as_str()))) {
-                return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
-            }
-            let signers: Vec<crate::signing::Signer> = match body.get("signers") {
-                None | Some(serde_json::Value::Null) => Vec::new(),
-                Some(list) => serde_json::from_value(list.clone())
-                    .map_err(|e| ApiError::bad_request(format!("`signers`: {e}")))?,
-            };
-            crate::signing::check_signers(&signers).map_err(|e| ApiError::from(crate::deploy::DeployError::from(e)))?;
-            let audit_retention_days = match body.get("audit_retention_days") {
-                None | Some(serde_json::Value::Null) => None,
-                Some(days) => Some(
-                    days.as_u64()
-                        .and_then(|d| u32::try_from(d).ok())
-                        .filter(|d| (1..=records::MAX_AUDIT_RETENTION_DAYS).contains(d))
-                        .ok_or_else(|| {
-                            ApiError::bad_request(format!(
-                                "`audit_retention_days` is a whole number of days from 1 to {}",
-                                records::MAX_AUDIT_RETENTION_DAYS
-                            ))
-                        })?,
-                ),
-            };
-            let settings = records::TenantSettings {
-                require_digest: flag(&body, "require_digest")?,
-                separate_approver: flag(&body, "separate_approver")?,
-                signers,
-                audit_retention_days,
-            };
-            records::put_settings(call.backends, call.tenant, &settings).await?;
-            call.audit("settings.change", None, serde_json::to_value(&settings).unwrap_or_default());
-            ok(&settings)
-        }
-        _ => Err(ApiError::not_found()),
+    // PUT sets every setting (a missing one to its default); PATCH changes
+    // only those named, so that adding a signer cannot turn pinning off.
+    let base = match call.request.method.as_str() {
+        "GET" => return ok(&records::settings(call.backends, call.tenant).await?),
+        "PUT" => records::TenantSettings::default(),
+        "PATCH" => records::settings(call.backends, call.tenant).await?,
+        _ => return Err(ApiError::not_found()),
+    };
+    let settings = settings_from(&body_json(&call.request.body)?, base)?;
+    records::put_settings(call.backends, call.tenant, &settings).await?;
+    call.audit("settings.change", None, serde_json::to_value(&settings).unwrap_or_default());
+    ok(&settings)
+}
+
+/// `base` with the settings `body` names, each checked.
+fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Result<records::TenantSettings, ApiError> {
+    use serde_json::Value;
+    let known = ["require_digest", "separate_approver", "signers", "audit_retention_days"];
+    let Some(fields) = body.as_object() else { return Err(ApiError::bad_request("send a JSON object of settings")) };
+    if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
     }
+    let mut settings = base;
+    if fields.contains_key("require_digest") {
+        settings.require_digest = flag(body, "require_digest")?;
+    }
+    if fields.contains_key("separate_approver") {
+        settings.separate_approver = flag(body, "separate_approver")?;
+    }
+    match body.get("signers") {
+        None => {}
+        Some(Value::Null) => settings.signers = Vec::new(),
+        Some(list) => {
+            settings.signers =
+                serde_json::from_value(list.clone()).map_err(|e| ApiError::bad_request(format!("`signers`: {e}")))?;
+        }
+    }
+    crate::signing::check_signers(&settings.signers)
+        .map_err(|e| ApiError::from(crate::deploy::DeployError::from(e)))?;
+    match body.get("audit_retention_days") {
+        None => {}
+        Some(Value::Null) => settings.audit_retention_days = None,
+        Some(days) => {
+            let days = days
+                .as_u64()
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|d| (1..=records::MAX_AUDIT_RETENTION_DAYS).contains(d))
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!(
+                        "`audit_retention_days` is a whole number of days from 1 to {}",
+                        records::MAX_AUDIT_RETENTION_DAYS
+                    ))
+                })?;
+            settings.audit_retention_days = Some(days);
+        }
+    }
+    Ok(settings)
 }

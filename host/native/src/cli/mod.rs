@@ -10,6 +10,7 @@ pub mod new;
 pub mod remote;
 pub mod secrets;
 pub mod serve;
+pub mod settings;
 pub mod sign;
 pub mod users;
 
@@ -54,6 +55,10 @@ pub enum Command {
     /// Lists, creates, checks and deletes a tenant's servers on a host.
     #[command(subcommand)]
     Servers(deploy::ServersCommand),
+    /// Shows or changes a tenant's settings on a host: pinning, separate
+    /// approvers, signers, audit retention.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
     /// Signs a component and its grant for a tenant that requires signed
     /// uploads, or makes a signing key (--new-key).
     Sign(sign::SignArgs),

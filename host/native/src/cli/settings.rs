@@ -1,0 +1,141 @@
+//! `smcp settings`: a tenant's deployment and audit policy on a host
+//! (pinning, separate approvers, signers, audit retention), changed one
+//! setting at a time (`PATCH …/settings`).
+
+use super::remote::Remote;
+use anyhow::{anyhow, bail};
+use serde_json::{Map, Value, json};
+use smcp_core::names::TenantId;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum SettingsCommand {
+    /// Shows the tenant's settings.
+    Show {
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: Option<TenantId>,
+        #[command(flatten)]
+        remote: Remote,
+        /// Print the host's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Changes the settings named, leaving the others as they are.
+    Set {
+        /// Uploads must state the component's digest (true or false).
+        #[arg(long)]
+        require_digest: Option<bool>,
+        /// A widening needs an approver other than its uploader.
+        #[arg(long)]
+        separate_approver: Option<bool>,
+        /// Days the audit trail keeps records (1 to 3650).
+        #[arg(long)]
+        audit_retention_days: Option<u32>,
+        /// Lists a signer whose signatures uploads need: NAME=PUBLIC_KEY
+        /// (from `smcp sign --new-key`); repeatable.
+        #[arg(long = "add-signer", value_name = "NAME=KEY")]
+        add_signers: Vec<String>,
+        /// Unlists a signer: its versions no longer activate; repeatable.
+        #[arg(long = "remove-signer", value_name = "NAME")]
+        remove_signers: Vec<String>,
+        /// Marks a signer revoked now (it stays listed, for the record).
+        #[arg(long = "revoke-signer", value_name = "NAME")]
+        revoke_signers: Vec<String>,
+        #[arg(long, value_parser = super::tenant_id)]
+        tenant: Option<TenantId>,
+        #[command(flatten)]
+        remote: Remote,
+        /// Print the host's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
+    let (settings, json) = match command {
+        SettingsCommand::Show { tenant, remote, json } => {
+            (remote.client(tenant.as_deref())?.get("/settings").await?, json)
+        }
+        SettingsCommand::Set {
+            require_digest,
+            separate_approver,
+            audit_retention_days,
+            add_signers,
+            remove_signers,
+            revoke_signers,
+            tenant,
+            remote,
+            json,
+        } => {
+            let client = remote.client(tenant.as_deref())?;
+            let mut change = Map::new();
+            if let Some(on) = require_digest {
+                change.insert("require_digest".into(), on.into());
+            }
+            if let Some(on) = separate_approver {
+                change.insert("separate_approver".into(), on.into());
+            }
+            if let Some(days) = audit_retention_days {
+                change.insert("audit_retention_days".into(), days.into());
+            }
+            if !(add_signers.is_empty() && remove_signers.is_empty() && revoke_signers.is_empty()) {
+                let current = client.get("/settings").await?;
+                let signers = changed_signers(&current["signers"], &add_signers, &remove_signers, &revoke_signers)?;
+                change.insert("signers".into(), signers);
+            }
+            if change.is_empty() {
+                bail!("name a setting to change (see `smcp settings set --help`)");
+            }
+            (client.call(reqwest::Method::PATCH, "/settings", Some(Value::Object(change))).await?, json)
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&settings)?);
+        return Ok(());
+    }
+    println!("require_digest        {}", settings["require_digest"]);
+    println!("separate_approver     {}", settings["separate_approver"]);
+    let retention = settings["audit_retention_days"].as_u64().map_or("30 (default)".to_owned(), |d| d.to_string());
+    println!("audit_retention_days  {retention}");
+    let signers = settings["signers"].as_array().cloned().unwrap_or_default();
+    if signers.is_empty() {
+        println!("signers               none (uploads need no signature)");
+    }
+    for signer in signers {
+        let state = if !signer["revoked_ms"].is_null() {
+            " [revoked]"
+        } else if !signer["expires_ms"].is_null() {
+            " [expires]"
+        } else {
+            ""
+        };
+        println!(
+            "signer                {}  {}{state}",
+            signer["name"].as_str().unwrap_or_default(),
+            signer["public_key"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+/// The signer list `current` with the additions, removals and revocations.
+fn changed_signers(current: &Value, add: &[String], remove: &[String], revoke: &[String]) -> anyhow::Result<Value> {
+    let mut signers: Vec<Value> = current.as_array().cloned().unwrap_or_default();
+    let named = |signers: &[Value], name: &str| signers.iter().position(|s| s["name"] == name);
+    for name in remove {
+        let at = named(&signers, name).ok_or_else(|| anyhow!("no signer `{name}` is listed"))?;
+        signers.remove(at);
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+    for name in revoke {
+        let at = named(&signers, name).ok_or_else(|| anyhow!("no signer `{name}` is listed"))?;
+        signers[at]["revoked_ms"] = now.into();
+    }
+    for entry in add {
+        let (name, key) = entry.split_once('=').ok_or_else(|| anyhow!("--add-signer takes NAME=PUBLIC_KEY"))?;
+        if named(&signers, name).is_some() {
+            bail!("a signer `{name}` is listed already: remove it first");
+        }
+        signers.push(json!({ "name": name, "public_key": key }));
+    }
+    Ok(Value::Array(signers))
+}
