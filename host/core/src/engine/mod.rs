@@ -128,9 +128,10 @@ impl Engine {
     pub async fn upkeep(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         self.mcp.subscriptions.forget_expired_sessions(backends.clock.now_ms());
         let written = self.flush_audit(backends).await?;
-        self.retain_audit(backends).await?;
-        self.checkpoint_audit(backends, false).await?;
-        Ok(written)
+        // Retention and checkpoints each go on past a failure; the first is reported.
+        let retained = self.retain_audit(backends).await;
+        let signed = self.checkpoint_audit(backends, false).await;
+        retained.and(signed).map(|_| written)
     }
 
     /// Every [`crate::audit::RETENTION_EVERY_MS`], prunes the trails this
@@ -140,45 +141,53 @@ impl Engine {
     /// is verifiable from a signed anchor.
     async fn retain_audit(&self, backends: Backends<'_>) -> Result<(), crate::audit::AuditError> {
         let now = backends.clock.now_ms();
+        let mut failure = None;
         for tenant in self.audit.due_for_retention(now) {
-            let settings = crate::deploy::records::settings(backends, &tenant)
-                .await
-                .map_err(|e| crate::audit::AuditError::Storage(e.to_string()))?;
-            let pass = crate::audit::Pruning {
-                retention_ms: settings.audit_retention_ms(),
-                now_ms: now,
-                max: crate::audit::PRUNE_BATCH,
+            let settings = crate::deploy::records::settings(backends, &tenant).await;
+            let retained = match settings {
+                Ok(settings) => {
+                    let max = crate::audit::PRUNE_BATCH;
+                    let pass = crate::audit::Pruning { retention_ms: settings.audit_retention_ms(), now_ms: now, max };
+                    match self.audit.prune(backends.kv, &tenant, pass).await {
+                        Ok(0) => Ok(()),
+                        Ok(_) => self.sign_checkpoint(backends, &tenant).await,
+                        Err(e) => Err(e),
+                    }
+                }
+                Err(e) => Err(crate::audit::AuditError::Storage(e.to_string())),
             };
-            let removed = self.audit.prune(backends.kv, &tenant, pass).await?;
-            if removed > 0 {
-                let issuer = crate::oauth::issuer(&self.config.auth.public_url, &tenant);
-                crate::oauth::signing_keys::checkpoint_audit(backends, &tenant, &issuer)
-                    .await
-                    .map_err(|e| crate::audit::AuditError::Storage(format!("checkpoint of {tenant}: {e}")))?;
+            if let Err(e) = retained {
+                failure.get_or_insert(e);
             }
         }
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 
     /// Signs a checkpoint of every trail this process moved since its last
     /// one, when [`crate::audit::checkpoint::EVERY_MS`] has passed or, with
     /// `now`, at once (a front end shutting down, after its last flush).
-    /// Returns how many it signed.
+    /// Returns how many it signed; one trail's failure (its signing key
+    /// unreadable) does not keep the others from being signed.
     pub async fn checkpoint_audit(&self, backends: Backends<'_>, now: bool) -> Result<usize, crate::audit::AuditError> {
         let due = self.audit.due_for_checkpoint(backends.clock.now_ms(), now);
         let (mut signed, mut failure) = (0, None);
-        // One tenant's failure (its signing key unreadable) does not keep
-        // the others from being signed; the first is reported.
         for tenant in &due {
-            let issuer = crate::oauth::issuer(&self.config.auth.public_url, tenant);
-            match crate::oauth::signing_keys::checkpoint_audit(backends, tenant, &issuer).await {
-                Ok(_) => signed += 1,
+            match self.sign_checkpoint(backends, tenant).await {
+                Ok(()) => signed += 1,
                 Err(e) => {
-                    failure.get_or_insert(crate::audit::AuditError::Storage(format!("checkpoint of {tenant}: {e}")));
+                    failure.get_or_insert(e);
                 }
             }
         }
         failure.map_or(Ok(signed), Err)
+    }
+
+    async fn sign_checkpoint(&self, backends: Backends<'_>, tenant: &TenantId) -> Result<(), crate::audit::AuditError> {
+        let issuer = crate::oauth::issuer(&self.config.auth.public_url, tenant);
+        crate::oauth::signing_keys::checkpoint_audit(backends, tenant, &issuer)
+            .await
+            .map(drop)
+            .map_err(|e| crate::audit::AuditError::Storage(format!("checkpoint of {tenant}: {e}")))
     }
 
     /// Writes the queued audit records, with the counts of refusals whose
