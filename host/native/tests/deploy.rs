@@ -697,6 +697,14 @@ fn only_uploads_signed_by_a_listed_signer_deploy() {
     new_key("attacker.pem");
     let (ok, _, err) = local(&["sign", "--new-key", &path("release.pem")]);
     assert!(!ok && err.contains("never overwritten"), "{err}");
+    // A key others can read is refused for signing.
+    let shared = path("shared.pem");
+    std::fs::copy(path("attacker.pem"), &shared).unwrap();
+    let readable = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o644);
+    std::fs::set_permissions(&shared, readable).unwrap();
+    let component = host.component("calc");
+    let (ok, _, err) = local(&["sign", component.to_str().unwrap(), "--key", &shared]);
+    assert!(!ok && err.contains("readable by others"), "{err}");
     let settings = |signers: Value| {
         let body = serde_json::to_vec(&json!({ "signers": signers })).unwrap();
         host.admin("PATCH", "/settings", &key, Some(("application/json", body)))

@@ -49,6 +49,7 @@ pub fn run(args: SignArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let key_path = args.key.as_ref().ok_or_else(|| anyhow!("--key names the private key"))?;
+    refuse_shared_key(key_path)?;
     let pem =
         zeroize::Zeroizing::new(std::fs::read_to_string(key_path).with_context(|| key_path.display().to_string())?);
     let key = SecretKey::from_pem(&pem).map_err(|e| anyhow!("{}: {e}", key_path.display()))?;
@@ -84,6 +85,24 @@ fn new_key(path: &Path) -> anyhow::Result<()> {
     println!("made {} (Ed25519; keep it private)", path.display());
     println!("public key  {}", key.public_key().to_text());
     println!("list it among the tenant's signers (docs/tenant-guide.md#signed-uploads)");
+    Ok(())
+}
+
+/// A private key others can read is not private: refused, as ssh does.
+fn refuse_shared_key(path: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).with_context(|| path.display().to_string())?.permissions().mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{} is readable by others (mode {:o}): `chmod 600` it, or make a new key",
+                path.display(),
+                mode & 0o777
+            );
+        }
+    }
+    let _ = path;
     Ok(())
 }
 
