@@ -299,11 +299,7 @@ pub fn verify(
     now_ms: u64,
 ) -> Result<Option<SignedBy>, SignatureError> {
     let Some(bytes) = signature else {
-        if signers.is_empty() {
-            return Ok(None);
-        }
-        let names: Vec<&str> = signers.iter().map(|s| s.name.as_str()).collect();
-        return Err(SignatureError::Required(names.join(", ")));
+        return if signers.is_empty() { Ok(None) } else { Err(required(signers)) };
     };
     let file = SignatureFile::parse(bytes)?;
     let uploaded_component = format!("blake3:{component_digest}");
@@ -324,12 +320,7 @@ pub fn verify(
         if !key.verifies(message.as_bytes(), &file.signature) {
             continue;
         }
-        if signer.revoked_ms.is_some() {
-            return Err(SignatureError::Revoked(signer.name.clone()));
-        }
-        if signer.expires_ms.is_some_and(|at| now_ms >= at) {
-            return Err(SignatureError::Expired(signer.name.clone()));
-        }
+        signer.in_force(now_ms)?;
         return Ok(Some(SignedBy { signer: signer.name.clone(), key: key.fingerprint() }));
     }
     Err(SignatureError::UnknownSigner)
@@ -342,19 +333,30 @@ pub fn still_vouched(signers: &[Signer], by: Option<&SignedBy>, now_ms: u64) -> 
     if signers.is_empty() {
         return Ok(());
     }
-    let names = || signers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ");
-    let Some(by) = by else { return Err(SignatureError::Required(names())) };
-    let signer = signers
+    let Some(by) = by else { return Err(required(signers)) };
+    signers
         .iter()
         .find(|s| s.name == by.signer && PublicKey::parse(&s.public_key).is_ok_and(|k| k.fingerprint() == by.key))
-        .ok_or(SignatureError::UnknownSigner)?;
-    if signer.revoked_ms.is_some() {
-        return Err(SignatureError::Revoked(signer.name.clone()));
+        .ok_or(SignatureError::UnknownSigner)?
+        .in_force(now_ms)
+}
+
+/// The refusal of an unsigned upload, naming who may sign.
+fn required(signers: &[Signer]) -> SignatureError {
+    SignatureError::Required(signers.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", "))
+}
+
+impl Signer {
+    /// Whether this signer's key still vouches at `now_ms`.
+    fn in_force(&self, now_ms: u64) -> Result<(), SignatureError> {
+        if self.revoked_ms.is_some() {
+            return Err(SignatureError::Revoked(self.name.clone()));
+        }
+        if self.expires_ms.is_some_and(|at| now_ms >= at) {
+            return Err(SignatureError::Expired(self.name.clone()));
+        }
+        Ok(())
     }
-    if signer.expires_ms.is_some_and(|at| now_ms >= at) {
-        return Err(SignatureError::Expired(signer.name.clone()));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

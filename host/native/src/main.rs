@@ -26,13 +26,7 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(stderr).init();
     match cli.command {
         Command::Serve(args) => cli::serve::run(args.into_config()),
-        Command::New(args) => match cli::new::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("smcp new: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::New(args) => local("new", cli::new::run(args).map_err(anyhow::Error::msg)),
         Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),
         Command::Keys(command) => offline("keys", cli::keys::run(command)),
         Command::Audit(command) => offline("audit", cli::audit::run(command)),
@@ -40,21 +34,9 @@ fn main() -> ExitCode {
         Command::Activate(args) => offline("activate", cli::deploy::activate(args)),
         Command::Rollback(args) => offline("rollback", cli::deploy::rollback(args)),
         Command::Servers(command) => offline("servers", cli::deploy::servers(command)),
-        Command::Dev(args) => match cli::dev::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("smcp dev: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Dev(args) => local("dev", cli::dev::run(args)),
         Command::Settings(command) => offline("settings", cli::settings::run(command)),
-        Command::Sign(args) => match cli::sign::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("smcp sign: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Sign(args) => local("sign", cli::sign::run(args)),
         Command::Build(args) => verdict("build", cli::build::build(args)),
         Command::Inspect(args) => verdict("inspect", cli::inspect::inspect(args)),
         Command::Diff(args) => verdict("diff", cli::inspect::diff(args)),
@@ -62,6 +44,17 @@ fn main() -> ExitCode {
         Command::SigningKeys(command) => offline("signing-keys", cli::users::signing_keys(command)),
         Command::Upstream(command) => offline("upstream", cli::users::upstream(command)),
         Command::OperatorKey => cli::keys::operator_key(),
+    }
+}
+
+/// Runs a command that needs no host and no runtime: a failure exits 1.
+fn local(name: &str, result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("smcp {name}: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -152,6 +152,13 @@ impl Call<'_> {
     pub fn query(&self, name: &str) -> Option<&str> {
         self.request.query.split('&').filter_map(|pair| pair.split_once('=')).find(|(k, _)| *k == name).map(|(_, v)| v)
     }
+
+    /// Query parameter `name` as a number, `default` when absent.
+    pub fn query_number(&self, name: &str, default: u64) -> Result<u64, reply::ApiError> {
+        self.query(name).map_or(Ok(default), |v| {
+            v.parse().map_err(|_| reply::ApiError::bad_request(format!("`{name}` must be a number")))
+        })
+    }
 }
 
 /// The caller, who must belong to `tenant` and be within its rate limit.

@@ -130,21 +130,9 @@ async fn upload(call: &Call<'_>, server: &str) -> Reply {
     }
     let content_type = call.request.header("content-type").unwrap_or_default();
     let upload = multipart::parse(content_type, call.request.body.clone(), max).await?;
-    let digest = crate::component::Digest::of(&upload.component).to_hex();
-    let signed = upload.signature.is_some();
-    match deploy::upload(call.services.deployments, call.backends, call.tenant, server, upload, call.principal).await {
-        Ok(uploaded) => Ok(json(if uploaded.created { 201 } else { 200 }, &uploaded)),
-        Err(e) => {
-            // Who tried to deploy what, and why it was refused: the code,
-            // never the message (it may quote the upload).
-            call.audit(
-                "deploy.refused",
-                Some(server),
-                json!({ "action": "upload", "digest": digest, "signed": signed, "reason": e.code() }),
-            );
-            Err(e.into())
-        }
-    }
+    let uploaded =
+        deploy::upload(call.services.deployments, call.backends, call.tenant, server, upload, call.principal).await?;
+    Ok(json(if uploaded.created { 201 } else { 200 }, &uploaded))
 }
 
 /// Loads the active deployment and lists its tools: the server works as

@@ -85,13 +85,8 @@ pub(super) async fn audit(call: &Call<'_>, path: &[&str]) -> Reply {
         ["checkpoint"] => checkpoint(call).await,
         ["export"] => export(call).await,
         [] => {
-            let number = |name: &str, default: u64| -> Result<u64, ApiError> {
-                call.query(name).map_or(Ok(default), |v| {
-                    v.parse().map_err(|_| ApiError::bad_request(format!("`{name}` must be a number")))
-                })
-            };
-            let from = number("from", 0)?;
-            let limit = number("limit", u64::from(AUDIT_PAGE))?.min(u64::from(AUDIT_PAGE)) as u32;
+            let from = call.query_number("from", 0)?;
+            let limit = call.query_number("limit", u64::from(AUDIT_PAGE))?.min(u64::from(AUDIT_PAGE)) as u32;
             let records =
                 crate::audit::list(call.backends.kv, call.tenant, from, limit).await.map_err(ApiError::storage)?;
             let next = records.last().map(|r| r.seq + 1);
@@ -118,12 +113,8 @@ const EXPORT_PAGE: u32 = 10_000;
 /// a SIEM to collect; the `smcp-audit-next` header is the `from` of the
 /// next request (an empty body: nothing newer yet).
 async fn export(call: &Call<'_>) -> Reply {
-    let number = |name: &str, default: u64| -> Result<u64, ApiError> {
-        call.query(name)
-            .map_or(Ok(default), |v| v.parse().map_err(|_| ApiError::bad_request(format!("`{name}` must be a number"))))
-    };
-    let from = number("from", 0)?;
-    let limit = number("limit", u64::from(EXPORT_PAGE))?.clamp(1, u64::from(EXPORT_PAGE)) as u32;
+    let from = call.query_number("from", 0)?;
+    let limit = call.query_number("limit", u64::from(EXPORT_PAGE))?.clamp(1, u64::from(EXPORT_PAGE)) as u32;
     let records = crate::audit::list(call.backends.kv, call.tenant, from, limit).await.map_err(ApiError::storage)?;
     let next = records.last().map_or(from, |r| r.seq + 1);
     let mut lines = Vec::new();

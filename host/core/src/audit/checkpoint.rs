@@ -8,7 +8,7 @@
 //! The engine signs (it holds the keys, [`crate::oauth`]); this module
 //! says what is signed and checks records against it.
 
-use super::{AuditError, Head, Record, hash_of};
+use super::{AuditError, Head, Record};
 use crate::names::TenantId;
 use crate::platform::kv::KvStore;
 use serde::{Deserialize, Serialize};
@@ -119,39 +119,31 @@ pub fn verify_token(token: &str, jwks: &Value) -> Result<Checkpoint, CheckpointE
 /// the checkpoint was altered, reordered or removed, and what came after
 /// follows it). Returns how many records the checkpoint vouches for.
 pub fn check(checkpoint: &Checkpoint, records: &[Record]) -> Result<u64, CheckpointError> {
-    let reaches = records.last().map(|r| r.seq);
-    if reaches.is_none_or(|last| last < checkpoint.seq) {
-        return Err(CheckpointError::TailLost { seq: checkpoint.seq, reaches });
+    let (Some(first), Some(last)) = (records.first(), records.last()) else {
+        return Err(CheckpointError::TailLost { seq: checkpoint.seq, reaches: None });
+    };
+    if last.seq < checkpoint.seq {
+        return Err(CheckpointError::TailLost { seq: checkpoint.seq, reaches: Some(last.seq) });
     }
-    if records.first().is_some_and(|r| r.seq > checkpoint.seq) {
+    if first.seq > checkpoint.seq {
         return Err(CheckpointError::Pruned { seq: checkpoint.seq });
     }
-    if let Some(first) = records.first()
-        && first.seq == checkpoint.first
-        && first.prev != checkpoint.anchor
-    {
+    if first.seq == checkpoint.first && first.prev != checkpoint.anchor {
         return Err(CheckpointError::Diverged { seq: first.seq, why: "does not follow the signed anchor" });
     }
-    let mut previous: Option<&Record> = None;
+    // The first listed record is checked against its own `prev`: only the
+    // anchor, above, vouches for what came before it.
+    let (mut seq, mut prev) = (first.seq, first.prev.as_str());
     for record in records {
-        if let Some(before) = previous {
-            if record.seq != before.seq + 1 {
-                return Err(CheckpointError::Diverged { seq: before.seq + 1, why: "missing or out of order" });
-            }
-            if record.prev != before.hash {
-                return Err(CheckpointError::Diverged { seq: record.seq, why: "does not follow the record before" });
-            }
-        }
-        if hash_of(record) != record.hash {
-            return Err(CheckpointError::Diverged { seq: record.seq, why: "altered" });
+        if let Some(why) = super::misplaced(record, seq, prev) {
+            return Err(CheckpointError::Diverged { seq, why });
         }
         if record.seq == checkpoint.seq && record.hash != checkpoint.head {
-            return Err(CheckpointError::Diverged { seq: record.seq, why: "its hash is not the signed head" });
+            return Err(CheckpointError::Diverged { seq, why: "its hash is not the signed head" });
         }
-        previous = Some(record);
+        (seq, prev) = (record.seq + 1, record.hash.as_str());
     }
-    let first = records.first().map_or(0, |r| r.seq);
-    Ok(checkpoint.seq + 1 - first)
+    Ok(checkpoint.seq + 1 - first.seq)
 }
 
 #[cfg(test)]

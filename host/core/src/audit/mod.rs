@@ -111,6 +111,21 @@ fn hash_of(record: &Record) -> String {
     hasher.finalize().to_hex().to_string()
 }
 
+/// Why `record` does not stand at `seq` after a record hashing to `prev`;
+/// `None` when it does. [`verify`] and [`checkpoint::check`] both walk
+/// chains with it.
+fn misplaced(record: &Record, seq: u64, prev: &str) -> Option<&'static str> {
+    if record.seq != seq {
+        Some("out of order")
+    } else if record.prev != prev {
+        Some("does not follow the record before")
+    } else if hash_of(record) != record.hash {
+        Some("altered")
+    } else {
+        None
+    }
+}
+
 /// The stored head, moved forward over the records appended since.
 async fn head(kv: &dyn KvStore, tenant: &TenantId) -> Result<Head, AuditError> {
     let mut head = match kv.get(&head_path(tenant)).await? {
@@ -219,14 +234,40 @@ pub struct Recorder {
     queue: std::sync::Mutex<Vec<Queued>>,
     /// Serializes appends in this process: a chain has one writer.
     trails: futures_util::lock::Mutex<Trails>,
-    /// Tenants whose trails this process moved since their last checkpoint.
-    moved: std::sync::Mutex<Vec<TenantId>>,
-    /// When this process last signed checkpoints (ms).
-    checkpointed_ms: std::sync::atomic::AtomicU64,
-    /// Tenants whose trails this process wrote to (for retention).
-    written: std::sync::Mutex<Vec<TenantId>>,
-    /// When this process last pruned (ms); 0 runs the first pass at once.
-    retained_ms: std::sync::atomic::AtomicU64,
+    /// Trails this process moved since their last checkpoint.
+    to_checkpoint: Rounds,
+    /// Trails this process wrote to since it started, for retention.
+    to_retain: Rounds,
+}
+
+/// Tenants to visit on a timer: noted as their trails are written, handed
+/// out once the interval has passed (the first time at once).
+#[derive(Default)]
+struct Rounds {
+    tenants: std::sync::Mutex<Vec<TenantId>>,
+    last_ms: std::sync::atomic::AtomicU64,
+}
+
+impl Rounds {
+    fn note(&self, tenant: &TenantId) {
+        if let Ok(mut tenants) = self.tenants.lock()
+            && !tenants.contains(tenant)
+        {
+            tenants.push(tenant.clone());
+        }
+    }
+
+    /// The noted tenants when `every_ms` has passed since the last round
+    /// (or `now`), forgetting them unless `keep`; empty otherwise.
+    fn due(&self, now_ms: u64, every_ms: u64, now: bool, keep: bool) -> Vec<TenantId> {
+        use std::sync::atomic::Ordering;
+        if !now && now_ms.saturating_sub(self.last_ms.load(Ordering::Relaxed)) < every_ms {
+            return Vec::new();
+        }
+        self.last_ms.store(now_ms, Ordering::Relaxed);
+        let Ok(mut tenants) = self.tenants.lock() else { return Vec::new() };
+        if keep { tenants.clone() } else { std::mem::take(&mut *tenants) }
+    }
 }
 
 impl Recorder {
@@ -262,13 +303,8 @@ impl Recorder {
             match result {
                 Ok(records) => {
                     written += records.len();
-                    for set in [&self.written, &self.moved] {
-                        if let Ok(mut set) = set.lock()
-                            && !set.contains(&tenant)
-                        {
-                            set.push(tenant.clone());
-                        }
-                    }
+                    self.to_checkpoint.note(&tenant);
+                    self.to_retain.note(&tenant);
                 }
                 Err(e) => failure = Some(e),
             }
@@ -282,13 +318,7 @@ impl Recorder {
     /// checkpoint is due: every [`checkpoint::EVERY_MS`], or now when
     /// `now` is set (shutdown). Empty when none is due.
     pub fn due_for_checkpoint(&self, now_ms: u64, now: bool) -> Vec<TenantId> {
-        use std::sync::atomic::Ordering;
-        let last = self.checkpointed_ms.load(Ordering::Relaxed);
-        if !now && now_ms.saturating_sub(last) < checkpoint::EVERY_MS {
-            return Vec::new();
-        }
-        self.checkpointed_ms.store(now_ms, Ordering::Relaxed);
-        self.moved.lock().map(|mut moved| std::mem::take(&mut *moved)).unwrap_or_default()
+        self.to_checkpoint.due(now_ms, checkpoint::EVERY_MS, now, false)
     }
 }
 
@@ -325,14 +355,8 @@ pub async fn verify(kv: &dyn KvStore, tenant: &TenantId) -> Result<u64, AuditErr
         let bytes = kv.get(&record_path(tenant, seq)).await?.ok_or(AuditError::Broken { seq, why: "missing" })?;
         let record: Record =
             serde_json::from_slice(&bytes).map_err(|_| AuditError::Broken { seq, why: "unreadable" })?;
-        if record.seq != seq {
-            return Err(AuditError::Broken { seq, why: "out of order" });
-        }
-        if record.prev != prev {
-            return Err(AuditError::Broken { seq, why: "does not follow the record before" });
-        }
-        if hash_of(&record) != record.hash {
-            return Err(AuditError::Broken { seq, why: "altered" });
+        if let Some(why) = misplaced(&record, seq, &prev) {
+            return Err(AuditError::Broken { seq, why });
         }
         prev = record.hash;
     }
@@ -394,13 +418,7 @@ impl Recorder {
     /// when a retention pass is due (every [`RETENTION_EVERY_MS`]); empty
     /// otherwise.
     pub fn due_for_retention(&self, now_ms: u64) -> Vec<TenantId> {
-        use std::sync::atomic::Ordering;
-        let last = self.retained_ms.load(Ordering::Relaxed);
-        if now_ms.saturating_sub(last) < RETENTION_EVERY_MS {
-            return Vec::new();
-        }
-        self.retained_ms.store(now_ms, Ordering::Relaxed);
-        self.written.lock().map(|w| w.clone()).unwrap_or_default()
+        self.to_retain.due(now_ms, RETENTION_EVERY_MS, false, true)
     }
 }
 

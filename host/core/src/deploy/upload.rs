@@ -38,7 +38,7 @@ pub struct Uploaded {
 
 /// Checks `upload` and stores it as a deployment of `server`. Nothing is
 /// stored unless every check passes; a failed write removes what the
-/// upload added.
+/// upload added; a refusal is recorded (`deploy.refused`, with its code).
 pub async fn upload(
     deployments: &Deployments,
     backends: Backends<'_>,
@@ -47,102 +47,126 @@ pub async fn upload(
     upload: Upload,
     by: &Principal,
 ) -> Result<Uploaded, DeployError> {
-    if records::server(backends, tenant, server).await?.is_none() {
-        return Err(DeployError::ServerNotFound(server.to_owned()));
-    }
-    let limit = deployments.runtime.limits().max_component_bytes;
-    if upload.component.len() > limit {
-        return Err(DeployError::TooLarge { size: upload.component.len(), limit });
-    }
     let digest = Digest::of(&upload.component).to_hex();
-    let settings = records::settings(backends, tenant).await?;
-    match upload.digest.as_deref().map(|d| d.trim().trim_start_matches("blake3:").to_ascii_lowercase()) {
-        Some(stated) if stated != digest => return Err(DeployError::DigestMismatch { stated, actual: digest }),
-        Some(_) => {}
-        None if settings.require_digest => return Err(DeployError::DigestRequired),
-        None => {}
-    }
-    let grant_text = match upload.grant {
-        Some(bytes) => String::from_utf8(bytes).map_err(|_| DeployError::GrantNotText)?,
-        None => String::new(),
-    };
-    // Before the component is even loaded: an unsigned upload costs the
-    // host nothing more.
-    let now = backends.clock.now_ms();
-    let signed_by =
-        crate::signing::verify(&settings.signers, upload.signature.as_deref(), &digest, grant_text.as_bytes(), now)?;
-    let grant = if grant_text.trim().is_empty() { Grant::default() } else { Grant::from_toml(&grant_text)? };
-    let component = deployments.runtime.load(&upload.component)?;
-    let prepared = &component.prepared;
-    grant.check_imports(&prepared.imports)?;
-    let tools = check_listings(deployments, backends, tenant, server, &component, &grant).await?;
-
-    let id = deployment_id(&digest, &grant_text);
-    let mut review = review::review(deployments.runtime.world(), prepared, Some(&grant));
-    review.tools = tools;
-    let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
-    if let Some(mut existing) = records::deployment(backends, tenant, server, &id).await? {
-        // The same version signed now, unsigned before: it is vouched for.
-        if existing.signed_by.is_none() && signed_by.is_some() {
-            existing.signed_by = signed_by;
-            records::put_deployment(backends, tenant, &existing).await?;
+    let signed = upload.signature.is_some();
+    // Every check and the writes, so that any refusal is recorded below.
+    let result: Result<Uploaded, DeployError> = async {
+        let digest = digest.clone();
+        if records::server(backends, tenant, server).await?.is_none() {
+            return Err(DeployError::ServerNotFound(server.to_owned()));
         }
-        return Ok(Uploaded { deployment: existing, created: false, review, changes });
-    }
+        let limit = deployments.runtime.limits().max_component_bytes;
+        if upload.component.len() > limit {
+            return Err(DeployError::TooLarge { size: upload.component.len(), limit });
+        }
+        let settings = records::settings(backends, tenant).await?;
+        match upload.digest.as_deref().map(|d| d.trim().trim_start_matches("blake3:").to_ascii_lowercase()) {
+            Some(stated) if stated != digest => return Err(DeployError::DigestMismatch { stated, actual: digest }),
+            Some(_) => {}
+            None if settings.require_digest => return Err(DeployError::DigestRequired),
+            None => {}
+        }
+        let grant_text = match upload.grant {
+            Some(bytes) => String::from_utf8(bytes).map_err(|_| DeployError::GrantNotText)?,
+            None => String::new(),
+        };
+        // Before the component is even loaded: an unsigned upload costs the
+        // host nothing more.
+        let now = backends.clock.now_ms();
+        let signed_by = crate::signing::verify(
+            &settings.signers,
+            upload.signature.as_deref(),
+            &digest,
+            grant_text.as_bytes(),
+            now,
+        )?;
+        let grant = if grant_text.trim().is_empty() { Grant::default() } else { Grant::from_toml(&grant_text)? };
+        let component = deployments.runtime.load(&upload.component)?;
+        let prepared = &component.prepared;
+        grant.check_imports(&prepared.imports)?;
+        let tools = check_listings(deployments, backends, tenant, server, &component, &grant).await?;
 
-    let _serialized = deployments.lock.lock().await;
-    let limit = super::activate::MAX_DEPLOYMENTS_PER_SERVER;
-    if records::deployment_count(backends, tenant, server).await? >= limit {
-        return Err(DeployError::Quota(format!("a server keeps at most {limit} deployments")));
-    }
-    let object = component_key(tenant, &digest);
-    let stored_before =
-        backends.objects.head(&object).await.map_err(|e| DeployError::Storage(e.to_string()))?.is_some();
-    if !stored_before {
-        backends
-            .objects
-            .put(&object, upload.component, Some("application/wasm".into()))
-            .await
-            .map_err(|e| DeployError::Storage(e.to_string()))?;
-    }
-    let deployment = Deployment {
-        v: 1,
-        id,
-        server: server.to_owned(),
-        digest: digest.clone(),
-        size: prepared.size as u64,
-        grant: grant_text,
-        imports: prepared.imports.clone(),
-        exports: prepared.exports.clone(),
-        created_ms: backends.clock.now_ms(),
-        uploaded_by: by.id.clone(),
-        signed_by,
-    };
-    if let Err(e) = records::put_deployment(backends, tenant, &deployment).await {
+        let id = deployment_id(&digest, &grant_text);
+        let mut review = review::review(deployments.runtime.world(), prepared, Some(&grant));
+        review.tools = tools;
+        let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
+        if let Some(mut existing) = records::deployment(backends, tenant, server, &id).await? {
+            // The same version signed now, unsigned before: it is vouched for.
+            if existing.signed_by.is_none() && signed_by.is_some() {
+                existing.signed_by = signed_by;
+                records::put_deployment(backends, tenant, &existing).await?;
+            }
+            return Ok(Uploaded { deployment: existing, created: false, review, changes });
+        }
+
+        let _serialized = deployments.lock.lock().await;
+        let limit = super::activate::MAX_DEPLOYMENTS_PER_SERVER;
+        if records::deployment_count(backends, tenant, server).await? >= limit {
+            return Err(DeployError::Quota(format!("a server keeps at most {limit} deployments")));
+        }
+        let object = component_key(tenant, &digest);
+        let stored_before =
+            backends.objects.head(&object).await.map_err(|e| DeployError::Storage(e.to_string()))?.is_some();
         if !stored_before {
-            let _ = backends.objects.delete(&object).await;
+            backends
+                .objects
+                .put(&object, upload.component, Some("application/wasm".into()))
+                .await
+                .map_err(|e| DeployError::Storage(e.to_string()))?;
         }
-        return Err(e);
+        let deployment = Deployment {
+            v: 1,
+            id,
+            server: server.to_owned(),
+            digest: digest.clone(),
+            size: prepared.size as u64,
+            grant: grant_text,
+            imports: prepared.imports.clone(),
+            exports: prepared.exports.clone(),
+            created_ms: backends.clock.now_ms(),
+            uploaded_by: by.id.clone(),
+            signed_by,
+        };
+        if let Err(e) = records::put_deployment(backends, tenant, &deployment).await {
+            if !stored_before {
+                let _ = backends.objects.delete(&object).await;
+            }
+            return Err(e);
+        }
+        let detail = serde_json::json!({
+            "deployment": deployment.id,
+            "digest": digest,
+            "size": deployment.size,
+            "imports": deployment.imports,
+            "widens": changes.widened,
+            "signed_by": deployment.signed_by,
+        });
+        deployments.record(
+            backends,
+            tenant,
+            crate::audit::Event {
+                kind: "deploy.upload".into(),
+                principal: Some(by.id.clone()),
+                server: Some(server.into()),
+                detail,
+            },
+        );
+        Ok(Uploaded { deployment, created: true, review, changes })
     }
-    let detail = serde_json::json!({
-        "deployment": deployment.id,
-        "digest": digest,
-        "size": deployment.size,
-        "imports": deployment.imports,
-        "widens": changes.widened,
-        "signed_by": deployment.signed_by,
-    });
-    deployments.record(
-        backends,
-        tenant,
-        crate::audit::Event {
-            kind: "deploy.upload".into(),
+    .await;
+    if let Err(e) = &result {
+        // Who tried to deploy what, and why it was refused: the code, never
+        // the message (it may quote the upload).
+        let detail = serde_json::json!({ "action": "upload", "digest": digest, "signed": signed, "reason": e.code() });
+        let event = crate::audit::Event {
+            kind: "deploy.refused".into(),
             principal: Some(by.id.clone()),
             server: Some(server.into()),
             detail,
-        },
-    );
-    Ok(Uploaded { deployment, created: true, review, changes })
+        };
+        deployments.record(backends, tenant, event);
+    }
+    result
 }
 
 /// Lists the component's tools, prompts and resources as a client would,

@@ -1,7 +1,7 @@
 //! `smcp deploy`, `smcp rollback` and `smcp servers`: a tenant's servers
 //! on a running host, through its admin API.
 
-use super::remote::{ApiFailure, Remote};
+use super::remote::{ApiFailure, Remote, Target};
 use anyhow::anyhow;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -110,17 +110,6 @@ pub enum ServersCommand {
         #[command(flatten)]
         target: Target,
     },
-}
-
-#[derive(clap::Args, Debug)]
-pub struct Target {
-    #[arg(long, value_parser = super::tenant_id)]
-    tenant: Option<TenantId>,
-    #[command(flatten)]
-    remote: Remote,
-    /// Print the host's JSON.
-    #[arg(long)]
-    json: bool,
 }
 
 pub async fn deploy(args: DeployArgs) -> anyhow::Result<()> {

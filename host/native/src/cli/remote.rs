@@ -269,3 +269,17 @@ pub struct UploadParts {
     /// A signature file from `smcp sign`.
     pub signature: Option<Vec<u8>>,
 }
+
+/// A command's host, tenant and output form: what the commands that only
+/// read or change something on a host share.
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    /// Defaults to the tenant of --key.
+    #[arg(long, value_parser = super::tenant_id)]
+    pub tenant: Option<smcp_core::names::TenantId>,
+    #[command(flatten)]
+    pub remote: Remote,
+    /// Print the host's JSON.
+    #[arg(long)]
+    pub json: bool,
+}

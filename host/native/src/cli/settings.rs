@@ -2,23 +2,14 @@
 //! (pinning, separate approvers, signers, audit retention), changed one
 //! setting at a time (`PATCH …/settings`).
 
-use super::remote::Remote;
+use super::remote::Target;
 use anyhow::{anyhow, bail};
 use serde_json::{Map, Value, json};
-use smcp_core::names::TenantId;
 
 #[derive(clap::Subcommand, Debug)]
 pub enum SettingsCommand {
     /// Shows the tenant's settings.
-    Show {
-        #[arg(long, value_parser = super::tenant_id)]
-        tenant: Option<TenantId>,
-        #[command(flatten)]
-        remote: Remote,
-        /// Print the host's JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Show(Target),
     /// Changes the settings named, leaving the others as they are.
     Set {
         /// Uploads must state the component's digest (true or false).
@@ -40,20 +31,15 @@ pub enum SettingsCommand {
         /// Marks a signer revoked now (it stays listed, for the record).
         #[arg(long = "revoke-signer", value_name = "NAME")]
         revoke_signers: Vec<String>,
-        #[arg(long, value_parser = super::tenant_id)]
-        tenant: Option<TenantId>,
         #[command(flatten)]
-        remote: Remote,
-        /// Print the host's JSON.
-        #[arg(long)]
-        json: bool,
+        target: Target,
     },
 }
 
 pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
     let (settings, json) = match command {
-        SettingsCommand::Show { tenant, remote, json } => {
-            (remote.client(tenant.as_deref())?.get("/settings").await?, json)
+        SettingsCommand::Show(target) => {
+            (target.remote.client(target.tenant.as_deref())?.get("/settings").await?, target.json)
         }
         SettingsCommand::Set {
             require_digest,
@@ -62,11 +48,9 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
             add_signers,
             remove_signers,
             revoke_signers,
-            tenant,
-            remote,
-            json,
+            target,
         } => {
-            let client = remote.client(tenant.as_deref())?;
+            let client = target.remote.client(target.tenant.as_deref())?;
             let mut change = Map::new();
             if let Some(on) = require_digest {
                 change.insert("require_digest".into(), on.into());
@@ -85,7 +69,7 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
             if change.is_empty() {
                 bail!("name a setting to change (see `smcp settings set --help`)");
             }
-            (client.call(reqwest::Method::PATCH, "/settings", Some(Value::Object(change))).await?, json)
+            (client.call(reqwest::Method::PATCH, "/settings", Some(Value::Object(change))).await?, target.json)
         }
     };
     if json {
