@@ -55,6 +55,10 @@ impl<S: McpServer> Guest for Export<S> {
         S::resources().into_iter().map(Into::into).collect()
     }
 
+    fn list_resources_page(cursor: Option<String>) -> Result<wire::ResourcePage, wire::ServerError> {
+        Ok(S::resources_page(cursor.as_deref())?.into())
+    }
+
     fn list_resource_templates() -> Vec<wire::ResourceTemplate> {
         S::resource_templates().into_iter().map(Into::into).collect()
     }

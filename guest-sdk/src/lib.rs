@@ -88,7 +88,7 @@ pub use error::{CapabilityError, ServerError, ToolError};
 pub use input::{Elicitation, InputRequest, InputRequired, Root, Sampled, SamplingRequest};
 pub use output::{Structured, ToolOutput};
 pub use prompt::{Prompt, PromptArgs, PromptArgument, PromptMessage, PromptOutcome, PromptResult, Role};
-pub use resource::{Resource, ResourceBody, ResourceContents, ResourceLink, ResourceTemplate};
+pub use resource::{Resource, ResourceBody, ResourceContents, ResourceLink, ResourcePage, ResourceTemplate};
 pub use schema::{NoArgs, input_schema, output_schema};
 pub use server::McpServer;
 pub use tool::{Annotations, Tool, ToolInfo, ToolResult, Tools};

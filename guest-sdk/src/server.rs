@@ -4,7 +4,7 @@ use crate::call::ToolCall;
 use crate::completion::{Completion, CompletionRequest};
 use crate::error::ServerError;
 use crate::prompt::{Prompt, PromptArgs, PromptOutcome, PromptResult};
-use crate::resource::{Resource, ResourceContents, ResourceTemplate};
+use crate::resource::{Resource, ResourceContents, ResourcePage, ResourceTemplate};
 use crate::tool::Tools;
 
 /// An MCP server. Only [`tools`](Self::tools) is required; everything else
@@ -19,9 +19,20 @@ pub trait McpServer {
     /// so keep it cheap: build the list, do no work.
     fn tools() -> Tools;
 
-    /// Every concrete resource.
+    /// Every concrete resource, for a server with a short, fixed list. A
+    /// server whose resources come from storage overrides
+    /// [`resources_page`](Self::resources_page) instead.
     fn resources() -> Vec<Resource> {
         Vec::new()
+    }
+
+    /// The page of resources after `cursor` (`None`: the first page). The
+    /// cursor is whatever an earlier page's `next_cursor` said, but a client
+    /// may send anything: answer [`ServerError::invalid_params`] for one
+    /// that makes no sense. An error reaches the client as a JSON-RPC error.
+    /// By default it pages [`resources`](Self::resources), 100 at a time.
+    fn resources_page(cursor: Option<&str>) -> Result<ResourcePage, ServerError> {
+        ResourcePage::of(Self::resources(), cursor)
     }
 
     /// Every resource template.

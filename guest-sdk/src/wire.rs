@@ -8,7 +8,7 @@ use crate::content::{CallResult, Content, Outcome};
 use crate::error::ServerError;
 use crate::input::{InputRequest, InputRequired};
 use crate::prompt::{Prompt, PromptArgument, PromptMessage, PromptOutcome, PromptResult, Role};
-use crate::resource::{Resource, ResourceBody, ResourceContents, ResourceLink, ResourceTemplate};
+use crate::resource::{Resource, ResourceBody, ResourceContents, ResourceLink, ResourcePage, ResourceTemplate};
 use crate::tool::{Annotations, ToolInfo};
 
 impl From<ToolInfo> for wire::Tool {
@@ -112,6 +112,12 @@ impl From<Resource> for wire::Resource {
             mime_type: r.mime_type,
             size: r.size,
         }
+    }
+}
+
+impl From<ResourcePage> for wire::ResourcePage {
+    fn from(p: ResourcePage) -> Self {
+        Self { resources: p.resources.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
     }
 }
 

@@ -47,6 +47,7 @@ export const server = {
     return fetchTool(JSON.parse(args));
   },
   listResources: () => [],
+  listResourcesPage: () => ({ resources: [] }),
   listResourceTemplates: () => [],
   readResource(uri) {
     throw { tag: 'not-found', val: uri };

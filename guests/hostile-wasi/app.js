@@ -36,6 +36,7 @@ export const server = {
     return attack() ?? done('survived');
   },
   listResources: () => [],
+  listResourcesPage: () => ({ resources: [] }),
   listResourceTemplates: () => [],
   readResource(uri) {
     throw { tag: 'not-found', val: uri };

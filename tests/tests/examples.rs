@@ -7,7 +7,7 @@ use smcp_core::capabilities::Notification;
 use smcp_core::capabilities::{http::grant::HttpGrant, kv::grant::KvGrant, objects::grant::ObjectsGrant};
 use smcp_core::guest::{
     CallToolResult, CompletionRef, ContentBlock, InputRequest, InputRequired, InputResponse, PromptOutcome,
-    ServerError, ToolOutcome,
+    ResourceListing, ServerError, ToolOutcome,
 };
 use smcp_core::platform::HttpResponse;
 use smcp_core::platform::LogLevel;
@@ -106,7 +106,10 @@ fn calc_resources_prompts_and_completion() {
     let calc = load(&rt, "calc");
     let mut env = Env::new("acme", "calc", Grant::default());
     let server = env.server(&rt, &calc);
-    let resources = block_on(server.list_resources(&mut env.host())).unwrap();
+    let listing = block_on(server.list_resources(&mut env.host(), None)).unwrap();
+    let ResourceListing::Page { resources, next_cursor: None } = listing else {
+        panic!("a 0.1.1 server pages its own resources: {listing:?}")
+    };
     assert_eq!(resources[0].uri, "calc://about");
     let templates = block_on(server.list_resource_templates(&mut env.host())).unwrap();
     assert_eq!(templates[0].uri_template, "calc://fib/{n}");
@@ -182,7 +185,7 @@ fn input_required_round_trip() {
 fn notes_store_in_kv_under_the_tenant_prefix() {
     let rt = runtime();
     let notes = load(&rt, "notes");
-    assert!(notes.prepared.imports_interface("smcp:mcp/kv@0.1.0"));
+    assert!(notes.prepared.imports_interface("smcp:mcp/kv@0.1.1"));
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     let mut env = Env::new("acme", "notes", grant);
     call(&mut env, &rt, &notes, "put_note", json!({"id": "a", "text": "first"}));
@@ -253,7 +256,7 @@ fn capability_without_grant_is_denied() {
 fn files_round_trip_through_objects() {
     let rt = runtime();
     let files = load(&rt, "files");
-    assert!(files.prepared.imports_interface("smcp:mcp/objects@0.1.0"));
+    assert!(files.prepared.imports_interface("smcp:mcp/objects@0.1.1"));
     let grant = Grant { objects: Some(ObjectsGrant::default()), ..Grant::default() };
     let mut env = Env::new("acme", "files", grant);
     let wrote = call(&mut env, &rt, &files, "write_file", json!({"path": "docs/a.txt", "content": "hello"}));
@@ -310,7 +313,7 @@ fn http_grant() -> Grant {
 fn fetcher_fetches_allowed_hosts_only() {
     let rt = runtime();
     let fetcher = load(&rt, "fetcher");
-    assert!(fetcher.prepared.imports_interface("smcp:mcp/http@0.1.0"));
+    assert!(fetcher.prepared.imports_interface("smcp:mcp/http@0.1.1"));
     let mut env = Env::new("acme", "fetcher", http_grant());
     env.memory.http.responses.insert(
         "https://api.example.com/hello".into(),

@@ -5,7 +5,7 @@ use serde_json::json;
 use smcp_core::abi::AbiError;
 use smcp_core::capabilities::Grant;
 use smcp_core::component::LoadError;
-use smcp_core::guest::{CompletionRef, ServerError, ToolOutcome};
+use smcp_core::guest::{CompletionRef, ResourceListing, ServerError, ToolOutcome};
 use smcp_core::runtime::{CallError, Limits, Runtime, RuntimeLimits};
 use smcp_tests::{Env, block_on, component_bytes, load, runtime};
 
@@ -181,7 +181,8 @@ fn invalid_utf8_is_an_error() {
     invalid("get-prompt", block_on(server.get_prompt(&mut env.host(), "p", &[], &[], None)).map(drop));
     let reference = CompletionRef::Prompt("p".into());
     invalid("complete", block_on(server.complete(&mut env.host(), &reference, ("a", ""), &[])).map(drop));
-    assert_eq!(block_on(server.list_resources(&mut env.host())), Ok(vec![]));
+    // A 0.1.0 server: its whole list, for the host to page.
+    assert_eq!(block_on(server.list_resources(&mut env.host(), None)), Ok(ResourceListing::All(vec![])));
     still_serves(&rt, "hostile-loop");
 }
 
@@ -210,7 +211,7 @@ fn components_are_keyed_by_digest() {
     assert_eq!(a.digest().to_hex(), blake3_hex(&component_bytes("calc")));
     assert_ne!(a.digest(), load(&rt, "notes").digest());
     assert!(a.prepared.modules.iter().all(|m| m.starts_with(b"\0asm")));
-    let lift = &a.prepared.recipe.lifts["smcp:mcp/server@0.1.0#list-tools"];
+    let lift = &a.prepared.recipe.lifts["smcp:mcp/server@0.1.1#list-tools"];
     assert!(lift.post_return.is_some() && lift.memory.is_some(), "{lift:?}");
 }
 

@@ -1,14 +1,14 @@
 //! `notes`: notes kept in kv under `note:<id>` as JSON `{text, created_ms}`,
-//! readable as resources `note://{id}`; changing a note tells the clients
-//! subscribed to it. `new_note` also exercises clock, random, log and
+//! listed and readable as resources `note://{id}`, a page of kv keys at a
+//! time; changing a note tells the clients subscribed to it. `new_note` also exercises clock, random, log and
 //! notify.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use smcp_guest::notify::{self, LogLevel};
 use smcp_guest::{
-    McpServer, ResourceContents, ResourceTemplate, ServerError, Structured, Tool, ToolError, ToolResult, Tools, clock,
-    kv, log, random,
+    CapabilityError, McpServer, Resource, ResourceContents, ResourcePage, ResourceTemplate, ServerError, Structured,
+    Tool, ToolError, ToolResult, Tools, clock, kv, log, random,
 };
 
 const PREFIX: &str = "note:";
@@ -115,6 +115,22 @@ impl McpServer for Notes {
             .tool(Tool::new("list_notes", list_notes).description("Ids of notes starting with `prefix`.").read_only())
             .tool(Tool::new("delete_note", delete_note).description("Deletes note `id`.").destructive().idempotent())
             .tool(Tool::new("new_note", new_note).description("Saves text under a new random id."))
+    }
+
+    /// One capability call per page, however many notes there are; the
+    /// cursor is kv's own (the last key of the page).
+    fn resources_page(cursor: Option<&str>) -> Result<ResourcePage, ServerError> {
+        let page = kv::list_keys(PREFIX, cursor, LIST_LIMIT).map_err(|e| match e {
+            CapabilityError::InvalidInput(m) => ServerError::invalid_params(format!("invalid cursor: {m}")),
+            other => other.into(),
+        })?;
+        let resources = page
+            .keys
+            .iter()
+            .filter_map(|key| key.strip_prefix(PREFIX))
+            .map(|id| Resource::new(format!("note://{id}"), id).mime_type("text/plain"))
+            .collect();
+        Ok(ResourcePage::new(resources, page.cursor))
     }
 
     fn resource_templates() -> Vec<ResourceTemplate> {

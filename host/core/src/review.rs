@@ -222,7 +222,7 @@ fn capabilities(world: &HostWorld, grant: &Grant, declared: &[(String, Vec<Strin
                 interface: imported.map_or_else(|| interface.clone(), |(declared, _)| declared.clone()),
                 functions,
                 // The types-only interface grants nothing; it never counts.
-                imported: interface != crate::world::TYPES_INTERFACE && imported.is_some(),
+                imported: !crate::world::is_types_interface(interface) && imported.is_some(),
                 granted: allowed.is_some(),
                 allows: allowed.unwrap_or_default(),
             })
@@ -321,7 +321,7 @@ pub fn review_bytes(runtime: &Runtime, bytes: &[u8], grant: Option<&Grant>) -> R
         .declared
         .imports
         .iter()
-        .filter(|(interface, _)| interface != crate::world::TYPES_INTERFACE && !world.may_import(interface))
+        .filter(|(interface, _)| !crate::world::is_types_interface(interface) && !world.may_import(interface))
         .map(|(interface, functions)| ForeignImport { interface: interface.clone(), functions: functions.clone() })
         .collect();
     let mut problems: Vec<String> = problems.iter().map(ToString::to_string).collect();

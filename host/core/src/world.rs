@@ -73,10 +73,55 @@ pub fn grant_section(interface: &str) -> Option<&'static str> {
 /// no grant can give (no preopens, so no descriptor).
 pub const WASI_LINK_ONLY: [&str; 2] = ["wasi:filesystem/types", "wasi:filesystem/preopens"];
 
-pub const PACKAGE: &str = "smcp:mcp@0.1.0";
-pub const SERVER_INTERFACE: &str = "smcp:mcp/server@0.1.0";
+/// The version of the host's own package in `wit/`. Components built
+/// against any 0.1.x load: a 0.1 release only adds (functions a component
+/// may import, exports the host calls when present).
+pub const VERSION: &str = "0.1.1";
+pub const PACKAGE: &str = "smcp:mcp@0.1.1";
+pub const SERVER_INTERFACE: &str = "smcp:mcp/server@0.1.1";
 /// An interface of types only: importing it grants nothing.
-pub const TYPES_INTERFACE: &str = "smcp:mcp/types@0.1.0";
+pub const TYPES_INTERFACE: &str = "smcp:mcp/types@0.1.1";
+
+/// Server exports added after 0.1.0: a component built against an earlier
+/// 0.1 lacks them, and the host falls back (`list-resources-page` to the
+/// whole `list-resources`, paged by the host).
+pub const ADDED_EXPORTS: [&str; 1] = ["list-resources-page"];
+
+/// The host's name for `interface` when it is one of the host package's
+/// (any 0.1.x) or WASI's (any 0.2.x): `name@<the host's version>`.
+/// `None` for any other package or version track.
+fn on_host_track(interface: &str) -> Option<String> {
+    let (name, version) = interface.split_once('@')?;
+    let (track, host) = if name.starts_with("smcp:mcp/") {
+        ("0.1.", VERSION)
+    } else if name.starts_with("wasi:") {
+        ("0.2.", WASI_VERSION)
+    } else {
+        return None;
+    };
+    let patch = version.strip_prefix(track)?;
+    (!patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit())).then(|| format!("{name}@{host}"))
+}
+
+/// True for `smcp:mcp/server` at any 0.1.x.
+pub fn is_server_interface(interface: &str) -> bool {
+    on_host_track(interface).is_some_and(|i| i == SERVER_INTERFACE)
+}
+
+/// True for `smcp:mcp/types` at any 0.1.x.
+pub fn is_types_interface(interface: &str) -> bool {
+    on_host_track(interface).is_some_and(|i| i == TYPES_INTERFACE)
+}
+
+/// A core export name as the host knows it: wit-component names a lifted
+/// function `interface#function`, and a server built against another 0.1.x
+/// has its own version in `interface`.
+pub fn canonical_export_name(name: &str) -> String {
+    match name.split_once('#') {
+        Some((interface, function)) if is_server_interface(interface) => format!("{SERVER_INTERFACE}#{function}"),
+        _ => name.to_owned(),
+    }
+}
 
 /// Parameters and result of a WIT function, lowered to ABI types, with
 /// the ABI decisions that follow from them made once (calls consult them on
@@ -171,7 +216,7 @@ pub const MAX_FLAT_RESULTS: usize = 1;
 /// One function of an interface in the host's world.
 #[derive(Debug, Clone)]
 pub struct WorldFunc {
-    /// Fully qualified interface, e.g. `smcp:mcp/kv@0.1.0`.
+    /// Fully qualified interface, e.g. `smcp:mcp/kv@0.1.1`.
     pub interface: String,
     /// Short interface name, e.g. `kv`.
     pub short: String,
@@ -180,6 +225,9 @@ pub struct WorldFunc {
     /// The core export name wit-component gives it when exported:
     /// `interface#name`.
     pub export_name: String,
+    /// An export a component built against an earlier 0.1 lacks
+    /// ([`ADDED_EXPORTS`]); never set for imports.
+    pub optional: bool,
 }
 
 /// A host resource type: the interface that defines it and its name.
@@ -265,6 +313,7 @@ impl HostWorld {
                         export_name: format!("{interface}#{}", func.name),
                         interface: interface.clone(),
                         short: short.clone(),
+                        optional: !is_import && ADDED_EXPORTS.contains(&func.name.as_str()),
                         name: func.name.clone(),
                         sig,
                     };
@@ -305,18 +354,13 @@ impl HostWorld {
     }
 
     /// The host's name for an interface a component imports: the same
-    /// name, or for WASI the host's 0.2 version of it (any 0.2.x is
-    /// accepted: 0.2 releases only add).
+    /// name, or the host's version of it (any 0.1.x of the host's package
+    /// and any 0.2.x of WASI are accepted: those releases only add).
     pub fn canonical<'a>(&'a self, interface: &'a str) -> Option<&'a str> {
         if let Some(known) = self.import_interfaces.iter().find(|i| *i == interface) {
             return Some(known);
         }
-        let (name, version) = interface.split_once('@')?;
-        let minor = version.strip_prefix("0.2.")?;
-        if !name.starts_with("wasi:") || minor.is_empty() || !minor.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let host = format!("{name}@{WASI_VERSION}");
+        let host = on_host_track(interface)?;
         self.import_interfaces.iter().find(|i| **i == host).map(String::as_str)
     }
 
@@ -339,7 +383,7 @@ impl HostWorld {
     /// True for interfaces a component may import (capabilities, types
     /// and the WASI subset).
     pub fn may_import(&self, interface: &str) -> bool {
-        interface == TYPES_INTERFACE || self.canonical(interface).is_some()
+        is_types_interface(interface) || self.canonical(interface).is_some()
     }
 
     /// True for a WASI interface (of any version).
@@ -433,6 +477,7 @@ mod tests {
                 "list-tools",
                 "call-tool",
                 "list-resources",
+                "list-resources-page",
                 "list-resource-templates",
                 "read-resource",
                 "list-prompts",
@@ -445,11 +490,28 @@ mod tests {
     #[test]
     fn kv_get_returns_through_memory() {
         let world = HostWorld::load().unwrap();
-        let (_, get) = world.import("smcp:mcp/kv@0.1.0", "get").unwrap();
+        let (_, get) = world.import("smcp:mcp/kv@0.1.1", "get").unwrap();
         let (params, results) = get.sig.import_core_type();
         assert_eq!(params, vec![FlatType::I32; 3]);
         assert!(results.is_empty());
-        let (_, now) = world.import("smcp:mcp/clock@0.1.0", "now-ms").unwrap();
+        let (_, now) = world.import("smcp:mcp/clock@0.1.0", "now-ms").expect("a 0.1.0 import names the same function");
         assert_eq!(now.sig.import_core_type(), (vec![], vec![FlatType::I64]));
+    }
+
+    #[test]
+    fn any_0_1_release_of_the_package_maps_onto_the_hosts() {
+        let world = HostWorld::load().unwrap();
+        assert_eq!(world.canonical("smcp:mcp/kv@0.1.0"), Some("smcp:mcp/kv@0.1.1"));
+        assert_eq!(world.canonical("smcp:mcp/kv@0.1.7"), Some("smcp:mcp/kv@0.1.1"));
+        assert_eq!(world.canonical("smcp:mcp/kv@0.2.0"), None, "another track is another contract");
+        assert_eq!(world.canonical("smcp:mcp/kv@0.1."), None);
+        assert_eq!(world.canonical("smcp:mcp/kv@0.1.x"), None);
+        assert_eq!(world.canonical("evil:mcp/kv@0.1.0"), None);
+        assert!(is_server_interface("smcp:mcp/server@0.1.0") && is_types_interface("smcp:mcp/types@0.1.0"));
+        assert_eq!(canonical_export_name("smcp:mcp/server@0.1.0#list-tools"), format!("{SERVER_INTERFACE}#list-tools"));
+        assert_eq!(canonical_export_name("cabi_realloc"), "cabi_realloc");
+        assert_eq!(canonical_export_name("other:pkg/server@0.1.0#f"), "other:pkg/server@0.1.0#f");
+        let page = world.export("list-resources-page").unwrap();
+        assert!(page.optional && !world.export("list-resources").unwrap().optional);
     }
 }

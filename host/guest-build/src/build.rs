@@ -114,10 +114,13 @@ fn compile(toolchain: &Toolchain, opts: &BuildOptions, guest: &RustGuest) -> Res
     Ok(target_dir.join(target).join("release").join(format!("{}.wasm", guest.lib_name)))
 }
 
-/// Assembles a WAT guest and embeds the host world's metadata in it.
+/// Assembles a WAT guest and embeds the world it is written against:
+/// `guests/wat/wit/` (smcp:mcp 0.1.0, frozen) when present, else the host's.
 fn assemble(opts: &BuildOptions, guest: &WatGuest) -> Result<Vec<u8>> {
     let mut core = wat::parse_file(&guest.path).with_context(|| format!("assembling {}", guest.path.display()))?;
-    component::embed_world(&mut core, &opts.wit_dir())?;
+    let frozen = guest.path.with_file_name("wit");
+    let wit = if frozen.is_dir() { frozen } else { opts.wit_dir() };
+    component::embed_world(&mut core, &wit)?;
     Ok(core)
 }
 

@@ -75,12 +75,12 @@ mod tests {
     fn wat_guest(name: &str) -> Vec<u8> {
         let root = crate::default_workspace_root();
         let mut core = wat::parse_file(root.join(format!("guests/wat/{name}.wat"))).unwrap();
-        embed_world(&mut core, &root.join("wit")).unwrap();
+        embed_world(&mut core, &root.join("guests/wat/wit")).unwrap();
         core
     }
 
     #[test]
-    fn wat_guests_become_components_of_the_server_world() {
+    fn wat_guests_become_components_of_the_0_1_0_server_world() {
         for name in ["bad-utf8", "lying-realloc"] {
             let component = componentize(&wat_guest(name)).unwrap();
             let world = WorldSummary::of(&component).unwrap();

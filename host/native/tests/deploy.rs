@@ -151,7 +151,7 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
     assert!(!ok, "a widening deployed without approval");
     assert!(
         err.contains("approval_required")
-            && err.contains("imports smcp:mcp/kv@0.1.0")
+            && err.contains("imports smcp:mcp/kv@0.1.1")
             && err.contains("--approve-widening"),
         "{err}"
     );
@@ -180,7 +180,7 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
     let records = host.audit();
     let refused: Vec<&Value> = records.iter().filter(|r| r["kind"] == "deploy.refused").collect();
     assert_eq!(refused.len(), 2, "{records:?}");
-    assert!(refused[0]["detail"]["widens"].as_array().unwrap().iter().any(|w| w == "imports smcp:mcp/kv@0.1.0"));
+    assert!(refused[0]["detail"]["widens"].as_array().unwrap().iter().any(|w| w == "imports smcp:mcp/kv@0.1.1"));
     let approved = records.iter().rev().find(|r| r["kind"] == "deploy.activate").unwrap();
     assert_eq!(approved["detail"]["approved_widening"], true, "{approved}");
     assert!(approved["principal"].as_str().unwrap().starts_with("key:"), "{approved}");
@@ -623,6 +623,49 @@ fn keys_answer_in_json() {
     assert!(!listed.to_string().contains(made["key"].as_str().unwrap()), "a listing never shows a key");
     assert_eq!(json(&["keys", "revoke", &id, "--json"])["revoked"], json!(id));
     assert_eq!(state(&json(&["keys", "list", "--json"])), Some(json!("revoked")));
+    host.stop();
+}
+
+/// The other commands that change a host answer in JSON too: `users`,
+/// `secrets` (never showing the value) and `servers create`.
+#[test]
+fn users_secrets_and_servers_answer_in_json() {
+    let host = Host::start(&["fetcher"], |_| {});
+    let json = |args: &[&str]| -> Value {
+        let (ok, out, err) = host.smcp(args);
+        assert!(ok, "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+    };
+    let made = json(&["users", "add", "carol", "--upstream", "--role", "read-only", "--json"]);
+    assert_eq!((made["username"].as_str(), made["role"].as_str()), (Some("carol"), Some("read-only")), "{made}");
+    let listed = json(&["users", "list", "--json"]);
+    assert!(listed["users"].as_array().unwrap().iter().any(|u| u["username"] == "carol"), "{listed}");
+    json(&["users", "set", "carol", "--role", "mcp-user", "--json"]);
+    let listed = json(&["users", "list", "--json"]);
+    let carol = listed["users"].as_array().unwrap().iter().find(|u| u["username"] == "carol").cloned();
+    assert_eq!(carol.map(|c| c["role"].clone()), Some(json!("mcp-user")), "{listed}");
+    assert_eq!(json(&["users", "grants", "carol", "--json"])["grants"], json!([]));
+    assert!(json(&["users", "remove", "carol", "--json"]).is_object());
+
+    let mut set = std::process::Command::new(env!("CARGO_BIN_EXE_smcp"))
+        .args(["secrets", "set", "--server", "fetcher", "API_TOKEN", "--json", "--url", &host.url(), "--key"])
+        .arg(host.key())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut set.stdin.take().unwrap(), b"s3cret-value\n").unwrap();
+    let set = set.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&set.stdout);
+    assert!(set.status.success(), "{}", String::from_utf8_lossy(&set.stderr));
+    let said: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(said, json!({ "tenant": "dev", "server": "fetcher", "secret": "API_TOKEN", "action": "stored" }));
+    let deleted = json(&["secrets", "delete", "--server", "fetcher", "API_TOKEN", "--json"]);
+    assert_eq!(deleted["action"], "deleted");
+
+    let created = json(&["servers", "create", "scratch", "--json"]);
+    assert!(created["endpoint"].as_str().is_some_and(|e| e.ends_with("/t/dev/s/scratch/mcp")), "{created}");
     host.stop();
 }
 

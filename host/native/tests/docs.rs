@@ -2,8 +2,8 @@
 //! command in a shell block of docs/*.md and the README names a real
 //! command and only flags it takes, and every TOML block parses (grant
 //! files as grants). What a snippet does against a running host is run by
-//! the tests of that feature; this keeps the words from drifting from the
-//! binary.
+//! the tests of that feature, and the tenant guide's walk-through as written
+//! by `tenant_guide.rs`; this keeps the words from drifting from the binary.
 
 use smcp_core::capabilities::Grant;
 use std::path::{Path, PathBuf};

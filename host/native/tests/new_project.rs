@@ -9,7 +9,7 @@ mod support;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use support::{DevHost, dev_tool_call, smcp};
+use support::{DevHost, dev_tool_call, smcp, tenant_command};
 
 /// Runs `smcp new ARGS`.
 fn smcp_new(args: &[&str]) -> (bool, String) {
@@ -18,30 +18,6 @@ fn smcp_new(args: &[&str]) -> (bool, String) {
         output.status.success(),
         format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)),
     )
-}
-
-/// The projects' target directory, kept between runs beside the tests'
-/// own build.
-fn target_dir() -> PathBuf {
-    let guests = smcp_tests::guest_target_dir().expect("the tests' target directory");
-    guests.with_file_name("new-project-target")
-}
-
-/// `program` as a tenant runs it in `project`: none of this test's own
-/// cargo settings, and the projects' shared target directory.
-fn tenant_command(program: impl AsRef<std::ffi::OsStr>, project: &Path) -> Command {
-    let mut command = Command::new(program);
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        let keep = ["CARGO_HOME", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_TERM_"]
-            .iter()
-            .any(|k| key.starts_with(k));
-        if (key.starts_with("CARGO") && !keep) || key.starts_with("RUSTC") || key == "RUSTFLAGS" {
-            command.env_remove(&key);
-        }
-    }
-    command.current_dir(project).env("CARGO_TARGET_DIR", target_dir());
-    command
 }
 
 fn cargo(project: &Path, args: &[&str]) {

@@ -5,14 +5,16 @@
 //! `_meta` and the `Mcp-Method`/`Mcp-Name` headers).
 //!
 //! Each run lists and calls calc's tools, reads a resource and gets a
-//! prompt, then stores and reads back a note on notes.
+//! prompt, then stores and reads back a note on notes. Then notes pages a
+//! thousand resources out of kv with its own cursor.
 
 mod support;
 
 use rmcp::model::{
-    CallToolRequestParams, GetPromptRequestParams, JsonObject, ProtocolVersion, ReadResourceRequestParams,
-    ResourceContents,
+    CallToolRequestParams, ErrorCode, GetPromptRequestParams, JsonObject, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ResourceContents,
 };
+use rmcp::service::ServiceError;
 use rmcp::service::{ClientLifecycleMode, RoleClient, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
@@ -53,6 +55,51 @@ fn era_2026_07_28() {
 
         let notes = connect(&server, "notes", Era::Current).await;
         exercise_notes(&notes, "rmcp-2026").await;
+        notes.cancel().await.unwrap();
+    });
+    server.stop();
+}
+
+/// notes (built against smcp:mcp 0.1.1) lists every note as a resource, a
+/// page of kv keys per request, one capability call each: past the thousand
+/// or so items a whole list could hold when each cost a call. A cursor the
+/// client made up is the guest's invalid-params error, and nothing breaks.
+#[test]
+fn a_guest_pages_its_resources_with_its_own_cursor() {
+    const NOTES: usize = 1_050;
+    let data = DataDir::new();
+    let server = support::serve(&data.0, &["notes"], |config| {
+        // A thousand writes in a second or two: rate limits are not what this is about.
+        let plenty = smcp_core::auth::rate::Limit { burst: 10_000.0, per_second: 10_000.0 };
+        config.rate_limits.per_principal = plenty;
+        config.rate_limits.per_tenant = plenty;
+    });
+    runtime().block_on(async {
+        let notes = connect(&server, "notes", Era::Legacy).await;
+        for i in 0..NOTES {
+            let put = notes.call_tool(call("put_note", json!({"id": format!("n{i:04}"), "text": format!("#{i}")})));
+            assert_ne!(put.await.expect("put_note").is_error, Some(true));
+        }
+        let first = notes.list_resources(None).await.expect("the first page");
+        assert_eq!(first.resources.len(), 100);
+        assert_eq!(first.resources[0].uri, "note://n0000");
+        assert_eq!(first.next_cursor.as_deref(), Some("note:n0099"), "kv's own cursor, passed through");
+
+        let all = notes.list_all_resources().await.expect("every page, by cursor");
+        let uris: Vec<String> = all.iter().map(|r| r.uri.clone()).collect();
+        let expected: Vec<String> = (0..NOTES).map(|i| format!("note://n{i:04}")).collect();
+        assert_eq!(uris, expected, "each note once, in order");
+        let last = notes.read_resource(ReadResourceRequestParams::new("note://n1049")).await.expect("read");
+        assert!(matches!(&last.contents[..], [ResourceContents::TextResourceContents { text, .. }] if text == "#1049"));
+
+        for made_up in ["../../t/other/", "note:\\x", &"n".repeat(2_000)] {
+            let params = PaginatedRequestParams::default().with_cursor(Some(made_up.to_owned()));
+            match notes.list_resources(Some(params)).await {
+                Err(ServiceError::McpError(e)) => assert_eq!(e.code, ErrorCode::INVALID_PARAMS, "{made_up:.40}: {e:?}"),
+                other => panic!("{made_up:.40}: {other:?}"),
+            }
+        }
+        assert_eq!(notes.list_resources(None).await.expect("still serving").resources.len(), 100);
         notes.cancel().await.unwrap();
     });
     server.stop();

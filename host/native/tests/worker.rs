@@ -143,7 +143,7 @@ fn deploy_widening_and_rollback_on_the_worker() {
     assert!(ok, "{err}");
     assert_eq!(out.trim(), format!("{}/t/deployer/s/app/mcp", w.url()));
     let (ok, _, err) = deploy("notes", &grant_file("notes"), &[]);
-    assert!(!ok && err.contains("approval_required") && err.contains("imports smcp:mcp/kv@0.1.0"), "{err}");
+    assert!(!ok && err.contains("approval_required") && err.contains("imports smcp:mcp/kv@0.1.1"), "{err}");
     let calc_tools = runtime().block_on(async {
         let app = connect("deployer", "app", &key).await;
         let names = tool_names(&app).await;

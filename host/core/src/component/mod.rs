@@ -8,7 +8,7 @@ pub mod structure;
 
 pub use recipe::Recipe;
 
-use crate::world::{HostWorld, SERVER_INTERFACE, TYPES_INTERFACE};
+use crate::world::{HostWorld, SERVER_INTERFACE, is_server_interface, is_types_interface};
 use wasmparser::{Parser, Validator, WasmFeatures};
 use wit_parser::decoding::{DecodedWasm, decode};
 use wit_parser::{WorldItem, WorldKey};
@@ -271,7 +271,7 @@ fn check_world(bytes: &[u8], host: &HostWorld, problems: &mut Vec<LoadError>, mo
         }
         let name = name_of(key);
         match item {
-            WorldItem::Interface { id, .. } if name != TYPES_INTERFACE && host.may_import(&name) => {
+            WorldItem::Interface { id, .. } if !is_types_interface(&name) && host.may_import(&name) => {
                 for (function, func) in &resolve.interfaces[*id].functions {
                     let Some((_, ours)) = host.import(&name, function) else {
                         problems
@@ -291,13 +291,13 @@ fn check_world(bytes: &[u8], host: &HostWorld, problems: &mut Vec<LoadError>, mo
             }
             // Types used by an interface are imported alongside it and grant nothing.
             WorldItem::Type { .. } => {}
-            WorldItem::Interface { .. } if name == TYPES_INTERFACE => {}
+            WorldItem::Interface { .. } if is_types_interface(&name) => {}
             _ => problems.push(LoadError::ForbiddenImport(name)),
         }
     }
     let mut exports: Vec<String> = world.exports.keys().map(name_of).collect();
     let mut plain = None;
-    if !exports.iter().any(|e| e == SERVER_INTERFACE) {
+    if !exports.iter().any(|e| is_server_interface(e)) {
         match plain::exports(&resolve, world, host) {
             Ok(funcs) if !funcs.is_empty() => plain = Some(funcs),
             Ok(_) => problems.push(LoadError::MissingExport(SERVER_INTERFACE.into())),

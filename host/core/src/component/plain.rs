@@ -125,6 +125,7 @@ fn plain_func(
             short,
             name: func.name.clone(),
             sig,
+            optional: false,
         },
     })
 }

@@ -289,7 +289,8 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, LoadError> {
                             let CoreItem::Export { name, .. } = &func else {
                                 return Err(unsupported("a lifted function that is not a core export"));
                             };
-                            let export = name.clone();
+                            // Keyed by the host's name, whichever 0.1.x the server was built against.
+                            let export = crate::world::canonical_export_name(name);
                             let (memory, realloc, post_return) = spaces.options(&options)?;
                             recipe.lifts.insert(export, Lift { func, memory, realloc, post_return });
                             spaces.funcs.push(None);

@@ -202,7 +202,7 @@ async fn check_listings(
         }
     };
     refused(guest.list_prompts(&mut host).await.map(drop))?;
-    refused(guest.list_resources(&mut host).await.map(drop))?;
+    refused(guest.list_resources(&mut host, None).await.map(drop))?;
     refused(guest.list_resource_templates(&mut host).await.map(drop))?;
     Ok(tools)
 }

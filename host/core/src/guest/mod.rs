@@ -47,6 +47,18 @@ pub enum ServerError {
     Internal(String),
 }
 
+/// The longest cursor passed to or accepted from a guest's own paging.
+pub const MAX_CURSOR_BYTES: usize = 1024;
+
+/// What a server answered for one `resources/list` request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResourceListing {
+    /// Every resource, from a server built against 0.1.0: the host pages it.
+    All(Vec<Resource>),
+    /// One page the server made, and the cursor of the next.
+    Page { resources: Vec<Resource>, next_cursor: Option<String> },
+}
+
 /// The client's answer to one of a tool's input requests.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputResponse {
@@ -116,15 +128,44 @@ impl Server<'_> {
         Ok(ToolOutcome::from_wit(outcome)?)
     }
 
-    pub async fn list_resources<H: HostCalls>(&self, host: &mut H) -> Result<Vec<Resource>, ServerError> {
-        use server::list_resources as export;
+    /// The resources for one `resources/list` request: a page the server
+    /// made after `cursor` (`list-resources-page`, since 0.1.1), or the whole
+    /// list of a server built against 0.1.0, for the host to page.
+    pub async fn list_resources<H: HostCalls>(
+        &self,
+        host: &mut H,
+        cursor: Option<&str>,
+    ) -> Result<ResourceListing, ServerError> {
         if self.is_plain() {
-            return Ok(Vec::new());
+            return Ok(ResourceListing::All(Vec::new()));
         }
-        let resources = self.call(host, export::NAME, export::args(), export::result).await?;
-        let resources: Vec<Resource> = resources.into_iter().map(Resource::from_wit).collect();
-        listing::check_resources(resources.iter().map(|r| (r.uri.as_str(), r.name.as_str())), "resources")?;
-        Ok(resources)
+        let check = |resources: &[Resource]| {
+            listing::check_resources(resources.iter().map(|r| (r.uri.as_str(), r.name.as_str())), "resources")
+        };
+        if !self.component.exports_server_function(server::list_resources_page::NAME) {
+            use server::list_resources as export;
+            let resources = self.call(host, export::NAME, export::args(), export::result).await?;
+            let resources: Vec<Resource> = resources.into_iter().map(Resource::from_wit).collect();
+            check(&resources)?;
+            return Ok(ResourceListing::All(resources));
+        }
+        use server::list_resources_page as export;
+        if cursor.is_some_and(|c| c.len() > MAX_CURSOR_BYTES) {
+            return Err(ServerError::InvalidParams(format!("`cursor` is longer than {MAX_CURSOR_BYTES} bytes")));
+        }
+        let page = self.call(host, export::NAME, export::args(cursor.map(Into::into)), export::result).await?;
+        let page = page.map_err(ServerError::from)?;
+        let resources: Vec<Resource> = page.resources.into_iter().map(Resource::from_wit).collect();
+        check(&resources)?;
+        let next_cursor = match page.next_cursor {
+            Some(c) if c.is_empty() || c.len() > MAX_CURSOR_BYTES => {
+                let problem =
+                    format!("a next cursor must have 1 to {MAX_CURSOR_BYTES} bytes, so a client can send it back");
+                return Err(OutputError::Listing { what: "resources", problem }.into());
+            }
+            next => next,
+        };
+        Ok(ResourceListing::Page { resources, next_cursor })
     }
 
     pub async fn list_resource_templates<H: HostCalls>(

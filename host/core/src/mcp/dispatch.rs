@@ -12,7 +12,7 @@ use super::version::Era;
 use crate::auth::{Principal, Role};
 use crate::capabilities::{CallHost, Notification, Notifier};
 use crate::guest::Hosted;
-use crate::guest::{CompletionRef, InputRequired, InputResponse, Outcome, Server, ServerError};
+use crate::guest::{CompletionRef, InputRequired, InputResponse, Outcome, ResourceListing, Server, ServerError};
 use crate::names::TenantId;
 use crate::platform::{Backends, Scope};
 use base64::Engine as _;
@@ -300,10 +300,17 @@ impl Call<'_> {
                 page("tools", to_values(&tools), cursor)
             }
             "tools/call" => self.call_tool(server, host, params).await,
-            "resources/list" => {
-                let resources = server.list_resources(host).await.map_err(|e| self.failure(e))?;
-                page("resources", to_values(&resources), cursor)
-            }
+            "resources/list" => match server.list_resources(host, cursor).await {
+                Ok(ResourceListing::All(all)) => page("resources", to_values(&all), cursor),
+                Ok(ResourceListing::Page { resources, next_cursor }) => {
+                    let mut result = json!({ "resources": resources });
+                    if let Some(next) = next_cursor {
+                        result["nextCursor"] = json!(next);
+                    }
+                    Ok(result)
+                }
+                Err(e) => Err(self.failure(e)),
+            },
             "resources/templates/list" => {
                 let templates = server.list_resource_templates(host).await.map_err(|e| self.failure(e))?;
                 page("resourceTemplates", to_values(&templates), cursor)

@@ -106,7 +106,11 @@ pub(crate) fn link(
     };
     for func in exports {
         let name = &func.export_name;
-        let lift = recipe.lifts.get(name).ok_or_else(|| LoadError::ExportSignature(name.clone()))?;
+        let lift = match recipe.lifts.get(name) {
+            Some(lift) => lift,
+            None if func.optional => continue,
+            None => return Err(LoadError::ExportSignature(name.clone())),
+        };
         linker.check_func(Some(&lift.func), &func_type(func.sig.export_core_type()), name)?;
         if lift.memory.is_none() {
             return Err(LoadError::ExportSignature(format!("{name}: no memory option")));

@@ -52,6 +52,15 @@ impl Component {
     pub fn digest(&self) -> Digest {
         self.prepared.digest
     }
+
+    /// True when the component exports `function` of the host's server
+    /// interface: always for the functions of 0.1.0, and for a function
+    /// added since ([`crate::world::ADDED_EXPORTS`]) when built against a
+    /// release that has it.
+    pub fn exports_server_function(&self, function: &str) -> bool {
+        let name = format!("{}#{function}", crate::world::SERVER_INTERFACE);
+        self.prepared.recipe.lifts.contains_key(&name)
+    }
 }
 
 /// Runs components. Cheap to share; one per process is enough.

@@ -28,6 +28,10 @@ pub struct BuildArgs {
     /// The host's `--max-upload-bytes`, which sets the largest component it takes.
     #[arg(long, default_value_t = smcp_native::DEFAULT_MAX_UPLOAD_BYTES)]
     max_upload_bytes: usize,
+    /// Also copy the component here: a path that does not depend on the
+    /// language's build directory, for the commands that follow.
+    #[arg(short, long)]
+    out: Option<PathBuf>,
     /// The component's path and review as JSON, on stdout.
     #[arg(long)]
     json: bool,
@@ -38,7 +42,12 @@ const RUST_TARGET: &str = "wasm32-wasip2";
 
 pub fn build(args: BuildArgs) -> anyhow::Result<Verdict> {
     let dir = args.dir.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.display()))?;
-    let component = build_component(&dir)?;
+    let mut component = build_component(&dir)?;
+    if let Some(out) = &args.out {
+        std::fs::copy(&component, out)
+            .map_err(|e| anyhow::anyhow!("copying the component to {}: {e}", out.display()))?;
+        component = out.clone();
+    }
     let grant = args.grant.or_else(|| project_grant(&dir));
     step(&format!("reviewing {}", component.display()));
     let review = inspect::read_review(&inspect::runtime(args.max_upload_bytes)?, &component, grant.as_deref())?;

@@ -283,3 +283,20 @@ pub struct Target {
     #[arg(long)]
     pub json: bool,
 }
+
+impl Target {
+    /// A client of the host for the tenant named, or that of --key.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        self.remote.client(self.tenant.as_deref())
+    }
+
+    /// Prints the host's `answer` as JSON with --json, else as `human` says.
+    pub fn show(&self, answer: &Value, human: impl FnOnce(&Value)) -> anyhow::Result<()> {
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(answer)?);
+        } else {
+            human(answer);
+        }
+        Ok(())
+    }
+}

@@ -55,6 +55,21 @@ pub struct Target {
     server: String,
     /// The secret's name, as the server's grant lists it.
     name: String,
+    /// Print what was done as JSON (never the value).
+    #[arg(long)]
+    json: bool,
+}
+
+impl Target {
+    /// Says what was done to the secret of `tenant`, as text or JSON.
+    fn done(&self, tenant: &str, action: &str) {
+        let Target { server, name, json, .. } = self;
+        if *json {
+            println!("{}", serde_json::json!({ "tenant": tenant, "server": server, "secret": name, "action": action }));
+        } else {
+            eprintln!("{action} secret {name} of {tenant}/{server}");
+        }
+    }
 }
 
 fn open(data: &DataDir) -> anyhow::Result<Vault<RedbKv>> {
@@ -87,24 +102,24 @@ pub async fn run(command: SecretsCommand) -> anyhow::Result<()> {
             let value = read_value()?;
             let path = format!("/servers/{}/secrets/{}", target.server, target.name);
             client.call(reqwest::Method::PUT, &path, Some(serde_json::json!({ "value": value.as_str() }))).await?;
-            eprintln!("stored secret {} of {}/{}", target.name, client.tenant, target.server);
+            target.done(&client.tenant, "stored");
         }
         SecretsCommand::Delete { target, remote, data } if remote.chosen_over(&data) => {
             let client = remote.client(target.tenant.as_deref())?;
             let path = format!("/servers/{}/secrets/{}", target.server, target.name);
             client.call(reqwest::Method::DELETE, &path, None).await?;
-            eprintln!("deleted secret {} of {}/{}", target.name, client.tenant, target.server);
+            target.done(&client.tenant, "deleted");
         }
         SecretsCommand::Set { target, data, .. } => {
             let value = read_value()?;
             let tenant = local_tenant(&target)?;
             open(&data)?.put(tenant, &target.server, &target.name, &value).await?;
-            eprintln!("stored secret {} of {tenant}/{}", target.name, target.server);
+            target.done(tenant, "stored");
         }
         SecretsCommand::Delete { target, data, .. } => {
             let tenant = local_tenant(&target)?;
             open(&data)?.delete(tenant, &target.server, &target.name).await?;
-            eprintln!("deleted secret {} of {tenant}/{}", target.name, target.server);
+            target.done(tenant, "deleted");
         }
         SecretsCommand::Rotate { data } => {
             let report = open(&data)?.rotate().await?;

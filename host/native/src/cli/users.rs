@@ -4,7 +4,7 @@
 //! Passwords are read from standard input, never from the command line
 //! (which other users of the machine can see).
 
-use super::remote::Remote;
+use super::remote::Target;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -21,12 +21,12 @@ pub enum UsersCommand {
         #[arg(long)]
         upstream: bool,
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Lists the tenant's accounts.
     List {
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Changes an account's role, or with --password its password (read
     /// from standard input).
@@ -37,19 +37,19 @@ pub enum UsersCommand {
         #[arg(long)]
         password: bool,
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Removes an account and revokes every grant it gave.
     Remove {
         username: String,
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Lists the grants an account gave to OAuth clients.
     Grants {
         username: String,
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Revokes one grant of an account, or all of them; their tokens stop
     /// working at once.
@@ -58,7 +58,7 @@ pub enum UsersCommand {
         /// A grant id (see `smcp users grants`); all grants when absent.
         grant: Option<String>,
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
 }
 
@@ -67,13 +67,13 @@ pub enum SigningKeysCommand {
     /// Lists the authorization server's signing keys (public halves).
     List {
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Makes a new current key; the previous one keeps verifying the
     /// tokens it signed.
     Rotate {
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
 }
 
@@ -102,17 +102,17 @@ pub enum UpstreamCommand {
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Shows the provider.
     Show {
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
     /// Stops signing in through the provider.
     Remove {
         #[command(flatten)]
-        remote: Remote,
+        target: Target,
     },
 }
 
@@ -122,6 +122,11 @@ fn read_password() -> anyhow::Result<String> {
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     anyhow::ensure!(!password.is_empty(), "no password on standard input");
     Ok(password)
+}
+
+/// The host's answer, or `made` where it answered with no body.
+fn or_else(answer: Value, made: Value) -> Value {
+    if answer.is_null() { made } else { answer }
 }
 
 fn show_grant(grant: &Value) {
@@ -139,63 +144,60 @@ fn show_grant(grant: &Value) {
 
 pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
     match command {
-        UsersCommand::Add { username, role, upstream, remote } => {
-            let client = remote.client(None)?;
+        UsersCommand::Add { username, role, upstream, target } => {
+            let client = target.client()?;
             let body = if upstream {
                 json!({ "username": username, "upstream": true, "role": role })
             } else {
                 json!({ "username": username, "password": read_password()?, "role": role })
             };
             let made = client.call(Method::POST, "/users", Some(body)).await?;
-            eprintln!(
-                "user {} ({}) of tenant {}",
-                made["username"].as_str().unwrap_or_default(),
-                made["role"].as_str().unwrap_or_default(),
-                client.tenant
-            );
+            target.show(&made, |made| {
+                let text = |f: &str| made[f].as_str().unwrap_or_default().to_owned();
+                eprintln!("user {} ({}) of tenant {}", text("username"), text("role"), client.tenant)
+            })?;
         }
-        UsersCommand::List { remote } => {
-            let client = remote.client(None)?;
-            for user in client.get("/users").await?["users"].as_array().into_iter().flatten() {
-                let how = if user["upstream"].as_bool() == Some(true) { "  (upstream sign-in)" } else { "" };
-                println!(
-                    "{:<32}  {}{how}",
-                    user["username"].as_str().unwrap_or_default(),
-                    user["role"].as_str().unwrap_or_default()
-                );
-            }
+        UsersCommand::List { target } => {
+            let listed = target.client()?.get("/users").await?;
+            target.show(&listed, |listed| {
+                for user in listed["users"].as_array().into_iter().flatten() {
+                    let how = if user["upstream"].as_bool() == Some(true) { "  (upstream sign-in)" } else { "" };
+                    println!(
+                        "{:<32}  {}{how}",
+                        user["username"].as_str().unwrap_or_default(),
+                        user["role"].as_str().unwrap_or_default()
+                    );
+                }
+            })?;
         }
-        UsersCommand::Set { username, role, password, remote } => {
-            let client = remote.client(None)?;
+        UsersCommand::Set { username, role, password, target } => {
             anyhow::ensure!(role.is_some() || password, "pass --role and/or --password");
             let mut body = json!({ "role": role });
             if password {
                 body["password"] = Value::from(read_password()?);
             }
-            client.call(Method::PATCH, &format!("/users/{username}"), Some(body)).await?;
-            eprintln!("updated user {username}");
+            let set = target.client()?.call(Method::PATCH, &format!("/users/{username}"), Some(body)).await?;
+            let set = or_else(set, json!({ "updated": username }));
+            target.show(&set, |_| eprintln!("updated user {username}"))?;
         }
-        UsersCommand::Remove { username, remote } => {
-            let client = remote.client(None)?;
-            client.call(Method::DELETE, &format!("/users/{username}"), None).await?;
-            eprintln!("removed user {username} and revoked its grants");
+        UsersCommand::Remove { username, target } => {
+            let removed = target.client()?.call(Method::DELETE, &format!("/users/{username}"), None).await?;
+            let removed = or_else(removed, json!({ "removed": username }));
+            target.show(&removed, |_| eprintln!("removed user {username} and revoked its grants"))?;
         }
-        UsersCommand::Grants { username, remote } => {
-            let client = remote.client(None)?;
-            for grant in
-                client.get(&format!("/users/{username}/grants")).await?["grants"].as_array().into_iter().flatten()
-            {
-                show_grant(grant);
-            }
+        UsersCommand::Grants { username, target } => {
+            let grants = target.client()?.get(&format!("/users/{username}/grants")).await?;
+            target.show(&grants, |grants| grants["grants"].as_array().into_iter().flatten().for_each(show_grant))?;
         }
-        UsersCommand::Revoke { username, grant, remote } => {
-            let client = remote.client(None)?;
+        UsersCommand::Revoke { username, grant, target } => {
             let path = match &grant {
                 Some(id) => format!("/users/{username}/grants/{id}"),
                 None => format!("/users/{username}/grants"),
             };
-            let done = client.call(Method::DELETE, &path, None).await?;
-            eprintln!("revoked {} grant(s) of {username}", done["revoked"].as_u64().unwrap_or_default());
+            let done = target.client()?.call(Method::DELETE, &path, None).await?;
+            target.show(&done, |done| {
+                eprintln!("revoked {} grant(s) of {username}", done["revoked"].as_u64().unwrap_or_default())
+            })?;
         }
     }
     Ok(())
@@ -203,17 +205,18 @@ pub async fn run(command: UsersCommand) -> anyhow::Result<()> {
 
 pub async fn signing_keys(command: SigningKeysCommand) -> anyhow::Result<()> {
     match command {
-        SigningKeysCommand::List { remote } => {
-            let client = remote.client(None)?;
-            for key in client.get("/oauth/keys").await?["keys"].as_array().into_iter().flatten() {
-                let state = if key["retired_ms"].is_u64() { "retired" } else { "current" };
-                println!("{}  {}", key["kid"].as_str().unwrap_or_default(), state);
-            }
+        SigningKeysCommand::List { target } => {
+            let keys = target.client()?.get("/oauth/keys").await?;
+            target.show(&keys, |keys| {
+                for key in keys["keys"].as_array().into_iter().flatten() {
+                    let state = if key["retired_ms"].is_u64() { "retired" } else { "current" };
+                    println!("{}  {}", key["kid"].as_str().unwrap_or_default(), state);
+                }
+            })?;
         }
-        SigningKeysCommand::Rotate { remote } => {
-            let client = remote.client(None)?;
-            let key = client.call(Method::POST, "/oauth/keys/rotate", None).await?;
-            eprintln!("new signing key {}", key["kid"].as_str().unwrap_or_default());
+        SigningKeysCommand::Rotate { target } => {
+            let key = target.client()?.call(Method::POST, "/oauth/keys/rotate", None).await?;
+            target.show(&key, |key| eprintln!("new signing key {}", key["kid"].as_str().unwrap_or_default()))?;
         }
     }
     Ok(())
@@ -221,27 +224,29 @@ pub async fn signing_keys(command: SigningKeysCommand) -> anyhow::Result<()> {
 
 pub async fn upstream(command: UpstreamCommand) -> anyhow::Result<()> {
     match command {
-        UpstreamCommand::Set { issuer, client_id, client_secret_stdin, username_claim, default_role, name, remote } => {
-            let client = remote.client(None)?;
+        UpstreamCommand::Set { issuer, client_id, client_secret_stdin, username_claim, default_role, name, target } => {
+            let client = target.client()?;
             let mut body = json!({ "issuer": issuer, "client_id": client_id, "username_claim": username_claim, "default_role": default_role, "name": name });
             if client_secret_stdin {
                 body["client_secret"] = Value::from(read_password()?);
             }
             let set = client.call(Method::PUT, "/oauth/upstream", Some(body)).await?;
-            eprintln!(
-                "people of {} may sign in through {}",
-                client.tenant,
-                set["upstream"]["issuer"].as_str().unwrap_or_default()
-            );
+            target.show(&set, |set| {
+                let issuer = set["upstream"]["issuer"].as_str().unwrap_or_default();
+                eprintln!("people of {} may sign in through {issuer}", client.tenant)
+            })?;
         }
-        UpstreamCommand::Show { remote } => {
-            let client = remote.client(None)?;
-            println!("{}", serde_json::to_string_pretty(&client.get("/oauth/upstream").await?["upstream"])?);
+        UpstreamCommand::Show { target } => {
+            let shown = target.client()?.get("/oauth/upstream").await?;
+            // The provider is JSON either way; --json prints the whole answer.
+            let upstream = if target.json { shown } else { shown["upstream"].clone() };
+            println!("{}", serde_json::to_string_pretty(&upstream)?);
         }
-        UpstreamCommand::Remove { remote } => {
-            let client = remote.client(None)?;
-            client.call(Method::DELETE, "/oauth/upstream", None).await?;
-            eprintln!("removed the upstream provider of {}", client.tenant);
+        UpstreamCommand::Remove { target } => {
+            let client = target.client()?;
+            let removed = client.call(Method::DELETE, "/oauth/upstream", None).await?;
+            let removed = or_else(removed, json!({ "removed": "upstream" }));
+            target.show(&removed, |_| eprintln!("removed the upstream provider of {}", client.tenant))?;
         }
     }
     Ok(())

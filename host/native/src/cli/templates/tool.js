@@ -26,6 +26,7 @@ export const server = {
     return answer(String(a / b), { quotient: a / b });
   },
   listResources: () => [],
+  listResourcesPage: () => ({ resources: [] }),
   listResourceTemplates: () => [],
   readResource(uri) {
     throw { tag: 'not-found', val: `no resource \`${uri}\`` };

@@ -7,7 +7,9 @@ import json
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import types
-from wit_world.imports.types import CallResult, ContentBlock_Text, ServerError_NotFound, Tool, ToolOutcome_Complete
+from wit_world.imports.types import (
+    CallResult, ContentBlock_Text, ResourcePage, ServerError_NotFound, Tool, ToolOutcome_Complete,
+)
 
 PAIR = json.dumps({"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]})
 
@@ -31,6 +33,9 @@ class Server(exports.Server):
 
     def list_resources(self):
         return []
+
+    def list_resources_page(self, cursor):
+        return ResourcePage([], None)
 
     def list_resource_templates(self):
         return []

@@ -1,0 +1,108 @@
+//! docs/tenant-guide.md, run as a tenant runs it: every block marked
+//! `<!-- run -->`, in order, in one empty directory, by bash with the built
+//! `smcp` first on the path, against a real host on loopback. Only the
+//! guide's stand-ins are replaced: its data directory and host URL by the
+//! test's, and the admin key by the one its first block printed. Python
+//! blocks run in the same shell, with the official Python SDK of
+//! tests/clients.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const GUIDE: &str = include_str!("../../../docs/tenant-guide.md");
+const MARK: &str = "<!-- run -->";
+
+/// A block the guide marks to run: its language and text.
+struct Runnable {
+    lang: String,
+    text: String,
+}
+
+/// The marked blocks, in order.
+fn runnable(guide: &str) -> Vec<Runnable> {
+    let mut blocks = Vec::new();
+    let mut lines = guide.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() != MARK {
+            continue;
+        }
+        let fence = lines.next().unwrap_or_default();
+        let lang = fence.strip_prefix("```").unwrap_or_else(|| panic!("{MARK} must come right before a fence"));
+        let text: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
+        blocks.push(Runnable { lang: lang.trim().to_owned(), text: text.join("\n") });
+    }
+    blocks
+}
+
+/// `script` by bash in `dir`, as a tenant's shell: `smcp` and the Python
+/// SDK's interpreter on the path, none of the tests' cargo settings.
+fn bash(dir: &Path, script: &str) -> Output {
+    let smcp = PathBuf::from(env!("CARGO_BIN_EXE_smcp"));
+    let python = support::clients_dir().join(".venv/bin");
+    let path = std::env::join_paths(
+        [smcp.parent().unwrap().to_owned(), python]
+            .into_iter()
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let script = format!("set -euo pipefail\n{script}");
+    support::tenant_command("bash", dir).args(["-c", &script]).env("PATH", path).output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_tenant_guide_runs_as_written() {
+    let blocks = runnable(GUIDE);
+    assert!(blocks.len() >= 8, "the guide marks its walk-through to run");
+    let work = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let place = |text: &str| text.replace("/var/lib/smcp", data.path().to_str().unwrap());
+
+    // 0. The operator's first key, made with the server stopped.
+    let first = &blocks[0];
+    assert!(first.text.contains("--data-dir"), "the guide starts with the operator's key: {}", first.text);
+    let made = bash(work.path(), &place(&first.text));
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let admin_key = text(&made.stdout).trim().to_owned();
+    assert!(admin_key.starts_with("smcp_acme_"), "{admin_key}");
+
+    let mut config = smcp_native::Config::new(data.path());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    let server = smcp_native::spawn(config).expect("the server starts");
+    let url = format!("http://127.0.0.1:{}", server.addr.port());
+
+    // Then everything else, in one shell, as one tenant would type it.
+    let mut script = String::new();
+    for (i, block) in blocks.iter().enumerate().skip(1) {
+        let body = place(&block.text).replace("https://mcp.example.com", &url).replace("smcp_acme_…", &admin_key);
+        script.push_str(&format!("echo '==> block {i}' >&2\n"));
+        match block.lang.as_str() {
+            "sh" => script.push_str(&body),
+            "python" => script.push_str(&format!("python3 - <<'PY'\n{body}\nPY")),
+            other => panic!("block {i}: no way to run `{other}`"),
+        }
+        script.push('\n');
+    }
+    let ran = bash(work.path(), &script);
+    let (out, err) = (text(&ran.stdout), text(&ran.stderr));
+    assert!(ran.status.success(), "the guide's commands:\n{script}\n--- stdout\n{out}\n--- stderr\n{err}");
+    server.stop();
+
+    // What the guide says each step shows.
+    let shows = [
+        ("smcp build reviews with the project's grant", "divide"),
+        ("smcp deploy prints the endpoint", "/t/acme/s/my-server/mcp"),
+        ("curl's initialize", "\"serverInfo\""),
+        ("the Python SDK lists the tool", "['divide']"),
+        ("and calls it", "{'quotient': 0.25}"),
+    ];
+    for (what, expected) in shows {
+        assert!(out.contains(expected) || err.contains(expected), "{what}: no `{expected}` in\n{out}\n{err}");
+    }
+    assert!(!out.contains(&admin_key) && !err.contains(&admin_key), "no step prints the admin key again");
+}
