@@ -26,6 +26,9 @@ cargo bench -p smcp-native --bench http
 echo "==> the host's resident memory"
 cargo bench -p smcp-native --bench memory
 
+echo "==> a tenant's scaffold to first call (smcp new, build, deploy, call)"
+cargo bench -p smcp-native --bench scaffold
+
 if [ -z "${SMCP_BENCH_SKIP_WORKERD:-}" ]; then
   echo "==> the Worker in workerd"
   ensure_worker_tools

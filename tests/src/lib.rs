@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 pub mod child;
 pub mod report;
+pub mod tenant;
 
 /// Paths of the components build.rs made, by guest name.
 pub mod guests {

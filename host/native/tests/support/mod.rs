@@ -202,26 +202,6 @@ pub fn create_tenant(data_dir: &Path, tenant: &str, role: &str) {
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
 }
 
-/// The target directory of tenant projects the tests build, kept between
-/// runs beside the tests' own build (a warm cache).
-pub fn projects_target_dir() -> PathBuf {
-    let guests = smcp_tests::guest_target_dir().expect("the tests' target directory");
-    guests.with_file_name("new-project-target")
-}
-
-/// `program` as a tenant runs it in `dir`: none of this test's own cargo
-/// settings, and the projects' shared target directory.
-pub fn tenant_command(program: impl AsRef<std::ffi::OsStr>, dir: &Path) -> Command {
-    let mut command = Command::new(program);
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        let keep = ["CARGO_HOME", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTRIES_", "CARGO_TERM_"]
-            .iter()
-            .any(|k| key.starts_with(k));
-        if (key.starts_with("CARGO") && !keep) || key.starts_with("RUSTC") || key == "RUSTFLAGS" {
-            command.env_remove(&key);
-        }
-    }
-    command.current_dir(dir).env("CARGO_TARGET_DIR", projects_target_dir());
-    command
-}
+/// `program` in a directory as a tenant runs it ([`smcp_tests::tenant`]).
+#[allow(unused_imports)]
+pub use smcp_tests::tenant::command as tenant_command;
