@@ -4,56 +4,13 @@
 //! guide's stand-ins are replaced: its data directory and host URL by the
 //! test's, and the admin key by the one its first block printed. Python
 //! blocks run in the same shell, with the official Python SDK of
-//! tests/clients.
+//! tests/clients; `mcp-inspector` is the Inspector installed there.
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use support::guide::{bash, runnable, text};
 
 const GUIDE: &str = include_str!("../../../docs/tenant-guide.md");
-const MARK: &str = "<!-- run -->";
-
-/// A block the guide marks to run: its language and text.
-struct Runnable {
-    lang: String,
-    text: String,
-}
-
-/// The marked blocks, in order.
-fn runnable(guide: &str) -> Vec<Runnable> {
-    let mut blocks = Vec::new();
-    let mut lines = guide.lines();
-    while let Some(line) = lines.next() {
-        if line.trim() != MARK {
-            continue;
-        }
-        let fence = lines.next().unwrap_or_default();
-        let lang = fence.strip_prefix("```").unwrap_or_else(|| panic!("{MARK} must come right before a fence"));
-        let text: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).collect();
-        blocks.push(Runnable { lang: lang.trim().to_owned(), text: text.join("\n") });
-    }
-    blocks
-}
-
-/// `script` by bash in `dir`, as a tenant's shell: `smcp` and the Python
-/// SDK's interpreter on the path, none of the tests' cargo settings.
-fn bash(dir: &Path, script: &str) -> Output {
-    let smcp = PathBuf::from(env!("CARGO_BIN_EXE_smcp"));
-    let python = support::clients_dir().join(".venv/bin");
-    let path = std::env::join_paths(
-        [smcp.parent().unwrap().to_owned(), python]
-            .into_iter()
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-    )
-    .unwrap();
-    let script = format!("set -euo pipefail\n{script}");
-    support::tenant_command("bash", dir).args(["-c", &script]).env("PATH", path).output().unwrap()
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 #[test]
 fn the_tenant_guide_runs_as_written() {
@@ -98,6 +55,7 @@ fn the_tenant_guide_runs_as_written() {
         ("smcp build reviews with the project's grant", "divide"),
         ("smcp deploy prints the endpoint", "/t/acme/s/my-server/mcp"),
         ("curl's initialize", "\"serverInfo\""),
+        ("the Inspector calls the tool", "\"quotient\": 0.25"),
         ("the Python SDK lists the tool", "['divide']"),
         ("and calls it", "{'quotient': 0.25}"),
     ];

@@ -6,6 +6,7 @@
 
 #![allow(dead_code)]
 
+pub mod guide;
 pub mod oauth;
 
 use rmcp::model::{CallToolRequestParams, JsonObject};
