@@ -126,9 +126,10 @@ fn every_toml_block_parses_and_grants_are_grants() {
                 continue;
             }
             let block = lines.join("\n");
-            toml::from_str::<toml::Table>(&block)
+            let table = toml::from_str::<toml::Table>(&block)
                 .unwrap_or_else(|e| panic!("{}: a TOML block does not parse: {e}\n{block}", file.display()));
-            if block.lines().any(|l| l.trim_start().starts_with("version =")) {
+            // A grant has a top-level integer `version` (a Cargo.toml's is a string, in [package]).
+            if table.get("version").is_some_and(toml::Value::is_integer) {
                 Grant::from_toml(&block)
                     .unwrap_or_else(|e| panic!("{}: a grant does not parse: {e}\n{block}", file.display()));
                 grants += 1;

@@ -210,6 +210,9 @@ pub(crate) fn print_review(component: &Path, review: &Review, with_grant: bool) 
     println!("component  {}", component.display());
     println!("digest     blake3:{}  ({} bytes)", review.digest, review.size);
     println!("exports    {}", review.exports.join(", "));
+    for export in &review.world.exports {
+        println!("  {}  ({})", export.interface, export.functions.join(", "));
+    }
     if !review.tools.is_empty() {
         let tools: Vec<String> = review
             .tools
@@ -217,9 +220,6 @@ pub(crate) fn print_review(component: &Path, review: &Review, with_grant: bool) 
             .map(|t| if t.read_only { format!("{} (read-only)", t.name) } else { t.name.clone() })
             .collect();
         println!("tools      {}", tools.join(", "));
-    }
-    for export in &review.world.exports {
-        println!("  {}  ({})", export.interface, export.functions.join(", "));
     }
     if !review.runnable {
         for problem in &review.problems {

@@ -11,6 +11,38 @@ pub const MARK: &str = "<!-- run -->";
 pub struct Runnable {
     pub lang: String,
     pub text: String,
+    /// The output the guide shows for it: an untagged block right after
+    /// it, `…` standing for any text.
+    pub shows: Option<String>,
+}
+
+impl Runnable {
+    /// True when `output` has the lines the guide shows, in order, each
+    /// whole (`…` matching any text within a line), and nothing between.
+    pub fn output_matches(&self, output: &str) -> bool {
+        let Some(shows) = &self.shows else { return true };
+        let expected: Vec<&str> = shows.lines().collect();
+        let actual: Vec<&str> = output.lines().collect();
+        actual.windows(expected.len()).any(|window| window.iter().zip(&expected).all(|(a, e)| line_matches(a, e)))
+    }
+}
+
+/// `line` against `pattern`, whose `…` stand for any text.
+fn line_matches(line: &str, pattern: &str) -> bool {
+    let mut parts = pattern.split('…');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = line.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    for (i, part) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return rest.ends_with(part);
+        }
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 /// The marked blocks of `guide`, in order.
@@ -25,12 +57,20 @@ pub fn runnable(guide: &str) -> Vec<Runnable> {
         let indent = fence.len() - fence.trim_start().len();
         let lang =
             fence.trim_start().strip_prefix("```").unwrap_or_else(|| panic!("{MARK} must come right before a fence"));
-        let text: Vec<&str> = lines
-            .by_ref()
-            .take_while(|l| !l.trim_start().starts_with("```"))
-            .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
-            .collect();
-        blocks.push(Runnable { lang: lang.trim().to_owned(), text: text.join("\n") });
+        let body = |lines: &mut std::str::Lines| -> String {
+            let text: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.trim_start().starts_with("```"))
+                .map(|l| l.get(indent..).unwrap_or(l.trim_start()))
+                .collect();
+            text.join("\n")
+        };
+        let text = body(&mut lines);
+        let shows = lines.clone().next().filter(|l| l.trim() == "```").map(|_| {
+            lines.next();
+            body(&mut lines)
+        });
+        blocks.push(Runnable { lang: lang.trim().to_owned(), text, shows });
     }
     blocks
 }

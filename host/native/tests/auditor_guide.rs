@@ -1,0 +1,42 @@
+//! docs/auditor-guide.md, as an auditor uses it: its marked commands run
+//! as written against a real host (`SMCP_URL` and `SMCP_ADMIN_KEY` set, as
+//! the guide says), in a directory holding the fetcher example as
+//! `fetcher.wasm` with its grant at `guests/fetcher/grant.toml`; and where
+//! the guide shows a command's output, the command prints those lines.
+
+mod support;
+
+use support::DevHost;
+use support::guide::{bash, runnable, text};
+
+const GUIDE: &str = include_str!("../../../docs/auditor-guide.md");
+
+#[test]
+fn the_auditor_guide_runs_and_shows_what_smcp_prints() {
+    let blocks = runnable(GUIDE);
+    assert!(blocks.len() >= 3, "the guide marks its commands to run");
+    assert!(blocks.iter().any(|b| b.shows.is_some()), "and shows what one prints");
+    let host = DevHost::start(&["fetcher"], |_| {});
+    let work = tempfile::tempdir().unwrap();
+    let built = host.data.path().join("dev-components/fetcher.component.wasm");
+    std::fs::copy(built, work.path().join("fetcher.wasm")).unwrap();
+    let grants = work.path().join("guests/fetcher");
+    std::fs::create_dir_all(&grants).unwrap();
+    let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests/fetcher/grant.toml");
+    std::fs::copy(shipped, grants.join("grant.toml")).unwrap();
+
+    let env = format!("export SMCP_URL={}\nexport SMCP_ADMIN_KEY={}\n", host.url(), host.key());
+    for (i, block) in blocks.iter().enumerate() {
+        assert_eq!(block.lang, "sh", "block {i}");
+        let ran = bash(work.path(), &format!("{env}{}", block.text));
+        let (out, err) = (text(&ran.stdout), text(&ran.stderr));
+        assert!(ran.status.success(), "block {i}:\n{}\n--- stdout\n{out}\n--- stderr\n{err}", block.text);
+        assert!(
+            block.output_matches(&out),
+            "block {i}: the guide shows\n{}\nbut it printed\n{out}",
+            block.shows.as_deref().unwrap_or_default()
+        );
+    }
+    assert!(work.path().join("checkpoint.json").is_file(), "the checkpoint the guide saves");
+    host.stop();
+}
