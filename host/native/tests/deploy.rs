@@ -734,7 +734,8 @@ fn only_uploads_signed_by_a_listed_signer_deploy() {
     let new_key = |name: &str| {
         let (ok, out, err) = local(&["sign", "--new-key", &path(name)]);
         assert!(ok, "{err}");
-        out.lines().find_map(|l| l.strip_prefix("public key  ")).expect("the public key is printed").to_owned()
+        assert!(out.trim().starts_with("ed25519:"), "the public key alone on stdout: {out}");
+        out.trim().to_owned()
     };
     let release = new_key("release.pem");
     new_key("attacker.pem");

@@ -28,13 +28,18 @@ fn the_tenant_guide_runs_as_written() {
     let admin_key = text(&made.stdout).trim().to_owned();
     assert!(admin_key.starts_with("smcp_acme_"), "{admin_key}");
 
+    // The host as an operator runs it: with master keys for the secrets.
+    let master = bash(work.path(), "smcp secrets new-key k1");
+    assert!(master.status.success(), "{}", text(&master.stderr));
     let mut config = smcp_native::Config::new(data.path());
     config.listen = "127.0.0.1:0".parse().unwrap();
+    config.master_keys = Some(text(&master.stdout).trim().to_owned());
     let server = smcp_native::spawn(config).expect("the server starts");
     let url = format!("http://127.0.0.1:{}", server.addr.port());
 
     // Then everything else, in one shell, as one tenant would type it.
-    let mut script = String::new();
+    // The secret the guide sets, as the tenant's shell would hold it.
+    let mut script = String::from("export TOKEN=a-token-from-the-provider\n");
     for (i, block) in blocks.iter().enumerate().skip(1) {
         let body = place(&block.text).replace("https://mcp.example.com", &url).replace("smcp_acme_…", &admin_key);
         script.push_str(&format!("echo '==> block {i}' >&2\n"));

@@ -4,6 +4,7 @@
 //! fragment (a method of `McpServer`) inside a server of its own. Each is
 //! built by `smcp build` into a component the host would run with a kv
 //! grant, and the whole server is deployed to a real host and called.
+//! Blocks marked as an excerpt of a file of the repository are found in it.
 
 mod support;
 
@@ -73,4 +74,27 @@ fn the_guides_walk_through_runs_and_its_servers_build() {
     let saved = call("save", json!({"id": "x", "text": "hello"}));
     assert_eq!(saved["result"]["content"][0]["text"], "saved x", "{saved}");
     host.stop();
+}
+
+/// A block marked `<!-- excerpt of PATH -->` has its lines, in order, in
+/// that file of the repository (blank lines and indentation aside).
+#[test]
+fn the_guides_excerpts_are_in_their_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut lines = GUIDE.lines();
+    let mut checked = 0;
+    while let Some(line) = lines.next() {
+        let Some(path) = line.trim().strip_prefix("<!-- excerpt of ").and_then(|p| p.strip_suffix(" -->")) else {
+            continue;
+        };
+        lines.next();
+        let excerpt: Vec<&str> = lines.by_ref().take_while(|l| !l.starts_with("```")).map(str::trim).collect();
+        let file = std::fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let mut rest = file.lines().map(str::trim);
+        for wanted in excerpt.iter().filter(|l| !l.is_empty()) {
+            assert!(rest.any(|l| l == *wanted), "{path} has no `{wanted}` where the guide's excerpt has it");
+        }
+        checked += 1;
+    }
+    assert!(checked >= 1, "the guide marks its excerpts");
 }

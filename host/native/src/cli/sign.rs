@@ -82,9 +82,10 @@ fn new_key(path: &Path) -> anyhow::Result<()> {
     let key = SecretKey::ed25519_from_seed(&seed);
     let pem = key.to_pem().map_err(|e| anyhow!("cannot encode the key: {e}"))?;
     write_private(path, pem.as_bytes())?;
-    println!("made {} (Ed25519; keep it private)", path.display());
-    println!("public key  {}", key.public_key().to_text());
-    println!("list it among the tenant's signers (docs/tenant-guide.md#signed-uploads)");
+    // The public key alone on stdout, for `--add-signer "name=$(…)"`.
+    eprintln!("made {} (Ed25519; keep it private); its public key:", path.display());
+    println!("{}", key.public_key().to_text());
+    eprintln!("list it among the tenant's signers (docs/tenant-guide.md#signed-uploads)");
     Ok(())
 }
 
