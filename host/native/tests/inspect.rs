@@ -2,6 +2,8 @@
 //! what an auditor reads, as JSON for tools, and the exit codes a CI job
 //! gates on (0 fine, 3 the host would refuse, 4 needs approval, 1 error).
 
+mod support;
+
 use serde_json::Value;
 use smcp_native::dev::DevGuests;
 use std::path::{Path, PathBuf};
@@ -26,13 +28,6 @@ fn smcp(args: &[&str]) -> (i32, Value, String) {
         serde_json::from_str(&stdout).unwrap_or(Value::Null),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// A JSON Schema of docs/schemas/, compiled.
-fn schema(name: &str) -> jsonschema::Validator {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/schemas/{name}.schema.json"));
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    jsonschema::draft202012::new(&schema).unwrap()
 }
 
 fn guest_grant(name: &str) -> String {
@@ -96,7 +91,7 @@ fn diff_reports_imports_and_widened_grants() {
     assert_eq!(hosts["to"], serde_json::json!(["example.com", "api.other.com"]), "{hosts}");
     let methods = fields.iter().find(|c| c["field"] == "http.methods").expect("http.methods changed");
     assert_eq!(methods["to"], serde_json::Value::Null, "every method: {methods}");
-    schema("diff")
+    support::doc_schema("diff")
         .validate(&difference)
         .unwrap_or_else(|e| panic!("diff --json against its schema: {e}\n{difference}"));
     // The tools each version lists in the sandbox: calc's are gone, fetch is new.
@@ -136,7 +131,7 @@ fn inspect_reads_every_example_and_hostile_guest() {
         "hostile-import",
     ];
     let built = build(dir.path(), &guests);
-    let reviews = schema("review");
+    let reviews = support::doc_schema("review");
     for (guest, component) in guests.iter().zip(&built) {
         let grant = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests").join(guest).join("grant.toml");
         let mut args = vec!["inspect".to_owned(), component.display().to_string(), "--json".to_owned()];

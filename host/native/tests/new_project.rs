@@ -43,6 +43,15 @@ fn build_and_review(project: &Path) -> PathBuf {
     assert!(stderr.contains("==> reviewing "), "progress per step: {stderr}");
     let component = PathBuf::from(built["component"].as_str().unwrap());
     assert!(component.is_file(), "{built}");
+    // What `smcp inspect --json` says of it, as the auditor guide's schema says.
+    let inspect = ["inspect", component.to_str().unwrap(), "--grant", "grant.toml", "--json"];
+    let output = tenant_command(env!("CARGO_BIN_EXE_smcp"), project).args(inspect).output().unwrap();
+    let review: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap_or_default();
+    assert_eq!(output.status.code(), Some(0), "{review}");
+    support::doc_schema("review")
+        .validate(&review)
+        .unwrap_or_else(|e| panic!("inspect --json against its schema: {e}"));
+    assert_eq!(review, built["review"], "build reviews exactly as inspect does");
     component
 }
 

@@ -206,3 +206,10 @@ pub fn create_tenant(data_dir: &Path, tenant: &str, role: &str) {
 /// `program` in a directory as a tenant runs it ([`smcp_tests::tenant`]).
 #[allow(unused_imports)]
 pub use smcp_tests::tenant::command as tenant_command;
+
+/// A JSON Schema of docs/schemas/ (`review`, `diff`), compiled.
+pub fn doc_schema(name: &str) -> jsonschema::Validator {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../../docs/schemas/{name}.schema.json"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    jsonschema::draft202012::new(&schema).unwrap()
+}
