@@ -2,8 +2,9 @@
 //!
 //! The same `tools/call noop` request (calc guest, 2026-07-28, in-memory
 //! backends) through `Engine::handle`, in one run: without credentials
-//! (an anonymous server: the reference), with an API key, and with an
-//! ES256 bearer JWT. Reports p50/p99 and the cost over the reference.
+//! (an anonymous server: the reference), with an API key read from the
+//! store on every request (the Worker) and answered from the key cache
+//! (the native host), and with an ES256 bearer JWT. Reports p50/p99 and the cost over the reference.
 //! `cargo test` runs it as a quick smoke run.
 //!
 //! Every case also appends to the audit trail, which the in-memory KV
@@ -35,39 +36,7 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let calls = if full { 20_000 } else { 200 };
     let rt = Arc::new(runtime());
-    let unlimited = Limit { burst: 1e12, per_second: 1e12 };
-    let config = EngineConfig {
-        allowed_hosts: vec!["localhost".into()],
-        allowed_origins: vec![],
-        max_body_bytes: 1 << 16,
-        session_ttl_seconds: 600,
-        server_name: "bench".into(),
-        server_version: "0".into(),
-        state_key: [1; 32],
-        deployment_recheck_ms: None,
-        max_upload_bytes: 20 << 20,
-        max_fuel: None,
-        quotas: Default::default(),
-        auth: AuthSettings {
-            key_hash_key: [3; 32],
-            public_url: "http://localhost".into(),
-            anonymous: vec![("open".into(), "calc".into())],
-            rate: RateLimits { per_principal: unlimited, per_tenant: unlimited },
-            operator_key_hash: None,
-            oauth: Default::default(),
-        },
-    };
-    let engine = Engine::new(rt.clone(), config);
-    for tenant in ["open", "acme"] {
-        engine
-            .host(Hosted {
-                tenant: TenantId::from_static(tenant),
-                server: "calc".into(),
-                component: load(&rt, "calc"),
-                grant: Grant::default(),
-            })
-            .unwrap();
-    }
+    let engines = [engine(&rt, false), engine(&rt, true)];
     let env = Env::new("acme", "calc", Grant::default());
     let now = env.memory.clock.now_ms();
     let (key, _) = block_on(ApiKeys::new(&env.memory.kv, [3; 32]).create(
@@ -91,7 +60,17 @@ fn main() {
     let claims = json!({ "iss": "https://auth.example.com", "sub": "bench", "aud": "http://localhost/t/acme/s/calc/mcp", "exp": now / 1000 + 3600, "scope": "mcp:use" });
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some("test-key".into());
-    let token = encode(&header, &claims, &EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap()).unwrap();
+    let signing = EncodingKey::from_ec_pem(PRIVATE.as_bytes()).unwrap();
+    let token = encode(&header, &claims, &signing).unwrap();
+    // A token of its own for every round: each one's first use, its signature checked.
+    let rounds = calls + calls / 10;
+    let fresh: Vec<String> = (0..rounds)
+        .map(|i| {
+            let mut claims = claims.clone();
+            claims["jti"] = json!(i);
+            encode(&header, &claims, &signing).unwrap()
+        })
+        .collect();
 
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "noop", "arguments": {},
         "_meta": { "io.modelcontextprotocol/protocolVersion": "2026-07-28", "io.modelcontextprotocol/clientCapabilities": {} } } })
@@ -122,16 +101,22 @@ fn main() {
         }
     };
     let cases = [
-        ("no credentials (reference)", request("open", None)),
-        ("API key", request("acme", Some(&key))),
-        ("ES256 JWT", request("acme", Some(&token))),
+        ("no credentials (reference)", 0, request("open", None)),
+        ("API key, from the store", 0, request("acme", Some(&key))),
+        ("API key, cached", 1, request("acme", Some(&key))),
+        ("ES256 JWT, verified before", 0, request("acme", Some(&token))),
+        ("ES256 JWT, first use", 0, request("acme", None)),
     ];
     println!("== per request: tools/call noop through Engine::handle, in-memory backends (cases alternate)");
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(calls); cases.len()];
-    for round in 0..calls + calls / 10 {
-        for ((label, request), times) in cases.iter().zip(times.iter_mut()) {
+    for (round, fresh) in fresh.iter().enumerate() {
+        for ((label, engine, request), times) in cases.iter().zip(times.iter_mut()) {
+            let request = match label.ends_with("first use") {
+                true => request_with(request, fresh),
+                false => request.clone(),
+            };
             let start = Instant::now();
-            let response = block_on(engine.handle(request.clone(), env.backends()));
+            let response = block_on(engines[*engine].handle(request, env.backends()));
             let took = start.elapsed();
             assert_eq!(response.status, 200, "{label}: {response:?}");
             if round >= calls / 10 {
@@ -140,7 +125,7 @@ fn main() {
         }
     }
     let mut reference = None;
-    for ((label, _), mut times) in cases.iter().zip(times) {
+    for ((label, _, _), mut times) in cases.iter().zip(times) {
         times.sort();
         let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e6;
         let base = *reference.get_or_insert(p(0.5));
@@ -151,4 +136,51 @@ fn main() {
             p(0.5) - base
         );
     }
+}
+
+/// An engine serving calc to tenants `open` (anonymously) and `acme`,
+/// keeping accepted API keys in memory when `cache_api_keys`.
+fn engine(rt: &Arc<smcp_core::runtime::Runtime>, cache_api_keys: bool) -> Engine {
+    let unlimited = Limit { burst: 1e12, per_second: 1e12 };
+    let config = EngineConfig {
+        allowed_hosts: vec!["localhost".into()],
+        allowed_origins: vec![],
+        max_body_bytes: 1 << 16,
+        session_ttl_seconds: 600,
+        server_name: "bench".into(),
+        server_version: "0".into(),
+        state_key: [1; 32],
+        deployment_recheck_ms: None,
+        max_upload_bytes: 20 << 20,
+        max_fuel: None,
+        quotas: Default::default(),
+        auth: AuthSettings {
+            key_hash_key: [3; 32],
+            public_url: "http://localhost".into(),
+            anonymous: vec![("open".into(), "calc".into())],
+            rate: RateLimits { per_principal: unlimited, per_tenant: unlimited },
+            operator_key_hash: None,
+            oauth: Default::default(),
+            cache_api_keys,
+        },
+    };
+    let engine = Engine::new(rt.clone(), config);
+    for tenant in ["open", "acme"] {
+        engine
+            .host(Hosted {
+                tenant: TenantId::from_static(tenant),
+                server: "calc".into(),
+                component: load(rt, "calc"),
+                grant: Grant::default(),
+            })
+            .unwrap();
+    }
+    engine
+}
+
+/// `request` with `token` as its bearer credential.
+fn request_with(request: &Request, token: &str) -> Request {
+    let mut request = request.clone();
+    request.headers.push(("authorization".into(), format!("Bearer {token}")));
+    request
 }

@@ -425,6 +425,10 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
             rate: config.rate_limits,
             operator_key_hash: config.operator_key_hash.clone(),
             oauth: config.oauth,
+            // This process holds the data directory's lock: every key
+            // write goes through its engine (or through the CLI, with the
+            // server stopped).
+            cache_api_keys: true,
         },
     }
 }

@@ -2,7 +2,8 @@
 //! request below goes out on a fresh connection, so the kernel spreads
 //! them over the threads (`/metrics` shows each thread served some), and
 //! what one thread changes is what every thread sees: a key revoked
-//! through one is refused by all, a legacy session opened on one is served
+//! through one is refused by all (though each had it in the key cache from
+//! the calls before), a legacy session opened on one is served
 //! by any, and concurrent calls on all of them leave one verifiable audit
 //! trail in order.
 

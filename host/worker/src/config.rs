@@ -150,6 +150,8 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
                 access_ttl_seconds: number(env, "SMCP_OAUTH_ACCESS_TTL_SECONDS", 600u32)?,
                 ..Default::default()
             },
+            // Isolates share the store and each write it: none may keep keys.
+            cache_api_keys: false,
         },
     };
     Ok(Settings {

@@ -118,6 +118,7 @@ pub fn engine() -> Engine {
             rate: Default::default(),
             operator_key_hash: None,
             oauth: Default::default(),
+            cache_api_keys: true,
         },
     };
     let engine = Engine::new(runtime.clone(), config);

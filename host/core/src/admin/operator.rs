@@ -11,7 +11,6 @@
 use super::Services;
 use super::reply::{ApiError, Reply, body_json, json, ok};
 use crate::auth::Role;
-use crate::auth::api_keys::ApiKeys;
 use crate::auth::jwt::Issuer;
 use crate::http::{Request, Response};
 use crate::names::TenantId;
@@ -82,7 +81,7 @@ async fn create_key(services: Services<'_>, request: &Request, backends: Backend
         .and_then(Role::parse)
         .ok_or_else(|| ApiError::bad_request("`role` must be admin, mcp-user or read-only"))?;
     let name = body.get("name").and_then(Value::as_str).unwrap_or("operator bootstrap");
-    let keys = ApiKeys::new(backends.kv, services.gate.settings.key_hash_key);
+    let keys = services.gate.api_keys(backends.kv);
     let now = backends.clock.now_ms();
     let (key, record) = keys.create(tenant, role, name, None, now, backends.random).await.map_err(ApiError::storage)?;
     services.tenants.created(tenant);

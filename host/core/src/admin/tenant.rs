@@ -3,7 +3,7 @@
 use super::Call;
 use super::reply::{ApiError, Reply, body_json, flag, json, no_content, ok};
 use crate::auth::Role;
-use crate::auth::api_keys::{ApiKeys, KeyRecord};
+use crate::auth::api_keys::KeyRecord;
 use crate::deploy::records;
 use serde_json::{Value, json};
 
@@ -24,7 +24,7 @@ fn key_view(record: &KeyRecord) -> Value {
 }
 
 pub(super) async fn keys(call: &Call<'_>, path: &[&str]) -> Reply {
-    let keys = ApiKeys::new(call.backends.kv, call.services.gate.settings.key_hash_key);
+    let keys = call.services.gate.api_keys(call.backends.kv);
     let now = call.backends.clock.now_ms();
     match (call.request.method.as_str(), path) {
         ("GET", []) => {

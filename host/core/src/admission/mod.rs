@@ -8,7 +8,7 @@
 pub(crate) mod refusals;
 
 use crate::audit::Recorder;
-use crate::auth::api_keys::ApiKeys;
+use crate::auth::api_keys::{ApiKeys, KeyCache};
 use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
 use crate::http::{Request, Response};
@@ -38,6 +38,9 @@ pub struct AuthSettings {
     pub operator_key_hash: Option<String>,
     /// The host's own authorization server.
     pub oauth: crate::oauth::OAuthSettings,
+    /// Keep accepted API keys in memory ([`KeyCache`]): only for a
+    /// process that is its store's one writer (the native server).
+    pub cache_api_keys: bool,
 }
 
 const WELL_KNOWN: &str = crate::names::METADATA_PREFIX;
@@ -50,6 +53,10 @@ pub struct Gate {
     oauth: Arc<AuthorizationServers>,
     /// When this process last noted each API key's use.
     key_uses: Mutex<crate::auth::api_keys::UseNotes>,
+    /// The API keys this process accepted, when it may keep them.
+    key_cache: KeyCache,
+    /// The bearer tokens this process verified (a memo; see there).
+    verified_tokens: jwt::VerifiedTokens,
     /// When each issuer key set was last fetched (ms), by URI.
     jwks_refreshed: Mutex<HashMap<String, u64>>,
     /// Refused requests, counted for the audit trail.
@@ -65,10 +72,20 @@ impl Gate {
             audit,
             oauth,
             key_uses: Default::default(),
+            key_cache: Default::default(),
+            verified_tokens: Default::default(),
             jwks_refreshed: Default::default(),
             refusals: Default::default(),
             client_refusals: Default::default(),
         }
+    }
+
+    /// The API keys, answered from this process's cache when it may keep
+    /// one: the one way the engine reads and writes key records, so that
+    /// every write empties the cache.
+    pub fn api_keys<'a>(&'a self, kv: &'a dyn crate::platform::kv::KvStore) -> ApiKeys<'a> {
+        let cache = self.settings.cache_api_keys.then_some(&self.key_cache);
+        ApiKeys::new(kv, self.settings.key_hash_key).cached(cache)
     }
 
     /// Moves the counts of refusals whose window closed (every count, when
@@ -268,13 +285,12 @@ pub(crate) async fn authenticate_for(
     tenant: &TenantId,
     audience: &str,
 ) -> Result<Principal, AuthError> {
-    let settings = &gate.settings;
     let Some(credential) = credential(request)? else {
         return Err(AuthError::Missing);
     };
     let now = backends.clock.now_ms();
     let principal = if credential.starts_with("smcp_") {
-        let keys = ApiKeys::new(backends.kv, settings.key_hash_key);
+        let keys = gate.api_keys(backends.kv);
         let principal = keys.authenticate(credential, now).await?;
         let id = principal.id.trim_start_matches("key:");
         if gate.key_uses.lock().is_ok_and(|mut notes| notes.due(id, now)) {
@@ -287,7 +303,7 @@ pub(crate) async fn authenticate_for(
         own_token(gate, backends, request, credential, tenant, audience, now).await?
     } else if credential.split('.').count() == 3 {
         let trusted = issuers(backends, tenant).await?;
-        match jwt::verify(credential, tenant, &trusted, audience, now)? {
+        match gate.verified_tokens.verify(credential, tenant, &trusted, audience, now)? {
             Verdict::Valid(principal) => principal,
             // The issuer may have rotated its keys: fetch them again (at
             // most once a minute per issuer) and retry once.
@@ -295,7 +311,7 @@ pub(crate) async fn authenticate_for(
                 let unknown = || AuthError::InvalidToken("signed with a key this issuer does not have".into());
                 let trusted =
                     refresh_keys(gate, backends, tenant, trusted, &jwks_uri, now).await.ok_or_else(unknown)?;
-                match jwt::verify(credential, tenant, &trusted, audience, now)? {
+                match gate.verified_tokens.verify(credential, tenant, &trusted, audience, now)? {
                     Verdict::Valid(principal) => principal,
                     Verdict::UnknownKey { .. } => return Err(unknown()),
                 }
@@ -328,7 +344,7 @@ async fn own_token(
         .await
         .map_err(|e| AuthError::Storage(e.description))?
         .ok_or_else(unknown)?;
-    let Verdict::Valid(principal) = jwt::verify(token, tenant, &[issuer], audience, now)? else {
+    let Verdict::Valid(principal) = gate.verified_tokens.verify(token, tenant, &[issuer], audience, now)? else {
         return Err(unknown());
     };
     match crate::oauth::grant_of_token_is_live(&gate.oauth, backends, request, tenant, token).await {

@@ -65,10 +65,64 @@ impl UseNotes {
     }
 }
 
+/// Keys this process accepted, by hash, so that a request with a known
+/// key reads nothing from the store. Only for a process that is its
+/// store's one writer (the native server, whose data directory is locked):
+/// every write of a key record through [`ApiKeys::cached`] empties it, so a
+/// revocation holds from the next request on every serving thread. The
+/// Worker's isolates share a store they each write, and keep no cache.
+#[derive(Default)]
+pub struct KeyCache {
+    accepted: std::sync::Mutex<Accepted>,
+}
+
+#[derive(Default)]
+struct Accepted {
+    /// Bumped by every write: an answer read from the store before a write
+    /// is not cached after it.
+    epoch: u64,
+    keys: crate::lru::Lru<[u8; 32], (Principal, Option<u64>)>,
+}
+
+/// Keys held at most; a key not held is read from the store as before.
+const CACHED_KEYS: usize = 10_000;
+
+impl KeyCache {
+    fn epoch(&self) -> u64 {
+        self.accepted.lock().map_or(u64::MAX, |a| a.epoch)
+    }
+
+    /// The principal of the key hashing to `hash`, if cached and not
+    /// expired at `now_ms`.
+    fn get(&self, hash: &blake3::Hash, now_ms: u64) -> Option<Principal> {
+        let mut accepted = self.accepted.lock().ok()?;
+        let (principal, expires_ms) = accepted.keys.get(hash.as_bytes())?;
+        expires_ms.is_none_or(|at| now_ms < at).then(|| principal.clone())
+    }
+
+    /// Caches an answer read from the store at `epoch`, unless a write came since.
+    fn put(&self, hash: &blake3::Hash, principal: &Principal, expires_ms: Option<u64>, epoch: u64) {
+        if let Ok(mut accepted) = self.accepted.lock()
+            && accepted.epoch == epoch
+        {
+            accepted.keys.insert(*hash.as_bytes(), (principal.clone(), expires_ms), CACHED_KEYS);
+        }
+    }
+
+    /// Forgets every key: a record was written.
+    fn written(&self) {
+        // A poisoned lock cannot be trusted to hold anything: take it over and empty it.
+        let mut accepted = self.accepted.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        accepted.epoch += 1;
+        accepted.keys = Default::default();
+    }
+}
+
 /// The API keys of every tenant, on a KV backend.
 pub struct ApiKeys<'a> {
     kv: &'a dyn KvStore,
     hash_key: [u8; 32],
+    cache: Option<&'a KeyCache>,
 }
 
 fn record_path(tenant: &TenantId, hash: &str) -> String {
@@ -100,7 +154,13 @@ pub fn hash_key_of(state_key: &[u8; 32]) -> [u8; 32] {
 impl<'a> ApiKeys<'a> {
     /// `hash_key` is the host's secret for hashing keys.
     pub fn new(kv: &'a dyn KvStore, hash_key: [u8; 32]) -> Self {
-        ApiKeys { kv, hash_key }
+        ApiKeys { kv, hash_key, cache: None }
+    }
+
+    /// The same keys, answering from `cache` and emptying it on every
+    /// write (see [`KeyCache`] for when a process may keep one).
+    pub fn cached(self, cache: Option<&'a KeyCache>) -> Self {
+        ApiKeys { cache, ..self }
     }
 
     fn hash(&self, key: &str) -> blake3::Hash {
@@ -183,10 +243,13 @@ impl<'a> ApiKeys<'a> {
 
     async fn store(&self, record: &KeyRecord) -> Result<(), AuthError> {
         let bytes = serde_json::to_vec(record).map_err(|e| AuthError::Storage(e.to_string()))?;
-        self.kv
-            .set(&record_path(&record.tenant, &record.hash), bytes, None)
-            .await
-            .map_err(|e| AuthError::Storage(e.to_string()))
+        let written = self.kv.set(&record_path(&record.tenant, &record.hash), bytes, None).await;
+        // Emptied after the write, whether or not it succeeded: an answer
+        // read before it is not cached after it (the epoch).
+        if let Some(cache) = self.cache {
+            cache.written();
+        }
+        written.map_err(|e| AuthError::Storage(e.to_string()))
     }
 
     /// The principal a presented key stands for.
@@ -194,6 +257,10 @@ impl<'a> ApiKeys<'a> {
         let (tenant, _) = parse(presented).ok_or(AuthError::Malformed("not an SMCP API key"))?;
         let tenant = &TenantId::parse(tenant).map_err(|_| AuthError::Malformed("not an SMCP API key"))?;
         let hash = self.hash(presented);
+        if let Some(principal) = self.cache.and_then(|c| c.get(&hash, now_ms)) {
+            return Ok(principal);
+        }
+        let epoch = self.cache.map(KeyCache::epoch);
         let record = self.stored(tenant, &hash.to_hex()).await?.ok_or(AuthError::UnknownKey)?;
         // blake3::Hash compares in constant time.
         let matches = blake3::Hash::from_hex(&record.hash).is_ok_and(|h| h == hash) && record.tenant == *tenant;
@@ -206,7 +273,11 @@ impl<'a> ApiKeys<'a> {
         if record.expires_ms.is_some_and(|at| now_ms >= at) {
             return Err(AuthError::Expired);
         }
-        Ok(Principal { tenant: record.tenant, id: format!("key:{}", record.id), role: record.role })
+        let principal = Principal { tenant: record.tenant, id: format!("key:{}", record.id), role: record.role };
+        if let (Some(cache), Some(epoch)) = (self.cache, epoch) {
+            cache.put(&hash, &principal, record.expires_ms, epoch);
+        }
+        Ok(principal)
     }
 
     /// Notes that key `id` of `tenant` was used at `now_ms`. Best effort;
@@ -354,6 +425,52 @@ mod tests {
         assert_eq!((listed[0].revoked_ms, listed[0].last_used_ms), (Some(5), Some(120_000)));
         let mut notes = UseNotes::default();
         assert!(notes.due("k", 0) && !notes.due("k", 59_999) && notes.due("k", 60_000));
+    }
+
+    #[test]
+    fn a_cached_key_reads_nothing_and_any_write_forgets_it() {
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
+        let cache = KeyCache::default();
+        let keys = ApiKeys::new(&kv, [5; 32]).cached(Some(&cache));
+        let acme = TenantId::from_static("acme");
+        let random = SeededRandom::new(4);
+        let (key, record) = block_on(keys.create(&acme, Role::McpUser, "", Some(10_000), 0, &random)).unwrap();
+        assert!(block_on(keys.authenticate(&key, 1)).is_ok());
+        // Answered from the cache: the record is not read again.
+        block_on(kv.delete(&record_path(&acme, &record.hash))).unwrap();
+        assert_eq!(block_on(keys.authenticate(&key, 2)).map(|p| p.role), Ok(Role::McpUser));
+        // The expiry still holds.
+        assert_eq!(block_on(keys.authenticate(&key, 10_000)), Err(AuthError::UnknownKey), "not cached once expired");
+        // Any key written (here another key made) empties the cache.
+        let (other, _) = block_on(keys.create(&acme, Role::Admin, "", None, 3, &random)).unwrap();
+        assert_eq!(block_on(keys.authenticate(&key, 4)), Err(AuthError::UnknownKey));
+        // A revocation holds from the next request.
+        assert!(block_on(keys.authenticate(&other, 5)).is_ok());
+        let id = block_on(keys.list(&acme)).unwrap().into_iter().find(|r| r.role == Role::Admin).unwrap().id;
+        assert!(block_on(keys.revoke(&acme, &id, 6)).unwrap());
+        assert_eq!(block_on(keys.authenticate(&other, 7)), Err(AuthError::Revoked));
+    }
+
+    #[test]
+    fn an_answer_read_before_a_revocation_is_not_cached_after_it() {
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
+        let cache = KeyCache::default();
+        let keys = ApiKeys::new(&kv, [5; 32]).cached(Some(&cache));
+        let (key, record) =
+            block_on(keys.create(&TenantId::from_static("acme"), Role::Admin, "", None, 0, &SeededRandom::new(8)))
+                .unwrap();
+        let racing = RevokeAfterRead {
+            inner: &kv,
+            keys: ApiKeys::new(&kv, [5; 32]).cached(Some(&cache)),
+            tenant: TenantId::from_static("acme"),
+            id: record.id.clone(),
+            fired: Default::default(),
+        };
+        let during = ApiKeys::new(&racing, [5; 32]).cached(Some(&cache));
+        // Read before the revocation: let in this once...
+        assert!(block_on(during.authenticate(&key, 1)).is_ok());
+        // ...and not again: the answer was not cached across the write.
+        assert_eq!(block_on(during.authenticate(&key, 2)), Err(AuthError::Revoked));
     }
 
     #[test]

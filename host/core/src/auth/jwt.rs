@@ -91,6 +91,74 @@ pub fn verify(
     audience: &str,
     now_ms: u64,
 ) -> Result<Verdict, AuthError> {
+    verify_until(token, tenant, issuers, audience, now_ms).map(|(verdict, _)| verdict)
+}
+
+/// Tokens this process verified, each under what its verification
+/// depended on: the token, the tenant, the audience and the issuer's whole
+/// record (keys, algorithms, scopes, leeway), which every request still
+/// reads from the store. A changed issuer, key set or audience is another
+/// entry, so this is a pure function's memo, safe where several processes
+/// write the store (the Worker's isolates); what it saves is the signature
+/// check (ES256: about 300 µs a request). Grant revocation of the host's
+/// own tokens is checked on every request, outside it.
+#[derive(Default)]
+pub struct VerifiedTokens {
+    verified: std::sync::Mutex<crate::lru::Lru<[u8; 32], (Principal, u64)>>,
+}
+
+/// Tokens held at most.
+const VERIFIED_TOKENS: usize = 10_000;
+
+impl VerifiedTokens {
+    /// [`verify`], answered from the memo when this token was verified
+    /// under the same issuer record and audience and has not expired since.
+    pub fn verify(
+        &self,
+        token: &str,
+        tenant: &TenantId,
+        issuers: &[Issuer],
+        audience: &str,
+        now_ms: u64,
+    ) -> Result<Verdict, AuthError> {
+        let issuer = unverified_issuer(token).ok().and_then(|iss| issuers.iter().find(|i| i.issuer == iss));
+        let Some(key) = issuer.and_then(|issuer| fingerprint(token, tenant, audience, issuer)) else {
+            return verify(token, tenant, issuers, audience, now_ms);
+        };
+        let now = now_ms / 1000;
+        if let Ok(mut verified) = self.verified.lock()
+            && let Some((principal, until)) = verified.get(&key)
+            && now < *until
+        {
+            return Ok(Verdict::Valid(principal.clone()));
+        }
+        let (verdict, until) = verify_until(token, tenant, issuers, audience, now_ms)?;
+        if let (Verdict::Valid(principal), Some(until), Ok(mut verified)) = (&verdict, until, self.verified.lock()) {
+            verified.insert(key, (principal.clone(), until), VERIFIED_TOKENS);
+        }
+        Ok(verdict)
+    }
+}
+
+/// What a verification of `token` depends on, hashed.
+fn fingerprint(token: &str, tenant: &TenantId, audience: &str, issuer: &Issuer) -> Option<[u8; 32]> {
+    let record = serde_json::to_vec(issuer).ok()?;
+    let mut hasher = blake3::Hasher::new_derive_key("smcp 2026-12 verified bearer tokens");
+    for part in [token.as_bytes(), tenant.as_str().as_bytes(), audience.as_bytes(), &record] {
+        hasher.update(&(part.len() as u64).to_le_bytes()).update(part);
+    }
+    Some(*hasher.finalize().as_bytes())
+}
+
+/// [`verify`], with the second (Unix time) before which a valid token stays
+/// valid: its `exp` plus the issuer's leeway.
+fn verify_until(
+    token: &str,
+    tenant: &TenantId,
+    issuers: &[Issuer],
+    audience: &str,
+    now_ms: u64,
+) -> Result<(Verdict, Option<u64>), AuthError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed JWT header"))?;
     refuse_critical_extensions(token)?;
     let iss = unverified_issuer(token)?;
@@ -107,7 +175,7 @@ pub fn verify(
     };
     let Some(jwk) = jwk else {
         return match &issuer.jwks_uri {
-            Some(uri) => Ok(Verdict::UnknownKey { jwks_uri: uri.clone() }),
+            Some(uri) => Ok((Verdict::UnknownKey { jwks_uri: uri.clone() }, None)),
             None => Err(invalid("signed with a key this issuer does not have")),
         };
     };
@@ -148,11 +216,8 @@ pub fn verify(
         .max()
         .ok_or(AuthError::NoRole)?;
     let _ = claims.iss;
-    Ok(Verdict::Valid(Principal {
-        tenant: tenant.to_owned(),
-        id: format!("jwt:{}#{}", issuer.issuer, claims.sub),
-        role,
-    }))
+    let principal = Principal { tenant: tenant.to_owned(), id: format!("jwt:{}#{}", issuer.issuer, claims.sub), role };
+    Ok((Verdict::Valid(principal), Some(claims.exp.saturating_add(issuer.leeway_seconds))))
 }
 
 /// RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` header
@@ -386,5 +451,38 @@ mod tests {
             verify(&token, &TenantId::from_static("acme"), &[with_uri], AUD, NOW_S * 1000),
             Ok(Verdict::UnknownKey { jwks_uri: "https://auth.example.com/jwks".into() })
         );
+    }
+
+    #[test]
+    fn the_memo_answers_only_for_the_same_token_issuer_and_audience_until_expiry() {
+        let memo = VerifiedTokens::default();
+        let acme = TenantId::from_static("acme");
+        let token = es256(&claims(json!({})), PRIVATE);
+        let now = NOW_S * 1000;
+        let valid =
+            |verdict: Result<Verdict, AuthError>| matches!(verdict, Ok(Verdict::Valid(p)) if p.role == Role::McpUser);
+        assert!(valid(memo.verify(&token, &acme, &[issuer()], AUD, now)));
+        assert!(valid(memo.verify(&token, &acme, &[issuer()], AUD, now + 1)), "from the memo");
+        // Each input the verification depends on still counts.
+        let mut demoted = issuer();
+        demoted.scopes = vec![("mcp:use".into(), Role::ReadOnly)];
+        let read_only = memo.verify(&token, &acme, &[demoted], AUD, now);
+        assert!(matches!(read_only, Ok(Verdict::Valid(p)) if p.role == Role::ReadOnly), "a changed issuer re-verifies");
+        let mut other_keys = issuer();
+        other_keys.keys = JwkSet { keys: vec![] };
+        assert!(memo.verify(&token, &acme, &[other_keys], AUD, now).is_err(), "its key removed: refused");
+        assert!(memo.verify(&token, &acme, &[], AUD, now).is_err(), "its issuer removed: refused");
+        let elsewhere = "https://mcp.example.com/t/acme/s/files/mcp";
+        assert!(memo.verify(&token, &acme, &[issuer()], elsewhere, now).is_err(), "another audience");
+        // The tenant is part of the answer: never another tenant's principal.
+        let umbrella = TenantId::from_static("umbrella");
+        let theirs = memo.verify(&token, &umbrella, &[issuer()], AUD, now);
+        assert!(matches!(theirs, Ok(Verdict::Valid(p)) if p.tenant == umbrella), "as verify answers");
+        let expired = (NOW_S + 600 + LEEWAY_SECONDS) * 1000;
+        assert!(memo.verify(&token, &acme, &[issuer()], AUD, expired).is_err(), "expired, memo or not");
+        // A token that fails is never remembered as valid.
+        let forged = es256(&claims(json!({})), OTHER_PRIVATE);
+        assert!(memo.verify(&forged, &acme, &[issuer()], AUD, now).is_err());
+        assert!(memo.verify(&forged, &acme, &[issuer()], AUD, now).is_err());
     }
 }

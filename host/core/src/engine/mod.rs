@@ -390,6 +390,7 @@ pub(crate) mod tests {
                 rate: Default::default(),
                 operator_key_hash: None,
                 oauth: Default::default(),
+                cache_api_keys: false,
             },
         };
         Engine::new(runtime, config)
