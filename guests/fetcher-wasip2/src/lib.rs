@@ -32,6 +32,9 @@ struct FetchArgs {
     /// Body characters to return (default 4096).
     #[serde(default)]
     max_chars: Option<usize>,
+    /// Request trailers by name, sent after the body.
+    #[serde(default)]
+    trailers: BTreeMap<String, String>,
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -90,7 +93,12 @@ fn fetch(a: FetchArgs) -> ToolResult<Structured<Fetched>> {
             }
         }
     }
-    OutgoingBody::finish(body, None).map_err(|e| fail("request", e))?;
+    let trailers: Vec<(String, Vec<u8>)> = a.trailers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+    let trailers = match trailers.is_empty() {
+        true => None,
+        false => Some(Fields::from_list(&trailers).map_err(|e| fail("trailers", e))?),
+    };
+    OutgoingBody::finish(body, trailers).map_err(|e| fail("request", e))?;
 
     response.subscribe().block();
     let response = match response.get() {

@@ -369,6 +369,12 @@ fn request_bodies_and_headers_arrive_and_are_bounded() {
                 fixture.fetch_with(json!({"url": url, "headers": {"host": "evil.example"}})).await.unwrap_err();
             let wanted = if guest == "fetcher" { "header `host` is set by the host" } else { "HeaderError::Forbidden" };
             assert!(message.contains(wanted), "{guest}: {message}");
+            if guest == "fetcher-wasip2" {
+                // Trailers the host cannot send: the request is refused, not sent without them.
+                let args = json!({"url": url, "method": "POST", "body": "b", "trailers": {"x-checksum": "1"}});
+                let message = fixture.fetch_with(args).await.unwrap_err();
+                assert!(message.contains("request trailers are not sent by this host"), "{message}");
+            }
             assert_eq!(origin.hits.load(Ordering::SeqCst), 1, "{guest}: only the first request was sent");
         }
     });

@@ -452,13 +452,18 @@ impl CallHost<'_> {
                 ok(Some(Val::Resource(BODY_STREAMS + this)))
             }
             "[static]outgoing-body.finish" => {
-                // Trailers are taken and not sent: the capability sends none.
-                if let Some(Val::Variant(1, Some(trailers))) = args.get(1)
-                    && let Val::Resource(rep) = trailers.as_ref()
-                {
-                    http.fields.remove(*rep);
-                }
-                return self.finish_body(this).await.map(Some);
+                // The capability sends no trailers (nor can the Worker's
+                // fetch): a request that has some is refused, not sent
+                // without them. Empty trailers are no trailers.
+                let trailers = match args.get(1) {
+                    Some(Val::Variant(1, Some(trailers))) => match trailers.as_ref() {
+                        Val::Resource(rep) => http.fields.remove(*rep),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let with_trailers = trailers.is_some_and(|t| !t.entries.is_empty());
+                return self.finish_body(this, with_trailers).await.map(Some);
             }
             "[method]future-incoming-response.subscribe" | "[method]future-trailers.subscribe" => Val::Resource(0),
             "[method]future-incoming-response.get" => self.take_response(this)?,
@@ -523,19 +528,32 @@ impl CallHost<'_> {
 
     /// `outgoing-body.finish`: the body is complete; a request waiting for
     /// it is sent.
-    async fn finish_body(&mut self, rep: u32) -> Result<Val, CallError> {
-        let http = &mut self.wasi.http;
-        let body = http.bodies_out.get(rep)?;
+    /// Finishes body `rep`, sending the request waiting for it; refused
+    /// (and the request with it, its response an error) when the body went
+    /// over the grant's size or came `with_trailers`.
+    async fn finish_body(&mut self, rep: u32, with_trailers: bool) -> Result<Val, CallError> {
+        let body = self.wasi.http.bodies_out.get(rep)?;
         body.finished = true;
-        if body.overflowed {
-            http.bodies_out.remove(rep);
-            return Ok(err(Some(self.too_large_body())));
-        }
+        let refusal = match (body.overflowed, with_trailers) {
+            (true, _) => Some(self.too_large_body()),
+            (false, true) => {
+                Some(internal("request trailers are not sent by this host: the request was not sent".into()))
+            }
+            (false, false) => None,
+        };
+        let http = &mut self.wasi.http;
         let waiting = http
             .futures
             .slots
             .iter()
             .position(|f| matches!(f, Some(Future::Waiting { request, .. }) if request.body == Some(rep)));
+        if let Some(code) = refusal {
+            http.bodies_out.remove(rep);
+            if let Some(i) = waiting {
+                http.futures.slots[i] = Some(Future::Ready(Err(code.clone())));
+            }
+            return Ok(err(Some(code)));
+        }
         if let Some(i) = waiting {
             let Some(Future::Waiting { request, timeout_ms }) = http.futures.slots[i].replace(Future::Taken) else {
                 return Err(gone());
