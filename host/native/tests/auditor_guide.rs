@@ -1,8 +1,9 @@
 //! docs/auditor-guide.md, as an auditor uses it: its marked commands run
 //! as written against a real host (`SMCP_URL` and `SMCP_ADMIN_KEY` set, as
 //! the guide says), in a directory holding the fetcher example as
-//! `fetcher.wasm` with its grant at `guests/fetcher/grant.toml`; and where
-//! the guide shows a command's output, the command prints those lines.
+//! `fetcher.wasm` with its grant at `guests/fetcher/grant.toml`, signed by
+//! a release key; and where the guide shows a command's output, the command
+//! prints those lines.
 
 mod support;
 
@@ -25,6 +26,15 @@ fn the_auditor_guide_runs_and_shows_what_smcp_prints() {
     let shipped = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../guests/fetcher/grant.toml");
     std::fs::copy(shipped, grants.join("grant.toml")).unwrap();
 
+    // What the release team handed over: its public key, and its signature
+    // of the component with its grant.
+    let signed = bash(
+        work.path(),
+        "smcp sign --new-key release.pem > release.pub\n\
+         smcp sign fetcher.wasm --grant guests/fetcher/grant.toml --key release.pem -o fetcher.sig.json",
+    );
+    assert!(signed.status.success(), "{}", text(&signed.stderr));
+
     let env = format!("export SMCP_URL={}\nexport SMCP_ADMIN_KEY={}\n", host.url(), host.key());
     for (i, block) in blocks.iter().enumerate() {
         assert_eq!(block.lang, "sh", "block {i}");
@@ -38,5 +48,13 @@ fn the_auditor_guide_runs_and_shows_what_smcp_prints() {
         );
     }
     assert!(work.path().join("checkpoint.json").is_file(), "the checkpoint the guide saves");
+    // The signer check the guide shows, against what it must refuse: another key.
+    let refused = bash(
+        work.path(),
+        "smcp sign --new-key other.pem > other.pub\n\
+         smcp inspect fetcher.wasm --grant guests/fetcher/grant.toml --signature fetcher.sig.json --signer \"$(cat other.pub)\"",
+    );
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stdout));
+    assert!(text(&refused.stdout).contains("signature  REFUSED"), "{}", text(&refused.stdout));
     host.stop();
 }
