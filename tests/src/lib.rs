@@ -127,8 +127,9 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::engine::EngineCon
             rate: smcp_core::auth::rate::RateLimits::default(),
             operator_key_hash: None,
             oauth: Default::default(),
-            // As the native host: the tests' engines own their stores.
-            cache_api_keys: true,
+            // The tests write key records behind the engine's back (as a
+            // second process would), which a key cache must not have.
+            cache_api_keys: false,
         },
     }
 }
