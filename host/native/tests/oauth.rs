@@ -445,6 +445,83 @@ async fn a_token_for_server_a_is_refused_on_server_b() {
     host.0.stop();
 }
 
+/// `url` asking for `scope` instead.
+fn with_scope(url: &str, scope: &str) -> String {
+    let mut url = url::Url::parse(url).unwrap();
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().filter(|(k, _)| k != "scope").collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs).append_pair("scope", scope);
+    url.to_string()
+}
+
+/// What the consent page offers is what the person gets: before the
+/// password, each scope says which accounts may hold it, and the page how
+/// long access lasts; an account gets the scopes it may hold; one that may
+/// hold none is told so on the page, and nothing is sent to the application.
+#[tokio::test]
+async fn consent_matches_what_each_account_may_allow() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    oauth::add_user(&http, &host.base(), "dev", host.key(), "reader", "read-only").await;
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(&http, &host.issuer(), redirect).await;
+    let pkce = Pkce::new();
+    let url = with_scope(
+        &authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc")),
+        "mcp:read mcp:use",
+    );
+
+    let (status, cookie, mut fields, page) = oauth::open_page(&http, &url).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<code>mcp:use</code>") && page.contains("(for mcp-user and admin accounts)"), "{page}");
+    assert!(page.contains("Access lasts until it is revoked") && page.contains("30 days"), "{page}");
+    assert!(page.contains("10 minutes") && page.contains("An administrator of dev can revoke it"), "{page}");
+
+    // A read-only account gets the part the page said it may hold.
+    fields.extend([
+        ("username".into(), "reader".into()),
+        ("password".into(), PASSWORD.into()),
+        ("decision".into(), "allow".into()),
+    ]);
+    let (status, location) = oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await;
+    assert_eq!(status, 303);
+    let code = param(&location.unwrap(), "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", &client),
+    ];
+    let (status, tokens) = token(&http, &host.issuer(), &form).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["scope"], "mcp:read", "{tokens}");
+
+    // An mcp-user asked for admin: told on the page, nothing sent back.
+    let pkce = Pkce::new();
+    let url = with_scope(&authorize_url(&host.issuer(), &client, redirect, &pkce, &host.resource("calc")), "mcp:admin");
+    let (_, cookie, mut fields, page) = oauth::open_page(&http, &url).await;
+    assert!(page.contains("(for admin accounts only)"), "{page}");
+    fields.extend([
+        ("username".into(), "alice".into()),
+        ("password".into(), PASSWORD.into()),
+        ("decision".into(), "allow".into()),
+    ]);
+    let refused = http
+        .post(format!("{}/authorize", host.issuer()))
+        .header("origin", url::Url::parse(&host.issuer()).unwrap().origin().ascii_serialization())
+        .header("cookie", cookie.unwrap())
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    assert!(refused.headers().get("location").is_none());
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("Your account (mcp-user) may allow none of what this application asks"), "{refused}");
+    assert!(host.audit_kinds().await.iter().any(|k| k == "oauth.consent_unavailable"));
+    host.0.stop();
+}
+
 #[tokio::test]
 async fn a_consent_post_without_csrf_protection_is_refused() {
     let host = Host::start(|_| {}).await;

@@ -194,8 +194,41 @@ fn hidden_fields(params: &Params) -> Vec<(&'static str, String)> {
 /// How the page was reached: the first time, or back from the upstream
 /// provider with who the person is and their ticket.
 enum Stage<'a> {
-    Login { upstream: Option<String> },
-    SignedIn { username: &'a str, ticket: &'a str },
+    Login {
+        upstream: Option<String>,
+    },
+    /// Who the person is (vouched for by the upstream provider, or by the
+    /// password just checked) and the ticket that proves it.
+    SignedIn {
+        username: &'a str,
+        ticket: &'a str,
+        role: crate::auth::Role,
+    },
+}
+
+/// `seconds` in the largest whole unit: "30 days", "10 minutes", "2 seconds".
+fn span(seconds: u32) -> String {
+    let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute"), (1, "second")]
+        .into_iter()
+        .find(|(size, _)| seconds >= *size && seconds.is_multiple_of(*size))
+        .map_or((seconds, "second"), |(size, unit)| (seconds / size, unit));
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+/// What a person should know of `scope` before allowing it: who may hold
+/// it, or, once the account is known, that this account may not.
+fn scope_note(scope: &str, role: Option<crate::auth::Role>) -> Option<String> {
+    use crate::auth::Role;
+    let needs = SCOPES.iter().find(|(s, _)| *s == scope).map(|(_, r)| *r)?;
+    match role {
+        None => match needs {
+            Role::ReadOnly | Role::Approver => None,
+            Role::McpUser => Some("for mcp-user and admin accounts".into()),
+            Role::Admin => Some("for admin accounts only".into()),
+        },
+        Some(role) if role < needs => Some(format!("not for your account ({}): it will not be allowed", role.name())),
+        Some(_) => None,
+    }
 }
 
 fn render(
@@ -207,14 +240,32 @@ fn render(
     status: u16,
     stage: &Stage<'_>,
 ) -> Response {
-    let mut shown: Vec<String> = match (request.server.is_empty(), request.scopes.is_empty()) {
+    let role = match stage {
+        Stage::SignedIn { role, .. } => Some(*role),
+        Stage::Login { .. } => None,
+    };
+    let mut shown: Vec<(String, Option<String>)> = match (request.server.is_empty(), request.scopes.is_empty()) {
         (true, _) => Vec::new(),
         (false, true) => vec!["mcp:read".into(), "mcp:use".into()],
         (false, false) => request.scopes.clone(),
-    };
-    if request.openid {
-        shown.push("openid".into());
     }
+    .into_iter()
+    .map(|scope| {
+        let note = scope_note(&scope, role);
+        (scope, note)
+    })
+    .collect();
+    if request.openid {
+        shown.push(("openid".into(), None));
+    }
+    let settings = ctx.settings();
+    let lasts = format!(
+        "Access lasts until it is revoked, or until the application goes {} without using it; each of its \
+         tokens lives {}. An administrator of {} can revoke it at any time.",
+        span(settings.refresh_ttl_seconds),
+        span(settings.access_ttl_seconds),
+        ctx.tenant
+    );
     let host = url::Url::parse(&request.redirect_uri)
         .ok()
         .and_then(|u| u.host_str().map(str::to_owned))
@@ -243,6 +294,7 @@ fn render(
         redirect_host: &host,
         server: &request.server,
         scopes: &shown,
+        lasts: &lasts,
         hidden: &hidden_fields(params),
         csrf,
         error,
@@ -252,7 +304,7 @@ fn render(
             Stage::SignedIn { .. } => None,
         },
         signed_in: match stage {
-            Stage::SignedIn { username, ticket } => Some((username, ticket)),
+            Stage::SignedIn { username, ticket, .. } => Some((username, ticket)),
             Stage::Login { .. } => None,
         },
     };
@@ -322,26 +374,21 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
         Ok(request) => request,
         Err(refusal) => return refusal.response(ctx),
     };
-    if let Err(refused) = external_account(ctx, &username).await {
-        // The name is in the trail; the page says the cause in its own words.
-        ctx.audit(
-            "oauth.upstream_refused",
-            Some(format!("user:{username}")),
-            serde_json::json!({ "reason": refused.reason() }),
-        );
-        return page::error(refused.status(), refused.said());
-    }
-    let ticket = random_token(ctx.backends.random);
-    let record = super::upstream::Ticket {
-        username: username.clone(),
-        client_id: request.client.client_id.clone(),
-        code_challenge: request.code_challenge.clone(),
-        expires_ms: ctx.now_ms() + 600_000,
+    let account = match external_account(ctx, &username).await {
+        Ok(account) => account,
+        Err(refused) => {
+            // The name is in the trail; the page says the cause in its own words.
+            ctx.audit(
+                "oauth.upstream_refused",
+                Some(format!("user:{username}")),
+                serde_json::json!({ "reason": refused.reason() }),
+            );
+            return page::error(refused.status(), refused.said());
+        }
     };
-    let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), &ticket));
-    if grants::store_sealed(ctx, &path, &record, Some(600)).await.is_err() {
+    let Ok(ticket) = mint_ticket(ctx, &request, &username).await else {
         return page::error(503, UNAVAILABLE);
-    }
+    };
     ctx.audit(
         "oauth.upstream_login",
         Some(format!("user:{username}")),
@@ -349,10 +396,26 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
     );
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
     let csrf = csrf_token(ctx, &cookie_value, &request);
-    let mut response =
-        render(ctx, &request, &params, &csrf, None, 200, &Stage::SignedIn { username: &username, ticket: &ticket });
+    let stage = Stage::SignedIn { username: &username, ticket: &ticket, role: account.role };
+    let mut response = render(ctx, &request, &params, &csrf, None, 200, &stage);
     response.headers.push(set_cookie);
     response
+}
+
+/// A single-use ticket that `username` is signed in, for this client and
+/// PKCE challenge, for ten minutes: what the consent's second step carries
+/// instead of a password.
+async fn mint_ticket(ctx: &Ctx<'_>, request: &AuthRequest, username: &str) -> Result<String, super::OAuthError> {
+    let ticket = random_token(ctx.backends.random);
+    let record = super::upstream::Ticket {
+        username: username.to_owned(),
+        client_id: request.client.client_id.clone(),
+        code_challenge: request.code_challenge.clone(),
+        expires_ms: ctx.now_ms() + 600_000,
+    };
+    let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), &ticket));
+    grants::store_sealed(ctx, &path, &record, Some(600)).await?;
+    Ok(ticket)
 }
 
 /// The account of someone the upstream provider vouched for: theirs, or
@@ -515,9 +578,23 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
             return render(ctx, &request, &params, csrf, Some(&shown), status, &Stage::Login { upstream });
         }
     };
+    let upstream = || async { super::upstream::get(ctx).await.ok().flatten().map(|u| u.name) };
     let Some(scopes) = granted_scopes(&request, account.role) else {
-        return back("access_denied", "the user's role allows none of the requested scopes").response(ctx);
+        // Said on the page, not only to the application: the person may
+        // sign in with another account, or deny.
+        ctx.audit(
+            "oauth.consent_unavailable",
+            Some(format!("user:{}", account.username)),
+            serde_json::json!({ "client_id": request.client.client_id, "role": account.role.name() }),
+        );
+        let said = format!(
+            "Your account ({}) may allow none of what this application asks, so nothing was allowed. \
+             Sign in with another account, or deny.",
+            account.role.name()
+        );
+        return render(ctx, &request, &params, csrf, Some(&said), 403, &Stage::Login { upstream: upstream().await });
     };
+
     match issue_code(ctx, &request, &account.username, scopes).await {
         Ok(code) => {
             let mut pairs = vec![("code", code)];
@@ -593,4 +670,29 @@ async fn issue_code(
         serde_json::json!({ "client_id": request.client.client_id, "resource": request.resource, "scopes": scopes });
     ctx.audit("oauth.consent", Some(format!("user:{user}")), detail);
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{scope_note, span};
+    use crate::auth::Role;
+
+    #[test]
+    fn spans_read_in_whole_units() {
+        assert_eq!(span(30 * 86_400), "30 days");
+        assert_eq!(span(600), "10 minutes");
+        assert_eq!(span(3_600), "1 hour");
+        assert_eq!(span(90), "90 seconds");
+        assert_eq!(span(2), "2 seconds");
+    }
+
+    #[test]
+    fn each_scope_says_who_may_hold_it() {
+        assert_eq!(scope_note("mcp:read", None), None);
+        assert_eq!(scope_note("mcp:admin", None).as_deref(), Some("for admin accounts only"));
+        assert_eq!(scope_note("mcp:use", Some(Role::McpUser)), None);
+        let note = scope_note("mcp:use", Some(Role::ReadOnly));
+        assert_eq!(note.as_deref(), Some("not for your account (read-only): it will not be allowed"));
+        assert_eq!(scope_note("openid", Some(Role::ReadOnly)), None);
+    }
 }

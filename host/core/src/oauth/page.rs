@@ -15,7 +15,11 @@ pub(crate) struct Consent<'a> {
     pub client_host: Option<&'a str>,
     pub redirect_host: &'a str,
     pub server: &'a str,
-    pub scopes: &'a [String],
+    /// Each scope asked for, with what the person should know of it
+    /// before allowing: who may hold it, or that their account may not.
+    pub scopes: &'a [(String, Option<String>)],
+    /// How long the access lasts and how it ends, in words.
+    pub lasts: &'a str,
     /// The authorization request, re-sent with the form.
     pub hidden: &'a [(&'static str, String)],
     pub csrf: &'a str,
@@ -103,8 +107,14 @@ fn html(status: u16, title: &str, main: &str) -> Response {
 
 /// The login and consent form.
 pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
-    let scopes: String =
-        c.scopes.iter().map(|s| format!("<li><code>{}</code>: {}</li>", escape(s), describe(s))).collect();
+    let scopes: String = c
+        .scopes
+        .iter()
+        .map(|(s, note)| {
+            let note = note.as_deref().map(|n| format!(" <em>({})</em>", escape(n))).unwrap_or_default();
+            format!("<li><code>{}</code>: {}{note}</li>", escape(s), describe(s))
+        })
+        .collect();
     let hidden: String = c
         .hidden
         .iter()
@@ -169,7 +179,7 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         "<p class=\"site\">Sign-in for tenant <strong>{tenant}</strong> on <strong>{site}</strong></p>\
          <h1>{heading}</h1>{error}\
          <p>{client} asks {what}, and will be sent back to <strong>{host}</strong>.</p>\
-         <p>It asks to:</p><ul>{scopes}</ul>\
+         <p>It asks to:</p><ul>{scopes}</ul><p>{lasts}</p>\
          <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{who}\
          <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>{upstream}\
@@ -179,6 +189,7 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         site = escape(c.site),
         host = escape(c.redirect_host),
         csrf = escape(c.csrf),
+        lasts = escape(c.lasts),
     );
     html(status, &title, &main)
 }
@@ -214,7 +225,8 @@ mod tests {
                 site: "smcp.example",
                 redirect_host: "app",
                 server: "calc",
-                scopes: &["mcp:use".into()],
+                scopes: &[("mcp:use".into(), Some("<u>".into()))],
+                lasts: "<s>",
                 hidden: &hidden,
                 csrf: "t",
                 error: Some("<i>"),
@@ -227,6 +239,7 @@ mod tests {
         let Body::Html(bytes) = page.body else { panic!() };
         let text = String::from_utf8(bytes).unwrap();
         assert!(!text.contains("<script>") && !text.contains("<b>evil") && !text.contains("<i>"));
+        assert!(!text.contains("<u>") && !text.contains("<s>"));
         assert!(text.contains("&lt;b&gt;evil") && text.contains("&quot;&gt;&lt;script&gt;"));
     }
 }
