@@ -197,8 +197,7 @@ enum Stage<'a> {
     Login {
         upstream: Option<String>,
     },
-    /// Who the person is (vouched for by the upstream provider, or by the
-    /// password just checked) and the ticket that proves it.
+    /// Who the upstream provider vouched for, and the ticket that proves it.
     SignedIn {
         username: &'a str,
         ticket: &'a str,
@@ -403,8 +402,8 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
 }
 
 /// A single-use ticket that `username` is signed in, for this client and
-/// PKCE challenge, for ten minutes: what the consent's second step carries
-/// instead of a password.
+/// PKCE challenge, for ten minutes: what the consent after an upstream
+/// sign-in carries instead of a password.
 async fn mint_ticket(ctx: &Ctx<'_>, request: &AuthRequest, username: &str) -> Result<String, super::OAuthError> {
     let ticket = random_token(ctx.backends.random);
     let record = super::upstream::Ticket {
