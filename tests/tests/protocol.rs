@@ -207,6 +207,12 @@ fn current_era_requests() {
     let tools = json_of(&c.current(2, "tools/list", json!({}), None));
     assert!(tools["result"]["ttlMs"].as_u64().is_some());
     assert_eq!(tools["result"]["cacheScope"], "public");
+    // Resources are stored data, not code: not to be kept, nor shared.
+    let resources = json_of(&c.current(6, "resources/list", json!({}), None));
+    assert_eq!(
+        (resources["result"]["ttlMs"].as_u64(), resources["result"]["cacheScope"].as_str()),
+        (Some(0), Some("private"))
+    );
     let echo = c.current(3, "tools/call", json!({"name": "echo", "arguments": {"text": "hi"}}), Some("echo"));
     assert_eq!(json_of(&echo)["result"]["content"][0]["text"], "hi");
     let about = json_of(&c.current(4, "resources/read", json!({"uri": "calc://about"}), Some("calc://about")));

@@ -288,7 +288,13 @@ fn decorate(protocol: &Protocol, method: &str, result: &mut Value) {
         json!({ "io.modelcontextprotocol/serverInfo": { "name": protocol.config.server_name, "version": protocol.config.server_version } }),
     );
     if complete && CACHEABLE.contains(&method) {
-        let (ttl, scope) = if method == "resources/read" { (0, "private") } else { (LIST_TTL_MS, "public") };
+        // Resources are a server's stored data (a 0.1.1 server lists them
+        // straight from its storage): fresh on every ask, and the caller's.
+        // Tools, prompts and templates are its code: a minute, for anyone.
+        let (ttl, scope) = match method {
+            "resources/read" | "resources/list" => (0, "private"),
+            _ => (LIST_TTL_MS, "public"),
+        };
         object.insert("ttlMs".into(), json!(ttl));
         object.insert("cacheScope".into(), json!(scope));
     }
