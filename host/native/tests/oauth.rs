@@ -485,14 +485,7 @@ async fn consent_matches_what_each_account_may_allow() {
     let (status, location) = oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await;
     assert_eq!(status, 303);
     let code = param(&location.unwrap(), "code").unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect),
-        ("code_verifier", &pkce.verifier),
-        ("client_id", &client),
-    ];
-    let (status, tokens) = token(&http, &host.issuer(), &form).await;
+    let (status, tokens) = oauth::redeem(&http, &host.issuer(), &code, redirect, &pkce, &client).await;
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(tokens["scope"], "mcp:read", "{tokens}");
 
@@ -838,14 +831,7 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     let (status, location) = oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await;
     assert_eq!(status, 303);
     let code = param(&location.unwrap(), "code").unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect),
-        ("code_verifier", &pkce.verifier),
-        ("client_id", &client),
-    ];
-    let (status, tokens) = token(&http, &host.issuer(), &form).await;
+    let (status, tokens) = oauth::redeem(&http, &host.issuer(), &code, redirect, &pkce, &client).await;
     assert_eq!(status, 200, "{tokens}");
     assert_eq!(jsonwebtoken_claims(tokens["access_token"].as_str().unwrap())["sub"], "bob");
     assert_eq!(
@@ -967,14 +953,7 @@ async fn a_client_metadata_document_identifies_a_client() {
     let (status, location) = sign_in(&http, &host.issuer(), &url, "alice", PASSWORD).await;
     assert_eq!(status, 303);
     let code = param(&location.unwrap(), "code").unwrap();
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", redirect),
-        ("code_verifier", &pkce.verifier),
-        ("client_id", &client),
-    ];
-    let (status, tokens) = token(&http, &host.issuer(), &form).await;
+    let (status, tokens) = oauth::redeem(&http, &host.issuer(), &code, redirect, &pkce, &client).await;
     assert_eq!(status, 200, "{tokens}");
 
     let impostor = format!("http://127.0.0.1:{port}/other.json");

@@ -155,6 +155,26 @@ pub async fn token(http: &reqwest::Client, issuer: &str, form: &[(&str, &str)]) 
     (response.status().as_u16(), response.json().await.unwrap())
 }
 
+/// Redeems `code` for tokens as a public client does (PKCE, no secret):
+/// the token endpoint's status and answer.
+pub async fn redeem(
+    http: &reqwest::Client,
+    issuer: &str,
+    code: &str,
+    redirect_uri: &str,
+    pkce: &Pkce,
+    client_id: &str,
+) -> (u16, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", &pkce.verifier),
+        ("client_id", client_id),
+    ];
+    token(http, issuer, &form).await
+}
+
 /// Runs `conformance authorization` against `issuer`: registers a
 /// client for its callback port, signs in as `username` when it prints
 /// the authorization URL, and asserts that every scenario passes.
