@@ -51,6 +51,17 @@ impl<S: McpServer> Guest for Export<S> {
         Ok(tool.call(&arguments, &call).into())
     }
 
+    fn task_tools() -> Vec<wire::TaskTool> {
+        let support = |s| match s {
+            crate::TaskSupport::Optional => wire::TaskSupport::Optional,
+            crate::TaskSupport::Required => wire::TaskSupport::Required,
+        };
+        S::tools()
+            .iter()
+            .filter_map(|t| Some(wire::TaskTool { name: t.name().to_owned(), support: support(t.task_support()?) }))
+            .collect()
+    }
+
     fn list_resources() -> Vec<wire::Resource> {
         S::resources().into_iter().map(Into::into).collect()
     }

@@ -35,6 +35,20 @@ impl InputRequired {
         Self::default()
     }
 
+    /// A checkpoint: no requests, only `state` (as JSON) to be called
+    /// again with, in a fresh instance with fresh fuel. For a tool with
+    /// [`TaskSupport`](crate::TaskSupport), the first checkpoint is where a
+    /// client that supports tasks gets its task and the rest runs in the
+    /// background; otherwise the host goes on within the request.
+    pub fn checkpoint<S: Serialize>(state: &S) -> Result<Self, ToolError> {
+        Self::new().state_json(state)
+    }
+
+    /// True when this asks nothing of the client: a checkpoint.
+    pub fn is_checkpoint(&self) -> bool {
+        self.requests.is_empty()
+    }
+
     /// Sets the opaque state text.
     pub fn state(mut self, state: impl Into<String>) -> Self {
         self.state = state.into();

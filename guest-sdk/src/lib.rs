@@ -91,7 +91,7 @@ pub use prompt::{Prompt, PromptArgs, PromptArgument, PromptMessage, PromptOutcom
 pub use resource::{Resource, ResourceBody, ResourceContents, ResourceLink, ResourcePage, ResourceTemplate};
 pub use schema::{NoArgs, input_schema, output_schema};
 pub use server::McpServer;
-pub use tool::{Annotations, Tool, ToolInfo, ToolResult, Tools};
+pub use tool::{Annotations, TaskSupport, Tool, ToolInfo, ToolResult, Tools};
 pub use uri_template::match_uri_template;
 
 /// The crates whose derives tenants use, at the versions the SDK uses.

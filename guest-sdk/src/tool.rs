@@ -53,7 +53,20 @@ pub struct Tool {
     input_schema: fn() -> String,
     output_schema: fn() -> Option<String>,
     annotations: Option<Annotations>,
+    task: Option<TaskSupport>,
     handler: Handler,
+}
+
+/// How a tool may run as an MCP task: from its first checkpoint (an
+/// [`InputRequired::checkpoint`](crate::InputRequired::checkpoint)) on, in the
+/// background, when the client supports tasks and the grant has `[tasks]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// A task for clients that support tasks; others get the result
+    /// within their request.
+    Optional,
+    /// Only clients that support tasks may call the tool.
+    Required,
 }
 
 impl Tool {
@@ -92,6 +105,7 @@ impl Tool {
             input_schema: schema::input_schema::<A>,
             output_schema: O::output_schema,
             annotations: None,
+            task: None,
             handler: Box::new(handler),
         }
     }
@@ -139,6 +153,17 @@ impl Tool {
     /// Marks the tool as reaching the world outside the server.
     pub fn open_world(self) -> Self {
         self.annotate(|a| a.open_world = Some(true))
+    }
+
+    /// Lets the tool run as an MCP task (see [`TaskSupport`]).
+    pub fn task(mut self, support: TaskSupport) -> Self {
+        self.task = Some(support);
+        self
+    }
+
+    /// How the tool may run as a task, if at all.
+    pub fn task_support(&self) -> Option<TaskSupport> {
+        self.task
     }
 
     fn annotate(mut self, set: impl FnOnce(&mut Annotations)) -> Self {

@@ -47,6 +47,7 @@ export const server = {
     return fetchTool(JSON.parse(args));
   },
   listResources: () => [],
+  taskTools: () => [],
   listResourcesPage: () => ({ resources: [] }),
   listResourceTemplates: () => [],
   readResource(uri) {

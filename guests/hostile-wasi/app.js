@@ -36,6 +36,7 @@ export const server = {
     return attack() ?? done('survived');
   },
   listResources: () => [],
+  taskTools: () => [],
   listResourcesPage: () => ({ resources: [] }),
   listResourceTemplates: () => [],
   readResource(uri) {

@@ -7,8 +7,8 @@
 // Built against the kv-server world, so it imports kv and the capabilities
 // every server has, and nothing else of smcp:mcp:
 // smcp-world: kv-server
-import { get, set, delete as remove, listKeys } from 'smcp:mcp/kv@0.1.1';
-import { progress, resourceUpdated } from 'smcp:mcp/notify@0.1.1';
+import { get, set, delete as remove, listKeys } from 'smcp:mcp/kv@0.1.2';
+import { progress, resourceUpdated } from 'smcp:mcp/notify@0.1.2';
 
 const PREFIX = 'note:';
 const LIST_LIMIT = 100;
@@ -100,6 +100,7 @@ export const server = {
     }
   },
   listResources: () => [],
+  taskTools: () => [],
   listResourcesPage: () => ({ resources: [] }),
   listResourceTemplates: () => [
     { uriTemplate: 'note://{id}', name: 'note', description: 'The text of a note.', mimeType: 'text/plain' },

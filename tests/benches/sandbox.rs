@@ -405,7 +405,7 @@ mod wasmtime_host {
         fn prepare(&self, component: Component) -> Compiled {
             let mut linker = Linker::new(&self.engine);
             linker.define_unknown_imports_as_traps(&component).expect("imports defined");
-            let (_, server) = component.get_export(None, "smcp:mcp/server@0.1.1").expect("server export");
+            let (_, server) = component.get_export(None, "smcp:mcp/server@0.1.2").expect("server export");
             let (_, call_tool) = component.get_export(Some(&server), "call-tool").expect("call-tool export");
             Compiled { pre: linker.instantiate_pre(&component).expect("instantiate_pre"), call_tool }
         }

@@ -185,7 +185,7 @@ fn input_required_round_trip() {
 fn notes_store_in_kv_under_the_tenant_prefix() {
     let rt = runtime();
     let notes = load(&rt, "notes");
-    assert!(notes.prepared.imports_interface("smcp:mcp/kv@0.1.1"));
+    assert!(notes.prepared.imports_interface("smcp:mcp/kv@0.1.2"));
     let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
     let mut env = Env::new("acme", "notes", grant);
     call(&mut env, &rt, &notes, "put_note", json!({"id": "a", "text": "first"}));
@@ -256,7 +256,7 @@ fn capability_without_grant_is_denied() {
 fn files_round_trip_through_objects() {
     let rt = runtime();
     let files = load(&rt, "files");
-    assert!(files.prepared.imports_interface("smcp:mcp/objects@0.1.1"));
+    assert!(files.prepared.imports_interface("smcp:mcp/objects@0.1.2"));
     let grant = Grant { objects: Some(ObjectsGrant::default()), ..Grant::default() };
     let mut env = Env::new("acme", "files", grant);
     let wrote = call(&mut env, &rt, &files, "write_file", json!({"path": "docs/a.txt", "content": "hello"}));
@@ -313,7 +313,7 @@ fn http_grant() -> Grant {
 fn fetcher_fetches_allowed_hosts_only() {
     let rt = runtime();
     let fetcher = load(&rt, "fetcher");
-    assert!(fetcher.prepared.imports_interface("smcp:mcp/http@0.1.1"));
+    assert!(fetcher.prepared.imports_interface("smcp:mcp/http@0.1.2"));
     let mut env = Env::new("acme", "fetcher", http_grant());
     env.memory.http.responses.insert(
         "https://api.example.com/hello".into(),

@@ -32,13 +32,13 @@ fn shipped_grants_parse_and_cover_their_components() {
 fn a_component_importing_what_its_grant_omits_is_refused_at_load() {
     let (engine, rt) = engine();
     let cases = [
-        ("notes", "version = 1", "smcp:mcp/kv@0.1.1", "[kv] section"),
-        ("files", "version = 1\n[kv]", "smcp:mcp/objects@0.1.1", "[objects] section"),
-        ("fetcher", "version = 1\n[secrets]\nnames = [\"API_TOKEN\"]", "smcp:mcp/http@0.1.1", "[http] section"),
+        ("notes", "version = 1", "smcp:mcp/kv@0.1.2", "[kv] section"),
+        ("files", "version = 1\n[kv]", "smcp:mcp/objects@0.1.2", "[objects] section"),
+        ("fetcher", "version = 1\n[secrets]\nnames = [\"API_TOKEN\"]", "smcp:mcp/http@0.1.2", "[http] section"),
         (
             "fetcher",
             "version = 1\n[http]\nallowed_hosts = [\"example.com\"]",
-            "smcp:mcp/secrets@0.1.1",
+            "smcp:mcp/secrets@0.1.2",
             "[secrets] names",
         ),
     ];

@@ -211,7 +211,7 @@ fn components_are_keyed_by_digest() {
     assert_eq!(a.digest().to_hex(), blake3_hex(&component_bytes("calc")));
     assert_ne!(a.digest(), load(&rt, "notes").digest());
     assert!(a.prepared.modules.iter().all(|m| m.starts_with(b"\0asm")));
-    let lift = &a.prepared.recipe.lifts["smcp:mcp/server@0.1.1#list-tools"];
+    let lift = &a.prepared.recipe.lifts["smcp:mcp/server@0.1.2#list-tools"];
     assert!(lift.post_return.is_some() && lift.memory.is_some(), "{lift:?}");
 }
 

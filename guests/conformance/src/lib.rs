@@ -3,12 +3,14 @@
 //! after the suite's reference "everything server". See README.md for the
 //! fixture table and for what the host has to provide itself.
 //!
-//! The guest imports only `notify` (progress and log notifications).
+//! The guest imports only `notify` (progress and log notifications) and
+//! `clock` (the tasks' sleeps).
 
 mod ask;
 mod catalog;
 mod media;
 mod mrtr;
+mod tasks;
 mod tools;
 
 use smcp_guest::{
@@ -54,6 +56,14 @@ impl McpServer for Conformance {
             .tool(mrtr::multi_round())
             .tool(mrtr::tampered_state())
             .tool(mrtr::capabilities())
+            // tasks-* (the tasks extension, SEP-2663).
+            .tool(tasks::greet())
+            .tool(tasks::slow_compute())
+            .tool(tasks::failing_job())
+            .tool(tasks::protocol_error_job())
+            .tool(tasks::confirm_delete())
+            .tool(tasks::multi_input())
+            .tool(tasks::tool_with_task())
     }
 
     fn resources() -> Vec<Resource> {
@@ -118,6 +128,6 @@ mod tests {
             let schema: serde_json::Value = serde_json::from_str(&info.input_schema).unwrap();
             assert_eq!(schema["type"], "object", "{name}");
         }
-        assert_eq!(names.len(), 28);
+        assert_eq!(names.len(), 35);
     }
 }

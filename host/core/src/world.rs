@@ -76,16 +76,16 @@ pub const WASI_LINK_ONLY: [&str; 2] = ["wasi:filesystem/types", "wasi:filesystem
 /// The version of the host's own package in `wit/`. Components built
 /// against any 0.1.x load: a 0.1 release only adds (functions a component
 /// may import, exports the host calls when present).
-pub const VERSION: &str = "0.1.1";
-pub const PACKAGE: &str = "smcp:mcp@0.1.1";
-pub const SERVER_INTERFACE: &str = "smcp:mcp/server@0.1.1";
+pub const VERSION: &str = "0.1.2";
+pub const PACKAGE: &str = "smcp:mcp@0.1.2";
+pub const SERVER_INTERFACE: &str = "smcp:mcp/server@0.1.2";
 /// An interface of types only: importing it grants nothing.
-pub const TYPES_INTERFACE: &str = "smcp:mcp/types@0.1.1";
+pub const TYPES_INTERFACE: &str = "smcp:mcp/types@0.1.2";
 
 /// Server exports added after 0.1.0: a component built against an earlier
 /// 0.1 lacks them, and the host falls back (`list-resources-page` to the
 /// whole `list-resources`, paged by the host).
-pub const ADDED_EXPORTS: [&str; 1] = ["list-resources-page"];
+pub const ADDED_EXPORTS: [&str; 2] = ["list-resources-page", "task-tools"];
 
 /// The host's name for `interface` when it is one of the host package's
 /// (any 0.1.x) or WASI's (any 0.2.x): `name@<the host's version>`.
@@ -216,7 +216,7 @@ pub const MAX_FLAT_RESULTS: usize = 1;
 /// One function of an interface in the host's world.
 #[derive(Debug, Clone)]
 pub struct WorldFunc {
-    /// Fully qualified interface, e.g. `smcp:mcp/kv@0.1.1`.
+    /// Fully qualified interface, e.g. `smcp:mcp/kv@0.1.2`.
     pub interface: String,
     /// Short interface name, e.g. `kv`.
     pub short: String,
@@ -476,6 +476,7 @@ mod tests {
             [
                 "list-tools",
                 "call-tool",
+                "task-tools",
                 "list-resources",
                 "list-resources-page",
                 "list-resource-templates",
@@ -490,7 +491,7 @@ mod tests {
     #[test]
     fn kv_get_returns_through_memory() {
         let world = HostWorld::load().unwrap();
-        let (_, get) = world.import("smcp:mcp/kv@0.1.1", "get").unwrap();
+        let (_, get) = world.import("smcp:mcp/kv@0.1.2", "get").unwrap();
         let (params, results) = get.sig.import_core_type();
         assert_eq!(params, vec![FlatType::I32; 3]);
         assert!(results.is_empty());
@@ -501,8 +502,8 @@ mod tests {
     #[test]
     fn any_0_1_release_of_the_package_maps_onto_the_hosts() {
         let world = HostWorld::load().unwrap();
-        assert_eq!(world.canonical("smcp:mcp/kv@0.1.0"), Some("smcp:mcp/kv@0.1.1"));
-        assert_eq!(world.canonical("smcp:mcp/kv@0.1.7"), Some("smcp:mcp/kv@0.1.1"));
+        assert_eq!(world.canonical("smcp:mcp/kv@0.1.0"), Some("smcp:mcp/kv@0.1.2"));
+        assert_eq!(world.canonical("smcp:mcp/kv@0.1.7"), Some("smcp:mcp/kv@0.1.2"));
         assert_eq!(world.canonical("smcp:mcp/kv@0.2.0"), None, "another track is another contract");
         assert_eq!(world.canonical("smcp:mcp/kv@0.1."), None);
         assert_eq!(world.canonical("smcp:mcp/kv@0.1.x"), None);

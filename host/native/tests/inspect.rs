@@ -45,19 +45,19 @@ fn inspect_shows_imports_and_what_the_grant_allows() {
     let capability = |name: &str| {
         review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == name).cloned().unwrap()
     };
-    let http = capability("smcp:mcp/http@0.1.1");
+    let http = capability("smcp:mcp/http@0.1.2");
     assert_eq!((http["imported"].clone(), http["granted"].clone()), (Value::Bool(true), Value::Bool(true)));
     assert_eq!(http["functions"], serde_json::json!(["fetch"]));
     assert!(http["allows"].as_array().unwrap().iter().any(|a| a == "hosts: example.com"), "{http}");
     assert!(http["allows"].as_array().unwrap().iter().any(|a| a == "methods: GET"), "{http}");
-    assert_eq!(capability("smcp:mcp/kv@0.1.1")["imported"], false);
+    assert_eq!(capability("smcp:mcp/kv@0.1.2")["imported"], false);
     assert_eq!(review["imported_not_granted"], serde_json::json!([]));
 
     // notes with calc's grant: kv is imported and not granted, so hosting
     // would fail (exit 3), and the review says why.
     let (code, review, _) = smcp(&["inspect", &notes, "--grant", &guest_grant("calc"), "--json"]);
     assert_eq!(code, 3);
-    assert_eq!(review["imported_not_granted"], serde_json::json!(["smcp:mcp/kv@0.1.1"]));
+    assert_eq!(review["imported_not_granted"], serde_json::json!(["smcp:mcp/kv@0.1.2"]));
 
     // Not a component: a clear error, no panic.
     let (code, _, stderr) = smcp(&["inspect", &guest_grant("calc")]);
@@ -82,7 +82,7 @@ fn diff_reports_imports_and_widened_grants() {
         "--json",
     ]);
     assert_eq!(code, 4, "a widening needs approval: {stderr}");
-    assert_eq!(difference["imports_added"], serde_json::json!(["smcp:mcp/http@0.1.1", "smcp:mcp/secrets@0.1.1"]));
+    assert_eq!(difference["imports_added"], serde_json::json!(["smcp:mcp/http@0.1.2", "smcp:mcp/secrets@0.1.2"]));
     let changed = difference["grants_changed"].as_array().unwrap();
     assert!(changed.iter().any(|c| c.as_str().unwrap().contains("api.other.com")), "{changed:?}");
     // Field by field, as grant.toml names them, with the values.
@@ -102,7 +102,7 @@ fn diff_reports_imports_and_widened_grants() {
     assert!(listed("tools_removed").contains(&"add".to_owned()), "{difference}");
     // What the host would ask approval for, field by field.
     let widened = difference["widened"].as_array().unwrap();
-    for expected in ["imports smcp:mcp/http@0.1.1", "http: host api.other.com added", "http: every method allowed"] {
+    for expected in ["imports smcp:mcp/http@0.1.2", "http: host api.other.com added", "http: every method allowed"] {
         assert!(widened.iter().any(|w| w == expected), "{expected} missing from {widened:?}");
     }
     // The same version and grant: nothing to approve. Narrower: neither.
@@ -143,7 +143,7 @@ fn inspect_reads_every_example_and_hostile_guest() {
         let expected = if *guest == "hostile-import" { 3 } else { 0 };
         assert_eq!(code, expected, "{guest}: {stderr}");
         assert_eq!(review["digest"].as_str().map(str::len), Some(64), "{guest}");
-        assert_eq!(review["exports"], serde_json::json!(["smcp:mcp/server@0.1.1"]), "{guest}");
+        assert_eq!(review["exports"], serde_json::json!(["smcp:mcp/server@0.1.2"]), "{guest}");
         reviews
             .validate(&review)
             .unwrap_or_else(|e| panic!("{guest}: inspect --json against its schema: {e}\n{review}"));
@@ -157,7 +157,7 @@ fn inspect_reads_every_example_and_hostile_guest() {
         }
         // The declared world, functions included.
         let server = &review["world"]["exports"][0];
-        assert_eq!(server["interface"], "smcp:mcp/server@0.1.1", "{guest}");
+        assert_eq!(server["interface"], "smcp:mcp/server@0.1.2", "{guest}");
         assert!(server["functions"].as_array().unwrap().iter().any(|f| f == "call-tool"), "{guest}: {server}");
         if *guest == "hostile-import" {
             // Flagged by name, with what it would call.
@@ -198,7 +198,7 @@ fn diff_shows_functions_called_within_an_interface() {
     let (code, review, _) = smcp(&["inspect", &reader, "--grant", kv.to_str().unwrap(), "--json"]);
     assert_eq!(code, 0);
     let kv_of = |review: &Value| {
-        review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == "smcp:mcp/kv@0.1.1").cloned()
+        review["capabilities"].as_array().unwrap().iter().find(|c| c["interface"] == "smcp:mcp/kv@0.1.2").cloned()
     };
     assert_eq!(kv_of(&review).unwrap()["functions"], serde_json::json!(["get"]), "only what it imports");
     let (code, difference, stderr) = smcp(&["diff", &reader, &notes, "--old-grant", kv.to_str().unwrap(), "--json"]);
@@ -307,5 +307,5 @@ fn inspect_compiles_as_deploy_does_and_lists_every_problem() {
         problems[0].contains("evil:fs/files@0.1.0") && problems[1].contains("wasi:sockets/tcp@0.2.0"),
         "{problems:#?}"
     );
-    assert!(problems[2].contains("does not export `smcp:mcp/server@0.1.1`"), "{problems:#?}");
+    assert!(problems[2].contains("does not export `smcp:mcp/server@0.1.2`"), "{problems:#?}");
 }

@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use support::{Client, call, clients_dir, run_client_script, tool_names};
+use support::{Client, call, clients_dir, run_client_script, task_scenario_failures, tool_names};
 use workerd::{component, grant_file, workerd, workerd_for_large_guests};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -126,6 +126,8 @@ fn conformance_suite_against_the_worker() {
         );
         assert!(passed >= 30, "too few scenarios ran:\n{stdout}");
     }
+    let failures = task_scenario_failures(&endpoint);
+    assert!(failures.is_empty(), "tasks scenarios with failures on the Worker:\n{}", failures.join("\n"));
 }
 
 #[test]
@@ -143,7 +145,7 @@ fn deploy_widening_and_rollback_on_the_worker() {
     assert!(ok, "{err}");
     assert_eq!(out.trim(), format!("{}/t/deployer/s/app/mcp", w.url()));
     let (ok, _, err) = deploy("notes", &grant_file("notes"), &[]);
-    assert!(!ok && err.contains("approval_required") && err.contains("imports smcp:mcp/kv@0.1.1"), "{err}");
+    assert!(!ok && err.contains("approval_required") && err.contains("imports smcp:mcp/kv@0.1.2"), "{err}");
     let calc_tools = runtime().block_on(async {
         let app = connect("deployer", "app", &key).await;
         let names = tool_names(&app).await;

@@ -89,7 +89,23 @@ impl<'a> CallHost<'a> {
     pub fn set_deadline(&mut self, deadline_ms: u64) {
         self.deadline_ms = Some(deadline_ms);
     }
+
+    /// Waits `ms`, or until the call's deadline when that comes first (a
+    /// guest's sleep: `clock.sleep-ms`, WASI's pollables).
+    async fn sleep_for(&mut self, ms: u64) {
+        let now = self.backends.clock.now_ms();
+        // A call always has a deadline when served; without one, a guest
+        // still cannot wait for longer than this.
+        let deadline = self.deadline_ms.unwrap_or(now.saturating_add(MAX_SLEEP_MS));
+        let until = deadline.min(now.saturating_add(ms));
+        if until > now {
+            self.backends.clock.sleep(until - now).await;
+        }
+    }
 }
+
+/// The longest a guest may wait in one sleep when its call has no deadline.
+const MAX_SLEEP_MS: u64 = 30_000;
 
 impl CallHost<'_> {
     /// Fuel burned by the guest calls made with this host so far.

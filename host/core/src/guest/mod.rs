@@ -128,6 +128,18 @@ impl Server<'_> {
         Ok(ToolOutcome::from_wit(outcome)?)
     }
 
+    /// The tools that may run as tasks, and how (`task-tools`, since
+    /// 0.1.2; none for a server without it). Names not among `tools` are
+    /// dropped by the caller.
+    pub async fn task_tools<H: HostCalls>(&self, host: &mut H) -> Result<Vec<(String, TaskSupport)>, ServerError> {
+        use server::task_tools as export;
+        if self.is_plain() || !self.component.exports_server_function(export::NAME) {
+            return Ok(Vec::new());
+        }
+        let tools = self.call(host, export::NAME, export::args(), export::result).await?;
+        Ok(tools.into_iter().map(|t| (t.name, t.support.into())).collect())
+    }
+
     /// The resources for one `resources/list` request: a page the server
     /// made after `cursor` (`list-resources-page`, since 0.1.1), or the whole
     /// list of a server built against 0.1.0, for the host to page.

@@ -241,6 +241,30 @@ impl InputRequired {
             .collect::<Res<_>>()?;
         Ok(InputRequired { requests, state: input.state })
     }
+
+    /// A checkpoint (since 0.1.2): no requests, only state to be called
+    /// again with.
+    pub fn is_checkpoint(&self) -> bool {
+        self.requests.is_empty()
+    }
+}
+
+/// How a tool may run as an MCP task (`task-tools`, since 0.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskSupport {
+    /// A task when the client supports tasks, else within the request.
+    Optional,
+    /// Only for clients that support tasks.
+    Required,
+}
+
+impl From<wit::TaskSupport> for TaskSupport {
+    fn from(support: wit::TaskSupport) -> TaskSupport {
+        match support {
+            wit::TaskSupport::Optional => TaskSupport::Optional,
+            wit::TaskSupport::Required => TaskSupport::Required,
+        }
+    }
 }
 
 /// A result, or a request for input first (tools and prompts).

@@ -1,6 +1,7 @@
 //! MCP methods served from the guest's server interface, shared by both
 //! eras: the era decides only framing (sessions, `_meta`, `resultType`).
 
+use super::call::{Call, RpcFailure};
 use super::exchange::{AskError, Exchange};
 use super::jsonrpc::{
     BAD_REQUEST, INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND_LEGACY, excerpt,
@@ -9,12 +10,9 @@ use super::protocol::Protocol;
 use super::state;
 use super::subscriptions::Change;
 use super::version::Era;
-use crate::auth::{Principal, Role};
 use crate::capabilities::{CallHost, Notification, Notifier};
-use crate::guest::Hosted;
 use crate::guest::{CompletionRef, InputRequired, InputResponse, Outcome, ResourceListing, Server, ServerError};
 use crate::names::TenantId;
-use crate::platform::{Backends, Scope};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value, json};
@@ -30,50 +28,8 @@ pub const LOG_LEVELS: [&str; 8] = ["debug", "info", "notice", "warning", "error"
 pub const PAGE_SIZE: usize = 100;
 /// Most rounds of input a legacy call may ask for before it must finish.
 pub const MAX_INPUT_ROUNDS: usize = 8;
-
-/// What one request may use and send.
-pub struct Call<'a> {
-    pub protocol: &'a Protocol,
-    pub hosted: &'a Hosted,
-    pub backends: Backends<'a>,
-    pub era: Era,
-    /// From `_meta.progressToken`.
-    pub progress_token: Option<Value>,
-    /// Index into [`LOG_LEVELS`]: log notifications at or above it are sent.
-    pub log_level: Option<usize>,
-    /// The client's declared capabilities (current era: per request).
-    pub client_capabilities: Value,
-    /// Where notifications (and legacy requests to the client) go.
-    pub exchange: &'a Exchange<'a>,
-    pub principal: &'a Principal,
-    /// Set when a guest call of this request ran out of fuel (metrics).
-    pub out_of_fuel: core::cell::Cell<bool>,
-}
-
-/// A JSON-RPC error with the HTTP status the current era wants for it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RpcFailure {
-    pub code: i64,
-    pub message: String,
-    pub data: Option<Value>,
-    pub status: u16,
-}
-
-impl RpcFailure {
-    pub fn new(code: i64, message: impl Into<String>) -> Self {
-        RpcFailure { code, message: message.into(), data: None, status: 200 }
-    }
-
-    pub fn data(mut self, data: Value) -> Self {
-        self.data = Some(data);
-        self
-    }
-
-    pub fn status(mut self, status: u16) -> Self {
-        self.status = status;
-        self
-    }
-}
+/// Most checkpoints one request goes through when it does not become a task.
+pub const MAX_CHECKPOINTS: usize = 64;
 
 /// Passes the notifications a running tool sends to the exchange,
 /// filtered as the protocol demands.
@@ -119,69 +75,6 @@ impl Notifier for Collect<'_> {
 }
 
 impl Call<'_> {
-    fn scope(&self) -> Scope {
-        let mut id = [0u8; 6];
-        self.backends.random.fill(&mut id);
-        let request = id.iter().map(|b| format!("{b:02x}")).collect();
-        Scope { tenant: self.hosted.tenant.clone(), server: self.hosted.server.clone(), request }
-    }
-
-    /// The role `method` needs beyond what the principal has, and what it
-    /// is: only `tools/call` of a tool not annotated read-only needs more
-    /// than read-only.
-    pub async fn missing_role(&self, method: &str, params: &Map<String, Value>) -> Option<(Role, String)> {
-        if method != "tools/call" || self.principal.role >= Role::McpUser {
-            return None;
-        }
-        let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
-        let facts = self.tool_facts().await;
-        (!facts.read_only.contains(name))
-            .then(|| (Role::McpUser, format!("calling tool `{}`, which is not annotated read-only,", excerpt(name))))
-    }
-
-    /// Checks the `Mcp-Param-*` headers of a `tools/call` against its
-    /// arguments (2026-07-28): `Err` with the HeaderMismatch message.
-    pub async fn check_param_headers(
-        &self,
-        params: &Map<String, Value>,
-        header: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), String> {
-        let name = params.get("name").and_then(Value::as_str).unwrap_or_default();
-        let facts = self.tool_facts().await;
-        let Some(expected) = facts.param_headers.get(name) else { return Ok(()) };
-        let empty = Map::new();
-        let arguments = params.get("arguments").and_then(Value::as_object).unwrap_or(&empty);
-        super::params::check(expected, arguments, header)
-    }
-
-    async fn tool_facts(&self) -> std::sync::Arc<super::params::ToolFacts> {
-        let digest = self.hosted.component.digest();
-        if let Some(found) = self.protocol.tool_facts.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
-            return found;
-        }
-        let scope = self.scope();
-        let mut ignore = Collect {
-            progress_token: &None,
-            log_level: None,
-            exchange: self.exchange,
-            protocol: self.protocol,
-            server: (self.hosted.tenant.clone(), self.hosted.server.clone()),
-        };
-        let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut ignore);
-        let server = Server {
-            runtime: &self.protocol.runtime,
-            component: &self.hosted.component,
-            limits: self.protocol.limits_of(&self.hosted.grant),
-        };
-        // A guest that cannot list its tools has none a read-only caller may use.
-        let tools = server.list_tools(&mut host).await.unwrap_or_default();
-        let facts = std::sync::Arc::new(super::params::ToolFacts::of(&tools));
-        if let Ok(mut cache) = self.protocol.tool_facts.lock() {
-            cache.insert(digest, facts.clone());
-        }
-        facts
-    }
-
     /// Runs `method`; its notifications go to the exchange as they come.
     /// Tool calls are recorded in the audit trail.
     pub async fn dispatch(&self, method: &str, params: &Map<String, Value>) -> Result<Value, RpcFailure> {
@@ -202,6 +95,7 @@ impl Call<'_> {
                 Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("input_required") => {
                     "input_required".to_owned()
                 }
+                Ok(r) if r.get("resultType").and_then(Value::as_str) == Some("task") => "task".to_owned(),
                 Ok(r) if r.get("isError") == Some(&Value::Bool(true)) => "tool_error".to_owned(),
                 Ok(_) => "ok".to_owned(),
                 Err(e) => format!("rpc_error {}", e.code),
@@ -224,7 +118,7 @@ impl Call<'_> {
             };
             self.protocol.record(self.backends, &self.hosted.tenant, event);
             let record = crate::metrics::CallRecord {
-                error: !matches!(outcome.as_str(), "ok" | "input_required"),
+                error: !matches!(outcome.as_str(), "ok" | "input_required" | "task"),
                 out_of_fuel: self.out_of_fuel.get(),
                 fuel,
                 ms: self.backends.clock.now_ms().saturating_sub(started),
@@ -383,9 +277,17 @@ impl Call<'_> {
             Some(args @ Value::Object(_)) => args.clone(),
             Some(_) => return Err(invalid("`arguments` must be an object")),
         };
+        let facts = self.tool_facts().await;
+        // A tool that only runs as a task needs a client that takes one.
+        if self.tasks_allowed().is_some()
+            && facts.task_support.get(name) == Some(&crate::guest::TaskSupport::Required)
+            && !super::tasks::declared(&self.client_capabilities)
+        {
+            return Err(super::tasks::missing_extension());
+        }
         // Checked against the tool's schema before any guest runs; like the
         // guests' own checks, a mismatch is a tool error the model can read.
-        if let Err(problem) = self.tool_facts().await.arguments.check(name, &arguments) {
+        if let Err(problem) = facts.arguments.check(name, &arguments) {
             let refused = crate::guest::CallToolResult {
                 content: vec![crate::guest::ContentBlock::Text {
                     text: format!("invalid arguments for tool `{name}`: {problem}"),
@@ -425,12 +327,47 @@ impl Call<'_> {
             }
             Some(_) => return Err(invalid("`inputResponses` must be an object")),
         };
-        for _ in 0..MAX_INPUT_ROUNDS {
-            let required = match target.invoke(server, host, &responses, state.as_deref()).await {
+        let (mut rounds, mut checkpoints) = (0, 0);
+        loop {
+            // Every guest call of one request shares its fuel.
+            let fuel = server.limits.fuel.saturating_sub(host.fuel());
+            if fuel == 0 {
+                let message = format!("used all of the call's {} fuel over its checkpoints", server.limits.fuel);
+                return target.failure(self, ServerError::Internal(message));
+            }
+            let step = Server {
+                runtime: server.runtime,
+                component: server.component,
+                limits: crate::runtime::Limits { fuel, ..server.limits },
+            };
+            let required = match target.invoke(&step, host, &responses, state.as_deref()).await {
                 Ok(Outcome::Complete(result)) => return Ok(result),
                 Ok(Outcome::InputRequired(required)) => required,
                 Err(e) => return target.failure(self, e),
             };
+            if required.is_checkpoint() {
+                // A tool that may be a task becomes one at its first
+                // checkpoint, when the client takes tasks…
+                if let Target::Tool { name, arguments } = &target
+                    && let Some(budget) = self.tasks_allowed()
+                    && self.tool_facts().await.task_support.contains_key(*name)
+                    && super::tasks::declared(&self.client_capabilities)
+                {
+                    return self.create_task(&budget, name, arguments, required.state, host.fuel()).await;
+                }
+                // …and goes on within the request otherwise.
+                checkpoints += 1;
+                if checkpoints > MAX_CHECKPOINTS {
+                    let message = format!("reached more than {MAX_CHECKPOINTS} checkpoints in one request");
+                    return target.failure(self, ServerError::Internal(message));
+                }
+                (state, responses) = (Some(required.state), vec![]);
+                continue;
+            }
+            rounds += 1;
+            if rounds > MAX_INPUT_ROUNDS {
+                break;
+            }
             let missing = self.missing_capabilities(&required);
             if self.era == Era::Stateless {
                 if !missing.is_empty() {

@@ -193,6 +193,11 @@ impl<'a> Exchange<'a> {
         }
     }
 
+    /// True when the response can be sent before the exchange ends.
+    pub fn is_streaming(&self) -> bool {
+        matches!(self.mode, Mode::Streaming(_))
+    }
+
     /// Sends the response of a streaming exchange that did not stream.
     pub fn send_head(&self, response: Response) {
         if let Mode::Streaming(streaming) = &self.mode {

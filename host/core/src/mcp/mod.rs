@@ -6,6 +6,7 @@
 //! authenticated, from the engine.
 
 mod arguments;
+mod call;
 mod dispatch;
 mod endpoint;
 mod exchange;
@@ -18,6 +19,7 @@ mod state;
 mod stateless;
 mod streams;
 mod subscriptions;
+mod tasks;
 pub mod version;
 
 pub(crate) use endpoint::serve;

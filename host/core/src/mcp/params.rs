@@ -23,11 +23,14 @@ pub struct ToolFacts {
     pub param_headers: HashMap<String, Vec<ParamHeader>>,
     /// Each tool's compiled input schema.
     pub arguments: super::arguments::ArgumentSchemas,
+    /// The listed tools that may run as tasks (`task-tools`).
+    pub task_support: HashMap<String, crate::guest::TaskSupport>,
 }
 
 impl ToolFacts {
-    pub fn of(tools: &[Tool]) -> ToolFacts {
-        let mut facts = ToolFacts::default();
+    pub fn of(tools: &[Tool], task_tools: Vec<(String, crate::guest::TaskSupport)>) -> ToolFacts {
+        let task_support = task_tools.into_iter().filter(|(name, _)| tools.iter().any(|t| &t.name == name)).collect();
+        let mut facts = ToolFacts { task_support, ..ToolFacts::default() };
         for tool in tools {
             if tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true) {
                 facts.read_only.insert(tool.name.clone());

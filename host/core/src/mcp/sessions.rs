@@ -2,7 +2,7 @@
 //! sessions kept in the KV backend, `MCP-Protocol-Version` checks, batches
 //! for 2025-03-26.
 
-use super::dispatch::{Call, RpcFailure};
+use super::call::{Call, RpcFailure};
 use super::exchange::{Answer, Exchange, Resumable, answer_key};
 use super::jsonrpc::{
     BAD_REQUEST, INVALID_PARAMS, INVALID_REQUEST, Incoming, Message, SESSION_NOT_FOUND, error_response, excerpt,
@@ -241,6 +241,7 @@ fn call<'a>(target: &Target<'a>, session: &Session, exchange: &'a Exchange<'a>) 
         exchange,
         principal: target.principal,
         out_of_fuel: Default::default(),
+        continue_task: Default::default(),
     }
 }
 

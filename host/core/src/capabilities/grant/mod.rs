@@ -42,6 +42,12 @@
 //!
 //! [environment]       # what wasi:cli/environment shows; not for secrets
 //! REGION = "eu-west"
+//!
+//! [tasks]             # present: tools the component lists may run as MCP tasks
+//! fuel = 1_000_000_000          # per task, all its checkpoints together
+//! wall_time_ms = 300_000        # running time per task
+//! ttl_ms = 3_600_000            # how long a task can be read after it starts
+//! per_principal = 16            # tasks one caller may hold at once
 //! ```
 
 #[cfg(test)]
@@ -53,7 +59,8 @@ use super::objects::grant::{ObjectsGrant, ObjectsSection};
 use super::secrets::grant::{self as secrets, SecretsSection};
 use super::wasi::environment::{self, EnvironmentSection};
 use crate::policy::limits::LimitsSection;
-use crate::policy::{GrantFileError, Limits};
+use crate::policy::tasks::TasksSection;
+use crate::policy::{GrantFileError, Limits, TaskLimits};
 use serde::Deserialize;
 
 /// The format version this host reads.
@@ -69,6 +76,9 @@ pub struct Grant {
     /// The variables `wasi:cli/environment` gives, sorted by name.
     pub environment: Vec<(String, String)>,
     pub limits: Limits,
+    /// Present: the tools the component lists in `task-tools` may run as
+    /// MCP tasks, within these bounds.
+    pub tasks: Option<TaskLimits>,
 }
 
 /// The grant file as written.
@@ -83,6 +93,7 @@ struct GrantFile {
     http: Option<HttpSection>,
     secrets: Option<SecretsSection>,
     environment: Option<EnvironmentSection>,
+    tasks: Option<TasksSection>,
 }
 
 impl Grant {
@@ -100,6 +111,7 @@ impl Grant {
             http: file.http.map(HttpSection::grant).transpose()?,
             secrets: file.secrets.map(SecretsSection::grant).transpose()?.unwrap_or_default(),
             environment: file.environment.map(environment::grant).transpose()?.unwrap_or_default(),
+            tasks: file.tasks.map(TasksSection::grant).transpose()?,
         })
     }
 
@@ -107,7 +119,7 @@ impl Grant {
     /// in: what the review's JSON shows and `smcp diff` compares field by
     /// field. A section the grant does not have is absent.
     pub fn to_json(&self) -> serde_json::Value {
-        let Grant { kv, objects, http, secrets, environment, limits } = self;
+        let Grant { kv, objects, http, secrets, environment, limits, tasks } = self;
         let mut json = serde_json::json!({ "version": GRANT_FORMAT_VERSION, "limits": limits.to_json() });
         if let Some(kv) = kv {
             json["kv"] = kv.to_json();
@@ -124,6 +136,9 @@ impl Grant {
         if !environment.is_empty() {
             json["environment"] = environment.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
         }
+        if let Some(tasks) = tasks {
+            json["tasks"] = tasks.to_json();
+        }
         json
     }
 
@@ -135,7 +150,7 @@ impl Grant {
     /// `..`, and each section does the same with its fields, so a field
     /// added anywhere does not compile until it has a rule.
     pub fn widenings_from(&self, old: &Grant) -> Vec<String> {
-        let Grant { kv, objects, http, secrets, environment, limits } = self;
+        let Grant { kv, objects, http, secrets, environment, limits, tasks } = self;
         let mut out = Vec::new();
         section(&mut out, "kv", &old.kv, kv, KvGrant::widenings_from);
         section(&mut out, "objects", &old.objects, objects, ObjectsGrant::widenings_from);
@@ -146,6 +161,7 @@ impl Grant {
         secrets::widenings_from(secrets, &old.secrets, &mut out);
         environment::widenings_from(environment, &old.environment, &mut out);
         limits.widenings_from(&old.limits, &mut out);
+        section(&mut out, "tasks", &old.tasks, tasks, TaskLimits::widenings_from);
         out
     }
 

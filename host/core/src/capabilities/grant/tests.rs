@@ -130,9 +130,9 @@ fn every_kind_of_widening_is_reported() {
 /// compile without a rule for it).
 #[test]
 fn raising_any_single_field_is_reported_by_name() {
-    let old = grant_of("[kv]\n[objects]\n[http]\nallowed_hosts = [\"a.test\"]\nmethods = [\"GET\"]\n");
+    let old = grant_of("[kv]\n[objects]\n[tasks]\n[http]\nallowed_hosts = [\"a.test\"]\nmethods = [\"GET\"]\n");
     type Raise = fn(&mut Grant);
-    let cases: [(&str, Raise); 21] = [
+    let cases: [(&str, Raise); 25] = [
         ("kv: max_key_bytes", |g| g.kv.as_mut().unwrap().max_key_bytes += 1),
         ("kv: max_value_bytes", |g| g.kv.as_mut().unwrap().max_value_bytes += 1),
         ("kv: max_list", |g| g.kv.as_mut().unwrap().max_list += 1),
@@ -154,6 +154,10 @@ fn raising_any_single_field_is_reported_by_name() {
         ("limits: output_bytes", |g| g.limits.output_bytes += 1),
         ("limits: host_calls", |g| g.limits.host_calls += 1),
         ("limits: wall_time_ms", |g| g.limits.wall_time_ms += 1),
+        ("tasks: fuel", |g| g.tasks.as_mut().unwrap().fuel += 1),
+        ("tasks: wall_time_ms", |g| g.tasks.as_mut().unwrap().wall_time_ms += 1),
+        ("tasks: ttl_ms", |g| g.tasks.as_mut().unwrap().ttl_ms += 1),
+        ("tasks: per_principal", |g| g.tasks.as_mut().unwrap().per_principal += 1),
     ];
     for (field, raise) in cases {
         let mut new = old.clone();
@@ -172,6 +176,27 @@ fn raising_any_single_field_is_reported_by_name() {
         prefix: "Bearer ".into(),
     });
     assert_eq!(new.widenings_from(&old).len(), 3, "secrets and injected headers");
+}
+
+#[test]
+fn tasks_are_granted_by_their_section_within_ceilings() {
+    assert_eq!(grant_of("").tasks, None, "no section, no tasks");
+    let tasks = grant_of("[tasks]\n").tasks.unwrap();
+    assert_eq!(tasks, crate::policy::TaskLimits::DEFAULT);
+    assert_eq!(grant_of("[tasks]\nper_principal = 3\n").tasks.unwrap().per_principal, 3);
+    for (section, problem) in [
+        ("[tasks]\nfuel = 0\n", "must be above 0"),
+        ("[tasks]\nper_principal = 0\n", "must be above 0"),
+        ("[tasks]\nwall_time_ms = 3_600_001\n", "exceeds the host's maximum"),
+        ("[tasks]\nttl_ms = 1000\nwall_time_ms = 2000\n", "at least tasks.wall_time_ms"),
+        ("[tasks]\nforever = true\n", "unknown field"),
+    ] {
+        let error = Grant::from_toml(&format!("version = 1\n{section}")).unwrap_err().to_string();
+        assert!(error.contains(problem), "{section}: {error}");
+    }
+    let granted = grant_of("[tasks]\n");
+    assert_eq!(granted.widenings_from(&grant_of("")), ["tasks: granted"]);
+    assert_eq!(granted.to_json()["tasks"]["per_principal"], 16);
 }
 
 #[test]

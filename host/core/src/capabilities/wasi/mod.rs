@@ -43,8 +43,6 @@ const WRITE_PERMIT: u64 = 4096;
 const MAX_ZEROES: usize = 64 << 10;
 
 /// The longest one wait of a call without a deadline of its own.
-const MAX_SLEEP_MS: u64 = 30_000;
-
 /// Nanoseconds per millisecond: the host's clocks tick in milliseconds.
 const NS_PER_MS: u64 = 1_000_000;
 
@@ -120,13 +118,7 @@ impl CallHost<'_> {
     /// first: the driver ends a call past its deadline after this returns.
     async fn sleep_until(&mut self, deadline_ms: u64) {
         let now = self.monotonic_ms();
-        // A call always has a deadline when served; without one, a guest's
-        // pollable still cannot hold the call for longer than this.
-        let call_deadline = self.deadline_ms.unwrap_or(now.saturating_add(MAX_SLEEP_MS));
-        let until = call_deadline.min(deadline_ms);
-        if until > now {
-            self.backends.clock.sleep(until - now).await;
-        }
+        self.sleep_for(deadline_ms.saturating_sub(now)).await;
     }
 
     async fn write_stream(&mut self, rep: u32, contents: &[u8]) -> Val {

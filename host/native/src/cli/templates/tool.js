@@ -26,6 +26,7 @@ export const server = {
     return answer(String(a / b), { quotient: a / b });
   },
   listResources: () => [],
+  taskTools: () => [],
   listResourcesPage: () => ({ resources: [] }),
   listResourceTemplates: () => [],
   readResource(uri) {

@@ -34,6 +34,9 @@ class Server(exports.Server):
     def list_resources(self):
         return []
 
+    def task_tools(self):
+        return []
+
     def list_resources_page(self, cursor):
         return ResourcePage([], None)
 
