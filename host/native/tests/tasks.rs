@@ -7,7 +7,8 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 use support::{DevHost, dev_grants, http1, smcp};
 
@@ -192,5 +193,74 @@ fn without_a_tasks_grant_every_tool_answers_within_its_request() {
     // A "required" tool is an ordinary one too, then.
     let (_, failed) = rpc(host.addr(), &owner, "conformance", "tools/call", json!({ "name": "failing_job" }), false);
     assert_eq!(failed["result"]["isError"], true, "{failed}");
+    host.stop();
+}
+
+/// A `subscriptions/listen` stream following `task_ids`: its reader, after
+/// the acknowledgment (returned).
+fn listen(host: &DevHost, key: &str, task_ids: &[&str]) -> (BufReader<TcpStream>, Value) {
+    let body = json!({ "jsonrpc": "2.0", "id": "listen-1", "method": "subscriptions/listen", "params": {
+        "notifications": { "taskIds": task_ids },
+        "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": { "extensions": { "io.modelcontextprotocol/tasks": {} } },
+        } } })
+    .to_string();
+    let mut stream = TcpStream::connect(host.addr()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST /t/dev/s/conformance/mcp HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\n\
+         mcp-method: subscriptions/listen\r\nauthorization: Bearer {key}\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream);
+    let acknowledgment = next_event(&mut reader);
+    (reader, acknowledgment)
+}
+
+/// The next SSE event's JSON on a listen stream.
+fn next_event(reader: &mut BufReader<TcpStream>) -> Value {
+    loop {
+        let mut line = String::new();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+        if let Some(data) = line.trim_end().strip_prefix("data: ") {
+            return serde_json::from_str(data).unwrap();
+        }
+    }
+}
+
+#[test]
+fn status_notifications_reach_only_the_owner() {
+    let host = host(GRANT);
+    let (owner, other) = (key(&host, "owner"), key(&host, "other"));
+    let mine = start_task(&host, &owner, 60);
+    let theirs = start_task(&host, &other, 60);
+    // Following someone else's task is following nothing.
+    let (mut stream, acknowledgment) = listen(&host, &owner, &[&mine, &theirs, "made-up"]);
+    assert_eq!(acknowledgment["method"], "notifications/subscriptions/acknowledged");
+    assert_eq!(acknowledgment["params"]["notifications"]["taskIds"], json!([mine]), "{acknowledgment}");
+    for (key, id) in [(&other, &theirs), (&owner, &mine)] {
+        let (status, ack) = task(&host, key, "tasks/cancel", id);
+        assert_eq!(status, 200, "{ack}");
+    }
+    let notification = next_event(&mut stream);
+    assert_eq!(notification["method"], "notifications/tasks", "{notification}");
+    assert_eq!(notification["params"]["taskId"], mine.as_str(), "only the owner's task: {notification}");
+    assert_eq!(notification["params"]["status"], "cancelled");
+    assert_eq!(notification["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "listen-1");
+
+    // Without the extension declared, asking for tasks is refused.
+    let (status, refused) = rpc(
+        host.addr(),
+        &owner,
+        "conformance",
+        "subscriptions/listen",
+        json!({ "notifications": { "taskIds": [mine] } }),
+        false,
+    );
+    assert_eq!((status, &refused["error"]["code"]), (400, &json!(-32021)), "{refused}");
     host.stop();
 }

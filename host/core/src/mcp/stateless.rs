@@ -186,7 +186,16 @@ async fn checked(
         },
     };
     if method == "subscriptions/listen" {
-        return Ok(listen(protocol, hosted, exchange, id, &params).await);
+        let mut filter = Filter::from_listen(params.get("notifications"));
+        if !filter.tasks.is_empty() {
+            if !super::tasks::declared(capabilities) {
+                let failure = super::tasks::missing_extension();
+                return Err(reject(failure.status, &id, failure.code, &failure.message, failure.data));
+            }
+            // Only the caller's own tasks: any other id is dropped, as unknown.
+            filter.tasks = super::tasks::owned(backends, hosted, principal, &filter.tasks).await;
+        }
+        return Ok(listen(protocol, hosted, exchange, id, filter).await);
     }
     if method == "server/discover" {
         let mut result = json!({
@@ -247,14 +256,7 @@ fn server_capabilities() -> Value {
 /// `subscriptions/listen`: acknowledges the filter, then keeps the stream
 /// open for the changes it asked for, until the client goes away or the
 /// host shuts down (then it answers the request, the graceful end).
-async fn listen(
-    protocol: &Protocol,
-    hosted: &Hosted,
-    exchange: &Exchange<'_>,
-    id: Value,
-    params: &serde_json::Map<String, Value>,
-) -> Answer {
-    let filter = Filter::from_listen(params.get("notifications"));
+async fn listen(protocol: &Protocol, hosted: &Hosted, exchange: &Exchange<'_>, id: Value, filter: Filter) -> Answer {
     let acknowledgment = listen_acknowledgment(&id, &filter);
     let Some(sender) = exchange.open_stream() else {
         return reject(

@@ -20,6 +20,9 @@ pub const MAX_SUBSCRIBERS: usize = 4096;
 pub const MAX_URIS_PER_SESSION: usize = 256;
 /// Longest resource URI one may subscribe to.
 pub const MAX_URI_BYTES: usize = 2048;
+/// Most tasks one listen stream may follow, and the longest task id.
+pub const MAX_TASKS_PER_LISTEN: usize = 64;
+const MAX_TASK_ID_BYTES: usize = 64;
 const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
 /// What a subscriber wants to hear about.
@@ -30,6 +33,9 @@ pub struct Filter {
     pub resources: bool,
     /// Resource URIs (2026-07-28); legacy sessions keep theirs separately.
     pub uris: BTreeSet<String>,
+    /// Tasks whose status changes to announce (the tasks extension); the
+    /// caller keeps only tasks the listener may see.
+    pub tasks: BTreeSet<String>,
 }
 
 impl Filter {
@@ -44,11 +50,20 @@ impl Filter {
                 short.take(MAX_URIS_PER_SESSION).map(str::to_owned).collect()
             })
             .unwrap_or_default();
+        let tasks = notifications
+            .and_then(|n| n.get("taskIds"))
+            .and_then(Value::as_array)
+            .map(|ids| {
+                let short = ids.iter().filter_map(Value::as_str).filter(|id| id.len() <= MAX_TASK_ID_BYTES);
+                short.take(MAX_TASKS_PER_LISTEN).map(str::to_owned).collect()
+            })
+            .unwrap_or_default();
         Filter {
             tools: flag("toolsListChanged"),
             prompts: flag("promptsListChanged"),
             resources: flag("resourcesListChanged"),
             uris,
+            tasks,
         }
     }
 
@@ -67,6 +82,9 @@ impl Filter {
         if !self.uris.is_empty() {
             out.insert("resourceSubscriptions".into(), json!(self.uris));
         }
+        if !self.tasks.is_empty() {
+            out.insert("taskIds".into(), json!(self.tasks));
+        }
         Value::Object(out)
     }
 
@@ -84,6 +102,8 @@ impl Filter {
 pub enum Change {
     List(ListKind),
     Resource(String),
+    /// A task's new status: its id and the task as `tasks/get` shows it.
+    Task { id: String, task: Value },
 }
 
 enum Kind {
@@ -270,7 +290,12 @@ impl Subscriptions {
                 (Kind::Listen { id, filter, .. }, Change::List(kind)) if filter.wants_list(*kind) => {
                     Some(notification(kind.method(), json!({ "_meta": { SUBSCRIPTION_ID: id } })))
                 }
-                (Kind::Listen { .. }, _) => None,
+                (Kind::Listen { id, filter, .. }, Change::Task { id: task_id, task }) if filter.tasks.contains(task_id) => {
+                    let mut params = task.clone();
+                    params["_meta"] = json!({ SUBSCRIPTION_ID: id });
+                    Some(notification("notifications/tasks", params))
+                }
+                (Kind::Listen { .. }, _) | (Kind::Session(_), Change::Task { .. }) => None,
             };
             let Some(message) = message else { return true };
             let event = SseEvent { id: None, data: message.to_string() };

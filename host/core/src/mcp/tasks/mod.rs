@@ -60,6 +60,23 @@ fn unavailable() -> RpcFailure {
     RpcFailure::new(INTERNAL_ERROR, "the task store is unavailable; try again").status(503)
 }
 
+/// The ids of `ids` that name tasks `principal` created at `hosted`.
+pub(super) async fn owned(
+    backends: crate::platform::Backends<'_>,
+    hosted: &crate::guest::Hosted,
+    principal: &crate::auth::Principal,
+    ids: &std::collections::BTreeSet<String>,
+) -> std::collections::BTreeSet<String> {
+    let mut owned = std::collections::BTreeSet::new();
+    for id in ids {
+        let key = TaskKey::new(hosted.tenant.as_str(), &hosted.server, principal, id);
+        if let Ok(Some(_)) = record::load(backends, &key).await {
+            owned.insert(id.clone());
+        }
+    }
+    owned
+}
+
 impl Call<'_> {
     fn task_key(&self, id: &str) -> TaskKey {
         TaskKey::new(self.hosted.tenant.as_str(), &self.hosted.server, self.principal, id)
@@ -184,6 +201,7 @@ impl Call<'_> {
         }
         record::save(self.backends, key, &task).await.map_err(|_| unavailable())?;
         if complete {
+            self.announce(&task);
             *self.continue_task.borrow_mut() = Some(key.id.clone());
         }
         Ok(json!({}))
@@ -256,7 +274,9 @@ impl Call<'_> {
                             self.settle(key, task, settled).await;
                         }
                         None => {
-                            let _ = record::save(self.backends, key, &task).await;
+                            if record::save(self.backends, key, &task).await.is_ok() {
+                                self.announce(&task);
+                            }
                         }
                     }
                     return;
@@ -412,9 +432,18 @@ impl Call<'_> {
         task.answers.clear();
         task.state = None;
         let _ = record::save(self.backends, key, &task).await;
+        self.announce(&task);
         let error = task.error.as_ref().and_then(|e| e.get("code")).cloned();
         self.audit_task("task.end", &task, json!({ "error_code": error }));
         task
+    }
+
+    /// `notifications/tasks` to the listen streams following the task (in
+    /// this process: a listener elsewhere polls).
+    fn announce(&self, task: &TaskRecord) {
+        let server = (self.hosted.tenant.clone(), self.hosted.server.clone());
+        let change = super::Change::Task { id: task.id.clone(), task: task.detailed(POLL_INTERVAL_MS) };
+        self.protocol.subscriptions.publish(&server, &change);
     }
 
     fn audit_task(&self, kind: &str, task: &TaskRecord, extra: Value) {
