@@ -61,6 +61,11 @@ pub struct ListedTool {
     pub description: Option<String>,
     /// Annotated read-only (`readOnlyHint`).
     pub read_only: bool,
+    /// How it may run as an MCP task (`optional`, `required`), as the
+    /// component's `task-tools` says; whether it does is the grant's
+    /// `[tasks]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<&'static str>,
 }
 
 /// The tools `component` lists, run as a client's `tools/list` would run
@@ -73,10 +78,18 @@ pub async fn listed_tools<H: crate::runtime::HostCalls>(
 ) -> Result<Vec<ListedTool>, crate::guest::ServerError> {
     let server = crate::guest::Server { runtime, component, limits };
     let tools = server.list_tools(host).await?;
+    let task_tools = server.task_tools(host).await?;
+    let task = |name: &str| {
+        task_tools.iter().find(|(n, _)| n == name).map(|(_, support)| match support {
+            crate::guest::TaskSupport::Optional => "optional",
+            crate::guest::TaskSupport::Required => "required",
+        })
+    };
     Ok(tools
         .into_iter()
         .map(|tool| ListedTool {
             read_only: tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true),
+            task: task(&tool.name),
             name: tool.name,
             description: tool.description,
         })
@@ -264,10 +277,17 @@ pub fn review(world: &HostWorld, component: &PreparedComponent, grant: Option<&G
         },
         limits: {
             let l = grant_or_empty.limits;
-            vec![format!(
+            let mut lines = vec![format!(
                 "fuel {} per request, memory {} bytes, output {} bytes, {} bytes per capability call, {} capability calls, {} ms wall time",
                 l.fuel, l.memory_bytes, l.output_bytes, l.import_bytes, l.host_calls, l.wall_time_ms
-            )]
+            )];
+            if let Some(t) = grant_or_empty.tasks {
+                lines.push(format!(
+                    "tasks: fuel {} per task, {} ms running time, readable {} ms, {} per principal",
+                    t.fuel, t.wall_time_ms, t.ttl_ms, t.per_principal
+                ));
+            }
+            lines
         },
         capabilities,
         grant: grant.map(Grant::to_json),

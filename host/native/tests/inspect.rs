@@ -154,6 +154,17 @@ fn inspect_reads_every_example_and_hostile_guest() {
             let tools = review["tools"].as_array().unwrap();
             let add = tools.iter().find(|t| t["name"] == "add").expect("calc lists add, run in the sandbox");
             assert_eq!(add["read_only"], true, "{add}");
+            assert!(add.get("task").is_none(), "calc's tools are not tasks: {add}");
+        }
+        if *guest == "conformance" {
+            // What may run as a task, and the bounds the grant sets.
+            let tools = review["tools"].as_array().unwrap();
+            let task = |name: &str| tools.iter().find(|t| t["name"] == name).map(|t| t["task"].clone());
+            assert_eq!(task("slow_compute"), Some(Value::from("optional")), "{review}");
+            assert_eq!(task("failing_job"), Some(Value::from("required")));
+            assert_eq!(task("greet"), Some(Value::Null));
+            assert_eq!(review["grant"]["tasks"]["per_principal"], 200, "{review}");
+            assert!(review["limits"][1].as_str().unwrap().starts_with("tasks: fuel 1000000000 per task"), "{review}");
         }
         // The declared world, functions included.
         let server = &review["world"]["exports"][0];

@@ -103,7 +103,10 @@ pub enum Change {
     List(ListKind),
     Resource(String),
     /// A task's new status: its id and the task as `tasks/get` shows it.
-    Task { id: String, task: Value },
+    Task {
+        id: String,
+        task: Value,
+    },
 }
 
 enum Kind {
@@ -290,7 +293,9 @@ impl Subscriptions {
                 (Kind::Listen { id, filter, .. }, Change::List(kind)) if filter.wants_list(*kind) => {
                     Some(notification(kind.method(), json!({ "_meta": { SUBSCRIPTION_ID: id } })))
                 }
-                (Kind::Listen { id, filter, .. }, Change::Task { id: task_id, task }) if filter.tasks.contains(task_id) => {
+                (Kind::Listen { id, filter, .. }, Change::Task { id: task_id, task })
+                    if filter.tasks.contains(task_id) =>
+                {
                     let mut params = task.clone();
                     params["_meta"] = json!({ SUBSCRIPTION_ID: id });
                     Some(notification("notifications/tasks", params))

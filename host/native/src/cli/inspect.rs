@@ -217,7 +217,14 @@ pub(crate) fn print_review(component: &Path, review: &Review, with_grant: bool) 
         let tools: Vec<String> = review
             .tools
             .iter()
-            .map(|t| if t.read_only { format!("{} (read-only)", t.name) } else { t.name.clone() })
+            .map(|t| {
+                let notes: Vec<String> =
+                    [t.read_only.then(|| "read-only".to_owned()), t.task.map(|task| format!("task: {task}"))]
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                if notes.is_empty() { t.name.clone() } else { format!("{} ({})", t.name, notes.join(", ")) }
+            })
             .collect();
         println!("tools      {}", tools.join(", "));
     }
