@@ -153,6 +153,7 @@ fn engine(rt: &Arc<smcp_core::runtime::Runtime>, cache_api_keys: bool) -> Engine
         deployment_recheck_ms: None,
         max_upload_bytes: 20 << 20,
         max_fuel: None,
+        task_slice_ms: None,
         quotas: Default::default(),
         auth: AuthSettings {
             key_hash_key: [3; 32],

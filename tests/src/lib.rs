@@ -119,6 +119,7 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::engine::EngineCon
         deployment_recheck_ms: None,
         max_upload_bytes: 20 << 20,
         max_fuel: None,
+        task_slice_ms: None,
         quotas: Default::default(),
         auth: smcp_core::engine::AuthSettings {
             key_hash_key: TEST_HASH_KEY,

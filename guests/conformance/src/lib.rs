@@ -64,6 +64,8 @@ impl McpServer for Conformance {
             .tool(tasks::confirm_delete())
             .tool(tasks::multi_input())
             .tool(tasks::tool_with_task())
+            // SMCP's own tests of long tasks.
+            .tool(tasks::crunch())
     }
 
     fn resources() -> Vec<Resource> {
@@ -110,6 +112,38 @@ smcp_guest::export_server!(Conformance);
 mod tests {
     use super::*;
 
+    /// `crunch` answers the checksum of every round of every step, once.
+    #[test]
+    fn crunch_steps_through_its_state() {
+        let tool = tasks::crunch();
+        let first = tool.call(r#"{"steps":3,"rounds":4}"#, &smcp_guest::ToolCall::new("crunch", &[], None));
+        let smcp_guest::Outcome::InputRequired(first) = first else { panic!("starts with a checkpoint") };
+        let (mut state, mut expected) = (Some(first.state), 1u64);
+        for step in 0..3 {
+            for round in 0..4 {
+                expected = tasks::crunch_round(expected, step, round);
+            }
+            let call = smcp_guest::ToolCall::new("crunch", &[], state.as_deref());
+            match tool.call(r#"{"steps":3,"rounds":4}"#, &call) {
+                smcp_guest::Outcome::InputRequired(checkpoint) => {
+                    assert!(checkpoint.is_checkpoint());
+                    state = Some(checkpoint.state);
+                }
+                other => panic!("step {step}: {other:?}"),
+            }
+        }
+        let call = smcp_guest::ToolCall::new("crunch", &[], state.as_deref());
+        match tool.call(r#"{"steps":3,"rounds":4}"#, &call) {
+            smcp_guest::Outcome::Complete(result) => {
+                assert_eq!(
+                    result.content,
+                    vec![smcp_guest::Content::text(format!("checksum {expected} after 3 steps"))]
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// tools-list: unique names matching `^[A-Za-z0-9_./-]{1,64}$`, each
     /// with a description and an object input schema.
     #[test]
@@ -128,6 +162,6 @@ mod tests {
             let schema: serde_json::Value = serde_json::from_str(&info.input_schema).unwrap();
             assert_eq!(schema["type"], "object", "{name}");
         }
-        assert_eq!(names.len(), 35);
+        assert_eq!(names.len(), 36);
     }
 }

@@ -187,3 +187,44 @@ pub fn tool_with_task() -> Tool {
     .description("Asks for a name, then answers in a task (tasks only)")
     .task(TaskSupport::Required)
 }
+
+#[derive(Deserialize, JsonSchema)]
+struct CrunchArgs {
+    /// Steps to take, each in a fresh instance.
+    steps: u32,
+    /// Rounds of arithmetic per step (a few fuel each).
+    rounds: u32,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Crunched {
+    step: u32,
+    sum: u64,
+}
+
+/// One round of `crunch`: what a test recomputes to check that no step was
+/// skipped or run twice.
+pub fn crunch_round(sum: u64, step: u32, round: u32) -> u64 {
+    sum.wrapping_mul(6_364_136_223_846_793_005).wrapping_add((u64::from(step) << 32) | u64::from(round))
+}
+
+/// `crunch` (SMCP's own tests, not the suite's): computes for `steps`
+/// steps of `rounds` rounds, checkpointing between steps, and answers the
+/// checksum; a long task that burns fuel rather than waits.
+pub fn crunch() -> Tool {
+    Tool::with_call("crunch", |args: CrunchArgs, call: &ToolCall<'_>| -> ToolResult<Outcome> {
+        // The work starts in the task, not in the request that creates it.
+        let Some(Crunched { step, mut sum }) = call.state_json()? else {
+            return checkpoint(&Crunched { step: 0, sum: 1 });
+        };
+        if step == args.steps {
+            return complete(format!("checksum {sum} after {step} steps"));
+        }
+        for round in 0..args.rounds {
+            sum = core::hint::black_box(crunch_round(sum, step, round));
+        }
+        checkpoint(&Crunched { step: step + 1, sum })
+    })
+    .description("Computes in `steps` steps of `rounds` rounds each, then answers a checksum")
+    .task(TaskSupport::Optional)
+}

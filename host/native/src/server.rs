@@ -417,6 +417,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         deployment_recheck_ms: None,
         max_upload_bytes: config.max_upload_bytes,
         max_fuel: None,
+        task_slice_ms: None,
         quotas: config.quotas,
         auth: AuthSettings {
             key_hash_key: crate::state_key::hash_key_of(&state_key),

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use support::{DevHost, dev_grants, http1, smcp};
+use support::{DevHost, dev_grants, http1, request_2026, smcp};
 
 /// The conformance fixture, whose tools include the tasks scenarios', with
 /// `grant` and API keys required.
@@ -28,29 +28,8 @@ fn key(host: &DevHost, name: &str) -> String {
     key.trim().to_owned()
 }
 
-/// One 2026-07-28 request to `server`, declaring the tasks extension when
-/// `tasks` is set: the HTTP status and the JSON-RPC message.
 fn rpc(addr: SocketAddr, key: &str, server: &str, method: &str, params: Value, tasks: bool) -> (u16, Value) {
-    let mut params = params;
-    let capabilities = if tasks { json!({ "extensions": { "io.modelcontextprotocol/tasks": {} } }) } else { json!({}) };
-    params["_meta"] = json!({
-        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-        "io.modelcontextprotocol/clientCapabilities": capabilities,
-    });
-    let name = params.get("name").or_else(|| params.get("taskId")).and_then(Value::as_str).map(str::to_owned);
-    let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
-    let name_header = name.map(|n| format!("mcp-name: {n}\r\n")).unwrap_or_default();
-    let head = format!(
-        "POST /t/dev/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\
-         content-type: application/json\r\naccept: application/json, text/event-stream\r\n\
-         mcp-protocol-version: 2026-07-28\r\nmcp-method: {method}\r\n{name_header}authorization: Bearer {key}\r\n\
-         content-length: {}\r\n\r\n",
-        body.len()
-    );
-    let (status, body) = http1(addr, head.as_bytes(), body.as_bytes()).unwrap();
-    let text = String::from_utf8_lossy(&body);
-    let json = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or(&text);
-    (status, serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}")))
+    request_2026(addr, key, ("dev", server), method, params, tasks)
 }
 
 /// Starts `slow_compute` for `seconds` as a task: its id.

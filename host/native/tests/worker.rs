@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use support::{Client, call, clients_dir, run_client_script, task_scenario_failures, tool_names};
+use support::{Client, call, clients_dir, request_2026, run_client_script, task_scenario_failures, tool_names};
 use workerd::{component, grant_file, workerd, workerd_for_large_guests};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -128,6 +128,67 @@ fn conformance_suite_against_the_worker() {
     }
     let failures = task_scenario_failures(&endpoint);
     assert!(failures.is_empty(), "tasks scenarios with failures on the Worker:\n{}", failures.join("\n"));
+}
+
+/// A task that burns more fuel than one request may (this Worker's
+/// `SMCP_MAX_FUEL` is 300 M per request) completes through the client's
+/// polling: each request runs steps up to that budget after its answer,
+/// and the next poll goes on. Every step runs exactly once (the checksum),
+/// and a cancelled task stays cancelled.
+#[test]
+fn a_long_task_runs_in_slices_on_the_worker() {
+    let w = workerd();
+    let key = w.key("slices", "admin");
+    w.deploy(&key, "conformance", "crunch", None);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", w.port).parse().unwrap();
+    let call = |method: &str, params: Value| request_2026(addr, &key, ("slices", "crunch"), method, params, true);
+    let (steps, rounds) = (10u32, 2_000_000u32);
+    let (status, created) =
+        call("tools/call", serde_json::json!({ "name": "crunch", "arguments": { "steps": steps, "rounds": rounds } }));
+    assert_eq!(status, 200, "{created}");
+    let id = created["result"]["taskId"].as_str().unwrap_or_else(|| panic!("a task: {created}")).to_owned();
+    let started = std::time::Instant::now();
+    let done = loop {
+        let (_, got) = call("tasks/get", serde_json::json!({ "taskId": id }));
+        if got["result"]["status"] != "working" {
+            break got["result"].clone();
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "still working: {got}");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(done["status"], "completed", "{done}");
+    let mut expected = 1u64;
+    for step in 0..steps {
+        for round in 0..rounds {
+            expected = expected
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add((u64::from(step) << 32) | u64::from(round));
+        }
+    }
+    assert_eq!(done["result"]["content"][0]["text"], format!("checksum {expected} after {steps} steps"));
+    let (status, audit) = w.json("GET", "/admin/v1/tenants/slices/audit?limit=500", Some(&key), None);
+    assert_eq!(status, 200, "{audit}");
+    let end = audit["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "task.end" && r["detail"]["task"] == id.as_str())
+        .unwrap_or_else(|| panic!("task.end recorded: {audit}"))
+        .clone();
+    let fuel = end["detail"]["fuel"].as_u64().unwrap();
+    assert!(fuel > 300_000_000, "more than one request's fuel, so more than one request ran it: {end}");
+
+    // Cancelled between two requests' slices: it stays cancelled.
+    let (_, created) =
+        call("tools/call", serde_json::json!({ "name": "crunch", "arguments": { "steps": 1000, "rounds": rounds } }));
+    let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+    let (status, ack) = call("tasks/cancel", serde_json::json!({ "taskId": id }));
+    assert_eq!(status, 200, "{ack}");
+    for _ in 0..5 {
+        let (_, got) = call("tasks/get", serde_json::json!({ "taskId": id }));
+        assert_eq!(got["result"]["status"], "cancelled", "{got}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
 }
 
 #[test]

@@ -137,6 +137,9 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         max_fuel: setting(env, "SMCP_MAX_FUEL")
             .map(|v| v.replace('_', "").parse().map_err(|_| "SMCP_MAX_FUEL must be a number".to_owned()))
             .transpose()?,
+        // `waitUntil` work ends 30 s after the response: a task's steps
+        // stop well before, and the task's next request goes on.
+        task_slice_ms: Some(number(env, "SMCP_TASK_SLICE_MS", 10_000u64)?),
         auth: AuthSettings {
             key_hash_key: smcp_core::auth::api_keys::hash_key_of(&state_key),
             public_url,

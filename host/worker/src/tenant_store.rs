@@ -7,7 +7,8 @@
 //! other's records, an activation would reach other locations only after
 //! KV's propagation, and an authorization code or refresh token could be
 //! redeemed once in each location. So the keys of `audit/<tenant>/…`,
-//! `deploy/<tenant>/…` and `oauth/<tenant>/…` live in the storage of the
+//! `deploy/<tenant>/…`, `oauth/<tenant>/…` and `tasks/<tenant>/…` (a task is
+//! readable once it is announced, and has one runner) live in the storage of the
 //! Durable Object named `<tenant>`, which is strongly consistent and runs
 //! one event at a time; single-use codes and tokens are claimed there in
 //! one step (`insert_new`).
@@ -36,7 +37,7 @@ use worker::{DurableObject, Env, Method, ObjectNamespace, Request, RequestInit, 
 /// Binding name of the namespace (wrangler.toml).
 pub const BINDING: &str = "SMCP_TENANTS";
 /// Key prefixes kept in the tenant's object, each followed by `<tenant>/`.
-const PREFIXES: [&str; 3] = ["audit/", "deploy/", "oauth/"];
+const PREFIXES: [&str; 4] = ["audit/", "deploy/", "oauth/", "tasks/"];
 /// The expiry index, inside each object.
 const TTL_INDEX: &str = "ttl/";
 /// Expired entries removed by each write that sets a TTL.

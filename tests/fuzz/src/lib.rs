@@ -110,6 +110,7 @@ pub fn engine() -> Engine {
         deployment_recheck_ms: None,
         max_upload_bytes: 1 << 20,
         max_fuel: Some(50_000_000),
+        task_slice_ms: None,
         quotas: Default::default(),
         auth: AuthSettings {
             key_hash_key: KEY_HASH_KEY,

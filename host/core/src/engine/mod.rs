@@ -57,6 +57,9 @@ pub struct EngineConfig {
     /// Fuel no call may exceed, whatever its grant says (the Worker sets
     /// it from its CPU limit); `None`: the grants decide.
     pub max_fuel: Option<u64>,
+    /// How long one request may run a task's steps after its answer (see
+    /// [`ProtocolConfig::task_slice_ms`]); `None`: until the task ends.
+    pub task_slice_ms: Option<u64>,
     /// Bounds on what clients can make this process hold at once.
     pub quotas: QuotaSettings,
 }
@@ -95,6 +98,7 @@ impl Engine {
             state_key: config.state_key,
             max_body_bytes: config.max_body_bytes,
             max_fuel: config.max_fuel,
+            task_slice_ms: config.task_slice_ms,
             quotas: config.quotas,
             public_url: config.auth.public_url.clone(),
             allowed_origins: config.allowed_origins.clone(),
@@ -382,6 +386,7 @@ pub(crate) mod tests {
             deployment_recheck_ms: None,
             max_upload_bytes: 1 << 20,
             max_fuel: None,
+            task_slice_ms: None,
             quotas: Default::default(),
             auth: AuthSettings {
                 key_hash_key: [3; 32],

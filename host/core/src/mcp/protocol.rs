@@ -39,8 +39,13 @@ pub struct ProtocolConfig {
     pub state_key: [u8; 32],
     /// Larger POST bodies get 413.
     pub max_body_bytes: usize,
-    /// Fuel no call may exceed, whatever its grant says.
+    /// Fuel no call may exceed, whatever its grant says; also the fuel one
+    /// request may spend on a task's steps after its answer.
     pub max_fuel: Option<u64>,
+    /// How long one request may run a task's steps after its answer
+    /// before the task waits for its next request (the Worker's time
+    /// after a response is bounded); `None`: until the task ends.
+    pub task_slice_ms: Option<u64>,
     pub quotas: QuotaSettings,
     /// This host's public base URL: resource metadata URLs are built on it.
     pub public_url: String,

@@ -192,6 +192,43 @@ pub fn dev_tool_call(addr: SocketAddr, key: &str, server: &str, tool: &str, argu
     (status, serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body))))
 }
 
+/// One 2026-07-28 request to `(tenant, server)` with the headers the era
+/// requires (`Mcp-Name` from `params.name` or `params.taskId`), declaring
+/// the tasks extension when `tasks` is set: the HTTP status and the
+/// JSON-RPC message (an event stream's first message).
+pub fn request_2026(
+    addr: SocketAddr,
+    key: &str,
+    (tenant, server): (&str, &str),
+    method: &str,
+    params: Value,
+    tasks: bool,
+) -> (u16, Value) {
+    let mut params = params;
+    let capabilities = match tasks {
+        true => serde_json::json!({ "extensions": { "io.modelcontextprotocol/tasks": {} } }),
+        false => serde_json::json!({}),
+    };
+    params["_meta"] = serde_json::json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": capabilities,
+    });
+    let name = params.get("name").or_else(|| params.get("taskId")).and_then(Value::as_str).map(str::to_owned);
+    let body = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    let name_header = name.map(|n| format!("mcp-name: {n}\r\n")).unwrap_or_default();
+    let head = format!(
+        "POST /t/{tenant}/s/{server}/mcp HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\
+         content-type: application/json\r\naccept: application/json, text/event-stream\r\n\
+         mcp-protocol-version: 2026-07-28\r\nmcp-method: {method}\r\n{name_header}authorization: Bearer {key}\r\n\
+         content-length: {}\r\n\r\n",
+        body.len()
+    );
+    let (status, body) = http1(addr, head.as_bytes(), body.as_bytes()).unwrap();
+    let text = String::from_utf8_lossy(&body);
+    let json = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or(&text);
+    (status, serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}")))
+}
+
 /// Gives `tenant` a key with `role` through `smcp keys create --data-dir`
 /// (the server not running), so that the tenant exists.
 pub fn create_tenant(data_dir: &Path, tenant: &str, role: &str) {

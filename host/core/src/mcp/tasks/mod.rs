@@ -146,16 +146,27 @@ impl Call<'_> {
         }
         let id = params.get("taskId").and_then(Value::as_str).ok_or_else(|| invalid("`taskId` must be a string"))?;
         let key = self.task_key(id);
-        let mut task = record::load(self.backends, &key).await.map_err(|_| unavailable())?.ok_or_else(not_found)?;
+        let task = record::load(self.backends, &key).await.map_err(|_| unavailable())?.ok_or_else(not_found)?;
+        let mut task = self.reconcile(&key, task).await;
         let now = self.backends.clock.now_ms();
         if task.status == Status::Working && task.running_until_ms.is_some_and(|until| until < now) {
             let error = json!({ "code": INTERNAL_ERROR, "message": "the host stopped while the task ran" });
             task = self.settle(&key, task, Settled::Failed(error)).await;
         }
+        // A working task nobody runs (its last request's slice ended) goes
+        // on after this request's answer.
+        if task.status == Status::Working && task.running_until_ms.is_none() && method != "tasks/cancel" {
+            *self.continue_task.borrow_mut() = Some(task.id.clone());
+        }
         match method {
             "tasks/get" => Ok(task.detailed(POLL_INTERVAL_MS)),
             "tasks/cancel" => {
                 if !task.status.is_terminal() {
+                    // The flag first: a runner's write that races this
+                    // one cannot undo it (see `reconcile`).
+                    let left_s = (task.created_ms + task.ttl_ms).saturating_sub(now).div_ceil(1000);
+                    let left_s = u32::try_from(left_s).unwrap_or(u32::MAX);
+                    record::mark_cancelled(self.backends, &key, left_s).await.map_err(|_| unavailable())?;
                     task.status_message = Some("cancelled by the client".into());
                     self.settle(&key, task, Settled::Cancelled).await;
                 }
@@ -213,8 +224,24 @@ impl Call<'_> {
         let key = &self.task_key(id);
         let Some(budget) = self.hosted.grant.tasks else { return };
         let limits = self.protocol.limits_of(&self.hosted.grant);
+        // One runner at a time, wherever the requests land.
+        let lease_s = (limits.wall_time_ms + LOST_AFTER_MS).div_ceil(1000);
+        if !record::lease(self.backends, key, u32::try_from(lease_s).unwrap_or(u32::MAX)).await {
+            return;
+        }
+        self.run_steps(key, budget, limits).await;
+        record::release(self.backends, key).await;
+    }
+
+    /// The steps of [`Call::run_task`], under its lease: until the task
+    /// ends, waits for input, or this request's slice is used (then it
+    /// waits, working, for the next request of the task to go on).
+    async fn run_steps(&self, key: &TaskKey, budget: TaskLimits, limits: Limits) {
+        let slice_started = self.backends.clock.now_ms();
+        let mut slice_fuel = 0u64;
         loop {
-            let Ok(Some(mut task)) = record::load(self.backends, key).await else { return };
+            let Ok(Some(task)) = record::load(self.backends, key).await else { return };
+            let mut task = self.reconcile(key, task).await;
             if task.status != Status::Working {
                 return;
             }
@@ -250,11 +277,13 @@ impl Call<'_> {
             }
             let Some((outcome, fuel)) = self.step(key, &task, step, out_of_time).await else { return };
             // Cancelled while the step ran: the cancellation stands.
-            let Ok(Some(mut task)) = record::load(self.backends, key).await else { return };
+            let Ok(Some(task)) = record::load(self.backends, key).await else { return };
+            let mut task = self.reconcile(key, task).await;
             if task.status != Status::Working {
                 return;
             }
             task.fuel = task.fuel.saturating_add(fuel);
+            slice_fuel = slice_fuel.saturating_add(fuel);
             task.run_ms = task.run_ms.saturating_add(self.backends.clock.now_ms().saturating_sub(started));
             task.checkpoints += 1;
             task.running_until_ms = None;
@@ -264,6 +293,17 @@ impl Call<'_> {
                 Step::Checkpoint(state) => {
                     task.state = Some(state);
                     if record::save(self.backends, key, &task).await.is_err() {
+                        return;
+                    }
+                    // Where a request's time is bounded (the Worker's CPU
+                    // limit), the next request of the task goes on.
+                    let slice_used = self.protocol.config.max_fuel.is_some_and(|max| slice_fuel >= max)
+                        || self
+                            .protocol
+                            .config
+                            .task_slice_ms
+                            .is_some_and(|ms| self.backends.clock.now_ms().saturating_sub(slice_started) >= ms);
+                    if slice_used {
                         return;
                     }
                 }
@@ -394,17 +434,35 @@ impl Call<'_> {
         Some((step, host.fuel()))
     }
 
-    /// Resolves once the task is no longer working (cancelled, or settled
-    /// elsewhere), looking every [`CANCEL_CHECK_MS`].
+    /// Resolves once the client cancels the task, looking every
+    /// [`CANCEL_CHECK_MS`].
     async fn cancelled(&self, key: &TaskKey) {
         loop {
             self.backends.clock.sleep(CANCEL_CHECK_MS).await;
-            if let Ok(task) = record::load(self.backends, key).await
-                && task.is_none_or(|t| t.status != Status::Working)
-            {
+            if record::is_cancelled(self.backends, key).await {
                 return;
             }
         }
+    }
+
+    /// The task as it stands: a task the client cancelled is cancelled,
+    /// whatever a runner wrote after the cancellation (the record is
+    /// mended, without a second `task.end`).
+    async fn reconcile(&self, key: &TaskKey, mut task: TaskRecord) -> TaskRecord {
+        if task.status.is_terminal() || !record::is_cancelled(self.backends, key).await {
+            return task;
+        }
+        task.status = Status::Cancelled;
+        task.status_message = Some("cancelled by the client".into());
+        task.updated_ms = self.backends.clock.now_ms();
+        task.running_until_ms = None;
+        task.pending.clear();
+        task.answers.clear();
+        task.state = None;
+        if record::save(self.backends, key, &task).await.is_ok() {
+            self.announce(&task);
+        }
+        task
     }
 
     /// Ends the task as `settled`, unless it already ended, and records

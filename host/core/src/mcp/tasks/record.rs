@@ -27,6 +27,23 @@ impl TaskKey {
     fn path(&self) -> String {
         format!("{}{}", self.owner_prefix, self.id)
     }
+
+    /// `tasks/<tenant>/<server>/<what>/<id>`: beside the owners' prefixes,
+    /// so none of these is counted as a task.
+    fn beside(&self, what: &str) -> String {
+        let server_prefix = self.owner_prefix.trim_end_matches('/').rsplit_once('/').map_or("", |(p, _)| p);
+        format!("{server_prefix}/{what}/{}", self.id)
+    }
+
+    /// The runner's lease.
+    fn lease_path(&self) -> String {
+        self.beside("leases")
+    }
+
+    /// Set once the client cancels: a flag no later write can undo.
+    fn cancel_path(&self) -> String {
+        self.beside("cancelled")
+    }
 }
 
 /// Where a task stands (the extension's five statuses).
@@ -162,6 +179,27 @@ pub async fn save(backends: Backends<'_>, key: &TaskKey, record: &TaskRecord) ->
     backends.kv.set(&key.path(), bytes, Some(u32::try_from(left_s).unwrap_or(u32::MAX))).await
 }
 
+/// Takes the task's runner lease for `seconds`; false when another
+/// request holds it (or the store cannot say).
+pub async fn lease(backends: Backends<'_>, key: &TaskKey, seconds: u32) -> bool {
+    backends.kv.insert_new(&key.lease_path(), Vec::new(), Some(seconds.max(1))).await.unwrap_or(false)
+}
+
+/// Gives the lease back.
+pub async fn release(backends: Backends<'_>, key: &TaskKey) {
+    let _ = backends.kv.delete(&key.lease_path()).await;
+}
+
+/// Marks the task cancelled for `seconds` (its remaining life).
+pub async fn mark_cancelled(backends: Backends<'_>, key: &TaskKey, seconds: u32) -> Result<(), CapabilityError> {
+    backends.kv.set(&key.cancel_path(), Vec::new(), Some(seconds.max(1))).await
+}
+
+/// True once the client cancelled the task.
+pub async fn is_cancelled(backends: Backends<'_>, key: &TaskKey) -> bool {
+    matches!(backends.kv.get(&key.cancel_path()).await, Ok(Some(_)))
+}
+
 /// How many tasks the key's owner holds at its server, counting up to
 /// `max` (enough to tell whether it may create another).
 pub async fn count(backends: Backends<'_>, key: &TaskKey, max: u32) -> Result<u32, CapabilityError> {
@@ -205,6 +243,20 @@ mod tests {
         assert_eq!(task["inputRequests"].as_object().unwrap().keys().collect::<Vec<_>>(), ["2.b"]);
         assert_eq!(task["pollIntervalMs"], 500);
         assert!(task.get("result").is_none() && task.get("requestState").is_none());
+    }
+
+    #[test]
+    fn leases_sit_beside_the_owners_tasks() {
+        let principal = Principal {
+            tenant: crate::names::TenantId::from_static("acme"),
+            id: "key:k1".into(),
+            role: crate::auth::Role::McpUser,
+        };
+        let key = TaskKey::new("acme", "calc", &principal, "t1");
+        assert!(key.path().starts_with("tasks/acme/calc/") && key.path().ends_with("/t1"));
+        assert_eq!(key.lease_path(), "tasks/acme/calc/leases/t1");
+        assert_eq!(key.cancel_path(), "tasks/acme/calc/cancelled/t1");
+        assert!(!key.lease_path().starts_with(&key.owner_prefix), "a lease is not counted as a task");
     }
 
     #[test]
