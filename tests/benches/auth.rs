@@ -98,6 +98,7 @@ fn main() {
             headers,
             body: body.clone(),
             client: None,
+            new_session_id: None,
         }
     };
     let cases = [

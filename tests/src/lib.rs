@@ -199,5 +199,6 @@ pub fn current_request(
         headers,
         body: body.to_string().into_bytes(),
         client: None,
+        new_session_id: None,
     }
 }

@@ -92,8 +92,15 @@ impl Host {
         ];
         all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let body = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
-        let request =
-            Request { method: method.into(), path: path.into(), query: query.into(), headers: all, body, client: None };
+        let request = Request {
+            method: method.into(),
+            path: path.into(),
+            query: query.into(),
+            headers: all,
+            body,
+            client: None,
+            new_session_id: None,
+        };
         let response = block_on(self.engine.handle(request, self.env.backends()));
         assert_ne!(response.status, 500, "no path answers 500: {response:?}");
         response

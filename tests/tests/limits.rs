@@ -58,6 +58,7 @@ fn send(
         headers: all,
         body: body.to_string().into_bytes(),
         client: None,
+        new_session_id: None,
     };
     let response = block_on(engine.handle(request, env.backends()));
     let session = response.headers.iter().find(|(k, _)| k == "mcp-session-id").map(|(_, v)| v.clone());

@@ -56,6 +56,7 @@ impl Client {
             headers: all,
             body: body.to_vec(),
             client: None,
+            new_session_id: None,
         };
         block_on(self.engine.handle(request, self.env.backends()))
     }

@@ -60,7 +60,15 @@ impl Host {
         ];
         all.extend(headers.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let body = if body.is_null() { vec![] } else { body.to_string().into_bytes() };
-        Request { method: method.into(), path: path.into(), query: String::new(), headers: all, body, client: None }
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            headers: all,
+            body,
+            client: None,
+            new_session_id: None,
+        }
     }
 
     async fn send(&self, method: &str, headers: &[(&str, &str)], body: &Value) -> Response {

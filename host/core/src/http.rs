@@ -14,6 +14,11 @@ pub struct Request {
     /// The client's network address, as the front end saw it (the peer's
     /// IP natively, `CF-Connecting-IP` on Workers); `None` when unknown.
     pub client: Option<String>,
+    /// The id a legacy session opened by this request gets, chosen by a
+    /// front end that routes a session's requests by their id (the
+    /// Worker's session objects); `None`: the engine picks one. Never
+    /// taken from the client.
+    pub new_session_id: Option<String>,
 }
 
 impl Request {

@@ -40,6 +40,7 @@ pub fn core_request(parts: &hyper::http::request::Parts, body: Vec<u8>, client: 
         headers,
         body,
         client,
+        new_session_id: None,
     }
 }
 

@@ -5,8 +5,10 @@
 //!
 //! - [`kv`]: Workers KV for sessions, metadata, rate limits, the audit
 //!   trail, secrets (encrypted) and guests' KV;
-//! - [`tenant_store`]: a Durable Object per tenant holding its audit trail
-//!   and deployment registry, strongly consistent across isolates;
+//! - [`tenant_store`]: a Durable Object per tenant holding its audit trail,
+//!   deployment registry and tasks, strongly consistent across isolates;
+//! - [`session_host`]: a Durable Object per legacy session, serving all of
+//!   its requests in one engine whatever isolate received them;
 //! - [`objects`]: R2 for components and guests' objects;
 //! - [`fetch`]: the Fetch API for guests' outbound HTTP;
 //! - [`platform`]: clock, randomness and operator logs;
@@ -23,6 +25,7 @@ mod fetch;
 mod kv;
 mod objects;
 mod platform;
+mod session_host;
 #[cfg(feature = "backend-suite")]
 mod suite;
 mod tenant_store;
@@ -34,7 +37,7 @@ use futures_util::StreamExt;
 use kv::WorkersKv;
 use objects::R2Objects;
 use platform::{ConsoleLog, WorkerClock, WorkerRandom};
-use smcp_core::engine::Engine;
+use smcp_core::engine::{Engine, SessionRoute};
 use smcp_core::http::{Body, Request as CoreRequest, Response as CoreResponse};
 use smcp_core::platform::Backends;
 use smcp_core::policy::address::AddressPolicy;
@@ -142,26 +145,73 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         }
     };
     let platform = Rc::new(Platform::new(&env, isolate.clone())?);
-    let request = match read_request(request, &url, &isolate.engine).await {
+    let mut request = match read_request(request, &url, &isolate.engine).await {
         Ok(request) => request,
         Err(response) => return response,
     };
+    // Only the front may say which session a request opens.
+    request.headers.retain(|(name, _)| name != session_host::NEW_SESSION_HEADER);
     #[cfg(feature = "backend-suite")]
     if let Some(answer) = suite::handle(&isolate.engine, &isolate.settings, &request, &platform).await {
         return to_worker(answer);
     }
-    // The exchange runs under `wait_until`, which keeps it going after the
-    // head is returned (SSE streams) and writes the audit records after it.
+    match isolate.engine.session_route(&request, platform.backends()).await {
+        Ok(None) => {}
+        Ok(Some(route)) => {
+            let (session, new) = match route {
+                SessionRoute::Existing(id) => (id, false),
+                SessionRoute::New => (WorkerRandom.hex_id(), true),
+            };
+            return session_host::forward(&env, &session, new, &request, &url).await;
+        }
+        Err(refused) => {
+            // The refusal's audit record, written after the answer.
+            let upkeep_platform = platform.clone();
+            ctx.wait_until(async move {
+                let _ = upkeep_platform.isolate.engine.upkeep(upkeep_platform.backends()).await;
+            });
+            return to_worker(isolate.engine.mcp.with_cors(request.header("origin"), refused));
+        }
+    }
+    serve(isolate, platform, request, |work| ctx.wait_until(work)).await
+}
+
+/// Serves a request of a legacy session in its object (see
+/// [`session_host`]): the session it opens is the one the front named.
+async fn serve_session(request: Request, env: &Env, keep: impl FnOnce(LocalWork)) -> worker::Result<Response> {
+    let url = request.url()?;
+    let isolate = isolate(env, &url.origin().ascii_serialization()).map_err(worker::Error::RustError)?;
+    let platform = Rc::new(Platform::new(env, isolate.clone())?);
+    let mut request = match read_request(request, &url, &isolate.engine).await {
+        Ok(request) => request,
+        Err(response) => return response,
+    };
+    if let Some(at) = request.headers.iter().position(|(name, _)| name == session_host::NEW_SESSION_HEADER) {
+        request.new_session_id = Some(request.headers.remove(at).1);
+    }
+    serve(isolate, platform, request, keep).await
+}
+
+/// Work that must go on after the response is returned.
+type LocalWork = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
+/// Runs `request` through the engine. The exchange runs as `keep`'s work
+/// (`waitUntil`), which keeps it going after the head is returned (SSE
+/// streams) and writes the audit records after it.
+async fn serve(
+    isolate: Rc<Isolate>,
+    platform: Rc<Platform>,
+    request: CoreRequest,
+    keep: impl FnOnce(LocalWork),
+) -> worker::Result<Response> {
     let (head_tx, head_rx) = oneshot::channel();
-    let exchange_isolate = isolate.clone();
-    let exchange_platform = platform.clone();
-    ctx.wait_until(drive::on_own_timer(async move {
-        let engine = &exchange_isolate.engine;
-        engine.handle_streaming(request, exchange_platform.backends(), head_tx).await;
-        if let Err(e) = engine.upkeep(exchange_platform.backends()).await {
+    keep(Box::pin(drive::on_own_timer(async move {
+        let engine = &isolate.engine;
+        engine.handle_streaming(request, platform.backends(), head_tx).await;
+        if let Err(e) = engine.upkeep(platform.backends()).await {
             worker::console_error!("smcp: writing audit records failed: {e}");
         }
-    }));
+    })));
     // The head comes from this request's own exchange: an ordinary wake.
     match head_rx.await {
         Ok(response) => to_worker(response),
@@ -204,6 +254,7 @@ async fn read_request(
         headers,
         body,
         client,
+        new_session_id: None,
     })
 }
 

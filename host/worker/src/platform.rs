@@ -35,6 +35,15 @@ impl Random for WorkerRandom {
     }
 }
 
+impl WorkerRandom {
+    /// 32 random hex digits: a legacy session id as the engine makes them.
+    pub fn hex_id(&self) -> String {
+        let mut raw = [0u8; 16];
+        self.fill(&mut raw);
+        raw.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// Guests' operator logs as one JSON object per line on the Worker's
 /// console (`wrangler tail`, Workers Logs), within each server's
 /// [`LogBudget`] in this isolate.

@@ -170,6 +170,7 @@ pub fn requests(mut data: &[u8]) -> Vec<Request> {
             headers,
             body: data[head..body_end].to_vec(),
             client: None,
+            new_session_id: None,
         });
         data = &data[body_end..];
     }

@@ -64,6 +64,15 @@ pub struct EngineConfig {
     pub quotas: QuotaSettings,
 }
 
+/// Which legacy session a request belongs to (see [`Engine::session_route`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionRoute {
+    /// A session this host made, by its id.
+    Existing(String),
+    /// `initialize`: a session to open, whose id the front end picks.
+    New,
+}
+
 /// The host: every subsystem, composed.
 pub struct Engine {
     pub runtime: Arc<Runtime>,
@@ -317,6 +326,46 @@ impl Engine {
             Route::Probe | Route::Unknown => None,
         };
         answered.unwrap_or_else(not_found).into()
+    }
+
+    /// For a front end that routes each legacy session to one owner (the
+    /// Worker's session objects): the session `request` belongs to, after
+    /// the checks every request gets at the door (host, origin, tenant,
+    /// credentials); `Ok(None)` for a request of no legacy session, which
+    /// any engine serves. A new session (`initialize`) is
+    /// [`SessionRoute::New`]: the front end picks its id and passes it on
+    /// as [`Request::new_session_id`]. `Err` is the refusal to send.
+    pub async fn session_route(
+        &self,
+        request: &Request,
+        backends: Backends<'_>,
+    ) -> Result<Option<SessionRoute>, Response> {
+        let Route::Mcp { tenant, server } = routes::route(request) else { return Ok(None) };
+        let session = match (request.method.as_str(), request.header("mcp-session-id")) {
+            (_, Some(id)) if crate::mcp::is_session_id(id) => SessionRoute::Existing(id.to_owned()),
+            // Not a session this host made: the engine answers it.
+            (_, Some(_)) => return Ok(None),
+            ("POST", None) if crate::mcp::opens_session(request) => SessionRoute::New,
+            _ => return Ok(None),
+        };
+        if let Some(refused) = checks::refuse(request, &self.config.allowed_hosts) {
+            return Err(refused);
+        }
+        if let Some(origin) = request.header("origin")
+            && !crate::http::origin_allowed(origin, &self.config.allowed_origins)
+        {
+            return Err(error(403, BAD_REQUEST, "Forbidden: Origin not allowed"));
+        }
+        match self.tenants.exists(backends.kv, &tenant, backends.clock.now_ms()).await {
+            Ok(true) => {}
+            Ok(false) => return Err(error(404, BAD_REQUEST, "Not Found: no MCP server at this path")),
+            Err(_) => return Err(error(503, BAD_REQUEST, "Service Unavailable: cannot check credentials now")),
+        }
+        let authenticated = admission::authenticate(&self.gate, backends, request, &tenant, server).await;
+        if let Err(refusal) = admission::admit(&self.gate, backends, request, &tenant, Some(server), authenticated) {
+            return Err(admission::refusal(&self.gate, backends, &tenant, server, &refusal).await);
+        }
+        Ok(Some(session))
     }
 
     /// A hosted server's MCP endpoint: the tenant must exist, the caller

@@ -28,6 +28,14 @@ pub(crate) async fn serve(
     }
 }
 
+/// True when `request` is a legacy `initialize`: a POST that opens a
+/// session (front ends that route sessions to one owner need to know).
+pub fn opens_session(request: &Request) -> bool {
+    let Ok(incoming) = jsonrpc::parse(&request.body) else { return false };
+    let initialize = matches!(&incoming, jsonrpc::Incoming::Single(jsonrpc::Message::Request { method, .. }) if method == "initialize");
+    initialize && !stateless::is_stateless(request, &incoming)
+}
+
 async fn post(
     protocol: &Protocol,
     request: &Request,

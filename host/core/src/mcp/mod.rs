@@ -22,8 +22,10 @@ mod subscriptions;
 mod tasks;
 pub mod version;
 
+pub use endpoint::opens_session;
 pub(crate) use endpoint::serve;
 pub(crate) use exchange::{Answer, Exchange};
 pub use protocol::{ALLOW_HEADERS, ALLOWED_METHODS, Protocol, ProtocolConfig, QuotaSettings, error};
+pub use sessions::is_session_id;
 pub(crate) use subscriptions::Change;
 pub use subscriptions::{MAX_URI_BYTES, MAX_URIS_PER_SESSION};

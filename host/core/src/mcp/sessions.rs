@@ -80,7 +80,8 @@ pub(crate) async fn post(
             )
             .into();
         }
-        return initialize(protocol, hosted, principal, backends, id, params.as_ref()).await.into();
+        let assigned = request.new_session_id.as_deref();
+        return initialize(protocol, hosted, principal, backends, id, params.as_ref(), assigned).await.into();
     }
     let Some(session_id) = request.header(SESSION_HEADER) else {
         return error(400, BAD_REQUEST, "Bad Request: Mcp-Session-Id header is required").into();
@@ -307,13 +308,20 @@ async fn initialize(
     backends: Backends<'_>,
     id: &Value,
     params: Option<&Map<String, Value>>,
+    assigned: Option<&str>,
 ) -> Response {
     let requested = params.and_then(|p| p.get("protocolVersion")).and_then(Value::as_str);
     let version = version::negotiate_session_version(requested);
     let client_capabilities = params.and_then(|p| p.get("capabilities")).cloned().unwrap_or(json!({}));
-    let mut raw = [0u8; 16];
-    backends.random.fill(&mut raw);
-    let session_id: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+    // The front end's choice when it routes sessions by id, else ours.
+    let session_id = match assigned.filter(|id| is_session_id(id)) {
+        Some(id) => id.to_owned(),
+        None => {
+            let mut raw = [0u8; 16];
+            backends.random.fill(&mut raw);
+            raw.iter().map(|b| format!("{b:02x}")).collect()
+        }
+    };
     let now = backends.clock.now_ms();
     let session = Session {
         version: version.to_owned(),
@@ -339,6 +347,11 @@ async fn initialize(
         "serverInfo": { "name": protocol.config.server_name, "version": protocol.config.server_version },
     });
     Response::json(200, vec![(SESSION_HEADER.to_owned(), session_id)], &result_response(id, result))
+}
+
+/// A session id as this host makes them: 32 lowercase hex digits.
+pub fn is_session_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// DELETE ends a legacy session; without one there is nothing to delete.
