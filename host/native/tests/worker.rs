@@ -24,7 +24,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 use support::{Client, call, clients_dir, request_2026, run_client_script, task_scenario_failures, tool_names};
-use workerd::{component, grant_file, workerd, workerd_for_large_guests};
+use workerd::{component, grant_file, workerd, workerd_for_large_guests, workerd_pair};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -188,6 +188,124 @@ fn a_long_task_runs_in_slices_on_the_worker() {
         let (_, got) = call("tasks/get", serde_json::json!({ "taskId": id }));
         assert_eq!(got["result"]["status"], "cancelled", "{got}");
         std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
+/// One legacy session whose requests land on two isolates (the Worker and
+/// its peer, each a Worker of its own): the client's answer to an
+/// elicitation reaches the waiting call from the other isolate, a stream is
+/// resumed there with Last-Event-ID, and a change made through one isolate
+/// reaches the standalone stream opened through the other. Each request is
+/// forwarded to the session's Durable Object, where they all meet.
+#[test]
+fn one_session_across_two_isolates() {
+    use std::io::{BufRead, BufReader, Write};
+    let w = workerd_pair();
+    let key = w.key("dev", "admin");
+    w.deploy(&key, "conformance", "conformance", None);
+    let path = "/t/dev/s/conformance/mcp";
+    // A request on a fresh connection, through the Worker (`""`) or its
+    // peer (`"/__peer"`); the stream stays open for reading.
+    let open = |via: &str, method: &str, session: Option<&str>, extra: &[(&str, &str)], body: &Value| {
+        let body = if method == "GET" { String::new() } else { body.to_string() };
+        let mut head = format!(
+            "{method} {via}{path} HTTP/1.1\r\nhost: 127.0.0.1:{}\r\ncontent-type: application/json\r\n\
+             accept: application/json, text/event-stream\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n",
+            w.port,
+            body.len()
+        );
+        if let Some(session) = session {
+            head.push_str(&format!("mcp-session-id: {session}\r\n"));
+        }
+        for (name, value) in extra {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", w.port)).unwrap();
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+        stream.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+        BufReader::new(stream)
+    };
+    // The status line and headers of a response.
+    let head = |reader: &mut BufReader<std::net::TcpStream>| {
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line.trim().is_empty() {
+                return lines;
+            }
+            lines.push(line.trim().to_ascii_lowercase());
+        }
+    };
+    // The next SSE event: its id and its JSON, if it has data.
+    let event = |reader: &mut BufReader<std::net::TcpStream>| {
+        let (mut id, mut data) = (None, None);
+        loop {
+            let mut line = String::new();
+            assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended");
+            let line = line.trim_end();
+            if let Some(value) = line.strip_prefix("id: ").or_else(|| line.strip_prefix("id:")) {
+                id = Some(value.trim().to_owned());
+            } else if let Some(value) = line.strip_prefix("data: ") {
+                data = Some(serde_json::from_str::<Value>(value).unwrap());
+            } else if line.is_empty() && (id.is_some() || data.is_some()) {
+                return (id, data);
+            }
+        }
+    };
+
+    let initialize = serde_json::json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": { "elicitation": {} },
+        "clientInfo": { "name": "two-isolates", "version": "1" } } });
+    let mut opened = open("", "POST", None, &[], &initialize);
+    let headers = head(&mut opened);
+    assert!(headers[0].contains(" 200"), "{headers:?}");
+    let session = headers.iter().find_map(|h| h.strip_prefix("mcp-session-id: ")).unwrap().to_owned();
+    let initialized = serde_json::json!({ "jsonrpc": "2.0", "method": "notifications/initialized" });
+    assert!(head(&mut open("/__peer", "POST", Some(&session), &[], &initialized))[0].contains(" 202"));
+
+    // The call through the peer waits for the user's answer…
+    let call = serde_json::json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": { "name": "test_elicitation", "arguments": { "message": "Your name?" } } });
+    let mut calling = open("/__peer", "POST", Some(&session), &[], &call);
+    assert!(head(&mut calling)[0].contains(" 200"));
+    let (primed, _) = event(&mut calling);
+    let primed = primed.expect("a priming event with an id");
+    let (_, asked) = event(&mut calling);
+    let asked = asked.unwrap();
+    assert_eq!(asked["method"], "elicitation/create", "{asked}");
+    // …which arrives through the Worker, another isolate.
+    let answer = serde_json::json!({ "jsonrpc": "2.0", "id": asked["id"],
+        "result": { "action": "accept", "content": { "response": "Ada" } } });
+    assert!(head(&mut open("", "POST", Some(&session), &[], &answer))[0].contains(" 202"));
+    let (_, result) = event(&mut calling);
+    let result = result.unwrap();
+    assert_eq!(result["id"], 2, "{result}");
+    assert!(result["result"]["content"][0]["text"].as_str().unwrap().contains("Ada"), "{result}");
+
+    // The stream, resumed through the Worker after its first event.
+    let mut resumed = open("", "GET", Some(&session), &[("last-event-id", &primed)], &Value::Null);
+    assert!(head(&mut resumed)[0].contains(" 200"));
+    let (_, again) = event(&mut resumed);
+    assert_eq!(again.unwrap()["method"], "elicitation/create");
+    let (_, again) = event(&mut resumed);
+    assert_eq!(again.unwrap()["id"], 2);
+
+    // A change made through the Worker reaches the standalone stream the
+    // peer opened.
+    let mut listening = open("/__peer", "GET", Some(&session), &[], &Value::Null);
+    assert!(head(&mut listening)[0].contains(" 200"));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let change = serde_json::json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": { "name": "test_trigger_tool_change", "arguments": {} } });
+    let mut changing = open("", "POST", Some(&session), &[], &change);
+    assert!(head(&mut changing)[0].contains(" 200"));
+    loop {
+        let (_, heard) = event(&mut listening);
+        if let Some(heard) = heard {
+            assert_eq!(heard["method"], "notifications/tools/list_changed", "{heard}");
+            break;
+        }
     }
 }
 

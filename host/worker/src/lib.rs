@@ -137,6 +137,17 @@ impl Platform {
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let url = request.url()?;
+    // Tests: a second Worker on the same code and Durable Objects, in an
+    // isolate of its own, reached under `/__peer/` (a test deployment's
+    // wrangler config binds it; production has no such binding).
+    #[cfg(feature = "backend-suite")]
+    if let Some(path) = url.path().strip_prefix("/__peer")
+        && let Ok(peer) = env.service("SMCP_PEER")
+    {
+        let mut target = url.clone();
+        target.set_path(path);
+        return peer.fetch_request(Request::new_with_init(target.as_str(), &forwarded_init(request).await?)?).await;
+    }
     let isolate = match isolate(&env, &url.origin().ascii_serialization()) {
         Ok(isolate) => isolate,
         Err(why) => {
@@ -217,6 +228,18 @@ async fn serve(
         Ok(response) => to_worker(response),
         Err(_) => plain(500, "internal error\n"),
     }
+}
+
+/// `request`'s method, headers and body, to send on.
+#[cfg(feature = "backend-suite")]
+async fn forwarded_init(mut request: Request) -> worker::Result<worker::RequestInit> {
+    let mut init = worker::RequestInit::new();
+    init.with_method(request.method()).with_headers(request.headers().clone());
+    let body = request.bytes().await?;
+    if !body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(&body[..]).into()));
+    }
+    Ok(init)
 }
 
 /// The request as the engine takes it, or the answer to a body over the

@@ -41,6 +41,14 @@ pub fn workerd() -> &'static Workerd {
 /// A second Worker for guests from other toolchains: CPython's component
 /// is over the default 16 MiB upload, and a JavaScript call burns up to a
 /// billion fuel, over the first Worker's cap.
+/// Two Workers on the same code, KV, R2 and Durable Objects, each in an
+/// isolate of its own: requests under `/__peer/` go to the second one (as
+/// requests of one session land on different isolates in production).
+pub fn workerd_pair() -> &'static Workerd {
+    static WORKERD: OnceLock<Workerd> = OnceLock::new();
+    WORKERD.get_or_init(|| Workerd::start_with(&["SMCP_MAX_FUEL:300000000"], true))
+}
+
 pub fn workerd_for_large_guests() -> &'static Workerd {
     static WORKERD: OnceLock<Workerd> = OnceLock::new();
     WORKERD.get_or_init(|| Workerd::start(&["SMCP_MAX_FUEL:10000000000", "SMCP_MAX_UPLOAD_BYTES:33816576"]))
@@ -60,6 +68,12 @@ impl Workerd {
     /// Starts `wrangler dev` with the test settings and `settings`
     /// (`NAME:value`).
     fn start(settings: &[&str]) -> Workerd {
+        Workerd::start_with(settings, false)
+    }
+
+    /// [`start`](Self::start), with a second Worker under `/__peer/` when
+    /// `pair` (see [`workerd_pair`]).
+    fn start_with(settings: &[&str], pair: bool) -> Workerd {
         // Two wranglers starting at once can pick the same port for an
         // internal socket ("Address already in use (socket direct:1:…)"):
         // one starts at a time, each until it serves.
@@ -100,8 +114,14 @@ impl Workerd {
             state.path().join("store").display()
         );
         vars.extend(settings.iter().map(|s| s.to_string()).chain(extra));
-        for var in &vars {
-            wrangler_cmd.push_str(&format!(" --var '{var}'"));
+        if pair {
+            // `--var` reaches only the first Worker: both configs carry them.
+            let (primary, peer) = pair_configs(&dir, &vars, state.path());
+            wrangler_cmd.push_str(&format!(" -c '{}' -c '{}'", primary.display(), peer.display()));
+        } else {
+            for var in &vars {
+                wrangler_cmd.push_str(&format!(" --var '{var}'"));
+            }
         }
         // Ends the whole group (wrangler and workerd) once this test binary
         // is gone.
@@ -225,6 +245,37 @@ impl Workerd {
         );
         assert!(ok, "deploying {guest} as {server} to the Worker: {err}");
     }
+}
+
+/// The wrangler configs of [`workerd_pair`], written into `state`: the
+/// Worker's own with a service binding `SMCP_PEER`, and the peer's, bound
+/// to the first one's Durable Objects.
+fn pair_configs(worker: &Path, vars: &[String], state: &Path) -> (PathBuf, PathBuf) {
+    let shim = worker.join("build/worker/shim.mjs");
+    let vars: String = vars
+        .iter()
+        .filter_map(|v| v.split_once(':'))
+        .map(|(name, value)| format!("{name} = {}\n", Value::from(value)))
+        .collect();
+    let own = std::fs::read_to_string(worker.join("wrangler.toml")).unwrap();
+    let primary = own
+        .replace("main = \"build/worker/shim.mjs\"", &format!("main = {}", Value::from(shim.display().to_string())))
+        .replacen("[vars]\n", &format!("[vars]\n{vars}"), 1)
+        + "\n[[services]]\nbinding = \"SMCP_PEER\"\nservice = \"smcp-peer\"\n";
+    assert!(primary.contains("SMCP_STATE_KEY"), "wrangler.toml has a [vars] table");
+    let peer = format!(
+        "name = \"smcp-peer\"\nmain = {main}\ncompatibility_date = \"2026-11-01\"\n\n\
+         [[kv_namespaces]]\nbinding = \"SMCP_KV\"\nid = \"00000000000000000000000000000000\"\n\n\
+         [[r2_buckets]]\nbinding = \"SMCP_R2\"\nbucket_name = \"smcp-objects\"\n\n\
+         [vars]\n{vars}\n\
+         [[durable_objects.bindings]]\nname = \"SMCP_TENANTS\"\nclass_name = \"TenantStore\"\nscript_name = \"smcp\"\n\n\
+         [[durable_objects.bindings]]\nname = \"SMCP_SESSIONS\"\nclass_name = \"SessionHost\"\nscript_name = \"smcp\"\n",
+        main = Value::from(shim.display().to_string()),
+    );
+    let (primary_path, peer_path) = (state.join("primary.toml"), state.join("peer.toml"));
+    std::fs::write(&primary_path, primary).unwrap();
+    std::fs::write(&peer_path, peer).unwrap();
+    (primary_path, peer_path)
 }
 
 pub fn grant_file(guest: &str) -> PathBuf {
