@@ -212,6 +212,36 @@ impl KvStore for RedbKv {
         }))
     }
 
+    /// In one write transaction: redb has one writer at a time.
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a [u8]>,
+        value: Vec<u8>,
+    ) -> LocalFuture<'a, Res<bool>> {
+        let now = self.clock.now_ms();
+        let (db, key, expected) = (self.db.clone(), key.to_owned(), expected.map(<[u8]>::to_vec));
+        Box::pin(off_thread(move || {
+            (|| -> Result<bool, redb::Error> {
+                let txn = db.begin_write()?;
+                let swapped = {
+                    let mut table = txn.open_table(ENTRIES)?;
+                    let current = table.get(key.as_str())?.and_then(|raw| {
+                        decode(raw.value()).filter(|(expiry, _)| live(*expiry, now)).map(|(_, value)| value.to_vec())
+                    });
+                    let matches = current == expected;
+                    if matches {
+                        table.insert(key.as_str(), encode(&value, None).as_slice())?;
+                    }
+                    matches
+                };
+                txn.commit()?;
+                Ok(swapped)
+            })()
+            .map_err(|e| unavailable("kv compare-and-swap", e))
+        }))
+    }
+
     /// All in one relaxed transaction.
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Res<()>> {
         let db = self.db.clone();

@@ -309,6 +309,43 @@ fn one_session_across_two_isolates() {
     }
 }
 
+/// Activations of one server at the same moment in two isolates: each is
+/// written over the record it read (compare-and-swap in the tenant's
+/// Durable Object), so none of their history entries is lost.
+#[test]
+fn concurrent_activations_in_two_isolates_keep_every_entry() {
+    let w = workerd_pair();
+    let key = w.key("racing", "admin");
+    w.deploy(&key, "calc", "race", None);
+    w.deploy(&key, "calc-wasip2", "race", None);
+    let (status, listed) = w.json("GET", "/admin/v1/tenants/racing/servers/race/deployments", Some(&key), None);
+    assert_eq!(status, 200, "{listed}");
+    let ids: Vec<String> =
+        listed["deployments"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    let history = |w: &workerd::Workerd| {
+        let (status, server) = w.json("GET", "/admin/v1/tenants/racing/servers/race", Some(&key), None);
+        assert_eq!(status, 200, "{server}");
+        server["history"].as_array().unwrap().len()
+    };
+    let before = history(w);
+    const ROUNDS: usize = 6;
+    std::thread::scope(|scope| {
+        for (via, id) in [("", &ids[0]), ("/__peer", &ids[1])] {
+            let key = &key;
+            scope.spawn(move || {
+                for _ in 0..ROUNDS {
+                    let path = format!("{via}/admin/v1/tenants/racing/servers/race/deployments/{id}/activate");
+                    let body = serde_json::json!({ "approve_widening": true });
+                    let (status, answer) = w.json("POST", &path, Some(key), Some(&body));
+                    assert_eq!(status, 200, "{via}: {answer}");
+                }
+            });
+        }
+    });
+    assert_eq!(history(w), before + 2 * ROUNDS, "every activation in the history");
+}
+
 #[test]
 fn deploy_widening_and_rollback_on_the_worker() {
     let w = workerd();

@@ -63,6 +63,13 @@ enum Op {
         #[serde(default)]
         expires_ms: Option<u64>,
     },
+    /// A write only over the value read (`expected`, base64; `None`:
+    /// nothing live); answers `inserted` when written.
+    CompareAndSwap {
+        key: String,
+        expected: Option<String>,
+        value: String,
+    },
     Delete {
         key: String,
     },
@@ -145,6 +152,16 @@ impl DurableObject for TenantStore {
                     self.write(&key, &value, expires_ms).await?;
                 }
                 Answer { inserted: !taken, ..Answer::default() }
+            }
+            Op::CompareAndSwap { key, expected, value } => {
+                let stored = storage.get::<String>(&key).await?;
+                let now = now_ms();
+                let current = stored.as_deref().and_then(|v| live(v, now));
+                let matches = current == expected.as_deref();
+                if matches {
+                    self.write(&key, &value, None).await?;
+                }
+                Answer { inserted: matches, ..Answer::default() }
             }
             Op::Delete { key } => {
                 storage.delete(&key).await?;
@@ -316,6 +333,24 @@ impl KvStore for TenantKv {
             // tenant's object are claimed atomically.
             let Some((tenant, _)) = tenant_of(key) else { return self.kv.insert_new(key, value, ttl_seconds).await };
             let op = Op::InsertNew { key: key.to_owned(), value: B64.encode(value), expires_ms: expiry(ttl_seconds) };
+            Ok(self.send(tenant, &op).await?.inserted)
+        })
+    }
+
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a [u8]>,
+        value: Vec<u8>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(async move {
+            // Atomic in a tenant's object; Workers KV has no conditional write.
+            let Some((tenant, _)) = tenant_of(key) else { return self.kv.compare_and_swap(key, expected, value).await };
+            let op = Op::CompareAndSwap {
+                key: key.to_owned(),
+                expected: expected.map(|e| B64.encode(e)),
+                value: B64.encode(value),
+            };
             Ok(self.send(tenant, &op).await?.inserted)
         })
     }

@@ -108,7 +108,11 @@ pub async fn create_server(
         active: None,
         history: Vec::new(),
     };
-    records::put_server(backends, tenant, &record).await?;
+    // Created by another request since the read above: that one stands.
+    if !records::swap_server(backends, tenant, None, &record).await? {
+        let existing = records::server(backends, tenant, server).await?;
+        return existing.map(|e| (e, false)).ok_or_else(|| DeployError::Contended(server.into()));
+    }
     deployments.record(
         backends,
         tenant,
@@ -160,6 +164,10 @@ pub async fn activate(
     switch(deployments, backends, tenant, server, id, approve, by, "activate").await
 }
 
+/// Times an activation starts over when another writer changed the
+/// server's record under it.
+const SWITCH_ATTEMPTS: usize = 4;
+
 #[allow(clippy::too_many_arguments)]
 async fn switch(
     deployments: &Deployments,
@@ -172,10 +180,35 @@ async fn switch(
     kind: &str,
 ) -> Result<(ServerRecord, Changes), DeployError> {
     // Two activations interleaving at an await would lose one's history
-    // entry, or leave the served version and the record disagreeing.
+    // entry, or leave the served version and the record disagreeing: in
+    // this process they take turns; across processes (the Worker's
+    // isolates) the record is written only over what was read, and an
+    // activation that lost the race starts over on the new record.
     let _serialized = deployments.lock.lock().await;
-    let mut record =
-        records::server(backends, tenant, server).await?.ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+    for _ in 0..SWITCH_ATTEMPTS {
+        if let Some(switched) = try_switch(deployments, backends, tenant, server, id, approve, by, kind).await? {
+            return Ok(switched);
+        }
+    }
+    Err(DeployError::Contended(server.into()))
+}
+
+/// One attempt of [`switch`]: `Ok(None)` when another writer changed the
+/// server's record since it was read (nothing was written).
+#[allow(clippy::too_many_arguments)]
+async fn try_switch(
+    deployments: &Deployments,
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    server: &str,
+    id: &str,
+    approve: bool,
+    by: &Principal,
+    kind: &str,
+) -> Result<Option<(ServerRecord, Changes)>, DeployError> {
+    let (mut record, read) = records::server_for_update(backends, tenant, server)
+        .await?
+        .ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
     let target = records::deployment(backends, tenant, server, id)
         .await?
         .ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
@@ -229,7 +262,9 @@ async fn switch(
     if record.history.len() > HISTORY {
         record.history.drain(..record.history.len() - HISTORY);
     }
-    records::put_server(backends, tenant, &record).await?;
+    if !records::swap_server(backends, tenant, Some(&read), &record).await? {
+        return Ok(None);
+    }
     deployments.serve_deployment(hosted, &target.id, backends.clock.now_ms())?;
     audit(
         &format!("deploy.{kind}"),
@@ -243,7 +278,7 @@ async fn switch(
             "widens": changes.widened,
         }),
     );
-    Ok((record, changes))
+    Ok(Some((record, changes)))
 }
 
 /// Activates `to`, or when `None` the deployment that was active before

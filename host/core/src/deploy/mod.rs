@@ -129,6 +129,10 @@ pub enum DeployError {
     Quota(String),
     #[error("storage: {0}")]
     Storage(String),
+    /// Another writer kept changing the server's record (an activation
+    /// elsewhere, at the same moment).
+    #[error("the server `{0}` was changed by another request at the same time, repeatedly; try again")]
+    Contended(String),
 }
 
 impl DeployError {
@@ -143,7 +147,10 @@ impl DeployError {
                 | SignatureError::Expired(_)
                 | SignatureError::Revoked(_),
             ) => 403,
-            DeployError::ApprovalRequired(_) | DeployError::NoEarlierDeployment | DeployError::Quota(_) => 409,
+            DeployError::ApprovalRequired(_)
+            | DeployError::NoEarlierDeployment
+            | DeployError::Quota(_)
+            | DeployError::Contended(_) => 409,
             DeployError::ComponentMissing(_) | DeployError::ComponentRefused(..) | DeployError::Storage(_) => 503,
             _ => 400,
         }
@@ -169,6 +176,7 @@ impl DeployError {
             DeployError::NotGranted(_) => "not_granted",
             DeployError::InvalidListing(_) => "invalid_listing",
             DeployError::Quota(_) => "quota_exceeded",
+            DeployError::Contended(_) => "conflict",
             DeployError::ApprovalRequired(_) => "approval_required",
             DeployError::SelfApproval(_) => "separate_approver_required",
             DeployError::Signature(e) => match e {

@@ -176,12 +176,30 @@ pub async fn server(
     get_json(backends, &server_key(tenant, server)).await
 }
 
-pub(crate) async fn put_server(
+/// Server `server`'s record with the bytes it was read from, to write
+/// back with [`swap_server`].
+pub(crate) async fn server_for_update(
     backends: Backends<'_>,
     tenant: &TenantId,
+    server: &str,
+) -> Result<Option<(ServerRecord, Vec<u8>)>, DeployError> {
+    let key = server_key(tenant, server);
+    let Some(bytes) = backends.kv.get(&key).await.map_err(storage)? else { return Ok(None) };
+    let record = serde_json::from_slice(&bytes).map_err(|e| DeployError::Storage(format!("{key}: {e}")))?;
+    Ok(Some((record, bytes)))
+}
+
+/// Writes `record` only over `read`, the bytes it was made from (`None`:
+/// a new server); false when another writer changed the record since, so
+/// that no activation's entry is lost.
+pub(crate) async fn swap_server(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    read: Option<&[u8]>,
     record: &ServerRecord,
-) -> Result<(), DeployError> {
-    put_json(backends, &server_key(tenant, &record.name), record).await
+) -> Result<bool, DeployError> {
+    let bytes = serde_json::to_vec(record).map_err(storage)?;
+    backends.kv.compare_and_swap(&server_key(tenant, &record.name), read, bytes).await.map_err(storage)
 }
 
 /// How many servers `tenant` has (keys only: no record is read).

@@ -155,6 +155,15 @@ impl KvStore for Faulty<'_> {
         Box::pin(self.kv(key, self.inner.kv.insert_new(key, value, ttl_seconds)))
     }
 
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a [u8]>,
+        value: Vec<u8>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(self.kv(key, self.inner.kv.compare_and_swap(key, expected, value)))
+    }
+
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
         // Only the host batches writes (audit records): never a guest's.
         self.inner.kv.set_many_relaxed(entries)

@@ -64,6 +64,28 @@ pub trait KvStore {
         })
     }
 
+    /// Writes `value` at `key` only when `key` holds exactly `expected`
+    /// (`None`: nothing live); true when this call wrote it. Records that
+    /// several writers read, change and write back (a server's deployment
+    /// record) are written with it, so that no writer's change is lost. The
+    /// default reads, then writes: atomic only for callers already
+    /// serialized in one process; a store shared by several processes
+    /// (redb's writer, a Durable Object) does it in one step.
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a [u8]>,
+        value: Vec<u8>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(async move {
+            if self.get(key).await?.as_deref() != expected {
+                return Ok(false);
+            }
+            self.set(key, value, None).await?;
+            Ok(true)
+        })
+    }
+
     /// Several relaxed writes at once (one transaction where the store has
     /// them). By default one `set_relaxed` after the other.
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
@@ -116,6 +138,14 @@ impl<T: KvStore + ?Sized> KvStore for &T {
         ttl_seconds: Option<u32>,
     ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
         (**self).insert_new(key, value, ttl_seconds)
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a [u8]>,
+        value: Vec<u8>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        (**self).compare_and_swap(key, expected, value)
     }
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
         (**self).set_many_relaxed(entries)

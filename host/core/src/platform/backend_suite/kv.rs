@@ -4,7 +4,7 @@ use super::listing::{Keys, KvLister, check_cursor_between, check_prefix, expecte
 use super::{Context, KvTarget, ODD_KEYS, Outcome, all_bytes, expect_bytes, expect_eq, pattern, run_all};
 
 /// Every key-value case, in the order [`run_kv`] runs them.
-pub const KV_CASES: [&str; 10] = [
+pub const KV_CASES: [&str; 11] = [
     "missing_keys_read_as_absent",
     "binary_values_round_trip",
     "overwrite_replaces_the_value",
@@ -15,6 +15,7 @@ pub const KV_CASES: [&str; 10] = [
     "ttl_expires_values",
     "many_keys_list_completely",
     "insert_new_writes_only_absent_keys",
+    "compare_and_swap_writes_only_over_what_was_read",
 ];
 
 /// Runs every case against `target`; the error names each failed case.
@@ -37,6 +38,7 @@ pub async fn run_kv_case(target: &KvTarget<'_>, case: &str) -> Outcome {
         "ttl_expires_values" => ttl(t).await,
         "many_keys_list_completely" => many_keys(t).await,
         "insert_new_writes_only_absent_keys" => insert_new(t).await,
+        "compare_and_swap_writes_only_over_what_was_read" => compare_and_swap(t).await,
         other => Err(format!("no kv case {other:?}")),
     }
 }
@@ -197,6 +199,21 @@ async fn insert_new(t: T<'_, '_>) -> Outcome {
     t.0.store.delete(&key).await.ctx("delete")?;
     expect_eq(insert(b"third").await.ctx("insert_new after delete")?, true, "insert_new after delete")?;
     expect_eq(get(t, &key).await?, Some(b"third".to_vec()), "the value after insert_new")
+}
+
+/// `compare_and_swap` writes only over the value the caller read (or
+/// over nothing), and says which.
+async fn compare_and_swap(t: T<'_, '_>) -> Outcome {
+    let key = format!("{}record", t.1);
+    let swap = |expected: Option<&'static [u8]>, value: &'static [u8]| {
+        t.0.store.compare_and_swap(&key, expected, value.to_vec())
+    };
+    expect_eq(swap(None, b"v1").await.ctx("a swap over nothing")?, true, "a swap over nothing")?;
+    expect_eq(swap(None, b"other").await.ctx("a swap expecting nothing")?, false, "a swap expecting nothing")?;
+    expect_eq(swap(Some(b"v0"), b"other").await.ctx("a stale swap")?, false, "a swap over a stale value")?;
+    expect_eq(get(t, &key).await?, Some(b"v1".to_vec()), "the value after refused swaps")?;
+    expect_eq(swap(Some(b"v1"), b"v2").await.ctx("a swap over the value read")?, true, "a swap over the value read")?;
+    expect_eq(get(t, &key).await?, Some(b"v2".to_vec()), "the value after a swap")
 }
 
 /// More keys than one default page, listed completely by several limits.
