@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
-use support::{DevHost, clients_dir, task_scenario_failures};
+use support::{DevHost, clients_dir, extension_scenario_failures};
 
 fn start() -> DevHost {
     // The suite sends no credentials: this fixture alone is open.
@@ -66,13 +66,13 @@ fn conformance_2026_07_28() {
     run_suite("2026-07-28");
 }
 
-/// The tasks extension's scenarios, which no requirement set scores: each
-/// must pass every check, with no warnings.
+/// The extension scenarios, which no requirement set scores: each must
+/// pass every check, with no warnings.
 #[test]
-fn conformance_tasks_extension() {
+fn conformance_extensions() {
     let server = start();
-    let failures = task_scenario_failures(&endpoint(&server));
-    assert!(failures.is_empty(), "tasks scenarios with failures:\n{}", failures.join("\n"));
+    let failures = extension_scenario_failures(&endpoint(&server));
+    assert!(failures.is_empty(), "extension scenarios with failures:\n{}", failures.join("\n"));
     server.stop();
 }
 

@@ -23,7 +23,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use support::{Client, call, clients_dir, request_2026, run_client_script, task_scenario_failures, tool_names};
+use support::{Client, call, clients_dir, extension_scenario_failures, request_2026, run_client_script, tool_names};
 use workerd::{component, grant_file, workerd, workerd_for_large_guests, workerd_pair};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -126,8 +126,8 @@ fn conformance_suite_against_the_worker() {
         );
         assert!(passed >= 30, "too few scenarios ran:\n{stdout}");
     }
-    let failures = task_scenario_failures(&endpoint);
-    assert!(failures.is_empty(), "tasks scenarios with failures on the Worker:\n{}", failures.join("\n"));
+    let failures = extension_scenario_failures(&endpoint);
+    assert!(failures.is_empty(), "extension scenarios with failures on the Worker:\n{}", failures.join("\n"));
 }
 
 /// A task that burns more fuel than one request may (this Worker's

