@@ -161,124 +161,128 @@ pub async fn activate(
     approve: bool,
     by: &Principal,
 ) -> Result<(ServerRecord, Changes), DeployError> {
-    switch(deployments, backends, tenant, server, id, approve, by, "activate").await
+    let switch = Switch { tenant, server, id, approve, by, kind: "activate" };
+    switch.run(deployments, backends).await
 }
 
 /// Times an activation starts over when another writer changed the
 /// server's record under it.
 const SWITCH_ATTEMPTS: usize = 4;
 
-#[allow(clippy::too_many_arguments)]
-async fn switch(
-    deployments: &Deployments,
-    backends: Backends<'_>,
-    tenant: &TenantId,
-    server: &str,
-    id: &str,
+/// One activation or rollback: deployment `id` to be served at `server`.
+struct Switch<'a> {
+    tenant: &'a TenantId,
+    server: &'a str,
+    id: &'a str,
     approve: bool,
-    by: &Principal,
-    kind: &str,
-) -> Result<(ServerRecord, Changes), DeployError> {
-    // Two activations interleaving at an await would lose one's history
-    // entry, or leave the served version and the record disagreeing: in
-    // this process they take turns; across processes (the Worker's
-    // isolates) the record is written only over what was read, and an
-    // activation that lost the race starts over on the new record.
-    let _serialized = deployments.lock.lock().await;
-    for _ in 0..SWITCH_ATTEMPTS {
-        if let Some(switched) = try_switch(deployments, backends, tenant, server, id, approve, by, kind).await? {
-            return Ok(switched);
-        }
-    }
-    Err(DeployError::Contended(server.into()))
+    by: &'a Principal,
+    /// `activate` or `rollback`.
+    kind: &'a str,
 }
 
-/// One attempt of [`switch`]: `Ok(None)` when another writer changed the
-/// server's record since it was read (nothing was written).
-#[allow(clippy::too_many_arguments)]
-async fn try_switch(
-    deployments: &Deployments,
-    backends: Backends<'_>,
-    tenant: &TenantId,
-    server: &str,
-    id: &str,
-    approve: bool,
-    by: &Principal,
-    kind: &str,
-) -> Result<Option<(ServerRecord, Changes)>, DeployError> {
-    let (mut record, read) = records::server_for_update(backends, tenant, server)
-        .await?
-        .ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
-    let target = records::deployment(backends, tenant, server, id)
-        .await?
-        .ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
-    let active = active_deployment(backends, tenant, &record).await?;
-    let changes = changes(active.as_ref(), &target.imports, &grant_of(&target)?)?;
-    let audit = |event: &str, detail: serde_json::Value| {
-        deployments.record(
-            backends,
-            tenant,
-            Event { kind: event.into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },
-        )
-    };
-    if changes.requires_approval() && !approve {
+impl Switch<'_> {
+    async fn run(
+        &self,
+        deployments: &Deployments,
+        backends: Backends<'_>,
+    ) -> Result<(ServerRecord, Changes), DeployError> {
+        // Two activations interleaving at an await would lose one's history
+        // entry, or leave the served version and the record disagreeing: in
+        // this process they take turns; across processes (the Worker's
+        // isolates) the record is written only over what was read, and an
+        // activation that lost the race starts over on the new record.
+        let _serialized = deployments.lock.lock().await;
+        for _ in 0..SWITCH_ATTEMPTS {
+            if let Some(switched) = self.attempt(deployments, backends).await? {
+                return Ok(switched);
+            }
+        }
+        Err(DeployError::Contended(self.server.into()))
+    }
+
+    /// One attempt of [`Switch::run`]: `Ok(None)` when another writer
+    /// changed the server's record since it was read (nothing was written).
+    async fn attempt(
+        &self,
+        deployments: &Deployments,
+        backends: Backends<'_>,
+    ) -> Result<Option<(ServerRecord, Changes)>, DeployError> {
+        let Switch { tenant, server, id, approve, by, kind } = *self;
+        let (mut record, read) = records::server_for_update(backends, tenant, server)
+            .await?
+            .ok_or_else(|| DeployError::ServerNotFound(server.into()))?;
+        let target = records::deployment(backends, tenant, server, id)
+            .await?
+            .ok_or_else(|| DeployError::DeploymentNotFound(id.into()))?;
+        let active = active_deployment(backends, tenant, &record).await?;
+        let changes = changes(active.as_ref(), &target.imports, &grant_of(&target)?)?;
+        let audit = |event: &str, detail: serde_json::Value| {
+            deployments.record(
+                backends,
+                tenant,
+                Event { kind: event.into(), principal: Some(by.id.clone()), server: Some(server.into()), detail },
+            )
+        };
+        if changes.requires_approval() && !approve {
+            audit(
+                "deploy.refused",
+                json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approval_required", "widens": changes.widened }),
+            );
+            return Err(DeployError::ApprovalRequired(Box::new(changes)));
+        }
+        let settings = records::settings(backends, tenant).await?;
+        if changes.requires_approval() && target.uploaded_by == by.id && settings.separate_approver {
+            audit(
+                "deploy.refused",
+                json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approver_is_uploader", "uploaded_by": target.uploaded_by, "widens": changes.widened }),
+            );
+            return Err(DeployError::SelfApproval(target.uploaded_by.clone()));
+        }
+        // Signers listed since the upload, or a signer revoked or expired since,
+        // stop a version from being activated (or rolled back to).
+        if let Err(e) =
+            crate::signing::still_vouched(&settings.signers, target.signed_by.as_ref(), backends.clock.now_ms())
+        {
+            let error = DeployError::from(e);
+            audit(
+                "deploy.refused",
+                json!({ "deployment": id, "action": kind, "reason": error.code(), "signed_by": target.signed_by }),
+            );
+            return Err(error);
+        }
+        // Everything that can fail comes before the record is written: the
+        // component must load and its grant must cover its imports.
+        let hosted = hosted(deployments, backends, tenant, &target).await?;
+        hosted.grant.check_imports(&hosted.component.prepared.imports)?;
+        record.active = Some(target.id.clone());
+        record.history.push(Activation {
+            deployment: target.id.clone(),
+            at_ms: backends.clock.now_ms(),
+            by: by.id.clone(),
+            kind: kind.into(),
+            approved: if approve { changes.widened.clone() } else { Vec::new() },
+        });
+        if record.history.len() > HISTORY {
+            record.history.drain(..record.history.len() - HISTORY);
+        }
+        if !records::swap_server(backends, tenant, Some(&read), &record).await? {
+            return Ok(None);
+        }
+        deployments.serve_deployment(hosted, &target.id, backends.clock.now_ms())?;
         audit(
-            "deploy.refused",
-            json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approval_required", "widens": changes.widened }),
+            &format!("deploy.{kind}"),
+            json!({
+                "deployment": target.id,
+                "digest": target.digest,
+                "from": changes.from,
+                "approved_widening": changes.requires_approval(),
+                "uploaded_by": target.uploaded_by,
+                "signed_by": target.signed_by,
+                "widens": changes.widened,
+            }),
         );
-        return Err(DeployError::ApprovalRequired(Box::new(changes)));
+        Ok(Some((record, changes)))
     }
-    let settings = records::settings(backends, tenant).await?;
-    if changes.requires_approval() && target.uploaded_by == by.id && settings.separate_approver {
-        audit(
-            "deploy.refused",
-            json!({ "deployment": id, "action": kind, "from": changes.from, "reason": "approver_is_uploader", "uploaded_by": target.uploaded_by, "widens": changes.widened }),
-        );
-        return Err(DeployError::SelfApproval(target.uploaded_by.clone()));
-    }
-    // Signers listed since the upload, or a signer revoked or expired since,
-    // stop a version from being activated (or rolled back to).
-    if let Err(e) = crate::signing::still_vouched(&settings.signers, target.signed_by.as_ref(), backends.clock.now_ms())
-    {
-        let error = DeployError::from(e);
-        audit(
-            "deploy.refused",
-            json!({ "deployment": id, "action": kind, "reason": error.code(), "signed_by": target.signed_by }),
-        );
-        return Err(error);
-    }
-    // Everything that can fail comes before the record is written: the
-    // component must load and its grant must cover its imports.
-    let hosted = hosted(deployments, backends, tenant, &target).await?;
-    hosted.grant.check_imports(&hosted.component.prepared.imports)?;
-    record.active = Some(target.id.clone());
-    record.history.push(Activation {
-        deployment: target.id.clone(),
-        at_ms: backends.clock.now_ms(),
-        by: by.id.clone(),
-        kind: kind.into(),
-        approved: if approve { changes.widened.clone() } else { Vec::new() },
-    });
-    if record.history.len() > HISTORY {
-        record.history.drain(..record.history.len() - HISTORY);
-    }
-    if !records::swap_server(backends, tenant, Some(&read), &record).await? {
-        return Ok(None);
-    }
-    deployments.serve_deployment(hosted, &target.id, backends.clock.now_ms())?;
-    audit(
-        &format!("deploy.{kind}"),
-        json!({
-            "deployment": target.id,
-            "digest": target.digest,
-            "from": changes.from,
-            "approved_widening": changes.requires_approval(),
-            "uploaded_by": target.uploaded_by,
-            "signed_by": target.signed_by,
-            "widens": changes.widened,
-        }),
-    );
-    Ok(Some((record, changes)))
 }
 
 /// Activates `to`, or when `None` the deployment that was active before
@@ -303,7 +307,8 @@ pub async fn rollback(
             earlier.next().map(|a| a.deployment.clone()).ok_or(DeployError::NoEarlierDeployment)?
         }
     };
-    switch(deployments, backends, tenant, server, &target, approve, by, "rollback").await
+    let switch = Switch { tenant, server, id: &target, approve, by, kind: "rollback" };
+    switch.run(deployments, backends).await
 }
 
 /// Deletes `server`: it stops being served at once, its deployment

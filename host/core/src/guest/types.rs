@@ -247,6 +247,28 @@ impl InputRequired {
     pub fn is_checkpoint(&self) -> bool {
         self.requests.is_empty()
     }
+
+    /// The requests as MCP's `inputRequests` map: key to `{method, params}`.
+    pub fn wire_requests(&self) -> serde_json::Map<String, Value> {
+        self.requests
+            .iter()
+            .map(|(key, request)| {
+                let (_, method, params) = request.to_mcp();
+                (key.clone(), serde_json::json!({ "method": method, "params": params }))
+            })
+            .collect()
+    }
+
+    /// The client capabilities the requests need that `declared` lacks, as
+    /// MCP's `requiredCapabilities`.
+    pub fn missing_capabilities(&self, declared: &Value) -> serde_json::Map<String, Value> {
+        self.requests
+            .iter()
+            .map(|(_, request)| request.to_mcp().0)
+            .filter(|capability| declared.get(*capability).is_none())
+            .map(|capability| (capability.to_owned(), serde_json::json!({})))
+            .collect()
+    }
 }
 
 /// How a tool may run as an MCP task (`task-tools`, since 0.1.2).

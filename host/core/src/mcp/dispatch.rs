@@ -368,7 +368,7 @@ impl Call<'_> {
             if rounds > MAX_INPUT_ROUNDS {
                 break;
             }
-            let missing = self.missing_capabilities(&required);
+            let missing = required.missing_capabilities(&self.client_capabilities);
             if self.era == Era::Stateless {
                 if !missing.is_empty() {
                     return Err(RpcFailure::new(
@@ -423,27 +423,9 @@ impl Call<'_> {
         target.failure(self, ServerError::Internal(format!("asked for input more than {MAX_INPUT_ROUNDS} times")))
     }
 
-    /// The capabilities `required` needs that the client did not declare.
-    fn missing_capabilities(&self, required: &InputRequired) -> Map<String, Value> {
-        required
-            .requests
-            .iter()
-            .map(|(_, request)| request.to_mcp().0)
-            .filter(|capability| self.client_capabilities.get(*capability).is_none())
-            .map(|capability| (capability.to_owned(), json!({})))
-            .collect()
-    }
-
     /// 2026-07-28's `InputRequiredResult`, its state sealed for this target.
     fn input_required(&self, required: &InputRequired, scope: &str, now: u64) -> Value {
-        let input_requests: Map<String, Value> = required
-            .requests
-            .iter()
-            .map(|(key, request)| {
-                let (_, method, params) = request.to_mcp();
-                (key.clone(), json!({ "method": method, "params": params }))
-            })
-            .collect();
+        let input_requests = required.wire_requests();
         let token = state::seal(&self.protocol.config.state_key, scope, &required.state, now);
         json!({ "resultType": "input_required", "inputRequests": input_requests, "requestState": token })
     }

@@ -332,13 +332,7 @@ impl Call<'_> {
     /// Puts the task in `input_required` for `required`'s requests, or
     /// fails it when the client that created it cannot answer them.
     fn ask(&self, task: &mut TaskRecord, required: InputRequired) -> Option<Settled> {
-        let missing: Map<String, Value> = required
-            .requests
-            .iter()
-            .map(|(_, request)| request.to_mcp().0)
-            .filter(|capability| task.client_capabilities.get(*capability).is_none())
-            .map(|capability| (capability.to_owned(), json!({})))
-            .collect();
+        let missing = required.missing_capabilities(&task.client_capabilities);
         if !missing.is_empty() {
             return Some(Settled::Failed(json!({
                 "code": MISSING_CLIENT_CAPABILITY,
@@ -347,14 +341,7 @@ impl Call<'_> {
             })));
         }
         task.round += 1;
-        task.pending = required
-            .requests
-            .iter()
-            .map(|(key, request)| {
-                let (_, method, params) = request.to_mcp();
-                (key.clone(), json!({ "method": method, "params": params }))
-            })
-            .collect();
+        task.pending = required.wire_requests().into_iter().collect();
         task.state = Some(required.state);
         task.status = Status::InputRequired;
         task.updated_ms = self.backends.clock.now_ms();
