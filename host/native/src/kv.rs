@@ -218,8 +218,10 @@ impl KvStore for RedbKv {
         key: &'a str,
         expected: Option<&'a [u8]>,
         value: Vec<u8>,
+        ttl_seconds: Option<u32>,
     ) -> LocalFuture<'a, Res<bool>> {
         let now = self.clock.now_ms();
+        let expiry = ttl_seconds.map(|t| now.saturating_add(u64::from(t) * 1000));
         let (db, key, expected) = (self.db.clone(), key.to_owned(), expected.map(<[u8]>::to_vec));
         Box::pin(off_thread(move || {
             (|| -> Result<bool, redb::Error> {
@@ -231,7 +233,7 @@ impl KvStore for RedbKv {
                     });
                     let matches = current == expected;
                     if matches {
-                        table.insert(key.as_str(), encode(&value, None).as_slice())?;
+                        table.insert(key.as_str(), encode(&value, expiry).as_slice())?;
                     }
                     matches
                 };

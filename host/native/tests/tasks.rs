@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
-use support::{DevHost, dev_grants, http1, request_2026, smcp};
+use support::{DevHost, dev_grants, http1, request_2026, smcp, with_tasks};
 
 /// The conformance fixture, whose tools include the tasks scenarios', with
 /// `grant` and API keys required.
@@ -28,8 +28,11 @@ fn key(host: &DevHost, name: &str) -> String {
     key.trim().to_owned()
 }
 
+/// One 2026-07-28 request to `server`, declaring the tasks extension (and
+/// elicitation) when `tasks` is set.
 fn rpc(addr: SocketAddr, key: &str, server: &str, method: &str, params: Value, tasks: bool) -> (u16, Value) {
-    request_2026(addr, key, ("dev", server), method, params, tasks)
+    let capabilities = if tasks { with_tasks() } else { json!({}) };
+    request_2026(addr, key, ("dev", server), method, params, &capabilities)
 }
 
 /// Starts `slow_compute` for `seconds` as a task: its id.
@@ -241,5 +244,43 @@ fn status_notifications_reach_only_the_owner() {
         false,
     );
     assert_eq!((status, &refused["error"]["code"]), (400, &json!(-32021)), "{refused}");
+    host.stop();
+}
+
+#[test]
+fn answers_sent_at_once_are_all_kept() {
+    let host = host(GRANT);
+    let owner = key(&host, "owner");
+    for round in 0..3 {
+        let (status, created) =
+            rpc(host.addr(), &owner, "conformance", "tools/call", json!({ "name": "multi_input" }), true);
+        assert_eq!(status, 200, "{created}");
+        let id = created["result"]["taskId"].as_str().unwrap().to_owned();
+        let started = Instant::now();
+        let keys: Vec<String> = loop {
+            let (_, got) = task(&host, &owner, "tasks/get", &id);
+            if got["result"]["status"] == "input_required" {
+                break got["result"]["inputRequests"].as_object().unwrap().keys().cloned().collect();
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "never asked: {got}");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        // Each answer in a request of its own, at the same moment.
+        std::thread::scope(|scope| {
+            for (key, name) in keys.iter().zip(["ada", "grace"]) {
+                let (owner, id, addr) = (&owner, &id, host.addr());
+                scope.spawn(move || {
+                    let answer =
+                        json!({ key.as_str(): { "action": "accept", "content": { "name": name, "confirm": true } } });
+                    let params = json!({ "taskId": id, "inputResponses": answer });
+                    let (status, ack) = rpc(addr, owner, "conformance", "tasks/update", params, true);
+                    assert_eq!(status, 200, "{ack}");
+                });
+            }
+        });
+        let done = settled(&host, &owner, &id, Duration::from_secs(10));
+        assert_eq!(done["result"]["content"][0]["text"], "Got ada and grace", "round {round}: {done}");
+    }
     host.stop();
 }

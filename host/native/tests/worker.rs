@@ -23,7 +23,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
-use support::{Client, call, clients_dir, extension_scenario_failures, request_2026, run_client_script, tool_names};
+use support::{
+    Client, call, clients_dir, extension_scenario_failures, request_2026, run_client_script, tool_names, with_tasks,
+};
 use workerd::{component, grant_file, workerd, workerd_for_large_guests, workerd_pair};
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -141,7 +143,8 @@ fn a_long_task_runs_in_slices_on_the_worker() {
     let key = w.key("slices", "admin");
     w.deploy(&key, "conformance", "crunch", None);
     let addr: std::net::SocketAddr = format!("127.0.0.1:{}", w.port).parse().unwrap();
-    let call = |method: &str, params: Value| request_2026(addr, &key, ("slices", "crunch"), method, params, true);
+    let call =
+        |method: &str, params: Value| request_2026(addr, &key, ("slices", "crunch"), method, params, &with_tasks());
     let (steps, rounds) = (10u32, 2_000_000u32);
     let (status, created) =
         call("tools/call", serde_json::json!({ "name": "crunch", "arguments": { "steps": steps, "rounds": rounds } }));

@@ -69,6 +69,8 @@ enum Op {
         key: String,
         expected: Option<String>,
         value: String,
+        #[serde(default)]
+        expires_ms: Option<u64>,
     },
     Delete {
         key: String,
@@ -153,13 +155,13 @@ impl DurableObject for TenantStore {
                 }
                 Answer { inserted: !taken, ..Answer::default() }
             }
-            Op::CompareAndSwap { key, expected, value } => {
+            Op::CompareAndSwap { key, expected, value, expires_ms } => {
                 let stored = storage.get::<String>(&key).await?;
                 let now = now_ms();
                 let current = stored.as_deref().and_then(|v| live(v, now));
                 let matches = current == expected.as_deref();
                 if matches {
-                    self.write(&key, &value, None).await?;
+                    self.write(&key, &value, expires_ms).await?;
                 }
                 Answer { inserted: matches, ..Answer::default() }
             }
@@ -342,14 +344,18 @@ impl KvStore for TenantKv {
         key: &'a str,
         expected: Option<&'a [u8]>,
         value: Vec<u8>,
+        ttl_seconds: Option<u32>,
     ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
         Box::pin(async move {
             // Atomic in a tenant's object; Workers KV has no conditional write.
-            let Some((tenant, _)) = tenant_of(key) else { return self.kv.compare_and_swap(key, expected, value).await };
+            let Some((tenant, _)) = tenant_of(key) else {
+                return self.kv.compare_and_swap(key, expected, value, ttl_seconds).await;
+            };
             let op = Op::CompareAndSwap {
                 key: key.to_owned(),
                 expected: expected.map(|e| B64.encode(e)),
                 value: B64.encode(value),
+                expires_ms: expiry(ttl_seconds),
             };
             Ok(self.send(tenant, &op).await?.inserted)
         })

@@ -199,7 +199,7 @@ pub(crate) async fn swap_server(
     record: &ServerRecord,
 ) -> Result<bool, DeployError> {
     let bytes = serde_json::to_vec(record).map_err(storage)?;
-    backends.kv.compare_and_swap(&server_key(tenant, &record.name), read, bytes).await.map_err(storage)
+    backends.kv.compare_and_swap(&server_key(tenant, &record.name), read, bytes, None).await.map_err(storage)
 }
 
 /// How many servers `tenant` has (keys only: no record is read).

@@ -160,8 +160,9 @@ impl KvStore for Faulty<'_> {
         key: &'a str,
         expected: Option<&'a [u8]>,
         value: Vec<u8>,
+        ttl_seconds: Option<u32>,
     ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
-        Box::pin(self.kv(key, self.inner.kv.compare_and_swap(key, expected, value)))
+        Box::pin(self.kv(key, self.inner.kv.compare_and_swap(key, expected, value, ttl_seconds)))
     }
 
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {

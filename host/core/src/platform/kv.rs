@@ -76,12 +76,13 @@ pub trait KvStore {
         key: &'a str,
         expected: Option<&'a [u8]>,
         value: Vec<u8>,
+        ttl_seconds: Option<u32>,
     ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
         Box::pin(async move {
             if self.get(key).await?.as_deref() != expected {
                 return Ok(false);
             }
-            self.set(key, value, None).await?;
+            self.set(key, value, ttl_seconds).await?;
             Ok(true)
         })
     }
@@ -144,8 +145,9 @@ impl<T: KvStore + ?Sized> KvStore for &T {
         key: &'a str,
         expected: Option<&'a [u8]>,
         value: Vec<u8>,
+        ttl_seconds: Option<u32>,
     ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
-        (**self).compare_and_swap(key, expected, value)
+        (**self).compare_and_swap(key, expected, value, ttl_seconds)
     }
     fn set_many_relaxed(&self, entries: Vec<(String, Vec<u8>)>) -> LocalFuture<'_, Result<(), CapabilityError>> {
         (**self).set_many_relaxed(entries)

@@ -194,21 +194,17 @@ pub fn dev_tool_call(addr: SocketAddr, key: &str, server: &str, tool: &str, argu
 
 /// One 2026-07-28 request to `(tenant, server)` with the headers the era
 /// requires (`Mcp-Name` from `params.name` or `params.taskId`), declaring
-/// the tasks extension when `tasks` is set: the HTTP status and the
-/// JSON-RPC message (an event stream's first message).
+/// `capabilities`: the HTTP status and the JSON-RPC message (an event
+/// stream's first message).
 pub fn request_2026(
     addr: SocketAddr,
     key: &str,
     (tenant, server): (&str, &str),
     method: &str,
     params: Value,
-    tasks: bool,
+    capabilities: &Value,
 ) -> (u16, Value) {
     let mut params = params;
-    let capabilities = match tasks {
-        true => serde_json::json!({ "extensions": { "io.modelcontextprotocol/tasks": {} } }),
-        false => serde_json::json!({}),
-    };
     params["_meta"] = serde_json::json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": capabilities,
@@ -227,6 +223,12 @@ pub fn request_2026(
     let text = String::from_utf8_lossy(&body);
     let json = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or(&text);
     (status, serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}")))
+}
+
+/// Client capabilities declaring the tasks extension (and elicitation, for
+/// tasks that ask).
+pub fn with_tasks() -> Value {
+    serde_json::json!({ "elicitation": {}, "extensions": { "io.modelcontextprotocol/tasks": {} } })
 }
 
 /// Gives `tenant` a key with `role` through `smcp keys create --data-dir`

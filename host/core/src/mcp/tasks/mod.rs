@@ -35,6 +35,9 @@ const CANCEL_CHECK_MS: u64 = 200;
 const LOST_AFTER_MS: u64 = 10_000;
 /// How long a step waits for one of its tenant's call slots.
 const SLOT_WAIT_MS: u64 = 5_000;
+/// Times a `tasks/update` starts over when another request changed the
+/// task under it.
+const UPDATE_ATTEMPTS: usize = 4;
 
 /// True when `client_capabilities` (one request's) declare the extension.
 pub fn declared(client_capabilities: &Value) -> bool {
@@ -179,10 +182,12 @@ impl Call<'_> {
     /// `tasks/update`: records the answers to outstanding requests (others
     /// are ignored); once every request of the round is answered, the
     /// task is working again and this request runs it after its answer.
+    /// Written over the record it read, so that answers sent at once in
+    /// several requests are all kept.
     async fn answer_task(
         &self,
         key: &TaskKey,
-        mut task: TaskRecord,
+        task: TaskRecord,
         params: &Map<String, Value>,
     ) -> Result<Value, RpcFailure> {
         let responses = match params.get("inputResponses") {
@@ -197,25 +202,32 @@ impl Call<'_> {
         if let Some((role, what)) = self.missing_role("tools/call", &call).await {
             return Err(invalid(format!("{what} needs role {role}")));
         }
-        if task.status != Status::InputRequired {
+        for _ in 0..UPDATE_ATTEMPTS {
+            let read = record::load_for_update(self.backends, key).await.map_err(|_| unavailable())?;
+            let Some((mut task, read)) = read else { return Err(not_found()) };
+            if task.status != Status::InputRequired {
+                return Ok(json!({}));
+            }
+            for (wire, response) in responses {
+                if let Some(guest_key) = task.guest_key(wire).map(str::to_owned) {
+                    task.answers.insert(guest_key, response.clone());
+                }
+            }
+            let complete = task.pending.keys().all(|k| task.answers.contains_key(k));
+            if complete {
+                task.status = Status::Working;
+                task.updated_ms = self.backends.clock.now_ms();
+            }
+            if !record::swap(self.backends, key, &read, &task).await.map_err(|_| unavailable())? {
+                continue;
+            }
+            if complete {
+                self.announce(&task);
+                *self.continue_task.borrow_mut() = Some(key.id.clone());
+            }
             return Ok(json!({}));
         }
-        for (wire, response) in responses {
-            if let Some(guest_key) = task.guest_key(wire).map(str::to_owned) {
-                task.answers.insert(guest_key, response.clone());
-            }
-        }
-        let complete = task.pending.keys().all(|k| task.answers.contains_key(k));
-        if complete {
-            task.status = Status::Working;
-            task.updated_ms = self.backends.clock.now_ms();
-        }
-        record::save(self.backends, key, &task).await.map_err(|_| unavailable())?;
-        if complete {
-            self.announce(&task);
-            *self.continue_task.borrow_mut() = Some(key.id.clone());
-        }
-        Ok(json!({}))
+        Err(RpcFailure::new(INTERNAL_ERROR, "the task kept changing under this update; try again").status(409))
     }
 
     /// Runs task `id`'s steps until it finishes, asks for input, is

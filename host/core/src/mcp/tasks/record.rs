@@ -171,12 +171,39 @@ pub async fn load(backends: Backends<'_>, key: &TaskKey) -> Result<Option<TaskRe
     Ok(serde_json::from_slice(&bytes).ok())
 }
 
+/// A task with the bytes it was read from, to write back with [`swap`].
+pub async fn load_for_update(
+    backends: Backends<'_>,
+    key: &TaskKey,
+) -> Result<Option<(TaskRecord, Vec<u8>)>, CapabilityError> {
+    let Some(bytes) = backends.kv.get(&key.path()).await? else { return Ok(None) };
+    Ok(serde_json::from_slice(&bytes).ok().map(|record| (record, bytes)))
+}
+
 /// Writes a task, to expire with its TTL.
 pub async fn save(backends: Backends<'_>, key: &TaskKey, record: &TaskRecord) -> Result<(), CapabilityError> {
+    let (bytes, ttl) = encoded(backends, record)?;
+    backends.kv.set(&key.path(), bytes, Some(ttl)).await
+}
+
+/// Writes a task only over `read`, the bytes it was made from; false when
+/// another request changed it since.
+pub async fn swap(
+    backends: Backends<'_>,
+    key: &TaskKey,
+    read: &[u8],
+    record: &TaskRecord,
+) -> Result<bool, CapabilityError> {
+    let (bytes, ttl) = encoded(backends, record)?;
+    backends.kv.compare_and_swap(&key.path(), Some(read), bytes, Some(ttl)).await
+}
+
+/// A record's bytes and the seconds it has left to live.
+fn encoded(backends: Backends<'_>, record: &TaskRecord) -> Result<(Vec<u8>, u32), CapabilityError> {
     let bytes = serde_json::to_vec(record).map_err(|e| CapabilityError::Unavailable(e.to_string()))?;
     let expires_ms = record.created_ms.saturating_add(record.ttl_ms);
     let left_s = expires_ms.saturating_sub(backends.clock.now_ms()).div_ceil(1000).max(1);
-    backends.kv.set(&key.path(), bytes, Some(u32::try_from(left_s).unwrap_or(u32::MAX))).await
+    Ok((bytes, u32::try_from(left_s).unwrap_or(u32::MAX)))
 }
 
 /// Takes the task's runner lease for `seconds`; false when another

@@ -206,7 +206,7 @@ async fn insert_new(t: T<'_, '_>) -> Outcome {
 async fn compare_and_swap(t: T<'_, '_>) -> Outcome {
     let key = format!("{}record", t.1);
     let swap = |expected: Option<&'static [u8]>, value: &'static [u8]| {
-        t.0.store.compare_and_swap(&key, expected, value.to_vec())
+        t.0.store.compare_and_swap(&key, expected, value.to_vec(), None)
     };
     expect_eq(swap(None, b"v1").await.ctx("a swap over nothing")?, true, "a swap over nothing")?;
     expect_eq(swap(None, b"other").await.ctx("a swap expecting nothing")?, false, "a swap expecting nothing")?;
