@@ -236,19 +236,20 @@ impl Call<'_> {
         let key = &self.task_key(id);
         let Some(budget) = self.hosted.grant.tasks else { return };
         let limits = self.protocol.limits_of(&self.hosted.grant);
-        // One runner at a time, wherever the requests land.
-        let lease_s = (limits.wall_time_ms + LOST_AFTER_MS).div_ceil(1000);
-        if !record::lease(self.backends, key, u32::try_from(lease_s).unwrap_or(u32::MAX)).await {
+        // One runner at a time, wherever the requests land: the lease
+        // lasts a step and is renewed at every step.
+        let lease_s = u32::try_from((limits.wall_time_ms + LOST_AFTER_MS).div_ceil(1000)).unwrap_or(u32::MAX);
+        if !record::lease(self.backends, key, lease_s).await {
             return;
         }
-        self.run_steps(key, budget, limits).await;
+        self.run_steps(key, budget, limits, lease_s).await;
         record::release(self.backends, key).await;
     }
 
     /// The steps of [`Call::run_task`], under its lease: until the task
     /// ends, waits for input, or this request's slice is used (then it
     /// waits, working, for the next request of the task to go on).
-    async fn run_steps(&self, key: &TaskKey, budget: TaskLimits, limits: Limits) {
+    async fn run_steps(&self, key: &TaskKey, budget: TaskLimits, limits: Limits, lease_s: u32) {
         let slice_started = self.backends.clock.now_ms();
         let mut slice_fuel = 0u64;
         loop {
@@ -283,8 +284,12 @@ impl Call<'_> {
                 )
             };
             let started = self.backends.clock.now_ms();
+            // While it is set, no request takes the task up (see
+            // `task_method`): it stays set from step to step.
             task.running_until_ms = Some(started + step.wall_time_ms + LOST_AFTER_MS);
-            if record::save(self.backends, key, &task).await.is_err() {
+            if record::save(self.backends, key, &task).await.is_err()
+                || !record::renew(self.backends, key, lease_s).await
+            {
                 return;
             }
             let Some((outcome, fuel)) = self.step(key, &task, step, out_of_time).await else { return };
@@ -298,15 +303,11 @@ impl Call<'_> {
             slice_fuel = slice_fuel.saturating_add(fuel);
             task.run_ms = task.run_ms.saturating_add(self.backends.clock.now_ms().saturating_sub(started));
             task.checkpoints += 1;
-            task.running_until_ms = None;
             task.answers.clear();
             task.pending.clear();
             match outcome {
                 Step::Checkpoint(state) => {
                     task.state = Some(state);
-                    if record::save(self.backends, key, &task).await.is_err() {
-                        return;
-                    }
                     // Where a request's time is bounded (the Worker's CPU
                     // limit), the next request of the task goes on.
                     let slice_used = self.protocol.config.max_fuel.is_some_and(|max| slice_fuel >= max)
@@ -316,10 +317,14 @@ impl Call<'_> {
                             .task_slice_ms
                             .is_some_and(|ms| self.backends.clock.now_ms().saturating_sub(slice_started) >= ms);
                     if slice_used {
+                        task.running_until_ms = None;
+                    }
+                    if record::save(self.backends, key, &task).await.is_err() || slice_used {
                         return;
                     }
                 }
                 Step::Input(required) => {
+                    task.running_until_ms = None;
                     let settled = self.ask(&mut task, required);
                     match settled {
                         Some(settled) => {

@@ -212,6 +212,11 @@ pub async fn lease(backends: Backends<'_>, key: &TaskKey, seconds: u32) -> bool 
     backends.kv.insert_new(&key.lease_path(), Vec::new(), Some(seconds.max(1))).await.unwrap_or(false)
 }
 
+/// Extends the lease this runner holds by `seconds` from now.
+pub async fn renew(backends: Backends<'_>, key: &TaskKey, seconds: u32) -> bool {
+    backends.kv.set(&key.lease_path(), Vec::new(), Some(seconds.max(1))).await.is_ok()
+}
+
 /// Gives the lease back.
 pub async fn release(backends: Backends<'_>, key: &TaskKey) {
     let _ = backends.kv.delete(&key.lease_path()).await;
