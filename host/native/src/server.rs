@@ -49,6 +49,10 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest a streamed exchange may last, waiting on the client's answers
 /// (a person filling in an elicitation) included.
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+/// How long one request starts task steps after its answer: with a last
+/// step of up to the grants' ceiling of 10 minutes of wall time, inside
+/// [`EXCHANGE_TIMEOUT`], which a task's running time may pass.
+const TASK_SLICE: Duration = Duration::from_secs(4 * 60);
 /// A client has this long to send a request's headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// … and this long to send its body.
@@ -417,7 +421,9 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         deployment_recheck_ms: None,
         max_upload_bytes: config.max_upload_bytes,
         max_fuel: None,
-        task_slice_ms: None,
+        // A request's exchange ends at EXCHANGE_TIMEOUT: a task that runs
+        // longer waits after this, working, for its next `tasks/get`.
+        task_slice_ms: Some(TASK_SLICE.as_millis() as u64),
         quotas: config.quotas,
         auth: AuthSettings {
             key_hash_key: crate::state_key::hash_key_of(&state_key),
