@@ -166,7 +166,10 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
     if let Some(answer) = suite::handle(&isolate.engine, &isolate.settings, &request, &platform).await {
         return to_worker(answer);
     }
-    match isolate.engine.session_route(&request, platform.backends()).await {
+    // On this request's own timer, as all engine work (see `drive`): the
+    // checks take locks other requests may be holding.
+    let route = drive::on_own_timer(isolate.engine.session_route(&request, platform.backends())).await;
+    match route {
         Ok(None) => {}
         Ok(Some(route)) => {
             let (session, new) = match route {
@@ -178,9 +181,9 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Err(refused) => {
             // The refusal's audit record, written after the answer.
             let upkeep_platform = platform.clone();
-            ctx.wait_until(async move {
+            ctx.wait_until(drive::on_own_timer(async move {
                 let _ = upkeep_platform.isolate.engine.upkeep(upkeep_platform.backends()).await;
-            });
+            }));
             return to_worker(isolate.engine.mcp.with_cors(request.header("origin"), refused));
         }
     }
