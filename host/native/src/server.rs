@@ -247,6 +247,21 @@ struct App {
 /// kernel spreads connections over the serving threads. Non-blocking, for
 /// each thread's runtime to take.
 fn reuse_port_listeners(at: SocketAddr, threads: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
+    // A port the kernel picked is free again between the plain bind below
+    // and the group's: another process may take it there. Pick again.
+    let attempts = if at.port() == 0 { 4 } else { 1 };
+    let mut result = reuse_port_group(at, threads);
+    for _ in 1..attempts {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => result = reuse_port_group(at, threads),
+            _ => break,
+        }
+    }
+    result
+}
+
+/// One try of [`reuse_port_listeners`].
+fn reuse_port_group(at: SocketAddr, threads: usize) -> std::io::Result<Vec<std::net::TcpListener>> {
     // A plain bind first: it fails while anything listens on the port, a
     // reuse-port group of another server included, which the group's own
     // binds would silently join.
