@@ -42,22 +42,14 @@ impl Filter {
     /// Parses a `subscriptions/listen` filter, keeping what the host honours.
     pub fn from_listen(notifications: Option<&Value>) -> Filter {
         let flag = |name: &str| notifications.and_then(|n| n.get(name)).and_then(Value::as_bool).unwrap_or(false);
-        let uris = notifications
-            .and_then(|n| n.get("resourceSubscriptions"))
-            .and_then(Value::as_array)
-            .map(|uris| {
-                let short = uris.iter().filter_map(Value::as_str).filter(|uri| uri.len() <= MAX_URI_BYTES);
-                short.take(MAX_URIS_PER_SESSION).map(str::to_owned).collect()
-            })
-            .unwrap_or_default();
-        let tasks = notifications
-            .and_then(|n| n.get("taskIds"))
-            .and_then(Value::as_array)
-            .map(|ids| {
-                let short = ids.iter().filter_map(Value::as_str).filter(|id| id.len() <= MAX_TASK_ID_BYTES);
-                short.take(MAX_TASKS_PER_LISTEN).map(str::to_owned).collect()
-            })
-            .unwrap_or_default();
+        // A list of strings, each at most `max_bytes`, at most `max` of them.
+        let strings = |name: &str, max_bytes: usize, max: usize| -> BTreeSet<String> {
+            let items = notifications.and_then(|n| n.get(name)).and_then(Value::as_array);
+            let short = items.into_iter().flatten().filter_map(Value::as_str).filter(|s| s.len() <= max_bytes);
+            short.take(max).map(str::to_owned).collect()
+        };
+        let uris = strings("resourceSubscriptions", MAX_URI_BYTES, MAX_URIS_PER_SESSION);
+        let tasks = strings("taskIds", MAX_TASK_ID_BYTES, MAX_TASKS_PER_LISTEN);
         Filter {
             tools: flag("toolsListChanged"),
             prompts: flag("promptsListChanged"),
