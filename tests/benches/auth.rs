@@ -17,7 +17,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::json;
 use smcp_core::auth::Role;
-use smcp_core::auth::api_keys::ApiKeys;
+use smcp_core::auth::api_keys::{ApiKeys, KeyCaching};
 use smcp_core::auth::jwt::Issuer;
 use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::capabilities::Grant;
@@ -36,7 +36,7 @@ fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let calls = if full { 20_000 } else { 200 };
     let rt = Arc::new(runtime());
-    let engines = [engine(&rt, false), engine(&rt, true)];
+    let engines = [engine(&rt, KeyCaching::Off), engine(&rt, KeyCaching::UntilWritten)];
     let env = Env::new("acme", "calc", Grant::default());
     let now = env.memory.clock.now_ms();
     let (key, _) = block_on(ApiKeys::new(&env.memory.kv, [3; 32]).create(
@@ -140,8 +140,8 @@ fn main() {
 }
 
 /// An engine serving calc to tenants `open` (anonymously) and `acme`,
-/// keeping accepted API keys in memory when `cache_api_keys`.
-fn engine(rt: &Arc<smcp_core::runtime::Runtime>, cache_api_keys: bool) -> Engine {
+/// keeping accepted API keys in memory as `api_key_caching` says.
+fn engine(rt: &Arc<smcp_core::runtime::Runtime>, api_key_caching: KeyCaching) -> Engine {
     let unlimited = Limit { burst: 1e12, per_second: 1e12 };
     let config = EngineConfig {
         allowed_hosts: vec!["localhost".into()],
@@ -163,7 +163,7 @@ fn engine(rt: &Arc<smcp_core::runtime::Runtime>, cache_api_keys: bool) -> Engine
             rate: RateLimits { per_principal: unlimited, per_tenant: unlimited },
             operator_key_hash: None,
             oauth: Default::default(),
-            cache_api_keys,
+            api_key_caching,
         },
     };
     let engine = Engine::new(rt.clone(), config);

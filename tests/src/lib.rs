@@ -130,7 +130,7 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::engine::EngineCon
             oauth: Default::default(),
             // The tests write key records behind the engine's back (as a
             // second process would), which a key cache must not have.
-            cache_api_keys: false,
+            api_key_caching: smcp_core::auth::api_keys::KeyCaching::Off,
         },
     }
 }

@@ -20,6 +20,7 @@ use hyper::StatusCode;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
+use smcp_core::auth::api_keys::KeyCaching;
 use smcp_core::engine::{AuthSettings, Engine, EngineConfig};
 use smcp_core::platform::faults::Faults;
 use smcp_core::policy::address::{AddressPolicy, Opening};
@@ -450,7 +451,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
             // This process holds the data directory's lock: every key
             // write goes through its engine (or through the CLI, with the
             // server stopped).
-            cache_api_keys: true,
+            api_key_caching: KeyCaching::UntilWritten,
         },
     }
 }

@@ -349,6 +349,31 @@ fn concurrent_activations_in_two_isolates_keep_every_entry() {
     assert_eq!(history(w), before + 2 * ROUNDS, "every activation in the history");
 }
 
+/// A key revoked through one isolate is refused there at once, and within
+/// `SMCP_KEY_RECHECK_MS` (5 s) in an isolate that accepted it before and
+/// keeps accepted keys that long.
+#[test]
+fn a_key_revoked_in_another_isolate_is_refused_within_the_recheck_window() {
+    let w = workerd_pair();
+    let admin = w.key("revoking", "admin");
+    let (status, created) =
+        w.json("POST", "/admin/v1/tenants/revoking/keys", Some(&admin), Some(&json!({ "role": "read-only" })));
+    assert_eq!(status, 201, "{created}");
+    let (reader, id) = (created["key"].as_str().unwrap(), created["id"].as_str().unwrap());
+    let servers = |via: &str| w.json("GET", &format!("{via}/admin/v1/tenants/revoking/servers"), Some(reader), None).0;
+    // Each isolate accepts the key, and keeps it.
+    assert_eq!((servers(""), servers("/__peer")), (200, 200));
+    let revoke = format!("/__peer/admin/v1/tenants/revoking/keys/{id}");
+    assert_eq!(w.json("DELETE", &revoke, Some(&admin), None).0, 204);
+    assert_eq!(servers("/__peer"), 401, "refused at once by the isolate that revoked it");
+    let revoked = std::time::Instant::now();
+    while servers("") != 401 {
+        let waited = revoked.elapsed();
+        assert!(waited < std::time::Duration::from_secs(8), "still accepted {waited:?} after the revocation");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn deploy_widening_and_rollback_on_the_worker() {
     let w = workerd();

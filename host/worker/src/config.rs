@@ -1,6 +1,7 @@
 //! The Worker's settings, from its vars and secrets (wrangler.toml, `wrangler
 //! secret put`, or `--var` for local runs). docs/worker.md lists them.
 
+use smcp_core::auth::api_keys::KeyCaching;
 use smcp_core::auth::rate::{Limit, RateLimits};
 use smcp_core::engine::{AuthSettings, EngineConfig};
 use smcp_core::policy::address::{AddressPolicy, Opening};
@@ -153,8 +154,10 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
                 access_ttl_seconds: number(env, "SMCP_OAUTH_ACCESS_TTL_SECONDS", 600u32)?,
                 ..Default::default()
             },
-            // Isolates share the store and each write it: none may keep keys.
-            cache_api_keys: false,
+            // Isolates share the store and each write it: a key is trusted
+            // for a while, as the deployment is (Workers KV itself takes up
+            // to 60 s to show a write in every location).
+            api_key_caching: KeyCaching::For { ms: number(env, "SMCP_KEY_RECHECK_MS", DEFAULT_RECHECK_MS)? },
         },
     };
     Ok(Settings {

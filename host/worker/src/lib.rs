@@ -43,9 +43,10 @@ use smcp_core::platform::Backends;
 use smcp_core::policy::address::AddressPolicy;
 use smcp_core::runtime::{Runtime, RuntimeLimits};
 use smcp_core::vault::Vault;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::time::Duration;
 use worker::{Context, Env, Headers, Request, Response, event};
 
 /// Binding names (wrangler.toml).
@@ -181,9 +182,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> worker::Result<Respo
         Err(refused) => {
             // The refusal's audit record, written after the answer.
             let upkeep_platform = platform.clone();
-            ctx.wait_until(drive::on_own_timer(async move {
-                let _ = upkeep_platform.isolate.engine.upkeep(upkeep_platform.backends()).await;
-            }));
+            ctx.wait_until(drive::on_own_timer(async move { upkeep_soon(&upkeep_platform).await }));
             return to_worker(isolate.engine.mcp.with_cors(request.header("origin"), refused));
         }
     }
@@ -222,14 +221,38 @@ async fn serve(
     keep(Box::pin(drive::on_own_timer(async move {
         let engine = &isolate.engine;
         engine.handle_streaming(request, platform.backends(), head_tx).await;
-        if let Err(e) = engine.upkeep(platform.backends()).await {
-            worker::console_error!("smcp: writing audit records failed: {e}");
-        }
+        upkeep_soon(&platform).await;
     })));
     // The head comes from this request's own exchange: an ordinary wake.
     match head_rx.await {
         Ok(response) => to_worker(response),
         Err(_) => plain(500, "internal error\n"),
+    }
+}
+
+/// How long queued audit records wait to be written together.
+const UPKEEP_BATCH: Duration = Duration::from_millis(20);
+
+thread_local! {
+    /// Whether some request of this isolate will run the upkeep soon.
+    static UPKEEP_DUE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs the engine's upkeep (the audit records queued by then, and what
+/// is due of retention and checkpoints) within [`UPKEEP_BATCH`], in the
+/// `waitUntil` work of a request that queued records, so that the records
+/// outlive its response. One Durable Object write serves every request of
+/// the batch, not one each, as on the native server (every 25 ms).
+async fn upkeep_soon(platform: &Platform) {
+    // Another request's upkeep comes after this one's records were queued.
+    if UPKEEP_DUE.with(|due| due.replace(true)) {
+        return;
+    }
+    worker::Delay::from(UPKEEP_BATCH).await;
+    // Records queued from here on are for the next batch.
+    UPKEEP_DUE.with(|due| due.set(false));
+    if let Err(e) = platform.isolate.engine.upkeep(platform.backends()).await {
+        worker::console_error!("smcp: writing audit records failed: {e}");
     }
 }
 

@@ -119,7 +119,7 @@ pub fn engine() -> Engine {
             rate: Default::default(),
             operator_key_hash: None,
             oauth: Default::default(),
-            cache_api_keys: true,
+            api_key_caching: smcp_core::auth::api_keys::KeyCaching::UntilWritten,
         },
     };
     let engine = Engine::new(runtime.clone(), config);

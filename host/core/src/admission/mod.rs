@@ -8,7 +8,7 @@
 pub(crate) mod refusals;
 
 use crate::audit::Recorder;
-use crate::auth::api_keys::{ApiKeys, KeyCache};
+use crate::auth::api_keys::{ApiKeys, KeyCache, KeyCaching};
 use crate::auth::jwt::{self, Issuer, Verdict};
 use crate::auth::{AuthError, Principal, Role};
 use crate::http::{Request, Response};
@@ -38,9 +38,8 @@ pub struct AuthSettings {
     pub operator_key_hash: Option<String>,
     /// The host's own authorization server.
     pub oauth: crate::oauth::OAuthSettings,
-    /// Keep accepted API keys in memory ([`KeyCache`]): only for a
-    /// process that is its store's one writer (the native server).
-    pub cache_api_keys: bool,
+    /// How long accepted API keys are answered from memory.
+    pub api_key_caching: KeyCaching,
 }
 
 const WELL_KNOWN: &str = crate::names::METADATA_PREFIX;
@@ -53,7 +52,7 @@ pub struct Gate {
     oauth: Arc<AuthorizationServers>,
     /// When this process last noted each API key's use.
     key_uses: Mutex<crate::auth::api_keys::UseNotes>,
-    /// The API keys this process accepted, when it may keep them.
+    /// The API keys this process accepted, for as long as it may keep them.
     key_cache: KeyCache,
     /// The bearer tokens this process verified (a memo; see there).
     verified_tokens: jwt::VerifiedTokens,
@@ -67,12 +66,13 @@ pub struct Gate {
 
 impl Gate {
     pub fn new(settings: AuthSettings, audit: Arc<Recorder>, oauth: Arc<AuthorizationServers>) -> Gate {
+        let key_cache = KeyCache::new(settings.api_key_caching);
         Gate {
             settings,
             audit,
             oauth,
             key_uses: Default::default(),
-            key_cache: Default::default(),
+            key_cache,
             verified_tokens: Default::default(),
             jwks_refreshed: Default::default(),
             refusals: Default::default(),
@@ -84,8 +84,7 @@ impl Gate {
     /// one: the one way the engine reads and writes key records, so that
     /// every write empties the cache.
     pub fn api_keys<'a>(&'a self, kv: &'a dyn crate::platform::kv::KvStore) -> ApiKeys<'a> {
-        let cache = self.settings.cache_api_keys.then_some(&self.key_cache);
-        ApiKeys::new(kv, self.settings.key_hash_key).cached(cache)
+        ApiKeys::new(kv, self.settings.key_hash_key).cached(Some(&self.key_cache))
     }
 
     /// Moves the counts of refusals whose window closed (every count, when

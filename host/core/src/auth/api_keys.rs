@@ -65,14 +65,31 @@ impl UseNotes {
     }
 }
 
+/// How long a process may answer an API key from memory instead of the
+/// store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyCaching {
+    /// Every request reads its key's record.
+    #[default]
+    Off,
+    /// Until this process writes a key record: only for a process that is
+    /// its store's one writer (the native server, whose data directory is
+    /// locked), where a revocation holds from the next request on every
+    /// serving thread.
+    UntilWritten,
+    /// For `ms` after the record was read, or until this process writes a
+    /// key record: for processes sharing a store they each write (the
+    /// Worker's isolates). A revocation holds at once in the isolate that
+    /// wrote it and within `ms` in every other.
+    For { ms: u64 },
+}
+
 /// Keys this process accepted, by hash, so that a request with a known
-/// key reads nothing from the store. Only for a process that is its
-/// store's one writer (the native server, whose data directory is locked):
-/// every write of a key record through [`ApiKeys::cached`] empties it, so a
-/// revocation holds from the next request on every serving thread. The
-/// Worker's isolates share a store they each write, and keep no cache.
+/// key reads nothing from the store (see [`KeyCaching`] for how long).
+/// Every write of a key record through [`ApiKeys::cached`] empties it.
 #[derive(Default)]
 pub struct KeyCache {
+    caching: KeyCaching,
     accepted: std::sync::Mutex<Accepted>,
 }
 
@@ -81,31 +98,54 @@ struct Accepted {
     /// Bumped by every write: an answer read from the store before a write
     /// is not cached after it.
     epoch: u64,
-    keys: crate::lru::Lru<[u8; 32], (Principal, Option<u64>)>,
+    keys: crate::lru::Lru<[u8; 32], Cached>,
+}
+
+#[derive(Clone)]
+struct Cached {
+    principal: Principal,
+    expires_ms: Option<u64>,
+    read_ms: u64,
 }
 
 /// Keys held at most; a key not held is read from the store as before.
 const CACHED_KEYS: usize = 10_000;
 
 impl KeyCache {
+    pub fn new(caching: KeyCaching) -> KeyCache {
+        KeyCache { caching, accepted: Default::default() }
+    }
+
     fn epoch(&self) -> u64 {
         self.accepted.lock().map_or(u64::MAX, |a| a.epoch)
     }
 
-    /// The principal of the key hashing to `hash`, if cached and not
-    /// expired at `now_ms`.
+    /// The principal of the key hashing to `hash`, if cached, still
+    /// trusted and not expired at `now_ms`.
     fn get(&self, hash: &blake3::Hash, now_ms: u64) -> Option<Principal> {
+        let trusted_ms = match self.caching {
+            KeyCaching::Off => return None,
+            KeyCaching::UntilWritten => u64::MAX,
+            KeyCaching::For { ms } => ms,
+        };
         let mut accepted = self.accepted.lock().ok()?;
-        let (principal, expires_ms) = accepted.keys.get(hash.as_bytes())?;
-        expires_ms.is_none_or(|at| now_ms < at).then(|| principal.clone())
+        let cached = accepted.keys.get(hash.as_bytes())?;
+        let fresh = now_ms.saturating_sub(cached.read_ms) < trusted_ms;
+        let live = cached.expires_ms.is_none_or(|at| now_ms < at);
+        (fresh && live).then(|| cached.principal.clone())
     }
 
-    /// Caches an answer read from the store at `epoch`, unless a write came since.
-    fn put(&self, hash: &blake3::Hash, principal: &Principal, expires_ms: Option<u64>, epoch: u64) {
+    /// Caches an answer read from the store at `epoch` (the cache's epoch
+    /// when the read began) and `now_ms`, unless a write came since.
+    fn put(&self, hash: &blake3::Hash, principal: &Principal, expires_ms: Option<u64>, epoch: u64, now_ms: u64) {
+        if self.caching == KeyCaching::Off {
+            return;
+        }
         if let Ok(mut accepted) = self.accepted.lock()
             && accepted.epoch == epoch
         {
-            accepted.keys.insert(*hash.as_bytes(), (principal.clone(), expires_ms), CACHED_KEYS);
+            let cached = Cached { principal: principal.clone(), expires_ms, read_ms: now_ms };
+            accepted.keys.insert(*hash.as_bytes(), cached, CACHED_KEYS);
         }
     }
 
@@ -275,7 +315,7 @@ impl<'a> ApiKeys<'a> {
         }
         let principal = Principal { tenant: record.tenant, id: format!("key:{}", record.id), role: record.role };
         if let (Some(cache), Some(epoch)) = (self.cache, epoch) {
-            cache.put(&hash, &principal, record.expires_ms, epoch);
+            cache.put(&hash, &principal, record.expires_ms, epoch, now_ms);
         }
         Ok(principal)
     }
@@ -430,7 +470,7 @@ mod tests {
     #[test]
     fn a_cached_key_reads_nothing_and_any_write_forgets_it() {
         let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
-        let cache = KeyCache::default();
+        let cache = KeyCache::new(KeyCaching::UntilWritten);
         let keys = ApiKeys::new(&kv, [5; 32]).cached(Some(&cache));
         let acme = TenantId::from_static("acme");
         let random = SeededRandom::new(4);
@@ -452,9 +492,34 @@ mod tests {
     }
 
     #[test]
+    fn a_key_trusted_for_a_while_is_read_again_after_it() {
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
+        let cache = KeyCache::new(KeyCaching::For { ms: 1_000 });
+        let keys = ApiKeys::new(&kv, [5; 32]).cached(Some(&cache));
+        let acme = TenantId::from_static("acme");
+        let (key, _) = block_on(keys.create(&acme, Role::McpUser, "", None, 0, &SeededRandom::new(6))).unwrap();
+        assert!(block_on(keys.authenticate(&key, 100)).is_ok());
+        // Another isolate revokes it, behind this one's back.
+        let elsewhere = ApiKeys::new(&kv, [5; 32]);
+        let id = block_on(elsewhere.list(&acme)).unwrap()[0].id.clone();
+        assert!(block_on(elsewhere.revoke(&acme, &id, 200)).unwrap());
+        // Trusted within the window, read again (and refused) after it.
+        assert!(block_on(keys.authenticate(&key, 1_099)).is_ok());
+        assert_eq!(block_on(keys.authenticate(&key, 1_100)), Err(AuthError::Revoked));
+        // Off: every request reads the record.
+        let off = KeyCache::new(KeyCaching::Off);
+        let uncached = ApiKeys::new(&kv, [5; 32]).cached(Some(&off));
+        let (other, record) =
+            block_on(uncached.create(&acme, Role::Admin, "", None, 0, &SeededRandom::new(7))).unwrap();
+        assert!(block_on(uncached.authenticate(&other, 1)).is_ok());
+        block_on(kv.delete(&record_path(&acme, &record.hash))).unwrap();
+        assert_eq!(block_on(uncached.authenticate(&other, 2)), Err(AuthError::UnknownKey));
+    }
+
+    #[test]
     fn an_answer_read_before_a_revocation_is_not_cached_after_it() {
         let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
-        let cache = KeyCache::default();
+        let cache = KeyCache::new(KeyCaching::UntilWritten);
         let keys = ApiKeys::new(&kv, [5; 32]).cached(Some(&cache));
         let (key, record) =
             block_on(keys.create(&TenantId::from_static("acme"), Role::Admin, "", None, 0, &SeededRandom::new(8)))

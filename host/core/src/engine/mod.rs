@@ -444,7 +444,7 @@ pub(crate) mod tests {
                 rate: Default::default(),
                 operator_key_hash: None,
                 oauth: Default::default(),
-                cache_api_keys: false,
+                api_key_caching: Default::default(),
             },
         };
         Engine::new(runtime, config)
