@@ -134,7 +134,7 @@ ensure_clients() {
     python3 -m venv "$py/.venv"
     "$py/.venv/bin/pip" install -q --disable-pip-version-check -r "$py/requirements.txt"
   fi
-  if [ ! -x "$dir/.venv/bin/python" ] || ! "$dir/.venv/bin/python" -c "import mcp" 2>/dev/null; then
+  if [ ! -x "$dir/.venv/bin/python" ] || ! "$dir/.venv/bin/python" -c "import mcp, opentelemetry.proto" 2>/dev/null; then
     echo "==> installing the Python MCP client"
     python3 -m venv "$dir/.venv"
     "$dir/.venv/bin/pip" install -q --disable-pip-version-check -r "$dir/requirements.txt"

@@ -11,6 +11,7 @@
 //! - [`log_writer`] writes the log to stderr in batches.
 //! - [`dev`] builds and hosts the example guests for `smcp serve --dev`.
 
+pub mod audit_export;
 mod backends;
 mod clock;
 pub mod dev;

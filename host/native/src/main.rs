@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt().with_env_filter(filter).with_ansi(ansi).with_writer(stderr).init();
     match cli.command {
-        Command::Serve(args) => cli::serve::run(args.into_config()),
+        Command::Serve(args) => cli::serve::run((*args).into_config()),
         Command::New(args) => local("new", cli::new::run(args).map_err(anyhow::Error::msg)),
         Command::Secrets(command) => offline("secrets", cli::secrets::run(command)),
         Command::Keys(command) => offline("keys", cli::keys::run(command)),

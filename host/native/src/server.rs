@@ -115,6 +115,9 @@ pub struct Config {
     /// Serving threads, each with its own runtime and listening socket; at
     /// least one.
     pub threads: usize,
+    /// Where to ship the audit trails as OpenTelemetry logs; nowhere when
+    /// `None`.
+    pub otlp_logs: Option<crate::audit_export::OtlpLogs>,
 }
 
 /// One serving thread per core.
@@ -147,6 +150,7 @@ impl Config {
             faults: None,
             quotas: Default::default(),
             session_ttl_seconds: SESSION_TTL_SECONDS,
+            otlp_logs: None,
         }
     }
 }
@@ -351,6 +355,13 @@ pub async fn serve(config: Config) -> anyhow::Result<Running> {
     });
     let (tx, rx) = watch::channel(false);
     tokio::task::spawn_local(upkeep_every(app.clone(), rx.clone()));
+    if let Some(target) = config.otlp_logs.clone() {
+        tracing::info!(endpoint = %target.shown_endpoint(), "exporting the audit trails as OpenTelemetry logs");
+        let (app, rx) = (app.clone(), rx.clone());
+        tokio::task::spawn_local(async move {
+            crate::audit_export::ship_until_stopped(target, &app.engine, || app.storage.backends(), rx).await;
+        });
+    }
     let metrics_addr = match config.metrics_listen {
         Some(at) => {
             let listener = TcpListener::bind(at).await.map_err(|e| anyhow::anyhow!("metrics listener on {at}: {e}"))?;

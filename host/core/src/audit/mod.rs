@@ -16,6 +16,7 @@
 //! checkpoints ([`checkpoint`]) are what such a cut cannot get past.
 
 pub mod checkpoint;
+pub mod otlp;
 
 use crate::names::TenantId;
 use crate::platform::CapabilityError;
@@ -238,6 +239,8 @@ pub struct Recorder {
     to_checkpoint: Rounds,
     /// Trails this process wrote to since it started, for retention.
     to_retain: Rounds,
+    /// Trails this process moved since an exporter last asked.
+    to_export: Rounds,
 }
 
 /// Tenants to visit on a timer: noted as their trails are written, handed
@@ -305,6 +308,7 @@ impl Recorder {
                     written += records.len();
                     self.to_checkpoint.note(&tenant);
                     self.to_retain.note(&tenant);
+                    self.to_export.note(&tenant);
                 }
                 Err(e) => failure = Some(e),
             }
@@ -319,6 +323,12 @@ impl Recorder {
     /// `now` is set (shutdown). Empty when none is due.
     pub fn due_for_checkpoint(&self, now_ms: u64, now: bool) -> Vec<TenantId> {
         self.to_checkpoint.due(now_ms, checkpoint::EVERY_MS, now, false)
+    }
+
+    /// The tenants whose trails this process moved since the last call,
+    /// for an exporter to ship (see [`otlp`]).
+    pub fn moved_for_export(&self) -> Vec<TenantId> {
+        self.to_export.due(0, 0, true, false)
     }
 }
 

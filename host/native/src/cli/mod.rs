@@ -31,7 +31,7 @@ pub struct Cli {
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Serves the hosted MCP servers over HTTP.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Creates a new guest project (a Rust crate using the guest SDK).
     New(new::NewArgs),
     /// Builds a guest project into a component and reviews it (exit codes

@@ -78,6 +78,34 @@ pub struct ServeArgs {
     /// Lifetime of the access tokens the host's authorization server issues.
     #[arg(long, default_value_t = 600, value_parser = clap::value_parser!(u32).range(1..=86_400))]
     oauth_access_ttl_seconds: u32,
+    /// Ship every tenant's audit trail as OpenTelemetry logs to this
+    /// OTLP/HTTP endpoint (JSON), e.g. http://collector:4318/v1/logs.
+    #[arg(long, env = "SMCP_OTLP_LOGS_ENDPOINT", value_parser = otlp_endpoint)]
+    otlp_logs_endpoint: Option<url::Url>,
+    /// A header to send with every OTLP request, NAME=VALUE (repeatable;
+    /// e.g. the collector's credentials; values are never logged).
+    #[arg(long, env = "SMCP_OTLP_HEADERS", value_delimiter = ',', value_parser = otlp_header, requires = "otlp_logs_endpoint")]
+    otlp_header: Vec<(String, String)>,
+}
+
+fn otlp_endpoint(value: &str) -> Result<url::Url, String> {
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
+        _ => Err(format!("`{value}` is not an http(s) URL, e.g. http://collector:4318/v1/logs")),
+    }
+}
+
+fn otlp_header(value: &str) -> Result<(String, String), String> {
+    let parsed = value.split_once('=').filter(|(name, val)| {
+        !name.is_empty()
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !val.bytes().any(|b| b.is_ascii_control())
+    });
+    // Not the value: it is a secret.
+    parsed.map(|(name, val)| (name.trim().to_owned(), val.trim().to_owned())).ok_or_else(|| {
+        "an OTLP header is NAME=VALUE, the name of letters, digits, '-' and '_', the value without control characters"
+            .to_owned()
+    })
 }
 
 fn key_hash(value: &str) -> Result<String, String> {
@@ -135,6 +163,9 @@ impl ServeArgs {
         config.operator_key_hash = self.operator_key_hash;
         config.oauth.access_ttl_seconds = self.oauth_access_ttl_seconds;
         config.session_ttl_seconds = self.session_ttl_seconds;
+        config.otlp_logs = self
+            .otlp_logs_endpoint
+            .map(|endpoint| smcp_native::audit_export::OtlpLogs { endpoint, headers: self.otlp_header });
         config.quotas = smcp_core::engine::QuotaSettings {
             calls_per_tenant: self.max_calls_per_tenant,
             sessions_per_principal: self.max_sessions_per_principal,
