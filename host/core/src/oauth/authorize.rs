@@ -16,9 +16,9 @@ use super::{Ctx, SCOPES, random_token, token_hash};
 use crate::http::{Body, Response};
 use subtle::ConstantTimeEq;
 
-const CSRF_COOKIE: &str = "smcp_oauth_csrf";
+pub(crate) const CSRF_COOKIE: &str = "smcp_oauth_csrf";
 /// Sign-in attempts a tenant takes: 30 at once, then 2 a second.
-const LOGINS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 30.0, per_second: 2.0 };
+pub(crate) const LOGINS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 30.0, per_second: 2.0 };
 
 /// A checked authorization request.
 struct AuthRequest {
@@ -45,7 +45,7 @@ struct AuthRequest {
 /// quotes none of them (a repeated parameter's name is the caller's text).
 const MALFORMED: &str = "This sign-in request is not valid: a parameter is missing, repeated or malformed. Start again from your application.";
 /// The page's words when storage or the provider's settings cannot be read.
-const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again in a moment.";
+pub(crate) const UNAVAILABLE: &str = "Sign-in is unavailable right now. Try again in a moment.";
 
 enum Refusal {
     /// The client cannot be trusted with a redirect: tell the person, in
@@ -260,9 +260,12 @@ fn render(
     let settings = ctx.settings();
     let lasts = format!(
         "Access lasts until it is revoked, or until the application goes {} without using it; each of its \
-         tokens lives {}. An administrator of {} can revoke it at any time.",
+         tokens lives {}. You can revoke it at any time on your account page ({}/oauth/{}/account), \
+         and so can an administrator of {}.",
         span(settings.refresh_ttl_seconds),
         span(settings.access_ttl_seconds),
+        ctx.servers.public_url.trim_end_matches('/'),
+        ctx.tenant,
         ctx.tenant
     );
     let host = url::Url::parse(&request.redirect_uri)
@@ -275,15 +278,7 @@ fn render(
         .ok()
         .filter(|u| matches!(u.scheme(), "https" | "http"))
         .and_then(|u| u.host_str().map(str::to_owned));
-    let site = url::Url::parse(&ctx.servers.public_url)
-        .ok()
-        .and_then(|u| {
-            u.host_str().map(|h| match u.port() {
-                Some(port) => format!("{h}:{port}"),
-                None => h.to_owned(),
-            })
-        })
-        .unwrap_or_default();
+    let site = site(ctx);
     let consent = Consent {
         tenant: ctx.tenant,
         client_name: request.client.client_name.as_deref().unwrap_or("(no name)"),
@@ -311,7 +306,7 @@ fn render(
 }
 
 /// The CSRF cookie of this browser, or a new one; and its header.
-fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
+pub(crate) fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
     let value = cookie(ctx.request, CSRF_COOKIE)
         .filter(|c| c.len() == 43)
         .map(str::to_owned)
@@ -491,13 +486,32 @@ async fn redeem_ticket(ctx: &Ctx<'_>, ticket: &str, request: &AuthRequest) -> Re
     accounts::get(ctx.backends, ctx.tenant, &record.username).await.map_err(unavailable)?.ok_or(LoginError::Wrong)
 }
 
+/// This host's name as people reach it (the public URL's host and port),
+/// so that its pages say whose they are.
+pub(crate) fn site(ctx: &Ctx<'_>) -> String {
+    url::Url::parse(&ctx.servers.public_url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(port) => format!("{h}:{port}"),
+                None => h.to_owned(),
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// True unless the browser says the request came from another site
+/// (`Origin`, `Sec-Fetch-Site`).
+pub(crate) fn same_origin(ctx: &Ctx<'_>) -> bool {
+    let public = url::Url::parse(&ctx.servers.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+    ctx.request.header("origin").is_none_or(|o| o == public)
+        && ctx.request.header("sec-fetch-site").is_none_or(|s| s == "same-origin")
+}
+
 /// True when a POST comes from this host's own page: same origin when
 /// the browser says, and the CSRF token matches the cookie.
 fn same_origin_form(ctx: &Ctx<'_>, params: &Params, request: &AuthRequest) -> bool {
-    let public = url::Url::parse(&ctx.servers.public_url).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
-    if ctx.request.header("origin").is_some_and(|o| o != public)
-        || ctx.request.header("sec-fetch-site").is_some_and(|s| s != "same-origin")
-    {
+    if !same_origin(ctx) {
         return false;
     }
     let (Some(cookie_value), Some(field)) = (cookie(ctx.request, CSRF_COOKIE), params.get("csrf")) else {

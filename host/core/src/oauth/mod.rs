@@ -17,6 +17,7 @@
 //! Everything is kept in the KV backend under `oauth/{tenant}/`, a prefix
 //! guests cannot reach, so both front ends serve it alike.
 
+mod account;
 pub mod accounts;
 mod authorize;
 pub mod clients;
@@ -299,7 +300,7 @@ pub(crate) async fn handle(
     let method = request.method.as_str();
     // Everything but the login page is for clients, some of them running
     // in browsers: open to any origin, as it takes no cookies.
-    let cors = endpoint != "authorize" && endpoint != "callback";
+    let cors = !matches!(endpoint, "authorize" | "callback" | "account");
     if cors && method == "OPTIONS" {
         return Some(preflight());
     }
@@ -310,6 +311,8 @@ pub(crate) async fn handle(
         ("GET", "authorize") => Ok(authorize::show(&ctx).await),
         ("POST", "authorize") => Ok(authorize::submit(&ctx).await),
         ("GET", "callback") => Ok(authorize::callback(&ctx).await),
+        ("GET", "account") => Ok(account::show(&ctx)),
+        ("POST", "account") => Ok(account::submit(&ctx).await),
         ("POST", "token") => token::exchange(&ctx).await,
         ("POST", "revoke") => token::revoke(&ctx).await,
         ("POST", "register") => clients::register(&ctx).await,
@@ -340,7 +343,7 @@ fn route(path: &str) -> Option<(&str, &str)> {
     let endpoint = match endpoint {
         ".well-known/openid-configuration" => "openid",
         ".well-known/oauth-authorization-server" => "metadata",
-        "authorize" | "callback" | "token" | "revoke" | "register" | "jwks" => endpoint,
+        "authorize" | "callback" | "token" | "revoke" | "register" | "jwks" | "account" => endpoint,
         _ => return None,
     };
     Some((tenant, endpoint))

@@ -78,7 +78,8 @@ fn describe(scope: &str) -> &'static str {
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}\
 label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;min-height:44px;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}button{min-height:44px;padding:.6rem 1.2rem;font-size:1rem}\
-[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}.site{color:#444;border-bottom:1px solid #ccc;padding-bottom:.5rem}";
+[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}.site{color:#444;border-bottom:1px solid #ccc;padding-bottom:.5rem}\
+.apps{list-style:none;padding:0}.apps li{border-top:1px solid #ccc;padding:.5rem 0}.notice{border:2px solid #1b5e20;padding:.5rem .75rem;color:#1b5e20}";
 
 fn html(status: u16, title: &str, main: &str) -> Response {
     let page = format!(
@@ -199,6 +200,114 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
 pub(crate) fn error(status: u16, message: &'static str) -> Response {
     let main = format!("<h1>This sign-in request cannot be used</h1><p role=\"alert\">{}</p>", escape(message));
     html(status, "Sign-in error", &main)
+}
+
+/// The account page's sign-in form.
+pub(crate) struct AccountSignIn<'a> {
+    pub tenant: &'a TenantId,
+    pub site: String,
+    pub csrf: String,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+}
+
+pub(crate) fn account_sign_in(a: &AccountSignIn<'_>, status: u16) -> Response {
+    let error = a.error.map(|e| format!("<p role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let main = format!(
+        "<p class=\"site\">Accounts of tenant <strong>{tenant}</strong> on <strong>{site}</strong></p>\
+         <h1>Your account</h1>{error}\
+         <p>Sign in to see the applications you allowed to act as you, and to revoke them.</p>\
+         <form method=\"post\" action=\"/oauth/{tenant}/account\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"sign-in\">\
+         <label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required{focus_user}>\
+         <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{focus_password}>\
+         <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>",
+        tenant = escape(a.tenant),
+        site = escape(&a.site),
+        csrf = escape(&a.csrf),
+        username = escape(a.username),
+        // The first empty field takes the focus, without script.
+        focus_user = if a.username.is_empty() { " autofocus" } else { "" },
+        focus_password = if a.username.is_empty() { "" } else { " autofocus" },
+    );
+    html(status, "Your account", &main)
+}
+
+/// One application a person allowed, as their account page lists it.
+pub(crate) struct AllowedApp {
+    pub grant: String,
+    /// The name the application gave itself (a claim, shown as one).
+    pub name: String,
+    pub client_id: String,
+    /// The MCP server's path on this host.
+    pub server: String,
+    pub scopes: String,
+    pub since_ms: u64,
+    pub refreshed_ms: Option<u64>,
+}
+
+/// A person's account page, signed in.
+pub(crate) struct Account<'a> {
+    pub tenant: &'a TenantId,
+    pub site: String,
+    pub username: &'a str,
+    pub csrf: &'a str,
+    /// Proves the sign-in to this page's forms.
+    pub ticket: String,
+    pub notice: Option<&'a str>,
+    pub allowed: &'a [AllowedApp],
+}
+
+/// Milliseconds since the epoch as a UTC date and time.
+fn when(ms: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_or_else(
+        |_| String::new(),
+        |t| format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute()),
+    )
+}
+
+pub(crate) fn account(a: &Account<'_>, status: u16) -> Response {
+    let notice = a.notice.map(|n| format!("<p role=\"status\" class=\"notice\">{}</p>", escape(n))).unwrap_or_default();
+    let rows: String = a
+        .allowed
+        .iter()
+        .map(|app| {
+            let name = display_name(&app.name);
+            let refreshed = app.refreshed_ms.map_or_else(|| "never".to_owned(), when);
+            format!(
+                "<li><p><strong>“{name}”</strong> <span class=\"unverified\">(its own name; <code>{client}</code>)</span><br>\
+                 may <code>{scopes}</code> on <code>{server}</code><br>allowed {since}, last refreshed {refreshed}</p>\
+                 <form method=\"post\" action=\"/oauth/{tenant}/account\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\
+                 <input type=\"hidden\" name=\"action\" value=\"revoke\"><input type=\"hidden\" name=\"grant\" value=\"{grant}\">\
+                 <button type=\"submit\">Revoke “{name}”</button></form></li>",
+                name = escape(&name),
+                client = escape(&app.client_id),
+                scopes = escape(&app.scopes),
+                server = escape(&app.server),
+                since = when(app.since_ms),
+                tenant = escape(a.tenant),
+                csrf = escape(a.csrf),
+                ticket = escape(&a.ticket),
+                grant = escape(&app.grant),
+            )
+        })
+        .collect();
+    let list = if rows.is_empty() {
+        "<p>You have not allowed any application.</p>".to_owned()
+    } else {
+        format!("<ul class=\"apps\">{rows}</ul>")
+    };
+    let main = format!(
+        "<p class=\"site\">Accounts of tenant <strong>{tenant}</strong> on <strong>{site}</strong></p>\
+         <h1>Applications you allowed</h1>{notice}\
+         <p>Signed in as <strong>{username}</strong> for ten minutes. Each application below may act as you \
+         until you revoke it here; its tokens stop working at once.</p>{list}",
+        tenant = escape(a.tenant),
+        site = escape(&a.site),
+        username = escape(a.username),
+    );
+    html(status, "Applications you allowed", &main)
 }
 
 #[cfg(test)]

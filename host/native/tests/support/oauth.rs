@@ -228,3 +228,51 @@ pub async fn conformance_authorization(issuer: &str, resource: &str, username: &
     assert!(output.contains("✓ authorization-code-grant"), "{output}");
     assert!(output.contains(", 0 failed"), "{output}");
 }
+
+/// The hidden fields of each form on `page`, in order.
+pub fn forms(page: &str) -> Vec<Vec<(String, String)>> {
+    page.split("<form ")
+        .skip(1)
+        .map(|form| {
+            let form = form.split("</form>").next().unwrap_or_default();
+            form.split("<input type=\"hidden\" name=\"")
+                .skip(1)
+                .filter_map(|rest| {
+                    let (name, rest) = rest.split_once("\" value=\"")?;
+                    Some((name.to_owned(), unescape(rest.split_once('"')?.0)))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A form posted to `issuer`'s account page from `origin` with `cookie`:
+/// status and page.
+pub async fn post_account(issuer: &str, origin: &str, cookie: &str, fields: &[(String, String)]) -> (u16, String) {
+    let response = http()
+        .post(format!("{issuer}/account"))
+        .header("origin", origin)
+        .header("cookie", cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// Signs in as `username` on `issuer`'s account page and revokes the
+/// first application listed: the pages after signing in and after
+/// revoking.
+pub async fn revoke_on_account_page(issuer: &str, username: &str) -> (String, String) {
+    let origin = url::Url::parse(issuer).unwrap().origin().ascii_serialization();
+    let (status, cookie, mut fields, page) = open_page(&http(), &format!("{issuer}/account")).await;
+    assert_eq!(status, 200, "{page}");
+    let cookie = cookie.expect("a CSRF cookie");
+    fields.extend([("username".into(), username.into()), ("password".into(), PASSWORD.into())]);
+    let (status, listed) = post_account(issuer, &origin, &cookie, &fields).await;
+    assert_eq!(status, 200, "{listed}");
+    let revoke = forms(&listed).into_iter().find(|f| f.iter().any(|(k, v)| k == "action" && v == "revoke"));
+    let (status, after) = post_account(issuer, &origin, &cookie, &revoke.expect("a revoke form")).await;
+    assert_eq!(status, 200, "{after}");
+    (listed, after)
+}

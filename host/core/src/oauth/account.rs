@@ -1,0 +1,170 @@
+//! `/oauth/{tenant}/account`: a person's own page. They sign in with their
+//! password and see the applications they allowed (for which server, what
+//! they may do, since when, when they last refreshed their access), each
+//! with a button that revokes it at once.
+//!
+//! The sign-in holds for this page only and nothing of it is stored: the
+//! page's forms carry a ticket, a MAC over the tenant, the username, an
+//! expiry ten minutes on and the browser's CSRF cookie, so a ticket is
+//! worthless in another browser, for another person or after it expires.
+//! Every form is checked as the consent form is (same origin, the CSRF
+//! token bound to the cookie); revocations are audited with the person as
+//! their author.
+
+use super::Ctx;
+use super::accounts::{self, LoginError};
+use super::authorize::{CSRF_COOKIE, LOGINS, UNAVAILABLE, csrf_cookie, same_origin, site};
+use super::form::{Params, cookie};
+use super::grants::{self, Grant};
+use super::page;
+use crate::http::Response;
+use subtle::ConstantTimeEq;
+
+/// How long a sign-in on this page lasts.
+const TICKET_MS: u64 = 10 * 60 * 1000;
+
+fn key(ctx: &Ctx<'_>, purpose: &str) -> [u8; 32] {
+    blake3::derive_key(purpose, &ctx.servers.state_key)
+}
+
+/// The CSRF token of the page's forms: a MAC of the browser's cookie.
+fn csrf_token(ctx: &Ctx<'_>, cookie: &str) -> String {
+    let bound = [ctx.tenant.as_str(), cookie].join("\n");
+    blake3::keyed_hash(&key(ctx, "smcp 2026-12 oauth account csrf"), bound.as_bytes()).to_hex().to_string()
+}
+
+fn ticket_mac(ctx: &Ctx<'_>, username: &str, expires_ms: u64, cookie: &str) -> String {
+    let bound = [ctx.tenant.as_str(), username, &expires_ms.to_string(), cookie].join("\n");
+    blake3::keyed_hash(&key(ctx, "smcp 2026-12 oauth account ticket"), bound.as_bytes()).to_hex().to_string()
+}
+
+/// `<expiry>.<username>.<mac>` for `username`, bound to `cookie`.
+fn ticket(ctx: &Ctx<'_>, username: &str, cookie: &str) -> String {
+    let expires_ms = ctx.now_ms() + TICKET_MS;
+    format!("{expires_ms}.{username}.{}", ticket_mac(ctx, username, expires_ms, cookie))
+}
+
+/// The person a ticket stands for, if it is this browser's and current.
+fn ticket_holder(ctx: &Ctx<'_>, ticket: &str, cookie: &str) -> Option<String> {
+    let (expires, rest) = ticket.split_once('.')?;
+    let (username, mac) = rest.rsplit_once('.')?;
+    let expires_ms: u64 = expires.parse().ok()?;
+    let genuine = bool::from(ticket_mac(ctx, username, expires_ms, cookie).as_bytes().ct_eq(mac.as_bytes()));
+    (genuine && ctx.now_ms() < expires_ms && accounts::valid_username(username)).then(|| username.to_owned())
+}
+
+/// `GET /oauth/{tenant}/account`: the sign-in form.
+pub(crate) fn show(ctx: &Ctx<'_>) -> Response {
+    let (cookie_value, set_cookie) = csrf_cookie(ctx);
+    let mut response = page::account_sign_in(&sign_in_page(ctx, &csrf_token(ctx, &cookie_value), "", None), 200);
+    response.headers.push(set_cookie);
+    response
+}
+
+fn sign_in_page<'a>(
+    ctx: &'a Ctx<'_>,
+    csrf: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+) -> page::AccountSignIn<'a> {
+    page::AccountSignIn { tenant: ctx.tenant, site: site(ctx), csrf: csrf.to_owned(), username, error }
+}
+
+/// `POST /oauth/{tenant}/account`: signing in, or revoking an application.
+pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
+    let Ok(params) = Params::body(ctx.request) else {
+        return page::error(400, "This form was sent malformed. Open the account page again.");
+    };
+    let browser = cookie(ctx.request, CSRF_COOKIE).unwrap_or_default();
+    let csrf = params.get("csrf").unwrap_or_default();
+    let genuine = !browser.is_empty() && bool::from(csrf_token(ctx, browser).as_bytes().ct_eq(csrf.as_bytes()));
+    if !same_origin(ctx) || !genuine {
+        ctx.audit("oauth.csrf_refused", None, serde_json::json!({ "page": "account" }));
+        return page::error(403, "This form did not come from this account page (CSRF check failed). Open it again.");
+    }
+    match params.get("action") {
+        Some("sign-in") => sign_in(ctx, &params, browser, csrf).await,
+        Some("revoke") => revoke(ctx, &params, browser, csrf).await,
+        _ => page::error(400, "The form was sent without an action."),
+    }
+}
+
+async fn sign_in(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> Response {
+    let username = params.get("username").unwrap_or_default().trim().to_ascii_lowercase();
+    // The name is shown back only when it could be one.
+    let shown = if accounts::valid_username(&username) { username.as_str() } else { "" };
+    if let Err(e) = ctx.throttle("login", LOGINS).await {
+        return page::account_sign_in(&sign_in_page(ctx, csrf, shown, Some(&e.description)), 429);
+    }
+    let login = accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await;
+    match login {
+        Ok(account) => list(ctx, &account.username, browser, csrf, None, 200).await,
+        Err(e) => {
+            let status = match e {
+                LoginError::Wrong => 401,
+                LoginError::Throttled(_) => 429,
+                LoginError::Unavailable(_) => 503,
+            };
+            if status != 503 {
+                let named = accounts::valid_username(&username).then_some(username.as_str());
+                ctx.audit(
+                    "oauth.login_failed",
+                    None,
+                    serde_json::json!({ "username": named, "reason": e.to_string(), "page": "account" }),
+                );
+            }
+            let said = match &e {
+                LoginError::Unavailable(_) => UNAVAILABLE.to_owned(),
+                other => other.to_string(),
+            };
+            page::account_sign_in(&sign_in_page(ctx, csrf, shown, Some(&said)), status)
+        }
+    }
+}
+
+async fn revoke(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> Response {
+    let Some(username) = params.get("ticket").and_then(|t| ticket_holder(ctx, t, browser)) else {
+        let said = "Your sign-in on this page expired. Sign in again.";
+        return page::account_sign_in(&sign_in_page(ctx, csrf, "", Some(said)), 401);
+    };
+    let id = params.get("grant").unwrap_or_default();
+    let by = format!("user:{username}");
+    let notice =
+        match grants::revoke_live(ctx, &username, Some(id), "revoked by its user on the account page", &by).await {
+            Ok(0) => "That access had already ended.",
+            Ok(_) => "Revoked: the application's tokens stopped working.",
+            Err(_) => return page::error(503, UNAVAILABLE),
+        };
+    list(ctx, &username, browser, csrf, Some(notice), 200).await
+}
+
+/// The applications `username` allowed, with a revoke button each.
+async fn list(ctx: &Ctx<'_>, username: &str, browser: &str, csrf: &str, notice: Option<&str>, status: u16) -> Response {
+    let allowed: Vec<Grant> = match grants::list(ctx, username).await {
+        Ok(all) => all.into_iter().filter(|g| g.revoked_ms.is_none()).collect(),
+        Err(_) => return page::error(503, UNAVAILABLE),
+    };
+    let public = ctx.servers.public_url.trim_end_matches('/').to_owned();
+    let rows: Vec<page::AllowedApp> = allowed
+        .iter()
+        .map(|g| page::AllowedApp {
+            grant: g.id.clone(),
+            name: g.client_name.clone().unwrap_or_default(),
+            client_id: g.client_id.clone(),
+            server: g.resource.strip_prefix(&public).unwrap_or(&g.resource).to_owned(),
+            scopes: g.scopes.join(" "),
+            since_ms: g.created_ms,
+            refreshed_ms: g.refreshed_ms,
+        })
+        .collect();
+    let view = page::Account {
+        tenant: ctx.tenant,
+        site: site(ctx),
+        username,
+        csrf,
+        ticket: ticket(ctx, username, browser),
+        notice,
+        allowed: &rows,
+    };
+    page::account(&view, status)
+}
