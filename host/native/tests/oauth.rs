@@ -1060,3 +1060,102 @@ async fn people_see_and_revoke_the_applications_they_allowed_on_their_account_pa
     assert_eq!(revoked["principal"], "user:alice");
     host.0.stop();
 }
+
+/// A tenant's client policy, set with the snippet docs/oauth.md gives:
+/// registration closed (and gone from the metadata), registered clients
+/// refused at the login page and the token endpoint, metadata documents
+/// accepted only from the hosts listed, refused before being fetched.
+#[tokio::test]
+async fn a_tenant_decides_which_applications_may_ask() {
+    let fetched = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = fetched.clone();
+    let port = serve_documents(move |_, port| {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        json!({ "client_id": format!("http://127.0.0.1:{port}/client.json"), "client_name": "Metadata Client",
+                "redirect_uris": ["http://127.0.0.1:9/callback"], "token_endpoint_auth_method": "none" })
+    });
+    let host = Host::start(|config| {
+        config.oauth.allow_http_metadata = true;
+        config.open_addresses = vec![smcp_core::policy::address::Opening::Socket(([127, 0, 0, 1], port).into())];
+    })
+    .await;
+    let http = http();
+    let redirect = "http://127.0.0.1:9/callback";
+    // A client registered while registration was open, with a live grant.
+    let (registered, tokens) = host.tokens().await;
+
+    let guide = include_str!("../../../docs/oauth.md");
+    let snippet =
+        support::guide::runnable(guide).into_iter().find(|b| b.text.contains("--client-registration")).unwrap();
+    let env = format!("export SMCP_URL={}\nexport SMCP_ADMIN_KEY={}\n", host.base(), host.key());
+    let ran = support::guide::bash(std::path::Path::new("."), &format!("{env}{}", snippet.text));
+    assert!(ran.status.success(), "{}", support::guide::text(&ran.stderr));
+    let out = support::guide::text(&ran.stdout);
+    assert!(out.contains("client_registration   false") && out.contains("notes.example.com,*.corp.example"), "{out}");
+
+    // Registration is closed, and no longer advertised.
+    let response = http
+        .post(format!("{}/register", host.issuer()))
+        .json(&json!({ "redirect_uris": [redirect] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"], "registration_closed");
+    let metadata: Value = http
+        .get(format!("{}/.well-known/oauth-authorization-server/oauth/dev", host.base()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        metadata.get("registration_endpoint").is_none() && metadata["authorization_endpoint"].is_string(),
+        "{metadata}"
+    );
+
+    // The registered client may neither ask nor refresh.
+    let url = authorize_url(&host.issuer(), &registered, redirect, &Pkce::new(), &host.resource("calc"));
+    let (status, _, _, page) = oauth::open_page(&http, &url).await;
+    assert_eq!(status, 403, "{page}");
+    assert!(page.contains("does not allow the application asking"), "{page}");
+    let (status, body) = host.refresh(&registered, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("unauthorized_client")), "{body}");
+
+    // 127.0.0.1 is not among the listed hosts: refused without a fetch.
+    let document = format!("http://127.0.0.1:{port}/client.json");
+    let url = authorize_url(&host.issuer(), &document, redirect, &Pkce::new(), &host.resource("calc"));
+    assert_eq!(oauth::open_page(&http, &url).await.0, 403);
+    assert_eq!(fetched.load(std::sync::atomic::Ordering::SeqCst), 0, "fetched although its host is not listed");
+
+    // Listed, it is fetched and identifies the client.
+    let (status, _) = host_settings(
+        &host,
+        json!({ "oauth_clients": { "registration": false, "registered": false, "document_hosts": ["127.0.0.1"] } }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, _, page) = oauth::open_page(&http, &url).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("The application at <strong>127.0.0.1</strong>"), "{page}");
+    // A host list that is not host names is refused whole.
+    let (status, body) =
+        host_settings(&host, json!({ "oauth_clients": { "document_hosts": ["https://x.example/"] } })).await;
+    assert_eq!(status, 400, "{body}");
+    let reasons = client_refusals(&host).await;
+    assert!(reasons.iter().any(|r| r.contains("this tenant's policy")), "{reasons:?}");
+    host.0.stop();
+}
+
+/// `PATCH` of tenant dev's settings: status and body.
+async fn host_settings(host: &Host, patch: Value) -> (u16, Value) {
+    let response = http()
+        .patch(format!("{}/admin/v1/tenants/dev/settings", host.base()))
+        .bearer_auth(host.key())
+        .json(&patch)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}

@@ -172,7 +172,7 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
 /// `base` with the settings `body` names, each checked.
 fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Result<records::TenantSettings, ApiError> {
     use serde_json::Value;
-    let known = ["require_digest", "separate_approver", "signers", "audit_retention_days"];
+    let known = ["require_digest", "separate_approver", "signers", "audit_retention_days", "oauth_clients"];
     let Some(fields) = body.as_object() else { return Err(ApiError::bad_request("send a JSON object of settings")) };
     if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
@@ -209,6 +209,19 @@ fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Res
                     ))
                 })?;
             settings.audit_retention_days = Some(days);
+        }
+    }
+    match body.get("oauth_clients") {
+        None => {}
+        Some(Value::Null) => settings.oauth_clients = Default::default(),
+        Some(policy) => {
+            let policy: records::ClientPolicy = serde_json::from_value(policy.clone())
+                .map_err(|e| ApiError::bad_request(format!("`oauth_clients`: {e}")))?;
+            if let Some(hosts) = &policy.document_hosts {
+                records::ClientPolicy::check_document_hosts(hosts)
+                    .map_err(|why| ApiError::bad_request(format!("`oauth_clients.document_hosts`: {why}")))?;
+            }
+            settings.oauth_clients = policy;
         }
     }
     Ok(settings)

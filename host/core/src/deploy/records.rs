@@ -86,6 +86,72 @@ pub struct TenantSettings {
     /// pruned automatically.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_retention_days: Option<u32>,
+    /// Which applications may ask the tenant's people to sign in.
+    #[serde(default)]
+    pub oauth_clients: ClientPolicy,
+}
+
+/// Which applications a tenant's authorization server deals with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientPolicy {
+    /// Anyone may register a client (RFC 7591 dynamic registration).
+    #[serde(default = "yes")]
+    pub registration: bool,
+    /// Clients registered with this host may sign people in; `false`
+    /// requires a client ID metadata document, whose host people can check.
+    #[serde(default = "yes")]
+    pub registered: bool,
+    /// The hosts whose client ID metadata documents are accepted
+    /// (`*.example.com`: its subdomains); `None`: any host; empty: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_hosts: Option<Vec<String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ClientPolicy {
+    fn default() -> ClientPolicy {
+        ClientPolicy { registration: true, registered: true, document_hosts: None }
+    }
+}
+
+/// Hosts a tenant may list at most.
+pub const MAX_DOCUMENT_HOSTS: usize = 100;
+
+impl ClientPolicy {
+    /// Whether a client ID metadata document served from `host` is accepted.
+    pub fn accepts_document_host(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        self.document_hosts.as_ref().is_none_or(|hosts| {
+            hosts.iter().any(|allowed| match allowed.strip_prefix("*.") {
+                Some(parent) => host.strip_suffix(parent).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                None => *allowed == host,
+            })
+        })
+    }
+
+    /// Why `hosts` cannot be a document-host list, if it cannot.
+    pub fn check_document_hosts(hosts: &[String]) -> Result<(), String> {
+        if hosts.len() > MAX_DOCUMENT_HOSTS {
+            return Err(format!("at most {MAX_DOCUMENT_HOSTS} document hosts"));
+        }
+        for host in hosts {
+            let name = host.strip_prefix("*.").unwrap_or(host);
+            let valid = !name.is_empty()
+                && name.len() <= 253
+                && name.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.len() <= 63
+                        && label.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                });
+            if !valid {
+                return Err("each document host is a lowercase host name, or `*.` and one for its subdomains".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The longest audit retention a tenant may set: ten years.
@@ -292,6 +358,26 @@ pub(crate) async fn digests_in_use(backends: Backends<'_>, tenant: &TenantId) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn document_hosts_match_exactly_or_as_subdomains() {
+        let listed = |hosts: &[&str]| ClientPolicy {
+            document_hosts: Some(hosts.iter().map(|h| (*h).to_owned()).collect()),
+            ..ClientPolicy::default()
+        };
+        let policy = listed(&["notes.example.com", "*.corp.example"]);
+        assert!(policy.accepts_document_host("notes.example.com") && policy.accepts_document_host("NOTES.example.com"));
+        assert!(policy.accepts_document_host("a.corp.example") && policy.accepts_document_host("a.b.corp.example"));
+        for refused in ["corp.example", "evilcorp.example", "x.notes.example.com", "notes.example.com.evil", ""] {
+            assert!(!policy.accepts_document_host(refused), "{refused}");
+        }
+        assert!(ClientPolicy::default().accepts_document_host("anything.example"));
+        assert!(!listed(&[]).accepts_document_host("notes.example.com"));
+        assert!(ClientPolicy::check_document_hosts(&["a.example".into(), "*.b.example".into()]).is_ok());
+        for bad in ["https://a.example/", "A.example", "*.", "a..example", "a.example:443", "*.*.example"] {
+            assert!(ClientPolicy::check_document_hosts(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn deployment_ids_are_stable_16_hex_digits_of_component_and_grant() {

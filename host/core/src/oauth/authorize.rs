@@ -95,6 +95,9 @@ async fn validate(ctx: &Ctx<'_>, params: &Params) -> Result<AuthRequest, Refusal
         // Why, for the operator: it may quote the client's document or the
         // resolver; the page does not.
         ctx.audit("oauth.client_refused", None, serde_json::json!({ "reason": e.description }));
+        if e.error == "unauthorized_client" {
+            return Refusal::Page(403, "This tenant does not allow the application asking to sign its people in.");
+        }
         Refusal::Page(
             400,
             "The application asking cannot be used: its registration or metadata document is missing or not valid.",

@@ -136,6 +136,13 @@ fn client_from(
 
 /// `POST /oauth/{tenant}/register`: registers a client (RFC 7591).
 pub(crate) async fn register(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
+    if !policy(ctx).await?.registration {
+        return Err(OAuthError::new(
+            403,
+            "registration_closed",
+            "this tenant does not register clients: use a client ID metadata document, or ask its administrator",
+        ));
+    }
     ctx.throttle("register", REGISTRATIONS).await?;
     let settings = ctx.settings();
     let unused = ctx
@@ -193,8 +200,18 @@ pub(crate) async fn register(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
 /// The client `client_id` names: registered, or described by the
 /// metadata document at that URL.
 pub(crate) async fn find(ctx: &Ctx<'_>, client_id: &str) -> Result<Client, OAuthError> {
+    let policy = policy(ctx).await?;
+    // Refused by the tenant's policy before anything is fetched.
+    let refused = |why: &str| OAuthError::new(400, "unauthorized_client", format!("this tenant's policy: {why}"));
     if client_id.starts_with("https://") || client_id.starts_with("http://") {
+        let host = url::Url::parse(client_id).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        if !policy.accepts_document_host(&host) {
+            return Err(refused("metadata documents from this host are not accepted"));
+        }
         return from_document(ctx, client_id).await;
+    }
+    if !policy.registered {
+        return Err(refused("only clients known by a metadata document may sign people in"));
     }
     let unknown = || OAuthError::invalid_client("unknown client_id");
     if client_id.len() > 64 || client_id.contains('/') {
@@ -319,6 +336,14 @@ pub(crate) fn basic_credentials(ctx: &Ctx<'_>) -> Result<Option<(String, String)
         url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
     };
     Ok(Some((decode(id), decode(secret))))
+}
+
+/// The tenant's client policy.
+pub(crate) async fn policy(ctx: &Ctx<'_>) -> Result<crate::deploy::records::ClientPolicy, OAuthError> {
+    crate::deploy::records::settings(ctx.backends, ctx.tenant)
+        .await
+        .map(|settings| settings.oauth_clients)
+        .map_err(|e| OAuthError::unavailable(format!("reading the tenant's settings: {e}")))
 }
 
 #[cfg(test)]

@@ -33,19 +33,31 @@ fn cacheable(mut response: Response) -> Response {
     response
 }
 
+/// The metadata of `ctx`'s tenant: without a registration endpoint when
+/// it registers no clients.
+async fn described(ctx: &Ctx<'_>) -> Result<Value, OAuthError> {
+    let mut body = document(ctx);
+    if !super::clients::policy(ctx).await?.registration
+        && let Some(fields) = body.as_object_mut()
+    {
+        fields.remove("registration_endpoint");
+    }
+    Ok(body)
+}
+
 /// `/.well-known/oauth-authorization-server/oauth/{tenant}`.
-pub(crate) fn authorization_server(ctx: &Ctx<'_>) -> Response {
-    cacheable(json_response(200, &document(ctx)))
+pub(crate) async fn authorization_server(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
+    Ok(cacheable(json_response(200, &described(ctx).await?)))
 }
 
 /// The OpenID discovery document: the same server, described with the
 /// fields OpenID clients require. With scope `openid` it issues ID
 /// tokens, so a tenant's accounts can sign in to other applications.
-pub(crate) fn openid(ctx: &Ctx<'_>) -> Response {
-    let mut body = document(ctx);
+pub(crate) async fn openid(ctx: &Ctx<'_>) -> Result<Response, OAuthError> {
+    let mut body = described(ctx).await?;
     body["subject_types_supported"] = json!(["public"]);
     body["id_token_signing_alg_values_supported"] = json!(["ES256"]);
-    cacheable(json_response(200, &body))
+    Ok(cacheable(json_response(200, &body)))
 }
 
 /// `/oauth/{tenant}/jwks`: the public keys that verify its tokens.

@@ -305,8 +305,8 @@ pub(crate) async fn handle(
         return Some(preflight());
     }
     let answer = match (method, endpoint) {
-        ("GET", "metadata") => Ok(metadata::authorization_server(&ctx)),
-        ("GET", "openid") => Ok(metadata::openid(&ctx)),
+        ("GET", "metadata") => metadata::authorization_server(&ctx).await,
+        ("GET", "openid") => metadata::openid(&ctx).await,
         ("GET", "jwks") => metadata::jwks(&ctx).await,
         ("GET", "authorize") => Ok(authorize::show(&ctx).await),
         ("POST", "authorize") => Ok(authorize::submit(&ctx).await),

@@ -1,6 +1,7 @@
-//! `smcp settings`: a tenant's deployment and audit policy on a host
-//! (pinning, separate approvers, signers, audit retention), changed one
-//! setting at a time (`PATCH …/settings`).
+//! `smcp settings`: a tenant's deployment, audit and sign-in policy on a
+//! host (pinning, separate approvers, signers, audit retention, which
+//! applications may ask its people to sign in), changed one setting at a
+//! time (`PATCH …/settings`).
 
 use super::remote::Target;
 use anyhow::{anyhow, bail};
@@ -31,6 +32,18 @@ pub enum SettingsCommand {
         /// Marks a signer revoked now (it stays listed, for the record).
         #[arg(long = "revoke-signer", value_name = "NAME")]
         revoke_signers: Vec<String>,
+        /// Anyone may register an OAuth client (true or false).
+        #[arg(long)]
+        client_registration: Option<bool>,
+        /// Registered OAuth clients may sign people in; false requires a
+        /// client ID metadata document (true or false).
+        #[arg(long)]
+        registered_clients: Option<bool>,
+        /// Hosts whose client ID metadata documents are accepted,
+        /// comma-separated (`*.example.com`: its subdomains); `any` for
+        /// every host, `none` for none.
+        #[arg(long, value_name = "HOSTS")]
+        client_document_hosts: Option<String>,
         #[command(flatten)]
         target: Target,
     },
@@ -48,6 +61,9 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
             add_signers,
             remove_signers,
             revoke_signers,
+            client_registration,
+            registered_clients,
+            client_document_hosts,
             target,
         } => {
             let client = target.remote.client(target.tenant.as_deref())?;
@@ -66,6 +82,24 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
                 let signers = changed_signers(&current["signers"], &add_signers, &remove_signers, &revoke_signers)?;
                 change.insert("signers".into(), signers);
             }
+            if client_registration.is_some() || registered_clients.is_some() || client_document_hosts.is_some() {
+                let mut policy = client.get("/settings").await?["oauth_clients"].clone();
+                if let Some(on) = client_registration {
+                    policy["registration"] = on.into();
+                }
+                if let Some(on) = registered_clients {
+                    policy["registered"] = on.into();
+                }
+                match client_document_hosts.as_deref().map(str::trim) {
+                    None => {}
+                    Some("any") => policy["document_hosts"] = Value::Null,
+                    Some("none") => policy["document_hosts"] = json!([]),
+                    Some(list) => {
+                        policy["document_hosts"] = list.split(',').map(|h| h.trim().to_ascii_lowercase()).collect()
+                    }
+                }
+                change.insert("oauth_clients".into(), policy);
+            }
             if change.is_empty() {
                 bail!("name a setting to change (see `smcp settings set --help`)");
             }
@@ -80,6 +114,15 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
     println!("separate_approver     {}", settings["separate_approver"]);
     let retention = settings["audit_retention_days"].as_u64().map_or("30 (default)".to_owned(), |d| d.to_string());
     println!("audit_retention_days  {retention}");
+    let clients = &settings["oauth_clients"];
+    println!("client_registration   {}", clients["registration"]);
+    println!("registered_clients    {}", clients["registered"]);
+    let hosts = match clients["document_hosts"].as_array() {
+        None => "any".to_owned(),
+        Some(hosts) if hosts.is_empty() => "none".to_owned(),
+        Some(hosts) => hosts.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
+    };
+    println!("client_document_hosts {hosts}");
     let signers = settings["signers"].as_array().cloned().unwrap_or_default();
     if signers.is_empty() {
         println!("signers               none (uploads need no signature)");
