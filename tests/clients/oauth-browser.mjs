@@ -34,8 +34,10 @@ async function look(page, name) {
   const smallest = await page.locator('button, input:not([type=hidden])').evaluateAll(
     (controls) => Math.min(...controls.map((c) => c.getBoundingClientRect().height)));
   const sideways = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+  // A logo the page's policy let load has its natural width.
+  const logos = await page.locator('header img').evaluateAll((images) => images.map((i) => i.naturalWidth));
   await page.setViewportSize(DESKTOP);
-  return { smallest_control_px: smallest, scrolls_sideways: sideways };
+  return { smallest_control_px: smallest, scrolls_sideways: sideways, logo_widths: logos };
 }
 let revokedByPerson = false;
 

@@ -103,6 +103,7 @@ fn json_of(response: &Response) -> Value {
         Body::Stream(_) => panic!("Engine::handle never streams"),
         Body::Html(_) => panic!("MCP endpoints never answer HTML"),
         Body::JsonLines(_) => panic!("MCP endpoints never answer JSON lines"),
+        Body::Png(_) => panic!("MCP endpoints never answer images"),
     }
 }
 

@@ -45,6 +45,8 @@ pub enum Body {
     Html(Vec<u8>),
     /// `application/x-ndjson`: one JSON value a line (the audit export).
     JsonLines(Vec<u8>),
+    /// `image/png` (a tenant's logo, checked to be one).
+    Png(Vec<u8>),
     /// `text/event-stream`: every event, in order. The stream ends after the last.
     Sse(Vec<SseEvent>),
     /// `text/event-stream` whose events are still being produced: the
@@ -149,7 +151,7 @@ impl Body {
     pub fn to_bytes(&self) -> Vec<u8> {
         match self {
             Body::Empty | Body::Stream(_) => Vec::new(),
-            Body::Json(bytes) | Body::Html(bytes) | Body::JsonLines(bytes) => bytes.clone(),
+            Body::Json(bytes) | Body::Html(bytes) | Body::JsonLines(bytes) | Body::Png(bytes) => bytes.clone(),
             Body::Sse(events) => events.iter().map(SseEvent::to_wire).collect::<String>().into_bytes(),
         }
     }
@@ -160,6 +162,7 @@ impl Body {
             Body::Json(_) => Some("application/json"),
             Body::Html(_) => Some("text/html; charset=utf-8"),
             Body::JsonLines(_) => Some("application/x-ndjson"),
+            Body::Png(_) => Some("image/png"),
             Body::Sse(_) | Body::Stream(_) => Some("text/event-stream"),
         }
     }

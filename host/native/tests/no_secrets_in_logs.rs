@@ -150,14 +150,7 @@ fn sign_in(addr: SocketAddr, key: &str) -> Vec<(&'static str, String)> {
         let (status, location) = oauth::sign_in(&http, &issuer, &url, "alice", PASSWORD).await;
         assert_eq!(status, 303);
         let code = oauth::param(&location.unwrap(), "code").unwrap();
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("code_verifier", &pkce.verifier),
-            ("client_id", &client),
-        ];
-        let (status, tokens) = oauth::token(&http, &issuer, &form).await;
+        let (status, tokens) = oauth::redeem(&http, &issuer, &code, redirect, &pkce, &client).await;
         assert_eq!(status, 200, "{tokens}");
         let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
         let (status, refreshed) = oauth::token(

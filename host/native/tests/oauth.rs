@@ -726,6 +726,8 @@ fn jsonwebtoken_header(token: &str) -> Value {
 #[tokio::test]
 async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes() {
     let host = Host::start(|config| config.oauth.access_ttl_seconds = 2).await;
+    // The pages as a tenant that set its name, support link and logo shows them.
+    oauth::brand(&host.base(), host.key());
     let dir = support::clients_dir();
     assert!(
         std::path::Path::new("/usr/bin/chromium").exists(),
@@ -771,6 +773,7 @@ async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes(
     for looked in [step("login page"), account["sign_in"].clone(), account["signed_in"].clone()] {
         assert!(looked["smallest_control_px"].as_f64().unwrap() >= 44.0, "{looked}");
         assert_eq!(looked["scrolls_sideways"], false, "{looked}");
+        assert_eq!(looked["logo_widths"], json!([96]), "the tenant's logo, loaded: {looked}");
     }
     for name in ["login", "account-sign-in", "account"] {
         for size in ["desktop", "phone"] {
@@ -1158,4 +1161,62 @@ async fn host_settings(host: &Host, patch: Value) -> (u16, Value) {
         .await
         .unwrap();
     (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+/// The tenant's own face on its pages: its name, a support link and its
+/// logo, served as image/png only; what is not a small PNG, not an https
+/// link or not a short name is refused.
+#[tokio::test]
+async fn the_sign_in_pages_wear_the_tenants_face() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    oauth::brand(&host.base(), host.key());
+    let logo = http.get(format!("{}/logo", host.issuer())).send().await.unwrap();
+    assert_eq!(logo.status(), 200);
+    assert_eq!(logo.headers()["content-type"], "image/png");
+    assert_eq!(logo.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(logo.bytes().await.unwrap().as_ref(), oauth::LOGO);
+
+    let login = host.fresh_authorize_url().await;
+    for url in [login.clone(), format!("{}/account", host.issuer())] {
+        let response = http.get(&url).send().await.unwrap();
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        assert!(csp.contains("img-src 'self'") && csp.contains("default-src 'none'"), "{csp}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("<strong>Acme Corp</strong> (tenant <code>dev</code>)"), "{page}");
+        assert!(
+            page.contains("<img src=\"/oauth/dev/logo\"") && page.contains("href=\"https://help.acme.example/\""),
+            "{page}"
+        );
+    }
+
+    // As an attacker with the admin key: script in a logo, a script link,
+    // a long name.
+    let api = format!("{}/admin/v1/tenants/dev", host.base());
+    let svg = "<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>";
+    let response = http.put(format!("{api}/oauth/logo")).bearer_auth(host.key()).body(svg).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let mut huge = oauth::LOGO.to_vec();
+    huge.resize(65 * 1024, 0);
+    let response = http.put(format!("{api}/oauth/logo")).bearer_auth(host.key()).body(huge).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    for branding in [json!({ "support_url": "javascript:alert(1)" }), json!({ "display_name": "x".repeat(61) })] {
+        assert_eq!(host_settings(&host, json!({ "branding": branding })).await.0, 400, "{branding}");
+    }
+    // The first logo stands; removed, it is gone from the pages.
+    assert_eq!(
+        http.get(format!("{}/logo", host.issuer())).send().await.unwrap().bytes().await.unwrap().as_ref(),
+        oauth::LOGO
+    );
+    let response = http.delete(format!("{api}/oauth/logo")).bearer_auth(host.key()).send().await.unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(http.get(format!("{}/logo", host.issuer())).send().await.unwrap().status(), 404);
+    let page = http.get(&login).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains("<img") && page.contains("Acme Corp"), "{page}");
+    let kinds = host.audit_kinds().await;
+    assert!(
+        kinds.iter().any(|k| k == "oauth.logo_set") && kinds.iter().any(|k| k == "oauth.logo_removed"),
+        "{kinds:?}"
+    );
+    host.0.stop();
 }

@@ -832,14 +832,7 @@ fn authorization_server_on_the_worker() {
                 .await;
         assert_eq!(status, 303, "{}", w.log());
         let code = param(&location.unwrap(), "code").unwrap();
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("code_verifier", &pkce.verifier),
-            ("client_id", &client),
-        ];
-        let (status, tokens) = token(&http, &issuer, &form).await;
+        let (status, tokens) = oauth::redeem(&http, &issuer, &code, redirect, &pkce, &client).await;
         assert_eq!(status, 200, "{tokens}");
         let calc = support::connect(resource.clone(), tokens["access_token"].as_str().unwrap()).await;
         assert_eq!(text(&call(&calc, "add", json!({ "a": 2, "b": 40 })).await), "42");
@@ -864,14 +857,7 @@ fn authorization_server_on_the_worker() {
         let (status, location) = sign_in(&http, &issuer, &url, "alice", PASSWORD).await;
         assert_eq!(status, 303, "{}", w.log());
         let code = param(&location.unwrap(), "code").unwrap();
-        let form = [
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", redirect),
-            ("code_verifier", &pkce.verifier),
-            ("client_id", &client),
-        ];
-        let (status, tokens) = token(&http, &issuer, &form).await;
+        let (status, tokens) = oauth::redeem(&http, &issuer, &code, redirect, &pkce, &client).await;
         assert_eq!(status, 200, "{tokens}");
         let (listed, after) = oauth::revoke_on_account_page(&issuer, "alice").await;
         assert!(listed.contains("SMCP test client") && listed.contains("/t/people/s/calc/mcp"), "{listed}");

@@ -123,6 +123,7 @@ async fn route(
         (_, ["users", ..]) => people::users(&call, &path[1..]).await,
         (_, ["oauth", "keys", ..]) => people::signing_keys(&call, &path[2..]).await,
         (_, ["oauth", "upstream"]) => people::upstream(&call).await,
+        (_, ["oauth", "logo"]) => people::logo(&call).await,
         _ => Err(ApiError::not_found()),
     };
     Ok(reply.unwrap_or_else(|e| e.response()))

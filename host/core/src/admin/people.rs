@@ -156,6 +156,29 @@ pub(super) async fn upstream(call: &Call<'_>) -> Reply {
     }
 }
 
+/// `/oauth/logo`: the PNG its sign-in pages show (`PUT` with the image as
+/// the body, `DELETE`).
+pub(super) async fn logo(call: &Call<'_>) -> Reply {
+    match call.request.method.as_str() {
+        "PUT" => {
+            let (width, height) = crate::oauth::face::put_logo(call.backends, call.tenant, &call.request.body).await?;
+            let digest = blake3::hash(&call.request.body).to_hex().to_string();
+            let detail =
+                json!({ "bytes": call.request.body.len(), "width": width, "height": height, "blake3": digest });
+            call.audit("oauth.logo_set", None, detail.clone());
+            ok(&detail)
+        }
+        "DELETE" => {
+            crate::oauth::face::delete_logo(call.backends, call.tenant).await?;
+            call.audit("oauth.logo_removed", None, json!({}));
+            no_content()
+        }
+        _ => {
+            Err(ApiError::new(405, "method_not_allowed", "PUT or DELETE (the logo is served at /oauth/<tenant>/logo)"))
+        }
+    }
+}
+
 fn oauth_ctx<'a>(call: &'a Call<'a>) -> Ctx<'a> {
     Ctx { servers: call.services.oauth, backends: call.backends, request: call.request, tenant: call.tenant }
 }

@@ -172,7 +172,7 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
 /// `base` with the settings `body` names, each checked.
 fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Result<records::TenantSettings, ApiError> {
     use serde_json::Value;
-    let known = ["require_digest", "separate_approver", "signers", "audit_retention_days", "oauth_clients"];
+    let known = ["require_digest", "separate_approver", "signers", "audit_retention_days", "oauth_clients", "branding"];
     let Some(fields) = body.as_object() else { return Err(ApiError::bad_request("send a JSON object of settings")) };
     if let Some(unknown) = fields.keys().find(|k| !known.contains(&k.as_str())) {
         return Err(ApiError::bad_request(format!("unknown setting `{unknown}`")));
@@ -222,6 +222,16 @@ fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Res
                     .map_err(|why| ApiError::bad_request(format!("`oauth_clients.document_hosts`: {why}")))?;
             }
             settings.oauth_clients = policy;
+        }
+    }
+    match body.get("branding") {
+        None => {}
+        Some(Value::Null) => settings.branding = Default::default(),
+        Some(branding) => {
+            let branding: records::Branding = serde_json::from_value(branding.clone())
+                .map_err(|e| ApiError::bad_request(format!("`branding`: {e}")))?;
+            branding.check().map_err(|why| ApiError::bad_request(format!("`branding`: {why}")))?;
+            settings.branding = branding;
         }
     }
     Ok(settings)

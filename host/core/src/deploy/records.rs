@@ -89,6 +89,41 @@ pub struct TenantSettings {
     /// Which applications may ask the tenant's people to sign in.
     #[serde(default)]
     pub oauth_clients: ClientPolicy,
+    /// How the tenant's sign-in and account pages name it.
+    #[serde(default)]
+    pub branding: Branding,
+}
+
+/// How a tenant's pages name it, beside its id and this host's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branding {
+    /// The organisation's name, at most 60 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Where people get help: an https URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support_url: Option<String>,
+}
+
+impl Branding {
+    /// Why `self` cannot be a tenant's branding, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(name) = &self.display_name {
+            let length = name.chars().count();
+            if length == 0 || length > 60 || name.chars().any(|c| c.is_control()) || name.trim() != name {
+                return Err("`display_name` is 1 to 60 characters, no control characters or outer spaces".into());
+            }
+        }
+        if let Some(link) = &self.support_url {
+            let parsed = url::Url::parse(link).ok();
+            let https =
+                parsed.as_ref().is_some_and(|u| u.scheme() == "https" && u.host().is_some() && u.username().is_empty());
+            if !https || link.len() > 500 {
+                return Err("`support_url` is an https URL of at most 500 characters".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which applications a tenant's authorization server deals with.

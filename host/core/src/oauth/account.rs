@@ -12,8 +12,10 @@
 //! their author.
 
 use super::Ctx;
-use super::accounts::{self, LoginError};
-use super::authorize::{CSRF_COOKIE, LOGINS, UNAVAILABLE, csrf_cookie, same_origin, site};
+use super::accounts;
+use super::authorize::{
+    CSRF_COOKIE, LOGINS, UNAVAILABLE, csrf_cookie, failed_login, same_origin, shown_login_error, site,
+};
 use super::form::{Params, cookie};
 use super::grants::{self, Grant};
 use super::page;
@@ -54,20 +56,21 @@ fn ticket_holder(ctx: &Ctx<'_>, ticket: &str, cookie: &str) -> Option<String> {
 }
 
 /// `GET /oauth/{tenant}/account`: the sign-in form.
-pub(crate) fn show(ctx: &Ctx<'_>) -> Response {
+pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
-    let mut response = page::account_sign_in(&sign_in_page(ctx, &csrf_token(ctx, &cookie_value), "", None), 200);
+    let mut response = page::account_sign_in(&sign_in_page(ctx, &csrf_token(ctx, &cookie_value), "", None).await, 200);
     response.headers.push(set_cookie);
     response
 }
 
-fn sign_in_page<'a>(
+async fn sign_in_page<'a>(
     ctx: &'a Ctx<'_>,
     csrf: &'a str,
     username: &'a str,
     error: Option<&'a str>,
 ) -> page::AccountSignIn<'a> {
-    page::AccountSignIn { tenant: ctx.tenant, site: site(ctx), csrf: csrf.to_owned(), username, error }
+    let face = super::face::load(ctx).await;
+    page::AccountSignIn { tenant: ctx.tenant, site: site(ctx), face, csrf: csrf.to_owned(), username, error }
 }
 
 /// `POST /oauth/{tenant}/account`: signing in, or revoking an application.
@@ -94,30 +97,14 @@ async fn sign_in(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> R
     // The name is shown back only when it could be one.
     let shown = if accounts::valid_username(&username) { username.as_str() } else { "" };
     if let Err(e) = ctx.throttle("login", LOGINS).await {
-        return page::account_sign_in(&sign_in_page(ctx, csrf, shown, Some(&e.description)), 429);
+        return page::account_sign_in(&sign_in_page(ctx, csrf, shown, Some(&e.description)).await, 429);
     }
     let login = accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await;
     match login {
         Ok(account) => list(ctx, &account.username, browser, csrf, None, 200).await,
         Err(e) => {
-            let status = match e {
-                LoginError::Wrong => 401,
-                LoginError::Throttled(_) => 429,
-                LoginError::Unavailable(_) => 503,
-            };
-            if status != 503 {
-                let named = accounts::valid_username(&username).then_some(username.as_str());
-                ctx.audit(
-                    "oauth.login_failed",
-                    None,
-                    serde_json::json!({ "username": named, "reason": e.to_string(), "page": "account" }),
-                );
-            }
-            let said = match &e {
-                LoginError::Unavailable(_) => UNAVAILABLE.to_owned(),
-                other => other.to_string(),
-            };
-            page::account_sign_in(&sign_in_page(ctx, csrf, shown, Some(&said)), status)
+            let status = failed_login(ctx, &username, &e, "account");
+            page::account_sign_in(&sign_in_page(ctx, csrf, shown, Some(&shown_login_error(&e))).await, status)
         }
     }
 }
@@ -125,7 +112,7 @@ async fn sign_in(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> R
 async fn revoke(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> Response {
     let Some(username) = params.get("ticket").and_then(|t| ticket_holder(ctx, t, browser)) else {
         let said = "Your sign-in on this page expired. Sign in again.";
-        return page::account_sign_in(&sign_in_page(ctx, csrf, "", Some(said)), 401);
+        return page::account_sign_in(&sign_in_page(ctx, csrf, "", Some(said)).await, 401);
     };
     let id = params.get("grant").unwrap_or_default();
     let by = format!("user:{username}");
@@ -160,6 +147,7 @@ async fn list(ctx: &Ctx<'_>, username: &str, browser: &str, csrf: &str, notice: 
     let view = page::Account {
         tenant: ctx.tenant,
         site: site(ctx),
+        face: super::face::load(ctx).await,
         username,
         csrf,
         ticket: ticket(ctx, username, browser),

@@ -233,7 +233,7 @@ fn scope_note(scope: &str, role: Option<crate::auth::Role>) -> Option<String> {
     }
 }
 
-fn render(
+async fn render(
     ctx: &Ctx<'_>,
     request: &AuthRequest,
     params: &Params,
@@ -282,12 +282,14 @@ fn render(
         .filter(|u| matches!(u.scheme(), "https" | "http"))
         .and_then(|u| u.host_str().map(str::to_owned));
     let site = site(ctx);
+    let face = super::face::load(ctx).await;
     let consent = Consent {
         tenant: ctx.tenant,
         client_name: request.client.client_name.as_deref().unwrap_or("(no name)"),
         client_id: &request.client.client_id,
         client_host: client_host.as_deref(),
         site: &site,
+        face: &face,
         redirect_host: &host,
         server: &request.server,
         scopes: &shown,
@@ -346,7 +348,8 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
         None,
         200,
         &Stage::Login { upstream },
-    );
+    )
+    .await;
     response.headers.push(set_cookie);
     response
 }
@@ -394,7 +397,7 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
     let csrf = csrf_token(ctx, &cookie_value, &request);
     let stage = Stage::SignedIn { username: &username, ticket: &ticket, role: account.role };
-    let mut response = render(ctx, &request, &params, &csrf, None, 200, &stage);
+    let mut response = render(ctx, &request, &params, &csrf, None, 200, &stage).await;
     response.headers.push(set_cookie);
     response
 }
@@ -489,6 +492,37 @@ async fn redeem_ticket(ctx: &Ctx<'_>, ticket: &str, request: &AuthRequest) -> Re
     accounts::get(ctx.backends, ctx.tenant, &record.username).await.map_err(unavailable)?.ok_or(LoginError::Wrong)
 }
 
+/// Records a failed password check on `page` (unless the store failed)
+/// and says which status answers it.
+pub(crate) fn failed_login(ctx: &Ctx<'_>, username: &str, e: &LoginError, page: &str) -> u16 {
+    let status = match e {
+        LoginError::Wrong => 401,
+        LoginError::Throttled(_) => 429,
+        LoginError::Unavailable(_) => 503,
+    };
+    if status != 503 {
+        // What was typed is the stranger's: recorded only when it could
+        // name an account (bounded, no markup, no password pasted into the
+        // wrong field).
+        let named = accounts::valid_username(username).then_some(username);
+        ctx.audit(
+            "oauth.login_failed",
+            None,
+            serde_json::json!({ "username": named, "reason": e.to_string(), "page": page }),
+        );
+    }
+    status
+}
+
+/// A failed password check as the page says it: the store's reasons for
+/// being unavailable stay in the trail.
+pub(crate) fn shown_login_error(e: &LoginError) -> String {
+    match e {
+        LoginError::Unavailable(_) => UNAVAILABLE.to_owned(),
+        other => other.to_string(),
+    }
+}
+
 /// This host's name as people reach it (the public URL's host and port),
 /// so that its pages say whose they are.
 pub(crate) fn site(ctx: &Ctx<'_>) -> String {
@@ -554,7 +588,7 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     // guessing one password across many accounts.
     if let Err(e) = ctx.throttle("login", LOGINS).await {
         let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
-        return render(ctx, &request, &params, csrf, Some(&e.description), 429, &Stage::Login { upstream });
+        return render(ctx, &request, &params, csrf, Some(&e.description), 429, &Stage::Login { upstream }).await;
     }
     let login = match params.get("ticket") {
         Some(ticket) => redeem_ticket(ctx, ticket, &request).await,
@@ -563,22 +597,7 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     let account = match login {
         Ok(account) => account,
         Err(e) => {
-            let status = match e {
-                LoginError::Wrong => 401,
-                LoginError::Throttled(_) => 429,
-                LoginError::Unavailable(_) => 503,
-            };
-            if status != 503 {
-                // What was typed is the stranger's: recorded only when it
-                // could name an account (bounded, no markup, no password
-                // pasted into the wrong field).
-                let named = accounts::valid_username(&username).then_some(username.as_str());
-                ctx.audit(
-                    "oauth.login_failed",
-                    None,
-                    serde_json::json!({ "username": named, "reason": e.to_string() }),
-                );
-            }
+            let status = failed_login(ctx, &username, &e, "login");
             if params.get("ticket").is_some() {
                 return page::error(
                     status,
@@ -586,12 +605,16 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
                 );
             }
             let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
-            // The store's reasons for being unavailable stay in the trail.
-            let shown = match &e {
-                super::accounts::LoginError::Unavailable(_) => UNAVAILABLE.to_owned(),
-                other => other.to_string(),
-            };
-            return render(ctx, &request, &params, csrf, Some(&shown), status, &Stage::Login { upstream });
+            return render(
+                ctx,
+                &request,
+                &params,
+                csrf,
+                Some(&shown_login_error(&e)),
+                status,
+                &Stage::Login { upstream },
+            )
+            .await;
         }
     };
     let upstream = || async { super::upstream::get(ctx).await.ok().flatten().map(|u| u.name) };
@@ -608,7 +631,8 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
              Sign in with another account, or deny.",
             account.role.name()
         );
-        return render(ctx, &request, &params, csrf, Some(&said), 403, &Stage::Login { upstream: upstream().await });
+        return render(ctx, &request, &params, csrf, Some(&said), 403, &Stage::Login { upstream: upstream().await })
+            .await;
     };
 
     match issue_code(ctx, &request, &account.username, scopes).await {

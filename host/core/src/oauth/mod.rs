@@ -21,6 +21,7 @@ mod account;
 pub mod accounts;
 mod authorize;
 pub mod clients;
+pub mod face;
 mod form;
 pub mod grants;
 mod metadata;
@@ -311,7 +312,8 @@ pub(crate) async fn handle(
         ("GET", "authorize") => Ok(authorize::show(&ctx).await),
         ("POST", "authorize") => Ok(authorize::submit(&ctx).await),
         ("GET", "callback") => Ok(authorize::callback(&ctx).await),
-        ("GET", "account") => Ok(account::show(&ctx)),
+        ("GET", "account") => Ok(account::show(&ctx).await),
+        ("GET", "logo") => face::serve_logo(&ctx).await,
         ("POST", "account") => Ok(account::submit(&ctx).await),
         ("POST", "token") => token::exchange(&ctx).await,
         ("POST", "revoke") => token::revoke(&ctx).await,
@@ -343,7 +345,7 @@ fn route(path: &str) -> Option<(&str, &str)> {
     let endpoint = match endpoint {
         ".well-known/openid-configuration" => "openid",
         ".well-known/oauth-authorization-server" => "metadata",
-        "authorize" | "callback" | "token" | "revoke" | "register" | "jwks" | "account" => endpoint,
+        "authorize" | "callback" | "token" | "revoke" | "register" | "jwks" | "account" | "logo" => endpoint,
         _ => return None,
     };
     Some((tenant, endpoint))

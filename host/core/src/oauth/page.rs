@@ -2,6 +2,7 @@
 //! cannot be sent back. Server-rendered HTML with no script: every value
 //! is escaped, the page cannot be framed, and it works without JavaScript.
 
+use super::face::Face;
 use crate::http::{Body, Response};
 use crate::names::TenantId;
 
@@ -28,6 +29,8 @@ pub(crate) struct Consent<'a> {
     /// This host's name as people reach it (the public URL's host), so the
     /// page says whose it is.
     pub site: &'a str,
+    /// The tenant's own name, support link and logo.
+    pub face: &'a Face,
     /// The upstream provider's name, for a "Sign in with …" button.
     pub upstream: Option<&'a str>,
     /// Set after the upstream provider vouched for the person: who they
@@ -78,7 +81,7 @@ fn describe(scope: &str) -> &'static str {
 const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;margin:2rem auto;padding:0 1rem;color:#111}\
 label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;min-height:44px;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}button{min-height:44px;padding:.6rem 1.2rem;font-size:1rem}\
-[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}.site{color:#444;border-bottom:1px solid #ccc;padding-bottom:.5rem}\
+[role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}.site{color:#444;border-bottom:1px solid #ccc;padding-bottom:.5rem}.site img{display:block;max-width:100%;height:40px;width:auto}\
 .apps{list-style:none;padding:0}.apps li{border-top:1px solid #ccc;padding:.5rem 0}.notice{border:2px solid #1b5e20;padding:.5rem .75rem;color:#1b5e20}";
 
 fn html(status: u16, title: &str, main: &str) -> Response {
@@ -91,7 +94,8 @@ fn html(status: u16, title: &str, main: &str) -> Response {
         ("cache-control".into(), "no-store".into()),
         (
             "content-security-policy".into(),
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'".into(),
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+                .into(),
         ),
         ("x-frame-options".into(), "DENY".into()),
         // Not no-referrer: with it, browsers send `Origin: null` on the form post.
@@ -104,6 +108,29 @@ fn html(status: u16, title: &str, main: &str) -> Response {
         ("permissions-policy".into(), "camera=(), microphone=(), geolocation=(), payment=(), usb=()".into()),
     ];
     Response { status, headers, body: Body::Html(page.into_bytes()) }
+}
+
+/// Whose page this is: the tenant's logo and name (its id beside a
+/// display name), this host, and where to get help.
+fn header(doing: &str, tenant: &TenantId, site: &str, face: &Face) -> String {
+    let logo = if face.logo {
+        format!("<img src=\"/oauth/{}/logo\" alt=\"\" height=\"40\">", escape(tenant))
+    } else {
+        String::new()
+    };
+    let whose = match &face.display_name {
+        Some(name) => format!("<strong>{}</strong> (tenant <code>{}</code>)", escape(name), escape(tenant)),
+        None => format!("tenant <strong>{}</strong>", escape(tenant)),
+    };
+    let help = face
+        .support_url
+        .as_ref()
+        .map(|url| format!(" · <a href=\"{}\" rel=\"noopener noreferrer\">Help</a>", escape(url)))
+        .unwrap_or_default();
+    format!(
+        "<header class=\"site\">{logo}<p>{doing} for {whose} on <strong>{}</strong>{help}</p></header>",
+        escape(site)
+    )
 }
 
 /// The login and consent form.
@@ -177,17 +204,16 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         ),
     };
     let main = format!(
-        "<p class=\"site\">Sign-in for tenant <strong>{tenant}</strong> on <strong>{site}</strong></p>\
-         <h1>{heading}</h1>{error}\
+        "{header}<h1>{heading}</h1>{error}\
          <p>{client} asks {what}, and will be sent back to <strong>{host}</strong>.</p>\
          <p>It asks to:</p><ul>{scopes}</ul><p>{lasts}</p>\
          <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{who}\
          <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>{upstream}\
          <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></div></form>",
+        header = header("Sign-in", c.tenant, c.site, c.face),
         heading = escape(&title),
         tenant = escape(c.tenant),
-        site = escape(c.site),
         host = escape(c.redirect_host),
         csrf = escape(c.csrf),
         lasts = escape(c.lasts),
@@ -206,6 +232,7 @@ pub(crate) fn error(status: u16, message: &'static str) -> Response {
 pub(crate) struct AccountSignIn<'a> {
     pub tenant: &'a TenantId,
     pub site: String,
+    pub face: Face,
     pub csrf: String,
     pub username: &'a str,
     pub error: Option<&'a str>,
@@ -214,16 +241,15 @@ pub(crate) struct AccountSignIn<'a> {
 pub(crate) fn account_sign_in(a: &AccountSignIn<'_>, status: u16) -> Response {
     let error = a.error.map(|e| format!("<p role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     let main = format!(
-        "<p class=\"site\">Accounts of tenant <strong>{tenant}</strong> on <strong>{site}</strong></p>\
-         <h1>Your account</h1>{error}\
+        "{header}<h1>Your account</h1>{error}\
          <p>Sign in to see the applications you allowed to act as you, and to revoke them.</p>\
          <form method=\"post\" action=\"/oauth/{tenant}/account\">\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"sign-in\">\
          <label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required{focus_user}>\
          <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{focus_password}>\
          <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>",
+        header = header("Accounts", a.tenant, &a.site, &a.face),
         tenant = escape(a.tenant),
-        site = escape(&a.site),
         csrf = escape(&a.csrf),
         username = escape(a.username),
         // The first empty field takes the focus, without script.
@@ -250,6 +276,7 @@ pub(crate) struct AllowedApp {
 pub(crate) struct Account<'a> {
     pub tenant: &'a TenantId,
     pub site: String,
+    pub face: Face,
     pub username: &'a str,
     pub csrf: &'a str,
     /// Proves the sign-in to this page's forms.
@@ -299,12 +326,10 @@ pub(crate) fn account(a: &Account<'_>, status: u16) -> Response {
         format!("<ul class=\"apps\">{rows}</ul>")
     };
     let main = format!(
-        "<p class=\"site\">Accounts of tenant <strong>{tenant}</strong> on <strong>{site}</strong></p>\
-         <h1>Applications you allowed</h1>{notice}\
+        "{header}<h1>Applications you allowed</h1>{notice}\
          <p>Signed in as <strong>{username}</strong> for ten minutes. Each application below may act as you \
          until you revoke it here; its tokens stop working at once.</p>{list}",
-        tenant = escape(a.tenant),
-        site = escape(&a.site),
+        header = header("Accounts", a.tenant, &a.site, &a.face),
         username = escape(a.username),
     );
     html(status, "Applications you allowed", &main)
@@ -332,6 +357,11 @@ mod tests {
                 client_id: "c",
                 client_host: None,
                 site: "smcp.example",
+                face: &Face {
+                    display_name: Some("<Acme>".into()),
+                    support_url: Some("https://help.example/?a=1&b=\"".into()),
+                    logo: true,
+                },
                 redirect_host: "app",
                 server: "calc",
                 scopes: &[("mcp:use".into(), Some("<u>".into()))],
@@ -348,7 +378,8 @@ mod tests {
         let Body::Html(bytes) = page.body else { panic!() };
         let text = String::from_utf8(bytes).unwrap();
         assert!(!text.contains("<script>") && !text.contains("<b>evil") && !text.contains("<i>"));
-        assert!(!text.contains("<u>") && !text.contains("<s>"));
+        assert!(!text.contains("<u>") && !text.contains("<s>") && !text.contains("<Acme>"));
+        assert!(text.contains("&lt;Acme&gt;") && text.contains("b=&quot;\" rel="));
         assert!(text.contains("&lt;b&gt;evil") && text.contains("&quot;&gt;&lt;script&gt;"));
     }
 }

@@ -90,6 +90,17 @@ impl Client {
         self.finish_with_status(request).await
     }
 
+    /// `PUT`s `bytes` of `content_type` at `path`; the answer's JSON.
+    pub async fn put_bytes(&self, path: &str, content_type: &str, bytes: Vec<u8>) -> anyhow::Result<Value> {
+        let request = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.key)
+            .header("content-type", content_type)
+            .body(bytes);
+        self.finish(request).await
+    }
+
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.call(reqwest::Method::GET, path, None).await
     }

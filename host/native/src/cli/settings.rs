@@ -4,7 +4,7 @@
 //! time (`PATCH …/settings`).
 
 use super::remote::Target;
-use anyhow::{anyhow, bail};
+use anyhow::{Context, anyhow, bail};
 use serde_json::{Map, Value, json};
 
 #[derive(clap::Subcommand, Debug)]
@@ -44,6 +44,16 @@ pub enum SettingsCommand {
         /// every host, `none` for none.
         #[arg(long, value_name = "HOSTS")]
         client_document_hosts: Option<String>,
+        /// The name the sign-in and account pages give the tenant (`none`
+        /// to remove it).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// An https link to help, shown on those pages (`none` to remove it).
+        #[arg(long)]
+        support_url: Option<String>,
+        /// A PNG logo for those pages (at most 64 KiB; `none` to remove it).
+        #[arg(long, value_name = "PNG")]
+        logo: Option<std::path::PathBuf>,
         #[command(flatten)]
         target: Target,
     },
@@ -64,6 +74,9 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
             client_registration,
             registered_clients,
             client_document_hosts,
+            display_name,
+            support_url,
+            logo,
             target,
         } => {
             let client = target.remote.client(target.tenant.as_deref())?;
@@ -100,7 +113,32 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
                 }
                 change.insert("oauth_clients".into(), policy);
             }
+            if display_name.is_some() || support_url.is_some() {
+                let mut branding = client.get("/settings").await?["branding"].clone();
+                let given = |value: String| if value == "none" { Value::Null } else { Value::String(value) };
+                if let Some(name) = display_name {
+                    branding["display_name"] = given(name);
+                }
+                if let Some(url) = support_url {
+                    branding["support_url"] = given(url);
+                }
+                change.insert("branding".into(), branding);
+            }
+            let logo_changed = logo.is_some();
+            match logo {
+                None => {}
+                Some(path) if path.as_os_str() == "none" => {
+                    client.call(reqwest::Method::DELETE, "/oauth/logo", None).await?;
+                }
+                Some(path) => {
+                    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+                    client.put_bytes("/oauth/logo", "image/png", bytes).await?;
+                }
+            }
             if change.is_empty() {
+                if logo_changed {
+                    return Ok(());
+                }
                 bail!("name a setting to change (see `smcp settings set --help`)");
             }
             (client.call(reqwest::Method::PATCH, "/settings", Some(Value::Object(change))).await?, target.json)
@@ -123,6 +161,9 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
         Some(hosts) => hosts.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
     };
     println!("client_document_hosts {hosts}");
+    let branding = &settings["branding"];
+    println!("display_name          {}", branding["display_name"].as_str().unwrap_or("none (the tenant's id)"));
+    println!("support_url           {}", branding["support_url"].as_str().unwrap_or("none"));
     let signers = settings["signers"].as_array().cloned().unwrap_or_default();
     if signers.is_empty() {
         println!("signers               none (uploads need no signature)");
