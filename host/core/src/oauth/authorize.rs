@@ -263,13 +263,9 @@ async fn render(
     let settings = ctx.settings();
     let lasts = format!(
         "Access lasts until it is revoked, or until the application goes {} without using it; each of its \
-         tokens lives {}. You can revoke it at any time on your account page ({}/oauth/{}/account), \
-         and so can an administrator of {}.",
+         tokens lives {}.",
         span(settings.refresh_ttl_seconds),
         span(settings.access_ttl_seconds),
-        ctx.servers.public_url.trim_end_matches('/'),
-        ctx.tenant,
-        ctx.tenant
     );
     let host = url::Url::parse(&request.redirect_uri)
         .ok()

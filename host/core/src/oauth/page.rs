@@ -206,7 +206,8 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
     let main = format!(
         "{header}<h1>{heading}</h1>{error}\
          <p>{client} asks {what}, and will be sent back to <strong>{host}</strong>.</p>\
-         <p>It asks to:</p><ul>{scopes}</ul><p>{lasts}</p>\
+         <p>It asks to:</p><ul>{scopes}</ul><p>{lasts} You can revoke it at any time on \
+         <a href=\"/oauth/{tenant}/account\">your account page</a>, and so can an administrator of {tenant}.</p>\
          <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{who}\
          <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>{upstream}\
