@@ -1142,10 +1142,12 @@ async fn a_tenant_decides_which_applications_may_ask() {
     let (status, _, _, page) = oauth::open_page(&http, &url).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("The application at <strong>127.0.0.1</strong>"), "{page}");
-    // A host list that is not host names is refused whole.
-    let (status, body) =
-        host_settings(&host, json!({ "oauth_clients": { "document_hosts": ["https://x.example/"] } })).await;
-    assert_eq!(status, 400, "{body}");
+    // A host list that is not host names is refused whole, and so is a
+    // misspelt field, which would otherwise leave the policy open.
+    for policy in [json!({ "document_hosts": ["https://x.example/"] }), json!({ "document_host": ["x.example"] })] {
+        let (status, body) = host_settings(&host, json!({ "oauth_clients": policy })).await;
+        assert_eq!(status, 400, "{body}");
+    }
     let reasons = client_refusals(&host).await;
     assert!(reasons.iter().any(|r| r.contains("this tenant's policy")), "{reasons:?}");
     host.0.stop();

@@ -169,6 +169,15 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
     ok(&settings)
 }
 
+/// Refuses an object `setting` with a field other than `known`.
+fn only_fields(value: &serde_json::Value, setting: &str, known: &[&str]) -> Result<(), ApiError> {
+    let fields = value.as_object().ok_or_else(|| ApiError::bad_request(format!("`{setting}` is an object")))?;
+    match fields.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(unknown) => Err(ApiError::bad_request(format!("unknown setting `{setting}.{unknown}`"))),
+        None => Ok(()),
+    }
+}
+
 /// `base` with the settings `body` names, each checked.
 fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Result<records::TenantSettings, ApiError> {
     use serde_json::Value;
@@ -215,6 +224,8 @@ fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Res
         None => {}
         Some(Value::Null) => settings.oauth_clients = Default::default(),
         Some(policy) => {
+            // A misspelt field must not leave the policy open.
+            only_fields(policy, "oauth_clients", &["registration", "registered", "document_hosts"])?;
             let policy: records::ClientPolicy = serde_json::from_value(policy.clone())
                 .map_err(|e| ApiError::bad_request(format!("`oauth_clients`: {e}")))?;
             if let Some(hosts) = &policy.document_hosts {
@@ -228,6 +239,7 @@ fn settings_from(body: &serde_json::Value, base: records::TenantSettings) -> Res
         None => {}
         Some(Value::Null) => settings.branding = Default::default(),
         Some(branding) => {
+            only_fields(branding, "branding", &["display_name", "support_url"])?;
             let branding: records::Branding = serde_json::from_value(branding.clone())
                 .map_err(|e| ApiError::bad_request(format!("`branding`: {e}")))?;
             branding.check().map_err(|why| ApiError::bad_request(format!("`branding`: {why}")))?;
