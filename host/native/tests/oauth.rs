@@ -646,15 +646,8 @@ async fn logins_are_throttled_and_say_nothing_about_which_names_exist() {
 /// The reasons of the trail's `oauth.client_refused` records: what the
 /// page does not show.
 async fn client_refusals(host: &Host) -> Vec<String> {
-    let audit: Value = http()
-        .get(format!("{}/admin/v1/tenants/dev/audit?limit=500", host.base()))
-        .bearer_auth(host.key())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit =
+        oauth::get_json(&format!("{}/admin/v1/tenants/dev/audit?limit=500", host.base()), Some(host.key())).await;
     audit["records"]
         .as_array()
         .unwrap()
@@ -1105,14 +1098,8 @@ async fn a_tenant_decides_which_applications_may_ask() {
         .unwrap();
     assert_eq!(response.status(), 403);
     assert_eq!(response.json::<Value>().await.unwrap()["error"], "registration_closed");
-    let metadata: Value = http
-        .get(format!("{}/.well-known/oauth-authorization-server/oauth/dev", host.base()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let metadata =
+        oauth::get_json(&format!("{}/.well-known/oauth-authorization-server/oauth/dev", host.base()), None).await;
     assert!(
         metadata.get("registration_endpoint").is_none() && metadata["authorization_endpoint"].is_string(),
         "{metadata}"

@@ -16,6 +16,15 @@ pub fn http() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).no_proxy().build().unwrap()
 }
 
+/// `GET url` (with `bearer` when given): its JSON body.
+pub async fn get_json(url: &str, bearer: Option<&str>) -> Value {
+    let mut request = http().get(url);
+    if let Some(bearer) = bearer {
+        request = request.bearer_auth(bearer);
+    }
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 /// A PKCE verifier and its S256 challenge.
 pub struct Pkce {
     pub verifier: String,
