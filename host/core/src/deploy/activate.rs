@@ -167,7 +167,12 @@ pub async fn activate(
 
 /// Times an activation starts over when another writer changed the
 /// server's record under it.
-const SWITCH_ATTEMPTS: usize = 4;
+const SWITCH_ATTEMPTS: u32 = 8;
+
+/// The longest wait, in milliseconds, before the first retry; it doubles
+/// with each retry after. Two writers that retried in step would collide
+/// again: a random wait up to this bound puts one ahead of the other.
+const SWITCH_BACKOFF_MS: u64 = 20;
 
 /// One activation or rollback: deployment `id` to be served at `server`.
 struct Switch<'a> {
@@ -178,6 +183,15 @@ struct Switch<'a> {
     by: &'a Principal,
     /// `activate` or `rollback`.
     kind: &'a str,
+}
+
+/// A random wait before retry `attempt` (1-based), between 1 ms and
+/// `SWITCH_BACKOFF_MS * 2^(attempt-1)`.
+fn backoff_ms(backends: Backends<'_>, attempt: u32) -> u64 {
+    let mut bytes = [0; 8];
+    backends.random.fill(&mut bytes);
+    let bound = SWITCH_BACKOFF_MS << (attempt - 1).min(6);
+    1 + u64::from_le_bytes(bytes) % bound
 }
 
 impl Switch<'_> {
@@ -192,7 +206,10 @@ impl Switch<'_> {
         // isolates) the record is written only over what was read, and an
         // activation that lost the race starts over on the new record.
         let _serialized = deployments.lock.lock().await;
-        for _ in 0..SWITCH_ATTEMPTS {
+        for attempt in 0..SWITCH_ATTEMPTS {
+            if attempt > 0 {
+                backends.clock.sleep(backoff_ms(backends, attempt)).await;
+            }
             if let Some(switched) = self.attempt(deployments, backends).await? {
                 return Ok(switched);
             }
