@@ -1,14 +1,16 @@
 // The same checks against servers built in different languages from the
 // same design (guests/notes and its JavaScript twin guests/notes-js;
 // guests/calc, its Python twin guests/calc-py and its wasm32-wasip2 build
-// guests/calc-wasip2):
+// guests/calc-wasip2), and notes kept through wasi:keyvalue
+// (guests/notes-keyvalue):
 //   SMCP_API_KEY=smcp_... node twins.mjs <base-url> <kind>:<server>...
-// where kind is `notes` or `calc`. Each official TypeScript client (SDK v1;
+// where kind is `notes`, `calc` or `keyvalue`. Each official TypeScript client (SDK v1;
 // v2 pinned to 2026-07-28) runs the kind's checks: for notes, it saves,
 // reads, lists and deletes notes, makes one with progress notifications,
 // reads it as a resource and sees an unknown tool refused; for calc, it adds
 // and divides (by zero: a tool error) and sees bad arguments refused by the
-// host. Prints
+// host; for keyvalue, it saves, reads, lists and deletes notes one at a time
+// and in batches, and sees a second store refused. Prints
 // one line per client and server and exits non-zero on failure.
 import assert from 'node:assert/strict';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
@@ -86,7 +88,26 @@ async function checkNotes(clientName, make, server) {
   await client.close();
 }
 
-const checks = { calc: checkCalc, notes: checkNotes };
+async function checkKeyValue(_clientName, make, server) {
+  const client = await connect(make, server);
+  const call = (name, args) => client.callTool({ name, arguments: args });
+  assert.equal(text(await call('put_note', { id: 'kv-1', text: 'héllo ☃' })), 'saved kv-1');
+  assert.equal(text(await call('put_notes', { notes: { 'kv-2': 'two', 'kv-3': 'three' } })), 'saved 2');
+  assert.equal(text(await call('get_note', { id: 'kv-1' })), 'héllo ☃');
+  assert.deepEqual((await call('get_notes', { ids: ['kv-3', 'kv-9', 'kv-2'] })).structuredContent, { texts: ['three', null, 'two'] });
+  assert.deepEqual((await call('list_notes', { prefix: 'kv-' })).structuredContent, { ids: ['kv-1', 'kv-2', 'kv-3'] });
+  assert.deepEqual((await call('has_note', { id: 'kv-2' })).structuredContent, { exists: true });
+  assert.deepEqual((await call('open_store', { name: 'other' })).structuredContent, { opened: false, error: 'Error::NoSuchStore' });
+  await call('delete_notes', { ids: ['kv-2', 'kv-3'] });
+  await call('delete_note', { id: 'kv-1' });
+  assert.deepEqual((await call('list_notes', { prefix: 'kv-' })).structuredContent, { ids: [] });
+  const gone = await call('get_note', { id: 'kv-1' });
+  assert.equal(gone.isError, true);
+  assert.equal(text(gone), 'no note kv-1');
+  await client.close();
+}
+
+const checks = { calc: checkCalc, notes: checkNotes, keyvalue: checkKeyValue };
 const servers = targets.filter((t) => t.startsWith('notes:')).map((t) => t.slice('notes:'.length));
 let passed = 0;
 let failed = 0;

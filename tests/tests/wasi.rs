@@ -171,3 +171,66 @@ fn wasi_http_needs_the_http_grant_and_logs_why_a_request_was_denied() {
         call_tool(&mut env, &rt, &component, "fetch", &json!({"url": "https://example.com/", "method": "TRACE"}));
     assert!(smcp_tests::first_text(&trace).contains("HttpRequestMethodInvalid"), "{trace:?}");
 }
+
+/// wasi:keyvalue (both drafts) is the kv capability: it needs the grant's
+/// `[kv]`, keeps its keys under the server's prefix where `smcp:mcp/kv`
+/// keeps them (so the Rust `notes` guest reads what `notes-keyvalue`
+/// wrote), pages lists with each draft's cursors, and spends the same
+/// per-call budget, a batch over it writing nothing.
+#[test]
+fn wasi_keyvalue_is_the_kv_capability_under_the_kv_grant() {
+    let rt = runtime();
+    let component = load(&rt, "notes-keyvalue");
+    let imports = &component.prepared.imports;
+    for interface in ["store@0.2.0-draft", "batch@0.2.0-draft", "store@0.2.0-draft2", "batch@0.2.0-draft2"] {
+        assert!(imports.contains(&format!("wasi:keyvalue/{interface}")), "{interface}: {imports:?}");
+    }
+    assert!(!imports.iter().any(|i| i.starts_with("wasi:keyvalue/atomics")), "{imports:?}");
+    let refused = Grant::default().check_imports(imports).unwrap_err();
+    assert!(refused.interface.starts_with("wasi:keyvalue/") && refused.section == "[kv] section", "{refused:?}");
+
+    let mut grant = shipped_grant("notes-keyvalue").expect("notes-keyvalue ships a grant");
+    grant.kv.as_mut().unwrap().max_list = 2;
+    let mut env = Env::new("acme", "notes", grant);
+    let text = |r: &smcp_core::guest::CallToolResult| smcp_tests::first_text(r).to_owned();
+    call_tool(&mut env, &rt, &component, "put_note", &json!({"id": "a", "text": "first"}));
+    call_tool(&mut env, &rt, &component, "put_notes", &json!({"notes": {"b": "second", "c": "third", "d": "fourth"}}));
+    assert_eq!(text(&call_tool(&mut env, &rt, &component, "get_note", &json!({"id": "b"}))), "second");
+    let many = call_tool(&mut env, &rt, &component, "get_notes", &json!({"ids": ["a", "x", "c"]}));
+    assert_eq!(many.structured_content, Some(json!({"texts": ["first", null, "third"]})));
+    let exists = call_tool(&mut env, &rt, &component, "has_note", &json!({"id": "x"}));
+    assert_eq!(exists.structured_content, Some(json!({"exists": false})));
+    // Two keys a page: both drafts' cursors walk the same four keys.
+    let listed = call_tool(&mut env, &rt, &component, "list_notes", &json!({}));
+    assert_eq!(listed.structured_content, Some(json!({"ids": ["a", "b", "c", "d"]})), "{listed:?}");
+    let mut stored = env.memory.kv.raw_keys();
+    stored.sort();
+    assert_eq!(stored, ["a", "b", "c", "d"].map(|id| format!("t/acme/s/notes/kv/note:{id}")));
+    // The Rust twin, through smcp:mcp/kv, reads the same notes.
+    let twin = load(&rt, "notes");
+    assert_eq!(text(&call_tool(&mut env, &rt, &twin, "get_note", &json!({"id": "d"}))), "fourth");
+    call_tool(&mut env, &rt, &component, "delete_notes", &json!({"ids": ["a", "b"]}));
+    call_tool(&mut env, &rt, &component, "delete_note", &json!({"id": "c"}));
+    let listed = call_tool(&mut env, &rt, &component, "list_notes", &json!({}));
+    assert_eq!(listed.structured_content, Some(json!({"ids": ["d"]})));
+
+    // One store per server: `""` and `"default"` name it, nothing else does.
+    let other = call_tool(&mut env, &rt, &component, "open_store", &json!({"name": "billing"}));
+    assert_eq!(other.structured_content, Some(json!({"opened": false, "error": "Error::NoSuchStore"})));
+    // The grant's limits, with the capability's own reasons.
+    let long = "k".repeat(2048);
+    let refused = call_tool(&mut env, &rt, &component, "put_note", &json!({"id": long, "text": "x"}));
+    assert!(refused.is_error && text(&refused).contains("Other(\"invalid input"), "{refused:?}");
+    let big = "x".repeat(70_000);
+    let refused = call_tool(&mut env, &rt, &component, "put_note", &json!({"id": "big", "text": big}));
+    assert!(refused.is_error && text(&refused).contains("too large"), "{refused:?}");
+    env.grant.kv.as_mut().unwrap().max_ops_per_call = 3;
+    let notes: serde_json::Map<_, _> = (0..5).map(|i| (format!("n{i}"), json!("x"))).collect();
+    let refused = call_tool(&mut env, &rt, &component, "put_notes", &json!({ "notes": notes }));
+    assert!(refused.is_error && text(&refused).contains("quota exceeded"), "{refused:?}");
+    assert_eq!(env.memory.kv.raw_keys(), ["t/acme/s/notes/kv/note:d"], "a batch over the budget writes nothing");
+    // Without [kv] (a grant the upload check would refuse), access is denied.
+    env.grant.kv = None;
+    let denied = call_tool(&mut env, &rt, &component, "get_note", &json!({"id": "d"}));
+    assert!(denied.is_error && text(&denied).contains("AccessDenied"), "{denied:?}");
+}

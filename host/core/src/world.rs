@@ -14,7 +14,7 @@ pub const HOST_WIT: &str = concat!(
 
 /// The WASI 0.2 packages the host's subset comes from, vendored from the
 /// WASI release in `wit/deps/` and parsed in dependency order.
-const WASI_WIT: [(&str, &str); 7] = [
+const WASI_WIT: [(&str, &str); 9] = [
     ("wasi-io", include_str!("../../../wit/deps/wasi-io/package.wit")),
     ("wasi-clocks", include_str!("../../../wit/deps/wasi-clocks/package.wit")),
     ("wasi-random", include_str!("../../../wit/deps/wasi-random/package.wit")),
@@ -22,6 +22,8 @@ const WASI_WIT: [(&str, &str); 7] = [
     ("wasi-sockets", include_str!("../../../wit/deps/wasi-sockets/package.wit")),
     ("wasi-cli", include_str!("../../../wit/deps/wasi-cli/package.wit")),
     ("wasi-http", include_str!("../../../wit/deps/wasi-http/package.wit")),
+    ("wasi-keyvalue-0.2.0-draft", include_str!("../../../wit/deps/wasi-keyvalue-0.2.0-draft/package.wit")),
+    ("wasi-keyvalue-0.2.0-draft2", include_str!("../../../wit/deps/wasi-keyvalue-0.2.0-draft2/package.wit")),
 ];
 
 /// The WASI version the vendored WIT is; components may import any 0.2.x.
@@ -56,12 +58,24 @@ pub const WASI_INTERFACES: [&str; 20] = [
     "wasi:http/outgoing-handler",
 ];
 
+/// wasi:keyvalue, served as the kv capability: the two drafts toolchains
+/// build against (wasmtime's `0.2.0-draft`, Spin's `0.2.0-draft2`), each at
+/// exactly its version, since drafts change without a version track.
+/// `atomics` is not among them: guest kv on the Worker is Workers KV, which
+/// has no atomic operations to serve it with.
+pub const WASI_KEYVALUE: [&str; 4] = [
+    "wasi:keyvalue/store@0.2.0-draft",
+    "wasi:keyvalue/batch@0.2.0-draft",
+    "wasi:keyvalue/store@0.2.0-draft2",
+    "wasi:keyvalue/batch@0.2.0-draft2",
+];
+
 /// The grant section an imported interface needs (`kv`, `objects`,
 /// `http`, `secrets`), or `None` for one every server has.
 pub fn grant_section(interface: &str) -> Option<&'static str> {
     let name = interface.split_once('@').map_or(interface, |(name, _)| name);
     Some(match name {
-        "smcp:mcp/kv" => "kv",
+        "smcp:mcp/kv" | "wasi:keyvalue/store" | "wasi:keyvalue/batch" => "kv",
         "smcp:mcp/objects" => "objects",
         "smcp:mcp/http" | "wasi:http/outgoing-handler" => "http",
         "smcp:mcp/secrets" => "secrets",
@@ -279,8 +293,8 @@ impl HostWorld {
                 .collect()
         };
         let mut wasi = Vec::new();
-        for name in WASI_INTERFACES.iter().chain(&WASI_LINK_ONLY) {
-            let qualified = format!("{name}@{WASI_VERSION}");
+        let versioned = WASI_INTERFACES.iter().chain(&WASI_LINK_ONLY).map(|name| format!("{name}@{WASI_VERSION}"));
+        for qualified in versioned.chain(WASI_KEYVALUE.map(String::from)) {
             let id = resolve
                 .interfaces
                 .iter()

@@ -285,6 +285,25 @@ fn inspect_shows_what_each_wasi_import_is_served_as() {
     let (code, review, _) = smcp(&["inspect", &fetcher, "--grant", &guest_grant("calc"), "--json"]);
     assert_eq!(code, 3);
     assert!(review["problems"][0].as_str().unwrap().contains("has no [http] section"), "{review}");
+
+    // wasi:keyvalue, both drafts, is the kv capability under [kv].
+    let notes = build(dir.path(), &["notes-keyvalue"]).remove(0).display().to_string();
+    let (code, review, stderr) = smcp(&["inspect", &notes, "--grant", &guest_grant("notes-keyvalue"), "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let keyvalue: Vec<&Value> = review["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["interface"].as_str().unwrap().starts_with("wasi:keyvalue/"))
+        .collect();
+    assert_eq!(keyvalue.len(), 4, "{review}");
+    for reviewed in keyvalue {
+        assert_eq!(reviewed["allows"][0], "served as the kv capability, under the grant's [kv]", "{reviewed}");
+    }
+    assert_eq!(review["granted_not_imported"], serde_json::json!([]), "[kv] serves wasi:keyvalue");
+    let (code, review, _) = smcp(&["inspect", &notes, "--grant", &guest_grant("calc"), "--json"]);
+    assert_eq!(code, 3);
+    assert!(review["problems"][0].as_str().unwrap().contains("has no [kv] section"), "{review}");
 }
 
 /// `inspect` compiles and links as deploy does, and lists every problem:
@@ -305,7 +324,8 @@ fn inspect_compiles_as_deploy_does_and_lists_every_problem() {
     std::fs::write(
         &many,
         wat::parse_str(
-            r#"(component (import "evil:fs/files@0.1.0" (instance)) (import "wasi:sockets/tcp@0.2.0" (instance)))"#,
+            r#"(component (import "evil:fs/files@0.1.0" (instance)) (import "wasi:sockets/tcp@0.2.0" (instance))
+                (import "wasi:keyvalue/atomics@0.2.0-draft" (instance)))"#,
         )
         .unwrap(),
     )
@@ -313,10 +333,12 @@ fn inspect_compiles_as_deploy_does_and_lists_every_problem() {
     let (code, review, stderr) = smcp(&["inspect", many.to_str().unwrap(), "--json"]);
     assert_eq!(code, 3, "{stderr}");
     let problems: Vec<&str> = review["problems"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
-    assert_eq!(problems.len(), 3, "{problems:#?}");
+    assert_eq!(problems.len(), 4, "{problems:#?}");
     assert!(
-        problems[0].contains("evil:fs/files@0.1.0") && problems[1].contains("wasi:sockets/tcp@0.2.0"),
+        problems[0].contains("evil:fs/files@0.1.0")
+            && problems[1].contains("wasi:sockets/tcp@0.2.0")
+            && problems[2].contains("wasi:keyvalue/atomics@0.2.0-draft"),
         "{problems:#?}"
     );
-    assert!(problems[2].contains("does not export `smcp:mcp/server@0.1.2`"), "{problems:#?}");
+    assert!(problems[3].contains("does not export `smcp:mcp/server@0.1.2`"), "{problems:#?}");
 }

@@ -53,13 +53,14 @@ fn official_clients_against_the_worker() {
 
 /// Guests from other toolchains on the Worker: the JavaScript twin of notes,
 /// the Python twin of calc and calc's wasm32-wasip2 build pass the same
-/// checks through the official clients as their Rust originals (the
-/// native server runs the same script in languages.rs).
+/// checks through the official clients as their Rust originals, and notes
+/// kept through wasi:keyvalue land in Workers KV (the native server runs
+/// the same script in languages.rs).
 #[test]
 fn javascript_python_and_wasip2_twins_on_the_worker() {
     let w = workerd_for_large_guests();
     let key = w.key("twins", "admin");
-    for guest in ["notes", "notes-js", "calc", "calc-wasip2"] {
+    for guest in ["notes", "notes-js", "calc", "calc-wasip2", "notes-keyvalue"] {
         w.deploy(&key, guest, guest, None);
     }
     // calc-py needs nothing calc's grant does not give.
@@ -73,6 +74,7 @@ fn javascript_python_and_wasip2_twins_on_the_worker() {
             "calc:calc",
             "calc:calc-py",
             "calc:calc-wasip2",
+            "keyvalue:notes-keyvalue",
         ])
         .env("SMCP_API_KEY", &key)
         .current_dir(clients_dir())
@@ -84,7 +86,7 @@ fn javascript_python_and_wasip2_twins_on_the_worker() {
         "twins.mjs failed on the Worker:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("13 passed, 0 failed"), "{stdout}");
 
     // The calc twins' bad `add` calls (two clients each) were refused by the
     // Worker before any guest instruction ran.

@@ -129,11 +129,21 @@ impl CallHost<'_> {
     }
 }
 
+impl CallHost<'_> {
+    /// Keeps `call` (`kv.set`, …), whose backend was unavailable, for the
+    /// audit trail.
+    fn note_unavailable(&mut self, call: String) {
+        if self.unavailable.len() < MAX_FAILURES_KEPT {
+            self.unavailable.push(call);
+        }
+    }
+}
+
 impl bindings::Outcomes for CallHost<'_> {
     fn failed(&mut self, import: Import, error: &CapabilityError) {
-        if matches!(error, CapabilityError::Unavailable(_)) && self.unavailable.len() < MAX_FAILURES_KEPT {
+        if matches!(error, CapabilityError::Unavailable(_)) {
             let (_, short, name) = import.names();
-            self.unavailable.push(format!("{short}.{name}"));
+            self.note_unavailable(format!("{short}.{name}"));
         }
     }
 }

@@ -299,6 +299,7 @@ pub fn component(guest: &str) -> PathBuf {
             "notes-js",
             "calc-py",
             "calc-wasip2",
+            "notes-keyvalue",
         ]);
         dev.target_dir = smcp_tests::guest_target_dir();
         for (name, bytes) in dev.build(dir.path()).expect("the guests build") {

@@ -41,6 +41,42 @@ impl<'a> CallHost<'a> {
     fn kv_prefix(&self) -> String {
         format!("{}kv/", self.scope.prefix())
     }
+
+    /// Every key checked and counted, and every value checked, before any
+    /// is written: a batch over the budget or the limits writes nothing.
+    pub(in crate::capabilities) async fn kv_set_many(
+        &mut self,
+        entries: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), CapabilityError> {
+        let mut stored = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let grant = self.kv_operation()?;
+            if value.len() > grant.max_value_bytes {
+                return Err(CapabilityError::TooLarge(format!(
+                    "values are limited to {} bytes",
+                    grant.max_value_bytes
+                )));
+            }
+            stored.push((self.kv_key(&key, grant)?, value));
+        }
+        for (key, value) in stored {
+            self.backends.kv.set(&key, value, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Like [`Self::kv_set_many`], deleting.
+    pub(in crate::capabilities) async fn kv_delete_many(&mut self, keys: Vec<String>) -> Result<(), CapabilityError> {
+        let mut stored = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let grant = self.kv_operation()?;
+            stored.push(self.kv_key(key, grant)?);
+        }
+        for key in &stored {
+            self.backends.kv.delete(key).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Host for CallHost<'_> {

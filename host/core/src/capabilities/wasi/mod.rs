@@ -13,6 +13,7 @@
 //! | `cli/exit` | ends the call with an error |
 //! | `filesystem/preopens` | no directories, so no `filesystem/types` descriptor can exist |
 //! | `http/outgoing-handler`, `http/types` | the http capability, under the grant's `[http]` ([`http`]) |
+//! | `keyvalue/store`, `keyvalue/batch` (drafts) | the kv capability, under the grant's `[kv]` ([`keyvalue`]) |
 //!
 //! Resources are the host's: the runtime keeps the guest's handles and
 //! passes this module their representations. Those of the standard
@@ -22,6 +23,7 @@
 
 pub mod environment;
 pub mod http;
+pub mod keyvalue;
 
 use super::CallHost;
 use super::bindings::log::{Host as _, Level};
@@ -53,6 +55,7 @@ pub(super) struct State {
     epoch_ms: Option<u64>,
     last_ms: u64,
     http: http::State,
+    keyvalue: keyvalue::State,
 }
 
 /// A pollable's representation: 0 is always ready; otherwise one more
@@ -168,6 +171,10 @@ impl CallHost<'_> {
         }
         Ok(match (interface, func.name.as_str()) {
             ("wasi:http/types" | "wasi:http/outgoing-handler", name) => return self.wasi_http(name, args).await,
+            ("wasi:keyvalue/store" | "wasi:keyvalue/batch", name) => {
+                let version = func.interface.split_once('@').map_or("", |(_, v)| v);
+                Some(self.wasi_keyvalue(version, name, args).await?)
+            }
             ("wasi:cli/stdout", "get-stdout") => Some(Val::Resource(STDOUT)),
             ("wasi:cli/stderr", "get-stderr") => Some(Val::Resource(STDERR)),
             ("wasi:cli/stdin", "get-stdin") => Some(Val::Resource(STDIN)),
