@@ -3,6 +3,7 @@
 //! clients and conformance suite as against the native server, deployment
 //! and rollback with the `smcp` command line, auth rejections, capability
 //! escapes, hostile guests, outbound fetch with secrets, signed uploads,
+//! audit retention with the isolate's clock moved on,
 //! and the core's backend suite against Workers KV and R2.
 //!
 //! Not run against the Worker, and why:
@@ -26,7 +27,7 @@ use std::process::Command;
 use support::{
     Client, call, clients_dir, extension_scenario_failures, request_2026, run_client_script, tool_names, with_tasks,
 };
-use workerd::{component, grant_file, workerd, workerd_for_large_guests, workerd_pair};
+use workerd::{component, grant_file, workerd, workerd_for_large_guests, workerd_pair, workerd_with_a_moving_clock};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -497,6 +498,76 @@ fn signed_uploads_on_the_worker() {
     let saved = path("checkpoint.json");
     let (ok, _, err) = w.smcp(&key, &["audit", "checkpoint", "--now", "-o", &saved]);
     assert!(ok, "{err}");
+    let (ok, _, err) = w.smcp(&key, &["audit", "verify", "--checkpoint", &saved]);
+    assert!(ok && err.contains("holds"), "{err}");
+}
+
+/// Retention on the Worker, by itself: with the isolate's clock moved on
+/// 31 days, the upkeep after a request prunes what is past the tenant's 30
+/// days and nothing newer, and signs a checkpoint whose anchor is where
+/// the kept chain starts; `smcp audit verify` checks the rest against it.
+#[test]
+fn old_records_are_pruned_on_the_worker_and_the_rest_verifies() {
+    let w = workerd_with_a_moving_clock();
+    let key = w.key("keeping", "admin");
+    w.deploy(&key, "calc", "app", None);
+    let day = 86_400_000u64;
+    let calls = |n: usize| {
+        runtime().block_on(async {
+            let app = support::connect(format!("{}/t/keeping/s/app/mcp", w.url()), &key).await;
+            for _ in 0..n {
+                let sum = call(&app, "add", json!({ "a": 2, "b": 3 })).await;
+                assert_eq!(sum.structured_content, Some(json!({ "sum": 5.0 })));
+            }
+        })
+    };
+    let advance = |ms: u64| {
+        let (status, body) = w.operator("POST", &format!("backend-suite/clock/advance?ms={ms}"), None);
+        assert!(status == 200 && body["ok"] == true, "{body}");
+    };
+    let trail = || {
+        let (ok, out, err) = w.smcp(&key, &["audit", "list"]);
+        assert!(ok, "{err}");
+        out.lines().map(|l| serde_json::from_str(l).unwrap()).collect::<Vec<Value>>()
+    };
+    let calls_kept = |records: &[Value]| records.iter().filter(|r| r["kind"] == "tool.call").count();
+    calls(3);
+    advance(20 * day);
+    calls(2);
+    // The upkeep runs after each response: wait for its writes.
+    let settled = |expected: usize| {
+        for _ in 0..50 {
+            let records = trail();
+            if calls_kept(&records) == expected {
+                return records;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("the trail never held {expected} tool calls: {:?}", trail());
+    };
+    let before = settled(5);
+    assert!(before.iter().any(|r| r["kind"] == "deploy.upload"), "{before:?}");
+    // Eleven days on, the deploy and the first three calls are past 30 days.
+    advance(11 * day);
+    calls(1);
+    let kept = settled(3);
+    assert!(!kept.iter().any(|r| r["kind"] == "deploy.upload"), "the deploy was pruned: {kept:?}");
+    let first_kept = kept[0]["seq"].as_u64().unwrap();
+    assert!(first_kept > before[0]["seq"].as_u64().unwrap(), "{kept:?}");
+    let (ok, _, err) = w.smcp(&key, &["audit", "verify"]);
+    assert!(ok && err.contains("is intact"), "{err}");
+    // The checkpoint the pruning pass signed starts where the kept chain does.
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("checkpoint.json").to_str().unwrap().to_owned();
+    let (ok, _, err) = w.smcp(&key, &["audit", "checkpoint", "-o", &saved]);
+    assert!(ok, "{err}");
+    let checkpoint: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let claims = checkpoint["token"].as_str().unwrap().split('.').nth(1).unwrap().to_owned();
+    let claims: Value = {
+        use base64::Engine as _;
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap()
+    };
+    assert_eq!(claims["first"], json!(first_kept), "{claims}");
     let (ok, _, err) = w.smcp(&key, &["audit", "verify", "--checkpoint", &saved]);
     assert!(ok && err.contains("holds"), "{err}");
 }

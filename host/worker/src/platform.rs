@@ -11,9 +11,19 @@ use std::time::Duration;
 #[derive(Clone, Copy, Default)]
 pub struct WorkerClock;
 
+#[cfg(feature = "backend-suite")]
+thread_local! {
+    /// How far test deployments moved this isolate's clock on
+    /// (`backend-suite/clock/advance`): retention waits for days.
+    pub(crate) static SKEW_MS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
 impl Clock for WorkerClock {
     fn now_ms(&self) -> u64 {
-        worker::Date::now().as_millis()
+        let now = worker::Date::now().as_millis();
+        #[cfg(feature = "backend-suite")]
+        let now = now.saturating_add(SKEW_MS.with(std::cell::Cell::get));
+        now
     }
 
     fn sleep(&self, ms: u64) -> LocalFuture<'_, ()> {

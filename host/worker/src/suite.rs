@@ -9,6 +9,10 @@
 //! `ttl_expires_values` waits an hour of store time, which no manual clock
 //! can give Workers KV; `kv/ttl_reaches_the_store` checks instead that the
 //! expiry the core asks for is the one Workers KV records.
+//!
+//! `POST …/clock/advance?ms=N` moves the isolate's engine clock N ms on (not
+//! the Durable Objects' or Workers KV's own): what a test of retention needs,
+//! on a Worker of its own, since every request of that isolate sees it.
 
 use crate::Platform;
 use crate::config::Settings;
@@ -51,6 +55,16 @@ pub(crate) async fn handle(
         ));
     }
     let outcome = match rest.split_once('/') {
+        Some(("clock", "advance")) => {
+            let ms = request.query.split('&').find_map(|p| p.strip_prefix("ms=")).and_then(|v| v.parse::<u64>().ok());
+            match ms {
+                Some(ms) => {
+                    crate::platform::SKEW_MS.with(|skew| skew.set(skew.get().saturating_add(ms)));
+                    Ok(())
+                }
+                None => Err("ms=<milliseconds> is required".to_owned()),
+            }
+        }
         Some(("kv", "ttl_reaches_the_store")) => ttl_reaches_the_store(platform, run).await,
         Some(("trails", "two_writers_keep_one_chain")) => two_writers_keep_one_chain(engine, platform, run).await,
         Some(("trails", "ttl_in_the_object")) => ttl_in_the_object(platform, run).await,

@@ -54,6 +54,13 @@ pub fn workerd_for_large_guests() -> &'static Workerd {
     WORKERD.get_or_init(|| Workerd::start(&["SMCP_MAX_FUEL:10000000000", "SMCP_MAX_UPLOAD_BYTES:33816576"]))
 }
 
+/// A Worker of its own for tests that move its clock on
+/// (`backend-suite/clock/advance`), which every request to it then sees.
+pub fn workerd_with_a_moving_clock() -> &'static Workerd {
+    static WORKERD: OnceLock<Workerd> = OnceLock::new();
+    WORKERD.get_or_init(|| Workerd::start(&[]))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
