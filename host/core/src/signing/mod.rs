@@ -10,7 +10,10 @@
 //!
 //! The statement is plain text so that tools other than `smcp` can sign it
 //! (`smcp sign --statement` prints it; `openssl pkeyutl -sign -rawin` for
-//! Ed25519, `openssl dgst -sha256 -sign` for P-256).
+//! Ed25519, `openssl dgst -sha256 -sign` for P-256), and a Sigstore bundle
+//! signed with a key may stand for the signature file ([`sigstore`]).
+
+pub mod sigstore;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -251,6 +254,27 @@ impl SecretKey {
 }
 
 impl SignatureFile {
+    /// Refuses a file over another component or grant than the upload's.
+    fn matches(&self, component_digest: &str, grant: &[u8]) -> Result<(), SignatureError> {
+        let uploaded_component = format!("blake3:{component_digest}");
+        if self.component.to_ascii_lowercase() != uploaded_component {
+            return Err(SignatureError::Mismatch {
+                what: "component",
+                signed: self.component.clone(),
+                uploaded: uploaded_component,
+            });
+        }
+        let uploaded_grant = format!("blake3:{}", grant_digest(grant));
+        if self.grant.to_ascii_lowercase() != uploaded_grant {
+            return Err(SignatureError::Mismatch {
+                what: "grant",
+                signed: self.grant.clone(),
+                uploaded: uploaded_grant,
+            });
+        }
+        Ok(())
+    }
+
     /// Parses a signature file, refusing anything but version 1.
     pub fn parse(bytes: &[u8]) -> Result<SignatureFile, SignatureError> {
         if bytes.len() > MAX_FILE_BYTES {
@@ -301,23 +325,17 @@ pub fn verify(
     let Some(bytes) = signature else {
         return if signers.is_empty() { Ok(None) } else { Err(required(signers)) };
     };
-    let file = SignatureFile::parse(bytes)?;
-    let uploaded_component = format!("blake3:{component_digest}");
-    if file.component.to_ascii_lowercase() != uploaded_component {
-        return Err(SignatureError::Mismatch {
-            what: "component",
-            signed: file.component,
-            uploaded: uploaded_component,
-        });
-    }
-    let uploaded_grant = format!("blake3:{}", grant_digest(grant));
-    if file.grant.to_ascii_lowercase() != uploaded_grant {
-        return Err(SignatureError::Mismatch { what: "grant", signed: file.grant, uploaded: uploaded_grant });
-    }
     let message = statement(component_digest, grant);
+    let candidates = if sigstore::is_bundle(bytes) {
+        sigstore::signatures(bytes, &message)?
+    } else {
+        let file = SignatureFile::parse(bytes)?;
+        file.matches(component_digest, grant)?;
+        vec![(message.into_bytes(), file.signature)]
+    };
     for signer in signers {
         let Ok(key) = PublicKey::parse(&signer.public_key) else { continue };
-        if !key.verifies(message.as_bytes(), &file.signature) {
+        if !candidates.iter().any(|(message, signature)| key.verifies(message, signature)) {
             continue;
         }
         signer.in_force(now_ms)?;
