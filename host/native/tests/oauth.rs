@@ -349,6 +349,145 @@ async fn a_malformed_code_verifier_is_refused() {
 
 /// A new password ends every grant given with the old one: their access
 /// and refresh tokens stop working at once.
+/// The browser's sign-in with the tenant, `name=value`, from a form's answer.
+fn person_cookie(answer: &oauth::Answer) -> String {
+    let set = answer
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("smcp_oauth_person="))
+        .unwrap_or_else(|| panic!("no sign-in cookie: {}", answer.page));
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/oauth/dev/"), "{set}");
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// A browser that signed in once is asked only to consent the next time,
+/// and nothing at all for what the person asked to be remembered (the
+/// client gets its code at once, and the trail says so). A request for
+/// another server asks again; `prompt` asks again, asks for the password,
+/// or asks nothing. Revoking the application forgets the consent; "Use
+/// another account", signing out on the account page and a password change
+/// each end the browser's sign-in, and a form without it is refused.
+#[tokio::test]
+async fn a_signed_in_browser_is_asked_only_to_consent_and_a_remembered_consent_asks_nothing() {
+    let host = Host::start(|_| {}).await;
+    let http = http();
+    let issuer = host.issuer();
+    let redirect = "http://127.0.0.1:9/callback";
+    let client = oauth::register(&http, &issuer, redirect).await;
+    let url = |pkce: &Pkce, server: &str| authorize_url(&issuer, &client, redirect, pkce, &host.resource(server));
+    let field = |name: &str, value: &str| (name.to_owned(), value.to_owned());
+    let signs_in = |page: &str| page.contains("type=\"password\"");
+
+    // The password, the first time; "remember" is the person's choice for a
+    // client that only claims its name (not ticked for them).
+    let (_, csrf, mut fields, page) = oauth::open_page(&http, &url(&Pkce::new(), "calc")).await;
+    assert!(page.contains("name=\"remember\" value=\"on\"> "), "not ticked: {page}");
+    let csrf = csrf.unwrap();
+    fields.extend([field("username", "alice"), field("password", PASSWORD), field("decision", "allow")]);
+    fields.push(field("remember", "on"));
+    let answer = oauth::post_page(&http, &issuer, "authorize", &csrf, &fields).await;
+    assert_eq!(answer.status, 303, "{}", answer.page);
+    let browser = format!("{csrf}; {}", person_cookie(&answer));
+
+    // Remembered: the same client asking the same gets a code at once.
+    let pkce = Pkce::new();
+    let again = http.get(url(&pkce, "calc")).header("cookie", &browser).send().await.unwrap();
+    assert_eq!(again.status(), 303);
+    let location = again.headers()["location"].to_str().unwrap().to_owned();
+    let code = param(&location, "code").expect("a code, no page");
+    let (status, tokens) = oauth::redeem(&http, &issuer, &code, redirect, &pkce, &client).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(host.call("calc", tokens["access_token"].as_str().unwrap()).await.0, 200);
+    let records = host.audit_records().await;
+    let consents: Vec<&Value> = records.iter().filter(|r| r["kind"] == "oauth.consent").collect();
+    assert_eq!(
+        consents.iter().map(|r| r["detail"]["consent"].clone()).collect::<Vec<_>>(),
+        [json!("given"), json!("remembered")]
+    );
+
+    // Another server was not allowed before: consent only, no password.
+    let (status, _, mut fields, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "notes"), Some(&browser)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Signed in as <strong>alice</strong> in this browser") && !signs_in(&page), "{page}");
+    fields.push(field("decision", "allow"));
+    // The same form without the browser's sign-in is refused: nothing else
+    // stands for the password.
+    let refused = oauth::post_page(&http, &issuer, "authorize", &csrf, &fields).await;
+    assert_eq!(refused.status, 401, "{}", refused.page);
+    assert!(refused.page.contains("has ended") && signs_in(&refused.page), "{}", refused.page);
+    let allowed = oauth::post_page(&http, &issuer, "authorize", &browser, &fields).await;
+    assert_eq!(allowed.status, 303, "{}", allowed.page);
+    assert!(!allowed.cookies.iter().any(|c| c.starts_with("smcp_oauth_person=")), "the same sign-in goes on");
+
+    // `prompt`: consent asks again, login asks for the password, none
+    // asks nothing and says why not.
+    let prompted = |prompt: &str, server: &str| format!("{}&prompt={prompt}", url(&Pkce::new(), server));
+    let (_, _, _, page) = oauth::open_page_as(&http, &prompted("consent", "calc"), Some(&browser)).await;
+    assert!(page.contains("in this browser") && !signs_in(&page), "{page}");
+    let (_, _, _, page) = oauth::open_page_as(&http, &prompted("login", "calc"), Some(&browser)).await;
+    assert!(signs_in(&page), "{page}");
+    for (cookie, server, error) in [(None, "calc", "login_required"), (Some(&browser), "notes", "consent_required")] {
+        let mut request = http.get(prompted("none", server));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let answer = request.send().await.unwrap();
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        assert_eq!(param(&location, "error").as_deref(), Some(error), "{location}");
+    }
+
+    // The account page knows the browser; revoking there forgets the
+    // consent, so the client must ask again.
+    let (status, _, _, listed) = oauth::open_page_as(&http, &format!("{issuer}/account"), Some(&browser)).await;
+    assert_eq!(status, 200);
+    assert!(listed.contains("Applications you allowed"), "{listed}");
+    for form in oauth::forms(&listed).into_iter().filter(|f| f.iter().any(|(k, v)| k == "action" && v == "revoke")) {
+        assert_eq!(oauth::post_page(&http, &issuer, "account", &browser, &form).await.status, 200);
+    }
+    let (status, _, mut fields, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "calc"), Some(&browser)).await;
+    assert_eq!(status, 200, "asked again after the revocation");
+    assert!(!signs_in(&page), "{page}");
+
+    // "Use another account" ends the browser's sign-in.
+    fields.push(field("decision", "switch"));
+    let switched = oauth::post_page(&http, &issuer, "authorize", &browser, &fields).await;
+    assert!(signs_in(&switched.page), "{}", switched.page);
+    assert!(switched.cookies.iter().any(|c| c.starts_with("smcp_oauth_person=;")), "{:?}", switched.cookies);
+    let (_, _, _, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "calc"), Some(&browser)).await;
+    assert!(signs_in(&page), "the old cookie no longer signs in: {page}");
+
+    // Signing out on the account page ends a new one.
+    let sign_in_here = || async {
+        let (_, _, mut fields, _) = oauth::open_page_as(&http, &url(&Pkce::new(), "calc"), Some(&csrf)).await;
+        fields.extend([field("username", "alice"), field("password", PASSWORD), field("decision", "allow")]);
+        format!("{csrf}; {}", person_cookie(&oauth::post_page(&http, &issuer, "authorize", &csrf, &fields).await))
+    };
+    let browser = sign_in_here().await;
+    let (_, _, _, listed) = oauth::open_page_as(&http, &format!("{issuer}/account"), Some(&browser)).await;
+    let sign_out =
+        oauth::forms(&listed).into_iter().find(|f| f.iter().any(|(_, v)| v == "sign-out")).expect("a sign-out form");
+    let signed_out = oauth::post_page(&http, &issuer, "account", &browser, &sign_out).await;
+    assert!(signs_in(&signed_out.page), "{}", signed_out.page);
+    let (_, _, _, page) = oauth::open_page_as(&http, &format!("{issuer}/account"), Some(&browser)).await;
+    assert!(signs_in(&page), "{page}");
+
+    // And a password change ends every sign-in of the account.
+    let browser = sign_in_here().await;
+    let (_, _, _, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "notes"), Some(&browser)).await;
+    assert!(!signs_in(&page), "{page}");
+    let changed = http
+        .patch(format!("{}/admin/v1/tenants/dev/users/alice", host.base()))
+        .bearer_auth(host.key())
+        .json(&json!({ "password": "another long passphrase" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    let (_, _, _, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "notes"), Some(&browser)).await;
+    assert!(signs_in(&page), "{page}");
+    host.0.stop();
+}
+
 #[tokio::test]
 async fn a_password_change_revokes_the_accounts_grants() {
     let host = Host::start(|_| {}).await;
@@ -968,6 +1107,8 @@ async fn a_client_metadata_document_identifies_a_client() {
         page.contains("The application at <strong>127.0.0.1</strong> (it calls itself “Metadata Client”"),
         "{page}"
     );
+    // An identity the person can check: remembering is offered ticked.
+    assert!(page.contains("name=\"remember\" value=\"on\" checked>"), "{page}");
     let (status, location) = sign_in(&http, &host.issuer(), &url, "alice", PASSWORD).await;
     assert_eq!(status, 303);
     let code = param(&location.unwrap(), "code").unwrap();

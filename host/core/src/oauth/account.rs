@@ -3,10 +3,12 @@
 //! they may do, since when, when they last refreshed their access), each
 //! with a button that revokes it at once.
 //!
-//! The sign-in holds for this page only and nothing of it is stored: the
-//! page's forms carry a ticket, a MAC over the tenant, the username, an
-//! expiry ten minutes on and the browser's CSRF cookie, so a ticket is
-//! worthless in another browser, for another person or after it expires.
+//! A browser already signed in with the tenant ([`super::person`]) goes
+//! straight to the list; a password sign-in here signs the browser in, and
+//! "Sign out" ends it. The page's forms carry a ticket, a MAC over the
+//! tenant, the username, an expiry ten minutes on and the browser's CSRF
+//! cookie, so a ticket is worthless in another browser, for another person
+//! or after it expires.
 //! Every form is checked as the consent form is (same origin, the CSRF
 //! token bound to the cookie); revocations are audited with the person as
 //! their author.
@@ -58,7 +60,11 @@ fn ticket_holder(ctx: &Ctx<'_>, ticket: &str, cookie: &str) -> Option<String> {
 /// `GET /oauth/{tenant}/account`: the sign-in form.
 pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
-    let mut response = page::account_sign_in(&sign_in_page(ctx, &csrf_token(ctx, &cookie_value), "", None).await, 200);
+    let csrf = csrf_token(ctx, &cookie_value);
+    let mut response = match super::person::current(ctx).await {
+        Some(account) => list(ctx, &account.username, &cookie_value, &csrf, None, 200).await,
+        None => page::account_sign_in(&sign_in_page(ctx, &csrf, "", None).await, 200),
+    };
     response.headers.push(set_cookie);
     response
 }
@@ -88,6 +94,12 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     match params.get("action") {
         Some("sign-in") => sign_in(ctx, &params, browser, csrf).await,
         Some("revoke") => revoke(ctx, &params, browser, csrf).await,
+        Some("sign-out") => {
+            let ended = super::person::end(ctx).await;
+            let mut response = page::account_sign_in(&sign_in_page(ctx, csrf, "", None).await, 200);
+            response.headers.push(ended);
+            response
+        }
         _ => page::error(400, "The form was sent without an action."),
     }
 }
@@ -101,7 +113,14 @@ async fn sign_in(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> R
     }
     let login = accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await;
     match login {
-        Ok(account) => list(ctx, &account.username, browser, csrf, None, 200).await,
+        Ok(account) => {
+            let Ok(signed_in) = super::person::start(ctx, &account).await else {
+                return page::error(503, UNAVAILABLE);
+            };
+            let mut response = list(ctx, &account.username, browser, csrf, None, 200).await;
+            response.headers.push(signed_in);
+            response
+        }
         Err(e) => {
             let status = failed_login(ctx, &username, &e, "account");
             page::account_sign_in(&sign_in_page(ctx, csrf, shown, Some(&shown_login_error(&e))).await, status)

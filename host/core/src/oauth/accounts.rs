@@ -48,6 +48,14 @@ impl Account {
         !self.password.is_empty()
     }
 
+    /// Changes when the account's password does, or when the account is
+    /// made anew under the same name: what a browser's sign-in and a
+    /// remembered consent are bound to, so that either ends with it.
+    pub(crate) fn stamp(&self) -> String {
+        let bound = [self.created_ms.to_string().as_str(), &self.password].join("\n");
+        blake3::hash(bound.as_bytes()).to_hex()[..32].to_owned()
+    }
+
     pub fn view(&self) -> AccountView {
         AccountView {
             username: self.username.clone(),

@@ -206,6 +206,11 @@ enum Stage<'a> {
         ticket: &'a str,
         role: crate::auth::Role,
     },
+    /// Signed in already in this browser ([`super::person`]).
+    Session {
+        username: &'a str,
+        role: crate::auth::Role,
+    },
 }
 
 /// `seconds` in the largest whole unit: "30 days", "10 minutes", "2 seconds".
@@ -243,7 +248,7 @@ async fn render(
     stage: &Stage<'_>,
 ) -> Response {
     let role = match stage {
-        Stage::SignedIn { role, .. } => Some(*role),
+        Stage::SignedIn { role, .. } | Stage::Session { role, .. } => Some(*role),
         Stage::Login { .. } => None,
     };
     let mut shown: Vec<(String, Option<String>)> = match (request.server.is_empty(), request.scopes.is_empty()) {
@@ -296,10 +301,11 @@ async fn render(
         username: params.get("username").unwrap_or_default(),
         upstream: match stage {
             Stage::Login { upstream } => upstream.as_deref(),
-            Stage::SignedIn { .. } => None,
+            Stage::SignedIn { .. } | Stage::Session { .. } => None,
         },
         signed_in: match stage {
-            Stage::SignedIn { username, ticket, .. } => Some((username, ticket)),
+            Stage::SignedIn { username, ticket, .. } => Some((username, Some(*ticket))),
+            Stage::Session { username, .. } => Some((username, None)),
             Stage::Login { .. } => None,
         },
     };
@@ -331,23 +337,73 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
         Ok(checked) => checked,
         Err(refused) => return refused,
     };
+    // OpenID Connect's `prompt`: `login` asks for the password even in a
+    // signed-in browser, `consent` asks again what was remembered, and
+    // `none` asks nothing (an error goes back when something must be).
+    let prompts: Vec<&str> = params.get("prompt").unwrap_or_default().split(' ').collect();
+    let person = if prompts.contains(&"login") { None } else { super::person::current(ctx).await };
+    if let Some(account) = &person
+        && !prompts.contains(&"consent")
+        && let Some(scopes) = granted_scopes(&request, account.role)
+        && super::person::remembered(ctx, account, &request.client.client_id, &request.resource, &scopes).await
+    {
+        return consented(ctx, &request, &account.username, scopes, "remembered", None).await;
+    }
+    if prompts.contains(&"none") {
+        let (error, description) = match person {
+            None => ("login_required", "the person is not signed in here"),
+            Some(_) => ("consent_required", "the person has not allowed this before"),
+        };
+        let back = Refusal::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error,
+            description: description.to_owned(),
+        };
+        return back.response(ctx);
+    }
     let upstream = match super::upstream::get(ctx).await {
         Ok(upstream) => upstream.map(|u| u.name),
         Err(_) => return page::error(503, UNAVAILABLE),
     };
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
-    let mut response = render(
-        ctx,
-        &request,
-        &params,
-        &csrf_token(ctx, &cookie_value, &request),
-        None,
-        200,
-        &Stage::Login { upstream },
-    )
-    .await;
+    let csrf = csrf_token(ctx, &cookie_value, &request);
+    let stage = match &person {
+        Some(account) => Stage::Session { username: &account.username, role: account.role },
+        None => Stage::Login { upstream },
+    };
+    let mut response = render(ctx, &request, &params, &csrf, None, 200, &stage).await;
     response.headers.push(set_cookie);
     response
+}
+
+/// Sends the client back with a code for `user`'s consent to `scopes`
+/// (`how`: `given` on the page, or `remembered`), setting `cookie` (a new
+/// sign-in of this browser) when there is one.
+async fn consented(
+    ctx: &Ctx<'_>,
+    request: &AuthRequest,
+    user: &str,
+    scopes: Vec<String>,
+    how: &str,
+    cookie: Option<(String, String)>,
+) -> Response {
+    match issue_code(ctx, request, user, scopes, how).await {
+        Ok(code) => {
+            let mut pairs = vec![("code", code)];
+            pairs.extend(request.state.clone().map(|s| ("state", s)));
+            let mut response = redirect(&request.redirect_uri, pairs, &ctx.issuer());
+            response.headers.extend(cookie);
+            response
+        }
+        Err(e) => Refusal::Redirect {
+            redirect_uri: request.redirect_uri.clone(),
+            state: request.state.clone(),
+            error: "temporarily_unavailable",
+            description: e.description,
+        }
+        .response(ctx),
+    }
 }
 
 /// `GET /oauth/{tenant}/callback`: back from the upstream provider.
@@ -576,44 +632,68 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
         Some("allow") => {}
         Some("deny") => return back("access_denied", "the user denied access").response(ctx),
         Some("upstream") => return to_upstream(ctx, &params).await,
+        // Someone else at this browser: its sign-in ends, and the page asks
+        // for a password again.
+        Some("switch") => {
+            let ended = super::person::end(ctx).await;
+            let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
+            let csrf = params.get("csrf").unwrap_or_default();
+            let mut response = render(ctx, &request, &params, csrf, None, 200, &Stage::Login { upstream }).await;
+            response.headers.push(ended);
+            return response;
+        }
         _ => return page::error(400, "The form was sent without a decision."),
     }
     let csrf = params.get("csrf").unwrap_or_default();
     let username = params.get("username").unwrap_or_default().trim().to_ascii_lowercase();
-    // Password checks are slow on purpose: bounded per tenant, against
-    // guessing one password across many accounts.
-    if let Err(e) = ctx.throttle("login", LOGINS).await {
-        let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
-        return render(ctx, &request, &params, csrf, Some(&e.description), 429, &Stage::Login { upstream }).await;
-    }
-    let login = match params.get("ticket") {
-        Some(ticket) => redeem_ticket(ctx, ticket, &request).await,
-        None => accounts::login(ctx.backends, ctx.tenant, &username, params.get("password").unwrap_or_default()).await,
-    };
-    let account = match login {
-        Ok(account) => account,
-        Err(e) => {
-            let status = failed_login(ctx, &username, &e, "login");
-            if params.get("ticket").is_some() {
-                return page::error(
-                    status,
-                    "This sign-in expired or was already used. Start again from your application.",
-                );
+    let upstream = || async { super::upstream::get(ctx).await.ok().flatten().map(|u| u.name) };
+    // Who is allowing: the browser's own sign-in when the form asked no
+    // password (the consent-only page), else the password or ticket sent.
+    let (account, new_sign_in) = match (params.get("ticket"), params.get("password")) {
+        (None, None) => match super::person::current(ctx).await {
+            Some(account) => (account, false),
+            None => {
+                let said = "Your sign-in in this browser has ended. Sign in again.";
+                return render(
+                    ctx,
+                    &request,
+                    &params,
+                    csrf,
+                    Some(said),
+                    401,
+                    &Stage::Login { upstream: upstream().await },
+                )
+                .await;
             }
-            let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
-            return render(
-                ctx,
-                &request,
-                &params,
-                csrf,
-                Some(&shown_login_error(&e)),
-                status,
-                &Stage::Login { upstream },
-            )
-            .await;
+        },
+        (ticket, password) => {
+            // Password checks are slow on purpose: bounded per tenant,
+            // against guessing one password across many accounts.
+            if let Err(e) = ctx.throttle("login", LOGINS).await {
+                let stage = Stage::Login { upstream: upstream().await };
+                return render(ctx, &request, &params, csrf, Some(&e.description), 429, &stage).await;
+            }
+            let login = match ticket {
+                Some(ticket) => redeem_ticket(ctx, ticket, &request).await,
+                None => accounts::login(ctx.backends, ctx.tenant, &username, password.unwrap_or_default()).await,
+            };
+            match login {
+                Ok(account) => (account, true),
+                Err(e) => {
+                    let status = failed_login(ctx, &username, &e, "login");
+                    if ticket.is_some() {
+                        return page::error(
+                            status,
+                            "This sign-in expired or was already used. Start again from your application.",
+                        );
+                    }
+                    let said = shown_login_error(&e);
+                    let stage = Stage::Login { upstream: upstream().await };
+                    return render(ctx, &request, &params, csrf, Some(&said), status, &stage).await;
+                }
+            }
         }
     };
-    let upstream = || async { super::upstream::get(ctx).await.ok().flatten().map(|u| u.name) };
     let Some(scopes) = granted_scopes(&request, account.role) else {
         // Said on the page, not only to the application: the person may
         // sign in with another account, or deny.
@@ -630,15 +710,22 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
         return render(ctx, &request, &params, csrf, Some(&said), 403, &Stage::Login { upstream: upstream().await })
             .await;
     };
-
-    match issue_code(ctx, &request, &account.username, scopes).await {
-        Ok(code) => {
-            let mut pairs = vec![("code", code)];
-            pairs.extend(request.state.clone().map(|s| ("state", s)));
-            redirect(&request.redirect_uri, pairs, &ctx.issuer())
+    if params.get("remember") == Some("on") {
+        let remembered =
+            super::person::remember(ctx, &account, &request.client.client_id, &request.resource, &scopes).await;
+        if let Err(e) = remembered {
+            return back("temporarily_unavailable", &e.description).response(ctx);
         }
-        Err(e) => back("temporarily_unavailable", &e.description).response(ctx),
     }
+    // A password or provider sign-in holds in this browser from now on.
+    let cookie = match new_sign_in {
+        true => match super::person::start(ctx, &account).await {
+            Ok(cookie) => Some(cookie),
+            Err(e) => return back("temporarily_unavailable", &e.description).response(ctx),
+        },
+        false => None,
+    };
+    consented(ctx, &request, &account.username, scopes, "given", cookie).await
 }
 
 /// The scopes `role` gets of what `request` asked: the role scopes it
@@ -683,6 +770,7 @@ async fn issue_code(
     request: &AuthRequest,
     user: &str,
     scopes: Vec<String>,
+    how: &str,
 ) -> Result<String, super::OAuthError> {
     let code = random_token(ctx.backends.random);
     let ttl = ctx.settings().code_ttl_seconds;
@@ -702,8 +790,9 @@ async fn issue_code(
     let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), &code));
     // KV stores keep entries at least a minute; the record says when it ends.
     grants::store_sealed(ctx, &path, &record, Some(ttl.max(60) * 2)).await?;
-    let detail =
-        serde_json::json!({ "client_id": request.client.client_id, "resource": request.resource, "scopes": scopes });
+    let detail = serde_json::json!({
+        "client_id": request.client.client_id, "resource": request.resource, "scopes": scopes, "consent": how,
+    });
     ctx.audit("oauth.consent", Some(format!("user:{user}")), detail);
     Ok(code)
 }

@@ -155,7 +155,8 @@ pub(crate) async fn save(ctx: &Ctx<'_>, grant: &Grant) -> Result<(), OAuthError>
 }
 
 /// Marks `grant` revoked for `reason` (its tokens stop working at once:
-/// the resource side checks the grant) and records it.
+/// the resource side checks the grant), forgets the consent its person
+/// may have asked to be remembered, and records it.
 pub(crate) async fn revoke(
     ctx: &Ctx<'_>,
     grant: &mut Grant,
@@ -178,6 +179,8 @@ pub(crate) async fn revoke(
         .await
         .map_err(OAuthError::storage)?;
     save(ctx, grant).await?;
+    // Revoked access is asked for again, never given back unasked.
+    super::person::forget(ctx, &grant.user, &grant.client_id, &grant.resource).await?;
     let detail =
         serde_json::json!({ "grant": grant.id, "user": grant.user, "client_id": grant.client_id, "reason": reason });
     ctx.audit("oauth.grant_revoked", by, detail);

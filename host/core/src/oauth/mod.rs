@@ -26,6 +26,7 @@ mod form;
 pub mod grants;
 mod metadata;
 mod page;
+mod person;
 pub mod signing_keys;
 mod token;
 pub mod upstream;

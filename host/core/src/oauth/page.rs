@@ -33,9 +33,10 @@ pub(crate) struct Consent<'a> {
     pub face: &'a Face,
     /// The upstream provider's name, for a "Sign in with …" button.
     pub upstream: Option<&'a str>,
-    /// Set after the upstream provider vouched for the person: who they
-    /// are, and the ticket that proves it (no password asked).
-    pub signed_in: Option<(&'a str, &'a str)>,
+    /// Set when the person is known (no password asked): who they are, and
+    /// the ticket that proves it after the upstream provider vouched for
+    /// them, or none when this browser is signed in already.
+    pub signed_in: Option<(&'a str, Option<&'a str>)>,
 }
 
 /// A name an application chose for itself, as the page shows it: without
@@ -82,7 +83,8 @@ const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;max-width:32rem;mar
 label{display:block;margin-top:.75rem;font-weight:600}input{width:100%;min-height:44px;padding:.5rem;font-size:1rem;box-sizing:border-box}\
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin-top:1.25rem}button{min-height:44px;padding:.6rem 1.2rem;font-size:1rem}\
 [role=alert]{border:2px solid #b00020;padding:.5rem .75rem;color:#b00020}code{word-break:break-all}.unverified{color:#7a4d00}.site{color:#444;border-bottom:1px solid #ccc;padding-bottom:.5rem}.site img{display:block;max-width:100%;height:40px;width:auto}\
-.apps{list-style:none;padding:0}.apps li{border-top:1px solid #ccc;padding:.5rem 0}.notice{border:2px solid #1b5e20;padding:.5rem .75rem;color:#1b5e20}";
+.apps{list-style:none;padding:0}.apps li{border-top:1px solid #ccc;padding:.5rem 0}.notice{border:2px solid #1b5e20;padding:.5rem .75rem;color:#1b5e20}\
+.remember{display:flex;align-items:center;gap:.5rem;font-weight:400;min-height:44px}.remember input{width:44px;height:44px;margin:0;flex:none}";
 
 fn html(status: u16, title: &str, main: &str) -> Response {
     let page = format!(
@@ -150,7 +152,7 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
         .collect();
     let error = c.error.map(|e| format!("<p role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
     let (who, allow) = match c.signed_in {
-        Some((username, ticket)) => (
+        Some((username, Some(ticket))) => (
             format!(
                 "<p>Signed in as <strong>{}</strong>.</p><input type=\"hidden\" name=\"ticket\" value=\"{}\">",
                 escape(username),
@@ -158,6 +160,9 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
             ),
             "Allow",
         ),
+        Some((username, None)) => {
+            (format!("<p>Signed in as <strong>{}</strong> in this browser.</p>", escape(username)), "Allow")
+        }
         None => (
             format!(
                 "<label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{}\" required{}>\
@@ -170,13 +175,25 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
             "Sign in and allow",
         ),
     };
-    let upstream = match (c.upstream, c.signed_in) {
+    let other = match (c.upstream, c.signed_in) {
         (Some(name), None) => format!(
             "<button type=\"submit\" name=\"decision\" value=\"upstream\" formnovalidate>Sign in with {}</button>",
             escape(name)
         ),
+        (_, Some((_, None))) => {
+            "<button type=\"submit\" name=\"decision\" value=\"switch\" formnovalidate>Use another account</button>"
+                .to_owned()
+        }
         _ => String::new(),
     };
+    // Remembered unless unticked for an application whose identity the
+    // person can check (a metadata document's host); ticked only by
+    // choice for one that merely claims a name.
+    let remember = format!(
+        "<label class=\"remember\"><input type=\"checkbox\" name=\"remember\" value=\"on\"{}> \
+         Remember this: do not ask again when this application asks for the same</label>",
+        if c.client_host.is_some() { " checked" } else { "" }
+    );
     let what = if c.server.is_empty() {
         "to know who you are".to_owned()
     } else {
@@ -209,8 +226,8 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
          <p>It asks to:</p><ul>{scopes}</ul><p>{lasts} You can revoke it at any time on \
          <a href=\"/oauth/{tenant}/account\">your account page</a>, and so can an administrator of {tenant}.</p>\
          <form method=\"post\" action=\"/oauth/{tenant}/authorize\">{hidden}\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{who}\
-         <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>{upstream}\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{who}{remember}\
+         <div class=\"actions\"><button type=\"submit\" name=\"decision\" value=\"allow\">{allow}</button>{other}\
          <button type=\"submit\" name=\"decision\" value=\"deny\" formnovalidate>Deny</button></div></form>",
         header = header("Sign-in", c.tenant, c.site, c.face),
         heading = escape(&title),
@@ -328,10 +345,15 @@ pub(crate) fn account(a: &Account<'_>, status: u16) -> Response {
     };
     let main = format!(
         "{header}<h1>Applications you allowed</h1>{notice}\
-         <p>Signed in as <strong>{username}</strong> for ten minutes. Each application below may act as you \
-         until you revoke it here; its tokens stop working at once.</p>{list}",
+         <p>Signed in as <strong>{username}</strong> in this browser. Each application below may act as you \
+         until you revoke it here; its tokens stop working at once, and it must ask you again.</p>{list}\
+         <form method=\"post\" action=\"/oauth/{tenant}/account\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"sign-out\">\
+         <div class=\"actions\"><button type=\"submit\">Sign out of this browser</button></div></form>",
         header = header("Accounts", a.tenant, &a.site, &a.face),
         username = escape(a.username),
+        tenant = escape(a.tenant),
+        csrf = escape(a.csrf),
     );
     html(status, "Applications you allowed", &main)
 }

@@ -74,7 +74,20 @@ pub async fn open_page(
     http: &reqwest::Client,
     authorize_url: &str,
 ) -> (u16, Option<String>, Vec<(String, String)>, String) {
-    let response = http.get(authorize_url).send().await.unwrap();
+    open_page_as(http, authorize_url, None).await
+}
+
+/// [`open_page`] from a browser that sends `cookies` (`name=value; …`).
+pub async fn open_page_as(
+    http: &reqwest::Client,
+    authorize_url: &str,
+    cookies: Option<&str>,
+) -> (u16, Option<String>, Vec<(String, String)>, String) {
+    let mut request = http.get(authorize_url);
+    if let Some(cookies) = cookies {
+        request = request.header("cookie", cookies);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     let cookie = response
         .headers()
@@ -115,6 +128,33 @@ pub async fn post_form(
     let response = request.send().await.unwrap();
     let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
     (response.status().as_u16(), location)
+}
+
+/// What a form post was answered with: status, `Location`, the cookies
+/// set (whole `Set-Cookie` values) and the page.
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub cookies: Vec<String>,
+    pub page: String,
+}
+
+/// Posts `fields` to `issuer`'s `endpoint` (`authorize`, `account`) as
+/// its own page would, with `cookies`.
+pub async fn post_page(
+    http: &reqwest::Client,
+    issuer: &str,
+    endpoint: &str,
+    cookies: &str,
+    fields: &[(String, String)],
+) -> Answer {
+    let origin = url::Url::parse(issuer).unwrap().origin().ascii_serialization();
+    let request = http.post(format!("{issuer}/{endpoint}")).header("origin", origin).header("cookie", cookies);
+    let response = request.form(fields).send().await.unwrap();
+    let headers = response.headers();
+    let location = headers.get("location").map(|l| l.to_str().unwrap().to_owned());
+    let cookies = headers.get_all("set-cookie").iter().filter_map(|v| Some(v.to_str().ok()?.to_owned())).collect();
+    Answer { status: response.status().as_u16(), location, cookies, page: response.text().await.unwrap() }
 }
 
 /// Signs in as `username` and allows: the redirect the page answers with.
