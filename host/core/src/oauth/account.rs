@@ -6,17 +6,17 @@
 //! A browser already signed in with the tenant ([`super::person`]) goes
 //! straight to the list; a password sign-in here signs the browser in, and
 //! "Sign out" ends it. The page's forms carry a ticket, a MAC over the
-//! tenant, the username, an expiry ten minutes on and the browser's CSRF
-//! cookie, so a ticket is worthless in another browser, for another person
-//! or after it expires.
+//! tenant, the username, the account's stamp, an expiry ten minutes on and
+//! the browser's CSRF cookie, so a ticket is worthless in another browser,
+//! for another person, after it expires or once the password changed.
 //! Every form is checked as the consent form is (same origin, the CSRF
 //! token bound to the cookie); revocations are audited with the person as
 //! their author.
 
 use super::Ctx;
-use super::accounts;
+use super::accounts::{self, Account};
 use super::authorize::{
-    CSRF_COOKIE, LOGINS, UNAVAILABLE, csrf_cookie, failed_login, same_origin, shown_login_error, site,
+    CSRF_COOKIE, LOGINS, UNAVAILABLE, csrf_cookie, error_page, failed_login, same_origin, shown_login_error, site,
 };
 use super::form::{Params, cookie};
 use super::grants::{self, Grant};
@@ -37,24 +37,31 @@ fn csrf_token(ctx: &Ctx<'_>, cookie: &str) -> String {
     blake3::keyed_hash(&key(ctx, "smcp 2026-12 oauth account csrf"), bound.as_bytes()).to_hex().to_string()
 }
 
-fn ticket_mac(ctx: &Ctx<'_>, username: &str, expires_ms: u64, cookie: &str) -> String {
-    let bound = [ctx.tenant.as_str(), username, &expires_ms.to_string(), cookie].join("\n");
+/// The MAC of a ticket: bound to the account's stamp too, so that a
+/// password change (or the account removed) ends it.
+fn ticket_mac(ctx: &Ctx<'_>, account: &Account, expires_ms: u64, cookie: &str) -> String {
+    let bound = [ctx.tenant.as_str(), &account.username, &account.stamp(), &expires_ms.to_string(), cookie].join("\n");
     blake3::keyed_hash(&key(ctx, "smcp 2026-12 oauth account ticket"), bound.as_bytes()).to_hex().to_string()
 }
 
-/// `<expiry>.<username>.<mac>` for `username`, bound to `cookie`.
-fn ticket(ctx: &Ctx<'_>, username: &str, cookie: &str) -> String {
+/// `<expiry>.<username>.<mac>` for `account`, bound to `cookie`.
+fn ticket(ctx: &Ctx<'_>, account: &Account, cookie: &str) -> String {
     let expires_ms = ctx.now_ms() + TICKET_MS;
-    format!("{expires_ms}.{username}.{}", ticket_mac(ctx, username, expires_ms, cookie))
+    format!("{expires_ms}.{}.{}", account.username, ticket_mac(ctx, account, expires_ms, cookie))
 }
 
-/// The person a ticket stands for, if it is this browser's and current.
-fn ticket_holder(ctx: &Ctx<'_>, ticket: &str, cookie: &str) -> Option<String> {
+/// The account a ticket stands for, if it is this browser's, current, and
+/// the account has not changed its password since.
+async fn ticket_holder(ctx: &Ctx<'_>, ticket: &str, cookie: &str) -> Option<Account> {
     let (expires, rest) = ticket.split_once('.')?;
     let (username, mac) = rest.rsplit_once('.')?;
     let expires_ms: u64 = expires.parse().ok()?;
-    let genuine = bool::from(ticket_mac(ctx, username, expires_ms, cookie).as_bytes().ct_eq(mac.as_bytes()));
-    (genuine && ctx.now_ms() < expires_ms && accounts::valid_username(username)).then(|| username.to_owned())
+    if ctx.now_ms() >= expires_ms || !accounts::valid_username(username) {
+        return None;
+    }
+    let account = accounts::get(ctx.backends, ctx.tenant, username).await.ok()??;
+    let genuine = bool::from(ticket_mac(ctx, &account, expires_ms, cookie).as_bytes().ct_eq(mac.as_bytes()));
+    genuine.then_some(account)
 }
 
 /// `GET /oauth/{tenant}/account`: the sign-in form.
@@ -62,7 +69,7 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
     let csrf = csrf_token(ctx, &cookie_value);
     let mut response = match super::person::current(ctx).await {
-        Some(account) => list(ctx, &account.username, &cookie_value, &csrf, None, 200).await,
+        Some(account) => list(ctx, &account, &cookie_value, &csrf, None, 200).await,
         None => page::account_sign_in(&sign_in_page(ctx, &csrf, "", None).await, 200),
     };
     response.headers.push(set_cookie);
@@ -82,14 +89,19 @@ async fn sign_in_page<'a>(
 /// `POST /oauth/{tenant}/account`: signing in, or revoking an application.
 pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     let Ok(params) = Params::body(ctx.request) else {
-        return page::error(400, "This form was sent malformed. Open the account page again.");
+        return error_page(ctx, 400, "This form was sent malformed. Open the account page again.").await;
     };
     let browser = cookie(ctx.request, CSRF_COOKIE).unwrap_or_default();
     let csrf = params.get("csrf").unwrap_or_default();
     let genuine = !browser.is_empty() && bool::from(csrf_token(ctx, browser).as_bytes().ct_eq(csrf.as_bytes()));
     if !same_origin(ctx) || !genuine {
         ctx.audit("oauth.csrf_refused", None, serde_json::json!({ "page": "account" }));
-        return page::error(403, "This form did not come from this account page (CSRF check failed). Open it again.");
+        return error_page(
+            ctx,
+            403,
+            "This form did not come from this account page (CSRF check failed). Open it again.",
+        )
+        .await;
     }
     match params.get("action") {
         Some("sign-in") => sign_in(ctx, &params, browser, csrf).await,
@@ -100,7 +112,7 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
             response.headers.push(ended);
             response
         }
-        _ => page::error(400, "The form was sent without an action."),
+        _ => error_page(ctx, 400, "The form was sent without an action.").await,
     }
 }
 
@@ -115,9 +127,9 @@ async fn sign_in(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> R
     match login {
         Ok(account) => {
             let Ok(signed_in) = super::person::start(ctx, &account).await else {
-                return page::error(503, UNAVAILABLE);
+                return error_page(ctx, 503, UNAVAILABLE).await;
             };
-            let mut response = list(ctx, &account.username, browser, csrf, None, 200).await;
+            let mut response = list(ctx, &account, browser, csrf, None, 200).await;
             response.headers.push(signed_in);
             response
         }
@@ -129,26 +141,38 @@ async fn sign_in(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> R
 }
 
 async fn revoke(ctx: &Ctx<'_>, params: &Params, browser: &str, csrf: &str) -> Response {
-    let Some(username) = params.get("ticket").and_then(|t| ticket_holder(ctx, t, browser)) else {
+    let holder = match params.get("ticket") {
+        Some(ticket) => ticket_holder(ctx, ticket, browser).await,
+        None => None,
+    };
+    let Some(account) = holder else {
         let said = "Your sign-in on this page expired. Sign in again.";
         return page::account_sign_in(&sign_in_page(ctx, csrf, "", Some(said)).await, 401);
     };
     let id = params.get("grant").unwrap_or_default();
-    let by = format!("user:{username}");
-    let notice =
-        match grants::revoke_live(ctx, &username, Some(id), "revoked by its user on the account page", &by).await {
-            Ok(0) => "That access had already ended.",
-            Ok(_) => "Revoked: the application's tokens stopped working.",
-            Err(_) => return page::error(503, UNAVAILABLE),
-        };
-    list(ctx, &username, browser, csrf, Some(notice), 200).await
+    let by = format!("user:{}", account.username);
+    let reason = "revoked by its user on the account page";
+    let notice = match grants::revoke_live(ctx, &account.username, Some(id), reason, &by).await {
+        Ok(0) => "That access had already ended.",
+        Ok(_) => "Revoked: the application's tokens stopped working.",
+        Err(_) => return error_page(ctx, 503, UNAVAILABLE).await,
+    };
+    list(ctx, &account, browser, csrf, Some(notice), 200).await
 }
 
-/// The applications `username` allowed, with a revoke button each.
-async fn list(ctx: &Ctx<'_>, username: &str, browser: &str, csrf: &str, notice: Option<&str>, status: u16) -> Response {
+/// The applications `account` allowed, with a revoke button each.
+async fn list(
+    ctx: &Ctx<'_>,
+    account: &Account,
+    browser: &str,
+    csrf: &str,
+    notice: Option<&str>,
+    status: u16,
+) -> Response {
+    let username = account.username.as_str();
     let allowed: Vec<Grant> = match grants::list(ctx, username).await {
         Ok(all) => all.into_iter().filter(|g| g.revoked_ms.is_none()).collect(),
-        Err(_) => return page::error(503, UNAVAILABLE),
+        Err(_) => return error_page(ctx, 503, UNAVAILABLE).await,
     };
     let public = ctx.servers.public_url.trim_end_matches('/').to_owned();
     let rows: Vec<page::AllowedApp> = allowed
@@ -169,7 +193,7 @@ async fn list(ctx: &Ctx<'_>, username: &str, browser: &str, csrf: &str, notice: 
         face: super::face::load(ctx).await,
         username,
         csrf,
-        ticket: ticket(ctx, username, browser),
+        ticket: ticket(ctx, account, browser),
         notice,
         allowed: &rows,
     };

