@@ -101,7 +101,20 @@ const provider = {
     const heading = await page.locator('h1').innerText();
     const asks = await page.locator('main').innerText();
     report('login page', await look(page, 'login'));
+    // A wrong password first: the page comes back by GET (so Back and reload
+    // never resend the form), saying why, the name kept, the focus on the
+    // empty password.
     await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in and allow' }).click();
+    await page.getByRole('alert').waitFor({ timeout: 10_000 });
+    report('failed sign-in', {
+      alert: await page.getByRole('alert').innerText(),
+      by_get: (await page.evaluate(() => performance.getEntriesByType('navigation')[0].type)) === 'navigate'
+        && page.url().includes('/authorize?'),
+      username_kept: (await page.getByLabel('Username').inputValue()) === username,
+      focused: await page.evaluate(() => document.activeElement?.id),
+    });
     await page.getByLabel('Password').fill(password);
     // Not ticked for a client that only claims its name: the person's choice.
     const rememberOffered = !(await page.getByLabel(/Remember this/).isChecked());

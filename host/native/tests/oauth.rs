@@ -413,8 +413,9 @@ async fn a_signed_in_browser_is_asked_only_to_consent_and_a_remembered_consent_a
     // The same form without the browser's sign-in is refused: nothing else
     // stands for the password.
     let refused = oauth::post_page(&http, &issuer, "authorize", &csrf, &fields).await;
-    assert_eq!(refused.status, 401, "{}", refused.page);
-    assert!(refused.page.contains("has ended") && signs_in(&refused.page), "{}", refused.page);
+    let (status, page) = oauth::follow(&http, &issuer, &refused, &csrf).await;
+    assert_eq!(status, 401, "{page}");
+    assert!(page.contains("has ended") && signs_in(&page), "{page}");
     let allowed = oauth::post_page(&http, &issuer, "authorize", &browser, &fields).await;
     assert_eq!(allowed.status, 303, "{}", allowed.page);
     assert!(!allowed.cookies.iter().any(|c| c.starts_with("smcp_oauth_person=")), "the same sign-in goes on");
@@ -651,18 +652,13 @@ async fn consent_matches_what_each_account_may_allow() {
         ("password".into(), PASSWORD.into()),
         ("decision".into(), "allow".into()),
     ]);
-    let refused = http
-        .post(format!("{}/authorize", host.issuer()))
-        .header("origin", url::Url::parse(&host.issuer()).unwrap().origin().ascii_serialization())
-        .header("cookie", cookie.unwrap())
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), 403);
-    assert!(refused.headers().get("location").is_none());
-    let refused = refused.text().await.unwrap();
+    let cookie = cookie.unwrap();
+    let answer = oauth::post_page(&http, &host.issuer(), "authorize", &cookie, &fields).await;
+    // Back to the page (post/redirect/get), not to the application.
+    let (status, refused) = oauth::follow(&http, &host.issuer(), &answer, &cookie).await;
+    assert_eq!(status, 403);
     assert!(refused.contains("Your account (mcp-user) may allow none of what this application asks"), "{refused}");
+    assert!(refused.contains("value=\"alice\""), "the name typed is kept: {refused}");
     assert!(host.audit_kinds().await.iter().any(|k| k == "oauth.consent_unavailable"));
     host.0.stop();
 }
@@ -769,16 +765,9 @@ async fn logins_are_throttled_and_say_nothing_about_which_names_exist() {
                 ("password".into(), password.into()),
                 ("decision".into(), "allow".into()),
             ]);
-            let origin = url::Url::parse(&issuer).unwrap().origin().ascii_serialization();
-            let response = http
-                .post(format!("{issuer}/authorize"))
-                .header("origin", origin)
-                .header("cookie", cookie.unwrap())
-                .form(&fields)
-                .send()
-                .await
-                .unwrap();
-            (response.status().as_u16(), response.text().await.unwrap())
+            let cookie = cookie.unwrap();
+            let answer = oauth::post_page(&http, &issuer, "authorize", &cookie, &fields).await;
+            oauth::follow(&http, &issuer, &answer, &cookie).await
         }
     };
     let (unknown, wrong) = (attempt("mallory", "guess-guess").await, attempt("alice", "guess-guess").await);

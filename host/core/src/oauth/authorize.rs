@@ -312,6 +312,128 @@ async fn render(
     page::consent(&consent, status)
 }
 
+/// Why a sign-in on the page failed: carried across the redirect after a
+/// failed post (post/redirect/get, so that Back and reload never send the
+/// form again) in a short-lived cookie, and said by the page it leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Failed {
+    Wrong,
+    /// This account is locked for so many seconds.
+    Locked(u64),
+    /// The tenant's sign-ins are throttled for so many seconds.
+    Busy(u64),
+    Unavailable,
+    /// The account's role may allow none of what was asked.
+    Role(crate::auth::Role),
+    /// The browser's sign-in ended before the consent was sent.
+    Ended,
+}
+
+const FLASH_COOKIE: &str = "smcp_oauth_flash";
+
+impl Failed {
+    fn from_login(e: &LoginError) -> Failed {
+        match e {
+            LoginError::Wrong => Failed::Wrong,
+            LoginError::Throttled(seconds) => Failed::Locked(*seconds),
+            LoginError::Unavailable(_) => Failed::Unavailable,
+        }
+    }
+
+    fn encode(&self) -> String {
+        match self {
+            Failed::Wrong => "wrong".into(),
+            Failed::Locked(s) => format!("locked-{s}"),
+            Failed::Busy(s) => format!("busy-{s}"),
+            Failed::Unavailable => "unavailable".into(),
+            Failed::Role(role) => format!("role-{}", role.name()),
+            Failed::Ended => "ended".into(),
+        }
+    }
+
+    fn decode(text: &str) -> Option<Failed> {
+        let seconds = |s: &str| s.parse::<u64>().ok().filter(|s| *s <= 86_400);
+        Some(match text {
+            "wrong" => Failed::Wrong,
+            "unavailable" => Failed::Unavailable,
+            "ended" => Failed::Ended,
+            _ => match text.split_once('-')? {
+                ("locked", s) => Failed::Locked(seconds(s)?),
+                ("busy", s) => Failed::Busy(seconds(s)?),
+                ("role", role) => Failed::Role(crate::auth::Role::parse(role)?),
+                _ => return None,
+            },
+        })
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            Failed::Wrong | Failed::Ended => 401,
+            Failed::Locked(_) | Failed::Busy(_) => 429,
+            Failed::Unavailable => 503,
+            Failed::Role(_) => 403,
+        }
+    }
+
+    /// What the page says: the host's own words, with nothing of the
+    /// cookie but a number or a role name.
+    fn said(&self) -> String {
+        match self {
+            Failed::Wrong => LoginError::Wrong.to_string(),
+            Failed::Locked(s) => LoginError::Throttled(*s).to_string(),
+            Failed::Busy(s) => format!("too many sign-ins here right now: try again in {s} s"),
+            Failed::Unavailable => UNAVAILABLE.to_owned(),
+            Failed::Role(role) => format!(
+                "Your account ({}) may allow none of what this application asks, so nothing was allowed. \
+                 Sign in with another account, or deny.",
+                role.name()
+            ),
+            Failed::Ended => "Your sign-in in this browser has ended. Sign in again.".to_owned(),
+        }
+    }
+}
+
+/// The flash cookie's header: `value` for a minute, or cleared.
+fn flash_header(ctx: &Ctx<'_>, value: &str) -> (String, String) {
+    let secure = if ctx.servers.public_url.starts_with("https:") { "; Secure" } else { "" };
+    let age = if value.is_empty() { 0 } else { 60 };
+    let header = format!(
+        "{FLASH_COOKIE}={value}; Path=/oauth/{}/; HttpOnly; SameSite=Strict; Max-Age={age}{secure}",
+        ctx.tenant
+    );
+    ("set-cookie".into(), header)
+}
+
+/// After a failed post: back to the page for the same request, by GET,
+/// with why and the name typed (only when it could be one) to show there.
+fn again(ctx: &Ctx<'_>, params: &Params, request: &AuthRequest, failed: Failed, username: &str) -> Response {
+    let username = if accounts::valid_username(username) { username } else { "" };
+    // Bound to this request: another one's page does not show it.
+    let value = format!("{}:{username}:{}", failed.encode(), &request.code_challenge[..16]);
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(hidden_fields(params)).finish();
+    Response {
+        status: 303,
+        headers: vec![
+            ("location".into(), format!("/oauth/{}/authorize?{query}", ctx.tenant)),
+            ("cache-control".into(), "no-store".into()),
+            flash_header(ctx, &value),
+        ],
+        body: Body::Empty,
+    }
+}
+
+/// The failure a redirect to this request's page carried, and the name
+/// typed then.
+fn flashed(ctx: &Ctx<'_>, request: &AuthRequest) -> Option<(Failed, String)> {
+    let value = cookie(ctx.request, FLASH_COOKIE)?;
+    let mut parts = value.splitn(3, ':');
+    let (kind, username, tag) = (parts.next()?, parts.next()?, parts.next()?);
+    if tag != &request.code_challenge[..16] || !(username.is_empty() || accounts::valid_username(username)) {
+        return None;
+    }
+    Some((Failed::decode(kind)?, username.to_owned()))
+}
+
 /// The CSRF cookie of this browser, or a new one; and its header.
 pub(crate) fn csrf_cookie(ctx: &Ctx<'_>) -> (String, (String, String)) {
     let value = cookie(ctx.request, CSRF_COOKIE)
@@ -375,8 +497,18 @@ pub(crate) async fn show(ctx: &Ctx<'_>) -> Response {
         Some(account) => Stage::Session { username: &account.username, role: account.role },
         None => Stage::Login { upstream },
     };
-    let mut response = render(ctx, &request, &params, &csrf, None, 200, &stage).await;
+    // Back here after a failed post: why, once, with the name typed.
+    let (failed, params) = match flashed(ctx, &request) {
+        Some((failed, username)) => (Some(failed), params.with("username", &username)),
+        None => (None, params),
+    };
+    let said = failed.as_ref().map(Failed::said);
+    let status = failed.as_ref().map_or(200, Failed::status);
+    let mut response = render(ctx, &request, &params, &csrf, said.as_deref(), status, &stage).await;
     response.headers.push(set_cookie);
+    if failed.is_some() {
+        response.headers.push(flash_header(ctx, ""));
+    }
     response
 }
 
@@ -473,7 +605,7 @@ async fn mint_ticket(ctx: &Ctx<'_>, request: &AuthRequest, username: &str) -> Re
         expires_ms: ctx.now_ms() + 600_000,
     };
     let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), &ticket));
-    grants::store_sealed(ctx, &path, &record, Some(600)).await?;
+    super::records::store_sealed(ctx, &path, &record, Some(600)).await?;
     Ok(ticket)
 }
 
@@ -540,7 +672,7 @@ async fn redeem_ticket(ctx: &Ctx<'_>, ticket: &str, request: &AuthRequest) -> Re
     let path = super::upstream::ticket_path(ctx.tenant, &token_hash(&ctx.hash_key(), ticket));
     let unavailable = |e: super::OAuthError| LoginError::Unavailable(e.description);
     let record: super::upstream::Ticket =
-        grants::load_sealed(ctx, &path).await.map_err(unavailable)?.ok_or(LoginError::Wrong)?;
+        super::records::load_sealed(ctx, &path).await.map_err(unavailable)?.ok_or(LoginError::Wrong)?;
     let _ = ctx.backends.kv.delete(&path).await;
     if record.client_id != request.client.client_id
         || record.code_challenge != request.code_challenge
@@ -657,34 +789,19 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
         }
         _ => return error_page(ctx, 400, "The form was sent without a decision.").await,
     }
-    let csrf = params.get("csrf").unwrap_or_default();
     let username = params.get("username").unwrap_or_default().trim().to_ascii_lowercase();
-    let upstream = || async { super::upstream::get(ctx).await.ok().flatten().map(|u| u.name) };
     // Who is allowing: the browser's own sign-in when the form asked no
     // password (the consent-only page), else the password or ticket sent.
     let (account, new_sign_in) = match (params.get("ticket"), params.get("password")) {
         (None, None) => match super::person::current(ctx).await {
             Some(account) => (account, false),
-            None => {
-                let said = "Your sign-in in this browser has ended. Sign in again.";
-                return render(
-                    ctx,
-                    &request,
-                    &params,
-                    csrf,
-                    Some(said),
-                    401,
-                    &Stage::Login { upstream: upstream().await },
-                )
-                .await;
-            }
+            None => return again(ctx, &params, &request, Failed::Ended, ""),
         },
         (ticket, password) => {
             // Password checks are slow on purpose: bounded per tenant,
             // against guessing one password across many accounts.
-            if let Err(e) = ctx.throttle("login", LOGINS).await {
-                let stage = Stage::Login { upstream: upstream().await };
-                return render(ctx, &request, &params, csrf, Some(&e.description), 429, &stage).await;
+            if let Err(wait) = ctx.throttle_wait("login", LOGINS).await {
+                return again(ctx, &params, &request, Failed::Busy(wait), &username);
             }
             let login = match ticket {
                 Some(ticket) => redeem_ticket(ctx, ticket, &request).await,
@@ -702,9 +819,7 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
                         )
                         .await;
                     }
-                    let said = shown_login_error(&e);
-                    let stage = Stage::Login { upstream: upstream().await };
-                    return render(ctx, &request, &params, csrf, Some(&said), status, &stage).await;
+                    return again(ctx, &params, &request, Failed::from_login(&e), &username);
                 }
             }
         }
@@ -717,13 +832,7 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
             Some(format!("user:{}", account.username)),
             serde_json::json!({ "client_id": request.client.client_id, "role": account.role.name() }),
         );
-        let said = format!(
-            "Your account ({}) may allow none of what this application asks, so nothing was allowed. \
-             Sign in with another account, or deny.",
-            account.role.name()
-        );
-        return render(ctx, &request, &params, csrf, Some(&said), 403, &Stage::Login { upstream: upstream().await })
-            .await;
+        return again(ctx, &params, &request, Failed::Role(account.role), &account.username);
     };
     if params.get("remember") == Some("on") {
         let remembered =
@@ -806,7 +915,7 @@ async fn issue_code(
     };
     let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), &code));
     // KV stores keep entries at least a minute; the record says when it ends.
-    grants::store_sealed(ctx, &path, &record, Some(ttl.max(60) * 2)).await?;
+    super::records::store_sealed(ctx, &path, &record, Some(ttl.max(60) * 2)).await?;
     let detail = serde_json::json!({
         "client_id": request.client.client_id, "resource": request.resource, "scopes": scopes, "consent": how,
     });

@@ -47,6 +47,13 @@ impl Params {
         self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
+    /// These parameters with `name` set to `value`.
+    pub fn with(mut self, name: &str, value: &str) -> Params {
+        self.0.retain(|(n, _)| n != name);
+        self.0.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     pub fn require(&self, name: &str) -> Result<&str, OAuthError> {
         self.get(name).ok_or_else(|| OAuthError::invalid_request(format!("`{name}` is required")))
     }

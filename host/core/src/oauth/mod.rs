@@ -27,6 +27,7 @@ pub mod grants;
 mod metadata;
 mod page;
 mod person;
+mod records;
 pub mod signing_keys;
 mod token;
 pub mod upstream;
@@ -215,14 +216,19 @@ impl Ctx<'_> {
     /// [`HOST_WIDE_FACTOR`] times the size, so that the tenants that exist
     /// cannot add up to unbounded work either.
     pub async fn throttle(&self, what: &str, limit: crate::auth::rate::Limit) -> Result<(), OAuthError> {
+        let verdict = self.throttle_wait(what, limit).await;
+        verdict.map_err(|wait| OAuthError::new(429, "slow_down", format!("too many requests: retry in {wait} s")))
+    }
+
+    /// [`Self::throttle`], failing with the seconds to wait.
+    pub async fn throttle_wait(&self, what: &str, limit: crate::auth::rate::Limit) -> Result<(), u64> {
         let host_wide = crate::auth::rate::Limit {
             burst: limit.burst * HOST_WIDE_FACTOR,
             per_second: limit.per_second * HOST_WIDE_FACTOR,
         };
         let (tenant_bucket, host_bucket) = (format!("oauth/{what}/{}", self.tenant), format!("oauth-host/{what}"));
         let buckets = [(tenant_bucket.as_str(), limit), (host_bucket.as_str(), host_wide)];
-        let verdict = self.servers.rate.take(self.backends.kv, &buckets, self.now_ms()).await;
-        verdict.map_err(|wait| OAuthError::new(429, "slow_down", format!("too many requests: retry in {wait} s")))
+        self.servers.rate.take(self.backends.kv, &buckets, self.now_ms()).await
     }
 
     pub fn audit(&self, kind: &str, principal: Option<String>, detail: serde_json::Value) {

@@ -17,7 +17,7 @@
 
 use super::accounts::{self, Account};
 use super::form::cookie;
-use super::grants;
+use super::records::{load_sealed, store_sealed};
 use super::{Ctx, OAuthError, random_token, token_hash};
 use serde::{Deserialize, Serialize};
 
@@ -66,14 +66,14 @@ pub(crate) async fn start(ctx: &Ctx<'_>, account: &Account) -> Result<(String, S
         stamp: account.stamp(),
         expires_ms: ctx.now_ms() + u64::from(SESSION_SECONDS) * 1000,
     };
-    grants::store_sealed(ctx, &session_path(ctx, &token), &session, Some(SESSION_SECONDS)).await?;
+    store_sealed(ctx, &session_path(ctx, &token), &session, Some(SESSION_SECONDS)).await?;
     Ok(cookie_header(ctx, &token, SESSION_SECONDS))
 }
 
 /// The account this browser is signed in as, if its sign-in still holds.
 pub(crate) async fn current(ctx: &Ctx<'_>) -> Option<Account> {
     let token = cookie(ctx.request, PERSON_COOKIE).filter(|t| t.len() == 43)?;
-    let session: Session = grants::load_sealed(ctx, &session_path(ctx, token)).await.ok()??;
+    let session: Session = load_sealed(ctx, &session_path(ctx, token)).await.ok()??;
     if session.expires_ms <= ctx.now_ms() {
         return None;
     }
@@ -100,7 +100,7 @@ pub(crate) async fn remember(
 ) -> Result<(), OAuthError> {
     let remembered = Remembered { scopes: scopes.to_vec(), stamp: account.stamp(), at_ms: ctx.now_ms() };
     let path = consent_path(ctx, &account.username, client_id, resource);
-    grants::store_sealed(ctx, &path, &remembered, None).await
+    store_sealed(ctx, &path, &remembered, None).await
 }
 
 /// Whether `account` is remembered to have allowed `client_id` at
@@ -113,7 +113,7 @@ pub(crate) async fn remembered(
     scopes: &[String],
 ) -> bool {
     let path = consent_path(ctx, &account.username, client_id, resource);
-    let Ok(Some(remembered)) = grants::load_sealed::<Remembered>(ctx, &path).await else { return false };
+    let Ok(Some(remembered)) = super::records::load_sealed::<Remembered>(ctx, &path).await else { return false };
     remembered.stamp == account.stamp() && scopes.iter().all(|s| remembered.scopes.contains(s))
 }
 

@@ -66,8 +66,9 @@ async fn redeem_code(
         return Err(OAuthError::invalid_request("code_verifier must be 43-128 unreserved characters (RFC 7636)"));
     }
     let path = grants::code_path(ctx.tenant, &token_hash(&ctx.hash_key(), code));
-    let record: Code =
-        grants::load_sealed(ctx, &path).await?.ok_or_else(|| OAuthError::invalid_grant("unknown or expired code"))?;
+    let record: Code = super::records::load_sealed(ctx, &path)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_grant("unknown or expired code"))?;
     if record.client_id != client.client_id {
         return Err(OAuthError::invalid_grant("the code was issued to another client"));
     }

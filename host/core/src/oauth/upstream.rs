@@ -191,7 +191,7 @@ pub(crate) async fn start(
     };
     let pending = Pending { request, nonce: nonce.clone(), verifier };
     let key = pending_path(ctx.tenant, &token_hash(&ctx.hash_key(), &state));
-    super::grants::store_sealed(ctx, &key, &pending, Some(PENDING_SECONDS)).await?;
+    super::records::store_sealed(ctx, &key, &pending, Some(PENDING_SECONDS)).await?;
     let mut url = url::Url::parse(&upstream.authorization_endpoint).map_err(|_| refuse("authorization_endpoint"))?;
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -210,7 +210,7 @@ pub(crate) async fn start(
 pub(crate) async fn finish(ctx: &Ctx<'_>, params: &Params) -> Result<(Params, String), OAuthError> {
     let state = params.require("state")?;
     let key = pending_path(ctx.tenant, &token_hash(&ctx.hash_key(), state));
-    let pending: Pending = super::grants::load_sealed(ctx, &key)
+    let pending: Pending = super::records::load_sealed(ctx, &key)
         .await?
         .ok_or_else(|| refuse("this sign-in expired or was already used"))?;
     ctx.backends.kv.delete(&key).await.map_err(OAuthError::storage)?;

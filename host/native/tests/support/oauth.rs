@@ -157,6 +157,27 @@ pub async fn post_page(
     Answer { status: response.status().as_u16(), location, cookies, page: response.text().await.unwrap() }
 }
 
+/// After a failed post, the page its redirect leads to, as a browser gets
+/// it (with `cookies` and the one-minute cookie the redirect set): its
+/// status and text. Asserts the post/redirect/get: a 303 back to the
+/// same request's page, whose reload shows the failure no more.
+pub async fn follow(http: &reqwest::Client, issuer: &str, answer: &Answer, cookies: &str) -> (u16, String) {
+    assert_eq!(answer.status, 303, "a failed post redirects: {}", answer.page);
+    let location = answer.location.as_deref().expect("a Location");
+    assert!(location.starts_with("/oauth/") && location.contains("/authorize?"), "{location}");
+    let flash = answer.cookies.iter().find(|c| c.starts_with("smcp_oauth_flash=")).expect("why, for the page");
+    let flash = flash.split(';').next().unwrap();
+    let url = url::Url::parse(issuer).unwrap().join(location).unwrap();
+    let page = http.get(url.clone()).header("cookie", format!("{cookies}; {flash}")).send().await.unwrap();
+    let cleared =
+        page.headers().get_all("set-cookie").iter().any(|c| c.to_str().unwrap().starts_with("smcp_oauth_flash=;"));
+    assert!(cleared, "the page clears what it showed");
+    let shown = (page.status().as_u16(), page.text().await.unwrap());
+    let reloaded = http.get(url).header("cookie", cookies).send().await.unwrap();
+    assert_eq!(reloaded.status(), 200, "a reload shows the page afresh");
+    shown
+}
+
 /// Signs in as `username` and allows: the redirect the page answers with.
 pub async fn sign_in(
     http: &reqwest::Client,
@@ -351,7 +372,9 @@ pub fn brand(base: &str, key: &str) {
 
 /// Runs tests/clients/oauth-browser.mjs (the TypeScript SDK and a person in
 /// headless Chromium) against `mcp_url`, whose access tokens last 2 s, as
-/// `alice`, and asserts each step: the page names the client and scope,
+/// `alice`, and asserts each step: a wrong password comes back by GET
+/// (post/redirect/get) with the name kept and the focus on the password,
+/// the page names the client and scope,
 /// "Remember this" comes unticked for a registered client, the code comes
 /// back with `issuer`, the SDK refreshes, a second sign-in in the same
 /// browser gets its code from the remembered consent without a page, and
@@ -380,6 +403,10 @@ pub fn browser_flow(mcp_url: &str, issuer: &str) {
         steps.iter().find(|s| s["step"] == name).unwrap_or_else(|| panic!("no step {name}: {stdout}")).clone()
     };
     assert!(step("registered")["client_id"].as_str().unwrap().starts_with("c_"));
+    let failed = step("failed sign-in");
+    let expected = serde_json::json!({ "step": "failed sign-in", "alert": "wrong username or password", "by_get": true,
+        "username_kept": true, "focused": "password" });
+    assert_eq!(failed, expected);
     let consented = step("consented");
     let seen = ["names_client", "names_scope", "remember_unticked"].map(|k| consented[k].as_bool());
     assert_eq!(seen, [Some(true); 3], "{consented}");
