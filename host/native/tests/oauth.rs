@@ -935,15 +935,29 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     // (with a password), which may be somebody else's.
     oauth::add_user(&http, &base, "dev", host.key(), "bob", "admin").await;
     let (_, _, _, back) = upstream_sign_in(&http, &host, &corp).await;
-    let (status, _, _, page) = oauth::open_page(&http, &back).await;
+    let (status, _, _, page) = oauth::open_page_as(&http, &back.url, Some(&back.browser)).await;
     assert_eq!(status, 403);
     assert!(page.contains("local account") && !page.contains("bob"), "{page}");
     let (ok, _, err) = support::smcp(&base, host.key(), &["users", "remove", "bob"]);
     assert!(ok, "{err}");
 
+    // A way back to dev opened in another browser (a link sent to a
+    // victim, to sign their browser in as bob) is refused, and used up.
+    let (_, _, _, stolen) = upstream_sign_in(&http, &host, &corp).await;
+    let (status, _, _, page) = oauth::open_page(&http, &stolen.url).await;
+    assert_eq!(status, 400, "{page}");
+    let (status, _, _, _) = oauth::open_page_as(&http, &stolen.url, Some(&stolen.browser)).await;
+    assert_eq!(status, 400, "single use");
+    let refusals: Vec<Value> = host.audit_records().await;
+    assert!(
+        refusals.iter().any(|r| r["kind"] == "oauth.upstream_refused"
+            && r["detail"]["reason"].as_str().unwrap_or_default().contains("started in another browser")),
+        "{refusals:?}"
+    );
+
     let (redirect, client, pkce, back) = upstream_sign_in(&http, &host, &corp).await;
     // Back at dev: signed in as bob; consent without a password.
-    let (status, cookie, mut fields, page) = oauth::open_page(&http, &back).await;
+    let (status, cookie, mut fields, page) = oauth::open_page_as(&http, &back.url, Some(&back.browser)).await;
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("Signed in as <strong>bob</strong>") && !page.contains("type=\"password\""), "{page}");
     fields.push(("decision".into(), "allow".into()));
@@ -959,10 +973,34 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     );
 
     // The provider's answer is single use; the ticket too.
-    let (status, _, _, page) = oauth::open_page(&http, &back).await;
+    let (status, _, _, page) = oauth::open_page_as(&http, &back.url, Some(&back.browser)).await;
     assert_eq!(status, 400);
     assert!(page.contains("expired or was already used"), "{page}");
     assert_eq!(oauth::post_form(&http, &host.issuer(), cookie.as_deref(), &fields).await.0, 401);
+    // Bob has no password at dev, yet his account page is his: he signs in
+    // there through corp, and his browser comes back signed in.
+    let (status, csrf, _, page) = oauth::open_page(&http, &format!("{}/account", host.issuer())).await;
+    assert_eq!(status, 200);
+    let csrf = csrf.unwrap();
+    assert!(page.contains("Sign in with Corp SSO"), "{page}");
+    let upstream = oauth::forms(&page).into_iter().find(|f| f.iter().any(|(_, v)| v == "upstream")).unwrap();
+    let answer = oauth::post_page(&http, &host.issuer(), "account", &csrf, &upstream).await;
+    let back = at_corp(&http, &host, &corp, &answer).await;
+    let arrived = http.get(&back.url).header("cookie", &back.browser).send().await.unwrap();
+    assert_eq!(arrived.status(), 303);
+    assert_eq!(arrived.headers()["location"], "/oauth/dev/account");
+    let person = arrived
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .find_map(|c| c.to_str().unwrap().split(';').next().filter(|c| c.starts_with("smcp_oauth_person=")))
+        .expect("the browser signed in")
+        .to_owned();
+    let (status, _, _, listed) =
+        oauth::open_page_as(&http, &format!("{}/account", host.issuer()), Some(&format!("{csrf}; {person}"))).await;
+    assert_eq!(status, 200);
+    assert!(listed.contains("Signed in as <strong>bob</strong>") && listed.contains("SMCP test client"), "{listed}");
+
     // Bob now has a dev account (no password: only the provider signs him in).
     // An admin can make one like it ahead of time.
     let (ok, _, err) =
@@ -984,10 +1022,40 @@ async fn people_sign_in_through_an_upstream_openid_provider() {
     host.0.stop();
 }
 
+/// Where the browser goes back to dev from corp, and the cookie (`name=value`)
+/// dev set when it left: only that browser may come back.
+struct BackFromCorp {
+    url: String,
+    browser: String,
+}
+
+/// Bob, sent to corp by `answer` (dev's redirect there), signs in at corp.
+async fn at_corp(http: &reqwest::Client, host: &Host, corp: &str, answer: &oauth::Answer) -> BackFromCorp {
+    assert_eq!(answer.status, 303, "{}", answer.page);
+    let to_corp = answer.location.clone().unwrap();
+    assert!(
+        to_corp.starts_with(&format!("{corp}/authorize?"))
+            && to_corp.contains("scope=openid")
+            && to_corp.contains("nonce="),
+        "{to_corp}"
+    );
+    let set = answer.cookies.iter().find(|c| c.starts_with("smcp_oauth_upstream=")).expect("a browser cookie");
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax") && set.contains("Path=/oauth/dev/"), "{set}");
+    let (status, back) = sign_in(http, corp, &to_corp, "bob", PASSWORD).await;
+    assert_eq!(status, 303);
+    let url = back.unwrap();
+    assert!(url.starts_with(&format!("{}/callback?", host.issuer())), "{url}");
+    BackFromCorp { url, browser: set.split(';').next().unwrap().to_owned() }
+}
+
 /// A client of dev starts; the person picks "Sign in with Corp SSO", signs
 /// in at corp as bob and allows the sign-in. Returns the client's redirect
-/// URI, id and PKCE pair, and where corp sends the browser back to dev.
-async fn upstream_sign_in(http: &reqwest::Client, host: &Host, corp: &str) -> (&'static str, String, Pkce, String) {
+/// URI, id and PKCE pair, and the way back to dev.
+async fn upstream_sign_in(
+    http: &reqwest::Client,
+    host: &Host,
+    corp: &str,
+) -> (&'static str, String, Pkce, BackFromCorp) {
     let redirect = "http://127.0.0.1:9/callback";
     let client = oauth::register(http, &host.issuer(), redirect).await;
     let pkce = Pkce::new();
@@ -996,20 +1064,8 @@ async fn upstream_sign_in(http: &reqwest::Client, host: &Host, corp: &str) -> (&
     assert_eq!(status, 200);
     assert!(page.contains("Sign in with Corp SSO"), "{page}");
     fields.push(("decision".into(), "upstream".into()));
-    let (status, to_corp) = oauth::post_form(http, &host.issuer(), cookie.as_deref(), &fields).await;
-    assert_eq!(status, 303);
-    let to_corp = to_corp.unwrap();
-    assert!(
-        to_corp.starts_with(&format!("{corp}/authorize?"))
-            && to_corp.contains("scope=openid")
-            && to_corp.contains("nonce="),
-        "{to_corp}"
-    );
-    let (status, back) = sign_in(http, corp, &to_corp, "bob", PASSWORD).await;
-    assert_eq!(status, 303);
-    let back = back.unwrap();
-    assert!(back.starts_with(&format!("{}/callback?", host.issuer())), "{back}");
-    (redirect, client, pkce, back)
+    let answer = oauth::post_page(http, &host.issuer(), "authorize", &cookie.unwrap(), &fields).await;
+    (redirect, client, pkce, at_corp(http, host, corp, &answer).await)
 }
 
 /// Serves `document(path)` as JSON to every GET on a loopback port, on a

@@ -16,7 +16,8 @@
 use super::Ctx;
 use super::accounts::{self, Account};
 use super::authorize::{
-    CSRF_COOKIE, LOGINS, UNAVAILABLE, csrf_cookie, error_page, failed_login, same_origin, shown_login_error, site,
+    ACCOUNT_PAGE, CSRF_COOKIE, LOGINS, UNAVAILABLE, csrf_cookie, error_page, failed_login, same_origin,
+    shown_login_error, site, upstream_sign_in,
 };
 use super::form::{Params, cookie};
 use super::grants::{self, Grant};
@@ -83,7 +84,8 @@ async fn sign_in_page<'a>(
     error: Option<&'a str>,
 ) -> page::AccountSignIn<'a> {
     let face = super::face::load(ctx).await;
-    page::AccountSignIn { tenant: ctx.tenant, site: site(ctx), face, csrf: csrf.to_owned(), username, error }
+    let upstream = super::upstream::get(ctx).await.ok().flatten().map(|u| u.name);
+    page::AccountSignIn { tenant: ctx.tenant, site: site(ctx), face, csrf: csrf.to_owned(), username, error, upstream }
 }
 
 /// `POST /oauth/{tenant}/account`: signing in, or revoking an application.
@@ -106,6 +108,11 @@ pub(crate) async fn submit(ctx: &Ctx<'_>) -> Response {
     match params.get("action") {
         Some("sign-in") => sign_in(ctx, &params, browser, csrf).await,
         Some("revoke") => revoke(ctx, &params, browser, csrf).await,
+        // People whose account has no password sign in where they can.
+        Some("upstream") => {
+            let (name, value) = ACCOUNT_PAGE;
+            upstream_sign_in(ctx, vec![(name.to_owned(), value.to_owned())]).await
+        }
         Some("sign-out") => {
             let ended = super::person::end(ctx).await;
             let mut response = page::account_sign_in(&sign_in_page(ctx, csrf, "", None).await, 200);

@@ -17,6 +17,9 @@ use crate::http::{Body, Response};
 use subtle::ConstantTimeEq;
 
 pub(crate) const CSRF_COOKIE: &str = "smcp_oauth_csrf";
+/// What a sign-in through the provider started on the account page comes
+/// back with, in place of an authorization request.
+pub(crate) const ACCOUNT_PAGE: (&str, &str) = ("smcp_page", "account");
 /// Sign-in attempts a tenant takes: 30 at once, then 2 a second.
 pub(crate) const LOGINS: crate::auth::rate::Limit = crate::auth::rate::Limit { burst: 30.0, per_second: 2.0 };
 
@@ -561,9 +564,13 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
             ).await;
         }
     };
-    let request = match validate(ctx, &params).await {
-        Ok(request) => request,
-        Err(refusal) => return refusal.response(ctx).await,
+    let for_account_page = params.get(ACCOUNT_PAGE.0) == Some(ACCOUNT_PAGE.1);
+    let request = match for_account_page {
+        true => None,
+        false => match validate(ctx, &params).await {
+            Ok(request) => Some(request),
+            Err(refusal) => return refusal.response(ctx).await,
+        },
     };
     let account = match external_account(ctx, &username).await {
         Ok(account) => account,
@@ -576,6 +583,23 @@ pub(crate) async fn callback(ctx: &Ctx<'_>) -> Response {
             );
             return error_page(ctx, refused.status(), refused.said()).await;
         }
+    };
+    let Some(request) = request else {
+        // Signed in for the account page: the browser is signed in, and
+        // the page lists what this person allowed.
+        let Ok(signed_in) = super::person::start(ctx, &account).await else {
+            return error_page(ctx, 503, UNAVAILABLE).await;
+        };
+        ctx.audit("oauth.upstream_login", Some(format!("user:{username}")), serde_json::json!({ "page": "account" }));
+        return Response {
+            status: 303,
+            headers: vec![
+                ("location".into(), format!("/oauth/{}/account", ctx.tenant)),
+                ("cache-control".into(), "no-store".into()),
+                signed_in,
+            ],
+            body: Body::Empty,
+        };
     };
     let Ok(ticket) = mint_ticket(ctx, &request, &username).await else {
         return error_page(ctx, 503, UNAVAILABLE).await;
@@ -873,16 +897,22 @@ fn granted_scopes(request: &AuthRequest, role: crate::auth::Role) -> Option<Vec<
 
 /// `decision=upstream`: off to the tenant's provider with this request.
 async fn to_upstream(ctx: &Ctx<'_>, params: &Params) -> Response {
+    let request = hidden_fields(params).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    upstream_sign_in(ctx, request).await
+}
+
+/// Off to the tenant's provider, to come back to `request` (an
+/// authorization request, or `smcp_page=account`).
+pub(crate) async fn upstream_sign_in(ctx: &Ctx<'_>, request: Vec<(String, String)>) -> Response {
     let upstream = match super::upstream::get(ctx).await {
         Ok(Some(upstream)) => upstream,
         Ok(None) => return error_page(ctx, 400, "This tenant has no upstream sign-in.").await,
         Err(_) => return error_page(ctx, 503, UNAVAILABLE).await,
     };
-    let request = hidden_fields(params).into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     match super::upstream::start(ctx, &upstream, request).await {
-        Ok(location) => Response {
+        Ok((location, browser)) => Response {
             status: 303,
-            headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into())],
+            headers: vec![("location".into(), location), ("cache-control".into(), "no-store".into()), browser],
             body: Body::Empty,
         },
         Err(e) => {

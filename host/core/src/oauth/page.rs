@@ -264,6 +264,8 @@ pub(crate) struct AccountSignIn<'a> {
     pub csrf: String,
     pub username: &'a str,
     pub error: Option<&'a str>,
+    /// The upstream provider's name, for a "Sign in with …" button.
+    pub upstream: Option<String>,
 }
 
 pub(crate) fn account_sign_in(a: &AccountSignIn<'_>, status: u16) -> Response {
@@ -275,7 +277,18 @@ pub(crate) fn account_sign_in(a: &AccountSignIn<'_>, status: u16) -> Response {
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"sign-in\">\
          <label for=\"username\">Username</label><input id=\"username\" name=\"username\" autocomplete=\"username\" value=\"{username}\" required{focus_user}>\
          <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required{focus_password}>\
-         <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>",
+         <div class=\"actions\"><button type=\"submit\">Sign in</button></div></form>{upstream}",
+        upstream = match &a.upstream {
+            Some(name) => format!(
+                "<form method=\"post\" action=\"/oauth/{tenant}/account\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"action\" value=\"upstream\">\
+                 <div class=\"actions\"><button type=\"submit\">Sign in with {}</button></div></form>",
+                escape(name),
+                tenant = escape(a.tenant),
+                csrf = escape(&a.csrf),
+            ),
+            None => String::new(),
+        },
         header = header("Accounts", a.tenant, &a.site, &a.face),
         tenant = escape(a.tenant),
         csrf = escape(&a.csrf),

@@ -45,11 +45,22 @@ pub struct Upstream {
 /// What the host remembers while the person is at the provider.
 #[derive(Serialize, Deserialize)]
 struct Pending {
-    /// The client's authorization request, to resume.
+    /// The client's authorization request, to resume (or, for the account
+    /// page, `smcp_page=account`).
     request: Vec<(String, String)>,
     nonce: String,
     verifier: String,
+    /// The hash of the browser cookie set when it left for the provider:
+    /// only that browser may finish the sign-in, so nobody can sign
+    /// another person's browser in as themselves with a callback URL.
+    #[serde(default)]
+    browser: String,
 }
+
+/// The cookie that binds a sign-in at the provider to the browser that
+/// started it; `SameSite=Lax`, since the provider's redirect back is a
+/// navigation from its site.
+const BROWSER_COOKIE: &str = "smcp_oauth_upstream";
 
 /// Proof that the provider vouched for `username`, good for one consent.
 #[derive(Serialize, Deserialize)]
@@ -177,19 +188,27 @@ fn callback_url(ctx: &Ctx<'_>) -> String {
     format!("{}/callback", ctx.issuer())
 }
 
-/// Sends the person to the provider, remembering the client's request.
+/// Sends the person to the provider, remembering the client's request:
+/// where to, and the cookie that binds the sign-in to this browser.
 pub(crate) async fn start(
     ctx: &Ctx<'_>,
     upstream: &Upstream,
     request: Vec<(String, String)>,
-) -> Result<String, OAuthError> {
+) -> Result<(String, (String, String)), OAuthError> {
     let (state, nonce, verifier) =
         (random_token(ctx.backends.random), random_token(ctx.backends.random), random_token(ctx.backends.random));
     let challenge = {
         use sha2::Digest;
         base64url(&sha2::Sha256::digest(verifier.as_bytes()))
     };
-    let pending = Pending { request, nonce: nonce.clone(), verifier };
+    let browser = random_token(ctx.backends.random);
+    let secure = if ctx.servers.public_url.starts_with("https:") { "; Secure" } else { "" };
+    let cookie = format!(
+        "{BROWSER_COOKIE}={browser}; Path=/oauth/{}/; HttpOnly; SameSite=Lax; Max-Age={PENDING_SECONDS}{secure}",
+        ctx.tenant
+    );
+    let browser = token_hash(&ctx.hash_key(), &browser);
+    let pending = Pending { request, nonce: nonce.clone(), verifier, browser };
     let key = pending_path(ctx.tenant, &token_hash(&ctx.hash_key(), &state));
     super::records::store_sealed(ctx, &key, &pending, Some(PENDING_SECONDS)).await?;
     let mut url = url::Url::parse(&upstream.authorization_endpoint).map_err(|_| refuse("authorization_endpoint"))?;
@@ -202,7 +221,7 @@ pub(crate) async fn start(
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    Ok(url.to_string())
+    Ok((url.to_string(), ("set-cookie".into(), cookie)))
 }
 
 /// The provider sent the person back: the client's original request and
@@ -214,6 +233,10 @@ pub(crate) async fn finish(ctx: &Ctx<'_>, params: &Params) -> Result<(Params, St
         .await?
         .ok_or_else(|| refuse("this sign-in expired or was already used"))?;
     ctx.backends.kv.delete(&key).await.map_err(OAuthError::storage)?;
+    let browser = super::form::cookie(ctx.request, BROWSER_COOKIE).map(|c| token_hash(&ctx.hash_key(), c));
+    if pending.browser.is_empty() || browser.as_deref() != Some(pending.browser.as_str()) {
+        return Err(refuse("this sign-in was started in another browser"));
+    }
     if let Some(error) = params.get("error") {
         return Err(refuse(format!("the provider refused: {error}")));
     }
