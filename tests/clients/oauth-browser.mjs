@@ -35,7 +35,7 @@ async function look(page, name) {
   await page.setViewportSize(PHONE);
   if (shots) await page.screenshot({ path: `${shots}/${name}-phone.png`, fullPage: true });
   const smallest = await page.locator('button, input:not([type=hidden])').evaluateAll(
-    (controls) => Math.min(...controls.map((c) => c.getBoundingClientRect().height)));
+    (controls) => (controls.length ? Math.min(...controls.map((c) => c.getBoundingClientRect().height)) : null));
   const sideways = await page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
   // A logo the page's policy let load has its natural width.
   const logos = await page.locator('header img').evaluateAll((images) => images.map((i) => i.naturalWidth));
@@ -180,9 +180,42 @@ try {
   await second.close().catch(() => {});
   saved.tokens = [...kept, ...saved.tokens];
 
+  // An application that registered a name built to mislead (a right-to-left
+  // override that reverses "Claude", and a claim of being verified): the
+  // page shows the name as its logical text, marked as the application's
+  // own claim. And an error page quotes nothing of a spoofing request.
+  const tenant = new URL(mcpUrl).pathname.split('/')[2];
+  const issuer = new URL(`/oauth/${tenant}`, mcpUrl).toString();
+  const registered = await (await fetch(`${issuer}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: '\u202EedualC\u202C (by Anthropic) verified', redirect_uris: [redirectUrl] }),
+  })).json();
+  const authorize = new URL(`${issuer}/authorize`);
+  for (const [k, v] of Object.entries({ response_type: 'code', client_id: registered.client_id, redirect_uri: redirectUrl,
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', resource: mcpUrl })) {
+    authorize.searchParams.set(k, v);
+  }
+  const claims = await person.newPage();
+  await claims.goto(authorize.toString());
+  const shown = await claims.locator('main').innerText();
+  const claimsLook = await look(claims, 'consent-claimed-name');
+  const spoof = 'Call-555-0100-to-unlock-your-account';
+  await claims.goto(`${authorize}&${spoof}=1&${spoof}=2`);
+  const error = await claims.locator('main').innerText();
+  const errorLook = await look(claims, 'error');
+  report('claims', {
+    logical: shown.includes('“edualC (by Anthropic) verified”'),
+    no_override: !shown.includes('\u202E'),
+    unverified: shown.includes('unverified'),
+    error_quotes_nothing: !error.includes(spoof) && error.includes('cannot be used'),
+    error_has_face: error.includes('Acme Corp'),
+    consent_look: claimsLook, error_look: errorLook,
+  });
+  await claims.close();
+
   // The person's own account page: the application is there, and
   // revoking it ends its access.
-  const tenant = new URL(mcpUrl).pathname.split('/')[2];
   const account = await browser.newPage({ viewport: DESKTOP });
   await account.goto(new URL(`/oauth/${tenant}/account`, mcpUrl).toString());
   const signIn = await look(account, 'account-sign-in');

@@ -376,7 +376,9 @@ pub fn brand(base: &str, key: &str) {
 /// (post/redirect/get) with the name kept and the focus on the password,
 /// the page names the client and scope,
 /// "Remember this" comes unticked for a registered client, the code comes
-/// back with `issuer`, the SDK refreshes, a second sign-in in the same
+/// back with `issuer`, the SDK refreshes, a misleading registered name
+/// shows as its logical text marked unverified, an error page quotes
+/// nothing of the request and wears the tenant's face, a second sign-in in the same
 /// browser gets its code from the remembered consent without a page, and
 /// revoking on the account page ends the client's access. Every page, on a
 /// phone: controls at least 44 px tall, no sideways scrolling, the
@@ -419,6 +421,10 @@ pub fn browser_flow(mcp_url: &str, issuer: &str) {
     assert_eq!(step("remembered")["page_shown"], false);
     assert_eq!(step("called after remembered consent")["text"], "4");
     assert_eq!(steps.iter().filter(|s| s["step"] == "login page").count(), 1, "one page, the first time: {stdout}");
+    let claims = step("claims");
+    let seen =
+        ["logical", "no_override", "unverified", "error_quotes_nothing", "error_has_face"].map(|k| claims[k].as_bool());
+    assert_eq!(seen, [Some(true); 5], "{claims}");
     // The person's account page lists the application (allowed twice), and
     // revoking it there ends the client's access.
     let account = step("account page");
@@ -426,12 +432,18 @@ pub fn browser_flow(mcp_url: &str, issuer: &str) {
     assert_eq!(outcome, (Some(true), Some(2), Some(true)), "{account}");
     assert!(steps.iter().all(|s| s["step"] != "called after revocation"), "{stdout}");
     step("refused after revocation");
-    for looked in [step("login page"), account["sign_in"].clone(), account["signed_in"].clone()] {
-        assert!(looked["smallest_control_px"].as_f64().unwrap() >= 44.0, "{looked}");
+    let error = claims["error_look"].clone();
+    assert_eq!(error["smallest_control_px"], Value::Null, "an error page has nothing to press: {error}");
+    let pages =
+        [step("login page"), account["sign_in"].clone(), account["signed_in"].clone(), claims["consent_look"].clone()];
+    for looked in pages.iter().chain([&error]) {
+        if looked != &error {
+            assert!(looked["smallest_control_px"].as_f64().unwrap() >= 44.0, "{looked}");
+        }
         assert_eq!(looked["scrolls_sideways"], false, "{looked}");
         assert_eq!(looked["logo_widths"], serde_json::json!([96]), "the tenant's logo, loaded: {looked}");
     }
-    for name in ["login", "account-sign-in", "account"] {
+    for name in ["login", "account-sign-in", "account", "consent-claimed-name", "error"] {
         for size in ["desktop", "phone"] {
             let png = std::fs::read(shots.path().join(format!("{name}-{size}.png"))).unwrap();
             assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "{name}-{size}.png");
