@@ -109,6 +109,18 @@ impl Host {
         (status, body)
     }
 
+    /// An administrator sets `user`'s password to `password`.
+    async fn change_password(&self, user: &str, password: &str) {
+        let changed = http()
+            .patch(format!("{}/admin/v1/tenants/dev/users/{user}", self.base()))
+            .bearer_auth(self.key())
+            .json(&json!({ "password": password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(changed.status(), 200);
+    }
+
     async fn audit_records(&self) -> Vec<Value> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let (ok, out, err) = support::smcp(&self.base(), self.key(), &["audit", "list"]);
@@ -486,14 +498,7 @@ async fn a_signed_in_browser_is_asked_only_to_consent_and_a_remembered_consent_a
     let (_, _, _, listed) = oauth::open_page_as(&http, &format!("{issuer}/account"), Some(&browser)).await;
     let revoke =
         oauth::forms(&listed).into_iter().find(|f| f.iter().any(|(_, v)| v == "revoke")).expect("a revoke form");
-    let changed = http
-        .patch(format!("{}/admin/v1/tenants/dev/users/alice", host.base()))
-        .bearer_auth(host.key())
-        .json(&json!({ "password": "another long passphrase" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(changed.status(), 200);
+    host.change_password("alice", "another long passphrase").await;
     let (_, _, _, page) = oauth::open_page_as(&http, &url(&Pkce::new(), "notes"), Some(&browser)).await;
     assert!(signs_in(&page), "{page}");
     let stale = oauth::post_page(&http, &issuer, "account", &browser, &revoke).await;
@@ -507,14 +512,7 @@ async fn a_password_change_revokes_the_accounts_grants() {
     let (client, tokens) = host.tokens().await;
     let access = tokens["access_token"].as_str().unwrap();
     assert_eq!(host.call("calc", access).await.0, 200);
-    let changed = http()
-        .patch(format!("{}/admin/v1/tenants/dev/users/alice", host.base()))
-        .bearer_auth(host.key())
-        .json(&json!({ "password": "another long passphrase" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(changed.status(), 200);
+    host.change_password("alice", "another long passphrase").await;
     assert_eq!(host.call("calc", access).await.0, 401);
     let (status, body) = host.refresh(&client, tokens["refresh_token"].as_str().unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");

