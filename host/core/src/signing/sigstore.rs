@@ -70,8 +70,12 @@ struct EnvelopeSignature {
     sig: String,
 }
 
-/// Whether `bytes` is a Sigstore bundle rather than a signature file.
+/// Whether `bytes` is a Sigstore bundle rather than a signature file
+/// (anything over [`MAX_BUNDLE_BYTES`] is neither, and is not parsed).
 pub fn is_bundle(bytes: &[u8]) -> bool {
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return false;
+    }
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
     struct Kind {
