@@ -823,6 +823,21 @@ async fn the_page_shows_claims_as_claims_and_quotes_nothing_an_attacker_sent() {
         "whose page: {page}"
     );
     assert!(!page.contains('\u{202E}') && !page.contains('\u{202C}'), "no direction override reaches the page");
+    assert!(!page.contains("careful:"), "a name in one writing system: {page}");
+    // A name with a Cyrillic "С" for the Latin one, and one in fullwidth
+    // letters: each said to look like another's.
+    for (name, why) in [
+        ("\u{0421}laude", "it mixes letters of several writing systems"),
+        ("\u{FF23}\u{FF4C}aude", "it uses look-alike forms of letters"),
+    ] {
+        let body = json!({ "client_name": name, "redirect_uris": ["http://127.0.0.1:9/cb"] });
+        let registered: Value =
+            http.post(format!("{}/register", host.issuer())).json(&body).send().await.unwrap().json().await.unwrap();
+        let client = registered["client_id"].as_str().unwrap();
+        let url = authorize_url(&host.issuer(), client, "http://127.0.0.1:9/cb", &Pkce::new(), &host.resource("calc"));
+        let imitating = http.get(&url).send().await.unwrap().text().await.unwrap();
+        assert!(imitating.contains(&format!("(careful: {why}")), "{name}: {imitating}");
+    }
     assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
     assert!(headers["permissions-policy"].to_str().unwrap().contains("camera=()"));
     assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));

@@ -43,6 +43,28 @@ pub(crate) struct Consent<'a> {
 /// control, bidirectional-override or invisible formatting characters (a
 /// reversed or hidden span would make it read as another name), spaces
 /// collapsed, at most 60 characters.
+/// Why a name an application gave itself may imitate another one, for the
+/// page to say beside it: letters from several writing systems (a Cyrillic
+/// "С" in "Сlaude"), or compatibility forms of letters (fullwidth or
+/// mathematical "Ｃｌａｕｄｅ"), as Unicode's security mechanisms (UTS #39)
+/// and normalization (NFKC) find them.
+pub(crate) fn imitation(name: &str) -> Option<&'static str> {
+    use unicode_normalization::UnicodeNormalization as _;
+    use unicode_security::MixedScript as _;
+    if !name.is_single_script() {
+        Some("it mixes letters of several writing systems, as names made to look like others do")
+    } else if name.nfkc().ne(name.chars()) {
+        Some("it uses look-alike forms of letters, as names made to look like others do")
+    } else {
+        None
+    }
+}
+
+/// [`imitation`], as the page shows it after the name.
+fn imitation_note(name: &str) -> String {
+    imitation(name).map(|why| format!(" <span class=\"unverified\">(careful: {why})</span>")).unwrap_or_default()
+}
+
 pub(crate) fn display_name(claimed: &str) -> String {
     let invisible = |c: char| {
         c.is_control()
@@ -209,15 +231,17 @@ pub(crate) fn consent(c: &Consent<'_>, status: u16) -> Response {
     let name = display_name(c.client_name);
     let client = match c.client_host {
         Some(host) => format!(
-            "The application at <strong>{}</strong> (it calls itself “{}”; <code>{}</code>)",
+            "The application at <strong>{}</strong> (it calls itself “{}”; <code>{}</code>){}",
             escape(host),
             escape(&name),
-            escape(c.client_id)
+            escape(c.client_id),
+            imitation_note(&name)
         ),
         None => format!(
-            "An application that calls itself <strong>“{}”</strong> <span class=\"unverified\">(unverified: anyone can register a name; <code>{}</code>)</span>",
+            "An application that calls itself <strong>“{}”</strong> <span class=\"unverified\">(unverified: anyone can register a name; <code>{}</code>)</span>{}",
             escape(&name),
-            escape(c.client_id)
+            escape(c.client_id),
+            imitation_note(&name)
         ),
     };
     let main = format!(
@@ -343,12 +367,13 @@ pub(crate) fn account(a: &Account<'_>, status: u16) -> Response {
             let name = display_name(&app.name);
             let refreshed = app.refreshed_ms.map_or_else(|| "never".to_owned(), when);
             format!(
-                "<li><p><strong>“{name}”</strong> <span class=\"unverified\">(its own name; <code>{client}</code>)</span><br>\
+                "<li><p><strong>“{name}”</strong> <span class=\"unverified\">(its own name; <code>{client}</code>)</span>{imitates}<br>\
                  may <code>{scopes}</code> on <code>{server}</code><br>allowed {since}, last refreshed {refreshed}</p>\
                  <form method=\"post\" action=\"/oauth/{tenant}/account\">\
                  <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\
                  <input type=\"hidden\" name=\"action\" value=\"revoke\"><input type=\"hidden\" name=\"grant\" value=\"{grant}\">\
                  <button type=\"submit\">Revoke “{name}”</button></form></li>",
+                imitates = imitation_note(&name),
                 name = escape(&name),
                 client = escape(&app.client_id),
                 scopes = escape(&app.scopes),
@@ -391,6 +416,15 @@ mod tests {
         assert_eq!(display_name("\u{202E}edualC\u{202C} app"), "edualC app");
         assert_eq!(display_name("Cl\u{200B}aude\n\t  (by\u{2066} Anthropic)"), "Claude (by Anthropic)");
         assert_eq!(display_name(&"x".repeat(500)).chars().count(), 60);
+    }
+
+    #[test]
+    fn names_that_imitate_others_are_told_apart() {
+        assert_eq!(imitation("Claude (by Anthropic)"), None);
+        assert_eq!(imitation("日本語アプリ"), None);
+        assert!(imitation("\u{0421}laude").unwrap().contains("several writing systems"), "a Cyrillic С");
+        assert!(imitation("\u{FF23}\u{FF4C}aude").unwrap().contains("look-alike forms"), "fullwidth");
+        assert!(imitation("\u{1D402}laude").is_some(), "a mathematical bold C");
     }
 
     #[test]
