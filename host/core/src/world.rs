@@ -192,7 +192,7 @@ impl FuncSig {
 
     /// The parameters as one tuple, the shape they have in memory.
     pub fn params_tuple(&self) -> AbiType {
-        AbiType::Record(self.params.clone())
+        AbiType::record(self.params.clone())
     }
 
     /// Core signature of the function as the guest imports it.
@@ -458,13 +458,13 @@ fn abi_type(
                 TypeDefKind::Type(t) => abi_type(resolve, t, resource)?,
                 TypeDefKind::Handle(Handle::Own(r)) => AbiType::Own(resource(resolve, *r)?),
                 TypeDefKind::Handle(Handle::Borrow(r)) => AbiType::Borrow(resource(resolve, *r)?),
-                TypeDefKind::Record(r) => AbiType::Record(each(&mut r.fields.iter().map(|f| &f.ty), resource)?),
-                TypeDefKind::Tuple(t) => AbiType::Record(each(&mut t.types.iter(), resource)?),
+                TypeDefKind::Record(r) => AbiType::record(each(&mut r.fields.iter().map(|f| &f.ty), resource)?),
+                TypeDefKind::Tuple(t) => AbiType::record(each(&mut t.types.iter(), resource)?),
                 TypeDefKind::List(t) => AbiType::List(Box::new(abi_type(resolve, t, resource)?)),
                 TypeDefKind::Option(t) => AbiType::option(abi_type(resolve, t, resource)?),
                 TypeDefKind::Result(r) => AbiType::result(opt(&r.ok, resource)?, opt(&r.err, resource)?),
                 TypeDefKind::Variant(v) => {
-                    AbiType::Variant(v.cases.iter().map(|c| opt(&c.ty, resource)).collect::<Result<_, _>>()?)
+                    AbiType::variant(v.cases.iter().map(|c| opt(&c.ty, resource)).collect::<Result<_, _>>()?)
                 }
                 TypeDefKind::Enum(e) => AbiType::Enum(e.cases.len() as u32),
                 TypeDefKind::Flags(f) if f.flags.len() <= 32 => AbiType::Flags(f.flags.len() as u32),

@@ -137,7 +137,7 @@ mod tests {
 
     #[test]
     fn handles_inside_values_are_swapped() {
-        let ty = AbiType::List(Box::new(AbiType::Record(vec![AbiType::U32, AbiType::Borrow(3)])));
+        let ty = AbiType::List(Box::new(AbiType::record(vec![AbiType::U32, AbiType::Borrow(3)])));
         let val = Val::List(vec![Val::Record(vec![Val::U32(1), Val::Handle(9)])]);
         let swapped = swap_handles(&ty, val, &mut |passing, resource, val| {
             assert_eq!((passing, resource, val), (Passing::Borrow, 3, Val::Handle(9)));

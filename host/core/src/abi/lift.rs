@@ -170,7 +170,7 @@ impl<'m> Lifter<'m> {
             }
             AbiType::Variant(cases) => {
                 let case = check_case(i32_of(next(FlatType::I32)?) as u32, cases.len() as u32)?;
-                let joined = &ty.flat()[1..];
+                let joined = ty.joined_payload();
                 let slots: Vec<Core> = (0..joined.len()).map(|i| next_flat(flat, joined[i])).collect::<Res<_>>()?;
                 match &cases[case as usize] {
                     Some(payload_ty) => {

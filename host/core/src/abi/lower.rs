@@ -155,7 +155,7 @@ impl<'a, A: Allocator> Lowerer<'a, A> {
                 let mismatch = || AbiError::HostMismatch("variant case");
                 let case_ty = cases.get(*case as usize).ok_or_else(mismatch)?;
                 out.push(Core::I32(*case as i32));
-                let joined = &ty.flat()[1..];
+                let joined = ty.joined_payload();
                 let mut payload_flat = Vec::new();
                 match (case_ty, payload) {
                     (Some(t), Some(p)) => self.lower_flat(t, p, &mut payload_flat)?,

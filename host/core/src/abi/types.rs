@@ -40,9 +40,10 @@ pub enum AbiType {
     Char,
     String,
     List(Box<AbiType>),
-    Record(Vec<AbiType>),
-    /// Cases with optional payloads.
-    Variant(Vec<Option<AbiType>>),
+    /// Made by [`AbiType::record`].
+    Record(Composite<AbiType>),
+    /// Cases with optional payloads; made by [`AbiType::variant`].
+    Variant(Composite<Option<AbiType>>),
     Enum(u32),
     /// Up to 32 flags.
     Flags(u32),
@@ -53,13 +54,77 @@ pub enum AbiType {
     Borrow(u32),
 }
 
+/// The fields of a record or the cases of a variant, with the layout and
+/// flattening worked out when the type is made: every call's lifting and
+/// lowering asks for them at every level of every value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Composite<T> {
+    items: Vec<T>,
+    size: u32,
+    align: u32,
+    /// Variants: where the payload starts, after the discriminant.
+    payload_offset: u32,
+    /// The core values the type flattens to.
+    flat: Vec<FlatType>,
+}
+
+impl<T> core::ops::Deref for Composite<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Composite<T> {
+    type Item = &'a T;
+    type IntoIter = core::slice::Iter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
 impl AbiType {
+    pub fn record(fields: Vec<AbiType>) -> AbiType {
+        let (mut size, mut align) = (0, 1);
+        for field in &fields {
+            let (field_size, field_align) = field.layout();
+            size = align_to(size, field_align) + field_size;
+            align = align.max(field_align);
+        }
+        let mut flat = Vec::new();
+        fields.iter().for_each(|f| f.push_flat(&mut flat));
+        AbiType::Record(Composite { items: fields, size: align_to(size, align), align, payload_offset: 0, flat })
+    }
+
+    pub fn variant(cases: Vec<Option<AbiType>>) -> AbiType {
+        let (mut payload_size, mut payload_align) = (0, 1);
+        for (case_size, case_align) in cases.iter().flatten().map(AbiType::layout) {
+            payload_size = payload_size.max(case_size);
+            payload_align = payload_align.max(case_align);
+        }
+        let discriminant = discriminant_size(cases.len() as u32);
+        let align = discriminant.max(payload_align);
+        let payload_offset = align_to(discriminant, payload_align);
+        let size = align_to(payload_offset + payload_size, align);
+        // The discriminant, then each payload slot joined over the cases.
+        let mut flat = vec![FlatType::I32];
+        for case in cases.iter().flatten() {
+            for (i, one) in case.flat().into_iter().enumerate() {
+                match flat.get_mut(i + 1) {
+                    Some(slot) => *slot = slot.join(one),
+                    None => flat.push(one),
+                }
+            }
+        }
+        AbiType::Variant(Composite { items: cases, size, align, payload_offset, flat })
+    }
+
     pub fn option(inner: AbiType) -> AbiType {
-        AbiType::Variant(vec![None, Some(inner)])
+        AbiType::variant(vec![None, Some(inner)])
     }
 
     pub fn result(ok: Option<AbiType>, err: Option<AbiType>) -> AbiType {
-        AbiType::Variant(vec![ok, err])
+        AbiType::variant(vec![ok, err])
     }
 
     pub fn size(&self) -> u32 {
@@ -70,9 +135,8 @@ impl AbiType {
         self.layout().1
     }
 
-    /// Size and alignment in one pass over the type: lifting and lowering
-    /// ask for them at every level, and computing each from the other
-    /// recursively made that quadratic in the depth of a type.
+    /// Size and alignment: a record's or variant's were worked out when it
+    /// was made.
     pub fn layout(&self) -> (u32, u32) {
         match self {
             AbiType::Bool | AbiType::U8 | AbiType::S8 => (1, 1),
@@ -80,25 +144,8 @@ impl AbiType {
             AbiType::U32 | AbiType::S32 | AbiType::F32 | AbiType::Char | AbiType::Own(_) | AbiType::Borrow(_) => (4, 4),
             AbiType::U64 | AbiType::S64 | AbiType::F64 => (8, 8),
             AbiType::String | AbiType::List(_) => (8, 4),
-            AbiType::Record(fields) => {
-                let (mut size, mut align) = (0, 1);
-                for field in fields {
-                    let (field_size, field_align) = field.layout();
-                    size = align_to(size, field_align) + field_size;
-                    align = align.max(field_align);
-                }
-                (align_to(size, align), align)
-            }
-            AbiType::Variant(cases) => {
-                let (mut payload_size, mut payload_align) = (0, 1);
-                for (case_size, case_align) in cases.iter().flatten().map(AbiType::layout) {
-                    payload_size = payload_size.max(case_size);
-                    payload_align = payload_align.max(case_align);
-                }
-                let discriminant = discriminant_size(cases.len() as u32);
-                let align = discriminant.max(payload_align);
-                (align_to(align_to(discriminant, payload_align) + payload_size, align), align)
-            }
+            AbiType::Record(fields) => (fields.size, fields.align),
+            AbiType::Variant(cases) => (cases.size, cases.align),
             AbiType::Enum(count) => {
                 let size = discriminant_size(*count);
                 (size, size)
@@ -113,11 +160,17 @@ impl AbiType {
     /// Offset of a variant's payload after its discriminant.
     pub fn payload_offset(&self) -> u32 {
         match self {
-            AbiType::Variant(cases) => {
-                let payload_align = cases.iter().flatten().map(AbiType::align).max().unwrap_or(1);
-                align_to(discriminant_size(cases.len() as u32), payload_align)
-            }
+            AbiType::Variant(cases) => cases.payload_offset,
             _ => 0,
+        }
+    }
+
+    /// A variant's payload slots, each joined over its cases (what follows
+    /// the discriminant in [`flat`](Self::flat)); empty for other types.
+    pub fn joined_payload(&self) -> &[FlatType] {
+        match self {
+            AbiType::Variant(cases) => &cases.flat[1..],
+            _ => &[],
         }
     }
 
@@ -134,19 +187,8 @@ impl AbiType {
             AbiType::F32 => out.push(FlatType::F32),
             AbiType::F64 => out.push(FlatType::F64),
             AbiType::String | AbiType::List(_) => out.extend([FlatType::I32, FlatType::I32]),
-            AbiType::Record(fields) => fields.iter().for_each(|f| f.push_flat(out)),
-            AbiType::Variant(cases) => {
-                out.push(FlatType::I32);
-                let mut joined: Vec<FlatType> = Vec::new();
-                for case in cases.iter().flatten() {
-                    for (i, flat) in case.flat().into_iter().enumerate() {
-                        match joined.get_mut(i) {
-                            Some(slot) => *slot = slot.join(flat),
-                            None => joined.push(flat),
-                        }
-                    }
-                }
-                out.extend(joined);
+            AbiType::Record(Composite { flat, .. }) | AbiType::Variant(Composite { flat, .. }) => {
+                out.extend_from_slice(flat)
             }
             _ => out.push(FlatType::I32),
         }
@@ -182,7 +224,7 @@ mod tests {
 
     #[test]
     fn record_pads_fields_and_tail() {
-        let rec = AbiType::Record(vec![AbiType::U8, AbiType::U32, AbiType::U8]);
+        let rec = AbiType::record(vec![AbiType::U8, AbiType::U32, AbiType::U8]);
         assert_eq!((rec.size(), rec.align()), (12, 4));
     }
 
@@ -202,9 +244,9 @@ mod tests {
 
     #[test]
     fn variant_joins_payload_slots() {
-        let v = AbiType::Variant(vec![Some(AbiType::F32), Some(AbiType::U32), Some(AbiType::F64)]);
+        let v = AbiType::variant(vec![Some(AbiType::F32), Some(AbiType::U32), Some(AbiType::F64)]);
         assert_eq!(v.flat(), vec![FlatType::I32, FlatType::I64]);
-        let w = AbiType::Variant(vec![Some(AbiType::F32), Some(AbiType::U32)]);
+        let w = AbiType::variant(vec![Some(AbiType::F32), Some(AbiType::U32)]);
         assert_eq!(w.flat(), vec![FlatType::I32, FlatType::I32]);
     }
 
