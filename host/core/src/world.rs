@@ -278,10 +278,10 @@ impl HostWorld {
         }
         let mut resolve = Resolve::default();
         for (name, text) in WASI_WIT {
-            resolve.push_source(&format!("{name}.wit"), text).map_err(parse)?;
+            resolve.push_str(format!("{name}.wit"), text).map_err(parse)?;
         }
-        let pkg = resolve.push_source("smcp.wit", HOST_WIT).map_err(parse)?;
-        let world_id = resolve.select_world(&[pkg], Some("mcp-server")).map_err(parse)?;
+        let pkg = resolve.push_str("smcp.wit", HOST_WIT).map_err(parse)?;
+        let world_id = resolve.select_world(pkg, Some("mcp-server")).map_err(parse)?;
         let world = &resolve.worlds[world_id];
         let mut host = HostWorld { imports: vec![], exports: vec![], import_interfaces: vec![], resources: vec![] };
         let interfaces = |items: &mut dyn Iterator<Item = (&WorldKey, &WorldItem)>| -> Vec<InterfaceId> {
@@ -348,7 +348,7 @@ impl HostWorld {
     ) -> Result<FuncSig, WorldError> {
         let resources = &mut self.resources;
         let mut map = |resolve: &Resolve, id: TypeId| resource(resolve, id, resources);
-        let params = func.params.iter().map(|p| abi_type(resolve, &p.ty, &mut map)).collect::<Result<_, _>>()?;
+        let params = func.params.iter().map(|(_, ty)| abi_type(resolve, ty, &mut map)).collect::<Result<_, _>>()?;
         let result = func.result.as_ref().map(|t| abi_type(resolve, t, &mut map)).transpose()?;
         Ok(FuncSig::new(params, result))
     }
@@ -362,7 +362,7 @@ impl HostWorld {
             let interface = self.canonical(&def.interface).ok_or(WorldError::UnsupportedType("resource"))?;
             self.resource(interface, &def.name).map(|i| i as u32).ok_or(WorldError::UnsupportedType("resource"))
         };
-        let params = func.params.iter().map(|p| abi_type(resolve, &p.ty, &mut map)).collect::<Result<_, _>>()?;
+        let params = func.params.iter().map(|(_, ty)| abi_type(resolve, ty, &mut map)).collect::<Result<_, _>>()?;
         let result = func.result.as_ref().map(|t| abi_type(resolve, t, &mut map)).transpose()?;
         Ok(FuncSig::new(params, result))
     }

@@ -98,7 +98,7 @@ fn plain_func(
     let params = func
         .params
         .iter()
-        .map(|p| Ok((p.name.clone(), shape(resolve, &p.ty, 0).map_err(&unsupported)?)))
+        .map(|(name, ty)| Ok((name.clone(), shape(resolve, ty, 0).map_err(&unsupported)?)))
         .collect::<Result<Vec<_>, LoadError>>()?;
     let result = func.result.as_ref().map(|t| shape(resolve, t, 0).map_err(&unsupported)).transpose()?;
     let sig = host.component_signature(resolve, func).map_err(|e| unsupported(e.to_string()))?;
@@ -111,7 +111,7 @@ fn plain_func(
         None => func.name.clone(),
     };
     let params_text: Vec<String> =
-        func.params.iter().map(|p| format!("{}: {}", p.name, type_name(resolve, &p.ty))).collect();
+        func.params.iter().map(|(name, ty)| format!("{name}: {}", type_name(resolve, ty))).collect();
     let result_text = func.result.as_ref().map(|t| format!(" -> {}", type_name(resolve, t))).unwrap_or_default();
     Ok(PlainFunc {
         tool: func.name.clone(),

@@ -164,7 +164,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, LoadError> {
         }
         match payload {
             Payload::ModuleSection { unchecked_range, .. } => {
-                spaces.modules.push(Some(unchecked_range.start as usize..unchecked_range.end as usize));
+                spaces.modules.push(Some(unchecked_range.start..unchecked_range.end));
                 nesting.push(false);
             }
             Payload::ComponentSection { .. } => nesting.push(true),
@@ -173,7 +173,7 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Parsed, LoadError> {
                     let import = import.map_err(invalid)?;
                     match import.ty {
                         ComponentTypeRef::Module(_) => spaces.modules.push(None),
-                        ComponentTypeRef::Instance(_) => spaces.instances.push(Some(import.name.name.to_owned())),
+                        ComponentTypeRef::Instance(_) => spaces.instances.push(Some(import.name.0.to_owned())),
                         ComponentTypeRef::Func(_) => spaces.funcs.push(None),
                         ComponentTypeRef::Type(_) => spaces.types.push(None),
                         ComponentTypeRef::Value(_) | ComponentTypeRef::Component(_) => {}
@@ -339,7 +339,7 @@ impl Spaces {
 
     fn space(&mut self, kind: ExternalKind) -> Result<&mut Vec<Option<CoreItem>>, LoadError> {
         Ok(match kind {
-            ExternalKind::Func | ExternalKind::FuncExact => &mut self.core_funcs,
+            ExternalKind::Func => &mut self.core_funcs,
             ExternalKind::Memory => &mut self.memories,
             ExternalKind::Table => &mut self.tables,
             ExternalKind::Global => &mut self.globals,

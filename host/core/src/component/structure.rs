@@ -42,9 +42,9 @@ pub fn check(module: &[u8], bounds: &ModuleBounds) -> Result<(), LoadError> {
     for payload in Parser::new(0).parse_all(module) {
         match payload.map_err(invalid)? {
             Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
+                for import in reader {
                     match import.map_err(invalid)?.ty {
-                        wasmparser::TypeRef::Func(_) | wasmparser::TypeRef::FuncExact(_) => functions += 1,
+                        wasmparser::TypeRef::Func(_) => functions += 1,
                         wasmparser::TypeRef::Global(_) => globals += 1,
                         wasmparser::TypeRef::Table(_) => tables += 1,
                         wasmparser::TypeRef::Memory(_) => memories += 1,
