@@ -152,6 +152,7 @@ fn engine(rt: &Arc<smcp_core::runtime::Runtime>, api_key_caching: KeyCaching) ->
         server_version: "0".into(),
         state_key: [1; 32],
         deployment_recheck_ms: None,
+        sigstore_root: None,
         max_upload_bytes: 20 << 20,
         max_fuel: None,
         task_slice_ms: None,

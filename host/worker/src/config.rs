@@ -113,6 +113,15 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         ),
         None => None,
     };
+    // Keyless Sigstore signatures: the trusted root's JSON itself (a var,
+    // as `wrangler secret put` or `[vars]` sets it; the Worker has no files).
+    let sigstore_root = setting(env, "SMCP_SIGSTORE_TRUSTED_ROOT")
+        .map(|json| {
+            smcp_core::signing::sigstore::TrustedRoot::parse(json.as_bytes())
+                .map(std::sync::Arc::new)
+                .map_err(|e| format!("SMCP_SIGSTORE_TRUSTED_ROOT is not a Sigstore trusted root: {e}"))
+        })
+        .transpose()?;
     let engine = EngineConfig {
         allowed_hosts,
         allowed_origins,
@@ -122,6 +131,7 @@ pub fn load(env: &Env, origin: &str) -> Result<Settings, String> {
         server_version: env!("CARGO_PKG_VERSION").into(),
         state_key,
         deployment_recheck_ms: Some(number(env, "SMCP_DEPLOYMENT_RECHECK_MS", DEFAULT_RECHECK_MS)?),
+        sigstore_root,
         max_upload_bytes: number(env, "SMCP_MAX_UPLOAD_BYTES", DEFAULT_MAX_UPLOAD_BYTES)?,
         quotas: smcp_core::engine::QuotaSettings {
             calls_per_tenant: number(

@@ -108,6 +108,7 @@ pub fn engine() -> Engine {
         server_version: "0".into(),
         state_key: [9; 32],
         deployment_recheck_ms: None,
+        sigstore_root: None,
         max_upload_bytes: 1 << 20,
         max_fuel: Some(50_000_000),
         task_slice_ms: None,

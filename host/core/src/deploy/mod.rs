@@ -49,11 +49,28 @@ pub struct Deployments {
     /// of server records).
     lock: futures_util::lock::Mutex<()>,
     servers: RwLock<HashMap<(TenantId, String), served::Served>>,
+    /// What keyless signatures are checked against (see
+    /// [`crate::signing::sigstore`]).
+    sigstore_root: Option<Arc<crate::signing::sigstore::TrustedRoot>>,
 }
 
 impl Deployments {
     pub fn new(runtime: Arc<Runtime>, audit: Arc<Recorder>, mcp: Arc<Protocol>, recheck_ms: Option<u64>) -> Self {
-        Deployments { runtime, audit, mcp, recheck_ms, lock: Default::default(), servers: Default::default() }
+        Deployments {
+            runtime,
+            audit,
+            mcp,
+            recheck_ms,
+            lock: Default::default(),
+            servers: Default::default(),
+            sigstore_root: None,
+        }
+    }
+
+    /// Keyless signatures are checked against `root`.
+    pub fn with_sigstore_root(mut self, root: Option<Arc<crate::signing::sigstore::TrustedRoot>>) -> Self {
+        self.sigstore_root = root;
+        self
     }
 
     fn record(&self, backends: Backends<'_>, tenant: &TenantId, event: Event) {
@@ -145,7 +162,8 @@ impl DeployError {
                 SignatureError::Required(_)
                 | SignatureError::UnknownSigner
                 | SignatureError::Expired(_)
-                | SignatureError::Revoked(_),
+                | SignatureError::Revoked(_)
+                | SignatureError::Untrusted(_),
             ) => 403,
             DeployError::ApprovalRequired(_)
             | DeployError::NoEarlierDeployment
@@ -187,6 +205,7 @@ impl DeployError {
                 SignatureError::Expired(_) => "signer_expired",
                 SignatureError::Revoked(_) => "signer_revoked",
                 SignatureError::BadSigner { .. } => "invalid_signer",
+                SignatureError::Untrusted(_) => "signature_untrusted",
             },
             DeployError::NoEarlierDeployment => "no_earlier_deployment",
             DeployError::ComponentMissing(_) => "component_missing",

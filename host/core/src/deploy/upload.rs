@@ -79,6 +79,7 @@ pub async fn upload(
             &digest,
             grant_text.as_bytes(),
             now,
+            deployments.sigstore_root.as_deref(),
         )?;
         let grant = if grant_text.trim().is_empty() { Grant::default() } else { Grant::from_toml(&grant_text)? };
         let component = deployments.runtime.load(&upload.component)?;

@@ -51,6 +51,9 @@ pub struct EngineConfig {
     /// one. `None` when this process is the registry's only writer (the
     /// native server): its own activations update what it serves.
     pub deployment_recheck_ms: Option<u64>,
+    /// The Sigstore trusted root keyless signatures are checked against;
+    /// `None`: keyless bundles are refused.
+    pub sigstore_root: Option<Arc<crate::signing::sigstore::TrustedRoot>>,
     /// Largest component upload accepted by the admin API (the whole
     /// request body).
     pub max_upload_bytes: usize,
@@ -115,8 +118,10 @@ impl Engine {
         };
         let tenants = Arc::new(Directory::new(&config.auth.anonymous));
         let mcp = Arc::new(Protocol::new(protocol, runtime.clone(), audit.clone(), metrics.clone(), rate.clone()));
-        let deployments =
-            Arc::new(Deployments::new(runtime.clone(), audit.clone(), mcp.clone(), config.deployment_recheck_ms));
+        let deployments = Arc::new(
+            Deployments::new(runtime.clone(), audit.clone(), mcp.clone(), config.deployment_recheck_ms)
+                .with_sigstore_root(config.sigstore_root.clone()),
+        );
         let oauth = Arc::new(AuthorizationServers::new(
             config.auth.oauth,
             config.auth.public_url.clone(),
@@ -433,6 +438,7 @@ pub(crate) mod tests {
             server_version: "0".into(),
             state_key: [7; 32],
             deployment_recheck_ms: None,
+            sigstore_root: None,
             max_upload_bytes: 1 << 20,
             max_fuel: None,
             task_slice_ms: None,

@@ -11,7 +11,8 @@
 //! The statement is plain text so that tools other than `smcp` can sign it
 //! (`smcp sign --statement` prints it; `openssl pkeyutl -sign -rawin` for
 //! Ed25519, `openssl dgst -sha256 -sign` for P-256), and a Sigstore bundle
-//! signed with a key may stand for the signature file ([`sigstore`]).
+//! may stand for the signature file ([`sigstore`]): signed with a key, or
+//! keyless, by an OIDC identity a tenant's signer names instead of a key.
 
 pub mod sigstore;
 
@@ -55,15 +56,21 @@ pub struct SignatureFile {
     pub signature: String,
 }
 
-/// A public key a tenant trusts.
+/// A signer a tenant trusts: a public key, or an identity that signs
+/// keyless through Sigstore.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Signer {
-    /// Who this key belongs to, as the trail shows it (`release-ci`).
+    /// Who this is, as the trail shows it (`release-ci`).
     pub name: String,
     /// `ed25519:<base64 of 32 bytes>`, `ecdsa-p256:<base64 of a SEC1
     /// point>`, or either as a PEM `PUBLIC KEY` (SubjectPublicKeyInfo).
+    /// Empty for a keyless signer.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub public_key: String,
+    /// A keyless signer: the identity its Fulcio certificates name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<SignerIdentity>,
     /// Signatures by this key are refused from this time on (ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_ms: Option<u64>,
@@ -73,11 +80,31 @@ pub struct Signer {
     pub revoked_ms: Option<u64>,
 }
 
+/// The identity a keyless signer signs as, matched exactly against the
+/// certificate: its subject alternative name (a workflow URI such as
+/// `https://github.com/acme/tools/.github/workflows/release.yml@refs/heads/main`,
+/// or an email address) and the OIDC issuer that vouched for it
+/// (`https://token.actions.githubusercontent.com`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignerIdentity {
+    pub subject: String,
+    pub issuer: String,
+}
+
+impl SignerIdentity {
+    /// How deployments record it: `<issuer> <subject>`.
+    fn fingerprint(&self) -> String {
+        format!("{} {}", self.issuer, self.subject)
+    }
+}
+
 /// The signer an accepted signature was made by, as deployments record it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedBy {
     pub signer: String,
-    /// The key's fingerprint ([`PublicKey::fingerprint`]).
+    /// The key's fingerprint ([`PublicKey::fingerprint`]), or for a keyless
+    /// signer the identity's issuer and subject.
     pub key: String,
 }
 
@@ -108,6 +135,8 @@ pub enum SignatureError {
     Revoked(String),
     #[error("signer `{name}`: {why}")]
     BadSigner { name: String, why: String },
+    #[error("the keyless signature is not trusted: {0}")]
+    Untrusted(String),
 }
 
 impl PublicKey {
@@ -306,7 +335,20 @@ pub fn check_signers(signers: &[Signer]) -> Result<(), SignatureError> {
         if signers[..index].iter().any(|s| s.name == signer.name) {
             return Err(bad("listed twice".into()));
         }
-        PublicKey::parse(&signer.public_key).map_err(bad)?;
+        match &signer.identity {
+            None => {
+                PublicKey::parse(&signer.public_key).map_err(bad)?;
+            }
+            Some(_) if !signer.public_key.is_empty() => {
+                return Err(bad("a signer is a public key or an identity, not both".into()));
+            }
+            Some(identity) => {
+                let fine = |s: &str| !s.trim().is_empty() && s.len() <= 512 && !s.chars().any(char::is_control);
+                if !fine(&identity.subject) || !fine(&identity.issuer) {
+                    return Err(bad("an identity's subject and issuer are 1-512 characters of text".into()));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -314,6 +356,7 @@ pub fn check_signers(signers: &[Signer]) -> Result<(), SignatureError> {
 /// Checks an upload's signature against the tenant's `signers`: required
 /// when the tenant lists any, and then over exactly `component_digest` and
 /// `grant`, by a signer whose key is neither expired nor revoked at `now_ms`.
+/// Keyless bundles are verified against the operator's Sigstore `root`.
 /// `Ok(None)` when the tenant lists no signers and none was sent.
 pub fn verify(
     signers: &[Signer],
@@ -321,19 +364,37 @@ pub fn verify(
     component_digest: &str,
     grant: &[u8],
     now_ms: u64,
+    root: Option<&sigstore::TrustedRoot>,
 ) -> Result<Option<SignedBy>, SignatureError> {
     let Some(bytes) = signature else {
         return if signers.is_empty() { Ok(None) } else { Err(required(signers)) };
     };
     let message = statement(component_digest, grant);
     let candidates = if sigstore::is_bundle(bytes) {
-        sigstore::signatures(bytes, &message)?
+        match sigstore::check(bytes, &message, root)? {
+            sigstore::Signed::ByKey(candidates) => candidates,
+            sigstore::Signed::ByIdentity(identity) => {
+                let signer = signers
+                    .iter()
+                    .find(|s| {
+                        s.identity
+                            .as_ref()
+                            .is_some_and(|i| i.subject == identity.subject && i.issuer == identity.issuer)
+                    })
+                    .ok_or(SignatureError::UnknownSigner)?;
+                signer.in_force(now_ms)?;
+                return Ok(Some(SignedBy {
+                    signer: signer.name.clone(),
+                    key: signer.fingerprint().unwrap_or_default(),
+                }));
+            }
+        }
     } else {
         let file = SignatureFile::parse(bytes)?;
         file.matches(component_digest, grant)?;
         vec![(message.into_bytes(), file.signature)]
     };
-    for signer in signers {
+    for signer in signers.iter().filter(|s| s.identity.is_none()) {
         let Ok(key) = PublicKey::parse(&signer.public_key) else { continue };
         if !candidates.iter().any(|(message, signature)| key.verifies(message, signature)) {
             continue;
@@ -354,7 +415,7 @@ pub fn still_vouched(signers: &[Signer], by: Option<&SignedBy>, now_ms: u64) -> 
     let Some(by) = by else { return Err(required(signers)) };
     signers
         .iter()
-        .find(|s| s.name == by.signer && PublicKey::parse(&s.public_key).is_ok_and(|k| k.fingerprint() == by.key))
+        .find(|s| s.name == by.signer && s.fingerprint().is_some_and(|f| f == by.key))
         .ok_or(SignatureError::UnknownSigner)?
         .in_force(now_ms)
 }
@@ -365,6 +426,15 @@ fn required(signers: &[Signer]) -> SignatureError {
 }
 
 impl Signer {
+    /// What deployments record of this signer ([`SignedBy::key`]); `None`
+    /// for a key that does not parse.
+    fn fingerprint(&self) -> Option<String> {
+        match &self.identity {
+            Some(identity) => Some(identity.fingerprint()),
+            None => PublicKey::parse(&self.public_key).ok().map(|k| k.fingerprint()),
+        }
+    }
+
     /// Whether this signer's key still vouches at `now_ms`.
     fn in_force(&self, now_ms: u64) -> Result<(), SignatureError> {
         if self.revoked_ms.is_some() {
@@ -389,6 +459,7 @@ mod tests {
         Signer {
             name: name.into(),
             public_key: PublicKey::Ed25519(key.verifying_key()).to_text(),
+            identity: None,
             expires_ms: None,
             revoked_ms: None,
         }
@@ -403,7 +474,8 @@ mod tests {
     #[test]
     fn a_listed_signer_is_accepted_and_named() {
         let key = ed_key(1);
-        let by = verify(&[signer("ci", &key)], Some(&signed(&key, DIGEST, b"g")), DIGEST, b"g", 0).unwrap().unwrap();
+        let by =
+            verify(&[signer("ci", &key)], Some(&signed(&key, DIGEST, b"g")), DIGEST, b"g", 0, None).unwrap().unwrap();
         assert_eq!(by.signer, "ci");
         assert_eq!(by.key, PublicKey::Ed25519(key.verifying_key()).fingerprint());
     }
@@ -412,7 +484,7 @@ mod tests {
     fn every_refusal_has_its_own_error() {
         let (key, other) = (ed_key(1), ed_key(2));
         let signers = [signer("ci", &key)];
-        let check = |sig: Option<&[u8]>, grant: &[u8]| verify(&signers, sig, DIGEST, grant, 10).unwrap_err();
+        let check = |sig: Option<&[u8]>, grant: &[u8]| verify(&signers, sig, DIGEST, grant, 10, None).unwrap_err();
         assert!(matches!(check(None, b"g"), SignatureError::Required(names) if names == "ci"));
         assert!(matches!(check(Some(&signed(&other, DIGEST, b"g")), b"g"), SignatureError::UnknownSigner));
         assert!(matches!(
@@ -431,13 +503,13 @@ mod tests {
         assert!(matches!(check(Some(&serde_json::to_vec(&tampered).unwrap()), b"g"), SignatureError::UnknownSigner));
         let expired = [Signer { expires_ms: Some(10), ..signer("ci", &key) }];
         let sig = signed(&key, DIGEST, b"g");
-        assert!(matches!(verify(&expired, Some(&sig), DIGEST, b"g", 10), Err(SignatureError::Expired(_))));
-        assert!(verify(&expired, Some(&sig), DIGEST, b"g", 9).is_ok());
+        assert!(matches!(verify(&expired, Some(&sig), DIGEST, b"g", 10, None), Err(SignatureError::Expired(_))));
+        assert!(verify(&expired, Some(&sig), DIGEST, b"g", 9, None).is_ok());
         let revoked = [Signer { revoked_ms: Some(1), ..signer("ci", &key) }];
-        assert!(matches!(verify(&revoked, Some(&sig), DIGEST, b"g", 0), Err(SignatureError::Revoked(_))));
+        assert!(matches!(verify(&revoked, Some(&sig), DIGEST, b"g", 0, None), Err(SignatureError::Revoked(_))));
         // No signers listed: none required, and one sent cannot be vouched for.
-        assert_eq!(verify(&[], None, DIGEST, b"g", 0), Ok(None));
-        assert!(matches!(verify(&[], Some(&sig), DIGEST, b"g", 0), Err(SignatureError::UnknownSigner)));
+        assert_eq!(verify(&[], None, DIGEST, b"g", 0, None), Ok(None));
+        assert!(matches!(verify(&[], Some(&sig), DIGEST, b"g", 0, None), Err(SignatureError::UnknownSigner)));
     }
 
     #[test]
@@ -462,10 +534,15 @@ mod tests {
             let again = SecretKey::from_pem(&key.to_pem().unwrap()).unwrap();
             assert_eq!(again.public_key(), key.public_key());
             let file = again.sign(DIGEST, b"g");
-            let signers =
-                [Signer { name: "ci".into(), public_key: file.public_key.clone(), expires_ms: None, revoked_ms: None }];
+            let signers = [Signer {
+                name: "ci".into(),
+                public_key: file.public_key.clone(),
+                identity: None,
+                expires_ms: None,
+                revoked_ms: None,
+            }];
             let bytes = serde_json::to_vec(&file).unwrap();
-            assert_eq!(verify(&signers, Some(&bytes), DIGEST, b"g", 0).unwrap().unwrap().signer, "ci");
+            assert_eq!(verify(&signers, Some(&bytes), DIGEST, b"g", 0, None).unwrap().unwrap().signer, "ci");
         }
         assert!(SecretKey::from_pem("ed25519:AAAA").is_err());
     }

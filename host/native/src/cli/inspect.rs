@@ -185,10 +185,10 @@ fn check_signature(path: &Path, args: &InspectArgs, digest: &str) -> anyhow::Res
     for (index, key) in keys.iter().enumerate() {
         let parsed = PublicKey::parse(key).map_err(|e| anyhow::anyhow!("--signer {key}: {e}"))?;
         let name = format!("key-{index}");
-        signers.push(Signer { name, public_key: parsed.to_text(), expires_ms: None, revoked_ms: None });
+        signers.push(Signer { name, public_key: parsed.to_text(), identity: None, expires_ms: None, revoked_ms: None });
     }
     let trusted = (!args.signers.is_empty()).then_some(());
-    let (valid, key, problem) = match verify(&signers, Some(&bytes), digest, &grant, 0) {
+    let (valid, key, problem) = match verify(&signers, Some(&bytes), digest, &grant, 0, None) {
         Ok(Some(by)) => {
             let index: usize = by.signer.trim_start_matches("key-").parse().unwrap_or(0);
             (true, PublicKey::parse(&signers[index].public_key).ok(), None)

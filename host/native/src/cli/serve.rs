@@ -86,6 +86,22 @@ pub struct ServeArgs {
     /// e.g. the collector's credentials; values are never logged).
     #[arg(long, env = "SMCP_OTLP_HEADERS", value_delimiter = ',', value_parser = otlp_header, requires = "otlp_logs_endpoint")]
     otlp_header: Vec<(String, String)>,
+    /// Accept keyless Sigstore signatures (Fulcio certificates) checked
+    /// against this trusted root (Sigstore's `trusted_root.json`: the
+    /// certificate authorities, transparency logs and CT logs to trust).
+    #[arg(long, env = "SMCP_SIGSTORE_TRUSTED_ROOT", value_parser = sigstore_root)]
+    sigstore_trusted_root: Option<TrustedRootFile>,
+}
+
+/// A trusted root read and parsed when the command line is.
+#[derive(Clone, Debug)]
+struct TrustedRootFile(std::sync::Arc<smcp_core::signing::sigstore::TrustedRoot>);
+
+fn sigstore_root(path: &str) -> Result<TrustedRootFile, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    smcp_core::signing::sigstore::TrustedRoot::parse(&bytes)
+        .map(|root| TrustedRootFile(std::sync::Arc::new(root)))
+        .map_err(|e| format!("{path}: not a Sigstore trusted root: {e}"))
 }
 
 fn otlp_endpoint(value: &str) -> Result<url::Url, String> {
@@ -166,6 +182,7 @@ impl ServeArgs {
         config.otlp_logs = self
             .otlp_logs_endpoint
             .map(|endpoint| smcp_native::audit_export::OtlpLogs { endpoint, headers: self.otlp_header });
+        config.sigstore_root = self.sigstore_trusted_root.map(|root| root.0);
         config.quotas = smcp_core::engine::QuotaSettings {
             calls_per_tenant: self.max_calls_per_tenant,
             sessions_per_principal: self.max_sessions_per_principal,

@@ -8,6 +8,7 @@
 
 pub mod guide;
 pub mod oauth;
+pub mod sigstore;
 
 use rmcp::model::{CallToolRequestParams, JsonObject};
 use rmcp::service::{RoleClient, RunningService};

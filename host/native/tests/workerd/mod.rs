@@ -34,8 +34,19 @@ fn worker_dir() -> PathBuf {
 /// The Worker every test of this binary talks to, started on first use.
 pub fn workerd() -> &'static Workerd {
     static WORKERD: OnceLock<Workerd> = OnceLock::new();
-    // The host's cap over every grant (hostile_guests test).
-    WORKERD.get_or_init(|| Workerd::start(&["SMCP_MAX_FUEL:300000000"]))
+    WORKERD.get_or_init(|| {
+        let root = serde_json::to_string(&sigstore().trusted_root()).unwrap();
+        // The host's cap over every grant (hostile_guests test), and the
+        // trusted root of the test's Sigstore instance.
+        Workerd::start(&["SMCP_MAX_FUEL:300000000", &format!("SMCP_SIGSTORE_TRUSTED_ROOT:{root}")])
+    })
+}
+
+/// The Sigstore instance whose trusted root [`workerd`]'s Worker checks
+/// keyless signatures against.
+pub fn sigstore() -> &'static std::sync::Arc<crate::support::sigstore::Sigstore> {
+    static SIGSTORE: OnceLock<std::sync::Arc<crate::support::sigstore::Sigstore>> = OnceLock::new();
+    SIGSTORE.get_or_init(|| crate::support::sigstore::Sigstore::start("workerd"))
 }
 
 /// A second Worker for guests from other toolchains: CPython's component
