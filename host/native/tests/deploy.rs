@@ -1049,11 +1049,22 @@ fn keyless_sigstore_bundles_deploy_by_identity() {
     let root = smcp_core::signing::sigstore::TrustedRoot::parse(&std::fs::read(path("trusted.json")).unwrap()).unwrap();
     let host = Host::start(&["notes"], |config| config.sigstore_root = Some(std::sync::Arc::new(root)));
     let key = host.key().to_owned();
-    let signers =
-        json!({ "signers": [{ "name": "release-ci", "identity": { "subject": WORKFLOW, "issuer": ISSUER } }] });
-    let (status, answer) =
-        host.admin("PATCH", "/settings", &key, Some(("application/json", serde_json::to_vec(&signers).unwrap())));
-    assert_eq!(status, 200, "{answer}");
+    let (ok, out, err) = host.smcp(&[
+        "settings",
+        "set",
+        "--add-identity-signer",
+        "release-ci",
+        "--certificate-identity",
+        WORKFLOW,
+        "--certificate-oidc-issuer",
+        ISSUER,
+    ]);
+    assert!(ok && out.contains(&format!("release-ci  keyless: {WORKFLOW} from {ISSUER}")), "{out}{err}");
+    let (_, settings) = host.admin("GET", "/settings", &key, None);
+    assert_eq!(
+        settings["signers"],
+        json!([{ "name": "release-ci", "identity": { "subject": WORKFLOW, "issuer": ISSUER } }])
+    );
 
     let notes = host.component("notes");
     let grant = grant_file("notes");
@@ -1240,6 +1251,39 @@ fn keyless_sigstore_bundles_deploy_by_identity() {
     }
     let uploads: Vec<Value> = host.audit().into_iter().filter(|r| r["kind"] == "deploy.upload").collect();
     assert!(uploads.iter().any(|r| r["detail"]["signed_by"]["signer"] == "release-ci"), "{uploads:?}");
+
+    // An auditor checks the same bundles offline with `smcp inspect`: the
+    // release's verifies as the workflow's, the fork's is valid but not by
+    // the identity asked for, and without the trusted root it is not trusted.
+    let inspect = |bundle: &Value, extra: &[&str]| {
+        let file = path("inspected.bundle.json");
+        std::fs::write(&file, serde_json::to_vec(bundle).unwrap()).unwrap();
+        let mut args = vec!["inspect", notes.to_str().unwrap(), "--grant", grant.to_str().unwrap()];
+        args.extend(["--signature", &file, "--json"]);
+        args.extend(extra);
+        let (ok, out, err) = local(&args);
+        let review: Value = serde_json::from_str(&out).unwrap_or_else(|_| panic!("{out}{err}"));
+        support::doc_schema("review")
+            .validate(&review)
+            .unwrap_or_else(|e| panic!("inspect --json against its schema: {e}\n{review}"));
+        (ok, review["signature"].clone())
+    };
+    let root = path("trusted.json");
+    let identity = ["--certificate-identity", WORKFLOW, "--certificate-oidc-issuer", ISSUER];
+    let with_identity = |extra: &[&'static str]| [&["--sigstore-trusted-root", root.as_str()][..], extra].concat();
+    let (ok, check) = inspect(&message, &with_identity(&identity));
+    assert!(ok, "{check}");
+    assert_eq!(
+        (check["valid"].clone(), check["trusted"].clone(), check["identity"].clone()),
+        (json!(true), json!(true), json!({ "subject": WORKFLOW, "issuer": ISSUER }))
+    );
+    let (ok, check) = inspect(&fork, &with_identity(&identity));
+    assert!(!ok && check["valid"] == json!(false) && check["trusted"] == json!(false), "{check}");
+    assert!(check["problem"].as_str().unwrap().contains("attacker"), "{check}");
+    let (ok, check) = inspect(&other_instance, &with_identity(&[]));
+    assert!(!ok && check["problem"].as_str().unwrap().contains("no transparency log"), "{check}");
+    let (ok, check) = inspect(&message, &[]);
+    assert!(!ok && check["problem"].as_str().unwrap().contains("trusted root"), "{check}");
     let (ok, _, err) = host.smcp(&["servers", "health", "second"]);
     assert!(ok, "the keyless-signed version serves: {err}");
     host.stop();

@@ -25,6 +25,17 @@ pub struct InspectArgs {
     /// it names, which shows it is intact but not whose it is.
     #[arg(long = "signer", requires = "signature")]
     signers: Vec<String>,
+    /// Check a keyless Sigstore bundle against this trusted root (as
+    /// `smcp serve --sigstore-trusted-root` does).
+    #[arg(long, requires = "signature")]
+    sigstore_trusted_root: Option<PathBuf>,
+    /// The identity a keyless signature must be by: the certificate's
+    /// subject (a workflow URI or email address), exactly.
+    #[arg(long, requires_all = ["sigstore_trusted_root", "certificate_oidc_issuer"])]
+    certificate_identity: Option<String>,
+    /// ... and the OIDC issuer that vouched for it, exactly.
+    #[arg(long, requires = "certificate_identity")]
+    certificate_oidc_issuer: Option<String>,
     #[arg(long)]
     json: bool,
 }
@@ -149,7 +160,12 @@ struct SignatureCheck {
     /// The key it verified under (or, when it did not, the key it names).
     public_key: String,
     fingerprint: String,
-    /// Whether the key is one of `--signer`; absent without `--signer`.
+    /// A keyless signature's verified identity (then the key fields are
+    /// empty: the certificate's key lived minutes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    identity: Option<smcp_core::signing::sigstore::Identity>,
+    /// Whether the key is one of `--signer` (the identity the one of
+    /// `--certificate-identity`); absent without either.
     #[serde(skip_serializing_if = "Option::is_none")]
     trusted: Option<bool>,
     /// Why it does not verify.
@@ -164,20 +180,59 @@ impl SignatureCheck {
             Some(false) => "",
             None => " (the key the file names: pass --signer to say whose key it must be)",
         };
-        match &self.problem {
-            None => println!("signature  valid, by {} ({}){trust}", self.public_key, self.fingerprint),
-            Some(problem) => println!("signature  REFUSED: {problem}"),
+        match (&self.problem, &self.identity) {
+            (None, Some(id)) => {
+                let trust = match self.trusted {
+                    Some(true) => ", the --certificate-identity",
+                    Some(false) => "",
+                    None => " (pass --certificate-identity and --certificate-oidc-issuer to say whose it must be)",
+                };
+                println!("signature  valid, keyless, by {} from {}{trust}", id.subject, id.issuer)
+            }
+            (None, None) => println!("signature  valid, by {} ({}){trust}", self.public_key, self.fingerprint),
+            (Some(problem), _) => println!("signature  REFUSED: {problem}"),
         }
     }
 }
 
 fn check_signature(path: &Path, args: &InspectArgs, digest: &str) -> anyhow::Result<SignatureCheck> {
-    use smcp_core::signing::{PublicKey, SignatureFile, Signer, verify};
+    use smcp_core::signing::{PublicKey, SignatureFile, Signer, sigstore, verify};
     let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     let grant = match &args.grant {
         Some(grant) => std::fs::read(grant).map_err(|e| anyhow::anyhow!("{}: {e}", grant.display()))?,
         None => Vec::new(),
     };
+    if let Some(root_path) = args.sigstore_trusted_root.as_deref().filter(|_| sigstore::is_bundle(&bytes)) {
+        let read = std::fs::read(root_path).map_err(|e| anyhow::anyhow!("{}: {e}", root_path.display()))?;
+        let root = sigstore::TrustedRoot::parse(&read)
+            .map_err(|e| anyhow::anyhow!("{}: not a Sigstore trusted root: {e}", root_path.display()))?;
+        let statement = smcp_core::signing::statement(digest, &grant);
+        let keyless = |identity, problem: Option<String>| SignatureCheck {
+            valid: problem.is_none(),
+            public_key: String::new(),
+            fingerprint: String::new(),
+            trusted: None,
+            identity,
+            problem,
+        };
+        match sigstore::check(&bytes, &statement, Some(&root)) {
+            Ok(sigstore::Signed::ByIdentity(identity)) => {
+                // As for keys: a signature by someone other than the one
+                // asked for does not pass.
+                let Some(subject) = args.certificate_identity.as_deref() else {
+                    return Ok(keyless(Some(identity), None));
+                };
+                let same = subject == identity.subject
+                    && args.certificate_oidc_issuer.as_deref() == Some(identity.issuer.as_str());
+                let problem = (!same).then(|| {
+                    format!("signed by {} from {}, not the --certificate-identity", identity.subject, identity.issuer)
+                });
+                return Ok(SignatureCheck { trusted: Some(same), ..keyless(Some(identity), problem) });
+            }
+            Ok(sigstore::Signed::ByKey(_)) => {}
+            Err(e) => return Ok(keyless(None, Some(e.to_string()))),
+        }
+    }
     let named = SignatureFile::parse(&bytes).ok().and_then(|f| PublicKey::parse(&f.public_key).ok());
     let keys: Vec<String> =
         if args.signers.is_empty() { named.iter().map(PublicKey::to_text).collect() } else { args.signers.clone() };
@@ -201,6 +256,7 @@ fn check_signature(path: &Path, args: &InspectArgs, digest: &str) -> anyhow::Res
         public_key: key.as_ref().map(PublicKey::to_text).unwrap_or_default(),
         fingerprint: key.as_ref().map(PublicKey::fingerprint).unwrap_or_default(),
         trusted: trusted.map(|()| valid),
+        identity: None,
         problem,
     })
 }

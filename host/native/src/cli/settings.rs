@@ -26,6 +26,20 @@ pub enum SettingsCommand {
         /// (from `smcp sign --new-key`); repeatable.
         #[arg(long = "add-signer", value_name = "NAME=KEY")]
         add_signers: Vec<String>,
+        /// Lists a keyless signer: NAME, whose Sigstore (Fulcio)
+        /// certificates name --certificate-identity from
+        /// --certificate-oidc-issuer (the host needs a trusted root:
+        /// `smcp serve --sigstore-trusted-root`).
+        #[arg(long, value_name = "NAME", requires_all = ["certificate_identity", "certificate_oidc_issuer"])]
+        add_identity_signer: Option<String>,
+        /// The identity a keyless signer's certificates name: a workflow
+        /// URI or an email address, exactly.
+        #[arg(long, value_name = "SUBJECT", requires = "add_identity_signer")]
+        certificate_identity: Option<String>,
+        /// The OIDC issuer that vouched for it, exactly (e.g.
+        /// https://token.actions.githubusercontent.com).
+        #[arg(long, value_name = "ISSUER", requires = "add_identity_signer")]
+        certificate_oidc_issuer: Option<String>,
         /// Unlists a signer: its versions no longer activate; repeatable.
         #[arg(long = "remove-signer", value_name = "NAME")]
         remove_signers: Vec<String>,
@@ -69,6 +83,9 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
             separate_approver,
             audit_retention_days,
             add_signers,
+            add_identity_signer,
+            certificate_identity,
+            certificate_oidc_issuer,
             remove_signers,
             revoke_signers,
             client_registration,
@@ -90,10 +107,15 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
             if let Some(days) = audit_retention_days {
                 change.insert("audit_retention_days".into(), days.into());
             }
-            if !(add_signers.is_empty() && remove_signers.is_empty() && revoke_signers.is_empty()) {
+            let identity = match (add_identity_signer, certificate_identity, certificate_oidc_issuer) {
+                (Some(name), Some(subject), Some(issuer)) => Some((name, subject, issuer)),
+                _ => None,
+            };
+            let changes =
+                SignerChanges { add: &add_signers, identity, remove: &remove_signers, revoke: &revoke_signers };
+            if !changes.is_empty() {
                 let current = client.get("/settings").await?;
-                let signers = changed_signers(&current["signers"], &add_signers, &remove_signers, &revoke_signers)?;
-                change.insert("signers".into(), signers);
+                change.insert("signers".into(), changes.apply(&current["signers"])?);
             }
             if client_registration.is_some() || registered_clients.is_some() || client_document_hosts.is_some() {
                 let mut policy = client.get("/settings").await?["oauth_clients"].clone();
@@ -176,34 +198,62 @@ pub async fn run(command: SettingsCommand) -> anyhow::Result<()> {
         } else {
             ""
         };
-        println!(
-            "signer                {}  {}{state}",
-            signer["name"].as_str().unwrap_or_default(),
-            signer["public_key"].as_str().unwrap_or_default()
-        );
+        let by = match &signer["identity"] {
+            Value::Null => signer["public_key"].as_str().unwrap_or_default().to_owned(),
+            identity => format!(
+                "keyless: {} from {}",
+                identity["subject"].as_str().unwrap_or_default(),
+                identity["issuer"].as_str().unwrap_or_default()
+            ),
+        };
+        println!("signer                {}  {by}{state}", signer["name"].as_str().unwrap_or_default());
     }
     Ok(())
 }
 
-/// The signer list `current` with the additions, removals and revocations.
-fn changed_signers(current: &Value, add: &[String], remove: &[String], revoke: &[String]) -> anyhow::Result<Value> {
-    let mut signers: Vec<Value> = current.as_array().cloned().unwrap_or_default();
-    let named = |signers: &[Value], name: &str| signers.iter().position(|s| s["name"] == name);
-    for name in remove {
-        let at = named(&signers, name).ok_or_else(|| anyhow!("no signer `{name}` is listed"))?;
-        signers.remove(at);
+/// What `settings set` changes in the signer list.
+struct SignerChanges<'a> {
+    /// NAME=PUBLIC_KEY each.
+    add: &'a [String],
+    /// A keyless signer: name, subject, issuer.
+    identity: Option<(String, String, String)>,
+    remove: &'a [String],
+    revoke: &'a [String],
+}
+
+impl SignerChanges<'_> {
+    fn is_empty(&self) -> bool {
+        self.add.is_empty() && self.identity.is_none() && self.remove.is_empty() && self.revoke.is_empty()
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
-    for name in revoke {
-        let at = named(&signers, name).ok_or_else(|| anyhow!("no signer `{name}` is listed"))?;
-        signers[at]["revoked_ms"] = now.into();
-    }
-    for entry in add {
-        let (name, key) = entry.split_once('=').ok_or_else(|| anyhow!("--add-signer takes NAME=PUBLIC_KEY"))?;
-        if named(&signers, name).is_some() {
-            bail!("a signer `{name}` is listed already: remove it first");
+
+    /// The signer list `current` with the additions, removals and revocations.
+    fn apply(&self, current: &Value) -> anyhow::Result<Value> {
+        let mut signers: Vec<Value> = current.as_array().cloned().unwrap_or_default();
+        let named = |signers: &[Value], name: &str| signers.iter().position(|s| s["name"] == name);
+        for name in self.remove {
+            let at = named(&signers, name).ok_or_else(|| anyhow!("no signer `{name}` is listed"))?;
+            signers.remove(at);
         }
-        signers.push(json!({ "name": name, "public_key": key }));
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        for name in self.revoke {
+            let at = named(&signers, name).ok_or_else(|| anyhow!("no signer `{name}` is listed"))?;
+            signers[at]["revoked_ms"] = now.into();
+        }
+        let mut added: Vec<(String, Value)> = Vec::new();
+        for entry in self.add {
+            let (name, key) = entry.split_once('=').ok_or_else(|| anyhow!("--add-signer takes NAME=PUBLIC_KEY"))?;
+            added.push((name.to_owned(), json!({ "name": name, "public_key": key })));
+        }
+        if let Some((name, subject, issuer)) = &self.identity {
+            added.push((name.clone(), json!({ "name": name, "identity": { "subject": subject, "issuer": issuer } })));
+        }
+        for (name, signer) in added {
+            if named(&signers, &name).is_some() {
+                bail!("a signer `{name}` is listed already: remove it first");
+            }
+            signers.push(signer);
+        }
+        Ok(Value::Array(signers))
     }
-    Ok(Value::Array(signers))
 }

@@ -27,7 +27,7 @@ const PRECERT_POISON: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4
 
 /// Who a certificate says signed: its subject alternative name (a URI or
 /// an email address) and the OIDC issuer that vouched for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
     pub subject: String,
     pub issuer: String,

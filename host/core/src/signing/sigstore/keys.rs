@@ -83,3 +83,28 @@ impl Key {
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     sha2::Sha256::digest(bytes).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p384::ecdsa::signature::hazmat::PrehashSigner as _;
+    use p384::pkcs8::EncodePublicKey as _;
+
+    /// sigstore-python signs blobs with P-384 keys over the artifact's
+    /// SHA-256, as the bundle's digest says; DSSE with the curve's hash.
+    #[test]
+    fn p384_verifies_over_the_named_hash_and_by_default_sha384() {
+        let signer = p384::ecdsa::SigningKey::from_slice(&[9; 48]).unwrap();
+        let der = signer.verifying_key().to_public_key_der().unwrap();
+        let key = Key::from_spki_der(der.as_bytes()).unwrap();
+        assert!(matches!(key, Key::P384(_)));
+        let message = b"statement";
+        let over_sha256: p384::ecdsa::Signature = signer.sign_prehash(&Hash::Sha256.digest(message)).unwrap();
+        let over_sha384: p384::ecdsa::Signature = signer.sign_prehash(&Hash::Sha384.digest(message)).unwrap();
+        let (a, b) = (over_sha256.to_der(), over_sha384.to_der());
+        assert!(key.verifies(Some(Hash::Sha256), message, a.as_bytes()));
+        assert!(!key.verifies(None, message, a.as_bytes()));
+        assert!(key.verifies(None, message, b.as_bytes()));
+        assert!(!key.verifies(Some(Hash::Sha256), b"another", a.as_bytes()));
+    }
+}

@@ -229,7 +229,10 @@ fn keyless(
         }
     };
     let key = keys::Key::from_spki(&leaf.tbs_certificate.subject_public_key_info)?;
-    let verified = decoded.iter().any(|(message, sig)| *sig == logged_signature && key.verifies(None, message, sig));
+    // A message signature is over the artifact's SHA-256 whatever the
+    // curve (as its digest and the log say); an envelope's, the curve's own.
+    let hash = if payload_sha256.is_some() { None } else { Some(keys::Hash::Sha256) };
+    let verified = decoded.iter().any(|(message, sig)| *sig == logged_signature && key.verifies(hash, message, sig));
     if !verified {
         return Err("the signature does not verify under the certificate's key".into());
     }

@@ -226,7 +226,9 @@ fn checkpoint(envelope: &str, log: &Log) -> Result<(u64, Vec<u8>), String> {
     let signed = signatures.lines().filter_map(|line| line.strip_prefix("\u{2014} ")).any(|line| {
         let Some((_, encoded)) = line.rsplit_once(' ') else { return false };
         let Ok(bytes) = B64.decode(encoded) else { return false };
-        bytes.len() > 4 && bytes[..4] == log.key_id[..4] && log.key.verifies(None, note.as_bytes(), &bytes[4..])
+        bytes.len() > 4
+            && log.key_id.get(..4) == Some(&bytes[..4])
+            && log.key.verifies(None, note.as_bytes(), &bytes[4..])
     });
     if !signed {
         return Err("the checkpoint is not signed by the log".into());

@@ -4,7 +4,7 @@
 //! (what `sigstore-go`, `cosign` and sigstore-js read; the public-good
 //! instance's is at `tuf-repo-cdn.sigstore.dev`, `trusted_root.json`).
 
-use super::keys::{Key, sha256};
+use super::keys::Key;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
@@ -32,7 +32,9 @@ pub(super) struct Authority {
 /// A log's key, by the id entries and timestamps name it with.
 #[derive(Debug)]
 pub(super) struct Log {
-    pub key_id: [u8; 32],
+    /// What entries name the log by: for a Rekor v1 log and a CT log, the
+    /// SHA-256 of its key.
+    pub key_id: Vec<u8>,
     pub key: Key,
     pub valid: Validity,
 }
@@ -127,8 +129,9 @@ fn decode(what: &str, text: &str) -> Result<Vec<u8>, String> {
 }
 
 impl TrustedRoot {
-    /// Parses a `TrustedRoot` JSON file. Every key and certificate in it
-    /// must parse: a root this host would half-read is refused whole.
+    /// Parses a `TrustedRoot` JSON file. Every certificate in it must
+    /// parse; a log whose key is of a kind this host does not verify is
+    /// left out (see [`Key`]).
     pub fn parse(bytes: &[u8]) -> Result<TrustedRoot, String> {
         if bytes.len() > MAX_ROOT_BYTES {
             return Err(format!("over {MAX_ROOT_BYTES} bytes"));
@@ -137,21 +140,20 @@ impl TrustedRoot {
         if !json.media_type.starts_with(MEDIA_TYPE) {
             return Err(format!("media type `{}` is not a trusted root's", json.media_type));
         }
+        // A log whose key this host cannot verify with (an RSA CT log, say)
+        // is left out: nothing it signed can verify here, which fails closed.
         let logs = |list: &[LogJson], what: &str| -> Result<Vec<Log>, String> {
-            list.iter()
-                .enumerate()
-                .map(|(i, log)| {
-                    let at = |why: String| format!("{what}[{i}]: {why}");
-                    let der = decode("the public key", &log.public_key.raw_bytes).map_err(at)?;
-                    let key = Key::from_spki_der(&der).map_err(at)?;
-                    let stated = decode("the log id", &log.log_id.key_id).map_err(at)?;
-                    let key_id = sha256(&der);
-                    if stated != key_id {
-                        return Err(at("its log id is not the SHA-256 of its public key".into()));
-                    }
-                    Ok(Log { key_id, key, valid: validity(log.public_key.valid_for.as_ref()).map_err(at)? })
-                })
-                .collect()
+            let mut logs = Vec::new();
+            for (i, log) in list.iter().enumerate() {
+                let at = |why: String| format!("{what}[{i}]: {why}");
+                let der = decode("the public key", &log.public_key.raw_bytes).map_err(at)?;
+                let key_id = decode("the log id", &log.log_id.key_id).map_err(at)?;
+                let valid = validity(log.public_key.valid_for.as_ref()).map_err(at)?;
+                if let Ok(key) = Key::from_spki_der(&der) {
+                    logs.push(Log { key_id, key, valid });
+                }
+            }
+            Ok(logs)
         };
         let authorities = json
             .certificate_authorities
