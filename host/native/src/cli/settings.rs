@@ -7,6 +7,8 @@ use super::remote::Target;
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Map, Value, json};
 
+// Parsed once per process from the command line: its size is no cost.
+#[allow(clippy::large_enum_variant)]
 #[derive(clap::Subcommand, Debug)]
 pub enum SettingsCommand {
     /// Shows the tenant's settings.
