@@ -13,7 +13,7 @@
 #                                       from the test suites' real traffic
 #
 # Targets (tests/fuzz/fuzz_targets): http_request, http_streaming, http_wire, component,
-# abi, grant_file, credentials. Seeds are committed in tests/fuzz/corpus/<target>; what a run
+# abi, grant_file, credentials, signatures. Seeds are committed in tests/fuzz/corpus/<target>; what a run
 # adds is kept in $HOME/.cache/smcp/fuzz-corpus. A crash's input is written
 # to tests/fuzz/artifacts/<target>/; once fixed, move it to
 # tests/fuzz/regressions/<target>/, which every smoke run replays.
@@ -23,7 +23,7 @@ cd "$(dirname "$0")/.."
 prepare_build
 
 FUZZ_DIR=tests/fuzz
-TARGETS=(http_request http_streaming http_wire component abi grant_file credentials)
+TARGETS=(http_request http_streaming http_wire component abi grant_file credentials signatures)
 # cargo fuzz needs nightly flags (-Zsanitizer); the stable toolchain takes
 # them with RUSTC_BOOTSTRAP, and ships the sanitizer runtimes.
 export RUSTC_BOOTSTRAP=1

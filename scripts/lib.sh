@@ -12,13 +12,24 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 prune_build_cache() {
   local limit_gib="${SMCP_CACHE_LIMIT_GIB:-20}" dir="$CARGO_TARGET_DIR"
   [ -d "$dir" ] || return 0
-  local used_kib free_kib
-  used_kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
-  free_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
-  if [ "${used_kib:-0}" -gt $((limit_gib * 1024 * 1024)) ] || [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]; then
-    echo "==> build cache $dir holds $((used_kib / 1024 / 1024)) GiB with $((free_kib / 1024 / 1024)) GiB free: clearing it"
-    rm -rf "$dir"
-  fi
+  # Over the limit (or short of disk): drop what is cheapest to rebuild
+  # first (incremental state, then the lint build), and all of it only if
+  # that is not enough.
+  over() {
+    local used_kib free_kib
+    used_kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
+    free_kib=$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')
+    [ "${used_kib:-0}" -gt $((limit_gib * 1024 * 1024)) ] || [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]
+  }
+  over || return 0
+  echo "==> build cache $dir is over ${limit_gib} GiB or the disk is nearly full: removing incremental state"
+  find "$dir" -maxdepth 4 -type d -name incremental -prune -exec rm -rf {} +
+  over || return 0
+  echo "==> ... and the lint build"
+  rm -rf "$dir/clippy"
+  over || return 0
+  echo "==> ... and the rest"
+  rm -rf "$dir"
 }
 
 have_rustup_wasm() {
