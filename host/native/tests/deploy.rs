@@ -937,6 +937,17 @@ fn sigstore_bundles_signed_with_a_listed_key_deploy() {
     let body = serde_json::to_vec(&signers).unwrap();
     let (status, answer) = host.admin("PATCH", "/settings", &key, Some(("application/json", body)));
     assert_eq!(status, 200, "{answer}");
+    // This host has no Sigstore trusted root: a keyless signer could never
+    // vouch for anything, and is refused when listed.
+    let keyless_signer = json!({ "signers": [
+        { "name": "release-p256", "public_key": p256 },
+        { "name": "release-ed25519", "public_key": ed25519.trim() },
+        { "name": "release-workflow", "identity": { "subject": "https://github.com/acme/x", "issuer": "https://issuer.example" } },
+    ] });
+    let body = serde_json::to_vec(&keyless_signer).unwrap();
+    let (status, answer) = host.admin("PATCH", "/settings", &key, Some(("application/json", body)));
+    assert_eq!((status, answer["error"]["code"].as_str()), (400, Some("invalid_signer")), "{answer}");
+    assert!(answer["error"]["message"].as_str().unwrap().contains("--sigstore-trusted-root"), "{answer}");
 
     let notes = host.component("notes");
     let grant = grant_file("notes");

@@ -45,7 +45,12 @@ fn a_tenant_runs_at_most_its_quota_of_calls_at_once() {
             .collect();
         calls.into_iter().map(|c| c.join().unwrap()).collect()
     });
-    assert_eq!(statuses, [200, 200, 429], "the third call at once is refused");
+    // All three overlap (each holds its slot for a second, and they start
+    // within 200 ms), so exactly one is refused: whichever the host saw
+    // third, which on a loaded machine need not be the last one started.
+    let mut sorted = statuses.clone();
+    sorted.sort();
+    assert_eq!(sorted, [200, 200, 429], "the third call at once is refused: {statuses:?}");
     // The slots are free again (the fetch itself fails here: no network).
     faults.arm(Target::Http, Fault::Fail);
     let (status, body) = call();

@@ -163,7 +163,22 @@ pub(super) async fn settings(call: &Call<'_>) -> Reply {
         "PATCH" => records::settings(call.backends, call.tenant).await?,
         _ => return Err(ApiError::not_found()),
     };
+    let listed_before = base.signers.clone();
     let settings = settings_from(&body_json(&call.request.body)?, base)?;
+    // A keyless signer on a host that cannot check keyless signatures would
+    // lock the tenant's uploads out: refused when added, so that it is
+    // known now rather than at the next release.
+    let unverifiable = settings.signers.iter().find(|s| s.identity.is_some() && !listed_before.contains(s));
+    if let Some(signer) = unverifiable.filter(|_| !call.services.deployments.verifies_keyless()) {
+        return Err(ApiError::new(
+            400,
+            "invalid_signer",
+            format!(
+                "signer `{}` signs keyless, and this host has no Sigstore trusted root to check such signatures against (its operator sets one with --sigstore-trusted-root)",
+                signer.name
+            ),
+        ));
+    }
     records::put_settings(call.backends, call.tenant, &settings).await?;
     call.audit("settings.change", None, serde_json::to_value(&settings).unwrap_or_default());
     ok(&settings)

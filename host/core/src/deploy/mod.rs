@@ -67,6 +67,11 @@ impl Deployments {
         }
     }
 
+    /// Whether keyless signatures can be checked (a trusted root is set).
+    pub fn verifies_keyless(&self) -> bool {
+        self.sigstore_root.is_some()
+    }
+
     /// Keyless signatures are checked against `root`.
     pub fn with_sigstore_root(mut self, root: Option<Arc<crate::signing::sigstore::TrustedRoot>>) -> Self {
         self.sigstore_root = root;
