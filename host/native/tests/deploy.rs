@@ -950,18 +950,7 @@ fn sigstore_bundles_signed_with_a_listed_key_deploy() {
     assert!(answer["error"]["message"].as_str().unwrap().contains("--sigstore-trusted-root"), "{answer}");
 
     let notes = host.component("notes");
-    let grant = grant_file("notes");
-    let wider = dir.path().join("wider.toml");
-    let widened = std::fs::read_to_string(&grant).unwrap() + "\n[http]\nallowed_hosts = [\"attacker.example\"]\n";
-    std::fs::write(&wider, widened).unwrap();
-    let statement = |grant: &Path, out: &str| {
-        let args = ["sign", notes.to_str().unwrap(), "--grant", grant.to_str().unwrap(), "--statement"];
-        let (ok, text, err) = local(&args);
-        assert!(ok, "{err}");
-        std::fs::write(path(out), text).unwrap();
-        path(out)
-    };
-    let (ours, theirs) = (statement(&grant, "statement.txt"), statement(&wider, "wider.txt"));
+    let Statements { grant, wider, ours, theirs } = Statements::of_notes(&host, dir.path());
     let bundle = |kind: &str, artifact: &str, key: &str, out: &str| {
         node(&["sign", kind, artifact, &path(key), &path(out)]);
         std::fs::read(path(out)).unwrap()
@@ -1078,18 +1067,7 @@ fn keyless_sigstore_bundles_deploy_by_identity() {
     );
 
     let notes = host.component("notes");
-    let grant = grant_file("notes");
-    let wider = dir.path().join("wider.toml");
-    let widened = std::fs::read_to_string(&grant).unwrap() + "\n[http]\nallowed_hosts = [\"attacker.example\"]\n";
-    std::fs::write(&wider, widened).unwrap();
-    let statement = |grant: &Path, out: &str| {
-        let args = ["sign", notes.to_str().unwrap(), "--grant", grant.to_str().unwrap(), "--statement"];
-        let (ok, text, err) = local(&args);
-        assert!(ok, "{err}");
-        std::fs::write(path(out), text).unwrap();
-        path(out)
-    };
-    let (ours, theirs) = (statement(&grant, "statement.txt"), statement(&wider, "wider.txt"));
+    let Statements { grant, wider, ours, theirs } = Statements::of_notes(&host, dir.path());
     let counter = std::cell::Cell::new(0);
     // Signs `artifact` keyless as `subject` from `issuer` through
     // `instance`; `accepted` is whether @sigstore/verify accepts the bundle.
@@ -1298,6 +1276,36 @@ fn keyless_sigstore_bundles_deploy_by_identity() {
     let (ok, _, err) = host.smcp(&["servers", "health", "second"]);
     assert!(ok, "the keyless-signed version serves: {err}");
     host.stop();
+}
+
+/// The notes example's grant and one widened to reach attacker.example,
+/// and the statements `smcp sign --statement` prints for each (files in a
+/// test's directory): what the signing tests sign.
+struct Statements {
+    grant: PathBuf,
+    wider: PathBuf,
+    ours: String,
+    theirs: String,
+}
+
+impl Statements {
+    fn of_notes(host: &Host, dir: &Path) -> Statements {
+        let notes = host.component("notes");
+        let grant = grant_file("notes");
+        let wider = dir.join("wider.toml");
+        let widened = std::fs::read_to_string(&grant).unwrap() + "\n[http]\nallowed_hosts = [\"attacker.example\"]\n";
+        std::fs::write(&wider, widened).unwrap();
+        let statement = |grant: &Path, out: &str| {
+            let args = ["sign", notes.to_str().unwrap(), "--grant", grant.to_str().unwrap(), "--statement"];
+            let (ok, text, err) = local(&args);
+            assert!(ok, "{err}");
+            let out = dir.join(out);
+            std::fs::write(&out, text).unwrap();
+            out.to_str().unwrap().to_owned()
+        };
+        let (ours, theirs) = (statement(&grant, "statement.txt"), statement(&wider, "wider.txt"));
+        Statements { grant, wider, ours, theirs }
+    }
 }
 
 /// Runs `smcp ARGS` with no host: success, stdout, stderr.
