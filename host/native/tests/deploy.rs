@@ -1137,6 +1137,7 @@ fn keyless_sigstore_bundles_deploy_by_identity() {
     let (bytes, our_grant, wider_grant) =
         (std::fs::read(&notes).unwrap(), std::fs::read(&grant).unwrap(), std::fs::read(&wider).unwrap());
     let before = stored_objects(host.data.path());
+    let mut codes = Vec::new();
     for (what, grant, bundle, status, code, why) in [
         ("another workflow's identity", &our_grant, &fork, 403, "unknown_signer", "none of this tenant"),
         (
@@ -1220,10 +1221,18 @@ fn keyless_sigstore_bundles_deploy_by_identity() {
         assert_eq!((got, answer["error"]["code"].as_str().unwrap_or_default()), (status, code), "{what}: {answer}");
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(why), "{what}: refused for another reason: {message}");
+        codes.push(code);
     }
     let (_, listed) = host.admin("GET", "/servers/shared/deployments", &key, None);
     assert_eq!(listed["deployments"], json!([]), "a refused bundle left a deployment");
     assert_eq!(stored_objects(host.data.path()), before, "a refused bundle left an object");
+    let reasons: Vec<String> = host
+        .audit()
+        .iter()
+        .filter(|r| r["kind"] == "deploy.refused")
+        .filter_map(|r| r["detail"]["reason"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(reasons, codes, "each refusal is recorded with its code");
 
     // Each kind deploys through `smcp deploy --signature`, naming its signer
     // and the identity it signed as.
