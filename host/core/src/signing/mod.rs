@@ -164,8 +164,7 @@ impl PublicKey {
     }
 
     fn from_pem(text: &str) -> Result<PublicKey, String> {
-        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = B64.decode(body.trim()).map_err(|_| "the PEM key is not base64")?;
+        let der = pem_der(text).ok_or("the PEM key is not base64")?;
         // One trait (the pkcs8 crate's) decodes both kinds.
         use ed25519_dalek::pkcs8::DecodePublicKey as _;
         if let Ok(key) = ed25519_dalek::VerifyingKey::from_public_key_der(&der) {
@@ -223,8 +222,7 @@ impl SecretKey {
         if !text.starts_with("-----BEGIN PRIVATE KEY-----") {
             return Err("not a PKCS#8 PEM private key (-----BEGIN PRIVATE KEY-----)".into());
         }
-        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = zeroize::Zeroizing::new(B64.decode(body.trim()).map_err(|_| "the PEM key is not base64")?);
+        let der = zeroize::Zeroizing::new(pem_der(text).ok_or("the PEM key is not base64")?);
         use ed25519_dalek::pkcs8::DecodePrivateKey as _;
         if let Ok(key) = ed25519_dalek::SigningKey::from_pkcs8_der(&der) {
             return Ok(SecretKey::Ed25519(Box::new(key)));
@@ -316,6 +314,13 @@ impl SignatureFile {
         }
         Ok(file)
     }
+}
+
+/// The DER inside one PEM block (keys here, certificates in Sigstore
+/// bundles' log entries): its base64 lines decoded.
+fn pem_der(pem: &str) -> Option<Vec<u8>> {
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    B64.decode(body).ok()
 }
 
 /// Checks a tenant's signer list: names present and distinct, keys that

@@ -159,8 +159,7 @@ pub fn check(bytes: &[u8], statement: &str, root: Option<&TrustedRoot>) -> Resul
         }
         (None, None) => None,
     };
-    let payload_sha256 =
-        dsse_envelope.as_ref().and_then(|e| B64.decode(e.payload.trim()).ok()).map(|p| sha2::Sha256::digest(&p));
+    let enveloped = dsse_envelope.is_some();
     let signatures = signatures(message_signature, dsse_envelope, statement)?;
     let Some(leaf) = leaf else {
         if material.public_key.is_none() {
@@ -174,20 +173,20 @@ pub fn check(bytes: &[u8], statement: &str, root: Option<&TrustedRoot>) -> Resul
         )
     })?;
     let leaf = B64.decode(leaf.trim()).map_err(|_| malformed("the certificate is not base64"))?;
-    let payload_sha256 = payload_sha256.map(|d| hex(&d));
-    keyless(root, &leaf, &material.tlog_entries, statement, payload_sha256.as_deref(), &signatures)
+    keyless(root, &leaf, &material.tlog_entries, statement, enveloped, &signatures)
         .map(Signed::ByIdentity)
         .map_err(SignatureError::Untrusted)
 }
 
 /// Verifies a keyless signature end to end (see the module's docs) and
-/// returns the identity it was made by.
+/// returns the identity it was made by. `signatures` are over `statement`
+/// (as a message, or as the payload of an envelope when `enveloped`).
 fn keyless(
     root: &TrustedRoot,
     leaf_der: &[u8],
     entries: &[tlog::Entry],
     statement: &str,
-    payload_sha256: Option<&str>,
+    enveloped: bool,
     signatures: &[(Vec<u8>, String)],
 ) -> Result<Identity, String> {
     use x509_cert::der::Decode as _;
@@ -204,12 +203,13 @@ fn keyless(
         .ok_or(why)?;
     let authority = certificate::verify_chain(root, &leaf, integrated)?;
     certificate::verify_scts(root, &leaf, authority)?;
-    let same_certificate = |pem: &str| pem_der(pem).is_some_and(|der| der == leaf_der);
+    let same_certificate = |pem: &str| super::pem_der(pem).is_some_and(|der| der == leaf_der);
+    let statement_sha256 = hex(&sha2::Sha256::digest(statement.as_bytes()));
     let decoded: Vec<(&[u8], Vec<u8>)> =
         signatures.iter().filter_map(|(m, s)| Some((m.as_slice(), B64.decode(s.trim()).ok()?))).collect();
     let logged_signature: Vec<u8> = match logged {
         tlog::Logged::Message { sha256, signature, certificate_pem } => {
-            if payload_sha256.is_some() || sha256 != hex(&sha2::Sha256::digest(statement.as_bytes())) {
+            if enveloped || sha256 != statement_sha256 {
                 return Err("the log's entry records a signature over another artifact".into());
             }
             if !same_certificate(&certificate_pem) {
@@ -217,8 +217,8 @@ fn keyless(
             }
             signature
         }
-        tlog::Logged::Envelope { payload_sha256: logged, signatures: logged_signatures } => {
-            if payload_sha256 != Some(logged.as_str()) {
+        tlog::Logged::Envelope { payload_sha256, signatures: logged_signatures } => {
+            if !enveloped || payload_sha256 != statement_sha256 {
                 return Err("the log's entry records another envelope payload".into());
             }
             logged_signatures
@@ -231,18 +231,12 @@ fn keyless(
     let key = keys::Key::from_spki(&leaf.tbs_certificate.subject_public_key_info)?;
     // A message signature is over the artifact's SHA-256 whatever the
     // curve (as its digest and the log say); an envelope's, the curve's own.
-    let hash = if payload_sha256.is_some() { None } else { Some(keys::Hash::Sha256) };
+    let hash = if enveloped { None } else { Some(keys::Hash::Sha256) };
     let verified = decoded.iter().any(|(message, sig)| *sig == logged_signature && key.verifies(hash, message, sig));
     if !verified {
         return Err("the signature does not verify under the certificate's key".into());
     }
     certificate::identity(&leaf)
-}
-
-/// The DER inside a PEM certificate.
-fn pem_der(pem: &str) -> Option<Vec<u8>> {
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
-    B64.decode(body).ok()
 }
 
 /// The messages and base64 signatures a bundle offers for `statement`;
