@@ -3,7 +3,7 @@
 use super::align_to;
 
 /// The core wasm type of one flattened value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FlatType {
     I32,
     I64,
@@ -24,7 +24,11 @@ impl FlatType {
 
 /// A component value type. Tuples are records, `option` and `result` are
 /// variants, exactly as the canonical ABI defines them.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serialized as its [`Shape`]: a layout is always worked out by
+/// [`AbiType::record`] and [`AbiType::variant`], never read from data.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Shape", into = "Shape")]
 pub enum AbiType {
     Bool,
     U8,
@@ -80,6 +84,85 @@ impl<'a, T> IntoIterator for &'a Composite<T> {
     type IntoIter = core::slice::Iter<'a, T>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.iter()
+    }
+}
+
+/// An [`AbiType`] without its layouts: how one is written down.
+#[derive(serde::Serialize, serde::Deserialize)]
+enum Shape {
+    Bool,
+    U8,
+    S8,
+    U16,
+    S16,
+    U32,
+    S32,
+    U64,
+    S64,
+    F32,
+    F64,
+    Char,
+    String,
+    List(Box<AbiType>),
+    Record(Vec<AbiType>),
+    Variant(Vec<Option<AbiType>>),
+    Enum(u32),
+    Flags(u32),
+    Own(u32),
+    Borrow(u32),
+}
+
+impl From<Shape> for AbiType {
+    fn from(shape: Shape) -> AbiType {
+        match shape {
+            Shape::Bool => AbiType::Bool,
+            Shape::U8 => AbiType::U8,
+            Shape::S8 => AbiType::S8,
+            Shape::U16 => AbiType::U16,
+            Shape::S16 => AbiType::S16,
+            Shape::U32 => AbiType::U32,
+            Shape::S32 => AbiType::S32,
+            Shape::U64 => AbiType::U64,
+            Shape::S64 => AbiType::S64,
+            Shape::F32 => AbiType::F32,
+            Shape::F64 => AbiType::F64,
+            Shape::Char => AbiType::Char,
+            Shape::String => AbiType::String,
+            Shape::List(item) => AbiType::List(item),
+            Shape::Record(fields) => AbiType::record(fields),
+            Shape::Variant(cases) => AbiType::variant(cases),
+            Shape::Enum(n) => AbiType::Enum(n),
+            Shape::Flags(n) => AbiType::Flags(n),
+            Shape::Own(r) => AbiType::Own(r),
+            Shape::Borrow(r) => AbiType::Borrow(r),
+        }
+    }
+}
+
+impl From<AbiType> for Shape {
+    fn from(ty: AbiType) -> Shape {
+        match ty {
+            AbiType::Bool => Shape::Bool,
+            AbiType::U8 => Shape::U8,
+            AbiType::S8 => Shape::S8,
+            AbiType::U16 => Shape::U16,
+            AbiType::S16 => Shape::S16,
+            AbiType::U32 => Shape::U32,
+            AbiType::S32 => Shape::S32,
+            AbiType::U64 => Shape::U64,
+            AbiType::S64 => Shape::S64,
+            AbiType::F32 => Shape::F32,
+            AbiType::F64 => Shape::F64,
+            AbiType::Char => Shape::Char,
+            AbiType::String => Shape::String,
+            AbiType::List(item) => Shape::List(item),
+            AbiType::Record(fields) => Shape::Record(fields.items),
+            AbiType::Variant(cases) => Shape::Variant(cases.items),
+            AbiType::Enum(n) => Shape::Enum(n),
+            AbiType::Flags(n) => Shape::Flags(n),
+            AbiType::Own(r) => Shape::Own(r),
+            AbiType::Borrow(r) => Shape::Borrow(r),
+        }
     }
 }
 
