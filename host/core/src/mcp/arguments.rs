@@ -1,12 +1,14 @@
 //! Tool arguments checked against the tool's declared `inputSchema` before
 //! any guest runs, so that guests in every language get the same guarantee
-//! and a bad call costs no instance. Schemas are compiled once per component
-//! (with the rest of [`super::params::ToolFacts`]), bounded in size and
-//! depth; remote references are never fetched. The guest's own checks stay
+//! and a bad call costs no instance. Schemas are read once per component
+//! (with the rest of [`super::params::ToolFacts`]) and each compiled on its
+//! tool's first call, bounded in size and depth; remote references are
+//! never fetched. The guest's own checks stay
 //! as a second line.
 
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// Largest schema compiled, serialized.
 pub const MAX_SCHEMA_BYTES: usize = 64 << 10;
@@ -17,10 +19,21 @@ const MAX_PROBLEMS: usize = 4;
 /// Compiled size of one `pattern`, and its lazy DFA's cache.
 const MAX_PATTERN_BYTES: usize = 256 << 10;
 
-/// The compiled input schemas of a component's tools.
+/// The input schemas of a component's tools, each compiled on its tool's
+/// first call: a component's tools are read when it loads, and compiling
+/// every schema then cost a new Worker isolate about 6 ms per tool (on
+/// wasm, jsonschema builds the meta-schema's validator for every schema
+/// it compiles), most of them for tools the request does not call.
 #[derive(Default)]
 pub struct ArgumentSchemas {
-    by_tool: HashMap<String, jsonschema::Validator>,
+    by_tool: HashMap<String, Schema>,
+}
+
+/// One tool's schema, and its validator once compiled (`None`: it did not
+/// compile).
+struct Schema {
+    source: Value,
+    compiled: OnceLock<Option<jsonschema::Validator>>,
 }
 
 impl std::fmt::Debug for ArgumentSchemas {
@@ -30,28 +43,20 @@ impl std::fmt::Debug for ArgumentSchemas {
 }
 
 impl ArgumentSchemas {
-    /// Compiles `schema` for `tool`. A schema over the bounds or that does
-    /// not compile is left out: the guest's own checks then stand alone.
+    /// Keeps `schema` for `tool`. A schema over the bounds is left out, and
+    /// so is one that does not compile: the guest's own checks then stand
+    /// alone.
     pub fn add(&mut self, tool: &str, schema: &Value) {
         if within_bounds(schema) {
-            // A schema is the tenant's input to the host: its patterns run on
-            // the linear-time `regex` engine, never a backtracking one, so a
-            // pattern cannot make a call's check take exponential time. One
-            // that needs look-around or back-references does not compile.
-            let patterns =
-                jsonschema::PatternOptions::regex().size_limit(MAX_PATTERN_BYTES).dfa_size_limit(MAX_PATTERN_BYTES);
-            let options =
-                jsonschema::options().with_draft(jsonschema::Draft::Draft202012).with_pattern_options(patterns);
-            if let Ok(validator) = options.build(schema) {
-                self.by_tool.insert(tool.to_owned(), validator);
-            }
+            self.by_tool.insert(tool.to_owned(), Schema { source: schema.clone(), compiled: OnceLock::new() });
         }
     }
 
     /// `Err` with the failing paths and what is wrong at each, when
     /// `arguments` do not fit `tool`'s schema.
     pub fn check(&self, tool: &str, arguments: &Value) -> Result<(), String> {
-        let Some(validator) = self.by_tool.get(tool) else { return Ok(()) };
+        let Some(schema) = self.by_tool.get(tool) else { return Ok(()) };
+        let Some(validator) = schema.compiled.get_or_init(|| compile(&schema.source)) else { return Ok(()) };
         let problems: Vec<String> = validator
             .iter_errors(arguments)
             .take(MAX_PROBLEMS)
@@ -63,6 +68,16 @@ impl ArgumentSchemas {
             .collect();
         if problems.is_empty() { Ok(()) } else { Err(problems.join("; ")) }
     }
+}
+
+/// `schema` as a validator, `None` when it does not compile.
+fn compile(schema: &Value) -> Option<jsonschema::Validator> {
+    // A schema is the tenant's input to the host: its patterns run on the
+    // linear-time `regex` engine, never a backtracking one, so a pattern
+    // cannot make a call's check take exponential time. One that needs
+    // look-around or back-references does not compile.
+    let patterns = jsonschema::PatternOptions::regex().size_limit(MAX_PATTERN_BYTES).dfa_size_limit(MAX_PATTERN_BYTES);
+    jsonschema::options().with_draft(jsonschema::Draft::Draft202012).with_pattern_options(patterns).build(schema).ok()
 }
 
 /// True for a schema small and shallow enough to compile.
