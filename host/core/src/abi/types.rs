@@ -25,10 +25,10 @@ impl FlatType {
 /// A component value type. Tuples are records, `option` and `result` are
 /// variants, exactly as the canonical ABI defines them.
 ///
-/// Serialized as its [`Shape`]: a layout is always worked out by
-/// [`AbiType::record`] and [`AbiType::variant`], never read from data.
+/// A record or variant is serialized as its items alone: its layout is
+/// always worked out by [`Composite::record`] and [`Composite::variant`],
+/// never read from data.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(from = "Shape", into = "Shape")]
 pub enum AbiType {
     Bool,
     U8,
@@ -45,9 +45,9 @@ pub enum AbiType {
     String,
     List(Box<AbiType>),
     /// Made by [`AbiType::record`].
-    Record(Composite<AbiType>),
+    Record(#[serde(deserialize_with = "Composite::deserialize_record")] Composite<AbiType>),
     /// Cases with optional payloads; made by [`AbiType::variant`].
-    Variant(Composite<Option<AbiType>>),
+    Variant(#[serde(deserialize_with = "Composite::deserialize_variant")] Composite<Option<AbiType>>),
     Enum(u32),
     /// Up to 32 flags.
     Flags(u32),
@@ -87,87 +87,8 @@ impl<'a, T> IntoIterator for &'a Composite<T> {
     }
 }
 
-/// An [`AbiType`] without its layouts: how one is written down.
-#[derive(serde::Serialize, serde::Deserialize)]
-enum Shape {
-    Bool,
-    U8,
-    S8,
-    U16,
-    S16,
-    U32,
-    S32,
-    U64,
-    S64,
-    F32,
-    F64,
-    Char,
-    String,
-    List(Box<AbiType>),
-    Record(Vec<AbiType>),
-    Variant(Vec<Option<AbiType>>),
-    Enum(u32),
-    Flags(u32),
-    Own(u32),
-    Borrow(u32),
-}
-
-impl From<Shape> for AbiType {
-    fn from(shape: Shape) -> AbiType {
-        match shape {
-            Shape::Bool => AbiType::Bool,
-            Shape::U8 => AbiType::U8,
-            Shape::S8 => AbiType::S8,
-            Shape::U16 => AbiType::U16,
-            Shape::S16 => AbiType::S16,
-            Shape::U32 => AbiType::U32,
-            Shape::S32 => AbiType::S32,
-            Shape::U64 => AbiType::U64,
-            Shape::S64 => AbiType::S64,
-            Shape::F32 => AbiType::F32,
-            Shape::F64 => AbiType::F64,
-            Shape::Char => AbiType::Char,
-            Shape::String => AbiType::String,
-            Shape::List(item) => AbiType::List(item),
-            Shape::Record(fields) => AbiType::record(fields),
-            Shape::Variant(cases) => AbiType::variant(cases),
-            Shape::Enum(n) => AbiType::Enum(n),
-            Shape::Flags(n) => AbiType::Flags(n),
-            Shape::Own(r) => AbiType::Own(r),
-            Shape::Borrow(r) => AbiType::Borrow(r),
-        }
-    }
-}
-
-impl From<AbiType> for Shape {
-    fn from(ty: AbiType) -> Shape {
-        match ty {
-            AbiType::Bool => Shape::Bool,
-            AbiType::U8 => Shape::U8,
-            AbiType::S8 => Shape::S8,
-            AbiType::U16 => Shape::U16,
-            AbiType::S16 => Shape::S16,
-            AbiType::U32 => Shape::U32,
-            AbiType::S32 => Shape::S32,
-            AbiType::U64 => Shape::U64,
-            AbiType::S64 => Shape::S64,
-            AbiType::F32 => Shape::F32,
-            AbiType::F64 => Shape::F64,
-            AbiType::Char => Shape::Char,
-            AbiType::String => Shape::String,
-            AbiType::List(item) => Shape::List(item),
-            AbiType::Record(fields) => Shape::Record(fields.items),
-            AbiType::Variant(cases) => Shape::Variant(cases.items),
-            AbiType::Enum(n) => Shape::Enum(n),
-            AbiType::Flags(n) => Shape::Flags(n),
-            AbiType::Own(r) => Shape::Own(r),
-            AbiType::Borrow(r) => Shape::Borrow(r),
-        }
-    }
-}
-
-impl AbiType {
-    pub fn record(fields: Vec<AbiType>) -> AbiType {
+impl Composite<AbiType> {
+    fn record(fields: Vec<AbiType>) -> Composite<AbiType> {
         let (mut size, mut align) = (0, 1);
         for field in &fields {
             let (field_size, field_align) = field.layout();
@@ -176,10 +97,16 @@ impl AbiType {
         }
         let mut flat = Vec::new();
         fields.iter().for_each(|f| f.push_flat(&mut flat));
-        AbiType::Record(Composite { items: fields, size: align_to(size, align), align, payload_offset: 0, flat })
+        Composite { items: fields, size: align_to(size, align), align, payload_offset: 0, flat }
     }
 
-    pub fn variant(cases: Vec<Option<AbiType>>) -> AbiType {
+    fn deserialize_record<'de, D: serde::Deserializer<'de>>(fields: D) -> Result<Self, D::Error> {
+        serde::Deserialize::deserialize(fields).map(Composite::record)
+    }
+}
+
+impl Composite<Option<AbiType>> {
+    fn variant(cases: Vec<Option<AbiType>>) -> Composite<Option<AbiType>> {
         let (mut payload_size, mut payload_align) = (0, 1);
         for (case_size, case_align) in cases.iter().flatten().map(AbiType::layout) {
             payload_size = payload_size.max(case_size);
@@ -199,7 +126,28 @@ impl AbiType {
                 }
             }
         }
-        AbiType::Variant(Composite { items: cases, size, align, payload_offset, flat })
+        Composite { items: cases, size, align, payload_offset, flat }
+    }
+
+    fn deserialize_variant<'de, D: serde::Deserializer<'de>>(cases: D) -> Result<Self, D::Error> {
+        serde::Deserialize::deserialize(cases).map(Composite::variant)
+    }
+}
+
+/// Only the items: the layout follows from them.
+impl<T: serde::Serialize> serde::Serialize for Composite<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.items.serialize(serializer)
+    }
+}
+
+impl AbiType {
+    pub fn record(fields: Vec<AbiType>) -> AbiType {
+        AbiType::Record(Composite::record(fields))
+    }
+
+    pub fn variant(cases: Vec<Option<AbiType>>) -> AbiType {
+        AbiType::Variant(Composite::variant(cases))
     }
 
     pub fn option(inner: AbiType) -> AbiType {
