@@ -83,12 +83,40 @@ fn per_call(runtime: &Runtime, calc: &Component, calls: usize) -> Table {
         table.row(row("wasmtime 48: pooling allocator, fresh instance, dynamic values", w));
     }
     table.row(row("native Rust: the guest SDK's dispatch, called directly", &native));
+    let jitter = measure(calls, busy_loop(smcp.percentile(0.5)));
+    table.row(row("reference: a busy loop as long as SMCP's p50 (this machine's own tail)", &jitter));
     table
         .note(format!("{calls} calls each after {} warm-up calls; the target is p99 over native < 15 µs.", calls / 10));
+    table.note(format!(
+        "The busy loop does no allocation and no I/O: its p99 - p50 ({:.1} µs) is what this machine adds to any step of that length (interrupts, a VM's exits), against SMCP's {:.1} µs.",
+        jitter.p99_us() - jitter.p50_us(),
+        smcp.p99_us() - smcp.p50_us()
+    ));
     if wasmtime.is_none() {
         table.note("wasmtime not measured: run with `--features wasmtime` (./scripts/bench.sh does).");
     }
     table
+}
+
+/// A step that only computes, calibrated to take about `length`: timed
+/// like a call, it shows the tail the machine itself adds.
+fn busy_loop(length: Duration) -> impl FnMut() -> Duration {
+    let spin = |rounds: u64| {
+        let mut x = 1u64;
+        for i in 0..rounds {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(i));
+        }
+    };
+    let probe = 1_000_000;
+    let start = Instant::now();
+    spin(probe);
+    let per_round = start.elapsed().as_secs_f64() / probe as f64;
+    let rounds = (length.as_secs_f64() / per_round.max(1e-12)) as u64;
+    move || {
+        let start = Instant::now();
+        spin(rounds);
+        start.elapsed()
+    }
 }
 
 /// Runs `one` (which times itself) `calls` times after a tenth as many
