@@ -21,7 +21,7 @@ pub struct ParamHeader {
 pub struct ToolFacts {
     pub read_only: BTreeSet<String>,
     pub param_headers: HashMap<String, Vec<ParamHeader>>,
-    /// Each tool's compiled input schema.
+    /// Each tool's input schema, compiled on the tool's first call.
     pub arguments: super::arguments::ArgumentSchemas,
     /// The listed tools that may run as tasks (`task-tools`).
     pub task_support: HashMap<String, crate::guest::TaskSupport>,
