@@ -308,3 +308,54 @@ fn widening_needs_an_approval_the_trail_names_and_rollback_returns() {
     let approved = trail.iter().find(|r| r.event.principal.as_deref() == Some("key:approver")).unwrap();
     assert_eq!(approved.event.detail["approved_widening"], true);
 }
+
+#[test]
+fn a_server_loads_from_its_deployment_whatever_its_record_says_of_the_component() {
+    let env = Env::new("acme", "app", Default::default());
+    let backends = env.backends();
+    let rt = Arc::new(runtime());
+    let writer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
+    let (key, _) = block_on(ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY).create(
+        &acme(),
+        Role::Admin,
+        "t",
+        None,
+        1,
+        &env.memory.random,
+    ))
+    .unwrap();
+    block_on(deploy::create_server(&writer.deployments, backends, &acme(), "app", &admin())).unwrap();
+    let calc =
+        block_on(deploy::upload(&writer.deployments, backends, &acme(), "app", upload("calc", ""), &admin())).unwrap();
+    block_on(deploy::activate(&writer.deployments, backends, &acme(), "app", &calc.deployment.id, false, &admin()))
+        .unwrap();
+    // Stored, never activated.
+    let notes = block_on(deploy::upload(
+        &writer.deployments,
+        backends,
+        &acme(),
+        "app",
+        upload("notes", "version = 1\n[kv]\n"),
+        &admin(),
+    ))
+    .unwrap();
+    let record = block_on(deploy::records::server(backends, &acme(), "app")).unwrap().unwrap();
+    assert_eq!(
+        record.active_digest.as_deref(),
+        Some(calc.deployment.digest.as_str()),
+        "activation names the component"
+    );
+
+    // A record from before the digest was kept, and one naming another
+    // stored component: a new process (a restart, another isolate) serves
+    // the active deployment's own component either way.
+    for active_digest in [None, Some(notes.deployment.digest.clone())] {
+        let mut changed = record.clone();
+        changed.active_digest = active_digest;
+        let json = serde_json::to_vec(&changed).unwrap();
+        block_on(env.memory.kv.set("deploy/acme/servers/app", json, None)).unwrap();
+        let fresh = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
+        let tools = served_tools(&fresh, backends, &key);
+        assert!(tools.contains(&"add".to_owned()) && !tools.contains(&"put_note".to_owned()), "{tools:?}");
+    }
+}

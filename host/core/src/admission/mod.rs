@@ -87,6 +87,16 @@ impl Gate {
         ApiKeys::new(kv, self.settings.key_hash_key).cached(Some(&self.key_cache))
     }
 
+    /// Writes the API key uses noted since the last call, best effort: a
+    /// key's `last_used_ms` is bookkeeping, not a guarantee.
+    pub async fn write_key_uses(&self, kv: &dyn crate::platform::kv::KvStore) {
+        let unwritten = self.key_uses.lock().map(|mut notes| notes.take_unwritten()).unwrap_or_default();
+        let keys = self.api_keys(kv);
+        for (tenant, id, at_ms) in unwritten {
+            keys.note_use(&tenant, &id, at_ms).await;
+        }
+    }
+
     /// Moves the counts of refusals whose window closed (every count, when
     /// `closing`) into the audit queue.
     pub fn record_refusals(&self, now_ms: u64, closing: bool) {
@@ -291,9 +301,8 @@ pub(crate) async fn authenticate_for(
     let principal = if credential.starts_with("smcp_") {
         let keys = gate.api_keys(backends.kv);
         let principal = keys.authenticate(credential, now).await?;
-        let id = principal.id.trim_start_matches("key:");
-        if gate.key_uses.lock().is_ok_and(|mut notes| notes.due(id, now)) {
-            keys.note_use(&principal.tenant, id, now).await;
+        if let Ok(mut notes) = gate.key_uses.lock() {
+            notes.note(&principal.tenant, principal.id.trim_start_matches("key:"), now);
         }
         principal
     } else if credential.split('.').count() == 3

@@ -46,22 +46,38 @@ pub struct KeyRecord {
 
 pub use crate::names::valid_tenant;
 
-/// When this process last noted each key's use: at most once a minute a
-/// key, so that a busy key does not turn every request into a write.
+/// Keys this process remembers using.
+const NOTED_KEYS: usize = 10_000;
+
+/// When this process last noted each key's use, and the uses it has not
+/// written yet: at most once a minute a key, so that a busy key does not
+/// turn every request into a write, and written by the engine's upkeep,
+/// not by the request (on a new Worker isolate, a write its caller would
+/// wait for).
 #[derive(Default)]
 pub struct UseNotes {
     noted: crate::lru::Lru<String, u64>,
+    unwritten: Vec<(TenantId, String, u64)>,
 }
 
 impl UseNotes {
-    /// True when key `id` should be noted as used at `now_ms` (and
-    /// remembers that it was).
-    pub fn due(&mut self, id: &str, now_ms: u64) -> bool {
+    /// Notes that key `id` of `tenant` was used at `now_ms`, unless it was
+    /// within the last minute.
+    pub fn note(&mut self, tenant: &TenantId, id: &str, now_ms: u64) {
         if self.noted.get(id).is_some_and(|at| now_ms.saturating_sub(*at) < LAST_USED_GRANULARITY_MS) {
-            return false;
+            return;
         }
-        self.noted.insert(id.to_owned(), now_ms, 10_000);
-        true
+        self.noted.insert(id.to_owned(), now_ms, NOTED_KEYS);
+        // Each key is noted at most once a minute: past this many, uses of
+        // the least recent keys wait for a later minute.
+        if self.unwritten.len() < NOTED_KEYS {
+            self.unwritten.push((tenant.clone(), id.to_owned(), now_ms));
+        }
+    }
+
+    /// The uses noted and not written yet, which the caller now writes.
+    pub fn take_unwritten(&mut self) -> Vec<(TenantId, String, u64)> {
+        std::mem::take(&mut self.unwritten)
     }
 }
 
@@ -321,7 +337,7 @@ impl<'a> ApiKeys<'a> {
     }
 
     /// Notes that key `id` of `tenant` was used at `now_ms`. Best effort;
-    /// callers note a key at most once a minute (see [`UseNotes`]).
+    /// the engine writes what [`UseNotes`] noted, at most once a minute a key.
     pub async fn note_use(&self, tenant: &TenantId, id: &str, now_ms: u64) {
         let _ = self.kv.set_relaxed(&used_path(tenant, id), now_ms.to_string().into_bytes(), None).await;
     }
@@ -464,7 +480,13 @@ mod tests {
         let listed = block_on(keys.list(&TenantId::from_static("acme"))).unwrap();
         assert_eq!((listed[0].revoked_ms, listed[0].last_used_ms), (Some(5), Some(120_000)));
         let mut notes = UseNotes::default();
-        assert!(notes.due("k", 0) && !notes.due("k", 59_999) && notes.due("k", 60_000));
+        let acme = TenantId::from_static("acme");
+        for at_ms in [0, 59_999, 60_000] {
+            notes.note(&acme, "k", at_ms);
+        }
+        let written: Vec<u64> = notes.take_unwritten().into_iter().map(|(_, _, at)| at).collect();
+        assert_eq!(written, [0, 60_000], "at most once a minute");
+        assert!(notes.take_unwritten().is_empty(), "taken once");
     }
 
     #[test]

@@ -56,6 +56,7 @@ impl Limiter {
     /// the first that is empty: `Err(seconds)` to wait then.
     pub async fn take(&self, kv: &dyn KvStore, buckets: &[(&str, Limit)], now_ms: u64) -> Result<(), u64> {
         let mut held = self.buckets.lock().await;
+        held.load(kv, buckets, now_ms).await;
         for (name, limit) in buckets {
             held.take(kv, name, *limit, now_ms).await?;
         }
@@ -70,15 +71,27 @@ pub struct Buckets {
 }
 
 impl Buckets {
+    /// Reads the buckets of `buckets` not held yet from the KV backend, all
+    /// at once: on a Worker isolate's first request each is a round trip.
+    /// One never stored, or unreadable, starts full.
+    async fn load(&mut self, kv: &dyn KvStore, buckets: &[(&str, Limit)], now_ms: u64) {
+        let missing: Vec<(&str, Limit)> =
+            buckets.iter().copied().filter(|(name, _)| !self.buckets.contains_key(*name)).collect();
+        let stored = futures_util::future::join_all(missing.iter().map(|(name, _)| async move {
+            let bytes = kv.get(&format!("rate/{name}")).await.ok().flatten();
+            bytes.and_then(|b| serde_json::from_slice::<Bucket>(&b).ok())
+        }))
+        .await;
+        for ((name, limit), stored) in missing.into_iter().zip(stored) {
+            let bucket = stored.unwrap_or(Bucket { tokens: limit.burst, at_ms: now_ms, saved_ms: 0 });
+            self.buckets.entry(name.to_owned()).or_insert(Bucket { saved_ms: now_ms, ..bucket });
+        }
+    }
+
     /// Takes one token from bucket `name` under `limit`; `Err(seconds)` to
     /// wait when it is empty.
     pub async fn take(&mut self, kv: &dyn KvStore, name: &str, limit: Limit, now_ms: u64) -> Result<(), u64> {
-        let path = format!("rate/{name}");
-        if !self.buckets.contains_key(name) {
-            let stored = kv.get(&path).await.ok().flatten().and_then(|b| serde_json::from_slice::<Bucket>(&b).ok());
-            let bucket = stored.unwrap_or(Bucket { tokens: limit.burst, at_ms: now_ms, saved_ms: 0 });
-            self.buckets.insert(name.to_owned(), Bucket { saved_ms: now_ms, ..bucket });
-        }
+        self.load(kv, &[(name, limit)], now_ms).await;
         let Some(bucket) = self.buckets.get_mut(name) else { return Ok(()) };
         let elapsed = now_ms.saturating_sub(bucket.at_ms) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed * limit.per_second).min(limit.burst);
@@ -94,7 +107,7 @@ impl Buckets {
             if let Ok(bytes) = serde_json::to_vec(bucket) {
                 // Best effort, and expiring: an idle bucket is a full one.
                 let ttl = (limit.burst / limit.per_second).ceil() as u32 + 60;
-                let _ = kv.set_relaxed(&path, bytes, Some(ttl)).await;
+                let _ = kv.set_relaxed(&format!("rate/{name}"), bytes, Some(ttl)).await;
             }
         }
         verdict
@@ -105,6 +118,7 @@ impl Buckets {
 mod tests {
     use super::*;
     use crate::platform::memory::{ManualClock, MemoryKv};
+    use crate::platform::{CapabilityError, KeyPage, LocalFuture};
     use futures::executor::block_on;
     use std::rc::Rc;
 
@@ -125,5 +139,76 @@ mod tests {
         let first = block_on(elsewhere.take(&kv, "k", limit, 2600));
         let second = block_on(elsewhere.take(&kv, "k", limit, 2600));
         assert!(first.is_ok() && second.is_err(), "{first:?} {second:?}");
+    }
+
+    /// A store whose reads answer only once `needed` are outstanding at
+    /// the same time, as a round trip each would on a Worker.
+    struct Concurrent {
+        kv: MemoryKv,
+        needed: usize,
+        outstanding: std::cell::Cell<usize>,
+    }
+
+    impl KvStore for Concurrent {
+        fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
+            self.outstanding.set(self.outstanding.get() + 1);
+            let mut polls = 0;
+            Box::pin(async move {
+                // Sequential reads would wait here forever: give up after a
+                // while, answering nothing, which the assertions below see.
+                let together = std::future::poll_fn(|cx| {
+                    polls += 1;
+                    if self.outstanding.get() >= self.needed {
+                        std::task::Poll::Ready(true)
+                    } else if polls > 100 {
+                        std::task::Poll::Ready(false)
+                    } else {
+                        cx.waker().wake_by_ref();
+                        std::task::Poll::Pending
+                    }
+                })
+                .await;
+                let answer = if together { self.kv.get(key).await } else { Ok(None) };
+                self.outstanding.set(self.outstanding.get() - 1);
+                answer
+            })
+        }
+        fn set<'a>(
+            &'a self,
+            key: &'a str,
+            value: Vec<u8>,
+            ttl: Option<u32>,
+        ) -> LocalFuture<'a, Result<(), CapabilityError>> {
+            self.kv.set(key, value, ttl)
+        }
+        fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+            self.kv.delete(key)
+        }
+        fn list<'a>(
+            &'a self,
+            prefix: &'a str,
+            cursor: Option<&'a str>,
+            limit: u32,
+        ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+            self.kv.list(prefix, cursor, limit)
+        }
+    }
+
+    #[test]
+    fn a_request_reads_its_stored_buckets_together() {
+        let kv = MemoryKv::new(Rc::new(ManualClock::new(0)));
+        let limit = Limit { burst: 2.0, per_second: 0.001 };
+        // Another instance drained the tenant's bucket, and a second later
+        // saved it.
+        let mut elsewhere = Buckets::default();
+        for at_ms in [5000, 5000, 6000] {
+            let _ = block_on(elsewhere.take(&kv, "t/acme", limit, at_ms));
+        }
+        let both = [("p/acme/alice", limit), ("t/acme", limit)];
+        let store = Concurrent { kv, needed: 2, outstanding: Default::default() };
+        // Read one at a time, neither read would answer, and the tenant's
+        // bucket would start full.
+        let taken = block_on(Limiter::default().take(&store, &both, 6000));
+        assert!(taken.is_err(), "the drained tenant bucket was not read: {taken:?}");
     }
 }

@@ -106,6 +106,7 @@ pub async fn create_server(
         created_ms: backends.clock.now_ms(),
         created_by: by.id.clone(),
         active: None,
+        active_digest: None,
         history: Vec::new(),
     };
     // Created by another request since the read above: that one stands.
@@ -134,13 +135,30 @@ async fn hosted(
     tenant: &TenantId,
     deployment: &Deployment,
 ) -> Result<Hosted, DeployError> {
+    let bytes = component_bytes(backends, tenant, &deployment.digest).await?;
+    hosted_from(deployments, tenant, deployment, bytes)
+}
+
+/// The stored component with digest `digest`, if any.
+async fn component_bytes(
+    backends: Backends<'_>,
+    tenant: &TenantId,
+    digest: &str,
+) -> Result<Option<Vec<u8>>, DeployError> {
+    let stored = backends.objects.get(&component_key(tenant, digest)).await;
+    Ok(stored.map_err(|e| DeployError::Storage(e.to_string()))?.map(|(_, bytes)| bytes))
+}
+
+/// `deployment` ready to serve from its component's stored `bytes`, which
+/// must be the component it names.
+fn hosted_from(
+    deployments: &Deployments,
+    tenant: &TenantId,
+    deployment: &Deployment,
+    bytes: Option<Vec<u8>>,
+) -> Result<Hosted, DeployError> {
     let missing = || DeployError::ComponentMissing(deployment.id.clone());
-    let (_, bytes) = backends
-        .objects
-        .get(&component_key(tenant, &deployment.digest))
-        .await
-        .map_err(|e| DeployError::Storage(e.to_string()))?
-        .ok_or_else(missing)?;
+    let bytes = bytes.ok_or_else(missing)?;
     let component =
         deployments.runtime.load(&bytes).map_err(|e| DeployError::ComponentRefused(deployment.id.clone(), e))?;
     if component.prepared.digest.to_hex() != deployment.digest {
@@ -272,6 +290,7 @@ impl Switch<'_> {
         let hosted = hosted(deployments, backends, tenant, &target).await?;
         hosted.grant.check_imports(&hosted.component.prepared.imports)?;
         record.active = Some(target.id.clone());
+        record.active_digest = Some(target.digest.clone());
         record.history.push(Activation {
             deployment: target.id.clone(),
             at_ms: backends.clock.now_ms(),
@@ -378,6 +397,22 @@ pub async fn load_active(
     server: &str,
 ) -> Result<Option<(Hosted, String)>, DeployError> {
     let Some(record) = records::server(backends, tenant, server).await? else { return Ok(None) };
-    let Some(active) = active_deployment(backends, tenant, &record).await? else { return Ok(None) };
-    Ok(Some((hosted(deployments, backends, tenant, &active).await?, active.id)))
+    let Some(digest) = &record.active_digest else {
+        let Some(active) = active_deployment(backends, tenant, &record).await? else { return Ok(None) };
+        return Ok(Some((hosted(deployments, backends, tenant, &active).await?, active.id)));
+    };
+    let (active, bytes) = futures_util::future::join(
+        active_deployment(backends, tenant, &record),
+        component_bytes(backends, tenant, digest),
+    )
+    .await;
+    let Some(active) = active? else { return Ok(None) };
+    // A record naming another component than its deployment's is not
+    // trusted: the deployment's own digest decides.
+    let hosted = if active.digest == *digest {
+        hosted_from(deployments, tenant, &active, bytes?)?
+    } else {
+        hosted(deployments, backends, tenant, &active).await?
+    };
+    Ok(Some((hosted, active.id)))
 }

@@ -20,6 +20,13 @@ pub struct ServerRecord {
     /// The deployment requests are served by; none before the first
     /// activation.
     pub active: Option<String>,
+    /// The active deployment's component digest, so that loading the
+    /// server fetches the component while it reads the deployment record
+    /// (on a Worker isolate's first request, two round trips at once
+    /// instead of in turn). Checked against that record before use; absent
+    /// from records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active_digest: Option<String>,
     /// Activations, oldest first (the last [`HISTORY`] kept).
     pub history: Vec<Activation>,
 }

@@ -209,11 +209,13 @@ impl Engine {
     }
 
     /// Writes the queued audit records, with the counts of refusals whose
-    /// window closed (all of them when shutting down).
+    /// window closed (all of them when shutting down), and the API key uses
+    /// noted since the last flush: bookkeeping a request does not wait for.
     pub async fn flush_audit(&self, backends: Backends<'_>) -> Result<usize, crate::audit::AuditError> {
         let now = backends.clock.now_ms();
         let closing = self.closing.load(std::sync::atomic::Ordering::Relaxed);
         self.gate.record_refusals(now, closing);
+        self.gate.write_key_uses(backends.kv).await;
         self.audit.flush(backends.kv).await
     }
 

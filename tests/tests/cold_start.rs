@@ -1,0 +1,189 @@
+//! A new process's first call (a restart, a new Worker isolate) with its
+//! storage a round trip away, as Workers KV, a Durable Object and R2 are
+//! on Cloudflare: how many round trips it waits for in turn. Counted, not
+//! timed: every storage operation completes one tick after it starts, and
+//! the clock ticks only when nothing else can run, so the ticks a request
+//! takes are its round trips in turn.
+
+use futures::channel::oneshot;
+use serde_json::json;
+use smcp_core::auth::api_keys::{ApiKeys, KeyCaching};
+use smcp_core::auth::{Principal, Role};
+use smcp_core::deploy::{self, Upload};
+use smcp_core::engine::Engine;
+use smcp_core::http::Body;
+use smcp_core::names::TenantId;
+use smcp_core::platform::objects::StoredObject;
+use smcp_core::platform::{Backends, CapabilityError, KeyPage, KvStore, LocalFuture};
+use smcp_core::platform::{ObjectMeta, ObjectPage, ObjectStore};
+use smcp_tests::{Env, block_on, component_bytes, runtime};
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// Round trips a new process's first `tools/call` may wait for in turn:
+/// the tenant's keys, the caller's key, its two rate buckets (together),
+/// the server record, then its deployment record and component (together).
+const FIRST_CALL_ROUND_TRIPS: u64 = 5;
+
+/// Storage one tick away.
+struct Distant<'a> {
+    kv: &'a dyn KvStore,
+    objects: &'a dyn ObjectStore,
+    tick: &'a Cell<u64>,
+}
+
+impl Distant<'_> {
+    /// `operation`, answered one tick after it is first polled.
+    fn later<'a, T: 'a>(&'a self, operation: LocalFuture<'a, T>) -> LocalFuture<'a, T> {
+        Box::pin(async move {
+            let due = self.tick.get() + 1;
+            std::future::poll_fn(|_| if self.tick.get() >= due { Poll::Ready(()) } else { Poll::Pending }).await;
+            operation.await
+        })
+    }
+}
+
+impl KvStore for Distant<'_> {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
+        self.later(self.kv.get(key))
+    }
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        self.later(self.kv.set(key, value, ttl))
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        self.later(self.kv.delete(key))
+    }
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+        self.later(self.kv.list(prefix, cursor, limit))
+    }
+    fn set_relaxed<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        self.later(self.kv.set_relaxed(key, value, ttl))
+    }
+    fn insert_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        self.later(self.kv.insert_new(key, value, ttl))
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a [u8]>,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        self.later(self.kv.compare_and_swap(key, expected, value, ttl))
+    }
+}
+
+impl ObjectStore for Distant<'_> {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<StoredObject>, CapabilityError>> {
+        self.later(self.objects.get(key))
+    }
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        body: Vec<u8>,
+        content_type: Option<String>,
+    ) -> LocalFuture<'a, Result<ObjectMeta, CapabilityError>> {
+        self.later(self.objects.put(key, body, content_type))
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        self.later(self.objects.delete(key))
+    }
+    fn head<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<ObjectMeta>, CapabilityError>> {
+        self.later(self.objects.head(key))
+    }
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<ObjectPage, CapabilityError>> {
+        self.later(self.objects.list(prefix, cursor, limit))
+    }
+}
+
+/// Runs `work` to its end, ticking whenever it cannot go on; its output
+/// and the ticks it took.
+fn ticks<F: Future>(tick: &Cell<u64>, work: F) -> (F::Output, u64) {
+    let start = tick.get();
+    let mut work = std::pin::pin!(work);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let Poll::Ready(output) = work.as_mut().poll(&mut cx) {
+            return (output, tick.get() - start);
+        }
+        assert!(tick.get() - start < 100, "the request waits on something other than storage");
+        tick.set(tick.get() + 1);
+    }
+}
+
+#[test]
+fn a_new_process_waits_for_few_storage_round_trips_on_its_first_call() {
+    let env = Env::new("acme", "app", Default::default());
+    let backends = env.backends();
+    let acme = TenantId::from_static("acme");
+    let admin = Principal { tenant: acme.clone(), id: "key:test".into(), role: Role::Admin };
+    let rt = Arc::new(runtime());
+    let deployer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
+    let keys = ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY);
+    let (key, _) = block_on(keys.create(&acme, Role::Admin, "t", None, 1, &env.memory.random)).unwrap();
+    block_on(deploy::create_server(&deployer.deployments, backends, &acme, "app", &admin)).unwrap();
+    let calc = Upload { component: component_bytes("calc"), ..Default::default() };
+    let calc = block_on(deploy::upload(&deployer.deployments, backends, &acme, "app", calc, &admin)).unwrap();
+    block_on(deploy::activate(&deployer.deployments, backends, &acme, "app", &calc.deployment.id, false, &admin))
+        .unwrap();
+
+    let tick = Cell::new(0);
+    let distant = Distant { kv: &env.memory.kv, objects: &env.memory.objects, tick: &tick };
+    let far = Backends { kv: &distant, objects: &distant, ..backends };
+    // Keys held as a Worker isolate holds them (for SMCP_KEY_RECHECK_MS).
+    let mut config = smcp_tests::engine_config(&[]);
+    config.auth.api_key_caching = KeyCaching::For { ms: 60_000 };
+    let new_process = Engine::new(rt, config);
+    // As the front ends serve it: the response head goes out when it is
+    // known; what the engine writes after (audit records, key uses) waits
+    // for its upkeep.
+    let answer = || {
+        let (head_tx, head_rx) = oneshot::channel();
+        let arguments = json!({"name": "add", "arguments": {"a": 2, "b": 3}});
+        let request = smcp_tests::current_request("/t/acme/s/app/mcp", &key, "tools/call", arguments);
+        let exchange = new_process.handle_streaming(request, far, head_tx);
+        ticks(&tick, async { futures::future::join(exchange, head_rx).await.1.expect("a response head") })
+    };
+    let (first, round_trips) = answer();
+    let Body::Json(body) = first.body else { panic!("status {}: not JSON", first.status) };
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains(r#""sum":5"#), "{body}");
+    assert!(
+        round_trips <= FIRST_CALL_ROUND_TRIPS,
+        "the first call waited for {round_trips} storage round trips in turn, more than {FIRST_CALL_ROUND_TRIPS}"
+    );
+    // Everything it read is now this process's: the next call waits for none.
+    assert_eq!(answer().1, 0, "the second call waited for storage");
+    // The upkeep writes what the calls left: the key's use among it.
+    let (flushed, _) = ticks(&tick, new_process.upkeep(far));
+    assert!(flushed.is_ok_and(|records| records >= 2), "the calls' audit records were written");
+    let listed = block_on(keys.list(&acme)).unwrap();
+    assert!(listed[0].last_used_ms.is_some(), "the key's use was written");
+}
