@@ -52,6 +52,12 @@ pub struct Limiter {
 }
 
 impl Limiter {
+    /// True when every bucket of `names` is in this process's memory, or
+    /// when another request holds them now (it is reading or taking them).
+    pub fn holds(&self, names: &[&str]) -> bool {
+        self.buckets.try_lock().is_none_or(|held| names.iter().all(|name| held.buckets.contains_key(*name)))
+    }
+
     /// Takes one token from each bucket of `buckets` in turn, stopping at
     /// the first that is empty: `Err(seconds)` to wait then.
     pub async fn take(&self, kv: &dyn KvStore, buckets: &[(&str, Limit)], now_ms: u64) -> Result<(), u64> {

@@ -403,10 +403,25 @@ impl Engine {
             Ok(principal) => principal,
             Err(error) => return admission::refusal(&self.gate, backends, tenant, server, &error).await.into(),
         };
-        if let Some(limited) = self.mcp.rate_limited(backends, &principal).await {
-            return limited.into();
-        }
-        let hosted = match self.deployments.lookup(backends, tenant, server).await {
+        let lookup = self.deployments.lookup(backends, tenant, server);
+        let hosted = if self.mcp.rate_buckets_held(&principal) {
+            if let Some(limited) = self.mcp.rate_limited(backends, &principal).await {
+                return limited.into();
+            }
+            lookup.await
+        } else {
+            // The principal's first request here: its rate buckets come
+            // from storage, and the deployment is looked up meanwhile (on a
+            // new Worker isolate, two round trips at once). A principal
+            // over its limit makes this lookup once per process, no more.
+            let (limited, hosted) =
+                futures_util::future::join(self.mcp.rate_limited(backends, &principal), lookup).await;
+            if let Some(limited) = limited {
+                return limited.into();
+            }
+            hosted
+        };
+        let hosted = match hosted {
             Ok(Some(hosted)) => hosted,
             Ok(None) => return error(404, BAD_REQUEST, "Not Found: no MCP server at this path").into(),
             Err(e) => {

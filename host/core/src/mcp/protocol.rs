@@ -125,12 +125,23 @@ impl Protocol {
         limits
     }
 
+    /// The names of `principal`'s rate buckets: its own and its tenant's.
+    fn rate_buckets(principal: &Principal) -> [String; 2] {
+        [format!("p/{}/{}", principal.tenant, principal.id), format!("t/{}", principal.tenant)]
+    }
+
+    /// True when this process holds `principal`'s rate buckets, so that
+    /// [`rate_limited`](Self::rate_limited) answers without storage.
+    pub fn rate_buckets_held(&self, principal: &Principal) -> bool {
+        let [own, tenant] = Self::rate_buckets(principal);
+        self.rate.holds(&[&own, &tenant])
+    }
+
     /// 429 when `principal` or its tenant is over its rate limit.
     pub async fn rate_limited(&self, backends: Backends<'_>, principal: &Principal) -> Option<Response> {
         let limits = self.config.rate;
-        let (principal_bucket, tenant_bucket) =
-            (format!("p/{}/{}", principal.tenant, principal.id), format!("t/{}", principal.tenant));
-        let buckets = [(principal_bucket.as_str(), limits.per_principal), (tenant_bucket.as_str(), limits.per_tenant)];
+        let [own, tenant] = Self::rate_buckets(principal);
+        let buckets = [(own.as_str(), limits.per_principal), (tenant.as_str(), limits.per_tenant)];
         let wait = self.rate.take(backends.kv, &buckets, backends.clock.now_ms()).await.err()?;
         let body = error_response(&Value::Null, BAD_REQUEST, &format!("Too Many Requests: retry in {wait} s"), None);
         let mut response = Response::json(429, vec![], &body);
