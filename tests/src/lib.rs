@@ -139,6 +139,31 @@ pub fn engine_config(anonymous: &[(&str, &str)]) -> smcp_core::engine::EngineCon
 /// The API-key hashing key of [`engine_config`].
 pub const TEST_HASH_KEY: [u8; 32] = [4; 32];
 
+/// An admin API key of `env`'s tenant, and `guest` uploaded under `grant`
+/// and activated as `env`'s server by `deployer` (a process sharing `env`'s
+/// storage): the key and the deployment.
+pub fn deploy_active(
+    env: &Env,
+    deployer: &smcp_core::engine::Engine,
+    guest: &str,
+    grant: &str,
+) -> (String, smcp_core::deploy::Deployment) {
+    use smcp_core::auth::{Principal, Role, api_keys::ApiKeys};
+    use smcp_core::deploy::{self, Upload};
+    let (backends, tenant, server) = (env.backends(), &env.scope.tenant, env.scope.server.as_str());
+    let admin = Principal { tenant: tenant.clone(), id: "key:test".into(), role: Role::Admin };
+    let keys = ApiKeys::new(&env.memory.kv, TEST_HASH_KEY);
+    let (key, _) = block_on(keys.create(tenant, Role::Admin, "t", None, 1, &env.memory.random)).expect("a key");
+    block_on(deploy::create_server(&deployer.deployments, backends, tenant, server, &admin)).expect("a server");
+    let upload =
+        Upload { component: component_bytes(guest), grant: Some(grant.as_bytes().to_vec()), ..Default::default() };
+    let uploaded = block_on(deploy::upload(&deployer.deployments, backends, tenant, server, upload, &admin));
+    let deployment = uploaded.expect("an upload").deployment;
+    block_on(deploy::activate(&deployer.deployments, backends, tenant, server, &deployment.id, false, &admin))
+        .expect("an activation");
+    (key, deployment)
+}
+
 /// Calls `tool` of `component` with `env`'s backends and grant, and
 /// expects a finished result (not input-required, not an error).
 pub fn call_tool(

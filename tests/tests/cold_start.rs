@@ -9,8 +9,6 @@ use futures::channel::oneshot;
 use serde_json::json;
 use smcp_core::auth::api_keys::{ApiKeys, KeyCaching};
 use smcp_core::auth::rate::{Limit, RateLimits};
-use smcp_core::auth::{Principal, Role};
-use smcp_core::deploy::{self, Upload};
 use smcp_core::engine::Engine;
 use smcp_core::http::{Body, Response};
 use smcp_core::names::TenantId;
@@ -18,7 +16,7 @@ use smcp_core::platform::objects::StoredObject;
 use smcp_core::platform::{Backends, CapabilityError, KeyPage, KvStore, LocalFuture};
 use smcp_core::platform::{ObjectMeta, ObjectPage, ObjectStore};
 use smcp_core::runtime::Runtime;
-use smcp_tests::{Env, block_on, component_bytes, runtime};
+use smcp_tests::{Env, block_on, runtime};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::sync::Arc;
@@ -154,18 +152,9 @@ fn ticks<F: Future>(tick: &Cell<u64>, work: F) -> (F::Output, u64) {
 /// calc deployed at acme/app, and an admin key of acme.
 fn deployed() -> (Env, Arc<Runtime>, String) {
     let env = Env::new("acme", "app", Default::default());
-    let backends = env.backends();
-    let acme = TenantId::from_static("acme");
-    let admin = Principal { tenant: acme.clone(), id: "key:test".into(), role: Role::Admin };
     let rt = Arc::new(runtime());
     let deployer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
-    let keys = ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY);
-    let (key, _) = block_on(keys.create(&acme, Role::Admin, "t", None, 1, &env.memory.random)).unwrap();
-    block_on(deploy::create_server(&deployer.deployments, backends, &acme, "app", &admin)).unwrap();
-    let calc = Upload { component: component_bytes("calc"), ..Default::default() };
-    let calc = block_on(deploy::upload(&deployer.deployments, backends, &acme, "app", calc, &admin)).unwrap();
-    block_on(deploy::activate(&deployer.deployments, backends, &acme, "app", &calc.deployment.id, false, &admin))
-        .unwrap();
+    let (key, _) = smcp_tests::deploy_active(&env, &deployer, "calc", "");
     (env, rt, key)
 }
 

@@ -76,6 +76,19 @@ fn served_tools(engine: &Engine, backends: Backends<'_>, key: &str) -> Vec<Strin
     tools.iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
 }
 
+/// notes, which imports kv, uploaded to acme/app under a grant that gives
+/// it kv (not activated).
+fn upload_notes(engine: &Engine, backends: Backends<'_>) -> Result<deploy::Uploaded, DeployError> {
+    block_on(deploy::upload(
+        &engine.deployments,
+        backends,
+        &acme(),
+        "app",
+        upload("notes", "version = 1\n[kv]\n"),
+        &admin(),
+    ))
+}
+
 fn components_stored(objects: &dyn ObjectStore) -> usize {
     block_on(objects.list("components/", None, 100)).unwrap().objects.len()
 }
@@ -113,29 +126,14 @@ fn a_failed_write_leaves_nothing_and_the_served_version_untouched() {
 
     // The deployment record cannot be written: its component goes too.
     *kv.fail_under.borrow_mut() = Some("deploy/acme/deployments/".into());
-    let failed = block_on(deploy::upload(
-        &engine.deployments,
-        backends,
-        &acme(),
-        "app",
-        upload("notes", "version = 1\n[kv]\n"),
-        &admin(),
-    ));
+    let failed = upload_notes(&engine, backends);
     assert!(matches!(failed, Err(DeployError::Storage(_))), "{failed:?}");
     assert_eq!(components_stored(&env.memory.objects), 1, "the failed upload left its component");
     assert_eq!(block_on(deploy::records::deployments(backends, &acme(), "app")).unwrap().len(), 1);
 
     // The server record cannot be written: the old version stays served.
     *kv.fail_under.borrow_mut() = None;
-    let notes = block_on(deploy::upload(
-        &engine.deployments,
-        backends,
-        &acme(),
-        "app",
-        upload("notes", "version = 1\n[kv]\n"),
-        &admin(),
-    ))
-    .unwrap();
+    let notes = upload_notes(&engine, backends).unwrap();
     *kv.fail_under.borrow_mut() = Some("deploy/acme/servers/".into());
     let failed =
         block_on(deploy::activate(&engine.deployments, backends, &acme(), "app", &notes.deployment.id, true, &admin()));
@@ -151,20 +149,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let backends = env.backends();
     let rt = Arc::new(runtime());
     let writer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
-    let (key, _) = block_on(ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY).create(
-        &acme(),
-        Role::Admin,
-        "t",
-        None,
-        1,
-        &env.memory.random,
-    ))
-    .unwrap();
-    block_on(deploy::create_server(&writer.deployments, backends, &acme(), "app", &admin())).unwrap();
-    let calc =
-        block_on(deploy::upload(&writer.deployments, backends, &acme(), "app", upload("calc", ""), &admin())).unwrap();
-    block_on(deploy::activate(&writer.deployments, backends, &acme(), "app", &calc.deployment.id, false, &admin()))
-        .unwrap();
+    let (key, _) = smcp_tests::deploy_active(&env, &writer, "calc", "");
 
     // Another process (a restart, another isolate) that rechecks every second.
     let mut config = smcp_tests::engine_config(&[]);
@@ -173,15 +158,7 @@ fn engines_sharing_a_registry_serve_what_it_says_is_active() {
     let calc_tools = served_tools(&reader, backends, &key);
     assert!(calc_tools.contains(&"add".to_owned()), "{calc_tools:?}");
 
-    let notes = block_on(deploy::upload(
-        &writer.deployments,
-        backends,
-        &acme(),
-        "app",
-        upload("notes", "version = 1\n[kv]\n"),
-        &admin(),
-    ))
-    .unwrap();
+    let notes = upload_notes(&writer, backends).unwrap();
     block_on(deploy::activate(&writer.deployments, backends, &acme(), "app", &notes.deployment.id, true, &admin()))
         .unwrap();
     assert!(
@@ -315,36 +292,11 @@ fn a_server_loads_from_its_deployment_whatever_its_record_says_of_the_component(
     let backends = env.backends();
     let rt = Arc::new(runtime());
     let writer = Engine::new(rt.clone(), smcp_tests::engine_config(&[]));
-    let (key, _) = block_on(ApiKeys::new(&env.memory.kv, smcp_tests::TEST_HASH_KEY).create(
-        &acme(),
-        Role::Admin,
-        "t",
-        None,
-        1,
-        &env.memory.random,
-    ))
-    .unwrap();
-    block_on(deploy::create_server(&writer.deployments, backends, &acme(), "app", &admin())).unwrap();
-    let calc =
-        block_on(deploy::upload(&writer.deployments, backends, &acme(), "app", upload("calc", ""), &admin())).unwrap();
-    block_on(deploy::activate(&writer.deployments, backends, &acme(), "app", &calc.deployment.id, false, &admin()))
-        .unwrap();
+    let (key, calc) = smcp_tests::deploy_active(&env, &writer, "calc", "");
     // Stored, never activated.
-    let notes = block_on(deploy::upload(
-        &writer.deployments,
-        backends,
-        &acme(),
-        "app",
-        upload("notes", "version = 1\n[kv]\n"),
-        &admin(),
-    ))
-    .unwrap();
+    let notes = upload_notes(&writer, backends).unwrap();
     let record = block_on(deploy::records::server(backends, &acme(), "app")).unwrap().unwrap();
-    assert_eq!(
-        record.active_digest.as_deref(),
-        Some(calc.deployment.digest.as_str()),
-        "activation names the component"
-    );
+    assert_eq!(record.active_digest.as_deref(), Some(calc.digest.as_str()), "activation names the component");
 
     // A record from before the digest was kept, and one naming another
     // stored component: a new process (a restart, another isolate) serves
