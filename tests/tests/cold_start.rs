@@ -9,7 +9,8 @@ use futures::channel::oneshot;
 use serde_json::json;
 use smcp_core::auth::api_keys::{ApiKeys, KeyCaching};
 use smcp_core::auth::rate::{Limit, RateLimits};
-use smcp_core::engine::Engine;
+use smcp_core::auth::tenants::Directory;
+use smcp_core::engine::{Engine, set_issuers};
 use smcp_core::http::{Body, Response};
 use smcp_core::names::TenantId;
 use smcp_core::platform::objects::StoredObject;
@@ -233,4 +234,16 @@ fn a_principal_over_its_limit_looks_the_server_up_once_per_process() {
     }
     let lookups = distant.reached("deploy/acme/servers/missing");
     assert!(lookups <= 1, "{lookups} lookups: only the first request's, beside its bucket reads, may look up");
+}
+
+#[test]
+fn a_tenant_whose_callers_bring_tokens_is_found_in_one_round_trip() {
+    let env = Env::new("oidc", "app", Default::default());
+    let oidc = TenantId::from_static("oidc");
+    // Trusted issuers and no API keys: callers bring tokens.
+    block_on(set_issuers(env.backends(), &oidc, &[])).unwrap();
+    let tick = Cell::new(0);
+    let distant = Distant::new(&env.memory.kv, &env.memory.objects, &tick);
+    let (found, round_trips) = ticks(&tick, Directory::new(&[]).exists(&distant, &oidc, 0));
+    assert_eq!((found, round_trips), (Ok(true), 1), "its key list and issuer record are read together");
 }

@@ -70,8 +70,9 @@ impl Directory {
     }
 }
 
-/// True when `tenant` exists. Reads at most one key list and one issuer
-/// record; writes nothing.
+/// True when `tenant` exists. Reads one key list and one issuer record,
+/// together (a tenant whose callers bring tokens has no keys: read in
+/// turn, a new Worker isolate would wait for both); writes nothing.
 async fn exists(
     cache: &std::sync::Mutex<TenantCache>,
     kv: &dyn KvStore,
@@ -85,8 +86,9 @@ async fn exists(
         _ => {}
     }
     let storage = |e: crate::platform::CapabilityError| AuthError::Storage(e.to_string());
-    let has_key = !kv.list(&format!("auth/keys/{tenant}/"), None, 1).await.map_err(storage)?.keys.is_empty();
-    let found = has_key || kv.get(&super::issuers_path(tenant)).await.map_err(storage)?.is_some();
+    let (keys_path, issuers_path) = (format!("auth/keys/{tenant}/"), super::issuers_path(tenant));
+    let (keys, issuers) = futures_util::future::join(kv.list(&keys_path, None, 1), kv.get(&issuers_path)).await;
+    let found = !keys.map_err(storage)?.keys.is_empty() || issuers.map_err(storage)?.is_some();
     if let Ok(mut cache) = cache.lock() {
         let known = if found { Known::Exists } else { Known::Missing { until_ms: now_ms + UNKNOWN_FOR_MS } };
         cache.entries.insert(tenant.to_owned(), known, CAPACITY);
