@@ -97,7 +97,9 @@ impl Buckets {
     /// Takes one token from bucket `name` under `limit`; `Err(seconds)` to
     /// wait when it is empty.
     pub async fn take(&mut self, kv: &dyn KvStore, name: &str, limit: Limit, now_ms: u64) -> Result<(), u64> {
-        self.load(kv, &[(name, limit)], now_ms).await;
+        if !self.buckets.contains_key(name) {
+            self.load(kv, &[(name, limit)], now_ms).await;
+        }
         let Some(bucket) = self.buckets.get_mut(name) else { return Ok(()) };
         let elapsed = now_ms.saturating_sub(bucket.at_ms) as f64 / 1000.0;
         bucket.tokens = (bucket.tokens + elapsed * limit.per_second).min(limit.burst);

@@ -397,22 +397,20 @@ pub async fn load_active(
     server: &str,
 ) -> Result<Option<(Hosted, String)>, DeployError> {
     let Some(record) = records::server(backends, tenant, server).await? else { return Ok(None) };
-    let Some(digest) = &record.active_digest else {
-        let Some(active) = active_deployment(backends, tenant, &record).await? else { return Ok(None) };
-        return Ok(Some((hosted(deployments, backends, tenant, &active).await?, active.id)));
+    // The component the record names is fetched while the deployment
+    // record is read; the deployment's own digest decides what is loaded.
+    let named = &record.active_digest;
+    let prefetch = async {
+        match named {
+            Some(digest) => Some(component_bytes(backends, tenant, digest).await),
+            None => None,
+        }
     };
-    let (active, bytes) = futures_util::future::join(
-        active_deployment(backends, tenant, &record),
-        component_bytes(backends, tenant, digest),
-    )
-    .await;
+    let (active, prefetched) = futures_util::future::join(active_deployment(backends, tenant, &record), prefetch).await;
     let Some(active) = active? else { return Ok(None) };
-    // A record naming another component than its deployment's is not
-    // trusted: the deployment's own digest decides.
-    let hosted = if active.digest == *digest {
-        hosted_from(deployments, tenant, &active, bytes?)?
-    } else {
-        hosted(deployments, backends, tenant, &active).await?
+    let bytes = match prefetched {
+        Some(bytes) if named.as_deref() == Some(active.digest.as_str()) => bytes?,
+        _ => component_bytes(backends, tenant, &active.digest).await?,
     };
-    Ok(Some((hosted, active.id)))
+    Ok(Some((hosted_from(deployments, tenant, &active, bytes)?, active.id)))
 }
