@@ -157,21 +157,32 @@ fn main() {
     let reloads = if full { COLD_ISOLATES } else { 1 };
     let shim = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../worker/build/worker/shim.mjs");
     let shim_text = std::fs::read_to_string(&shim).unwrap();
-    let mut cold_isolates: Vec<(f64, f64)> = (0..reloads)
-        .map(|i| {
-            // wrangler reloads on a change of content, not of time.
-            reload(&shim, &format!("{shim_text}// reload {i}\n"));
-            let (first, _) = call("bench", "calc", &key, "add", json!({ "a": 1, "b": 2 }));
-            let (second, _) = call("bench", "calc", &key, "add", json!({ "a": 1, "b": 2 }));
-            eprintln!("   new isolate {i}: first call {first:.1} ms, second {second:.1} ms");
-            (first, second)
-        })
-        .collect();
+    // Beside each, a new isolate whose first request is `/healthz`: what
+    // starting the isolate and its wasm costs before any engine work.
+    let mut cold_isolates: Vec<(f64, f64)> = Vec::new();
+    let mut cold_healthz: Vec<f64> = Vec::new();
+    for i in 0..reloads {
+        // wrangler reloads on a change of content, not of time.
+        reload(&shim, &format!("{shim_text}// reload {i}\n"));
+        let started = Instant::now();
+        assert_eq!(w.try_request("GET", "/healthz", &[], b"").unwrap().0, 200);
+        cold_healthz.push(started.elapsed().as_secs_f64() * 1000.0);
+        reload(&shim, &format!("{shim_text}// reload {i} for a call\n"));
+        let (first, _) = call("bench", "calc", &key, "add", json!({ "a": 1, "b": 2 }));
+        let (second, _) = call("bench", "calc", &key, "add", json!({ "a": 1, "b": 2 }));
+        eprintln!(
+            "   new isolate {i}: first call {first:.1} ms, second {second:.1} ms; first /healthz {:.1} ms",
+            cold_healthz[i]
+        );
+        cold_isolates.push((first, second));
+    }
     reload(&shim, &shim_text);
     // The spins below measure guest code, not a new isolate's start.
     call("bench", "calc", &key, "add", json!({ "a": 1, "b": 2 }));
     cold_isolates.sort_by(|a, b| a.0.total_cmp(&b.0));
     let cold_isolate = cold_isolates[cold_isolates.len() / 2];
+    cold_healthz.sort_by(f64::total_cmp);
+    let cold_healthz = cold_healthz[cold_healthz.len() / 2];
 
     // Fuel per ms: the first spins run while V8 still tiers up wasmi.
     let mut spins = Vec::new();
@@ -211,6 +222,10 @@ fn main() {
         ms(cold_isolate.0),
     ]);
     cold.row(vec!["the isolate's second call".into(), ms(cold_isolate.1)]);
+    cold.row(vec![
+        format!("first `/healthz` after the isolate starts (no engine work; reference, median of {reloads})").into(),
+        ms(cold_healthz),
+    ]);
     let mut fuel = Table::new(
         "The Worker in workerd: fuel per millisecond (wasmi compiled to wasm, in V8)",
         &["measure", "ms", "fuel per ms"],
