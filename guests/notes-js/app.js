@@ -15,7 +15,10 @@ const LIST_LIMIT = 100;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-const object = (properties, required) => JSON.stringify({ type: 'object', properties, required });
+// Schemas name draft-07, as JavaScript schema generators (zod-to-json-schema)
+// write them: the host checks arguments in the dialect a schema names.
+const object = (properties, required) =>
+  JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties, required });
 const TOOLS = [
   { name: 'put_note', description: 'Saves text as note `id`.', inputSchema: object({ id: { type: 'string' }, text: { type: 'string' } }, ['id', 'text']) },
   { name: 'get_note', description: 'The text of note `id`.', inputSchema: object({ id: { type: 'string' } }, ['id']) },

@@ -1,8 +1,8 @@
 //! Tool arguments are checked against the tool's `inputSchema` by the host,
 //! before any guest runs: over real HTTP, a call with arguments that do not
 //! fit comes back as a tool error naming the path, and the audit trail shows
-//! that no guest instruction ran for it (no fuel), for a Rust guest and for
-//! a Python one alike.
+//! that no guest instruction ran for it (no fuel), for a Rust guest, a
+//! Python one and a JavaScript one whose schemas name draft-07 alike.
 
 mod support;
 
@@ -23,29 +23,46 @@ fn audit(host: &DevHost) -> Vec<Value> {
 
 #[test]
 fn arguments_that_do_not_fit_the_schema_never_reach_the_guest() {
-    let host = DevHost::start(&["calc", "calc-py"], |_| {});
-    for server in ["calc", "calc-py"] {
-        let (status, fine) = dev_tool_call(host.addr(), host.key(), server, "add", json!({"a": 2, "b": 40}));
+    let host = DevHost::start(&["calc", "calc-py", "notes-js"], |_| {});
+    let add = |a: Value, b: Value| json!({"a": a, "b": b});
+    // notes-js's schemas name draft-07, as JavaScript generators write them.
+    let cases = [
+        ("calc", "add", add(json!(2), json!(40))),
+        ("calc-py", "add", add(json!(2), json!(40))),
+        ("notes-js", "put_note", json!({"id": "n1", "text": "hello"})),
+    ];
+    for (server, tool, fine_arguments) in cases {
+        let (status, fine) = dev_tool_call(host.addr(), host.key(), server, tool, fine_arguments);
         assert_eq!(status, 200, "{fine}");
-        assert_eq!(fine["result"]["structuredContent"], json!({"sum": 42.0}), "{server}: {fine}");
-
-        for (arguments, wanted) in [
-            (json!({"a": "two", "b": 2}), "`/a`: \"two\" is not of type \"number\""),
-            (json!({"a": 2}), "\"b\" is a required property"),
-        ] {
-            let (status, refused) = dev_tool_call(host.addr(), host.key(), server, "add", arguments);
+        assert_eq!(fine["result"]["isError"], json!(false), "{server}: {fine}");
+        if tool == "add" {
+            assert_eq!(fine["result"]["structuredContent"], json!({"sum": 42.0}), "{server}: {fine}");
+        }
+        let refusals = if tool == "add" {
+            [
+                (add(json!("two"), json!(2)), "`/a`: \"two\" is not of type \"number\""),
+                (json!({"a": 2}), "\"b\" is a required property"),
+            ]
+        } else {
+            [
+                (json!({"id": 5, "text": "hello"}), "`/id`: 5 is not of type \"string\""),
+                (json!({"id": "n2"}), "\"text\" is a required property"),
+            ]
+        };
+        for (arguments, wanted) in refusals {
+            let (status, refused) = dev_tool_call(host.addr(), host.key(), server, tool, arguments);
             assert_eq!(status, 200, "{refused}");
             let result = &refused["result"];
             assert_eq!(result["isError"], json!(true), "{server}: {refused}");
             let text = result["content"][0]["text"].as_str().unwrap_or_default();
-            assert!(text.starts_with("invalid arguments for tool `add`: "), "{server}: {text}");
+            assert!(text.starts_with(&format!("invalid arguments for tool `{tool}`: ")), "{server}: {text}");
             assert!(text.contains(wanted), "{server}: {text}");
         }
     }
     let calls: Vec<Value> =
         audit(&host).into_iter().filter(|r| r["kind"] == "tool.call").map(|r| r["detail"].clone()).collect();
     let refused: Vec<&Value> = calls.iter().filter(|d| d["outcome"] == "tool_error").collect();
-    assert_eq!(refused.len(), 4, "{calls:#?}");
+    assert_eq!(refused.len(), 6, "{calls:#?}");
     assert!(refused.iter().all(|d| d["fuel"] == json!(0)), "no guest ran for a refused call: {refused:#?}");
     assert!(calls.iter().filter(|d| d["outcome"] == "ok").all(|d| d["fuel"].as_u64() > Some(0)), "{calls:#?}");
     host.stop();

@@ -76,25 +76,35 @@ const INPUT_SCHEMA_URI: &str = "urn:smcp:tool-input";
 
 /// `schema` as a validator, `None` when it does not compile.
 ///
+/// The schema is read in the dialect its `$schema` names (draft 4, 6, 7,
+/// 2019-09 or 2020-12), and as 2020-12 without one (MCP's default,
+/// SEP-1613); one naming a dialect the validator does not know is left
+/// unchecked. Forcing 2020-12 on a schema that names draft-07, as
+/// JavaScript schema generators write, made jsonschema look for the
+/// vocabularies of an unknown meta-schema, find none and accept anything.
+///
 /// The validator is built for a Draft 4 schema that only refers to the
-/// tool's, registered as a 2020-12 resource: the tool's schema is compiled
-/// and checked as 2020-12, and the schema checked against a meta-schema is
-/// the one-key reference, against Draft 4's. On wasm jsonschema builds the
-/// meta-schema's validator again for every schema it compiles (no static
-/// caches it there); 2020-12's, eight vocabularies with their patterns,
-/// cost a new Worker isolate 10 ms of its first call (123 against 113 ms,
-/// docs/benchmarks.md). The tool's schema is not checked against 2020-12's
-/// meta-schema: one the compiler cannot make sense of still does not
-/// compile, and a stray annotation (a `title` that is not a string) no
-/// longer turns the check off.
+/// tool's, registered as a resource of its dialect. On wasm jsonschema
+/// builds the meta-schema's validator again for every schema it compiles
+/// (no static caches it there); 2020-12's, eight vocabularies with their
+/// patterns, cost a new Worker isolate 10 ms of its first call (123
+/// against 113 ms, docs/benchmarks.md), Draft 4's applied to a one-key
+/// reference a fraction. So the tool's schema itself is not checked
+/// against its meta-schema: one the compiler cannot make sense of still
+/// does not compile, and a stray annotation (a `title` that is not a
+/// string) no longer turns the check off.
 fn compile(schema: &Value) -> Option<jsonschema::Validator> {
     // A schema is the tenant's input to the host: its patterns run on the
     // linear-time `regex` engine, never a backtracking one, so a pattern
     // cannot make a call's check take exponential time. One that needs
     // look-around or back-references does not compile.
     let patterns = jsonschema::PatternOptions::regex().size_limit(MAX_PATTERN_BYTES).dfa_size_limit(MAX_PATTERN_BYTES);
-    let tool_schema = jsonschema::Draft::Draft202012.create_resource(schema.clone());
-    let registry = jsonschema::Registry::new().add(INPUT_SCHEMA_URI, tool_schema).ok()?.prepare().ok()?;
+    let dialect = jsonschema::Draft::Draft202012.detect(schema);
+    if dialect == jsonschema::Draft::Unknown {
+        return None;
+    }
+    let registry = jsonschema::Registry::new().add(INPUT_SCHEMA_URI, dialect.create_resource(schema.clone())).ok()?;
+    let registry = registry.prepare().ok()?;
     jsonschema::options()
         .with_draft(jsonschema::Draft::Draft4)
         .with_registry(&registry)
@@ -176,6 +186,28 @@ mod tests {
         // Not valid against 2020-12's meta-schema, but what it asks is clear.
         schemas.add("titled", &json!({"title": 5, "type": "object", "required": ["a"]}));
         assert!(schemas.check("titled", &json!({})).is_err());
+    }
+
+    #[test]
+    fn a_schema_is_read_in_the_dialect_it_names() {
+        let mut schemas = ArgumentSchemas::default();
+        let draft7 = "http://json-schema.org/draft-07/schema#";
+        schemas.add(
+            "seven",
+            &json!({"$schema": draft7, "type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}),
+        );
+        assert_eq!(schemas.check("seven", &json!({"id": "a"})), Ok(()));
+        let wrong = schemas.check("seven", &json!({"id": 5})).unwrap_err();
+        assert!(wrong.starts_with("`/id`: "), "{wrong}");
+        assert!(schemas.check("seven", &json!({})).is_err());
+        // Draft 4's `exclusiveMinimum` is a boolean beside `minimum`.
+        let draft4 = "http://json-schema.org/draft-04/schema#";
+        schemas.add("four", &json!({"$schema": draft4, "type": "number", "minimum": 1, "exclusiveMinimum": true}));
+        assert_eq!(schemas.check("four", &json!(2)), Ok(()));
+        assert!(schemas.check("four", &json!(1)).is_err());
+        // A dialect the host does not know: the guest's own checks stand alone.
+        schemas.add("custom", &json!({"$schema": "https://example.com/my-dialect", "type": "number"}));
+        assert_eq!(schemas.check("custom", &json!("five")), Ok(()));
     }
 
     #[test]
