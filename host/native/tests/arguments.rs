@@ -2,7 +2,8 @@
 //! before any guest runs: over real HTTP, a call with arguments that do not
 //! fit comes back as a tool error naming the path, and the audit trail shows
 //! that no guest instruction ran for it (no fuel), for a Rust guest, a
-//! Python one and a JavaScript one whose schemas name draft-07 alike.
+//! Python one and a JavaScript one whose schemas name draft-07 alike. A
+//! result that breaks the tool's `outputSchema` never reaches the client.
 
 mod support;
 
@@ -65,5 +66,26 @@ fn arguments_that_do_not_fit_the_schema_never_reach_the_guest() {
     assert_eq!(refused.len(), 6, "{calls:#?}");
     assert!(refused.iter().all(|d| d["fuel"] == json!(0)), "no guest ran for a refused call: {refused:#?}");
     assert!(calls.iter().filter(|d| d["outcome"] == "ok").all(|d| d["fuel"].as_u64() > Some(0)), "{calls:#?}");
+    host.stop();
+}
+
+#[test]
+fn a_result_that_breaks_its_output_schema_never_reaches_the_client() {
+    let host = DevHost::start(&["hostile-output"], |_| {});
+    // `mislabelled` declares `{"sum": number}` and gives `{"sum": "five"}`.
+    let (status, answer) = dev_tool_call(host.addr(), host.key(), "hostile-output", "mislabelled", json!({}));
+    assert_eq!(status, 200, "{answer}");
+    let result = &answer["result"];
+    assert_eq!(result["isError"], json!(true), "{answer}");
+    assert!(result.get("structuredContent").is_none(), "the guest's structured content is withheld: {answer}");
+    let text = result["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(text.starts_with("tool `mislabelled` returned a result the host withheld: "), "{text}");
+    assert!(text.contains("`/sum`: \"five\" is not of type \"number\""), "{text}");
+    // The guest's other tools still answer.
+    let (_, pong) = dev_tool_call(host.addr(), host.key(), "hostile-output", "ping", json!({}));
+    assert_eq!(pong["result"]["content"][0]["text"], json!("pong"), "{pong}");
+    let calls: Vec<Value> =
+        audit(&host).into_iter().filter(|r| r["kind"] == "tool.call").map(|r| r["detail"].clone()).collect();
+    assert!(calls.iter().any(|d| d["tool"] == "mislabelled" && d["outcome"] == "tool_error"), "{calls:#?}");
     host.stop();
 }

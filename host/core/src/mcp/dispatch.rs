@@ -287,7 +287,7 @@ impl Call<'_> {
         }
         // Checked against the tool's schema before any guest runs; like the
         // guests' own checks, a mismatch is a tool error the model can read.
-        if let Err(problem) = facts.arguments.check(name, &arguments) {
+        if let Err(problem) = facts.arguments.check(name, &arguments, "the arguments") {
             let refused = crate::guest::CallToolResult {
                 content: vec![crate::guest::ContentBlock::Text {
                     text: format!("invalid arguments for tool `{name}`: {problem}"),
@@ -297,7 +297,7 @@ impl Call<'_> {
             };
             return Ok(serde_json::to_value(refused).unwrap_or_default());
         }
-        self.interactive(server, host, Target::Tool { name, arguments }, params).await
+        self.interactive(server, host, Target::Tool { name, arguments, facts }, params).await
     }
 
     /// Runs a tool or prompt that may need input from the client. In the
@@ -348,7 +348,7 @@ impl Call<'_> {
             if required.is_checkpoint() {
                 // A tool that may be a task becomes one at its first
                 // checkpoint, when the client takes tasks…
-                if let Target::Tool { name, arguments } = &target
+                if let Target::Tool { name, arguments, .. } = &target
                     && let Some(budget) = self.tasks_allowed()
                     && self.tool_facts().await.task_support.contains_key(*name)
                     && super::tasks::declared(&self.client_capabilities)
@@ -459,8 +459,17 @@ const ENVELOPE_BYTES: u64 = 64 << 10;
 
 /// What [`Call::interactive`] runs.
 enum Target<'p> {
-    Tool { name: &'p str, arguments: Value },
-    Prompt { name: &'p str, arguments: Vec<(String, String)> },
+    /// A tool, with what its listing declared (its result is checked
+    /// against its output schema).
+    Tool {
+        name: &'p str,
+        arguments: Value,
+        facts: std::sync::Arc<super::params::ToolFacts>,
+    },
+    Prompt {
+        name: &'p str,
+        arguments: Vec<(String, String)>,
+    },
 }
 
 impl Target<'_> {
@@ -482,9 +491,11 @@ impl Target<'_> {
     ) -> Result<Outcome<Value>, ServerError> {
         let to_value = |v: Result<Value, serde_json::Error>| v.unwrap_or_default();
         Ok(match self {
-            Target::Tool { name, arguments } => {
+            Target::Tool { name, arguments, facts } => {
                 match server.call_tool(host, name, arguments, responses, state).await? {
-                    Outcome::Complete(result) => Outcome::Complete(to_value(serde_json::to_value(result))),
+                    Outcome::Complete(result) => {
+                        Outcome::Complete(to_value(serde_json::to_value(facts.checked_result(name, result))))
+                    }
                     Outcome::InputRequired(required) => Outcome::InputRequired(required),
                 }
             }

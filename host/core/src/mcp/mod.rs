@@ -5,7 +5,6 @@
 //! so every hosted server is as compliant as the host. Requests reach it
 //! authenticated, from the engine.
 
-mod arguments;
 mod call;
 mod dispatch;
 mod endpoint;
@@ -14,6 +13,7 @@ pub mod jsonrpc;
 mod params;
 mod protocol;
 mod quotas;
+mod schemas;
 mod sessions;
 mod state;
 mod stateless;

@@ -1,10 +1,10 @@
 //! What the host needs to know about a component's tools on every call,
 //! worked out once per component from `list-tools`: which tools are
-//! annotated read-only, and which arguments are mirrored into
-//! `Mcp-Param-{Name}` headers (`x-mcp-header`, 2026-07-28), which the
-//! host checks against the body.
+//! annotated read-only, their input and output schemas, and which
+//! arguments are mirrored into `Mcp-Param-{Name}` headers (`x-mcp-header`,
+//! 2026-07-28), which the host checks against the body.
 
-use crate::guest::Tool;
+use crate::guest::{CallToolResult, Tool};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -22,7 +22,9 @@ pub struct ToolFacts {
     pub read_only: BTreeSet<String>,
     pub param_headers: HashMap<String, Vec<ParamHeader>>,
     /// Each tool's input schema, compiled on the tool's first call.
-    pub arguments: super::arguments::ArgumentSchemas,
+    pub arguments: super::schemas::ToolSchemas,
+    /// Each tool's output schema, compiled on its first result.
+    pub outputs: super::schemas::ToolSchemas,
     /// The listed tools that may run as tasks (`task-tools`).
     pub task_support: HashMap<String, crate::guest::TaskSupport>,
 }
@@ -36,6 +38,9 @@ impl ToolFacts {
                 facts.read_only.insert(tool.name.clone());
             }
             facts.arguments.add(&tool.name, &tool.input_schema);
+            if let Some(schema) = &tool.output_schema {
+                facts.outputs.add(&tool.name, schema);
+            }
             let mut headers = Vec::new();
             collect(&tool.input_schema, &mut Vec::new(), &mut headers);
             if !headers.is_empty() {
@@ -43,6 +48,25 @@ impl ToolFacts {
             }
         }
         facts
+    }
+
+    /// `result` as the client may see it: a tool that declared an output
+    /// schema must give structured content that fits it (MCP makes that
+    /// the server's duty, and clients such as the TypeScript SDK fail the
+    /// call otherwise), so a result that does not becomes a tool error
+    /// naming what is wrong. A tool's own error passes as it is.
+    pub fn checked_result(&self, tool: &str, result: CallToolResult) -> CallToolResult {
+        if result.is_error || !self.outputs.declared(tool) {
+            return result;
+        }
+        let problem = match &result.structured_content {
+            None => "it declares an outputSchema but gave no structured content".to_owned(),
+            Some(structured) => match self.outputs.check(tool, structured, "the structured content") {
+                Ok(()) => return result,
+                Err(problem) => format!("its structured content does not fit its outputSchema: {problem}"),
+            },
+        };
+        CallToolResult::error(format!("tool `{tool}` returned a result the host withheld: {problem}"))
     }
 }
 
@@ -118,7 +142,40 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::guest::ContentBlock;
     use serde_json::json;
+
+    #[test]
+    fn a_result_must_fit_its_declared_output_schema() {
+        let tool = |name: &str, output_schema: Option<Value>| Tool {
+            name: name.into(),
+            title: None,
+            description: None,
+            input_schema: json!({"type": "object"}),
+            output_schema,
+            annotations: None,
+        };
+        let sum = json!({"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]});
+        let facts = ToolFacts::of(&[tool("add", Some(sum)), tool("echo", None)], vec![]);
+        let result = |structured: Option<Value>, is_error: bool| CallToolResult {
+            content: vec![ContentBlock::text("5")],
+            structured_content: structured,
+            is_error,
+        };
+        let fits = result(Some(json!({"sum": 5.0})), false);
+        assert_eq!(facts.checked_result("add", fits.clone()), fits);
+        let withheld = facts.checked_result("add", result(Some(json!({"sum": "five"})), false));
+        assert!(withheld.is_error && withheld.structured_content.is_none(), "{withheld:?}");
+        let ContentBlock::Text { text } = &withheld.content[0] else { panic!("{withheld:?}") };
+        assert!(text.contains("`/sum`: \"five\" is not of type \"number\""), "{text}");
+        let missing = facts.checked_result("add", result(None, false));
+        assert!(missing.is_error, "{missing:?}");
+        // The tool's own error, and a tool with no output schema, pass as they are.
+        let own_error = result(None, true);
+        assert_eq!(facts.checked_result("add", own_error.clone()), own_error);
+        let free = result(Some(json!({"anything": true})), false);
+        assert_eq!(facts.checked_result("echo", free.clone()), free);
+    }
 
     fn headers() -> Vec<ParamHeader> {
         let mut out = Vec::new();

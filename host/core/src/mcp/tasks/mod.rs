@@ -418,6 +418,7 @@ impl Call<'_> {
         };
         let step = match outcome {
             Ok(Outcome::Complete(result)) => {
+                let result = self.tool_facts().await.checked_result(&task.tool, result);
                 Step::Done(Settled::Completed(serde_json::to_value(result).unwrap_or_default()))
             }
             Ok(Outcome::InputRequired(required)) if required.is_checkpoint() => Step::Checkpoint(required.state),

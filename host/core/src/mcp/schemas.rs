@@ -1,10 +1,11 @@
-//! Tool arguments checked against the tool's declared `inputSchema` before
-//! any guest runs, so that guests in every language get the same guarantee
-//! and a bad call costs no instance. Schemas are read once per component
-//! (with the rest of [`super::params::ToolFacts`]) and each compiled on its
-//! tool's first call, bounded in size and depth; remote references are
-//! never fetched. The guest's own checks stay
-//! as a second line.
+//! A tool's declared schemas, checked by the host so that guests in every
+//! language get the same guarantee: its arguments against `inputSchema`
+//! before any guest runs (a bad call costs no instance), and its
+//! structured result against `outputSchema` before a client sees it.
+//! Schemas are read once per component (with the rest of
+//! [`super::params::ToolFacts`]) and each compiled on first use, bounded in
+//! size and depth; remote references are never fetched. The guest's own
+//! checks stay as a second line.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -19,51 +20,59 @@ const MAX_PROBLEMS: usize = 4;
 /// Compiled size of one `pattern`, and its lazy DFA's cache.
 const MAX_PATTERN_BYTES: usize = 256 << 10;
 
-/// The input schemas of a component's tools, each compiled on its tool's
-/// first call: a component's tools are read when it loads, and compiling
+/// One kind of schema (input or output) of a component's tools, each
+/// compiled on its tool's first call: a component's tools are read when it loads, and compiling
 /// every schema then cost a new Worker isolate milliseconds per tool (on
 /// wasm, jsonschema builds a meta-schema's validator for every schema it
 /// compiles; see [`compile`]), most of them for tools the request does not
 /// call.
 #[derive(Default)]
-pub struct ArgumentSchemas {
+pub struct ToolSchemas {
     by_tool: HashMap<String, Schema>,
 }
 
-/// One tool's schema, and its validator once compiled (`None`: it did not
-/// compile).
+/// One tool's schema (`None`: over the bounds), and its validator once
+/// compiled (`None`: it did not compile).
 struct Schema {
-    source: Value,
+    source: Option<Value>,
     compiled: OnceLock<Option<jsonschema::Validator>>,
 }
 
-impl std::fmt::Debug for ArgumentSchemas {
+impl std::fmt::Debug for ToolSchemas {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ArgumentSchemas").field("tools", &self.by_tool.len()).finish()
+        f.debug_struct("ToolSchemas").field("tools", &self.by_tool.len()).finish()
     }
 }
 
-impl ArgumentSchemas {
-    /// Keeps `schema` for `tool`. A schema over the bounds is left out, and
-    /// so is one that does not compile: the guest's own checks then stand
-    /// alone.
+impl ToolSchemas {
+    /// Keeps `schema` for `tool`. A schema over the bounds is not checked,
+    /// and neither is one that does not compile: the guest's own checks
+    /// then stand alone.
     pub fn add(&mut self, tool: &str, schema: &Value) {
-        if within_bounds(schema) {
-            self.by_tool.insert(tool.to_owned(), Schema { source: schema.clone(), compiled: OnceLock::new() });
-        }
+        let source = within_bounds(schema).then(|| schema.clone());
+        self.by_tool.insert(tool.to_owned(), Schema { source, compiled: OnceLock::new() });
     }
 
-    /// `Err` with the failing paths and what is wrong at each, when
-    /// `arguments` do not fit `tool`'s schema.
-    pub fn check(&self, tool: &str, arguments: &Value) -> Result<(), String> {
+    /// True when `tool` declared a schema of this kind (even one the host
+    /// does not check: over the bounds, or not compiling).
+    pub fn declared(&self, tool: &str) -> bool {
+        self.by_tool.contains_key(tool)
+    }
+
+    /// `Err` with the failing paths and what is wrong at each, when `value`
+    /// does not fit `tool`'s schema; `whole` names the value at its root
+    /// ("the arguments").
+    pub fn check(&self, tool: &str, value: &Value, whole: &str) -> Result<(), String> {
         let Some(schema) = self.by_tool.get(tool) else { return Ok(()) };
-        let Some(validator) = schema.compiled.get_or_init(|| compile(&schema.source)) else { return Ok(()) };
+        let Some(validator) = schema.compiled.get_or_init(|| schema.source.as_ref().and_then(compile)) else {
+            return Ok(());
+        };
         let problems: Vec<String> = validator
-            .iter_errors(arguments)
+            .iter_errors(value)
             .take(MAX_PROBLEMS)
             .map(|e| {
                 let path = e.instance_path().to_string();
-                let at = if path.is_empty() { "the arguments".to_owned() } else { format!("`{path}`") };
+                let at = if path.is_empty() { whole.to_owned() } else { format!("`{path}`") };
                 format!("{at}: {e}")
             })
             .collect();
@@ -132,8 +141,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn add_schema() -> ArgumentSchemas {
-        let mut schemas = ArgumentSchemas::default();
+    fn add_schema() -> ToolSchemas {
+        let mut schemas = ToolSchemas::default();
         let schema = json!({"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}, "required": ["a", "b"]});
         schemas.add("add", &schema);
         schemas
@@ -142,24 +151,24 @@ mod tests {
     #[test]
     fn a_mismatch_names_its_path() {
         let schemas = add_schema();
-        assert_eq!(schemas.check("add", &json!({"a": 1, "b": 2})), Ok(()));
-        let wrong = schemas.check("add", &json!({"a": "two", "b": 2})).unwrap_err();
+        assert_eq!(schemas.check("add", &json!({"a": 1, "b": 2}), "the arguments"), Ok(()));
+        let wrong = schemas.check("add", &json!({"a": "two", "b": 2}), "the arguments").unwrap_err();
         assert!(wrong.starts_with("`/a`: "), "{wrong}");
-        let missing = schemas.check("add", &json!({"a": 1})).unwrap_err();
+        let missing = schemas.check("add", &json!({"a": 1}), "the arguments").unwrap_err();
         assert!(missing.contains("\"b\" is a required property"), "{missing}");
-        assert_eq!(schemas.check("other", &json!("anything")), Ok(()), "no schema, no check");
+        assert_eq!(schemas.check("other", &json!("anything"), "the arguments"), Ok(()), "no schema, no check");
 
-        let mut patterned = ArgumentSchemas::default();
+        let mut patterned = ToolSchemas::default();
         patterned
             .add("id", &json!({"type": "object", "properties": {"id": {"type": "string", "pattern": "^[a-z]+$"}}}));
-        assert_eq!(patterned.check("id", &json!({"id": "abc"})), Ok(()));
-        let wrong = patterned.check("id", &json!({"id": "ABC"})).unwrap_err();
+        assert_eq!(patterned.check("id", &json!({"id": "abc"}), "the arguments"), Ok(()));
+        let wrong = patterned.check("id", &json!({"id": "ABC"}), "the arguments").unwrap_err();
         assert!(wrong.starts_with("`/id`: "), "{wrong}");
     }
 
     #[test]
     fn schemas_are_checked_as_2020_12() {
-        let mut schemas = ArgumentSchemas::default();
+        let mut schemas = ToolSchemas::default();
         let schema = json!({
             "type": "object",
             "$defs": {"point": {"type": "array", "prefixItems": [{"type": "number"}, {"type": "number"}], "items": false}},
@@ -168,51 +177,51 @@ mod tests {
             "unevaluatedProperties": false
         });
         schemas.add("draw", &schema);
-        assert_eq!(schemas.check("draw", &json!({"at": [1, 2]})), Ok(()));
+        assert_eq!(schemas.check("draw", &json!({"at": [1, 2]}), "the arguments"), Ok(()));
         for (bad, at) in [
             (json!({"at": [1, "2"]}), "`/at/1`"),
             (json!({"at": [1, 2, 3]}), "`/at/2`"),
             (json!({"card": "4111"}), "the arguments"),
             (json!({"at": [1, 2], "extra": true}), "the arguments"),
         ] {
-            let wrong = schemas.check("draw", &bad).unwrap_err();
+            let wrong = schemas.check("draw", &bad, "the arguments").unwrap_err();
             assert!(wrong.starts_with(at), "{bad}: {wrong}");
         }
         // Draft 4's meaning of a keyword does not leak in: there `exclusiveMinimum`
         // is a boolean, here a number.
         schemas.add("positive", &json!({"type": "object", "properties": {"n": {"exclusiveMinimum": 0}}}));
-        assert_eq!(schemas.check("positive", &json!({"n": 1})), Ok(()));
-        assert!(schemas.check("positive", &json!({"n": 0})).is_err());
+        assert_eq!(schemas.check("positive", &json!({"n": 1}), "the arguments"), Ok(()));
+        assert!(schemas.check("positive", &json!({"n": 0}), "the arguments").is_err());
         // Not valid against 2020-12's meta-schema, but what it asks is clear.
         schemas.add("titled", &json!({"title": 5, "type": "object", "required": ["a"]}));
-        assert!(schemas.check("titled", &json!({})).is_err());
+        assert!(schemas.check("titled", &json!({}), "the arguments").is_err());
     }
 
     #[test]
     fn a_schema_is_read_in_the_dialect_it_names() {
-        let mut schemas = ArgumentSchemas::default();
+        let mut schemas = ToolSchemas::default();
         let draft7 = "http://json-schema.org/draft-07/schema#";
         schemas.add(
             "seven",
             &json!({"$schema": draft7, "type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}),
         );
-        assert_eq!(schemas.check("seven", &json!({"id": "a"})), Ok(()));
-        let wrong = schemas.check("seven", &json!({"id": 5})).unwrap_err();
+        assert_eq!(schemas.check("seven", &json!({"id": "a"}), "the arguments"), Ok(()));
+        let wrong = schemas.check("seven", &json!({"id": 5}), "the arguments").unwrap_err();
         assert!(wrong.starts_with("`/id`: "), "{wrong}");
-        assert!(schemas.check("seven", &json!({})).is_err());
+        assert!(schemas.check("seven", &json!({}), "the arguments").is_err());
         // Draft 4's `exclusiveMinimum` is a boolean beside `minimum`.
         let draft4 = "http://json-schema.org/draft-04/schema#";
         schemas.add("four", &json!({"$schema": draft4, "type": "number", "minimum": 1, "exclusiveMinimum": true}));
-        assert_eq!(schemas.check("four", &json!(2)), Ok(()));
-        assert!(schemas.check("four", &json!(1)).is_err());
+        assert_eq!(schemas.check("four", &json!(2), "the arguments"), Ok(()));
+        assert!(schemas.check("four", &json!(1), "the arguments").is_err());
         // A dialect the host does not know: the guest's own checks stand alone.
         schemas.add("custom", &json!({"$schema": "https://example.com/my-dialect", "type": "number"}));
-        assert_eq!(schemas.check("custom", &json!("five")), Ok(()));
+        assert_eq!(schemas.check("custom", &json!("five"), "the arguments"), Ok(()));
     }
 
     #[test]
     fn schemas_past_the_bounds_are_not_compiled() {
-        let mut schemas = ArgumentSchemas::default();
+        let mut schemas = ToolSchemas::default();
         let mut deep = json!({"type": "string"});
         for _ in 0..MAX_SCHEMA_DEPTH {
             deep = json!({"type": "object", "properties": {"x": deep}});
@@ -223,7 +232,7 @@ mod tests {
         schemas.add("backtracking", &json!({"type": "string", "pattern": "^(a+)+(?=b)"}));
         schemas.add("huge", &json!({"type": "string", "pattern": "\\w{1000}\\w{1000}\\w{1000}"}));
         for tool in ["deep", "remote", "backtracking", "huge"] {
-            assert_eq!(schemas.check(tool, &json!(1)), Ok(()), "{tool} was compiled");
+            assert_eq!(schemas.check(tool, &json!(1), "the arguments"), Ok(()), "{tool} was compiled");
         }
     }
 }
