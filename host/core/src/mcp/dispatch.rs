@@ -288,13 +288,8 @@ impl Call<'_> {
         // Checked against the tool's schema before any guest runs; like the
         // guests' own checks, a mismatch is a tool error the model can read.
         if let Err(problem) = facts.arguments.check(name, &arguments, "the arguments") {
-            let refused = crate::guest::CallToolResult {
-                content: vec![crate::guest::ContentBlock::Text {
-                    text: format!("invalid arguments for tool `{name}`: {problem}"),
-                }],
-                structured_content: None,
-                is_error: true,
-            };
+            let refused =
+                crate::guest::CallToolResult::error(format!("invalid arguments for tool `{name}`: {problem}"));
             return Ok(serde_json::to_value(refused).unwrap_or_default());
         }
         self.interactive(server, host, Target::Tool { name, arguments, facts }, params).await
@@ -348,9 +343,9 @@ impl Call<'_> {
             if required.is_checkpoint() {
                 // A tool that may be a task becomes one at its first
                 // checkpoint, when the client takes tasks…
-                if let Target::Tool { name, arguments, .. } = &target
+                if let Target::Tool { name, arguments, facts } = &target
                     && let Some(budget) = self.tasks_allowed()
-                    && self.tool_facts().await.task_support.contains_key(*name)
+                    && facts.task_support.contains_key(*name)
                     && super::tasks::declared(&self.client_capabilities)
                 {
                     return self.create_task(&budget, name, arguments, required.state, host.fuel()).await;
