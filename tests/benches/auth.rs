@@ -175,6 +175,7 @@ fn engine(rt: &Arc<smcp_core::runtime::Runtime>, api_key_caching: KeyCaching) ->
                 server: "calc".into(),
                 component: load(rt, "calc"),
                 grant: Grant::default(),
+                tools: None,
             })
             .unwrap();
     }

@@ -28,6 +28,7 @@ fn setup() -> (Engine, Env) {
             server: "notes".into(),
             component: load(&rt, "notes"),
             grant: grant.clone(),
+            tools: None,
         })
         .unwrap();
     (engine, Env::new("acme", "notes", grant))

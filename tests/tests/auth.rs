@@ -53,6 +53,7 @@ fn host_with(rate: RateLimits) -> Host {
             server: server.into(),
             component: load(&rt, server),
             grant: grant.clone(),
+            tools: None,
         };
         engine.host(hosted).unwrap();
     }

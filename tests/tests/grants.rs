@@ -22,8 +22,13 @@ fn shipped_grants_parse_and_cover_their_components() {
     let (engine, rt) = engine();
     for guest in ["calc", "notes", "files", "fetcher", "conformance"] {
         let grant = shipped_grant(guest).unwrap_or_else(|| panic!("{guest} ships no grant.toml"));
-        let hosted =
-            Hosted { tenant: TenantId::from_static("acme"), server: guest.into(), component: load(&rt, guest), grant };
+        let hosted = Hosted {
+            tenant: TenantId::from_static("acme"),
+            server: guest.into(),
+            component: load(&rt, guest),
+            grant,
+            tools: None,
+        };
         engine.host(hosted).unwrap_or_else(|e| panic!("{guest}: {e}"));
     }
 }
@@ -48,6 +53,7 @@ fn a_component_importing_what_its_grant_omits_is_refused_at_load() {
             server: guest.into(),
             component: load(&rt, guest),
             grant: Grant::from_toml(grant).unwrap(),
+            tools: None,
         };
         let error = engine.host(hosted).expect_err(guest).to_string();
         assert!(error.contains(interface) && error.contains(section), "{guest}: {error}");

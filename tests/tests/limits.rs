@@ -81,6 +81,7 @@ fn a_principal_holds_at_most_its_quota_of_sessions() {
             server: "calc".into(),
             component: load(&rt, "calc"),
             grant: Grant::default(),
+            tools: None,
         })
         .unwrap();
     let env = Env::new("acme", "calc", Grant::default());

@@ -27,6 +27,7 @@ fn engine() -> Engine {
                 server: name.into(),
                 component: load(&rt, name),
                 grant,
+                tools: None,
             })
             .unwrap();
     }

@@ -34,6 +34,7 @@ impl Host {
                 server: "conformance".into(),
                 component,
                 grant: Grant::default(),
+                tools: None,
             })
             .unwrap();
         let grant = Grant { kv: Some(KvGrant::default()), ..Grant::default() };
@@ -43,6 +44,7 @@ impl Host {
                 server: "notes".into(),
                 component: load(&rt, "notes"),
                 grant,
+                tools: None,
             })
             .unwrap();
         Host { engine, env: Env::new("acme", "conformance", Grant::default()) }

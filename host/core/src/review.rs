@@ -5,6 +5,7 @@
 
 use crate::capabilities::Grant;
 use crate::component::{Declared, LoadError, PreparedComponent};
+use crate::guest::DeclaredTool;
 use crate::runtime::Runtime;
 use crate::world::HostWorld;
 use serde::Serialize;
@@ -68,6 +69,14 @@ pub struct ListedTool {
     pub task: Option<&'static str>,
 }
 
+/// The tools a component lists: as a review shows them, and what the host
+/// enforces of them.
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub shown: Vec<ListedTool>,
+    pub declared: Vec<DeclaredTool>,
+}
+
 /// The tools `component` lists, run as a client's `tools/list` would run
 /// it: in a fresh instance, under `grant`'s limits, with `backends`.
 pub async fn listed_tools<H: crate::runtime::HostCalls>(
@@ -75,25 +84,25 @@ pub async fn listed_tools<H: crate::runtime::HostCalls>(
     component: &crate::runtime::Component,
     limits: crate::runtime::Limits,
     host: &mut H,
-) -> Result<Vec<ListedTool>, crate::guest::ServerError> {
+) -> Result<Listing, crate::guest::ServerError> {
     let server = crate::guest::Server { runtime, component, limits };
     let tools = server.list_tools(host).await?;
     let task_tools = server.task_tools(host).await?;
-    let task = |name: &str| {
-        task_tools.iter().find(|(n, _)| n == name).map(|(_, support)| match support {
-            crate::guest::TaskSupport::Optional => "optional",
-            crate::guest::TaskSupport::Required => "required",
-        })
-    };
-    Ok(tools
+    let declared: Vec<DeclaredTool> = tools.iter().map(|tool| DeclaredTool::of(tool, &task_tools)).collect();
+    let shown = tools
         .into_iter()
-        .map(|tool| ListedTool {
-            read_only: tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true),
-            task: task(&tool.name),
+        .zip(&declared)
+        .map(|(tool, declared)| ListedTool {
+            read_only: declared.read_only,
+            task: declared.task.map(|support| match support {
+                crate::guest::TaskSupport::Optional => "optional",
+                crate::guest::TaskSupport::Required => "required",
+            }),
             name: tool.name,
             description: tool.description,
         })
-        .collect())
+        .collect();
+    Ok(Listing { shown, declared })
 }
 
 /// A component's declared WIT world.

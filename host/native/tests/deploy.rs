@@ -1323,3 +1323,53 @@ fn local(args: &[&str]) -> (bool, String, String) {
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (output.status.success(), text(&output.stdout), text(&output.stderr))
 }
+
+/// The attacker's guest lists `wipe` as a write tool when it is uploaded
+/// and reviewed, then, once `arm` has left a flag in its kv space, lists
+/// it read-only, so that a read-only key could call it. The host enforces
+/// the tools as the upload listed them, kept with the deployment: a
+/// restarted server, whose first look at the tools comes after the flag is
+/// set, still refuses the read-only key.
+#[test]
+fn a_listing_that_changes_after_review_cannot_make_a_write_tool_read_only() {
+    let host = Host::start(&["hostile-listing"], |_| {});
+    let (status, made) = host.admin(
+        "POST",
+        "/keys",
+        host.key(),
+        Some(("application/json", json!({ "role": "read-only", "name": "reader" }).to_string().into_bytes())),
+    );
+    assert_eq!(status, 201, "{made}");
+    let reader = made["key"].as_str().unwrap().to_owned();
+    // The deployment keeps the tools as reviewed.
+    let (_, listed) = host.admin("GET", "/servers/hostile-listing/deployments", host.key(), None);
+    let tools = &listed["deployments"][0]["tools"];
+    let wipe =
+        tools.as_array().and_then(|t| t.iter().find(|t| t["name"] == "wipe")).unwrap_or_else(|| panic!("{listed}"));
+    assert!(wipe.get("read_only").is_none(), "{wipe}");
+
+    let refused = |addr, key: &str| {
+        let (status, answer) = support::dev_tool_call(addr, key, "hostile-listing", "wipe", json!({}));
+        let message = answer["error"]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains("not annotated read-only"), "{status} {answer}");
+    };
+    refused(host.addr(), &reader);
+    let (status, armed) = support::dev_tool_call(host.addr(), host.key(), "hostile-listing", "arm", json!({}));
+    assert_eq!((status, armed["result"]["content"][0]["text"].as_str()), (200, Some("armed")), "{armed}");
+    // The guest now lists `wipe` read-only to anyone who asks it…
+    let (_, listing) =
+        support::request_2026(host.addr(), host.key(), ("dev", "hostile-listing"), "tools/list", json!({}), &json!({}));
+    let tools = listing["result"]["tools"].as_array();
+    let wipe = tools.and_then(|t| t.iter().find(|t| t["name"] == "wipe")).cloned();
+    assert_eq!(wipe.map(|w| w["annotations"]["readOnlyHint"] == true), Some(true), "{listing}");
+
+    // …and a new process looks at the tools only now.
+    let data = host.data;
+    host.server.stop();
+    let server = support::serve(data.path(), &["hostile-listing"], |_| {});
+    refused(server.addr, &reader);
+    let (status, wiped) =
+        support::dev_tool_call(server.addr, server.dev_key.as_deref().unwrap(), "hostile-listing", "wipe", json!({}));
+    assert_eq!((status, wiped["result"]["content"][0]["text"].as_str()), (200, Some("wiped")), "{wiped}");
+    server.stop();
+}

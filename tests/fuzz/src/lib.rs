@@ -138,6 +138,7 @@ pub fn engine() -> Engine {
                 server: name.into(),
                 component,
                 grant,
+                tools: None,
             })
             .expect("the guest is granted what it imports");
     }

@@ -164,7 +164,13 @@ fn hosted_from(
     if component.prepared.digest.to_hex() != deployment.digest {
         return Err(missing());
     }
-    Ok(Hosted { tenant: tenant.into(), server: deployment.server.clone(), component, grant: grant_of(deployment)? })
+    Ok(Hosted {
+        tenant: tenant.into(),
+        server: deployment.server.clone(),
+        component,
+        grant: grant_of(deployment)?,
+        tools: deployment.tools.as_deref().map(Into::into),
+    })
 }
 
 /// Makes deployment `id` the one `server` serves. Refused, and recorded

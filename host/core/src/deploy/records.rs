@@ -69,6 +69,10 @@ pub struct Deployment {
     /// carried one ([`crate::signing`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signed_by: Option<crate::signing::SignedBy>,
+    /// Its tools as the component listed them at upload, which the host
+    /// enforces wherever it is served; absent when that listing failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<Vec<crate::guest::DeclaredTool>>,
 }
 
 /// A tenant's deployment policy.

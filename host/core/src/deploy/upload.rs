@@ -12,6 +12,15 @@ use crate::names::TenantId;
 use crate::platform::Backends;
 use crate::review::{self, Review};
 
+/// Largest listing a deployment keeps (as JSON): a record must fit one
+/// value of the Worker's tenant store. A larger one is not kept, and the
+/// host lists the tools itself when it first serves them.
+pub const MAX_KEPT_TOOLS_BYTES: usize = 1 << 20;
+
+fn kept_size(tools: &[crate::guest::DeclaredTool]) -> usize {
+    serde_json::to_vec(tools).map_or(usize::MAX, |json| json.len())
+}
+
 /// What an uploader sends.
 #[derive(Debug, Clone, Default)]
 pub struct Upload {
@@ -85,16 +94,22 @@ pub async fn upload(
         let component = deployments.runtime.load(&upload.component)?;
         let prepared = &component.prepared;
         grant.check_imports(&prepared.imports)?;
-        let tools = check_listings(deployments, backends, tenant, server, &component, &grant).await?;
+        let listing = check_listings(deployments, backends, tenant, server, &component, &grant).await?;
 
         let id = deployment_id(&digest, &grant_text);
         let mut review = review::review(deployments.runtime.world(), prepared, Some(&grant));
-        review.tools = tools;
+        let tools =
+            listing.as_ref().map(|l| l.declared.clone()).filter(|tools| kept_size(tools) <= MAX_KEPT_TOOLS_BYTES);
+        review.tools = listing.map(|l| l.shown).unwrap_or_default();
         let changes = changes_from_active(backends, tenant, server, prepared, &grant).await?;
         if let Some(mut existing) = records::deployment(backends, tenant, server, &id).await? {
-            // The same version signed now, unsigned before: it is vouched for.
-            if existing.signed_by.is_none() && signed_by.is_some() {
-                existing.signed_by = signed_by;
+            // The same version signed now, unsigned before: it is vouched
+            // for. One stored before the host kept tools gets them now.
+            let vouched = existing.signed_by.is_none() && signed_by.is_some();
+            let listed = existing.tools.is_none() && tools.is_some();
+            if vouched || listed {
+                existing.signed_by = existing.signed_by.or(signed_by);
+                existing.tools = existing.tools.or(tools);
                 records::put_deployment(backends, tenant, &existing).await?;
             }
             return Ok(Uploaded { deployment: existing, created: false, review, changes });
@@ -127,6 +142,7 @@ pub async fn upload(
             created_ms: backends.clock.now_ms(),
             uploaded_by: by.id.clone(),
             signed_by,
+            tools,
         };
         if let Err(e) = records::put_deployment(backends, tenant, &deployment).await {
             if !stored_before {
@@ -173,9 +189,9 @@ pub async fn upload(
 /// Lists the component's tools, prompts and resources as a client would,
 /// refusing the upload when a list breaks the rules
 /// ([`crate::guest`] checks them at every listing too): the tools, for the
-/// review (none when listing them failed). Other failures are left to the
-/// health check: a list may need a capability that only works once
-/// deployed.
+/// review and the deployment (none when listing them failed). Other
+/// failures are left to the health check: a list may need a capability
+/// that only works once deployed.
 async fn check_listings(
     deployments: &Deployments,
     backends: Backends<'_>,
@@ -183,7 +199,7 @@ async fn check_listings(
     server: &str,
     component: &crate::runtime::Component,
     grant: &Grant,
-) -> Result<Vec<review::ListedTool>, DeployError> {
+) -> Result<Option<review::Listing>, DeployError> {
     use crate::guest::{OutputError, Server, ServerError};
     let scope = crate::platform::Scope { tenant: tenant.into(), server: server.into(), request: "upload".into() };
     let mut discard = crate::capabilities::Discard;
@@ -196,10 +212,10 @@ async fn check_listings(
     };
     let tools = review::listed_tools(&deployments.runtime, component, limits, &mut host).await;
     let tools = match tools {
-        Ok(tools) => tools,
+        Ok(tools) => Some(tools),
         Err(e) => {
             refused(Err(e))?;
-            Vec::new()
+            None
         }
     };
     refused(guest.list_prompts(&mut host).await.map(drop))?;

@@ -25,6 +25,10 @@ pub struct Hosted {
     pub server: String,
     pub component: Arc<Component>,
     pub grant: Grant,
+    /// Its tools as listed when it was uploaded, which the host enforces;
+    /// `None` when that listing failed (or for a deployment stored before
+    /// the host kept it), and the host lists them itself on first use.
+    pub tools: Option<Arc<[DeclaredTool]>>,
 }
 
 /// Why a server call failed.

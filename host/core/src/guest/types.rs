@@ -272,7 +272,8 @@ impl InputRequired {
 }
 
 /// How a tool may run as an MCP task (`task-tools`, since 0.1.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum TaskSupport {
     /// A task when the client supports tasks, else within the request.
     Optional,
@@ -285,6 +286,37 @@ impl From<wit::TaskSupport> for TaskSupport {
         match support {
             wit::TaskSupport::Optional => TaskSupport::Optional,
             wit::TaskSupport::Required => TaskSupport::Required,
+        }
+    }
+}
+
+/// What the host enforces of one listed tool: who may call it (read-only
+/// callers only a tool annotated read-only), what its arguments and
+/// structured results must fit, and whether it may run as a task. Read
+/// from the listing when a version is uploaded and kept with its
+/// deployment, so that what the review showed is what every process
+/// enforces, whatever the guest lists later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclaredTool {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    pub input_schema: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_schema: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskSupport>,
+}
+
+impl DeclaredTool {
+    /// `tool` as listed, with what `task-tools` says of it.
+    pub fn of(tool: &Tool, task_tools: &[(String, TaskSupport)]) -> DeclaredTool {
+        DeclaredTool {
+            name: tool.name.clone(),
+            read_only: tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true),
+            input_schema: tool.input_schema.clone(),
+            output_schema: tool.output_schema.clone(),
+            task: task_tools.iter().find(|(name, _)| *name == tool.name).map(|(_, support)| *support),
         }
     }
 }

@@ -98,12 +98,26 @@ impl Call<'_> {
         super::params::check(expected, arguments, header)
     }
 
-    /// What this server's tools declare, worked out once per component.
+    /// What this server's tools declare, worked out once per component:
+    /// from the tools its deployment kept at upload, else by listing them.
     pub(super) async fn tool_facts(&self) -> std::sync::Arc<super::params::ToolFacts> {
-        let digest = self.hosted.component.digest();
-        if let Some(found) = self.protocol.tool_facts.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
+        let key = (self.hosted.component.digest(), self.hosted.tools.is_some());
+        if let Some(found) = self.protocol.tool_facts.lock().ok().and_then(|cache| cache.get(&key).cloned()) {
             return found;
         }
+        let facts = match &self.hosted.tools {
+            Some(declared) => super::params::ToolFacts::of(declared),
+            None => super::params::ToolFacts::of(&self.list_declared_tools().await),
+        };
+        let facts = std::sync::Arc::new(facts);
+        if let Ok(mut cache) = self.protocol.tool_facts.lock() {
+            cache.insert(key, facts.clone());
+        }
+        facts
+    }
+
+    /// The guest's tools as it lists them now (none when it cannot).
+    async fn list_declared_tools(&self) -> Vec<crate::guest::DeclaredTool> {
         let scope = self.scope();
         let mut ignore = Quiet;
         let mut host = CallHost::new(self.backends, &self.hosted.grant, &scope, &mut ignore);
@@ -116,11 +130,7 @@ impl Call<'_> {
         let tools = server.list_tools(&mut host).await.unwrap_or_default();
         // …and one that cannot say which may be tasks has none.
         let task_tools = server.task_tools(&mut host).await.unwrap_or_default();
-        let facts = std::sync::Arc::new(super::params::ToolFacts::of(&tools, task_tools));
-        if let Ok(mut cache) = self.protocol.tool_facts.lock() {
-            cache.insert(digest, facts.clone());
-        }
-        facts
+        tools.iter().map(|tool| crate::guest::DeclaredTool::of(tool, &task_tools)).collect()
     }
 
     /// The grant's task bounds, when this request's era has tasks and the

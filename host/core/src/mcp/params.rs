@@ -1,10 +1,11 @@
 //! What the host needs to know about a component's tools on every call,
-//! worked out once per component from `list-tools`: which tools are
+//! worked out once per component from its declared tools (as listed at
+//! upload, [`DeclaredTool`]): which tools are
 //! annotated read-only, their input and output schemas, and which
 //! arguments are mirrored into `Mcp-Param-{Name}` headers (`x-mcp-header`,
 //! 2026-07-28), which the host checks against the body.
 
-use crate::guest::{CallToolResult, Tool};
+use crate::guest::{CallToolResult, DeclaredTool};
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -30,12 +31,14 @@ pub struct ToolFacts {
 }
 
 impl ToolFacts {
-    pub fn of(tools: &[Tool], task_tools: Vec<(String, crate::guest::TaskSupport)>) -> ToolFacts {
-        let task_support = task_tools.into_iter().filter(|(name, _)| tools.iter().any(|t| &t.name == name)).collect();
-        let mut facts = ToolFacts { task_support, ..ToolFacts::default() };
+    pub fn of(tools: &[DeclaredTool]) -> ToolFacts {
+        let mut facts = ToolFacts::default();
         for tool in tools {
-            if tool.annotations.as_ref().and_then(|a| a.read_only_hint) == Some(true) {
+            if tool.read_only {
                 facts.read_only.insert(tool.name.clone());
+            }
+            if let Some(support) = tool.task {
+                facts.task_support.insert(tool.name.clone(), support);
             }
             facts.arguments.add(&tool.name, &tool.input_schema);
             if let Some(schema) = &tool.output_schema {
@@ -147,16 +150,15 @@ mod tests {
 
     #[test]
     fn a_result_must_fit_its_declared_output_schema() {
-        let tool = |name: &str, output_schema: Option<Value>| Tool {
+        let tool = |name: &str, output_schema: Option<Value>| DeclaredTool {
             name: name.into(),
-            title: None,
-            description: None,
+            read_only: false,
             input_schema: json!({"type": "object"}),
             output_schema,
-            annotations: None,
+            task: None,
         };
         let sum = json!({"type": "object", "properties": {"sum": {"type": "number"}}, "required": ["sum"]});
-        let facts = ToolFacts::of(&[tool("add", Some(sum)), tool("echo", None)], vec![]);
+        let facts = ToolFacts::of(&[tool("add", Some(sum)), tool("echo", None)]);
         let result = |structured: Option<Value>, is_error: bool| CallToolResult {
             content: vec![ContentBlock::text("5")],
             structured_content: structured,

@@ -83,8 +83,10 @@ pub struct Protocol {
     pub(crate) streams: Streams,
     /// Clients listening for list and resource changes.
     pub subscriptions: Subscriptions,
-    /// What each component's tools declare (read-only, mirrored headers).
-    pub(crate) tool_facts: Mutex<HashMap<Digest, Arc<ToolFacts>>>,
+    /// What each component's tools declare (read-only, mirrored headers),
+    /// by digest and whether they are the ones kept at upload (those are
+    /// never mixed with a listing of the guest's own).
+    pub(crate) tool_facts: Mutex<HashMap<(Digest, bool), Arc<ToolFacts>>>,
     /// Running calls per tenant, open sessions per principal.
     pub(crate) quotas: Quotas,
 }

@@ -83,7 +83,9 @@ fn sandbox_tools(runtime: &Runtime, bytes: &[u8], grant: &Grant) -> Vec<review::
     };
     let mut discard = Discard;
     let mut host = CallHost::new(memory.backends(), grant, &scope, &mut discard);
-    futures::executor::block_on(review::listed_tools(runtime, &component, grant.limits, &mut host)).unwrap_or_default()
+    futures::executor::block_on(review::listed_tools(runtime, &component, grant.limits, &mut host))
+        .map(|listing| listing.shown)
+        .unwrap_or_default()
 }
 
 fn read_grant(path: Option<&Path>) -> anyhow::Result<Option<Grant>> {
