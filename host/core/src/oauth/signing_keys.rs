@@ -46,18 +46,23 @@ fn secret_name(kid: &str) -> String {
 
 /// The tenant's signing keys, oldest first.
 pub async fn list(backends: Backends<'_>, tenant: &TenantId) -> Result<Vec<KeyInfo>, OAuthError> {
-    match backends.kv.get(&path(tenant)).await.map_err(OAuthError::storage)? {
-        Some(bytes) => {
-            serde_json::from_slice(&bytes).map_err(|_| OAuthError::unavailable("the signing key record is corrupt"))
-        }
-        None => Ok(Vec::new()),
-    }
+    Ok(stored(backends, tenant).await?.1)
 }
 
-async fn store(backends: Backends<'_>, tenant: &TenantId, keys: &[KeyInfo]) -> Result<(), OAuthError> {
-    let bytes = serde_json::to_vec(keys).map_err(OAuthError::storage)?;
-    backends.kv.set(&path(tenant), bytes, None).await.map_err(OAuthError::storage)
+/// The key record's bytes as stored, and the keys they hold.
+async fn stored(backends: Backends<'_>, tenant: &TenantId) -> Result<(Option<Vec<u8>>, Vec<KeyInfo>), OAuthError> {
+    let bytes = backends.kv.get(&path(tenant)).await.map_err(OAuthError::storage)?;
+    let keys = match &bytes {
+        Some(bytes) => {
+            serde_json::from_slice(bytes).map_err(|_| OAuthError::unavailable("the signing key record is corrupt"))?
+        }
+        None => Vec::new(),
+    };
+    Ok((bytes, keys))
 }
+
+/// Attempts at adding a key while other writers change the record.
+const ATTEMPTS: usize = 8;
 
 /// A new P-256 key from the platform's random source: its scalar and
 /// public JWK.
@@ -81,25 +86,48 @@ fn generate(backends: Backends<'_>) -> (Zeroizing<[u8; 32]>, String, Value) {
 /// Adds a new current key, retiring the previous one; keys beyond the
 /// last [`KEEP`] are dropped with their private halves.
 pub async fn rotate(backends: Backends<'_>, tenant: &TenantId) -> Result<KeyInfo, OAuthError> {
-    let now = backends.clock.now_ms();
-    let mut keys = list(backends, tenant).await?;
+    add_key(backends, tenant, true).await
+}
+
+/// Adds a key, or with `replace` false, the first one: when another writer
+/// has made a current key meanwhile (two threads signing a tenant's first
+/// token at once), that one is used and this one dropped. The record is
+/// written only over what was read, so no writer's key goes missing from
+/// the JWKS while tokens signed with it are out.
+async fn add_key(backends: Backends<'_>, tenant: &TenantId, replace: bool) -> Result<KeyInfo, OAuthError> {
     let (scalar, kid, jwk) = generate(backends);
+    let drop_secret = |kid: String| async move {
+        let _ = backends.secrets.delete(tenant, SECRETS_SCOPE, &secret_name(&kid)).await;
+    };
     backends
         .secrets
         .put(tenant, SECRETS_SCOPE, &secret_name(&kid), &B64.encode(*scalar))
         .await
         .map_err(|e| OAuthError::unavailable(format!("the secrets store cannot keep a signing key: {e}")))?;
-    for key in keys.iter_mut().filter(|k| k.retired_ms.is_none()) {
-        key.retired_ms = Some(now);
+    for _ in 0..ATTEMPTS {
+        let (bytes, mut keys) = stored(backends, tenant).await?;
+        if !replace && let Some(current) = keys.iter().rev().find(|k| k.retired_ms.is_none()) {
+            drop_secret(kid).await;
+            return Ok(current.clone());
+        }
+        let now = backends.clock.now_ms();
+        for key in keys.iter_mut().filter(|k| k.retired_ms.is_none()) {
+            key.retired_ms = Some(now);
+        }
+        let info = KeyInfo { kid: kid.clone(), created_ms: now, retired_ms: None, jwk: jwk.clone() };
+        keys.push(info.clone());
+        let dropped: Vec<KeyInfo> = keys.drain(..keys.len().saturating_sub(KEEP)).collect();
+        let new = serde_json::to_vec(&keys).map_err(OAuthError::storage)?;
+        let swapped = backends.kv.compare_and_swap(&path(tenant), bytes.as_deref(), new, None).await;
+        if swapped.map_err(OAuthError::storage)? {
+            for old in dropped {
+                drop_secret(old.kid).await;
+            }
+            return Ok(info);
+        }
     }
-    let info = KeyInfo { kid, created_ms: now, retired_ms: None, jwk };
-    keys.push(info.clone());
-    let dropped: Vec<KeyInfo> = keys.drain(..keys.len().saturating_sub(KEEP)).collect();
-    store(backends, tenant, &keys).await?;
-    for old in dropped {
-        let _ = backends.secrets.delete(tenant, SECRETS_SCOPE, &secret_name(&old.kid)).await;
-    }
-    Ok(info)
+    drop_secret(kid).await;
+    Err(OAuthError::unavailable("the signing keys kept changing while a key was added"))
 }
 
 /// The current key's id and its private half, making the first key when
@@ -108,7 +136,7 @@ async fn current(backends: Backends<'_>, tenant: &TenantId) -> Result<(String, E
     let keys = list(backends, tenant).await?;
     let info = match keys.into_iter().rev().find(|k| k.retired_ms.is_none()) {
         Some(info) => info,
-        None => rotate(backends, tenant).await?,
+        None => add_key(backends, tenant, false).await?,
     };
     let unusable = || OAuthError::unavailable("the current signing key cannot be read from the secrets store");
     let encoded = backends
@@ -179,4 +207,33 @@ pub async fn trusted_issuer(
         // One host signs and checks: no clock skew to allow for.
         leeway_seconds: 0,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::memory::{InMemory, Interleaving};
+    use futures::executor::block_on;
+
+    /// Two requests signing a tenant's first tokens at once (two serving
+    /// threads) both sign with a key the JWKS lists.
+    #[test]
+    fn first_tokens_signed_at_once_both_verify_against_the_jwks() {
+        let memory = InMemory::new();
+        let kv = Interleaving(&memory.kv);
+        let backends = Backends { kv: &kv, ..memory.backends() };
+        let tenant = TenantId::from_static("acme");
+        let claims = json!({ "sub": "x" });
+        let (a, b) = block_on(futures::future::join(
+            sign(backends, &tenant, "JWT", &claims),
+            sign(backends, &tenant, "JWT", &claims),
+        ));
+        let jwks = block_on(jwks(backends, &tenant)).unwrap();
+        let listed: Vec<&str> = jwks["keys"].as_array().unwrap().iter().filter_map(|k| k["kid"].as_str()).collect();
+        for token in [a.unwrap(), b.unwrap()] {
+            let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
+            assert!(listed.contains(&kid.as_str()), "{kid} signed a token but is not in {jwks}");
+        }
+        assert_eq!(block_on(list(backends, &tenant)).unwrap().iter().filter(|k| k.retired_ms.is_none()).count(), 1);
+    }
 }

@@ -264,6 +264,82 @@ impl Random for SeededRandom {
     }
 }
 
+/// A store whose every read and write first lets other tasks run, as two
+/// serving threads' requests interleave on a shared store.
+pub struct Interleaving<'a>(pub &'a MemoryKv);
+
+async fn yield_once() {
+    let mut yielded = false;
+    std::future::poll_fn(|cx| {
+        if yielded {
+            return std::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
+    })
+    .await
+}
+
+impl KvStore for Interleaving<'_> {
+    fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
+        Box::pin(async move {
+            yield_once().await;
+            self.0.get(key).await
+        })
+    }
+    fn set<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        Box::pin(async move {
+            yield_once().await;
+            self.0.set(key, value, ttl).await
+        })
+    }
+    fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
+        Box::pin(async move {
+            yield_once().await;
+            self.0.delete(key).await
+        })
+    }
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+        cursor: Option<&'a str>,
+        limit: u32,
+    ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
+        self.0.list(prefix, cursor, limit)
+    }
+    // These two in one step, as the native store and the tenant's
+    // Durable Object do them.
+    fn insert_new<'a>(
+        &'a self,
+        key: &'a str,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(async move {
+            yield_once().await;
+            self.0.insert_new(key, value, ttl).await
+        })
+    }
+    fn compare_and_swap<'a>(
+        &'a self,
+        key: &'a str,
+        expected: Option<&'a [u8]>,
+        value: Vec<u8>,
+        ttl: Option<u32>,
+    ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
+        Box::pin(async move {
+            yield_once().await;
+            self.0.compare_and_swap(key, expected, value, ttl).await
+        })
+    }
+}
+
 /// Every backend in memory, the clock standing still until a test moves it.
 pub struct InMemory {
     pub clock: Rc<ManualClock>,

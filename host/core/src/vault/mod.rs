@@ -146,6 +146,30 @@ impl<K: KvStore> Vault<K> {
     }
 
     async fn store_data_key(&self, tenant: &TenantId, id: &str, key: &[u8; 32]) -> Result<(), VaultError> {
+        let bytes = self.wrapped_data_key(tenant, id, key)?;
+        Ok(self.kv.set(&data_key_path(tenant), bytes, None).await?)
+    }
+
+    /// The tenant's first data key. Two writers may make it at once (two
+    /// serving threads putting a tenant's first secrets): one key is
+    /// kept and both seal under it, since a secret sealed under the other
+    /// could never be opened again.
+    async fn first_data_key(&self, tenant: &TenantId) -> Result<(String, Zeroizing<[u8; 32]>), VaultError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        self.random.fill(&mut *key);
+        let mut id = [0u8; 6];
+        self.random.fill(&mut id);
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let bytes = self.wrapped_data_key(tenant, &id, &key)?;
+        if self.kv.insert_new(&data_key_path(tenant), bytes, None).await? {
+            return Ok((id, key));
+        }
+        let (record, key) = self.load_data_key(tenant).await?.ok_or(VaultError::Corrupt("data key"))?;
+        Ok((record.id, key))
+    }
+
+    /// `key` wrapped under the current master key, as stored.
+    fn wrapped_data_key(&self, tenant: &TenantId, id: &str, key: &[u8; 32]) -> Result<Vec<u8>, VaultError> {
         let master = self.keyring()?.current();
         let nonce = self.nonce();
         let wrapped = seal(&master.bytes, &nonce, key, &format!("smcp/data-key/{tenant}/{id}"));
@@ -156,8 +180,7 @@ impl<K: KvStore> Vault<K> {
             nonce: B64.encode(nonce),
             wrapped: B64.encode(wrapped),
         };
-        let bytes = serde_json::to_vec(&record).map_err(|_| VaultError::Corrupt("data key"))?;
-        Ok(self.kv.set(&data_key_path(tenant), bytes, None).await?)
+        serde_json::to_vec(&record).map_err(|_| VaultError::Corrupt("data key"))
     }
 
     /// Stores `value` as secret `name` of `tenant`'s `server`.
@@ -167,15 +190,7 @@ impl<K: KvStore> Vault<K> {
         check_name("secret name", name)?;
         let (dek_id, key) = match self.load_data_key(tenant).await? {
             Some((record, key)) => (record.id, key),
-            None => {
-                let mut key = Zeroizing::new([0u8; 32]);
-                self.random.fill(&mut *key);
-                let mut id = [0u8; 6];
-                self.random.fill(&mut id);
-                let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
-                self.store_data_key(tenant, &id, &key).await?;
-                (id, key)
-            }
+            None => self.first_data_key(tenant).await?,
         };
         let nonce = self.nonce();
         let ct = seal(&key, &nonce, value.as_bytes(), &format!("smcp/secret/{tenant}/{server}/{name}/{dek_id}"));

@@ -89,3 +89,18 @@ fn names_cannot_escape_and_errors_say_nothing_secret() {
     let from_guest = block_on(SecretStore::get(&none, &TenantId::from_static("a"), "s", "n")).unwrap_err();
     assert_eq!(from_guest, CapabilityError::Unavailable("the secret store cannot read this secret".into()));
 }
+
+#[test]
+fn a_tenants_first_secrets_put_at_once_both_stay_readable() {
+    let kv = store();
+    let shared = crate::platform::memory::Interleaving(&kv);
+    let keys = Keyring::parse(&key("m1", 1)).unwrap();
+    let one = Vault::new(&shared, Some(keys.clone()), Box::new(SeededRandom::new(1)));
+    let two = Vault::new(&shared, Some(keys), Box::new(SeededRandom::new(2)));
+    let acme = TenantId::from_static("acme");
+    let (a, b) = block_on(futures::future::join(one.put(&acme, "s", "A", "first"), two.put(&acme, "s", "B", "second")));
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(block_on(one.read(&acme, "s", "A")).unwrap().unwrap().as_str(), "first");
+    assert_eq!(block_on(one.read(&acme, "s", "B")).unwrap().unwrap().as_str(), "second");
+}
