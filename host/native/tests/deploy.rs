@@ -1373,3 +1373,35 @@ fn a_listing_that_changes_after_review_cannot_make_a_write_tool_read_only() {
     assert_eq!((status, wiped["result"]["content"][0]["text"].as_str()), (200, Some("wiped")), "{wiped}");
     server.stop();
 }
+
+/// A deployment stored before the host kept its tools gets them when the
+/// same version is uploaded again (dev mode uploads its guests at every
+/// start), and is then served from them.
+#[test]
+fn a_deployment_stored_without_its_tools_gets_them_when_uploaded_again() {
+    use smcp_core::platform::kv::KvStore;
+    let host = Host::start(&["calc"], |_| {});
+    let (_, listed) = host.admin("GET", "/servers/calc/deployments", host.key(), None);
+    let id = listed["active"].as_str().unwrap_or_else(|| panic!("{listed}")).to_owned();
+    let Host { server, data } = host;
+    server.stop();
+    // The record as the host wrote it before it kept tools.
+    let key = format!("deploy/dev/deployments/calc/{id}");
+    {
+        let policy = smcp_core::policy::address::AddressPolicy::public_only();
+        let storage = smcp_native::Storage::open(data.path(), policy, None).unwrap();
+        let stored = futures::executor::block_on(storage.kv.get(&key)).unwrap().unwrap();
+        let mut record: Value = serde_json::from_slice(&stored).unwrap();
+        assert!(record["tools"].is_array(), "{record}");
+        record.as_object_mut().unwrap().remove("tools");
+        futures::executor::block_on(storage.kv.set(&key, record.to_string().into_bytes(), None)).unwrap();
+    }
+    let host = Host { server: support::serve(data.path(), &["calc"], |_| {}), data };
+    let (_, deployment) = host.admin("GET", &format!("/servers/calc/deployments/{id}"), host.key(), None);
+    let tools = deployment["tools"].as_array().unwrap_or_else(|| panic!("{deployment}"));
+    let add = tools.iter().find(|t| t["name"] == "add").unwrap_or_else(|| panic!("{deployment}"));
+    assert_eq!((add["read_only"].as_bool(), add["input_schema"]["required"].clone()), (Some(true), json!(["a", "b"])));
+    let (status, sum) = support::dev_tool_call(host.addr(), host.key(), "calc", "add", json!({ "a": 2, "b": 3 }));
+    assert_eq!((status, sum["result"]["structuredContent"]["sum"].as_f64()), (200, Some(5.0)), "{sum}");
+    host.stop();
+}
