@@ -264,29 +264,33 @@ impl Random for SeededRandom {
     }
 }
 
-/// A store whose every read and write first lets other tasks run, as two
-/// serving threads' requests interleave on a shared store.
+/// A store whose every operation first lets other tasks run, as two
+/// serving threads' requests interleave on a shared store. Its
+/// `insert_new` and `compare_and_swap` still happen in one step, as the
+/// native store's and the tenant's Durable Object's do.
 pub struct Interleaving<'a>(pub &'a MemoryKv);
 
-async fn yield_once() {
-    let mut yielded = false;
-    std::future::poll_fn(|cx| {
-        if yielded {
-            return std::task::Poll::Ready(());
-        }
-        yielded = true;
-        cx.waker().wake_by_ref();
-        std::task::Poll::Pending
-    })
-    .await
+impl Interleaving<'_> {
+    /// `operation`, after one yield to whatever else is ready to run.
+    fn later<'a, T: 'a>(&'a self, operation: LocalFuture<'a, T>) -> LocalFuture<'a, T> {
+        Box::pin(async move {
+            let mut yielded = false;
+            std::future::poll_fn(|cx| {
+                if std::mem::replace(&mut yielded, true) {
+                    return std::task::Poll::Ready(());
+                }
+                cx.waker().wake_by_ref();
+                std::task::Poll::Pending
+            })
+            .await;
+            operation.await
+        })
+    }
 }
 
 impl KvStore for Interleaving<'_> {
     fn get<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<Option<Vec<u8>>, CapabilityError>> {
-        Box::pin(async move {
-            yield_once().await;
-            self.0.get(key).await
-        })
+        self.later(self.0.get(key))
     }
     fn set<'a>(
         &'a self,
@@ -294,16 +298,10 @@ impl KvStore for Interleaving<'_> {
         value: Vec<u8>,
         ttl: Option<u32>,
     ) -> LocalFuture<'a, Result<(), CapabilityError>> {
-        Box::pin(async move {
-            yield_once().await;
-            self.0.set(key, value, ttl).await
-        })
+        self.later(self.0.set(key, value, ttl))
     }
     fn delete<'a>(&'a self, key: &'a str) -> LocalFuture<'a, Result<(), CapabilityError>> {
-        Box::pin(async move {
-            yield_once().await;
-            self.0.delete(key).await
-        })
+        self.later(self.0.delete(key))
     }
     fn list<'a>(
         &'a self,
@@ -311,20 +309,15 @@ impl KvStore for Interleaving<'_> {
         cursor: Option<&'a str>,
         limit: u32,
     ) -> LocalFuture<'a, Result<KeyPage, CapabilityError>> {
-        self.0.list(prefix, cursor, limit)
+        self.later(self.0.list(prefix, cursor, limit))
     }
-    // These two in one step, as the native store and the tenant's
-    // Durable Object do them.
     fn insert_new<'a>(
         &'a self,
         key: &'a str,
         value: Vec<u8>,
         ttl: Option<u32>,
     ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
-        Box::pin(async move {
-            yield_once().await;
-            self.0.insert_new(key, value, ttl).await
-        })
+        self.later(self.0.insert_new(key, value, ttl))
     }
     fn compare_and_swap<'a>(
         &'a self,
@@ -333,10 +326,7 @@ impl KvStore for Interleaving<'_> {
         value: Vec<u8>,
         ttl: Option<u32>,
     ) -> LocalFuture<'a, Result<bool, CapabilityError>> {
-        Box::pin(async move {
-            yield_once().await;
-            self.0.compare_and_swap(key, expected, value, ttl).await
-        })
+        self.later(self.0.compare_and_swap(key, expected, value, ttl))
     }
 }
 
